@@ -1,0 +1,101 @@
+//! What portolan knows about ports without being told: assigned and de-facto well-known
+//! ports, the ports browsers refuse, OS ephemeral ranges, and what an application protocol
+//! implies (encrypted? sensitive? opened by browsers?).
+
+pub mod browser;
+pub mod well_known;
+
+pub use browser::{BrowserBlock, blocked_by};
+pub use well_known::{KnownTransport, PortCategory, WellKnownPort};
+
+use crate::port::PortRange;
+
+/// Ephemeral (client) port ranges by OS.
+pub mod ephemeral {
+    use super::PortRange;
+    /// Linux default (`net.ipv4.ip_local_port_range`).
+    pub const LINUX: PortRange = PortRange { lo: 32768, hi: 60999 };
+    /// IANA suggestion, used by Windows (Vista+), macOS and FreeBSD.
+    pub const IANA: PortRange = PortRange { lo: 49152, hi: 65535 };
+}
+
+/// What an application protocol implies, for the rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AppTraits {
+    /// Encrypted by itself (no TLS needed in front).
+    pub encrypted: bool,
+    /// Holds data or controls a system (databases, caches, brokers, metrics, admin UIs).
+    pub sensitive: bool,
+    /// Opened by web browsers.
+    pub browser: bool,
+    /// Fine in cleartext on the Internet by nature (DNS, NTP, …).
+    pub public_cleartext_ok: bool,
+}
+
+const ENCRYPTED: &[&str] = &[
+    "https", "ssh", "tls", "grpcs", "wss", "imaps", "pop3s", "smtps", "ldaps", "ftps", "wireguard",
+    "openvpn", "ipsec", "mqtts", "amqps", "rdp", "sftp", "h2", "h3", "quic", "dot", "doh",
+];
+const BROWSER: &[&str] = &["http", "https", "ws", "wss", "h2", "h3"];
+const PUBLIC_CLEARTEXT_OK: &[&str] = &["dns", "ntp", "dhcp", "stun", "turn", "acme", "bootp", "mdns"];
+const SENSITIVE_CATEGORIES: &[PortCategory] =
+    &[PortCategory::Database, PortCategory::Cache, PortCategory::Queue, PortCategory::Metrics, PortCategory::Admin];
+const SENSITIVE_APPS: &[&str] = &[
+    "postgres", "postgresql", "mysql", "mariadb", "redis", "mongodb", "memcached", "elasticsearch",
+    "opensearch", "cassandra", "clickhouse", "couchdb", "neo4j", "influxdb", "etcd", "consul",
+    "zookeeper", "kafka", "amqp", "rabbitmq", "nats", "mqtt", "prometheus", "metrics",
+    "node-exporter", "grafana", "flower", "admin", "debug", "pprof", "jupyter", "docker",
+    "kubelet", "kubernetes", "vault", "mssql", "oracle", "pgbouncer", "minio", "rsync", "smb",
+    "nfs", "vnc", "x11", "telnet",
+];
+
+/// Canonical name of an app protocol (`postgresql` → `postgres`) for table look-ups.
+pub fn canonical_app(app: &str) -> &str {
+    match app {
+        "postgresql" | "pg" | "psql" => "postgres",
+        "mariadb" => "mysql",
+        "rabbitmq" => "amqp",
+        "clickhouse" => "clickhouse-native",
+        "kubernetes" | "k8s" => "kube-apiserver",
+        "opensearch" => "elasticsearch",
+        "mongo" => "mongodb",
+        other => other,
+    }
+}
+
+/// Traits of `app` (lowercase), falling back to the well-known use of `port` when `app` is
+/// unknown or absent.
+pub fn app_traits(app: Option<&str>, port: u16) -> AppTraits {
+    let known = well_known::lookup(port).iter().find(|w| w.major).or_else(|| well_known::lookup(port).first());
+    let guess = app.or_else(|| known.map(|k| k.name));
+    let by_name = app.map(canonical_app).and_then(well_known::by_name);
+    let name = guess.unwrap_or("");
+    let category = by_name.or(if app.is_none() { known } else { None }).map(|w| w.category);
+    AppTraits {
+        encrypted: ENCRYPTED.contains(&name) || by_name.is_some_and(|w| w.encrypted) || (app.is_none() && known.is_some_and(|k| k.encrypted)),
+        sensitive: SENSITIVE_APPS.contains(&name) || category.is_some_and(|c| SENSITIVE_CATEGORIES.contains(&c)),
+        browser: BROWSER.contains(&name),
+        public_cleartext_ok: PUBLIC_CLEARTEXT_OK.contains(&name),
+    }
+}
+
+/// The most prominent well-known use of `port`, if any.
+pub fn primary_use(port: u16) -> Option<&'static WellKnownPort> {
+    let entries = well_known::lookup(port);
+    entries.iter().find(|w| w.major).or_else(|| entries.first())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traits_follow_app_then_port() {
+        assert!(app_traits(Some("postgres"), 6000).sensitive);
+        assert!(app_traits(None, 5432).sensitive);
+        assert!(app_traits(Some("https"), 443).encrypted);
+        assert!(!app_traits(Some("http"), 443).encrypted);
+        assert!(app_traits(Some("http"), 8069).browser);
+        assert!(app_traits(Some("dns"), 53).public_cleartext_ok);
+    }
+}

@@ -1,0 +1,39 @@
+//! # portolan-model
+//!
+//! The spec of ports-as-code, from TOML text to a resolved [`Model`]:
+//!
+//! - [`spec`]: the file format (serde types with spans, JSON Schema);
+//! - [`load`]: reading files/directories, located errors with "did you mean";
+//! - [`model`]: the resolved model every other crate reads;
+//! - [`port`], [`net`]: port ranges and IP sets;
+//! - [`knowledge`]: well-known ports, browser-blocked ports, ephemeral ranges.
+//!
+//! Defaults chosen here (documented in `docs/spec.md`): a binding without `bind` listens on
+//! `0.0.0.0`; without `exposure` it is meant for `internal`; a host without `networks` is on
+//! `public`; a firewall declared without `rules` allows exactly the declared exposure.
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod knowledge;
+pub mod load;
+pub mod model;
+pub mod net;
+pub mod port;
+mod resolve;
+pub mod source;
+pub mod spanned;
+pub mod spec;
+
+pub use error::{LoadError, SpecError};
+pub use load::{SPEC_FILE, find_spec, load, load_str};
+pub use model::*;
+pub use net::{IpNet, IpSet};
+pub use port::{PortRange, PortSet};
+pub use resolve::{DEFAULT_ENV, IMPLICIT_HOST, LINUX_EPHEMERAL, RESERVED_NAMES};
+pub use source::{FileId, Loc, Position, SourceMap};
+
+/// The JSON Schema of `ports.toml`, pretty-printed.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(spec::SpecFile);
+    serde_json::to_string_pretty(&schema).unwrap_or_default()
+}

@@ -1,0 +1,183 @@
+//! Reading a spec from disk: one file, or a directory of `*.toml` merged in name order;
+//! finding `ports.toml` upward from a directory like git does; and turning TOML/serde errors
+//! into located [`SpecError`]s with "did you mean" help.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{LoadError, SpecError, did_you_mean};
+use crate::model::Model;
+use crate::source::{FileId, Loc, SourceMap};
+use crate::spec::SpecFile;
+
+/// The spec file name searched for.
+pub const SPEC_FILE: &str = "ports.toml";
+
+/// Looks for `ports.toml` in `start` and its ancestors.
+pub fn find_spec(start: &Path) -> Option<PathBuf> {
+    start.ancestors().map(|d| d.join(SPEC_FILE)).find(|p| p.exists())
+}
+
+fn display_path(path: &Path) -> String {
+    let cwd = std::env::current_dir().ok();
+    let shown = cwd.as_deref().and_then(|c| path.strip_prefix(c).ok()).unwrap_or(path);
+    shown.display().to_string()
+}
+
+/// Loads the spec at `path` (a file, or a directory of `*.toml` files merged in name order).
+pub fn load(path: &Path) -> Result<Model, LoadError> {
+    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    let files: Vec<PathBuf> = if meta.is_dir() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+            .collect();
+        v.sort();
+        if v.is_empty() {
+            return Err(LoadError::NotFound { message: format!("directory {} contains no *.toml spec file", path.display()) });
+        }
+        v
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut inputs = Vec::new();
+    for p in files {
+        let bytes = std::fs::read(&p).map_err(|source| LoadError::Io { path: p.clone(), source })?;
+        inputs.push((display_path(&p), p, bytes));
+    }
+    load_inputs(inputs)
+}
+
+/// Loads a spec from text (tests, fuzzing, stdin).
+pub fn load_str(name: &str, text: &str) -> Result<Model, LoadError> {
+    load_inputs(vec![(name.to_string(), PathBuf::from(name), text.as_bytes().to_vec())])
+}
+
+fn load_inputs(inputs: Vec<(String, PathBuf, Vec<u8>)>) -> Result<Model, LoadError> {
+    let mut sources = SourceMap::default();
+    let mut errors = Vec::new();
+    let mut parsed: Vec<(FileId, SpecFile)> = Vec::new();
+    let mut texts = Vec::new();
+    for (display, path, bytes) in inputs {
+        match String::from_utf8(bytes) {
+            Ok(text) => {
+                let id = sources.add(&path, display, text);
+                texts.push(id);
+            }
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+                let id = sources.add(&path, display, text);
+                errors.push(
+                    SpecError::new(Some(Loc::new(id, &(at..at + 1))), "file is not UTF-8 text (a binary file?)")
+                        .with_help("a spec is a TOML text file, see docs/spec.md"),
+                );
+            }
+        }
+    }
+    for id in texts {
+        let Some(file) = sources.file(id) else { continue };
+        match toml::from_str::<SpecFile>(&file.text) {
+            Ok(spec) => parsed.push((id, spec)),
+            Err(e) => errors.push(toml_error(id, &e)),
+        }
+    }
+    if errors.is_empty() && parsed.iter().all(|(_, s)| is_empty(s)) {
+        let id = parsed.first().map_or(FileId(0), |(id, _)| *id);
+        errors.push(
+            SpecError::new(Some(Loc::new(id, &(0..0))), "the spec is empty")
+                .with_help("declare at least one project, host, network or service (`portolan init` writes a starter spec)"),
+        );
+    }
+    if !errors.is_empty() {
+        return Err(LoadError::Invalid { sources: Box::new(sources), errors });
+    }
+    let mut model = Model::default();
+    let errors = crate::resolve::resolve(&parsed, &mut model);
+    model.sources = sources;
+    if errors.is_empty() {
+        Ok(model)
+    } else {
+        let mut errors = errors;
+        errors.sort_by_key(|e| e.loc);
+        Err(LoadError::Invalid { sources: Box::new(std::mem::take(&mut model.sources)), errors })
+    }
+}
+
+fn is_empty(s: &SpecFile) -> bool {
+    s.spec.is_none()
+        && s.networks.is_empty()
+        && s.environments.is_empty()
+        && s.hosts.is_empty()
+        && s.projects.is_empty()
+        && s.services.is_empty()
+        && s.routes.is_empty()
+        && s.flows.is_empty()
+        && s.reservations.is_empty()
+        && s.lint.is_none()
+}
+
+/// Backticked words of a serde message (`unknown field `prot`, expected one of `port`, …`).
+fn backticked(msg: &str) -> Vec<&str> {
+    msg.split('`').skip(1).step_by(2).collect()
+}
+
+fn toml_error(file: FileId, e: &toml::de::Error) -> SpecError {
+    let loc = e.span().map(|s| Loc::new(file, &s));
+    let message = e.message().trim().to_string();
+    let mut err = SpecError::new(loc, message.clone());
+    let words = backticked(&message);
+    if (message.starts_with("unknown field") || message.starts_with("unknown variant"))
+        && let Some((given, expected)) = words.split_first()
+    {
+        if let Some(s) = did_you_mean(given, expected.iter().copied()) {
+            err.help = Some(format!("did you mean `{s}`?"));
+        } else if message.contains("there are no fields") {
+            err.help = Some("this table takes no keys".into());
+        } else if !expected.is_empty() {
+            err.help = Some(format!("expected one of: {}", expected.join(", ")));
+        }
+    }
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errs(text: &str) -> Vec<SpecError> {
+        match load_str("ports.toml", text) {
+            Err(LoadError::Invalid { errors, .. }) => errors,
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("expected an error"),
+        }
+    }
+
+    #[test]
+    fn unknown_key_suggests() {
+        let e = errs("[services.a]\nbindings.http = { prot = 80 }\n");
+        assert!(e[0].message.contains("unknown field `prot`"), "{e:?}");
+        assert_eq!(e[0].help.as_deref(), Some("did you mean `port`?"));
+    }
+
+    #[test]
+    fn empty_and_binary() {
+        assert!(errs("")[0].message.contains("empty"));
+        assert!(errs("# only a comment\n")[0].message.contains("empty"));
+        let e = load_inputs(vec![("b".into(), "b".into(), vec![0xff, 0xfe, 0])]);
+        assert!(matches!(e, Err(LoadError::Invalid { .. })));
+    }
+
+    #[test]
+    fn bad_values_are_located() {
+        for bad in ["port = 0", "port = 70000", "port = \"abc\"", "port = \"5399-5000\""] {
+            let e = errs(&format!("[services.a.bindings.http]\n{bad}\n"));
+            let loc = e[0].loc.expect("located");
+            assert_eq!(loc.start, 27 + 7, "{bad}: {e:?}");
+        }
+        let e = errs("[networks]\nlan = \"192.168.1.10/24\"\n");
+        assert_eq!(e[0].help, None);
+        assert!(e[0].message.contains("did you mean 192.168.1.0/24"), "{e:?}");
+    }
+}

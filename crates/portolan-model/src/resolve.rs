@@ -1,0 +1,802 @@
+//! Turns parsed spec files into a [`Model`]: merges the files (a name defined twice is an
+//! error naming both places), resolves names to ids (unknown names become `Unresolved`,
+//! reported by the `dangling-reference` rule), applies per-environment overrides and expands
+//! each binding onto every host it runs on.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::{IpAddr, Ipv4Addr};
+
+use crate::error::{SpecError, did_you_mean};
+use crate::model::{
+    Binding, Block, EnvId, Environment, ExposureTerm, Firewall, FirewallPolicy, FirewallRule, Flow,
+    FlowEnd, Host, HostId, LintConfig, Model, NetId, Network, Project, RefKind,
+    Reservation, Route, Service, ServiceId, Suppression, Unresolved,
+};
+use crate::net::{IpNet, IpSet};
+use crate::port::PortRange;
+use crate::source::{FileId, Loc};
+use crate::spanned::{List, ShortOr, Sp};
+use crate::spec::{
+    BindingDef, FirewallKind, Name, OverrideDef, Publisher, ServiceDef, SpecFile, Status, Tls,
+    Transport,
+};
+
+/// Linux's default `net.ipv4.ip_local_port_range`.
+pub const LINUX_EPHEMERAL: PortRange = PortRange { lo: 32768, hi: 60999 };
+
+/// Names that mean something by themselves in exposure and flow positions.
+pub const RESERVED_NAMES: [&str; 5] = ["public", "localhost", "internal", "host-internal", "any"];
+
+/// The host that takes bindings of services that name no host.
+pub const IMPLICIT_HOST: &str = "default";
+/// The environment of hosts that name none.
+pub const DEFAULT_ENV: &str = "default";
+
+struct Entry<'a, T> {
+    file: FileId,
+    name: &'a Name,
+    def: &'a T,
+}
+
+pub(crate) fn resolve(files: &[(FileId, SpecFile)], model: &mut Model) -> Vec<SpecError> {
+    let mut r = Resolver { model, errors: Vec::new(), net_ids: HashMap::new(), host_ids: HashMap::new() };
+    r.run(files);
+    r.errors
+}
+
+struct Resolver<'m> {
+    model: &'m mut Model,
+    errors: Vec<SpecError>,
+    net_ids: HashMap<String, NetId>,
+    host_ids: HashMap<String, HostId>,
+}
+
+fn valid_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Location of an item of a `List`, falling back to the whole value when the shorthand
+/// (a single scalar) carried no span of its own.
+fn item_loc<T>(file: FileId, item: &Sp<T>, outer: &std::ops::Range<usize>) -> Loc {
+    if item.span.is_empty() { Loc::new(file, outer) } else { Loc::new(file, &item.span) }
+}
+
+impl Resolver<'_> {
+    /// Collects a map section from every file, reporting duplicates and bad names.
+    fn collect<'a, T>(
+        &mut self,
+        files: &'a [(FileId, SpecFile)],
+        what: &str,
+        section: impl Fn(&'a SpecFile) -> &'a BTreeMap<Name, T>,
+    ) -> Vec<Entry<'a, T>> {
+        let mut seen: BTreeMap<&str, Entry<'a, T>> = BTreeMap::new();
+        for (file, spec) in files {
+            for (name, def) in section(spec) {
+                let loc = Loc::new(*file, &name.span);
+                if !valid_name(name) {
+                    self.errors.push(
+                        SpecError::new(Some(loc), format!("invalid {what} name `{}`", name.value))
+                            .with_help("names start with a letter or digit and contain only letters, digits, `-` and `_`"),
+                    );
+                    continue;
+                }
+                if let Some(first) = seen.get(name.as_str()) {
+                    let mut e = SpecError::new(Some(loc), format!("{what} `{}` is defined twice", name.value));
+                    e.related.push((Loc::new(first.file, &first.name.span), "first defined here".into()));
+                    self.errors.push(e);
+                    continue;
+                }
+                seen.insert(name.as_str(), Entry { file: *file, name, def });
+            }
+        }
+        seen.into_values().collect()
+    }
+
+    fn unresolved(&mut self, kind: RefKind, name: &str, loc: Loc, referrer: String, candidates: &[&str]) {
+        let suggestion = did_you_mean(name, candidates.iter().copied()).map(str::to_string);
+        self.model.unresolved.push(Unresolved { kind, name: name.to_string(), loc, referrer, suggestion });
+    }
+
+    fn run(&mut self, files: &[(FileId, SpecFile)]) {
+        for (_, f) in files {
+            if let Some(m) = &f.spec {
+                let meta = &mut self.model.meta;
+                meta.name = meta.name.take().or_else(|| m.name.clone());
+                meta.description = meta.description.take().or_else(|| m.description.clone());
+                meta.owner = meta.owner.take().or_else(|| m.owner.clone());
+            }
+        }
+        self.networks(files);
+        let services = self.collect(files, "service", |f| &f.services);
+        let needs_implicit = services.iter().any(|s| {
+            s.def.hosts.is_none() && s.def.bindings.values().any(|b| b.host.is_none())
+        });
+        self.hosts(files, needs_implicit);
+        self.projects(files);
+        self.services(&services);
+        self.routes(files);
+        self.flows(files);
+        self.reservations(files);
+        self.lint(files);
+        self.environment_internal();
+    }
+
+    fn networks(&mut self, files: &[(FileId, SpecFile)]) {
+        let entries = self.collect(files, "network", |f| &f.networks);
+        let mut nets = vec![Network {
+            name: "public".into(),
+            loc: None,
+            cidrs: vec![IpNet::ANY_V4, IpNet::ANY_V6],
+            set: IpSet::everything(),
+            description: Some("anyone (built in)".into()),
+            builtin: true,
+        }];
+        for e in entries {
+            let loc = Loc::new(e.file, &e.name.span);
+            if RESERVED_NAMES.contains(&e.name.as_str()) {
+                self.errors.push(SpecError::new(Some(loc), format!("`{}` is a built-in name and cannot be redefined", e.name.value)));
+                continue;
+            }
+            let (cidrs, description) = match &e.def.value {
+                ShortOr::Short(list) => (list, None),
+                ShortOr::Table(t) => (&t.cidrs, t.description.clone()),
+            };
+            let cidrs: Vec<IpNet> = cidrs.iter().map(|c| c.value).collect();
+            if cidrs.is_empty() {
+                self.errors.push(SpecError::new(Some(Loc::new(e.file, &e.def.span)), format!("network `{}` has no CIDR", e.name.value)));
+                continue;
+            }
+            nets.push(Network { name: e.name.value.clone(), loc: Some(loc), set: IpSet::from_nets(&cidrs), cidrs, description, builtin: false });
+        }
+        nets.sort_by(|a, b| a.name.cmp(&b.name));
+        self.net_ids = nets.iter().enumerate().map(|(i, n)| (n.name.clone(), NetId::from_index(i))).collect();
+        self.model.networks = nets;
+    }
+
+    fn network_names(&self) -> Vec<&str> {
+        self.model.networks.iter().map(|n| n.name.as_str()).collect()
+    }
+
+    fn hosts(&mut self, files: &[(FileId, SpecFile)], needs_implicit: bool) {
+        let envs_declared = self.collect(files, "environment", |f| &f.environments);
+        let entries = self.collect(files, "host", |f| &f.hosts);
+        // Environments: declared ones plus those hosts name.
+        let mut env_names: BTreeMap<String, (Option<Loc>, Option<String>)> = BTreeMap::new();
+        for e in &envs_declared {
+            env_names.insert(e.name.value.clone(), (Some(Loc::new(e.file, &e.name.span)), e.def.description.clone()));
+        }
+        for h in &entries {
+            let env = h.def.environment.as_ref().map_or(DEFAULT_ENV, |e| e.as_str());
+            env_names.entry(env.to_string()).or_default();
+        }
+        let implicit = needs_implicit && !entries.iter().any(|h| h.name.as_str() == IMPLICIT_HOST);
+        if implicit {
+            env_names.entry(DEFAULT_ENV.to_string()).or_default();
+        }
+        self.model.environments = env_names
+            .into_iter()
+            .map(|(name, (loc, description))| Environment { name, loc, description, hosts: Vec::new(), internal: IpSet::empty() })
+            .collect();
+        let env_id = |m: &Model, name: &str| {
+            EnvId::from_index(m.environments.binary_search_by(|e| e.name.as_str().cmp(name)).unwrap_or(0))
+        };
+        let mut hosts = Vec::new();
+        for h in &entries {
+            let f = h.file;
+            let def = &h.def.value;
+            let environment = env_id(self.model, def.environment.as_ref().map_or(DEFAULT_ENV, |e| e.as_str()));
+            let mut networks = Vec::new();
+            let networks_loc = def.networks.as_ref().map(|n| Loc::new(f, &n.span));
+            match &def.networks {
+                None => networks.extend(self.net_ids.get("public").copied()),
+                Some(list) => {
+                    for n in list.iter() {
+                        let loc = item_loc(f, n, &list.span);
+                        match self.net_ids.get(n.as_str()) {
+                            Some(id) => networks.push(*id),
+                            None => {
+                                let names = self.network_names().iter().map(|s| s.to_string()).collect::<Vec<_>>();
+                                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                                self.unresolved(RefKind::Network, n, loc, format!("host `{}`", h.name.value), &names);
+                            }
+                        }
+                    }
+                }
+            }
+            networks.sort();
+            networks.dedup();
+            let firewall = self.firewall(f, def.firewall.as_ref(), &h.name.value);
+            hosts.push(Host {
+                name: h.name.value.clone(),
+                loc: Some(Loc::new(f, &h.name.span)),
+                environment,
+                addresses: def.addresses.iter().map(|a| a.value).collect(),
+                networks,
+                networks_loc,
+                firewall,
+                ephemeral: def.ephemeral.as_ref().map_or(LINUX_EPHEMERAL, |e| e.value),
+                ephemeral_loc: def.ephemeral.as_ref().map(|e| Loc::new(f, &e.span)),
+                dual_stack: def.dual_stack.unwrap_or(true),
+                description: def.description.clone(),
+                hostname: def.hostname.clone(),
+            });
+        }
+        if implicit {
+            hosts.push(Host {
+                name: IMPLICIT_HOST.into(),
+                loc: None,
+                environment: env_id(self.model, DEFAULT_ENV),
+                addresses: Vec::new(),
+                networks: self.net_ids.get("public").copied().into_iter().collect(),
+                networks_loc: None,
+                firewall: Firewall { kind: FirewallKind::None, policy: FirewallPolicy::Open, loc: None },
+                ephemeral: LINUX_EPHEMERAL,
+                ephemeral_loc: None,
+                dual_stack: true,
+                description: Some("implicit host of services that name no host".into()),
+                hostname: None,
+            });
+            hosts.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        for (i, h) in hosts.iter().enumerate() {
+            self.host_ids.insert(h.name.clone(), HostId::from_index(i));
+            self.model.environments[h.environment.index()].hosts.push(HostId::from_index(i));
+        }
+        self.model.hosts = hosts;
+    }
+
+    fn firewall(&mut self, f: FileId, def: Option<&Sp<crate::spec::FirewallDef>>, host: &str) -> Firewall {
+        let Some(def) = def else {
+            return Firewall { kind: FirewallKind::None, policy: FirewallPolicy::Open, loc: None };
+        };
+        let loc = Some(Loc::new(f, &def.span));
+        match &def.value {
+            ShortOr::Short(FirewallKind::None) => Firewall { kind: FirewallKind::None, policy: FirewallPolicy::Open, loc },
+            ShortOr::Short(kind) => Firewall { kind: *kind, policy: FirewallPolicy::FromSpec, loc },
+            ShortOr::Table(t) => {
+                let kind = t.kind.value;
+                let policy = match (&t.rules, kind) {
+                    (_, FirewallKind::None) => FirewallPolicy::Open,
+                    (None, _) => FirewallPolicy::FromSpec,
+                    (Some(rules), _) => {
+                        let mut out = Vec::new();
+                        for r in rules {
+                            let rloc = Loc::new(f, &r.span);
+                            let (from, label) = match &r.from {
+                                None => (IpSet::everything(), "any".to_string()),
+                                Some(n) => {
+                                    let set = self.source_set(n, Loc::new(f, &n.span), &format!("firewall of host `{host}`"));
+                                    (set, n.value.clone())
+                                }
+                            };
+                            out.push(FirewallRule {
+                                action: r.action.value,
+                                ports: r.port.as_ref().map(|p| p.value.clone()),
+                                transport: r.transport.as_ref().map(|t| t.value),
+                                from,
+                                from_label: label,
+                                loc: rloc,
+                            });
+                        }
+                        FirewallPolicy::Rules { inbound: t.inbound.as_ref().map_or(crate::spec::Action::Deny, |a| a.value), rules: out }
+                    }
+                };
+                Firewall { kind, policy, loc }
+            }
+        }
+    }
+
+    /// A source written as `any`/`public`, a network name, or a CIDR.
+    fn source_set(&mut self, n: &Name, loc: Loc, referrer: &str) -> IpSet {
+        match n.as_str() {
+            "any" | "public" => IpSet::everything(),
+            name => {
+                if let Some(id) = self.net_ids.get(name) {
+                    return self.model.networks[id.index()].set.clone();
+                }
+                match name.parse::<IpNet>() {
+                    Ok(net) => IpSet::from_nets(&[net]),
+                    Err(crate::net::NetError::HostBits { suggestion, .. }) => {
+                        self.errors.push(SpecError::new(Some(loc), format!("`{name}` has host bits set")).with_help(format!("did you mean {suggestion}?")));
+                        IpSet::empty()
+                    }
+                    Err(_) => {
+                        let names: Vec<String> = self.network_names().iter().map(|s| s.to_string()).collect();
+                        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                        self.unresolved(RefKind::Network, name, loc, referrer.to_string(), &names);
+                        IpSet::empty()
+                    }
+                }
+            }
+        }
+    }
+
+    fn projects(&mut self, files: &[(FileId, SpecFile)]) {
+        let entries = self.collect(files, "project", |f| &f.projects);
+        let mut projects = Vec::new();
+        for p in entries {
+            let f = p.file;
+            let mut blocks = Vec::new();
+            for (name, def) in &p.def.blocks {
+                if !valid_name(name) {
+                    self.errors.push(SpecError::new(Some(Loc::new(f, &name.span)), format!("invalid block name `{}`", name.value)));
+                    continue;
+                }
+                let (ports, purpose) = match &def.value {
+                    ShortOr::Short(s) => (s.clone(), None),
+                    ShortOr::Table(t) => (t.range.value.clone(), t.purpose.clone()),
+                };
+                blocks.push(Block { name: name.value.clone(), loc: Loc::new(f, &def.span), ports, purpose });
+            }
+            projects.push(Project {
+                name: p.name.value.clone(),
+                loc: Loc::new(f, &p.name.span),
+                range: p.def.range.as_ref().map(|r| r.value.clone()),
+                range_loc: p.def.range.as_ref().map(|r| Loc::new(f, &r.span)),
+                blocks,
+                description: p.def.description.clone(),
+                owner: p.def.owner.clone(),
+            });
+        }
+        self.model.projects = projects;
+    }
+
+    fn names_of<T>(items: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {
+        items.iter().map(|i| name(i).to_string()).collect()
+    }
+
+    fn host_ref(&mut self, n: &Name, loc: Loc, referrer: &str) -> Option<HostId> {
+        if let Some(id) = self.host_ids.get(n.as_str()) {
+            return Some(*id);
+        }
+        let names = Self::names_of(&self.model.hosts, |h| &h.name);
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        self.unresolved(RefKind::Host, n, loc, referrer.to_string(), &names);
+        None
+    }
+
+    fn host_list(&mut self, f: FileId, list: &Sp<List<Name>>, referrer: &str) -> Vec<HostId> {
+        let mut out = Vec::new();
+        for h in list.iter() {
+            let loc = item_loc(f, h, &list.span);
+            if let Some(id) = self.host_ref(h, loc, referrer) {
+                out.push(id);
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    fn services(&mut self, entries: &[Entry<'_, Sp<ServiceDef>>]) {
+        for (i, s) in entries.iter().enumerate() {
+            let sid = ServiceId::from_index(i);
+            let f = s.file;
+            let def = &s.def.value;
+            let referrer = format!("service `{}`", s.name.value);
+            let project = def.project.as_ref().and_then(|p| {
+                let found = self.model.project_named(p);
+                if found.is_none() {
+                    let names = Self::names_of(&self.model.projects, |p| &p.name);
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    self.unresolved(RefKind::Project, p, Loc::new(f, &p.span), referrer.clone(), &names);
+                }
+                found
+            });
+            let block = def.block.as_ref().and_then(|b| {
+                let loc = Loc::new(f, &b.span);
+                let Some(pid) = project else {
+                    if def.project.is_none() {
+                        self.errors.push(SpecError::new(Some(loc), "`block` needs a `project`").with_help("add `project = \"…\"` to the service"));
+                    }
+                    return None;
+                };
+                let blocks = &self.model.projects[pid.index()].blocks;
+                let found = blocks.iter().position(|x| x.name == b.value);
+                if found.is_none() {
+                    let names = Self::names_of(blocks, |x| &x.name);
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    self.unresolved(RefKind::Block, b, loc, referrer.clone(), &names);
+                }
+                found
+            });
+            let mut suppressions = Vec::new();
+            if let Some(l) = &def.lint {
+                for a in &l.allow {
+                    if a.reason.trim().is_empty() {
+                        self.errors.push(SpecError::new(Some(Loc::new(f, &a.span)), "a suppression needs a non-empty `reason`"));
+                    }
+                    suppressions.push(Suppression {
+                        rule: a.rule.value.clone(),
+                        reason: a.reason.clone(),
+                        binding: a.binding.as_ref().map(|b| b.value.clone()),
+                        loc: Loc::new(f, &a.rule.span),
+                    });
+                }
+            }
+            let start = self.model.bindings.len();
+            self.expand_bindings(sid, s, &referrer);
+            let end = self.model.bindings.len();
+            self.model.services.push(Service {
+                name: s.name.value.clone(),
+                loc: Loc::new(f, &s.name.span),
+                project,
+                block,
+                block_loc: def.block.as_ref().map(|b| Loc::new(f, &b.span)),
+                purpose: def.purpose.clone(),
+                owner: def.owner.clone(),
+                status: def.status.as_ref().map_or(Status::Active, |s| s.value),
+                since: def.since.as_ref().map(|d| d.value.0.clone()),
+                evidence: def.evidence.0.clone(),
+                privileged: def.privileged,
+                process: def.process.clone(),
+                suppressions,
+                bindings: start..end,
+            });
+        }
+    }
+
+    /// Places every binding of a service on its hosts, per environment.
+    fn expand_bindings(&mut self, sid: ServiceId, s: &Entry<'_, Sp<ServiceDef>>, referrer: &str) {
+        let f = s.file;
+        let def = &s.def.value;
+        let base_hosts: Vec<HostId> = match &def.hosts {
+            Some(list) => self.host_list(f, list, referrer),
+            None => self.host_ids.get(IMPLICIT_HOST).copied().into_iter().collect(),
+        };
+        // Resolve overrides by environment.
+        let mut overrides: BTreeMap<EnvId, &Sp<OverrideDef>> = BTreeMap::new();
+        for (env, o) in &def.env {
+            match self.model.environments.binary_search_by(|e| e.name.as_str().cmp(env.as_str())) {
+                Ok(i) => {
+                    overrides.insert(EnvId::from_index(i), o);
+                }
+                Err(_) => {
+                    let names = Self::names_of(&self.model.environments, |e| &e.name);
+                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    self.unresolved(RefKind::Environment, env, Loc::new(f, &env.span), referrer.to_string(), &names);
+                }
+            }
+        }
+        // Hosts per environment.
+        let mut placement: BTreeMap<EnvId, Vec<HostId>> = BTreeMap::new();
+        for h in &base_hosts {
+            placement.entry(self.model.hosts[h.index()].environment).or_default().push(*h);
+        }
+        for (env, o) in &overrides {
+            if let Some(list) = &o.hosts {
+                let hosts = self.host_list(f, list, referrer);
+                placement.insert(*env, hosts);
+            } else {
+                placement.entry(*env).or_default();
+            }
+        }
+        // Binding names: base plus those only an override adds.
+        let mut names: BTreeSet<&Name> = def.bindings.keys().collect();
+        for o in overrides.values() {
+            names.extend(o.bindings.keys());
+        }
+        let mut out: Vec<Binding> = Vec::new();
+        for name in names {
+            if !valid_name(name) {
+                self.errors.push(SpecError::new(Some(Loc::new(f, &name.span)), format!("invalid binding name `{}`", name.value)));
+                continue;
+            }
+            for (env, hosts) in &placement {
+                let over = overrides.get(env);
+                let base = def.bindings.get(name.as_str());
+                let extra = over.and_then(|o| o.bindings.get(name.as_str()));
+                let merged = match (base, extra) {
+                    (Some(b), Some(x)) => merge(&b.value, &x.value),
+                    (Some(b), None) => b.value.clone(),
+                    (None, Some(x)) => x.value.clone(),
+                    (None, None) => continue,
+                };
+                let loc = Loc::new(f, &extra.or(base).map_or(name.span.clone(), |b| b.span.clone()));
+                let status = over.and_then(|o| o.status.as_ref()).or(def.status.as_ref()).map_or(Status::Active, |s| s.value);
+                let Some(port) = merged.port.clone() else {
+                    self.errors.push(
+                        SpecError::new(Some(loc), format!("binding `{}.{}` has no `port`", s.name.value, name.value))
+                            .with_help("add `port = …` (a port or a range like \"8000-8010\")"),
+                    );
+                    continue;
+                };
+                let on_hosts: Vec<HostId> = match &merged.host {
+                    Some(h) => {
+                        let hl = Loc::new(f, &h.span);
+                        self.host_ref(h, hl, referrer).into_iter().filter(|id| self.model.hosts[id.index()].environment == *env || !hosts.is_empty()).collect()
+                    }
+                    None => hosts.clone(),
+                };
+                for host in on_hosts {
+                    if self.model.hosts[host.index()].environment != *env {
+                        continue;
+                    }
+                    let b = self.binding(sid, name, &merged, host, *env, loc, &port, f, status, referrer);
+                    out.push(b);
+                }
+            }
+        }
+        self.model.bindings.extend(out);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn binding(
+        &mut self,
+        sid: ServiceId,
+        name: &Name,
+        d: &BindingDef,
+        host: HostId,
+        env: EnvId,
+        loc: Loc,
+        port: &Sp<PortRange>,
+        f: FileId,
+        status: Status,
+        referrer: &str,
+    ) -> Binding {
+        let publisher = d.publisher.as_ref().map_or(Publisher::Host, |p| p.value);
+        let exposure = match &d.exposure {
+            None => vec![ExposureTerm::Internal],
+            Some(list) => {
+                let mut terms = Vec::new();
+                for t in list.iter() {
+                    let tloc = item_loc(f, t, &list.span);
+                    let term = match t.as_str() {
+                        "localhost" => Some(ExposureTerm::Localhost),
+                        "host-internal" => Some(ExposureTerm::HostInternal),
+                        "internal" => Some(ExposureTerm::Internal),
+                        "public" | "any" => Some(ExposureTerm::Public),
+                        n => match self.net_ids.get(n) {
+                            Some(id) => Some(ExposureTerm::Network(*id)),
+                            None => match n.parse::<IpNet>() {
+                                Ok(net) => Some(ExposureTerm::Cidr(net)),
+                                Err(_) => {
+                                    let mut names: Vec<String> = RESERVED_NAMES.iter().map(|s| (*s).to_string()).collect();
+                                    names.extend(Self::names_of(&self.model.networks, |n| &n.name));
+                                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                                    self.unresolved(RefKind::Network, n, tloc, format!("{referrer}, binding `{}` exposure", name.value), &names);
+                                    None
+                                }
+                            },
+                        },
+                    };
+                    if let Some(term) = term
+                        && !terms.contains(&term)
+                    {
+                        terms.push(term);
+                    }
+                }
+                terms
+            }
+        };
+        Binding {
+            service: sid,
+            name: name.value.clone(),
+            host,
+            environment: env,
+            loc,
+            ports: port.value,
+            port_loc: if port.span.is_empty() { loc } else { Loc::new(f, &port.span) },
+            bind: d.bind.as_ref().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |b| b.value),
+            bind_loc: d.bind.as_ref().map(|b| Loc::new(f, &b.span)),
+            transport: d.transport.as_ref().map_or(Transport::Tcp, |t| t.value),
+            app: d.app.as_ref().map(|a| a.value.to_ascii_lowercase()),
+            target: d.target.as_ref().map(|t| t.value),
+            publisher,
+            publisher_loc: d.publisher.as_ref().map(|p| Loc::new(f, &p.span)),
+            exposure,
+            exposure_loc: d.exposure.as_ref().map(|e| Loc::new(f, &e.span)),
+            auth: d.auth.as_ref().map(|a| a.value),
+            tls: d.tls.as_ref().map_or(Tls::None, |t| t.value),
+            tls_loc: d.tls.as_ref().map(|t| Loc::new(f, &t.span)),
+            redirect: d.redirect.unwrap_or(false),
+            health: d.health.clone(),
+            sensitive: d.sensitive,
+            browser: d.browser,
+            purpose: d.purpose.clone(),
+            status,
+        }
+    }
+
+    /// `service.binding` or `service` (when it has one binding name) → the binding instances.
+    fn binding_ref(&mut self, n: &Name, loc: Loc, referrer: &str) -> Option<(ServiceId, String)> {
+        let (svc, bname) = match n.split_once('.') {
+            Some((s, b)) => (s, Some(b)),
+            None => (n.as_str(), None),
+        };
+        let Some(sid) = self.model.service_named(svc) else {
+            let names = Self::names_of(&self.model.services, |s| &s.name);
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            self.unresolved(RefKind::Service, svc, loc, referrer.to_string(), &names);
+            return None;
+        };
+        let mut bnames: Vec<String> = self.model.bindings_of(sid).iter().map(|b| b.name.clone()).collect();
+        bnames.dedup();
+        match bname {
+            Some(b) if bnames.iter().any(|x| x == b) => Some((sid, b.to_string())),
+            Some(b) => {
+                let names: Vec<&str> = bnames.iter().map(String::as_str).collect();
+                self.unresolved(RefKind::Binding, &format!("{svc}.{b}"), loc, referrer.to_string(), &names);
+                None
+            }
+            None if bnames.len() == 1 => Some((sid, bnames.remove(0))),
+            None => {
+                self.errors.push(
+                    SpecError::new(Some(loc), format!("service `{svc}` has {} bindings; say which one", bnames.len()))
+                        .with_help(format!("write `{svc}.{}`", bnames.first().map_or("NAME", String::as_str))),
+                );
+                None
+            }
+        }
+    }
+
+    fn routes(&mut self, files: &[(FileId, SpecFile)]) {
+        for (f, spec) in files {
+            for (i, r) in spec.routes.iter().enumerate() {
+                let loc = Loc::new(*f, &r.span);
+                let referrer = format!("route #{}", i + 1);
+                let from = self.binding_ref(&r.from, Loc::new(*f, &r.from.span), &referrer);
+                let to = self.binding_ref(&r.to, Loc::new(*f, &r.to.span), &referrer);
+                let on = r.on.as_ref().and_then(|h| self.host_ref(h, Loc::new(*f, &h.span), &referrer));
+                let (Some((fs, fb)), Some((ts, tb))) = (from, to) else { continue };
+                let ids = |m: &Model, s: ServiceId, b: &str| -> Vec<usize> {
+                    m.service(s).bindings.clone().filter(|i| m.bindings[*i].name == b).collect()
+                };
+                let (froms, tos) = (ids(self.model, fs, &fb), ids(self.model, ts, &tb));
+                for &l in &froms {
+                    let lhost = self.model.bindings[l].host;
+                    if on.is_some_and(|h| h != lhost) {
+                        continue;
+                    }
+                    let same_host: Vec<usize> = tos.iter().copied().filter(|u| self.model.bindings[*u].host == lhost).collect();
+                    let targets = if same_host.is_empty() { tos.clone() } else { same_host };
+                    for u in targets {
+                        self.model.routes.push(Route {
+                            from: crate::model::BindingId::from_index(l),
+                            to: crate::model::BindingId::from_index(u),
+                            host: r.host.clone(),
+                            path: r.path.clone(),
+                            loc,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    fn flow_end(&mut self, n: &Name, loc: Loc, referrer: &str, is_to: bool) -> Option<(FlowEnd, Option<PortRange>)> {
+        let s = n.as_str();
+        if s == "public" || s == "any" {
+            return Some((FlowEnd::Public, None));
+        }
+        if let Some(id) = self.net_ids.get(s) {
+            return Some((FlowEnd::Network(*id), None));
+        }
+        let svc = s.split_once('.').map_or(s, |(a, _)| a);
+        if self.model.service_named(svc).is_some() {
+            return self.binding_ref_or_service(n, loc, referrer).map(|e| (e, None));
+        }
+        if let Ok(net) = s.parse::<IpNet>() {
+            return Some((FlowEnd::Cidr(net), None));
+        }
+        // `pattern:port`, `[v6]:port`, `network:port`, `cidr:port`
+        if let Some((left, right)) = s.rsplit_once(':')
+            && let Ok(ports) = right.parse::<PortRange>()
+        {
+            let left = left.trim_start_matches('[').trim_end_matches(']');
+            if let Some(id) = self.net_ids.get(left) {
+                return Some((FlowEnd::Network(*id), Some(ports)));
+            }
+            if left == "public" || left == "any" {
+                return Some((FlowEnd::Public, Some(ports)));
+            }
+            if let Ok(net) = left.parse::<IpNet>() {
+                return Some((FlowEnd::Cidr(net), Some(ports)));
+            }
+            if left.contains('.') || left.starts_with('*') {
+                return Some((FlowEnd::External { pattern: left.to_string(), ports: Some(ports) }, Some(ports)));
+            }
+        }
+        if is_to && s.contains('.') && !valid_name(s) {
+            return Some((FlowEnd::External { pattern: s.to_string(), ports: None }, None));
+        }
+        let mut names = Self::names_of(&self.model.services, |s| &s.name);
+        names.extend(Self::names_of(&self.model.networks, |n| &n.name));
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        self.unresolved(RefKind::Service, svc, loc, referrer.to_string(), &names);
+        None
+    }
+
+    fn binding_ref_or_service(&mut self, n: &Name, loc: Loc, referrer: &str) -> Option<FlowEnd> {
+        if n.contains('.') {
+            self.binding_ref(n, loc, referrer).map(|(s, b)| FlowEnd::Binding(s, b))
+        } else {
+            self.model.service_named(n).map(FlowEnd::Service)
+        }
+    }
+
+    fn flows(&mut self, files: &[(FileId, SpecFile)]) {
+        let mut index = 0;
+        for (f, spec) in files {
+            for fl in &spec.flows {
+                index += 1;
+                let referrer = format!("flow #{index}");
+                let from = self.flow_end(&fl.from, Loc::new(*f, &fl.from.span), &referrer, false);
+                let to = self.flow_end(&fl.to, Loc::new(*f, &fl.to.span), &referrer, true);
+                let (Some((from, _)), Some((to, to_ports))) = (from, to) else { continue };
+                self.model.flows.push(Flow {
+                    from,
+                    to,
+                    to_ports,
+                    transport: fl.transport.as_ref().map_or(Transport::Tcp, |t| t.value),
+                    purpose: fl.purpose.clone(),
+                    loc: Loc::new(*f, &fl.span),
+                    label: (fl.from.value.clone(), fl.to.value.clone()),
+                });
+            }
+        }
+    }
+
+    fn reservations(&mut self, files: &[(FileId, SpecFile)]) {
+        for (f, spec) in files {
+            for r in &spec.reservations {
+                let referrer = "reservation".to_string();
+                let project = r.project.as_ref().and_then(|p| {
+                    let found = self.model.project_named(p);
+                    if found.is_none() {
+                        let names = Self::names_of(&self.model.projects, |p| &p.name);
+                        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                        self.unresolved(RefKind::Project, p, Loc::new(*f, &p.span), referrer.clone(), &names);
+                    }
+                    found
+                });
+                let host = r.host.as_ref().and_then(|h| self.host_ref(h, Loc::new(*f, &h.span), &referrer));
+                self.model.reservations.push(Reservation {
+                    ports: r.ports.value.clone(),
+                    project,
+                    why: r.why.clone(),
+                    host,
+                    until: r.until.as_ref().map(|u| u.value.0.clone()),
+                    loc: Loc::new(*f, &r.span),
+                });
+            }
+        }
+    }
+
+    fn lint(&mut self, files: &[(FileId, SpecFile)]) {
+        let mut cfg = LintConfig::default();
+        for (f, spec) in files {
+            if let Some(l) = &spec.lint {
+                cfg.allow.extend(l.allow.iter().map(|a| (a.value.clone(), Loc::new(*f, &a.span))));
+                cfg.severity.extend(l.severity.iter().map(|(k, v)| (k.value.clone(), v.value, Loc::new(*f, &k.span))));
+            }
+        }
+        self.model.lint = cfg;
+    }
+
+    fn environment_internal(&mut self) {
+        for env in &mut self.model.environments {
+            let mut set = IpSet::empty();
+            for h in &env.hosts {
+                for n in &self.model.hosts[h.index()].networks {
+                    let net = &self.model.networks[n.index()];
+                    if !net.builtin {
+                        set = set.union(&net.set);
+                    }
+                }
+            }
+            env.internal = set;
+        }
+    }
+}
+
+/// Field-wise merge of an override over a base binding.
+fn merge(base: &BindingDef, over: &BindingDef) -> BindingDef {
+    macro_rules! pick {
+        ($($f:ident),*) => { BindingDef { $($f: over.$f.clone().or_else(|| base.$f.clone()),)* } };
+    }
+    pick!(port, host, bind, transport, app, target, publisher, exposure, auth, tls, redirect, health, sensitive, browser, purpose)
+}
+

@@ -1,0 +1,508 @@
+//! The raw spec as written in `ports.toml`: serde types that mirror the file one to one,
+//! keep every value's span, reject unknown keys, and describe themselves as a JSON Schema.
+//! Names and cross-references are checked later, by `resolve`.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::net::IpNet;
+use crate::port::{PortRange, PortSet};
+use crate::spanned::{List, ShortOr, Sp};
+
+/// A name (of a service, host, project, network, binding …) with its span.
+pub type Name = Sp<String>;
+
+/// The whole spec file (`ports.toml`). Several files of a directory merge into one.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(title = "portolan spec (ports.toml)")]
+pub struct SpecFile {
+    /// Metadata about the whole spec.
+    #[serde(default)]
+    pub spec: Option<Meta>,
+    /// Named networks: `lan = "192.168.1.0/24"`. `public` and `localhost` are built in.
+    #[serde(default)]
+    pub networks: BTreeMap<Name, Sp<NetworkDef>>,
+    /// Environments (`development`, `production`, …). Hosts name theirs; declaring one here adds
+    /// a description.
+    #[serde(default)]
+    pub environments: BTreeMap<Name, EnvironmentDef>,
+    /// Machines (or container hosts).
+    #[serde(default)]
+    pub hosts: BTreeMap<Name, Sp<HostDef>>,
+    /// Owners of port ranges.
+    #[serde(default)]
+    pub projects: BTreeMap<Name, Sp<ProjectDef>>,
+    /// Things that listen.
+    #[serde(default)]
+    pub services: BTreeMap<Name, Sp<ServiceDef>>,
+    /// Reverse-proxy edges: listener binding → upstream binding.
+    #[serde(default)]
+    pub routes: Vec<Sp<RouteDef>>,
+    /// Allowed connections, inbound and outbound.
+    #[serde(default)]
+    pub flows: Vec<Sp<FlowDef>>,
+    /// Ports held for a project without a service yet.
+    #[serde(default)]
+    pub reservations: Vec<Sp<ReservationDef>>,
+    /// Lint configuration.
+    #[serde(default)]
+    pub lint: Option<LintDef>,
+}
+
+/// `[spec]`: what this spec describes.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Meta {
+    /// Title used by generated documents.
+    pub name: Option<String>,
+    /// A paragraph of context.
+    pub description: Option<String>,
+    /// Who maintains the spec.
+    pub owner: Option<String>,
+}
+
+/// A network: a CIDR, a list of CIDRs, or a table with a description.
+pub type NetworkDef = ShortOr<List<Sp<IpNet>>, NetworkTable>;
+
+/// `[networks.NAME]` written as a table.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NetworkTable {
+    /// The CIDRs (IPv4 and/or IPv6).
+    pub cidrs: List<Sp<IpNet>>,
+    /// What the network is.
+    pub description: Option<String>,
+}
+
+/// `[environments.NAME]`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EnvironmentDef {
+    /// What the environment is for.
+    pub description: Option<String>,
+}
+
+/// `[hosts.NAME]`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct HostDef {
+    /// Environment the host belongs to (default `default`).
+    pub environment: Option<Name>,
+    /// Addresses of the host.
+    #[serde(default)]
+    pub addresses: List<Sp<IpAddr>>,
+    /// Networks the host is reachable from. Default `["public"]`: a host whose networks are not
+    /// declared is assumed reachable from anywhere.
+    pub networks: Option<Sp<List<Name>>>,
+    /// The host firewall: a kind (`"ufw"`), or a table with the rules as deployed.
+    pub firewall: Option<Sp<FirewallDef>>,
+    /// Ephemeral (client) port range of the OS (default Linux `32768-60999`).
+    pub ephemeral: Option<Sp<PortRange>>,
+    /// Whether `::` also accepts IPv4 (Linux `bindv6only=0`, the default).
+    pub dual_stack: Option<bool>,
+    /// What the host is.
+    pub description: Option<String>,
+    /// Hostname used to recognise this machine.
+    pub hostname: Option<String>,
+}
+
+/// The host firewall.
+pub type FirewallDef = ShortOr<FirewallKind, FirewallTable>;
+
+/// Firewall software on a host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum FirewallKind {
+    /// No host firewall: everything bound is reachable.
+    None,
+    /// Uncomplicated Firewall.
+    Ufw,
+    /// iptables / ip6tables.
+    Iptables,
+    /// nftables.
+    Nftables,
+    /// firewalld.
+    Firewalld,
+    /// A cloud security group in front of the host.
+    Cloud,
+}
+
+/// `firewall = { kind = "ufw", inbound = "deny", rules = [...] }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FirewallTable {
+    /// Firewall software.
+    pub kind: Sp<FirewallKind>,
+    /// Default inbound policy (default `deny`).
+    pub inbound: Option<Sp<Action>>,
+    /// The rules as deployed, first match wins. Without `rules`, the firewall is assumed to
+    /// allow exactly the declared exposure (what `portolan gen` writes).
+    pub rules: Option<Vec<Sp<FirewallRule>>>,
+}
+
+/// Allow or deny.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    /// Let it through.
+    Allow,
+    /// Drop it.
+    Deny,
+}
+
+/// One deployed firewall rule.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FirewallRule {
+    /// allow or deny.
+    pub action: Sp<Action>,
+    /// Destination ports (default: every port).
+    pub port: Option<Sp<PortSet>>,
+    /// Transport (default: both).
+    pub transport: Option<Sp<Transport>>,
+    /// Source: a network name, a CIDR, `any` (default).
+    pub from: Option<Name>,
+    /// Why the rule exists, or where it was copied from.
+    pub comment: Option<String>,
+}
+
+/// `[projects.NAME]`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ProjectDef {
+    /// The project's port range(s): `"5000-5399"` or `["5401-5431", "5433-5499"]`.
+    pub range: Option<Sp<PortSet>>,
+    /// Named sub-ranges: `blocks = { api = "5021-5030" }`.
+    #[serde(default)]
+    pub blocks: BTreeMap<Name, Sp<BlockDef>>,
+    /// What the project is.
+    pub description: Option<String>,
+    /// Team or person.
+    pub owner: Option<String>,
+}
+
+/// A block: a range, or a table with a purpose.
+pub type BlockDef = ShortOr<PortSet, BlockTable>;
+
+/// A block written as a table.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BlockTable {
+    /// The ports.
+    pub range: Sp<PortSet>,
+    /// What the block is for.
+    pub purpose: Option<String>,
+}
+
+/// Lifecycle of a service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Running.
+    #[default]
+    Active,
+    /// Held, not running.
+    Reserved,
+    /// Still running, going away.
+    Deprecated,
+    /// Not running yet.
+    Planned,
+}
+
+/// `[services.NAME]`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServiceDef {
+    /// Owning project.
+    pub project: Option<Name>,
+    /// Block of the project the service's ports come from.
+    pub block: Option<Name>,
+    /// What it does.
+    pub purpose: Option<String>,
+    /// Team or person responsible.
+    pub owner: Option<String>,
+    /// `active` (default), `reserved`, `deprecated`, `planned`.
+    pub status: Option<Sp<Status>>,
+    /// Since when (`2025-09-22`).
+    pub since: Option<Sp<Date>>,
+    /// Where the facts come from: `file:line`.
+    #[serde(default)]
+    pub evidence: List<String>,
+    /// Hosts the service runs on (each binding may name its own `host`).
+    pub hosts: Option<Sp<List<Name>>>,
+    /// The service binds ports below 1024 on purpose.
+    #[serde(default)]
+    pub privileged: bool,
+    /// Program expected to own the listeners (e.g. `gunicorn`).
+    pub process: Option<String>,
+    /// Where it listens, by binding name (`http`, `metrics`, …).
+    #[serde(default)]
+    pub bindings: BTreeMap<Name, Sp<BindingDef>>,
+    /// Per-environment overrides: `[services.NAME.env.production]`.
+    #[serde(default)]
+    pub env: BTreeMap<Name, Sp<OverrideDef>>,
+    /// Suppressions for this service.
+    pub lint: Option<ServiceLintDef>,
+}
+
+/// A calendar date, written as a TOML date or a string `YYYY-MM-DD`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
+#[schemars(description = "A date, YYYY-MM-DD (TOML date or string)", with = "String")]
+pub struct Date(pub String);
+
+impl<'de> Deserialize<'de> for Date {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Date;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a date YYYY-MM-DD")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Date, E> {
+                let ok = v.len() == 10
+                    && v.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+                let month = v.get(5..7).and_then(|m| m.parse::<u8>().ok()).unwrap_or(0);
+                let day = v.get(8..10).and_then(|m| m.parse::<u8>().ok()).unwrap_or(0);
+                if ok && (1..=12).contains(&month) && (1..=31).contains(&day) {
+                    Ok(Date(v.to_string()))
+                } else {
+                    Err(E::custom(format!("`{v}` is not a date YYYY-MM-DD")))
+                }
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Date, A::Error> {
+                let dt = toml::value::Datetime::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                match (dt.date, dt.time) {
+                    (Some(d), None) => Ok(Date(d.to_string())),
+                    _ => Err(serde::de::Error::custom("expected a date without time")),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `[services.S.bindings.NAME]`: where a service listens.
+#[derive(Debug, Default, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BindingDef {
+    /// Port or port range on the host.
+    pub port: Option<Sp<PortRange>>,
+    /// Host, when the binding is on one host only (default: the service's hosts).
+    pub host: Option<Name>,
+    /// Bind address (default `0.0.0.0`, the widest: say what you bind).
+    pub bind: Option<Sp<IpAddr>>,
+    /// `tcp` (default) or `udp`.
+    pub transport: Option<Sp<Transport>>,
+    /// Application protocol: `http`, `https`, `grpc`, `postgres`, `redis`, …
+    pub app: Option<Sp<String>>,
+    /// Container-side port, when published from a container.
+    pub target: Option<Sp<PortRange>>,
+    /// Who publishes the port: `host` (default), `docker`, `podman`, `k8s-nodeport`.
+    pub publisher: Option<Sp<Publisher>>,
+    /// Who is meant to reach it: `localhost`, `host-internal`, `internal`, network names,
+    /// CIDRs, `public` (default `internal`).
+    pub exposure: Option<Sp<List<Name>>>,
+    /// Whether clients must authenticate.
+    pub auth: Option<Sp<bool>>,
+    /// TLS: `none` (default), `native`, or `proxy` (terminated by a route in front).
+    pub tls: Option<Sp<Tls>>,
+    /// The binding only redirects (HTTP → HTTPS).
+    pub redirect: Option<bool>,
+    /// Health-check path for probes (`/health`).
+    pub health: Option<String>,
+    /// Holds sensitive data or controls (overrides the guess from `app`).
+    pub sensitive: Option<bool>,
+    /// Opened by web browsers (default: when `app` is http or https).
+    pub browser: Option<bool>,
+    /// What this binding is for.
+    pub purpose: Option<String>,
+}
+
+/// Transport protocol.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Transport {
+    /// TCP.
+    #[default]
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+impl Transport {
+    /// `tcp` / `udp`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Udp => "udp",
+        }
+    }
+}
+
+/// Who publishes a port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Publisher {
+    /// The process listens on the host itself.
+    #[default]
+    Host,
+    /// Docker `-p`/`ports:` (DNAT in PREROUTING: bypasses the INPUT chain).
+    Docker,
+    /// Podman (rootful: like Docker).
+    Podman,
+    /// Kubernetes NodePort (kube-proxy DNAT: bypasses the INPUT chain).
+    K8sNodeport,
+}
+
+impl Publisher {
+    /// Whether traffic to the port skips the host's INPUT firewall chain.
+    pub fn bypasses_input_firewall(self) -> bool {
+        !matches!(self, Publisher::Host)
+    }
+
+    /// `host`, `docker`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Publisher::Host => "host",
+            Publisher::Docker => "docker",
+            Publisher::Podman => "podman",
+            Publisher::K8sNodeport => "k8s-nodeport",
+        }
+    }
+}
+
+/// TLS on a binding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Tls {
+    /// Cleartext.
+    #[default]
+    None,
+    /// The service speaks TLS itself.
+    Native,
+    /// A proxy in front terminates TLS (a route).
+    Proxy,
+}
+
+impl Tls {
+    /// `none` / `native` / `proxy`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tls::None => "none",
+            Tls::Native => "native",
+            Tls::Proxy => "proxy",
+        }
+    }
+}
+
+/// `[services.S.env.ENV]`: what differs in one environment.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct OverrideDef {
+    /// Hosts in this environment.
+    pub hosts: Option<Sp<List<Name>>>,
+    /// Status in this environment.
+    pub status: Option<Sp<Status>>,
+    /// Binding fields that differ (merged over the base binding of the same name; a new name
+    /// adds a binding in this environment only).
+    #[serde(default)]
+    pub bindings: BTreeMap<Name, Sp<BindingDef>>,
+}
+
+/// `[services.S.lint]`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServiceLintDef {
+    /// Rules not to report for this service, each with the reason why.
+    #[serde(default)]
+    pub allow: Vec<Sp<Suppression>>,
+}
+
+/// A suppression: `{ rule = "internal-exposed", reason = "..." }`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Suppression {
+    /// Rule id.
+    pub rule: Name,
+    /// Why (required).
+    pub reason: String,
+    /// Only this binding of the service.
+    pub binding: Option<Name>,
+}
+
+/// `[[routes]]`: a proxy edge.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RouteDef {
+    /// Listener: `service.binding` (or `service` with one binding).
+    pub from: Name,
+    /// Upstream: `service.binding`.
+    pub to: Name,
+    /// Host match (`server_name`).
+    pub host: Option<String>,
+    /// Path prefix match.
+    pub path: Option<String>,
+    /// Host the route is configured on, when the listener runs on several.
+    pub on: Option<Name>,
+}
+
+/// `[[flows]]`: an allowed connection.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FlowDef {
+    /// Source: a service, `service.binding`, a network name, a CIDR, or `public`.
+    pub from: Name,
+    /// Destination: `service.binding`, a service, or an external `fqdn-pattern:port`
+    /// (`*.stripe.com:443`), `cidr:port`, `network:port`.
+    pub to: Name,
+    /// Transport when `to` is external (default tcp).
+    pub transport: Option<Sp<Transport>>,
+    /// Why the flow exists.
+    pub purpose: Option<String>,
+}
+
+/// `[[reservations]]`: ports held without a service.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ReservationDef {
+    /// The ports.
+    pub ports: Sp<PortSet>,
+    /// Project holding them.
+    pub project: Option<Name>,
+    /// Why (required).
+    pub why: String,
+    /// Host, when only on one host.
+    pub host: Option<Name>,
+    /// Until when (`YYYY-MM-DD`).
+    pub until: Option<Sp<Date>>,
+}
+
+/// `[lint]`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LintDef {
+    /// Rule ids never reported.
+    #[serde(default)]
+    pub allow: Vec<Name>,
+    /// Severity per rule id: `error`, `warning`, `info` or `allow`.
+    #[serde(default)]
+    pub severity: BTreeMap<Name, Sp<Level>>,
+}
+
+/// A configured severity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Level {
+    /// Not reported.
+    Allow,
+    /// Informational.
+    Info,
+    /// Warning.
+    Warning,
+    /// Error.
+    Error,
+}
