@@ -88,7 +88,10 @@ impl Finding {
     #[must_use]
     pub fn at(mut self, loc: Loc, message: impl Into<String>) -> Self {
         let m: String = message.into();
-        self.labels.push(Label { loc, message: (!m.is_empty()).then_some(m) });
+        self.labels.push(Label {
+            loc,
+            message: (!m.is_empty()).then_some(m),
+        });
         self
     }
 
@@ -113,7 +116,10 @@ impl Finding {
             .iter()
             .map(|l| {
                 let p = sources.position(l.loc);
-                let end = sources.position(portolan_model::Loc { start: l.loc.end, ..l.loc });
+                let end = sources.position(portolan_model::Loc {
+                    start: l.loc.end,
+                    ..l.loc
+                });
                 let mut v = serde_json::json!({
                     "file": p.file, "line": p.line, "column": p.column,
                     "end_line": end.line, "end_column": end.column,

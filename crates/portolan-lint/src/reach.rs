@@ -33,7 +33,10 @@ impl ReachSet {
     /// Union.
     #[must_use]
     pub fn union(&self, o: &ReachSet) -> ReachSet {
-        ReachSet { host_internal: self.host_internal || o.host_internal, sources: self.sources.union(&o.sources) }
+        ReachSet {
+            host_internal: self.host_internal || o.host_internal,
+            sources: self.sources.union(&o.sources),
+        }
     }
 
     /// Whether everyone in `self` is also in `o`.
@@ -55,7 +58,11 @@ impl ReachSet {
     pub fn describe(&self, model: &Model) -> String {
         let mut parts = Vec::new();
         if self.sources.is_empty() {
-            parts.push(if self.host_internal { "localhost and containers on the host".to_string() } else { "localhost only".to_string() });
+            parts.push(if self.host_internal {
+                "localhost and containers on the host".to_string()
+            } else {
+                "localhost only".to_string()
+            });
             return parts.join(", ");
         }
         parts.push(describe_sources(model, &self.sources));
@@ -140,11 +147,27 @@ impl Analysis {
                 for n in &h.networks {
                     all = all.union(&model.network(*n).set);
                 }
-                let names = h.networks.iter().map(|n| model.network(*n).name.as_str()).collect::<Vec<_>>().join(", ");
-                HostNets { all, names: if names.is_empty() { "no network".into() } else { names } }
+                let names = h
+                    .networks
+                    .iter()
+                    .map(|n| model.network(*n).name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                HostNets {
+                    all,
+                    names: if names.is_empty() {
+                        "no network".into()
+                    } else {
+                        names
+                    },
+                }
             })
             .collect();
-        let declared_nets = model.networks.iter().filter(|n| !n.builtin).fold(IpSet::empty(), |a, n| a.union(&n.set));
+        let declared_nets = model
+            .networks
+            .iter()
+            .filter(|n| !n.builtin)
+            .fold(IpSet::empty(), |a, n| a.union(&n.set));
         let flows_in = inbound_flows(model);
         let mut reach: Vec<BindingReach> = model
             .bindings
@@ -160,7 +183,13 @@ impl Analysis {
     }
 }
 
-fn one(model: &Model, b: &Binding, hn: &HostNets, declared_nets: &IpSet, allowed: ReachSet) -> BindingReach {
+fn one(
+    model: &Model,
+    b: &Binding,
+    hn: &HostNets,
+    declared_nets: &IpSet,
+    allowed: ReachSet,
+) -> BindingReach {
     let host = model.host(b.host);
     let mut why = Vec::new();
     let bound = match b.bind {
@@ -169,23 +198,45 @@ fn one(model: &Model, b: &Binding, hn: &HostNets, declared_nets: &IpSet, allowed
             ReachSet::localhost()
         }
         IpAddr::V4(ip) if ip.is_unspecified() => {
-            why.push(format!("bound to 0.0.0.0 (every IPv4 interface) on host `{}`, which is on: {}", host.name, hn.names));
-            ReachSet { host_internal: true, sources: hn.all.ipv4() }
+            why.push(format!(
+                "bound to 0.0.0.0 (every IPv4 interface) on host `{}`, which is on: {}",
+                host.name, hn.names
+            ));
+            ReachSet {
+                host_internal: true,
+                sources: hn.all.ipv4(),
+            }
         }
         IpAddr::V6(ip) if ip.is_unspecified() => {
-            let sources = if host.dual_stack { hn.all.clone() } else { hn.all.ipv6() };
+            let sources = if host.dual_stack {
+                hn.all.clone()
+            } else {
+                hn.all.ipv6()
+            };
             why.push(format!(
                 "bound to :: (every {} interface) on host `{}`, which is on: {}",
-                if host.dual_stack { "IPv6 and, dual-stack, IPv4" } else { "IPv6" },
+                if host.dual_stack {
+                    "IPv6 and, dual-stack, IPv4"
+                } else {
+                    "IPv6"
+                },
                 host.name,
                 hn.names
             ));
-            ReachSet { host_internal: true, sources }
+            ReachSet {
+                host_internal: true,
+                sources,
+            }
         }
         ip => {
             if docker_bridges().contains(ip) && !declared_nets.contains(ip) {
-                why.push(format!("bound to {ip}, a container bridge address: containers on the host"));
-                ReachSet { host_internal: true, sources: IpSet::empty() }
+                why.push(format!(
+                    "bound to {ip}, a container bridge address: containers on the host"
+                ));
+                ReachSet {
+                    host_internal: true,
+                    sources: IpSet::empty(),
+                }
             } else {
                 let mut sources = IpSet::empty();
                 let mut names = Vec::new();
@@ -207,8 +258,15 @@ fn one(model: &Model, b: &Binding, hn: &HostNets, declared_nets: &IpSet, allowed
                 } else {
                     why.push(format!("bound to {ip}, on network {}", names.join(", ")));
                 }
-                let sources = if ip.is_ipv4() { sources.ipv4() } else { sources.ipv6() };
-                ReachSet { host_internal: true, sources }
+                let sources = if ip.is_ipv4() {
+                    sources.ipv4()
+                } else {
+                    sources.ipv6()
+                };
+                ReachSet {
+                    host_internal: true,
+                    sources,
+                }
             }
         }
     };
@@ -226,11 +284,26 @@ fn one(model: &Model, b: &Binding, hn: &HostNets, declared_nets: &IpSet, allowed
         }
         (None, _) => bound.clone(),
     };
-    BindingReach { bound, input_filtered, total: direct.clone(), direct, proxied: ReachSet::localhost(), allowed, via_routes: Vec::new(), why }
+    BindingReach {
+        bound,
+        input_filtered,
+        total: direct.clone(),
+        direct,
+        proxied: ReachSet::localhost(),
+        allowed,
+        via_routes: Vec::new(),
+        why,
+    }
 }
 
 /// What the host's INPUT firewall lets through; `None` when it does not filter.
-fn filter(model: &Model, b: &Binding, bound: &ReachSet, allowed: &ReachSet, why: &mut Vec<String>) -> Option<ReachSet> {
+fn filter(
+    model: &Model,
+    b: &Binding,
+    bound: &ReachSet,
+    allowed: &ReachSet,
+    why: &mut Vec<String>,
+) -> Option<ReachSet> {
     let host = model.host(b.host);
     let fw = &host.firewall;
     match &fw.policy {
@@ -247,7 +320,11 @@ fn filter(model: &Model, b: &Binding, bound: &ReachSet, allowed: &ReachSet, why:
         }
         FirewallPolicy::Rules { inbound, rules } => {
             let bridges = docker_bridges();
-            let mut remaining = if bound.host_internal { bound.sources.union(&bridges) } else { bound.sources.clone() };
+            let mut remaining = if bound.host_internal {
+                bound.sources.union(&bridges)
+            } else {
+                bound.sources.clone()
+            };
             let mut accepted = IpSet::empty();
             let mut used = Vec::new();
             for r in rules {
@@ -269,11 +346,19 @@ fn filter(model: &Model, b: &Binding, bound: &ReachSet, allowed: &ReachSet, why:
                     Action::Allow => {
                         accepted = accepted.union(&matched);
                         remaining = remaining.difference(&matched);
-                        used.push(format!("allow from {} ({})", r.from_label, model.sources.position(r.loc)));
+                        used.push(format!(
+                            "allow from {} ({})",
+                            r.from_label,
+                            model.sources.position(r.loc)
+                        ));
                     }
                     Action::Deny if covers => {
                         remaining = remaining.difference(&matched);
-                        used.push(format!("deny from {} ({})", r.from_label, model.sources.position(r.loc)));
+                        used.push(format!(
+                            "deny from {} ({})",
+                            r.from_label,
+                            model.sources.position(r.loc)
+                        ));
                     }
                     Action::Deny => {}
                 }
@@ -285,11 +370,24 @@ fn filter(model: &Model, b: &Binding, bound: &ReachSet, allowed: &ReachSet, why:
                 host_internal: bound.host_internal && accepted.intersects(&bridges),
                 sources: bound.sources.intersection(&accepted),
             };
-            let policy = if *inbound == Action::Allow { "allow" } else { "deny" };
-            if used.is_empty() {
-                why.push(format!("host firewall ({:?}): no rule matches port {}/{}, default {policy}", fw.kind, b.ports, b.transport.as_str()));
+            let policy = if *inbound == Action::Allow {
+                "allow"
             } else {
-                why.push(format!("host firewall ({:?}): {}; default {policy}", fw.kind, used.join("; ")));
+                "deny"
+            };
+            if used.is_empty() {
+                why.push(format!(
+                    "host firewall ({:?}): no rule matches port {}/{}, default {policy}",
+                    fw.kind,
+                    b.ports,
+                    b.transport.as_str()
+                ));
+            } else {
+                why.push(format!(
+                    "host firewall ({:?}): {}; default {policy}",
+                    fw.kind,
+                    used.join("; ")
+                ));
             }
             Some(r)
         }
@@ -299,16 +397,40 @@ fn filter(model: &Model, b: &Binding, bound: &ReachSet, allowed: &ReachSet, why:
 /// Declared exposure of a binding as a reach set, plus sources of inbound flows.
 fn allowed(model: &Model, b: &Binding, flows: &[usize]) -> ReachSet {
     let env = model.environment(b.environment);
-    let internal = if env.internal.is_empty() { private_space() } else { env.internal.clone() };
+    let internal = if env.internal.is_empty() {
+        private_space()
+    } else {
+        env.internal.clone()
+    };
     let mut r = ReachSet::localhost();
     for t in &b.exposure {
         match t {
             ExposureTerm::Localhost => {}
             ExposureTerm::HostInternal => r.host_internal = true,
-            ExposureTerm::Internal => r = r.union(&ReachSet { host_internal: true, sources: internal.clone() }),
-            ExposureTerm::Public => r = r.union(&ReachSet { host_internal: true, sources: IpSet::everything() }),
-            ExposureTerm::Network(id) => r = r.union(&ReachSet { host_internal: true, sources: model.network(*id).set.clone() }),
-            ExposureTerm::Cidr(n) => r = r.union(&ReachSet { host_internal: true, sources: IpSet::from_nets(&[*n]) }),
+            ExposureTerm::Internal => {
+                r = r.union(&ReachSet {
+                    host_internal: true,
+                    sources: internal.clone(),
+                })
+            }
+            ExposureTerm::Public => {
+                r = r.union(&ReachSet {
+                    host_internal: true,
+                    sources: IpSet::everything(),
+                })
+            }
+            ExposureTerm::Network(id) => {
+                r = r.union(&ReachSet {
+                    host_internal: true,
+                    sources: model.network(*id).set.clone(),
+                })
+            }
+            ExposureTerm::Cidr(n) => {
+                r = r.union(&ReachSet {
+                    host_internal: true,
+                    sources: IpSet::from_nets(&[*n]),
+                })
+            }
         }
     }
     for &f in flows {
@@ -326,9 +448,14 @@ fn allowed(model: &Model, b: &Binding, flows: &[usize]) -> ReachSet {
                     let h = model.host(src.host);
                     if h.addresses.is_empty() {
                         let e = model.environment(h.environment);
-                        set = set.union(if e.internal.is_empty() { &internal } else { &e.internal });
+                        set = set.union(if e.internal.is_empty() {
+                            &internal
+                        } else {
+                            &e.internal
+                        });
                     } else {
-                        let nets: Vec<IpNet> = h.addresses.iter().map(|a| IpNet::host(*a)).collect();
+                        let nets: Vec<IpNet> =
+                            h.addresses.iter().map(|a| IpNet::host(*a)).collect();
                         set = set.union(&IpSet::from_nets(&nets));
                     }
                 }
@@ -336,7 +463,10 @@ fn allowed(model: &Model, b: &Binding, flows: &[usize]) -> ReachSet {
             }
             FlowEnd::External { .. } => IpSet::empty(),
         };
-        r = r.union(&ReachSet { host_internal: r.host_internal, sources });
+        r = r.union(&ReachSet {
+            host_internal: r.host_internal,
+            sources,
+        });
     }
     r
 }
@@ -352,7 +482,9 @@ fn inbound_flows(model: &Model) -> Vec<Vec<usize>> {
         };
         for bi in model.service(svc).bindings.clone() {
             let b = &model.bindings[bi];
-            if name.is_none_or(|n| n == b.name) && (f.transport == b.transport || matches!(f.transport, Transport::Tcp)) {
+            if name.is_none_or(|n| n == b.name)
+                && (f.transport == b.transport || matches!(f.transport, Transport::Tcp))
+            {
                 out[bi].push(i);
             }
         }

@@ -22,7 +22,12 @@ pub struct SpecError {
 impl SpecError {
     /// An error at `loc`.
     pub fn new(loc: Option<Loc>, message: impl Into<String>) -> Self {
-        Self { loc, message: message.into(), help: None, related: Vec::new() }
+        Self {
+            loc,
+            message: message.into(),
+            help: None,
+            related: Vec::new(),
+        }
     }
 
     /// Adds a help line.
@@ -72,7 +77,10 @@ fn summary(errors: &[SpecError], sources: &SourceMap) -> String {
 }
 
 /// The closest of `candidates` to `given`, when close enough to be a typo.
-pub fn did_you_mean<'a>(given: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    given: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let given_l = given.to_ascii_lowercase();
     candidates
         .into_iter()
@@ -89,7 +97,10 @@ mod tests {
     #[test]
     fn suggests_close_names_only() {
         assert_eq!(did_you_mean("prot", ["port", "host", "bind"]), Some("port"));
-        assert_eq!(did_you_mean("exposre", ["exposure", "publisher"]), Some("exposure"));
+        assert_eq!(
+            did_you_mean("exposre", ["exposure", "publisher"]),
+            Some("exposure")
+        );
         assert_eq!(did_you_mean("zzz", ["port", "host"]), None);
     }
 }

@@ -14,28 +14,42 @@ pub const SPEC_FILE: &str = "ports.toml";
 
 /// Looks for `ports.toml` in `start` and its ancestors.
 pub fn find_spec(start: &Path) -> Option<PathBuf> {
-    start.ancestors().map(|d| d.join(SPEC_FILE)).find(|p| p.exists())
+    start
+        .ancestors()
+        .map(|d| d.join(SPEC_FILE))
+        .find(|p| p.exists())
 }
 
 fn display_path(path: &Path) -> String {
     let cwd = std::env::current_dir().ok();
-    let shown = cwd.as_deref().and_then(|c| path.strip_prefix(c).ok()).unwrap_or(path);
+    let shown = cwd
+        .as_deref()
+        .and_then(|c| path.strip_prefix(c).ok())
+        .unwrap_or(path);
     shown.display().to_string()
 }
 
 /// Loads the spec at `path` (a file, or a directory of `*.toml` files merged in name order).
 pub fn load(path: &Path) -> Result<Model, LoadError> {
-    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?;
+    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let files: Vec<PathBuf> = if meta.is_dir() {
         let mut v: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|source| LoadError::Io { path: path.to_path_buf(), source })?
+            .map_err(|source| LoadError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
             .collect();
         v.sort();
         if v.is_empty() {
-            return Err(LoadError::NotFound { message: format!("directory {} contains no *.toml spec file", path.display()) });
+            return Err(LoadError::NotFound {
+                message: format!("directory {} contains no *.toml spec file", path.display()),
+            });
         }
         v
     } else {
@@ -43,7 +57,10 @@ pub fn load(path: &Path) -> Result<Model, LoadError> {
     };
     let mut inputs = Vec::new();
     for p in files {
-        let bytes = std::fs::read(&p).map_err(|source| LoadError::Io { path: p.clone(), source })?;
+        let bytes = std::fs::read(&p).map_err(|source| LoadError::Io {
+            path: p.clone(),
+            source,
+        })?;
         inputs.push((display_path(&p), p, bytes));
     }
     load_inputs(inputs)
@@ -51,7 +68,11 @@ pub fn load(path: &Path) -> Result<Model, LoadError> {
 
 /// Loads a spec from text (tests, fuzzing, stdin).
 pub fn load_str(name: &str, text: &str) -> Result<Model, LoadError> {
-    load_inputs(vec![(name.to_string(), PathBuf::from(name), text.as_bytes().to_vec())])
+    load_inputs(vec![(
+        name.to_string(),
+        PathBuf::from(name),
+        text.as_bytes().to_vec(),
+    )])
 }
 
 fn load_inputs(inputs: Vec<(String, PathBuf, Vec<u8>)>) -> Result<Model, LoadError> {
@@ -70,14 +91,19 @@ fn load_inputs(inputs: Vec<(String, PathBuf, Vec<u8>)>) -> Result<Model, LoadErr
                 let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
                 let id = sources.add(&path, display, text);
                 errors.push(
-                    SpecError::new(Some(Loc::new(id, &(at..at + 1))), "file is not UTF-8 text (a binary file?)")
-                        .with_help("a spec is a TOML text file, see docs/spec.md"),
+                    SpecError::new(
+                        Some(Loc::new(id, &(at..at + 1))),
+                        "file is not UTF-8 text (a binary file?)",
+                    )
+                    .with_help("a spec is a TOML text file, see docs/spec.md"),
                 );
             }
         }
     }
     for id in texts {
-        let Some(file) = sources.file(id) else { continue };
+        let Some(file) = sources.file(id) else {
+            continue;
+        };
         match toml::from_str::<SpecFile>(&file.text) {
             Ok(spec) => parsed.push((id, spec)),
             Err(e) => errors.push(toml_error(id, &e)),
@@ -91,7 +117,10 @@ fn load_inputs(inputs: Vec<(String, PathBuf, Vec<u8>)>) -> Result<Model, LoadErr
         );
     }
     if !errors.is_empty() {
-        return Err(LoadError::Invalid { sources: Box::new(sources), errors });
+        return Err(LoadError::Invalid {
+            sources: Box::new(sources),
+            errors,
+        });
     }
     let mut model = Model::default();
     let errors = crate::resolve::resolve(&parsed, &mut model);
@@ -101,7 +130,10 @@ fn load_inputs(inputs: Vec<(String, PathBuf, Vec<u8>)>) -> Result<Model, LoadErr
     } else {
         let mut errors = errors;
         errors.sort_by_key(|e| e.loc);
-        Err(LoadError::Invalid { sources: Box::new(std::mem::take(&mut model.sources)), errors })
+        Err(LoadError::Invalid {
+            sources: Box::new(std::mem::take(&mut model.sources)),
+            errors,
+        })
     }
 }
 
@@ -133,6 +165,9 @@ fn toml_error(file: FileId, e: &toml::de::Error) -> SpecError {
     {
         if let Some(s) = did_you_mean(given, expected.iter().copied()) {
             err.help = Some(format!("did you mean `{s}`?"));
+            if let Some((head, _)) = message.split_once(", expected") {
+                err.message = head.to_string();
+            }
         } else if message.contains("there are no fields") {
             err.help = Some("this table takes no keys".into());
         } else if !expected.is_empty() {
@@ -171,13 +206,21 @@ mod tests {
 
     #[test]
     fn bad_values_are_located() {
-        for bad in ["port = 0", "port = 70000", "port = \"abc\"", "port = \"5399-5000\""] {
+        for bad in [
+            "port = 0",
+            "port = 70000",
+            "port = \"abc\"",
+            "port = \"5399-5000\"",
+        ] {
             let e = errs(&format!("[services.a.bindings.http]\n{bad}\n"));
             let loc = e[0].loc.expect("located");
             assert_eq!(loc.start, 27 + 7, "{bad}: {e:?}");
         }
         let e = errs("[networks]\nlan = \"192.168.1.10/24\"\n");
         assert_eq!(e[0].help, None);
-        assert!(e[0].message.contains("did you mean 192.168.1.0/24"), "{e:?}");
+        assert!(
+            e[0].message.contains("did you mean 192.168.1.0/24"),
+            "{e:?}"
+        );
     }
 }

@@ -247,6 +247,8 @@ pub struct Service {
     pub process: Option<String>,
     /// Suppressions.
     pub suppressions: Vec<Suppression>,
+    /// Names of its bindings as declared (base and per-environment), sorted.
+    pub binding_names: Vec<String>,
     /// Its binding instances (a range of `Model::bindings`).
     pub bindings: std::ops::Range<usize>,
 }
@@ -505,18 +507,30 @@ impl Model {
     }
     /// Finds a service by name.
     pub fn service_named(&self, name: &str) -> Option<ServiceId> {
-        self.services.binary_search_by(|s| s.name.as_str().cmp(name)).ok().map(ServiceId::from_index)
+        self.services
+            .binary_search_by(|s| s.name.as_str().cmp(name))
+            .ok()
+            .map(ServiceId::from_index)
     }
     /// Finds a project by name.
     pub fn project_named(&self, name: &str) -> Option<ProjectId> {
-        self.projects.binary_search_by(|s| s.name.as_str().cmp(name)).ok().map(ProjectId::from_index)
+        self.projects
+            .binary_search_by(|s| s.name.as_str().cmp(name))
+            .ok()
+            .map(ProjectId::from_index)
     }
     /// Finds a host by name.
     pub fn host_named(&self, name: &str) -> Option<HostId> {
-        self.hosts.binary_search_by(|s| s.name.as_str().cmp(name)).ok().map(HostId::from_index)
+        self.hosts
+            .binary_search_by(|s| s.name.as_str().cmp(name))
+            .ok()
+            .map(HostId::from_index)
     }
     /// Finds a network by name.
     pub fn network_named(&self, name: &str) -> Option<NetId> {
-        self.networks.binary_search_by(|s| s.name.as_str().cmp(name)).ok().map(NetId::from_index)
+        self.networks
+            .binary_search_by(|s| s.name.as_str().cmp(name))
+            .ok()
+            .map(NetId::from_index)
     }
 }

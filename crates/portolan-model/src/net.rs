@@ -65,13 +65,22 @@ fn u128_to_ip(v: u128, v4: bool) -> IpAddr {
 
 impl IpNet {
     /// All IPv4 addresses.
-    pub const ANY_V4: IpNet = IpNet { addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED), prefix: 0 };
+    pub const ANY_V4: IpNet = IpNet {
+        addr: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        prefix: 0,
+    };
     /// All IPv6 addresses.
-    pub const ANY_V6: IpNet = IpNet { addr: IpAddr::V6(Ipv6Addr::UNSPECIFIED), prefix: 0 };
+    pub const ANY_V6: IpNet = IpNet {
+        addr: IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        prefix: 0,
+    };
 
     /// The /32 or /128 of one address.
     pub fn host(addr: IpAddr) -> Self {
-        Self { addr, prefix: max_prefix(&addr) }
+        Self {
+            addr,
+            prefix: max_prefix(&addr),
+        }
     }
 
     /// First and last address as numbers.
@@ -79,7 +88,11 @@ impl IpNet {
         let bits = u32::from(max_prefix(&self.addr));
         let host_bits = bits - u32::from(self.prefix);
         let lo = ip_to_u128(self.addr);
-        let span = if host_bits >= 128 { u128::MAX } else { (1u128 << host_bits) - 1 };
+        let span = if host_bits >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << host_bits) - 1
+        };
         (lo, lo | span)
     }
 
@@ -104,7 +117,10 @@ impl std::str::FromStr for IpNet {
     fn from_str(s: &str) -> Result<Self, NetError> {
         let s = s.trim();
         let (a, p) = s.split_once('/').map_or((s, None), |(a, p)| (a, Some(p)));
-        let addr: IpAddr = a.trim().parse().map_err(|_| NetError::BadAddress(a.trim().to_string()))?;
+        let addr: IpAddr = a
+            .trim()
+            .parse()
+            .map_err(|_| NetError::BadAddress(a.trim().to_string()))?;
         let max = max_prefix(&addr);
         let family = if addr.is_ipv4() { "IPv4" } else { "IPv6" };
         let prefix = match p {
@@ -114,14 +130,28 @@ impl std::str::FromStr for IpNet {
                 .parse::<u8>()
                 .ok()
                 .filter(|n| *n <= max)
-                .ok_or_else(|| NetError::BadPrefix { prefix: p.trim().to_string(), family, max })?,
+                .ok_or_else(|| NetError::BadPrefix {
+                    prefix: p.trim().to_string(),
+                    family,
+                    max,
+                })?,
         };
         let host_bits = u32::from(max - prefix);
-        let mask = if host_bits >= 128 { u128::MAX } else { (1u128 << host_bits) - 1 };
+        let mask = if host_bits >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << host_bits) - 1
+        };
         let raw = ip_to_u128(addr);
-        let net = IpNet { addr: u128_to_ip(raw & !mask, addr.is_ipv4()), prefix };
+        let net = IpNet {
+            addr: u128_to_ip(raw & !mask, addr.is_ipv4()),
+            prefix,
+        };
         if raw & mask != 0 {
-            return Err(NetError::HostBits { given: s.to_string(), suggestion: net });
+            return Err(NetError::HostBits {
+                given: s.to_string(),
+                suggestion: net,
+            });
         }
         Ok(net)
     }
@@ -243,9 +273,16 @@ impl IpSet {
     pub fn from_nets<'a>(nets: impl IntoIterator<Item = &'a IpNet>) -> Self {
         let (mut v4, mut v6) = (Vec::new(), Vec::new());
         for n in nets {
-            if n.is_ipv4() { v4.push(n.bounds()) } else { v6.push(n.bounds()) }
+            if n.is_ipv4() {
+                v4.push(n.bounds())
+            } else {
+                v6.push(n.bounds())
+            }
         }
-        Self { v4: Intervals::normalize(v4), v6: Intervals::normalize(v6) }
+        Self {
+            v4: Intervals::normalize(v4),
+            v6: Intervals::normalize(v6),
+        }
     }
 
     /// Whether no address is in the set.
@@ -256,19 +293,28 @@ impl IpSet {
     /// Addresses in either set.
     #[must_use]
     pub fn union(&self, other: &IpSet) -> IpSet {
-        IpSet { v4: self.v4.union(&other.v4), v6: self.v6.union(&other.v6) }
+        IpSet {
+            v4: self.v4.union(&other.v4),
+            v6: self.v6.union(&other.v6),
+        }
     }
 
     /// Addresses in both sets.
     #[must_use]
     pub fn intersection(&self, other: &IpSet) -> IpSet {
-        IpSet { v4: self.v4.intersection(&other.v4), v6: self.v6.intersection(&other.v6) }
+        IpSet {
+            v4: self.v4.intersection(&other.v4),
+            v6: self.v6.intersection(&other.v6),
+        }
     }
 
     /// Addresses of `self` not in `other`.
     #[must_use]
     pub fn difference(&self, other: &IpSet) -> IpSet {
-        IpSet { v4: self.v4.difference(&other.v4), v6: self.v6.difference(&other.v6) }
+        IpSet {
+            v4: self.v4.difference(&other.v4),
+            v6: self.v6.difference(&other.v6),
+        }
     }
 
     /// Whether every address of `self` is in `other`.
@@ -279,13 +325,19 @@ impl IpSet {
     /// The IPv4 part.
     #[must_use]
     pub fn ipv4(&self) -> IpSet {
-        IpSet { v4: self.v4.clone(), v6: Intervals::default() }
+        IpSet {
+            v4: self.v4.clone(),
+            v6: Intervals::default(),
+        }
     }
 
     /// The IPv6 part.
     #[must_use]
     pub fn ipv6(&self) -> IpSet {
-        IpSet { v4: Intervals::default(), v6: self.v6.clone() }
+        IpSet {
+            v4: Intervals::default(),
+            v6: self.v6.clone(),
+        }
     }
 
     /// Whether the two sets share an address.
@@ -310,18 +362,33 @@ impl IpSet {
                 let mut cur = lo;
                 loop {
                     // largest aligned block starting at `cur` that fits in [cur, hi]
-                    let align = if cur == 0 { bits } else { cur.trailing_zeros().min(bits) };
+                    let align = if cur == 0 {
+                        bits
+                    } else {
+                        cur.trailing_zeros().min(bits)
+                    };
                     let mut size = align;
                     while size > 0 {
-                        let last = if size >= 128 { u128::MAX } else { cur + ((1u128 << size) - 1) };
+                        let last = if size >= 128 {
+                            u128::MAX
+                        } else {
+                            cur + ((1u128 << size) - 1)
+                        };
                         if last <= hi {
                             break;
                         }
                         size -= 1;
                     }
                     let prefix = u8::try_from(bits - size).unwrap_or(0);
-                    out.push(IpNet { addr: u128_to_ip(cur, v4), prefix });
-                    let step_last = if size >= 128 { u128::MAX } else { cur + ((1u128 << size) - 1) };
+                    out.push(IpNet {
+                        addr: u128_to_ip(cur, v4),
+                        prefix,
+                    });
+                    let step_last = if size >= 128 {
+                        u128::MAX
+                    } else {
+                        cur + ((1u128 << size) - 1)
+                    };
                     if step_last >= hi {
                         break;
                     }
@@ -351,10 +418,18 @@ impl fmt::Display for IpSet {
 
 /// The private (non-Internet-routable) address space: RFC 1918, CGNAT, link-local, ULA.
 pub fn private_space() -> IpSet {
-    let nets: Vec<IpNet> = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "fc00::/7", "fe80::/10"]
-        .iter()
-        .filter_map(|s| s.parse().ok())
-        .collect();
+    let nets: Vec<IpNet> = [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "169.254.0.0/16",
+        "fc00::/7",
+        "fe80::/10",
+    ]
+    .iter()
+    .filter_map(|s| s.parse().ok())
+    .collect();
     IpSet::from_nets(&nets)
 }
 
@@ -371,9 +446,18 @@ mod tests {
         assert_eq!(net("192.168.1.0/24").to_string(), "192.168.1.0/24");
         assert_eq!(net("10.0.0.5").to_string(), "10.0.0.5/32");
         assert_eq!(net("::/0").to_string(), "::/0");
-        assert!(matches!("192.168.1.10/24".parse::<IpNet>(), Err(NetError::HostBits { .. })));
-        assert!(matches!("10.0.0.0/33".parse::<IpNet>(), Err(NetError::BadPrefix { .. })));
-        assert!(matches!("300.1.1.1/8".parse::<IpNet>(), Err(NetError::BadAddress(_))));
+        assert!(matches!(
+            "192.168.1.10/24".parse::<IpNet>(),
+            Err(NetError::HostBits { .. })
+        ));
+        assert!(matches!(
+            "10.0.0.0/33".parse::<IpNet>(),
+            Err(NetError::BadPrefix { .. })
+        ));
+        assert!(matches!(
+            "300.1.1.1/8".parse::<IpNet>(),
+            Err(NetError::BadAddress(_))
+        ));
     }
 
     #[test]
@@ -387,6 +471,9 @@ mod tests {
         assert!(rest.contains("192.168.2.7".parse().unwrap()));
         assert_eq!(lan.union(&rest), all);
         assert_eq!(all.to_nets().len(), 2);
-        assert_eq!(IpSet::from_nets(&[net("10.0.0.0/25"), net("10.0.0.128/25")]).to_string(), "10.0.0.0/24");
+        assert_eq!(
+            IpSet::from_nets(&[net("10.0.0.0/25"), net("10.0.0.128/25")]).to_string(),
+            "10.0.0.0/24"
+        );
     }
 }

@@ -96,7 +96,9 @@ impl PortRange {
 
 fn parse_port(text: &str) -> Result<u16, PortError> {
     let t = text.trim().trim_matches('*');
-    let n: i64 = t.parse().map_err(|_| PortError::NotANumber(text.trim().to_string()))?;
+    let n: i64 = t
+        .parse()
+        .map_err(|_| PortError::NotANumber(text.trim().to_string()))?;
     if !(1..=65535).contains(&n) {
         return Err(PortError::OutOfRange(n));
     }
@@ -121,13 +123,21 @@ impl std::str::FromStr for PortRange {
 
 impl fmt::Display for PortRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.lo == self.hi { write!(f, "{}", self.lo) } else { write!(f, "{}-{}", self.lo, self.hi) }
+        if self.lo == self.hi {
+            write!(f, "{}", self.lo)
+        } else {
+            write!(f, "{}-{}", self.lo, self.hi)
+        }
     }
 }
 
 impl Serialize for PortRange {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.lo == self.hi { s.serialize_u16(self.lo) } else { s.collect_str(self) }
+        if self.lo == self.hi {
+            s.serialize_u16(self.lo)
+        } else {
+            s.collect_str(self)
+        }
     }
 }
 
@@ -141,7 +151,10 @@ impl Visitor<'_> for RangeVisitor {
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<PortRange, E> {
-        let p = u16::try_from(v).ok().filter(|p| *p > 0).ok_or_else(|| E::custom(PortError::OutOfRange(v)))?;
+        let p = u16::try_from(v)
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| E::custom(PortError::OutOfRange(v)))?;
         Ok(PortRange::single(p))
     }
 
@@ -190,7 +203,9 @@ impl PortSet {
         let mut out: Vec<PortRange> = Vec::with_capacity(v.len());
         for r in v {
             match out.last_mut() {
-                Some(last) if u32::from(r.lo) <= u32::from(last.hi) + 1 => last.hi = last.hi.max(r.hi),
+                Some(last) if u32::from(r.lo) <= u32::from(last.hi) + 1 => {
+                    last.hi = last.hi.max(r.hi)
+                }
                 _ => out.push(r),
             }
         }
@@ -268,12 +283,18 @@ impl PortSet {
 
     /// Lowest and highest port.
     pub fn bounds(&self) -> Option<PortRange> {
-        Some(PortRange { lo: self.ranges.first()?.lo, hi: self.ranges.last()?.hi })
+        Some(PortRange {
+            lo: self.ranges.first()?.lo,
+            hi: self.ranges.last()?.hi,
+        })
     }
 }
 
 fn to_range(lo: u32, hi: u32) -> PortRange {
-    PortRange { lo: u16::try_from(lo).unwrap_or(u16::MAX), hi: u16::try_from(hi).unwrap_or(u16::MAX) }
+    PortRange {
+        lo: u16::try_from(lo).unwrap_or(u16::MAX),
+        hi: u16::try_from(hi).unwrap_or(u16::MAX),
+    }
 }
 
 impl fmt::Display for PortSet {
@@ -366,9 +387,18 @@ mod tests {
 
     #[test]
     fn parses_singles_ranges_and_lists() {
-        assert_eq!("8069".parse::<PortRange>().unwrap(), PortRange::single(8069));
-        assert_eq!("5000-5399".parse::<PortRange>().unwrap(), PortRange { lo: 5000, hi: 5399 });
-        assert_eq!("5000:5399".parse::<PortRange>().unwrap(), PortRange { lo: 5000, hi: 5399 });
+        assert_eq!(
+            "8069".parse::<PortRange>().unwrap(),
+            PortRange::single(8069)
+        );
+        assert_eq!(
+            "5000-5399".parse::<PortRange>().unwrap(),
+            PortRange { lo: 5000, hi: 5399 }
+        );
+        assert_eq!(
+            "5000:5399".parse::<PortRange>().unwrap(),
+            PortRange { lo: 5000, hi: 5399 }
+        );
         let set: PortSet = "5401-5431, 5433-5499".parse().unwrap();
         assert_eq!(set.len(), 98);
         assert!(!set.contains(5432));
@@ -378,9 +408,18 @@ mod tests {
     #[test]
     fn rejects_bad_ports() {
         assert_eq!("0".parse::<PortRange>(), Err(PortError::OutOfRange(0)));
-        assert_eq!("70000".parse::<PortRange>(), Err(PortError::OutOfRange(70000)));
-        assert!(matches!("abc".parse::<PortRange>(), Err(PortError::NotANumber(_))));
-        assert_eq!("5399-5000".parse::<PortRange>(), Err(PortError::Inverted { lo: 5399, hi: 5000 }));
+        assert_eq!(
+            "70000".parse::<PortRange>(),
+            Err(PortError::OutOfRange(70000))
+        );
+        assert!(matches!(
+            "abc".parse::<PortRange>(),
+            Err(PortError::NotANumber(_))
+        ));
+        assert_eq!(
+            "5399-5000".parse::<PortRange>(),
+            Err(PortError::Inverted { lo: 5399, hi: 5000 })
+        );
     }
 
     #[test]

@@ -9,8 +9,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use crate::error::{SpecError, did_you_mean};
 use crate::model::{
     Binding, Block, EnvId, Environment, ExposureTerm, Firewall, FirewallPolicy, FirewallRule, Flow,
-    FlowEnd, Host, HostId, LintConfig, Model, NetId, Network, Project, RefKind,
-    Reservation, Route, Service, ServiceId, Suppression, Unresolved,
+    FlowEnd, Host, HostId, LintConfig, Model, NetId, Network, Project, RefKind, Reservation, Route,
+    Service, ServiceId, Suppression, Unresolved,
 };
 use crate::net::{IpNet, IpSet};
 use crate::port::PortRange;
@@ -22,7 +22,10 @@ use crate::spec::{
 };
 
 /// Linux's default `net.ipv4.ip_local_port_range`.
-pub const LINUX_EPHEMERAL: PortRange = PortRange { lo: 32768, hi: 60999 };
+pub const LINUX_EPHEMERAL: PortRange = PortRange {
+    lo: 32768,
+    hi: 60999,
+};
 
 /// Names that mean something by themselves in exposure and flow positions.
 pub const RESERVED_NAMES: [&str; 5] = ["public", "localhost", "internal", "host-internal", "any"];
@@ -39,7 +42,12 @@ struct Entry<'a, T> {
 }
 
 pub(crate) fn resolve(files: &[(FileId, SpecFile)], model: &mut Model) -> Vec<SpecError> {
-    let mut r = Resolver { model, errors: Vec::new(), net_ids: HashMap::new(), host_ids: HashMap::new() };
+    let mut r = Resolver {
+        model,
+        errors: Vec::new(),
+        net_ids: HashMap::new(),
+        host_ids: HashMap::new(),
+    };
     r.run(files);
     r.errors
 }
@@ -60,7 +68,11 @@ fn valid_name(s: &str) -> bool {
 /// Location of an item of a `List`, falling back to the whole value when the shorthand
 /// (a single scalar) carried no span of its own.
 fn item_loc<T>(file: FileId, item: &Sp<T>, outer: &std::ops::Range<usize>) -> Loc {
-    if item.span.is_empty() { Loc::new(file, outer) } else { Loc::new(file, &item.span) }
+    if item.span.is_empty() {
+        Loc::new(file, outer)
+    } else {
+        Loc::new(file, &item.span)
+    }
 }
 
 impl Resolver<'_> {
@@ -83,20 +95,46 @@ impl Resolver<'_> {
                     continue;
                 }
                 if let Some(first) = seen.get(name.as_str()) {
-                    let mut e = SpecError::new(Some(loc), format!("{what} `{}` is defined twice", name.value));
-                    e.related.push((Loc::new(first.file, &first.name.span), "first defined here".into()));
+                    let mut e = SpecError::new(
+                        Some(loc),
+                        format!("{what} `{}` is defined twice", name.value),
+                    );
+                    e.related.push((
+                        Loc::new(first.file, &first.name.span),
+                        "first defined here".into(),
+                    ));
                     self.errors.push(e);
                     continue;
                 }
-                seen.insert(name.as_str(), Entry { file: *file, name, def });
+                seen.insert(
+                    name.as_str(),
+                    Entry {
+                        file: *file,
+                        name,
+                        def,
+                    },
+                );
             }
         }
         seen.into_values().collect()
     }
 
-    fn unresolved(&mut self, kind: RefKind, name: &str, loc: Loc, referrer: String, candidates: &[&str]) {
+    fn unresolved(
+        &mut self,
+        kind: RefKind,
+        name: &str,
+        loc: Loc,
+        referrer: String,
+        candidates: &[&str],
+    ) {
         let suggestion = did_you_mean(name, candidates.iter().copied()).map(str::to_string);
-        self.model.unresolved.push(Unresolved { kind, name: name.to_string(), loc, referrer, suggestion });
+        self.model.unresolved.push(Unresolved {
+            kind,
+            name: name.to_string(),
+            loc,
+            referrer,
+            suggestion,
+        });
     }
 
     fn run(&mut self, files: &[(FileId, SpecFile)]) {
@@ -110,9 +148,9 @@ impl Resolver<'_> {
         }
         self.networks(files);
         let services = self.collect(files, "service", |f| &f.services);
-        let needs_implicit = services.iter().any(|s| {
-            s.def.hosts.is_none() && s.def.bindings.values().any(|b| b.host.is_none())
-        });
+        let needs_implicit = services
+            .iter()
+            .any(|s| s.def.hosts.is_none() && s.def.bindings.values().any(|b| b.host.is_none()));
         self.hosts(files, needs_implicit);
         self.projects(files);
         self.services(&services);
@@ -136,7 +174,13 @@ impl Resolver<'_> {
         for e in entries {
             let loc = Loc::new(e.file, &e.name.span);
             if RESERVED_NAMES.contains(&e.name.as_str()) {
-                self.errors.push(SpecError::new(Some(loc), format!("`{}` is a built-in name and cannot be redefined", e.name.value)));
+                self.errors.push(SpecError::new(
+                    Some(loc),
+                    format!(
+                        "`{}` is a built-in name and cannot be redefined",
+                        e.name.value
+                    ),
+                ));
                 continue;
             }
             let (cidrs, description) = match &e.def.value {
@@ -145,18 +189,36 @@ impl Resolver<'_> {
             };
             let cidrs: Vec<IpNet> = cidrs.iter().map(|c| c.value).collect();
             if cidrs.is_empty() {
-                self.errors.push(SpecError::new(Some(Loc::new(e.file, &e.def.span)), format!("network `{}` has no CIDR", e.name.value)));
+                self.errors.push(SpecError::new(
+                    Some(Loc::new(e.file, &e.def.span)),
+                    format!("network `{}` has no CIDR", e.name.value),
+                ));
                 continue;
             }
-            nets.push(Network { name: e.name.value.clone(), loc: Some(loc), set: IpSet::from_nets(&cidrs), cidrs, description, builtin: false });
+            nets.push(Network {
+                name: e.name.value.clone(),
+                loc: Some(loc),
+                set: IpSet::from_nets(&cidrs),
+                cidrs,
+                description,
+                builtin: false,
+            });
         }
         nets.sort_by(|a, b| a.name.cmp(&b.name));
-        self.net_ids = nets.iter().enumerate().map(|(i, n)| (n.name.clone(), NetId::from_index(i))).collect();
+        self.net_ids = nets
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.clone(), NetId::from_index(i)))
+            .collect();
         self.model.networks = nets;
     }
 
     fn network_names(&self) -> Vec<&str> {
-        self.model.networks.iter().map(|n| n.name.as_str()).collect()
+        self.model
+            .networks
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect()
     }
 
     fn hosts(&mut self, files: &[(FileId, SpecFile)], needs_implicit: bool) {
@@ -165,10 +227,20 @@ impl Resolver<'_> {
         // Environments: declared ones plus those hosts name.
         let mut env_names: BTreeMap<String, (Option<Loc>, Option<String>)> = BTreeMap::new();
         for e in &envs_declared {
-            env_names.insert(e.name.value.clone(), (Some(Loc::new(e.file, &e.name.span)), e.def.description.clone()));
+            env_names.insert(
+                e.name.value.clone(),
+                (
+                    Some(Loc::new(e.file, &e.name.span)),
+                    e.def.description.clone(),
+                ),
+            );
         }
         for h in &entries {
-            let env = h.def.environment.as_ref().map_or(DEFAULT_ENV, |e| e.as_str());
+            let env = h
+                .def
+                .environment
+                .as_ref()
+                .map_or(DEFAULT_ENV, |e| e.as_str());
             env_names.entry(env.to_string()).or_default();
         }
         let implicit = needs_implicit && !entries.iter().any(|h| h.name.as_str() == IMPLICIT_HOST);
@@ -177,16 +249,29 @@ impl Resolver<'_> {
         }
         self.model.environments = env_names
             .into_iter()
-            .map(|(name, (loc, description))| Environment { name, loc, description, hosts: Vec::new(), internal: IpSet::empty() })
+            .map(|(name, (loc, description))| Environment {
+                name,
+                loc,
+                description,
+                hosts: Vec::new(),
+                internal: IpSet::empty(),
+            })
             .collect();
         let env_id = |m: &Model, name: &str| {
-            EnvId::from_index(m.environments.binary_search_by(|e| e.name.as_str().cmp(name)).unwrap_or(0))
+            EnvId::from_index(
+                m.environments
+                    .binary_search_by(|e| e.name.as_str().cmp(name))
+                    .unwrap_or(0),
+            )
         };
         let mut hosts = Vec::new();
         for h in &entries {
             let f = h.file;
             let def = &h.def.value;
-            let environment = env_id(self.model, def.environment.as_ref().map_or(DEFAULT_ENV, |e| e.as_str()));
+            let environment = env_id(
+                self.model,
+                def.environment.as_ref().map_or(DEFAULT_ENV, |e| e.as_str()),
+            );
             let mut networks = Vec::new();
             let networks_loc = def.networks.as_ref().map(|n| Loc::new(f, &n.span));
             match &def.networks {
@@ -197,9 +282,19 @@ impl Resolver<'_> {
                         match self.net_ids.get(n.as_str()) {
                             Some(id) => networks.push(*id),
                             None => {
-                                let names = self.network_names().iter().map(|s| s.to_string()).collect::<Vec<_>>();
+                                let names = self
+                                    .network_names()
+                                    .iter()
+                                    .map(|s| s.to_string())
+                                    .collect::<Vec<_>>();
                                 let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                                self.unresolved(RefKind::Network, n, loc, format!("host `{}`", h.name.value), &names);
+                                self.unresolved(
+                                    RefKind::Network,
+                                    n,
+                                    loc,
+                                    format!("host `{}`", h.name.value),
+                                    &names,
+                                );
                             }
                         }
                     }
@@ -231,7 +326,11 @@ impl Resolver<'_> {
                 addresses: Vec::new(),
                 networks: self.net_ids.get("public").copied().into_iter().collect(),
                 networks_loc: None,
-                firewall: Firewall { kind: FirewallKind::None, policy: FirewallPolicy::Open, loc: None },
+                firewall: Firewall {
+                    kind: FirewallKind::None,
+                    policy: FirewallPolicy::Open,
+                    loc: None,
+                },
                 ephemeral: LINUX_EPHEMERAL,
                 ephemeral_loc: None,
                 dual_stack: true,
@@ -242,19 +341,38 @@ impl Resolver<'_> {
         }
         for (i, h) in hosts.iter().enumerate() {
             self.host_ids.insert(h.name.clone(), HostId::from_index(i));
-            self.model.environments[h.environment.index()].hosts.push(HostId::from_index(i));
+            self.model.environments[h.environment.index()]
+                .hosts
+                .push(HostId::from_index(i));
         }
         self.model.hosts = hosts;
     }
 
-    fn firewall(&mut self, f: FileId, def: Option<&Sp<crate::spec::FirewallDef>>, host: &str) -> Firewall {
+    fn firewall(
+        &mut self,
+        f: FileId,
+        def: Option<&Sp<crate::spec::FirewallDef>>,
+        host: &str,
+    ) -> Firewall {
         let Some(def) = def else {
-            return Firewall { kind: FirewallKind::None, policy: FirewallPolicy::Open, loc: None };
+            return Firewall {
+                kind: FirewallKind::None,
+                policy: FirewallPolicy::Open,
+                loc: None,
+            };
         };
         let loc = Some(Loc::new(f, &def.span));
         match &def.value {
-            ShortOr::Short(FirewallKind::None) => Firewall { kind: FirewallKind::None, policy: FirewallPolicy::Open, loc },
-            ShortOr::Short(kind) => Firewall { kind: *kind, policy: FirewallPolicy::FromSpec, loc },
+            ShortOr::Short(FirewallKind::None) => Firewall {
+                kind: FirewallKind::None,
+                policy: FirewallPolicy::Open,
+                loc,
+            },
+            ShortOr::Short(kind) => Firewall {
+                kind: *kind,
+                policy: FirewallPolicy::FromSpec,
+                loc,
+            },
             ShortOr::Table(t) => {
                 let kind = t.kind.value;
                 let policy = match (&t.rules, kind) {
@@ -267,7 +385,11 @@ impl Resolver<'_> {
                             let (from, label) = match &r.from {
                                 None => (IpSet::everything(), "any".to_string()),
                                 Some(n) => {
-                                    let set = self.source_set(n, Loc::new(f, &n.span), &format!("firewall of host `{host}`"));
+                                    let set = self.source_set(
+                                        n,
+                                        Loc::new(f, &n.span),
+                                        &format!("firewall of host `{host}`"),
+                                    );
                                     (set, n.value.clone())
                                 }
                             };
@@ -280,7 +402,13 @@ impl Resolver<'_> {
                                 loc: rloc,
                             });
                         }
-                        FirewallPolicy::Rules { inbound: t.inbound.as_ref().map_or(crate::spec::Action::Deny, |a| a.value), rules: out }
+                        FirewallPolicy::Rules {
+                            inbound: t
+                                .inbound
+                                .as_ref()
+                                .map_or(crate::spec::Action::Deny, |a| a.value),
+                            rules: out,
+                        }
                     }
                 };
                 Firewall { kind, policy, loc }
@@ -299,11 +427,15 @@ impl Resolver<'_> {
                 match name.parse::<IpNet>() {
                     Ok(net) => IpSet::from_nets(&[net]),
                     Err(crate::net::NetError::HostBits { suggestion, .. }) => {
-                        self.errors.push(SpecError::new(Some(loc), format!("`{name}` has host bits set")).with_help(format!("did you mean {suggestion}?")));
+                        self.errors.push(
+                            SpecError::new(Some(loc), format!("`{name}` has host bits set"))
+                                .with_help(format!("did you mean {suggestion}?")),
+                        );
                         IpSet::empty()
                     }
                     Err(_) => {
-                        let names: Vec<String> = self.network_names().iter().map(|s| s.to_string()).collect();
+                        let names: Vec<String> =
+                            self.network_names().iter().map(|s| s.to_string()).collect();
                         let names: Vec<&str> = names.iter().map(String::as_str).collect();
                         self.unresolved(RefKind::Network, name, loc, referrer.to_string(), &names);
                         IpSet::empty()
@@ -321,14 +453,22 @@ impl Resolver<'_> {
             let mut blocks = Vec::new();
             for (name, def) in &p.def.blocks {
                 if !valid_name(name) {
-                    self.errors.push(SpecError::new(Some(Loc::new(f, &name.span)), format!("invalid block name `{}`", name.value)));
+                    self.errors.push(SpecError::new(
+                        Some(Loc::new(f, &name.span)),
+                        format!("invalid block name `{}`", name.value),
+                    ));
                     continue;
                 }
                 let (ports, purpose) = match &def.value {
                     ShortOr::Short(s) => (s.clone(), None),
                     ShortOr::Table(t) => (t.range.value.clone(), t.purpose.clone()),
                 };
-                blocks.push(Block { name: name.value.clone(), loc: Loc::new(f, &def.span), ports, purpose });
+                blocks.push(Block {
+                    name: name.value.clone(),
+                    loc: Loc::new(f, &def.span),
+                    ports,
+                    purpose,
+                });
             }
             projects.push(Project {
                 name: p.name.value.clone(),
@@ -381,7 +521,13 @@ impl Resolver<'_> {
                 if found.is_none() {
                     let names = Self::names_of(&self.model.projects, |p| &p.name);
                     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                    self.unresolved(RefKind::Project, p, Loc::new(f, &p.span), referrer.clone(), &names);
+                    self.unresolved(
+                        RefKind::Project,
+                        p,
+                        Loc::new(f, &p.span),
+                        referrer.clone(),
+                        &names,
+                    );
                 }
                 found
             });
@@ -389,7 +535,10 @@ impl Resolver<'_> {
                 let loc = Loc::new(f, &b.span);
                 let Some(pid) = project else {
                     if def.project.is_none() {
-                        self.errors.push(SpecError::new(Some(loc), "`block` needs a `project`").with_help("add `project = \"…\"` to the service"));
+                        self.errors.push(
+                            SpecError::new(Some(loc), "`block` needs a `project`")
+                                .with_help("add `project = \"…\"` to the service"),
+                        );
                     }
                     return None;
                 };
@@ -406,7 +555,10 @@ impl Resolver<'_> {
             if let Some(l) = &def.lint {
                 for a in &l.allow {
                     if a.reason.trim().is_empty() {
-                        self.errors.push(SpecError::new(Some(Loc::new(f, &a.span)), "a suppression needs a non-empty `reason`"));
+                        self.errors.push(SpecError::new(
+                            Some(Loc::new(f, &a.span)),
+                            "a suppression needs a non-empty `reason`",
+                        ));
                     }
                     suppressions.push(Suppression {
                         rule: a.rule.value.clone(),
@@ -433,6 +585,16 @@ impl Resolver<'_> {
                 privileged: def.privileged,
                 process: def.process.clone(),
                 suppressions,
+                binding_names: {
+                    let mut names: BTreeSet<String> =
+                        def.bindings.keys().map(|k| k.value.clone()).collect();
+                    names.extend(
+                        def.env
+                            .values()
+                            .flat_map(|o| o.bindings.keys().map(|k| k.value.clone())),
+                    );
+                    names.into_iter().collect()
+                },
                 bindings: start..end,
             });
         }
@@ -444,26 +606,44 @@ impl Resolver<'_> {
         let def = &s.def.value;
         let base_hosts: Vec<HostId> = match &def.hosts {
             Some(list) => self.host_list(f, list, referrer),
-            None => self.host_ids.get(IMPLICIT_HOST).copied().into_iter().collect(),
+            None => self
+                .host_ids
+                .get(IMPLICIT_HOST)
+                .copied()
+                .into_iter()
+                .collect(),
         };
         // Resolve overrides by environment.
         let mut overrides: BTreeMap<EnvId, &Sp<OverrideDef>> = BTreeMap::new();
         for (env, o) in &def.env {
-            match self.model.environments.binary_search_by(|e| e.name.as_str().cmp(env.as_str())) {
+            match self
+                .model
+                .environments
+                .binary_search_by(|e| e.name.as_str().cmp(env.as_str()))
+            {
                 Ok(i) => {
                     overrides.insert(EnvId::from_index(i), o);
                 }
                 Err(_) => {
                     let names = Self::names_of(&self.model.environments, |e| &e.name);
                     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                    self.unresolved(RefKind::Environment, env, Loc::new(f, &env.span), referrer.to_string(), &names);
+                    self.unresolved(
+                        RefKind::Environment,
+                        env,
+                        Loc::new(f, &env.span),
+                        referrer.to_string(),
+                        &names,
+                    );
                 }
             }
         }
         // Hosts per environment.
         let mut placement: BTreeMap<EnvId, Vec<HostId>> = BTreeMap::new();
         for h in &base_hosts {
-            placement.entry(self.model.hosts[h.index()].environment).or_default().push(*h);
+            placement
+                .entry(self.model.hosts[h.index()].environment)
+                .or_default()
+                .push(*h);
         }
         for (env, o) in &overrides {
             if let Some(list) = &o.hosts {
@@ -481,7 +661,10 @@ impl Resolver<'_> {
         let mut out: Vec<Binding> = Vec::new();
         for name in names {
             if !valid_name(name) {
-                self.errors.push(SpecError::new(Some(Loc::new(f, &name.span)), format!("invalid binding name `{}`", name.value)));
+                self.errors.push(SpecError::new(
+                    Some(Loc::new(f, &name.span)),
+                    format!("invalid binding name `{}`", name.value),
+                ));
                 continue;
             }
             for (env, hosts) in &placement {
@@ -494,19 +677,34 @@ impl Resolver<'_> {
                     (None, Some(x)) => x.value.clone(),
                     (None, None) => continue,
                 };
-                let loc = Loc::new(f, &extra.or(base).map_or(name.span.clone(), |b| b.span.clone()));
-                let status = over.and_then(|o| o.status.as_ref()).or(def.status.as_ref()).map_or(Status::Active, |s| s.value);
+                let loc = Loc::new(
+                    f,
+                    &extra.or(base).map_or(name.span.clone(), |b| b.span.clone()),
+                );
+                let status = over
+                    .and_then(|o| o.status.as_ref())
+                    .or(def.status.as_ref())
+                    .map_or(Status::Active, |s| s.value);
                 let Some(port) = merged.port.clone() else {
                     self.errors.push(
-                        SpecError::new(Some(loc), format!("binding `{}.{}` has no `port`", s.name.value, name.value))
-                            .with_help("add `port = …` (a port or a range like \"8000-8010\")"),
+                        SpecError::new(
+                            Some(loc),
+                            format!("binding `{}.{}` has no `port`", s.name.value, name.value),
+                        )
+                        .with_help("add `port = …` (a port or a range like \"8000-8010\")"),
                     );
                     continue;
                 };
                 let on_hosts: Vec<HostId> = match &merged.host {
                     Some(h) => {
                         let hl = Loc::new(f, &h.span);
-                        self.host_ref(h, hl, referrer).into_iter().filter(|id| self.model.hosts[id.index()].environment == *env || !hosts.is_empty()).collect()
+                        self.host_ref(h, hl, referrer)
+                            .into_iter()
+                            .filter(|id| {
+                                self.model.hosts[id.index()].environment == *env
+                                    || !hosts.is_empty()
+                            })
+                            .collect()
                     }
                     None => hosts.clone(),
                 };
@@ -514,7 +712,9 @@ impl Resolver<'_> {
                     if self.model.hosts[host.index()].environment != *env {
                         continue;
                     }
-                    let b = self.binding(sid, name, &merged, host, *env, loc, &port, f, status, referrer);
+                    let b = self.binding(
+                        sid, name, &merged, host, *env, loc, &port, f, status, referrer,
+                    );
                     out.push(b);
                 }
             }
@@ -553,10 +753,18 @@ impl Resolver<'_> {
                             None => match n.parse::<IpNet>() {
                                 Ok(net) => Some(ExposureTerm::Cidr(net)),
                                 Err(_) => {
-                                    let mut names: Vec<String> = RESERVED_NAMES.iter().map(|s| (*s).to_string()).collect();
+                                    let mut names: Vec<String> =
+                                        RESERVED_NAMES.iter().map(|s| (*s).to_string()).collect();
                                     names.extend(Self::names_of(&self.model.networks, |n| &n.name));
-                                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                                    self.unresolved(RefKind::Network, n, tloc, format!("{referrer}, binding `{}` exposure", name.value), &names);
+                                    let names: Vec<&str> =
+                                        names.iter().map(String::as_str).collect();
+                                    self.unresolved(
+                                        RefKind::Network,
+                                        n,
+                                        tloc,
+                                        format!("{referrer}, binding `{}` exposure", name.value),
+                                        &names,
+                                    );
                                     None
                                 }
                             },
@@ -578,8 +786,15 @@ impl Resolver<'_> {
             environment: env,
             loc,
             ports: port.value,
-            port_loc: if port.span.is_empty() { loc } else { Loc::new(f, &port.span) },
-            bind: d.bind.as_ref().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |b| b.value),
+            port_loc: if port.span.is_empty() {
+                loc
+            } else {
+                Loc::new(f, &port.span)
+            },
+            bind: d
+                .bind
+                .as_ref()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |b| b.value),
             bind_loc: d.bind.as_ref().map(|b| Loc::new(f, &b.span)),
             transport: d.transport.as_ref().map_or(Transport::Tcp, |t| t.value),
             app: d.app.as_ref().map(|a| a.value.to_ascii_lowercase()),
@@ -612,20 +827,34 @@ impl Resolver<'_> {
             self.unresolved(RefKind::Service, svc, loc, referrer.to_string(), &names);
             return None;
         };
-        let mut bnames: Vec<String> = self.model.bindings_of(sid).iter().map(|b| b.name.clone()).collect();
-        bnames.dedup();
+        let mut bnames: Vec<String> = self.model.service(sid).binding_names.clone();
         match bname {
             Some(b) if bnames.iter().any(|x| x == b) => Some((sid, b.to_string())),
             Some(b) => {
                 let names: Vec<&str> = bnames.iter().map(String::as_str).collect();
-                self.unresolved(RefKind::Binding, &format!("{svc}.{b}"), loc, referrer.to_string(), &names);
+                self.unresolved(
+                    RefKind::Binding,
+                    &format!("{svc}.{b}"),
+                    loc,
+                    referrer.to_string(),
+                    &names,
+                );
                 None
             }
             None if bnames.len() == 1 => Some((sid, bnames.remove(0))),
             None => {
                 self.errors.push(
-                    SpecError::new(Some(loc), format!("service `{svc}` has {} bindings; say which one", bnames.len()))
-                        .with_help(format!("write `{svc}.{}`", bnames.first().map_or("NAME", String::as_str))),
+                    SpecError::new(
+                        Some(loc),
+                        format!(
+                            "service `{svc}` has {} bindings; say which one",
+                            bnames.len()
+                        ),
+                    )
+                    .with_help(format!(
+                        "write `{svc}.{}`",
+                        bnames.first().map_or("NAME", String::as_str)
+                    )),
                 );
                 None
             }
@@ -639,10 +868,18 @@ impl Resolver<'_> {
                 let referrer = format!("route #{}", i + 1);
                 let from = self.binding_ref(&r.from, Loc::new(*f, &r.from.span), &referrer);
                 let to = self.binding_ref(&r.to, Loc::new(*f, &r.to.span), &referrer);
-                let on = r.on.as_ref().and_then(|h| self.host_ref(h, Loc::new(*f, &h.span), &referrer));
-                let (Some((fs, fb)), Some((ts, tb))) = (from, to) else { continue };
+                let on =
+                    r.on.as_ref()
+                        .and_then(|h| self.host_ref(h, Loc::new(*f, &h.span), &referrer));
+                let (Some((fs, fb)), Some((ts, tb))) = (from, to) else {
+                    continue;
+                };
                 let ids = |m: &Model, s: ServiceId, b: &str| -> Vec<usize> {
-                    m.service(s).bindings.clone().filter(|i| m.bindings[*i].name == b).collect()
+                    m.service(s)
+                        .bindings
+                        .clone()
+                        .filter(|i| m.bindings[*i].name == b)
+                        .collect()
                 };
                 let (froms, tos) = (ids(self.model, fs, &fb), ids(self.model, ts, &tb));
                 for &l in &froms {
@@ -650,8 +887,16 @@ impl Resolver<'_> {
                     if on.is_some_and(|h| h != lhost) {
                         continue;
                     }
-                    let same_host: Vec<usize> = tos.iter().copied().filter(|u| self.model.bindings[*u].host == lhost).collect();
-                    let targets = if same_host.is_empty() { tos.clone() } else { same_host };
+                    let same_host: Vec<usize> = tos
+                        .iter()
+                        .copied()
+                        .filter(|u| self.model.bindings[*u].host == lhost)
+                        .collect();
+                    let targets = if same_host.is_empty() {
+                        tos.clone()
+                    } else {
+                        same_host
+                    };
                     for u in targets {
                         self.model.routes.push(Route {
                             from: crate::model::BindingId::from_index(l),
@@ -666,7 +911,13 @@ impl Resolver<'_> {
         }
     }
 
-    fn flow_end(&mut self, n: &Name, loc: Loc, referrer: &str, is_to: bool) -> Option<(FlowEnd, Option<PortRange>)> {
+    fn flow_end(
+        &mut self,
+        n: &Name,
+        loc: Loc,
+        referrer: &str,
+        is_to: bool,
+    ) -> Option<(FlowEnd, Option<PortRange>)> {
         let s = n.as_str();
         if s == "public" || s == "any" {
             return Some((FlowEnd::Public, None));
@@ -676,7 +927,9 @@ impl Resolver<'_> {
         }
         let svc = s.split_once('.').map_or(s, |(a, _)| a);
         if self.model.service_named(svc).is_some() {
-            return self.binding_ref_or_service(n, loc, referrer).map(|e| (e, None));
+            return self
+                .binding_ref_or_service(n, loc, referrer)
+                .map(|e| (e, None));
         }
         if let Ok(net) = s.parse::<IpNet>() {
             return Some((FlowEnd::Cidr(net), None));
@@ -696,11 +949,23 @@ impl Resolver<'_> {
                 return Some((FlowEnd::Cidr(net), Some(ports)));
             }
             if left.contains('.') || left.starts_with('*') {
-                return Some((FlowEnd::External { pattern: left.to_string(), ports: Some(ports) }, Some(ports)));
+                return Some((
+                    FlowEnd::External {
+                        pattern: left.to_string(),
+                        ports: Some(ports),
+                    },
+                    Some(ports),
+                ));
             }
         }
         if is_to && s.contains('.') && !valid_name(s) {
-            return Some((FlowEnd::External { pattern: s.to_string(), ports: None }, None));
+            return Some((
+                FlowEnd::External {
+                    pattern: s.to_string(),
+                    ports: None,
+                },
+                None,
+            ));
         }
         let mut names = Self::names_of(&self.model.services, |s| &s.name);
         names.extend(Self::names_of(&self.model.networks, |n| &n.name));
@@ -711,7 +976,8 @@ impl Resolver<'_> {
 
     fn binding_ref_or_service(&mut self, n: &Name, loc: Loc, referrer: &str) -> Option<FlowEnd> {
         if n.contains('.') {
-            self.binding_ref(n, loc, referrer).map(|(s, b)| FlowEnd::Binding(s, b))
+            self.binding_ref(n, loc, referrer)
+                .map(|(s, b)| FlowEnd::Binding(s, b))
         } else {
             self.model.service_named(n).map(FlowEnd::Service)
         }
@@ -725,7 +991,9 @@ impl Resolver<'_> {
                 let referrer = format!("flow #{index}");
                 let from = self.flow_end(&fl.from, Loc::new(*f, &fl.from.span), &referrer, false);
                 let to = self.flow_end(&fl.to, Loc::new(*f, &fl.to.span), &referrer, true);
-                let (Some((from, _)), Some((to, to_ports))) = (from, to) else { continue };
+                let (Some((from, _)), Some((to, to_ports))) = (from, to) else {
+                    continue;
+                };
                 self.model.flows.push(Flow {
                     from,
                     to,
@@ -748,11 +1016,20 @@ impl Resolver<'_> {
                     if found.is_none() {
                         let names = Self::names_of(&self.model.projects, |p| &p.name);
                         let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                        self.unresolved(RefKind::Project, p, Loc::new(*f, &p.span), referrer.clone(), &names);
+                        self.unresolved(
+                            RefKind::Project,
+                            p,
+                            Loc::new(*f, &p.span),
+                            referrer.clone(),
+                            &names,
+                        );
                     }
                     found
                 });
-                let host = r.host.as_ref().and_then(|h| self.host_ref(h, Loc::new(*f, &h.span), &referrer));
+                let host = r
+                    .host
+                    .as_ref()
+                    .and_then(|h| self.host_ref(h, Loc::new(*f, &h.span), &referrer));
                 self.model.reservations.push(Reservation {
                     ports: r.ports.value.clone(),
                     project,
@@ -769,8 +1046,16 @@ impl Resolver<'_> {
         let mut cfg = LintConfig::default();
         for (f, spec) in files {
             if let Some(l) = &spec.lint {
-                cfg.allow.extend(l.allow.iter().map(|a| (a.value.clone(), Loc::new(*f, &a.span))));
-                cfg.severity.extend(l.severity.iter().map(|(k, v)| (k.value.clone(), v.value, Loc::new(*f, &k.span))));
+                cfg.allow.extend(
+                    l.allow
+                        .iter()
+                        .map(|a| (a.value.clone(), Loc::new(*f, &a.span))),
+                );
+                cfg.severity.extend(
+                    l.severity
+                        .iter()
+                        .map(|(k, v)| (k.value.clone(), v.value, Loc::new(*f, &k.span))),
+                );
             }
         }
         self.model.lint = cfg;
@@ -797,6 +1082,8 @@ fn merge(base: &BindingDef, over: &BindingDef) -> BindingDef {
     macro_rules! pick {
         ($($f:ident),*) => { BindingDef { $($f: over.$f.clone().or_else(|| base.$f.clone()),)* } };
     }
-    pick!(port, host, bind, transport, app, target, publisher, exposure, auth, tls, redirect, health, sensitive, browser, purpose)
+    pick!(
+        port, host, bind, transport, app, target, publisher, exposure, auth, tls, redirect, health,
+        sensitive, browser, purpose
+    )
 }
-

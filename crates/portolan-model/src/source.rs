@@ -23,7 +23,11 @@ impl Loc {
     /// A location from a byte range.
     pub fn new(file: FileId, span: &Range<usize>) -> Self {
         let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-        Self { file, start: clamp(span.start), end: clamp(span.end.max(span.start)) }
+        Self {
+            file,
+            start: clamp(span.start),
+            end: clamp(span.end.max(span.start)),
+        }
     }
 
     /// The byte range.
@@ -53,15 +57,27 @@ impl SourceFile {
             Err(i) => i.saturating_sub(1),
         };
         let start = self.line_starts.get(line).copied().unwrap_or(0);
-        let col = self.text.get(start..offset).map_or(offset - start, |s| s.chars().count());
+        let col = self
+            .text
+            .get(start..offset)
+            .map_or(offset - start, |s| s.chars().count());
         (line + 1, col + 1)
     }
 
     /// The text of 1-based line `line`, without its newline.
     pub fn line_text(&self, line: usize) -> &str {
-        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else { return "" };
-        let end = self.line_starts.get(line).copied().unwrap_or(self.text.len());
-        self.text.get(start..end).unwrap_or("").trim_end_matches(['\n', '\r'])
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
+            return "";
+        };
+        let end = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
+        self.text
+            .get(start..end)
+            .unwrap_or("")
+            .trim_end_matches(['\n', '\r'])
     }
 }
 
@@ -92,9 +108,19 @@ impl SourceMap {
     /// Adds a file and returns its id.
     pub fn add(&mut self, path: &Path, display: String, text: String) -> FileId {
         let mut line_starts = vec![0];
-        line_starts.extend(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| i + 1));
+        line_starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
-        self.files.push(SourceFile { path: path.to_path_buf(), display, text, line_starts });
+        self.files.push(SourceFile {
+            path: path.to_path_buf(),
+            display,
+            text,
+            line_starts,
+        });
         id
     }
 
@@ -113,15 +139,25 @@ impl SourceMap {
         match self.file(loc.file) {
             Some(f) => {
                 let (line, column) = f.line_col(loc.start as usize);
-                Position { file: f.display.clone(), line, column }
+                Position {
+                    file: f.display.clone(),
+                    line,
+                    column,
+                }
             }
-            None => Position { file: "<unknown>".into(), line: 0, column: 0 },
+            None => Position {
+                file: "<unknown>".into(),
+                line: 0,
+                column: 0,
+            },
         }
     }
 
     /// The source text under `loc`.
     pub fn snippet(&self, loc: Loc) -> &str {
-        self.file(loc.file).and_then(|f| f.text.get(loc.range())).unwrap_or("")
+        self.file(loc.file)
+            .and_then(|f| f.text.get(loc.range()))
+            .unwrap_or("")
     }
 }
 
@@ -132,13 +168,20 @@ mod tests {
     #[test]
     fn line_and_column_are_one_based_and_count_characters() {
         let mut map = SourceMap::default();
-        let id = map.add(Path::new("p.toml"), "p.toml".into(), "a = 1\nbé = 2\n".into());
+        let id = map.add(
+            Path::new("p.toml"),
+            "p.toml".into(),
+            "a = 1\nbé = 2\n".into(),
+        );
         let f = map.file(id).unwrap();
         assert_eq!(f.line_col(0), (1, 1));
         assert_eq!(f.line_col(6), (2, 1));
         // 'é' is two bytes but one column
         assert_eq!(f.line_col(9), (2, 3));
         assert_eq!(f.line_text(2), "bé = 2");
-        assert_eq!(map.position(Loc::new(id, &(6..7))).to_string(), "p.toml:2:1");
+        assert_eq!(
+            map.position(Loc::new(id, &(6..7))).to_string(),
+            "p.toml:2:1"
+        );
     }
 }

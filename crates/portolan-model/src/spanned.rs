@@ -29,7 +29,10 @@ impl<T> Sp<T> {
 
 impl<T: Default> Default for Sp<T> {
     fn default() -> Self {
-        Sp { value: T::default(), span: 0..0 }
+        Sp {
+            value: T::default(),
+            span: 0..0,
+        }
     }
 }
 

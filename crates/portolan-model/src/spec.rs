@@ -114,7 +114,9 @@ pub struct HostDef {
 pub type FirewallDef = ShortOr<FirewallKind, FirewallTable>;
 
 /// Firewall software on a host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum FirewallKind {
     /// No host firewall: everything bound is reachable.
@@ -145,7 +147,9 @@ pub struct FirewallTable {
 }
 
 /// Allow or deny.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
     /// Let it through.
@@ -199,7 +203,20 @@ pub struct BlockTable {
 }
 
 /// Lifecycle of a service.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema, Default)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Deserialize,
+    Serialize,
+    JsonSchema,
+    Default,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     /// Running.
@@ -251,7 +268,10 @@ pub struct ServiceDef {
 
 /// A calendar date, written as a TOML date or a string `YYYY-MM-DD`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, JsonSchema)]
-#[schemars(description = "A date, YYYY-MM-DD (TOML date or string)", with = "String")]
+#[schemars(
+    description = "A date, YYYY-MM-DD (TOML date or string)",
+    with = "String"
+)]
 pub struct Date(pub String);
 
 impl<'de> Deserialize<'de> for Date {
@@ -264,7 +284,13 @@ impl<'de> Deserialize<'de> for Date {
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Date, E> {
                 let ok = v.len() == 10
-                    && v.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+                    && v.bytes().enumerate().all(|(i, b)| {
+                        if i == 4 || i == 7 {
+                            b == b'-'
+                        } else {
+                            b.is_ascii_digit()
+                        }
+                    });
                 let month = v.get(5..7).and_then(|m| m.parse::<u8>().ok()).unwrap_or(0);
                 let day = v.get(8..10).and_then(|m| m.parse::<u8>().ok()).unwrap_or(0);
                 if ok && (1..=12).contains(&month) && (1..=31).contains(&day) {
@@ -274,7 +300,9 @@ impl<'de> Deserialize<'de> for Date {
                 }
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Date, A::Error> {
-                let dt = toml::value::Datetime::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                let dt = toml::value::Datetime::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
                 match (dt.date, dt.time) {
                     (Some(d), None) => Ok(Date(d.to_string())),
                     _ => Err(serde::de::Error::custom("expected a date without time")),
@@ -323,7 +351,20 @@ pub struct BindingDef {
 }
 
 /// Transport protocol.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema, Default)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Deserialize,
+    Serialize,
+    JsonSchema,
+    Default,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Transport {
     /// TCP.
@@ -344,7 +385,20 @@ impl Transport {
 }
 
 /// Who publishes a port.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema, Default)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Deserialize,
+    Serialize,
+    JsonSchema,
+    Default,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Publisher {
     /// The process listens on the host itself.
@@ -376,7 +430,20 @@ impl Publisher {
 }
 
 /// TLS on a binding.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema, Default)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Deserialize,
+    Serialize,
+    JsonSchema,
+    Default,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Tls {
     /// Cleartext.
@@ -494,7 +561,9 @@ pub struct LintDef {
 }
 
 /// A configured severity.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Level {
     /// Not reported.

@@ -82,7 +82,10 @@ pub(crate) const CHECKS: &[(Rule, Check)] = &[
     (Rule::OverlappingRanges, overlapping_ranges::check),
     (Rule::WellKnownCollision, well_known_collision::check),
     (Rule::InternalExposed, internal_exposed::check),
-    (Rule::DockerBypassesFirewall, docker_bypasses_firewall::check),
+    (
+        Rule::DockerBypassesFirewall,
+        docker_bypasses_firewall::check,
+    ),
     (Rule::PublicWithoutTls, public_without_tls::check),
     (Rule::SensitiveWithoutAuth, sensitive_without_auth::check),
     (Rule::PrivilegedPort, privileged_port::check),
@@ -91,3 +94,71 @@ pub(crate) const CHECKS: &[(Rule, Check)] = &[
     (Rule::DanglingReference, dangling_reference::check),
     (Rule::RangeExhausted, range_exhausted::check),
 ];
+
+/// `0.0.0.0:5000/tcp`, `[::]:443/tcp`.
+pub(crate) fn socket(b: &portolan_model::Binding) -> String {
+    let addr = if b.bind.is_ipv6() {
+        format!("[{}]", b.bind)
+    } else {
+        b.bind.to_string()
+    };
+    format!("{addr}:{}/{}", b.ports, b.transport.as_str())
+}
+
+/// One binding instance per written binding (same service, name and location), so
+/// host-independent rules report a line once, not once per host.
+pub(crate) fn distinct_defs(
+    model: &portolan_model::Model,
+) -> impl Iterator<Item = &portolan_model::Binding> {
+    let mut seen = std::collections::HashSet::new();
+    model.bindings.iter().filter(move |b| {
+        seen.insert((b.service, b.name.as_str(), b.loc, b.ports, b.app.as_deref()))
+    })
+}
+
+/// `service.binding`, plus ` on host H` when the service runs on several hosts.
+pub(crate) fn where_(model: &portolan_model::Model, b: &portolan_model::Binding) -> String {
+    let s = model.service(b.service);
+    let hosts: std::collections::BTreeSet<_> = model
+        .bindings_of(b.service)
+        .iter()
+        .map(|x| x.host)
+        .collect();
+    if hosts.len() > 1 {
+        format!(
+            "`{}.{}` on host `{}`",
+            s.name,
+            b.name,
+            model.host(b.host).name
+        )
+    } else {
+        format!("`{}.{}`", s.name, b.name)
+    }
+}
+
+/// The declared exposure as written (`localhost`, `lan, vpn`).
+pub(crate) fn exposure_label(model: &portolan_model::Model, b: &portolan_model::Binding) -> String {
+    use portolan_model::ExposureTerm as T;
+    let v: Vec<String> = b
+        .exposure
+        .iter()
+        .map(|t| match t {
+            T::Localhost => "localhost".to_string(),
+            T::HostInternal => "host-internal".to_string(),
+            T::Internal => "internal".to_string(),
+            T::Public => "public".to_string(),
+            T::Network(id) => model.network(*id).name.clone(),
+            T::Cidr(n) => n.to_string(),
+        })
+        .collect();
+    if v.is_empty() {
+        "nobody".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+/// Whether reach rules apply (a reserved service has no listener).
+pub(crate) fn listens(b: &portolan_model::Binding) -> bool {
+    b.status != portolan_model::Status::Reserved
+}

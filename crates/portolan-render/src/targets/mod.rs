@@ -1,0 +1,3 @@
+//! The generators, one module per target.
+
+pub mod markdown;

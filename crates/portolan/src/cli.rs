@@ -1,0 +1,194 @@
+//! The command line as clap sees it. Nothing below `settings` sees these types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const AFTER_HELP: &str = "\
+Examples:
+  portolan lint                         # check ./ports.toml (searched upward)
+  portolan --spec examples/opticserp-port-reference lint --format sarif
+  portolan gen markdown -o PORTS.md     # write the port reference
+  portolan schema > ports.schema.json   # JSON Schema for editors
+
+Exit codes: 0 ok, 1 findings at or above --fail-on, 2 usage error or malformed input.";
+
+/// Network ports as code: one spec, linted, documented, checked against reality.
+#[derive(Debug, Parser)]
+#[command(name = "portolan", version, about, after_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    /// Spec file or directory of *.toml (default: ./ports.toml, searched upward).
+    #[arg(long, global = true, env = "PORTOLAN_SPEC", value_name = "PATH")]
+    pub spec: Option<PathBuf>,
+
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// When to use colours.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Print less (repeat for silence on success).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "verbose")]
+    pub quiet: u8,
+
+    /// Print more (notes of every finding).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ColorChoice {
+    /// Colours when stdout is a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a starter spec.
+    #[command(
+        after_help = "Examples:\n  portolan init                 # ./ports.toml\n  portolan init --spec infra/ports.toml --force"
+    )]
+    Init(InitArgs),
+    /// Static checks of the spec.
+    #[command(
+        after_help = "Examples:\n  portolan lint\n  portolan lint --format json | jq '.findings[].rule'\n  portolan lint --fail-on warning        # CI: fail on warnings too\n  portolan lint --list-rules"
+    )]
+    Lint(LintArgs),
+    /// Lint plus drift against this machine (drift arrives with live observation).
+    #[command(
+        after_help = "Examples:\n  portolan check\n  portolan check --host app1 --format json"
+    )]
+    Check(CheckArgs),
+    /// Render an output from the spec.
+    #[command(
+        after_help = "Examples:\n  portolan gen markdown -o PORTS.md\n  portolan gen markdown --env production"
+    )]
+    Gen(GenArgs),
+    /// Print the JSON Schema of the spec format.
+    #[command(
+        after_help = "Examples:\n  portolan schema > ports.schema.json\n  # then, in ports.toml for taplo/Even Better TOML:\n  #:schema ./ports.schema.json"
+    )]
+    Schema,
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  portolan completions bash > /etc/bash_completion.d/portolan\n  portolan completions zsh > ~/.zfunc/_portolan\n  portolan completions fish > ~/.config/fish/completions/portolan.fish"
+    )]
+    Completions(CompletionsArgs),
+}
+
+/// `init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite an existing spec.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `--format` of lint and check.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FormatArg {
+    /// rustc-style text with the offending lines.
+    Human,
+    /// JSON.
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+}
+
+/// `--fail-on`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FailOn {
+    /// Exit 1 on errors.
+    Error,
+    /// Exit 1 on warnings or errors.
+    Warning,
+    /// Exit 1 on any finding.
+    Info,
+    /// Always exit 0 (still exit 2 on malformed input).
+    Never,
+}
+
+/// Options shared by lint and check.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Output format (--json is short for --format json).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
+    /// Lowest severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
+    pub fail_on: FailOn,
+}
+
+/// `lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Report options.
+    #[command(flatten)]
+    pub report: ReportArgs,
+    /// List every rule with its default severity, then exit.
+    #[arg(long)]
+    pub list_rules: bool,
+}
+
+/// `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Report options.
+    #[command(flatten)]
+    pub report: ReportArgs,
+    /// Which host of the spec this machine is.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+}
+
+/// Generator targets.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Target {
+    /// A Markdown port reference.
+    Markdown,
+}
+
+/// `gen`.
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// What to render.
+    #[arg(value_enum)]
+    pub target: Target,
+    /// Write to FILE (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only this environment.
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+}
+
+/// Shells.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Shell {
+    /// bash
+    Bash,
+    /// zsh
+    Zsh,
+    /// fish
+    Fish,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}

@@ -1,0 +1,30 @@
+//! One file per subcommand; `dispatch` picks it.
+
+mod check;
+mod completions;
+mod gen_;
+mod init;
+mod lint;
+mod schema;
+
+use crate::error::CliError;
+use crate::exit::Exit;
+use crate::settings::{Command, Settings};
+
+/// Runs the command of `s`.
+pub fn dispatch(s: &Settings) -> Result<Exit, CliError> {
+    match &s.command {
+        Command::Init { force } => init::run(s, *force),
+        Command::Lint { report, list_rules } => lint::run(s, *report, *list_rules),
+        Command::Check { report, host } => check::run(s, *report, host.as_deref()),
+        Command::Gen {
+            target,
+            output,
+            env,
+        } => gen_::run(s, target, output.as_deref(), env.as_deref()),
+        Command::Schema => schema::run(),
+        Command::Completions(shell) => completions::run(*shell),
+    }
+}
+
+pub(crate) use lint::print_report;

@@ -1,0 +1,46 @@
+//! The binary's error type: every failure maps to an exit code and a message, and load
+//! errors keep their sources so they render with carets.
+
+use portolan_model::LoadError;
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad arguments or environment.
+    #[error("{0}")]
+    Usage(String),
+    /// The spec could not be loaded.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// `[lint]` names an unknown rule.
+    #[error(transparent)]
+    Config(#[from] portolan_lint::ConfigError),
+    /// Writing output failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What we were doing.
+        context: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The reader of our output went away (`portolan lint | head`): not an error.
+    #[error("broken pipe")]
+    BrokenPipe,
+    /// Anything else.
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl CliError {
+    /// An I/O error with context; a broken pipe becomes [`CliError::BrokenPipe`].
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        if source.kind() == std::io::ErrorKind::BrokenPipe {
+            CliError::BrokenPipe
+        } else {
+            CliError::Io {
+                context: context.into(),
+                source,
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Stage two of the configuration: the validated settings every command reads. Resolves the
+//! spec path (`--spec`, `$PORTOLAN_SPEC`, else `ports.toml` searched upward), the colour
+//! choice and output format. Nothing here or below sees clap types.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use portolan_lint::Severity;
+use portolan_lint::report::Format;
+
+use crate::cli::{self, Cli, ColorChoice, FailOn, FormatArg};
+use crate::error::CliError;
+
+/// Validated global settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Explicit spec path, if any.
+    pub spec: Option<PathBuf>,
+    /// Colours on stdout.
+    pub color: bool,
+    /// Colours on stderr.
+    pub color_stderr: bool,
+    /// `--json`.
+    pub json: bool,
+    /// -1 quiet, 0 normal, 1+ verbose.
+    pub verbosity: i8,
+    /// The command.
+    pub command: Command,
+}
+
+/// How to report findings.
+#[derive(Debug, Clone, Copy)]
+pub struct ReportSettings {
+    /// Output format.
+    pub format: Format,
+    /// Lowest severity that fails (None: never).
+    pub fail_on: Option<Severity>,
+}
+
+/// A validated command.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// `init`.
+    Init {
+        /// Overwrite.
+        force: bool,
+    },
+    /// `lint`.
+    Lint {
+        /// Reporting.
+        report: ReportSettings,
+        /// `--list-rules`.
+        list_rules: bool,
+    },
+    /// `check`.
+    Check {
+        /// Reporting.
+        report: ReportSettings,
+        /// `--host`.
+        host: Option<String>,
+    },
+    /// `gen`.
+    Gen {
+        /// Target name.
+        target: &'static str,
+        /// Output file.
+        output: Option<PathBuf>,
+        /// Environment filter.
+        env: Option<String>,
+    },
+    /// `schema`.
+    Schema,
+    /// `completions`.
+    Completions(clap_complete::Shell),
+}
+
+fn color(choice: ColorChoice, terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+fn report(a: &cli::ReportArgs, json: bool) -> ReportSettings {
+    let format = match (a.format, json) {
+        (Some(FormatArg::Sarif), _) => Format::Sarif,
+        (Some(FormatArg::Json), _) | (None, true) => Format::Json,
+        (Some(FormatArg::Human) | None, _) => Format::Human,
+    };
+    let fail_on = match a.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
+    };
+    ReportSettings { format, fail_on }
+}
+
+impl Settings {
+    /// Validates the parsed command line.
+    pub fn from_cli(cli: Cli) -> Result<Settings, CliError> {
+        if let Some(p) = &cli.spec
+            && p.as_os_str().is_empty()
+        {
+            return Err(CliError::Usage("--spec (or PORTOLAN_SPEC) is empty".into()));
+        }
+        let command = match cli.command {
+            cli::Command::Init(a) => Command::Init { force: a.force },
+            cli::Command::Lint(a) => Command::Lint {
+                report: report(&a.report, cli.json),
+                list_rules: a.list_rules,
+            },
+            cli::Command::Check(a) => Command::Check {
+                report: report(&a.report, cli.json),
+                host: a.host,
+            },
+            cli::Command::Gen(a) => Command::Gen {
+                target: match a.target {
+                    cli::Target::Markdown => "markdown",
+                },
+                output: a.output,
+                env: a.env,
+            },
+            cli::Command::Schema => Command::Schema,
+            cli::Command::Completions(a) => Command::Completions(match a.shell {
+                cli::Shell::Bash => clap_complete::Shell::Bash,
+                cli::Shell::Zsh => clap_complete::Shell::Zsh,
+                cli::Shell::Fish => clap_complete::Shell::Fish,
+            }),
+        };
+        let verbosity = i8::try_from(cli.verbose).unwrap_or(i8::MAX)
+            - i8::try_from(cli.quiet).unwrap_or(i8::MAX);
+        Ok(Settings {
+            spec: cli.spec,
+            color: color(cli.color, std::io::stdout().is_terminal()),
+            color_stderr: color(cli.color, std::io::stderr().is_terminal()),
+            json: cli.json,
+            verbosity,
+            command,
+        })
+    }
+
+    /// The spec path: explicit, or `ports.toml` in the current directory or a parent.
+    pub fn spec_path(&self) -> Result<PathBuf, CliError> {
+        if let Some(p) = &self.spec {
+            return Ok(p.clone());
+        }
+        let cwd = std::env::current_dir()
+            .map_err(|e| CliError::io("cannot read the current directory", e))?;
+        portolan_model::find_spec(&cwd).ok_or_else(|| {
+            CliError::Usage(format!(
+                "no {} found in {} or any parent directory\n  hint: pass --spec PATH, set PORTOLAN_SPEC, or run `portolan init`",
+                portolan_model::SPEC_FILE,
+                cwd.display()
+            ))
+        })
+    }
+
+    /// Loads the spec.
+    pub fn load(&self) -> Result<portolan_model::Model, CliError> {
+        Ok(portolan_model::load(&self.spec_path()?)?)
+    }
+}
