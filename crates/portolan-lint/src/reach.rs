@@ -276,9 +276,9 @@ fn one(
         (Some(f), false) => f.clone(),
         (Some(_), true) => {
             why.push(format!(
-                "published by {}: its DNAT happens before the host INPUT chain, so the {:?} firewall does not apply",
+                "published by {}: its DNAT happens before the host INPUT chain, so the {} firewall does not apply",
                 b.publisher.as_str(),
-                host.firewall.kind
+                host.firewall.kind.as_str()
             ));
             bound.clone()
         }
@@ -314,7 +314,7 @@ fn filter(
                 sources: bound.sources.intersection(&allowed.sources),
             };
             if !b.publisher.bypasses_input_firewall() && r != *bound {
-                why.push(format!("host firewall ({:?}, generated from the spec) narrows it to the declared exposure", fw.kind));
+                why.push(format!("host firewall ({}, generated from the spec) narrows it to the declared exposure", fw.kind.as_str()));
             }
             Some(r)
         }
@@ -377,15 +377,15 @@ fn filter(
             };
             if used.is_empty() {
                 why.push(format!(
-                    "host firewall ({:?}): no rule matches port {}/{}, default {policy}",
-                    fw.kind,
+                    "host firewall ({}): no rule matches port {}/{}, default {policy}",
+                    fw.kind.as_str(),
                     b.ports,
                     b.transport.as_str()
                 ));
             } else {
                 why.push(format!(
-                    "host firewall ({:?}): {}; default {policy}",
-                    fw.kind,
+                    "host firewall ({}): {}; default {policy}",
+                    fw.kind.as_str(),
                     used.join("; ")
                 ));
             }

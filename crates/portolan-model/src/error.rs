@@ -76,18 +76,25 @@ fn summary(errors: &[SpecError], sources: &SourceMap) -> String {
         .join("\n")
 }
 
-/// The closest of `candidates` to `given`, when close enough to be a typo.
+/// The closest of `candidates` to `given`, when close enough to be a typo: an edit distance
+/// (with transpositions) of 1 for short names, 2 for longer ones, or a Jaro-Winkler
+/// similarity of at least 0.85.
 pub fn did_you_mean<'a>(
     given: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let given_l = given.to_ascii_lowercase();
+    let max_edits = if given_l.chars().count() <= 3 { 1 } else { 2 };
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(&given_l, &c.to_ascii_lowercase()), c))
-        .filter(|(score, _)| *score >= 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
-        .map(|(_, c)| c)
+        .filter_map(|c| {
+            let cl = c.to_ascii_lowercase();
+            let edits = strsim::osa_distance(&given_l, &cl);
+            let jw = strsim::jaro_winkler(&given_l, &cl);
+            (edits <= max_edits || jw >= 0.85).then_some((edits, -jw, c))
+        })
+        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(b.2)))
+        .map(|(_, _, c)| c)
 }
 
 #[cfg(test)]
@@ -102,5 +109,10 @@ mod tests {
             Some("exposure")
         );
         assert_eq!(did_you_mean("zzz", ["port", "host"]), None);
+        assert_eq!(did_you_mean("tpc", ["tcp", "udp"]), Some("tcp"));
+        assert_eq!(
+            did_you_mean("dashbaord", ["dashboard", "inventory"]),
+            Some("dashboard")
+        );
     }
 }

@@ -92,7 +92,10 @@ fn load_inputs(inputs: Vec<(String, PathBuf, Vec<u8>)>) -> Result<Model, LoadErr
                 let id = sources.add(&path, display, text);
                 errors.push(
                     SpecError::new(
-                        Some(Loc::new(id, &(at..at + 1))),
+                        Some(Loc::new(
+                            id,
+                            &(at..at + char::REPLACEMENT_CHARACTER.len_utf8()),
+                        )),
                         "file is not UTF-8 text (a binary file?)",
                     )
                     .with_help("a spec is a TOML text file, see docs/spec.md"),

@@ -320,6 +320,8 @@ pub struct Binding {
     pub exposure_loc: Option<Loc>,
     /// Auth required (`None` = not declared).
     pub auth: Option<bool>,
+    /// Where `auth` was written.
+    pub auth_loc: Option<Loc>,
     /// TLS.
     pub tls: Tls,
     /// Where `tls` was written.

@@ -804,6 +804,7 @@ impl Resolver<'_> {
             exposure,
             exposure_loc: d.exposure.as_ref().map(|e| Loc::new(f, &e.span)),
             auth: d.auth.as_ref().map(|a| a.value),
+            auth_loc: d.auth.as_ref().map(|a| Loc::new(f, &a.span)),
             tls: d.tls.as_ref().map_or(Tls::None, |t| t.value),
             tls_loc: d.tls.as_ref().map(|t| Loc::new(f, &t.span)),
             redirect: d.redirect.unwrap_or(false),
@@ -831,7 +832,8 @@ impl Resolver<'_> {
         match bname {
             Some(b) if bnames.iter().any(|x| x == b) => Some((sid, b.to_string())),
             Some(b) => {
-                let names: Vec<&str> = bnames.iter().map(String::as_str).collect();
+                let full: Vec<String> = bnames.iter().map(|n| format!("{svc}.{n}")).collect();
+                let names: Vec<&str> = full.iter().map(String::as_str).collect();
                 self.unresolved(
                     RefKind::Binding,
                     &format!("{svc}.{b}"),
@@ -970,7 +972,16 @@ impl Resolver<'_> {
         let mut names = Self::names_of(&self.model.services, |s| &s.name);
         names.extend(Self::names_of(&self.model.networks, |n| &n.name));
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        self.unresolved(RefKind::Service, svc, loc, referrer.to_string(), &names);
+        // `name:port` can only mean a network (or an external name, which has a dot)
+        match s
+            .rsplit_once(':')
+            .filter(|(_, p)| p.parse::<PortRange>().is_ok())
+        {
+            Some((left, _)) => {
+                self.unresolved(RefKind::Network, left, loc, referrer.to_string(), &names)
+            }
+            None => self.unresolved(RefKind::Service, svc, loc, referrer.to_string(), &names),
+        }
         None
     }
 

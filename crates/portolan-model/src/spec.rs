@@ -133,6 +133,20 @@ pub enum FirewallKind {
     Cloud,
 }
 
+impl FirewallKind {
+    /// `ufw`, `iptables`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FirewallKind::None => "none",
+            FirewallKind::Ufw => "ufw",
+            FirewallKind::Iptables => "iptables",
+            FirewallKind::Nftables => "nftables",
+            FirewallKind::Firewalld => "firewalld",
+            FirewallKind::Cloud => "cloud",
+        }
+    }
+}
+
 /// `firewall = { kind = "ufw", inbound = "deny", rules = [...] }`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -228,6 +242,18 @@ pub enum Status {
     Deprecated,
     /// Not running yet.
     Planned,
+}
+
+impl Status {
+    /// `active`, `reserved`, `deprecated`, `planned`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Reserved => "reserved",
+            Status::Deprecated => "deprecated",
+            Status::Planned => "planned",
+        }
+    }
 }
 
 /// `[services.NAME]`.

@@ -87,8 +87,8 @@ fn snippets<'a>(
             .path(file.display.as_str())
             .fold(true);
         for m in ms {
-            let s = (m.loc.start as usize).clamp(start, end) - start;
-            let e = (m.loc.end as usize).clamp(start, end) - start;
+            let s = floor_char(text, (m.loc.start as usize).clamp(start, end)) - start;
+            let e = ceil_char(text, (m.loc.end as usize).clamp(start, end)).min(end) - start;
             let span: Range<usize> = if e > s { s..e } else { s..s };
             let kind = if m.primary {
                 AnnotationKind::Primary
@@ -104,6 +104,24 @@ fn snippets<'a>(
         out.push(sn);
     }
     out
+}
+
+/// The nearest char boundary at or before `i` (spans may point into replaced invalid UTF-8).
+fn floor_char(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The nearest char boundary at or after `i`.
+fn ceil_char(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i += 1;
+    }
+    i
 }
 
 fn level(sev: Severity) -> Level<'static> {

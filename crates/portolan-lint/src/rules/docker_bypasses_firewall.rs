@@ -25,11 +25,11 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
         let mut f = Finding::new(
             Rule::DockerBypassesFirewall,
             format!(
-                "{} is published by {} on {}: the {:?} firewall of host `{}` would limit it to {}, but published ports skip the INPUT chain, so it is reachable from {}",
+                "{} is published by {} on {}: the {} firewall of host `{}` would limit it to {}, but published ports skip the INPUT chain, so it is reachable from {}",
                 where_(model, b),
                 b.publisher.as_str(),
                 b.bind,
-                fw.kind,
+                fw.kind.as_str(),
                 host.name,
                 filtered.describe(model),
                 r.bound.describe(model)

@@ -32,10 +32,7 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
         } else {
             "no `auth` declared"
         };
-        let at = match &b.auth {
-            Some(_) => b.loc,
-            None => b.port_loc,
-        };
+        let at = b.auth_loc.unwrap_or(b.port_loc);
         out.push(
             Finding::new(Rule::SensitiveWithoutAuth, format!("{} ({what}) is reachable from {} with {declared}", where_(model, b), r.total.describe(model)))
                 .subject(b.qualified_name(model))

@@ -231,7 +231,7 @@ fn projects(cx: &RenderContext<'_>, out: &mut String) {
                 b.transport.as_str(),
                 block,
                 purpose(m, b),
-                format!("{:?}", b.status).to_lowercase(),
+                b.status.as_str().to_string(),
             ));
         }
         for (ports, s, n, tr, bl, pu, st) in rows {
@@ -336,11 +336,11 @@ fn environment(cx: &RenderContext<'_>, e: EnvId, out: &mut String) {
             match &h.firewall.policy {
                 portolan_model::FirewallPolicy::Open => "none".into(),
                 portolan_model::FirewallPolicy::FromSpec => {
-                    format!("{:?} (from this spec)", h.firewall.kind).to_lowercase()
+                    format!("{} (from this spec)", h.firewall.kind.as_str())
                 }
                 portolan_model::FirewallPolicy::Rules { rules, .. } => format!(
                     "{} ({} rules as deployed)",
-                    format!("{:?}", h.firewall.kind).to_lowercase(),
+                    h.firewall.kind.as_str(),
                     rules.len()
                 ),
             },
@@ -413,7 +413,7 @@ fn environment(cx: &RenderContext<'_>, e: EnvId, out: &mut String) {
             } else {
                 b.tls.as_str().into()
             },
-            format!("{:?}", b.status).to_lowercase(),
+            b.status.as_str().to_string(),
             s.since.clone().unwrap_or_default(),
         ]);
     }
@@ -597,7 +597,7 @@ fn checklist(cx: &RenderContext<'_>, envs: &[EnvId], out: &mut String) {
                 let _ = writeln!(
                     out,
                     "- [ ] firewall ({}) active, default inbound deny",
-                    format!("{:?}", host.firewall.kind).to_lowercase()
+                    host.firewall.kind.as_str()
                 );
             }
             out.push('\n');

@@ -1,0 +1,7 @@
+//! Integration tests of the `portolan` binary (one test binary for the crate).
+
+mod commands;
+mod errors;
+mod examples;
+mod harness;
+mod rules;
