@@ -56,6 +56,7 @@ impl Report {
 /// Fails only when the `[lint]` configuration itself is wrong (an unknown rule id).
 pub fn lint(model: &Model) -> Result<Report, ConfigError> {
     let analysis = Analysis::compute(model);
+    portolan_model::timings::phase("reach");
     lint_with(model, &analysis)
 }
 
@@ -68,6 +69,7 @@ pub fn lint_with(model: &Model, analysis: &Analysis) -> Result<Report, ConfigErr
         if config.enabled(*rule) {
             let start = raw.len();
             check(&cx, &mut raw);
+            portolan_model::timings::phase(rule.id());
             for f in &mut raw[start..] {
                 f.severity = config.severity(f.rule);
             }

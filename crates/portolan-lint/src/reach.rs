@@ -7,7 +7,9 @@
 //! point. The declared side (exposure terms plus inbound flows) becomes the `allowed` set the
 //! rules compare against. Sets are IP address sets, so "wider than" is set inclusion.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use portolan_model::net::private_space;
 use portolan_model::{
@@ -20,8 +22,8 @@ use portolan_model::{
 pub struct ReachSet {
     /// Containers on the same host (Docker bridges).
     pub host_internal: bool,
-    /// Remote sources.
-    pub sources: IpSet,
+    /// Remote sources (shared: most bindings of a host have the same sets).
+    pub sources: Arc<IpSet>,
 }
 
 impl ReachSet {
@@ -35,7 +37,7 @@ impl ReachSet {
     pub fn union(&self, o: &ReachSet) -> ReachSet {
         ReachSet {
             host_internal: self.host_internal || o.host_internal,
-            sources: self.sources.union(&o.sources),
+            sources: Arc::new(self.sources.union(&o.sources)),
         }
     }
 
@@ -115,8 +117,6 @@ pub struct BindingReach {
     pub allowed: ReachSet,
     /// Indices of `model.routes` whose upstream is this binding.
     pub via_routes: Vec<usize>,
-    /// The chain of reasons, in order.
-    pub why: Vec<String>,
 }
 
 /// Reach of every binding (indexed like `model.bindings`).
@@ -126,8 +126,11 @@ pub struct Analysis {
     pub reach: Vec<BindingReach>,
 }
 
-fn docker_bridges() -> IpSet {
-    IpSet::from_nets(&["172.16.0.0/12".parse::<IpNet>().unwrap_or(IpNet::ANY_V4)])
+fn docker_bridges() -> &'static IpSet {
+    static SET: std::sync::LazyLock<IpSet> = std::sync::LazyLock::new(|| {
+        IpSet::from_nets(&["172.16.0.0/12".parse::<IpNet>().unwrap_or(IpNet::ANY_V4)])
+    });
+    &SET
 }
 
 /// Precomputed per host: the union of its networks.
@@ -169,17 +172,112 @@ impl Analysis {
             .filter(|n| !n.builtin)
             .fold(IpSet::empty(), |a, n| a.union(&n.set));
         let flows_in = inbound_flows(model);
-        let mut reach: Vec<BindingReach> = model
-            .bindings
-            .iter()
-            .enumerate()
-            .map(|(i, b)| {
-                let allowed = allowed(model, b, flows_in.get(i).map_or(&[][..], Vec::as_slice));
-                one(model, b, &hosts[b.host.index()], &declared_nets, allowed)
-            })
-            .collect();
+        let mut interner: HashMap<IpSet, Arc<IpSet>> = HashMap::new();
+        let mut intern = |set: &mut ReachSet| {
+            let canonical = interner
+                .entry((*set.sources).clone())
+                .or_insert_with(|| set.sources.clone());
+            set.sources = canonical.clone();
+        };
+        let mut intern_all = |r: &mut BindingReach| {
+            intern(&mut r.bound);
+            if let Some(f) = &mut r.input_filtered {
+                intern(f);
+            }
+            intern(&mut r.direct);
+            intern(&mut r.proxied);
+            intern(&mut r.total);
+            intern(&mut r.allowed);
+        };
+        let mut reach: Vec<BindingReach> = Vec::with_capacity(model.bindings.len());
+        for (i, b) in model.bindings.iter().enumerate() {
+            let allowed = allowed(model, b, flows_in.get(i).map_or(&[][..], Vec::as_slice));
+            let mut r = one(
+                model,
+                b,
+                &hosts[b.host.index()],
+                &declared_nets,
+                allowed,
+                &mut Why(None),
+            );
+            intern_all(&mut r);
+            reach.push(r);
+        }
         propagate_routes(model, &mut reach);
+        for r in reach.iter_mut().filter(|r| !r.via_routes.is_empty()) {
+            intern_all(r);
+        }
         Analysis { reach }
+    }
+}
+
+/// Collects reasons only when asked to (formatting them for every binding of a large spec
+/// costs more than the reach computation itself).
+struct Why(Option<Vec<String>>);
+
+impl Why {
+    fn add(&mut self, line: impl FnOnce() -> String) {
+        if let Some(v) = &mut self.0 {
+            v.push(line());
+        }
+    }
+
+    fn enabled(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl Analysis {
+    /// The chain of reasons behind binding `i`'s reach (bind address, networks, publisher,
+    /// firewall rules, routes), recomputed on demand.
+    pub fn explain(&self, model: &Model, i: usize) -> Vec<String> {
+        let b = &model.bindings[i];
+        let h = model.host(b.host);
+        let mut all = IpSet::empty();
+        for n in &h.networks {
+            all = all.union(&model.network(*n).set);
+        }
+        let names = h
+            .networks
+            .iter()
+            .map(|n| model.network(*n).name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let hn = HostNets {
+            all,
+            names: if names.is_empty() {
+                "no network".into()
+            } else {
+                names
+            },
+        };
+        let declared_nets = model
+            .networks
+            .iter()
+            .filter(|n| !n.builtin)
+            .fold(IpSet::empty(), |a, n| a.union(&n.set));
+        let mut why = Why(Some(Vec::new()));
+        let _ = one(
+            model,
+            b,
+            &hn,
+            &declared_nets,
+            self.reach[i].allowed.clone(),
+            &mut why,
+        );
+        let mut lines = why.0.unwrap_or_default();
+        for &ri in &self.reach[i].via_routes {
+            let route = &model.routes[ri];
+            let l = model.binding(route.from);
+            lines.push(format!(
+                "proxied by route {} → {} ({}), whose listener is reachable from: {}",
+                l.qualified_name(model),
+                b.qualified_name(model),
+                model.sources.position(route.loc),
+                self.reach[route.from.index()].total.describe(model)
+            ));
+        }
+        lines
     }
 }
 
@@ -189,22 +287,24 @@ fn one(
     hn: &HostNets,
     declared_nets: &IpSet,
     allowed: ReachSet,
+    why: &mut Why,
 ) -> BindingReach {
     let host = model.host(b.host);
-    let mut why = Vec::new();
     let bound = match b.bind {
         ip if ip.is_loopback() => {
-            why.push(format!("bound to {ip}: loopback only"));
+            why.add(|| format!("bound to {ip}: loopback only"));
             ReachSet::localhost()
         }
         IpAddr::V4(ip) if ip.is_unspecified() => {
-            why.push(format!(
-                "bound to 0.0.0.0 (every IPv4 interface) on host `{}`, which is on: {}",
-                host.name, hn.names
-            ));
+            why.add(|| {
+                format!(
+                    "bound to 0.0.0.0 (every IPv4 interface) on host `{}`, which is on: {}",
+                    host.name, hn.names
+                )
+            });
             ReachSet {
                 host_internal: true,
-                sources: hn.all.ipv4(),
+                sources: Arc::new(hn.all.ipv4()),
             }
         }
         IpAddr::V6(ip) if ip.is_unspecified() => {
@@ -213,29 +313,31 @@ fn one(
             } else {
                 hn.all.ipv6()
             };
-            why.push(format!(
-                "bound to :: (every {} interface) on host `{}`, which is on: {}",
-                if host.dual_stack {
-                    "IPv6 and, dual-stack, IPv4"
-                } else {
-                    "IPv6"
-                },
-                host.name,
-                hn.names
-            ));
+            why.add(|| {
+                format!(
+                    "bound to :: (every {} interface) on host `{}`, which is on: {}",
+                    if host.dual_stack {
+                        "IPv6 and, dual-stack, IPv4"
+                    } else {
+                        "IPv6"
+                    },
+                    host.name,
+                    hn.names
+                )
+            });
             ReachSet {
                 host_internal: true,
-                sources,
+                sources: Arc::new(sources),
             }
         }
         ip => {
             if docker_bridges().contains(ip) && !declared_nets.contains(ip) {
-                why.push(format!(
-                    "bound to {ip}, a container bridge address: containers on the host"
-                ));
+                why.add(|| {
+                    format!("bound to {ip}, a container bridge address: containers on the host")
+                });
                 ReachSet {
                     host_internal: true,
-                    sources: IpSet::empty(),
+                    sources: Arc::new(IpSet::empty()),
                 }
             } else {
                 let mut sources = IpSet::empty();
@@ -254,9 +356,9 @@ fn one(
                 }
                 if names.is_empty() {
                     sources = hn.all.clone();
-                    why.push(format!("bound to {ip}, in none of host `{}`'s networks: assumed reachable from all of them ({})", host.name, hn.names));
+                    why.add(|| format!("bound to {ip}, in none of host `{}`'s networks: assumed reachable from all of them ({})", host.name, hn.names));
                 } else {
-                    why.push(format!("bound to {ip}, on network {}", names.join(", ")));
+                    why.add(|| format!("bound to {ip}, on network {}", names.join(", ")));
                 }
                 let sources = if ip.is_ipv4() {
                     sources.ipv4()
@@ -265,17 +367,17 @@ fn one(
                 };
                 ReachSet {
                     host_internal: true,
-                    sources,
+                    sources: Arc::new(sources),
                 }
             }
         }
     };
-    let input_filtered = filter(model, b, &bound, &allowed, &mut why);
+    let input_filtered = filter(model, b, &bound, &allowed, why);
     let bypass = b.publisher.bypasses_input_firewall();
     let direct = match (&input_filtered, bypass) {
         (Some(f), false) => f.clone(),
         (Some(_), true) => {
-            why.push(format!(
+            why.add(|| format!(
                 "published by {}: its DNAT happens before the host INPUT chain, so the {} firewall does not apply",
                 b.publisher.as_str(),
                 host.firewall.kind.as_str()
@@ -292,7 +394,6 @@ fn one(
         proxied: ReachSet::localhost(),
         allowed,
         via_routes: Vec::new(),
-        why,
     }
 }
 
@@ -302,7 +403,7 @@ fn filter(
     b: &Binding,
     bound: &ReachSet,
     allowed: &ReachSet,
-    why: &mut Vec<String>,
+    why: &mut Why,
 ) -> Option<ReachSet> {
     let host = model.host(b.host);
     let fw = &host.firewall;
@@ -311,19 +412,19 @@ fn filter(
         FirewallPolicy::FromSpec => {
             let r = ReachSet {
                 host_internal: bound.host_internal && allowed.host_internal,
-                sources: bound.sources.intersection(&allowed.sources),
+                sources: Arc::new(bound.sources.intersection(&allowed.sources)),
             };
             if !b.publisher.bypasses_input_firewall() && r != *bound {
-                why.push(format!("host firewall ({}, generated from the spec) narrows it to the declared exposure", fw.kind.as_str()));
+                why.add(|| format!("host firewall ({}, generated from the spec) narrows it to the declared exposure", fw.kind.as_str()));
             }
             Some(r)
         }
         FirewallPolicy::Rules { inbound, rules } => {
             let bridges = docker_bridges();
             let mut remaining = if bound.host_internal {
-                bound.sources.union(&bridges)
+                bound.sources.union(bridges)
             } else {
-                bound.sources.clone()
+                (*bound.sources).clone()
             };
             let mut accepted = IpSet::empty();
             let mut used = Vec::new();
@@ -346,19 +447,23 @@ fn filter(
                     Action::Allow => {
                         accepted = accepted.union(&matched);
                         remaining = remaining.difference(&matched);
-                        used.push(format!(
-                            "allow from {} ({})",
-                            r.from_label,
-                            model.sources.position(r.loc)
-                        ));
+                        if why.enabled() {
+                            used.push(format!(
+                                "allow from {} ({})",
+                                r.from_label,
+                                model.sources.position(r.loc)
+                            ));
+                        }
                     }
                     Action::Deny if covers => {
                         remaining = remaining.difference(&matched);
-                        used.push(format!(
-                            "deny from {} ({})",
-                            r.from_label,
-                            model.sources.position(r.loc)
-                        ));
+                        if why.enabled() {
+                            used.push(format!(
+                                "deny from {} ({})",
+                                r.from_label,
+                                model.sources.position(r.loc)
+                            ));
+                        }
                     }
                     Action::Deny => {}
                 }
@@ -367,8 +472,8 @@ fn filter(
                 accepted = accepted.union(&remaining);
             }
             let r = ReachSet {
-                host_internal: bound.host_internal && accepted.intersects(&bridges),
-                sources: bound.sources.intersection(&accepted),
+                host_internal: bound.host_internal && accepted.intersects(bridges),
+                sources: Arc::new(bound.sources.intersection(&accepted)),
             };
             let policy = if *inbound == Action::Allow {
                 "allow"
@@ -376,18 +481,22 @@ fn filter(
                 "deny"
             };
             if used.is_empty() {
-                why.push(format!(
-                    "host firewall ({}): no rule matches port {}/{}, default {policy}",
-                    fw.kind.as_str(),
-                    b.ports,
-                    b.transport.as_str()
-                ));
+                why.add(|| {
+                    format!(
+                        "host firewall ({}): no rule matches port {}/{}, default {policy}",
+                        fw.kind.as_str(),
+                        b.ports,
+                        b.transport.as_str()
+                    )
+                });
             } else {
-                why.push(format!(
-                    "host firewall ({}): {}; default {policy}",
-                    fw.kind.as_str(),
-                    used.join("; ")
-                ));
+                why.add(|| {
+                    format!(
+                        "host firewall ({}): {}; default {policy}",
+                        fw.kind.as_str(),
+                        used.join("; ")
+                    )
+                });
             }
             Some(r)
         }
@@ -398,7 +507,7 @@ fn filter(
 fn allowed(model: &Model, b: &Binding, flows: &[usize]) -> ReachSet {
     let env = model.environment(b.environment);
     let internal = if env.internal.is_empty() {
-        private_space()
+        private_space().clone()
     } else {
         env.internal.clone()
     };
@@ -410,25 +519,25 @@ fn allowed(model: &Model, b: &Binding, flows: &[usize]) -> ReachSet {
             ExposureTerm::Internal => {
                 r = r.union(&ReachSet {
                     host_internal: true,
-                    sources: internal.clone(),
+                    sources: Arc::new(internal.clone()),
                 })
             }
             ExposureTerm::Public => {
                 r = r.union(&ReachSet {
                     host_internal: true,
-                    sources: IpSet::everything(),
+                    sources: Arc::new(IpSet::everything()),
                 })
             }
             ExposureTerm::Network(id) => {
                 r = r.union(&ReachSet {
                     host_internal: true,
-                    sources: model.network(*id).set.clone(),
+                    sources: Arc::new(model.network(*id).set.clone()),
                 })
             }
             ExposureTerm::Cidr(n) => {
                 r = r.union(&ReachSet {
                     host_internal: true,
-                    sources: IpSet::from_nets(&[*n]),
+                    sources: Arc::new(IpSet::from_nets(&[*n])),
                 })
             }
         }
@@ -465,7 +574,7 @@ fn allowed(model: &Model, b: &Binding, flows: &[usize]) -> ReachSet {
         };
         r = r.union(&ReachSet {
             host_internal: r.host_internal,
-            sources,
+            sources: Arc::new(sources),
         });
     }
     r
@@ -510,19 +619,6 @@ fn propagate_routes(model: &Model, reach: &mut [BindingReach]) {
                 to.total = to.total.union(&from);
                 changed = true;
             }
-        }
-    }
-    for (i, r) in reach.iter_mut().enumerate() {
-        for &ri in &r.via_routes.clone() {
-            let route = &model.routes[ri];
-            let l = model.binding(route.from);
-            r.why.push(format!(
-                "proxied by route {} → {} ({}), whose listener is reachable from: {}",
-                l.qualified_name(model),
-                model.bindings[i].qualified_name(model),
-                model.sources.position(route.loc),
-                "see that binding"
-            ));
         }
     }
 }

@@ -13,6 +13,7 @@
 //! `public`; a firewall declared without `rules` allows exactly the declared exposure.
 #![deny(missing_docs)]
 
+mod chunk;
 pub mod error;
 pub mod knowledge;
 pub mod load;
@@ -23,6 +24,7 @@ mod resolve;
 pub mod source;
 pub mod spanned;
 pub mod spec;
+pub mod timings;
 
 pub use error::{LoadError, SpecError};
 pub use load::{SPEC_FILE, find_spec, load, load_str};

@@ -76,6 +76,7 @@ pub fn load_str(name: &str, text: &str) -> Result<Model, LoadError> {
 }
 
 fn load_inputs(inputs: Vec<(String, PathBuf, Vec<u8>)>) -> Result<Model, LoadError> {
+    crate::timings::phase("read");
     let mut sources = SourceMap::default();
     let mut errors = Vec::new();
     let mut parsed: Vec<(FileId, SpecFile)> = Vec::new();
@@ -103,15 +104,53 @@ fn load_inputs(inputs: Vec<(String, PathBuf, Vec<u8>)>) -> Result<Model, LoadErr
             }
         }
     }
+    let threads = std::env::var("PORTOLAN_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    // One huge file: parse and resolve chunk by chunk (see `resolve_chunked`).
+    if errors.is_empty()
+        && let [id] = texts[..]
+        && let Some(file) = sources.file(id)
+    {
+        let plan = crate::chunk::plan(&file.text);
+        if plan.len() > 1 {
+            let mut model = Model::default();
+            return match crate::resolve::resolve_chunked(&file.text, id, &plan, threads, &mut model)
+            {
+                Err((message, span)) => Err(LoadError::Invalid {
+                    sources: Box::new(sources),
+                    errors: vec![toml_error(id, &message, span)],
+                }),
+                Ok(mut errors) if !errors.is_empty() => {
+                    errors.sort_by_key(|e| e.loc);
+                    Err(LoadError::Invalid {
+                        sources: Box::new(sources),
+                        errors,
+                    })
+                }
+                Ok(_) => {
+                    crate::timings::phase("resolve");
+                    model.sources = sources;
+                    Ok(model)
+                }
+            };
+        }
+    }
     for id in texts {
         let Some(file) = sources.file(id) else {
             continue;
         };
-        match toml::from_str::<SpecFile>(&file.text) {
-            Ok(spec) => parsed.push((id, spec)),
-            Err(e) => errors.push(toml_error(id, &e)),
+        let ranges: Vec<(usize, usize)> = crate::chunk::plan(&file.text)
+            .iter()
+            .map(|c| (c.start, c.end))
+            .collect();
+        match crate::chunk::parse_ranges(&file.text, &ranges, threads) {
+            Ok(chunks) => parsed.extend(chunks.into_iter().map(|c| (id, c))),
+            Err((message, span)) => errors.push(toml_error(id, &message, span)),
         }
     }
+    crate::timings::phase("parse");
     if errors.is_empty() && parsed.iter().all(|(_, s)| is_empty(s)) {
         let id = parsed.first().map_or(FileId(0), |(id, _)| *id);
         errors.push(
@@ -126,7 +165,10 @@ fn load_inputs(inputs: Vec<(String, PathBuf, Vec<u8>)>) -> Result<Model, LoadErr
         });
     }
     let mut model = Model::default();
-    let errors = crate::resolve::resolve(&parsed, &mut model);
+    let errors = crate::resolve::resolve(&mut parsed, &mut model);
+    crate::timings::phase("resolve");
+    drop(parsed);
+    crate::timings::phase("drop raw spec");
     model.sources = sources;
     if errors.is_empty() {
         Ok(model)
@@ -158,9 +200,9 @@ fn backticked(msg: &str) -> Vec<&str> {
     msg.split('`').skip(1).step_by(2).collect()
 }
 
-fn toml_error(file: FileId, e: &toml::de::Error) -> SpecError {
-    let loc = e.span().map(|s| Loc::new(file, &s));
-    let message = e.message().trim().to_string();
+fn toml_error(file: FileId, message: &str, span: Option<std::ops::Range<usize>>) -> SpecError {
+    let loc = span.map(|s| Loc::new(file, &s));
+    let message = message.to_string();
     let mut err = SpecError::new(loc, message.clone());
     let words = backticked(&message);
     if (message.starts_with("unknown field") || message.starts_with("unknown variant"))

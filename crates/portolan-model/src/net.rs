@@ -417,20 +417,23 @@ impl fmt::Display for IpSet {
 }
 
 /// The private (non-Internet-routable) address space: RFC 1918, CGNAT, link-local, ULA.
-pub fn private_space() -> IpSet {
-    let nets: Vec<IpNet> = [
-        "10.0.0.0/8",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "100.64.0.0/10",
-        "169.254.0.0/16",
-        "fc00::/7",
-        "fe80::/10",
-    ]
-    .iter()
-    .filter_map(|s| s.parse().ok())
-    .collect();
-    IpSet::from_nets(&nets)
+pub fn private_space() -> &'static IpSet {
+    static SET: std::sync::LazyLock<IpSet> = std::sync::LazyLock::new(|| {
+        let nets: Vec<IpNet> = [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "100.64.0.0/10",
+            "169.254.0.0/16",
+            "fc00::/7",
+            "fe80::/10",
+        ]
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .collect();
+        IpSet::from_nets(&nets)
+    });
+    &SET
 }
 
 #[cfg(test)]

@@ -41,7 +41,217 @@ struct Entry<'a, T> {
     def: &'a T,
 }
 
-pub(crate) fn resolve(files: &[(FileId, SpecFile)], model: &mut Model) -> Vec<SpecError> {
+/// Resolves a spec of one huge file chunk by chunk: the chunks holding anything but services
+/// are parsed first and give the hosts, projects and networks; then every services-only chunk
+/// is parsed *and* resolved on a worker thread, so its raw form is freed (into the same
+/// thread's heap) before the next chunk is read. Peak memory stays near the resolved model.
+pub(crate) fn resolve_chunked(
+    text: &str,
+    file: FileId,
+    plan: &[crate::chunk::Chunk],
+    threads: usize,
+    model: &mut Model,
+) -> Result<Vec<SpecError>, crate::chunk::ParseError> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let mixed: Vec<(usize, usize)> = plan
+        .iter()
+        .filter(|c| !c.services_only)
+        .map(|c| (c.start, c.end))
+        .collect();
+    let only: Vec<(usize, usize)> = plan
+        .iter()
+        .filter(|c| c.services_only)
+        .map(|c| (c.start, c.end))
+        .collect();
+    let mut files: Vec<(FileId, SpecFile)> = crate::chunk::parse_ranges(text, &mixed, threads)?
+        .into_iter()
+        .map(|s| (file, s))
+        .collect();
+    crate::timings::phase("parse (non-service chunks)");
+    let mut r = Resolver {
+        model,
+        errors: Vec::new(),
+        net_ids: HashMap::new(),
+        host_ids: HashMap::new(),
+    };
+    let head_services = {
+        let mut all = Vec::new();
+        for (f, spec) in &mut files {
+            all.extend(
+                std::mem::take(&mut spec.services)
+                    .into_iter()
+                    .map(|(k, v)| (*f, k, v)),
+            );
+        }
+        all
+    };
+    r.head(&files, true);
+    // A worker resolves with its own copy of the head (hosts, projects, networks).
+    let head = Model {
+        networks: r.model.networks.clone(),
+        environments: r.model.environments.clone(),
+        hosts: r.model.hosts.clone(),
+        projects: r.model.projects.clone(),
+        ..Model::default()
+    };
+    let (net_ids, host_ids) = (r.net_ids.clone(), r.host_ids.clone());
+    type Batch = (Vec<Service>, Vec<Binding>, Vec<Unresolved>, Vec<SpecError>);
+    let resolve_batch =
+        |entries: Vec<(FileId, Name, Sp<ServiceDef>)>, scratch: &mut Model| -> Batch {
+            let mut w = Resolver {
+                model: scratch,
+                errors: Vec::new(),
+                net_ids: net_ids.clone(),
+                host_ids: host_ids.clone(),
+            };
+            let mut entries = entries;
+            entries.sort_by(|a, b| a.1.value.cmp(&b.1.value));
+            w.services(entries);
+            let errors = std::mem::take(&mut w.errors);
+            (
+                std::mem::take(&mut scratch.services),
+                std::mem::take(&mut scratch.bindings),
+                std::mem::take(&mut scratch.unresolved),
+                errors,
+            )
+        };
+    let mut batches: Vec<Option<Batch>> = Vec::with_capacity(only.len() + 1);
+    {
+        let mut scratch = Model {
+            networks: head.networks.clone(),
+            environments: head.environments.clone(),
+            hosts: head.hosts.clone(),
+            projects: head.projects.clone(),
+            ..Model::default()
+        };
+        batches.push(Some(resolve_batch(head_services, &mut scratch)));
+    }
+    let slots: Vec<Mutex<Option<Result<Batch, crate::chunk::ParseError>>>> =
+        only.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.clamp(1, only.len().max(1)) {
+            scope.spawn(|| {
+                let mut scratch = Model {
+                    networks: head.networks.clone(),
+                    environments: head.environments.clone(),
+                    hosts: head.hosts.clone(),
+                    projects: head.projects.clone(),
+                    ..Model::default()
+                };
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&(a, b)) = only.get(i) else { break };
+                    let parsed = crate::chunk::parse_one(text, a, b);
+                    let out = parsed.map(|mut spec| {
+                        let entries: Vec<_> = std::mem::take(&mut spec.services)
+                            .into_iter()
+                            .map(|(k, v)| (file, k, v))
+                            .collect();
+                        drop(spec);
+                        resolve_batch(entries, &mut scratch)
+                    });
+                    let failed = out.is_err();
+                    if let Ok(mut slot) = slots[i].lock() {
+                        *slot = Some(out);
+                    }
+                    if failed {
+                        next.store(usize::MAX / 2, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    for slot in slots {
+        match slot.into_inner().ok().flatten() {
+            Some(Ok(b)) => batches.push(Some(b)),
+            Some(Err(e)) => return Err(e),
+            None => {}
+        }
+    }
+    crate::timings::phase("parse and resolve services");
+    // Merge: services sorted by name across batches (ties in file order), ids reassigned.
+    let mut batches: Vec<Batch> = batches.into_iter().flatten().collect();
+    for b in &mut batches {
+        r.model.unresolved.append(&mut b.2);
+        r.errors.append(&mut b.3);
+    }
+    let total: usize = batches.iter().map(|b| b.1.len()).sum();
+    r.model.bindings.reserve(total);
+    r.model
+        .services
+        .reserve(batches.iter().map(|b| b.0.len()).sum());
+    let names = batches
+        .iter()
+        .flat_map(|b| b.0.iter().map(|s| s.name.as_str()));
+    let sorted = names.clone().zip(names.skip(1)).all(|(a, b)| a < b);
+    if sorted {
+        // the usual case (a file written in name order): append batch after batch
+        for (svcs, binds, ..) in batches {
+            let (s0, b0) = (r.model.services.len(), r.model.bindings.len());
+            r.model.bindings.extend(binds.into_iter().map(|mut b| {
+                b.service = ServiceId::from_index(b.service.index() + s0);
+                b
+            }));
+            r.model.services.extend(svcs.into_iter().map(|mut s| {
+                s.bindings = s.bindings.start + b0..s.bindings.end + b0;
+                s
+            }));
+        }
+    } else {
+        let mut order: Vec<(usize, usize)> = Vec::new();
+        for (bi, b) in batches.iter().enumerate() {
+            order.extend((0..b.0.len()).map(|si| (bi, si)));
+        }
+        order.sort_by(|x, y| {
+            batches[x.0].0[x.1]
+                .name
+                .cmp(&batches[y.0].0[y.1].name)
+                .then(x.cmp(y))
+        });
+        let mut taken: Vec<(Vec<Option<Service>>, Vec<Option<Binding>>)> = batches
+            .into_iter()
+            .map(|(s, b, ..)| {
+                (
+                    s.into_iter().map(Some).collect(),
+                    b.into_iter().map(Some).collect(),
+                )
+            })
+            .collect();
+        for (bi, si) in order {
+            let Some(mut svc) = taken[bi].0[si].take() else {
+                continue;
+            };
+            if let Some(prev) = r.model.services.last()
+                && prev.name == svc.name
+            {
+                let mut e = SpecError::new(
+                    Some(svc.loc),
+                    format!("service `{}` is defined twice", svc.name),
+                );
+                e.related.push((prev.loc, "first defined here".into()));
+                r.errors.push(e);
+                continue;
+            }
+            let sid = ServiceId::from_index(r.model.services.len());
+            let start = r.model.bindings.len();
+            for slot in &mut taken[bi].1[svc.bindings.clone()] {
+                if let Some(mut b) = slot.take() {
+                    b.service = sid;
+                    r.model.bindings.push(b);
+                }
+            }
+            svc.bindings = start..r.model.bindings.len();
+            r.model.services.push(svc);
+        }
+    }
+    r.tail(&files);
+    Ok(r.errors)
+}
+
+pub(crate) fn resolve(files: &mut [(FileId, SpecFile)], model: &mut Model) -> Vec<SpecError> {
     let mut r = Resolver {
         model,
         errors: Vec::new(),
@@ -137,7 +347,21 @@ impl Resolver<'_> {
         });
     }
 
-    fn run(&mut self, files: &[(FileId, SpecFile)]) {
+    fn run(&mut self, files: &mut [(FileId, SpecFile)]) {
+        // Services are taken out of the raw spec and consumed one by one, so the raw and the
+        // resolved forms of a large spec never coexist in full.
+        let services = self.take_services(files);
+        let needs_implicit = services
+            .iter()
+            .any(|(_, _, d)| d.hosts.is_none() && d.bindings.values().any(|b| b.host.is_none()));
+        let files: &[(FileId, SpecFile)] = files;
+        self.head(files, needs_implicit);
+        self.services(services);
+        self.tail(files);
+    }
+
+    /// Everything services refer to: metadata, networks, environments, hosts, projects.
+    fn head(&mut self, files: &[(FileId, SpecFile)], needs_implicit: bool) {
         for (_, f) in files {
             if let Some(m) = &f.spec {
                 let meta = &mut self.model.meta;
@@ -147,18 +371,86 @@ impl Resolver<'_> {
             }
         }
         self.networks(files);
-        let services = self.collect(files, "service", |f| &f.services);
-        let needs_implicit = services
-            .iter()
-            .any(|s| s.def.hosts.is_none() && s.def.bindings.values().any(|b| b.host.is_none()));
         self.hosts(files, needs_implicit);
         self.projects(files);
-        self.services(&services);
+    }
+
+    /// Everything that refers to services: routes, flows, reservations; then lint settings
+    /// and per-environment derived data.
+    fn tail(&mut self, files: &[(FileId, SpecFile)]) {
         self.routes(files);
         self.flows(files);
         self.reservations(files);
         self.lint(files);
+        self.drop_unused_implicit_host();
         self.environment_internal();
+    }
+
+    /// The implicit host (and its `default` environment) is created up front when a large spec
+    /// is resolved in chunks; drop it again when no binding landed on it.
+    fn drop_unused_implicit_host(&mut self) {
+        let m = &mut *self.model;
+        let Some(hi) = m
+            .hosts
+            .iter()
+            .position(|h| h.name == IMPLICIT_HOST && h.loc.is_none())
+        else {
+            return;
+        };
+        if m.bindings.iter().any(|b| b.host.index() == hi)
+            || m.reservations
+                .iter()
+                .any(|r| r.host.is_some_and(|h| h.index() == hi))
+        {
+            return;
+        }
+        let env = m.hosts[hi].environment;
+        m.hosts.remove(hi);
+        let shift = |h: HostId| {
+            if h.index() > hi {
+                HostId::from_index(h.index() - 1)
+            } else {
+                h
+            }
+        };
+        for b in &mut m.bindings {
+            b.host = shift(b.host);
+        }
+        for r in &mut m.reservations {
+            r.host = r.host.map(shift);
+        }
+        for e in &mut m.environments {
+            e.hosts.retain(|h| h.index() != hi);
+            for h in &mut e.hosts {
+                *h = shift(*h);
+            }
+        }
+        self.host_ids = m
+            .hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.name.clone(), HostId::from_index(i)))
+            .collect();
+        let ei = env.index();
+        if m.environments[ei].hosts.is_empty()
+            && m.environments[ei].loc.is_none()
+            && m.bindings.iter().all(|b| b.environment != env)
+        {
+            m.environments.remove(ei);
+            let eshift = |e: EnvId| {
+                if e.index() > ei {
+                    EnvId::from_index(e.index() - 1)
+                } else {
+                    e
+                }
+            };
+            for h in &mut m.hosts {
+                h.environment = eshift(h.environment);
+            }
+            for b in &mut m.bindings {
+                b.environment = eshift(b.environment);
+            }
+        }
     }
 
     fn networks(&mut self, files: &[(FileId, SpecFile)]) {
@@ -510,8 +802,63 @@ impl Resolver<'_> {
         out
     }
 
-    fn services(&mut self, entries: &[Entry<'_, Sp<ServiceDef>>]) {
-        for (i, s) in entries.iter().enumerate() {
+    /// Moves every service out of the files, sorted by name, dropping (and reporting)
+    /// duplicates and invalid names.
+    fn take_services(
+        &mut self,
+        files: &mut [(FileId, SpecFile)],
+    ) -> Vec<(FileId, Name, Sp<ServiceDef>)> {
+        let mut all: Vec<(FileId, Name, Sp<ServiceDef>)> = Vec::new();
+        for (f, spec) in files.iter_mut() {
+            all.extend(
+                std::mem::take(&mut spec.services)
+                    .into_iter()
+                    .map(|(k, v)| (*f, k, v)),
+            );
+        }
+        self.check_service_names(all)
+    }
+
+    /// Sorts services by name, dropping (and reporting) invalid names and duplicates.
+    fn check_service_names(
+        &mut self,
+        mut all: Vec<(FileId, Name, Sp<ServiceDef>)>,
+    ) -> Vec<(FileId, Name, Sp<ServiceDef>)> {
+        all.sort_by(|a, b| a.1.value.cmp(&b.1.value));
+        let mut out: Vec<(FileId, Name, Sp<ServiceDef>)> = Vec::with_capacity(all.len());
+        for (file, name, def) in all {
+            let loc = Loc::new(file, &name.span);
+            if !valid_name(&name) {
+                self.errors.push(
+                    SpecError::new(Some(loc), format!("invalid service name `{}`", name.value))
+                        .with_help("names start with a letter or digit and contain only letters, digits, `-` and `_`"),
+                );
+                continue;
+            }
+            if let Some((pf, pn, _)) = out.last()
+                && pn.value == name.value
+            {
+                let mut e = SpecError::new(
+                    Some(loc),
+                    format!("service `{}` is defined twice", name.value),
+                );
+                e.related
+                    .push((Loc::new(*pf, &pn.span), "first defined here".into()));
+                self.errors.push(e);
+                continue;
+            }
+            out.push((file, name, def));
+        }
+        out
+    }
+
+    fn services(&mut self, entries: Vec<(FileId, Name, Sp<ServiceDef>)>) {
+        for (i, (file, name, def)) in entries.into_iter().enumerate() {
+            let s = &Entry {
+                file,
+                name: &name,
+                def: &def,
+            };
             let sid = ServiceId::from_index(i);
             let f = s.file;
             let def = &s.def.value;

@@ -45,18 +45,19 @@ pub struct SourceFile {
     pub display: String,
     /// Full text.
     pub text: String,
-    line_starts: Vec<usize>,
+    line_starts: Vec<u32>,
 }
 
 impl SourceFile {
     /// 1-based line and 1-based column (in characters) of byte `offset`.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = offset.min(self.text.len());
-        let line = match self.line_starts.binary_search(&offset) {
+        let key = u32::try_from(offset).unwrap_or(u32::MAX);
+        let line = match self.line_starts.binary_search(&key) {
             Ok(i) => i,
             Err(i) => i.saturating_sub(1),
         };
-        let start = self.line_starts.get(line).copied().unwrap_or(0);
+        let start = self.line_starts.get(line).map_or(0, |s| *s as usize);
         let col = self
             .text
             .get(start..offset)
@@ -69,11 +70,11 @@ impl SourceFile {
         let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {
             return "";
         };
+        let start = start as usize;
         let end = self
             .line_starts
             .get(line)
-            .copied()
-            .unwrap_or(self.text.len());
+            .map_or(self.text.len(), |e| *e as usize);
         self.text
             .get(start..end)
             .unwrap_or("")
@@ -112,7 +113,7 @@ impl SourceMap {
             text.bytes()
                 .enumerate()
                 .filter(|&(_, b)| b == b'\n')
-                .map(|(i, _)| i + 1),
+                .map(|(i, _)| u32::try_from(i + 1).unwrap_or(u32::MAX)),
         );
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
         self.files.push(SourceFile {

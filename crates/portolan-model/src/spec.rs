@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::net::IpNet;
 use crate::port::{PortRange, PortSet};
-use crate::spanned::{List, ShortOr, Sp};
+use crate::spanned::{List, Pairs, ShortOr, Sp};
 
 /// A name (of a service, host, project, network, binding …) with its span.
 pub type Name = Sp<String>;
@@ -196,7 +196,7 @@ pub struct ProjectDef {
     pub range: Option<Sp<PortSet>>,
     /// Named sub-ranges: `blocks = { api = "5021-5030" }`.
     #[serde(default)]
-    pub blocks: BTreeMap<Name, Sp<BlockDef>>,
+    pub blocks: Pairs<Name, Sp<BlockDef>>,
     /// What the project is.
     pub description: Option<String>,
     /// Team or person.
@@ -284,10 +284,10 @@ pub struct ServiceDef {
     pub process: Option<String>,
     /// Where it listens, by binding name (`http`, `metrics`, …).
     #[serde(default)]
-    pub bindings: BTreeMap<Name, Sp<BindingDef>>,
+    pub bindings: Pairs<Name, Sp<BindingDef>>,
     /// Per-environment overrides: `[services.NAME.env.production]`.
     #[serde(default)]
-    pub env: BTreeMap<Name, Sp<OverrideDef>>,
+    pub env: Pairs<Name, Sp<OverrideDef>>,
     /// Suppressions for this service.
     pub lint: Option<ServiceLintDef>,
 }
@@ -503,7 +503,7 @@ pub struct OverrideDef {
     /// Binding fields that differ (merged over the base binding of the same name; a new name
     /// adds a binding in this environment only).
     #[serde(default)]
-    pub bindings: BTreeMap<Name, Sp<BindingDef>>,
+    pub bindings: Pairs<Name, Sp<BindingDef>>,
 }
 
 /// `[services.S.lint]`.
@@ -583,7 +583,7 @@ pub struct LintDef {
     pub allow: Vec<Name>,
     /// Severity per rule id: `error`, `warning`, `info` or `allow`.
     #[serde(default)]
-    pub severity: BTreeMap<Name, Sp<Level>>,
+    pub severity: Pairs<Name, Sp<Level>>,
 }
 
 /// A configured severity.

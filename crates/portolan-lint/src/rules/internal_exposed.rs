@@ -15,7 +15,7 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
         }
         let extra = ReachSet {
             host_internal: r.total.host_internal && !r.allowed.host_internal,
-            sources: r.total.sources.difference(&r.allowed.sources),
+            sources: std::sync::Arc::new(r.total.sources.difference(&r.allowed.sources)),
         };
         let extra_label = if extra.sources.is_empty() {
             "containers on the host".to_string()
@@ -56,8 +56,8 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
                 ),
             );
         }
-        for w in &r.why {
-            f = f.note(w.clone());
+        for w in cx.analysis.explain(model, i) {
+            f = f.note(w);
         }
         let help = if !r.direct.is_subset(&r.allowed) {
             if b.publisher.bypasses_input_firewall() {

@@ -110,21 +110,30 @@ pub(crate) fn socket(b: &portolan_model::Binding) -> String {
 pub(crate) fn distinct_defs(
     model: &portolan_model::Model,
 ) -> impl Iterator<Item = &portolan_model::Binding> {
-    let mut seen = std::collections::HashSet::new();
+    // Instances of one written binding are adjacent (grouped by service, name, environment,
+    // host), so comparing with the previous instance is enough.
+    let mut prev: Option<&portolan_model::Binding> = None;
     model.bindings.iter().filter(move |b| {
-        seen.insert((b.service, b.name.as_str(), b.loc, b.ports, b.app.as_deref()))
+        let same = prev.is_some_and(|p| {
+            p.service == b.service
+                && p.name == b.name
+                && p.loc == b.loc
+                && p.ports == b.ports
+                && p.app == b.app
+        });
+        prev = Some(b);
+        !same
     })
 }
 
 /// `service.binding`, plus ` on host H` when the service runs on several hosts.
 pub(crate) fn where_(model: &portolan_model::Model, b: &portolan_model::Binding) -> String {
     let s = model.service(b.service);
-    let hosts: std::collections::BTreeSet<_> = model
+    if model
         .bindings_of(b.service)
         .iter()
-        .map(|x| x.host)
-        .collect();
-    if hosts.len() > 1 {
+        .any(|x| x.host != b.host)
+    {
         format!(
             "`{}.{}` on host `{}`",
             s.name,

@@ -26,6 +26,11 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
         let s = model.service(b.service);
         let Some(pid) = s.project else { continue };
         let p = model.project(pid);
+        // fast path: nothing to report (the common case) without allocating
+        let in_block = s.block.is_none_or(|bi| p.blocks[bi].ports.covers(&b.ports));
+        if in_block && p.range.as_ref().is_none_or(|r| r.covers(&b.ports)) {
+            continue;
+        }
         let ports = portolan_model::PortSet::from_ranges([b.ports]);
         if let Some(bi) = s.block {
             let block = &p.blocks[bi];

@@ -43,8 +43,8 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
         if let Some(l) = b.bind_loc {
             f = f.at(l, format!("bound to {}", b.bind));
         }
-        for w in &r.why {
-            f = f.note(w.clone());
+        for w in cx.analysis.explain(model, i) {
+            f = f.note(w);
         }
         let help = if b.tls == Tls::Proxy {
             "the TLS proxy can be bypassed: bind the service to 127.0.0.1 (or firewall it) so only the proxy reaches it"

@@ -1,0 +1,363 @@
+//! Parsing a large spec in parallel with bounded memory: the file is cut at table headers
+//! into chunks that are each a valid TOML document, and that never split one service (or
+//! host, project, …) across two chunks; the chunks are parsed on all cores, each holding only
+//! its own syntax tree, and merged in order. Spans are shifted back to whole-file offsets.
+//! Small files take the plain path.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use toml_parser::lexer::TokenKind;
+
+use crate::spec::SpecFile;
+
+/// Below this size a file is parsed in one go.
+pub(crate) const CHUNK_BYTES: usize = 64 << 10;
+
+/// Sections whose keys are names: a header's identity is its first two keys.
+const MAP_SECTIONS: [&str; 5] = ["services", "hosts", "projects", "networks", "environments"];
+
+struct Header {
+    offset: usize,
+    prefix: String,
+    array: bool,
+}
+
+fn key_text(raw: &str) -> &str {
+    raw.trim_matches(|c| c == '"' || c == '\'')
+}
+
+/// Table headers at top level (not inside values), with their identity prefix.
+fn headers(text: &str) -> Vec<Header> {
+    enum State {
+        LineStart,
+        Header {
+            offset: usize,
+            brackets: u8,
+            keys: Vec<String>,
+            closed: bool,
+        },
+        Value {
+            depth: i32,
+        },
+        Key,
+    }
+    let src = toml_parser::Source::new(text);
+    let mut out = Vec::new();
+    let mut state = State::LineStart;
+    for tok in src.lex() {
+        let kind = tok.kind();
+        let span = tok.span();
+        state = match (state, kind) {
+            (s, TokenKind::Eof) => s,
+            (State::LineStart, TokenKind::Whitespace | TokenKind::Comment | TokenKind::Newline) => {
+                State::LineStart
+            }
+            (State::LineStart, TokenKind::LeftSquareBracket) => State::Header {
+                offset: span.start(),
+                brackets: 1,
+                keys: Vec::new(),
+                closed: false,
+            },
+            (State::LineStart, _) => State::Key,
+            (
+                State::Header {
+                    offset,
+                    brackets,
+                    keys,
+                    closed: false,
+                },
+                TokenKind::LeftSquareBracket,
+            ) if keys.is_empty() => State::Header {
+                offset,
+                brackets: brackets + 1,
+                keys,
+                closed: false,
+            },
+            (
+                State::Header {
+                    offset,
+                    brackets,
+                    mut keys,
+                    closed: false,
+                },
+                TokenKind::Atom | TokenKind::BasicString | TokenKind::LiteralString,
+            ) => {
+                if keys.len() < 2 {
+                    keys.push(
+                        text.get(span.start()..span.end())
+                            .map(key_text)
+                            .unwrap_or_default()
+                            .to_string(),
+                    );
+                }
+                State::Header {
+                    offset,
+                    brackets,
+                    keys,
+                    closed: false,
+                }
+            }
+            (
+                State::Header {
+                    offset,
+                    brackets,
+                    keys,
+                    ..
+                },
+                TokenKind::RightSquareBracket,
+            ) => State::Header {
+                offset,
+                brackets,
+                keys,
+                closed: true,
+            },
+            (
+                State::Header {
+                    offset,
+                    brackets,
+                    keys,
+                    ..
+                },
+                TokenKind::Newline,
+            ) => {
+                let map = keys
+                    .first()
+                    .is_some_and(|k| MAP_SECTIONS.contains(&k.as_str()));
+                let prefix = if map {
+                    keys.join(".")
+                } else {
+                    keys.first().cloned().unwrap_or_default()
+                };
+                out.push(Header {
+                    offset,
+                    prefix,
+                    array: brackets >= 2,
+                });
+                State::LineStart
+            }
+            (s @ State::Header { .. }, _) => s,
+            (State::Key, TokenKind::Equals) => State::Value { depth: 0 },
+            (State::Key, TokenKind::Newline) => State::LineStart,
+            (State::Key, _) => State::Key,
+            (
+                State::Value { depth },
+                TokenKind::LeftSquareBracket | TokenKind::LeftCurlyBracket,
+            ) => State::Value { depth: depth + 1 },
+            (
+                State::Value { depth },
+                TokenKind::RightSquareBracket | TokenKind::RightCurlyBracket,
+            ) => State::Value { depth: depth - 1 },
+            (State::Value { depth }, TokenKind::Newline) if depth <= 0 => State::LineStart,
+            (s @ State::Value { .. }, _) => s,
+        };
+    }
+    out
+}
+
+/// A piece of the file that parses on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Chunk {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+    /// Holds nothing but `[services.…]` tables (so it can be resolved on its own).
+    pub services_only: bool,
+}
+
+/// Cuts `text` into chunks (one chunk when it is small).
+pub(crate) fn plan(text: &str) -> Vec<Chunk> {
+    let wanted = (text.len() / CHUNK_BYTES).clamp(1, 1024);
+    if wanted == 1 {
+        return vec![Chunk {
+            start: 0,
+            end: text.len(),
+            services_only: false,
+        }];
+    }
+    let hs = headers(text);
+    // A boundary before header i is safe when no (non-array) header identity occurs both
+    // before and after it: a table re-opened later must stay in the same chunk.
+    let mut first_last: std::collections::HashMap<&str, (usize, usize)> =
+        std::collections::HashMap::new();
+    for (i, h) in hs.iter().enumerate().filter(|(_, h)| !h.array) {
+        first_last
+            .entry(h.prefix.as_str())
+            .and_modify(|e| e.1 = i)
+            .or_insert((i, i));
+    }
+    let mut cover = vec![0i32; hs.len() + 1];
+    for (a, b) in first_last.values() {
+        if a < b {
+            cover[a + 1] += 1;
+            cover[b + 1] -= 1;
+        }
+    }
+    let step = text.len() / wanted;
+    let mut chunks = vec![Chunk {
+        start: 0,
+        end: text.len(),
+        services_only: false,
+    }];
+    let mut depth = 0;
+    for (i, h) in hs.iter().enumerate() {
+        depth += cover[i];
+        let is_service = !h.array && h.prefix.starts_with("services.");
+        let last = chunks.len() - 1;
+        // never start a chunk in the middle of non-service content, so services-only
+        // chunks stay pure; the first chunk also holds root keys and is never services-only
+        let cut = i > 0 && depth == 0 && h.offset >= chunks[last].start + step;
+        if cut {
+            chunks[last].end = h.offset;
+            chunks.push(Chunk {
+                start: h.offset,
+                end: text.len(),
+                services_only: is_service,
+            });
+        } else if !is_service {
+            chunks[last].services_only = false;
+        }
+    }
+    chunks
+}
+
+/// Byte offsets where chunks start (always 0 first).
+#[cfg(test)]
+pub(crate) fn split_points(text: &str) -> Vec<usize> {
+    plan(text).iter().map(|c| c.start).collect()
+}
+
+/// A TOML error: message and whole-file span.
+pub(crate) type ParseError = (String, Option<std::ops::Range<usize>>);
+
+fn convert(e: &toml::de::Error, base: usize) -> ParseError {
+    (
+        e.message().trim().to_string(),
+        e.span().map(|s| s.start + base..s.end + base),
+    )
+}
+
+/// Parses `text[a..b]` with spans relative to the whole text.
+pub(crate) fn parse_one(text: &str, a: usize, b: usize) -> Result<SpecFile, ParseError> {
+    let chunk = text.get(a..b).unwrap_or("");
+    crate::spanned::with_span_base(a, || toml::from_str::<SpecFile>(chunk))
+        .map_err(|e| convert(&e, a))
+}
+
+/// Parses the given ranges of `text` on up to `threads` threads, results in order.
+pub(crate) fn parse_ranges(
+    text: &str,
+    ranges: &[(usize, usize)],
+    threads: usize,
+) -> Result<Vec<SpecFile>, ParseError> {
+    if threads <= 1 || ranges.len() <= 1 {
+        return ranges.iter().map(|&(a, b)| parse_one(text, a, b)).collect();
+    }
+    let results: Vec<Mutex<Option<Result<SpecFile, ParseError>>>> =
+        ranges.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(ranges.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&(a, b)) = ranges.get(i) else { break };
+                    let r = parse_one(text, a, b);
+                    let failed = r.is_err();
+                    if let Ok(mut slot) = results[i].lock() {
+                        *slot = Some(r);
+                    }
+                    if failed {
+                        // stop handing out work; the first error is reported
+                        next.store(usize::MAX / 2, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    let mut out = Vec::with_capacity(results.len());
+    for r in results {
+        match r.into_inner().ok().flatten() {
+            Some(Ok(s)) => out.push(s),
+            Some(Err(e)) => return Err(e),
+            None => {} // skipped after an earlier error
+        }
+    }
+    Ok(out)
+}
+
+/// Parses `text` chunk by chunk on up to `threads` threads; errors carry whole-file spans.
+#[cfg(test)]
+pub(crate) fn parse(text: &str, threads: usize) -> Result<Vec<SpecFile>, ParseError> {
+    let ranges: Vec<(usize, usize)> = plan(text).iter().map(|c| (c.start, c.end)).collect();
+    parse_ranges(text, &ranges, threads)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_only_between_distinct_tables() {
+        let mut text = String::new();
+        for i in 0..80_000 {
+            text.push_str(&format!(
+                "[services.s{i}]\nbindings.http = {{ port = {} }}\n",
+                1000 + i % 5000
+            ));
+            if i == 20_000 {
+                text.push_str("[[routes]]\nfrom = \"a\"\nto = \"b\"\n");
+            }
+            if i == 30_000 {
+                // re-opens a table of ~1 MB earlier: nothing in between may be split off
+                text.push_str("[services.s10000.bindings.extra]\nport = 1\n");
+            }
+        }
+        let points = split_points(&text);
+        assert!(points.len() > 2, "{points:?}");
+        let (open, reopen) = (
+            text.find("[services.s10000]").unwrap(),
+            text.find("[services.s10000.bindings.extra]").unwrap(),
+        );
+        for p in &points[1..] {
+            assert!(text[*p..].starts_with("[services.") || text[*p..].starts_with("[[routes]]"));
+            assert!(
+                *p <= open || *p > reopen,
+                "split at {p} inside a re-opened table"
+            );
+        }
+        let chunks = parse(&text, 2).unwrap();
+        assert_eq!(
+            chunks.iter().map(|c| c.services.len()).sum::<usize>(),
+            80_000
+        );
+        assert_eq!(chunks.iter().map(|c| c.routes.len()).sum::<usize>(), 1);
+    }
+
+    #[test]
+    fn errors_point_into_the_whole_file() {
+        let mut text = String::new();
+        for i in 0..60_000 {
+            text.push_str(&format!(
+                "[services.s{i}]\nbindings.http = {{ port = 1000 }}\n"
+            ));
+        }
+        let bad = text.len();
+        text.push_str("[services.z]\nbindings.http = { port = 70000 }\n");
+        let (msg, span) = parse(&text, 2).unwrap_err();
+        assert!(msg.contains("70000"));
+        assert_eq!(
+            span.unwrap().start,
+            bad + "[services.z]\nbindings.http = { port = ".len()
+        );
+    }
+
+    #[test]
+    fn values_spanning_lines_are_not_headers() {
+        let text = "a = [\n[1, 2],\n[3]\n]\n[services.x]\nbindings.h = { port = 1 }\ns = \"\"\"\n[not.a.header]\n\"\"\"\n";
+        let hs = headers(text);
+        assert_eq!(hs.len(), 1);
+        assert_eq!(hs[0].prefix, "services.x");
+    }
+}
