@@ -72,7 +72,7 @@ impl ReachSet {
     }
 }
 
-/// Names a source set: `public`, declared networks, or CIDRs.
+/// Names a source set: `public`, `public except lan`, declared networks, or CIDRs.
 pub fn describe_sources(model: &Model, set: &IpSet) -> String {
     let everything = IpSet::everything();
     if everything.is_subset(set) {
@@ -84,6 +84,26 @@ pub fn describe_sources(model: &Model, set: &IpSet) -> String {
     if everything.ipv6().is_subset(set) {
         return "public (any IPv6 address)".into();
     }
+    if !set.is_subset(private_space()) {
+        // mostly "the Internet minus something": name what is missing instead
+        for (family, all) in [("IPv4", everything.ipv4()), ("IPv6", everything.ipv6())] {
+            let missing = all.difference(set);
+            let present = all.intersection(set);
+            if !present.is_empty() && missing == private_space().intersection(&all) {
+                return format!("public (any non-private {family} address)");
+            }
+            if !present.is_empty() && missing.to_nets().len() <= 8 && present.to_nets().len() > 8 {
+                return format!(
+                    "public (any {family} address except {})",
+                    name_nets(model, &missing)
+                );
+            }
+        }
+    }
+    name_nets(model, set)
+}
+
+fn name_nets(model: &Model, set: &IpSet) -> String {
     let mut names = Vec::new();
     let mut covered = IpSet::empty();
     for n in model.networks.iter().filter(|n| !n.builtin) {
@@ -92,10 +112,10 @@ pub fn describe_sources(model: &Model, set: &IpSet) -> String {
             covered = covered.union(&n.set);
         }
     }
-    let rest = set.difference(&covered);
-    names.extend(rest.to_nets().iter().take(8).map(ToString::to_string));
-    if rest.to_nets().len() > 8 {
-        names.push("…".into());
+    let rest = set.difference(&covered).to_nets();
+    names.extend(rest.iter().take(8).map(ToString::to_string));
+    if rest.len() > 8 {
+        names.push(format!("… ({} more networks)", rest.len() - 8));
     }
     names.join(", ")
 }

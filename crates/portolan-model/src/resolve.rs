@@ -1000,6 +1000,26 @@ impl Resolver<'_> {
                 placement.entry(*env).or_default();
             }
         }
+        // Bindings pinned to one host: resolve each name once, and make sure that host's
+        // environment is visited even when the service lists no host there.
+        let mut pinned: HashMap<String, Option<HostId>> = HashMap::new();
+        let pins = def
+            .bindings
+            .values()
+            .chain(overrides.values().flat_map(|o| o.bindings.values()));
+        for b in pins {
+            if let Some(h) = &b.host
+                && !pinned.contains_key(h.as_str())
+            {
+                let id = self.host_ref(h, Loc::new(f, &h.span), referrer);
+                if let Some(id) = id {
+                    placement
+                        .entry(self.model.hosts[id.index()].environment)
+                        .or_default();
+                }
+                pinned.insert(h.value.clone(), id);
+            }
+        }
         // Binding names: base plus those only an override adds.
         let mut names: BTreeSet<&Name> = def.bindings.keys().collect();
         for o in overrides.values() {
@@ -1043,16 +1063,12 @@ impl Resolver<'_> {
                     continue;
                 };
                 let on_hosts: Vec<HostId> = match &merged.host {
-                    Some(h) => {
-                        let hl = Loc::new(f, &h.span);
-                        self.host_ref(h, hl, referrer)
-                            .into_iter()
-                            .filter(|id| {
-                                self.model.hosts[id.index()].environment == *env
-                                    || !hosts.is_empty()
-                            })
-                            .collect()
-                    }
+                    Some(h) => pinned
+                        .get(h.as_str())
+                        .copied()
+                        .flatten()
+                        .into_iter()
+                        .collect(),
                     None => hosts.clone(),
                 };
                 for host in on_hosts {
@@ -1307,7 +1323,9 @@ impl Resolver<'_> {
                 ));
             }
         }
-        if is_to && s.contains('.') && !valid_name(s) {
+        // an external name without a port must look like one (a wildcard or a real FQDN),
+        // so a typo such as `odo.http` is reported instead of becoming an egress rule
+        if is_to && !valid_name(s) && (s.starts_with("*.") || s.matches('.').count() >= 2) {
             return Some((
                 FlowEnd::External {
                     pattern: s.to_string(),
@@ -1318,7 +1336,17 @@ impl Resolver<'_> {
         }
         let mut names = Self::names_of(&self.model.services, |s| &s.name);
         names.extend(Self::names_of(&self.model.networks, |n| &n.name));
+        if s.contains('.') {
+            for sv in &self.model.services {
+                names.extend(sv.binding_names.iter().map(|b| format!("{}.{b}", sv.name)));
+            }
+        }
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let svc = if s.contains('.') && !s.contains(':') {
+            s
+        } else {
+            svc
+        };
         // `name:port` can only mean a network (or an external name, which has a dot)
         match s
             .rsplit_once(':')

@@ -319,7 +319,15 @@ impl<'de> Deserialize<'de> for Date {
                     });
                 let month = v.get(5..7).and_then(|m| m.parse::<u8>().ok()).unwrap_or(0);
                 let day = v.get(8..10).and_then(|m| m.parse::<u8>().ok()).unwrap_or(0);
-                if ok && (1..=12).contains(&month) && (1..=31).contains(&day) {
+                let year = v.get(0..4).and_then(|y| y.parse::<u32>().ok()).unwrap_or(0);
+                let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+                let days = match month {
+                    2 if leap => 29,
+                    2 => 28,
+                    4 | 6 | 9 | 11 => 30,
+                    _ => 31,
+                };
+                if ok && (1..=12).contains(&month) && (1..=days).contains(&day) {
                     Ok(Date(v.to_string()))
                 } else {
                     Err(E::custom(format!("`{v}` is not a date YYYY-MM-DD")))

@@ -17,7 +17,8 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
         let Some(filtered) = &r.input_filtered else {
             continue;
         };
-        if r.bound.is_subset(filtered) {
+        // only remote sources matter here: containers on the host reach it either way
+        if r.bound.sources.is_subset(&filtered.sources) {
             continue;
         }
         let host = model.host(b.host);
