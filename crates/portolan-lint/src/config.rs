@@ -69,7 +69,7 @@ impl Config {
 
     /// The reason of the suppression that silences `f`, if any: a suppression of a service
     /// named among the finding's subjects (optionally limited to one of its bindings).
-    pub(crate) fn suppressed_by(&self, model: &Model, f: &Finding) -> Option<String> {
+    pub(crate) fn suppressed_by(model: &Model, f: &Finding) -> Option<String> {
         f.subjects.iter().find_map(|subject| {
             let (svc, binding) = subject
                 .split_once('.')

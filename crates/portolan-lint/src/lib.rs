@@ -77,7 +77,7 @@ pub fn lint_with(model: &Model, analysis: &Analysis) -> Result<Report, ConfigErr
     }
     let mut report = Report::default();
     for f in raw {
-        match config.suppressed_by(model, &f) {
+        match config::Config::suppressed_by(model, &f) {
             Some(reason) => report.suppressed.push((f, reason)),
             None => report.findings.push(f),
         }

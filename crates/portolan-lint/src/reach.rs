@@ -2,7 +2,7 @@
 //!
 //! For every binding instance: the bind address (loopback, one interface, all interfaces of a
 //! family, dual-stack `::`) × the networks of its host gives the raw reach; the host's INPUT
-//! firewall narrows it — unless the port is published by Docker/Podman/a NodePort, whose DNAT
+//! firewall narrows it — unless the port is published by Docker/Podman/a `NodePort`, whose DNAT
 //! skips INPUT; then reverse-proxy routes add the reach of every listener in front, to a fixed
 //! point. The declared side (exposure terms plus inbound flows) becomes the `allowed` set the
 //! rules compare against. Sets are IP address sets, so "wider than" is set inclusion.
@@ -48,7 +48,7 @@ impl ReachSet {
 
     /// Whether some source outside the private address space can connect.
     pub fn is_public(&self) -> bool {
-        !self.sources.is_subset(&private_space())
+        !self.sources.is_subset(private_space())
     }
 
     /// Whether anything beyond the host itself can connect.
@@ -540,25 +540,25 @@ fn allowed(model: &Model, b: &Binding, flows: &[usize]) -> ReachSet {
                 r = r.union(&ReachSet {
                     host_internal: true,
                     sources: Arc::new(internal.clone()),
-                })
+                });
             }
             ExposureTerm::Public => {
                 r = r.union(&ReachSet {
                     host_internal: true,
                     sources: Arc::new(IpSet::everything()),
-                })
+                });
             }
             ExposureTerm::Network(id) => {
                 r = r.union(&ReachSet {
                     host_internal: true,
                     sources: Arc::new(model.network(*id).set.clone()),
-                })
+                });
             }
             ExposureTerm::Cidr(n) => {
                 r = r.union(&ReachSet {
                     host_internal: true,
                     sources: Arc::new(IpSet::from_nets(&[*n])),
-                })
+                });
             }
         }
     }

@@ -296,16 +296,19 @@ pub(crate) fn parse(text: &str, threads: usize) -> Result<Vec<SpecFile>, ParseEr
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
 
     #[test]
     fn splits_only_between_distinct_tables() {
         let mut text = String::new();
         for i in 0..80_000 {
-            text.push_str(&format!(
+            let _ = write!(
+                text,
                 "[services.s{i}]\nbindings.http = {{ port = {} }}\n",
                 1000 + i % 5000
-            ));
+            );
             if i == 20_000 {
                 text.push_str("[[routes]]\nfrom = \"a\"\nto = \"b\"\n");
             }
@@ -339,9 +342,7 @@ mod tests {
     fn errors_point_into_the_whole_file() {
         let mut text = String::new();
         for i in 0..60_000 {
-            text.push_str(&format!(
-                "[services.s{i}]\nbindings.http = {{ port = 1000 }}\n"
-            ));
+            let _ = write!(text, "[services.s{i}]\nbindings.http = {{ port = 1000 }}\n");
         }
         let bad = text.len();
         text.push_str("[services.z]\nbindings.http = { port = 70000 }\n");

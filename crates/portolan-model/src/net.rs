@@ -274,9 +274,9 @@ impl IpSet {
         let (mut v4, mut v6) = (Vec::new(), Vec::new());
         for n in nets {
             if n.is_ipv4() {
-                v4.push(n.bounds())
+                v4.push(n.bounds());
             } else {
-                v6.push(n.bounds())
+                v6.push(n.bounds());
             }
         }
         Self {

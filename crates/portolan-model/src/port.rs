@@ -204,7 +204,7 @@ impl PortSet {
         for r in v {
             match out.last_mut() {
                 Some(last) if u32::from(r.lo) <= u32::from(last.hi) + 1 => {
-                    last.hi = last.hi.max(r.hi)
+                    last.hi = last.hi.max(r.hi);
                 }
                 _ => out.push(r),
             }
@@ -246,6 +246,7 @@ impl PortSet {
     }
 
     /// Ports in both sets.
+    #[must_use]
     pub fn intersection(&self, other: &PortSet) -> PortSet {
         let mut out = Vec::new();
         let (mut i, mut j) = (0, 0);
@@ -259,6 +260,7 @@ impl PortSet {
     }
 
     /// Ports of `self` not in `other`.
+    #[must_use]
     pub fn difference(&self, other: &PortSet) -> PortSet {
         let mut out = Vec::new();
         for r in &self.ranges {

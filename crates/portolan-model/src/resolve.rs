@@ -41,6 +41,11 @@ struct Entry<'a, T> {
     def: &'a T,
 }
 
+/// One chunk's resolved services: services, their bindings, dangling names, errors.
+type Batch = (Vec<Service>, Vec<Binding>, Vec<Unresolved>, Vec<SpecError>);
+/// A batch whose items are moved out one by one.
+type Taken = (Vec<Option<Service>>, Vec<Option<Binding>>);
+
 /// Resolves a spec of one huge file chunk by chunk: the chunks holding anything but services
 /// are parsed first and give the hosts, projects and networks; then every services-only chunk
 /// is parsed *and* resolved on a worker thread, so its raw form is freed (into the same
@@ -97,7 +102,6 @@ pub(crate) fn resolve_chunked(
         ..Model::default()
     };
     let (net_ids, host_ids) = (r.net_ids.clone(), r.host_ids.clone());
-    type Batch = (Vec<Service>, Vec<Binding>, Vec<Unresolved>, Vec<SpecError>);
     let resolve_batch =
         |entries: Vec<(FileId, Name, Sp<ServiceDef>)>, scratch: &mut Model| -> Batch {
             let mut w = Resolver {
@@ -211,7 +215,7 @@ pub(crate) fn resolve_chunked(
                 .cmp(&batches[y.0].0[y.1].name)
                 .then(x.cmp(y))
         });
-        let mut taken: Vec<(Vec<Option<Service>>, Vec<Option<Binding>>)> = batches
+        let mut taken: Vec<Taken> = batches
             .into_iter()
             .map(|(s, b, ..)| {
                 (
@@ -571,23 +575,22 @@ impl Resolver<'_> {
                 Some(list) => {
                     for n in list.iter() {
                         let loc = item_loc(f, n, &list.span);
-                        match self.net_ids.get(n.as_str()) {
-                            Some(id) => networks.push(*id),
-                            None => {
-                                let names = self
-                                    .network_names()
-                                    .iter()
-                                    .map(|s| s.to_string())
-                                    .collect::<Vec<_>>();
-                                let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                                self.unresolved(
-                                    RefKind::Network,
-                                    n,
-                                    loc,
-                                    format!("host `{}`", h.name.value),
-                                    &names,
-                                );
-                            }
+                        if let Some(id) = self.net_ids.get(n.as_str()) {
+                            networks.push(*id)
+                        } else {
+                            let names = self
+                                .network_names()
+                                .iter()
+                                .map(std::string::ToString::to_string)
+                                .collect::<Vec<_>>();
+                            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                            self.unresolved(
+                                RefKind::Network,
+                                n,
+                                loc,
+                                format!("host `{}`", h.name.value),
+                                &names,
+                            );
                         }
                     }
                 }
@@ -726,8 +729,11 @@ impl Resolver<'_> {
                         IpSet::empty()
                     }
                     Err(_) => {
-                        let names: Vec<String> =
-                            self.network_names().iter().map(|s| s.to_string()).collect();
+                        let names: Vec<String> = self
+                            .network_names()
+                            .iter()
+                            .map(std::string::ToString::to_string)
+                            .collect();
                         let names: Vec<&str> = names.iter().map(String::as_str).collect();
                         self.unresolved(RefKind::Network, name, loc, referrer.to_string(), &names);
                         IpSet::empty()
@@ -963,25 +969,22 @@ impl Resolver<'_> {
         // Resolve overrides by environment.
         let mut overrides: BTreeMap<EnvId, &Sp<OverrideDef>> = BTreeMap::new();
         for (env, o) in &def.env {
-            match self
+            if let Ok(i) = self
                 .model
                 .environments
                 .binary_search_by(|e| e.name.as_str().cmp(env.as_str()))
             {
-                Ok(i) => {
-                    overrides.insert(EnvId::from_index(i), o);
-                }
-                Err(_) => {
-                    let names = Self::names_of(&self.model.environments, |e| &e.name);
-                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                    self.unresolved(
-                        RefKind::Environment,
-                        env,
-                        Loc::new(f, &env.span),
-                        referrer.to_string(),
-                        &names,
-                    );
-                }
+                overrides.insert(EnvId::from_index(i), o);
+            } else {
+                let names = Self::names_of(&self.model.environments, |e| &e.name);
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                self.unresolved(
+                    RefKind::Environment,
+                    env,
+                    Loc::new(f, &env.span),
+                    referrer.to_string(),
+                    &names,
+                );
             }
         }
         // Hosts per environment.
@@ -1113,9 +1116,10 @@ impl Resolver<'_> {
                         "public" | "any" => Some(ExposureTerm::Public),
                         n => match self.net_ids.get(n) {
                             Some(id) => Some(ExposureTerm::Network(*id)),
-                            None => match n.parse::<IpNet>() {
-                                Ok(net) => Some(ExposureTerm::Cidr(net)),
-                                Err(_) => {
+                            None => {
+                                if let Ok(net) = n.parse::<IpNet>() {
+                                    Some(ExposureTerm::Cidr(net))
+                                } else {
                                     let mut names: Vec<String> =
                                         RESERVED_NAMES.iter().map(|s| (*s).to_string()).collect();
                                     names.extend(Self::names_of(&self.model.networks, |n| &n.name));
@@ -1130,7 +1134,7 @@ impl Resolver<'_> {
                                     );
                                     None
                                 }
-                            },
+                            }
                         },
                     };
                     if let Some(term) = term
@@ -1353,7 +1357,7 @@ impl Resolver<'_> {
             .filter(|(_, p)| p.parse::<PortRange>().is_ok())
         {
             Some((left, _)) => {
-                self.unresolved(RefKind::Network, left, loc, referrer.to_string(), &names)
+                self.unresolved(RefKind::Network, left, loc, referrer.to_string(), &names);
             }
             None => self.unresolved(RefKind::Service, svc, loc, referrer.to_string(), &names),
         }

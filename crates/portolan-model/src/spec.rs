@@ -442,7 +442,7 @@ pub enum Publisher {
     Docker,
     /// Podman (rootful: like Docker).
     Podman,
-    /// Kubernetes NodePort (kube-proxy DNAT: bypasses the INPUT chain).
+    /// Kubernetes `NodePort` (kube-proxy DNAT: bypasses the INPUT chain).
     K8sNodeport,
 }
 

@@ -25,7 +25,18 @@ impl Table {
 
     /// Adds a row (cells are escaped).
     pub fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells.iter().map(|c| cell(c)).collect());
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|c| {
+                    if c.contains(['|', '\n', '\r']) {
+                        cell(&c)
+                    } else {
+                        c
+                    }
+                })
+                .collect(),
+        );
     }
 
     /// Whether there is no row.

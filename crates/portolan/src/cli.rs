@@ -45,7 +45,7 @@ pub struct Cli {
 /// `--color`.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum ColorChoice {
-    /// Colours when stdout is a terminal and NO_COLOR is unset.
+    /// Colours when stdout is a terminal and `NO_COLOR` is unset.
     Auto,
     /// Always.
     Always,

@@ -3,6 +3,7 @@
 //! `main` calls [`run`]; clap parses into [`cli::Cli`], which is validated into
 //! [`settings::Settings`]; each subcommand lives in its own file under `commands/`. Errors
 //! map to [`exit::Exit`] codes (0 ok, 1 findings, 2 usage/input), a broken pipe is success.
+#![deny(missing_docs)]
 
 pub mod cli;
 mod commands;

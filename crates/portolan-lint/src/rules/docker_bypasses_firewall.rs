@@ -1,5 +1,5 @@
-//! `docker-bypasses-firewall`: a port published by Docker (or Podman, or a NodePort) that the
-//! host INPUT firewall would have narrowed. Published ports are DNATed in PREROUTING and
+//! `docker-bypasses-firewall`: a port published by Docker (or Podman, or a `NodePort`) that the
+//! host INPUT firewall would have narrowed. Published ports are `DNATed` in PREROUTING and
 //! forwarded, so ufw/iptables INPUT rules never see the traffic.
 
 use crate::Context;

@@ -72,13 +72,13 @@ fn finding(model: &Model, a: &Binding, b: &Binding) -> Finding {
     .subject(nb.clone())
     .at(b.port_loc, format!("`{nb}` binds {}", socket(b)))
     .at(a.port_loc, format!("`{na}` binds {}", socket(a)));
-    f = if a.bind != b.bind {
+    f = if a.bind == b.bind {
+        f
+    } else {
         f.note(format!(
             "{} and {} overlap: a wildcard address takes the port on every address of its family",
             a.bind, b.bind
         ))
-    } else {
-        f
     };
     f.help("give one of them another port (`portolan alloc` picks a free one), or bind them to different addresses")
 }

@@ -59,20 +59,18 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
         for w in cx.analysis.explain(model, i) {
             f = f.note(w);
         }
-        let help = if !r.direct.is_subset(&r.allowed) {
-            if b.publisher.bypasses_input_firewall() {
-                format!(
-                    "publish on loopback or a specific address (`\"127.0.0.1:{}:{}\"` in compose), or widen `exposure` if this is intended",
-                    b.ports,
-                    b.target.unwrap_or(b.ports)
-                )
-            } else if b.bind.is_unspecified() {
-                "bind to 127.0.0.1 or a private interface address, restrict the host firewall, or widen `exposure` if this is intended".to_string()
-            } else {
-                "restrict the host firewall to the declared sources, or widen `exposure` if this is intended".to_string()
-            }
-        } else {
+        let help = if r.direct.is_subset(&r.allowed) {
             "it is reached through a proxy route: declare `exposure` as the proxy's reach (with `tls = \"proxy\"`), or remove the route".to_string()
+        } else if b.publisher.bypasses_input_firewall() {
+            format!(
+                "publish on loopback or a specific address (`\"127.0.0.1:{}:{}\"` in compose), or widen `exposure` if this is intended",
+                b.ports,
+                b.target.unwrap_or(b.ports)
+            )
+        } else if b.bind.is_unspecified() {
+            "bind to 127.0.0.1 or a private interface address, restrict the host firewall, or widen `exposure` if this is intended".to_string()
+        } else {
+            "restrict the host firewall to the declared sources, or widen `exposure` if this is intended".to_string()
         };
         out.push(f.help(help));
     }

@@ -384,9 +384,7 @@ fn environment(cx: &RenderContext<'_>, e: EnvId, out: &mut String) {
         let s = m.service(b.service);
         t.row(vec![
             b.ports.to_string(),
-            b.target
-                .map(|p| p.to_string())
-                .unwrap_or_else(|| "-".into()),
+            b.target.map_or_else(|| "-".into(), |p| p.to_string()),
             b.transport.as_str().into(),
             b.app.clone().unwrap_or_default(),
             format!("{}.{}", s.name, b.name),
@@ -535,8 +533,7 @@ fn reservations(cx: &RenderContext<'_>, out: &mut String) {
                 .map(|p| m.project(p).name.clone())
                 .unwrap_or_default(),
             r.host
-                .map(|h| m.host(h).name.clone())
-                .unwrap_or_else(|| "all".into()),
+                .map_or_else(|| "all".into(), |h| m.host(h).name.clone()),
             r.until.clone().unwrap_or_default(),
             r.why.clone(),
         ]);

@@ -178,7 +178,7 @@ fn sarif_is_structurally_valid() {
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
     assert_eq!(rules.len(), portolan_lint::Rule::ALL.len());
     for r in run["results"].as_array().unwrap() {
-        let idx = r["ruleIndex"].as_u64().unwrap() as usize;
+        let idx = usize::try_from(r["ruleIndex"].as_u64().unwrap()).unwrap();
         assert_eq!(rules[idx]["id"], r["ruleId"]);
         assert!(["error", "warning", "note"].contains(&r["level"].as_str().unwrap()));
         let region = &r["locations"][0]["physicalLocation"]["region"];
