@@ -576,7 +576,7 @@ impl Resolver<'_> {
                     for n in list.iter() {
                         let loc = item_loc(f, n, &list.span);
                         if let Some(id) = self.net_ids.get(n.as_str()) {
-                            networks.push(*id)
+                            networks.push(*id);
                         } else {
                             let names = self
                                 .network_names()
