@@ -159,38 +159,43 @@ struct HostNets {
     names: String,
 }
 
+impl HostNets {
+    fn of(model: &Model, h: &portolan_model::Host) -> HostNets {
+        let all = h
+            .networks
+            .iter()
+            .fold(IpSet::empty(), |a, n| a.union(&model.network(*n).set));
+        let names = h
+            .networks
+            .iter()
+            .map(|n| model.network(*n).name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        HostNets {
+            all,
+            names: if names.is_empty() {
+                "no network".into()
+            } else {
+                names
+            },
+        }
+    }
+}
+
+/// The union of the declared (non built-in) networks.
+fn declared_nets(model: &Model) -> IpSet {
+    model
+        .networks
+        .iter()
+        .filter(|n| !n.builtin)
+        .fold(IpSet::empty(), |a, n| a.union(&n.set))
+}
+
 impl Analysis {
     /// Computes reach for every binding of `model`.
     pub fn compute(model: &Model) -> Analysis {
-        let hosts: Vec<HostNets> = model
-            .hosts
-            .iter()
-            .map(|h| {
-                let mut all = IpSet::empty();
-                for n in &h.networks {
-                    all = all.union(&model.network(*n).set);
-                }
-                let names = h
-                    .networks
-                    .iter()
-                    .map(|n| model.network(*n).name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                HostNets {
-                    all,
-                    names: if names.is_empty() {
-                        "no network".into()
-                    } else {
-                        names
-                    },
-                }
-            })
-            .collect();
-        let declared_nets = model
-            .networks
-            .iter()
-            .filter(|n| !n.builtin)
-            .fold(IpSet::empty(), |a, n| a.union(&n.set));
+        let hosts: Vec<HostNets> = model.hosts.iter().map(|h| HostNets::of(model, h)).collect();
+        let declared_nets = declared_nets(model);
         let flows_in = inbound_flows(model);
         let mut interner: HashMap<IpSet, Arc<IpSet>> = HashMap::new();
         let mut intern = |set: &mut ReachSet| {
@@ -252,30 +257,8 @@ impl Analysis {
     /// firewall rules, routes), recomputed on demand.
     pub fn explain(&self, model: &Model, i: usize) -> Vec<String> {
         let b = &model.bindings[i];
-        let h = model.host(b.host);
-        let mut all = IpSet::empty();
-        for n in &h.networks {
-            all = all.union(&model.network(*n).set);
-        }
-        let names = h
-            .networks
-            .iter()
-            .map(|n| model.network(*n).name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let hn = HostNets {
-            all,
-            names: if names.is_empty() {
-                "no network".into()
-            } else {
-                names
-            },
-        };
-        let declared_nets = model
-            .networks
-            .iter()
-            .filter(|n| !n.builtin)
-            .fold(IpSet::empty(), |a, n| a.union(&n.set));
+        let hn = HostNets::of(model, model.host(b.host));
+        let declared_nets = declared_nets(model);
         let mut why = Why(Some(Vec::new()));
         let _ = one(
             model,
