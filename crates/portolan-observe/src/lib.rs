@@ -1,0 +1,40 @@
+//! # portolan-observe
+//!
+//! What is really listening on this machine, and who owns it. The OS is injected (like
+//! bandwhich): a [`SocketSource`] lists sockets and a [`ProcessSource`] maps socket inodes to
+//! processes; the real implementations read procfs (`/proc/net/{tcp,tcp6,udp,udp6}` and one
+//! pass over `/proc/*/fd`), the fixture ones read JSON, so output is snapshot-testable.
+#![deny(missing_docs)]
+
+pub mod listener;
+pub mod procfs;
+pub mod source;
+
+pub use listener::{Listener, Owner, Transport};
+pub use source::{Fixture, ProcessSource, SocketSource, System, observe};
+
+/// Why observation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ObserveError {
+    /// A file of procfs could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The path.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A line of procfs did not parse.
+    #[error("{path}:{line}: {message}")]
+    Parse {
+        /// The path.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A fixture file is malformed.
+    #[error("fixture: {0}")]
+    Fixture(String),
+}
