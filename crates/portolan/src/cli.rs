@@ -71,6 +71,16 @@ pub enum Command {
         after_help = "Examples:\n  portolan check\n  portolan check --host app1 --format json"
     )]
     Check(CheckArgs),
+    /// Listening sockets with their owning processes (like `ss -tulpn`) and the declared service.
+    #[command(
+        after_help = "Examples:\n  portolan ls -p                     # with owners (root sees every process)\n  portolan ls --tcp --port 5000-5399\n  portolan ls --project dashboard    # that project's range\n  portolan ls --undeclared --json    # what the spec does not know"
+    )]
+    Ls(LsArgs),
+    /// Which process holds a port, and which service and project own it.
+    #[command(
+        after_help = "Examples:\n  portolan who 8069\n  portolan who 5432 --json\n\nExit code: 0 something listens, 1 nothing does, 2 bad port."
+    )]
+    Who(WhoArgs),
     /// Render an output from the spec.
     #[command(
         after_help = "Examples:\n  portolan gen markdown -o PORTS.md\n  portolan gen markdown --env production"
@@ -151,6 +161,52 @@ pub struct CheckArgs {
     /// Which host of the spec this machine is.
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
+}
+
+/// `ls`.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Only TCP.
+    #[arg(short, long)]
+    pub tcp: bool,
+    /// Only UDP.
+    #[arg(short, long)]
+    pub udp: bool,
+    /// Listening sockets only (always the case; accepted for `ss` habits).
+    #[arg(short, long)]
+    pub listen: bool,
+    /// Show owning processes.
+    #[arg(short = 'p', long = "processes")]
+    pub processes: bool,
+    /// Only these ports (`5432` or `5000-5399`).
+    #[arg(long, value_name = "PORTS", value_parser = parse_range)]
+    pub port: Option<portolan_model::PortRange>,
+    /// Only the range of this project of the spec.
+    #[arg(long, value_name = "NAME")]
+    pub project: Option<String>,
+    /// Only listeners no binding of the spec declares.
+    #[arg(long)]
+    pub undeclared: bool,
+}
+
+/// `who`.
+#[derive(Debug, Args)]
+pub struct WhoArgs {
+    /// The port (1-65535).
+    #[arg(value_parser = parse_port)]
+    pub port: u16,
+}
+
+fn parse_range(s: &str) -> Result<portolan_model::PortRange, String> {
+    s.parse()
+        .map_err(|e: portolan_model::port::PortError| e.to_string())
+}
+
+fn parse_port(s: &str) -> Result<u16, String> {
+    match parse_range(s)? {
+        r if r.lo == r.hi => Ok(r.lo),
+        r => Err(format!("expected one port, not the range {r}")),
+    }
 }
 
 /// Generator targets.

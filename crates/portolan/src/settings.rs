@@ -28,6 +28,23 @@ pub struct Settings {
     pub command: Command,
 }
 
+/// Validated `ls` options.
+#[derive(Debug, Clone)]
+pub struct LsSettings {
+    /// Show TCP.
+    pub tcp: bool,
+    /// Show UDP.
+    pub udp: bool,
+    /// Look up owning processes.
+    pub owners: bool,
+    /// Port filter.
+    pub port: Option<portolan_model::PortRange>,
+    /// Project filter.
+    pub project: Option<String>,
+    /// Only undeclared.
+    pub undeclared: bool,
+}
+
 /// How to report findings.
 #[derive(Debug, Clone, Copy)]
 pub struct ReportSettings {
@@ -58,6 +75,13 @@ pub enum Command {
         report: ReportSettings,
         /// `--host`.
         host: Option<String>,
+    },
+    /// `ls`.
+    Ls(LsSettings),
+    /// `who`.
+    Who {
+        /// The port.
+        port: u16,
     },
     /// `gen`.
     Gen {
@@ -115,6 +139,16 @@ impl Settings {
                 report: report(&a.report, cli.json),
                 host: a.host,
             },
+            cli::Command::Ls(a) => Command::Ls(LsSettings {
+                // neither flag means both, like ss
+                tcp: a.tcp || !a.udp,
+                udp: a.udp || !a.tcp,
+                owners: a.processes,
+                port: a.port,
+                project: a.project,
+                undeclared: a.undeclared,
+            }),
+            cli::Command::Who(a) => Command::Who { port: a.port },
             cli::Command::Gen(a) => Command::Gen {
                 target: match a.target {
                     cli::Target::Markdown => "markdown",

@@ -5,7 +5,10 @@ mod completions;
 mod gen_;
 mod init;
 mod lint;
+mod ls;
+mod observe;
 mod schema;
+mod who;
 
 use crate::error::CliError;
 use crate::exit::Exit;
@@ -17,6 +20,8 @@ pub fn dispatch(s: &Settings) -> Result<Exit, CliError> {
         Command::Init { force } => init::run(s, *force),
         Command::Lint { report, list_rules } => lint::run(s, *report, *list_rules),
         Command::Check { report, host } => check::run(s, *report, host.as_deref()),
+        Command::Ls(o) => ls::run(s, o),
+        Command::Who { port } => who::run(s, *port),
         Command::Gen {
             target,
             output,

@@ -55,7 +55,16 @@ fn completions_for_three_shells() {
 
 #[test]
 fn every_help_has_an_example() {
-    for cmd in ["init", "lint", "check", "gen", "schema", "completions"] {
+    for cmd in [
+        "init",
+        "lint",
+        "check",
+        "ls",
+        "who",
+        "gen",
+        "schema",
+        "completions",
+    ] {
         Case::new()
             .args([cmd, "--help"])
             .run()
@@ -118,7 +127,7 @@ fn check_runs_lint_and_validates_host() {
         .args(["check"])
         .run()
         .code(1)
-        .stderr_has("drift rules need live observation");
+        .stderr_has("pass --host NAME to check drift");
     Case::new()
         .fixture("lint/public-without-tls-fires")
         .args(["check", "--host", "web2"])

@@ -4,4 +4,5 @@ mod commands;
 mod errors;
 mod examples;
 mod harness;
+mod observe;
 mod rules;
