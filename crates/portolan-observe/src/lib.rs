@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod drift;
+pub mod kill;
 pub mod listener;
 pub mod procfs;
 pub mod source;

@@ -81,6 +81,11 @@ pub enum Command {
         after_help = "Examples:\n  portolan who 8069\n  portolan who 5432 --json\n\nExit code: 0 something listens, 1 nothing does, 2 bad port."
     )]
     Who(WhoArgs),
+    /// Stop the process(es) holding ports (SIGTERM, wait, SIGKILL only with --force).
+    #[command(
+        after_help = "Examples:\n  portolan kill 8069                 # asks first\n  portolan kill 8069 8000 5432 --yes\n  portolan kill 8069 --dry-run\n  portolan kill 8069 --timeout 10 --force --yes\n  portolan kill 8000 --container --yes   # a Docker-published port: stop its container\n\nNever signals pid 1, portolan itself or its ancestors.\nExit code: 0 all stopped, 1 something still runs or held nothing, 2 refused or unconfirmed."
+    )]
+    Kill(KillArgs),
     /// Render an output from the spec.
     #[command(
         after_help = "Examples:\n  portolan gen markdown -o PORTS.md\n  portolan gen markdown --env production"
@@ -187,6 +192,32 @@ pub struct LsArgs {
     /// Only listeners no binding of the spec declares.
     #[arg(long)]
     pub undeclared: bool,
+}
+
+/// `kill`.
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// Ports whose holders to stop.
+    #[arg(required = true, value_parser = parse_port)]
+    pub ports: Vec<u16>,
+    /// Signal to send first.
+    #[arg(long, default_value = "TERM", value_name = "SIGNAL")]
+    pub signal: String,
+    /// Seconds to wait for each process to exit.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub timeout: f64,
+    /// Send SIGKILL to processes still running after the timeout.
+    #[arg(long)]
+    pub force: bool,
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Only say what would be done.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// For ports published by a container: stop the container (docker/podman stop).
+    #[arg(long)]
+    pub container: bool,
 }
 
 /// `who`.

@@ -28,6 +28,25 @@ pub struct Settings {
     pub command: Command,
 }
 
+/// Validated `kill` options.
+#[derive(Debug, Clone)]
+pub struct KillSettings {
+    /// Ports.
+    pub ports: Vec<u16>,
+    /// First signal (name).
+    pub signal: String,
+    /// Wait per process.
+    pub timeout: std::time::Duration,
+    /// SIGKILL survivors.
+    pub force: bool,
+    /// No confirmation.
+    pub yes: bool,
+    /// Only report.
+    pub dry_run: bool,
+    /// Stop containers that publish the ports.
+    pub container: bool,
+}
+
 /// Validated `ls` options.
 #[derive(Debug, Clone)]
 pub struct LsSettings {
@@ -78,6 +97,8 @@ pub enum Command {
     },
     /// `ls`.
     Ls(LsSettings),
+    /// `kill`.
+    Kill(KillSettings),
     /// `who`.
     Who {
         /// The port.
@@ -149,6 +170,23 @@ impl Settings {
                 undeclared: a.undeclared,
             }),
             cli::Command::Who(a) => Command::Who { port: a.port },
+            cli::Command::Kill(a) => {
+                if !(a.timeout.is_finite() && (0.0..=3600.0).contains(&a.timeout)) {
+                    return Err(CliError::Usage(format!(
+                        "--timeout {} is not between 0 and 3600 seconds",
+                        a.timeout
+                    )));
+                }
+                Command::Kill(KillSettings {
+                    ports: a.ports,
+                    signal: a.signal,
+                    timeout: std::time::Duration::from_secs_f64(a.timeout),
+                    force: a.force,
+                    yes: a.yes,
+                    dry_run: a.dry_run,
+                    container: a.container,
+                })
+            }
             cli::Command::Gen(a) => Command::Gen {
                 target: match a.target {
                     cli::Target::Markdown => "markdown",

@@ -4,6 +4,7 @@ mod check;
 mod completions;
 mod gen_;
 mod init;
+mod kill;
 mod lint;
 mod ls;
 mod observe;
@@ -22,6 +23,7 @@ pub fn dispatch(s: &Settings) -> Result<Exit, CliError> {
         Command::Check { report, host } => check::run(s, *report, host.as_deref()),
         Command::Ls(o) => ls::run(s, o),
         Command::Who { port } => who::run(s, *port),
+        Command::Kill(k) => kill::run(s, k),
         Command::Gen {
             target,
             output,

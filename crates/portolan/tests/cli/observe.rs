@@ -148,3 +148,126 @@ fn check_reports_the_four_drift_rules() {
         .code(1);
     insta::assert_snapshot!("check-drift", out.stdout);
 }
+
+/// A child process listening on a free loopback port (optionally ignoring SIGTERM).
+fn listening_child(ignore_term: bool) -> (std::process::Child, u16) {
+    use std::io::BufRead;
+    let code = format!(
+        "import socket,time,signal\n{}s=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen()\nprint(s.getsockname()[1],flush=True)\ntime.sleep(60)\n",
+        if ignore_term {
+            "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        } else {
+            ""
+        }
+    );
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", &code])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, line.trim().parse().unwrap())
+}
+
+fn exited(child: &mut std::process::Child) -> bool {
+    for _ in 0..100 {
+        if child.try_wait().unwrap().is_some() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn kill_stops_the_holder_with_sigterm() {
+    let (mut child, port) = listening_child(false);
+    let out = Case::new()
+        .args(["kill", &port.to_string(), "--yes"])
+        .run()
+        .success();
+    assert!(
+        out.stdout.contains(&format!("pid {}: stopped", child.id())),
+        "{}",
+        out.stdout
+    );
+    assert!(exited(&mut child));
+}
+
+#[test]
+fn kill_dry_run_and_unconfirmed_leave_it_running() {
+    let (mut child, port) = listening_child(false);
+    Case::new()
+        .args(["kill", &port.to_string(), "--dry-run"])
+        .run()
+        .success()
+        .stdout_has("dry run: would send SIGTERM to 1 process");
+    // stdin is not a terminal in tests: without --yes it must refuse
+    Case::new()
+        .args(["kill", &port.to_string()])
+        .run()
+        .code(2)
+        .stderr_has("pass --yes");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the child must still run"
+    );
+    child.kill().unwrap();
+    let _ = child.wait();
+}
+
+#[test]
+fn kill_needs_force_for_a_process_that_ignores_sigterm() {
+    let (mut child, port) = listening_child(true);
+    Case::new()
+        .args(["kill", &port.to_string(), "--yes", "--timeout", "0.3"])
+        .run()
+        .code(1)
+        .stderr_has("still running");
+    assert!(child.try_wait().unwrap().is_none());
+    Case::new()
+        .args([
+            "kill",
+            &port.to_string(),
+            "--yes",
+            "--timeout",
+            "0.3",
+            "--force",
+        ])
+        .run()
+        .success()
+        .stdout_has("killed with SIGKILL");
+    assert!(exited(&mut child));
+}
+
+#[test]
+fn kill_refuses_its_own_ancestors_and_free_ports() {
+    // this test process is portolan's parent
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    Case::new()
+        .args(["kill", &port.to_string(), "--yes"])
+        .run()
+        .code(2)
+        .stderr_has("ancestor");
+    drop(tcp);
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    Case::new()
+        .args(["kill", &free.to_string(), "--yes"])
+        .run()
+        .code(1)
+        .stdout_has("nothing listens");
+    Case::new().args(["kill", "70000"]).run().code(2).no_panic();
+    Case::new()
+        .args(["kill", "80", "--signal", "FOO", "--yes"])
+        .run()
+        .code(2)
+        .stderr_has("unknown signal");
+}
