@@ -9,6 +9,7 @@
 pub mod drift;
 pub mod kill;
 pub mod listener;
+pub mod probe;
 pub mod procfs;
 pub mod source;
 

@@ -86,6 +86,11 @@ pub enum Command {
         after_help = "Examples:\n  portolan kill 8069                 # asks first\n  portolan kill 8069 8000 5432 --yes\n  portolan kill 8069 --dry-run\n  portolan kill 8069 --timeout 10 --force --yes\n  portolan kill 8000 --container --yes   # a Docker-published port: stop its container\n\nNever signals pid 1, portolan itself or its ancestors.\nExit code: 0 all stopped, 1 something still runs or held nothing, 2 refused or unconfirmed."
     )]
     Kill(KillArgs),
+    /// Reachability from here: TCP connect, UDP, HTTP status.
+    #[command(
+        after_help = "Examples:\n  portolan probe 127.0.0.1:1-65535          # open ports (like nmap -sT -p-)\n  portolan probe 10.0.0.5:5432 udp://10.0.0.5:53 http://10.0.0.5:8069/web/health\n  portolan probe --env production            # every declared binding, by its app protocol\n  portolan probe --host app1 --json\n\nExit code: 0 ok, 1 a declared binding is not reachable, 2 bad target."
+    )]
+    Probe(ProbeArgs),
     /// Render an output from the spec.
     #[command(
         after_help = "Examples:\n  portolan gen markdown -o PORTS.md\n  portolan gen markdown --env production"
@@ -192,6 +197,34 @@ pub struct LsArgs {
     /// Only listeners no binding of the spec declares.
     #[arg(long)]
     pub undeclared: bool,
+}
+
+/// `probe`.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// Targets: `HOST:PORT`, `HOST:LO-HI`, `udp://HOST:PORT`, `http://HOST[:PORT]/PATH`.
+    pub targets: Vec<String>,
+    /// Probe the declared bindings of this environment.
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// Probe the declared bindings of this host.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    /// Probes in flight at once.
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    pub concurrency: usize,
+    /// Per-probe timeout in milliseconds.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub timeout: u64,
+    /// Retries after a timeout.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub retries: u32,
+    /// Give up on what is left after this many seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub deadline: u64,
+    /// Show closed and filtered ports too.
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// `kill`.

@@ -28,6 +28,29 @@ pub struct Settings {
     pub command: Command,
 }
 
+/// Validated `probe` options.
+#[derive(Debug, Clone)]
+pub struct ProbeSettings {
+    /// Targets as written.
+    pub targets: Vec<String>,
+    /// Probe declared bindings.
+    pub from_spec: bool,
+    /// Environment filter.
+    pub env: Option<String>,
+    /// Host filter.
+    pub host: Option<String>,
+    /// In flight.
+    pub concurrency: usize,
+    /// Per probe.
+    pub timeout: std::time::Duration,
+    /// Retries.
+    pub retries: u32,
+    /// Whole run.
+    pub deadline: std::time::Duration,
+    /// Show closed too.
+    pub all: bool,
+}
+
 /// Validated `kill` options.
 #[derive(Debug, Clone)]
 pub struct KillSettings {
@@ -99,6 +122,8 @@ pub enum Command {
     Ls(LsSettings),
     /// `kill`.
     Kill(KillSettings),
+    /// `probe`.
+    Probe(ProbeSettings),
     /// `who`.
     Who {
         /// The port.
@@ -170,6 +195,24 @@ impl Settings {
                 undeclared: a.undeclared,
             }),
             cli::Command::Who(a) => Command::Who { port: a.port },
+            cli::Command::Probe(a) => {
+                if a.concurrency == 0 || a.concurrency > 4096 {
+                    return Err(CliError::Usage(
+                        "--concurrency must be between 1 and 4096".into(),
+                    ));
+                }
+                Command::Probe(ProbeSettings {
+                    from_spec: a.env.is_some() || a.host.is_some(),
+                    targets: a.targets,
+                    env: a.env,
+                    host: a.host,
+                    concurrency: a.concurrency,
+                    timeout: std::time::Duration::from_millis(a.timeout.max(1)),
+                    retries: a.retries,
+                    deadline: std::time::Duration::from_secs(a.deadline.max(1)),
+                    all: a.all,
+                })
+            }
             cli::Command::Kill(a) => {
                 if !(a.timeout.is_finite() && (0.0..=3600.0).contains(&a.timeout)) {
                     return Err(CliError::Usage(format!(

@@ -8,6 +8,7 @@ mod kill;
 mod lint;
 mod ls;
 mod observe;
+mod probe;
 mod schema;
 mod who;
 
@@ -24,6 +25,7 @@ pub fn dispatch(s: &Settings) -> Result<Exit, CliError> {
         Command::Ls(o) => ls::run(s, o),
         Command::Who { port } => who::run(s, *port),
         Command::Kill(k) => kill::run(s, k),
+        Command::Probe(p) => probe::run(s, p),
         Command::Gen {
             target,
             output,

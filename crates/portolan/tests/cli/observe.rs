@@ -271,3 +271,128 @@ fn kill_refuses_its_own_ancestors_and_free_ports() {
         .code(2)
         .stderr_has("unknown signal");
 }
+
+#[test]
+fn probe_reports_open_closed_and_http_status() {
+    use std::io::{Read, Write};
+    let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = open.local_addr().unwrap().port();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let http = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hport = http.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut c, _) = http.accept().unwrap();
+        let mut buf = [0u8; 512];
+        let n = c.read(&mut buf).unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("GET /health HTTP/1.1"));
+        c.write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+    });
+    let out = Case::new()
+        .args([
+            "probe",
+            &format!("127.0.0.1:{port}"),
+            &format!("127.0.0.1:{closed}"),
+            &format!("http://127.0.0.1:{hport}/health"),
+            "--json",
+        ])
+        .run()
+        .success();
+    server.join().unwrap();
+    let j = out.json();
+    let state = |p: u16| {
+        j.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["port"] == p)
+            .map(|r| r["state"].as_str().unwrap().to_string())
+    };
+    assert_eq!(state(port).as_deref(), Some("open"));
+    assert_eq!(state(closed).as_deref(), Some("closed"));
+    let h = j
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["port"] == hport)
+        .unwrap();
+    assert_eq!(h["http_status"], 204);
+    drop(open);
+}
+
+#[test]
+fn probe_sweep_finds_exactly_the_open_ports() {
+    let ls: Vec<std::net::TcpListener> = (0..20)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let mut ports: Vec<u16> = ls.iter().map(|l| l.local_addr().unwrap().port()).collect();
+    ports.sort_unstable();
+    let (lo, hi) = (ports[0], ports[ports.len() - 1]);
+    let out = Case::new()
+        .args(["probe", &format!("127.0.0.1:{lo}-{hi}"), "--json"])
+        .run()
+        .success();
+    let found: Vec<u16> = out
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["state"] == "open")
+        .map(|r| u16::try_from(r["port"].as_u64().unwrap()).unwrap())
+        .collect();
+    for p in &ports {
+        assert!(found.contains(p), "{p} not found among {found:?}");
+    }
+    drop(ls);
+}
+
+#[test]
+fn probe_declared_bindings_and_bad_targets() {
+    let open = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = open.local_addr().unwrap().port();
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let spec = format!(
+        "[hosts.local]\naddresses = [\"127.0.0.1\"]\nnetworks = []\n[services.up]\nhosts = [\"local\"]\nbindings.tcp = {{ port = {port}, bind = \"127.0.0.1\", exposure = \"localhost\" }}\n[services.down]\nhosts = [\"local\"]\nbindings.tcp = {{ port = {free}, bind = \"127.0.0.1\", exposure = \"localhost\" }}\n"
+    );
+    let out = Case::new()
+        .file("ports.toml", &spec)
+        .args(["probe", "--host", "local", "--timeout", "300"])
+        .run()
+        .code(1);
+    assert!(
+        out.stdout.contains("up.tcp") && out.stdout.contains("down.tcp"),
+        "{}",
+        out.stdout
+    );
+    drop(open);
+    Case::new()
+        .args(["probe", "127.0.0.1:abc"])
+        .run()
+        .code(2)
+        .stderr_has("not a port number")
+        .no_panic();
+    Case::new()
+        .args(["probe", "127.0.0.1:70000"])
+        .run()
+        .code(2)
+        .stderr_has("out of range")
+        .no_panic();
+    Case::new()
+        .args(["probe", "no-such-host.invalid:80"])
+        .run()
+        .code(2)
+        .stderr_has("does not resolve")
+        .no_panic();
+    Case::new()
+        .args(["probe"])
+        .run()
+        .code(2)
+        .stderr_has("nothing to probe");
+}

@@ -1,0 +1,142 @@
+//! `portolan probe`: reachability from here — TCP connect, UDP (open|filtered when silent),
+//! HTTP status — for targets on the command line (`host:port`, `host:1-65535`,
+//! `udp://host:port`, `http://host:port/path`) or for every declared binding of the spec
+//! (`--env`, `--host`), probed at the host's address by its app protocol.
+
+use std::fmt::Write as _;
+
+use portolan_observe::probe::{self, Options, State, Target};
+
+use crate::error::CliError;
+use crate::exit::Exit;
+use crate::output;
+use crate::settings::{ProbeSettings, Settings};
+
+pub(crate) fn run(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
+    let mut targets: Vec<Target> = Vec::new();
+    for t in &p.targets {
+        targets.extend(probe::parse_target(t).map_err(|e| CliError::Usage(e.to_string()))?);
+    }
+    let mut names: Vec<(Target, String)> = Vec::new();
+    if p.from_spec {
+        let model = s.load()?;
+        for b in &model.bindings {
+            let host = model.host(b.host);
+            if p.env
+                .as_ref()
+                .is_some_and(|e| *e != model.environment(b.environment).name)
+                || p.host.as_ref().is_some_and(|h| *h != host.name)
+            {
+                continue;
+            }
+            let addr = if b.bind.is_unspecified() {
+                host.addresses.first().copied()
+            } else {
+                Some(b.bind)
+            };
+            let Some(addr) = addr else { continue };
+            let http = matches!(b.app.as_deref(), Some("http")) && !b.redirect;
+            for port in b.ports.ports() {
+                let t = Target {
+                    host: host.name.clone(),
+                    addr,
+                    port,
+                    transport: if b.transport == portolan_model::Transport::Udp {
+                        portolan_observe::Transport::Udp
+                    } else {
+                        portolan_observe::Transport::Tcp
+                    },
+                    http_path: http.then(|| b.health.clone().unwrap_or_else(|| "/".into())),
+                };
+                names.push((t.clone(), b.qualified_name(&model)));
+                targets.push(t);
+            }
+        }
+        if targets.is_empty() {
+            return Err(CliError::Usage(
+                "no declared binding matches (and hosts need `addresses` to be probed)".into(),
+            ));
+        }
+    }
+    if targets.is_empty() {
+        return Err(CliError::Usage("nothing to probe: give targets (HOST:PORT, HOST:LO-HI, http://HOST:PORT/PATH) or --env/--host".into()));
+    }
+    let total = targets.len();
+    let opts = Options {
+        concurrency: p.concurrency,
+        timeout: p.timeout,
+        retries: p.retries,
+        deadline: p.deadline,
+    };
+    let results = probe::run(targets, opts, &|_| {});
+    let show_all = p.all || total <= 16 || p.from_spec;
+    let mut open = 0;
+    let mut missing = 0;
+    let mut rows = Vec::new();
+    for r in &results {
+        let service = names
+            .iter()
+            .find(|(t, _)| *t == r.target)
+            .map(|(_, n)| n.clone());
+        if r.state == State::Open {
+            open += 1;
+        } else if service.is_some() {
+            missing += 1;
+        }
+        if show_all || matches!(r.state, State::Open | State::OpenFiltered) {
+            rows.push((r, service));
+        }
+    }
+    if s.json {
+        let v: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(r, svc)| serde_json::json!({"host": r.target.host, "addr": r.target.addr.to_string(), "port": r.target.port, "transport": r.target.transport, "state": r.state.as_str(), "micros": r.micros, "http_status": r.http_status, "service": svc}))
+            .collect();
+        output::stdout(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"))?;
+    } else {
+        let mut t = String::new();
+        let _ = writeln!(
+            t,
+            "{:<40} {:<5} {:<14} {:>9} {:<5} SERVICE",
+            "TARGET", "PROTO", "STATE", "RTT", "HTTP"
+        );
+        for (r, svc) in &rows {
+            let addr = if r.target.addr.is_ipv6() {
+                format!("[{}]:{}", r.target.addr, r.target.port)
+            } else {
+                format!("{}:{}", r.target.addr, r.target.port)
+            };
+            let state = match &r.state {
+                State::Error(e) => format!("error: {e}"),
+                s => s.as_str().to_string(),
+            };
+            let _ = writeln!(
+                t,
+                "{:<40} {:<5} {:<14} {:>7.1}ms {:<5} {}",
+                addr,
+                r.target.transport.as_str(),
+                state,
+                f64::from(u32::try_from(r.micros).unwrap_or(u32::MAX)) / 1000.0,
+                r.http_status.map_or_else(|| "-".into(), |c| c.to_string()),
+                svc.as_deref().unwrap_or("-")
+            );
+        }
+        if s.verbosity >= 0 {
+            let _ = writeln!(
+                t,
+                "{open} open of {total} probed{}",
+                if show_all {
+                    ""
+                } else {
+                    " (closed ones hidden; --all shows them)"
+                }
+            );
+        }
+        output::stdout(&t)?;
+    }
+    Ok(if missing > 0 {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    })
+}
