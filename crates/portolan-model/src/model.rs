@@ -251,6 +251,8 @@ pub struct Service {
     pub binding_names: Vec<String>,
     /// Its binding instances (a range of `Model::bindings`).
     pub bindings: std::ops::Range<usize>,
+    /// End of its lease (seconds since the Unix epoch, UTC), for `alloc --lease` services.
+    pub lease_until: Option<i64>,
 }
 
 /// A `[services.S.lint] allow` entry.

@@ -949,6 +949,7 @@ impl Resolver<'_> {
                     names.into_iter().collect()
                 },
                 bindings: start..end,
+                lease_until: def.lease_until.as_ref().map(|t| t.value.0),
             });
         }
     }

@@ -290,6 +290,130 @@ pub struct ServiceDef {
     pub env: Pairs<Name, Sp<OverrideDef>>,
     /// Suppressions for this service.
     pub lint: Option<ServiceLintDef>,
+    /// End of a lease (`2026-11-27T10:00:00Z`): the service was allocated for a while (dev, CI)
+    /// by `portolan alloc --lease`; after this instant its ports count as free and
+    /// `portolan gc` removes it.
+    pub lease_until: Option<Sp<Timestamp>>,
+}
+
+/// An instant, written as a TOML offset date-time or an RFC 3339 string
+/// (`2026-11-27T10:00:00Z`, `2026-11-27T12:00:00+02:00`); kept as seconds since the Unix
+/// epoch, UTC. Displays as `YYYY-MM-DDTHH:MM:SSZ`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
+#[schemars(
+    description = "An instant with a UTC offset, RFC 3339 (2026-11-27T10:00:00Z)",
+    with = "String"
+)]
+pub struct Timestamp(pub i64);
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day number since 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
+}
+
+impl Timestamp {
+    /// Parses RFC 3339 with a mandatory offset (`Z`, `+02:00`); fractional seconds are
+    /// dropped.
+    pub fn parse(text: &str) -> Result<Timestamp, String> {
+        let bad = || format!("`{text}` is not an instant like 2026-11-27T10:00:00Z");
+        let dt: toml::value::Datetime = text.trim().parse().map_err(|_| bad())?;
+        Timestamp::from_datetime(&dt).ok_or_else(bad)
+    }
+
+    fn from_datetime(dt: &toml::value::Datetime) -> Option<Timestamp> {
+        let (date, time, offset) = (dt.date?, dt.time?, dt.offset?);
+        let offset_minutes = match offset {
+            toml::value::Offset::Z => 0,
+            toml::value::Offset::Custom { minutes } => i64::from(minutes),
+        };
+        let days = days_from_civil(
+            i64::from(date.year),
+            i64::from(date.month),
+            i64::from(date.day),
+        );
+        let secs = days * 86_400
+            + i64::from(time.hour) * 3600
+            + i64::from(time.minute) * 60
+            + i64::from(time.second.unwrap_or(0))
+            - offset_minutes * 60;
+        Some(Timestamp(secs))
+    }
+}
+
+impl std::fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (y, m, d) = civil_from_days(self.0.div_euclid(86_400));
+        let s = self.0.rem_euclid(86_400);
+        write!(
+            f,
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+            s / 3600,
+            s / 60 % 60,
+            s % 60
+        )
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an instant like 2026-11-27T10:00:00Z")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Timestamp, E> {
+                Timestamp::parse(v).map_err(E::custom)
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Timestamp, A::Error> {
+                let dt = toml::value::Datetime::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
+                Timestamp::from_datetime(&dt).ok_or_else(|| {
+                    serde::de::Error::custom(format!(
+                        "`{dt}` is not an instant: write a date, a time and an offset, like 2026-11-27T10:00:00Z"
+                    ))
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A calendar date, written as a TOML date or a string `YYYY-MM-DD`.

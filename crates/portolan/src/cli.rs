@@ -106,6 +106,21 @@ pub enum Command {
         after_help = "Examples:\n  portolan completions bash > /etc/bash_completion.d/portolan\n  portolan completions zsh > ~/.zfunc/_portolan\n  portolan completions fish > ~/.config/fish/completions/portolan.fish"
     )]
     Completions(CompletionsArgs),
+    /// Pick the next free port of a project and record it (locked, atomic, logged).
+    #[command(after_help = ALLOC_HELP)]
+    Alloc(AllocArgs),
+    /// Hold ports for a project without a service yet.
+    #[command(after_help = RESERVE_HELP)]
+    Reserve(ReserveArgs),
+    /// Give back a service's ports, or reserved ports.
+    #[command(after_help = RELEASE_HELP)]
+    Release(ReleaseArgs),
+    /// Remove expired leases and reservations from the spec.
+    #[command(after_help = GC_HELP)]
+    Gc(GcArgs),
+    /// Print the allocation/change log.
+    #[command(after_help = LOG_HELP)]
+    Log(LogArgs),
 }
 
 /// `init`.
@@ -311,4 +326,145 @@ pub struct CompletionsArgs {
     /// The shell.
     #[arg(value_enum)]
     pub shell: Shell,
+}
+
+// ---- alloc / reserve / release / gc / log ----
+
+const ALLOC_HELP: &str = "\
+Examples:
+  portolan alloc dashboard --name hub --block api      # lowest free port of the block
+  PORT=$(portolan alloc dev --name test-db --lease 1h --print)
+  portolan alloc shop --name grpc --host app1 --transport udp --count 3 --near 8040
+  portolan alloc shop --name try --dry-run               # show the port, write nothing
+
+Skips ports bound on the host, reserved ports, well-known ports of other software,
+browser-unsafe ports and the host's ephemeral range. Exit 1 when the range is full.";
+
+const RESERVE_HELP: &str = "\
+Examples:
+  portolan reserve 8010-8019 --project shop --why \"search service, Q1\"
+  portolan reserve 5050 --project dashboard --why \"vendor demo\" --host app1 --until 2026-03-31
+
+Exit 1 when the ports are bound by a service or already reserved.";
+
+const RELEASE_HELP: &str = "\
+Examples:
+  portolan release test-db                 # remove the service and free its ports
+  portolan release 8012                    # take 8012 out of its reservation
+  portolan release 8010-8019 --why \"search moved to its own project\"";
+
+const GC_HELP: &str = "\
+Examples:
+  portolan gc                # remove services whose lease ran out, and reservations past `until`
+  portolan gc --dry-run      # list them only";
+
+const LOG_HELP: &str = "\
+Examples:
+  portolan log                       # Markdown table, like a Port Assignment Log
+  portolan log --project dashboard
+  portolan log --json | jq '.[] | select(.action == \"alloc\")'";
+
+/// `--transport`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum TransportArg {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+/// `alloc`.
+#[derive(Debug, Args)]
+pub struct AllocArgs {
+    /// Project whose range (or block) the port comes from.
+    pub project: String,
+    /// Name of the new service.
+    #[arg(long, value_name = "SVC")]
+    pub name: String,
+    /// Block of the project (default: the whole range).
+    #[arg(long, value_name = "BLOCK")]
+    pub block: Option<String>,
+    /// Host the service runs on (default: ports bound on any host count as taken).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Transport of the binding.
+    #[arg(long, value_enum, default_value_t = TransportArg::Tcp)]
+    pub transport: TransportArg,
+    /// Number of consecutive ports.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub count: u16,
+    /// Prefer the free port nearest to PORT.
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub near: Option<u16>,
+    /// Lease: the allocation expires after DURATION (`90m`, `2h`, `1d12h`, `1w`).
+    #[arg(long, value_name = "DURATION")]
+    pub lease: Option<String>,
+    /// Why: written as the service's purpose and to the log.
+    #[arg(long, value_name = "TEXT")]
+    pub why: Option<String>,
+    /// Name of the binding written.
+    #[arg(long, value_name = "NAME", default_value = "main")]
+    pub binding: String,
+    /// Show the port; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print only the port (`5021`, or `5021-5023` with --count), for scripts.
+    #[arg(long)]
+    pub print: bool,
+}
+
+/// `reserve`.
+#[derive(Debug, Args)]
+pub struct ReserveArgs {
+    /// Port or range: `8010` or `8010-8019`.
+    #[arg(value_name = "PORT[-PORT]")]
+    pub ports: String,
+    /// Project holding them.
+    #[arg(long, value_name = "P")]
+    pub project: String,
+    /// Why they are held.
+    #[arg(long, value_name = "TEXT")]
+    pub why: String,
+    /// Only on this host.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Held until this date (YYYY-MM-DD); `portolan gc` removes it afterwards.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Check only; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `release`.
+#[derive(Debug, Args)]
+pub struct ReleaseArgs {
+    /// A service name, or reserved ports (`8012`, `8010-8019`).
+    #[arg(value_name = "SVC|PORT")]
+    pub target: String,
+    /// Why (for the log).
+    #[arg(long, value_name = "TEXT")]
+    pub why: Option<String>,
+    /// Show what would be released; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `gc`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// List what would be removed; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `log`.
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Only entries of this project.
+    #[arg(long, value_name = "P")]
+    pub project: Option<String>,
+    /// Only entries of this service.
+    #[arg(long, value_name = "SVC")]
+    pub service: Option<String>,
 }

@@ -26,12 +26,35 @@ pub enum CliError {
     /// The reader of our output went away (`portolan lint | head`): not an error.
     #[error("broken pipe")]
     BrokenPipe,
+    /// An allocation, reservation or release was refused or failed.
+    #[error(transparent)]
+    Alloc(portolan_alloc::AllocError),
     /// Anything else.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
 
+impl From<portolan_alloc::AllocError> for CliError {
+    fn from(e: portolan_alloc::AllocError) -> Self {
+        match e {
+            // keep the sources so the error renders with a caret
+            portolan_alloc::AllocError::Load(l) => CliError::Load(l),
+            other => CliError::Alloc(other),
+        }
+    }
+}
+
 impl CliError {
+    /// The exit code: 1 when a change conflicts with the spec's state (range full, ports
+    /// taken), else 2.
+    pub fn exit(&self) -> crate::exit::Exit {
+        match self {
+            CliError::Alloc(a) if a.is_conflict() => crate::exit::Exit::Findings,
+            CliError::BrokenPipe => crate::exit::Exit::Ok,
+            _ => crate::exit::Exit::Input,
+        }
+    }
+
     /// An I/O error with context; a broken pipe becomes [`CliError::BrokenPipe`].
     pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         if source.kind() == std::io::ErrorKind::BrokenPipe {

@@ -49,7 +49,7 @@ pub fn run() -> std::process::ExitCode {
         Err(CliError::BrokenPipe) => Exit::Ok.into(),
         Err(e) => {
             report_error(&settings, &e, json);
-            Exit::Input.into()
+            e.exit().into()
         }
     }
 }

@@ -142,6 +142,31 @@ pub enum Command {
     Schema,
     /// `completions`.
     Completions(clap_complete::Shell),
+    /// `alloc`.
+    Alloc(AllocSettings),
+    /// `reserve`.
+    Reserve(ReserveSettings),
+    /// `release`.
+    Release {
+        /// Service name or ports.
+        target: String,
+        /// Why.
+        why: Option<String>,
+        /// Write nothing.
+        dry_run: bool,
+    },
+    /// `gc`.
+    Gc {
+        /// Write nothing.
+        dry_run: bool,
+    },
+    /// `log`.
+    Log {
+        /// Only this project.
+        project: Option<String>,
+        /// Only this service.
+        service: Option<String>,
+    },
 }
 
 fn color(choice: ColorChoice, terminal: bool) -> bool {
@@ -243,6 +268,18 @@ impl Settings {
                 cli::Shell::Zsh => clap_complete::Shell::Zsh,
                 cli::Shell::Fish => clap_complete::Shell::Fish,
             }),
+            cli::Command::Alloc(a) => Command::Alloc(AllocSettings::from_args(a)?),
+            cli::Command::Reserve(a) => Command::Reserve(ReserveSettings::from_args(a)?),
+            cli::Command::Release(a) => Command::Release {
+                target: a.target,
+                why: a.why,
+                dry_run: a.dry_run,
+            },
+            cli::Command::Gc(a) => Command::Gc { dry_run: a.dry_run },
+            cli::Command::Log(a) => Command::Log {
+                project: a.project,
+                service: a.service,
+            },
         };
         let verbosity = i8::try_from(cli.verbose).unwrap_or(i8::MAX)
             - i8::try_from(cli.quiet).unwrap_or(i8::MAX);
@@ -275,5 +312,118 @@ impl Settings {
     /// Loads the spec.
     pub fn load(&self) -> Result<portolan_model::Model, CliError> {
         Ok(portolan_model::load(&self.spec_path()?)?)
+    }
+}
+
+/// `alloc`, validated: the lease parsed, the name checked.
+#[derive(Debug, Clone)]
+pub struct AllocSettings {
+    /// Project.
+    pub project: String,
+    /// New service name.
+    pub name: String,
+    /// Block.
+    pub block: Option<String>,
+    /// Host.
+    pub host: Option<String>,
+    /// Transport.
+    pub transport: portolan_model::Transport,
+    /// Consecutive ports.
+    pub count: u16,
+    /// Preferred port.
+    pub near: Option<u16>,
+    /// Lease length in seconds.
+    pub lease: Option<i64>,
+    /// Why.
+    pub why: Option<String>,
+    /// Binding name.
+    pub binding: String,
+    /// Write nothing.
+    pub dry_run: bool,
+    /// Print only the port.
+    pub print: bool,
+}
+
+impl AllocSettings {
+    fn from_args(a: cli::AllocArgs) -> Result<Self, CliError> {
+        for (what, n) in [("--name", &a.name), ("--binding", &a.binding)] {
+            if !portolan_alloc::policy::valid_name(n) {
+                return Err(CliError::Usage(format!(
+                    "{what}: {}",
+                    portolan_alloc::AllocError::InvalidName(n.clone())
+                )));
+            }
+        }
+        let lease = a
+            .lease
+            .as_deref()
+            .map(portolan_alloc::lease::parse_duration)
+            .transpose()
+            .map_err(|e| CliError::Usage(format!("--lease: {e}")))?;
+        Ok(Self {
+            project: a.project,
+            name: a.name,
+            block: a.block,
+            host: a.host,
+            transport: match a.transport {
+                cli::TransportArg::Tcp => portolan_model::Transport::Tcp,
+                cli::TransportArg::Udp => portolan_model::Transport::Udp,
+            },
+            count: a.count,
+            near: a.near,
+            lease,
+            why: a.why,
+            binding: a.binding,
+            dry_run: a.dry_run,
+            print: a.print,
+        })
+    }
+}
+
+/// `reserve`, validated: the ports and date parsed.
+#[derive(Debug, Clone)]
+pub struct ReserveSettings {
+    /// Ports.
+    pub ports: portolan_model::PortSet,
+    /// Project.
+    pub project: String,
+    /// Why.
+    pub why: String,
+    /// Host.
+    pub host: Option<String>,
+    /// Until (`YYYY-MM-DD`).
+    pub until: Option<String>,
+    /// Write nothing.
+    pub dry_run: bool,
+}
+
+impl ReserveSettings {
+    fn from_args(a: cli::ReserveArgs) -> Result<Self, CliError> {
+        let range: portolan_model::PortRange = a
+            .ports
+            .parse()
+            .map_err(|e| CliError::Usage(format!("reserve: {e} (write `8010` or `8010-8019`)")))?;
+        if a.why.trim().is_empty() {
+            return Err(CliError::Usage(
+                "reserve: --why must say why the ports are held".into(),
+            ));
+        }
+        if let Some(d) = &a.until {
+            let ok = portolan_model::spec::Timestamp::parse(&format!("{d}T00:00:00Z"))
+                .is_ok_and(|t| t.to_string().starts_with(d.as_str()));
+            if !ok {
+                return Err(CliError::Usage(format!(
+                    "--until: `{d}` is not a date YYYY-MM-DD"
+                )));
+            }
+        }
+        Ok(Self {
+            ports: portolan_model::PortSet::from_ranges([range]),
+            project: a.project,
+            why: a.why,
+            host: a.host,
+            until: a.until,
+            dry_run: a.dry_run,
+        })
     }
 }

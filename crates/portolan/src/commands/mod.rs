@@ -11,6 +11,12 @@ mod observe;
 mod probe;
 mod schema;
 mod who;
+// alloc / reserve / release / gc / log
+mod alloc;
+mod gc;
+mod log;
+mod release;
+mod reserve;
 
 use crate::error::CliError;
 use crate::exit::Exit;
@@ -33,6 +39,15 @@ pub fn dispatch(s: &Settings) -> Result<Exit, CliError> {
         } => gen_::run(s, target, output.as_deref(), env.as_deref()),
         Command::Schema => schema::run(),
         Command::Completions(shell) => completions::run(*shell),
+        Command::Alloc(a) => alloc::run(s, a),
+        Command::Reserve(r) => reserve::run(s, r),
+        Command::Release {
+            target,
+            why,
+            dry_run,
+        } => release::run(s, target, why.as_deref(), *dry_run),
+        Command::Gc { dry_run } => gc::run(s, *dry_run),
+        Command::Log { project, service } => log::run(s, project.as_deref(), service.as_deref()),
     }
 }
 

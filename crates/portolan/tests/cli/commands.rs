@@ -64,6 +64,11 @@ fn every_help_has_an_example() {
         "gen",
         "schema",
         "completions",
+        "alloc",
+        "reserve",
+        "release",
+        "gc",
+        "log",
     ] {
         Case::new()
             .args([cmd, "--help"])

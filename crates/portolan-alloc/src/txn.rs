@@ -1,0 +1,217 @@
+//! A change to the spec as one transaction: take an exclusive lock on a sidecar lock file
+//! (`.ports.toml.lock`; `DIR/.portolan.lock` for a spec directory), load and validate the spec
+//! *after* the lock is held (so a concurrent writer's change is seen), edit it losslessly,
+//! check that the edited text still loads, write it atomically (temp file in the same
+//! directory, `fsync`, rename, `fsync` of the directory), append the log, release the lock.
+//!
+//! The lock file is never deleted (deleting it would let two processes lock two different
+//! files). The spec itself cannot be the lock: the rename replaces its inode.
+//!
+//! Test hook: with `PORTOLAN_TEST_ABORT_AFTER_TEMP_WRITE=1` the process aborts after the temp
+//! file is written and synced, before the rename — the spec must still be the old version.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use portolan_model::{Loc, Model};
+
+use crate::edit::SpecDoc;
+use crate::error::AllocError;
+use crate::log::{self, Entry};
+
+/// The environment variable of the crash-test hook.
+pub const ABORT_AFTER_TEMP_WRITE: &str = "PORTOLAN_TEST_ABORT_AFTER_TEMP_WRITE";
+
+/// The lock file of a spec.
+pub fn lock_path(spec: &Path) -> PathBuf {
+    if spec.is_dir() {
+        return spec.join(".portolan.lock");
+    }
+    let name = spec
+        .file_name()
+        .map_or_else(|| "ports.toml".into(), |n| n.to_string_lossy().into_owned());
+    spec.with_file_name(format!(".{name}.lock"))
+}
+
+/// An open change to the spec: locked (unless read-only), loaded, with edited files pending.
+#[derive(Debug)]
+pub struct Transaction {
+    spec: PathBuf,
+    lock: Option<File>,
+    model: Model,
+    docs: BTreeMap<PathBuf, SpecDoc>,
+}
+
+impl Transaction {
+    /// Locks the spec (waiting for other writers), then loads it.
+    pub fn begin(spec: &Path) -> Result<Self, AllocError> {
+        let lp = lock_path(spec);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lp)
+            .map_err(|e| {
+                AllocError::io(format!("cannot open the lock file {}", lp.display()), e)
+            })?;
+        fs4::FileExt::lock(&file)
+            .map_err(|e| AllocError::io(format!("cannot lock {}", lp.display()), e))?;
+        let model = portolan_model::load(spec)?;
+        Ok(Self {
+            spec: spec.to_path_buf(),
+            lock: Some(file),
+            model,
+            docs: BTreeMap::new(),
+        })
+    }
+
+    /// Loads the spec without locking (dry runs: nothing will be written).
+    pub fn read_only(spec: &Path) -> Result<Self, AllocError> {
+        Ok(Self {
+            spec: spec.to_path_buf(),
+            lock: None,
+            model: portolan_model::load(spec)?,
+            docs: BTreeMap::new(),
+        })
+    }
+
+    /// The spec as loaded under the lock.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The spec path (file or directory).
+    pub fn spec(&self) -> &Path {
+        &self.spec
+    }
+
+    /// The file a location points into.
+    pub fn file_of(&self, loc: Loc) -> Option<PathBuf> {
+        self.model.sources.file(loc.file).map(|f| f.path.clone())
+    }
+
+    /// The files of the spec, in load order.
+    pub fn files(&self) -> Vec<PathBuf> {
+        self.model
+            .sources
+            .files()
+            .iter()
+            .map(|f| f.path.clone())
+            .collect()
+    }
+
+    /// The file new entries go to when no declaration says otherwise: the spec file, or the
+    /// first file of a spec directory.
+    pub fn main_file(&self) -> PathBuf {
+        self.files()
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| self.spec.clone())
+    }
+
+    /// Opens `path` (a file of the spec) for editing, from the text loaded under the lock.
+    pub fn doc(&mut self, path: &Path) -> Result<&mut SpecDoc, AllocError> {
+        if !self.docs.contains_key(path) {
+            let text = self
+                .model
+                .sources
+                .files()
+                .iter()
+                .find(|f| f.path == path)
+                .map(|f| f.text.clone())
+                .ok_or_else(|| AllocError::Edit {
+                    path: path.to_path_buf(),
+                    message: "not a file of the spec".into(),
+                })?;
+            let doc = SpecDoc::parse(path, &text)?;
+            self.docs.insert(path.to_path_buf(), doc);
+        }
+        self.docs.get_mut(path).ok_or_else(|| AllocError::Edit {
+            path: path.to_path_buf(),
+            message: "not a file of the spec".into(),
+        })
+    }
+
+    /// Validates and writes every edited file, then appends `entries` to the log. Returns the
+    /// files written. A read-only transaction writes nothing.
+    pub fn commit(self, entries: &[Entry]) -> Result<Vec<PathBuf>, AllocError> {
+        if self.lock.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut pending = Vec::new();
+        for (path, doc) in &self.docs {
+            if !doc.changed() {
+                continue;
+            }
+            let text = doc.render();
+            if let Err(e) = portolan_model::load_str(&path.display().to_string(), &text) {
+                let detail = match &e {
+                    portolan_model::LoadError::Invalid { errors, .. } => errors
+                        .iter()
+                        .map(|x| x.message.clone())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    other => other.to_string(),
+                };
+                return Err(AllocError::Validate(detail));
+            }
+            pending.push((path.clone(), text));
+        }
+        for (path, text) in &pending {
+            write_atomic(path, text)?;
+        }
+        log::append(&log::path_for(&self.spec), entries)?;
+        drop(self.lock);
+        Ok(pending.into_iter().map(|(p, _)| p).collect())
+    }
+}
+
+/// Writes `text` to `path` atomically: temp file beside it, `fsync`, rename, `fsync` of the
+/// directory. Stale temp files of earlier crashed writers are removed first (the caller
+/// holds the lock, so none is in use).
+pub fn write_atomic(path: &Path, text: &str) -> Result<(), AllocError> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(|| "ports.toml".into(), |n| n.to_string_lossy().into_owned());
+    let prefix = format!(".{name}.alloc-");
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.filter_map(Result::ok) {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.starts_with(&prefix)
+                && std::path::Path::new(&n)
+                    .extension()
+                    .is_some_and(|x| x.eq_ignore_ascii_case("tmp"))
+            {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    let tmp = dir.join(format!("{prefix}{}.tmp", std::process::id()));
+    let ctx = || format!("cannot write {}", path.display());
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let _ = std::fs::set_permissions(&tmp, meta.permissions());
+        }
+        if std::env::var_os(ABORT_AFTER_TEMP_WRITE).is_some_and(|v| v == "1") {
+            std::process::abort();
+        }
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        AllocError::io(ctx(), e)
+    })
+}

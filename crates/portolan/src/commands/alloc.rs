@@ -1,0 +1,174 @@
+//! `portolan alloc PROJECT --name SVC`: pick the lowest free port (or run of ports) of a
+//! project's block or range with `portolan_alloc::policy`, and write the new service into the
+//! spec under the lock, losslessly and atomically, with a log line. `--dry-run` only shows
+//! the port; `--print` prints only the port, for scripts.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use portolan_alloc::edit::NewService;
+use portolan_alloc::log::{self, Action, Entry};
+use portolan_alloc::txn::Transaction;
+use portolan_alloc::{AllocError, Occupied, Request};
+use portolan_model::spec::Timestamp;
+
+use crate::error::CliError;
+use crate::exit::Exit;
+use crate::output;
+use crate::settings::{AllocSettings, Settings};
+
+/// The directory of a spec path (for `git config user.name`).
+pub(super) fn spec_dir(spec: &Path) -> &Path {
+    if spec.is_dir() {
+        spec
+    } else {
+        spec.parent().unwrap_or(Path::new("."))
+    }
+}
+
+/// A path as the user gave it, relative to the current directory when inside it.
+pub(super) fn shown(p: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|c| p.strip_prefix(c).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| p.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// A log entry skeleton stamped with who and when.
+pub(super) fn entry(spec: &Path, now: i64, action: Action, ports: String) -> Entry {
+    Entry {
+        at: Timestamp(now).to_string(),
+        who: log::who(spec_dir(spec)),
+        action,
+        service: None,
+        project: None,
+        block: None,
+        host: None,
+        transport: None,
+        ports,
+        lease_until: None,
+        why: None,
+    }
+}
+
+pub(crate) fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
+    let spec = s.spec_path()?;
+    let now = portolan_alloc::lease::now()?;
+    let mut txn = if a.dry_run {
+        Transaction::read_only(&spec)?
+    } else {
+        Transaction::begin(&spec)?
+    };
+    let model = txn.model();
+    let req = Request {
+        project: &a.project,
+        block: a.block.as_deref(),
+        host: a.host.as_deref(),
+        transport: a.transport,
+        count: a.count,
+        near: a.near,
+    };
+    let got = portolan_alloc::allocate(model, &req, &Occupied::new(), now)?;
+    if model.service_named(&a.name).is_some() {
+        return Err(AllocError::ServiceExists(a.name.clone()).into());
+    }
+    let lease_until = a.lease.map(|l| Timestamp(now.saturating_add(l)));
+    let ports = got.ports.to_string();
+    let mut written = Vec::new();
+    if !a.dry_run {
+        // expired leases on the ports handed out go, or the spec would bind them twice
+        let displaced: Vec<(String, Option<std::path::PathBuf>, String)> = got
+            .displaced
+            .iter()
+            .map(|sid| {
+                let svc = model.service(*sid);
+                let held: Vec<String> = model
+                    .bindings_of(*sid)
+                    .iter()
+                    .map(|b| b.ports.to_string())
+                    .collect();
+                (svc.name.clone(), txn.file_of(svc.loc), held.join(", "))
+            })
+            .collect();
+        let project_file = model
+            .project_named(&a.project)
+            .and_then(|p| txn.file_of(model.project(p).loc))
+            .unwrap_or_else(|| txn.main_file());
+        let mut entries = Vec::new();
+        for (name, file, held) in displaced {
+            let file = file.unwrap_or_else(|| txn.main_file());
+            txn.doc(&file)?.remove_service(&name);
+            let mut e = entry(&spec, now, Action::Gc, held);
+            e.service = Some(name);
+            e.why = Some(format!("lease expired; ports reused by `{}`", a.name));
+            entries.push(e);
+        }
+        let today = portolan_alloc::policy::date_of(now);
+        txn.doc(&project_file)?.add_service(&NewService {
+            name: &a.name,
+            project: &a.project,
+            block: a.block.as_deref(),
+            purpose: a.why.as_deref(),
+            host: a.host.as_deref(),
+            since: Some(&today),
+            lease_until,
+            binding: &a.binding,
+            ports: got.ports,
+            transport: a.transport,
+        })?;
+        let mut e = entry(&spec, now, Action::Alloc, ports.clone());
+        e.service = Some(a.name.clone());
+        e.project = Some(a.project.clone());
+        e.block.clone_from(&a.block);
+        e.host.clone_from(&a.host);
+        e.transport = Some(a.transport.as_str().into());
+        e.lease_until = lease_until.map(|t| t.to_string());
+        e.why.clone_from(&a.why);
+        entries.push(e);
+        written = txn.commit(&entries)?;
+    }
+    if a.print {
+        output::stdout(&format!("{ports}\n"))?;
+    } else if s.json {
+        let v = serde_json::json!({
+            "service": a.name,
+            "project": a.project,
+            "block": a.block,
+            "host": a.host,
+            "transport": a.transport.as_str(),
+            "ports": got.ports.ports().collect::<Vec<u16>>(),
+            "lease_until": lease_until.map(|t| t.to_string()),
+            "dry_run": a.dry_run,
+            "written": written.iter().map(|p| shown(p)).collect::<Vec<_>>(),
+        });
+        output::stdout(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"))?;
+    } else if s.verbosity >= 0 {
+        let verb = if a.dry_run {
+            "would allocate"
+        } else {
+            "allocated"
+        };
+        let mut line = format!(
+            "{verb} {ports}/{} to `{}` from {}",
+            a.transport.as_str(),
+            a.name,
+            match &a.block {
+                Some(b) => format!("block `{b}` of project `{}`", a.project),
+                None => format!("project `{}`", a.project),
+            }
+        );
+        if let Some(h) = &a.host {
+            let _ = write!(line, " on host `{h}`");
+        }
+        if let Some(l) = lease_until {
+            let _ = write!(line, ", lease until {l}");
+        }
+        if let Some(p) = written.first() {
+            let _ = write!(line, " ({} updated)", shown(p));
+        }
+        output::stdout(&(line + "\n"))?;
+    }
+    Ok(Exit::Ok)
+}

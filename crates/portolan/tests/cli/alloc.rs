@@ -1,0 +1,409 @@
+//! alloc, reserve, release, gc, log: lossless and atomic edits, exit codes, the log, and
+//! safety under concurrency and crashes.
+
+use std::collections::BTreeSet;
+
+use crate::harness::Case;
+
+const SPEC: &str = r#"# team ports — hand-kept, comments must survive
+[hosts.app1]
+environment = "production"
+ephemeral = "49152-65535"   # not Linux's default
+
+# --- projects ---
+[projects.dash]
+range = "5000-5009"
+blocks = { api = "5000-5004", web = "5005-5009" }
+
+[projects.big]
+range = "20000-20999"
+
+# --- services ---
+[services.hub]   # the hub
+project = "dash"
+block = "api"
+hosts = ["app1"]
+bindings.http = { port = 5000, app = "http" }
+
+[[reservations]]
+ports = 5001
+project = "dash"
+why = "vendor demo"
+"#;
+
+fn case() -> Case {
+    Case::new()
+        .file("ports.toml", SPEC)
+        .env("PORTOLAN_USER", "tester")
+        .env("PORTOLAN_NOW", "2026-05-01T10:00:00Z")
+}
+
+fn spec_of(c: &Case) -> String {
+    std::fs::read_to_string(c.path().join("ports.toml")).expect("spec")
+}
+
+/// The spec with the `[services.NAME]` sections alloc added (blank line, header, body) cut.
+fn without_services(spec: &str, names: &[&str]) -> String {
+    let mut out = spec.to_string();
+    for n in names {
+        let head = format!("\n[services.{n}]\n");
+        let Some(start) = out.find(&head) else {
+            panic!("no [services.{n}] in\n{out}");
+        };
+        let body = start + head.len();
+        let end = out[body..].find("\n[").map_or(out.len(), |i| body + i);
+        // `start` is the blank line alloc puts before the header; keep the next "\n["
+        out.replace_range(start..end, "");
+    }
+    out
+}
+
+fn log_of(c: &Case) -> String {
+    std::fs::read_to_string(c.path().join("ports.log.jsonl")).unwrap_or_default()
+}
+
+#[test]
+fn alloc_writes_the_lowest_free_port_losslessly_and_logs_it() {
+    let c = case().args([
+        "alloc", "dash", "--name", "kpi", "--block", "api", "--why", "KPI wall",
+    ]);
+    c.run()
+        .success()
+        .stdout_has("allocated 5002/tcp to `kpi` from block `api` of project `dash`");
+    let spec = spec_of(&c);
+    assert_eq!(
+        without_services(&spec, &["kpi"]),
+        SPEC,
+        "everything else is unchanged"
+    );
+    insta::assert_snapshot!("alloc_lossless", spec);
+    let log = log_of(&c);
+    assert_eq!(log.lines().count(), 1);
+    let e: serde_json::Value = serde_json::from_str(log.trim()).expect("json line");
+    assert_eq!(e["action"], "alloc");
+    assert_eq!(e["who"], "tester");
+    assert_eq!(e["ports"], "5002");
+    assert_eq!(e["at"], "2026-05-01T10:00:00Z");
+    // the next one skips it; --print prints only the port
+    let out = Case::new()
+        .file("ports.toml", spec)
+        .args([
+            "alloc", "dash", "--name", "kpi2", "--block", "api", "--print",
+        ])
+        .run()
+        .success();
+    assert_eq!(out.stdout, "5003\n");
+    // the result lints without duplicate bindings
+    c.run().code(2).stderr_has("service `kpi` already exists");
+}
+
+#[test]
+fn dry_run_and_json_write_nothing() {
+    let c = case().args(["alloc", "dash", "--name", "x", "--dry-run", "--json"]);
+    let out = c.run().success();
+    let j = out.json();
+    assert_eq!(j["ports"], serde_json::json!([5002]));
+    assert_eq!(j["dry_run"], true);
+    assert_eq!(spec_of(&c), SPEC);
+    assert_eq!(log_of(&c), "");
+    let c = case().args([
+        "alloc",
+        "dash",
+        "--name",
+        "x",
+        "--count",
+        "3",
+        "--near",
+        "5009",
+        "--dry-run",
+        "--print",
+    ]);
+    assert_eq!(c.run().success().stdout, "5007-5009\n");
+}
+
+#[test]
+fn full_range_is_exit_1_naming_the_range_and_its_usage() {
+    let c = case().args([
+        "alloc", "dash", "--name", "x", "--block", "api", "--count", "4",
+    ]);
+    c.run()
+        .code(1)
+        .stderr_has("no 4 consecutive free ports in block `api` of project `dash` (5000-5004): 5 ports, 1 bound, 1 reserved")
+        .stderr_has("hint:");
+    assert_eq!(spec_of(&c), SPEC);
+    assert_eq!(log_of(&c), "");
+}
+
+#[test]
+fn bad_input_is_exit_2_and_leaves_the_spec_untouched() {
+    for (args, msg) in [
+        (
+            vec!["alloc", "dahs", "--name", "x"],
+            "project `dahs` is not in the spec (did you mean `dash`?)",
+        ),
+        (
+            vec!["alloc", "dash", "--name", "x", "--block", "apj"],
+            "project `dash` has no block `apj` (did you mean `api`?)",
+        ),
+        (
+            vec!["alloc", "dash", "--name", "x", "--host", "ap1"],
+            "host `ap1` is not in the spec",
+        ),
+        (
+            vec!["alloc", "dash", "--name", "x", "--lease", "2x"],
+            "`2x` is not a duration",
+        ),
+        (
+            vec!["alloc", "dash", "--name", "bad name"],
+            "is not a valid name",
+        ),
+        (
+            vec!["reserve", "5009-5005", "--project", "dash", "--why", "x"],
+            "inverted",
+        ),
+        (
+            vec![
+                "reserve",
+                "5009",
+                "--project",
+                "dash",
+                "--why",
+                "x",
+                "--until",
+                "2026-02-30",
+            ],
+            "not a date",
+        ),
+        (
+            vec!["release", "nothing-here"],
+            "neither a service of the spec nor a port",
+        ),
+    ] {
+        let c = case().args(args.clone());
+        c.run().code(2).no_panic().stderr_has(msg);
+        assert_eq!(spec_of(&c), SPEC, "{args:?}");
+        assert_eq!(log_of(&c), "", "{args:?}");
+    }
+}
+
+#[test]
+fn a_spec_broken_by_hand_is_reported_and_untouched() {
+    let broken = format!("{SPEC}\n[services.half\n");
+    for args in [
+        vec!["alloc", "dash", "--name", "x"],
+        vec!["reserve", "5008", "--project", "dash", "--why", "x"],
+        vec!["release", "hub"],
+        vec!["gc"],
+    ] {
+        let c = case().file("ports.toml", &broken).args(args);
+        c.run()
+            .code(2)
+            .stderr_has("ports.toml:")
+            .stderr_has("could not load the spec");
+        assert_eq!(spec_of(&c), broken);
+        assert_eq!(log_of(&c), "");
+    }
+}
+
+#[test]
+fn reserve_refuses_overlaps_then_release_and_gc() {
+    let c = case().args(["reserve", "5000-5002", "--project", "dash", "--why", "x"]);
+    c.run()
+        .code(1)
+        .stderr_has("overlap service `hub` (port 5000/tcp on host `app1`)");
+    let c = case().args(["reserve", "5001", "--project", "dash", "--why", "x"]);
+    c.run()
+        .code(1)
+        .stderr_has("overlap the reservation 5001 (vendor demo) at ports.toml:");
+    assert_eq!(spec_of(&c), SPEC);
+
+    let c = case().args([
+        "reserve",
+        "5006-5007",
+        "--project",
+        "dash",
+        "--why",
+        "spare",
+        "--until",
+        "2026-05-31",
+    ]);
+    c.run()
+        .success()
+        .stdout_has("reserved 5006-5007 for project `dash`");
+    assert!(spec_of(&c).contains(
+        "ports = \"5006-5007\"\nproject = \"dash\"\nwhy = \"spare\"\nuntil = 2026-05-31\n"
+    ));
+    // a lease, then release by port and by name
+    let run = |args: &[&str], now: &str| {
+        let mut c2 = Case::new()
+            .file("ports.toml", spec_of(&c))
+            .file("ports.log.jsonl", log_of(&c))
+            .env("PORTOLAN_USER", "tester")
+            .env("PORTOLAN_NOW", now);
+        c2 = c2.args(args.iter().copied());
+        let out = c2.run();
+        let spec = spec_of(&c2);
+        let log = log_of(&c2);
+        std::fs::write(c.path().join("ports.toml"), &spec).expect("write");
+        std::fs::write(c.path().join("ports.log.jsonl"), &log).expect("write");
+        out
+    };
+    run(
+        &["alloc", "dash", "--name", "ci", "--lease", "2h", "--print"],
+        "2026-05-01T10:00:00Z",
+    )
+    .success();
+    assert!(spec_of(&c).contains("lease-until = 2026-05-01T12:00:00Z"));
+    run(&["release", "5002"], "2026-05-01T10:00:00Z")
+        .code(1)
+        .stderr_has("bound by service `ci`: release it by name");
+    run(
+        &["release", "5007", "--why", "not needed"],
+        "2026-05-01T10:00:00Z",
+    )
+    .success()
+    .stdout_has("released reserved ports 5007");
+    assert!(spec_of(&c).contains("ports = 5006\n"));
+    // before expiry gc has nothing; after, the lease and the reservation go
+    run(&["gc"], "2026-05-01T11:00:00Z")
+        .success()
+        .stdout_has("nothing to collect");
+    // expired lease: its port counts as free again (dry run shows it)
+    run(
+        &["alloc", "dash", "--name", "next", "--dry-run", "--print"],
+        "2026-05-01T12:00:01Z",
+    )
+    .success();
+    run(&["gc"], "2026-06-01T00:00:00Z")
+        .success()
+        .stdout_has("removed service `ci` (5002): lease ended 2026-05-01T12:00:00Z")
+        .stdout_has("removed reservation 5006: reservation ended 2026-05-31 (spare)");
+    assert!(!spec_of(&c).contains("[services.ci]"));
+    assert!(spec_of(&c).contains("[services.hub]   # the hub"));
+    let out = run(&["log"], "2026-06-01T00:00:00Z").success();
+    insta::assert_snapshot!("log_table", out.stdout);
+    let j = run(
+        &["log", "--json", "--service", "ci"],
+        "2026-06-01T00:00:00Z",
+    )
+    .success()
+    .json();
+    let actions: Vec<&str> = j
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["alloc", "gc"]);
+}
+
+#[test]
+fn alloc_reuses_the_port_of_an_expired_lease_and_removes_it() {
+    let spec = format!(
+        "{SPEC}\n[services.old]\nproject = \"dash\"\nlease-until = 2026-05-01T09:00:00Z\nbindings.main = {{ port = 5002 }}\n"
+    );
+    let c = case()
+        .file("ports.toml", &spec)
+        .args(["alloc", "dash", "--name", "new", "--print"]);
+    assert_eq!(c.run().success().stdout, "5002\n");
+    let after = spec_of(&c);
+    assert!(
+        !after.contains("[services.old]") && after.contains("[services.new]"),
+        "{after}"
+    );
+    let log = log_of(&c);
+    assert_eq!(log.lines().count(), 2);
+    assert!(log.contains("\"action\":\"gc\"") && log.contains("\"service\":\"old\""));
+}
+
+#[test]
+fn fifty_parallel_allocs_get_fifty_distinct_ports() {
+    let c = case();
+    let children: Vec<std::process::Child> = (0..50)
+        .map(|i| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_portolan"))
+                .current_dir(c.path())
+                .args(["alloc", "big", "--name", &format!("svc-{i:02}"), "--print"])
+                .env_remove("PORTOLAN_SPEC")
+                .env("PORTOLAN_USER", "ci")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let mut ports = BTreeSet::new();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port: u16 = String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("a port");
+        assert!((20000..=20999).contains(&port));
+        ports.insert(port);
+    }
+    assert_eq!(ports.len(), 50, "{ports:?}");
+    assert_eq!(
+        ports.iter().next_back(),
+        Some(&20049),
+        "the lowest 50, in some order"
+    );
+    let spec = spec_of(&c);
+    let model = portolan_model::load_str("ports.toml", &spec).expect("the spec still loads");
+    assert_eq!(model.services.len(), 51);
+    let names: Vec<String> = (0..50).map(|i| format!("svc-{i:02}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    assert_eq!(without_services(&spec, &names), SPEC);
+    let log = log_of(&c);
+    assert_eq!(log.lines().count(), 50);
+    for line in log.lines() {
+        let _: serde_json::Value = serde_json::from_str(line).expect("whole JSON lines");
+    }
+    // the new services lint clean (the fixture's own `hub` has findings of its own)
+    let lint = Case::new()
+        .file("ports.toml", spec)
+        .args(["lint", "--format", "json", "--fail-on", "never"])
+        .run()
+        .success()
+        .json();
+    for f in lint["findings"].as_array().expect("findings") {
+        assert!(!f.to_string().contains("svc-"), "{f}");
+    }
+}
+
+#[test]
+fn a_crash_after_the_temp_write_leaves_the_old_spec() {
+    let c = case()
+        .args(["alloc", "dash", "--name", "x"])
+        .env("PORTOLAN_TEST_ABORT_AFTER_TEMP_WRITE", "1");
+    let out = c.run();
+    assert_ne!(out.code, 0, "the hook aborts");
+    assert_eq!(spec_of(&c), SPEC, "never torn, never half-written");
+    assert_eq!(log_of(&c), "");
+    // the next writer cleans the stale temp file and succeeds
+    let c2 = case().args(["alloc", "dash", "--name", "x", "--print"]);
+    for e in std::fs::read_dir(c.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+    {
+        std::fs::copy(e.path(), c2.path().join(e.file_name())).expect("copy");
+    }
+    assert!(
+        std::fs::read_dir(c2.path())
+            .expect("dir")
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+    );
+    assert_eq!(c2.run().success().stdout, "5002\n");
+    let leftovers = std::fs::read_dir(c2.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .count();
+    assert_eq!(leftovers, 0);
+}
