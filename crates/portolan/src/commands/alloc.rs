@@ -53,6 +53,25 @@ pub(super) fn entry(spec: &Path, now: i64, action: Action, ports: String) -> Ent
     }
 }
 
+/// Ports listening right now on this machine, unless `--host` names another machine: a port
+/// a process holds is not free even if the spec does not know it.
+fn live_ports(
+    model: &portolan_model::Model,
+    host: Option<&str>,
+    transport: portolan_model::Transport,
+) -> Result<Occupied, CliError> {
+    let here = super::observe::this_host(model);
+    if host.is_some_and(|h| here.is_none_or(|id| model.host(id).name != h)) {
+        return Ok(Occupied::new());
+    }
+    let (live, _) = super::observe::listeners(false)?;
+    Ok(live
+        .iter()
+        .filter(|l| l.transport.as_str() == transport.as_str())
+        .map(|l| l.port)
+        .collect())
+}
+
 pub(crate) fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
     let now = portolan_alloc::lease::now()?;
@@ -70,7 +89,12 @@ pub(crate) fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
         count: a.count,
         near: a.near,
     };
-    let got = portolan_alloc::allocate(model, &req, &Occupied::new(), now)?;
+    let got = portolan_alloc::allocate(
+        model,
+        &req,
+        &live_ports(model, a.host.as_deref(), a.transport)?,
+        now,
+    )?;
     if model.service_named(&a.name).is_some() {
         return Err(AllocError::ServiceExists(a.name.clone()).into());
     }

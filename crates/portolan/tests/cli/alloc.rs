@@ -407,3 +407,29 @@ fn a_crash_after_the_temp_write_leaves_the_old_spec() {
         .count();
     assert_eq!(leftovers, 0);
 }
+
+#[test]
+fn alloc_skips_ports_listening_right_now_on_this_machine() {
+    // hold the lowest port of a fresh range, so only a live check can know it is taken
+    let (held, port) = (20_500..20_900)
+        .find_map(|p| {
+            std::net::TcpListener::bind(("0.0.0.0", p))
+                .ok()
+                .map(|l| (l, p))
+        })
+        .expect("a free port to hold");
+    let spec = format!("[projects.live]\nrange = \"{port}-{}\"\n", port + 9);
+    let c = Case::new()
+        .file("ports.toml", spec)
+        .env("PORTOLAN_USER", "tester");
+    let out = c
+        .args(["alloc", "live", "--name", "svc", "--print", "--dry-run"])
+        .run()
+        .success();
+    assert_eq!(
+        out.stdout.trim(),
+        (port + 1).to_string(),
+        "the held port {port} must be skipped"
+    );
+    drop(held);
+}
