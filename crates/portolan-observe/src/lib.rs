@@ -6,6 +6,7 @@
 //! pass over `/proc/*/fd`), the fixture ones read JSON, so output is snapshot-testable.
 #![deny(missing_docs)]
 
+pub mod draft;
 pub mod drift;
 pub mod kill;
 pub mod listener;

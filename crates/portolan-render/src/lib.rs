@@ -4,13 +4,22 @@
 //! [`Generator`] trait (like capirca): adding a target touches one file in `targets/` plus
 //! its tests. Generators read the resolved model, the reach analysis and the lint report;
 //! they never re-parse a source format. Output is deterministic (sorted, stable).
+//!
+//! A generator returns its text plus **warnings**: whatever the spec says that the target
+//! cannot express (an FQDN egress flow for iptables, a Docker-published port for ufw). Each
+//! warning is also written as a comment into the output, so the file never silently
+//! disagrees with the spec; the CLI repeats them on stderr.
+//!
+//! Deployable per-machine targets (firewalls, compose, nginx) say so with
+//! [`Generator::per_host`]; they render the one host selected by `--host` (or the only host
+//! in scope).
 #![deny(missing_docs)]
 
 mod table;
 pub mod targets;
 
 use portolan_lint::{Analysis, Report};
-use portolan_model::Model;
+use portolan_model::{Binding, HostId, Model};
 
 pub use table::Table;
 
@@ -24,6 +33,53 @@ pub struct RenderContext<'a> {
     pub report: &'a Report,
     /// Only this environment, when set.
     pub environment: Option<&'a str>,
+    /// Only this host, when set.
+    pub host: Option<&'a str>,
+}
+
+impl RenderContext<'_> {
+    /// Whether host `h` is selected by the environment and host filters.
+    pub fn host_selected(&self, h: HostId) -> bool {
+        let host = self.model.host(h);
+        self.environment
+            .is_none_or(|e| self.model.environment(host.environment).name == e)
+            && self.host.is_none_or(|n| host.name == n)
+    }
+
+    /// The selected hosts, in name order.
+    pub fn hosts(&self) -> Vec<HostId> {
+        (0..self.model.hosts.len())
+            .map(HostId::from_index)
+            .filter(|h| self.host_selected(*h))
+            .collect()
+    }
+
+    /// The binding instances (index into `model.bindings`, binding) on selected hosts.
+    pub fn bindings(&self) -> impl Iterator<Item = (usize, &Binding)> {
+        self.model
+            .bindings
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| self.host_selected(b.host))
+    }
+}
+
+/// A rendered output.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The file contents.
+    pub text: String,
+    /// What the target cannot express (already written into `text` as comments).
+    pub warnings: Vec<String>,
+}
+
+impl From<String> for Rendered {
+    fn from(text: String) -> Self {
+        Self {
+            text,
+            warnings: Vec::new(),
+        }
+    }
 }
 
 /// Why rendering failed.
@@ -46,12 +102,28 @@ pub trait Generator: Sync {
     /// One line for `--help`.
     fn description(&self) -> &'static str;
     /// Renders the whole output.
-    fn render(&self, cx: &RenderContext<'_>) -> Result<String, RenderError>;
+    fn render(&self, cx: &RenderContext<'_>) -> Result<Rendered, RenderError>;
+    /// Whether the output is deployed on one machine (needs exactly one host in scope).
+    fn per_host(&self) -> bool {
+        false
+    }
 }
 
 /// Every target.
 pub fn generators() -> &'static [&'static dyn Generator] {
-    &[&targets::markdown::Markdown]
+    &[
+        &targets::markdown::Markdown,
+        &targets::nftables::Nftables,
+        &targets::iptables::Iptables,
+        &targets::iptables::Ip6tables,
+        &targets::ufw::Ufw,
+        &targets::compose::Compose,
+        &targets::nginx::Nginx,
+        &targets::etc_services::EtcServices,
+        &targets::env::Env,
+        &targets::prometheus::Prometheus,
+        &targets::mermaid::Mermaid,
+    ]
 }
 
 /// The target called `name`.

@@ -93,9 +93,14 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Render an output from the spec.
     #[command(
-        after_help = "Examples:\n  portolan gen markdown -o PORTS.md\n  portolan gen markdown --env production"
+        after_help = "Examples:\n  portolan gen markdown -o PORTS.md\n  portolan gen markdown --env production\n  portolan gen nftables --host app1 -o portolan.nft && nft -c -f portolan.nft\n  portolan gen iptables --host app1 > /etc/iptables/rules.v4\n  portolan gen compose --host dev -o docker-compose.override.yml\n  portolan gen env --env development > .env\n\nFirewall, compose and nginx targets render one machine: pass --host when several\nhosts are in scope. What a target cannot express is written into the output as a\nWARNING comment and repeated on stderr."
     )]
     Gen(GenArgs),
+    /// Per binding: declared exposure vs effective reach, and why.
+    #[command(
+        after_help = "Examples:\n  portolan exposure\n  portolan exposure --env production --host app1\n  portolan exposure --json | jq '.bindings[] | select(.wider)'\n\nA binding marked WIDER is reachable from more than its declared exposure\n(`portolan lint` reports it as internal-exposed). Exit code 0; 2 on bad input."
+    )]
+    Exposure(ExposureArgs),
     /// Print the JSON Schema of the spec format.
     #[command(
         after_help = "Examples:\n  portolan schema > ports.schema.json\n  # then, in ports.toml for taplo/Even Better TOML:\n  #:schema ./ports.schema.json"
@@ -293,6 +298,26 @@ fn parse_port(s: &str) -> Result<u16, String> {
 pub enum Target {
     /// A Markdown port reference.
     Markdown,
+    /// An `nft -f` ruleset for one host (default drop, Docker-aware).
+    Nftables,
+    /// An iptables-restore file (IPv4) for one host; Docker ports in DOCKER-USER.
+    Iptables,
+    /// An ip6tables-restore file (IPv6) for one host.
+    Ip6tables,
+    /// A shell script of ufw commands for one host.
+    Ufw,
+    /// A docker-compose.override.yml `ports:` section honouring declared exposure.
+    Compose,
+    /// nginx upstreams and server blocks from the routes of one host.
+    Nginx,
+    /// /etc/services entries.
+    EtcServices,
+    /// A dotenv file: one `SERVICE_BINDING_PORT` variable per binding.
+    Env,
+    /// Prometheus scrape configs for metrics bindings.
+    Prometheus,
+    /// A Mermaid topology diagram.
+    Mermaid,
 }
 
 /// `gen`.
@@ -307,6 +332,20 @@ pub struct GenArgs {
     /// Only this environment.
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
+    /// Only this host (firewall, compose and nginx targets render one host).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+}
+
+/// `exposure`.
+#[derive(Debug, Args)]
+pub struct ExposureArgs {
+    /// Only this environment.
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// Only this host.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
 }
 
 /// Shells.

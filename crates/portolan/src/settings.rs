@@ -137,6 +137,15 @@ pub enum Command {
         output: Option<PathBuf>,
         /// Environment filter.
         env: Option<String>,
+        /// Host filter.
+        host: Option<String>,
+    },
+    /// `exposure`.
+    Exposure {
+        /// Environment filter.
+        env: Option<String>,
+        /// Host filter.
+        host: Option<String>,
     },
     /// `schema`.
     Schema,
@@ -258,9 +267,24 @@ impl Settings {
             cli::Command::Gen(a) => Command::Gen {
                 target: match a.target {
                     cli::Target::Markdown => "markdown",
+                    cli::Target::Nftables => "nftables",
+                    cli::Target::Iptables => "iptables",
+                    cli::Target::Ip6tables => "ip6tables",
+                    cli::Target::Ufw => "ufw",
+                    cli::Target::Compose => "compose",
+                    cli::Target::Nginx => "nginx",
+                    cli::Target::EtcServices => "etc-services",
+                    cli::Target::Env => "env",
+                    cli::Target::Prometheus => "prometheus",
+                    cli::Target::Mermaid => "mermaid",
                 },
                 output: a.output,
                 env: a.env,
+                host: a.host,
+            },
+            cli::Command::Exposure(a) => Command::Exposure {
+                env: a.env,
+                host: a.host,
             },
             cli::Command::Schema => Command::Schema,
             cli::Command::Completions(a) => Command::Completions(match a.shell {

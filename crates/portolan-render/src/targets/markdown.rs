@@ -11,7 +11,7 @@ use portolan_lint::{Severity, reach::describe_sources};
 use portolan_model::{Binding, EnvId, ExposureTerm, FlowEnd, Model, PortRange, PortSet, Tls};
 
 use crate::table::Table;
-use crate::{Generator, RenderContext, RenderError};
+use crate::{Generator, RenderContext, RenderError, Rendered};
 
 /// The Markdown generator.
 pub struct Markdown;
@@ -25,7 +25,7 @@ impl Generator for Markdown {
         "a Markdown port reference (ranges, bindings, reach, routes, flows, checklist, findings)"
     }
 
-    fn render(&self, cx: &RenderContext<'_>) -> Result<String, RenderError> {
+    fn render(&self, cx: &RenderContext<'_>) -> Result<Rendered, RenderError> {
         let mut out = String::new();
         let m = cx.model;
         let envs: Vec<EnvId> = (0..m.environments.len())
@@ -47,7 +47,7 @@ impl Generator for Markdown {
         reservations(cx, &mut out);
         checklist(cx, &envs, &mut out);
         findings(cx, &mut out);
-        Ok(out)
+        Ok(out.into())
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod check;
 mod completions;
+mod exposure;
 mod gen_;
 mod init;
 mod kill;
@@ -36,7 +37,15 @@ pub fn dispatch(s: &Settings) -> Result<Exit, CliError> {
             target,
             output,
             env,
-        } => gen_::run(s, target, output.as_deref(), env.as_deref()),
+            host,
+        } => gen_::run(
+            s,
+            target,
+            output.as_deref(),
+            env.as_deref(),
+            host.as_deref(),
+        ),
+        Command::Exposure { env, host } => exposure::run(s, env.as_deref(), host.as_deref()),
         Command::Schema => schema::run(),
         Command::Completions(shell) => completions::run(*shell),
         Command::Alloc(a) => alloc::run(s, a),

@@ -62,6 +62,7 @@ fn every_help_has_an_example() {
         "ls",
         "who",
         "gen",
+        "exposure",
         "schema",
         "completions",
         "alloc",

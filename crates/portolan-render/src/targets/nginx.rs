@@ -1,0 +1,265 @@
+//! `gen nginx`: upstreams and server blocks for the routes configured on one host, as an
+//! `http`-context file (`/etc/nginx/conf.d/portolan.conf`).
+//!
+//! Routes are grouped by listener binding, `server_name` (route `host`, else `_`) and
+//! location (route `path`, else `/`); the upstream instances of a group become one
+//! `upstream` block (several instances: load-balanced). An upstream on the listener's host is
+//! reached on its bind address (`127.0.0.1` for a wildcard bind); one on another host on that
+//! host's first address, or its `hostname`. An upstream that cannot be addressed is left out
+//! with a warning (nginx would refuse an unresolvable name). A TLS listener (`tls = native`)
+//! gets `listen … ssl` with `ssl/<service>_<binding>.crt|.key`, relative to nginx's
+//! configuration directory. Redirect-only bindings (`redirect = true`) of a route listener's
+//! service get an HTTP → HTTPS `return 301` server.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use portolan_model::{Binding, Model, Status, Tls};
+
+use crate::targets::common::{self, ident};
+use crate::targets::fw::the_host;
+use crate::{Generator, RenderContext, RenderError, Rendered};
+
+/// The nginx generator.
+pub struct Nginx;
+
+fn listen(b: &Binding, port: u16) -> String {
+    match b.bind {
+        ip if ip.is_unspecified() && ip.is_ipv4() => port.to_string(),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+        IpAddr::V4(a) => format!("{a}:{port}"),
+    }
+}
+
+/// `ADDR:PORT` of an upstream instance seen from `from_host`, or why not.
+fn server(m: &Model, u: &Binding, from: &Binding) -> Result<String, String> {
+    let port = u.ports.lo;
+    let same = u.host == from.host;
+    let a = if same {
+        match u.bind {
+            IpAddr::V4(a) if a.is_unspecified() => "127.0.0.1".to_string(),
+            IpAddr::V6(a) if a.is_unspecified() => "[::1]".to_string(),
+            IpAddr::V6(a) => format!("[{a}]"),
+            IpAddr::V4(a) => a.to_string(),
+        }
+    } else if u.bind.is_loopback() {
+        return Err(format!(
+            "{} listens on {} of host `{}`: not reachable from `{}`",
+            u.qualified_name(m),
+            u.bind,
+            m.host(u.host).name,
+            m.host(from.host).name
+        ));
+    } else if !u.bind.is_unspecified() {
+        match u.bind {
+            IpAddr::V6(a) => format!("[{a}]"),
+            IpAddr::V4(a) => a.to_string(),
+        }
+    } else {
+        let h = m.host(u.host);
+        match (h.addresses.first(), &h.hostname) {
+            (Some(IpAddr::V6(a)), _) => format!("[{a}]"),
+            (Some(IpAddr::V4(a)), _) => a.to_string(),
+            (None, Some(n)) => n.clone(),
+            (None, None) => {
+                return Err(format!(
+                    "{} is on host `{}`, which declares no `addresses` or `hostname`",
+                    u.qualified_name(m),
+                    h.name
+                ));
+            }
+        }
+    };
+    Ok(format!("{a}:{port}"))
+}
+
+impl Generator for Nginx {
+    fn name(&self) -> &'static str {
+        "nginx"
+    }
+
+    fn description(&self) -> &'static str {
+        "nginx upstreams and server blocks from the routes of one host (conf.d file)"
+    }
+
+    fn per_host(&self) -> bool {
+        true
+    }
+
+    fn render(&self, cx: &RenderContext<'_>) -> Result<Rendered, RenderError> {
+        let m = cx.model;
+        let h = the_host(cx, "nginx")?;
+        let mut warnings = Vec::new();
+        let mut conflicts: BTreeMap<(String, String, String, String), Vec<String>> =
+            BTreeMap::new();
+        // (listener, server_name) → path → upstream instances
+        let mut servers: BTreeMap<(usize, String), BTreeMap<String, Vec<usize>>> = BTreeMap::new();
+        for r in &m.routes {
+            let l = m.binding(r.from);
+            if l.host != h || l.status == Status::Reserved {
+                continue;
+            }
+            let name = r.host.clone().unwrap_or_else(|| "_".into());
+            let path = r.path.clone().unwrap_or_else(|| "/".into());
+            let ups = servers
+                .entry((r.from.index(), name.clone()))
+                .or_default()
+                .entry(path.clone())
+                .or_default();
+            let to = m.binding(r.to);
+            match ups.first().map(|u| &m.bindings[*u]) {
+                Some(first) if first.service != to.service || first.name != to.name => {
+                    let left = conflicts
+                        .entry((l.qualified_name(m), name, path, first.qualified_name(m)))
+                        .or_default();
+                    if !left.contains(&to.qualified_name(m)) {
+                        left.push(to.qualified_name(m));
+                    }
+                }
+                _ if ups.contains(&r.to.index()) => {}
+                _ => ups.push(r.to.index()),
+            }
+        }
+        for ((l, name, path, first), left) in conflicts {
+            warnings.push(format!(
+                "routes from {l} with server_name `{name}` and location `{path}` go to {} different upstreams; only {first} is rendered, left out: {} (give the routes distinct `host` or `path`)",
+                left.len() + 1,
+                left.join(", ")
+            ));
+        }
+        let mut upstreams: BTreeMap<Vec<usize>, (String, Vec<String>)> = BTreeMap::new();
+        let mut used_names: Vec<String> = Vec::new();
+        let mut blocks = String::new();
+        for ((li, name), locations) in &servers {
+            let l = &m.bindings[*li];
+            let tls = l.tls == Tls::Native;
+            let _ = writeln!(
+                blocks,
+                "# {} ({}/{}) on host `{}`",
+                l.qualified_name(m),
+                l.ports,
+                l.transport.as_str(),
+                m.host(h).name
+            );
+            blocks.push_str("server {\n");
+            let _ = writeln!(
+                blocks,
+                "    listen {}{};",
+                listen(l, l.ports.lo),
+                if tls { " ssl" } else { "" }
+            );
+            let _ = writeln!(
+                blocks,
+                "    server_name {};",
+                common::safe_text(name).replace(' ', "_")
+            );
+            if tls {
+                let cert = ident(&l.qualified_name(m));
+                let _ = writeln!(
+                    blocks,
+                    "    ssl_certificate ssl/{cert}.crt;\n    ssl_certificate_key ssl/{cert}.key;"
+                );
+            }
+            for (path, ups) in locations {
+                let mut ups = ups.clone();
+                ups.sort_unstable();
+                let mut addrs = Vec::new();
+                for &u in &ups {
+                    match server(m, &m.bindings[u], l) {
+                        Ok(a) => addrs.push(a),
+                        Err(e) => warnings.push(format!(
+                            "route {} → upstream left out: {e}",
+                            l.qualified_name(m)
+                        )),
+                    }
+                }
+                let path = common::safe_text(path).replace(' ', "%20");
+                let _ = writeln!(blocks, "\n    location {path} {{");
+                if addrs.is_empty() {
+                    let _ = writeln!(
+                        blocks,
+                        "        # no upstream instance can be addressed (see the warnings above)\n        return 502;\n    }}"
+                    );
+                    continue;
+                }
+                let first = &m.bindings[ups[0]];
+                let uname = if let Some((n, _)) = upstreams.get(&ups) {
+                    n.clone()
+                } else {
+                    let base = ident(&first.qualified_name(m));
+                    let mut n = base.clone();
+                    let mut k = 2;
+                    while used_names.contains(&n) {
+                        n = format!("{base}_{k}");
+                        k += 1;
+                    }
+                    used_names.push(n.clone());
+                    upstreams.insert(ups.clone(), (n.clone(), addrs));
+                    n
+                };
+                let scheme = if first.tls == Tls::Native || first.app.as_deref() == Some("https") {
+                    "https"
+                } else {
+                    "http"
+                };
+                let _ = writeln!(
+                    blocks,
+                    "        proxy_pass {scheme}://{uname};\n        proxy_http_version 1.1;\n        proxy_set_header Host $host;\n        proxy_set_header X-Real-IP $remote_addr;\n        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n        proxy_set_header X-Forwarded-Proto $scheme;\n    }}"
+                );
+            }
+            blocks.push_str("}\n\n");
+        }
+        // HTTP → HTTPS redirects of the listener services
+        let listener_services: Vec<_> = servers
+            .keys()
+            .map(|(li, _)| m.bindings[*li].service)
+            .collect();
+        let listeners: Vec<usize> = servers.keys().map(|(li, _)| *li).collect();
+        let mut redirects = String::new();
+        for (_, b) in cx.bindings().filter(|(i, b)| {
+            b.host == h
+                && b.redirect
+                && listener_services.contains(&b.service)
+                && !listeners.contains(i)
+        }) {
+            let _ = writeln!(
+                redirects,
+                "# {} ({}/{}): redirect only\nserver {{\n    listen {};\n    server_name _;\n    return 301 https://$host$request_uri;\n}}\n",
+                b.qualified_name(m),
+                b.ports,
+                b.transport.as_str(),
+                listen(b, b.ports.lo)
+            );
+        }
+        warnings.sort();
+        warnings.dedup();
+        let mut out = common::header(
+            cx,
+            "#",
+            &format!("nginx configuration for host `{}`", m.host(h).name),
+        );
+        out.push_str("# Include in the http block (e.g. /etc/nginx/conf.d/portolan.conf); check with `nginx -t`.\n# TLS certificates are read from ssl/ in nginx's configuration directory.\n");
+        out.push_str(&common::warnings_block("#", &warnings));
+        if servers.is_empty() {
+            out.push_str("# No route of the spec has its listener on this host.\n");
+        }
+        out.push('\n');
+        for (name, addrs) in upstreams.values() {
+            let _ = writeln!(out, "upstream {name} {{");
+            for a in addrs {
+                let _ = writeln!(out, "    server {a};");
+            }
+            out.push_str("}\n\n");
+        }
+        out.push_str(&blocks);
+        out.push_str(&redirects);
+        while out.ends_with("\n\n") {
+            out.pop();
+        }
+        Ok(Rendered {
+            text: out,
+            warnings,
+        })
+    }
+}
