@@ -56,9 +56,9 @@ pub enum ColorChoice {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Write a starter spec.
+    /// Write a starter spec (or a draft of this machine as it is, with --from-host).
     #[command(
-        after_help = "Examples:\n  portolan init                 # ./ports.toml\n  portolan init --spec infra/ports.toml --force"
+        after_help = "Examples:\n  portolan init                 # ./ports.toml\n  portolan init --spec infra/ports.toml --force\n  sudo portolan init --from-host --print   # this machine's interfaces and listeners as a draft"
     )]
     Init(InitArgs),
     /// Static checks of the spec.
@@ -88,7 +88,7 @@ pub enum Command {
     Kill(KillArgs),
     /// Reachability from here: TCP connect, UDP, HTTP status.
     #[command(
-        after_help = "Examples:\n  portolan probe 127.0.0.1:1-65535          # open ports (like nmap -sT -p-)\n  portolan probe 10.0.0.5:5432 udp://10.0.0.5:53 http://10.0.0.5:8069/web/health\n  portolan probe --env production            # every declared binding, by its app protocol\n  portolan probe --host app1 --json\n\nExit code: 0 ok, 1 a declared binding is not reachable, 2 bad target."
+        after_help = "Examples:\n  portolan probe 127.0.0.1:1-65535          # open ports (like nmap -sT -p-)\n  portolan probe 10.0.0.5:5432 udp://10.0.0.5:53 http://10.0.0.5:8069/web/health\n  portolan probe --env production            # every declared binding, by its app protocol\n  portolan probe --host app1 --json\n  portolan probe --host app1 --sweep          # open ports the spec does not declare\n\nExit code: 0 ok, 1 a declared binding is not reachable, 2 bad target."
     )]
     Probe(ProbeArgs),
     /// Render an output from the spec.
@@ -134,6 +134,12 @@ pub struct InitArgs {
     /// Overwrite an existing spec.
     #[arg(long)]
     pub force: bool,
+    /// Draft the spec from this machine: interfaces, the networks they imply, every listener.
+    #[arg(long)]
+    pub from_host: bool,
+    /// Print the spec instead of writing it.
+    #[arg(long)]
+    pub print: bool,
 }
 
 /// `--format` of lint and check.
@@ -245,6 +251,10 @@ pub struct ProbeArgs {
     /// Show closed and filtered ports too.
     #[arg(long)]
     pub all: bool,
+    /// With --host: probe every TCP port of the host and report open ports no binding
+    /// declares as `undeclared-listener` findings (drift seen from outside).
+    #[arg(long, requires = "host")]
+    pub sweep: bool,
 }
 
 /// `kill`.

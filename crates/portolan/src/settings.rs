@@ -49,6 +49,8 @@ pub struct ProbeSettings {
     pub deadline: std::time::Duration,
     /// Show closed too.
     pub all: bool,
+    /// Sweep every port of the host.
+    pub sweep: bool,
 }
 
 /// Validated `kill` options.
@@ -103,6 +105,10 @@ pub enum Command {
     Init {
         /// Overwrite.
         force: bool,
+        /// Draft from this machine.
+        from_host: bool,
+        /// Print instead of writing.
+        print: bool,
     },
     /// `lint`.
     Lint {
@@ -210,7 +216,11 @@ impl Settings {
             return Err(CliError::Usage("--spec (or PORTOLAN_SPEC) is empty".into()));
         }
         let command = match cli.command {
-            cli::Command::Init(a) => Command::Init { force: a.force },
+            cli::Command::Init(a) => Command::Init {
+                force: a.force,
+                from_host: a.from_host,
+                print: a.print,
+            },
             cli::Command::Lint(a) => Command::Lint {
                 report: report(&a.report, cli.json),
                 list_rules: a.list_rules,
@@ -245,6 +255,7 @@ impl Settings {
                     retries: a.retries,
                     deadline: std::time::Duration::from_secs(a.deadline.max(1)),
                     all: a.all,
+                    sweep: a.sweep,
                 })
             }
             cli::Command::Kill(a) => {

@@ -48,7 +48,29 @@ from = "nginx.https"
 to = "api.http"
 "#;
 
-pub(crate) fn run(s: &Settings, force: bool) -> Result<Exit, CliError> {
+pub(crate) fn run(
+    s: &Settings,
+    force: bool,
+    from_host: bool,
+    print: bool,
+) -> Result<Exit, CliError> {
+    let text = if from_host {
+        let (live, note) = super::observe::listeners(true)?;
+        if let Some(n) = note
+            && s.verbosity >= 0
+        {
+            eprintln!("note: {n}");
+        }
+        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map_or_else(|_| "this-host".to_string(), |h| h.trim().to_string());
+        portolan_observe::draft::draft(&hostname, &portolan_observe::draft::interfaces(), &live)
+    } else {
+        STARTER.to_string()
+    };
+    if print {
+        output::stdout(&text)?;
+        return Ok(Exit::Ok);
+    }
     let path = s
         .spec
         .clone()
@@ -59,7 +81,7 @@ pub(crate) fn run(s: &Settings, force: bool) -> Result<Exit, CliError> {
             path.display()
         )));
     }
-    output::atomic_write(&path, STARTER)?;
+    output::atomic_write(&path, &text)?;
     if s.verbosity >= 0 {
         eprintln!("wrote {}; next: `portolan lint`", path.display());
     }

@@ -26,7 +26,11 @@ use crate::settings::{Command, Settings};
 /// Runs the command of `s`.
 pub fn dispatch(s: &Settings) -> Result<Exit, CliError> {
     match &s.command {
-        Command::Init { force } => init::run(s, *force),
+        Command::Init {
+            force,
+            from_host,
+            print,
+        } => init::run(s, *force, *from_host, *print),
         Command::Lint { report, list_rules } => lint::run(s, *report, *list_rules),
         Command::Check { report, host } => check::run(s, *report, host.as_deref()),
         Command::Ls(o) => ls::run(s, o),

@@ -13,6 +13,9 @@ use crate::output;
 use crate::settings::{ProbeSettings, Settings};
 
 pub(crate) fn run(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
+    if p.sweep {
+        return sweep(s, p);
+    }
     let mut targets: Vec<Target> = Vec::new();
     for t in &p.targets {
         targets.extend(probe::parse_target(t).map_err(|e| CliError::Usage(e.to_string()))?);
@@ -139,4 +142,87 @@ pub(crate) fn run(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
     } else {
         Exit::Ok
     })
+}
+
+/// `--sweep`: every TCP port of one host from outside; open ports no binding declares are
+/// `undeclared-listener` findings, declared TCP bindings found closed are
+/// `declared-not-listening`.
+fn sweep(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
+    use portolan_lint::{Finding, Rule};
+    let model = s.load()?;
+    let name = p.host.as_deref().unwrap_or_default();
+    let hid = model
+        .host_named(name)
+        .ok_or_else(|| CliError::Usage(format!("host `{name}` is not in the spec")))?;
+    let host = model.host(hid);
+    let addr = host
+        .addresses
+        .first()
+        .copied()
+        .ok_or_else(|| CliError::Usage(format!("host `{name}` has no `addresses` to sweep")))?;
+    let targets = probe::parse_target(&format!(
+        "{}:1-65535",
+        if addr.is_ipv6() {
+            format!("[{addr}]")
+        } else {
+            addr.to_string()
+        }
+    ))
+    .map_err(|e| CliError::Usage(e.to_string()))?;
+    let opts = Options {
+        concurrency: p.concurrency,
+        timeout: p.timeout,
+        retries: p.retries,
+        deadline: p.deadline,
+    };
+    let results = probe::run(targets, opts, &|_| {});
+    let open: std::collections::BTreeSet<u16> = results
+        .iter()
+        .filter(|r| r.state == State::Open)
+        .map(|r| r.target.port)
+        .collect();
+    let mine: Vec<&portolan_model::Binding> = model
+        .bindings
+        .iter()
+        .filter(|b| b.host == hid && b.transport == portolan_model::Transport::Tcp)
+        .collect();
+    let mut report = portolan_lint::Report::default();
+    for port in &open {
+        if !mine.iter().any(|b| b.ports.contains(*port)) {
+            report.findings.push(
+                Finding::new(Rule::UndeclaredListener, format!("{addr}:{port}/tcp of host `{name}` accepts connections from here, but no binding declares it"))
+                    .subject(format!("tcp:{port}"))
+                    .help("declare it in the spec, or close it"),
+            );
+        }
+    }
+    for b in mine
+        .iter()
+        .filter(|b| matches!(b.status, portolan_model::Status::Active) && !b.bind.is_loopback())
+    {
+        if !b.ports.ports().any(|port| open.contains(&port)) {
+            report.findings.push(
+                Finding::new(Rule::DeclaredNotListening, format!("`{}` ({}:{}/tcp) is not reachable from here", b.qualified_name(&model), addr, b.ports))
+                    .subject(b.qualified_name(&model))
+                    .at(b.port_loc, "declared here")
+                    .note("seen from outside: a firewall between here and the host looks the same as a stopped service")
+                    .help("start the service, or check the firewalls on the way"),
+            );
+        }
+    }
+    portolan_lint::sort(&model, &mut report.findings);
+    let format = if s.json {
+        portolan_lint::report::Format::Json
+    } else {
+        portolan_lint::report::Format::Human
+    };
+    super::print_report(
+        s,
+        &model,
+        report,
+        crate::settings::ReportSettings {
+            format,
+            fail_on: Some(portolan_lint::Severity::Warning),
+        },
+    )
 }

@@ -55,24 +55,16 @@ fn completions_for_three_shells() {
 
 #[test]
 fn every_help_has_an_example() {
-    for cmd in [
-        "init",
-        "lint",
-        "check",
-        "ls",
-        "who",
-        "gen",
-        "exposure",
-        "schema",
-        "completions",
-        "alloc",
-        "reserve",
-        "release",
-        "gc",
-        "log",
-    ] {
+    use clap::CommandFactory;
+    // every subcommand clap knows, so a new command cannot forget its examples
+    let cmds: Vec<String> = portolan::cli::Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    assert!(cmds.len() >= 16, "{cmds:?}");
+    for cmd in &cmds {
         Case::new()
-            .args([cmd, "--help"])
+            .args([cmd.as_str(), "--help"])
             .run()
             .success()
             .stdout_has("Examples:");

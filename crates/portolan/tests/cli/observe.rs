@@ -542,3 +542,109 @@ fn probe_across_two_network_namespaces() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+#[test]
+fn init_from_host_drafts_a_spec_that_matches_this_machine() {
+    let c = Case::new().file("live.json", LIVE);
+    let out = c
+        .args(["init", "--from-host", "--print"])
+        .env("PORTOLAN_LISTENERS_FIXTURE", "live.json")
+        .run()
+        .success();
+    let draft = out.stdout.clone();
+    assert!(
+        draft.contains("[services.sshd]") && draft.contains("process = \"sshd\""),
+        "{draft}"
+    );
+    // checked against the same listeners, the draft has no drift at all
+    let c = Case::new()
+        .file("live.json", LIVE)
+        .file("ports.toml", &draft);
+    let host = draft
+        .lines()
+        .find_map(|l| l.strip_prefix("[hosts.")?.strip_suffix(']'))
+        .expect("a host")
+        .to_string();
+    let out = c
+        .args(["check", "--host", &host, "--json", "--fail-on", "never"])
+        .env("PORTOLAN_LISTENERS_FIXTURE", "live.json")
+        .run()
+        .success();
+    let drift: Vec<String> = out.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .filter(|r| {
+            [
+                "undeclared-listener",
+                "declared-not-listening",
+                "bind-wider-than-declared",
+                "unexpected-process",
+            ]
+            .contains(&r.as_str())
+        })
+        .collect();
+    assert!(
+        drift.is_empty(),
+        "drift in a fresh draft: {drift:?}\n{draft}\n{}",
+        out.stdout
+    );
+    // and it is written like any spec: refuses to overwrite
+    Case::new()
+        .file("ports.toml", "x")
+        .args(["init", "--from-host"])
+        .run()
+        .code(2)
+        .stderr_has("already exists");
+}
+
+#[test]
+fn probe_sweep_reports_undeclared_and_unreachable_ports() {
+    let declared = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let undeclared = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (dp, up) = (
+        declared.local_addr().unwrap().port(),
+        undeclared.local_addr().unwrap().port(),
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let spec = format!(
+        "[hosts.here]\naddresses = [\"127.0.0.1\"]\nnetworks = []\n[services.web]\nhosts = [\"here\"]\nbindings.http = {{ port = {dp}, exposure = \"localhost\", bind = \"0.0.0.0\" }}\nbindings.admin = {{ port = {closed}, exposure = \"localhost\", bind = \"0.0.0.0\" }}\n"
+    );
+    let out = Case::new()
+        .file("ports.toml", spec)
+        .args([
+            "probe",
+            "--host",
+            "here",
+            "--sweep",
+            "--json",
+            "--timeout",
+            "300",
+        ])
+        .run()
+        .code(1);
+    let findings = out.json()["findings"].as_array().unwrap().clone();
+    let has = |rule: &str, needle: &str| {
+        findings
+            .iter()
+            .any(|f| f["rule"] == rule && f["message"].as_str().unwrap().contains(needle))
+    };
+    assert!(
+        has("undeclared-listener", &format!(":{up}/tcp")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !has("undeclared-listener", &format!(":{dp}/tcp")),
+        "{}",
+        out.stdout
+    );
+    assert!(has("declared-not-listening", "web.admin"), "{}", out.stdout);
+    assert!(!has("declared-not-listening", "web.http"), "{}", out.stdout);
+    drop((declared, undeclared));
+}
