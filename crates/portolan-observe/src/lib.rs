@@ -13,6 +13,7 @@ pub mod listener;
 pub mod probe;
 pub mod procfs;
 pub mod source;
+pub mod tls;
 
 pub use listener::{Listener, Owner, Transport};
 pub use source::{Fixture, ProcessSource, SocketSource, System, observe};

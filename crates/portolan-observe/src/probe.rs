@@ -25,6 +25,8 @@ pub struct Target {
     pub transport: Transport,
     /// HTTP path to request (`/health`), for an HTTP probe.
     pub http_path: Option<String>,
+    /// Handshake TLS (and report the certificate).
+    pub tls: bool,
 }
 
 /// What a probe found.
@@ -70,6 +72,8 @@ pub struct Outcome {
     pub micros: u64,
     /// HTTP status line code, for HTTP probes that got an answer.
     pub http_status: Option<u16>,
+    /// What the TLS handshake showed, for TLS probes.
+    pub tls: Option<crate::tls::TlsInfo>,
 }
 
 /// Knobs.
@@ -150,7 +154,8 @@ fn port_range(spec: &str, s: &str) -> Result<(u16, u16), TargetError> {
     Ok((lo, hi))
 }
 
-/// Parses `host:port`, `host:lo-hi`, `[v6]:port`, `udp://host:port`, `http://host[:port]/path`.
+/// Parses `host:port`, `host:lo-hi`, `[v6]:port`, `udp://host:port`, `http://host[:port]/path`,
+/// `tls://host:port`, `https://host[:port]/path`.
 pub fn parse_target(spec: &str) -> Result<Vec<Target>, TargetError> {
     let (scheme, rest) = spec
         .split_once("://")
@@ -163,10 +168,12 @@ pub fn parse_target(spec: &str) -> Result<Vec<Target>, TargetError> {
         Some((h, p)) if !h.is_empty() && (!h.contains(':') || h.ends_with(']')) => (h, Some(p)),
         _ => (hostport, None),
     };
-    let (transport, http, default_port) = match scheme {
-        "tcp" => (Transport::Tcp, false, None),
-        "udp" => (Transport::Udp, false, None),
-        "http" => (Transport::Tcp, true, Some(80)),
+    let (transport, http, default_port, tls) = match scheme {
+        "tcp" => (Transport::Tcp, false, None, false),
+        "udp" => (Transport::Udp, false, None, false),
+        "http" => (Transport::Tcp, true, Some(80), false),
+        "tls" => (Transport::Tcp, false, None, true),
+        "https" => (Transport::Tcp, true, Some(443), true),
         _ => return Err(TargetError::Syntax(spec.into())),
     };
     let (lo, hi) = match (ports, default_port) {
@@ -188,6 +195,7 @@ pub fn parse_target(spec: &str) -> Result<Vec<Target>, TargetError> {
             port,
             transport,
             http_path: http.then(|| path.clone().unwrap_or_else(|| "/".into())),
+            tls,
         })
         .collect())
 }
@@ -261,8 +269,27 @@ fn tcp(
     t: &Target,
     timeout: Duration,
     cache: &mut Option<rustix::fd::OwnedFd>,
-) -> (State, Option<u16>) {
+) -> (State, Option<u16>, Option<crate::tls::TlsInfo>) {
     let sa = SocketAddr::new(t.addr, t.port);
+    if t.tls {
+        return match tcp_connect(sa, timeout, cache) {
+            State::Open => match crate::tls::probe(sa, &t.host, timeout, t.http_path.as_deref()) {
+                Ok((info, status)) => (State::Open, status, Some(info)),
+                Err(e) => (State::Error(e), None, None),
+            },
+            other => (other, None, None),
+        };
+    }
+    let (state, status) = plain(t, sa, timeout, cache);
+    (state, status, None)
+}
+
+fn plain(
+    t: &Target,
+    sa: SocketAddr,
+    timeout: Duration,
+    cache: &mut Option<rustix::fd::OwnedFd>,
+) -> (State, Option<u16>) {
     if t.http_path.is_none() {
         return (tcp_connect(sa, timeout, cache), None);
     }
@@ -357,6 +384,7 @@ pub fn run(
                             state: State::Skipped,
                             micros: 0,
                             http_status: None,
+                            tls: None,
                         }
                     } else {
                         let left = opts.deadline.saturating_sub(start.elapsed());
@@ -364,9 +392,9 @@ pub fn run(
                         let mut attempt = 0;
                         loop {
                             let a = Instant::now();
-                            let (state, http_status) = match t.transport {
+                            let (state, http_status, tls) = match t.transport {
                                 Transport::Tcp => tcp(t, timeout, &mut cache),
-                                Transport::Udp => (udp(t, timeout), None),
+                                Transport::Udp => (udp(t, timeout), None, None),
                             };
                             let retry = matches!(state, State::Filtered | State::OpenFiltered)
                                 && attempt < opts.retries
@@ -378,6 +406,7 @@ pub fn run(
                                     micros: u64::try_from(a.elapsed().as_micros())
                                         .unwrap_or(u64::MAX),
                                     http_status,
+                                    tls,
                                 };
                             }
                             attempt += 1;

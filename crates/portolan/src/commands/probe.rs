@@ -38,7 +38,9 @@ pub(crate) fn run(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
                 Some(b.bind)
             };
             let Some(addr) = addr else { continue };
-            let http = matches!(b.app.as_deref(), Some("http")) && !b.redirect;
+            let tls = b.tls == portolan_model::Tls::Native
+                || matches!(b.app.as_deref(), Some("https" | "tls" | "grpcs"));
+            let http = matches!(b.app.as_deref(), Some("http" | "https")) && !b.redirect;
             for port in b.ports.ports() {
                 let t = Target {
                     host: host.name.clone(),
@@ -50,6 +52,7 @@ pub(crate) fn run(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
                         portolan_observe::Transport::Tcp
                     },
                     http_path: http.then(|| b.health.clone().unwrap_or_else(|| "/".into())),
+                    tls,
                 };
                 names.push((t.clone(), b.qualified_name(&model)));
                 targets.push(t);
@@ -75,12 +78,29 @@ pub(crate) fn run(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
     let show_all = p.all || total <= 16 || p.from_spec;
     let mut open = 0;
     let mut missing = 0;
+    let mut expiring = Vec::new();
     let mut rows = Vec::new();
     for r in &results {
         let service = names
             .iter()
             .find(|(t, _)| *t == r.target)
             .map(|(_, n)| n.clone());
+        if let Some(info) = &r.tls
+            && info.days_left < portolan_observe::tls::EXPIRY_WARNING_DAYS
+        {
+            expiring.push(format!(
+                "{}:{}: certificate `{}` {} (not after {})",
+                r.target.addr,
+                r.target.port,
+                info.subject,
+                if info.days_left < 0 {
+                    "has EXPIRED".to_string()
+                } else {
+                    format!("expires in {} days", info.days_left)
+                },
+                info.not_after
+            ));
+        }
         if r.state == State::Open {
             open += 1;
         } else if service.is_some() {
@@ -93,7 +113,7 @@ pub(crate) fn run(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
     if s.json {
         let v: Vec<serde_json::Value> = rows
             .iter()
-            .map(|(r, svc)| serde_json::json!({"host": r.target.host, "addr": r.target.addr.to_string(), "port": r.target.port, "transport": r.target.transport, "state": r.state.as_str(), "micros": r.micros, "http_status": r.http_status, "service": svc}))
+            .map(|(r, svc)| serde_json::json!({"host": r.target.host, "addr": r.target.addr.to_string(), "port": r.target.port, "transport": r.target.transport, "state": r.state.as_str(), "micros": r.micros, "http_status": r.http_status, "tls": r.tls, "service": svc}))
             .collect();
         output::stdout(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"))?;
     } else {
@@ -123,6 +143,27 @@ pub(crate) fn run(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
                 r.http_status.map_or_else(|| "-".into(), |c| c.to_string()),
                 svc.as_deref().unwrap_or("-")
             );
+            if let Some(info) = &r.tls {
+                let _ = writeln!(
+                    t,
+                    "    {} {} — {} (issuer {}){}; {} days left; SANs: {}",
+                    info.version,
+                    info.cipher,
+                    info.subject,
+                    info.issuer,
+                    if info.self_signed {
+                        ", self-signed"
+                    } else {
+                        ""
+                    },
+                    info.days_left,
+                    if info.sans.is_empty() {
+                        "none".to_string()
+                    } else {
+                        info.sans.join(", ")
+                    }
+                );
+            }
         }
         if s.verbosity >= 0 {
             let _ = writeln!(
@@ -137,7 +178,10 @@ pub(crate) fn run(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
         }
         output::stdout(&t)?;
     }
-    Ok(if missing > 0 {
+    for e in &expiring {
+        eprintln!("warning: {e}");
+    }
+    Ok(if missing > 0 || !expiring.is_empty() {
         Exit::Findings
     } else {
         Exit::Ok

@@ -648,3 +648,109 @@ fn probe_sweep_reports_undeclared_and_unreachable_ports() {
     assert!(!has("declared-not-listening", "web.http"), "{}", out.stdout);
     drop((declared, undeclared));
 }
+
+/// A TLS server (`openssl s_server`) with a self-signed certificate valid for `days`.
+fn tls_server(dir: &std::path::Path, days: u32) -> (std::process::Child, u16) {
+    let ok = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            &days.to_string(),
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "this test needs the openssl command (apt-get install openssl)"
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("openssl")
+        .args([
+            "s_server",
+            "-quiet",
+            "-www",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .arg("-cert")
+        .arg(dir.join("cert.pem"))
+        .arg("-key")
+        .arg(dir.join("key.pem"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl s_server");
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    (child, port)
+}
+
+#[test]
+fn probe_tls_reports_the_certificate_and_warns_before_expiry() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, port) = tls_server(dir.path(), 5);
+    let out = Case::new()
+        .args(["probe", &format!("tls://127.0.0.1:{port}"), "--json"])
+        .run();
+    let _ = server.kill();
+    let _ = server.wait();
+    let out = out.code(1).stderr_has("expires in");
+    let j = out.json();
+    let tls = &j[0]["tls"];
+    assert!(
+        tls["subject"].as_str().unwrap().contains("CN=localhost"),
+        "{tls}"
+    );
+    assert_eq!(tls["self_signed"], true);
+    let days = tls["days_left"].as_i64().unwrap();
+    assert!((3..=5).contains(&days), "days_left {days}");
+    assert!(
+        tls["sans"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "IP:127.0.0.1"),
+        "{tls}"
+    );
+    assert!(
+        tls["version"].as_str().unwrap().starts_with("TLSv1."),
+        "{tls}"
+    );
+}
+
+#[test]
+fn probe_https_gets_a_status_and_a_long_lived_cert_is_fine() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, port) = tls_server(dir.path(), 90);
+    let out = Case::new()
+        .args(["probe", &format!("https://127.0.0.1:{port}/")])
+        .run();
+    let _ = server.kill();
+    let _ = server.wait();
+    let out = out.success();
+    assert!(
+        out.stdout.contains("days left") && out.stdout.contains(" 200 "),
+        "{}",
+        out.stdout
+    );
+}
