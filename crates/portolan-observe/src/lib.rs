@@ -2,14 +2,16 @@
 //!
 //! What is really listening on this machine, and who owns it. The OS is injected (like
 //! bandwhich): a [`SocketSource`] lists sockets and a [`ProcessSource`] maps socket inodes to
-//! processes; the real implementations read procfs (`/proc/net/{tcp,tcp6,udp,udp6}` and one
-//! pass over `/proc/*/fd`), the fixture ones read JSON, so output is snapshot-testable.
+//! processes; the real implementations ask the kernel through netlink `sock_diag` like `ss`
+//! (falling back to `/proc/net/{tcp,tcp6,udp,udp6}`) and map owners in one pass over
+//! `/proc/*/fd`; the fixture ones read JSON, so output is snapshot-testable.
 #![deny(missing_docs)]
 
 pub mod draft;
 pub mod drift;
 pub mod kill;
 pub mod listener;
+pub mod netlink;
 pub mod probe;
 pub mod procfs;
 pub mod source;

@@ -37,7 +37,14 @@ impl Default for System {
 }
 
 impl SocketSource for System {
+    /// netlink `sock_diag` (like `ss`), falling back to `/proc/net` where netlink is refused
+    /// (some sandboxes) or when a different procfs root is configured.
     fn sockets(&self) -> Result<Vec<Listener>, ObserveError> {
+        if self.root == std::path::Path::new("/proc")
+            && let Ok(list) = crate::netlink::sockets()
+        {
+            return Ok(list);
+        }
         procfs::sockets(&self.root)
     }
 }

@@ -1,0 +1,182 @@
+//! Listening sockets the way `ss` reads them: one `NETLINK_SOCK_DIAG` dump per (family,
+//! protocol), asking the kernel only for LISTEN (TCP) or unconnected (UDP) sockets. Messages
+//! are built and parsed by hand (`inet_diag_req_v2` / `inet_diag_msg`, see `sock_diag(7)`), so
+//! no unsafe code and no netlink crate are needed. `procfs` is the fallback.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use rustix::net::netlink::{self, SocketAddrNetlink};
+use rustix::net::{
+    AddressFamily, RecvFlags, SendFlags, SocketFlags, SocketType, recv, sendto, socket_with,
+};
+
+use crate::ObserveError;
+use crate::listener::{Listener, Transport};
+
+const SOCK_DIAG_BY_FAMILY: u16 = 20;
+const NLM_F_REQUEST: u16 = 0x1;
+const NLM_F_DUMP: u16 = 0x300;
+const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
+const AF_INET: u8 = 2;
+const AF_INET6: u8 = 10;
+const IPPROTO_TCP: u8 = 6;
+const IPPROTO_UDP: u8 = 17;
+const TCP_LISTEN: u32 = 10;
+const TCP_CLOSE: u32 = 7;
+
+fn io(e: impl std::fmt::Display) -> ObserveError {
+    ObserveError::Io {
+        path: "netlink sock_diag".into(),
+        source: std::io::Error::other(e.to_string()),
+    }
+}
+
+fn request(seq: u32, family: u8, protocol: u8, states: u32) -> Vec<u8> {
+    let mut m = Vec::with_capacity(72);
+    m.extend_from_slice(&72u32.to_ne_bytes()); // nlmsg_len
+    m.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    m.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+    m.extend_from_slice(&seq.to_ne_bytes());
+    m.extend_from_slice(&0u32.to_ne_bytes()); // pid
+    m.extend_from_slice(&[family, protocol, 0, 0]); // family, protocol, ext, pad
+    m.extend_from_slice(&states.to_ne_bytes());
+    m.extend_from_slice(&[0u8; 48]); // inet_diag_sockid: any
+    m
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_ne_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+/// Parses one `inet_diag_msg`.
+fn parse_msg(b: &[u8], transport: Transport) -> Option<Listener> {
+    let family = *b.first()?;
+    let port = u16::from_be_bytes(b.get(4..6)?.try_into().ok()?);
+    let dport = u16::from_be_bytes(b.get(6..8)?.try_into().ok()?);
+    if transport == Transport::Udp && dport != 0 {
+        return None; // a connected UDP socket is a client
+    }
+    let src = b.get(8..24)?;
+    let addr = if family == AF_INET {
+        IpAddr::V4(Ipv4Addr::new(src[0], src[1], src[2], src[3]))
+    } else {
+        IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(src).ok()?))
+    };
+    let uid = u32_at(b, 64)?;
+    let inode = u64::from(u32_at(b, 68)?);
+    Some(Listener {
+        transport,
+        addr,
+        port,
+        inode,
+        uid,
+        owners: Vec::new(),
+    })
+}
+
+fn dump(seq: u32, family: u8, protocol: u8, states: u32) -> Result<Vec<Listener>, ObserveError> {
+    let transport = if protocol == IPPROTO_TCP {
+        Transport::Tcp
+    } else {
+        Transport::Udp
+    };
+    let fd = socket_with(
+        AddressFamily::NETLINK,
+        SocketType::RAW,
+        SocketFlags::CLOEXEC,
+        Some(netlink::SOCK_DIAG),
+    )
+    .map_err(io)?;
+    sendto(
+        &fd,
+        &request(seq, family, protocol, states),
+        SendFlags::empty(),
+        &SocketAddrNetlink::new(0, 0),
+    )
+    .map_err(io)?;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let (_, n) = recv(&fd, &mut buf[..], RecvFlags::empty()).map_err(io)?;
+        let data = buf.get(..n).unwrap_or_default();
+        let mut off = 0;
+        while off + 16 <= data.len() {
+            let len = u32_at(data, off).map_or(0, |l| l as usize);
+            let kind = u16_at(data, off + 4).unwrap_or(NLMSG_DONE);
+            if len < 16 || off + len > data.len() {
+                return Err(io("truncated netlink message"));
+            }
+            match kind {
+                NLMSG_DONE => return Ok(out),
+                NLMSG_ERROR => {
+                    let errno = data
+                        .get(off + 16..off + 20)
+                        .and_then(|e| e.try_into().ok())
+                        .map_or(0, i32::from_ne_bytes);
+                    return Err(io(format!("kernel error {}", -errno)));
+                }
+                _ => {
+                    if let Some(l) = data
+                        .get(off + 16..off + len)
+                        .and_then(|m| parse_msg(m, transport))
+                    {
+                        out.push(l);
+                    }
+                }
+            }
+            off += (len + 3) & !3;
+        }
+        if n == 0 {
+            return Ok(out);
+        }
+    }
+}
+
+/// Every listening TCP and bound UDP socket (IPv4 and IPv6) of this network namespace.
+pub fn sockets() -> Result<Vec<Listener>, ObserveError> {
+    let mut out = Vec::new();
+    let mut seq = 1;
+    for family in [AF_INET, AF_INET6] {
+        for (protocol, states) in [
+            (IPPROTO_TCP, 1 << TCP_LISTEN),
+            (IPPROTO_UDP, 1 << TCP_CLOSE),
+        ] {
+            out.extend(dump(seq, family, protocol, states)?);
+            seq += 1;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agrees_with_procfs() {
+        // other tests open sockets concurrently: compare on the sockets this test owns
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let udp = std::net::UdpSocket::bind("[::1]:0").unwrap();
+        let ours = [
+            (Transport::Tcp, tcp.local_addr().unwrap()),
+            (Transport::Udp, udp.local_addr().unwrap()),
+        ];
+        let a = sockets().expect("netlink sock_diag");
+        let b = crate::procfs::sockets(std::path::Path::new("/proc")).unwrap();
+        for (t, sa) in ours {
+            let find = |v: &[Listener]| {
+                v.iter()
+                    .find(|l| l.transport == t && l.port == sa.port() && l.addr == sa.ip())
+                    .map(|l| (l.inode, l.uid))
+            };
+            let (x, y) = (find(&a), find(&b));
+            assert!(x.is_some(), "netlink misses {t:?} {sa}");
+            assert_eq!(x, y, "netlink and procfs disagree on {t:?} {sa}");
+        }
+    }
+}
