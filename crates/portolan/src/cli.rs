@@ -68,7 +68,7 @@ pub enum Command {
     Lint(LintArgs),
     /// Lint plus drift against this machine (drift arrives with live observation).
     #[command(
-        after_help = "Examples:\n  portolan check\n  portolan check --host app1 --format json"
+        after_help = "Examples:\n  portolan check\n  portolan check --host app1 --format json\n  portolan check --probe                 # and connect to every declared binding"
     )]
     Check(CheckArgs),
     /// Listening sockets with their owning processes (like `ss -tulpn`) and the declared service.
@@ -197,6 +197,9 @@ pub struct CheckArgs {
     /// Which host of the spec this machine is.
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
+    /// Also probe this host's declared bindings from here (TCP, TLS, HTTP).
+    #[arg(long)]
+    pub probe: bool,
 }
 
 /// `ls`.

@@ -123,6 +123,8 @@ pub enum Command {
         report: ReportSettings,
         /// `--host`.
         host: Option<String>,
+        /// `--probe`.
+        probe: bool,
     },
     /// `ls`.
     Ls(LsSettings),
@@ -228,6 +230,7 @@ impl Settings {
             cli::Command::Check(a) => Command::Check {
                 report: report(&a.report, cli.json),
                 host: a.host,
+                probe: a.probe,
             },
             cli::Command::Ls(a) => Command::Ls(LsSettings {
                 // neither flag means both, like ss

@@ -65,6 +65,7 @@ rules! {
     DeclaredNotListening => "declared-not-listening", Error, false, "An active binding on this host has no live listener.";
     BindWiderThanDeclared => "bind-wider-than-declared", Error, false, "The live bind address is wider than declared.";
     UnexpectedProcess => "unexpected-process", Warning, false, "The listener belongs to another program than declared.";
+    Unreachable => "unreachable", Warning, false, "A declared binding does not accept connections from where portolan probes it (`check --probe`).";
 }
 
 impl std::fmt::Display for Rule {

@@ -12,6 +12,7 @@ pub(crate) fn run(
     s: &Settings,
     report: ReportSettings,
     host: Option<&str>,
+    probe: bool,
 ) -> Result<Exit, CliError> {
     let model = s.load()?;
     let host_id = match host {
@@ -34,6 +35,9 @@ pub(crate) fn run(
             let (live, note) = listeners(true)?;
             r.findings
                 .extend(portolan_observe::drift::drift(&model, h, &live));
+            if probe {
+                r.findings.extend(reachability(&model, h));
+            }
             portolan_lint::sort(&model, &mut r.findings);
             if let Some(n) = note
                 && s.verbosity >= 0
@@ -50,4 +54,59 @@ pub(crate) fn run(
         None => {}
     }
     super::print_report(s, &model, r, report)
+}
+
+/// `--probe`: connect to every active declared binding of host `h` from here; what does not
+/// accept is `unreachable`.
+fn reachability(
+    model: &portolan_model::Model,
+    h: portolan_model::HostId,
+) -> Vec<portolan_lint::Finding> {
+    use portolan_observe::probe::{self, Options, State};
+    let targets = super::probe::spec_targets(model, |b| {
+        b.host == h && b.status == portolan_model::Status::Active
+    });
+    let results = probe::run(
+        targets.iter().map(|(t, _)| t.clone()).collect(),
+        Options {
+            timeout: std::time::Duration::from_millis(500),
+            ..Options::default()
+        },
+        &|_| {},
+    );
+    let mut out = Vec::new();
+    for r in results {
+        if matches!(r.state, State::Open | State::OpenFiltered) {
+            continue;
+        }
+        let Some((_, name)) = targets.iter().find(|(t, _)| *t == r.target) else {
+            continue;
+        };
+        let loc = model
+            .service_named(name.split('.').next().unwrap_or_default())
+            .and_then(|sid| {
+                model
+                    .bindings_of(sid)
+                    .iter()
+                    .find(|b| b.qualified_name(model) == *name)
+                    .map(|b| b.port_loc)
+            });
+        let mut f = portolan_lint::Finding::new(
+            portolan_lint::Rule::Unreachable,
+            format!(
+                "`{name}` at {}:{}/{} is {} from here",
+                r.target.addr,
+                r.target.port,
+                r.target.transport.as_str(),
+                r.state.as_str()
+            ),
+        )
+        .subject(name.clone())
+        .help("start it, or check the bind address and the firewalls on the way");
+        if let Some(l) = loc {
+            f = f.at(l, "declared here");
+        }
+        out.push(f);
+    }
+    out
 }

@@ -32,7 +32,11 @@ pub fn dispatch(s: &Settings) -> Result<Exit, CliError> {
             print,
         } => init::run(s, *force, *from_host, *print),
         Command::Lint { report, list_rules } => lint::run(s, *report, *list_rules),
-        Command::Check { report, host } => check::run(s, *report, host.as_deref()),
+        Command::Check {
+            report,
+            host,
+            probe,
+        } => check::run(s, *report, host.as_deref(), *probe),
         Command::Ls(o) => ls::run(s, o),
         Command::Who { port } => who::run(s, *port),
         Command::Kill(k) => kill::run(s, k),

@@ -23,40 +23,16 @@ pub(crate) fn run(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
     let mut names: Vec<(Target, String)> = Vec::new();
     if p.from_spec {
         let model = s.load()?;
-        for b in &model.bindings {
-            let host = model.host(b.host);
-            if p.env
+        for (t, name) in spec_targets(&model, |b| {
+            p.env
                 .as_ref()
-                .is_some_and(|e| *e != model.environment(b.environment).name)
-                || p.host.as_ref().is_some_and(|h| *h != host.name)
-            {
-                continue;
-            }
-            let addr = if b.bind.is_unspecified() {
-                host.addresses.first().copied()
-            } else {
-                Some(b.bind)
-            };
-            let Some(addr) = addr else { continue };
-            let tls = b.tls == portolan_model::Tls::Native
-                || matches!(b.app.as_deref(), Some("https" | "tls" | "grpcs"));
-            let http = matches!(b.app.as_deref(), Some("http" | "https")) && !b.redirect;
-            for port in b.ports.ports() {
-                let t = Target {
-                    host: host.name.clone(),
-                    addr,
-                    port,
-                    transport: if b.transport == portolan_model::Transport::Udp {
-                        portolan_observe::Transport::Udp
-                    } else {
-                        portolan_observe::Transport::Tcp
-                    },
-                    http_path: http.then(|| b.health.clone().unwrap_or_else(|| "/".into())),
-                    tls,
-                };
-                names.push((t.clone(), b.qualified_name(&model)));
-                targets.push(t);
-            }
+                .is_none_or(|e| *e == model.environment(b.environment).name)
+                && p.host
+                    .as_ref()
+                    .is_none_or(|h| *h == model.host(b.host).name)
+        }) {
+            targets.push(t.clone());
+            names.push((t, name));
         }
         if targets.is_empty() {
             return Err(CliError::Usage(
@@ -74,7 +50,11 @@ pub(crate) fn run(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
         retries: p.retries,
         deadline: p.deadline,
     };
-    let results = probe::run(targets, opts, &|_| {});
+    let bar = progress(total, s);
+    let results = probe::run(targets, opts, &|done| {
+        bar.set_position(u64::try_from(done).unwrap_or(u64::MAX));
+    });
+    bar.finish_and_clear();
     let show_all = p.all || total <= 16 || p.from_spec;
     let mut open = 0;
     let mut missing = 0;
@@ -219,7 +199,11 @@ fn sweep(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
         retries: p.retries,
         deadline: p.deadline,
     };
-    let results = probe::run(targets, opts, &|_| {});
+    let bar = progress(65_535, s);
+    let results = probe::run(targets, opts, &|done| {
+        bar.set_position(u64::try_from(done).unwrap_or(u64::MAX));
+    });
+    bar.finish_and_clear();
     let open: std::collections::BTreeSet<u16> = results
         .iter()
         .filter(|r| r.state == State::Open)
@@ -269,4 +253,57 @@ fn sweep(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
             fail_on: Some(portolan_lint::Severity::Warning),
         },
     )
+}
+
+/// Probe targets for the declared bindings `keep` selects, each named `service.binding`: at
+/// the bind address, or the host's first address for a wildcard bind; by app protocol (TLS
+/// for `tls = "native"`/https, an HTTP request to `health` for http).
+pub(crate) fn spec_targets(
+    model: &portolan_model::Model,
+    keep: impl Fn(&portolan_model::Binding) -> bool,
+) -> Vec<(Target, String)> {
+    let mut out = Vec::new();
+    for b in model.bindings.iter().filter(|b| keep(b)) {
+        let host = model.host(b.host);
+        let addr = if b.bind.is_unspecified() {
+            host.addresses.first().copied()
+        } else {
+            Some(b.bind)
+        };
+        let Some(addr) = addr else { continue };
+        let tls = b.tls == portolan_model::Tls::Native
+            || matches!(b.app.as_deref(), Some("https" | "tls" | "grpcs"));
+        let http = matches!(b.app.as_deref(), Some("http" | "https")) && !b.redirect;
+        for port in b.ports.ports() {
+            let t = Target {
+                host: host.name.clone(),
+                addr,
+                port,
+                transport: if b.transport == portolan_model::Transport::Udp {
+                    portolan_observe::Transport::Udp
+                } else {
+                    portolan_observe::Transport::Tcp
+                },
+                http_path: http.then(|| b.health.clone().unwrap_or_else(|| "/".into())),
+                tls,
+            };
+            out.push((t, b.qualified_name(model)));
+        }
+    }
+    out
+}
+
+/// A progress bar on stderr for long runs, drawn only when stderr is a terminal.
+pub(crate) fn progress(total: usize, s: &Settings) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if total < 1000 || s.verbosity < 0 || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(u64::try_from(total).unwrap_or(u64::MAX));
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} probing {pos}/{len} [{bar:40}] {eta}")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }

@@ -754,3 +754,41 @@ fn probe_https_gets_a_status_and_a_long_lived_cert_is_fine() {
         out.stdout
     );
 }
+
+#[test]
+fn check_probe_reports_unreachable_bindings() {
+    let up = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (upp, downp) = (
+        up.local_addr().unwrap().port(),
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port(),
+    );
+    let spec = format!(
+        "[hosts.here]\naddresses = [\"127.0.0.1\"]\nnetworks = []\n[services.up]\nhosts = [\"here\"]\nbindings.tcp = {{ port = {upp}, bind = \"127.0.0.1\", exposure = \"localhost\" }}\n[services.down]\nhosts = [\"here\"]\nbindings.tcp = {{ port = {downp}, bind = \"127.0.0.1\", exposure = \"localhost\" }}\n"
+    );
+    let out = Case::new()
+        .file("ports.toml", spec)
+        .args([
+            "check",
+            "--host",
+            "here",
+            "--probe",
+            "--json",
+            "--fail-on",
+            "never",
+        ])
+        .run()
+        .success();
+    let unreachable: Vec<String> = out.json()["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "unreachable")
+        .map(|f| f["subjects"][0].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(unreachable, ["down.tcp"], "{}", out.stdout);
+    drop(up);
+}
