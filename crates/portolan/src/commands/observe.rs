@@ -51,22 +51,34 @@ pub(crate) fn declared<'m>(
         .collect()
 }
 
-/// Which host of the spec this machine is: by hostname (the host's `hostname`, or its name).
+/// Which host of the spec this machine is: by hostname (the host's `hostname`, or its
+/// name), else by an address of this machine's interfaces among the host's `addresses`.
 pub(crate) fn this_host(model: &Model) -> Option<portolan_model::HostId> {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()?
+        .unwrap_or_default()
         .trim()
         .to_string();
     let short = name.split('.').next().unwrap_or(&name).to_string();
-    model
-        .hosts
-        .iter()
-        .position(|h| {
-            h.hostname
+    let by_name = model.hosts.iter().position(|h| {
+        !name.is_empty()
+            && (h
+                .hostname
                 .as_deref()
                 .is_some_and(|x| x == name || x == short)
                 || h.name == name
-                || h.name == short
-        })
+                || h.name == short)
+    });
+    if let Some(i) = by_name {
+        return Some(portolan_model::HostId::from_index(i));
+    }
+    let mine: Vec<std::net::IpAddr> = portolan_observe::draft::interfaces()
+        .iter()
+        .map(|a| a.addr)
+        .filter(|a| !a.is_loopback())
+        .collect();
+    model
+        .hosts
+        .iter()
+        .position(|h| h.addresses.iter().any(|a| mine.contains(a)))
         .map(portolan_model::HostId::from_index)
 }
