@@ -86,13 +86,14 @@ pub fn lint_with(model: &Model, analysis: &Analysis) -> Result<Report, ConfigErr
     Ok(report)
 }
 
-/// Sorts findings by primary location, then rule, then message (stable output).
+/// Sorts findings by primary location (those without one last), then rule, then message.
 pub fn sort(model: &Model, findings: &mut [Finding]) {
     findings.sort_by_cached_key(|f| {
         let pos = f
             .labels
             .first()
             .map(|l| (model.sources.position(l.loc), l.loc.start));
-        (pos, f.rule, f.message.clone())
+        // findings without a place in the spec (live observations) come last
+        (pos.is_none(), pos, f.rule, f.message.clone())
     });
 }
