@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
             let _ = portolan_lint::report::json::report(&model.sources, &report);
             let _ = portolan_lint::report::sarif::report(&model.sources, &report, "fuzz");
             let analysis = portolan_lint::Analysis::compute(&model);
-            let cx = portolan_render::RenderContext { model: &model, analysis: &analysis, report: &report, environment: None, host: None };
+            let cx = portolan_render::RenderContext { model: &model, analysis: &analysis, report: &report, environment: None, host: None, change_log: None };
             for g in portolan_render::generators() {
                 let _ = g.render(&cx);
             }

@@ -35,6 +35,9 @@ pub struct RenderContext<'a> {
     pub environment: Option<&'a str>,
     /// Only this host, when set.
     pub host: Option<&'a str>,
+    /// The allocation/change log as a Markdown table (read by the caller from the log beside
+    /// the spec), for targets that document history.
+    pub change_log: Option<&'a str>,
 }
 
 impl RenderContext<'_> {

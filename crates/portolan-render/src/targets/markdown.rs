@@ -46,6 +46,11 @@ impl Generator for Markdown {
         flows(cx, &mut out);
         reservations(cx, &mut out);
         checklist(cx, &envs, &mut out);
+        if let Some(log) = cx.change_log {
+            let _ = writeln!(out, "## Port assignment log\n");
+            out.push_str(log);
+            out.push('\n');
+        }
         findings(cx, &mut out);
         Ok(out.into())
     }

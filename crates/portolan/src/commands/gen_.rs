@@ -58,12 +58,19 @@ pub(crate) fn run(
         .ok_or_else(|| CliError::Usage(format!("unknown target `{target}`")))?;
     let analysis = portolan_lint::Analysis::compute(&model);
     let report = portolan_lint::lint_with(&model, &analysis)?;
+    // the change log kept beside the spec by alloc/reserve/release/gc, when there is one
+    let log_path = portolan_alloc::log::path_for(&s.spec_path()?);
+    let change_log = match portolan_alloc::log::read(&log_path) {
+        Ok((entries, _)) if !entries.is_empty() => Some(portolan_alloc::log::table(&entries)),
+        _ => None,
+    };
     let cx = portolan_render::RenderContext {
         model: &model,
         analysis: &analysis,
         report: &report,
         environment: env,
         host,
+        change_log: change_log.as_deref(),
     };
     if generator.per_host() {
         let hosts = cx.hosts();

@@ -433,3 +433,32 @@ fn alloc_skips_ports_listening_right_now_on_this_machine() {
     );
     drop(held);
 }
+
+#[test]
+fn gen_markdown_includes_the_change_log() {
+    let c = case();
+    let c = c.args([
+        "alloc",
+        "big",
+        "--name",
+        "search",
+        "--why",
+        "search service",
+    ]);
+    c.run().success();
+    let out = Case::new()
+        .file("ports.toml", spec_of(&c))
+        .file("ports.log.jsonl", log_of(&c))
+        .args(["gen", "markdown"])
+        .run()
+        .success();
+    let log = out
+        .stdout
+        .split("## Port assignment log")
+        .nth(1)
+        .expect("a log section");
+    assert!(
+        log.contains("search") && log.contains("tester") && log.contains("20000"),
+        "{log}"
+    );
+}
