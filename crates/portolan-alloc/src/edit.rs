@@ -120,6 +120,55 @@ fn read_string(t: &dyn toml_edit::TableLike, key: &str) -> Option<String> {
     })
 }
 
+/// The `[services.NAME]` table alloc writes.
+fn service_table(s: &NewService<'_>) -> Result<Table, String> {
+    let mut t = Table::new();
+    t.decor_mut().set_prefix("\n");
+    t.insert("project", toml_edit::value(s.project));
+    if let Some(b) = s.block {
+        t.insert("block", toml_edit::value(b));
+    }
+    if let Some(p) = s.purpose {
+        t.insert("purpose", toml_edit::value(p));
+    }
+    if let Some(h) = s.host {
+        let mut a = toml_edit::Array::new();
+        a.push(h);
+        t.insert("hosts", Item::Value(Value::Array(a)));
+    }
+    if let Some(d) = s.since.and_then(datetime) {
+        t.insert("since", Item::Value(d));
+    }
+    if let Some(l) = s.lease_until {
+        let v = datetime(&l.to_string()).ok_or("bad lease timestamp")?;
+        t.insert("lease-until", Item::Value(v));
+    }
+    let mut binding = InlineTable::new();
+    binding.insert("port", range_value(s.ports));
+    // least exposure until someone says otherwise: lints clean on any host
+    binding.insert("bind", Value::from("127.0.0.1"));
+    binding.insert("exposure", Value::from("localhost"));
+    if s.transport != Transport::Tcp {
+        binding.insert("transport", Value::from(s.transport.as_str()));
+    }
+    let mut bindings = Table::new();
+    bindings.set_dotted(true);
+    bindings.insert(s.binding, Item::Value(Value::InlineTable(binding)));
+    t.insert("bindings", Item::Table(bindings));
+    Ok(t)
+}
+
+/// `[services.NAME]` as standalone TOML text, to append to a large file without parsing it
+/// into an editable document (see `Transaction::append_service`).
+pub fn service_fragment(s: &NewService<'_>) -> Result<String, String> {
+    let mut services = Table::new();
+    services.set_implicit(true);
+    services.insert(s.name, Item::Table(service_table(s)?));
+    let mut doc = DocumentMut::new();
+    doc.as_table_mut().insert("services", Item::Table(services));
+    Ok(doc.to_string())
+}
+
 impl SpecDoc {
     /// Parses `text` (the content of `path`).
     pub fn parse(path: &Path, text: &str) -> Result<Self, AllocError> {
@@ -190,39 +239,7 @@ impl SpecDoc {
         if self.has_service(s.name) {
             return Err(AllocError::ServiceExists(s.name.to_string()));
         }
-        let mut t = Table::new();
-        t.decor_mut().set_prefix("\n");
-        t.insert("project", toml_edit::value(s.project));
-        if let Some(b) = s.block {
-            t.insert("block", toml_edit::value(b));
-        }
-        if let Some(p) = s.purpose {
-            t.insert("purpose", toml_edit::value(p));
-        }
-        if let Some(h) = s.host {
-            let mut a = toml_edit::Array::new();
-            a.push(h);
-            t.insert("hosts", Item::Value(Value::Array(a)));
-        }
-        if let Some(d) = s.since.and_then(datetime) {
-            t.insert("since", Item::Value(d));
-        }
-        if let Some(l) = s.lease_until {
-            let v = datetime(&l.to_string()).ok_or_else(|| self.err("bad lease timestamp"))?;
-            t.insert("lease-until", Item::Value(v));
-        }
-        let mut binding = InlineTable::new();
-        binding.insert("port", range_value(s.ports));
-        // least exposure until someone says otherwise: lints clean on any host
-        binding.insert("bind", Value::from("127.0.0.1"));
-        binding.insert("exposure", Value::from("localhost"));
-        if s.transport != Transport::Tcp {
-            binding.insert("transport", Value::from(s.transport.as_str()));
-        }
-        let mut bindings = Table::new();
-        bindings.set_dotted(true);
-        bindings.insert(s.binding, Item::Value(Value::InlineTable(binding)));
-        t.insert("bindings", Item::Table(bindings));
+        let t = service_table(s).map_err(|m| self.err(m))?;
         self.root_table("services")?.insert(s.name, Item::Table(t));
         self.changed = true;
         Ok(())

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use portolan_model::{Loc, Model};
 
-use crate::edit::SpecDoc;
+use crate::edit::{NewService, SpecDoc};
 use crate::error::AllocError;
 use crate::log::{self, Entry};
 
@@ -42,7 +42,13 @@ pub struct Transaction {
     lock: Option<File>,
     model: Model,
     docs: BTreeMap<PathBuf, SpecDoc>,
+    /// Text appended to a file that is not otherwise edited (large specs).
+    appends: BTreeMap<PathBuf, String>,
 }
+
+/// Files above this size get new services appended at their end instead of being parsed into
+/// an editable document (which costs ~70x the file size in memory).
+pub const APPEND_ABOVE_BYTES: usize = 1 << 20;
 
 impl Transaction {
     /// Locks the spec (waiting for other writers), then loads it.
@@ -64,6 +70,7 @@ impl Transaction {
             lock: Some(file),
             model,
             docs: BTreeMap::new(),
+            appends: BTreeMap::new(),
         })
     }
 
@@ -74,6 +81,7 @@ impl Transaction {
             lock: None,
             model: portolan_model::load(spec)?,
             docs: BTreeMap::new(),
+            appends: BTreeMap::new(),
         })
     }
 
@@ -134,6 +142,47 @@ impl Transaction {
         })
     }
 
+    /// Adds a service to `path`: after the last service when the file is small, or — for a
+    /// file over [`APPEND_ABOVE_BYTES`] that is not otherwise edited — as text appended at the
+    /// end, validated on its own, so a 20 MB spec is not parsed into a document.
+    pub fn add_service(&mut self, path: &Path, s: &NewService<'_>) -> Result<(), AllocError> {
+        let text = self
+            .model
+            .sources
+            .files()
+            .iter()
+            .find(|f| f.path == path)
+            .map(|f| f.text.as_str());
+        let large = text.is_some_and(|t| t.len() > APPEND_ABOVE_BYTES);
+        // `services = { … }` at the root cannot take a `[services.NAME]` table after it
+        let inline = text.is_some_and(|t| {
+            t.lines().any(|l| {
+                l.trim_start().starts_with("services")
+                    && l.split('=').next().is_some_and(|k| k.trim() == "services")
+            })
+        });
+        if !large || inline || self.docs.contains_key(path) {
+            return self.doc(path)?.add_service(s);
+        }
+        if self.model.service_named(s.name).is_some()
+            || self
+                .appends
+                .get(path)
+                .is_some_and(|a| a.contains(&format!("[services.{}]", s.name)))
+        {
+            return Err(AllocError::ServiceExists(s.name.to_string()));
+        }
+        let fragment = crate::edit::service_fragment(s).map_err(|m| AllocError::Edit {
+            path: path.to_path_buf(),
+            message: m,
+        })?;
+        self.appends
+            .entry(path.to_path_buf())
+            .or_default()
+            .push_str(&fragment);
+        Ok(())
+    }
+
     /// Validates and writes every edited file, then appends `entries` to the log. Returns the
     /// files written. A read-only transaction writes nothing.
     pub fn commit(self, entries: &[Entry]) -> Result<Vec<PathBuf>, AllocError> {
@@ -158,6 +207,31 @@ impl Transaction {
                 return Err(AllocError::Validate(detail));
             }
             pending.push((path.clone(), text));
+        }
+        for (path, fragment) in &self.appends {
+            if self.docs.contains_key(path) {
+                return Err(AllocError::Edit {
+                    path: path.clone(),
+                    message: "appended and edited in one transaction".into(),
+                });
+            }
+            // the fragment alone must load (syntax, types, names); the rest is unchanged
+            if let Err(e) = portolan_model::load_str("new service", fragment) {
+                return Err(AllocError::Validate(e.to_string()));
+            }
+            let old = self
+                .model
+                .sources
+                .files()
+                .iter()
+                .find(|f| &f.path == path)
+                .map_or("", |f| f.text.as_str());
+            let sep = if old.ends_with('\n') || old.is_empty() {
+                ""
+            } else {
+                "\n"
+            };
+            pending.push((path.clone(), format!("{old}{sep}{fragment}")));
         }
         for (path, text) in &pending {
             write_atomic(path, text)?;

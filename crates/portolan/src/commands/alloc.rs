@@ -130,18 +130,21 @@ pub(crate) fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
             entries.push(e);
         }
         let today = portolan_alloc::policy::date_of(now);
-        txn.doc(&project_file)?.add_service(&NewService {
-            name: &a.name,
-            project: &a.project,
-            block: a.block.as_deref(),
-            purpose: a.why.as_deref(),
-            host: a.host.as_deref(),
-            since: Some(&today),
-            lease_until,
-            binding: &a.binding,
-            ports: got.ports,
-            transport: a.transport,
-        })?;
+        txn.add_service(
+            &project_file,
+            &NewService {
+                name: &a.name,
+                project: &a.project,
+                block: a.block.as_deref(),
+                purpose: a.why.as_deref(),
+                host: a.host.as_deref(),
+                since: Some(&today),
+                lease_until,
+                binding: &a.binding,
+                ports: got.ports,
+                transport: a.transport,
+            },
+        )?;
         let mut e = entry(&spec, now, Action::Alloc, ports.clone());
         e.service = Some(a.name.clone());
         e.project = Some(a.project.clone());

@@ -2,6 +2,7 @@
 //! safety under concurrency and crashes.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 use crate::harness::Case;
 
@@ -461,4 +462,45 @@ fn gen_markdown_includes_the_change_log() {
         log.contains("search") && log.contains("tester") && log.contains("20000"),
         "{log}"
     );
+}
+
+#[test]
+fn alloc_on_a_large_spec_appends_without_touching_the_rest() {
+    // over 1 MiB: the new service is appended, the existing text stays byte for byte
+    let mut spec = String::from("# big spec\n[projects.big]\nrange = \"20000-29999\"\n");
+    for i in 0..12_000 {
+        let _ = writeln!(
+            spec,
+            "[services.s{i:05}]   # keep me\nproject = \"big\"\nbindings.main = {{ port = {}, bind = \"127.0.0.1\", exposure = \"localhost\" }}",
+            20_000 + i % 5000
+        );
+    }
+    assert!(spec.len() > 1 << 20);
+    let c = Case::new()
+        .file("ports.toml", &spec)
+        .env("PORTOLAN_USER", "tester")
+        .env("PORTOLAN_NOW", "2026-05-01T10:00:00Z");
+    let c = c.args(["alloc", "big", "--name", "newcomer", "--print"]);
+    let out = c.run().success();
+    assert_eq!(out.stdout.trim(), "25000");
+    let after = spec_of(&c);
+    assert!(after.starts_with(&spec), "the existing text changed");
+    assert!(
+        after[spec.len()..].contains("[services.newcomer]"),
+        "{}",
+        &after[spec.len()..]
+    );
+    Case::new()
+        .file("ports.toml", &after)
+        .args(["lint", "--fail-on", "never"])
+        .run()
+        .success();
+    // a second alloc in the same large file sees the first one
+    let out = Case::new()
+        .file("ports.toml", &after)
+        .env("PORTOLAN_USER", "tester")
+        .args(["alloc", "big", "--name", "second", "--print"])
+        .run()
+        .success();
+    assert_eq!(out.stdout.trim(), "25001");
 }
