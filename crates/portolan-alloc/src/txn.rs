@@ -44,6 +44,8 @@ pub struct Transaction {
     docs: BTreeMap<PathBuf, SpecDoc>,
     /// Text appended to a file that is not otherwise edited (large specs).
     appends: BTreeMap<PathBuf, String>,
+    /// The model is the allocation view read from the cache, not the whole spec.
+    from_cache: bool,
 }
 
 /// Files above this size get new services appended at their end instead of being parsed into
@@ -71,7 +73,60 @@ impl Transaction {
             model,
             docs: BTreeMap::new(),
             appends: BTreeMap::new(),
+            from_cache: false,
         })
+    }
+
+    /// Like [`Transaction::begin`] for `alloc`: a large single-file spec is read from its
+    /// allocation cache when that is fresh (and the cache is written after a full load).
+    pub fn begin_alloc(spec: &Path) -> Result<Self, AllocError> {
+        let lp = lock_path(spec);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lp)
+            .map_err(|e| {
+                AllocError::io(format!("cannot open the lock file {}", lp.display()), e)
+            })?;
+        fs4::FileExt::lock(&file)
+            .map_err(|e| AllocError::io(format!("cannot lock {}", lp.display()), e))?;
+        let mut t = Self::read_only_alloc(spec)?;
+        t.lock = Some(file);
+        Ok(t)
+    }
+
+    /// Like [`Transaction::read_only`] for `alloc` (see [`Transaction::begin_alloc`]).
+    pub fn read_only_alloc(spec: &Path) -> Result<Self, AllocError> {
+        let (model, from_cache) = if let Some(m) = crate::cache::load(spec) {
+            (m, true)
+        } else {
+            let m = portolan_model::load(spec)?;
+            crate::cache::store(spec, &m);
+            (m, false)
+        };
+        Ok(Self {
+            spec: spec.to_path_buf(),
+            lock: None,
+            model,
+            docs: BTreeMap::new(),
+            appends: BTreeMap::new(),
+            from_cache,
+        })
+    }
+
+    /// Whether the model came from the allocation cache (a view, without the spec's text).
+    pub fn from_cache(&self) -> bool {
+        self.from_cache
+    }
+
+    /// Replaces a cached view by the whole spec (for edits beyond appending a service).
+    pub fn reload_full(&mut self) -> Result<(), AllocError> {
+        if self.from_cache {
+            self.model = portolan_model::load(&self.spec)?;
+            self.from_cache = false;
+        }
+        Ok(())
     }
 
     /// Loads the spec without locking (dry runs: nothing will be written).
@@ -82,6 +137,7 @@ impl Transaction {
             model: portolan_model::load(spec)?,
             docs: BTreeMap::new(),
             appends: BTreeMap::new(),
+            from_cache: false,
         })
     }
 
@@ -153,7 +209,7 @@ impl Transaction {
             .iter()
             .find(|f| f.path == path)
             .map(|f| f.text.as_str());
-        let large = text.is_some_and(|t| t.len() > APPEND_ABOVE_BYTES);
+        let large = self.from_cache || text.is_some_and(|t| t.len() > APPEND_ABOVE_BYTES);
         // `services = { … }` at the root cannot take a `[services.NAME]` table after it
         let inline = text.is_some_and(|t| {
             t.lines().any(|l| {
@@ -219,13 +275,16 @@ impl Transaction {
             if let Err(e) = portolan_model::load_str("new service", fragment) {
                 return Err(AllocError::Validate(e.to_string()));
             }
-            let old = self
-                .model
-                .sources
-                .files()
-                .iter()
-                .find(|f| &f.path == path)
-                .map_or("", |f| f.text.as_str());
+            // a cached view has no text: read the file (under the lock, it cannot change);
+            // never fall back to an empty text, that would write the fragment alone
+            let read;
+            let old = if let Some(f) = self.model.sources.files().iter().find(|f| &f.path == path) {
+                f.text.as_str()
+            } else {
+                read = std::fs::read_to_string(path)
+                    .map_err(|e| AllocError::io(format!("cannot read {}", path.display()), e))?;
+                read.as_str()
+            };
             let sep = if old.ends_with('\n') || old.is_empty() {
                 ""
             } else {

@@ -72,23 +72,34 @@ fn live_ports(
         .collect())
 }
 
-pub(crate) fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
-    let spec = s.spec_path()?;
-    let now = portolan_alloc::lease::now()?;
-    let mut txn = if a.dry_run {
-        Transaction::read_only(&spec)?
-    } else {
-        Transaction::begin(&spec)?
-    };
-    let model = txn.model();
-    let req = Request {
+fn request(a: &AllocSettings) -> Request<'_> {
+    Request {
         project: &a.project,
         block: a.block.as_deref(),
         host: a.host.as_deref(),
         transport: a.transport,
         count: a.count,
         near: a.near,
+    }
+}
+
+pub(crate) fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
+    let spec = s.spec_path()?;
+    let now = portolan_alloc::lease::now()?;
+    let mut txn = if a.dry_run {
+        Transaction::read_only_alloc(&spec)?
+    } else {
+        Transaction::begin_alloc(&spec)?
     };
+    // the cached view knows ports, not the text expired leases must be removed from
+    if !a.dry_run && txn.from_cache() {
+        let probe = portolan_alloc::allocate(txn.model(), &request(a), &Occupied::new(), now)?;
+        if !probe.displaced.is_empty() {
+            txn.reload_full()?;
+        }
+    }
+    let model = txn.model();
+    let req = request(a);
     let got = portolan_alloc::allocate(
         model,
         &req,
@@ -154,7 +165,14 @@ pub(crate) fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
         e.lease_until = lease_until.map(|t| t.to_string());
         e.why.clone_from(&a.why);
         entries.push(e);
+        let appended = txn.from_cache()
+            || std::fs::metadata(&spec).is_ok_and(|m| {
+                usize::try_from(m.len()).is_ok_and(|l| l > portolan_alloc::txn::APPEND_ABOVE_BYTES)
+            });
         written = txn.commit(&entries)?;
+        if appended && written.len() == 1 {
+            portolan_alloc::cache::record(&spec, &a.name, got.ports, lease_until.map(|t| t.0));
+        }
     }
     if a.print {
         output::stdout(&format!("{ports}\n"))?;

@@ -503,4 +503,43 @@ fn alloc_on_a_large_spec_appends_without_touching_the_rest() {
         .run()
         .success();
     assert_eq!(out.stdout.trim(), "25001");
+    // a second alloc in the same directory reads the allocation cache (proved by a port that
+    // only the cache claims); a hand edit makes the cache stale, so the next alloc reloads
+    let c2 = Case::new()
+        .file("ports.toml", &after)
+        .env("PORTOLAN_USER", "tester");
+    let c2 = c2.args(["alloc", "big", "--name", "second", "--print"]);
+    c2.run().success();
+    let cache = c2.path().join(".ports.toml.alloc-cache");
+    let mut text = std::fs::read_to_string(&cache).expect("a large spec gets an allocation cache");
+    assert!(text.contains("S\tsecond\t-\t25001"), "{text}");
+    text.push_str("S\tzz-ghost\t-\t25002\n");
+    std::fs::write(&cache, text).unwrap();
+    let alloc = |name: &str| {
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("portolan"))
+            .current_dir(c2.path())
+            .env("PORTOLAN_USER", "tester")
+            .args(["alloc", "big", "--name", name, "--print"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "alloc {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(alloc("third"), "25003", "the cache was not used");
+    // regression (found while writing the cache): an append from the cached view once
+    // rewrote the spec as the new service alone
+    assert!(spec_of(&c2).starts_with(&after), "the spec lost its text");
+    let mut edited = spec_of(&c2);
+    edited.push_str("\n[services.by-hand]\nproject = \"big\"\nbindings.main = { port = 25004, bind = \"127.0.0.1\", exposure = \"localhost\" }\n");
+    std::fs::write(c2.path().join("ports.toml"), &edited).unwrap();
+    assert_eq!(alloc("fourth"), "25002", "a stale cache must not be used");
+    Case::new()
+        .file("ports.toml", spec_of(&c2))
+        .args(["lint", "--fail-on", "never"])
+        .run()
+        .success();
 }

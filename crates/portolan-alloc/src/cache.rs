@@ -1,0 +1,323 @@
+//! The allocation cache of a large spec: what `alloc` needs from a 20 MB spec (ranges and
+//! blocks, hosts' ephemeral ranges, each service's ports and lease, reservations) in a small
+//! text file beside it (`.ports.toml.alloc-cache`), stamped with the spec's size, mtime and
+//! inode. A stale or unreadable cache is ignored (and rewritten after the next full load);
+//! any other writer of the spec changes the stamp. Only `alloc` reads it, only under the lock
+//! (or for a dry run), and only for a single-file spec above `APPEND_ABOVE_BYTES`.
+
+use std::fmt::Write as _;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use portolan_model::{
+    Binding, Block, EnvId, Environment, ExposureTerm, Firewall, FirewallKind, FirewallPolicy, Host,
+    HostId, IpSet, Loc, Model, PortRange, PortSet, Project, Publisher, Reservation, Service,
+    ServiceId, Status, Tls, Transport,
+};
+
+use crate::txn::APPEND_ABOVE_BYTES;
+
+const MAGIC: &str = "portolan-alloc-cache 1";
+
+/// The cache file of a spec file.
+pub fn path_for(spec: &Path) -> PathBuf {
+    let name = spec
+        .file_name()
+        .map_or_else(|| "ports.toml".into(), |n| n.to_string_lossy().into_owned());
+    spec.with_file_name(format!(".{name}.alloc-cache"))
+}
+
+fn stamp(spec: &Path) -> Option<String> {
+    let m = std::fs::metadata(spec).ok()?;
+    (m.is_file() && usize::try_from(m.len()).is_ok_and(|l| l > APPEND_ABOVE_BYTES))
+        .then(|| format!("{} {} {} {}", m.len(), m.mtime(), m.mtime_nsec(), m.ino()))
+}
+
+fn set(s: &str) -> Option<PortSet> {
+    if s == "-" {
+        Some(PortSet::default())
+    } else {
+        s.parse().ok()
+    }
+}
+
+fn opt(s: &str) -> Option<&str> {
+    (s != "-").then_some(s)
+}
+
+/// The cache text for `model` (the spec as just loaded), or `None` when the spec is not
+/// cacheable.
+fn render(spec: &Path, model: &Model) -> Option<String> {
+    let stamp = stamp(spec)?;
+    let mut out = format!("{MAGIC} {stamp}\n");
+    let implicit = model
+        .host_named(portolan_model::IMPLICIT_HOST)
+        .map_or(portolan_model::LINUX_EPHEMERAL, |h| model.host(h).ephemeral);
+    let _ = writeln!(out, "E\t{implicit}");
+    for h in &model.hosts {
+        let _ = writeln!(out, "H\t{}\t{}", h.name, h.ephemeral);
+    }
+    for p in &model.projects {
+        let blocks: Vec<String> = p
+            .blocks
+            .iter()
+            .map(|b| format!("{}={}", b.name, b.ports.to_string().replace(' ', "")))
+            .collect();
+        let range = p
+            .range
+            .as_ref()
+            .map_or_else(|| "-".to_string(), |r| r.to_string().replace(' ', ""));
+        let _ = writeln!(
+            out,
+            "P\t{}\t{range}\t{}",
+            p.name,
+            if blocks.is_empty() {
+                "-".into()
+            } else {
+                blocks.join(";")
+            }
+        );
+    }
+    for s in &model.services {
+        let ports =
+            PortSet::from_ranges(model.bindings[s.bindings.clone()].iter().map(|b| b.ports));
+        let lease = s.lease_until.map_or_else(|| "-".into(), |t| t.to_string());
+        let _ = writeln!(
+            out,
+            "S\t{}\t{lease}\t{}",
+            s.name,
+            if ports.is_empty() {
+                "-".into()
+            } else {
+                ports.to_string().replace(' ', "")
+            }
+        );
+    }
+    for r in &model.reservations {
+        let _ = writeln!(
+            out,
+            "R\t{}\t{}",
+            r.ports.to_string().replace(' ', ""),
+            r.until.as_deref().unwrap_or("-")
+        );
+    }
+    Some(out)
+}
+
+/// Writes the cache of `spec` from the fully loaded `model` (best effort).
+pub fn store(spec: &Path, model: &Model) {
+    if let Some(text) = render(spec, model) {
+        let _ = crate::txn::write_atomic(&path_for(spec), &text);
+    }
+}
+
+/// Records a service just appended to `spec` (after the write), keeping the cache fresh;
+/// drops the cache when it cannot.
+pub fn record(spec: &Path, name: &str, ports: PortRange, lease_until: Option<i64>) {
+    let path = path_for(spec);
+    let updated = (|| {
+        let old = std::fs::read_to_string(&path).ok()?;
+        let (_, body) = old.split_once('\n')?;
+        let lease = lease_until.map_or_else(|| "-".into(), |t| t.to_string());
+        Some(format!(
+            "{MAGIC} {}\n{body}S\t{name}\t{lease}\t{ports}\n",
+            stamp(spec)?
+        ))
+    })();
+    match updated {
+        Some(text) if crate::txn::write_atomic(&path, &text).is_ok() => {}
+        _ => {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+/// The allocation view of `spec` from its cache, when the cache is fresh.
+pub fn load(spec: &Path) -> Option<Model> {
+    let stamp = stamp(spec)?;
+    let text = std::fs::read_to_string(path_for(spec)).ok()?;
+    let mut lines = text.lines();
+    if lines.next()? != format!("{MAGIC} {stamp}") {
+        return None;
+    }
+    let mut m = Model::default();
+    let mut implicit = portolan_model::LINUX_EPHEMERAL;
+    for line in lines {
+        let f: Vec<&str> = line.split('\t').collect();
+        match f.as_slice() {
+            ["E", e] => implicit = e.parse().ok()?,
+            ["H", name, e] => m.hosts.push(host(name, e.parse().ok()?)),
+            ["P", name, range, blocks] => {
+                let blocks = if *blocks == "-" {
+                    Vec::new()
+                } else {
+                    blocks
+                        .split(';')
+                        .map(|b| {
+                            let (n, r) = b.split_once('=')?;
+                            Some(Block {
+                                name: n.to_string(),
+                                loc: Loc::default(),
+                                ports: set(r)?,
+                                purpose: None,
+                            })
+                        })
+                        .collect::<Option<Vec<_>>>()?
+                };
+                let range = opt(range).map(set).map(|r| r.filter(|r| !r.is_empty()));
+                m.projects.push(Project {
+                    name: (*name).to_string(),
+                    loc: Loc::default(),
+                    range: range.flatten(),
+                    range_loc: None,
+                    blocks,
+                    description: None,
+                    owner: None,
+                });
+            }
+            ["S", name, lease, ports] => {
+                let sid = ServiceId::from_index(m.services.len());
+                let start = m.bindings.len();
+                for r in set(ports)?.ranges() {
+                    m.bindings.push(binding(sid, *r));
+                }
+                m.services.push(service(
+                    name,
+                    opt(lease).map(str::parse).transpose().ok()?,
+                    start..m.bindings.len(),
+                ));
+            }
+            ["R", ports, until] => m.reservations.push(Reservation {
+                ports: set(ports)?,
+                project: None,
+                why: String::new(),
+                host: None,
+                until: opt(until).map(str::to_string),
+                loc: Loc::default(),
+            }),
+            _ => return None,
+        }
+    }
+    let hosts: Vec<HostId> = (0..m.hosts.len()).map(HostId::from_index).collect();
+    m.environments.push(Environment {
+        name: portolan_model::DEFAULT_ENV.into(),
+        loc: None,
+        description: None,
+        hosts,
+        internal: IpSet::empty(),
+    });
+    if m.host_named(portolan_model::IMPLICIT_HOST).is_none()
+        && implicit != portolan_model::LINUX_EPHEMERAL
+    {
+        return None; // cannot express it; take the slow path
+    }
+    // written sorted from a model, then appended to by `record`: sort again, so lookups by
+    // name (binary search) work; duplicate names mean the cache is wrong
+    if !m.services.windows(2).all(|w| w[0].name < w[1].name) {
+        let mut order: Vec<usize> = (0..m.services.len()).collect();
+        order.sort_by(|a, b| m.services[*a].name.cmp(&m.services[*b].name));
+        let (old_services, old_bindings) = (
+            std::mem::take(&mut m.services),
+            std::mem::take(&mut m.bindings),
+        );
+        for i in order {
+            let mut s = old_services[i].clone();
+            let sid = ServiceId::from_index(m.services.len());
+            let start = m.bindings.len();
+            m.bindings.extend(
+                old_bindings[s.bindings.clone()]
+                    .iter()
+                    .cloned()
+                    .map(|mut b| {
+                        b.service = sid;
+                        b
+                    }),
+            );
+            s.bindings = start..m.bindings.len();
+            m.services.push(s);
+        }
+        if !m.services.windows(2).all(|w| w[0].name < w[1].name) {
+            return None;
+        }
+    }
+    let sorted = |v: Vec<&str>| v.windows(2).all(|w| w[0] < w[1]);
+    if !sorted(m.hosts.iter().map(|h| h.name.as_str()).collect())
+        || !sorted(m.projects.iter().map(|p| p.name.as_str()).collect())
+    {
+        return None;
+    }
+    Some(m)
+}
+
+fn host(name: &str, ephemeral: PortRange) -> Host {
+    Host {
+        name: name.to_string(),
+        loc: None,
+        environment: EnvId::from_index(0),
+        addresses: Vec::new(),
+        networks: Vec::new(),
+        networks_loc: None,
+        firewall: Firewall {
+            kind: FirewallKind::None,
+            policy: FirewallPolicy::Open,
+            loc: None,
+        },
+        ephemeral,
+        ephemeral_loc: None,
+        dual_stack: true,
+        description: None,
+        hostname: None,
+    }
+}
+
+fn service(name: &str, lease_until: Option<i64>, bindings: std::ops::Range<usize>) -> Service {
+    Service {
+        name: name.to_string(),
+        loc: Loc::default(),
+        project: None,
+        block: None,
+        block_loc: None,
+        purpose: None,
+        owner: None,
+        status: Status::Active,
+        since: None,
+        evidence: Vec::new(),
+        privileged: false,
+        process: None,
+        suppressions: Vec::new(),
+        binding_names: vec!["cached".into()],
+        bindings,
+        lease_until,
+    }
+}
+
+fn binding(service: ServiceId, ports: PortRange) -> Binding {
+    Binding {
+        service,
+        name: "cached".into(),
+        host: HostId::from_index(0),
+        environment: EnvId::from_index(0),
+        loc: Loc::default(),
+        ports,
+        port_loc: Loc::default(),
+        bind: std::net::IpAddr::from([127, 0, 0, 1]),
+        bind_loc: None,
+        transport: Transport::Tcp,
+        app: None,
+        target: None,
+        publisher: Publisher::Host,
+        publisher_loc: None,
+        exposure: vec![ExposureTerm::Localhost],
+        exposure_loc: None,
+        auth: None,
+        auth_loc: None,
+        tls: Tls::None,
+        tls_loc: None,
+        redirect: false,
+        health: None,
+        sensitive: None,
+        browser: None,
+        purpose: None,
+        status: Status::Active,
+    }
+}
