@@ -46,6 +46,8 @@ pub struct Transaction {
     appends: BTreeMap<PathBuf, String>,
     /// The model is the allocation view read from the cache, not the whole spec.
     from_cache: bool,
+    /// Services appended to a large file, for the allocation cache (updated under the lock).
+    appended: Vec<(String, portolan_model::PortRange, Option<i64>)>,
 }
 
 /// Files above this size get new services appended at their end instead of being parsed into
@@ -74,6 +76,7 @@ impl Transaction {
             docs: BTreeMap::new(),
             appends: BTreeMap::new(),
             from_cache: false,
+            appended: Vec::new(),
         })
     }
 
@@ -112,6 +115,7 @@ impl Transaction {
             docs: BTreeMap::new(),
             appends: BTreeMap::new(),
             from_cache,
+            appended: Vec::new(),
         })
     }
 
@@ -138,6 +142,7 @@ impl Transaction {
             docs: BTreeMap::new(),
             appends: BTreeMap::new(),
             from_cache: false,
+            appended: Vec::new(),
         })
     }
 
@@ -236,6 +241,8 @@ impl Transaction {
             .entry(path.to_path_buf())
             .or_default()
             .push_str(&fragment);
+        self.appended
+            .push((s.name.to_string(), s.ports, s.lease_until.map(|t| t.0)));
         Ok(())
     }
 
@@ -296,6 +303,14 @@ impl Transaction {
             write_atomic(path, text)?;
         }
         log::append(&log::path_for(&self.spec), entries)?;
+        // still under the lock: another writer must never see the new spec with the old cache
+        if self.appends.len() == 1 && self.docs.values().all(|d| !d.changed()) {
+            for (name, ports, lease) in &self.appended {
+                crate::cache::record(&self.spec, name, *ports, *lease);
+            }
+        } else {
+            let _ = std::fs::remove_file(crate::cache::path_for(&self.spec));
+        }
         drop(self.lock);
         Ok(pending.into_iter().map(|(p, _)| p).collect())
     }

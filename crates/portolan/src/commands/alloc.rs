@@ -165,14 +165,7 @@ pub(crate) fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
         e.lease_until = lease_until.map(|t| t.to_string());
         e.why.clone_from(&a.why);
         entries.push(e);
-        let appended = txn.from_cache()
-            || std::fs::metadata(&spec).is_ok_and(|m| {
-                usize::try_from(m.len()).is_ok_and(|l| l > portolan_alloc::txn::APPEND_ABOVE_BYTES)
-            });
         written = txn.commit(&entries)?;
-        if appended && written.len() == 1 {
-            portolan_alloc::cache::record(&spec, &a.name, got.ports, lease_until.map(|t| t.0));
-        }
     }
     if a.print {
         output::stdout(&format!("{ports}\n"))?;
