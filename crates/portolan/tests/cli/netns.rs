@@ -19,6 +19,8 @@ pub struct Pair {
     pub server: String,
     /// Client namespace name.
     pub client: String,
+    /// A container namespace behind the server, once [`Pair::container`] made it.
+    pub container: Option<String>,
 }
 
 /// Runs a shell command, failing the test with a hint when it fails.
@@ -43,6 +45,7 @@ impl Pair {
         let p = Pair {
             server: format!("pts{id}x{k}"),
             client: format!("ptc{id}x{k}"),
+            container: None,
         };
         let (s, c) = (&p.server, &p.client);
         sh(&format!("ip netns add {s}"));
@@ -59,6 +62,24 @@ impl Pair {
             ));
         }
         p
+    }
+
+    /// A "container": a third namespace behind the server on `172.30.0.2/24` (the server
+    /// routes to it from `172.30.0.1` and forwards), like a Docker bridge. Returns its address.
+    pub fn container(&mut self) -> &'static str {
+        let (s, k) = (&self.server, self.server.replacen("pts", "ptk", 1));
+        sh(&format!("ip netns add {k}"));
+        sh(&format!(
+            "ip link add b{s} type veth peer name v{k} && ip link set b{s} netns {s} && ip link set v{k} netns {k}"
+        ));
+        sh(&format!(
+            "ip -n {s} addr add 172.30.0.1/24 dev b{s} && ip -n {s} link set b{s} up && ip netns exec {s} sysctl -qw net.ipv4.ip_forward=1"
+        ));
+        sh(&format!(
+            "ip -n {k} addr add 172.30.0.2/24 dev v{k} && ip -n {k} link set v{k} up && ip -n {k} link set lo up && ip -n {k} route add default via 172.30.0.1"
+        ));
+        self.container = Some(k);
+        "172.30.0.2"
     }
 
     /// A command run inside namespace `ns`.
@@ -81,7 +102,14 @@ impl Pair {
 
 impl Drop for Pair {
     fn drop(&mut self) {
-        for ns in [&self.server, &self.client] {
+        for ns in [
+            Some(&self.server),
+            Some(&self.client),
+            self.container.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
     }

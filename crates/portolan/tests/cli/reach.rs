@@ -13,6 +13,11 @@
 //! computed by portolan — connect, and no other. The table must name every binding the host
 //! declares (checked against `portolan exposure --json`).
 //!
+//! Docker-published ports (opticserp's `dev`) are simulated the way Docker wires them: the
+//! server DNATs them in prerouting to a third, "container" namespace that listens, and (for
+//! iptables) FORWARD jumps to `DOCKER-USER` first — so the generated forward-hook chain /
+//! `DOCKER-USER` rules are what is tested, not the INPUT chain they bypass.
+//!
 //! Needs root, iproute2, nftables, iptables and python3 (CI installs them); fails, never
 //! skips, without them. Touches only the namespaces it creates (deleted on drop).
 
@@ -21,7 +26,7 @@ use std::io::BufRead;
 use std::process::Command;
 
 use crate::harness::repo;
-use crate::netns::Pair;
+use crate::netns::{Pair, sh};
 
 const INSTALL: &str = "install: apt-get install -y iproute2 nftables iptables python3 (as root)";
 
@@ -55,6 +60,8 @@ struct Expect {
     allow: &'static [(&'static str, &'static [&'static str])],
     /// Undeclared ports that listen anyway (must be unreachable).
     undeclared: &'static [u16],
+    /// Ports Docker publishes: forwarded by the server (DNAT) to a container namespace, which listens.
+    published: &'static [u16],
 }
 
 const BUSINESS: Expect = Expect {
@@ -71,6 +78,7 @@ const BUSINESS: Expect = Expect {
         ("8081", NONE),      // stripe-dashboard.http: localhost
     ],
     undeclared: &[22, 8084, 9999],
+    published: &[],
 };
 
 const ES: Expect = Expect {
@@ -86,6 +94,7 @@ const ES: Expect = Expect {
         ("5432", &["docker"]), // postgres: host-internal
     ],
     undeclared: &[22, 5011, 5399],
+    published: &[],
 };
 
 const OPTICSERP_DB1: Expect = Expect {
@@ -102,6 +111,25 @@ const OPTICSERP_DB1: Expect = Expect {
         ("9187", &["pos-lan", "vpn", "docker"]),
     ],
     undeclared: &[80, 443, 3000],
+    published: &[],
+};
+
+const OPTICSERP_DEV: Expect = Expect {
+    example: "opticserp-port-reference",
+    host: "dev",
+    addr: "192.168.1.20",
+    allow: &[
+        ("22", &["vpn"]), // ssh: vpn
+        // kkt-adapter.api, published by Docker: lan (+ the POS terminals' inbound flow)
+        ("8000", &["lan", "pos-lan"]),
+        ("8069", ALL), // odoo, published by Docker: public
+        ("8072", ALL),
+        ("5432", NONE), // postgres, flower, redis: published on 127.0.0.1 only
+        ("5555", NONE),
+        ("6379", NONE),
+    ],
+    undeclared: &[80, 443, 8001],
+    published: &[8000, 8069, 8072],
 };
 
 fn ports(spec: &str) -> Vec<u16> {
@@ -158,6 +186,51 @@ impl Drop for Listener {
     }
 }
 
+/// Listens on `ports` (every address) inside `ns` until dropped.
+fn listen(ns: &str, ports: &[u16]) -> Listener {
+    let code = format!(
+        "import socket,time\nls=[]\nfor p in {ports:?}:\n    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('0.0.0.0',p)); s.listen(64); ls.append(s)\nprint('ready',flush=True)\ntime.sleep(300)\n"
+    );
+    let mut child = Listener(Pair::spawn(ns, &["python3", "-c", &code]));
+    let mut line = String::new();
+    std::io::BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(
+        line.trim(),
+        "ready",
+        "listeners in namespace {ns}; {INSTALL}"
+    );
+    child
+}
+
+/// Simulates Docker publishing `ports` to the container at `ctr` the way `target`'s host
+/// would: DNAT in prerouting (and, for iptables, FORWARD jumping to DOCKER-USER first,
+/// added by [`docker_forward`] once the generated file has created the chain).
+fn docker_dnat(ns: &str, target: &str, ports: &[u16], ctr: &str) {
+    let list = ports.iter().map(ToString::to_string).collect::<Vec<_>>();
+    if target == "nftables" {
+        sh(&format!(
+            "ip netns exec {ns} nft 'add table ip dockersim; add chain ip dockersim prerouting {{ type nat hook prerouting priority dstnat; }}; add rule ip dockersim prerouting tcp dport {{ {} }} dnat to {ctr}'",
+            list.join(", ")
+        ));
+    } else {
+        sh(&format!(
+            "ip netns exec {ns} iptables -t nat -A PREROUTING -p tcp -m multiport --dports {} -j DNAT --to-destination {ctr}",
+            list.join(",")
+        ));
+    }
+}
+
+/// Docker's jump from FORWARD to DOCKER-USER (iptables only).
+fn docker_forward(ns: &str, target: &str) {
+    if target == "iptables" {
+        sh(&format!(
+            "ip netns exec {ns} iptables -I FORWARD -j DOCKER-USER"
+        ));
+    }
+}
+
 /// From the client, whether each (source, destination, port) connects.
 fn connects(pair: &Pair, jobs: &[(&str, &str, u16)]) -> Vec<bool> {
     const PROBE: &str = "import socket,json,sys,concurrent.futures as cf
@@ -192,23 +265,20 @@ fn reach(e: &Expect, target: &str) {
     let client: Vec<String> = SOURCES.iter().map(|(_, a)| format!("{a}/32")).collect();
     let client: Vec<&str> = client.iter().map(String::as_str).collect();
     let server = format!("{}/32", e.addr);
-    let pair = Pair::new(&[&server], &client);
-    // listeners on every declared and undeclared port, on every address
-    let mut all_ports: Vec<u16> = e.allow.iter().flat_map(|(p, _)| ports(p)).collect();
-    all_ports.extend(e.undeclared);
-    let code = format!(
-        "import socket,time\nls=[]\nfor p in {all_ports:?}:\n    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('0.0.0.0',p)); s.listen(64); ls.append(s)\nprint('ready',flush=True)\ntime.sleep(300)\n"
-    );
-    let mut child = Listener(Pair::spawn(&pair.server, &["python3", "-c", &code]));
-    let mut line = String::new();
-    std::io::BufReader::new(child.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(
-        line.trim(),
-        "ready",
-        "listeners in the server namespace; {INSTALL}"
-    );
+    let mut pair = Pair::new(&[&server], &client);
+    // listeners on every declared and undeclared port, on every address; published ones in
+    // the container
+    let mut here: Vec<u16> = e.allow.iter().flat_map(|(p, _)| ports(p)).collect();
+    here.extend(e.undeclared);
+    here.retain(|p| !e.published.contains(p));
+    let _server = listen(&pair.server, &here);
+    let _container = if e.published.is_empty() {
+        None
+    } else {
+        let ctr = pair.container();
+        docker_dnat(&pair.server, target, e.published, ctr);
+        Some(listen(pair.container.as_ref().unwrap(), e.published))
+    };
     let mut jobs = Vec::new();
     let mut want = Vec::new();
     for (label, src) in SOURCES {
@@ -246,6 +316,9 @@ fn reach(e: &Expect, target: &str) {
         "{prog} rejected the ruleset ({INSTALL}): {}\n{text}",
         String::from_utf8_lossy(&out.stderr)
     );
+    if !e.published.is_empty() {
+        docker_forward(&pair.server, target);
+    }
     let after = connects(&pair, &jobs);
     let label = |src: &str| SOURCES.iter().find(|(_, a)| *a == src).unwrap().0;
     let wrong: Vec<String> = jobs
@@ -272,7 +345,6 @@ fn reach(e: &Expect, target: &str) {
         wrong.join("\n  ")
     );
     assert!(want.iter().any(|w| *w) && want.iter().any(|w| !*w));
-    drop(child);
 }
 
 #[test]
@@ -303,4 +375,14 @@ fn iptables_es_dashboards_lets_in_exactly_the_declared_reach() {
 #[test]
 fn iptables_opticserp_db1_lets_in_exactly_the_declared_reach() {
     reach(&OPTICSERP_DB1, "iptables");
+}
+
+#[test]
+fn nftables_docker_published_ports_are_filtered_where_they_take_effect() {
+    reach(&OPTICSERP_DEV, "nftables");
+}
+
+#[test]
+fn iptables_docker_published_ports_are_filtered_in_docker_user() {
+    reach(&OPTICSERP_DEV, "iptables");
 }
