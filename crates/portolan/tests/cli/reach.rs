@@ -231,6 +231,33 @@ fn docker_forward(ns: &str, target: &str) {
     }
 }
 
+/// With `PORTOLAN_CAPTURE_DUMPS=1`, saves what the kernel now holds (`nft list ruleset` /
+/// `iptables-save`) as `tests/fixtures/firewall/EXAMPLE-HOST.{nft,iptables-save}`: real dumps
+/// for the firewall importers' tests.
+fn capture(ns: &str, e: &Expect, target: &str) {
+    if std::env::var_os("PORTOLAN_CAPTURE_DUMPS").is_none() {
+        return;
+    }
+    let (prog, args, ext): (&str, &[&str], &str) = if target == "nftables" {
+        ("nft", &["list", "ruleset"], "nft")
+    } else {
+        ("iptables-save", &[], "iptables-save")
+    };
+    let out = Pair::exec(ns, prog).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{prog}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = repo().join("tests/fixtures/firewall");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{}-{}.{ext}", e.example, e.host)),
+        out.stdout,
+    )
+    .unwrap();
+}
+
 /// From the client, whether each (source, destination, port) connects.
 fn connects(pair: &Pair, jobs: &[(&str, &str, u16)]) -> Vec<bool> {
     const PROBE: &str = "import socket,json,sys,concurrent.futures as cf
@@ -319,6 +346,7 @@ fn reach(e: &Expect, target: &str) {
     if !e.published.is_empty() {
         docker_forward(&pair.server, target);
     }
+    capture(&pair.server, e, target);
     let after = connects(&pair, &jobs);
     let label = |src: &str| SOURCES.iter().find(|(_, a)| *a == src).unwrap().0;
     let wrong: Vec<String> = jobs
