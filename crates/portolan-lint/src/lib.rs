@@ -8,6 +8,7 @@
 
 mod config;
 pub mod finding;
+pub mod firewall;
 pub mod reach;
 pub mod report;
 pub mod rules;

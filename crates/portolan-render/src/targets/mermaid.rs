@@ -34,11 +34,16 @@ impl Generator for Mermaid {
     fn render(&self, cx: &RenderContext<'_>) -> Result<Rendered, RenderError> {
         let m = cx.model;
         let hosts = cx.hosts();
-        // (service, host) → port labels
+        // (host, service) → port labels, and service → the hosts it is placed on
         let mut nodes: BTreeMap<(usize, usize), Vec<String>> = BTreeMap::new();
+        let mut placed_on: BTreeMap<usize, BTreeSet<usize>> = BTreeMap::new();
         for (_, b) in cx.bindings() {
+            placed_on
+                .entry(b.service.index())
+                .or_default()
+                .insert(b.host.index());
             nodes
-                .entry((b.service.index(), b.host.index()))
+                .entry((b.host.index(), b.service.index()))
                 .or_default()
                 .push(format!("{} :{}/{}", b.name, b.ports, b.transport.as_str()));
         }
@@ -64,10 +69,7 @@ impl Generator for Mermaid {
                     h.index(),
                     label(&host.name)
                 );
-                for ((s, hh), ports) in nodes.range((0, 0)..) {
-                    if *hh != h.index() {
-                        continue;
-                    }
+                for ((hh, s), ports) in nodes.range((h.index(), 0)..(h.index() + 1, 0)) {
                     let _ = writeln!(
                         body,
                         "      {}[\"{}<br/>{}\"]",
@@ -114,11 +116,10 @@ impl Generator for Mermaid {
         }
         let mut externals: BTreeMap<String, usize> = BTreeMap::new();
         let placed = |s: usize| -> Vec<usize> {
-            nodes
-                .keys()
-                .filter(|(ss, _)| *ss == s)
-                .map(|(_, h)| *h)
-                .collect()
+            placed_on
+                .get(&s)
+                .map(|hs| hs.iter().copied().collect())
+                .unwrap_or_default()
         };
         let mut free = BTreeSet::new();
         for f in &m.flows {

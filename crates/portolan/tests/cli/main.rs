@@ -6,5 +6,7 @@ mod errors;
 mod examples;
 mod r#gen;
 mod harness;
+mod netns;
 mod observe;
+mod reach;
 mod rules;

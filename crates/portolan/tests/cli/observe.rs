@@ -2,6 +2,7 @@
 //! JSON fixtures of listeners (`PORTOLAN_LISTENERS_FIXTURE`).
 
 use crate::harness::Case;
+use crate::netns::Pair;
 
 const SPEC: &str = r#"
 [hosts.app1]
@@ -397,78 +398,16 @@ fn probe_declared_bindings_and_bad_targets() {
         .stderr_has("nothing to probe");
 }
 
-/// Two hosts on one machine: network namespaces joined by a veth pair, created and removed by
-/// the test (needs root and iproute2, as in CI). Torn down even when the test fails.
-struct TwoHosts {
-    server: String,
-    client: String,
-    net: u8,
-}
-
-impl TwoHosts {
-    fn new() -> TwoHosts {
-        let id = std::process::id() % 10_000;
-        let net = u8::try_from(std::process::id() % 200 + 20).unwrap();
-        let t = TwoHosts {
-            server: format!("pts{id}"),
-            client: format!("ptc{id}"),
-            net,
-        };
-        let sh = |cmd: &str| {
-            let ok = std::process::Command::new("sh")
-                .args(["-c", cmd])
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(
-                ok,
-                "`{cmd}` failed: this test needs root and iproute2 (`ip netns`)"
-            );
-        };
-        let (s, c, n) = (&t.server, &t.client, t.net);
-        sh(&format!("ip netns add {s} && ip netns add {c}"));
-        sh(&format!(
-            "ip link add v{s} type veth peer name v{c} && ip link set v{s} netns {s} && ip link set v{c} netns {c}"
-        ));
-        sh(&format!(
-            "ip -n {s} addr add 10.250.{n}.1/24 dev v{s} && ip -n {s} link set v{s} up && ip -n {s} link set lo up"
-        ));
-        sh(&format!(
-            "ip -n {c} addr add 10.250.{n}.2/24 dev v{c} && ip -n {c} link set v{c} up && ip -n {c} link set lo up"
-        ));
-        t
-    }
-
-    /// Runs `cmd` inside a namespace, in the background.
-    fn spawn(ns: &str, args: &[&str]) -> std::process::Child {
-        std::process::Command::new("ip")
-            .args(["netns", "exec", ns])
-            .args(args)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("ip netns exec")
-    }
-}
-
-impl Drop for TwoHosts {
-    fn drop(&mut self) {
-        for ns in [&self.server, &self.client] {
-            let _ = std::process::Command::new("ip")
-                .args(["netns", "del", ns])
-                .status();
-        }
-    }
-}
-
 #[test]
 fn probe_across_two_network_namespaces() {
     use std::io::BufRead;
-    let hosts = TwoHosts::new();
-    let server_ip = format!("10.250.{}.1", hosts.net);
+    let hosts = Pair::new(&["10.250.0.1/24"], &["10.250.0.2/24"]);
+    let server_ip = "10.250.0.1";
     // in the server namespace: one service on its veth address, one on loopback only
     let code = format!(
         "import socket,time\na=socket.socket();a.bind(('{server_ip}',8069));a.listen()\nb=socket.socket();b.bind(('127.0.0.1',8070));b.listen()\nprint('ready',flush=True)\ntime.sleep(30)\n"
     );
-    let mut server = TwoHosts::spawn(&hosts.server, &["python3", "-c", &code]);
+    let mut server = Pair::spawn(&hosts.server, &["python3", "-c", &code]);
     let mut line = String::new();
     std::io::BufReader::new(server.stdout.take().unwrap())
         .read_line(&mut line)
