@@ -342,7 +342,31 @@ pub struct Binding {
     pub status: Status,
 }
 
+impl ExposureTerm {
+    /// The term as written in the spec (`localhost`, `lan`, `10.0.0.0/8`).
+    pub fn label(&self, model: &Model) -> String {
+        match self {
+            ExposureTerm::Localhost => "localhost".into(),
+            ExposureTerm::HostInternal => "host-internal".into(),
+            ExposureTerm::Internal => "internal".into(),
+            ExposureTerm::Public => "public".into(),
+            ExposureTerm::Network(id) => model.network(*id).name.clone(),
+            ExposureTerm::Cidr(c) => c.to_string(),
+        }
+    }
+}
+
 impl Binding {
+    /// The declared exposure terms, as written.
+    pub fn exposure_terms(&self, model: &Model) -> Vec<String> {
+        self.exposure.iter().map(|t| t.label(model)).collect()
+    }
+
+    /// The declared exposure as written, comma-separated (`lan, vpn`).
+    pub fn exposure_label(&self, model: &Model) -> String {
+        self.exposure_terms(model).join(", ")
+    }
+
     /// `service.binding`.
     pub fn qualified_name(&self, model: &Model) -> String {
         format!("{}.{}", model.service(self.service).name, self.name)

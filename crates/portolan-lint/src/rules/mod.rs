@@ -148,24 +148,8 @@ pub(crate) fn where_(model: &portolan_model::Model, b: &portolan_model::Binding)
 
 /// The declared exposure as written (`localhost`, `lan, vpn`).
 pub(crate) fn exposure_label(model: &portolan_model::Model, b: &portolan_model::Binding) -> String {
-    use portolan_model::ExposureTerm as T;
-    let v: Vec<String> = b
-        .exposure
-        .iter()
-        .map(|t| match t {
-            T::Localhost => "localhost".to_string(),
-            T::HostInternal => "host-internal".to_string(),
-            T::Internal => "internal".to_string(),
-            T::Public => "public".to_string(),
-            T::Network(id) => model.network(*id).name.clone(),
-            T::Cidr(n) => n.to_string(),
-        })
-        .collect();
-    if v.is_empty() {
-        "nobody".into()
-    } else {
-        v.join(", ")
-    }
+    let s = b.exposure_label(model);
+    if s.is_empty() { "nobody".into() } else { s }
 }
 
 /// Whether reach rules apply (a reserved service has no listener).

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use portolan_model::{Binding, ExposureTerm, FlowEnd, HostId, Model};
+use portolan_model::{Binding, FlowEnd, HostId, Model};
 
 use crate::RenderContext;
 
@@ -71,18 +71,7 @@ pub(crate) fn safe_text(s: &str) -> String {
 
 /// Declared exposure of a binding, as written (`lan, vpn`).
 pub(crate) fn declared(m: &Model, b: &Binding) -> String {
-    b.exposure
-        .iter()
-        .map(|t| match t {
-            ExposureTerm::Localhost => "localhost".to_string(),
-            ExposureTerm::HostInternal => "host-internal".into(),
-            ExposureTerm::Internal => "internal".into(),
-            ExposureTerm::Public => "public".into(),
-            ExposureTerm::Network(id) => m.network(*id).name.clone(),
-            ExposureTerm::Cidr(c) => c.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    b.exposure_label(m)
 }
 
 /// A flow end as written in the spec.

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use portolan_lint::{Severity, reach::describe_sources};
-use portolan_model::{Binding, EnvId, ExposureTerm, FlowEnd, Model, PortRange, PortSet, Tls};
+use portolan_model::{Binding, EnvId, FlowEnd, Model, PortRange, PortSet, Tls};
 
 use crate::table::Table;
 use crate::{Generator, RenderContext, RenderError, Rendered};
@@ -286,19 +286,7 @@ fn networks(cx: &RenderContext<'_>, out: &mut String) {
 }
 
 fn exposure(m: &Model, b: &Binding) -> String {
-    let v: Vec<String> = b
-        .exposure
-        .iter()
-        .map(|t| match t {
-            ExposureTerm::Localhost => "localhost".into(),
-            ExposureTerm::HostInternal => "host-internal".into(),
-            ExposureTerm::Internal => "internal".into(),
-            ExposureTerm::Public => "public".into(),
-            ExposureTerm::Network(id) => m.network(*id).name.clone(),
-            ExposureTerm::Cidr(c) => c.to_string(),
-        })
-        .collect();
-    let s = v.join(", ");
+    let s = b.exposure_label(m);
     if b.exposure_loc.is_none() {
         format!("{s} (default)")
     } else {

@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use portolan_model::{Binding, ExposureTerm, Model};
+use portolan_model::{Binding, Model};
 use serde_json::json;
 
 use crate::commands::gen_::check_scope;
@@ -17,17 +17,7 @@ use crate::output;
 use crate::settings::Settings;
 
 fn declared(m: &Model, b: &Binding) -> Vec<String> {
-    b.exposure
-        .iter()
-        .map(|t| match t {
-            ExposureTerm::Localhost => "localhost".to_string(),
-            ExposureTerm::HostInternal => "host-internal".into(),
-            ExposureTerm::Internal => "internal".into(),
-            ExposureTerm::Public => "public".into(),
-            ExposureTerm::Network(id) => m.network(*id).name.clone(),
-            ExposureTerm::Cidr(c) => c.to_string(),
-        })
-        .collect()
+    b.exposure_terms(m)
 }
 
 pub(crate) fn run(s: &Settings, env: Option<&str>, host: Option<&str>) -> Result<Exit, CliError> {
