@@ -35,6 +35,20 @@ pub fn lock_path(spec: &Path) -> PathBuf {
     spec.with_file_name(format!(".{name}.lock"))
 }
 
+/// Opens the lock file of `spec` and waits for the exclusive lock.
+fn take_lock(spec: &Path) -> Result<File, AllocError> {
+    let lp = lock_path(spec);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lp)
+        .map_err(|e| AllocError::io(format!("cannot open the lock file {}", lp.display()), e))?;
+    fs4::FileExt::lock(&file)
+        .map_err(|e| AllocError::io(format!("cannot lock {}", lp.display()), e))?;
+    Ok(file)
+}
+
 /// An open change to the spec: locked (unless read-only), loaded, with edited files pending.
 #[derive(Debug)]
 pub struct Transaction {
@@ -57,17 +71,7 @@ pub const APPEND_ABOVE_BYTES: usize = 1 << 20;
 impl Transaction {
     /// Locks the spec (waiting for other writers), then loads it.
     pub fn begin(spec: &Path) -> Result<Self, AllocError> {
-        let lp = lock_path(spec);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lp)
-            .map_err(|e| {
-                AllocError::io(format!("cannot open the lock file {}", lp.display()), e)
-            })?;
-        fs4::FileExt::lock(&file)
-            .map_err(|e| AllocError::io(format!("cannot lock {}", lp.display()), e))?;
+        let file = take_lock(spec)?;
         let model = portolan_model::load(spec)?;
         Ok(Self {
             spec: spec.to_path_buf(),
@@ -83,17 +87,7 @@ impl Transaction {
     /// Like [`Transaction::begin`] for `alloc`: a large single-file spec is read from its
     /// allocation cache when that is fresh (and the cache is written after a full load).
     pub fn begin_alloc(spec: &Path) -> Result<Self, AllocError> {
-        let lp = lock_path(spec);
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lp)
-            .map_err(|e| {
-                AllocError::io(format!("cannot open the lock file {}", lp.display()), e)
-            })?;
-        fs4::FileExt::lock(&file)
-            .map_err(|e| AllocError::io(format!("cannot lock {}", lp.display()), e))?;
+        let file = take_lock(spec)?;
         let mut t = Self::read_only_alloc(spec)?;
         t.lock = Some(file);
         Ok(t)

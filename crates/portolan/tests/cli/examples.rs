@@ -1,18 +1,7 @@
 //! The checked-in outputs of every example (`examples/<name>/lint.txt`, `PORTS.md`) stay
 //! current. Regenerate with `UPDATE_EXAMPLES=1 cargo test`.
 
-use crate::harness::repo;
-
-fn examples() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(repo().join("examples"))
-        .expect("examples/")
-        .filter_map(Result::ok)
-        .filter(|e| e.path().join("ports.toml").exists())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
+use crate::harness::{examples, repo};
 
 fn run(args: &[&str]) -> (i32, String, String) {
     let out = assert_cmd::Command::cargo_bin("portolan")

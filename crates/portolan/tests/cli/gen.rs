@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use crate::harness::{Case, repo};
+use crate::harness::{Case, examples, repo};
 
 const INSTALL: &str =
     "install the real tools: apt-get install -y nftables iptables nginx-light openssl (as root)";
@@ -24,17 +24,6 @@ const PER_HOST: &[&str] = &[
 ];
 /// Spec-wide targets.
 const WIDE: &[&str] = &["etc-services", "env", "prometheus", "mermaid"];
-
-fn examples() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(repo().join("examples"))
-        .expect("examples/")
-        .filter_map(Result::ok)
-        .filter(|e| e.path().join("ports.toml").exists())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
 
 fn portolan(args: &[&str]) -> (i32, String, String) {
     let out = assert_cmd::Command::cargo_bin("portolan")

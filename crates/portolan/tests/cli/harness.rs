@@ -13,6 +13,18 @@ pub fn repo() -> PathBuf {
         .expect("repo root")
 }
 
+/// Names of the example specs (`examples/<name>/ports.toml`), sorted.
+pub fn examples() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(repo().join("examples"))
+        .expect("examples/")
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("ports.toml").exists())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
 /// A command run in a fresh temporary directory.
 pub struct Case {
     dir: tempfile::TempDir,
