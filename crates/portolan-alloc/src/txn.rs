@@ -127,6 +127,15 @@ impl Transaction {
         Ok(())
     }
 
+    /// [`Transaction::read_only`] for a dry run, else [`Transaction::begin`].
+    pub fn open(spec: &Path, dry_run: bool) -> Result<Self, AllocError> {
+        if dry_run {
+            Self::read_only(spec)
+        } else {
+            Self::begin(spec)
+        }
+    }
+
     /// Loads the spec without locking (dry runs: nothing will be written).
     pub fn read_only(spec: &Path) -> Result<Self, AllocError> {
         Ok(Self {

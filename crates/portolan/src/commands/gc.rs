@@ -17,11 +17,7 @@ use crate::settings::Settings;
 pub(crate) fn run(s: &Settings, dry_run: bool) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
     let now = portolan_alloc::lease::now()?;
-    let mut txn = if dry_run {
-        Transaction::read_only(&spec)?
-    } else {
-        Transaction::begin(&spec)?
-    };
+    let mut txn = Transaction::open(&spec, dry_run)?;
     let model = txn.model();
     let mut entries = Vec::new();
     let mut services = Vec::new();

@@ -22,11 +22,7 @@ pub(crate) fn run(
 ) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
     let now = portolan_alloc::lease::now()?;
-    let mut txn = if dry_run {
-        Transaction::read_only(&spec)?
-    } else {
-        Transaction::begin(&spec)?
-    };
+    let mut txn = Transaction::open(&spec, dry_run)?;
     let model = txn.model();
     let mut entries = Vec::new();
     let summary;

@@ -18,11 +18,7 @@ use crate::settings::{ReserveSettings, Settings};
 pub(crate) fn run(s: &Settings, r: &ReserveSettings) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
     let now = portolan_alloc::lease::now()?;
-    let mut txn = if r.dry_run {
-        Transaction::read_only(&spec)?
-    } else {
-        Transaction::begin(&spec)?
-    };
+    let mut txn = Transaction::open(&spec, r.dry_run)?;
     let model = txn.model();
     // the project must exist (its range need not: a reservation may lie outside it)
     if let Err(e) = pool(model, &r.project, None)
