@@ -1,0 +1,8 @@
+//! The discovery crate's integration tests: one binary (each extra test binary costs a link),
+//! one module per concern.
+
+mod corpus;
+mod markdown;
+mod text_formats;
+mod walk;
+mod yaml;

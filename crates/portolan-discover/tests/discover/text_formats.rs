@@ -1,0 +1,1 @@
+//! nginx, Dockerfile, systemd, Procfile and application-code parsers.

@@ -1,0 +1,1 @@
+//! walking fixture repositories.

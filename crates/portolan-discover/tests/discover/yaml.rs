@@ -1,0 +1,1 @@
+//! compose, .env and Kubernetes parsers.
