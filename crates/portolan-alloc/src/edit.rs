@@ -378,6 +378,109 @@ impl SpecDoc {
         })
     }
 
+    /// Adds `[services.NAME]` from TOML text holding exactly that table (as drafted by
+    /// discovery), after the last service.
+    pub fn add_service_text(&mut self, name: &str, fragment: &str) -> Result<(), AllocError> {
+        if self.has_service(name) {
+            return Err(AllocError::ServiceExists(name.to_string()));
+        }
+        let doc: DocumentMut = fragment
+            .parse()
+            .map_err(|e: toml_edit::TomlError| self.err(e.message().to_string()))?;
+        let mut t = doc
+            .get("services")
+            .and_then(Item::as_table)
+            .and_then(|s| s.get(name))
+            .and_then(Item::as_table)
+            .cloned()
+            .ok_or_else(|| self.err(format!("the fragment has no [services.{name}]")))?;
+        t.decor_mut().set_prefix("\n");
+        self.root_table("services")?.insert(name, Item::Table(t));
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Adds `bindings.BINDING = { … }` (an inline table given as text) to an existing
+    /// `[services.NAME]` of this file; an existing binding of that name is never replaced.
+    pub fn add_binding_text(
+        &mut self,
+        service: &str,
+        binding: &str,
+        inline: &str,
+    ) -> Result<(), AllocError> {
+        let value: Value = inline
+            .parse()
+            .map_err(|e: toml_edit::TomlError| self.err(e.message().to_string()))?;
+        let path = self.path.clone();
+        let err = |m: String| AllocError::Edit {
+            path: path.clone(),
+            message: m,
+        };
+        let svc = self
+            .doc
+            .get_mut("services")
+            .and_then(Item::as_table_like_mut)
+            .and_then(|t| t.get_mut(service))
+            .and_then(Item::as_table_like_mut)
+            .ok_or_else(|| err(format!("no [services.{service}] table in this file")))?;
+        if !svc.contains_key("bindings") {
+            let mut b = Table::new();
+            b.set_dotted(true);
+            svc.insert("bindings", Item::Table(b));
+        }
+        let bindings = svc
+            .get_mut("bindings")
+            .and_then(Item::as_table_like_mut)
+            .ok_or_else(|| err(format!("services.{service}.bindings is not a table")))?;
+        if bindings.contains_key(binding) {
+            return Err(err(format!(
+                "services.{service}.bindings.{binding} already exists"
+            )));
+        }
+        bindings.insert(binding, Item::Value(value));
+        self.changed = true;
+        Ok(())
+    }
+
+    /// Sets `services.NAME.bindings.BINDING.port` to `to`, keeping everything else as
+    /// written (a container-side `target` stays: moving the host port does not change what
+    /// the container listens on). Returns whether this file holds that binding.
+    pub fn set_binding_port(
+        &mut self,
+        service: &str,
+        binding: &str,
+        to: u16,
+    ) -> Result<bool, AllocError> {
+        let path = self.path.clone();
+        let Some(b) = self
+            .doc
+            .get_mut("services")
+            .and_then(Item::as_table_like_mut)
+            .and_then(|t| t.get_mut(service))
+            .and_then(Item::as_table_like_mut)
+            .and_then(|t| t.get_mut("bindings"))
+            .and_then(Item::as_table_like_mut)
+            .and_then(|t| t.get_mut(binding))
+            .and_then(Item::as_table_like_mut)
+        else {
+            return Ok(false);
+        };
+        let Some(port) = b.get_mut("port") else {
+            return Err(AllocError::Edit {
+                path,
+                message: format!("services.{service}.bindings.{binding} has no port"),
+            });
+        };
+        let decor = port.as_value().map(|v| v.decor().clone());
+        let mut v = Value::from(i64::from(to));
+        if let Some(d) = decor {
+            *v.decor_mut() = d;
+        }
+        *port = Item::Value(v);
+        self.changed = true;
+        Ok(true)
+    }
+
     /// Removes reservations whose `until` date lies before `today` (`YYYY-MM-DD`).
     pub fn drop_expired_reservations(&mut self, today: &str) -> Vec<ReservationChange> {
         self.edit_reservations(|held, until| match until {

@@ -23,6 +23,10 @@ pub enum Action {
     Reserve,
     /// An expired lease or reservation removed.
     Gc,
+    /// A service moved to another port (`portolan move --apply`).
+    Move,
+    /// Services or bindings the code uses added to the spec (`portolan discover --write`).
+    Discover,
 }
 
 impl Action {
@@ -33,6 +37,8 @@ impl Action {
             Action::Release => "release",
             Action::Reserve => "reserve",
             Action::Gc => "gc",
+            Action::Move => "move",
+            Action::Discover => "discover",
         }
     }
 }

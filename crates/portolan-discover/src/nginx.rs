@@ -7,3 +7,8 @@ pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
     let _ = (path, text, ctx);
     FileReport::default()
 }
+
+/// Whether a `.conf` file looks like nginx configuration.
+pub fn looks_like(text: &str) -> bool {
+    text.contains("server {") || text.contains("http {") || text.contains("upstream ")
+}

@@ -1,2 +1,484 @@
 //! Walking a tree: which files are which format ([`classify`]), reading them in parallel
-//! (honouring `.gitignore`), and collecting one sorted [`Discovery`].
+//! (honouring `.gitignore`, like ripgrep), and collecting one sorted [`Discovery`].
+//!
+//! Only files whose name says they may hold ports are read at all; a YAML or `.conf` file is
+//! sniffed (Kubernetes `apiVersion:`/`kind:`, nginx `server {`) before it is parsed. Files
+//! that cannot be read (permissions, binary content where text was expected, larger than the
+//! limit, a symlink loop) become [`Problem`]s, and the walk goes on.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::evidence::{Context, FileReport, Location, Problem, SourceKind};
+use crate::text::looks_binary;
+
+/// How to walk.
+#[derive(Debug, Clone)]
+pub struct WalkOptions {
+    /// Also read files `.gitignore`/`.ignore` exclude.
+    pub no_ignore: bool,
+    /// Follow symbolic links (loops are reported, not followed forever).
+    pub follow_links: bool,
+    /// Files larger than this are reported and skipped.
+    pub max_filesize: u64,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+}
+
+impl Default for WalkOptions {
+    fn default() -> Self {
+        WalkOptions {
+            no_ignore: false,
+            follow_links: false,
+            max_filesize: 8 * 1024 * 1024,
+            threads: 0,
+        }
+    }
+}
+
+/// Everything found under the walked roots, sorted by file, line, column.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Discovery {
+    /// Files whose name matched a format and that were read.
+    pub files_read: usize,
+    /// Ports, routes, problems and redacted secrets.
+    #[serde(flatten)]
+    pub report: FileReport,
+}
+
+/// What a file name says the file is; `None` for files discovery never reads. YAML and
+/// `.conf` files are decided later by their content ([`Guess::Sniff`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guess {
+    /// The name decides.
+    Is(SourceKind),
+    /// A `.yml`/`.yaml` file: Kubernetes if it looks like a manifest.
+    SniffYaml,
+    /// A `.conf` file: nginx if it looks like nginx.
+    SniffConf,
+}
+
+/// Classifies a file by its path (only the name and a few parent directory names matter).
+pub fn classify(path: &Path) -> Option<Guess> {
+    let name = path.file_name()?.to_str()?;
+    let lower = name.to_ascii_lowercase();
+    let ext = lower.rsplit_once('.').map_or("", |(_, e)| e);
+    let in_dir = |d: &str| {
+        path.parent()
+            .is_some_and(|p| p.components().any(|c| c.as_os_str().to_str() == Some(d)))
+    };
+    let is_yaml = ext == "yml" || ext == "yaml";
+    let kind = if is_yaml
+        && (lower.starts_with("docker-compose")
+            || lower.starts_with("compose")
+            || lower.contains(".compose."))
+    {
+        SourceKind::Compose
+    } else if is_yaml && lower.starts_with("application") {
+        SourceKind::Spring
+    } else if is_yaml {
+        return Some(Guess::SniffYaml);
+    } else if lower == ".env"
+        || lower.starts_with(".env.")
+        || ext == "env"
+        || lower == "env.example"
+        || lower == ".envrc"
+    {
+        SourceKind::Env
+    } else if lower == "nginx.conf"
+        || ext == "nginx"
+        || (ext == "conf" && (in_dir("nginx") || in_dir("conf.d")))
+        || in_dir("sites-available")
+        || in_dir("sites-enabled")
+    {
+        SourceKind::Nginx
+    } else if ext == "conf" {
+        return Some(Guess::SniffConf);
+    } else if lower == "dockerfile"
+        || lower.starts_with("dockerfile.")
+        || ext == "dockerfile"
+        || lower == "containerfile"
+    {
+        SourceKind::Dockerfile
+    } else if ext == "socket" || ext == "service" {
+        SourceKind::Systemd
+    } else if lower == "procfile" || lower.starts_with("procfile.") {
+        SourceKind::Procfile
+    } else if lower == "package.json" {
+        SourceKind::PackageJson
+    } else if lower.starts_with("application") && ext == "properties" {
+        SourceKind::Spring
+    } else {
+        match ext {
+            "py" => SourceKind::Python,
+            "js" | "mjs" | "cjs" | "ts" | "mts" | "cts" | "jsx" | "tsx" => SourceKind::Node,
+            "go" => SourceKind::Go,
+            "sh" | "bash" => SourceKind::Shell,
+            _ => return None,
+        }
+    };
+    Some(Guess::Is(kind))
+}
+
+/// Parses `text` as `kind`. `path` is how evidence names the file.
+pub fn parse_as(kind: SourceKind, path: &str, text: &str, ctx: &Context) -> FileReport {
+    match kind {
+        SourceKind::Compose => crate::compose::parse(path, text, ctx),
+        SourceKind::Env => crate::env::parse(path, text, ctx),
+        SourceKind::Nginx => crate::nginx::parse(path, text, ctx),
+        SourceKind::Kubernetes => crate::kubernetes::parse(path, text, ctx),
+        SourceKind::Dockerfile => crate::dockerfile::parse(path, text, ctx),
+        SourceKind::Systemd => crate::systemd::parse(path, text, ctx),
+        SourceKind::Procfile => crate::procfile::parse(path, text, ctx),
+        SourceKind::Python
+        | SourceKind::Node
+        | SourceKind::PackageJson
+        | SourceKind::Go
+        | SourceKind::Spring
+        | SourceKind::Shell => crate::code::parse(path, text, ctx),
+        SourceKind::Markdown => crate::markdown::import(path, text).report,
+    }
+}
+
+/// Reads and parses one file (already classified); every failure is a [`Problem`].
+pub fn read_file(path: &Path, shown: &str, guess: Guess, opts: &WalkOptions) -> FileReport {
+    let problem = |reason: String| FileReport {
+        problems: vec![Problem {
+            at: Location::new(shown, 1, 1),
+            reason,
+        }],
+        ..FileReport::default()
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() > opts.max_filesize => {
+            return problem(format!(
+                "skipped: {} bytes is over the {} byte limit (--max-filesize)",
+                m.len(),
+                opts.max_filesize
+            ));
+        }
+        Ok(_) => {}
+        Err(e) => return problem(format!("cannot read: {e}")),
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return problem(format!("cannot read: {e}")),
+    };
+    if looks_binary(&bytes) {
+        return problem("skipped: binary content (a NUL byte) in a file named like text".into());
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let kind = match guess {
+        Guess::Is(k) => k,
+        Guess::SniffYaml if crate::kubernetes::looks_like(&text) => SourceKind::Kubernetes,
+        Guess::SniffConf if crate::nginx::looks_like(&text) => SourceKind::Nginx,
+        Guess::SniffYaml | Guess::SniffConf => return FileReport::default(),
+    };
+    let ctx = if kind == SourceKind::Compose {
+        compose_context(path)
+    } else {
+        Context::default()
+    };
+    parse_as(kind, shown, &text, &ctx)
+}
+
+/// The variables a compose file interpolates: the `.env` beside it (as `docker compose`
+/// reads it); the real environment is deliberately not consulted, so output does not
+/// depend on the shell.
+pub fn compose_context(compose_file: &Path) -> Context {
+    let env = compose_file
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(".env");
+    let vars = std::fs::read(&env)
+        .map(|b| crate::env::variables(&String::from_utf8_lossy(&b)))
+        .unwrap_or_default();
+    Context { vars }
+}
+
+/// How a walked path is shown: as walked, without a leading `./`, with `/` separators.
+fn shown(path: &Path) -> String {
+    let p = path.strip_prefix(".").unwrap_or(path);
+    let s = p.to_string_lossy();
+    if std::path::MAIN_SEPARATOR == '/' {
+        s.into_owned()
+    } else {
+        s.replace(std::path::MAIN_SEPARATOR, "/")
+    }
+}
+
+/// Walks `roots` (files or directories) and parses every file that may hold ports.
+pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> Discovery {
+    let Some((first, rest)) = roots.split_first() else {
+        return Discovery::default();
+    };
+    let mut builder = ignore::WalkBuilder::new(first);
+    for r in rest {
+        builder.add(r);
+    }
+    builder
+        .hidden(false)
+        .parents(true)
+        .ignore(!opts.no_ignore)
+        .git_ignore(!opts.no_ignore)
+        .git_global(!opts.no_ignore)
+        .git_exclude(!opts.no_ignore)
+        .require_git(false)
+        .follow_links(opts.follow_links)
+        .threads(opts.threads)
+        // Version-control internals are never sources (hidden files are: `.env`).
+        .filter_entry(|e| {
+            !(e.file_type().is_some_and(|t| t.is_dir())
+                && matches!(e.file_name().to_str(), Some(".git" | ".hg" | ".svn")))
+        });
+    let results: Mutex<Vec<(usize, FileReport)>> = Mutex::new(Vec::new());
+    builder.build_parallel().run(|| {
+        let results = &results;
+        let mut local = Collector {
+            read: 0,
+            report: FileReport::default(),
+            out: results,
+        };
+        Box::new(move |entry| {
+            local.visit(entry, opts);
+            ignore::WalkState::Continue
+        })
+    });
+    let mut discovery = Discovery::default();
+    for (read, report) in results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    {
+        discovery.files_read += read;
+        discovery.report.extend(report);
+    }
+    sort(&mut discovery.report);
+    discovery
+}
+
+/// Per-thread results, handed over once when the thread's visitor is dropped (one lock
+/// per thread, not per file).
+struct Collector<'a> {
+    read: usize,
+    report: FileReport,
+    out: &'a Mutex<Vec<(usize, FileReport)>>,
+}
+
+impl Collector<'_> {
+    fn visit(&mut self, entry: Result<ignore::DirEntry, ignore::Error>, opts: &WalkOptions) {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                self.report.problems.push(walk_problem(&e));
+                return;
+            }
+        };
+        if !entry.file_type().is_some_and(|t| t.is_file()) {
+            // A root given as a file arrives with depth 0; symlinks to files when following.
+            if !(entry.depth() == 0 && entry.path().is_file()) {
+                return;
+            }
+        }
+        let Some(guess) = classify(entry.path()) else {
+            return;
+        };
+        let shown = shown(entry.path());
+        self.read += 1;
+        let report = read_file(entry.path(), &shown, guess, opts);
+        self.report.extend(report);
+    }
+}
+
+impl Drop for Collector<'_> {
+    fn drop(&mut self) {
+        let report = std::mem::take(&mut self.report);
+        if let Ok(mut v) = self.out.lock() {
+            v.push((self.read, report));
+        }
+    }
+}
+
+/// A walk error (permission denied, symlink loop, vanished file) as a [`Problem`].
+fn walk_problem(e: &ignore::Error) -> Problem {
+    fn path_of(e: &ignore::Error) -> Option<PathBuf> {
+        match e {
+            ignore::Error::WithPath { path, .. } => Some(path.clone()),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                path_of(err)
+            }
+            ignore::Error::Loop { child, .. } => Some(child.clone()),
+            _ => None,
+        }
+    }
+    let path = path_of(e).map_or_else(|| "<walk>".to_string(), |p| shown(&p));
+    let reason = match e {
+        ignore::Error::Loop { ancestor, .. } => {
+            format!("skipped: symlink loop back to {}", shown(ancestor))
+        }
+        _ => format!("skipped: {e}"),
+    };
+    Problem {
+        at: Location::new(path, 1, 1),
+        reason,
+    }
+}
+
+/// Sorts a report so output does not depend on thread timing.
+pub fn sort(report: &mut FileReport) {
+    report
+        .uses
+        .sort_by(|a, b| (&a.at, a.port, a.role).cmp(&(&b.at, b.port, b.role)));
+    report
+        .routes
+        .sort_by(|a, b| (&a.at, &a.upstream, a.port).cmp(&(&b.at, &b.upstream, b.port)));
+    report.problems.sort();
+    report.problems.dedup();
+    report.secrets.sort();
+    report.secrets.dedup();
+}
+
+/// Groups uses by the service they belong to (the name the source gives, else a guess
+/// from the path), for display and drafting.
+pub fn by_service(report: &FileReport) -> BTreeMap<String, Vec<&crate::PortUse>> {
+    let mut out: BTreeMap<String, Vec<&crate::PortUse>> = BTreeMap::new();
+    for u in &report.uses {
+        out.entry(service_name(u)).or_default().push(u);
+    }
+    out
+}
+
+/// The service a use belongs to: its own `service`, else the nearest meaningful directory
+/// name of its file (`services/api/app.py` → `api`), else the file stem.
+pub fn service_name(u: &crate::PortUse) -> String {
+    const GENERIC: &[&str] = &[
+        "src",
+        "app",
+        "lib",
+        "cmd",
+        "main",
+        "java",
+        "resources",
+        "server",
+        "config",
+        "conf",
+        "deploy",
+        "scripts",
+        "bin",
+        "internal",
+        "pkg",
+        "etc",
+        "systemd",
+        "docker",
+        "nginx",
+        "k8s",
+        "kubernetes",
+        "manifests",
+        "conf.d",
+        "sites-available",
+        "sites-enabled",
+    ];
+    if let Some(s) = &u.service {
+        return sanitize(s);
+    }
+    let p = Path::new(&u.at.path);
+    let dir = p
+        .parent()
+        .into_iter()
+        .flat_map(Path::components)
+        .filter_map(|c| c.as_os_str().to_str())
+        .rfind(|c| *c != "." && *c != ".." && !GENERIC.contains(c));
+    let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("service");
+    sanitize(dir.unwrap_or(stem))
+}
+
+/// A spec-safe name: lowercase ASCII letters, digits and `-`.
+pub fn sanitize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let c = if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '-'
+        };
+        if !(c == '-' && (out.is_empty() || out.ends_with('-'))) {
+            out.push(c);
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    if out.is_empty() {
+        "service".into()
+    } else {
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn k(p: &str) -> Option<Guess> {
+        classify(Path::new(p))
+    }
+
+    #[test]
+    fn names_decide_formats() {
+        use SourceKind as S;
+        assert_eq!(k("docker-compose.yml"), Some(Guess::Is(S::Compose)));
+        assert_eq!(k("a/compose.prod.yaml"), Some(Guess::Is(S::Compose)));
+        assert_eq!(k("x/app.compose.yml"), Some(Guess::Is(S::Compose)));
+        assert_eq!(k(".env"), Some(Guess::Is(S::Env)));
+        assert_eq!(k(".env.example"), Some(Guess::Is(S::Env)));
+        assert_eq!(k("prod.env"), Some(Guess::Is(S::Env)));
+        assert_eq!(
+            k("etc/nginx/sites-available/default"),
+            Some(Guess::Is(S::Nginx))
+        );
+        assert_eq!(k("nginx/site.conf"), Some(Guess::Is(S::Nginx)));
+        assert_eq!(k("other.conf"), Some(Guess::SniffConf));
+        assert_eq!(k("k8s/deploy.yaml"), Some(Guess::SniffYaml));
+        assert_eq!(
+            k("src/main/resources/application.yml"),
+            Some(Guess::Is(S::Spring))
+        );
+        assert_eq!(k("application-prod.properties"), Some(Guess::Is(S::Spring)));
+        assert_eq!(k("Dockerfile"), Some(Guess::Is(S::Dockerfile)));
+        assert_eq!(k("Dockerfile.dev"), Some(Guess::Is(S::Dockerfile)));
+        assert_eq!(k("app.socket"), Some(Guess::Is(S::Systemd)));
+        assert_eq!(k("Procfile"), Some(Guess::Is(S::Procfile)));
+        assert_eq!(k("web/package.json"), Some(Guess::Is(S::PackageJson)));
+        assert_eq!(k("main.go"), Some(Guess::Is(S::Go)));
+        assert_eq!(k("x.tsx"), Some(Guess::Is(S::Node)));
+        assert_eq!(k("run.sh"), Some(Guess::Is(S::Shell)));
+        assert_eq!(k("README.md"), None);
+        assert_eq!(k("image.png"), None);
+        assert_eq!(k("Cargo.lock"), None);
+    }
+
+    #[test]
+    fn service_names_come_from_meaningful_directories() {
+        let u = |p: &str| {
+            crate::PortUse::new(
+                Location::new(p, 1, 1),
+                SourceKind::Python,
+                crate::Role::Listen,
+                portolan_model::port::PortRange::single(80),
+            )
+        };
+        assert_eq!(service_name(&u("services/api/app.py")), "api");
+        assert_eq!(
+            service_name(&u(
+                "services/billing/src/main/resources/application.properties"
+            )),
+            "billing"
+        );
+        assert_eq!(service_name(&u("main.go")), "main");
+        assert_eq!(service_name(&u("./deploy/app.socket")), "app");
+        assert_eq!(sanitize("My App_2!"), "my-app-2");
+        assert_eq!(sanitize("---"), "service");
+    }
+}

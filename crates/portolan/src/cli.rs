@@ -126,6 +126,17 @@ pub enum Command {
     /// Print the allocation/change log.
     #[command(after_help = LOG_HELP)]
     Log(LogArgs),
+    /// Find the ports a repository uses (compose, .env, nginx, Kubernetes, Dockerfile,
+    /// systemd, Procfile, code), with evidence.
+    #[command(after_help = DISCOVER_HELP)]
+    Discover(DiscoverArgs),
+    /// Turn a Markdown port document into a spec.
+    #[command(after_help = IMPORT_HELP)]
+    Import(ImportArgs),
+    /// Impact of moving a service to another port: every reference in the repository;
+    /// --apply rewrites the sure ones.
+    #[command(name = "move", after_help = MOVE_HELP)]
+    Move(MoveArgs),
 }
 
 /// `init`.
@@ -140,6 +151,116 @@ pub struct InitArgs {
     /// Print the spec instead of writing it.
     #[arg(long)]
     pub print: bool,
+    /// Draft the spec from the ports a repository uses (see `portolan discover`).
+    #[arg(long, value_name = "PATH", conflicts_with = "from_host")]
+    pub from_discover: Option<PathBuf>,
+}
+
+const DISCOVER_HELP: &str = "\
+Examples:
+  portolan discover                      # this repository (honours .gitignore)
+  portolan discover services/ deploy/ --json
+  portolan discover --diff               # code vs spec, both ways (exit 1 when they differ)
+  portolan discover --write              # add what the spec lacks; never overwrites
+  portolan discover --min-confidence high
+
+Secrets (passwords in URLs, *_PASSWORD values) are never printed.
+Exit codes: 0 ok, 1 --diff found differences, 2 usage error or unreadable spec.";
+
+const IMPORT_HELP: &str = "\
+Examples:
+  portolan import docs/PORTS.md                  # print the spec
+  portolan import docs/PORTS.md -o ports.toml    # write it (refuses to overwrite without --force)
+  portolan import docs/PORTS.md -o ports.toml && portolan lint
+
+Secrets in the document are redacted and reported on stderr.";
+
+const MOVE_HELP: &str = "\
+Examples:
+  portolan move api --to 8010            # every reference to api's port, with confidence
+  portolan move api.http --to 8010 --apply
+  portolan move api --to 8010 --json
+
+Refuses a port that is taken, outside the service's project range or unsafe.
+Exit codes: 0 ok, 1 references left to change by hand, 2 refused or bad input.";
+
+/// `discover`.
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// Files or directories to read (default: the current directory).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Compare with the spec: ports the code uses that the spec lacks, declarations the code
+    /// no longer uses, and disagreements.
+    #[arg(long, conflicts_with = "write")]
+    pub diff: bool,
+    /// Add what the spec lacks to it (new services and bindings; declared values are never
+    /// overwritten).
+    #[arg(long)]
+    pub write: bool,
+    /// With --write: print what would be added and write nothing.
+    #[arg(long, requires = "write")]
+    pub dry_run: bool,
+    /// Only evidence at least this sure.
+    #[arg(long, value_enum, default_value_t = ConfidenceArg::Low, value_name = "LEVEL")]
+    pub min_confidence: ConfidenceArg,
+    /// Also read files .gitignore excludes.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Follow symbolic links.
+    #[arg(short = 'L', long)]
+    pub follow: bool,
+    /// Skip files larger than this many bytes.
+    #[arg(long, default_value_t = 8 * 1024 * 1024, value_name = "BYTES")]
+    pub max_filesize: u64,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+}
+
+/// `--min-confidence`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ConfidenceArg {
+    /// Everything.
+    Low,
+    /// Recognised idioms and better.
+    Medium,
+    /// Only what the format says is a port.
+    High,
+}
+
+/// `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The Markdown document.
+    #[arg(value_name = "FILE.md")]
+    pub file: PathBuf,
+    /// Write the spec here instead of printing it.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite --output if it exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
+}
+
+/// `move`.
+#[derive(Debug, Args)]
+pub struct MoveArgs {
+    /// The service (`api`) or binding (`api.http`) to move.
+    #[arg(value_name = "SERVICE[.BINDING]")]
+    pub service: String,
+    /// The new port.
+    #[arg(long, value_name = "PORT", value_parser = parse_port)]
+    pub to: u16,
+    /// Rewrite the high-confidence references (atomically) and record the move in the log.
+    #[arg(long)]
+    pub apply: bool,
+    /// Where to look for references (default: the spec's directory).
+    #[arg(long, value_name = "PATH")]
+    pub root: Option<PathBuf>,
+    /// Why (recorded in the log).
+    #[arg(long, value_name = "TEXT")]
+    pub why: Option<String>,
 }
 
 /// `--format` of lint and check.

@@ -72,6 +72,40 @@ pub struct KillSettings {
     pub container: bool,
 }
 
+/// Validated `discover` options.
+#[derive(Debug, Clone)]
+pub struct DiscoverSettings {
+    /// Roots to walk.
+    pub paths: Vec<PathBuf>,
+    /// Compare with the spec.
+    pub diff: bool,
+    /// Merge into the spec.
+    pub write: bool,
+    /// With `write`: write nothing.
+    pub dry_run: bool,
+    /// Minimum confidence shown.
+    pub min_confidence: portolan_discover::Confidence,
+    /// Walk options.
+    pub walk: portolan_discover::walk::WalkOptions,
+}
+
+/// Validated `move` options.
+#[derive(Debug, Clone)]
+pub struct MoveSettings {
+    /// `service` or `service.binding`.
+    pub service: String,
+    /// Binding name, when given.
+    pub binding: Option<String>,
+    /// New port.
+    pub to: u16,
+    /// Rewrite.
+    pub apply: bool,
+    /// Repository root.
+    pub root: Option<PathBuf>,
+    /// Why.
+    pub why: Option<String>,
+}
+
 /// Validated `ls` options.
 #[derive(Debug, Clone)]
 pub struct LsSettings {
@@ -107,6 +141,8 @@ pub enum Command {
         force: bool,
         /// Draft from this machine.
         from_host: bool,
+        /// Draft from a repository.
+        from_discover: Option<PathBuf>,
         /// Print instead of writing.
         print: bool,
     },
@@ -177,6 +213,19 @@ pub enum Command {
         /// Write nothing.
         dry_run: bool,
     },
+    /// `discover`.
+    Discover(DiscoverSettings),
+    /// `import`.
+    Import {
+        /// The document.
+        file: PathBuf,
+        /// Output file.
+        output: Option<PathBuf>,
+        /// Overwrite.
+        force: bool,
+    },
+    /// `move`.
+    Move(MoveSettings),
     /// `log`.
     Log {
         /// Only this project.
@@ -221,8 +270,55 @@ impl Settings {
             cli::Command::Init(a) => Command::Init {
                 force: a.force,
                 from_host: a.from_host,
+                from_discover: a.from_discover,
                 print: a.print,
             },
+            cli::Command::Discover(a) => Command::Discover(DiscoverSettings {
+                paths: if a.paths.is_empty() {
+                    vec![PathBuf::from(".")]
+                } else {
+                    a.paths
+                },
+                diff: a.diff,
+                write: a.write,
+                dry_run: a.dry_run,
+                min_confidence: match a.min_confidence {
+                    cli::ConfidenceArg::Low => portolan_discover::Confidence::Low,
+                    cli::ConfidenceArg::Medium => portolan_discover::Confidence::Medium,
+                    cli::ConfidenceArg::High => portolan_discover::Confidence::High,
+                },
+                walk: portolan_discover::walk::WalkOptions {
+                    no_ignore: a.no_ignore,
+                    follow_links: a.follow,
+                    max_filesize: a.max_filesize,
+                    threads: a.threads,
+                },
+            }),
+            cli::Command::Import(a) => Command::Import {
+                file: a.file,
+                output: a.output,
+                force: a.force,
+            },
+            cli::Command::Move(a) => {
+                let (service, binding) = match a.service.split_once('.') {
+                    Some((s, b)) => (s.to_string(), Some(b.to_string())),
+                    None => (a.service.clone(), None),
+                };
+                if service.is_empty() || binding.as_deref() == Some("") {
+                    return Err(CliError::Usage(format!(
+                        "`{}` is not SERVICE or SERVICE.BINDING",
+                        a.service
+                    )));
+                }
+                Command::Move(MoveSettings {
+                    service,
+                    binding,
+                    to: a.to,
+                    apply: a.apply,
+                    root: a.root,
+                    why: a.why,
+                })
+            }
             cli::Command::Lint(a) => Command::Lint {
                 report: report(&a.report, cli.json),
                 list_rules: a.list_rules,

@@ -52,9 +52,12 @@ pub(crate) fn run(
     s: &Settings,
     force: bool,
     from_host: bool,
+    from_discover: Option<&std::path::Path>,
     print: bool,
 ) -> Result<Exit, CliError> {
-    let text = if from_host {
+    let text = if let Some(root) = from_discover {
+        super::discover::starter(s, root)?
+    } else if from_host {
         let (live, note) = super::observe::listeners(true)?;
         if let Some(n) = note
             && s.verbosity >= 0

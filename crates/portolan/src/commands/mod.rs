@@ -2,12 +2,15 @@
 
 mod check;
 mod completions;
+mod discover;
 mod exposure;
 mod gen_;
+mod import;
 mod init;
 mod kill;
 mod lint;
 mod ls;
+mod move_;
 mod observe;
 mod probe;
 mod schema;
@@ -29,8 +32,16 @@ pub fn dispatch(s: &Settings) -> Result<Exit, CliError> {
         Command::Init {
             force,
             from_host,
+            from_discover,
             print,
-        } => init::run(s, *force, *from_host, *print),
+        } => init::run(s, *force, *from_host, from_discover.as_deref(), *print),
+        Command::Discover(d) => discover::run(s, d),
+        Command::Import {
+            file,
+            output,
+            force,
+        } => import::run(s, file, output.as_deref(), *force),
+        Command::Move(m) => move_::run(s, m),
         Command::Lint { report, list_rules } => lint::run(s, *report, *list_rules),
         Command::Check {
             report,

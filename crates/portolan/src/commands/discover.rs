@@ -1,0 +1,315 @@
+//! `portolan discover [PATH...]`: the ports a repository uses, with evidence — as a table
+//! grouped by service, as JSON, as a comparison with the spec (`--diff`), or merged into the
+//! spec (`--write`, additions only, under the spec lock, atomic and lossless). Also the
+//! starter spec of `init --from-discover`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use portolan_alloc::log::Action;
+use portolan_alloc::txn::Transaction;
+use portolan_discover::draft::{self, Diff, DraftService};
+use portolan_discover::walk::{self, Discovery, WalkOptions};
+use portolan_discover::{FileReport, PortUse, Role};
+
+use super::alloc::{entry, shown};
+use crate::error::CliError;
+use crate::exit::Exit;
+use crate::output;
+use crate::settings::{DiscoverSettings, Settings};
+
+/// Walks `d.paths` and keeps what is sure enough.
+fn run_walk(d: &DiscoverSettings) -> Discovery {
+    let mut found = walk::discover(&d.paths, &d.walk);
+    found
+        .report
+        .uses
+        .retain(|u| u.confidence >= d.min_confidence);
+    found
+}
+
+/// Problems go to stderr as warnings (the run never aborts on them).
+fn warn_problems(s: &Settings, report: &FileReport) {
+    if s.verbosity < 0 {
+        return;
+    }
+    for p in &report.problems {
+        eprintln!("warning: {}: {}", p.at, p.reason);
+    }
+}
+
+pub(crate) fn run(s: &Settings, d: &DiscoverSettings) -> Result<Exit, CliError> {
+    for p in &d.paths {
+        if !p.exists() {
+            return Err(CliError::Usage(format!(
+                "{}: no such file or directory",
+                p.display()
+            )));
+        }
+    }
+    let found = run_walk(d);
+    warn_problems(s, &found.report);
+    if d.diff {
+        let model = s.load()?;
+        let diff = draft::diff(&model, &found.report);
+        if s.json {
+            output::stdout(&(serde_json::to_string_pretty(&diff).unwrap_or_default() + "\n"))?;
+        } else {
+            output::stdout(&diff_text(&diff))?;
+        }
+        return Ok(if diff.is_empty() {
+            Exit::Ok
+        } else {
+            Exit::Findings
+        });
+    }
+    if d.write {
+        return write(s, d, &found);
+    }
+    if s.json {
+        output::stdout(&(serde_json::to_string_pretty(&found).unwrap_or_default() + "\n"))?;
+    } else {
+        output::stdout(&table(&found.report))?;
+        if s.verbosity >= 0 {
+            eprintln!(
+                "{} port use(s), {} route(s) in {} file(s) read{}",
+                found.report.uses.len(),
+                found.report.routes.len(),
+                found.files_read,
+                if found.report.secrets.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} secret(s) redacted", found.report.secrets.len())
+                }
+            );
+        }
+    }
+    Ok(Exit::Ok)
+}
+
+/// `8000`, or `8000->80` for a publish.
+fn ports(u: &PortUse) -> String {
+    match u.target {
+        Some(t) if u.role == Role::Publish => format!("{}->{t}", u.port),
+        Some(t) => format!("{}->{t}", u.port),
+        None => u.port.to_string(),
+    }
+}
+
+/// The human table: one row per use, grouped by service, then the routes.
+pub(crate) fn table(report: &FileReport) -> String {
+    let mut rows: Vec<[String; 9]> = Vec::new();
+    for (service, uses) in walk::by_service(report) {
+        for u in uses {
+            let via = match (&u.variable, u.publisher) {
+                (Some(v), _) => format!("${v}"),
+                (None, Some(p)) => p.as_str().to_string(),
+                (None, None) => "-".into(),
+            };
+            let bind = match (u.role, &u.bind, &u.peer) {
+                (Role::Connect, _, Some(peer)) => format!("→{peer}"),
+                (_, Some(b), _) => b.clone(),
+                (Role::Publish, None, _) => "*".into(),
+                _ => "-".into(),
+            };
+            rows.push([
+                service.clone(),
+                ports(u),
+                u.transport.as_str().to_string(),
+                u.role.as_str().to_string(),
+                bind,
+                via,
+                u.confidence.as_str().to_string(),
+                u.at.to_string(),
+                u.snippet.clone(),
+            ]);
+        }
+    }
+    let header = [
+        "SERVICE", "PORT", "PROTO", "ROLE", "ADDRESS", "VIA", "CONF", "EVIDENCE", "",
+    ];
+    let mut widths = header.map(str::len);
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |out: &mut String, cells: &[&str]| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                l.push_str(c);
+            } else {
+                let _ = write!(l, "{c:<w$}  ", w = widths[i]);
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    if !rows.is_empty() {
+        line(&mut out, &header);
+        for r in &rows {
+            let cells: Vec<&str> = r.iter().map(String::as_str).collect();
+            line(&mut out, &cells);
+        }
+    }
+    if !report.routes.is_empty() {
+        let _ = writeln!(out, "\nROUTES");
+        for r in &report.routes {
+            let listen = if r.listen.is_empty() {
+                "?".to_string()
+            } else {
+                r.listen
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let names = if r.server_names.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", r.server_names.join(","))
+            };
+            let path = r.path.as_deref().unwrap_or("");
+            let to = match r.port {
+                Some(p) => format!("{}:{p}", r.upstream),
+                None => r.upstream.clone(),
+            };
+            let _ = writeln!(
+                out,
+                ":{listen}{names} {path} -> {to} ({:?})  {}",
+                r.kind, r.at
+            );
+        }
+    }
+    out
+}
+
+/// `--diff` as text.
+fn diff_text(diff: &Diff) -> String {
+    let mut out = String::new();
+    if diff.is_empty() {
+        out.push_str("code and spec agree\n");
+        return out;
+    }
+    for s in &diff.undeclared {
+        for b in &s.bindings {
+            let _ = writeln!(
+                out,
+                "+ {}.{} {}/{}  (in the code, not in the spec)  {}",
+                s.name,
+                b.name,
+                b.port,
+                b.transport.as_str(),
+                b.evidence
+                    .first()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            );
+        }
+    }
+    for u in &diff.unused {
+        let _ = writeln!(
+            out,
+            "- {} {}/{}  (declared, no longer used by the code)  {}",
+            u.binding,
+            u.port,
+            u.transport.as_str(),
+            u.declared_at
+        );
+    }
+    for x in &diff.disagreements {
+        let _ = writeln!(out, "! {} {}  {}  {}", x.binding, x.port, x.what, x.at);
+    }
+    out
+}
+
+/// `--write`: what the spec lacks, added; disagreements reported, never written.
+fn write(s: &Settings, d: &DiscoverSettings, found: &Discovery) -> Result<Exit, CliError> {
+    let spec = s.spec_path()?;
+    let mut txn = Transaction::open(&spec, d.dry_run)?;
+    let diff = draft::diff(txn.model(), &found.report);
+    let main = txn.main_file();
+    let mut added = Vec::new();
+    for svc in &diff.undeclared {
+        if let Some(id) = txn.model().service_named(&svc.name) {
+            // an existing service: add its new bindings to the file that declares it
+            let file = txn
+                .file_of(txn.model().service(id).loc)
+                .unwrap_or_else(|| main.clone());
+            let taken = txn.model().service(id).binding_names.clone();
+            for b in &svc.bindings {
+                let mut name = b.name.clone();
+                if taken.contains(&name) {
+                    name = format!("{}-{}", b.name, b.port.lo);
+                }
+                txn.doc(&file)?
+                    .add_binding_text(&svc.name, &name, &draft::binding_toml(b))?;
+                added.push(format!("{}.{name} {}", svc.name, b.port));
+            }
+        } else {
+            let text = draft::service_toml(svc, None);
+            txn.doc(&main)?.add_service_text(&svc.name, &text)?;
+            for b in &svc.bindings {
+                added.push(format!("{}.{} {}", svc.name, b.name, b.port));
+            }
+        }
+    }
+    for x in &diff.disagreements {
+        if s.verbosity >= 0 {
+            eprintln!(
+                "warning: {}: {} {} disagrees with the spec ({}); not changed",
+                x.at, x.binding, x.port, x.what
+            );
+        }
+    }
+    let verb = if d.dry_run { "would add" } else { "added" };
+    let mut text = String::new();
+    for a in &added {
+        let _ = writeln!(text, "{verb} {a}");
+    }
+    if added.is_empty() {
+        text.push_str("nothing to add: the spec declares every port the code uses\n");
+    }
+    if !d.dry_run && !added.is_empty() {
+        let now = portolan_alloc::lease::now()?;
+        let mut e = entry(&spec, now, Action::Discover, added.join(", "));
+        e.why = Some(format!(
+            "discovered in {}",
+            d.paths
+                .iter()
+                .map(|p| shown(p))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        let written = txn.commit(&[e])?;
+        for w in written {
+            let _ = writeln!(text, "wrote {}", shown(&w));
+        }
+    }
+    output::stdout(&text)?;
+    Ok(if diff.disagreements.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Findings
+    })
+}
+
+/// The starter spec of `init --from-discover ROOT`.
+pub(crate) fn starter(s: &Settings, root: &Path) -> Result<String, CliError> {
+    if !root.exists() {
+        return Err(CliError::Usage(format!(
+            "{}: no such file or directory",
+            root.display()
+        )));
+    }
+    let found = walk::discover(&[root.to_path_buf()], &WalkOptions::default());
+    warn_problems(s, &found.report);
+    let name = std::fs::canonicalize(root)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "my-system".into());
+    let services: Vec<DraftService> = draft::services(&found.report);
+    Ok(draft::starter_spec(&name, &services))
+}
