@@ -152,7 +152,13 @@ pub(crate) fn run(s: &Settings, m: &MoveSettings) -> Result<Exit, CliError> {
     let target = Target {
         port: from,
         names: vec![m.service.clone(), binding.clone()],
-        exclude: txn.files(),
+        // the spec is edited structurally; its log and cache are history, not references
+        exclude: {
+            let mut v = txn.files();
+            v.push(portolan_alloc::log::path_for(&spec));
+            v.push(portolan_alloc::cache::path_for(&spec));
+            v
+        },
     };
     let plan = moves::references(&[root], &target, &WalkOptions::default());
     if s.verbosity >= 0 {

@@ -6,6 +6,7 @@ mod errors;
 mod examples;
 mod r#gen;
 mod harness;
+mod moves;
 mod netns;
 mod observe;
 mod reach;
