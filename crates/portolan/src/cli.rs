@@ -321,9 +321,9 @@ pub enum Target {
     Ufw,
     /// AWS security groups as JSON, one per host (describe-security-groups shape).
     AwsSg,
-    /// Terraform: aws_security_group per host plus one rule resource per CIDR x port range.
+    /// Terraform: `aws_security_group` per host plus one rule resource per CIDR x port range.
     Terraform,
-    /// Kubernetes NetworkPolicy per service (namespace per environment, default deny).
+    /// Kubernetes `NetworkPolicy` per service (namespace per environment, default deny).
     K8sNetpol,
     /// A docker-compose.override.yml `ports:` section honouring declared exposure.
     Compose,

@@ -119,7 +119,10 @@ pub(crate) fn aws_text(s: &str) -> String {
 
 /// Accumulates rules by (protocol, peer), then merges contiguous port ranges.
 #[derive(Default)]
-struct Rules(BTreeMap<(Option<Transport>, Peer), Vec<((u16, u16), String)>>);
+struct Rules(BTreeMap<(Option<Transport>, Peer), Vec<Item>>);
+
+/// Ports and what they are for.
+type Item = ((u16, u16), String);
 
 impl Rules {
     fn add(&mut self, proto: Option<Transport>, ports: (u16, u16), peer: Peer, what: String) {
@@ -338,6 +341,7 @@ struct Output {
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
+#[allow(clippy::struct_field_names)] // AWS's names
 struct Group {
     group_name: String,
     description: String,

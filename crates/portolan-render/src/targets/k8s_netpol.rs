@@ -309,7 +309,7 @@ impl Generator for K8sNetpol {
                 q(&ns)
             );
             for (sname, (sid, rules)) in &services {
-                let egress = self.egress(cx, *sid, env, &mut warnings);
+                let egress = Self::egress(cx, *sid, env, &mut warnings);
                 let svc = m.service(*sid);
                 let name = dns_label(sname);
                 docs.push_str("---\n");
@@ -406,7 +406,6 @@ impl Generator for K8sNetpol {
 impl K8sNetpol {
     /// Egress rules of service `s` in environment `env` (empty: egress is not restricted).
     fn egress(
-        &self,
         cx: &RenderContext<'_>,
         s: ServiceId,
         env: EnvId,
@@ -542,7 +541,7 @@ mod tests {
                     // the namespace opens with its default deny
                     assert_eq!(name, "default-deny-ingress");
                     assert!(
-                        get(d, &["spec", "podSelector"]).is_some_and(|p| p.is_empty_collection())
+                        get(d, &["spec", "podSelector"]).is_some_and(Yaml::is_empty_collection)
                     );
                     assert!(get(d, &["spec", "ingress"]).is_none());
                     continue;
@@ -682,7 +681,7 @@ to = "*.stripe.com:443"
         assert!(
             seq(peers, &["from"])
                 .iter()
-                .any(|p| get(p, &["namespaceSelector"]).is_some_and(|n| n.is_empty_collection()))
+                .any(|p| get(p, &["namespaceSelector"]).is_some_and(Yaml::is_empty_collection))
         );
     }
 }

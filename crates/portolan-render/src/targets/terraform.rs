@@ -302,7 +302,7 @@ mod tests {
             let a = args(&body);
             match words.first().map(String::as_str) {
                 Some("terraform") => {
-                    assert!(body.iter().any(|l| l.starts_with("required_providers")))
+                    assert!(body.iter().any(|l| l.starts_with("required_providers")));
                 }
                 Some("variable") => assert!(a.contains_key("type"), "{words:?}"),
                 Some("output") => assert!(body.iter().any(|l| l.starts_with("value"))),
