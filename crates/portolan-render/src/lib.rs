@@ -8,7 +8,8 @@
 //! A generator returns its text plus **warnings**: whatever the spec says that the target
 //! cannot express (an FQDN egress flow for iptables, a Docker-published port for ufw). Each
 //! warning is also written as a comment into the output, so the file never silently
-//! disagrees with the spec; the CLI repeats them on stderr.
+//! disagrees with the spec; the CLI repeats them on stderr. (JSON has no comments: `aws-sg`
+//! explains its rules in their `Description`s and reports warnings only here.)
 //!
 //! Deployable per-machine targets (firewalls, compose, nginx) say so with
 //! [`Generator::per_host`]; they render the one host selected by `--host` (or the only host
@@ -72,7 +73,8 @@ impl RenderContext<'_> {
 pub struct Rendered {
     /// The file contents.
     pub text: String,
-    /// What the target cannot express (already written into `text` as comments).
+    /// What the target cannot express (also written into `text` as comments, where the
+    /// format has them).
     pub warnings: Vec<String>,
 }
 
@@ -120,6 +122,9 @@ pub fn generators() -> &'static [&'static dyn Generator] {
         &targets::iptables::Iptables,
         &targets::iptables::Ip6tables,
         &targets::ufw::Ufw,
+        &targets::aws_sg::AwsSg,
+        &targets::terraform::Terraform,
+        &targets::k8s_netpol::K8sNetpol,
         &targets::compose::Compose,
         &targets::nginx::Nginx,
         &targets::etc_services::EtcServices,

@@ -93,7 +93,7 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Render an output from the spec.
     #[command(
-        after_help = "Examples:\n  portolan gen markdown -o PORTS.md\n  portolan gen markdown --env production\n  portolan gen nftables --host app1 -o portolan.nft && nft -c -f portolan.nft\n  portolan gen iptables --host app1 > /etc/iptables/rules.v4\n  portolan gen compose --host dev -o docker-compose.override.yml\n  portolan gen env --env development > .env\n\nFirewall, compose and nginx targets render one machine: pass --host when several\nhosts are in scope. What a target cannot express is written into the output as a\nWARNING comment and repeated on stderr."
+        after_help = "Examples:\n  portolan gen markdown -o PORTS.md\n  portolan gen markdown --env production\n  portolan gen nftables --host app1 -o portolan.nft && nft -c -f portolan.nft\n  portolan gen iptables --host app1 > /etc/iptables/rules.v4\n  portolan gen compose --host dev -o docker-compose.override.yml\n  portolan gen terraform --env production -o security-groups.tf\n  portolan gen k8s-netpol --env production | kubectl apply -f -\n  portolan gen env --env development > .env\n\nFirewall, compose and nginx targets render one machine: pass --host when several\nhosts are in scope. What a target cannot express is written into the output as a\nWARNING comment and repeated on stderr."
     )]
     Gen(GenArgs),
     /// Per binding: declared exposure vs effective reach, and why.
@@ -440,6 +440,12 @@ pub enum Target {
     Ip6tables,
     /// A shell script of ufw commands for one host.
     Ufw,
+    /// AWS security groups as JSON, one per host (describe-security-groups shape).
+    AwsSg,
+    /// Terraform: `aws_security_group` per host plus one rule resource per CIDR x port range.
+    Terraform,
+    /// Kubernetes `NetworkPolicy` per service (namespace per environment, default deny).
+    K8sNetpol,
     /// A docker-compose.override.yml `ports:` section honouring declared exposure.
     Compose,
     /// nginx upstreams and server blocks from the routes of one host.

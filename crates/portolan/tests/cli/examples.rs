@@ -1,5 +1,6 @@
-//! The checked-in outputs of every example (`examples/<name>/lint.txt`, `PORTS.md`) stay
-//! current. Regenerate with `UPDATE_EXAMPLES=1 cargo test`.
+//! The checked-in outputs of every example (`examples/<name>/lint.txt`, `PORTS.md`, and
+//! `gen/` with every other `gen` target) stay current. Regenerate with
+//! `UPDATE_EXAMPLES=1 cargo test`.
 
 use crate::harness::{examples, repo};
 
@@ -67,6 +68,108 @@ fn example_markdown_is_current() {
         current(
             &repo().join("examples").join(&name).join("PORTS.md"),
             &stdout,
+        );
+    }
+}
+
+/// Every `gen` target but `markdown` (checked in as `PORTS.md`): file name stem and
+/// extension, and whether it renders one host (then one file per host:
+/// `gen/<target>.<host>.<ext>`; else `gen/<target>.<ext>`).
+const GEN: &[(&str, &str, bool)] = &[
+    ("nftables", "nft", true),
+    ("iptables", "rules", true),
+    ("ip6tables", "rules", true),
+    ("ufw", "sh", true),
+    ("compose", "yml", true),
+    ("nginx", "conf", true),
+    ("etc-services", "txt", false),
+    ("env", "env", false),
+    ("prometheus", "yml", false),
+    ("mermaid", "mmd", false),
+    ("aws-sg", "json", false),
+    ("terraform", "tf", false),
+    ("k8s-netpol", "yaml", false),
+];
+
+/// Hosts of an example with at least one binding, from `exposure --json`.
+fn hosts(spec: &str) -> Vec<String> {
+    let (code, out, err) = run(&["--spec", spec, "exposure", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut h: Vec<String> = v["bindings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["host"].as_str().map(String::from))
+        .collect();
+    h.sort();
+    h.dedup();
+    h
+}
+
+#[test]
+fn every_gen_target_is_checked_in() {
+    // the CLI's own list of targets (clap prints it for an unknown one)
+    let (code, _, err) = run(&["gen", "no-such-target"]);
+    assert_eq!(code, 2);
+    let list = err
+        .split("[possible values: ")
+        .nth(1)
+        .and_then(|s| s.split(']').next())
+        .unwrap_or_else(|| panic!("no target list in: {err}"));
+    for t in list.split(", ").filter(|t| *t != "markdown") {
+        assert!(
+            GEN.iter().any(|(g, _, _)| g == &t),
+            "target `{t}` has no checked-in example output: add it to GEN"
+        );
+    }
+}
+
+#[test]
+fn example_gen_outputs_are_current() {
+    let update = std::env::var_os("UPDATE_EXAMPLES").is_some();
+    for name in examples() {
+        let spec = format!("examples/{name}/ports.toml");
+        let dir = repo().join("examples").join(&name).join("gen");
+        let mut want = std::collections::BTreeMap::new();
+        let hs = hosts(&spec);
+        for (target, ext, per_host) in GEN {
+            let runs: Vec<(String, Vec<&str>)> = if *per_host {
+                hs.iter()
+                    .map(|h| (format!("{target}.{h}.{ext}"), vec!["--host", h.as_str()]))
+                    .collect()
+            } else {
+                vec![(format!("{target}.{ext}"), vec![])]
+            };
+            for (file, extra) in runs {
+                let mut args = vec!["--spec", spec.as_str(), "gen", target];
+                args.extend(extra);
+                let (code, stdout, stderr) = run(&args);
+                assert_eq!(code, 0, "{name} {target}: {stderr}");
+                want.insert(file, stdout);
+            }
+        }
+        if update {
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+        }
+        for (file, text) in &want {
+            current(&dir.join(file), text);
+        }
+        let mut have: Vec<String> = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        have.sort();
+        let expected: Vec<String> = want.keys().cloned().collect();
+        assert_eq!(
+            have,
+            expected,
+            "{}: stale or missing files; run `UPDATE_EXAMPLES=1 cargo test`",
+            dir.display()
         );
     }
 }

@@ -23,7 +23,15 @@ const PER_HOST: &[&str] = &[
     "nginx",
 ];
 /// Spec-wide targets.
-const WIDE: &[&str] = &["etc-services", "env", "prometheus", "mermaid"];
+const WIDE: &[&str] = &[
+    "etc-services",
+    "env",
+    "prometheus",
+    "mermaid",
+    "aws-sg",
+    "terraform",
+    "k8s-netpol",
+];
 
 fn portolan(args: &[&str]) -> (i32, String, String) {
     let out = assert_cmd::Command::cargo_bin("portolan")
@@ -438,6 +446,64 @@ fn compose_overrides_are_valid_yaml() {
             );
         }
     }
+}
+
+#[test]
+fn cloud_and_kubernetes_outputs_load() {
+    // aws-sg is JSON; k8s-netpol is multi-document YAML (also loaded by PyYAML when
+    // installed); terraform is checked structurally in portolan-render's unit tests
+    // (`terraform` is not a Debian package and the tests run offline).
+    let python = tool("python3");
+    let has_yaml = Command::new(&python)
+        .args(["-c", "import yaml"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let dir = tempfile::tempdir().expect("tempdir");
+    for ex in examples() {
+        let (code, out, err) = portolan(&["--spec", &spec(&ex), "gen", "aws-sg"]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("aws-sg is JSON");
+        // one group per host (hosts with a binding are a subset)
+        let groups = v["SecurityGroups"].as_array().map_or(0, Vec::len);
+        assert!(groups >= hosts(&ex).len(), "{ex}: {groups} groups");
+        let (code, out, err) = portolan(&["--spec", &spec(&ex), "gen", "k8s-netpol"]);
+        assert_eq!(code, 0, "{err}");
+        if has_yaml {
+            let f = dir.path().join("netpol.yaml");
+            std::fs::write(&f, &out).expect("write");
+            let script = "import sys, yaml\n\
+                docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d is not None]\n\
+                assert docs, 'no documents'\n\
+                for d in docs:\n\
+                \x20   assert d['apiVersion'] == 'networking.k8s.io/v1' and d['kind'] == 'NetworkPolicy', d\n\
+                \x20   for r in d['spec'].get('ingress') or []:\n\
+                \x20       for p in r['ports']:\n\
+                \x20           assert p['protocol'] in ('TCP', 'UDP') and isinstance(p['port'], int), p\n";
+            check(
+                Command::new(&python).arg("-c").arg(script).arg(&f),
+                &format!("YAML load of k8s-netpol ({ex})"),
+                &out,
+            );
+        }
+    }
+    // --env narrows the groups to that environment's hosts
+    let (code, out, err) = portolan(&[
+        "--spec",
+        &spec("opticserp-port-reference"),
+        "gen",
+        "aws-sg",
+        "--env",
+        "development",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let names: Vec<&str> = v["SecurityGroups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter_map(|g| g["GroupName"].as_str())
+        .collect();
+    assert_eq!(names, vec!["portolan-dev"]);
 }
 
 // ---- exposure ---------------------------------------------------------------------------
