@@ -60,9 +60,9 @@ fn move_refuses_taken_out_of_range_privileged_and_unsafe_ports() {
         .run()
         .code(2)
         .stderr_has("did you mean `api`?");
-    // 8080 is on the well-known collision list
+    // 8069 (Odoo) is on the well-known collision list
     case()
-        .args(["move", "api", "--to", "8080"])
+        .args(["move", "api", "--to", "8069"])
         .run()
         .code(2)
         .stderr_has("not safe to use: well-known");
