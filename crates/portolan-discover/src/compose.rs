@@ -16,7 +16,7 @@
 //! Compose (`${VAR:-default}` and friends, `$$` for `$`), except that an unset variable
 //! without a default is reported as a [`Problem`] instead of silently becoming empty.
 
-mod interpolate;
+pub(crate) mod interpolate;
 mod ports;
 
 use std::collections::BTreeMap;
