@@ -136,7 +136,7 @@ impl Service<'_, '_> {
         }
     }
 
-    fn problem(&mut self, at: usize, reason: String) {
+    fn problem(&mut self, at: usize, reason: &str) {
         self.report.problems.push(Problem {
             at: self.ix.location(at),
             reason: format!("service `{}`: {reason}", self.name),
@@ -145,7 +145,11 @@ impl Service<'_, '_> {
 
     /// The file byte of `r` inside `v` (the scalar's start when not verbatim).
     fn at(v: &Value, r: &Range<usize>) -> usize {
-        if v.verbatim { v.start + r.start } else { v.start }
+        if v.verbatim {
+            v.start + r.start
+        } else {
+            v.start
+        }
     }
 
     /// The trimmed, redacted source line of byte `at`, with notes.
@@ -166,7 +170,14 @@ impl Service<'_, '_> {
     }
 
     /// A container port outside a publish (`expose:`, or anything under host networking).
-    fn container_port(&mut self, port: PortRange, transport: Transport, at: usize, var: Option<&str>, note: &str) {
+    fn container_port(
+        &mut self,
+        port: PortRange,
+        transport: Transport,
+        at: usize,
+        var: Option<&str>,
+        note: &str,
+    ) {
         let (role, confidence, host_note) = if self.host_mode {
             (
                 Role::Listen,
@@ -221,7 +232,12 @@ impl Service<'_, '_> {
                 Confidence::High
             },
             snippet,
-            ..PortUse::new(self.ix.location(at), SourceKind::Compose, Role::Publish, port)
+            ..PortUse::new(
+                self.ix.location(at),
+                SourceKind::Compose,
+                Role::Publish,
+                port,
+            )
         });
     }
 
@@ -245,7 +261,7 @@ impl Service<'_, '_> {
                 let bind = s.host_ip.map(|h| h.0);
                 self.publish(published, (s.target.0, t_at, t_var), bind, s.transport, "");
             }
-            Err(e) => self.problem(v.start, e),
+            Err(e) => self.problem(v.start, &e),
         }
     }
 
@@ -258,20 +274,23 @@ impl Service<'_, '_> {
         let mode = field(self, "mode");
         let Some(target) = target else {
             let at = self.doc.byte(item.span.start);
-            self.problem(at, "a long-syntax port needs `target`".to_string());
+            self.problem(at, "a long-syntax port needs `target`");
             return;
         };
         let t_text = target.text.text.trim();
         let Some(t_port) = port_token(t_text) else {
-            self.problem(target.start, format!("`{t_text}` is not a container port"));
+            self.problem(target.start, &format!("`{t_text}` is not a container port"));
             return;
         };
-        let t_var = target.text.variable(&(0..target.text.text.len())).map(str::to_string);
+        let t_var = target
+            .text
+            .variable(&(0..target.text.text.len()))
+            .map(str::to_string);
         let t = (t_port, target.start, t_var);
         let transport = match protocol.as_ref().map(|p| ports::transport(&p.text.text)) {
             Some(Err(e)) => {
                 let at = protocol.as_ref().map_or(target.start, |p| p.start);
-                self.problem(at, e);
+                self.problem(at, &e);
                 return;
             }
             Some(Ok(t)) => t,
@@ -282,17 +301,22 @@ impl Service<'_, '_> {
             let text = pv.text.text.trim();
             if !text.is_empty() {
                 let Some(port) = port_token(text) else {
-                    self.problem(pv.start, format!("`{text}` is not a host port"));
+                    self.problem(pv.start, &format!("`{text}` is not a host port"));
                     return;
                 };
-                let var = pv.text.variable(&(0..pv.text.text.len())).map(str::to_string);
+                let var = pv
+                    .text
+                    .variable(&(0..pv.text.text.len()))
+                    .map(str::to_string);
                 p = Some((port, pv.start, var));
             }
         }
         let bind = host_ip
             .map(|h| h.text.text.trim().trim_matches(['[', ']']).to_string())
             .filter(|h| !h.is_empty());
-        let mode_note = mode.map(|m| format!("mode: {}", m.text.text)).unwrap_or_default();
+        let mode_note = mode
+            .map(|m| format!("mode: {}", m.text.text))
+            .unwrap_or_default();
         self.publish(p, t, bind, transport, &mode_note);
     }
 
@@ -308,8 +332,8 @@ impl Service<'_, '_> {
                 let var = v.text.variable(&(0..v.text.text.len())).map(str::to_string);
                 self.container_port(range, transport, v.start, var.as_deref(), "");
             }
-            (None, _) => self.problem(v.start, format!("`{text}` is not a port to expose")),
-            (_, Err(e)) => self.problem(v.start, e),
+            (None, _) => self.problem(v.start, &format!("`{text}` is not a port to expose")),
+            (_, Err(e)) => self.problem(v.start, &e),
         }
     }
 }

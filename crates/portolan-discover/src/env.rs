@@ -82,7 +82,7 @@ fn entries(text: &str) -> Vec<Entry<'_>> {
         }
         out.push(Entry {
             key,
-            value: v.value,
+            value: v.text,
             value_at: v.start,
             verbatim: v.verbatim,
             literal: v.literal,
@@ -94,7 +94,7 @@ fn entries(text: &str) -> Vec<Entry<'_>> {
 
 /// A value as read.
 struct Value {
-    value: String,
+    text: String,
     /// File byte where the content starts (after an opening quote).
     start: usize,
     verbatim: bool,
@@ -109,7 +109,7 @@ fn value_of(text: &str, at: usize, line_end: usize) -> Value {
     if let Some(inner) = rest.strip_prefix('\'') {
         if let Some(end) = inner.find('\'') {
             return Value {
-                value: inner[..end].to_string(),
+                text: inner[..end].to_string(),
                 start: at + 1,
                 verbatim: !inner[..end].contains('\n'),
                 literal: true,
@@ -136,7 +136,7 @@ fn value_of(text: &str, at: usize, line_end: usize) -> Value {
                 '"' => {
                     return Value {
                         verbatim: !escaped && !value.contains('\n'),
-                        value: value.replace("\r\n", "\n"),
+                        text: value.replace("\r\n", "\n"),
                         start: at + 1,
                         literal: false,
                         end: at + 1 + i + 1,
@@ -153,7 +153,7 @@ fn value_of(text: &str, at: usize, line_end: usize) -> Value {
         .find(|&(i, c)| c == '#' && (i == 0 || line[..i].ends_with([' ', '\t'])))
         .map_or(line.len(), |(i, _)| i);
     Value {
-        value: line[..cut].trim_end().to_string(),
+        text: line[..cut].trim_end().to_string(),
         start: at,
         verbatim: true,
         literal: false,
@@ -192,7 +192,11 @@ fn port_name(key: &str) -> Option<&str> {
 
 /// The default port of a URL scheme.
 fn default_port(scheme: &str) -> Option<u16> {
-    let base = scheme.split('+').next().unwrap_or(scheme).to_ascii_lowercase();
+    let base = scheme
+        .split('+')
+        .next()
+        .unwrap_or(scheme)
+        .to_ascii_lowercase();
     Some(match base.as_str() {
         "postgresql" | "postgres" | "postgis" => 5432,
         "mysql" | "mariadb" => 3306,
@@ -211,8 +215,18 @@ fn default_port(scheme: &str) -> Option<u16> {
     })
 }
 
-/// `(scheme, host, host offset, port and its offset)` of each host of each URL in `value`.
-fn urls(value: &str) -> Vec<(&str, &str, usize, Option<(u16, usize)>)> {
+/// One host of a URL.
+struct UrlHost<'v> {
+    scheme: &'v str,
+    host: &'v str,
+    /// Byte offset of the host in the value.
+    host_at: usize,
+    /// The explicit port and its byte offset.
+    port: Option<(u16, usize)>,
+}
+
+/// Each host of each URL in `value`.
+fn urls(value: &str) -> Vec<UrlHost<'_>> {
     let mut out = Vec::new();
     let mut from = 0;
     while let Some(i) = value[from..].find("://") {
@@ -256,7 +270,12 @@ fn urls(value: &str) -> Vec<(&str, &str, usize, Option<(u16, usize)>)> {
                     None => continue,
                 },
             };
-            out.push((scheme, name, name_at, port));
+            out.push(UrlHost {
+                scheme,
+                host: name,
+                host_at: name_at,
+                port,
+            });
         }
         from = auth_end.max(from);
     }
@@ -313,7 +332,13 @@ pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
                 continue;
             }
         }
-        for (scheme, host, host_at, port) in urls(&e.value) {
+        for UrlHost {
+            scheme,
+            host,
+            host_at,
+            port,
+        } in urls(&e.value)
+        {
             let (port, offset, confidence) = match port {
                 Some((p, offset)) => (p, offset, Confidence::High),
                 None => match default_port(scheme) {

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | Service `spec.ports[].port` | [`Role::Expose`], `target` = a numeric `targetPort` (a named one is in the snippet) |
 //! | Service of type `NodePort`/`LoadBalancer` with `nodePort` | also [`Role::Publish`] on the node port, publisher `k8s-nodeport` |
-//! | Pod / Deployment / StatefulSet / DaemonSet / ReplicaSet / Job / CronJob `containerPort` | [`Role::Listen`], `service` = `metadata.name`, container name in the snippet; `command`/`args` are scanned for port flags |
+//! | `Pod` / `Deployment` / `StatefulSet` / `DaemonSet` / `ReplicaSet` / `Job` / `CronJob` `containerPort` | [`Role::Listen`], `service` = `metadata.name`, container name in the snippet; `command`/`args` are scanned for port flags |
 //! | `hostPort` | also [`Role::Publish`] with `bind` = `hostIP`, publisher `k8s-nodeport` (like a node port it is DNAT on the node and bypasses the host's INPUT chain) |
 //! | Ingress backend (`service.port.number` or the old `serviceName`/`servicePort`) | a [`crate::RouteUse`] to the Service, listening on 80 (and 443 with `tls:`) |
 //! | `NetworkPolicy` `ingress[].ports[]` | [`Role::Expose`], medium confidence (`endPort` makes a range) |
@@ -131,11 +131,11 @@ impl Reader<'_, '_> {
                     }
                 }
             }
-            ("Service", Some(spec)) => self.service(spec, name),
-            ("Pod", Some(spec)) => self.pod(spec, name),
+            ("Service", Some(spec)) => self.service(spec, name.as_deref()),
+            ("Pod", Some(spec)) => self.pod(spec, name.as_deref()),
             ("Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job", Some(spec)) => {
                 if let Some(pod) = yaml::get(spec, "template").and_then(|t| yaml::get(t, "spec")) {
-                    self.pod(pod, name);
+                    self.pod(pod, name.as_deref());
                 }
             }
             ("CronJob", Some(spec)) => {
@@ -144,7 +144,7 @@ impl Reader<'_, '_> {
                     .and_then(|s| yaml::get(s, "template"))
                     .and_then(|t| yaml::get(t, "spec"));
                 if let Some(pod) = pod {
-                    self.pod(pod, name);
+                    self.pod(pod, name.as_deref());
                 }
             }
             ("Ingress", Some(spec)) => self.ingress(spec),
@@ -153,7 +153,7 @@ impl Reader<'_, '_> {
         }
     }
 
-    fn service(&mut self, spec: &Node, name: Option<String>) {
+    fn service(&mut self, spec: &Node, name: Option<&str>) {
         let ty = self.str_at(spec, &["type"]).unwrap_or_default();
         let node_ports = matches!(ty.as_str(), "NodePort" | "LoadBalancer");
         for p in yaml::items(yaml::get(spec, "ports").unwrap_or(spec)) {
@@ -174,7 +174,7 @@ impl Reader<'_, '_> {
             };
             let snippet = self.snippet(port_s.at, &note);
             let base = PortUse {
-                service: name.clone(),
+                service: name.map(str::to_string),
                 target: target.map(PortRange::single),
                 transport,
                 snippet,
@@ -208,7 +208,7 @@ impl Reader<'_, '_> {
         }
     }
 
-    fn pod(&mut self, spec: &Node, name: Option<String>) {
+    fn pod(&mut self, spec: &Node, name: Option<&str>) {
         let host_network = self.str_at(spec, &["hostNetwork"]).as_deref() == Some("true");
         for list in ["initContainers", "containers"] {
             let Some(containers) = yaml::get(spec, list) else {
@@ -221,7 +221,7 @@ impl Reader<'_, '_> {
                     note.push_str(", hostNetwork: listens on the node");
                 }
                 for p in yaml::items(yaml::get(c, "ports").unwrap_or(c)) {
-                    self.container_port(p, name.as_ref(), &note);
+                    self.container_port(p, name, &note);
                 }
                 let mut cmd = Command::default();
                 for key in ["command", "args"] {
@@ -230,14 +230,14 @@ impl Reader<'_, '_> {
                     }
                 }
                 for mut u in cmd.scan(self.ix, SourceKind::Kubernetes) {
-                    u.service.clone_from(&name);
+                    u.service = name.map(str::to_string);
                     self.report.uses.push(u);
                 }
             }
         }
     }
 
-    fn container_port(&mut self, p: &Node, name: Option<&String>, note: &str) {
+    fn container_port(&mut self, p: &Node, name: Option<&str>, note: &str) {
         let Some(cp_s) = self.scalar(yaml::get(p, "containerPort")) else {
             return;
         };
@@ -249,7 +249,7 @@ impl Reader<'_, '_> {
         };
         let snippet = self.snippet(cp_s.at, note);
         let base = PortUse {
-            service: name.cloned(),
+            service: name.map(str::to_string),
             transport,
             snippet,
             ..PortUse::new(
@@ -345,15 +345,15 @@ impl Reader<'_, '_> {
                         continue;
                     };
                     let end = self.scalar(yaml::get(p, "endPort"));
-                    let range = match &end {
-                        Some(e) => match port_token(&format!("{lo}-{}", e.text)) {
-                            Some(r) => r,
-                            None => {
-                                self.problem(e.at, format!("`{}` is not an endPort ≥ {lo}", e.text));
-                                continue;
-                            }
-                        },
-                        None => PortRange::single(lo),
+                    let range = if let Some(e) = &end {
+                        let Some(r) = port_token(&format!("{lo}-{}", e.text)) else {
+                            let reason = format!("`{}` is not an endPort ≥ {lo}", e.text);
+                            self.problem(e.at, reason);
+                            continue;
+                        };
+                        r
+                    } else {
+                        PortRange::single(lo)
                     };
                     let Some(transport) = self.transport(p) else {
                         continue;

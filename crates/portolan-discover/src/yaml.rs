@@ -1,11 +1,11 @@
 //! YAML with positions, shared by the compose and Kubernetes parsers: a stream split into
 //! documents (so one malformed document does not hide the others), scalar text as written,
 //! and saphyr's markers (1-based line, 0-based char column, char index) turned into file
-//! [`Location`]s and byte offsets.
+//! [`crate::Location`]s and byte offsets.
 
 use saphyr::{LoadableYamlNode, MarkedYaml, Marker, Scalar, YamlData};
 
-use crate::evidence::{Location, PortUse, Problem, SourceKind};
+use crate::evidence::{PortUse, Problem, SourceKind};
 use crate::text::LineIndex;
 
 /// A node of a loaded document.
@@ -19,8 +19,6 @@ pub(crate) struct Doc<'t> {
     text: &'t str,
     /// Byte offset of `text` in the file.
     base_byte: usize,
-    /// Lines of the file before `text`.
-    base_line: usize,
 }
 
 /// Splits `text` into documents at `---` lines and loads each one; a document that does
@@ -35,7 +33,6 @@ pub(crate) fn documents<'t>(ix: &LineIndex<'_>, text: &'t str) -> Vec<Result<Doc
                         root,
                         text: chunk,
                         base_byte,
-                        base_line,
                     }));
                 }
             }
@@ -86,11 +83,6 @@ fn chunks(text: &str) -> Vec<(usize, usize, &str)> {
 }
 
 impl Doc<'_> {
-    /// The file location of a marker.
-    pub fn location(&self, ix: &LineIndex<'_>, m: Marker) -> Location {
-        ix.at(self.base_line + m.line().max(1), m.col() + 1)
-    }
-
     /// The file byte offset of a marker.
     pub fn byte(&self, m: Marker) -> usize {
         self.base_byte + char_to_byte(self.text, m.index())
@@ -136,7 +128,9 @@ fn char_to_byte(text: &str, index: usize) -> usize {
     if text.is_ascii() {
         return index.min(text.len());
     }
-    text.char_indices().nth(index).map_or(text.len(), |(b, _)| b)
+    text.char_indices()
+        .nth(index)
+        .map_or(text.len(), |(b, _)| b)
 }
 
 /// The node under any tags (`!reset`, `!override`, `!!map`).
@@ -284,12 +278,15 @@ mod tests {
         assert_eq!(p.at.line, 6, "{p:?}");
         let Ok(d) = &docs[2] else { panic!() };
         let c = get(&d.root, "c").expect("c");
-        assert_eq!(d.location(&ix, c.span.start).to_string(), "f:7:4");
+        assert_eq!(ix.location(d.byte(c.span.start)).to_string(), "f:7:4");
         let (b, verbatim) = d.content_start(c, "q");
         assert!(verbatim);
         assert_eq!(ix.location(b).to_string(), "f:7:5");
         let Ok(d) = &docs[0] else { panic!() };
-        assert_eq!(d.scalar(get(&d.root, "a").expect("a")).as_deref(), Some("1"));
+        assert_eq!(
+            d.scalar(get(&d.root, "a").expect("a")).as_deref(),
+            Some("1")
+        );
     }
 
     #[test]

@@ -43,7 +43,10 @@ impl std::fmt::Display for Error {
         match self {
             Error::Unset(v) => write!(f, "`${{{v}}}` is not set in .env beside the file"),
             Error::Required(v, m) if m.is_empty() => {
-                write!(f, "`${{{v}}}` is required and not set in .env beside the file")
+                write!(
+                    f,
+                    "`${{{v}}}` is required and not set in .env beside the file"
+                )
             }
             Error::Required(v, m) => write!(f, "`${{{v}}}` is required: {m}"),
             Error::Syntax(s) => write!(f, "invalid interpolation `{s}`"),
@@ -81,7 +84,9 @@ pub(crate) fn interpolate(s: &str, vars: &BTreeMap<String, String>) -> Result<In
             Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
                 let n = name_len(&s[i + 1..]);
                 let name = &s[i + 1..i + 1 + n];
-                let value = vars.get(name).ok_or_else(|| Error::Unset(name.to_string()))?;
+                let value = vars
+                    .get(name)
+                    .ok_or_else(|| Error::Unset(name.to_string()))?;
                 push_var(&mut out, name, value, Vec::new());
                 i += 1 + n;
             }

@@ -150,7 +150,16 @@ mod tests {
 
     #[test]
     fn garbage() {
-        for s in ["", ":", "a:80", "80:b", "localhost:80:80", "0:80", "99999", "1:2:3:4"] {
+        for s in [
+            "",
+            ":",
+            "a:80",
+            "80:b",
+            "localhost:80:80",
+            "0:80",
+            "99999",
+            "1:2:3:4",
+        ] {
             assert!(parse_short(s).is_err(), "{s}");
         }
     }

@@ -148,7 +148,11 @@ fn expose_and_host_network() {
     assert_eq!(u[2].publisher, None);
     assert_eq!(u[2].port, PortRange::single(9100));
     assert_eq!(u[2].confidence, Confidence::Medium);
-    assert!(u[2].snippet.contains("network_mode: host"), "{}", u[2].snippet);
+    assert!(
+        u[2].snippet.contains("network_mode: host"),
+        "{}",
+        u[2].snippet
+    );
     assert_eq!(u[2].at.to_string(), "docker-compose.yml:9:15");
     assert_eq!(u[3].role, Role::Listen);
     assert_eq!(u[3].service.as_deref(), Some("metrics"));
@@ -179,7 +183,10 @@ fn interpolation() {
     assert_eq!(u[2].variable.as_deref(), Some("WEB_PORT"));
     let reasons: Vec<_> = r.problems.iter().map(|p| p.reason.as_str()).collect();
     assert_eq!(reasons.len(), 3, "{reasons:?}");
-    assert_eq!(reasons[0], "`${MISSING}` is not set in .env beside the file");
+    assert_eq!(
+        reasons[0],
+        "`${MISSING}` is not set in .env beside the file"
+    );
     assert_eq!(r.problems[0].at.to_string(), "docker-compose.yml:7:10");
     assert!(reasons[1].contains("set NEEDED in .env"), "{reasons:?}");
     // `$$HOME` is the literal text `$HOME`: not a port
@@ -194,7 +201,11 @@ fn not_compose_and_malformed() {
     let r = run("services:\n  web:\n    ports: [\"80:80\"\n  db: {\n");
     assert!(r.uses.is_empty());
     assert_eq!(r.problems.len(), 1);
-    assert!(r.problems[0].reason.starts_with("malformed YAML"), "{:?}", r.problems);
+    assert!(
+        r.problems[0].reason.starts_with("malformed YAML"),
+        "{:?}",
+        r.problems
+    );
     assert!(r.problems[0].at.line >= 3, "{:?}", r.problems);
 }
 

@@ -21,7 +21,9 @@ fn dotenv_syntax() {
 
 #[test]
 fn port_variables() {
-    let r = run("WEB_PORT=8000\nPORT=\"3000\"\nREDIS_PORT_EXTERNAL=6380\nSUPPORT=1\nDB_PORT=${X}\nAPI_PORT=abc\nRANGE_PORT=7000-7010\n");
+    let r = run(
+        "WEB_PORT=8000\nPORT=\"3000\"\nREDIS_PORT_EXTERNAL=6380\nSUPPORT=1\nDB_PORT=${X}\nAPI_PORT=abc\nRANGE_PORT=7000-7010\n",
+    );
     let u = &r.uses;
     assert_eq!(u.len(), 4, "{u:?}");
     assert_eq!(u[0].port, PortRange::single(8000));

@@ -85,7 +85,14 @@ fn workloads_services_ingresses_and_policies() {
     let u = &r.uses;
     let summary: Vec<_> = u
         .iter()
-        .map(|u| (u.role, u.port.lo, u.port.hi, u.service.clone().unwrap_or_default()))
+        .map(|u| {
+            (
+                u.role,
+                u.port.lo,
+                u.port.hi,
+                u.service.clone().unwrap_or_default(),
+            )
+        })
         .collect();
     let s = |r, lo, hi, n: &str| (r, lo, hi, n.to_string());
     assert_eq!(
@@ -114,7 +121,11 @@ fn workloads_services_ingresses_and_policies() {
     assert_eq!(u[4].target, Some(PortRange::single(8000)));
     assert_eq!(u[4].at.to_string(), "k8s.yaml:29:17");
     assert_eq!(u[5].target, None);
-    assert!(u[5].snippet.contains("named targetPort `https`"), "{}", u[5].snippet);
+    assert!(
+        u[5].snippet.contains("named targetPort `https`"),
+        "{}",
+        u[5].snippet
+    );
     assert_eq!(u[6].confidence, Confidence::Medium);
     assert!(u[6].snippet.contains("allow-web"), "{}", u[6].snippet);
     assert_eq!(u[7].transport, Transport::Udp);
@@ -175,13 +186,27 @@ items:
         .iter()
         .map(|r| (r.upstream.as_str(), r.port, r.listen.clone()))
         .collect();
-    assert_eq!(routes, vec![("fallback", Some(8080), vec![80]), ("api", Some(3000), vec![80])]);
-    let ports: Vec<_> = r.uses.iter().map(|u| (u.port.lo, u.service.clone())).collect();
+    assert_eq!(
+        routes,
+        vec![
+            ("fallback", Some(8080), vec![80]),
+            ("api", Some(3000), vec![80])
+        ]
+    );
+    let ports: Vec<_> = r
+        .uses
+        .iter()
+        .map(|u| (u.port.lo, u.service.clone()))
+        .collect();
     assert_eq!(
         ports,
         vec![(7000, Some("nightly".into())), (7001, Some("solo".into()))]
     );
-    assert!(r.uses[1].snippet.contains("hostNetwork"), "{}", r.uses[1].snippet);
+    assert!(
+        r.uses[1].snippet.contains("hostNetwork"),
+        "{}",
+        r.uses[1].snippet
+    );
 }
 
 #[test]
@@ -192,7 +217,11 @@ fn malformed_documents_do_not_hide_the_others() {
     assert_eq!(ports, vec![80, 81]);
     assert_eq!(r.problems.len(), 2, "{:?}", r.problems);
     assert!(r.problems[0].reason.starts_with("malformed YAML"));
-    assert!((8..=9).contains(&r.problems[0].at.line), "{:?}", r.problems[0]);
+    assert!(
+        (8..=9).contains(&r.problems[0].at.line),
+        "{:?}",
+        r.problems[0]
+    );
     assert_eq!(r.problems[1].at.to_string(), "k8s.yaml:15:13");
 }
 
