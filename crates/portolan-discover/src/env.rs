@@ -233,8 +233,10 @@ fn urls(value: &str) -> Vec<UrlHost<'_>> {
         let sep = from + i;
         from = sep + 3;
         let scheme_start = value[..sep]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-')))
-            .map_or(0, |j| j + 1);
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-')))
+            .map_or(0, |(j, c)| j + c.len_utf8());
         let scheme = &value[scheme_start..sep];
         if !scheme.starts_with(|c: char| c.is_ascii_alphabetic()) {
             continue;

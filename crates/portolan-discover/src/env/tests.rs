@@ -103,6 +103,15 @@ fn secrets_are_redacted_and_located() {
 }
 
 #[test]
+fn non_ascii_before_a_scheme() {
+    // Found by fuzzing: a multi-byte char right before `scheme://` used to split a char.
+    let r = run("A=\u{e9}amqp://h:1 \u{749d}o://b\n");
+    assert_eq!(r.uses.len(), 1, "{:?}", r.uses);
+    assert_eq!(r.uses[0].port.lo, 1);
+    assert_eq!(r.uses[0].peer.as_deref(), Some("h"));
+}
+
+#[test]
 fn garbage_is_ignored() {
     let r = run("=\n==\n'\nA=\"unterminated\nB=://\nC=x://:@:\n\u{feff}\n");
     assert!(r.uses.is_empty(), "{:?}", r.uses);

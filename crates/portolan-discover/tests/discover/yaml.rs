@@ -1,6 +1,7 @@
 //! compose, .env and Kubernetes parsers.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use portolan_discover::{Context, Role, compose, env, kubernetes};
 use portolan_model::port::PortRange;
@@ -127,9 +128,9 @@ proptest! {
         }
         let mut text = String::new();
         for (k, v) in &vars {
-            text.push_str(&format!("{k}={v}\n"));
+            let _ = writeln!(text, "{k}={v}");
         }
-        text.push_str(&format!("OUT={template}\n"));
+        let _ = writeln!(text, "OUT={template}");
         let got = env::variables(&text);
         // Unresolvable templates are kept as written.
         let want = want.unwrap_or(template.clone());
@@ -170,10 +171,10 @@ proptest! {
             0..20,
         ),
     ) {
-        let text: String = lines
-            .iter()
-            .map(|(indent, key, value)| format!("{}{key} {value}\n", "  ".repeat(*indent)))
-            .collect();
+        let mut text = String::new();
+        for (indent, key, value) in &lines {
+            let _ = writeln!(text, "{}{key} {value}", "  ".repeat(*indent));
+        }
         let c = Context::default();
         let lines_in_text = u32::try_from(text.lines().count() + 1).unwrap_or(u32::MAX);
         for r in [
