@@ -1,10 +1,342 @@
 //! Compose files (`docker-compose*.yml`, `compose*.yaml`): `ports:` in short and long
-//! syntax, `expose:`, `network_mode: host`, interpolation against the `.env` beside the file.
+//! syntax, `expose:`, `network_mode: host`, `command:`/`entrypoint:` port flags, and
+//! interpolation against the `.env` beside the file.
+//!
+//! What each entry becomes:
+//!
+//! | written | use |
+//! |---|---|
+//! | `"127.0.0.1:8080:80"`, long syntax with `published` | [`Role::Publish`], `port` = host side, `target` = container side, `bind` = host IP as written (none: every interface), publisher Docker |
+//! | `"80"`, `"127.0.0.1::80"` (no host port) | [`Role::Publish`] with `port` = `target` = the container port, medium confidence: Docker publishes it on an *ephemeral* host port, which the snippet says |
+//! | `expose:` | [`Role::Expose`] |
+//! | any of these under `network_mode: host` | [`Role::Listen`] on the container port, no publisher, medium confidence: Docker ignores `ports:` there and the process listens on the host directly |
+//!
+//! Scalars are read as written, so an unquoted `22:22` is the string `22:22` (YAML 1.2;
+//! never the base-60 integer 1342 of YAML 1.1) and `8080` is `8080`. Interpolation follows
+//! Compose (`${VAR:-default}` and friends, `$$` for `$`), except that an unset variable
+//! without a default is reported as a [`Problem`] instead of silently becoming empty.
 
-use crate::evidence::{Context, FileReport};
+pub(crate) mod interpolate;
+mod ports;
 
-/// Reads one compose file.
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use portolan_model::port::PortRange;
+use portolan_model::spec::{Publisher, Transport};
+
+use crate::evidence::{Confidence, Context, FileReport, PortUse, Problem, Role, SourceKind};
+use crate::redact::redact;
+use crate::text::{LineIndex, port_token};
+use crate::yaml::{self, Command, Doc, Node};
+
+use interpolate::{Interpolated, interpolate};
+
+/// Reads one compose file. A file without a top-level `services:` mapping is not a compose
+/// file and yields an empty report.
 pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
-    let _ = (path, text, ctx);
-    FileReport::default()
+    let ix = LineIndex::new(path, text);
+    let mut report = FileReport::default();
+    for doc in yaml::documents(&ix, text) {
+        let doc = match doc {
+            Ok(doc) => doc,
+            Err(problem) => {
+                report.problems.push(problem);
+                continue;
+            }
+        };
+        let Some(services) = yaml::get(&doc.root, "services").filter(|s| yaml::is_mapping(s))
+        else {
+            continue;
+        };
+        for (name, svc) in yaml::entries(services) {
+            let mut cx = Service {
+                ix: &ix,
+                doc: &doc,
+                vars: &ctx.vars,
+                name,
+                host_mode: false,
+                report: &mut report,
+            };
+            cx.read(svc);
+        }
+    }
+    report
 }
+
+/// A scalar after interpolation, and how its text maps back to the file.
+struct Value {
+    /// Interpolated text.
+    text: Interpolated,
+    /// File byte where the scalar's content starts.
+    start: usize,
+    /// Whether `text` is the file's text verbatim from `start` (no quotes' escapes, no
+    /// variables), so offsets inside it are offsets in the file.
+    verbatim: bool,
+}
+
+/// What one service is being read with.
+struct Service<'a, 'd> {
+    ix: &'a LineIndex<'a>,
+    doc: &'a Doc<'d>,
+    vars: &'a BTreeMap<String, String>,
+    name: &'a str,
+    host_mode: bool,
+    report: &'a mut FileReport,
+}
+
+impl Service<'_, '_> {
+    fn read(&mut self, svc: &Node) {
+        if let Some(mode) = yaml::get(svc, "network_mode").and_then(|n| self.value(n)) {
+            self.host_mode = mode.text.text.trim() == "host";
+        }
+        if let Some(list) = yaml::get(svc, "ports") {
+            for item in yaml::items(list) {
+                if yaml::is_mapping(item) {
+                    self.long(item);
+                } else {
+                    self.short(item);
+                }
+            }
+        }
+        if let Some(list) = yaml::get(svc, "expose") {
+            for item in yaml::items(list) {
+                self.expose(item);
+            }
+        }
+        for key in ["entrypoint", "command"] {
+            if let Some(node) = yaml::get(svc, key) {
+                let mut cmd = Command::default();
+                cmd.push(self.doc, node);
+                for mut u in cmd.scan(self.ix, SourceKind::Compose) {
+                    u.service = Some(self.name.to_string());
+                    self.report.uses.push(u);
+                }
+            }
+        }
+    }
+
+    /// Interpolates a scalar; problems are recorded and give `None`.
+    fn value(&mut self, node: &Node) -> Option<Value> {
+        let raw = self.doc.scalar(node)?;
+        let (start, verbatim) = self.doc.content_start(node, &raw);
+        match interpolate(&raw, self.vars) {
+            Ok(text) => Some(Value {
+                verbatim: verbatim && text.text == raw,
+                text,
+                start,
+            }),
+            Err(e) => {
+                self.report.problems.push(Problem {
+                    at: self.ix.location(start),
+                    reason: e.to_string(),
+                });
+                None
+            }
+        }
+    }
+
+    fn problem(&mut self, at: usize, reason: &str) {
+        self.report.problems.push(Problem {
+            at: self.ix.location(at),
+            reason: format!("service `{}`: {reason}", self.name),
+        });
+    }
+
+    /// The file byte of `r` inside `v` (the scalar's start when not verbatim).
+    fn at(v: &Value, r: &Range<usize>) -> usize {
+        if v.verbatim {
+            v.start + r.start
+        } else {
+            v.start
+        }
+    }
+
+    /// The trimmed, redacted source line of byte `at`, with notes.
+    fn snippet(&mut self, at: usize, notes: &[&str]) -> String {
+        let loc = self.ix.location(at);
+        let line = self.ix.line_text(loc.line as usize).trim();
+        let mut s = line.to_string();
+        for n in notes.iter().filter(|n| !n.is_empty()) {
+            s.push_str(" (");
+            s.push_str(n);
+            s.push(')');
+        }
+        let (s, secret) = redact(&s);
+        if secret {
+            self.report.secrets.push(loc);
+        }
+        s
+    }
+
+    /// A container port outside a publish (`expose:`, or anything under host networking).
+    fn container_port(
+        &mut self,
+        port: PortRange,
+        transport: Transport,
+        at: usize,
+        var: Option<&str>,
+        note: &str,
+    ) {
+        let (role, confidence, host_note) = if self.host_mode {
+            (
+                Role::Listen,
+                Confidence::Medium,
+                "network_mode: host: Docker ignores ports/expose, the container listens on the host directly",
+            )
+        } else {
+            (Role::Expose, Confidence::High, "")
+        };
+        let snippet = self.snippet(at, &[note, host_note]);
+        self.report.uses.push(PortUse {
+            service: Some(self.name.to_string()),
+            transport,
+            variable: var.map(str::to_string),
+            confidence,
+            snippet,
+            ..PortUse::new(self.ix.location(at), SourceKind::Compose, role, port)
+        });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn publish(
+        &mut self,
+        published: Option<(PortRange, usize, Option<String>)>,
+        target: (PortRange, usize, Option<String>),
+        bind: Option<String>,
+        transport: Transport,
+        note: &str,
+    ) {
+        if self.host_mode {
+            self.container_port(target.0, transport, target.1, target.2.as_deref(), note);
+            return;
+        }
+        let ephemeral = published.is_none();
+        let (port, at, var) = published.unwrap_or_else(|| target.clone());
+        let eph_note = if ephemeral {
+            "ephemeral host port: Docker picks a free one"
+        } else {
+            ""
+        };
+        let snippet = self.snippet(at, &[note, eph_note]);
+        self.report.uses.push(PortUse {
+            service: Some(self.name.to_string()),
+            target: Some(target.0),
+            transport,
+            bind,
+            publisher: Some(Publisher::Docker),
+            variable: var.or(target.2),
+            confidence: if ephemeral {
+                Confidence::Medium
+            } else {
+                Confidence::High
+            },
+            snippet,
+            ..PortUse::new(
+                self.ix.location(at),
+                SourceKind::Compose,
+                Role::Publish,
+                port,
+            )
+        });
+    }
+
+    fn short(&mut self, item: &Node) {
+        let Some(v) = self.value(item) else { return };
+        let text = v.text.text.trim_start();
+        let lead = v.text.text.len() - text.len();
+        let text = text.trim_end();
+        match ports::parse_short(text) {
+            Ok(s) => {
+                let shift = |r: &Range<usize>| r.start + lead..r.end + lead;
+                let part = |r: &Range<usize>| {
+                    let r = shift(r);
+                    (Self::at(&v, &r), v.text.variable(&r).map(str::to_string))
+                };
+                let published = s.published.as_ref().map(|(p, r)| {
+                    let (at, var) = part(r);
+                    (*p, at, var)
+                });
+                let (t_at, t_var) = part(&s.target.1);
+                let bind = s.host_ip.map(|h| h.0);
+                self.publish(published, (s.target.0, t_at, t_var), bind, s.transport, "");
+            }
+            Err(e) => self.problem(v.start, &e),
+        }
+    }
+
+    fn long(&mut self, item: &Node) {
+        let field = |cx: &mut Self, key: &str| yaml::get(item, key).and_then(|n| cx.value(n));
+        let target = field(self, "target");
+        let published = field(self, "published");
+        let host_ip = field(self, "host_ip");
+        let protocol = field(self, "protocol");
+        let mode = field(self, "mode");
+        let Some(target) = target else {
+            let at = self.doc.byte(item.span.start);
+            self.problem(at, "a long-syntax port needs `target`");
+            return;
+        };
+        let t_text = target.text.text.trim();
+        let Some(t_port) = port_token(t_text) else {
+            self.problem(target.start, &format!("`{t_text}` is not a container port"));
+            return;
+        };
+        let t_var = target
+            .text
+            .variable(&(0..target.text.text.len()))
+            .map(str::to_string);
+        let t = (t_port, target.start, t_var);
+        let transport = match protocol.as_ref().map(|p| ports::transport(&p.text.text)) {
+            Some(Err(e)) => {
+                let at = protocol.as_ref().map_or(target.start, |p| p.start);
+                self.problem(at, &e);
+                return;
+            }
+            Some(Ok(t)) => t,
+            None => Transport::Tcp,
+        };
+        let mut p = None;
+        if let Some(pv) = &published {
+            let text = pv.text.text.trim();
+            if !text.is_empty() {
+                let Some(port) = port_token(text) else {
+                    self.problem(pv.start, &format!("`{text}` is not a host port"));
+                    return;
+                };
+                let var = pv
+                    .text
+                    .variable(&(0..pv.text.text.len()))
+                    .map(str::to_string);
+                p = Some((port, pv.start, var));
+            }
+        }
+        let bind = host_ip
+            .map(|h| h.text.text.trim().trim_matches(['[', ']']).to_string())
+            .filter(|h| !h.is_empty());
+        let mode_note = mode
+            .map(|m| format!("mode: {}", m.text.text))
+            .unwrap_or_default();
+        self.publish(p, t, bind, transport, &mode_note);
+    }
+
+    fn expose(&mut self, item: &Node) {
+        let Some(v) = self.value(item) else { return };
+        let text = v.text.text.trim();
+        let (port, transport) = match text.rsplit_once('/') {
+            Some((p, proto)) => (p, ports::transport(proto)),
+            None => (text, Ok(Transport::Tcp)),
+        };
+        match (port_token(port), transport) {
+            (Some(range), Ok(transport)) => {
+                let var = v.text.variable(&(0..v.text.text.len())).map(str::to_string);
+                self.container_port(range, transport, v.start, var.as_deref(), "");
+            }
+            (None, _) => self.problem(v.start, &format!("`{text}` is not a port to expose")),
+            (_, Err(e)) => self.problem(v.start, &e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -28,6 +28,7 @@ pub mod redact;
 pub mod systemd;
 pub mod text;
 pub mod walk;
+mod yaml;
 
 pub use evidence::{
     Confidence, Context, FileReport, Location, PortUse, Problem, ProxyKind, Role, RouteUse,
