@@ -176,11 +176,13 @@ pub(crate) fn table(report: &FileReport) -> String {
                 Some(p) => format!("{}:{p}", r.upstream),
                 None => r.upstream.clone(),
             };
-            let _ = writeln!(
-                out,
-                ":{listen}{names} {path} -> {to} ({:?})  {}",
-                r.kind, r.at
-            );
+            let kind = match r.kind {
+                portolan_discover::ProxyKind::Http => "http",
+                portolan_discover::ProxyKind::Uwsgi => "uwsgi",
+                portolan_discover::ProxyKind::Fastcgi => "fastcgi",
+                portolan_discover::ProxyKind::Grpc => "grpc",
+            };
+            let _ = writeln!(out, ":{listen}{names} {path} -> {to} ({kind})  {}", r.at);
         }
     }
     out

@@ -2,6 +2,7 @@
 
 mod alloc;
 mod commands;
+mod discover;
 mod errors;
 mod examples;
 mod r#gen;
