@@ -1079,16 +1079,16 @@ fn netcat(em: &mut Emitter<'_, '_>, words: &[Word]) {
 mod tests {
     use super::*;
 
-    fn uses(
-        cmd: &str,
-    ) -> Vec<(
+    type Row = (
         u16,
         Option<String>,
         Role,
         String,
         Option<String>,
         Confidence,
-    )> {
+    );
+
+    fn uses(cmd: &str) -> Vec<Row> {
         let ix = LineIndex::new("f", cmd);
         scan(&ix, SourceKind::Shell, cmd, 0)
             .into_iter()

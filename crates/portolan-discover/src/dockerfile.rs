@@ -13,7 +13,6 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use portolan_model::port::PortRange;
 use portolan_model::spec::Transport;
 use regex::Regex;
 
@@ -165,7 +164,7 @@ fn flush(report: &mut FileReport, env_ports: &mut Vec<PortUse>, stage_uses: &mut
             .drain(..)
             .filter(|u| u.variable.as_ref().is_none_or(|v| !used.contains(v))),
     );
-    all.sort_by(|a, b| (a.at.line, a.at.col).cmp(&(b.at.line, b.at.col)));
+    all.sort_by_key(|a| (a.at.line, a.at.col));
     report.uses.extend(all);
 }
 
@@ -314,7 +313,7 @@ fn instructions(text: &str) -> Vec<Instruction> {
         let trimmed = body.trim_start();
         if trimmed.starts_with('#') {
             if directives && cur.is_none() {
-                let d = trimmed[1..].trim();
+                let d = trimmed.trim_start_matches('#').trim();
                 if let Some((k, v)) = d.split_once('=') {
                     if k.trim().eq_ignore_ascii_case("escape") {
                         escape = match v.trim() {
@@ -370,6 +369,7 @@ fn instructions(text: &str) -> Vec<Instruction> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portolan_model::port::PortRange;
 
     fn run(text: &str) -> Vec<(u16, Role, Transport, Option<String>, String, Confidence)> {
         parse("Dockerfile", text, &Context::default())

@@ -158,7 +158,7 @@ fn lex(text: &str) -> (Vec<Token>, Option<(usize, String)>) {
                     if d.is_whitespace() || matches!(d, ';' | '{' | '}') {
                         // `${var}` keeps its braces.
                         if d == '{' && s.ends_with('$') {
-                            while let Some((_, e)) = it.next() {
+                            for (_, e) in it.by_ref() {
                                 s.push(e);
                                 if e == '}' {
                                     break;
@@ -417,8 +417,7 @@ impl Walker<'_, '_, '_> {
                         .args
                         .iter()
                         .map(|a| a.text.as_str())
-                        .filter(|a| !matches!(*a, "=" | "~" | "~*" | "^~"))
-                        .last()
+                        .rfind(|a| !matches!(*a, "=" | "~" | "~*" | "^~"))
                         .or_else(|| d.args.last().map(|a| a.text.as_str()));
                     self.locations(children, server, p, ctx);
                 } else if matches!(d.name.text.as_str(), "if" | "limit_except") {
@@ -548,6 +547,8 @@ mod tests {
         assert_eq!(l[8].3, "nginx.conf:11:11");
     }
 
+    type Row<'a> = (Vec<u16>, Option<&'a str>, ProxyKind, &'a str, Option<u16>);
+
     #[test]
     fn routes_and_upstreams() {
         let text = "\
@@ -589,7 +590,7 @@ server { location / { proxy_pass http://[::1]:7000; } }
                 (7000, Some("::1"), None),
             ]
         );
-        let routes: Vec<(Vec<u16>, Option<&str>, ProxyKind, &str, Option<u16>)> = r
+        let routes: Vec<Row<'_>> = r
             .routes
             .iter()
             .map(|x| {

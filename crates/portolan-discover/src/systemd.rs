@@ -115,7 +115,7 @@ pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
             .into_iter()
             .filter(|u| u.variable.as_ref().is_none_or(|v| !used.contains(v))),
     );
-    uses.sort_by(|a, b| (a.at.line, a.at.col).cmp(&(b.at.line, b.at.col)));
+    uses.sort_by_key(|a| (a.at.line, a.at.col));
     FileReport {
         uses,
         ..FileReport::default()
