@@ -141,14 +141,20 @@ pub(super) fn parse(path: &str, text: &str) -> FileReport {
 
 /// Whether an `Addr:` belongs to a server (listen) or a client (connect).
 fn addr_context(text: &str, at: usize) -> (Role, Confidence) {
-    let before = text.get(at.saturating_sub(400)..at).unwrap_or("");
+    let mut from = at.saturating_sub(400);
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    let before = text.get(from..at).unwrap_or("");
     let Some(brace) = before.rfind('{') else {
         return (Role::Listen, Confidence::Low);
     };
     let head = before[..brace].trim_end();
     let ty_start = head
-        .rfind(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
-        .map_or(0, |i| i + 1);
+        .char_indices()
+        .rev()
+        .find(|&(_, c)| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let ty = &head[ty_start..];
     if ty.ends_with("Server") {
         (Role::Listen, Confidence::High)
@@ -235,5 +241,7 @@ mod tests {
         let ports: Vec<u16> = u.iter().map(|u| u.port.lo).collect();
         assert_eq!(ports, [8084, 8085]);
         assert!(run("fmt.Println(\"Listening\")").is_empty());
+        // Found by fuzzing: a multi-byte character right before the `{`.
+        assert_eq!(run("srv := a\u{60f}{Addr: \":8086\"}")[0].port.lo, 8086);
     }
 }

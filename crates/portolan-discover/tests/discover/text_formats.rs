@@ -2,6 +2,7 @@
 //! panics; generated nginx configs and Dockerfile `EXPOSE` lines round-trip to the expected
 //! uses; the fixture trees say what they should.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use portolan_discover::{
@@ -107,7 +108,7 @@ proptest! {
             let mut server_ports: Vec<u16> = Vec::new();
             for (host, port, quic) in listens {
                 let extra = if *quic { " quic" } else { " default_server" };
-                text.push_str(&format!("    listen {host}{port}{extra}; # listen 1;\n"));
+                let _ = writeln!(text, "    listen {host}{port}{extra}; # listen 1;");
                 want_listen.push((*port, *quic));
                 if !server_ports.contains(port) {
                     server_ports.push(*port);
@@ -117,7 +118,7 @@ proptest! {
                 server_ports.push(80);
             }
             for (i, (port, directive)) in passes.iter().enumerate() {
-                text.push_str(&format!("    location /p{i} {{\n      {directive}10.0.0.{i}:{port};\n    }}\n"));
+                let _ = writeln!(text, "    location /p{i} {{\n      {directive}10.0.0.{i}:{port};\n    }}");
                 want_routes.push((server_ports.clone(), format!("/p{i}"), format!("10.0.0.{i}"), *port));
             }
             text.push_str("  }\n");
@@ -224,10 +225,12 @@ fn webapp_dockerfile_fixture() {
     );
 }
 
+type Parser = fn(&str, &str, &Context) -> FileReport;
+
 #[test]
 fn monorepo_files_each_say_their_port() {
     let ctx = Context::default();
-    let cases: [(&str, fn(&str, &str, &Context) -> FileReport, &[u16], Role); 9] = [
+    let cases: [(&str, Parser, &[u16], Role); 9] = [
         ("services/api/app.py", code::parse, &[5001], Role::Listen),
         (
             "services/admin/Procfile",
