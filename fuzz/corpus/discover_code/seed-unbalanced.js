@@ -1,0 +1,3 @@
+app.listen(
+server.listen({ port: 
+new WebSocketServer({
