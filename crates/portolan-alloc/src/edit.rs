@@ -395,6 +395,16 @@ impl SpecDoc {
             .cloned()
             .ok_or_else(|| self.err(format!("the fragment has no [services.{name}]")))?;
         t.decor_mut().set_prefix("\n");
+        // after everything: a table without a position would print after its first sibling
+        let last = max_position(self.doc.as_table());
+        let mut next = last + 1;
+        t.set_position(Some(next));
+        for (_, item) in t.iter_mut() {
+            if let Item::Table(sub) = item {
+                next += 1;
+                sub.set_position(Some(next));
+            }
+        }
         self.root_table("services")?.insert(name, Item::Table(t));
         self.changed = true;
         Ok(())
@@ -488,4 +498,21 @@ impl SpecDoc {
             _ => Some(held.clone()),
         })
     }
+}
+
+/// The largest document position of any table under `t` (0 when none has one).
+fn max_position(t: &Table) -> isize {
+    let mut max = t.position().unwrap_or(0);
+    for (_, item) in t {
+        match item {
+            Item::Table(sub) => max = max.max(max_position(sub)),
+            Item::ArrayOfTables(a) => {
+                for sub in a {
+                    max = max.max(max_position(sub));
+                }
+            }
+            _ => {}
+        }
+    }
+    max
 }

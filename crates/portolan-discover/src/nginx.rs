@@ -693,8 +693,3 @@ server { location / { proxy_pass http://[::1]:7000; } }
         assert!(!looks_like("listen = 80\n"));
     }
 }
-
-/// Whether a `.conf` file looks like nginx configuration.
-pub fn looks_like(text: &str) -> bool {
-    text.contains("server {") || text.contains("http {") || text.contains("upstream ")
-}

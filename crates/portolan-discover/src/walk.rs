@@ -313,12 +313,25 @@ fn walk_problem(e: &ignore::Error) -> Problem {
             _ => None,
         }
     }
-    let path = path_of(e).map_or_else(|| "<walk>".to_string(), |p| shown(&p));
-    let reason = match e {
-        ignore::Error::Loop { ancestor, .. } => {
-            format!("skipped: symlink loop back to {}", shown(ancestor))
+    fn ancestor_of(e: &ignore::Error) -> Option<&Path> {
+        match e {
+            ignore::Error::Loop { ancestor, .. } => Some(ancestor),
+            ignore::Error::WithPath { err, .. }
+            | ignore::Error::WithDepth { err, .. }
+            | ignore::Error::WithLineNumber { err, .. } => ancestor_of(err),
+            _ => None,
         }
-        _ => format!("skipped: {e}"),
+    }
+    let path = path_of(e).map_or_else(|| "<walk>".to_string(), |p| shown(&p));
+    let reason = match ancestor_of(e) {
+        Some(ancestor) => format!(
+            "skipped: symlink loop back to {}",
+            match shown(ancestor) {
+                s if s.is_empty() => ".".to_string(),
+                s => s,
+            }
+        ),
+        None => format!("skipped: {e}"),
     };
     Problem {
         at: Location::new(path, 1, 1),
@@ -382,6 +395,10 @@ pub fn service_name(u: &crate::PortUse) -> String {
     ];
     if let Some(s) = &u.service {
         return sanitize(s);
+    }
+    // an nginx file speaks for nginx, wherever it lives
+    if u.source == SourceKind::Nginx {
+        return "nginx".into();
     }
     let p = Path::new(&u.at.path);
     let dir = p

@@ -27,18 +27,49 @@ fn repo_case() -> Case {
 #[test]
 fn discover_lists_ports_with_evidence_and_never_prints_secrets() {
     let out = repo_case().args(["discover"]).run().success();
-    assert!(out.stdout.contains("db        5432->5432  tcp    publish  *"), "{}", out.stdout);
-    assert!(out.stdout.contains("docker-compose.yml:9:10"), "{}", out.stdout);
+    let row = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("db "))
+        .map(|l| l.split_whitespace().take(7).collect::<Vec<_>>());
+    assert_eq!(
+        row,
+        Some(vec![
+            "db",
+            "5432->5432",
+            "tcp",
+            "publish",
+            "*",
+            "docker",
+            "high"
+        ]),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("docker-compose.yml:9:10"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("$WEB_PORT"), "{}", out.stdout);
     assert!(!out.stdout.contains("hunter2") && !out.stderr.contains("hunter2"));
-    assert!(out.stderr.contains("1 secret(s) redacted"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("1 secret(s) redacted"),
+        "{}",
+        out.stderr
+    );
     let json = repo_case().args(["--json", "discover"]).run().success();
     assert!(!json.stdout.contains("hunter2"));
     let v = json.json();
     assert_eq!(v["files_read"], 2);
     let uses = v["uses"].as_array().expect("uses");
-    assert!(uses.iter().any(|u| u["service"] == "db" && u["port"] == "5432"
-        && u["publisher"] == "docker" && u["at"]["line"] == 9), "{v}");
+    assert!(
+        uses.iter().any(|u| u["service"] == "db"
+            && u["port"] == 5432
+            && u["publisher"] == "docker"
+            && u["at"]["line"] == 9),
+        "{v}"
+    );
 }
 
 #[test]
@@ -51,7 +82,10 @@ fn init_from_discover_drafts_a_spec_that_shows_the_mistake() {
         spec.contains(r#"bindings.postgres = { port = 5432, target = 5432, publisher = "docker", bind = "0.0.0.0", app = "postgres", exposure = "public" }"#),
         "{spec}"
     );
-    assert!(spec.contains(r#""docker-compose.yml:9:10""#), "evidence: {spec}");
+    assert!(
+        spec.contains(r#""docker-compose.yml:9:10""#),
+        "evidence: {spec}"
+    );
     // the draft loads, and lint shows the database published to the world
     let lint = Case::new()
         .file("ports.toml", &spec)
@@ -64,7 +98,10 @@ fn init_from_discover_drafts_a_spec_that_shows_the_mistake() {
         .iter()
         .map(|f| f["rule"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert!(rules.iter().any(|r| r == "sensitive-public"), "{rules:?}");
+    assert!(
+        rules.iter().any(|r| r == "sensitive-without-auth"),
+        "{rules:?}"
+    );
 }
 
 const SPEC: &str = r#"# hand-kept: comments must survive --write
@@ -82,24 +119,50 @@ fn discover_diff_lists_both_directions_and_disagreements() {
         .args(["discover", "--diff"])
         .run()
         .code(1);
-    assert!(out.stdout.contains("+ db.postgres 5432/tcp"), "{}", out.stdout);
-    assert!(out.stdout.contains("- legacy.http 8025/tcp"), "{}", out.stdout);
-    assert!(!out.stdout.contains("web.http"), "web agrees: {}", out.stdout);
+    assert!(
+        out.stdout.contains("+ db.postgres 5432/tcp"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("- legacy.http 8025/tcp"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("web.http"),
+        "web agrees: {}",
+        out.stdout
+    );
     let agree = Case::new()
-        .file("docker-compose.yml", "services:\n  web:\n    ports: [\"127.0.0.1:8000:8000\"]\n")
-        .file("ports.toml", "[services.web]\nbindings.http = { port = 8000, bind = \"127.0.0.1\" }\n")
+        .file(
+            "docker-compose.yml",
+            "services:\n  web:\n    ports: [\"127.0.0.1:8000:8000\"]\n",
+        )
+        .file(
+            "ports.toml",
+            "[services.web]\nbindings.http = { port = 8000, bind = \"127.0.0.1\" }\n",
+        )
         .args(["discover", "--diff"])
         .run()
         .success();
     assert_eq!(agree.stdout, "code and spec agree\n");
     let wider = Case::new()
-        .file("docker-compose.yml", "services:\n  web:\n    ports: [\"8000:8000\"]\n")
-        .file("ports.toml", "[services.web]\nbindings.http = { port = 8000, bind = \"127.0.0.1\" }\n")
+        .file(
+            "docker-compose.yml",
+            "services:\n  web:\n    ports: [\"8000:8000\"]\n",
+        )
+        .file(
+            "ports.toml",
+            "[services.web]\nbindings.http = { port = 8000, bind = \"127.0.0.1\" }\n",
+        )
         .args(["discover", "--diff"])
         .run()
         .code(1);
     assert!(
-        wider.stdout.contains("! web.http 8000  bind: spec 127.0.0.1, code 0.0.0.0  docker-compose.yml:3:13"),
+        wider.stdout.contains(
+            "! web.http 8000  bind: spec 127.0.0.1, code 0.0.0.0  docker-compose.yml:3:14"
+        ),
         "{}",
         wider.stdout
     );
@@ -107,11 +170,20 @@ fn discover_diff_lists_both_directions_and_disagreements() {
 
 #[test]
 fn discover_write_adds_only_what_is_missing_losslessly_and_logs() {
-    let c = repo_case().file("ports.toml", SPEC).args(["discover", "--write"]);
+    let c = repo_case()
+        .file("ports.toml", SPEC)
+        .args(["discover", "--write"]);
     let out = c.run().success();
-    assert!(out.stdout.contains("added db.postgres 5432"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("added db.postgres 5432"),
+        "{}",
+        out.stdout
+    );
     let spec = std::fs::read_to_string(c.path().join("ports.toml")).expect("spec");
-    assert!(spec.starts_with(SPEC), "existing text kept verbatim:\n{spec}");
+    assert!(
+        spec.starts_with(SPEC),
+        "existing text kept verbatim:\n{spec}"
+    );
     assert!(spec.contains("[services.db]"), "{spec}");
     let log = std::fs::read_to_string(c.path().join("ports.log.jsonl")).expect("log");
     assert!(log.contains(r#""action":"discover""#), "{log}");
@@ -125,24 +197,41 @@ fn discover_write_adds_only_what_is_missing_losslessly_and_logs() {
         .success();
     assert!(again.stdout.contains("nothing to add"), "{}", again.stdout);
     // --dry-run writes nothing
-    let dry = repo_case().file("ports.toml", SPEC).args(["discover", "--write", "--dry-run"]);
+    let dry = repo_case()
+        .file("ports.toml", SPEC)
+        .args(["discover", "--write", "--dry-run"]);
     dry.run().success().stdout_has("would add db.postgres 5432");
-    assert_eq!(std::fs::read_to_string(dry.path().join("ports.toml")).expect("spec"), SPEC);
+    assert_eq!(
+        std::fs::read_to_string(dry.path().join("ports.toml")).expect("spec"),
+        SPEC
+    );
 }
 
 #[test]
 fn discover_reports_bad_files_and_goes_on() {
     let out = Case::new()
         .file("docker-compose.yml", "services:\n  web: [unclosed\n")
-        .file("compose.yaml", "services:\n  api:\n    ports: [\"9000:9000\"]\n")
+        .file(
+            "compose.yaml",
+            "services:\n  api:\n    ports: [\"9000:9000\"]\n",
+        )
         .file("Dockerfile", b"EXPOSE 80\0\x01binary".as_slice())
         .args(["discover"])
         .run()
         .success()
         .no_panic();
     assert!(out.stdout.contains("9000->9000"), "{}", out.stdout);
-    assert!(out.stderr.contains("warning: docker-compose.yml:"), "{}", out.stderr);
-    assert!(out.stderr.contains("warning: Dockerfile:1:1: skipped: binary content"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("warning: docker-compose.yml:"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("warning: Dockerfile:1:1: skipped: binary content"),
+        "{}",
+        out.stderr
+    );
     Case::new()
         .args(["discover", "no/such/dir"])
         .run()
@@ -153,7 +242,10 @@ fn discover_reports_bad_files_and_goes_on() {
 #[cfg(unix)]
 #[test]
 fn discover_survives_symlink_loops_and_unreadable_directories() {
-    let c = Case::new().file("a/compose.yaml", "services:\n  api:\n    ports: [\"9000:9000\"]\n");
+    let c = Case::new().file(
+        "a/compose.yaml",
+        "services:\n  api:\n    ports: [\"9000:9000\"]\n",
+    );
     std::os::unix::fs::symlink("..", c.path().join("a/loop")).expect("symlink");
     let out = c.args(["discover", "--follow"]).run().success().no_panic();
     assert!(out.stdout.contains("9000->9000"), "{}", out.stdout);
@@ -162,7 +254,7 @@ fn discover_survives_symlink_loops_and_unreadable_directories() {
 
 #[test]
 fn fixture_repositories_are_discovered() {
-    for case in ["webapp", "k8s-app"] {
+    for case in ["webapp", "k8s-app", "monorepo"] {
         let dir = repo().join("tests/fixtures/discover").join(case);
         let out = Case::new()
             .args(["discover", dir.to_str().expect("utf-8 path")])
