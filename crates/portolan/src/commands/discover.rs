@@ -69,7 +69,10 @@ pub(crate) fn run(s: &Settings, d: &DiscoverSettings) -> Result<Exit, CliError> 
     if s.json {
         output::stdout(&(serde_json::to_string_pretty(&found).unwrap_or_default() + "\n"))?;
     } else {
-        output::stdout(&table(&found.report))?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        write_table(&mut out, &found.report)
+            .and_then(|()| std::io::Write::flush(&mut out))
+            .map_err(|e| CliError::io("cannot write to stdout", e))?;
         if s.verbosity >= 0 {
             eprintln!(
                 "{} port use(s), {} route(s) in {} file(s) read{}",
@@ -96,66 +99,80 @@ fn ports(u: &PortUse) -> String {
     }
 }
 
-/// The human table: one row per use, grouped by service, then the routes.
-pub(crate) fn table(report: &FileReport) -> String {
-    let mut rows: Vec<[String; 9]> = Vec::new();
-    for (service, uses) in walk::by_service(report) {
-        for u in uses {
-            let via = match (&u.variable, u.publisher) {
-                (Some(v), _) => format!("${v}"),
-                (None, Some(p)) => p.as_str().to_string(),
-                (None, None) => "-".into(),
-            };
-            let bind = match (u.role, &u.bind, &u.peer) {
-                (Role::Connect, _, Some(peer)) => format!("→{peer}"),
-                (_, Some(b), _) => b.clone(),
-                (Role::Publish, None, _) => "*".into(),
-                _ => "-".into(),
-            };
-            rows.push([
-                service.clone(),
-                ports(u),
-                u.transport.as_str().to_string(),
-                u.role.as_str().to_string(),
-                bind,
-                via,
-                u.confidence.as_str().to_string(),
-                u.at.to_string(),
-                u.snippet.clone(),
-            ]);
-        }
-    }
+/// The cells of one row (service, port, proto, role, address, via, confidence, evidence,
+/// snippet).
+fn cells<'a>(service: &'a str, u: &'a PortUse) -> [std::borrow::Cow<'a, str>; 9] {
+    use std::borrow::Cow;
+    let via: Cow<'a, str> = match (&u.variable, u.publisher) {
+        (Some(v), _) => format!("${v}").into(),
+        (None, Some(p)) => p.as_str().into(),
+        (None, None) => "-".into(),
+    };
+    let bind: Cow<'a, str> = match (u.role, &u.bind, &u.peer) {
+        (Role::Connect, _, Some(peer)) => format!("→{peer}").into(),
+        (_, Some(b), _) => b.as_str().into(),
+        (Role::Publish, None, _) => "*".into(),
+        _ => "-".into(),
+    };
+    [
+        service.into(),
+        ports(u).into(),
+        u.transport.as_str().into(),
+        u.role.as_str().into(),
+        bind,
+        via,
+        u.confidence.as_str().into(),
+        u.at.to_string().into(),
+        u.snippet.as_str().into(),
+    ]
+}
+
+/// Writes the human table — one row per use, grouped by service, then the routes — in two
+/// passes (column widths, then rows) straight into `out`, so 100,000 uses never become one
+/// big string.
+pub(crate) fn write_table(
+    out: &mut impl std::io::Write,
+    report: &FileReport,
+) -> std::io::Result<()> {
     let header = [
         "SERVICE", "PORT", "PROTO", "ROLE", "ADDRESS", "VIA", "CONF", "EVIDENCE", "",
     ];
+    let groups = walk::by_service(report);
     let mut widths = header.map(str::len);
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let mut out = String::new();
-    let line = |out: &mut String, cells: &[&str]| {
-        let mut l = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                l.push_str(c);
-            } else {
-                let _ = write!(l, "{c:<w$}  ", w = widths[i]);
+    for (service, uses) in &groups {
+        for u in uses {
+            for (w, c) in widths.iter_mut().zip(cells(service, u).iter()) {
+                *w = (*w).max(c.chars().count());
             }
         }
-        out.push_str(l.trim_end());
-        out.push('\n');
+    }
+    let mut line = String::new();
+    let mut row = |out: &mut dyn std::io::Write, cells: &[&str]| -> std::io::Result<()> {
+        line.clear();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                line.push_str(c);
+            } else {
+                line.push_str(c);
+                let pad = widths[i].saturating_sub(c.chars().count()) + 2;
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.write_all(line.trim_end().as_bytes())?;
+        out.write_all(b"\n")
     };
-    if !rows.is_empty() {
-        line(&mut out, &header);
-        for r in &rows {
-            let cells: Vec<&str> = r.iter().map(String::as_str).collect();
-            line(&mut out, &cells);
+    if !groups.is_empty() {
+        row(out, &header)?;
+        for (service, uses) in &groups {
+            for u in uses {
+                let c = cells(service, u);
+                let refs: Vec<&str> = c.iter().map(AsRef::as_ref).collect();
+                row(out, &refs)?;
+            }
         }
     }
     if !report.routes.is_empty() {
-        let _ = writeln!(out, "\nROUTES");
+        writeln!(out, "\nROUTES")?;
         for r in &report.routes {
             let listen = if r.listen.is_empty() {
                 "?".to_string()
@@ -182,10 +199,10 @@ pub(crate) fn table(report: &FileReport) -> String {
                 portolan_discover::ProxyKind::Fastcgi => "fastcgi",
                 portolan_discover::ProxyKind::Grpc => "grpc",
             };
-            let _ = writeln!(out, ":{listen}{names} {path} -> {to} ({kind})  {}", r.at);
+            writeln!(out, ":{listen}{names} {path} -> {to} ({kind})  {}", r.at)?;
         }
     }
-    out
+    Ok(())
 }
 
 /// `--diff` as text.
