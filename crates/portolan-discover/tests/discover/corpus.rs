@@ -50,7 +50,16 @@ fn fuzz_corpora_replay_without_panics() {
                     let _ = portolan_discover::procfile::parse("corpus", &text, &ctx);
                 }
                 "discover_code" => {
-                    let _ = portolan_discover::code::parse("corpus", &text, &ctx);
+                    // as the fuzz target does: under every name that picks a language
+                    for path in [
+                        "corpus",
+                        "package.json",
+                        "application.yml",
+                        "vite.config.ts",
+                        "run.sh",
+                    ] {
+                        let _ = portolan_discover::code::parse(path, &text, &ctx);
+                    }
                 }
                 "discover_markdown" => {
                     let _ = portolan_discover::markdown::import("corpus.md", &text);
