@@ -152,7 +152,12 @@ pub fn read_file(path: &Path, shown: &str, guess: Guess, opts: &WalkOptions) -> 
         }],
         ..FileReport::default()
     };
-    match std::fs::metadata(path) {
+    // one open, one fstat, one read: no second path lookup per file
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return problem(format!("cannot read: {e}")),
+    };
+    let len = match file.metadata() {
         Ok(m) if m.len() > opts.max_filesize => {
             return problem(format!(
                 "skipped: {} bytes is over the {} byte limit (--max-filesize)",
@@ -160,13 +165,13 @@ pub fn read_file(path: &Path, shown: &str, guess: Guess, opts: &WalkOptions) -> 
                 opts.max_filesize
             ));
         }
-        Ok(_) => {}
-        Err(e) => return problem(format!("cannot read: {e}")),
-    }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+        Ok(m) => usize::try_from(m.len()).unwrap_or(0),
         Err(e) => return problem(format!("cannot read: {e}")),
     };
+    let mut bytes = Vec::with_capacity(len + 1);
+    if let Err(e) = std::io::Read::read_to_end(&mut file, &mut bytes) {
+        return problem(format!("cannot read: {e}"));
+    }
     if looks_binary(&bytes) {
         return problem("skipped: binary content (a NUL byte) in a file named like text".into());
     }
