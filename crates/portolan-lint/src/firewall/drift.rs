@@ -175,30 +175,35 @@ fn responsible<'d>(decisions: &'d [Decision], set: &IpSet, accepted: bool) -> Ve
         .collect()
 }
 
-fn describe_decision(d: &Decision, set: &IpSet, kind: Kind) -> String {
+fn describe_decision(d: &Decision, set: &IpSet) -> String {
     let part = show(&d.sources.intersection(set));
     let what = if d.policy {
         format!(
-            "policy {} of chain `{}`",
+            "policy {} of chain `{}`: {} {part}",
             if d.accepted { "accept" } else { "drop" },
-            d.chain
+            d.chain,
+            if d.accepted { "lets in" } else { "drops" },
         )
     } else if d.returned {
-        format!("returns {part} from `{}` (accepted further on)", d.chain)
+        format!(
+            "returns {} from `{}`, to be accepted further on",
+            show(&d.sources),
+            d.chain
+        )
     } else if d.accepted {
-        format!("lets in {part}")
+        format!("lets in {}", show(&d.sources))
     } else {
         format!("drops {part}")
     };
-    match (&d.comment, kind) {
-        (Some(c), _) => format!("{what} (\"{c}\")"),
-        (None, _) => what,
+    match &d.comment {
+        Some(c) => format!("{what} (\"{c}\")"),
+        None => what,
     }
 }
 
 fn attach(mut f: Finding, dump: &Dump<'_>, ds: &[&Decision], set: &IpSet) -> Finding {
     for d in ds.iter().take(4) {
-        let text = describe_decision(d, set, dump.kind);
+        let text = describe_decision(d, set);
         match dump.line_loc(d.line) {
             Some(loc) => f = f.at(loc, text),
             None => f = f.note(format!("{}:{}: {text}", dump.name, d.line)),
@@ -229,15 +234,21 @@ pub fn drift(model: &Model, analysis: &Analysis, host: HostId, dump: &Dump<'_>) 
             universe = universe.union(&docker_bridges());
         }
         universe = universe.intersection(&rs.covered);
-        if universe.is_empty() {
-            continue;
-        }
-        let declared = declared_sources(model, analysis, i).intersection(&universe);
         let hook = if b.publisher.bypasses_input_firewall() {
             Hook::Forward
         } else {
             Hook::Input
         };
+        // bound to loopback: nobody connects today, but a rule that opens the port
+        // contradicts the spec (and exposes it the day the bind address changes)
+        let dormant = universe.is_empty();
+        if dormant {
+            if hook == Hook::Forward || !b.bind.is_loopback() {
+                continue;
+            }
+            universe = rs.covered.clone();
+        }
+        let declared = declared_sources(model, analysis, i).intersection(&universe);
         let mut any = IpSet::empty();
         let mut all = universe.clone();
         let mut decisions = Vec::new();
@@ -289,6 +300,12 @@ pub fn drift(model: &Model, analysis: &Analysis, host: HostId, dump: &Dump<'_>) 
             ));
             if rs.inactive {
                 f = f.note("the firewall is inactive: nothing is filtered");
+            }
+            if dormant {
+                f = f.note(format!(
+                    "bound to {}, so nothing connects today; the rule opens the port as soon as the bind address changes",
+                    b.bind
+                ));
             }
             let ds = responsible(&decisions, &excess, true);
             f = attach(f, dump, &ds, &excess);

@@ -4,6 +4,7 @@ mod alloc;
 mod commands;
 mod errors;
 mod examples;
+mod firewall;
 mod r#gen;
 mod harness;
 mod moves;

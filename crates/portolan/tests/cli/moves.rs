@@ -17,13 +17,17 @@ bindings.http = { port = 8001 }
 bindings.metrics = { port = 8002 }
 "#;
 
-const COMPOSE: &str = "services:\n  api:\n    image: api\n    ports:\n      - \"127.0.0.1:8000:8000\"\n";
+const COMPOSE: &str =
+    "services:\n  api:\n    image: api\n    ports:\n      - \"127.0.0.1:8000:8000\"\n";
 
 fn case() -> Case {
     Case::new()
         .file("ports.toml", SPEC)
         .file("docker-compose.yml", COMPOSE)
-        .file("docs/notes.md", "| api | 8000 |\n\nThe number 8000 again, and 18000 is not it.\n")
+        .file(
+            "docs/notes.md",
+            "| api | 8000 |\n\nThe number 8000 again, and 18000 is not it.\n",
+        )
         .env("PORTOLAN_USER", "tester")
         .env("PORTOLAN_NOW", "2026-05-01T10:00:00Z")
 }
@@ -72,30 +76,70 @@ fn move_refuses_taken_out_of_range_privileged_and_unsafe_ports() {
 fn move_lists_references_with_confidence_and_changes_nothing_without_apply() {
     let c = case().args(["move", "api", "--to", "8010"]);
     let out = c.run().code(1);
-    assert!(out.stdout.contains("api.http: 8000 -> 8010 (tcp)"), "{}", out.stdout);
-    assert!(out.stdout.contains("high    docker-compose.yml:5:"), "{}", out.stdout);
-    assert!(out.stdout.contains("medium  docs/notes.md:1:9"), "{}", out.stdout);
-    assert!(out.stdout.contains("low     docs/notes.md:3:12"), "{}", out.stdout);
-    assert!(!out.stdout.contains("18000"), "18000 is not a reference:\n{}", out.stdout);
-    assert_eq!(std::fs::read_to_string(c.path().join("ports.toml")).expect("spec"), SPEC);
+    assert!(
+        out.stdout.contains("api.http: 8000 -> 8010 (tcp)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("high    docker-compose.yml:5:"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("medium  docs/notes.md:1:9"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("low     docs/notes.md:3:12"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("18000"),
+        "18000 is not a reference:\n{}",
+        out.stdout
+    );
+    assert_eq!(
+        std::fs::read_to_string(c.path().join("ports.toml")).expect("spec"),
+        SPEC
+    );
 }
 
 #[test]
 fn move_apply_edits_the_spec_losslessly_rewrites_sure_references_and_logs() {
-    let c = case().args(["move", "api", "--to", "8010", "--apply", "--why", "free 8000 for the gateway"]);
-    c.run()
-        .code(1)
-        .stdout_has("moved: the spec and 1 reference(s) in 1 file(s) rewritten; 2 left to check by hand");
+    let c = case().args([
+        "move",
+        "api",
+        "--to",
+        "8010",
+        "--apply",
+        "--why",
+        "free 8000 for the gateway",
+    ]);
+    c.run().code(1).stdout_has(
+        "moved: the spec and 1 reference(s) in 1 file(s) rewritten; 2 left to check by hand",
+    );
     let spec = std::fs::read_to_string(c.path().join("ports.toml")).expect("spec");
     assert_eq!(spec, SPEC.replace("port = 8000,", "port = 8010,"));
     let compose = std::fs::read_to_string(c.path().join("docker-compose.yml")).expect("compose");
     // the host side moves; the container keeps listening where it did
-    assert_eq!(compose, COMPOSE.replace("127.0.0.1:8000:8000", "127.0.0.1:8010:8000"));
+    assert_eq!(
+        compose,
+        COMPOSE.replace("127.0.0.1:8000:8000", "127.0.0.1:8010:8000")
+    );
     let notes = std::fs::read_to_string(c.path().join("docs/notes.md")).expect("notes");
-    assert!(notes.contains("| api | 8000 |"), "medium references are left alone");
+    assert!(
+        notes.contains("| api | 8000 |"),
+        "medium references are left alone"
+    );
     let log = std::fs::read_to_string(c.path().join("ports.log.jsonl")).expect("log");
     assert_eq!(log.lines().count(), 1);
-    assert!(log.contains(r#""action":"move""#) && log.contains("from 8000: free 8000 for the gateway"), "{log}");
+    assert!(
+        log.contains(r#""action":"move""#) && log.contains("from 8000: free 8000 for the gateway"),
+        "{log}"
+    );
     // and the result lints
     Case::new()
         .file("ports.toml", spec)
@@ -106,11 +150,17 @@ fn move_apply_edits_the_spec_losslessly_rewrites_sure_references_and_logs() {
 
 #[test]
 fn move_json_lists_every_reference() {
-    let out = case().args(["--json", "move", "api", "--to", "8010"]).run().code(1);
+    let out = case()
+        .args(["--json", "move", "api", "--to", "8010"])
+        .run()
+        .code(1);
     let v = out.json();
     assert_eq!(v["from"], 8000);
     assert_eq!(v["to"], 8010);
     let refs = v["references"].as_array().expect("references");
     assert!(refs.iter().any(|r| r["confidence"] == "high"), "{v}");
-    assert!(refs.iter().all(|r| r["at"]["path"].as_str().is_some()), "{v}");
+    assert!(
+        refs.iter().all(|r| r["at"]["path"].as_str().is_some()),
+        "{v}"
+    );
 }
