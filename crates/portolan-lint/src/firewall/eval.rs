@@ -312,7 +312,10 @@ mod tests {
             "opticserp-port-reference-dev.iptables-save",
         ] {
             let text = fixture(f);
-            let rs = if f.ends_with(".nft") {
+            let rs = if std::path::Path::new(f)
+                .extension()
+                .is_some_and(|x| x == "nft")
+            {
                 nft::parse(&text)
             } else {
                 iptables::parse(&text)

@@ -565,16 +565,11 @@ fn port_set(v: &Value, sets: &HashMap<String, Vec<Item>>) -> Result<PortSet, Par
                 format!("`{}` is not a port or port range", i.text),
             )
         };
-        let (lo, hi) = match i.text.split_once('-') {
-            Some((a, b)) => (
-                port_number(a).ok_or_else(bad)?,
-                port_number(b).ok_or_else(bad)?,
-            ),
-            None => {
-                let p = port_number(&i.text).ok_or_else(bad)?;
-                (p, p)
-            }
-        };
+        let (a, b) = i.text.split_once('-').unwrap_or((&i.text, &i.text));
+        let (lo, hi) = (
+            port_number(a).ok_or_else(bad)?,
+            port_number(b).ok_or_else(bad)?,
+        );
         let (lo, hi) = match v.cmp.as_deref() {
             Some("<" | "lt") if lo > 0 => (0, lo - 1),
             Some("<=" | "le") => (0, lo),
@@ -1011,10 +1006,8 @@ mod tests {
         IpSet::from_nets(&v)
     }
 
-    fn ports(p: &[u16]) -> Option<PortSet> {
-        Some(PortSet::from_ranges(
-            p.iter().map(|p| PortRange::single(*p)),
-        ))
+    fn ports(p: &[u16]) -> PortSet {
+        PortSet::from_ranges(p.iter().map(|p| PortRange::single(*p)))
     }
 
     #[test]
@@ -1038,7 +1031,7 @@ mod tests {
         assert_eq!(ssh.source, Some(set(&["10.8.0.0/24"])));
         assert_eq!(
             (ssh.transport, ssh.dports.clone()),
-            (Some(Transport::Tcp), ports(&[22]))
+            (Some(Transport::Tcp), Some(ports(&[22])))
         );
         assert_eq!(ssh.comment.as_deref(), Some("ssh.ssh"));
         let fwd = &rs.chains[2];
@@ -1048,7 +1041,7 @@ mod tests {
             kkt.source,
             Some(set(&["192.168.1.0/24", "192.168.10.0/24"]))
         );
-        assert_eq!(kkt.orig_dports, ports(&[8000]));
+        assert_eq!(kkt.orig_dports, Some(ports(&[8000])));
         assert_eq!(kkt.ct_states, ["DNAT"]);
         assert_eq!(kkt.transport, Some(Transport::Tcp));
         assert_eq!(fwd.rules[3].source, Some(all_v4()));

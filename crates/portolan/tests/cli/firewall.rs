@@ -2,7 +2,7 @@
 //! ruleset` dumps captured in the namespace test (tests/fixtures/firewall/, from rulesets
 //! portolan generated and the kernel loaded) show no drift; hand-modified copies
 //! (tests/fixtures/firewall/drift/) show exactly the one drift each introduces; malformed
-//! dumps exit 2 with file:line:col.
+//! dumps exit 2 with `file:line:col`.
 
 use crate::harness::{Case, Outcome, repo};
 
