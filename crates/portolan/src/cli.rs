@@ -68,7 +68,7 @@ pub enum Command {
     Lint(LintArgs),
     /// Lint plus drift against this machine (drift arrives with live observation).
     #[command(
-        after_help = "Examples:\n  portolan check\n  portolan check --host app1 --format json\n  portolan check --probe                 # and connect to every declared binding"
+        after_help = "Examples:\n  portolan check\n  portolan check --host app1 --format json\n  portolan check --probe                 # and connect to every declared binding\n  sudo portolan check --firewall nftables  # the live ruleset against the spec\n  portolan check --host app1 --firewall iptables --from app1.iptables-save"
     )]
     Check(CheckArgs),
     /// Listening sockets with their owning processes (like `ss -tulpn`) and the declared service.
@@ -321,6 +321,26 @@ pub struct CheckArgs {
     /// Also probe this host's declared bindings from here (TCP, TLS, HTTP).
     #[arg(long)]
     pub probe: bool,
+    /// Compare the host's deployed firewall with the spec (`firewall-drift`): read live
+    /// (`ufw status verbose`, `iptables-save` + `ip6tables-save`, `nft list ruleset`; needs
+    /// root) or from --from.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub firewall: Option<FirewallArg>,
+    /// Read the firewall dump from FILE (`-`: standard input) instead of the live firewall;
+    /// live listeners are then not compared (the dump may come from another machine).
+    #[arg(long = "from", value_name = "FILE", requires = "firewall")]
+    pub from: Option<PathBuf>,
+}
+
+/// `check --firewall`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FirewallArg {
+    /// `ufw status verbose` output.
+    Ufw,
+    /// `iptables-save` (and `ip6tables-save`) output.
+    Iptables,
+    /// `nft list ruleset` output.
+    Nftables,
 }
 
 /// `ls`.

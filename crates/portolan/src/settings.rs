@@ -161,6 +161,8 @@ pub enum Command {
         host: Option<String>,
         /// `--probe`.
         probe: bool,
+        /// `--firewall KIND [--from FILE]`.
+        firewall: Option<FirewallSettings>,
     },
     /// `ls`.
     Ls(LsSettings),
@@ -327,6 +329,14 @@ impl Settings {
                 report: report(&a.report, cli.json),
                 host: a.host,
                 probe: a.probe,
+                firewall: a.firewall.map(|k| FirewallSettings {
+                    kind: match k {
+                        cli::FirewallArg::Ufw => portolan_lint::firewall::Kind::Ufw,
+                        cli::FirewallArg::Iptables => portolan_lint::firewall::Kind::Iptables,
+                        cli::FirewallArg::Nftables => portolan_lint::firewall::Kind::Nftables,
+                    },
+                    from: a.from,
+                }),
             },
             cli::Command::Ls(a) => Command::Ls(LsSettings {
                 // neither flag means both, like ss
@@ -450,6 +460,15 @@ impl Settings {
     pub fn load(&self) -> Result<portolan_model::Model, CliError> {
         Ok(portolan_model::load(&self.spec_path()?)?)
     }
+}
+
+/// `check --firewall`.
+#[derive(Debug, Clone)]
+pub struct FirewallSettings {
+    /// Dump syntax.
+    pub kind: portolan_lint::firewall::Kind,
+    /// `--from FILE` (`-`: stdin); `None`: read the live firewall.
+    pub from: Option<PathBuf>,
 }
 
 /// `alloc`, validated: the lease parsed, the name checked.

@@ -18,6 +18,9 @@
 //! iptables) FORWARD jumps to `DOCKER-USER` first — so the generated forward-hook chain /
 //! `DOCKER-USER` rules are what is tested, not the INPUT chain they bypass.
 //!
+//! The ruleset the kernel then holds is read back (`nft list ruleset` / `iptables-save`)
+//! and fed to `portolan check --firewall … --from`, which must report no `firewall-drift`.
+//!
 //! Needs root, iproute2, nftables, iptables and python3 (CI installs them); fails, never
 //! skips, without them. Touches only the namespaces it creates (deleted on drop).
 
@@ -258,6 +261,77 @@ fn capture(ns: &str, e: &Expect, target: &str) {
     .unwrap();
 }
 
+/// What the kernel of `ns` now holds, read back as `portolan check --firewall` does
+/// (`nft list ruleset` / `iptables-save`), must show no `firewall-drift`: the generated,
+/// applied ruleset is exactly the spec.
+fn assert_no_drift(ns: &str, e: &Expect, target: &str) {
+    let (prog, args): (&str, &[&str]) = if target == "nftables" {
+        ("nft", &["list", "ruleset"])
+    } else {
+        ("iptables-save", &[])
+    };
+    let out = Pair::exec(ns, prog).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{prog}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("dump");
+    std::fs::write(&dump, &out.stdout).unwrap();
+    let spec = repo().join("examples").join(e.example).join("ports.toml");
+    let check = Command::new(assert_cmd::cargo::cargo_bin("portolan"))
+        .arg("--spec")
+        .arg(&spec)
+        .args(["check", "--host", e.host, "--firewall", target, "--from"])
+        .arg(&dump)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        matches!(check.status.code(), Some(0 | 1)),
+        "check --firewall {target}: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    // and live, as root inside the namespace, with no --from
+    let bin = assert_cmd::cargo::cargo_bin("portolan");
+    let live = Pair::exec(ns, bin.to_str().unwrap())
+        .arg("--spec")
+        .arg(&spec)
+        .args(["check", "--host", e.host, "--firewall", target])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let lj: serde_json::Value = serde_json::from_slice(&live.stdout).unwrap_or_else(|err| {
+        panic!(
+            "live check --firewall {target}: {err}: {}",
+            String::from_utf8_lossy(&live.stderr)
+        )
+    });
+    assert!(
+        !lj["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "firewall-drift"),
+        "live check --firewall {target}: {lj:#}"
+    );
+    let j: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
+    let drift: Vec<&serde_json::Value> = j["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "firewall-drift")
+        .collect();
+    assert!(
+        drift.is_empty(),
+        "{} host {} via {target}: the live ruleset drifts from the spec: {drift:#?}\n--- dump\n{}",
+        e.example,
+        e.host,
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 /// From the client, whether each (source, destination, port) connects.
 fn connects(pair: &Pair, jobs: &[(&str, &str, u16)]) -> Vec<bool> {
     const PROBE: &str = "import socket,json,sys,concurrent.futures as cf
@@ -347,6 +421,7 @@ fn reach(e: &Expect, target: &str) {
         docker_forward(&pair.server, target);
     }
     capture(&pair.server, e, target);
+    assert_no_drift(&pair.server, e, target);
     let after = connects(&pair, &jobs);
     let label = |src: &str| SOURCES.iter().find(|(_, a)| *a == src).unwrap().0;
     let wrong: Vec<String> = jobs
