@@ -1,0 +1,168 @@
+//! # portolan-store
+//!
+//! The registry's persistence: one [`Store`] trait, two backends with the same schema and
+//! the same semantics, opened by URL with [`open`]:
+//!
+//! - **SQLite** (`sqlite://portolan.db`, the default, [`DEFAULT_URL`]): one file, WAL
+//!   journal, a 10 s busy timeout, foreign keys on. Writers take `BEGIN IMMEDIATE`, so two
+//!   processes on one file serialize instead of failing at commit.
+//! - **PostgreSQL** (`postgres://user@host:port/db`, tested with 15): writers run in a
+//!   transaction holding a transaction-scoped advisory lock, so several servers on one
+//!   database serialize their writes.
+//!
+//! Both are migrated on open from versioned, embedded migrations (`migrations/<backend>/`,
+//! see [`migrate`](crate::migrate)); opening twice applies nothing the second time.
+//!
+//! ## What is stored
+//! The spec's entities — networks, hosts, projects (range, blocks), services, bindings
+//! (expanded onto hosts), reservations — plus what only a registry has: allocations and
+//! leases, observations (the listeners an agent last reported per host), findings, the
+//! change log (the fields of `portolan_alloc::log::Entry`) and API tokens (SHA-256 of the
+//! token only). [`Store::import_spec`] replaces the spec entities in one transaction from a
+//! `ports.toml` (validated by `portolan_model` first; nothing changes when it does not load)
+//! and [`Store::export_spec`] writes one back that loads and round-trips. Allocation
+//! history (which services the registry handed out) is replaced by an import: an imported
+//! service is declared, not allocated.
+//!
+//! ## Allocation
+//! [`Store::allocate`] applies the CLI's policy ([`portolan_alloc::policy::allocate`], the
+//! same code) to the registry's current spec inside a write transaction, removes services
+//! whose expired lease it reuses, and inserts the new service, its binding, the allocation
+//! and one row per port into `allocated_ports`, whose primary key (host, transport, port)
+//! makes a duplicate fail even if two writers ever raced; such a failure (or SQLite
+//! `BUSY`, PostgreSQL serialization failure or deadlock) rolls back and retries, up to
+//! [`MAX_ATTEMPTS`] times. Within one process, writers also queue on an async mutex, so
+//! they wait without holding a connection or spinning in the busy handler.
+//!
+//! Times are seconds since the Unix epoch (UTC) passed in by the caller (`now`), so the
+//! behaviour is deterministic under test.
+#![deny(missing_docs)]
+// product names (SQLite, PostgreSQL) read better unquoted in prose
+#![allow(clippy::doc_markdown)]
+
+use async_trait::async_trait;
+
+mod backend;
+pub mod error;
+pub mod migrate;
+mod spec;
+mod token;
+pub mod types;
+
+pub use backend::postgres::PgStore;
+pub use backend::sqlite::SqliteStore;
+pub use error::{StoreError, TokenRejection};
+pub use types::*;
+
+/// The database `portolan serve` uses when given none: `portolan.db` in the current
+/// directory.
+pub const DEFAULT_URL: &str = "sqlite://portolan.db";
+
+/// How many times a write transaction is attempted when concurrent writers conflict.
+pub const MAX_ATTEMPTS: u32 = 8;
+
+/// The registry. Every method is one transaction; writes are atomic.
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug {
+    /// Which engine this is.
+    fn backend(&self) -> Backend;
+
+    /// Replaces the spec entities (networks, hosts, projects, services, bindings,
+    /// reservations and the `[spec]`, `[environments]`, `[[routes]]`, `[[flows]]`,
+    /// `[lint]` sections) with those of `toml`, in one transaction. A spec that does not load
+    /// is refused with [`StoreError::Spec`] and nothing changes.
+    async fn import_spec(&self, toml: &str) -> Result<ImportSummary, StoreError>;
+
+    /// The registry as a `ports.toml` (deterministic: sorted by name).
+    async fn export_spec(&self) -> Result<String, StoreError>;
+
+    /// Projects with their ranges and blocks, by name.
+    async fn projects(&self) -> Result<Vec<ProjectInfo>, StoreError>;
+
+    /// Hosts, by name.
+    async fn hosts(&self) -> Result<Vec<HostInfo>, StoreError>;
+
+    /// Services, by name.
+    async fn services(&self) -> Result<Vec<ServiceInfo>, StoreError>;
+
+    /// Binding instances, by service, binding name and host.
+    async fn bindings(&self) -> Result<Vec<BindingInfo>, StoreError>;
+
+    /// Hands out the next free port(s) with the CLI's policy and records the new service.
+    async fn allocate(&self, req: &AllocRequest) -> Result<Allocated, StoreError>;
+
+    /// Removes a service (allocated or declared) and frees its ports; returns the log entry.
+    async fn release(&self, service: &str, who: &str, now: i64) -> Result<Entry, StoreError>;
+
+    /// Holds ports for a project; refused when a live service binds one of them or a
+    /// reservation already holds it.
+    async fn reserve(&self, req: &ReserveRequest) -> Result<Reservation, StoreError>;
+
+    /// Reservations, in the order they were made.
+    async fn reservations(&self) -> Result<Vec<Reservation>, StoreError>;
+
+    /// Services with a lease, soonest end first.
+    async fn leases(&self, now: i64) -> Result<Vec<Lease>, StoreError>;
+
+    /// Removes services whose lease has run out and reservations past their `until` date;
+    /// returns the log entries written.
+    async fn gc(&self, who: &str, now: i64) -> Result<Vec<Entry>, StoreError>;
+
+    /// Appends a log entry; returns its id.
+    async fn append_log(&self, entry: &Entry) -> Result<i64, StoreError>;
+
+    /// Log entries with an id above `after`, oldest first, at most `limit`.
+    async fn log(&self, after: i64, limit: u32) -> Result<Vec<LogRecord>, StoreError>;
+
+    /// Stores the listeners an agent reported for a host (replacing the previous report).
+    async fn put_observation(&self, observation: &Observation) -> Result<(), StoreError>;
+
+    /// The last report of one host.
+    async fn observation(&self, host: &str) -> Result<Option<Observation>, StoreError>;
+
+    /// The last report of every host, by host.
+    async fn observations(&self) -> Result<Vec<Observation>, StoreError>;
+
+    /// Replaces the findings of one source (`lint`, `drift:HOST`).
+    async fn put_findings(
+        &self,
+        source: &str,
+        findings: &[StoredFinding],
+        at: i64,
+    ) -> Result<(), StoreError>;
+
+    /// Every stored finding, by source then insertion order.
+    async fn findings(&self) -> Result<Vec<FindingRecord>, StoreError>;
+
+    /// Creates an API token; the clear token is returned this once.
+    async fn create_token(
+        &self,
+        role: Role,
+        label: &str,
+        expires: Option<i64>,
+        now: i64,
+    ) -> Result<NewToken, StoreError>;
+
+    /// Checks a bearer token: its record when valid, else [`StoreError::Token`].
+    async fn verify_token(&self, token: &str, now: i64) -> Result<TokenInfo, StoreError>;
+
+    /// Revokes a token by id.
+    async fn revoke_token(&self, id: &str, now: i64) -> Result<(), StoreError>;
+
+    /// Every token (never the secrets), by creation time.
+    async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;
+}
+
+/// Opens (creating and migrating as needed) the store at `url`: `sqlite://PATH`,
+/// `sqlite::memory:`, or `postgres://…` / `postgresql://…`.
+pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Box::new(SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Box::new(PgStore::open(url).await?))
+    } else {
+        Err(StoreError::BadUrl {
+            url: error::redact(url),
+        })
+    }
+}

@@ -1,0 +1,931 @@
+//! The store's behaviour suite, written once and run against both real engines: SQLite in
+//! a temp dir and a PostgreSQL 15 server this binary starts itself (see `pg.rs`). Each case
+//! gets a fresh database; every case runs even when an earlier one fails, and the test
+//! reports all failures at the end.
+#![allow(clippy::doc_markdown)]
+
+mod pg;
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::time::Instant;
+
+use portolan_alloc::AllocError;
+use portolan_model::Model;
+use portolan_store::{
+    Action, AllocRequest, Backend, Entry, Observation, ReserveRequest, Role, Store, StoreError,
+    StoredFinding, TokenRejection, Transport,
+};
+
+/// 2026-11-27T10:00:00Z
+const NOW: i64 = 1_795_773_600;
+const SQLISH: &str = "'; DROP TABLE services; --";
+
+/// Where a case's database lives; a case may open it more than once.
+#[derive(Clone, Debug)]
+struct Fixture {
+    url: String,
+    backend: Backend,
+}
+
+impl Fixture {
+    async fn open(&self) -> Box<dyn Store> {
+        portolan_store::open(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("open {}: {e}", self.url))
+    }
+}
+
+type CaseFn = fn(Fixture) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+macro_rules! cases {
+    ($($name:ident),* $(,)?) => {
+        const CASES: &[(&str, CaseFn)] = &[$((stringify!($name), |f| Box::pin($name(f)))),*];
+    };
+}
+
+cases!(
+    migrations_are_idempotent,
+    examples_round_trip,
+    invalid_import_changes_nothing,
+    allocation_uses_the_cli_policy,
+    concurrent_allocations_never_duplicate,
+    expired_lease_is_reclaimed,
+    tokens_verify_by_role,
+    sql_ish_strings_are_stored_verbatim,
+    reserve_release_log,
+    observations_and_findings,
+    duplicate_port_claims_violate_the_unique_key,
+);
+
+async fn run_suite(backend: Backend, url_for: impl AsyncFn(&str) -> String) {
+    let mut failed = Vec::new();
+    for (name, case) in CASES {
+        let fixture = Fixture {
+            url: url_for(name).await,
+            backend,
+        };
+        let t = Instant::now();
+        let outcome = tokio::spawn(case(fixture)).await;
+        eprintln!(
+            "{} {name}: {} ({:.2} s)",
+            backend.as_str(),
+            if outcome.is_ok() { "ok" } else { "FAILED" },
+            t.elapsed().as_secs_f64()
+        );
+        if outcome.is_err() {
+            failed.push(*name);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} cases failed: {failed:?}",
+        backend.as_str()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().to_path_buf();
+    run_suite(Backend::Sqlite, async |name: &str| {
+        format!("sqlite://{}", root.join(format!("{name}.db")).display())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres() {
+    let t = Instant::now();
+    let server = pg::PgServer::start();
+    eprintln!(
+        "postgres: server up on port {} in {:.2} s",
+        server.port,
+        t.elapsed().as_secs_f64()
+    );
+    run_suite(Backend::Postgres, async |name: &str| {
+        server.database(name).await
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------- helpers
+
+const SMALL: &str = r#"
+[spec]
+name = "small"
+
+[networks]
+lan = "192.168.1.0/24"
+
+[hosts.app1]
+environment = "production"
+addresses = ["192.168.1.10"]
+networks = ["lan"]
+
+[hosts.app2]
+environment = "staging"
+
+[projects.dash]
+range = "20000-20999"
+blocks = { api = "20010-20019", tiny = "20100-20101" }
+
+[projects.hub]
+range = "21000-21009"
+
+[services.existing]
+project = "dash"
+hosts = ["app1"]
+bindings.http = { port = 20000, bind = "127.0.0.1", exposure = "localhost" }
+"#;
+
+fn examples() -> Vec<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("examples dir")
+        .filter_map(|e| {
+            let p = e.ok()?.path().join("ports.toml");
+            p.exists().then_some(p)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn load(text: &str) -> Model {
+    portolan_model::load_str("ports.toml", text)
+        .unwrap_or_else(|e| panic!("exported spec does not load: {e}\n{text}"))
+}
+
+/// Everything the registry stores of a model, as comparable lines.
+fn facts(m: &Model) -> Vec<String> {
+    let mut out = Vec::new();
+    out.push(format!(
+        "meta {:?}",
+        (&m.meta.name, &m.meta.description, &m.meta.owner)
+    ));
+    for n in m.networks.iter().filter(|n| !n.builtin) {
+        out.push(format!(
+            "network {} {:?} {:?}",
+            n.name, n.cidrs, n.description
+        ));
+    }
+    for e in &m.environments {
+        out.push(format!("environment {} {:?}", e.name, e.description));
+    }
+    for h in &m.hosts {
+        out.push(format!(
+            "host {} env={} {:?} nets={:?} fw={:?} eph={} dual={} {:?} {:?}",
+            h.name,
+            m.environment(h.environment).name,
+            h.addresses,
+            h.networks
+                .iter()
+                .map(|n| m.network(*n).name.clone())
+                .collect::<Vec<_>>(),
+            h.firewall.kind,
+            h.ephemeral,
+            h.dual_stack,
+            h.description,
+            h.hostname
+        ));
+    }
+    for p in &m.projects {
+        out.push(format!(
+            "project {} {:?} {:?} {:?}",
+            p.name,
+            p.range.as_ref().map(ToString::to_string),
+            p.description,
+            p.owner
+        ));
+        for b in &p.blocks {
+            out.push(format!("  block {} {} {:?}", b.name, b.ports, b.purpose));
+        }
+    }
+    for s in &m.services {
+        out.push(format!(
+            "service {} project={:?} block={:?} {:?} {:?} {:?} since={:?} lease={:?} ev={:?} priv={} proc={:?} supp={}",
+            s.name,
+            s.project.map(|p| m.project(p).name.clone()),
+            s.block,
+            s.purpose,
+            s.owner,
+            s.status,
+            s.since,
+            s.lease_until,
+            s.evidence,
+            s.privileged,
+            s.process,
+            s.suppressions.len()
+        ));
+    }
+    for b in &m.bindings {
+        out.push(format!(
+            "binding {} @{} {}/{} bind={} app={:?} target={:?} pub={:?} exp={} auth={:?} tls={:?} redirect={} health={:?} status={:?}",
+            b.qualified_name(m),
+            m.host(b.host).name,
+            b.ports,
+            b.transport.as_str(),
+            b.bind,
+            b.app,
+            b.target,
+            b.publisher,
+            b.exposure_label(m),
+            b.auth,
+            b.tls,
+            b.redirect,
+            b.health,
+            b.status
+        ));
+    }
+    for r in &m.routes {
+        out.push(format!(
+            "route {} -> {} {:?} {:?}",
+            m.binding(r.from).qualified_name(m),
+            m.binding(r.to).qualified_name(m),
+            r.host,
+            r.path
+        ));
+    }
+    for f in &m.flows {
+        out.push(format!(
+            "flow {:?} {:?} {:?}",
+            f.label, f.transport, f.purpose
+        ));
+    }
+    for r in &m.reservations {
+        out.push(format!(
+            "reservation {} {:?} {} {:?} {:?}",
+            r.ports,
+            r.project.map(|p| m.project(p).name.clone()),
+            r.why,
+            r.host.map(|h| m.host(h).name.clone()),
+            r.until
+        ));
+    }
+    out.push(format!(
+        "lint {:?}",
+        m.lint.allow.iter().map(|a| &a.0).collect::<Vec<_>>()
+    ));
+    out
+}
+
+fn alloc(project: &str, name: &str) -> AllocRequest {
+    AllocRequest::new(project, name, "tester", NOW)
+}
+
+// ---------------------------------------------------------------------------- cases
+
+async fn migrations_are_idempotent(f: Fixture) {
+    let a = f.open().await;
+    assert_eq!(a.backend(), f.backend);
+    a.import_spec(SMALL).await.expect("import");
+    let before = a.export_spec().await.expect("export");
+    drop(a);
+    // opening again applies nothing and loses nothing
+    let b = f.open().await;
+    let c = f.open().await;
+    assert_eq!(b.export_spec().await.expect("export"), before);
+    assert_eq!(c.services().await.expect("services").len(), 1);
+}
+
+async fn examples_round_trip(f: Fixture) {
+    let s = f.open().await;
+    let paths = examples();
+    assert!(
+        paths.len() >= 3,
+        "expected the three example specs, got {paths:?}"
+    );
+    for p in paths {
+        let text = std::fs::read_to_string(&p).expect("read example");
+        let original = load(&text);
+        let summary = s.import_spec(&text).await.expect("import example");
+        assert_eq!(summary.services, original.services.len(), "{}", p.display());
+        assert_eq!(summary.bindings, original.bindings.len(), "{}", p.display());
+        let exported = s.export_spec().await.expect("export");
+        let reloaded = load(&exported);
+        assert_eq!(
+            facts(&original),
+            facts(&reloaded),
+            "{}: the exported spec differs",
+            p.display()
+        );
+        // import(export(x)) == x, byte for byte on the second pass
+        s.import_spec(&exported).await.expect("re-import");
+        assert_eq!(
+            s.export_spec().await.expect("export"),
+            exported,
+            "{}",
+            p.display()
+        );
+        assert_eq!(
+            s.bindings().await.expect("bindings").len(),
+            original.bindings.len()
+        );
+        assert_eq!(
+            s.reservations().await.expect("reservations").len(),
+            original.reservations.len()
+        );
+    }
+}
+
+async fn invalid_import_changes_nothing(f: Fixture) {
+    let s = f.open().await;
+    s.import_spec(SMALL).await.expect("import");
+    let before = s.export_spec().await.expect("export");
+    let bad = SMALL.replace("port = 20000", "port = 70000");
+    match s.import_spec(&bad).await {
+        Err(StoreError::Spec(e)) => assert!(e.to_string().contains("ports.toml:"), "{e}"),
+        other => panic!("expected a spec error, got {other:?}"),
+    }
+    match s.import_spec("[services.x]\nbogus = 1\n").await {
+        Err(StoreError::Spec(e)) => assert!(e.to_string().contains("bogus"), "{e}"),
+        other => panic!("expected a spec error, got {other:?}"),
+    }
+    assert_eq!(s.export_spec().await.expect("export"), before);
+}
+
+async fn allocation_uses_the_cli_policy(f: Fixture) {
+    let s = f.open().await;
+    s.import_spec(SMALL).await.expect("import");
+    // what the CLI's policy says for the same spec
+    let model = load(SMALL);
+    let expect = portolan_alloc::allocate(
+        &model,
+        &portolan_alloc::Request {
+            project: "dash",
+            block: Some("api"),
+            host: Some("app1"),
+            transport: Transport::Tcp,
+            count: 2,
+            near: None,
+        },
+        &portolan_alloc::Occupied::new(),
+        NOW,
+    )
+    .expect("policy");
+    let mut req = alloc("dash", "web");
+    req.block = Some("api".into());
+    req.host = Some("app1".into());
+    req.count = 2;
+    req.why = Some("the web UI".into());
+    let got = s.allocate(&req).await.expect("allocate");
+    assert_eq!((got.lo, got.hi), (expect.ports.lo, expect.ports.hi));
+    assert_eq!(got.attempts, 1);
+    // the next one does not reuse them
+    let got2 = s.allocate(&alloc("dash", "web2")).await.expect("allocate");
+    assert!(
+        got2.lo > 20000 && !(got.lo..=got.hi).contains(&got2.lo),
+        "{got2:?}"
+    );
+    // the exported spec carries them and loads
+    let m = load(&s.export_spec().await.expect("export"));
+    let web = m.service_named("web").expect("web exported");
+    let b = &m.bindings_of(web)[0];
+    assert_eq!((b.ports.lo, b.ports.hi), (got.lo, got.hi));
+    assert_eq!(m.host(b.host).name, "app1");
+    assert_eq!(m.service(web).purpose.as_deref(), Some("the web UI"));
+    let services = s.services().await.expect("services");
+    assert!(services.iter().any(|x| x.name == "web" && x.allocated));
+    assert!(
+        services
+            .iter()
+            .any(|x| x.name == "existing" && !x.allocated)
+    );
+    // errors are typed and change nothing
+    match s.allocate(&alloc("dash", "web")).await {
+        Err(StoreError::Alloc(AllocError::ServiceExists(n))) => assert_eq!(n, "web"),
+        other => panic!("expected ServiceExists, got {other:?}"),
+    }
+    match s.allocate(&alloc("dahs", "x")).await {
+        Err(StoreError::Alloc(AllocError::UnknownProject { suggestion, .. })) => {
+            assert_eq!(suggestion.as_deref(), Some("dash"));
+        }
+        other => panic!("expected UnknownProject, got {other:?}"),
+    }
+    match s.allocate(&alloc("dash", SQLISH)).await {
+        Err(StoreError::Alloc(AllocError::InvalidName(n))) => assert_eq!(n, SQLISH),
+        other => panic!("expected InvalidName, got {other:?}"),
+    }
+    let mut zero = alloc("dash", "z");
+    zero.count = 0;
+    assert!(matches!(
+        s.allocate(&zero).await,
+        Err(StoreError::Invalid { field: "count", .. })
+    ));
+    let mut tiny = alloc("dash", "t1");
+    tiny.block = Some("tiny".into());
+    tiny.count = 2;
+    s.allocate(&tiny).await.expect("tiny block");
+    tiny.name = "t2".into();
+    tiny.count = 1;
+    match s.allocate(&tiny).await {
+        Err(e @ StoreError::Alloc(AllocError::Full { .. })) => assert!(e.is_conflict()),
+        other => panic!("expected Full, got {other:?}"),
+    }
+    let log = s.log(0, 100).await.expect("log");
+    let allocs: Vec<&Entry> = log
+        .iter()
+        .map(|r| &r.entry)
+        .filter(|e| e.action == Action::Alloc)
+        .collect();
+    assert_eq!(allocs.len(), 3);
+    assert_eq!(allocs[0].service.as_deref(), Some("web"));
+    assert_eq!(allocs[0].ports, format!("{}-{}", got.lo, got.hi));
+    assert_eq!(allocs[0].at, "2026-11-27T10:00:00Z");
+}
+
+async fn concurrent_allocations_never_duplicate(f: Fixture) {
+    let a = f.open().await;
+    a.import_spec(SMALL).await.expect("import");
+    // two store instances (two pools): writers of both race through the database's locks
+    let stores: Vec<std::sync::Arc<dyn Store>> = vec![
+        std::sync::Arc::from(a),
+        std::sync::Arc::from(f.open().await),
+    ];
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for task in 0..40 {
+        let store = stores[task % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            for i in 0..5 {
+                let mut req = alloc("dash", &format!("svc-{task}-{i}"));
+                if task % 3 == 0 {
+                    req.host = Some("app2".into());
+                }
+                let r = store.allocate(&req).await.expect("allocate");
+                got.push(r.lo);
+            }
+            got
+        }));
+    }
+    let mut ports = Vec::new();
+    for t in tasks {
+        ports.extend(t.await.expect("task"));
+    }
+    let elapsed = t.elapsed();
+    let unique: BTreeSet<u16> = ports.iter().copied().collect();
+    assert_eq!(ports.len(), 200);
+    assert_eq!(unique.len(), 200, "duplicate ports handed out");
+    assert!(
+        !unique.contains(&20000),
+        "port of the declared service handed out"
+    );
+    eprintln!(
+        "{}: 200 concurrent allocations in {:.2} s",
+        f.backend.as_str(),
+        elapsed.as_secs_f64()
+    );
+    let services = stores[1].services().await.expect("services");
+    assert_eq!(services.iter().filter(|s| s.allocated).count(), 200);
+    let m = load(&stores[0].export_spec().await.expect("export"));
+    assert_eq!(m.services.len(), 201);
+}
+
+async fn expired_lease_is_reclaimed(f: Fixture) {
+    let s = f.open().await;
+    s.import_spec(SMALL).await.expect("import");
+    let mut a = alloc("hub", "leased");
+    a.lease = Some(3600);
+    let leased = s.allocate(&a).await.expect("leased");
+    assert_eq!(leased.lease_until, Some(NOW + 3600));
+    // fill the rest of the 10-port range
+    for i in 0..9 {
+        s.allocate(&alloc("hub", &format!("perm{i}")))
+            .await
+            .expect("fill");
+    }
+    let leases = s.leases(NOW).await.expect("leases");
+    assert_eq!(leases.len(), 1);
+    assert_eq!(leases[0].service, "leased");
+    assert!(!leases[0].expired);
+    // still held before the end
+    let mut early = alloc("hub", "early");
+    early.now = NOW + 1800;
+    assert!(matches!(
+        s.allocate(&early).await,
+        Err(StoreError::Alloc(AllocError::Full { .. }))
+    ));
+    // after it: the port goes to the new service, the leased one is gone
+    let mut late = alloc("hub", "late");
+    late.now = NOW + 3601;
+    let got = s.allocate(&late).await.expect("reuse");
+    assert_eq!(got.lo, leased.lo);
+    assert_eq!(got.displaced, vec!["leased".to_string()]);
+    let names: Vec<String> = s
+        .services()
+        .await
+        .expect("services")
+        .into_iter()
+        .map(|x| x.name)
+        .collect();
+    assert!(!names.contains(&"leased".to_string()));
+    let log = s.log(0, 1000).await.expect("log");
+    assert!(
+        log.iter()
+            .any(|r| r.entry.action == Action::Gc && r.entry.service.as_deref() == Some("leased"))
+    );
+    // gc removes expired leases nobody reused
+    let mut b = alloc("dash", "short");
+    b.lease = Some(60);
+    s.allocate(&b).await.expect("short lease");
+    assert!(s.gc("gc", NOW + 30).await.expect("gc").is_empty());
+    let removed = s.gc("gc", NOW + 61).await.expect("gc");
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0].service.as_deref(), Some("short"));
+    assert!(s.leases(NOW + 61).await.expect("leases").is_empty());
+}
+
+async fn tokens_verify_by_role(f: Fixture) {
+    let s = f.open().await;
+    let mut made = Vec::new();
+    for role in [Role::Read, Role::Write, Role::Admin] {
+        let t = s
+            .create_token(role, &format!("{} bot", role.as_str()), None, NOW)
+            .await
+            .expect("create");
+        assert!(t.token.starts_with("ptk_"));
+        assert!(
+            !format!("{t:?}").contains(&t.token),
+            "Debug shows the secret"
+        );
+        made.push(t);
+    }
+    for t in &made {
+        let info = s.verify_token(&t.token, NOW).await.expect("verify");
+        assert_eq!(info, t.info);
+    }
+    assert!(made[2].info.role.allows(Role::Write));
+    assert!(!made[0].info.role.allows(Role::Write));
+    // wrong secret, same id
+    let mut wrong = made[1].token.clone();
+    let last = wrong.pop().expect("non-empty");
+    wrong.push(if last == '0' { '1' } else { '0' });
+    let reject = |r: Result<_, StoreError>| match r {
+        Err(StoreError::Token(why)) => why,
+        other => panic!("expected a token rejection, got {other:?}"),
+    };
+    assert_eq!(
+        reject(s.verify_token(&wrong, NOW).await),
+        TokenRejection::Unknown
+    );
+    assert_eq!(
+        reject(s.verify_token("nonsense", NOW).await),
+        TokenRejection::Malformed
+    );
+    assert_eq!(
+        reject(s.verify_token("", NOW).await),
+        TokenRejection::Malformed
+    );
+    let unknown = format!("ptk_{}_{}", "0".repeat(16), "0".repeat(64));
+    assert_eq!(
+        reject(s.verify_token(&unknown, NOW).await),
+        TokenRejection::Unknown
+    );
+    // revoked
+    s.revoke_token(&made[1].info.id, NOW + 1)
+        .await
+        .expect("revoke");
+    assert_eq!(
+        reject(s.verify_token(&made[1].token, NOW + 2).await),
+        TokenRejection::Revoked
+    );
+    assert!(matches!(
+        s.revoke_token("feedfeedfeedfeed", NOW).await,
+        Err(StoreError::NotFound {
+            entity: "token",
+            ..
+        })
+    ));
+    // expired
+    let short = s
+        .create_token(Role::Write, "ci", Some(NOW + 60), NOW)
+        .await
+        .expect("create");
+    s.verify_token(&short.token, NOW + 59)
+        .await
+        .expect("still valid");
+    assert_eq!(
+        reject(s.verify_token(&short.token, NOW + 60).await),
+        TokenRejection::Expired
+    );
+    assert!(matches!(
+        s.create_token(Role::Read, "past", Some(NOW - 1), NOW).await,
+        Err(StoreError::Invalid {
+            field: "expires",
+            ..
+        })
+    ));
+    let list = s.tokens().await.expect("list");
+    assert_eq!(list.len(), 4);
+    let revoked = list
+        .iter()
+        .find(|t| t.id == made[1].info.id)
+        .expect("listed");
+    assert_eq!(revoked.revoked, Some(NOW + 1));
+    assert_eq!(list.iter().filter(|t| t.revoked.is_some()).count(), 1);
+    // only hashes are stored: no clear token in an export of the list
+    let shown = format!("{list:?}");
+    for t in &made {
+        assert!(!shown.contains(&t.token));
+    }
+}
+
+async fn sql_ish_strings_are_stored_verbatim(f: Fixture) {
+    let s = f.open().await;
+    let nasty = format!("{SQLISH} Robert'); DROP TABLE tokens;-- \"quoted\" \\ ü ☃ \u{0}");
+    let nasty_toml = nasty
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\u{0}', "\\u0000");
+    let spec = format!(
+        "{SMALL}\n[projects.dash2]\ndescription = \"{nasty_toml}\"\n\n[services.other]\npurpose = \"{nasty_toml}\"\nbindings.x = {{ port = 9999, bind = \"127.0.0.1\", exposure = \"localhost\" }}\n"
+    );
+    s.import_spec(&spec).await.expect("import");
+    let m = load(&s.export_spec().await.expect("export"));
+    let other = m.service_named("other").expect("other");
+    assert_eq!(m.service(other).purpose.as_deref(), Some(nasty.as_str()));
+    let dash2 = m.project_named("dash2").expect("dash2");
+    assert_eq!(
+        m.project(dash2).description.as_deref(),
+        Some(nasty.as_str())
+    );
+    // free-text fields of every other table (NUL aside: PostgreSQL text cannot hold it, so
+    // both backends refuse it alike)
+    let mut req = alloc("dash", "svc");
+    req.why = Some(nasty.clone());
+    assert!(matches!(
+        s.allocate(&req).await,
+        Err(StoreError::Invalid { field: "why", .. })
+    ));
+    let nasty = nasty.replace('\u{0}', "");
+    req.why = Some(nasty.clone());
+    req.who = nasty.clone();
+    s.allocate(&req).await.expect("allocate");
+    let r = s
+        .reserve(&ReserveRequest {
+            ports: "20500-20509".into(),
+            project: "dash".into(),
+            why: nasty.clone(),
+            host: None,
+            until: None,
+            who: SQLISH.into(),
+            now: NOW,
+        })
+        .await
+        .expect("reserve");
+    assert_eq!(r.why, nasty);
+    s.put_observation(&Observation {
+        host: SQLISH.into(),
+        listeners: serde_json::json!([{ "process": nasty }]),
+        at: NOW,
+    })
+    .await
+    .expect("observation");
+    let o = s.observation(SQLISH).await.expect("read").expect("present");
+    assert_eq!(o.listeners[0]["process"], serde_json::json!(nasty));
+    let t = s
+        .create_token(Role::Read, &nasty, None, NOW)
+        .await
+        .expect("token");
+    assert_eq!(
+        s.verify_token(&t.token, NOW).await.expect("verify").label,
+        nasty
+    );
+    let log = s.log(0, 100).await.expect("log");
+    assert!(
+        log.iter()
+            .any(|r| r.entry.who == nasty && r.entry.why.as_deref() == Some(nasty.as_str()))
+    );
+    assert!(log.iter().any(|r| r.entry.who == SQLISH));
+    let svc = s.services().await.expect("services");
+    assert!(
+        svc.iter()
+            .any(|x| x.name == "svc" && x.doc["purpose"] == serde_json::json!(nasty))
+    );
+    // every table is still there
+    assert_eq!(svc.len(), 3);
+    assert_eq!(s.tokens().await.expect("tokens").len(), 1);
+    // a name that is not a spec name is refused, not stored
+    assert!(matches!(
+        s.release(SQLISH, "x", NOW).await,
+        Err(StoreError::NotFound {
+            entity: "service",
+            ..
+        })
+    ));
+}
+
+async fn reserve_release_log(f: Fixture) {
+    let s = f.open().await;
+    s.import_spec(SMALL).await.expect("import");
+    let req = |ports: &str, until: Option<&str>| ReserveRequest {
+        ports: ports.into(),
+        project: "dash".into(),
+        why: "future API".into(),
+        host: None,
+        until: until.map(Into::into),
+        who: "tester".into(),
+        now: NOW,
+    };
+    let r = s.reserve(&req("20200-20209", None)).await.expect("reserve");
+    assert_eq!(r.ports, "20200-20209");
+    // overlaps a reservation, a service; bad input
+    for (ports, why) in [("20205", "reservation"), ("20000", "existing")] {
+        match s.reserve(&req(ports, None)).await {
+            Err(e @ StoreError::Alloc(AllocError::Overlap { .. })) => {
+                assert!(e.to_string().contains(why), "{e}");
+                assert!(e.is_conflict());
+            }
+            other => panic!("expected Overlap, got {other:?}"),
+        }
+    }
+    assert!(matches!(
+        s.reserve(&req("nope", None)).await,
+        Err(StoreError::Invalid { field: "ports", .. })
+    ));
+    assert!(matches!(
+        s.reserve(&req("20300", Some("2026-13-01"))).await,
+        Err(StoreError::Invalid { field: "until", .. })
+    ));
+    let mut unknown = req("20300", None);
+    unknown.project = "nope".into();
+    assert!(matches!(
+        s.reserve(&unknown).await,
+        Err(StoreError::Alloc(AllocError::UnknownProject { .. }))
+    ));
+    // a reservation ending yesterday is collected
+    s.reserve(&req("20400", Some("2026-11-26")))
+        .await
+        .expect("reserve");
+    assert_eq!(s.reservations().await.expect("list").len(), 2);
+    // allocation skips reserved ports and the exported spec keeps them
+    let m = load(&s.export_spec().await.expect("export"));
+    assert_eq!(m.reservations.len(), 2);
+    let gone = s.gc("gc", NOW).await.expect("gc");
+    assert_eq!(gone.len(), 1);
+    assert_eq!(s.reservations().await.expect("list").len(), 1);
+    // release
+    let e = s.release("existing", "tester", NOW).await.expect("release");
+    assert_eq!(e.ports, "20000");
+    assert_eq!(e.project.as_deref(), Some("dash"));
+    assert!(matches!(
+        s.release("existing", "tester", NOW).await,
+        Err(StoreError::NotFound {
+            entity: "service",
+            ..
+        })
+    ));
+    assert!(s.bindings().await.expect("bindings").is_empty());
+    // the freed port is handed out again
+    assert_eq!(
+        s.allocate(&alloc("dash", "again")).await.expect("alloc").lo,
+        20000
+    );
+    // log: ids increase, paging works, appended entries come back as written
+    let id = s
+        .append_log(&Entry {
+            at: "2026-11-27T11:00:00Z".into(),
+            who: "someone".into(),
+            action: Action::Move,
+            service: Some("x".into()),
+            project: None,
+            block: None,
+            host: Some("app1".into()),
+            transport: Some("udp".into()),
+            ports: "1-2".into(),
+            lease_until: None,
+            why: Some("because".into()),
+        })
+        .await
+        .expect("append");
+    let all = s.log(0, 1000).await.expect("log");
+    let actions: Vec<Action> = all.iter().map(|r| r.entry.action).collect();
+    assert_eq!(
+        actions,
+        [
+            Action::Reserve,
+            Action::Reserve,
+            Action::Gc,
+            Action::Release,
+            Action::Alloc,
+            Action::Move
+        ]
+    );
+    assert_eq!(all.last().map(|r| r.id), Some(id));
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+    let page = s.log(all[1].id, 2).await.expect("page");
+    assert_eq!(page.len(), 2);
+    assert_eq!(page[0].id, all[2].id);
+}
+
+async fn observations_and_findings(f: Fixture) {
+    let s = f.open().await;
+    assert!(s.observation("app1").await.expect("read").is_none());
+    for (at, port) in [(NOW, 22), (NOW + 30, 443)] {
+        s.put_observation(&Observation {
+            host: "app1".into(),
+            listeners: serde_json::json!([{ "port": port, "transport": "tcp" }]),
+            at,
+        })
+        .await
+        .expect("put");
+    }
+    s.put_observation(&Observation {
+        host: "app0".into(),
+        listeners: serde_json::json!([]),
+        at: NOW,
+    })
+    .await
+    .expect("put");
+    let o = s.observation("app1").await.expect("read").expect("present");
+    assert_eq!(o.at, NOW + 30);
+    assert_eq!(o.listeners[0]["port"], 443);
+    let all = s.observations().await.expect("all");
+    assert_eq!(
+        all.iter().map(|o| o.host.as_str()).collect::<Vec<_>>(),
+        ["app0", "app1"]
+    );
+    assert!(matches!(
+        s.put_observation(&Observation {
+            host: "x".into(),
+            listeners: serde_json::json!({"not": "a list"}),
+            at: NOW
+        })
+        .await,
+        Err(StoreError::Invalid {
+            field: "listeners",
+            ..
+        })
+    ));
+    let finding = |rule: &str| StoredFinding {
+        rule: rule.into(),
+        severity: "error".into(),
+        message: format!("{rule} fired"),
+        doc: serde_json::json!({ "rule": rule, "subjects": ["a"] }),
+    };
+    s.put_findings(
+        "lint",
+        &[finding("duplicate-binding"), finding("out-of-range")],
+        NOW,
+    )
+    .await
+    .expect("put");
+    s.put_findings("drift:app1", &[finding("undeclared-listener")], NOW)
+        .await
+        .expect("put");
+    s.put_findings("lint", &[finding("public-without-tls")], NOW + 1)
+        .await
+        .expect("replace");
+    let got = s.findings().await.expect("findings");
+    let rules: Vec<(&str, &str)> = got
+        .iter()
+        .map(|r| (r.source.as_str(), r.finding.rule.as_str()))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("drift:app1", "undeclared-listener"),
+            ("lint", "public-without-tls")
+        ]
+    );
+    assert_eq!(got[1].finding.doc["subjects"][0], "a");
+}
+
+async fn duplicate_port_claims_violate_the_unique_key(f: Fixture) {
+    let s = f.open().await;
+    s.import_spec(SMALL).await.expect("import");
+    let got = s.allocate(&alloc("dash", "first")).await.expect("allocate");
+    // a second claim of the same (host, transport, port), as a racing writer would insert it
+    let sql = "INSERT INTO allocated_ports (host, transport, port, allocation) \
+               SELECT host, transport, port, allocation FROM allocated_ports";
+    let err = match f.backend {
+        Backend::Sqlite => {
+            let s = portolan_store::SqliteStore::open(&f.url)
+                .await
+                .expect("open");
+            sqlx::query(sql)
+                .execute(s.pool())
+                .await
+                .expect_err("duplicate accepted")
+        }
+        Backend::Postgres => {
+            let s = portolan_store::PgStore::open(&f.url).await.expect("open");
+            sqlx::query(sql)
+                .execute(s.pool())
+                .await
+                .expect_err("duplicate accepted")
+        }
+    };
+    let kind = err
+        .as_database_error()
+        .map(sqlx::error::DatabaseError::kind);
+    assert!(
+        matches!(kind, Some(sqlx::error::ErrorKind::UniqueViolation)),
+        "{err}"
+    );
+    assert_eq!(got.lo, 20001);
+}
