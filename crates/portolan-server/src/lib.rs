@@ -5,6 +5,8 @@
 //! Prometheus text format — all on one [`portolan_store::Store`] (SQLite by default,
 //! PostgreSQL for fleets). Binds to loopback unless told otherwise; shuts down gracefully.
 #![deny(missing_docs)]
+// product names (OpenAPI, SQLite, PostgreSQL) read better unquoted in prose
+#![allow(clippy::doc_markdown)]
 
 pub mod state;
 
