@@ -1,6 +1,6 @@
 //! A small line-based Markdown block scanner: ATX and setext headings, pipe tables,
 //! fenced code blocks (with their info string), list items and other text lines, each with
-//! its 1-based line number. Enough of CommonMark for port documents; never fails.
+//! its 1-based line number. Enough of `CommonMark` for port documents; never fails.
 
 /// One block of the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,7 +61,11 @@ pub struct Code {
 pub fn split_row(line: &str) -> Vec<String> {
     let t = line.trim();
     let t = t.strip_prefix('|').unwrap_or(t);
-    let t = if t.ends_with('|') && !t.ends_with("\\|") { &t[..t.len() - 1] } else { t };
+    let t = if t.ends_with('|') && !t.ends_with("\\|") {
+        &t[..t.len() - 1]
+    } else {
+        t
+    };
     let mut cells = Vec::new();
     let mut cur = String::new();
     let mut chars = t.chars().peekable();
@@ -156,7 +160,11 @@ pub fn scan(text: &str) -> Vec<Block> {
                 .unwrap_or("")
                 .trim_start_matches('.')
                 .to_ascii_lowercase();
-            out.push(Block::Code(Code { lang, lines: body, line: n }));
+            out.push(Block::Code(Code {
+                lang,
+                lines: body,
+                line: n,
+            }));
             i = j + 1;
             continue;
         }
@@ -191,24 +199,40 @@ pub fn scan(text: &str) -> Vec<Block> {
                 rows.push((split_row(r), j + 1));
                 j += 1;
             }
-            out.push(Block::Table(Table { header, rows, line: n }));
+            out.push(Block::Table(Table {
+                header,
+                rows,
+                line: n,
+            }));
             i = j;
             continue;
         }
         // Setext heading: a text line followed by === or ---.
         if i + 1 < lines.len() && list_item(line).is_none() {
             let u = lines[i + 1].trim();
-            if !u.is_empty() && (u.chars().all(|c| c == '=') || (u.len() >= 3 && u.chars().all(|c| c == '-'))) {
+            if !u.is_empty()
+                && (u.chars().all(|c| c == '=') || (u.len() >= 3 && u.chars().all(|c| c == '-')))
+            {
                 let level = if u.starts_with('=') { 1 } else { 2 };
-                out.push(Block::Heading { level, text: t.to_string(), line: n });
+                out.push(Block::Heading {
+                    level,
+                    text: t.to_string(),
+                    line: n,
+                });
                 i += 2;
                 continue;
             }
         }
         if let Some(item) = list_item(line) {
-            out.push(Block::Item { text: item.to_string(), line: n });
+            out.push(Block::Item {
+                text: item.to_string(),
+                line: n,
+            });
         } else {
-            out.push(Block::Text { text: t.trim_start_matches('>').trim().to_string(), line: n });
+            out.push(Block::Text {
+                text: t.trim_start_matches('>').trim().to_string(),
+                line: n,
+            });
         }
         i += 1;
     }
@@ -224,7 +248,9 @@ mod tests {
         let doc = "# T\n\n| A | B |\n|---|:-:|\n| 1 | 2 \\| 3 |\n\n```yaml title\nx: 1\n```\n- item\ntext\n";
         let b = scan(doc);
         assert!(matches!(&b[0], Block::Heading { level: 1, text, line: 1 } if text == "T"));
-        let Block::Table(t) = &b[1] else { panic!("{b:?}") };
+        let Block::Table(t) = &b[1] else {
+            panic!("{b:?}")
+        };
         assert_eq!(t.rows[0].0, vec!["1", "2 | 3"]);
         assert_eq!(t.rows[0].1, 5);
         let Block::Code(c) = &b[2] else { panic!() };

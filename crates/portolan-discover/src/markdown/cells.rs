@@ -51,20 +51,32 @@ pub fn column(header: &str) -> Option<Column> {
 }
 
 fn known_column(h: &str) -> Option<Column> {
-    let words: Vec<&str> = h.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = h
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
     let has = |w: &str| words.contains(&w);
     Some(match h {
-        "service" | "name" | "component" | "app" | "application" | "service name" | "proces" | "process" | "daemon" => Column::Service,
-        "port" | "host port" | "external port" | "public port" | "published port" | "listen port" | "port number" | "number" | "tcp port" | "udp port" => Column::Port,
-        "container port" | "internal port" | "target port" | "target" | "container" => Column::ContainerPort,
+        "service" | "name" | "component" | "app" | "application" | "service name" | "proces"
+        | "process" | "daemon" => Column::Service,
+        "port" | "host port" | "external port" | "public port" | "published port"
+        | "listen port" | "port number" | "number" | "tcp port" | "udp port" => Column::Port,
+        "container port" | "internal port" | "target port" | "target" | "container" => {
+            Column::ContainerPort
+        }
         "protocol" | "transport" | "proto" | "type" => Column::Protocol,
-        "purpose" | "description" | "note" | "comment" | "usage" | "use" | "used for" | "detail" => Column::Purpose,
-        "acces" | "access" | "exposure" | "visibility" | "scope" | "reachability" | "exposed to" | "reachable from" => Column::Access,
-        "bind" | "binding" | "bind address" | "listen address" | "address" | "interface" | "listen" => Column::Bind,
+        "purpose" | "description" | "note" | "comment" | "usage" | "use" | "used for"
+        | "detail" => Column::Purpose,
+        "acces" | "access" | "exposure" | "visibility" | "scope" | "reachability"
+        | "exposed to" | "reachable from" => Column::Access,
+        "bind" | "binding" | "bind address" | "listen address" | "address" | "interface"
+        | "listen" => Column::Bind,
         "statu" | "status" | "state" => Column::Status,
         "environment" | "env" | "stage" | "tier" => Column::Environment,
         "evidence" | "source" | "reference" | "config" | "defined in" => Column::Evidence,
-        "range" | "port range" | "block" | "port block" | "allocation" | "allocated range" => Column::Range,
+        "range" | "port range" | "block" | "port block" | "allocation" | "allocated range" => {
+            Column::Range
+        }
         "project" | "owner" | "team" | "group" => Column::Project,
         "host" | "server" | "machine" | "node" | "hostname" => Column::Host,
         "date" | "assigned" | "since" | "added" | "assigned on" => Column::Date,
@@ -89,7 +101,7 @@ fn known_column(h: &str) -> Option<Column> {
 /// The plain text of a cell: mojibake and entities repaired, Markdown emphasis, code spans,
 /// links (`[text](url)` → `text`), images and HTML tags removed, whitespace collapsed.
 pub fn clean(cell: &str) -> String {
-    let s = repair::entities(&repair::mojibake(cell));
+    let s = repair::mojibake(cell);
     let mut out = String::with_capacity(s.len());
     let mut rest = s.as_str();
     while let Some(c) = rest.chars().next() {
@@ -109,8 +121,15 @@ pub fn clean(cell: &str) -> String {
         if c == '<' {
             if let Some(end) = rest.find('>') {
                 let tag = &rest[1..end];
-                if tag.chars().next().is_some_and(|t| t.is_ascii_alphabetic() || t == '/') {
-                    if tag.eq_ignore_ascii_case("br") || tag.eq_ignore_ascii_case("br/") || tag.eq_ignore_ascii_case("br /") {
+                if tag
+                    .chars()
+                    .next()
+                    .is_some_and(|t| t.is_ascii_alphabetic() || t == '/')
+                {
+                    if tag.eq_ignore_ascii_case("br")
+                        || tag.eq_ignore_ascii_case("br/")
+                        || tag.eq_ignore_ascii_case("br /")
+                    {
                         out.push_str(", ");
                     }
                     rest = &rest[end + 1..];
@@ -125,14 +144,29 @@ pub fn clean(cell: &str) -> String {
         out.push(c);
         rest = &rest[c.len_utf8()..];
     }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
+    repair::entities(&out)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Whether a cleaned cell says "nothing here" (`N/A`, `-`, `—`, `none`, empty).
 pub fn is_empty(cell: &str) -> bool {
     matches!(
         cell.trim().to_lowercase().as_str(),
-        "" | "-" | "--" | "—" | "–" | "n/a" | "na" | "none" | "tbd" | "tba" | "?" | "n.a." | "nil" | "null"
+        "" | "-"
+            | "--"
+            | "—"
+            | "–"
+            | "n/a"
+            | "na"
+            | "none"
+            | "tbd"
+            | "tba"
+            | "?"
+            | "n.a."
+            | "nil"
+            | "null"
     )
 }
 
@@ -157,12 +191,17 @@ pub fn ports(cell: &str) -> Result<Vec<PortCell>, String> {
     }
     let text = strip_parens(&text);
     let mut out = Vec::new();
-    for piece in text.split([',', ';', '&', '+']).flat_map(|p| p.split(" and ")) {
+    for piece in text
+        .split([',', ';', '&', '+'])
+        .flat_map(|p| p.split(" and "))
+    {
         let piece = piece.trim();
         if piece.is_empty() || is_empty(piece) {
             continue;
         }
-        out.push(port_piece(piece).ok_or_else(|| format!("`{}` is not a port or port range", piece))?);
+        out.push(
+            port_piece(piece).ok_or_else(|| format!("`{piece}` is not a port or port range"))?,
+        );
     }
     if out.is_empty() {
         return Err(format!("`{text}` lists no port"));
@@ -188,7 +227,12 @@ fn port_piece(piece: &str) -> Option<PortCell> {
     let mut s = piece.trim().trim_end_matches('.').to_string();
     let mut transport = None;
     let lower = s.to_ascii_lowercase();
-    for (suffix, t) in [("/tcp", Transport::Tcp), ("/udp", Transport::Udp), (" tcp", Transport::Tcp), (" udp", Transport::Udp)] {
+    for (suffix, t) in [
+        ("/tcp", Transport::Tcp),
+        ("/udp", Transport::Udp),
+        (" tcp", Transport::Tcp),
+        (" udp", Transport::Udp),
+    ] {
         if lower.ends_with(suffix) {
             transport = Some(t);
             s.truncate(s.len() - suffix.len());
@@ -203,7 +247,11 @@ fn port_piece(piece: &str) -> Option<PortCell> {
     } else {
         PortRange::single(crate::text::port_number(&port_text)?)
     };
-    Some(PortCell { port, bind, transport })
+    Some(PortCell {
+        port,
+        bind,
+        transport,
+    })
 }
 
 /// `127.0.0.1:5432` → (`127.0.0.1`, `5432`); `[::1]:80` → (`::1`, `80`); `5000:5399` → no
@@ -244,14 +292,16 @@ pub fn protocol(cell: &str) -> (Option<Transport>, Option<String>) {
             if word.contains('/') || word.is_empty() {
                 return (Some(Transport::Tcp), None);
             }
-            if !word.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.') {
+            if !word
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            {
                 return (None, None);
             }
             match word {
                 "systemd" | "cron" | "timer" | "n/a" | "internal" | "-" => (None, None),
-                "quic" | "dns" | "ntp" | "snmp" | "syslog" | "dhcp" | "wireguard" | "openvpn-udp" => {
-                    (Some(Transport::Udp), Some(word.to_string()))
-                }
+                "quic" | "dns" | "ntp" | "snmp" | "syslog" | "dhcp" | "wireguard"
+                | "openvpn-udp" => (Some(Transport::Udp), Some(word.to_string())),
                 _ => (Some(Transport::Tcp), Some(word.to_string())),
             }
         }
@@ -266,7 +316,10 @@ pub fn slug(text: &str) -> String {
     for c in text.chars() {
         if c.is_ascii_alphanumeric() {
             out.push(c.to_ascii_lowercase());
-        } else if !out.is_empty() && !out.ends_with('-') && (c.is_whitespace() || "-_/.:+&".contains(c)) {
+        } else if !out.is_empty()
+            && !out.ends_with('-')
+            && (c.is_whitespace() || "-_/.:+&".contains(c))
+        {
             out.push('-');
         }
     }
@@ -284,15 +337,28 @@ mod tests {
 
     #[test]
     fn cells() {
-        let p = |s| ports(s).map(|v| v.iter().map(|c| c.port.to_string()).collect::<Vec<_>>().join(","));
+        let p = |s| {
+            ports(s).map(|v| {
+                v.iter()
+                    .map(|c| c.port.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+        };
         assert_eq!(p("80, 443").as_deref(), Ok("80,443"));
         assert_eq!(p("**8069**").as_deref(), Ok("8069"));
         assert_eq!(p("`8069/tcp`").as_deref(), Ok("8069"));
-        assert_eq!(p("5401-5431, 5433-5499").as_deref(), Ok("5401-5431,5433-5499"));
+        assert_eq!(
+            p("5401-5431, 5433-5499").as_deref(),
+            Ok("5401-5431,5433-5499")
+        );
         assert_eq!(p("N/A").as_deref(), Ok(""));
         assert_eq!(p("—").as_deref(), Ok(""));
         assert!(ports("lots").is_err());
-        assert_eq!(ports("127.0.0.1:5432").unwrap()[0].bind, Some(IpAddr::from([127, 0, 0, 1])));
+        assert_eq!(
+            ports("127.0.0.1:5432").unwrap()[0].bind,
+            Some(IpAddr::from([127, 0, 0, 1]))
+        );
         assert_eq!(slug("**Odoo Web**"), "odoo-web");
         assert_eq!(clean("[8000](http://x:8000) &amp; `y`"), "8000 & y");
     }

@@ -47,21 +47,32 @@ pub enum Kind {
 
 /// Classifies a block by its info string, its heading and its content.
 pub fn kind(code: &Code, heading: &str) -> Kind {
-    let has_line = |p: &str| code.lines.iter().any(|(l, _)| l.trim_start().starts_with(p));
+    let has_line = |p: &str| {
+        code.lines
+            .iter()
+            .any(|(l, _)| l.trim_start().starts_with(p))
+    };
     let body_has = |p: &str| code.lines.iter().any(|(l, _)| l.contains(p));
     let lang = code.lang.as_str();
     let h = heading.to_lowercase();
     match lang {
-        "yaml" | "yml" | "compose" | "docker-compose" if code.lines.iter().any(|(l, _)| l.starts_with("services:")) => Kind::Compose,
+        "yaml" | "yml" | "compose" | "docker-compose"
+            if code.lines.iter().any(|(l, _)| l.starts_with("services:")) =>
+        {
+            Kind::Compose
+        }
         "nginx" | "conf" | "nginxconf" => Kind::Nginx,
         "env" | "dotenv" | "properties" => Kind::Env,
         "python" | "py" => Kind::Python,
-        "bash" | "sh" | "shell" | "console" | "zsh" | "shell-session" | "text" | "" | "powershell" | "ps1" => {
+        "bash" | "sh" | "shell" | "console" | "zsh" | "shell-session" | "text" | ""
+        | "powershell" | "ps1" => {
             if code.lines.iter().any(|(l, _)| l.starts_with("services:")) {
                 Kind::Compose
             } else if body_has("proxy_pass") || (has_line("server {") && body_has("listen")) {
                 Kind::Nginx
-            } else if (h.contains(".env") || h.contains("environment variable")) && code.lines.iter().any(|(l, _)| env_pair(l).is_some()) {
+            } else if (h.contains(".env") || h.contains("environment variable"))
+                && code.lines.iter().any(|(l, _)| env_pair(l).is_some())
+            {
                 Kind::Env
             } else {
                 Kind::Shell
@@ -74,7 +85,10 @@ pub fn kind(code: &Code, heading: &str) -> Kind {
 fn env_pair(line: &str) -> Option<(&str, &str)> {
     let t = line.trim().trim_start_matches("export ").trim();
     let (k, v) = t.split_once('=')?;
-    (!k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')).then_some((k, v.split(" #").next().unwrap_or(v).trim()))
+    (!k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+    .then_some((k, v.split(" #").next().unwrap_or(v).trim()))
 }
 
 /// The block's text padded with blank lines so that line numbers are the document's.
@@ -89,7 +103,14 @@ fn padded(code: &Code) -> String {
 }
 
 /// Applies one code block to the draft.
-pub fn apply(draft: &mut Draft, greps: &mut Vec<GrepCheck>, report: &mut FileReport, path: &str, code: &Code, section: &Section) {
+pub fn apply(
+    draft: &mut Draft,
+    greps: &mut Vec<GrepCheck>,
+    report: &mut FileReport,
+    path: &str,
+    code: &Code,
+    section: &Section,
+) {
     if section.is_procedure() {
         return;
     }
@@ -114,15 +135,36 @@ fn compose(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code, 
     let env = section.environment();
     for u in found.uses.into_iter().filter(|u| u.role == Role::Publish) {
         let line = u.at.line as usize;
-        let bind = u.bind.as_deref().and_then(|b| b.trim_matches(['[', ']']).parse::<IpAddr>().ok());
-        publish(draft, env.as_ref(), u.service.as_deref().unwrap_or("container"), u.port, u.target, bind, u.publisher.unwrap_or(Publisher::Docker), line);
+        let bind = u
+            .bind
+            .as_deref()
+            .and_then(|b| b.trim_matches(['[', ']']).parse::<IpAddr>().ok());
+        publish(
+            draft,
+            env.as_ref(),
+            u.service.as_deref().unwrap_or("container"),
+            u.port,
+            u.target,
+            bind,
+            u.publisher.unwrap_or(Publisher::Docker),
+            line,
+        );
     }
 }
 
 /// Records a container publish: onto the binding already declared on that host port (as
 /// an override for the section's environment), or as a new service.
 #[allow(clippy::too_many_arguments)]
-fn publish(draft: &mut Draft, env: Option<&String>, name: &str, port: PortRange, target: Option<PortRange>, bind: Option<IpAddr>, publisher: Publisher, line: usize) {
+fn publish(
+    draft: &mut Draft,
+    env: Option<&String>,
+    name: &str,
+    port: PortRange,
+    target: Option<PortRange>,
+    bind: Option<IpAddr>,
+    publisher: Publisher,
+    line: usize,
+) {
     let change = BindingDraft {
         target,
         bind: Some(bind.unwrap_or(IpAddr::from([0, 0, 0, 0]))),
@@ -133,7 +175,11 @@ fn publish(draft: &mut Draft, env: Option<&String>, name: &str, port: PortRange,
     let hits = draft.bindings_on(port.lo, false);
     if hits.is_empty() {
         let key = cells::slug(name);
-        let key = if key.is_empty() { format!("port-{}", port.lo) } else { key };
+        let key = if key.is_empty() {
+            format!("port-{}", port.lo)
+        } else {
+            key
+        };
         let app = super::table::app_for(port.lo, None, true);
         let bname = draft.binding_name(&key, app.as_deref(), Some(port));
         let s = draft.service(&key, name);
@@ -141,15 +187,27 @@ fn publish(draft: &mut Draft, env: Option<&String>, name: &str, port: PortRange,
         if s.env.is_none() {
             s.env = env.cloned();
         }
-        s.bindings.insert(bname, BindingDraft { port: Some(port), app, ..change });
+        s.bindings.insert(
+            bname,
+            BindingDraft {
+                port: Some(port),
+                app,
+                ..change
+            },
+        );
         return;
     }
     for (sk, bk) in hits {
-        let Some(s) = draft.services.get_mut(&sk) else { continue };
+        let Some(s) = draft.services.get_mut(&sk) else {
+            continue;
+        };
         s.lines.insert(line);
         match env {
             Some(e) if s.env.is_none() => {
-                s.overrides.entry(e.clone()).or_default().insert(bk, change.clone());
+                s.overrides
+                    .entry(e.clone())
+                    .or_default()
+                    .insert(bk, change.clone());
             }
             _ => {
                 if let Some(b) = s.bindings.get_mut(&bk) {
@@ -203,7 +261,12 @@ fn compose_fallback(path: &str, text: &str) -> Vec<PortUse> {
                         bind: bind.map(str::to_string),
                         publisher: Some(Publisher::Docker),
                         snippet: t.to_string(),
-                        ..PortUse::new(ix.at(i + 1, indent + 1), SourceKind::Compose, Role::Publish, port)
+                        ..PortUse::new(
+                            ix.at(i + 1, indent + 1),
+                            SourceKind::Compose,
+                            Role::Publish,
+                            port,
+                        )
                     });
                 }
                 continue;
@@ -244,7 +307,10 @@ fn nginx(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code) {
         let words: Vec<&str> = t.trim_end_matches(['{', ';']).split_whitespace().collect();
         if t.ends_with('{') {
             if words.first() == Some(&"server") {
-                servers.push(Server { line: *n, ..Server::default() });
+                servers.push(Server {
+                    line: *n,
+                    ..Server::default()
+                });
                 stack.push(Some(servers.len() - 1));
             } else {
                 if words.first() == Some(&"upstream") {
@@ -276,14 +342,28 @@ fn nginx(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code) {
                 let Some(spec) = words.get(1) else { continue };
                 let (bind, port) = cells::split_bind(spec);
                 if let Some(p) = port_number(port) {
-                    servers[si].listens.push((p, words.contains(&"ssl") || words.contains(&"http2") && p == 443, bind));
+                    servers[si].listens.push((
+                        p,
+                        words.contains(&"ssl") || words.contains(&"http2") && p == 443,
+                        bind,
+                    ));
                 }
             }
-            (Some("server_name"), Some(si)) => servers[si].names.extend(words[1..].iter().map(|s| (*s).to_string())),
-            (Some("return"), Some(si)) if words.get(1).is_some_and(|c| c.starts_with("30")) => servers[si].redirect = true,
+            (Some("server_name"), Some(si)) => servers[si]
+                .names
+                .extend(words[1..].iter().map(|s| (*s).to_string())),
+            (Some("return"), Some(si)) if words.get(1).is_some_and(|c| c.starts_with("30")) => {
+                servers[si].redirect = true;
+            }
             (Some("proxy_pass" | "uwsgi_pass" | "grpc_pass" | "fastcgi_pass"), Some(si)) => {
                 let Some(target) = words.get(1) else { continue };
-                let hostport = target.split("://").nth(1).unwrap_or(target).split('/').next().unwrap_or("");
+                let hostport = target
+                    .split("://")
+                    .nth(1)
+                    .unwrap_or(target)
+                    .split('/')
+                    .next()
+                    .unwrap_or("");
                 let (host, port) = match hostport.rsplit_once(':') {
                     Some((h, p)) => (h.to_string(), port_number(p)),
                     None => (hostport.to_string(), None),
@@ -296,11 +376,21 @@ fn nginx(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code) {
     for r in found.routes {
         for &l in &r.listen {
             if let Some(p) = r.port {
-                draft.routes.insert(RouteDraft { listen: l, upstream: p, host: r.server_names.first().cloned(), line: r.at.line as usize });
+                draft.routes.insert(RouteDraft {
+                    listen: l,
+                    upstream: p,
+                    host: r.server_names.first().cloned(),
+                    line: r.at.line as usize,
+                });
             }
         }
     }
-    let key = draft.services.keys().find(|k| k.contains("nginx")).cloned().unwrap_or_else(|| "nginx".to_string());
+    let key = draft
+        .services
+        .keys()
+        .find(|k| k.contains("nginx"))
+        .cloned()
+        .unwrap_or_else(|| "nginx".to_string());
     for s in &servers {
         for &(port, ssl, bind) in &s.listens {
             let redirect_only = s.redirect && s.passes.is_empty();
@@ -309,33 +399,51 @@ fn nginx(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code) {
             let svc = draft.service(&key, "nginx");
             svc.lines.insert(s.line);
             svc.process.get_or_insert_with(|| "nginx".into());
-            match svc.bindings.values_mut().find(|b| b.port == Some(PortRange::single(port))) {
-                Some(b) => {
-                    b.lines.insert(s.line);
-                    // One server on the port proxies: the port is not redirect-only.
-                    b.redirect = b.redirect && redirect_only;
-                }
-                None => {
-                    let exposure = if bind.is_some_and(|b| b.is_loopback()) { vec![Audience::Localhost] } else { vec![Audience::Public] };
-                    svc.bindings.insert(name, BindingDraft {
-                        port: Some(PortRange::single(port)),
-                        bind,
-                        app: Some(app.into()),
-                        tls: ssl.then_some("native"),
-                        redirect: redirect_only && !ssl,
-                        exposure,
-                        lines: [s.line].into(),
-                        ..BindingDraft::default()
-                    });
+            if let Some(b) = svc
+                .bindings
+                .values_mut()
+                .find(|b| b.port == Some(PortRange::single(port)))
+            {
+                b.lines.insert(s.line);
+                // One server on the port proxies: the port is not redirect-only.
+                b.redirect = b.redirect && redirect_only;
+            } else {
+                {
+                    let exposure = if bind.is_some_and(|b| b.is_loopback()) {
+                        vec![Audience::Localhost]
+                    } else {
+                        vec![Audience::Public]
+                    };
+                    svc.bindings.insert(
+                        name,
+                        BindingDraft {
+                            port: Some(PortRange::single(port)),
+                            bind,
+                            app: Some(app.into()),
+                            tls: ssl.then_some("native"),
+                            redirect: redirect_only && !ssl,
+                            exposure,
+                            lines: [s.line].into(),
+                            ..BindingDraft::default()
+                        },
+                    );
                 }
             }
             for (host, up, line) in &s.passes {
                 let up = up.or_else(|| upstreams.get(host).copied());
                 match up {
                     Some(u) => {
-                        draft.routes.insert(RouteDraft { listen: port, upstream: u, host: s.names.first().filter(|n| *n != "_").cloned(), line: *line });
+                        draft.routes.insert(RouteDraft {
+                            listen: port,
+                            upstream: u,
+                            host: s.names.first().filter(|n| *n != "_").cloned(),
+                            line: *line,
+                        });
                     }
-                    None => draft.note(*line, format!("nginx passes to `{host}`, whose port the document does not give")),
+                    None => draft.note(
+                        *line,
+                        format!("nginx passes to `{host}`, whose port the document does not give"),
+                    ),
                 }
             }
         }
@@ -372,11 +480,24 @@ fn env(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code) {
             }
             let ports: Vec<PortRange> = s.bindings.values().filter_map(|b| b.port).collect();
             if !ports.is_empty() && !ports.iter().any(|p| p.contains(port)) {
-                mismatch.push(format!("`{k}` port {}", ports.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")));
+                mismatch.push(format!(
+                    "`{k}` port {}",
+                    ports
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
             }
         }
         if !mismatch.is_empty() {
-            draft.note(line, format!("`.env` sets {var}={port}, but the document gives {}", mismatch.join("; ")));
+            draft.note(
+                line,
+                format!(
+                    "`.env` sets {var}={port}, but the document gives {}",
+                    mismatch.join("; ")
+                ),
+            );
         }
     }
 }
@@ -390,13 +511,21 @@ fn python(draft: &mut Draft, code: &Code) {
         let host = kwarg(t, "host");
         let port = kwarg(t, "port").and_then(|p| port_number(&p));
         let debug = kwarg(t, "debug").is_some_and(|d| d == "True");
-        let (Some(host), Some(port)) = (host, port) else { continue };
-        let Ok(ip) = host.parse::<IpAddr>() else { continue };
+        let (Some(host), Some(port)) = (host, port) else {
+            continue;
+        };
+        let Ok(ip) = host.parse::<IpAddr>() else {
+            continue;
+        };
         if debug && ip.is_unspecified() {
             draft.note(*n, format!("`app.run(host='{host}', port={port}, debug=True)`: the Werkzeug debugger (code execution) on every interface"));
         }
         for (sk, bk) in draft.bindings_on(port, false) {
-            if let Some(b) = draft.services.get_mut(&sk).and_then(|s| s.bindings.get_mut(&bk)) {
+            if let Some(b) = draft
+                .services
+                .get_mut(&sk)
+                .and_then(|s| s.bindings.get_mut(&bk))
+            {
                 if b.bind.is_none() {
                     b.bind = Some(ip);
                     b.lines.insert(*n);
@@ -413,7 +542,13 @@ fn kwarg(t: &str, name: &str) -> Option<String> {
     Some(v.to_string())
 }
 
-fn shell(draft: &mut Draft, greps: &mut Vec<GrepCheck>, path: &str, code: &Code, section: &Section) {
+fn shell(
+    draft: &mut Draft,
+    greps: &mut Vec<GrepCheck>,
+    path: &str,
+    code: &Code,
+    section: &Section,
+) {
     let env = section.environment();
     let heading = section.innermost();
     let mut comment = String::new();
@@ -449,18 +584,48 @@ fn shell(draft: &mut Draft, greps: &mut Vec<GrepCheck>, path: &str, code: &Code,
             Some((b, c)) => (b.trim().to_string(), c.trim().to_string()),
             None => (cmd.clone(), String::new()),
         };
-        let why = if trailing.is_empty() { comment.clone() } else { trailing };
+        let why = if trailing.is_empty() {
+            comment.clone()
+        } else {
+            trailing
+        };
         for part in body.split("&&").flat_map(|p| p.split(';')) {
             let part = part.trim();
             let stripped = part.trim_start_matches("sudo ").trim();
-            if stripped.starts_with("ufw ") || stripped.starts_with("iptables ") || stripped.starts_with("ip6tables ") {
-                let kind = if stripped.starts_with("ufw") { "ufw" } else { "iptables" };
-                let parsed = if kind == "ufw" { firewall::ufw(stripped) } else { firewall::iptables(stripped) };
-                firewall_command(draft, kind, env.clone(), &heading, parsed, stripped, &why, line);
-            } else if part.contains("grep") && ["ss ", "netstat", "lsof"].iter().any(|c| part.contains(c)) {
+            if stripped.starts_with("ufw ")
+                || stripped.starts_with("iptables ")
+                || stripped.starts_with("ip6tables ")
+            {
+                let kind = if stripped.starts_with("ufw") {
+                    "ufw"
+                } else {
+                    "iptables"
+                };
+                let parsed = if kind == "ufw" {
+                    firewall::ufw(stripped)
+                } else {
+                    firewall::iptables(stripped)
+                };
+                firewall_command(
+                    draft,
+                    kind,
+                    env.clone(),
+                    &heading,
+                    parsed,
+                    stripped,
+                    &why,
+                    line,
+                );
+            } else if part.contains("grep")
+                && ["ss ", "netstat", "lsof"].iter().any(|c| part.contains(c))
+            {
                 let patterns = grep_patterns(part);
                 if !patterns.is_empty() {
-                    greps.push(GrepCheck { patterns, comment: why.clone(), line });
+                    greps.push(GrepCheck {
+                        patterns,
+                        comment: why.clone(),
+                        line,
+                    });
                 }
             } else {
                 let mut uses = crate::cmdline::scan(&ix, SourceKind::Shell, part, 0);
@@ -470,7 +635,16 @@ fn shell(draft: &mut Draft, greps: &mut Vec<GrepCheck>, path: &str, code: &Code,
                 for u in uses {
                     let bind = u.bind.as_deref().and_then(|b| b.parse::<IpAddr>().ok());
                     if u.role == Role::Publish {
-                        publish(draft, env.as_ref(), u.service.as_deref().unwrap_or("container"), u.port, u.target, bind, u.publisher.unwrap_or(Publisher::Docker), line);
+                        publish(
+                            draft,
+                            env.as_ref(),
+                            u.service.as_deref().unwrap_or("container"),
+                            u.port,
+                            u.target,
+                            bind,
+                            u.publisher.unwrap_or(Publisher::Docker),
+                            line,
+                        );
                     } else if u.role == Role::Listen {
                         listen(draft, &heading, u.port, bind, part, line);
                     }
@@ -481,7 +655,16 @@ fn shell(draft: &mut Draft, greps: &mut Vec<GrepCheck>, path: &str, code: &Code,
 }
 
 #[allow(clippy::too_many_arguments)]
-fn firewall_command(draft: &mut Draft, kind: &'static str, env: Option<String>, heading: &str, parsed: Option<Command>, cmd: &str, why: &str, line: usize) {
+fn firewall_command(
+    draft: &mut Draft,
+    kind: &'static str,
+    env: Option<String>,
+    heading: &str,
+    parsed: Option<Command>,
+    cmd: &str,
+    why: &str,
+    line: usize,
+) {
     let Some(parsed) = parsed else {
         draft.note(line, format!("firewall command not understood: `{cmd}`"));
         return;
@@ -489,19 +672,41 @@ fn firewall_command(draft: &mut Draft, kind: &'static str, env: Option<String>, 
     if parsed == Command::Other {
         return;
     }
-    let idx = match draft.firewalls.iter().position(|f| f.kind == kind && f.heading == heading && f.env == env) {
-        Some(i) => i,
-        None => {
-            draft.firewalls.push(FirewallDraft { kind, env, inbound: None, rules: Vec::new(), line, heading: heading.to_string(), assumed: false });
-            draft.firewalls.len() - 1
-        }
+    let idx = if let Some(i) = draft
+        .firewalls
+        .iter()
+        .position(|f| f.kind == kind && f.heading == heading && f.env == env)
+    {
+        i
+    } else {
+        draft.firewalls.push(FirewallDraft {
+            kind,
+            env,
+            inbound: None,
+            rules: Vec::new(),
+            line,
+            heading: heading.to_string(),
+            assumed: false,
+        });
+        draft.firewalls.len() - 1
     };
     let fw = &mut draft.firewalls[idx];
-    let comment = if why.is_empty() { cmd.to_string() } else { format!("{cmd}  # {why}") };
+    let comment = if why.is_empty() {
+        cmd.to_string()
+    } else {
+        format!("{cmd}  # {why}")
+    };
     match parsed {
         Command::Default(p) => fw.inbound = Some(p),
         Command::Add(r) => {
-            let rule = RuleDraft { action: r.action, ports: r.ports, transport: r.transport, from: r.from, comment, line };
+            let rule = RuleDraft {
+                action: r.action,
+                ports: r.ports,
+                transport: r.transport,
+                from: r.from,
+                comment,
+                line,
+            };
             match r.insert {
                 Some(pos) => {
                     let at = pos.saturating_sub(1).min(fw.rules.len());
@@ -510,7 +715,9 @@ fn firewall_command(draft: &mut Draft, kind: &'static str, env: Option<String>, 
                 None => fw.rules.push(rule),
             }
         }
-        Command::Delete(r) => fw.rules.retain(|x| !(x.action == r.action && x.ports == r.ports && x.from == r.from)),
+        Command::Delete(r) => fw
+            .rules
+            .retain(|x| !(x.action == r.action && x.ports == r.ports && x.from == r.from)),
         Command::Other => {}
     }
 }
@@ -552,9 +759,21 @@ fn listen_flags(ix: &LineIndex<'_>, cmd: &str, line: usize) -> Vec<PortUse> {
             "--bind" | "-b" | "runserver" => {
                 let Some(v) = val else { continue };
                 let (b, p) = cells::split_bind(v);
-                let b = b.map(|b| b.to_string()).or_else(|| v.rsplit_once(':').map(|(h, _)| h.to_string()).filter(|h| h == "0.0.0.0"));
+                let b = b.map(|b| b.to_string()).or_else(|| {
+                    v.rsplit_once(':')
+                        .map(|(h, _)| h.to_string())
+                        .filter(|h| h == "0.0.0.0")
+                });
                 if let Some(p) = port_number(p) {
-                    out.push(PortUse { bind: b, ..PortUse::new(at.clone(), SourceKind::Shell, Role::Listen, PortRange::single(p)) });
+                    out.push(PortUse {
+                        bind: b,
+                        ..PortUse::new(
+                            at.clone(),
+                            SourceKind::Shell,
+                            Role::Listen,
+                            PortRange::single(p),
+                        )
+                    });
                 }
             }
             "--host" => host = val.map(str::to_string),
@@ -563,7 +782,10 @@ fn listen_flags(ix: &LineIndex<'_>, cmd: &str, line: usize) -> Vec<PortUse> {
         }
     }
     if let Some(p) = port {
-        out.push(PortUse { bind: host, ..PortUse::new(at, SourceKind::Shell, Role::Listen, PortRange::single(p)) });
+        out.push(PortUse {
+            bind: host,
+            ..PortUse::new(at, SourceKind::Shell, Role::Listen, PortRange::single(p))
+        });
     }
     if let Some(n) = name {
         for u in &mut out {
@@ -573,7 +795,14 @@ fn listen_flags(ix: &LineIndex<'_>, cmd: &str, line: usize) -> Vec<PortUse> {
     out
 }
 
-fn listen(draft: &mut Draft, heading: &str, port: PortRange, bind: Option<IpAddr>, cmd: &str, line: usize) {
+fn listen(
+    draft: &mut Draft,
+    heading: &str,
+    port: PortRange,
+    bind: Option<IpAddr>,
+    cmd: &str,
+    line: usize,
+) {
     let program = cmd
         .split_whitespace()
         .find(|w| !w.contains('=') && *w != "sudo")
@@ -585,13 +814,26 @@ fn listen(draft: &mut Draft, heading: &str, port: PortRange, bind: Option<IpAddr
             _ => heading.to_string(),
         };
         let key = cells::slug(&display);
-        let key = if key.is_empty() { format!("port-{}", port.lo) } else { key };
+        let key = if key.is_empty() {
+            format!("port-{}", port.lo)
+        } else {
+            key
+        };
         let app = super::table::app_for(port.lo, None, true);
         let name = draft.binding_name(&key, app.as_deref(), Some(port));
         let s = draft.service(&key, &display);
         s.lines.insert(line);
         s.process = s.process.take().or(program);
-        s.bindings.insert(name, BindingDraft { port: Some(port), bind, app, lines: [line].into(), ..BindingDraft::default() });
+        s.bindings.insert(
+            name,
+            BindingDraft {
+                port: Some(port),
+                bind,
+                app,
+                lines: [line].into(),
+                ..BindingDraft::default()
+            },
+        );
         return;
     }
     for (sk, bk) in hits {
@@ -612,7 +854,9 @@ pub fn grep_patterns(pipeline: &str) -> Vec<String> {
     let mut out = Vec::new();
     for stage in split_pipeline(pipeline) {
         let words = firewall::split_quoted(&stage);
-        let Some(g) = words.iter().position(|w| w == "grep" || w == "egrep") else { continue };
+        let Some(g) = words.iter().position(|w| w == "grep" || w == "egrep") else {
+            continue;
+        };
         let mut i = g + 1;
         while i < words.len() {
             let w = &words[i];

@@ -180,10 +180,12 @@ pub struct Draft {
 impl Draft {
     /// The service `key`, created with `display` if new.
     pub fn service(&mut self, key: &str, display: &str) -> &mut ServiceDraft {
-        self.services.entry(key.to_string()).or_insert_with(|| ServiceDraft {
-            display: display.to_string(),
-            ..ServiceDraft::default()
-        })
+        self.services
+            .entry(key.to_string())
+            .or_insert_with(|| ServiceDraft {
+                display: display.to_string(),
+                ..ServiceDraft::default()
+            })
     }
 
     /// Services with a base binding on `port` (container side matched too when
@@ -193,7 +195,9 @@ impl Draft {
         for (sk, s) in &self.services {
             for (bk, b) in &s.bindings {
                 let hit = b.port.is_some_and(|p| p.contains(port))
-                    || (or_target && b.target.is_some_and(|t| t.contains(port)) && b.port.is_none());
+                    || (or_target
+                        && b.target.is_some_and(|t| t.contains(port))
+                        && b.port.is_none());
                 if hit {
                     out.push((sk.clone(), bk.clone()));
                 }
@@ -208,13 +212,19 @@ impl Draft {
         let mut best: Option<(usize, String)> = None;
         for (k, p) in &self.projects {
             let name = super::cells::slug(&p.display);
-            if !name.is_empty() && t.contains(&name) && best.as_ref().is_none_or(|(l, _)| name.len() > *l) {
+            if !name.is_empty()
+                && t.contains(&name)
+                && best.as_ref().is_none_or(|(l, _)| name.len() > *l)
+            {
                 best = Some((name.len(), k.clone()));
             }
         }
         if best.is_none() {
             for (k, p) in &self.projects {
-                if p.range.iter().any(|r| text.contains(&r.to_string()) && r.lo != r.hi) {
+                if p.range
+                    .iter()
+                    .any(|r| text.contains(&r.to_string()) && r.lo != r.hi)
+                {
                     return Some(k.clone());
                 }
             }

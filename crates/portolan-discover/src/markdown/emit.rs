@@ -35,13 +35,23 @@ fn q(s: &str) -> String {
 }
 
 fn port_value(p: PortRange) -> String {
-    if p.lo == p.hi { p.lo.to_string() } else { q(&p.to_string()) }
+    if p.lo == p.hi {
+        p.lo.to_string()
+    } else {
+        q(&p.to_string())
+    }
 }
 
 fn ports_value(ps: &[PortRange]) -> String {
     match ps {
         [one] => port_value(*one),
-        _ => format!("[{}]", ps.iter().map(|p| port_value(*p)).collect::<Vec<_>>().join(", ")),
+        _ => format!(
+            "[{}]",
+            ps.iter()
+                .map(|p| port_value(*p))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -50,7 +60,9 @@ fn ports_value(ps: &[PortRange]) -> String {
 pub fn cidr(s: &str) -> Option<String> {
     let (addr, len) = s.split_once('/').map_or((s, None), |(a, l)| (a, Some(l)));
     let ip: IpAddr = addr.parse().ok()?;
-    let Some(len) = len else { return Some(ip.to_string()) };
+    let Some(len) = len else {
+        return Some(ip.to_string());
+    };
     let len: u32 = len.parse().ok()?;
     match ip {
         IpAddr::V4(v4) => {
@@ -58,22 +70,42 @@ pub fn cidr(s: &str) -> Option<String> {
                 return None;
             }
             let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-            Some(format!("{}/{len}", std::net::Ipv4Addr::from(u32::from(v4) & mask)))
+            Some(format!(
+                "{}/{len}",
+                std::net::Ipv4Addr::from(u32::from(v4) & mask)
+            ))
         }
         IpAddr::V6(v6) => {
             if len > 128 {
                 return None;
             }
-            let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
-            Some(format!("{}/{len}", std::net::Ipv6Addr::from(u128::from(v6) & mask)))
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
+            Some(format!(
+                "{}/{len}",
+                std::net::Ipv6Addr::from(u128::from(v6) & mask)
+            ))
         }
     }
 }
 
 fn contains(cidr_text: &str, ip: &str) -> bool {
-    let (Some((net, len)), Ok(ip)) = (cidr_text.split_once('/'), ip.parse::<IpAddr>()) else { return false };
-    let (Ok(IpAddr::V4(net)), Ok(len), IpAddr::V4(ip)) = (net.parse::<IpAddr>(), len.parse::<u32>(), ip) else { return false };
-    let mask = if len == 0 { 0 } else { u32::MAX.checked_shl(32 - len).unwrap_or(0) };
+    let (Some((net, len)), Ok(ip)) = (cidr_text.split_once('/'), ip.parse::<IpAddr>()) else {
+        return false;
+    };
+    let (Ok(IpAddr::V4(net)), Ok(len), IpAddr::V4(ip)) =
+        (net.parse::<IpAddr>(), len.parse::<u32>(), ip)
+    else {
+        return false;
+    };
+    let mask = if len == 0 {
+        0
+    } else {
+        u32::MAX.checked_shl(32 - len).unwrap_or(0)
+    };
     u32::from(net) & mask == u32::from(ip) & mask
 }
 
@@ -103,7 +135,6 @@ pub fn check_greps(draft: &mut Draft, greps: &[GrepCheck]) {
             }
         }
         let set = PortSet::from_ranges(matched);
-        let shown = summary(&set);
         if regexes.len() > 1 && set.is_empty() {
             draft.note(g.line, format!("the pipeline greps for {} patterns that no port matches at once: it always prints nothing", regexes.len()));
             continue;
@@ -115,27 +146,63 @@ pub fn check_greps(draft: &mut Draft, greps: &[GrepCheck]) {
             if let Some(p) = draft.projects.get(&pk) {
                 let range = PortSet::from_ranges(p.range.iter().copied());
                 let short = range.bounds().is_some_and(|b| b.hi < 10000);
-                let seen = if short { set.intersection(&PortSet::from_ranges([PortRange { lo: 1, hi: 9999 }])) } else { set.clone() };
+                let seen = if short {
+                    set.intersection(&PortSet::from_ranges([PortRange { lo: 1, hi: 9999 }]))
+                } else {
+                    set.clone()
+                };
                 if !range.is_empty() && seen != range {
-                    draft.note(g.line, format!(
-                        "`grep` for \"{}\" matches ports {}, but project `{pk}`'s range is {}",
-                        g.comment,
-                        summary(&seen),
-                        summary(&range)
-                    ));
+                    draft.note(
+                        g.line,
+                        format!(
+                            "`grep` for \"{}\" matches ports {}, but project `{pk}`'s range is {}",
+                            g.comment,
+                            summary(&seen),
+                            summary(&range)
+                        ),
+                    );
                     continue;
                 }
             }
         }
-        let plain = g.patterns.iter().all(|p| p.chars().all(|c| c.is_ascii_digit() || "|:() ".contains(c)));
+        let plain = g
+            .patterns
+            .iter()
+            .all(|p| p.chars().all(|c| c.is_ascii_digit() || "|:() ".contains(c)));
         if plain {
-            let literal: BTreeSet<u16> = g.patterns.iter().flat_map(|p| p.split(['|', ':', '(', ')', ' '])).filter_map(crate::text::port_number).collect();
-            let unknown: Vec<String> = literal.iter().filter(|p| !declared.contains(p)).map(ToString::to_string).collect();
+            let literal: BTreeSet<u16> = g
+                .patterns
+                .iter()
+                .flat_map(|p| p.split(['|', ':', '(', ')', ' ']))
+                .filter_map(crate::text::port_number)
+                .collect();
+            let unknown: Vec<String> = literal
+                .iter()
+                .filter(|p| !declared.contains(p))
+                .map(ToString::to_string)
+                .collect();
             if !unknown.is_empty() {
-                draft.note(g.line, format!("the `grep` checks port {}, which no service in the document declares", unknown.join(", ")));
+                draft.note(
+                    g.line,
+                    format!(
+                        "the `grep` checks port {}, which no service in the document declares",
+                        unknown.join(", ")
+                    ),
+                );
             }
             if set.ranges().iter().any(|r| r.hi >= 10000) && literal.iter().all(|p| *p < 10000) {
-                draft.note(g.line, format!("the `grep` pattern is not anchored: it also matches {}", summary(&PortSet::from_ranges(set.ranges().iter().filter_map(|r| r.intersect(&PortRange { lo: 10000, hi: u16::MAX }))))));
+                draft.note(
+                    g.line,
+                    format!(
+                        "the `grep` pattern is not anchored: it also matches {}",
+                        summary(&PortSet::from_ranges(set.ranges().iter().filter_map(|r| {
+                            r.intersect(&PortRange {
+                                lo: 10000,
+                                hi: u16::MAX,
+                            })
+                        })))
+                    ),
+                );
             }
         }
     }
@@ -147,7 +214,11 @@ fn summary(set: &PortSet) -> String {
     if r.len() > 4 {
         parts.push(format!("… ({} ranges)", r.len()));
     }
-    if parts.is_empty() { "none".into() } else { parts.join(", ") }
+    if parts.is_empty() {
+        "none".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 fn host_name(env: &str) -> String {
@@ -158,18 +229,27 @@ fn host_name(env: &str) -> String {
     }
 }
 
-fn network_name(draft: &Draft, taken: &BTreeMap<String, String>, from: &str, comment: &str) -> String {
+fn network_name(
+    draft: &Draft,
+    taken: &BTreeMap<String, String>,
+    from: &str,
+    comment: &str,
+) -> String {
     if let Some((n, _)) = draft.networks.iter().find(|(_, (c, _))| c == from) {
         return n.clone();
     }
     if let Some((n, _)) = taken.iter().find(|(_, c)| *c == from) {
         return n.clone();
     }
-    let guess = table::audience(comment).unwrap_or_default().into_iter().find_map(|a| match a {
-        Audience::Network(n) => Some(n),
-        _ => None,
-    });
-    let base = guess.unwrap_or_else(|| format!("net-{}", cells::slug(&from.replace(['.', '/', ':'], "-"))));
+    let guess = table::audience(comment)
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|a| match a {
+            Audience::Network(n) => Some(n),
+            _ => None,
+        });
+    let base = guess
+        .unwrap_or_else(|| format!("net-{}", cells::slug(&from.replace(['.', '/', ':'], "-"))));
     let mut name = base.clone();
     let mut n = 2;
     while draft.networks.contains_key(&name) || taken.contains_key(&name) {
@@ -224,15 +304,23 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
     let hosts: BTreeMap<String, Option<String>> = if envs.is_empty() {
         [("server".to_string(), None)].into()
     } else {
-        envs.iter().map(|e| (host_name(e), Some(e.clone()))).collect()
+        envs.iter()
+            .map(|e| (host_name(e), Some(e.clone())))
+            .collect()
     };
     let all_hosts: Vec<String> = hosts.keys().cloned().collect();
     let host_of = |env: &str| host_name(env);
 
     let mut out = String::new();
     let _ = writeln!(out, "# Imported from {path} by `portolan import`.");
-    let _ = writeln!(out, "# Every value is what the document says, mistakes included; `# from {path}:N` comments and");
-    let _ = writeln!(out, "# `evidence` point at the source lines. Review before relying on it.");
+    let _ = writeln!(
+        out,
+        "# Every value is what the document says, mistakes included; `# from {path}:N` comments and"
+    );
+    let _ = writeln!(
+        out,
+        "# `evidence` point at the source lines. Review before relying on it."
+    );
     let mut notes = draft.notes.clone();
     notes.sort();
     if !notes.is_empty() {
@@ -250,7 +338,16 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
         let _ = writeln!(out, "\n[networks]");
         for (n, (c, l)) in &draft.networks {
             let c = cidr(c).unwrap_or_else(|| c.clone());
-            let _ = writeln!(out, "{n} = {}{}", q(&c), if *l > 0 { format!("   # from {path}:{l}") } else { String::new() });
+            let _ = writeln!(
+                out,
+                "{n} = {}{}",
+                q(&c),
+                if *l > 0 {
+                    format!("   # from {path}:{l}")
+                } else {
+                    String::new()
+                }
+            );
         }
     }
 
@@ -274,7 +371,11 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
                 let _ = writeln!(out, "networks = [\"public\", {}]", nets.join(", "));
             }
         }
-        let pick = draft.firewalls.iter().enumerate().find(|(i, f)| !used[*i] && (f.env == *env || hosts.len() == 1));
+        let pick = draft
+            .firewalls
+            .iter()
+            .enumerate()
+            .find(|(i, f)| !used[*i] && (f.env == *env || hosts.len() == 1));
         if let Some((i, fw)) = pick {
             used[i] = true;
             write_firewall(&mut out, path, h, fw, i, &rule_from, false);
@@ -282,8 +383,14 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
     }
     let rest: Vec<usize> = (0..draft.firewalls.len()).filter(|i| !used[*i]).collect();
     if !rest.is_empty() {
-        let _ = writeln!(out, "\n# Other firewall rulesets in the document. A host has one firewall, so these are not");
-        let _ = writeln!(out, "# attached (they are alternatives, or their environment is not said):");
+        let _ = writeln!(
+            out,
+            "\n# Other firewall rulesets in the document. A host has one firewall, so these are not"
+        );
+        let _ = writeln!(
+            out,
+            "# attached (they are alternatives, or their environment is not said):"
+        );
         for i in rest {
             let fw = &draft.firewalls[i];
             write_firewall(&mut out, path, "?", fw, i, &rule_from, true);
@@ -291,9 +398,19 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
     }
 
     // Projects (with any a service names but no table declared).
-    let named: BTreeSet<String> = draft.services.values().filter_map(|s| s.project.clone()).collect();
+    let named: BTreeSet<String> = draft
+        .services
+        .values()
+        .filter_map(|s| s.project.clone())
+        .collect();
     for p in named {
-        draft.projects.entry(p.clone()).or_insert_with(|| super::draft::ProjectDraft { display: p, ..Default::default() });
+        draft
+            .projects
+            .entry(p.clone())
+            .or_insert_with(|| super::draft::ProjectDraft {
+                display: p,
+                ..Default::default()
+            });
     }
     for (k, p) in &draft.projects {
         let _ = writeln!(out, "\n{}[projects.{k}]", from_comment(path, &p.lines));
@@ -301,7 +418,15 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
             let _ = writeln!(out, "description = {}", q(&format!("{}: {d}", p.display)));
         }
         if !p.range.is_empty() {
-            let _ = writeln!(out, "range = {}", q(&p.range.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")));
+            let _ = writeln!(
+                out,
+                "range = {}",
+                q(&p.range
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "))
+            );
         }
         let range = PortSet::from_ranges(p.range.iter().copied());
         let mut blocks = String::new();
@@ -309,8 +434,17 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
             if !p.range.is_empty() && !ports.iter().all(|r| range.covers(r)) {
                 continue;
             }
-            let txt = ports.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
-            let _ = writeln!(blocks, "{b} = {{ range = {}, purpose = {} }}   # from {path}:{line}", q(&txt), q(purpose));
+            let txt = ports
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(
+                blocks,
+                "{b} = {{ range = {}, purpose = {} }}   # from {path}:{line}",
+                q(&txt),
+                q(purpose)
+            );
         }
         if !blocks.is_empty() {
             let _ = writeln!(out, "[projects.{k}.blocks]\n{blocks}");
@@ -344,9 +478,16 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
             let _ = writeln!(out, "process = {}", q(p));
         }
         if privileged(s) {
-            let _ = writeln!(out, "privileged = true   # the standard port of its protocol");
+            let _ = writeln!(
+                out,
+                "privileged = true   # the standard port of its protocol"
+            );
         }
-        let _ = writeln!(out, "hosts = [{}]", hs.iter().map(|h| q(h)).collect::<Vec<_>>().join(", "));
+        let _ = writeln!(
+            out,
+            "hosts = [{}]",
+            hs.iter().map(|h| q(h)).collect::<Vec<_>>().join(", ")
+        );
         let ev: Vec<String> = s.lines.iter().map(|l| q(&format!("{path}:{l}"))).collect();
         let _ = writeln!(out, "evidence = [{}]", ev.join(", "));
         for (bn, b) in &s.bindings {
@@ -361,7 +502,11 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
                     continue;
                 }
                 if let Some(fields) = binding_fields(draft, b, false) {
-                    let _ = writeln!(body, "bindings.{bn} = {{ {fields} }}   {}", from_comment(path, &b.lines).trim_end());
+                    let _ = writeln!(
+                        body,
+                        "bindings.{bn} = {{ {fields} }}   {}",
+                        from_comment(path, &b.lines).trim_end()
+                    );
                 }
             }
             if !body.is_empty() {
@@ -376,7 +521,11 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
         let listeners = draft.bindings_on(r.listen, false);
         let from = listeners
             .iter()
-            .find(|(s, _)| ["nginx", "proxy", "traefik", "haproxy", "caddy"].iter().any(|w| s.contains(w)))
+            .find(|(s, _)| {
+                ["nginx", "proxy", "traefik", "haproxy", "caddy"]
+                    .iter()
+                    .any(|w| s.contains(w))
+            })
             .or(listeners.first())
             .cloned();
         let to = draft
@@ -425,17 +574,37 @@ fn from_comment(path: &str, lines: &BTreeSet<usize>) -> String {
     }
 }
 
-fn write_firewall(out: &mut String, path: &str, host: &str, fw: &FirewallDraft, fi: usize, from: &BTreeMap<(usize, usize), String>, commented: bool) {
+fn write_firewall(
+    out: &mut String,
+    path: &str,
+    host: &str,
+    fw: &FirewallDraft,
+    fi: usize,
+    from: &BTreeMap<(usize, usize), String>,
+    commented: bool,
+) {
     let c = if commented { "# " } else { "" };
-    let _ = writeln!(out, "{c}[hosts.{host}.firewall]   # from {path}:{} \"{}\"", fw.line, fw.heading.replace('"', "'"));
-    let assumed = if fw.assumed { "   # the document names no firewall software; ufw assumed" } else { "" };
+    let _ = writeln!(
+        out,
+        "{c}[hosts.{host}.firewall]   # from {path}:{} \"{}\"",
+        fw.line,
+        fw.heading.replace('"', "'")
+    );
+    let assumed = if fw.assumed {
+        "   # the document names no firewall software; ufw assumed"
+    } else {
+        ""
+    };
     let _ = writeln!(out, "{c}kind = {}{assumed}", q(fw.kind));
     match fw.inbound {
         Some(p) => {
             let _ = writeln!(out, "{c}inbound = {}", q(p));
         }
         None => {
-            let _ = writeln!(out, "{c}inbound = \"deny\"   # not stated in the document; the usual default");
+            let _ = writeln!(
+                out,
+                "{c}inbound = \"deny\"   # not stated in the document; the usual default"
+            );
         }
     }
     let _ = writeln!(out, "{c}rules = [");
@@ -452,7 +621,10 @@ fn write_firewall(out: &mut String, path: &str, host: &str, fw: &FirewallDraft, 
             Some(_) => continue,
             None => {}
         }
-        f.push(format!("comment = {}", q(&format!(":{} {}", r.line, r.comment))));
+        f.push(format!(
+            "comment = {}",
+            q(&format!(":{} {}", r.line, r.comment))
+        ));
         let _ = writeln!(out, "{c}  {{ {} }},", f.join(", "));
     }
     let _ = writeln!(out, "{c}]");
@@ -500,7 +672,10 @@ fn binding_fields(draft: &Draft, b: &BindingDraft, base: bool) -> Option<String>
     match terms.as_slice() {
         [] => {}
         [one] => f.push(format!("exposure = {}", q(one))),
-        many => f.push(format!("exposure = [{}]", many.iter().map(|t| q(t)).collect::<Vec<_>>().join(", "))),
+        many => f.push(format!(
+            "exposure = [{}]",
+            many.iter().map(|t| q(t)).collect::<Vec<_>>().join(", ")
+        )),
     }
     if let Some(t) = b.tls {
         f.push(format!("tls = {}", q(t)));
@@ -520,10 +695,16 @@ fn binding_fields(draft: &Draft, b: &BindingDraft, base: bool) -> Option<String>
 /// Whether every port below 1024 of the service is the standard port of its protocol
 /// (nginx on 80/443, sshd on 22): then binding it is the point, not a mistake.
 fn privileged(s: &super::draft::ServiceDraft) -> bool {
-    let low: Vec<&BindingDraft> = s.bindings.values().filter(|b| b.port.is_some_and(|p| p.lo < 1024)).collect();
+    let low: Vec<&BindingDraft> = s
+        .bindings
+        .values()
+        .filter(|b| b.port.is_some_and(|p| p.lo < 1024))
+        .collect();
     !low.is_empty()
         && low.iter().all(|b| {
-            let (Some(p), Some(app)) = (b.port, b.app.as_deref()) else { return false };
+            let (Some(p), Some(app)) = (b.port, b.app.as_deref()) else {
+                return false;
+            };
             portolan_model::knowledge::primary_use(p.lo).is_some_and(|w| w.name == app)
         })
 }

@@ -51,7 +51,9 @@ fn strip_prefixes(cmd: &str) -> &str {
 }
 
 fn ports_list(s: &str) -> Option<Vec<PortRange>> {
-    s.split(',').map(|p| p.trim().parse::<PortRange>().ok()).collect()
+    s.split(',')
+        .map(|p| p.trim().parse::<PortRange>().ok())
+        .collect()
 }
 
 fn transport(s: &str) -> Option<Transport> {
@@ -96,14 +98,19 @@ pub fn ufw(cmd: &str) -> Option<Command> {
     } else {
         rest.split_whitespace().map(str::to_string).collect()
     };
-    let mut w: Vec<&str> = words.iter().map(String::as_str).filter(|t| !t.starts_with("--") && *t != "-f").collect();
+    let mut w: Vec<&str> = words
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !t.starts_with("--") && *t != "-f")
+        .collect();
     if let Some(i) = w.iter().position(|t| *t == "comment") {
         w.truncate(i);
     }
     let mut i = 0;
     let first = *w.first()?;
     match first {
-        "enable" | "disable" | "status" | "reload" | "reset" | "logging" | "app" | "show" | "version" | "route" => {
+        "enable" | "disable" | "status" | "reload" | "reset" | "logging" | "app" | "show"
+        | "version" | "route" => {
             return Some(Command::Other);
         }
         "default" => {
@@ -137,7 +144,13 @@ pub fn ufw(cmd: &str) -> Option<Command> {
         _ => return None,
     };
     i += 1;
-    let mut rule = Rule { action, ports: Vec::new(), transport: None, from: None, insert };
+    let mut rule = Rule {
+        action,
+        ports: Vec::new(),
+        transport: None,
+        from: None,
+        insert,
+    };
     let mut full = false;
     let mut simple: Vec<&str> = Vec::new();
     while i < w.len() {
@@ -191,7 +204,11 @@ pub fn ufw(cmd: &str) -> Option<Command> {
             rule.transport = t;
         }
     }
-    Some(if delete { Command::Delete(rule) } else { Command::Add(rule) })
+    Some(if delete {
+        Command::Delete(rule)
+    } else {
+        Command::Add(rule)
+    })
 }
 
 /// Splits a command line into words, honouring single and double quotes.
@@ -222,11 +239,19 @@ pub fn split_quoted(s: &str) -> Vec<String> {
 /// iptables command or one that cannot be read.
 pub fn iptables(cmd: &str) -> Option<Command> {
     let c = strip_prefixes(cmd);
-    let rest = c.strip_prefix("iptables ").or_else(|| c.strip_prefix("ip6tables "))?;
+    let rest = c
+        .strip_prefix("iptables ")
+        .or_else(|| c.strip_prefix("ip6tables "))?;
     let w: Vec<&str> = rest.split_whitespace().collect();
     let mut chain_ok = false;
     let mut insert = None;
-    let mut rule = Rule { action: "allow", ports: Vec::new(), transport: None, from: None, insert: None };
+    let mut rule = Rule {
+        action: "allow",
+        ports: Vec::new(),
+        transport: None,
+        from: None,
+        insert: None,
+    };
     let mut target = None;
     let mut i = 0;
     while i < w.len() {
@@ -255,7 +280,9 @@ pub fn iptables(cmd: &str) -> Option<Command> {
                     i += 1;
                 }
             }
-            "-F" | "--flush" | "-X" | "-Z" | "-L" | "--list" | "-S" | "-N" => return Some(Command::Other),
+            "-F" | "--flush" | "-X" | "-Z" | "-L" | "--list" | "-S" | "-N" => {
+                return Some(Command::Other);
+            }
             "-i" | "--in-interface" => {
                 if next.is_some_and(|n| n == "lo") {
                     return Some(Command::Other);
@@ -293,7 +320,11 @@ pub fn iptables(cmd: &str) -> Option<Command> {
         _ => return Some(Command::Other),
     };
     rule.insert = insert;
-    Some(if w.first() == Some(&"-D") { Command::Delete(rule) } else { Command::Add(rule) })
+    Some(if w.first() == Some(&"-D") {
+        Command::Delete(rule)
+    } else {
+        Command::Add(rule)
+    })
 }
 
 #[cfg(test)]
@@ -302,24 +333,60 @@ mod tests {
 
     #[test]
     fn ufw_forms() {
-        let Some(Command::Add(r)) = ufw("sudo ufw allow from 192.168.1.0/24 to any port 8000 proto tcp") else { panic!() };
-        assert_eq!((r.from.as_deref(), r.ports[0].lo, r.transport), (Some("192.168.1.0/24"), 8000, Some(Transport::Tcp)));
-        let Some(Command::Add(r)) = ufw("ufw allow 5000:5399/tcp") else { panic!() };
+        let Some(Command::Add(r)) =
+            ufw("sudo ufw allow from 192.168.1.0/24 to any port 8000 proto tcp")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (r.from.as_deref(), r.ports[0].lo, r.transport),
+            (Some("192.168.1.0/24"), 8000, Some(Transport::Tcp))
+        );
+        let Some(Command::Add(r)) = ufw("ufw allow 5000:5399/tcp") else {
+            panic!()
+        };
         assert_eq!((r.ports[0].lo, r.ports[0].hi), (5000, 5399));
-        assert_eq!(ufw("ufw default deny incoming"), Some(Command::Default("deny")));
+        assert_eq!(
+            ufw("ufw default deny incoming"),
+            Some(Command::Default("deny"))
+        );
         assert_eq!(ufw("ufw default allow outgoing"), Some(Command::Other));
-        assert!(matches!(ufw("ufw deny 5432"), Some(Command::Add(Rule { action: "deny", .. }))));
-        assert!(matches!(ufw("ufw delete allow 8069/tcp"), Some(Command::Delete(_))));
+        assert!(matches!(
+            ufw("ufw deny 5432"),
+            Some(Command::Add(Rule { action: "deny", .. }))
+        ));
+        assert!(matches!(
+            ufw("ufw delete allow 8069/tcp"),
+            Some(Command::Delete(_))
+        ));
         assert_eq!(ufw("ufw allow NEW_PORT/tcp"), None);
-        assert!(matches!(ufw("ufw allow 'Nginx Full'"), Some(Command::Add(r)) if r.ports.len() == 2));
+        assert!(
+            matches!(ufw("ufw allow 'Nginx Full'"), Some(Command::Add(r)) if r.ports.len() == 2)
+        );
     }
 
     #[test]
     fn iptables_forms() {
-        let Some(Command::Add(r)) = iptables("iptables -A INPUT -p tcp --dport 5432 -s 10.0.0.0/8 -j ACCEPT") else { panic!() };
-        assert_eq!((r.from.as_deref(), r.ports[0].lo), (Some("10.0.0.0/8"), 5432));
-        assert_eq!(iptables("iptables -P INPUT DROP"), Some(Command::Default("deny")));
-        assert_eq!(iptables("iptables -A INPUT -i lo -j ACCEPT"), Some(Command::Other));
-        assert_eq!(iptables("iptables -A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT"), Some(Command::Other));
+        let Some(Command::Add(r)) =
+            iptables("iptables -A INPUT -p tcp --dport 5432 -s 10.0.0.0/8 -j ACCEPT")
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (r.from.as_deref(), r.ports[0].lo),
+            (Some("10.0.0.0/8"), 5432)
+        );
+        assert_eq!(
+            iptables("iptables -P INPUT DROP"),
+            Some(Command::Default("deny"))
+        );
+        assert_eq!(
+            iptables("iptables -A INPUT -i lo -j ACCEPT"),
+            Some(Command::Other)
+        );
+        assert_eq!(
+            iptables("iptables -A INPUT -m state --state ESTABLISHED,RELATED -j ACCEPT"),
+            Some(Command::Other)
+        );
     }
 }

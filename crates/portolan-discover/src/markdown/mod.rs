@@ -73,7 +73,10 @@ impl Section {
 
     /// The nearest heading.
     pub fn innermost(&self) -> String {
-        self.stack.last().map(|(_, t)| t.clone()).unwrap_or_default()
+        self.stack
+            .last()
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default()
     }
 
     /// The environment the nearest heading that names one names.
@@ -85,7 +88,10 @@ impl Section {
     pub fn audience(&self) -> Vec<Audience> {
         for (_, t) in self.stack.iter().rev() {
             let l = t.to_lowercase();
-            if ["only", "internal", "public", "private", "exposed"].iter().any(|w| l.contains(w)) {
+            if ["only", "internal", "public", "private", "exposed"]
+                .iter()
+                .any(|w| l.contains(w))
+            {
                 if let Some(a) = table::audience(t).filter(|a| !a.is_empty()) {
                     return a;
                 }
@@ -99,7 +105,9 @@ impl Section {
     pub fn is_procedure(&self) -> bool {
         self.stack.iter().any(|(_, t)| {
             let l = t.to_lowercase();
-            ["change", "changing", "migrat", "how to add", "template"].iter().any(|w| l.contains(w))
+            ["change", "changing", "migrat", "how to add", "template"]
+                .iter()
+                .any(|w| l.contains(w))
         })
     }
 }
@@ -108,7 +116,10 @@ impl Section {
 /// when it names none, or more than one.
 pub fn environment_of(text: &str) -> Option<String> {
     let l = text.to_lowercase();
-    let words: Vec<&str> = l.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = l
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
     let mut found: Vec<&str> = Vec::new();
     for w in words {
         let e = match w {
@@ -155,7 +166,11 @@ fn first_diff_col(a: &str, b: &str) -> usize {
 }
 
 fn loc(path: &str, line: usize, col: usize) -> Location {
-    Location::new(path, u32::try_from(line).unwrap_or(u32::MAX), u32::try_from(col).unwrap_or(u32::MAX))
+    Location::new(
+        path,
+        u32::try_from(line).unwrap_or(u32::MAX),
+        u32::try_from(col).unwrap_or(u32::MAX),
+    )
 }
 
 /// Imports the Markdown document `text`, read from `path`.
@@ -169,7 +184,9 @@ pub fn import(path: &str, text: &str) -> Imported {
         let fixed = repair::mojibake(line.trim_end_matches('\r'));
         let (red, changed) = redact_line(&fixed);
         if changed {
-            report.secrets.push(loc(path, i + 1, first_diff_col(&fixed, &red)));
+            report
+                .secrets
+                .push(loc(path, i + 1, first_diff_col(&fixed, &red)));
         }
         clean.push_str(&red);
     }
@@ -206,7 +223,10 @@ pub fn import(path: &str, text: &str) -> Imported {
     let spec = emit::spec(path, &mut draft);
     draft.notes.sort();
     for (line, reason) in &draft.notes {
-        report.problems.push(Problem { at: loc(path, *line, 1), reason: reason.clone() });
+        report.problems.push(Problem {
+            at: loc(path, *line, 1),
+            reason: reason.clone(),
+        });
     }
     Imported { spec, report }
 }

@@ -7,10 +7,10 @@ use portolan_model::knowledge;
 use portolan_model::port::PortRange;
 use portolan_model::spec::Transport;
 
+use super::Section;
 use super::blocks::Table;
 use super::cells::{self, Column};
 use super::draft::{Audience, BindingDraft, Draft, ReservationDraft};
-use super::Section;
 
 /// What a table holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,10 +44,23 @@ pub fn kind(cols: &BTreeMap<Column, usize>, heading: &str) -> Kind {
     let h = heading.to_lowercase();
     if has(Column::Date) && (has(Column::Service) || has(Column::Port)) {
         Kind::Log
-    } else if has(Column::Range) && !has(Column::Port) && (has(Column::Project) || has(Column::Service)) {
+    } else if has(Column::Range)
+        && !has(Column::Port)
+        && (has(Column::Project) || has(Column::Service))
+    {
         Kind::Ranges
     } else if has(Column::Port) || has(Column::ContainerPort) || has(Column::Range) {
-        if ["reserved", "forbidden", "do not use", "avoid", "blocked", "blacklist"].iter().any(|w| h.contains(w)) {
+        if [
+            "reserved",
+            "forbidden",
+            "do not use",
+            "avoid",
+            "blocked",
+            "blacklist",
+        ]
+        .iter()
+        .any(|w| h.contains(w))
+        {
             Kind::Reserved
         } else {
             Kind::Inventory
@@ -69,12 +82,25 @@ pub fn audience(text: &str) -> Option<Vec<Audience>> {
     if t.contains("outbound") || t.contains("egress") || t.contains("client only") {
         return None;
     }
-    let words: Vec<&str> = t.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let words: Vec<&str> = t
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
     let has = |w: &str| words.contains(&w);
     let mut out = Vec::new();
-    if has("public") || has("wan") || has("internet") || has("anywhere") || has("world") || has("external") {
+    if has("public")
+        || has("wan")
+        || has("internet")
+        || has("anywhere")
+        || has("world")
+        || has("external")
+    {
         out.push(Audience::Public);
-    } else if has("localhost") || has("loopback") || t.contains("127.0.0.1") || has("local") && has("only") {
+    } else if has("localhost")
+        || has("loopback")
+        || t.contains("127.0.0.1")
+        || has("local") && has("only")
+    {
         out.push(Audience::Localhost);
     } else if has("vpn") {
         out.push(Audience::Network("vpn".into()));
@@ -82,7 +108,8 @@ pub fn audience(text: &str) -> Option<Vec<Audience>> {
         out.push(Audience::Network("pos-lan".into()));
     } else if has("lan") || has("office") {
         out.push(Audience::Network("lan".into()));
-    } else if has("internal") || has("private") || has("admin") || has("intranet") || has("cluster") {
+    } else if has("internal") || has("private") || has("admin") || has("intranet") || has("cluster")
+    {
         out.push(Audience::Internal);
     }
     Some(out)
@@ -90,7 +117,10 @@ pub fn audience(text: &str) -> Option<Vec<Audience>> {
 
 fn status(text: &str) -> Result<Option<&'static str>, ()> {
     let t = cells::clean(text).to_lowercase();
-    let w = t.split(|c: char| !c.is_ascii_alphabetic()).find(|w| !w.is_empty()).unwrap_or("");
+    let w = t
+        .split(|c: char| !c.is_ascii_alphabetic())
+        .find(|w| !w.is_empty())
+        .unwrap_or("");
     Ok(match w {
         "available" | "free" | "unused" | "open" | "unassigned" | "tbd" => return Err(()),
         "reserved" | "held" => Some("reserved"),
@@ -108,7 +138,9 @@ pub fn app_for(port: u16, said: Option<&str>, several: bool) -> Option<String> {
             return Some(a.to_string());
         }
     }
-    knowledge::primary_use(port).filter(|w| w.major).map(|w| w.name.to_string())
+    knowledge::primary_use(port)
+        .filter(|w| w.major)
+        .map(|w| w.name.to_string())
 }
 
 /// Applies one table to the draft.
@@ -117,7 +149,13 @@ pub fn apply(draft: &mut Draft, t: &Table, section: &Section) {
     let heading = section.innermost();
     match kind(&cols, &heading) {
         Kind::Ranges => ranges(draft, t, &cols),
-        Kind::Inventory | Kind::Reserved => inventory(draft, t, &cols, section, kind(&cols, &heading) == Kind::Reserved),
+        Kind::Inventory | Kind::Reserved => inventory(
+            draft,
+            t,
+            &cols,
+            section,
+            kind(&cols, &heading) == Kind::Reserved,
+        ),
         Kind::Log => log(draft, t, &cols),
         Kind::Other => {}
     }
@@ -125,7 +163,9 @@ pub fn apply(draft: &mut Draft, t: &Table, section: &Section) {
 
 fn ranges(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>) {
     for (row, line) in &t.rows {
-        let name = cell(row, cols, Column::Project).or_else(|| cell(row, cols, Column::Service)).unwrap_or("");
+        let name = cell(row, cols, Column::Project)
+            .or_else(|| cell(row, cols, Column::Service))
+            .unwrap_or("");
         let key = cells::slug(name);
         if key.is_empty() {
             continue;
@@ -133,7 +173,10 @@ fn ranges(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>) {
         let range = match cells::ports(cell(row, cols, Column::Range).unwrap_or("")) {
             Ok(v) => v.into_iter().map(|p| p.port).collect::<Vec<_>>(),
             Err(e) => {
-                draft.note(*line, format!("range of `{}` not read: {e}", cells::clean(name)));
+                draft.note(
+                    *line,
+                    format!("range of `{}` not read: {e}", cells::clean(name)),
+                );
                 Vec::new()
             }
         };
@@ -142,22 +185,41 @@ fn ranges(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>) {
         if p.range.is_empty() {
             p.range = range;
         }
-        if let Some(purpose) = cell(row, cols, Column::Purpose).map(cells::clean).filter(|s| !cells::is_empty(s)) {
+        if let Some(purpose) = cell(row, cols, Column::Purpose)
+            .map(cells::clean)
+            .filter(|s| !cells::is_empty(s))
+        {
             p.description.get_or_insert(purpose);
         }
         p.lines.insert(*line);
     }
 }
 
-fn inventory(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>, section: &Section, reserved_table: bool) {
-    let heading_project = section.headings().iter().rev().find_map(|h| draft.project_in(h));
+fn inventory(
+    draft: &mut Draft,
+    t: &Table,
+    cols: &BTreeMap<Column, usize>,
+    section: &Section,
+    reserved_table: bool,
+) {
+    let heading_project = section
+        .headings()
+        .iter()
+        .rev()
+        .find_map(|h| draft.project_in(h));
     let heading_env = section.environment();
     let heading_audience = section.audience();
     for (row, line) in &t.rows {
         let line = *line;
         let name_raw = cell(row, cols, Column::Service).unwrap_or("");
-        let purpose = cell(row, cols, Column::Purpose).map(cells::clean).filter(|s| !cells::is_empty(s));
-        let ports = match cells::ports(cell(row, cols, Column::Port).or_else(|| cell(row, cols, Column::Range)).unwrap_or("")) {
+        let purpose = cell(row, cols, Column::Purpose)
+            .map(cells::clean)
+            .filter(|s| !cells::is_empty(s));
+        let ports = match cells::ports(
+            cell(row, cols, Column::Port)
+                .or_else(|| cell(row, cols, Column::Range))
+                .unwrap_or(""),
+        ) {
             Ok(v) => v,
             Err(e) => {
                 draft.note(line, format!("port cell not read: {e}"));
@@ -165,10 +227,16 @@ fn inventory(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>, secti
             }
         };
         let targets = match cell(row, cols, Column::ContainerPort) {
-            Some(c) if cols.contains_key(&Column::Port) || cols.contains_key(&Column::Range) => cells::ports(c).unwrap_or_default(),
+            Some(c) if cols.contains_key(&Column::Port) || cols.contains_key(&Column::Range) => {
+                cells::ports(c).unwrap_or_default()
+            }
             _ => Vec::new(),
         };
-        let ports = if ports.is_empty() && !cols.contains_key(&Column::Port) { targets.clone() } else { ports };
+        let ports = if ports.is_empty() && !cols.contains_key(&Column::Port) {
+            targets.clone()
+        } else {
+            ports
+        };
         let status = match cell(row, cols, Column::Status).map(status) {
             Some(Err(())) => continue, // free ports, not a service
             Some(Ok(s)) => s,
@@ -182,12 +250,20 @@ fn inventory(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>, secti
             draft.reservations.push(ReservationDraft {
                 ports: ports.iter().map(|p| p.port).collect(),
                 project,
-                why: purpose.clone().or_else(|| Some(cells::clean(name_raw))).filter(|s| !s.is_empty()).unwrap_or_else(|| "reserved".into()),
+                why: purpose
+                    .clone()
+                    .or_else(|| Some(cells::clean(name_raw)))
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| "reserved".into()),
                 line,
             });
             continue;
         }
-        let display = if cells::is_empty(&cells::clean(name_raw)) { purpose.clone().unwrap_or_default() } else { cells::clean(name_raw) };
+        let display = if cells::is_empty(&cells::clean(name_raw)) {
+            purpose.clone().unwrap_or_default()
+        } else {
+            cells::clean(name_raw)
+        };
         let mut key = cells::slug(&display);
         if key.is_empty() {
             key = match ports.first() {
@@ -195,29 +271,54 @@ fn inventory(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>, secti
                 None => continue,
             };
         }
-        let (transport, app) = cell(row, cols, Column::Protocol).map_or((None, None), cells::protocol);
-        let several_apps = cell(row, cols, Column::Protocol).is_some_and(|p| cells::clean(p).contains('/') && app.is_none());
+        let (transport, app) =
+            cell(row, cols, Column::Protocol).map_or((None, None), cells::protocol);
+        let several_apps = cell(row, cols, Column::Protocol)
+            .is_some_and(|p| cells::clean(p).contains('/') && app.is_none());
         let access = cell(row, cols, Column::Access).map(audience);
         let env = cell(row, cols, Column::Environment)
             .and_then(|e| super::environment_of(&cells::clean(e)))
             .or_else(|| heading_env.clone());
-        let bind_cell = cell(row, cols, Column::Bind).map(cells::clean).and_then(|b| b.split_whitespace().next().and_then(|w| w.parse().ok()));
+        let bind_cell = cell(row, cols, Column::Bind)
+            .map(cells::clean)
+            .and_then(|b| b.split_whitespace().next().and_then(|w| w.parse().ok()));
         let outbound = matches!(access, Some(None));
         let exposure = match access {
             Some(Some(a)) if !a.is_empty() => a,
             _ => heading_audience.clone(),
         };
-        let redirect = purpose.as_deref().is_some_and(|p| p.to_lowercase().contains("redirect"));
+        let redirect = purpose
+            .as_deref()
+            .is_some_and(|p| p.to_lowercase().contains("redirect"));
         if let Some(e) = &env {
             draft.environments.insert(e.clone());
         }
         let mut new_bindings = Vec::new();
         if !outbound {
             for (i, pc) in ports.iter().enumerate() {
-                let target = if targets.len() == ports.len() { targets.get(i) } else { targets.first() };
-                let app = app_for(pc.port.lo, app.as_deref(), several_apps || ports.len() > 1 && app.as_deref().is_some_and(|a| a.contains("http")));
-                let app = app.or_else(|| if several_apps { None } else { app_guess(transport) });
-                let sensitive = (app.as_deref().is_some_and(|a| a.starts_with("http")) && key.split('-').any(|w| w.len() > 2 && knowledge::app_traits(Some(w), pc.port.lo).sensitive)).then_some(true);
+                let target = if targets.len() == ports.len() {
+                    targets.get(i)
+                } else {
+                    targets.first()
+                };
+                let app = app_for(
+                    pc.port.lo,
+                    app.as_deref(),
+                    several_apps
+                        || ports.len() > 1 && app.as_deref().is_some_and(|a| a.contains("http")),
+                );
+                let app = app.or_else(|| {
+                    if several_apps {
+                        None
+                    } else {
+                        app_guess(transport)
+                    }
+                });
+                let sensitive = (app.as_deref().is_some_and(|a| a.starts_with("http"))
+                    && key.split('-').any(|w| {
+                        w.len() > 2 && knowledge::app_traits(Some(w), pc.port.lo).sensitive
+                    }))
+                .then_some(true);
                 let b = BindingDraft {
                     sensitive,
                     port: Some(pc.port),
@@ -238,7 +339,11 @@ fn inventory(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>, secti
         for b in new_bindings {
             let name = draft.binding_name(&key, b.app.as_deref(), b.port);
             let s = draft.service(&key, &display);
-            if let Some((_, old)) = s.bindings.iter_mut().find(|(_, o)| o.port == b.port && o.transport == b.transport) {
+            if let Some((_, old)) = s
+                .bindings
+                .iter_mut()
+                .find(|(_, o)| o.port == b.port && o.transport == b.transport)
+            {
                 old.lines.extend(b.lines);
                 continue;
             }
@@ -250,7 +355,13 @@ fn inventory(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>, secti
             s.project = project;
         }
         if s.purpose.is_none() {
-            s.purpose = purpose.map(|p| if outbound { format!("{p} (outbound only)") } else { p });
+            s.purpose = purpose.map(|p| {
+                if outbound {
+                    format!("{p} (outbound only)")
+                } else {
+                    p
+                }
+            });
         }
         if s.status.is_none() {
             s.status = status;
@@ -273,7 +384,11 @@ fn log(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>) {
         let name = cells::clean(cell(row, cols, Column::Service).unwrap_or(""));
         let key = cells::slug(&name);
         let date = cells::clean(cell(row, cols, Column::Date).unwrap_or(""));
-        let ports: Vec<PortRange> = cells::ports(cell(row, cols, Column::Port).unwrap_or("")).unwrap_or_default().into_iter().map(|p| p.port).collect();
+        let ports: Vec<PortRange> = cells::ports(cell(row, cols, Column::Port).unwrap_or(""))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| p.port)
+            .collect();
         let Some(s) = draft.services.get_mut(&key) else {
             continue;
         };
@@ -283,14 +398,27 @@ fn log(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>) {
         }
         let declared: Vec<PortRange> = s.bindings.values().filter_map(|b| b.port).collect();
         let targets: Vec<PortRange> = s.bindings.values().filter_map(|b| b.target).collect();
-        let lines: Vec<String> = s.bindings.values().filter_map(|b| b.lines.first()).map(|l| format!(":{l}")).collect();
+        let lines: Vec<String> = s
+            .bindings
+            .values()
+            .filter_map(|b| b.lines.first())
+            .map(|l| format!(":{l}"))
+            .collect();
         for p in ports {
             if !declared.iter().any(|d| d.overlaps(&p)) {
-                let why = if targets.contains(&p) { " (that is its container port)" } else { "" };
+                let why = if targets.contains(&p) {
+                    " (that is its container port)"
+                } else {
+                    ""
+                };
                 let msg = format!(
                     "the assignment log gives `{name}` port {p}{why}, but the port table ({}) gives {}",
                     lines.join(", "),
-                    declared.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                    declared
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
                 draft.note(*line, msg);
             }
@@ -304,7 +432,9 @@ pub fn is_date(s: &str) -> bool {
     b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
         && s[5..7].parse::<u8>().is_ok_and(|m| (1..=12).contains(&m))
         && s[8..10].parse::<u8>().is_ok_and(|d| (1..=31).contains(&d))
 }
