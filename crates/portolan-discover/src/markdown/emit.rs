@@ -447,7 +447,7 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
             );
         }
         if !blocks.is_empty() {
-            let _ = writeln!(out, "[projects.{k}.blocks]\n{blocks}");
+            let _ = write!(out, "[projects.{k}.blocks]\n{blocks}");
         }
     }
 
