@@ -1,9 +1,8 @@
 //! Fenced code blocks: compose files (`crate::compose`), nginx configuration
-//! (`crate::nginx`, plus a small server/upstream reader for redirects and TLS), `.env`
+//! (`crate::nginx`, and [`super::nginx_block`] for redirects and TLS), `.env`
 //! blocks (`crate::env`), shell commands (ufw, iptables, `docker run -p`, `gunicorn
 //! --bind`, `manage.py runserver`, `ss | grep` checks) and Python `app.run(...)`.
 
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use portolan_model::port::PortRange;
@@ -12,7 +11,7 @@ use portolan_model::spec::Publisher;
 use super::Section;
 use super::blocks::Code;
 use super::cells;
-use super::draft::{Audience, BindingDraft, Draft, FirewallDraft, RouteDraft, RuleDraft};
+use super::draft::{BindingDraft, Draft, FirewallDraft, RuleDraft};
 use super::firewall::{self, Command};
 use crate::evidence::{Context, FileReport, PortUse, Role, SourceKind};
 use crate::text::{LineIndex, port_number};
@@ -92,7 +91,7 @@ fn env_pair(line: &str) -> Option<(&str, &str)> {
 }
 
 /// The block's text padded with blank lines so that line numbers are the document's.
-fn padded(code: &Code) -> String {
+pub(super) fn padded(code: &Code) -> String {
     let first = code.lines.first().map_or(code.line + 1, |(_, n)| *n);
     let mut s = "\n".repeat(first.saturating_sub(1));
     for (l, _) in &code.lines {
@@ -117,7 +116,7 @@ pub fn apply(
     let heading = section.innermost();
     match kind(code, &heading) {
         Kind::Compose => compose(draft, report, path, code, section),
-        Kind::Nginx => nginx(draft, report, path, code),
+        Kind::Nginx => super::nginx_block::apply(draft, report, path, code),
         Kind::Env => env(draft, report, path, code),
         Kind::Python => python(draft, code),
         Kind::Shell => shell(draft, greps, path, code, section),
@@ -280,174 +279,6 @@ fn compose_fallback(path: &str, text: &str) -> Vec<PortUse> {
         }
     }
     out
-}
-
-#[derive(Debug, Default)]
-struct Server {
-    listens: Vec<(u16, bool, Option<IpAddr>)>,
-    names: Vec<String>,
-    redirect: bool,
-    passes: Vec<(String, Option<u16>, usize)>,
-    line: usize,
-}
-
-fn nginx(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code) {
-    let text = padded(code);
-    let found = crate::nginx::parse(path, &text, &Context::default());
-    report.problems.extend(found.problems);
-    let mut servers: Vec<Server> = Vec::new();
-    let mut upstreams: BTreeMap<String, u16> = BTreeMap::new();
-    let mut stack: Vec<Option<usize>> = Vec::new();
-    let mut upstream: Option<String> = None;
-    for (raw, n) in &code.lines {
-        let t = raw.split('#').next().unwrap_or("").trim();
-        if t.is_empty() {
-            continue;
-        }
-        let words: Vec<&str> = t.trim_end_matches(['{', ';']).split_whitespace().collect();
-        if t.ends_with('{') {
-            if words.first() == Some(&"server") {
-                servers.push(Server {
-                    line: *n,
-                    ..Server::default()
-                });
-                stack.push(Some(servers.len() - 1));
-            } else {
-                if words.first() == Some(&"upstream") {
-                    upstream = words.get(1).map(|s| (*s).to_string());
-                }
-                stack.push(None);
-            }
-            continue;
-        }
-        if t.starts_with('}') {
-            if stack.pop().is_none() {
-                continue;
-            }
-            if !stack.iter().any(Option::is_some) {
-                upstream = None;
-            }
-            continue;
-        }
-        let cur = stack.iter().rev().find_map(|s| *s);
-        match (words.first().copied(), cur) {
-            (Some("server"), None) => {
-                if let (Some(u), Some(addr)) = (&upstream, words.get(1)) {
-                    if let Some(p) = addr.rsplit_once(':').and_then(|(_, p)| port_number(p)) {
-                        upstreams.entry(u.clone()).or_insert(p);
-                    }
-                }
-            }
-            (Some("listen"), Some(si)) => {
-                let Some(spec) = words.get(1) else { continue };
-                let (bind, port) = cells::split_bind(spec);
-                if let Some(p) = port_number(port) {
-                    servers[si].listens.push((
-                        p,
-                        words.contains(&"ssl") || words.contains(&"http2") && p == 443,
-                        bind,
-                    ));
-                }
-            }
-            (Some("server_name"), Some(si)) => servers[si]
-                .names
-                .extend(words[1..].iter().map(|s| (*s).to_string())),
-            (Some("return"), Some(si)) if words.get(1).is_some_and(|c| c.starts_with("30")) => {
-                servers[si].redirect = true;
-            }
-            (Some("proxy_pass" | "uwsgi_pass" | "grpc_pass" | "fastcgi_pass"), Some(si)) => {
-                let Some(target) = words.get(1) else { continue };
-                let hostport = target
-                    .split("://")
-                    .nth(1)
-                    .unwrap_or(target)
-                    .split('/')
-                    .next()
-                    .unwrap_or("");
-                let (host, port) = match hostport.rsplit_once(':') {
-                    Some((h, p)) => (h.to_string(), port_number(p)),
-                    None => (hostport.to_string(), None),
-                };
-                servers[si].passes.push((host, port, *n));
-            }
-            _ => {}
-        }
-    }
-    for r in found.routes {
-        for &l in &r.listen {
-            if let Some(p) = r.port {
-                draft.routes.insert(RouteDraft {
-                    listen: l,
-                    upstream: p,
-                    host: r.server_names.first().cloned(),
-                    line: r.at.line as usize,
-                });
-            }
-        }
-    }
-    let key = draft
-        .services
-        .keys()
-        .find(|k| k.contains("nginx"))
-        .cloned()
-        .unwrap_or_else(|| "nginx".to_string());
-    for s in &servers {
-        for &(port, ssl, bind) in &s.listens {
-            let redirect_only = s.redirect && s.passes.is_empty();
-            let app = if ssl { "https" } else { "http" };
-            let name = draft.binding_name(&key, Some(app), Some(PortRange::single(port)));
-            let svc = draft.service(&key, "nginx");
-            svc.lines.insert(s.line);
-            svc.process.get_or_insert_with(|| "nginx".into());
-            if let Some(b) = svc
-                .bindings
-                .values_mut()
-                .find(|b| b.port == Some(PortRange::single(port)))
-            {
-                b.lines.insert(s.line);
-                // One server on the port proxies: the port is not redirect-only.
-                b.redirect = b.redirect && redirect_only;
-            } else {
-                {
-                    let exposure = if bind.is_some_and(|b| b.is_loopback()) {
-                        vec![Audience::Localhost]
-                    } else {
-                        vec![Audience::Public]
-                    };
-                    svc.bindings.insert(
-                        name,
-                        BindingDraft {
-                            port: Some(PortRange::single(port)),
-                            bind,
-                            app: Some(app.into()),
-                            tls: ssl.then_some("native"),
-                            redirect: redirect_only && !ssl,
-                            exposure,
-                            lines: [s.line].into(),
-                            ..BindingDraft::default()
-                        },
-                    );
-                }
-            }
-            for (host, up, line) in &s.passes {
-                let up = up.or_else(|| upstreams.get(host).copied());
-                match up {
-                    Some(u) => {
-                        draft.routes.insert(RouteDraft {
-                            listen: port,
-                            upstream: u,
-                            host: s.names.first().filter(|n| *n != "_").cloned(),
-                            line: *line,
-                        });
-                    }
-                    None => draft.note(
-                        *line,
-                        format!("nginx passes to `{host}`, whose port the document does not give"),
-                    ),
-                }
-            }
-        }
-    }
 }
 
 fn env(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code) {

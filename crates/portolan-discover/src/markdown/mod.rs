@@ -30,6 +30,7 @@ pub mod code;
 pub mod draft;
 mod emit;
 pub mod firewall;
+mod nginx_block;
 pub mod prose;
 pub mod repair;
 pub mod table;
