@@ -1,0 +1,267 @@
+//! A small line-based Markdown block scanner: ATX and setext headings, pipe tables,
+//! fenced code blocks (with their info string), list items and other text lines, each with
+//! its 1-based line number. Enough of `CommonMark` for port documents; never fails.
+
+/// One block of the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Block {
+    /// `## Title` (level 1–6).
+    Heading {
+        /// 1–6.
+        level: u8,
+        /// The title text (raw inline Markdown).
+        text: String,
+        /// Line of the heading.
+        line: usize,
+    },
+    /// A pipe table.
+    Table(Table),
+    /// A fenced code block.
+    Code(Code),
+    /// A list item (`- x`, `* x`, `1. x`), continuation lines not included.
+    Item {
+        /// The text after the marker.
+        text: String,
+        /// Line of the item.
+        line: usize,
+    },
+    /// Any other non-blank line (paragraph text, block quote).
+    Text {
+        /// The line.
+        text: String,
+        /// Its number.
+        line: usize,
+    },
+}
+
+/// A pipe table: the header cells and the body rows (cells as written, unescaped `\|`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    /// Header cells.
+    pub header: Vec<String>,
+    /// Body rows: the cells and the line.
+    pub rows: Vec<(Vec<String>, usize)>,
+    /// Line of the header.
+    pub line: usize,
+}
+
+/// A fenced code block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Code {
+    /// The info string, lowercased first word (`yaml`, `bash`, `nginx`, or empty).
+    pub lang: String,
+    /// Body lines with their numbers.
+    pub lines: Vec<(String, usize)>,
+    /// Line of the opening fence.
+    pub line: usize,
+}
+
+/// Splits one table row into cells (outer pipes optional, `\|` is a literal pipe, pipes
+/// inside code spans count as separators as in GFM).
+pub fn split_row(line: &str) -> Vec<String> {
+    let t = line.trim();
+    let t = t.strip_prefix('|').unwrap_or(t);
+    let t = if t.ends_with('|') && !t.ends_with("\\|") {
+        &t[..t.len() - 1]
+    } else {
+        t
+    };
+    let mut cells = Vec::new();
+    let mut cur = String::new();
+    let mut chars = t.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'|') => {
+                cur.push('|');
+                chars.next();
+            }
+            '|' => cells.push(std::mem::take(&mut cur).trim().to_string()),
+            _ => cur.push(c),
+        }
+    }
+    cells.push(cur.trim().to_string());
+    cells
+}
+
+fn is_delimiter_row(line: &str) -> bool {
+    let t = line.trim();
+    if !t.contains('-') {
+        return false;
+    }
+    let cells = split_row(t);
+    !cells.is_empty()
+        && cells.iter().all(|c| {
+            let c = c.trim();
+            !c.is_empty() && c.trim_matches(':').chars().all(|ch| ch == '-') && c.contains('-')
+        })
+}
+
+fn fence(line: &str) -> Option<(char, usize, &str)> {
+    let t = line.trim_start();
+    let indent = line.len() - t.len();
+    if indent > 3 {
+        return None;
+    }
+    let c = t.chars().next()?;
+    if c != '`' && c != '~' {
+        return None;
+    }
+    let n = t.chars().take_while(|&x| x == c).count();
+    if n < 3 {
+        return None;
+    }
+    let info = &t[n..];
+    if c == '`' && info.contains('`') {
+        return None;
+    }
+    Some((c, n, info.trim()))
+}
+
+fn list_item(line: &str) -> Option<&str> {
+    let t = line.trim_start();
+    for m in ["- ", "* ", "+ "] {
+        if let Some(rest) = t.strip_prefix(m) {
+            return Some(rest.trim());
+        }
+    }
+    let digits = t.chars().take_while(char::is_ascii_digit).count();
+    if digits > 0 && digits < 10 {
+        let rest = &t[digits..];
+        if let Some(r) = rest.strip_prefix(". ").or_else(|| rest.strip_prefix(") ")) {
+            return Some(r.trim());
+        }
+    }
+    None
+}
+
+/// Scans `text` into blocks, in document order.
+pub fn scan(text: &str) -> Vec<Block> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let n = i + 1;
+        if let Some((c, len, info)) = fence(line) {
+            let mut body = Vec::new();
+            let mut j = i + 1;
+            while j < lines.len() {
+                if let Some((c2, len2, rest)) = fence(lines[j]) {
+                    if c2 == c && len2 >= len && rest.is_empty() {
+                        break;
+                    }
+                }
+                body.push((lines[j].to_string(), j + 1));
+                j += 1;
+            }
+            let lang = info
+                .split(|ch: char| ch.is_whitespace() || ch == '{' || ch == ',')
+                .next()
+                .unwrap_or("")
+                .trim_start_matches('.')
+                .to_ascii_lowercase();
+            out.push(Block::Code(Code {
+                lang,
+                lines: body,
+                line: n,
+            }));
+            i = j + 1;
+            continue;
+        }
+        let t = line.trim();
+        if t.is_empty() {
+            i += 1;
+            continue;
+        }
+        if t.starts_with('#') && line.len() - line.trim_start().len() <= 3 {
+            let level = t.chars().take_while(|&c| c == '#').count();
+            let rest = &t[level..];
+            if level <= 6 && (rest.is_empty() || rest.starts_with([' ', '\t'])) {
+                let text = rest.trim().trim_end_matches('#').trim().to_string();
+                out.push(Block::Heading {
+                    level: u8::try_from(level).unwrap_or(6),
+                    text,
+                    line: n,
+                });
+                i += 1;
+                continue;
+            }
+        }
+        if t.contains('|') && i + 1 < lines.len() && is_delimiter_row(lines[i + 1]) {
+            let header = split_row(t);
+            let mut rows = Vec::new();
+            let mut j = i + 2;
+            while j < lines.len() {
+                let r = lines[j].trim();
+                if r.is_empty() || !r.contains('|') || fence(r).is_some() {
+                    break;
+                }
+                rows.push((split_row(r), j + 1));
+                j += 1;
+            }
+            out.push(Block::Table(Table {
+                header,
+                rows,
+                line: n,
+            }));
+            i = j;
+            continue;
+        }
+        // Setext heading: a text line followed by === or ---.
+        if i + 1 < lines.len() && list_item(line).is_none() {
+            let u = lines[i + 1].trim();
+            if !u.is_empty()
+                && (u.chars().all(|c| c == '=') || (u.len() >= 3 && u.chars().all(|c| c == '-')))
+            {
+                let level = if u.starts_with('=') { 1 } else { 2 };
+                out.push(Block::Heading {
+                    level,
+                    text: t.to_string(),
+                    line: n,
+                });
+                i += 2;
+                continue;
+            }
+        }
+        if let Some(item) = list_item(line) {
+            out.push(Block::Item {
+                text: item.to_string(),
+                line: n,
+            });
+        } else {
+            out.push(Block::Text {
+                text: t.trim_start_matches('>').trim().to_string(),
+                line: n,
+            });
+        }
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scans_blocks() {
+        let doc = "# T\n\n| A | B |\n|---|:-:|\n| 1 | 2 \\| 3 |\n\n```yaml title\nx: 1\n```\n- item\ntext\n";
+        let b = scan(doc);
+        assert!(matches!(&b[0], Block::Heading { level: 1, text, line: 1 } if text == "T"));
+        let Block::Table(t) = &b[1] else {
+            panic!("{b:?}")
+        };
+        assert_eq!(t.rows[0].0, vec!["1", "2 | 3"]);
+        assert_eq!(t.rows[0].1, 5);
+        let Block::Code(c) = &b[2] else { panic!() };
+        assert_eq!((c.lang.as_str(), c.lines[0].1), ("yaml", 8));
+        assert!(matches!(&b[3], Block::Item { line: 10, .. }));
+        assert!(matches!(&b[4], Block::Text { line: 11, .. }));
+    }
+
+    #[test]
+    fn unclosed_fence_runs_to_the_end() {
+        let b = scan("```\na\nb");
+        assert!(matches!(&b[0], Block::Code(c) if c.lines.len() == 2));
+    }
+}

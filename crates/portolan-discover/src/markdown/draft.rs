@@ -1,0 +1,265 @@
+//! What the import learns, before it is written out as a spec: networks, hosts and their
+//! firewalls, projects with blocks, services with bindings (base and per environment),
+//! routes, reservations and notes. Everything is keyed and sorted so the output is stable.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use portolan_model::port::PortRange;
+use portolan_model::spec::{Publisher, Transport};
+
+/// Who a binding is meant for, as the document words it; networks are resolved when the
+/// spec is written (a `LAN` the document never gives a CIDR for becomes `internal`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Audience {
+    /// `localhost`.
+    Localhost,
+    /// `internal`.
+    Internal,
+    /// `public`.
+    Public,
+    /// A network by its guessed name (`lan`, `vpn`, `pos-lan`).
+    Network(String),
+}
+
+/// A binding, as far as the document says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BindingDraft {
+    /// Host port(s).
+    pub port: Option<PortRange>,
+    /// Container port.
+    pub target: Option<PortRange>,
+    /// Bind address.
+    pub bind: Option<IpAddr>,
+    /// Transport, when said.
+    pub transport: Option<Transport>,
+    /// App protocol.
+    pub app: Option<String>,
+    /// Publisher, when not the process itself.
+    pub publisher: Option<Publisher>,
+    /// Declared audience.
+    pub exposure: Vec<Audience>,
+    /// `native` / `proxy`.
+    pub tls: Option<&'static str>,
+    /// Redirect-only (HTTP → HTTPS).
+    pub redirect: bool,
+    /// Holds sensitive data or controls something (said for web UIs of monitoring and
+    /// admin tools, which the app protocol alone does not reveal).
+    pub sensitive: Option<bool>,
+    /// Lines it comes from.
+    pub lines: BTreeSet<usize>,
+}
+
+/// A service.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceDraft {
+    /// The name as written.
+    pub display: String,
+    /// Owning project key.
+    pub project: Option<String>,
+    /// What it does.
+    pub purpose: Option<String>,
+    /// `reserved`, `deprecated`, `planned` (active is the default).
+    pub status: Option<&'static str>,
+    /// `YYYY-MM-DD`.
+    pub since: Option<String>,
+    /// Environment the document places it in (`None`: every environment).
+    pub env: Option<String>,
+    /// Program (from a command line).
+    pub process: Option<String>,
+    /// Base bindings by name.
+    pub bindings: BTreeMap<String, BindingDraft>,
+    /// Per-environment binding changes (environment → binding → fields).
+    pub overrides: BTreeMap<String, BTreeMap<String, BindingDraft>>,
+    /// Lines it comes from.
+    pub lines: BTreeSet<usize>,
+}
+
+/// A firewall rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleDraft {
+    /// `allow` / `deny`.
+    pub action: &'static str,
+    /// Ports (empty: every port).
+    pub ports: Vec<PortRange>,
+    /// Transport (`None`: both).
+    pub transport: Option<Transport>,
+    /// Source: a CIDR (resolved to a network name on output) or `None` for any.
+    pub from: Option<String>,
+    /// The command as written (redacted), plus the comment above it.
+    pub comment: String,
+    /// Line of the command.
+    pub line: usize,
+}
+
+/// A firewall ruleset found in one section.
+#[derive(Debug, Clone)]
+pub struct FirewallDraft {
+    /// `ufw`, `iptables`, …
+    pub kind: &'static str,
+    /// Environment of the section, if it names one.
+    pub env: Option<String>,
+    /// `allow` / `deny`, when the document sets the default.
+    pub inbound: Option<&'static str>,
+    /// Rules in order.
+    pub rules: Vec<RuleDraft>,
+    /// First line.
+    pub line: usize,
+    /// The heading it is under.
+    pub heading: String,
+    /// Whether the kind is a guess (an "open ports" list names no software).
+    pub assumed: bool,
+}
+
+/// A project.
+#[derive(Debug, Clone, Default)]
+pub struct ProjectDraft {
+    /// The name as written.
+    pub display: String,
+    /// Its range.
+    pub range: Vec<PortRange>,
+    /// Blocks: name → (ports, purpose, line).
+    pub blocks: BTreeMap<String, (Vec<PortRange>, String, usize)>,
+    /// What it is.
+    pub description: Option<String>,
+    /// Lines it comes from.
+    pub lines: BTreeSet<usize>,
+}
+
+/// A proxy route: the listener port and the upstream port (resolved to bindings on output).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RouteDraft {
+    /// Port the proxy listens on.
+    pub listen: u16,
+    /// Upstream port.
+    pub upstream: u16,
+    /// `server_name`, when one is given.
+    pub host: Option<String>,
+    /// Line of the pass directive.
+    pub line: usize,
+}
+
+/// A held range (a "reserved"/"do not use" table row).
+#[derive(Debug, Clone)]
+pub struct ReservationDraft {
+    /// The ports.
+    pub ports: Vec<PortRange>,
+    /// Project key.
+    pub project: Option<String>,
+    /// Why.
+    pub why: String,
+    /// Line.
+    pub line: usize,
+}
+
+/// Everything learnt from one document.
+#[derive(Debug, Clone, Default)]
+pub struct Draft {
+    /// The document's title.
+    pub title: Option<String>,
+    /// Networks: name → (CIDR, line).
+    pub networks: BTreeMap<String, (String, usize)>,
+    /// Addresses of the (single) server the document describes.
+    pub addresses: BTreeSet<String>,
+    /// Environments seen (sorted).
+    pub environments: BTreeSet<String>,
+    /// Firewalls in document order.
+    pub firewalls: Vec<FirewallDraft>,
+    /// Projects by key.
+    pub projects: BTreeMap<String, ProjectDraft>,
+    /// Services by key.
+    pub services: BTreeMap<String, ServiceDraft>,
+    /// Routes.
+    pub routes: BTreeSet<RouteDraft>,
+    /// Reservations.
+    pub reservations: Vec<ReservationDraft>,
+    /// Notes for the reader: (line, text). Also reported as problems.
+    pub notes: Vec<(usize, String)>,
+}
+
+impl Draft {
+    /// The service `key`, created with `display` if new.
+    pub fn service(&mut self, key: &str, display: &str) -> &mut ServiceDraft {
+        self.services
+            .entry(key.to_string())
+            .or_insert_with(|| ServiceDraft {
+                display: display.to_string(),
+                ..ServiceDraft::default()
+            })
+    }
+
+    /// Services with a base binding on `port` (container side matched too when
+    /// `or_target`): (service key, binding name).
+    pub fn bindings_on(&self, port: u16, or_target: bool) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for (sk, s) in &self.services {
+            for (bk, b) in &s.bindings {
+                let hit = b.port.is_some_and(|p| p.contains(port))
+                    || (or_target
+                        && b.target.is_some_and(|t| t.contains(port))
+                        && b.port.is_none());
+                if hit {
+                    out.push((sk.clone(), bk.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// The project whose name (or range) `text` mentions.
+    pub fn project_in(&self, text: &str) -> Option<String> {
+        let t = super::cells::slug(text);
+        let mut best: Option<(usize, String)> = None;
+        for (k, p) in &self.projects {
+            let name = super::cells::slug(&p.display);
+            if !name.is_empty()
+                && t.contains(&name)
+                && best.as_ref().is_none_or(|(l, _)| name.len() > *l)
+            {
+                best = Some((name.len(), k.clone()));
+            }
+        }
+        if best.is_none() {
+            for (k, p) in &self.projects {
+                if p.range
+                    .iter()
+                    .any(|r| text.contains(&r.to_string()) && r.lo != r.hi)
+                {
+                    return Some(k.clone());
+                }
+            }
+        }
+        best.map(|(_, k)| k)
+    }
+
+    /// Adds a note.
+    pub fn note(&mut self, line: usize, text: impl Into<String>) {
+        let text = text.into();
+        if !self.notes.iter().any(|(l, t)| *l == line && *t == text) {
+            self.notes.push((line, text));
+        }
+    }
+
+    /// A fresh binding name for `port`/`app` in service `key`.
+    pub fn binding_name(&self, key: &str, app: Option<&str>, port: Option<PortRange>) -> String {
+        let base = app
+            .map(super::cells::slug)
+            .filter(|s| !s.is_empty())
+            .or_else(|| port.map(|p| format!("port-{}", p.lo)))
+            .unwrap_or_else(|| "main".to_string());
+        let Some(s) = self.services.get(key) else {
+            return base;
+        };
+        if !s.bindings.contains_key(&base) {
+            return base;
+        }
+        let with_port = port.map_or_else(|| format!("{base}-2"), |p| format!("{base}-{}", p.lo));
+        let mut name = with_port.clone();
+        let mut n = 2;
+        while s.bindings.contains_key(&name) {
+            name = format!("{with_port}-{n}");
+            n += 1;
+        }
+        name
+    }
+}
