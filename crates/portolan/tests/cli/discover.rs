@@ -265,3 +265,101 @@ fn fixture_repositories_are_discovered() {
         insta::assert_snapshot!(format!("discover-{case}"), shown);
     }
 }
+
+/// The rules `lint` reports on a spec, with their counts.
+fn rule_counts(spec: &str) -> std::collections::BTreeMap<String, usize> {
+    let out = Case::new()
+        .file("ports.toml", spec)
+        .args(["--json", "lint", "--fail-on", "never"])
+        .run()
+        .success();
+    let mut counts = std::collections::BTreeMap::new();
+    for f in out.json()["findings"].as_array().expect("findings") {
+        *counts
+            .entry(f["rule"].as_str().unwrap_or_default().to_string())
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+#[test]
+fn import_turns_each_example_document_into_a_spec_that_lints_to_its_mistakes() {
+    // (document, rules lint must report on the imported spec — the mistakes a careful
+    // reader sees; the library tests pin the exact findings and notes)
+    let cases: [(&str, &[&str]); 3] = [
+        (
+            "opticserp-port-reference.md",
+            &[
+                "docker-bypasses-firewall",
+                "internal-exposed",
+                "public-without-tls",
+                "sensitive-without-auth",
+            ],
+        ),
+        (
+            "es-dashboards-port-guide.md",
+            &[
+                "internal-exposed",
+                "out-of-range",
+                "range-exhausted",
+                "well-known-collision",
+            ],
+        ),
+        (
+            "business-platform-network.md",
+            &["internal-exposed", "public-without-tls"],
+        ),
+    ];
+    for (doc, rules) in cases {
+        let text = std::fs::read(repo().join("tests/fixtures/import").join(doc)).expect("doc");
+        let c = Case::new()
+            .file(doc, &text)
+            .args(["import", doc, "-o", "ports.toml"]);
+        let out = c.run().success().no_panic();
+        assert!(
+            out.stderr.contains("wrote ports.toml"),
+            "{doc}: {}",
+            out.stderr
+        );
+        let spec = std::fs::read_to_string(c.path().join("ports.toml")).expect("spec");
+        assert!(
+            spec.contains(&format!("{doc}:")),
+            "{doc}: evidence points into the document"
+        );
+        let counts = rule_counts(&spec);
+        for r in rules {
+            assert!(counts.contains_key(*r), "{doc}: lint lacks {r}: {counts:?}");
+        }
+        // a second import refuses to overwrite
+        c.run().code(2).stderr_has("already exists");
+    }
+}
+
+#[test]
+fn import_redacts_secrets_and_reports_them() {
+    let doc = "# Ports\n\n| Service | Port |\n|---|---|\n| db | 5432 |\n\n```bash\nPGPASSWORD=s3cr3t-pw psql -h localhost -p 5432\n```\n";
+    let out = Case::new()
+        .file("ports.md", doc)
+        .args(["import", "ports.md"])
+        .run()
+        .success();
+    assert!(!out.stdout.contains("s3cr3t-pw") && !out.stderr.contains("s3cr3t-pw"));
+    assert!(out.stderr.contains("ports.md:8:"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("a secret in the document"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.contains("[services.db]"), "{}", out.stdout);
+    Case::new()
+        .file("bin.md", b"\0\x01\x02".as_slice())
+        .args(["import", "bin.md"])
+        .run()
+        .code(2)
+        .stderr_has("binary content");
+    Case::new()
+        .args(["import", "missing.md"])
+        .run()
+        .code(2)
+        .no_panic();
+}
