@@ -176,7 +176,8 @@ pub fn quote(s: &str) -> String {
     out
 }
 
-fn range_toml(r: PortRange) -> String {
+/// A port as a TOML value: `8000`, or `"8000-8010"` for a range.
+pub fn port_value(r: PortRange) -> String {
     if r.lo == r.hi {
         r.lo.to_string()
     } else {
@@ -186,9 +187,9 @@ fn range_toml(r: PortRange) -> String {
 
 /// The inline table of one binding (`{ port = 8000, bind = "127.0.0.1", … }`).
 pub fn binding_toml(b: &DraftBinding) -> String {
-    let mut parts = vec![format!("port = {}", range_toml(b.port))];
+    let mut parts = vec![format!("port = {}", port_value(b.port))];
     if let Some(t) = b.target {
-        parts.push(format!("target = {}", range_toml(t)));
+        parts.push(format!("target = {}", port_value(t)));
     }
     if b.transport != Transport::Tcp {
         parts.push(format!("transport = {}", quote(b.transport.as_str())));

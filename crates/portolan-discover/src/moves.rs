@@ -69,24 +69,9 @@ static PORTISH: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Finds every reference to `t.port` under `roots`.
 pub fn references(roots: &[PathBuf], t: &Target, opts: &WalkOptions) -> Plan {
-    let Some((first, rest)) = roots.split_first() else {
+    let Some(builder) = walk::builder(roots, opts) else {
         return Plan::default();
     };
-    let mut builder = ignore::WalkBuilder::new(first);
-    for r in rest {
-        builder.add(r);
-    }
-    builder
-        .hidden(false)
-        .ignore(!opts.no_ignore)
-        .git_ignore(!opts.no_ignore)
-        .require_git(false)
-        .follow_links(opts.follow_links)
-        .threads(opts.threads)
-        .filter_entry(|e| {
-            !(e.file_type().is_some_and(|t| t.is_dir())
-                && matches!(e.file_name().to_str(), Some(".git" | ".hg" | ".svn")))
-        });
     let exclude: BTreeSet<PathBuf> = t
         .exclude
         .iter()

@@ -215,11 +215,11 @@ fn shown(path: &Path) -> String {
     }
 }
 
-/// Walks `roots` (files or directories) and parses every file that may hold ports.
-pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> Discovery {
-    let Some((first, rest)) = roots.split_first() else {
-        return Discovery::default();
-    };
+/// The walker over `roots` (`None` when there are none): `.gitignore`/`.ignore` honoured
+/// unless `no_ignore` (also outside a git repository), hidden files read (`.env` is one),
+/// version-control internals skipped.
+pub fn builder(roots: &[PathBuf], opts: &WalkOptions) -> Option<ignore::WalkBuilder> {
+    let (first, rest) = roots.split_first()?;
     let mut builder = ignore::WalkBuilder::new(first);
     for r in rest {
         builder.add(r);
@@ -234,11 +234,18 @@ pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> Discovery {
         .require_git(false)
         .follow_links(opts.follow_links)
         .threads(opts.threads)
-        // Version-control internals are never sources (hidden files are: `.env`).
         .filter_entry(|e| {
             !(e.file_type().is_some_and(|t| t.is_dir())
                 && matches!(e.file_name().to_str(), Some(".git" | ".hg" | ".svn")))
         });
+    Some(builder)
+}
+
+/// Walks `roots` (files or directories) and parses every file that may hold ports.
+pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> Discovery {
+    let Some(builder) = builder(roots, opts) else {
+        return Discovery::default();
+    };
     let results: Mutex<Vec<(usize, FileReport)>> = Mutex::new(Vec::new());
     builder.build_parallel().run(|| {
         let results = &results;

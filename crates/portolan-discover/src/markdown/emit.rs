@@ -15,32 +15,7 @@ use super::code::GrepCheck;
 use super::draft::{Audience, BindingDraft, Draft, FirewallDraft};
 use super::table;
 
-/// A TOML basic string.
-fn q(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04X}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-fn port_value(p: PortRange) -> String {
-    if p.lo == p.hi {
-        p.lo.to_string()
-    } else {
-        q(&p.to_string())
-    }
-}
+use crate::draft::{port_value, quote as q};
 
 fn ports_value(ps: &[PortRange]) -> String {
     match ps {
