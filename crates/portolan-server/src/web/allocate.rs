@@ -1,6 +1,6 @@
 //! The allocation form: `GET /allocate` (a project to choose) and the form on each project
 //! page both post to `POST /allocate`, which builds the API's
-//! [`AllocRequest`](portolan_store::AllocRequest) and calls
+//! [`AllocRequest`] and calls
 //! [`Store::allocate`](portolan_store::Store::allocate) — the CLI's policy, atomically.
 //!
 //! The POST needs a session of role `write` or `admin` and the session's CSRF token (403
