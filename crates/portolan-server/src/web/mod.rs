@@ -12,7 +12,7 @@
 //! | `GET /log` | the change log, paged (`?after=ID`) |
 //! | `GET`/`POST /allocate` | the allocation form (role write or admin) |
 //! | `GET`/`POST /login`, `POST /logout` | token login, session cookie |
-//! | `GET /static/htmx.min.js`, `/static/dashboard.css` | assets, cached for a year |
+//! | `GET /static/htmx.min.js`, `/static/dashboard.css`, `/static/favicon.svg` | assets, cached for a year |
 //!
 //! Security: a token logs in once and becomes a random session id in an
 //! `HttpOnly; SameSite=Strict; Path=/` cookie ([`session`]); every form carries a CSRF token
@@ -53,6 +53,8 @@ pub const HTMX_VERSION: &str = "2.0.4";
 pub const HTMX_JS: &[u8] = include_bytes!("../../web/static/htmx.min.js");
 /// The stylesheet.
 pub const CSS: &[u8] = include_bytes!("../../web/static/dashboard.css");
+/// The tab icon.
+pub const FAVICON: &[u8] = include_bytes!("../../web/static/favicon.svg");
 /// A short hash of the stylesheet, appended to its URL so the year-long cache is safe.
 pub static CSS_VERSION: LazyLock<String> = LazyLock::new(|| format!("{:08x}", fnv1a(CSS)));
 
@@ -78,6 +80,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(login::logout))
         .route("/static/htmx.min.js", get(htmx))
         .route("/static/dashboard.css", get(css))
+        .route("/static/favicon.svg", get(favicon))
         .layer(DefaultBodyLimit::max(MAX_FORM))
         .layer(map_response(security_headers))
 }
@@ -112,6 +115,10 @@ async fn htmx() -> Response {
 
 async fn css() -> Response {
     asset("text/css; charset=utf-8", CSS)
+}
+
+async fn favicon() -> Response {
+    asset("image/svg+xml", FAVICON)
 }
 
 /// Unix seconds as RFC 3339 (`2026-11-27T10:00:00Z`).

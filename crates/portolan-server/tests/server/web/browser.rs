@@ -146,6 +146,7 @@ impl Driver {
         }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"},
             "goog:chromeOptions": {
                 "binary": CHROMIUM,
                 "args": [
@@ -401,4 +402,18 @@ fn browser_logs_in_allocates_and_sees_the_heatmap() {
         "the cell after reload",
     );
     assert_eq!(state, json!("allocated"));
+
+    // no script error, no CSP violation, no failed load in the console on any page (the
+    // probe shows the console is captured)
+    d.script("console.warn('portolan-probe'); return null");
+    let logs = d.cmd("POST", "se/log", Some(&json!({"type": "browser"})));
+    assert!(
+        logs.to_string().contains("portolan-probe"),
+        "console not captured: {logs}"
+    );
+    let severe: Vec<&Value> = logs
+        .as_array()
+        .map(|a| a.iter().filter(|e| e["level"] == "SEVERE").collect())
+        .unwrap_or_default();
+    assert!(severe.is_empty(), "console errors: {severe:?}");
 }
