@@ -9,6 +9,7 @@
 #![allow(clippy::doc_markdown)]
 
 pub mod state;
+pub mod web;
 
 pub use state::AppState;
 
@@ -27,6 +28,7 @@ pub struct ServeConfig {
 pub fn router(state: AppState) -> axum::Router {
     axum::Router::new()
         .route("/healthz", axum::routing::get(|| async { "ok\n" }))
+        .merge(web::router())
         .with_state(state)
 }
 

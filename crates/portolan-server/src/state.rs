@@ -10,12 +10,17 @@ use portolan_store::Store;
 pub struct AppState {
     /// The registry.
     pub store: Arc<dyn Store>,
+    /// The dashboard's login sessions (in memory; a restart logs everyone out).
+    pub sessions: Arc<crate::web::Sessions>,
 }
 
 impl AppState {
     /// State over `store`.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        AppState { store }
+        AppState {
+            store,
+            sessions: Arc::default(),
+        }
     }
 
     /// Seconds since the Unix epoch: `PORTOLAN_NOW` when set (tests), else the clock.

@@ -1,0 +1,251 @@
+//! Declared vs live for one host: the bindings the registry declares on it against the
+//! listeners its agent last reported. A binding is *matching* when a listener of the same
+//! transport holds one of its ports, *missing* when it is active and none does, *idle* when
+//! it is not active (planned, reserved, deprecated) and none does; a listener no binding
+//! of the host declares is *undeclared*. Agents that have not reported for
+//! [`STALE_AFTER`] seconds are *stale*.
+
+use serde::Serialize;
+
+use portolan_store::{BindingInfo, Observation};
+
+/// Seconds after which an agent's last report counts as stale.
+pub const STALE_AFTER: i64 = 300;
+
+/// One listener of an observation, as much of it as the dashboard shows. Reports are JSON
+/// as `portolan ls --json` prints them; fields that are missing or of the wrong type are
+/// tolerated (a listener without a valid port is skipped).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Live {
+    /// Port.
+    pub port: u16,
+    /// `tcp` / `udp` (default `tcp`).
+    pub transport: String,
+    /// Local address (`0.0.0.0:5000`), or the port alone when the report has no address.
+    pub local: String,
+    /// Owning process name, when reported.
+    pub process: Option<String>,
+}
+
+/// The listeners of a report.
+pub fn listeners(obs: &Observation) -> Vec<Live> {
+    let Some(items) = obs.listeners.as_array() else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|l| {
+            let port = u16::try_from(l.get("port")?.as_u64()?).ok()?;
+            let transport = l
+                .get("transport")
+                .and_then(|t| t.as_str())
+                .unwrap_or("tcp")
+                .to_ascii_lowercase();
+            let local = l
+                .get("local")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+                .or_else(|| {
+                    l.get("addr")
+                        .and_then(|v| v.as_str())
+                        .map(|a| format!("{a}:{port}"))
+                })
+                .unwrap_or_else(|| format!(":{port}"));
+            let process = l
+                .get("owners")
+                .and_then(|o| o.as_array())
+                .and_then(|o| o.first())
+                .and_then(|o| o.get("name"))
+                .or_else(|| l.get("process"))
+                .and_then(|n| n.as_str())
+                .map(str::to_string);
+            Some(Live {
+                port,
+                transport,
+                local,
+                process,
+            })
+        })
+        .collect()
+}
+
+/// How fresh an agent's report is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Freshness {
+    /// `fresh`, `stale` or `never`.
+    pub state: &'static str,
+    /// When last reported (RFC 3339), if ever.
+    pub at: Option<String>,
+    /// Seconds since then.
+    pub age: Option<i64>,
+}
+
+/// The freshness of a host's last report at `now`.
+pub fn freshness(obs: Option<&Observation>, now: i64) -> Freshness {
+    match obs {
+        None => Freshness {
+            state: "never",
+            at: None,
+            age: None,
+        },
+        Some(o) => {
+            let age = now.saturating_sub(o.at).max(0);
+            Freshness {
+                state: if age <= STALE_AFTER { "fresh" } else { "stale" },
+                at: Some(super::time(o.at)),
+                age: Some(age),
+            }
+        }
+    }
+}
+
+/// One declared binding on the host and what was seen of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DeclaredRow {
+    /// Service.
+    pub service: String,
+    /// Binding name.
+    pub binding: String,
+    /// Ports (`5000`, `5000-5009`).
+    pub ports: String,
+    /// Transport.
+    pub transport: String,
+    /// Declared bind address.
+    pub bind: String,
+    /// Declared exposure.
+    pub exposure: String,
+    /// Status in the host's environment.
+    pub status: String,
+    /// `matching`, `missing`, `idle`, or `unknown` (no report).
+    pub state: &'static str,
+    /// The listeners that match it.
+    pub seen: Vec<String>,
+}
+
+/// Declared vs live for one host.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HostDrift {
+    /// The declared bindings.
+    pub declared: Vec<DeclaredRow>,
+    /// Listeners no binding declares.
+    pub undeclared: Vec<Live>,
+    /// Counts: matching, missing, undeclared.
+    pub matching: usize,
+    /// Active bindings without a listener.
+    pub missing: usize,
+    /// Listeners without a binding.
+    pub undeclared_count: usize,
+    /// Whether an agent ever reported.
+    pub reported: bool,
+}
+
+/// Compares the bindings of `host` with its last report.
+pub fn host_drift(host: &str, bindings: &[BindingInfo], obs: Option<&Observation>) -> HostDrift {
+    let live = obs.map(listeners).unwrap_or_default();
+    let mine: Vec<&BindingInfo> = bindings.iter().filter(|b| b.host == host).collect();
+    let covers = |b: &BindingInfo, l: &Live| {
+        b.transport.eq_ignore_ascii_case(&l.transport) && (b.lo..=b.hi).contains(&l.port)
+    };
+    let mut declared = Vec::new();
+    for b in &mine {
+        let seen: Vec<String> = live
+            .iter()
+            .filter(|l| covers(b, l))
+            .map(|l| match &l.process {
+                Some(p) => format!("{} ({p})", l.local),
+                None => l.local.clone(),
+            })
+            .collect();
+        let state = if obs.is_none() {
+            "unknown"
+        } else if !seen.is_empty() {
+            "matching"
+        } else if b.status == "active" {
+            "missing"
+        } else {
+            "idle"
+        };
+        declared.push(DeclaredRow {
+            service: b.service.clone(),
+            binding: b.name.clone(),
+            ports: if b.lo == b.hi {
+                b.lo.to_string()
+            } else {
+                format!("{}-{}", b.lo, b.hi)
+            },
+            transport: b.transport.clone(),
+            bind: b.bind.clone(),
+            exposure: b.exposure.clone(),
+            status: b.status.clone(),
+            state,
+            seen,
+        });
+    }
+    let undeclared: Vec<Live> = live
+        .into_iter()
+        .filter(|l| !mine.iter().any(|b| covers(b, l)))
+        .collect();
+    HostDrift {
+        matching: declared.iter().filter(|d| d.state == "matching").count(),
+        missing: declared.iter().filter(|d| d.state == "missing").count(),
+        undeclared_count: undeclared.len(),
+        declared,
+        undeclared,
+        reported: obs.is_some(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn binding(service: &str, lo: u16, status: &str) -> BindingInfo {
+        BindingInfo {
+            service: service.into(),
+            name: "http".into(),
+            host: "h".into(),
+            environment: "production".into(),
+            transport: "tcp".into(),
+            lo,
+            hi: lo,
+            bind: "0.0.0.0".into(),
+            app: None,
+            publisher: "host".into(),
+            exposure: "internal".into(),
+            status: status.into(),
+        }
+    }
+
+    #[test]
+    fn matching_missing_idle_undeclared() {
+        let bindings = [
+            binding("a", 5000, "active"),
+            binding("b", 5001, "active"),
+            binding("c", 5002, "planned"),
+        ];
+        let obs = Observation {
+            host: "h".into(),
+            listeners: serde_json::json!([
+                {"port": 5000, "transport": "tcp", "addr": "0.0.0.0",
+                 "owners": [{"pid": 1, "name": "socat"}]},
+                {"port": 5000, "transport": "udp"},
+                {"port": 99999},
+                {"transport": "tcp"},
+                "junk",
+            ]),
+            at: 10,
+        };
+        let d = host_drift("h", &bindings, Some(&obs));
+        let states: Vec<_> = d.declared.iter().map(|r| r.state).collect();
+        assert_eq!(states, ["matching", "missing", "idle"]);
+        assert_eq!(d.declared[0].seen, ["0.0.0.0:5000 (socat)"]);
+        assert_eq!(d.undeclared.len(), 1);
+        assert_eq!(d.undeclared[0].transport, "udp");
+        assert_eq!((d.matching, d.missing, d.undeclared_count), (1, 1, 1));
+        let none = host_drift("h", &bindings, None);
+        assert!(none.declared.iter().all(|r| r.state == "unknown"));
+        assert_eq!(freshness(Some(&obs), 10 + STALE_AFTER).state, "fresh");
+        assert_eq!(freshness(Some(&obs), 11 + STALE_AFTER).state, "stale");
+        assert_eq!(freshness(None, 0).state, "never");
+    }
+}

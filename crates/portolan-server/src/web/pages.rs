@@ -1,0 +1,388 @@
+//! The read-only pages: overview, project (heatmap), host (declared vs live), findings, log.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::extract::{Path, RawQuery, State};
+use axum::response::Html;
+use minijinja::{Value, context};
+use serde::Serialize;
+
+use portolan_model::PortSet;
+use portolan_store::{BindingInfo, ProjectInfo, ServiceInfo};
+
+use super::drift::{Freshness, HostDrift, STALE_AFTER, freshness, host_drift};
+use super::heatmap::{Heatmap, Registry, heatmap};
+use super::login::Viewer;
+use super::render::{WebError, page};
+use crate::AppState;
+
+/// Log entries per page.
+pub const LOG_PAGE: u32 = 50;
+
+/// The value of `key` in a raw query string (the first one; malformed strings have none).
+pub fn query_param(raw: Option<&str>, key: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw?).ok()?;
+    pairs.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+#[derive(Serialize)]
+struct ProjectRow {
+    name: String,
+    range: Option<String>,
+    blocks: usize,
+    size: u32,
+    used: usize,
+    percent: u32,
+}
+
+#[derive(Serialize)]
+struct HostRow {
+    name: String,
+    environment: String,
+    known: bool,
+    bindings: usize,
+    agent: Freshness,
+    drift: HostDrift,
+}
+
+fn project_row(p: &ProjectInfo, bindings: &[BindingInfo]) -> ProjectRow {
+    let range: Option<PortSet> = p.range.as_deref().and_then(|r| r.parse().ok());
+    let (size, used) = match &range {
+        Some(set) => {
+            let used: BTreeSet<u16> = bindings
+                .iter()
+                .flat_map(|b| b.lo..=b.hi)
+                .filter(|&port| set.contains(port))
+                .collect();
+            (set.len(), used.len())
+        }
+        None => (0, 0),
+    };
+    let percent = if size == 0 {
+        0
+    } else {
+        u32::try_from(used * 100 / size as usize).unwrap_or(100)
+    };
+    ProjectRow {
+        name: p.name.clone(),
+        range: p.range.clone(),
+        blocks: p.blocks.len(),
+        size,
+        used,
+        percent,
+    }
+}
+
+/// `GET /`: projects, hosts, counts, findings, agents' freshness.
+pub async fn overview(
+    State(state): State<AppState>,
+    viewer: Viewer,
+) -> Result<Html<String>, WebError> {
+    let store = &state.store;
+    let now = state.now();
+    let projects = store.projects().await?;
+    let hosts = store.hosts().await?;
+    let services = store.services().await?;
+    let bindings = store.bindings().await?;
+    let reservations = store.reservations().await?;
+    let leases = store.leases(now).await?;
+    let observations = store.observations().await?;
+    let findings = store.findings().await?;
+
+    let project_rows: Vec<ProjectRow> =
+        projects.iter().map(|p| project_row(p, &bindings)).collect();
+    let mut host_rows: Vec<HostRow> = hosts
+        .iter()
+        .map(|h| {
+            let obs = observations.iter().find(|o| o.host == h.name);
+            HostRow {
+                name: h.name.clone(),
+                environment: h.environment.clone(),
+                known: true,
+                bindings: bindings.iter().filter(|b| b.host == h.name).count(),
+                agent: freshness(obs, now),
+                drift: host_drift(&h.name, &bindings, obs),
+            }
+        })
+        .collect();
+    for o in &observations {
+        if !hosts.iter().any(|h| h.name == o.host) {
+            host_rows.push(HostRow {
+                name: o.host.clone(),
+                environment: "—".into(),
+                known: false,
+                bindings: 0,
+                agent: freshness(Some(o), now),
+                drift: host_drift(&o.host, &bindings, Some(o)),
+            });
+        }
+    }
+    let severity = |s: &str| findings.iter().filter(|f| f.finding.severity == s).count();
+    let ctx = context! {
+        ..viewer.context(),
+        ..context! {
+            projects => project_rows,
+            hosts => host_rows,
+            backend => store.backend().as_str(),
+            stale_after => STALE_AFTER,
+            counts => context! {
+                projects => projects.len(),
+                hosts => hosts.len(),
+                services => services.len(),
+                bindings => bindings.len(),
+                reservations => reservations.len(),
+                leases => leases.iter().filter(|l| !l.expired).count(),
+                findings => findings.len(),
+                errors => severity("error"),
+                warnings => severity("warning"),
+            },
+        }
+    };
+    page("overview.html", &ctx)
+}
+
+#[derive(Serialize)]
+struct ServiceRow {
+    name: String,
+    status: String,
+    allocated: bool,
+    lease_until: Option<i64>,
+    ports: String,
+}
+
+fn service_rows(
+    project: &str,
+    services: &[ServiceInfo],
+    bindings: &[BindingInfo],
+) -> Vec<ServiceRow> {
+    services
+        .iter()
+        .filter(|s| s.project.as_deref() == Some(project))
+        .map(|s| {
+            let ports: Vec<String> = bindings
+                .iter()
+                .filter(|b| b.service == s.name)
+                .map(|b| {
+                    let ports = if b.lo == b.hi {
+                        b.lo.to_string()
+                    } else {
+                        format!("{}-{}", b.lo, b.hi)
+                    };
+                    format!("{ports}/{} on {}", b.transport, b.host)
+                })
+                .collect();
+            ServiceRow {
+                name: s.name.clone(),
+                status: s.status.clone(),
+                allocated: s.allocated,
+                lease_until: s.lease_until,
+                ports: ports.join(", "),
+            }
+        })
+        .collect()
+}
+
+/// What the project page shows, also used to re-render it after an allocation.
+pub struct ProjectView {
+    /// The project.
+    pub project: ProjectInfo,
+    /// Its heatmap (none without a range).
+    pub heatmap: Option<Heatmap>,
+    /// Page context (without the viewer's part).
+    pub context: Value,
+}
+
+/// Loads the project page's data; `NotFound` for an unknown project.
+pub async fn project_view(
+    state: &AppState,
+    name: &str,
+    offset: u32,
+) -> Result<ProjectView, WebError> {
+    let store = &state.store;
+    let projects = store.projects().await?;
+    let Some(project) = projects.into_iter().find(|p| p.name == name) else {
+        return Err(WebError::NotFound(format!("There is no project `{name}`.")));
+    };
+    let services = store.services().await?;
+    let bindings = store.bindings().await?;
+    let reservations = store.reservations().await?;
+    let observations = store.observations().await?;
+    let hosts = store.hosts().await?;
+    let reg = Registry {
+        services: &services,
+        bindings: &bindings,
+        reservations: &reservations,
+        observations: &observations,
+    };
+    let heatmap = heatmap(&project, reg, offset, state.now());
+    let context = context! {
+        project => &project,
+        fixed_project => &project,
+        heatmap => &heatmap,
+        services => service_rows(&project.name, &services, &bindings),
+        host_names => hosts.iter().map(|h| h.name.clone()).collect::<Vec<_>>(),
+    };
+    Ok(ProjectView {
+        project,
+        heatmap,
+        context,
+    })
+}
+
+/// `GET /projects/{name}?offset=N`: the range heatmap, blocks, services, allocation form.
+pub async fn project_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(name): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Html<String>, WebError> {
+    let offset = query_param(query.as_deref(), "offset")
+        .and_then(|o| o.parse().ok())
+        .unwrap_or(0);
+    let view = project_view(&state, &name, offset).await?;
+    let ctx = context! { ..viewer.context(), ..view.context, ..context! { form => context! {} } };
+    page("project.html", &ctx)
+}
+
+/// `GET /hosts/{name}`: declared bindings vs the last report's listeners.
+pub async fn host_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(name): Path<String>,
+) -> Result<Html<String>, WebError> {
+    let store = &state.store;
+    let hosts = store.hosts().await?;
+    let host = hosts.into_iter().find(|h| h.name == name);
+    let obs = store.observation(&name).await?;
+    if host.is_none() && obs.is_none() {
+        return Err(WebError::NotFound(format!("There is no host `{name}`.")));
+    }
+    let bindings = store.bindings().await?;
+    let addresses: Vec<String> = host
+        .as_ref()
+        .and_then(|h| h.doc.get("addresses"))
+        .and_then(|a| a.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let ctx = context! {
+        ..viewer.context(),
+        ..context! {
+            name => &name,
+            host => &host,
+            addresses => addresses,
+            agent => freshness(obs.as_ref(), state.now()),
+            drift => host_drift(&name, &bindings, obs.as_ref()),
+        }
+    };
+    page("host.html", &ctx)
+}
+
+#[derive(Serialize)]
+struct FindingRow {
+    severity: String,
+    rule: String,
+    message: String,
+    subjects: Vec<String>,
+    source: String,
+    at: i64,
+}
+
+/// `GET /findings?severity=S`: every stored finding (lint and drift).
+pub async fn findings_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    RawQuery(query): RawQuery,
+) -> Result<Html<String>, WebError> {
+    let wanted = query_param(query.as_deref(), "severity").filter(|s| !s.is_empty());
+    let findings = state.store.findings().await?;
+    let mut by_severity: BTreeMap<&str, usize> = BTreeMap::new();
+    for f in &findings {
+        *by_severity.entry(f.finding.severity.as_str()).or_default() += 1;
+    }
+    let order = |s: &str| match s {
+        "error" => 0,
+        "warning" => 1,
+        "info" => 2,
+        _ => 3,
+    };
+    let mut severities: Vec<(&str, usize)> = by_severity.into_iter().collect();
+    severities.sort_by_key(|(s, _)| (order(s), *s));
+    let rows: Vec<FindingRow> = findings
+        .iter()
+        .filter(|f| wanted.as_deref().is_none_or(|w| f.finding.severity == w))
+        .map(|f| FindingRow {
+            severity: f.finding.severity.clone(),
+            rule: f.finding.rule.clone(),
+            message: f.finding.message.clone(),
+            subjects: f
+                .finding
+                .doc
+                .get("subjects")
+                .and_then(|s| s.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            source: f.source.clone(),
+            at: f.at,
+        })
+        .collect();
+    let ctx = context! {
+        ..viewer.context(),
+        ..context! {
+            findings => rows,
+            severity => wanted,
+            severities => severities
+                .iter()
+                .map(|(name, count)| context! { name => name, count => count })
+                .collect::<Vec<_>>(),
+        }
+    };
+    page("findings.html", &ctx)
+}
+
+/// `GET /log?after=ID`: the change log, oldest first, [`LOG_PAGE`] entries a page.
+pub async fn log_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    RawQuery(query): RawQuery,
+) -> Result<Html<String>, WebError> {
+    let after: i64 = query_param(query.as_deref(), "after")
+        .and_then(|a| a.parse().ok())
+        .filter(|a| *a >= 0)
+        .unwrap_or(0);
+    let records = state.store.log(after, LOG_PAGE).await?;
+    let next = (records.len() == LOG_PAGE as usize)
+        .then(|| records.last().map(|r| r.id))
+        .flatten();
+    let ctx = context! {
+        ..viewer.context(),
+        ..context! { records => records, after => after, next => next }
+    };
+    page("log.html", &ctx)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_params() {
+        assert_eq!(
+            query_param(Some("a=1&offset=50"), "offset").as_deref(),
+            Some("50")
+        );
+        assert_eq!(
+            query_param(Some("severity=a%20b"), "severity").as_deref(),
+            Some("a b")
+        );
+        assert_eq!(query_param(Some("a=1"), "offset"), None);
+        assert_eq!(query_param(None, "offset"), None);
+    }
+}

@@ -1,0 +1,636 @@
+//! The dashboard, through the whole router (no network): every page renders for an admin
+//! and a read-only user, the read-only user sees no write controls and is refused on POST,
+//! CSRF, login and logout, and the heatmap's cell states for a seeded registry (the
+//! es-dashboards example imported into SQLite, plus an allocation, a lease, a reservation,
+//! an agent report and a finding). `browser` drives the same in real headless Chromium.
+
+mod browser;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, COOKIE, LOCATION, SET_COOKIE};
+use axum::http::{Request, StatusCode};
+use tower::ServiceExt as _;
+
+use portolan_server::AppState;
+use portolan_store::{AllocRequest, Observation, ReserveRequest, Role, Store, StoredFinding};
+
+pub const EXAMPLE: &str = include_str!("../../../../examples/es-dashboards-port-guide/ports.toml");
+
+/// The seeded registry.
+pub struct Seeded {
+    pub store: Arc<dyn Store>,
+    pub admin: String,
+    pub reader: String,
+    /// Port allocated to `web-alloc` (block websocket).
+    pub allocated: u16,
+    /// Port leased to `ci-lease` (block background).
+    pub leased: u16,
+    pub _dir: tempfile::TempDir,
+}
+
+pub fn now() -> i64 {
+    portolan_alloc::lease::now().expect("clock")
+}
+
+/// Imports the example into a fresh SQLite store and adds one of everything.
+pub async fn seed() -> Seeded {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("portolan.db").display());
+    let store: Arc<dyn Store> = Arc::from(portolan_store::open(&url).await.expect("open"));
+    store.import_spec(EXAMPLE).await.expect("import example");
+    let now = now();
+    let mut req = AllocRequest::new("dashboard", "web-alloc", "seed", now);
+    req.block = Some("websocket".into());
+    req.host = Some("es-host".into());
+    let allocated = store.allocate(&req).await.expect("allocate").lo;
+    let mut req = AllocRequest::new("dashboard", "ci-lease", "seed", now);
+    req.block = Some("background".into());
+    req.host = Some("es-host".into());
+    req.lease = Some(3600);
+    let leased = store.allocate(&req).await.expect("lease").lo;
+    store
+        .reserve(&ReserveRequest {
+            ports: "5061-5062".into(),
+            project: "dashboard".into(),
+            why: "load tests <next quarter>".into(),
+            host: None,
+            until: None,
+            who: "seed".into(),
+            now,
+        })
+        .await
+        .expect("reserve");
+    store
+        .put_observation(&Observation {
+            host: "es-host".into(),
+            listeners: serde_json::json!([
+                {"transport": "tcp", "addr": "0.0.0.0", "port": 5000, "local": "0.0.0.0:5000",
+                 "owners": [{"pid": 10, "name": "socat", "cmdline": "socat", "user": "root", "container": null}]},
+                {"transport": "tcp", "addr": "127.0.0.1", "port": 5399},
+                {"transport": "tcp", "addr": "0.0.0.0", "port": 5062},
+            ]),
+            at: now,
+        })
+        .await
+        .expect("observation");
+    store
+        .put_findings(
+            "lint",
+            &[StoredFinding {
+                rule: "well-known-collision".into(),
+                severity: "warning".into(),
+                message: "range 5400-5499 contains PostgreSQL's 5432".into(),
+                doc: serde_json::json!({"subjects": ["es-inventory-hub", "postgres"]}),
+            }],
+            now,
+        )
+        .await
+        .expect("findings");
+    let admin = store
+        .create_token(Role::Admin, "alice", None, now)
+        .await
+        .expect("token")
+        .token;
+    let reader = store
+        .create_token(Role::Read, "rita", None, now)
+        .await
+        .expect("token")
+        .token;
+    Seeded {
+        store,
+        admin,
+        reader,
+        allocated,
+        leased,
+        _dir: dir,
+    }
+}
+
+/// A cookie-keeping client on the router.
+struct Client {
+    app: axum::Router,
+    cookies: HashMap<String, String>,
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn csrf(&self) -> String {
+        hidden(&self.body, "csrf").unwrap_or_else(|| panic!("no csrf field in {}", self.body))
+    }
+    fn location(&self) -> Option<&str> {
+        self.headers.get(LOCATION).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The value of the hidden field `name`.
+fn hidden(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\" value=\""))?;
+    let rest = &html[at + name.len() + 15..];
+    Some(rest[..rest.find('"')?].to_string())
+}
+
+/// `(port, state, title)` of every heatmap cell.
+fn cells(html: &str) -> HashMap<u16, (String, String)> {
+    let mut out = HashMap::new();
+    for chunk in html.split("data-port=\"").skip(1) {
+        let port: u16 = chunk[..chunk.find('"').expect("quote")]
+            .parse()
+            .expect("port");
+        let attr = |name: &str| {
+            let key = format!("{name}=\"");
+            let at = chunk.find(&key).expect("attribute") + key.len();
+            chunk[at..at + chunk[at..].find('"').expect("quote")].to_string()
+        };
+        out.insert(port, (attr("data-state"), attr("title")));
+    }
+    out
+}
+
+impl Client {
+    fn new(state: &AppState) -> Self {
+        Client {
+            app: portolan_server::router(state.clone()),
+            cookies: HashMap::new(),
+        }
+    }
+
+    async fn send(&mut self, req: axum::http::request::Builder, body: Body) -> Answer {
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let req = if cookie.is_empty() {
+            req
+        } else {
+            req.header(COOKIE, cookie)
+        };
+        let res = self
+            .app
+            .clone()
+            .oneshot(req.body(body).expect("request"))
+            .await
+            .expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        for c in headers.get_all(SET_COOKIE) {
+            let c = c.to_str().expect("ascii");
+            let (pair, attrs) = c.split_once(';').unwrap_or((c, ""));
+            let (k, v) = pair.split_once('=').expect("name=value");
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_string(), v.to_string());
+            }
+        }
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        Answer {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Answer {
+        self.send(Request::get(path), Body::empty()).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Answer {
+        self.post_with(path, form, false).await
+    }
+
+    async fn post_with(&mut self, path: &str, form: &[(&str, &str)], htmx: bool) -> Answer {
+        let body = serde_urlencoded::to_string(form).expect("form");
+        let mut req =
+            Request::post(path).header("content-type", "application/x-www-form-urlencoded");
+        if htmx {
+            req = req.header("hx-request", "true");
+        }
+        self.send(req, Body::from(body)).await
+    }
+
+    async fn login(&mut self, token: &str) -> Answer {
+        let page = self.get("/login").await;
+        assert_eq!(page.status, StatusCode::OK);
+        let csrf = page.csrf();
+        self.post("/login", &[("csrf", &csrf), ("token", token)])
+            .await
+    }
+}
+
+async fn logged_in(state: &AppState, token: &str) -> Client {
+    let mut c = Client::new(state);
+    let a = c.login(token).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
+    assert_eq!(a.location(), Some("/"));
+    c
+}
+
+#[tokio::test]
+async fn every_page_renders_for_admin_and_reader() {
+    let s = seed().await;
+    let state = AppState::new(s.store.clone());
+    for (token, admin) in [(&s.admin, true), (&s.reader, false)] {
+        let mut c = logged_in(&state, token).await;
+        let pages: &[(&str, &[&str])] = &[
+            (
+                "/",
+                &[
+                    "Overview",
+                    "dashboard",
+                    "es-inventory-hub",
+                    "es-host",
+                    "fresh",
+                    "warnings 1",
+                ],
+            ),
+            (
+                "/projects/dashboard",
+                &[
+                    "Project dashboard",
+                    "5000-5399",
+                    "websocket",
+                    "web-alloc",
+                    "data-state=\"allocated\"",
+                ],
+            ),
+            ("/projects/es-inventory-hub", &["5400-5499", "postgres"]),
+            ("/projects/dashboard?offset=garbage", &["Project dashboard"]),
+            (
+                "/hosts/es-host",
+                &[
+                    "Host es-host",
+                    "hub-dashboard",
+                    "matching",
+                    "missing",
+                    "127.0.0.1:5399",
+                    "0.0.0.0:5000 (socat)",
+                ],
+            ),
+            (
+                "/findings",
+                &[
+                    "well-known-collision",
+                    "es-inventory-hub, postgres",
+                    "warning 1",
+                ],
+            ),
+            ("/findings?severity=error", &["No findings."]),
+            (
+                "/log",
+                &[
+                    "web-alloc",
+                    "ci-lease",
+                    "load tests &lt;next quarter&gt;",
+                    "seed",
+                ],
+            ),
+            ("/log?after=99", &["No entries after #99"]),
+        ];
+        for (path, expected) in pages {
+            let a = c.get(path).await;
+            assert_eq!(a.status, StatusCode::OK, "{path}: {}", a.body);
+            for e in *expected {
+                assert!(a.body.contains(e), "{path} lacks {e:?}:\n{}", a.body);
+            }
+            let csp = a.headers.get(CONTENT_SECURITY_POLICY).expect("csp");
+            assert!(csp.to_str().expect("ascii").contains("script-src 'self'"));
+            assert_eq!(a.headers.get(CACHE_CONTROL).expect("cache"), "no-store");
+            assert!(
+                !a.body.contains("http://") && !a.body.contains("https://"),
+                "{path} links out"
+            );
+        }
+        let project = c.get("/projects/dashboard").await.body;
+        assert_eq!(
+            project.contains("id=\"alloc-form\""),
+            admin,
+            "allocation form"
+        );
+        assert_eq!(
+            project.contains("href=\"/allocate\""),
+            admin,
+            "allocate link"
+        );
+        let a = c.get("/allocate").await;
+        if admin {
+            assert_eq!(a.status, StatusCode::OK);
+            assert!(a.body.contains("Allocate a port"));
+        } else {
+            assert_eq!(a.status, StatusCode::FORBIDDEN);
+        }
+        for missing in ["/projects/nope", "/hosts/nope"] {
+            assert_eq!(
+                c.get(missing).await.status,
+                StatusCode::NOT_FOUND,
+                "{missing}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn reader_posts_are_refused() {
+    let s = seed().await;
+    let state = AppState::new(s.store.clone());
+    let mut c = logged_in(&state, &s.reader).await;
+    let csrf = c.get("/").await.csrf();
+    let before = s.store.services().await.expect("services").len();
+    let a = c
+        .post(
+            "/allocate",
+            &[
+                ("csrf", &csrf),
+                ("project", "dashboard"),
+                ("name", "sneaky"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN, "{}", a.body);
+    assert_eq!(s.store.services().await.expect("services").len(), before);
+    // logging out is allowed to everyone
+    let a = c.post("/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    assert_eq!(a.location(), Some("/login"));
+    assert_eq!(c.get("/").await.location(), Some("/login"));
+}
+
+#[tokio::test]
+async fn forms_need_the_sessions_csrf_token() {
+    let s = seed().await;
+    let state = AppState::new(s.store.clone());
+    let mut c = logged_in(&state, &s.admin).await;
+    let mut other = logged_in(&state, &s.admin).await;
+    let theirs = other.get("/").await.csrf();
+    let mine = c.get("/").await.csrf();
+    assert_ne!(mine, theirs, "each session has its own token");
+    let before = s.store.services().await.expect("services").len();
+    for csrf in ["", "0000", theirs.as_str()] {
+        let f = [
+            ("csrf", csrf),
+            ("project", "dashboard"),
+            ("name", "csrf-test"),
+        ];
+        let a = c.post("/allocate", &f).await;
+        assert_eq!(a.status, StatusCode::FORBIDDEN, "csrf {csrf:?}: {}", a.body);
+        assert!(a.body.contains("CSRF"));
+    }
+    let a = c
+        .post("/allocate", &[("project", "dashboard"), ("name", "x")])
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert_eq!(c.post("/logout", &[]).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(s.store.services().await.expect("services").len(), before);
+    // the login form's double-submit token
+    let mut fresh = Client::new(&state);
+    let a = fresh
+        .post("/login", &[("csrf", "x"), ("token", &s.admin)])
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    assert!(!fresh.cookies.contains_key("portolan_session"));
+}
+
+#[tokio::test]
+async fn unauthenticated_requests_go_to_login() {
+    let s = seed().await;
+    let state = AppState::new(s.store.clone());
+    let mut c = Client::new(&state);
+    for path in [
+        "/",
+        "/projects/dashboard",
+        "/hosts/es-host",
+        "/findings",
+        "/log",
+        "/allocate",
+    ] {
+        let a = c.get(path).await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(a.location(), Some("/login"), "{path}");
+    }
+    let a = c
+        .post("/allocate", &[("project", "dashboard"), ("name", "x")])
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+    c.cookies.insert("portolan_session".into(), "f".repeat(64));
+    assert_eq!(c.get("/").await.location(), Some("/login"));
+    // the login page and the assets need no session
+    let a = c.get("/login").await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.body.contains("type=\"password\""));
+    let js = c.get("/static/htmx.min.js").await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert_eq!(
+        js.body.as_bytes(),
+        include_bytes!("../../web/static/htmx.min.js")
+    );
+    let cache = js
+        .headers
+        .get(CACHE_CONTROL)
+        .expect("cache")
+        .to_str()
+        .expect("ascii");
+    assert!(cache.contains("max-age=31536000"), "{cache}");
+    let css = c.get("/static/dashboard.css").await;
+    assert!(css.body.contains(".s-conflict"));
+}
+
+#[tokio::test]
+async fn login_sets_a_strict_session_cookie_and_bad_tokens_fail() {
+    let s = seed().await;
+    let state = AppState::new(s.store.clone());
+    let mut c = Client::new(&state);
+    for bad in ["", "ptk_nope_nope", "not a token", &format!("{}x", s.admin)] {
+        let a = c.login(bad).await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "{bad:?}");
+        assert!(a.body.contains("not accepted"));
+        assert!(!c.cookies.contains_key("portolan_session"));
+    }
+    let page = c.get("/login").await;
+    let a = c
+        .post("/login", &[("csrf", &page.csrf()), ("token", &s.admin)])
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    let set: Vec<&str> = a
+        .headers
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let session = set
+        .iter()
+        .find(|c| c.starts_with("portolan_session="))
+        .expect("session cookie");
+    for attr in ["HttpOnly", "SameSite=Strict", "Path=/;"] {
+        assert!(session.contains(attr), "{session}");
+    }
+    assert!(!session.contains("Secure"), "plain HTTP here: {session}");
+    assert!(!session.contains(&s.admin), "the token is not the cookie");
+    assert_eq!(c.get("/").await.status, StatusCode::OK);
+    assert_eq!(c.get("/login").await.location(), Some("/"));
+    // revoking the token ends its sessions
+    let id = s
+        .store
+        .tokens()
+        .await
+        .expect("tokens")
+        .into_iter()
+        .find(|t| t.label == "alice")
+        .expect("alice")
+        .id;
+    s.store.revoke_token(&id, now()).await.expect("revoke");
+    assert_eq!(c.get("/").await.location(), Some("/login"));
+}
+
+#[tokio::test]
+async fn heatmap_states_of_a_seeded_registry() {
+    let s = seed().await;
+    let state = AppState::new(s.store.clone());
+    let mut c = logged_in(&state, &s.reader).await;
+    let page = c.get("/projects/dashboard").await;
+    let cells = cells(&page.body);
+    assert_eq!(cells.len(), 400, "one cell per port of 5000-5399");
+    let state_of = |p: u16| cells.get(&p).map(|(s, _)| s.as_str());
+    assert_eq!(state_of(s.allocated), Some("allocated"));
+    assert_eq!(state_of(s.leased), Some("leased"));
+    assert_eq!(state_of(5061), Some("reserved"));
+    assert_eq!(
+        state_of(5062),
+        Some("conflict"),
+        "undeclared listener on a reserved port"
+    );
+    assert_eq!(state_of(5000), Some("listening"));
+    assert_eq!(state_of(5399), Some("listening"));
+    assert_eq!(state_of(5002), Some("allocated"), "declared, not observed");
+    assert_eq!(state_of(5070), Some("free"));
+    let title = |p: u16| cells.get(&p).map(|(_, t)| t.as_str()).unwrap_or_default();
+    assert!(
+        title(s.allocated).contains("web-alloc.main on es-host (tcp)"),
+        "{}",
+        title(s.allocated)
+    );
+    assert!(
+        title(s.leased).contains("lease until"),
+        "{}",
+        title(s.leased)
+    );
+    assert!(
+        title(5061).contains("reserved for dashboard: load tests &lt;next quarter&gt;"),
+        "{}",
+        title(5061)
+    );
+    assert!(
+        title(5000).contains("listening on es-host: 0.0.0.0:5000 tcp (socat)"),
+        "{}",
+        title(5000)
+    );
+    assert!(title(5399).contains("undeclared"), "{}", title(5399));
+    assert!(title(5070).contains("block dev-testing"), "{}", title(5070));
+}
+
+#[tokio::test]
+async fn the_form_allocates() {
+    let s = seed().await;
+    let state = AppState::new(s.store.clone());
+    let mut c = logged_in(&state, &s.admin).await;
+    let csrf = c.get("/projects/dashboard").await.csrf();
+    // a plain form post from the project page: the page again, with the result
+    let a = c
+        .post(
+            "/allocate",
+            &[
+                ("csrf", &csrf),
+                ("project", "dashboard"),
+                ("view", "heatmap"),
+                ("block", "monitoring"),
+                ("name", "form-svc"),
+                ("host", "es-host"),
+                ("transport", "tcp"),
+                ("why", "<b>metrics</b>"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    let port = hidden_port(&a.body);
+    assert!((5051..=5060).contains(&port), "{port}");
+    assert_eq!(
+        cells(&a.body).get(&port).map(|(s, _)| s.as_str()),
+        Some("allocated")
+    );
+    // the same via htmx: a fragment with the heatmap swapped out of band
+    let a = c
+        .post_with(
+            "/allocate",
+            &[
+                ("csrf", &csrf),
+                ("project", "dashboard"),
+                ("view", "heatmap"),
+                ("block", "monitoring"),
+                ("name", "htmx-svc"),
+                ("lease", "2h"),
+            ],
+            true,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(!a.body.contains("<html"), "a fragment");
+    assert!(a.body.contains("hx-swap-oob=\"true\""));
+    let port = hidden_port(&a.body);
+    assert_eq!(
+        cells(&a.body).get(&port).map(|(s, _)| s.as_str()),
+        Some("leased")
+    );
+    // errors: a taken name (409), a bad lease (422), an unknown project; htmx gets them as 200
+    let taken = [
+        ("csrf", csrf.as_str()),
+        ("project", "dashboard"),
+        ("name", "form-svc"),
+    ];
+    let a = c.post("/allocate", &taken).await;
+    assert_eq!(a.status, StatusCode::CONFLICT, "{}", a.body);
+    assert!(a.body.contains("id=\"alloc-error\""));
+    let a = c.post_with("/allocate", &taken, true).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.body.contains("id=\"alloc-error\""));
+    let a = c
+        .post(
+            "/allocate",
+            &[
+                ("csrf", &csrf),
+                ("project", "dashboard"),
+                ("name", "l"),
+                ("lease", "soon"),
+            ],
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.body);
+    let a = c
+        .post(
+            "/allocate",
+            &[("csrf", &csrf), ("project", "nope"), ("name", "n")],
+        )
+        .await;
+    assert!(a.status.is_client_error(), "{}", a.status);
+    // who and why are in the log, escaped
+    let log = c.get("/log").await.body;
+    assert!(log.contains("form-svc") && log.contains("alice"), "{log}");
+    assert!(log.contains("&lt;b&gt;metrics&lt;"), "{log}");
+}
+
+fn hidden_port(html: &str) -> u16 {
+    let at = html
+        .find("id=\"alloc-port\">")
+        .unwrap_or_else(|| panic!("no result in {html}"));
+    let rest = &html[at + 16..];
+    rest[..rest.find('<').expect("tag")].parse().expect("port")
+}

@@ -1,0 +1,419 @@
+//! The dashboard in real headless Chromium (Debian's `chromium` + `chromium-driver`),
+//! driven over the W3C WebDriver protocol by a tiny blocking HTTP client (no crate): log in
+//! through the form, allocate a port with the form (an htmx request), see the new port's
+//! cell marked allocated in the heatmap (read from the DOM), and save a screenshot to
+//! `<target>/test-artifacts/dashboard.png`. Missing Chromium fails the test: it never
+//! skips. All traffic stays on loopback.
+
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// The W3C key of an element reference.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// One HTTP/1.1 exchange with `Connection: close`; returns status and body.
+fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&Value>) -> (u16, String) {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .unwrap_or_else(|e| panic!("connect {addr}: {e}"));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(90)))
+        .expect("timeout");
+    let payload = body.map(Value::to_string).unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
+        payload.len()
+    );
+    stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(payload.as_bytes()))
+        .expect("write");
+    // chromedriver keeps connections open whatever the request says: read the headers, then
+    // exactly Content-Length bytes (or chunks up to the last one)
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    let split = loop {
+        if let Some(i) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = stream.read(&mut buf).expect("read");
+        assert!(
+            n > 0,
+            "{method} {path}: connection closed before the headers"
+        );
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let mut body = raw[split + 4..].to_vec();
+    let length = head.lines().find_map(|l| {
+        l.strip_prefix("content-length:")
+            .and_then(|v| v.trim().parse::<usize>().ok())
+    });
+    let chunked = head.contains("transfer-encoding: chunked");
+    loop {
+        let done = match length {
+            Some(n) => body.len() >= n,
+            None if chunked => body.windows(5).any(|w| w == b"0\r\n\r\n"),
+            None => false,
+        };
+        if done {
+            break;
+        }
+        let n = stream.read(&mut buf).expect("read");
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&buf[..n]);
+    }
+    if chunked {
+        body = dechunk(&body);
+    }
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let Some(eol) = data.windows(2).position(|w| w == b"\r\n") else {
+            return out;
+        };
+        let size = std::str::from_utf8(&data[..eol])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.split(';').next().unwrap_or("").trim(), 16).ok())
+            .unwrap_or(0);
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[eol + 2..eol + 2 + size]);
+        data = &data[eol + 2 + size + 2..];
+    }
+}
+
+/// A WebDriver session on a chromedriver this test started.
+struct Driver {
+    addr: SocketAddr,
+    session: String,
+    child: Child,
+}
+
+impl Driver {
+    fn start(profile: &std::path::Path) -> Driver {
+        for exe in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                std::path::Path::new(exe).exists(),
+                "{exe} is missing: install the Debian packages chromium and chromium-driver \
+                 (.ci/run does)"
+            );
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {CHROMEDRIVER}: {e}"));
+        let mut driver = Driver {
+            addr,
+            session: String::new(),
+            child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if TcpStream::connect(addr).is_ok() {
+                let (status, body) = http(addr, "GET", "/status", None);
+                if status == 200 && body.contains("\"ready\":true") {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:loggingPrefs": {"browser": "ALL"},
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1280,1024",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            },
+        }}});
+        let v = driver.call("POST", "/session", Some(&caps));
+        driver.session = v["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {v}"))
+            .to_string();
+        driver
+    }
+
+    /// A WebDriver command; returns its `value`, panics on a WebDriver error.
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Value {
+        let (status, text) = http(self.addr, method, path, body);
+        let v: Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}"));
+        assert_eq!(status, 200, "{method} {path}: {v}");
+        v["value"].clone()
+    }
+
+    fn cmd(&self, method: &str, what: &str, body: Option<&Value>) -> Value {
+        self.call(method, &format!("/session/{}/{what}", self.session), body)
+    }
+
+    fn goto(&self, url: &str) {
+        self.cmd("POST", "url", Some(&json!({ "url": url })));
+    }
+
+    fn find(&self, css: &str) -> String {
+        let v = self.cmd(
+            "POST",
+            "element",
+            Some(&json!({"using": "css selector", "value": css})),
+        );
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_string()
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let id = self.find(css);
+        self.cmd(
+            "POST",
+            &format!("element/{id}/value"),
+            Some(&json!({ "text": text })),
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let id = self.find(css);
+        self.cmd("POST", &format!("element/{id}/click"), Some(&json!({})));
+    }
+
+    fn script(&self, js: &str) -> Value {
+        self.cmd(
+            "POST",
+            "execute/sync",
+            Some(&json!({"script": js, "args": []})),
+        )
+    }
+
+    /// Polls `js` until it returns something other than null/false.
+    fn wait_for(&self, js: &str, what: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let v = self.script(js);
+            if !v.is_null() && v != Value::Bool(false) {
+                return v;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let _ = http(
+                self.addr,
+                "DELETE",
+                &format!("/session/{}", self.session),
+                None,
+            );
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Standard base64 (the screenshot) to bytes.
+fn base64(text: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for v in text.bytes().filter_map(val) {
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push(u8::try_from((acc >> bits) & 0xff).expect("byte"));
+        }
+    }
+    out
+}
+
+/// Saves a screenshot of the window as `<target>/test-artifacts/NAME` and checks it is a
+/// non-trivial PNG.
+fn screenshot(d: &Driver, name: &str) -> PathBuf {
+    let png = base64(d.cmd("GET", "screenshot", None).as_str().expect("base64"));
+    let path = artifacts().join(name);
+    std::fs::write(&path, &png).expect("write screenshot");
+    println!("screenshot: {}", path.display());
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    assert!(
+        png.len() > 20_000,
+        "a non-trivial screenshot: {} bytes",
+        png.len()
+    );
+    path
+}
+
+/// `<target>/test-artifacts`, from this test binary's path (`<target>/debug/deps/…`).
+fn artifacts() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    let dir = target.join("test-artifacts");
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    dir
+}
+
+#[test]
+fn browser_logs_in_allocates_and_sees_the_heatmap() {
+    // the server, in-process on a free loopback port, on its own runtime
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let seeded = super::seed().await;
+            let state = portolan_server::AppState::new(seeded.store.clone());
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            let addr = listener.local_addr().expect("addr");
+            tx.send((addr, seeded.admin.clone())).expect("send");
+            let _keep = seeded;
+            axum::serve(listener, portolan_server::router(state))
+                .await
+                .expect("serve");
+        });
+    });
+    let (addr, admin) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("server started");
+    let base = format!("http://{addr}");
+
+    let profile = tempfile::tempdir().expect("profile dir");
+    let d = Driver::start(profile.path());
+
+    // log in through the form
+    d.goto(&format!("{base}/"));
+    d.wait_for(
+        "return location.pathname === '/login' && document.querySelector('#token') !== null",
+        "the login page",
+    );
+    d.type_into("#token", &admin);
+    d.click("#login-submit");
+    d.wait_for(
+        "return location.pathname === '/' && document.querySelector('#projects') !== null",
+        "the overview after login",
+    );
+    screenshot(&d, "overview.png");
+    let cookie_visible = d.script("return document.cookie");
+    assert_eq!(cookie_visible, json!(""), "the session cookie is HttpOnly");
+
+    // allocate with the form on the project page (htmx, no page reload)
+    d.goto(&format!("{base}/projects/dashboard"));
+    assert_eq!(
+        d.wait_for(
+            "return typeof htmx === 'object' ? htmx.version : null",
+            "htmx"
+        ),
+        json!("2.0.4")
+    );
+    d.script("window.__marker = 'same page'; return null");
+    d.click("#block option[value='dev-testing']");
+    d.type_into("#name", "browser-svc");
+    d.click("#host option[value='es-host']");
+    d.type_into("#why", "browser test");
+    d.click("#alloc-submit");
+    let port = d.wait_for(
+        "const e = document.querySelector('#alloc-port'); return e ? e.textContent : null",
+        "the allocation result",
+    );
+    let port: u16 = port.as_str().and_then(|p| p.parse().ok()).expect("port");
+    assert!((5061..=5070).contains(&port), "dev-testing block: {port}");
+    assert_eq!(
+        d.script("return window.__marker || null"),
+        json!("same page"),
+        "htmx swapped a fragment"
+    );
+    let cell = d.wait_for(
+        &format!(
+            "const c = document.querySelector('#heatmap [data-port=\"{port}\"]'); \
+             return c && c.dataset.state === 'allocated' \
+               ? {{state: c.dataset.state, title: c.title, bg: getComputedStyle(c).backgroundColor}} : null"
+        ),
+        "the new port's cell",
+    );
+    assert!(
+        cell["title"]
+            .as_str()
+            .is_some_and(|t| t.contains("browser-svc.main on es-host (tcp)")),
+        "{cell}"
+    );
+    assert_eq!(
+        cell["bg"],
+        json!("rgb(59, 130, 246)"),
+        "the stylesheet loaded"
+    );
+    screenshot(&d, "dashboard.png");
+
+    // a reload shows it too (it is in the registry, not only in the page)
+    d.goto(&format!("{base}/projects/dashboard"));
+    let state = d.wait_for(
+        &format!(
+            "const c = document.querySelector('[data-port=\"{port}\"]'); \
+             return c ? c.dataset.state : null"
+        ),
+        "the cell after reload",
+    );
+    assert_eq!(state, json!("allocated"));
+
+    // no script error, no CSP violation, no failed load in the console on any page (the
+    // probe shows the console is captured)
+    d.script("console.warn('portolan-probe'); return null");
+    let logs = d.cmd("POST", "se/log", Some(&json!({"type": "browser"})));
+    assert!(
+        logs.to_string().contains("portolan-probe"),
+        "console not captured: {logs}"
+    );
+    let severe: Vec<&Value> = logs
+        .as_array()
+        .map(|a| a.iter().filter(|e| e["level"] == "SEVERE").collect())
+        .unwrap_or_default();
+    assert!(severe.is_empty(), "console errors: {severe:?}");
+}
