@@ -32,7 +32,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
-BIN = os.path.join(TARGET, "release", "portolan")
+BIN = os.environ.get("PORTOLAN_BIN", os.path.join(TARGET, "release", "portolan"))
 PG = "/usr/lib/postgresql/15/bin"
 
 SPEC = """
