@@ -4,16 +4,46 @@
 //! document), bearer-token auth with roles, a server-rendered dashboard, `/metrics` in the
 //! Prometheus text format — all on one [`portolan_store::Store`] (SQLite by default,
 //! PostgreSQL for fleets). Binds to loopback unless told otherwise; shuts down gracefully.
+//!
+//! ## Routes and who may call them
+//! - `GET /healthz`, `GET /api/v1/openapi.json`: public.
+//! - every other `/api/v1` route and `GET /metrics`: a bearer token (`portolan token
+//!   create`), reads with any role, writes (`allocate`, `release`, `reserve`, `gc`,
+//!   `observations`) with `write`, spec import and tokens with `admin` (see [`auth`]).
+//!
+//! ## Limits
+//! Request bodies above [`Limits::max_body`] (1 MiB) are refused with 413; each token may
+//! make [`Limits::rate`] requests per second on average (bursts of [`Limits::burst`]), then
+//! gets 429 with `Retry-After`. Every API error is JSON (`{"error", "field"}`), including
+//! the ones axum produces itself (unknown route, wrong method); a panic in a handler is
+//! caught and answered with 500.
+//!
+//! ## Logs
+//! One `tracing` event per request: method, route template, status, milliseconds and the
+//! token's public id. Never headers, bodies or query strings, so never a token.
 #![deny(missing_docs)]
 // product names (OpenAPI, SQLite, PostgreSQL) read better unquoted in prose
 #![allow(clippy::doc_markdown)]
 
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod metrics;
 pub mod state;
 pub mod web;
 
-pub use state::AppState;
+pub use state::{AppState, Limits};
 
 use std::net::SocketAddr;
+
+use axum::extract::Request;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::error::ApiError;
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -22,14 +52,92 @@ pub struct ServeConfig {
     pub db: String,
     /// Listen address (default `127.0.0.1:7878`).
     pub listen: SocketAddr,
+    /// Request limits.
+    pub limits: Limits,
+}
+
+/// The OpenAPI document of the API.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api::router().1
 }
 
 /// The whole application: API, dashboard and metrics on one state.
 pub fn router(state: AppState) -> axum::Router {
+    let (api, doc) = api::router();
+    let doc = std::sync::Arc::new(doc);
+    let max_body = state.limits.max_body;
+    let api = api
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .route("/metrics", get(metrics::metrics))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such route", Some("path")) })
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
+        .layer(axum::middleware::from_fn(json_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ));
     axum::Router::new()
-        .route("/healthz", axum::routing::get(|| async { "ok\n" }))
+        .route("/healthz", get(|| async { "ok\n" }))
+        // the dashboard's pages; anything no route matches falls to the API's JSON 404
         .merge(web::router())
+        .merge(api)
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                tracing::error!("a handler panicked");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error (see the server log)",
+                    None,
+                )
+                .into_response()
+            },
+        ))
         .with_state(state)
+}
+
+/// Turns the error answers axum and tower-http produce themselves (405, 413, 415, a bad
+/// path parameter) into the API's JSON error body.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let res = next.run(req).await;
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return res;
+    }
+    let (parts, body) = res.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    let field = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => Some("body"),
+        StatusCode::METHOD_NOT_ALLOWED => Some("method"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Some("content-type"),
+        _ => None,
+    };
+    let mut out = ApiError::new(status, message, field).into_response();
+    for (k, v) in &parts.headers {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            out.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    out
 }
 
 /// Opens the store, binds, serves until SIGINT/SIGTERM, then drains in-flight requests.
@@ -39,7 +147,7 @@ pub async fn serve(
     ready: impl FnOnce(SocketAddr) + Send,
 ) -> Result<(), ServeError> {
     let store = portolan_store::open(&config.db).await?;
-    let state = AppState::new(std::sync::Arc::from(store));
+    let state = AppState::with_limits(std::sync::Arc::from(store), config.limits);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| ServeError::Bind(config.listen, e))?;
@@ -47,11 +155,21 @@ pub async fn serve(
         .local_addr()
         .map_err(|e| ServeError::Bind(config.listen, e))?;
     ready(addr);
+    serve_on(listener, state, shutdown_signal()).await
+}
+
+/// Serves `state` on an already bound listener until `shutdown` completes (tests use this
+/// with port 0 and their own shutdown).
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(shutdown)
     .await
     .map_err(ServeError::Io)
 }
@@ -75,6 +193,7 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+    tracing::info!("shutting down: draining in-flight requests");
 }
 
 /// Why the server could not start or stopped with an error.

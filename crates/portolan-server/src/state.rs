@@ -1,9 +1,33 @@
-//! What every handler shares: the store and the clock (`PORTOLAN_NOW` pins it for tests, as
-//! in the CLI).
+//! What every handler shares: the store, the clock (`PORTOLAN_NOW` pins it for tests, as
+//! in the CLI), the per-token rate limiter and the request metrics.
 
 use std::sync::Arc;
 
 use portolan_store::Store;
+
+use crate::auth::RateLimiter;
+use crate::metrics::Metrics;
+
+/// Limits applied to API requests.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest request body, in bytes (default 1 MiB).
+    pub max_body: usize,
+    /// Requests per second per token, on average (0: unlimited; default 200).
+    pub rate: f64,
+    /// Burst per token (default 400).
+    pub burst: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body: 1 << 20,
+            rate: 200.0,
+            burst: 400.0,
+        }
+    }
+}
 
 /// Shared application state (cheap to clone).
 #[derive(Clone, Debug)]
@@ -12,14 +36,28 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The dashboard's login sessions (in memory; a restart logs everyone out).
     pub sessions: Arc<crate::web::Sessions>,
+    /// Request limits.
+    pub limits: Limits,
+    /// Per-token rate limiter.
+    pub limiter: Arc<RateLimiter>,
+    /// Request metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
-    /// State over `store`.
+    /// State over `store` with the default [`Limits`].
     pub fn new(store: Arc<dyn Store>) -> Self {
+        Self::with_limits(store, Limits::default())
+    }
+
+    /// State over `store` with `limits`.
+    pub fn with_limits(store: Arc<dyn Store>, limits: Limits) -> Self {
         AppState {
             store,
             sessions: Arc::default(),
+            limits,
+            limiter: Arc::new(RateLimiter::new(limits.rate, limits.burst)),
+            metrics: Arc::new(Metrics::default()),
         }
     }
 

@@ -17,17 +17,31 @@ use crate::types::Backend;
 /// `(version, description, SQL)`.
 type Embedded = &'static [(i64, &'static str, &'static str)];
 
-const SQLITE: Embedded = &[(
-    1,
-    "registry",
-    include_str!("../migrations/sqlite/0001_registry.sql"),
-)];
+const SQLITE: Embedded = &[
+    (
+        1,
+        "registry",
+        include_str!("../migrations/sqlite/0001_registry.sql"),
+    ),
+    (
+        2,
+        "generation",
+        include_str!("../migrations/sqlite/0002_generation.sql"),
+    ),
+];
 
-const POSTGRES: Embedded = &[(
-    1,
-    "registry",
-    include_str!("../migrations/postgres/0001_registry.sql"),
-)];
+const POSTGRES: Embedded = &[
+    (
+        1,
+        "registry",
+        include_str!("../migrations/postgres/0001_registry.sql"),
+    ),
+    (
+        2,
+        "generation",
+        include_str!("../migrations/postgres/0002_generation.sql"),
+    ),
+];
 
 #[derive(Debug)]
 struct Source(Embedded);

@@ -137,6 +137,200 @@ pub enum Command {
     /// --apply rewrites the sure ones.
     #[command(name = "move", after_help = MOVE_HELP)]
     Move(MoveArgs),
+    /// Run the team registry: REST API, dashboard and `/metrics` on `SQLite` or `PostgreSQL`.
+    #[command(after_help = SERVE_HELP)]
+    Serve(ServeArgs),
+    /// Create, list and revoke the registry's API tokens (directly on its database).
+    #[command(subcommand, after_help = TOKEN_HELP)]
+    Token(TokenCommand),
+    /// Upload the spec into the registry (replaces the registry's spec).
+    #[command(after_help = PUSH_HELP)]
+    Push(RemoteArgs),
+    /// Download the registry's spec as ports.toml.
+    #[command(after_help = PULL_HELP)]
+    Pull(PullArgs),
+    /// Report this host's listeners to the registry, once or every --interval.
+    #[command(after_help = AGENT_HELP)]
+    Agent(AgentArgs),
+}
+
+// ---- team registry: serve / token / push / pull / agent ----
+
+const SERVE_HELP: &str = "\
+Examples:
+  portolan serve                                   # sqlite://portolan.db on 127.0.0.1:7878
+  portolan serve --db postgres://portolan@db1/portolan --listen 10.0.0.5:7878 --public
+  portolan token create --role admin --label me    # then use it: Authorization: Bearer ptk_…
+
+Every /api/v1 route and /metrics needs a token; /healthz and /api/v1/openapi.json are public.
+Binding a non-loopback address needs --public (put a TLS proxy in front of it).";
+
+const TOKEN_HELP: &str = "\
+Examples:
+  portolan token create --role write --label ci --expires 90d
+  portolan token list
+  portolan token revoke 3f2a9c0d1e4b5a69
+  portolan token create --role admin --db postgres://portolan@db1/portolan
+
+The token is printed once; only its SHA-256 is stored.";
+
+const PUSH_HELP: &str = "\
+Examples:
+  export PORTOLAN_SERVER=http://127.0.0.1:7878 PORTOLAN_TOKEN=ptk_…
+  portolan push                      # ./ports.toml (searched upward) into the registry
+  portolan --spec infra/ports.toml push --server https://ports.example.org
+
+Needs an admin token. A spec that does not load is refused and the registry is unchanged.";
+
+const PULL_HELP: &str = "\
+Examples:
+  portolan pull                      # print the registry's spec
+  portolan pull -o ports.toml        # write it (atomically)
+  portolan pull --server http://127.0.0.1:7878 --token ptk_… -o ports.toml";
+
+const AGENT_HELP: &str = "\
+Examples:
+  portolan agent --server http://registry:7878 --token ptk_… --once
+  sudo portolan agent --interval 30s --host app1     # run under systemd; root sees every owner
+  PORTOLAN_SERVER=http://registry:7878 PORTOLAN_TOKEN=ptk_… portolan agent
+
+Reports what `portolan ls` shows; the server computes the host's drift. Needs a write token.";
+
+/// Where the registry is: `--server`/`$PORTOLAN_SERVER` and `--token`/`$PORTOLAN_TOKEN`.
+#[derive(Debug, Args)]
+pub struct RemoteArgs {
+    /// Registry URL (`http://127.0.0.1:7878`).
+    #[arg(long, env = "PORTOLAN_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+    /// API token (prefer `PORTOLAN_TOKEN`: arguments are visible to other users).
+    #[arg(
+        long,
+        env = "PORTOLAN_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+}
+
+/// `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Database: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`.
+    #[arg(
+        long,
+        env = "PORTOLAN_DB",
+        value_name = "URL",
+        default_value = "sqlite://portolan.db"
+    )]
+    pub db: String,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
+    pub listen: String,
+    /// Allow listening on a non-loopback address.
+    #[arg(long)]
+    pub public: bool,
+    /// Largest request body in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    pub max_body: usize,
+    /// Requests per second per token, on average (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 200.0)]
+    pub rate_limit: f64,
+    /// Burst of requests per token.
+    #[arg(long, value_name = "N", default_value_t = 400.0)]
+    pub burst: f64,
+}
+
+/// `token …`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (once).
+    #[command(after_help = TOKEN_HELP)]
+    Create(TokenCreateArgs),
+    /// List tokens (never their secrets).
+    #[command(after_help = TOKEN_HELP)]
+    List(TokenDbArgs),
+    /// Revoke a token by id.
+    #[command(after_help = TOKEN_HELP)]
+    Revoke(TokenRevokeArgs),
+}
+
+/// The registry database of `token`.
+#[derive(Debug, Args)]
+pub struct TokenDbArgs {
+    /// Database: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`.
+    #[arg(
+        long,
+        env = "PORTOLAN_DB",
+        value_name = "URL",
+        default_value = "sqlite://portolan.db"
+    )]
+    pub db: String,
+}
+
+/// `token create`.
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// Role: read, write (also allocate, release, reserve, report) or admin (also push, tokens).
+    #[arg(long, value_enum)]
+    pub role: RoleArg,
+    /// Who or what the token is for.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub label: String,
+    /// Expire after DURATION (`30d`, `12h`, `1w`).
+    #[arg(long, value_name = "DURATION")]
+    pub expires: Option<String>,
+    /// The database.
+    #[command(flatten)]
+    pub db: TokenDbArgs,
+}
+
+/// `token revoke`.
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    /// Token id (the 16 hex digits after `ptk_`, as `token list` shows).
+    pub id: String,
+    /// The database.
+    #[command(flatten)]
+    pub db: TokenDbArgs,
+}
+
+/// `--role`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum RoleArg {
+    /// Read everything.
+    Read,
+    /// Read, allocate, release, reserve, report observations.
+    Write,
+    /// Everything, including spec import and tokens.
+    Admin,
+}
+
+/// `pull`.
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The registry.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// Write the spec to FILE (atomically) instead of printing it.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `agent`.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// The registry.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// Report as this host (default: this machine's short hostname).
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    /// Time between reports (`30s`, `5m`).
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub interval: String,
+    /// Report once and exit.
+    #[arg(long)]
+    pub once: bool,
 }
 
 /// `init`.
@@ -535,6 +729,7 @@ Examples:
   PORT=$(portolan alloc dev --name test-db --lease 1h --print)
   portolan alloc shop --name grpc --host app1 --transport udp --count 3 --near 8040
   portolan alloc shop --name try --dry-run               # show the port, write nothing
+  portolan alloc shop --name ci-db --lease 2h --server http://registry:7878   # the team registry
 
 Skips ports bound on the host, reserved ports, well-known ports of other software,
 browser-unsafe ports and the host's ephemeral range. Exit 1 when the range is full.";
@@ -610,6 +805,9 @@ pub struct AllocArgs {
     /// Print only the port (`5021`, or `5021-5023` with --count), for scripts.
     #[arg(long)]
     pub print: bool,
+    /// Allocate from this registry instead of the local spec.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// `reserve`.

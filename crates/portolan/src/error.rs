@@ -29,6 +29,15 @@ pub enum CliError {
     /// An allocation, reservation or release was refused or failed.
     #[error(transparent)]
     Alloc(portolan_alloc::AllocError),
+    /// The registry refused a request (`status` is its HTTP status, 0 when it could not be
+    /// reached).
+    #[error("{message}")]
+    Remote {
+        /// HTTP status (0: no answer).
+        status: u16,
+        /// The server's error message, with the field it names.
+        message: String,
+    },
     /// Anything else.
     #[error(transparent)]
     Other(#[from] anyhow::Error),
@@ -45,11 +54,12 @@ impl From<portolan_alloc::AllocError> for CliError {
 }
 
 impl CliError {
-    /// The exit code: 1 when a change conflicts with the spec's state (range full, ports
-    /// taken), else 2.
+    /// The exit code: 1 when a change conflicts with the spec's (or the registry's) state
+    /// (range full, ports taken), else 2.
     pub fn exit(&self) -> crate::exit::Exit {
         match self {
             CliError::Alloc(a) if a.is_conflict() => crate::exit::Exit::Findings,
+            CliError::Remote { status: 409, .. } => crate::exit::Exit::Findings,
             CliError::BrokenPipe => crate::exit::Exit::Ok,
             _ => crate::exit::Exit::Input,
         }

@@ -235,6 +235,200 @@ pub enum Command {
         /// Only this service.
         service: Option<String>,
     },
+    /// `serve`.
+    Serve(ServeSettings),
+    /// `token create|list|revoke`.
+    Token(TokenSettings),
+    /// `push`.
+    Push(Remote),
+    /// `pull`.
+    Pull {
+        /// The registry.
+        remote: Remote,
+        /// Output file (`None`: stdout).
+        output: Option<PathBuf>,
+    },
+    /// `agent`.
+    Agent(AgentSettings),
+}
+
+/// A registry to talk to: its base URL (no trailing `/`) and a token.
+#[derive(Clone)]
+pub struct Remote {
+    /// `http://127.0.0.1:7878`.
+    pub server: String,
+    /// Bearer token.
+    pub token: String,
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote")
+            .field("server", &self.server)
+            .field("token", &"***")
+            .finish()
+    }
+}
+
+impl Remote {
+    /// Validates `--server`/`--token` (or their environment variables); `None` when no
+    /// server is given.
+    pub fn from_args(a: cli::RemoteArgs) -> Result<Option<Remote>, CliError> {
+        let Some(server) = a.server.filter(|s| !s.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let server = server.trim().trim_end_matches('/').to_string();
+        if !(server.starts_with("http://") || server.starts_with("https://")) {
+            return Err(CliError::Usage(format!(
+                "--server `{server}`: write http://HOST:PORT or https://HOST"
+            )));
+        }
+        let token = a
+            .token
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                CliError::Usage(
+                    "the registry needs a token: set PORTOLAN_TOKEN (or pass --token); create one with `portolan token create`".into(),
+                )
+            })?;
+        Ok(Some(Remote { server, token }))
+    }
+
+    fn required(a: cli::RemoteArgs) -> Result<Remote, CliError> {
+        Self::from_args(a)?.ok_or_else(|| {
+            CliError::Usage(
+                "which registry? set PORTOLAN_SERVER (or pass --server http://HOST:7878)".into(),
+            )
+        })
+    }
+}
+
+/// Validated `serve` options.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    /// Database URL.
+    pub db: String,
+    /// Listen address.
+    pub listen: std::net::SocketAddr,
+    /// Limits.
+    pub max_body: usize,
+    /// Requests per second per token.
+    pub rate: f64,
+    /// Burst per token.
+    pub burst: f64,
+}
+
+/// Validated `token` subcommand.
+#[derive(Debug, Clone)]
+pub enum TokenSettings {
+    /// `token create`.
+    Create {
+        /// Database URL.
+        db: String,
+        /// Role.
+        role: portolan_store::Role,
+        /// Label.
+        label: String,
+        /// Lifetime in seconds.
+        expires: Option<i64>,
+    },
+    /// `token list`.
+    List {
+        /// Database URL.
+        db: String,
+    },
+    /// `token revoke`.
+    Revoke {
+        /// Database URL.
+        db: String,
+        /// Token id.
+        id: String,
+    },
+}
+
+/// Validated `agent` options.
+#[derive(Debug, Clone)]
+pub struct AgentSettings {
+    /// The registry.
+    pub remote: Remote,
+    /// Host name to report as.
+    pub host: Option<String>,
+    /// Seconds between reports.
+    pub interval: u64,
+    /// Report once.
+    pub once: bool,
+}
+
+fn serve_settings(a: cli::ServeArgs) -> Result<ServeSettings, CliError> {
+    let listen: std::net::SocketAddr = a.listen.parse().map_err(|_| {
+        CliError::Usage(format!(
+            "--listen `{}` is not an address: write IP:PORT, e.g. 127.0.0.1:7878",
+            a.listen
+        ))
+    })?;
+    if !listen.ip().is_loopback() && !a.public {
+        return Err(CliError::Usage(format!(
+            "--listen {listen} is reachable from other machines: pass --public to mean it (and put TLS in front)"
+        )));
+    }
+    if !(a.rate_limit.is_finite() && a.rate_limit >= 0.0 && a.burst.is_finite() && a.burst >= 1.0) {
+        return Err(CliError::Usage(
+            "--rate-limit must be >= 0 and --burst >= 1".into(),
+        ));
+    }
+    if a.max_body < 1024 {
+        return Err(CliError::Usage(
+            "--max-body must be at least 1024 bytes".into(),
+        ));
+    }
+    Ok(ServeSettings {
+        db: a.db,
+        listen,
+        max_body: a.max_body,
+        rate: a.rate_limit,
+        burst: a.burst,
+    })
+}
+
+fn token_settings(t: cli::TokenCommand) -> Result<TokenSettings, CliError> {
+    Ok(match t {
+        cli::TokenCommand::Create(a) => TokenSettings::Create {
+            db: a.db.db,
+            role: match a.role {
+                cli::RoleArg::Read => portolan_store::Role::Read,
+                cli::RoleArg::Write => portolan_store::Role::Write,
+                cli::RoleArg::Admin => portolan_store::Role::Admin,
+            },
+            label: a.label,
+            expires: a
+                .expires
+                .as_deref()
+                .map(portolan_alloc::lease::parse_duration)
+                .transpose()
+                .map_err(|e| CliError::Usage(format!("--expires: {e}")))?,
+        },
+        cli::TokenCommand::List(a) => TokenSettings::List { db: a.db },
+        cli::TokenCommand::Revoke(a) => TokenSettings::Revoke {
+            db: a.db.db,
+            id: a.id,
+        },
+    })
+}
+
+fn agent_settings(a: cli::AgentArgs) -> Result<AgentSettings, CliError> {
+    let interval = portolan_alloc::lease::parse_duration(&a.interval)
+        .map_err(|e| CliError::Usage(format!("--interval: {e}")))?;
+    let interval = u64::try_from(interval)
+        .ok()
+        .filter(|s| *s >= 1)
+        .ok_or_else(|| CliError::Usage("--interval must be at least 1s".into()))?;
+    Ok(AgentSettings {
+        remote: Remote::required(a.remote)?,
+        host: a.host,
+        interval,
+        once: a.once,
+    })
 }
 
 fn color(choice: ColorChoice, terminal: bool) -> bool {
@@ -427,6 +621,14 @@ impl Settings {
                 project: a.project,
                 service: a.service,
             },
+            cli::Command::Serve(a) => Command::Serve(serve_settings(a)?),
+            cli::Command::Token(t) => Command::Token(token_settings(t)?),
+            cli::Command::Push(a) => Command::Push(Remote::required(a)?),
+            cli::Command::Pull(a) => Command::Pull {
+                remote: Remote::required(a.remote)?,
+                output: a.output,
+            },
+            cli::Command::Agent(a) => Command::Agent(agent_settings(a)?),
         };
         let verbosity = i8::try_from(cli.verbose).unwrap_or(i8::MAX)
             - i8::try_from(cli.quiet).unwrap_or(i8::MAX);
@@ -498,6 +700,8 @@ pub struct AllocSettings {
     pub dry_run: bool,
     /// Print only the port.
     pub print: bool,
+    /// Allocate from this registry instead of the local spec.
+    pub remote: Option<Remote>,
 }
 
 impl AllocSettings {
@@ -532,6 +736,7 @@ impl AllocSettings {
             binding: a.binding,
             dry_run: a.dry_run,
             print: a.print,
+            remote: Remote::from_args(a.remote)?,
         })
     }
 }

@@ -1,4 +1,1212 @@
-//! portolan-server's integration tests: one test binary, one module per area.
-#![allow(clippy::doc_markdown)]
+//! The server's integration tests: the real server, in process on 127.0.0.1:0, spoken to
+//! over HTTP. The API suite runs on both engines — SQLite in a temp dir and a PostgreSQL 15
+//! server this binary starts (`pg.rs`; it fails, never skips, when it cannot) — plus the
+//! auth matrix, bad input, 1,000 concurrent allocations, the rate limit, drift and metrics,
+//! logs without secrets, and schemathesis against the OpenAPI document.
+#![allow(clippy::doc_markdown, clippy::cast_precision_loss)]
 
+mod pg;
 mod web;
+
+use std::collections::BTreeSet;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use portolan_server::{AppState, Limits};
+use portolan_store::{Role, Store};
+use serde_json::{Value, json};
+
+const SQLISH: &str = "'; DROP TABLE services; --";
+
+pub const SPEC: &str = r#"
+[spec]
+name = "team"
+
+[networks]
+lan = "192.168.1.0/24"
+
+[hosts.app1]
+environment = "production"
+addresses = ["192.168.1.10"]
+networks = ["lan"]
+
+[hosts.dev]
+environment = "development"
+
+[projects.dash]
+range = "20000-22999"
+blocks = { api = "20010-20019", tiny = "20100-20101" }
+
+[projects.hub]
+range = "23000-23009"
+
+[services.web]
+project = "dash"
+hosts = ["app1"]
+bindings.http = { port = 20000, bind = "127.0.0.1", exposure = "localhost" }
+"#;
+
+// ------------------------------------------------------------------------- log capture
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every log line of every server of this binary (one global subscriber).
+fn logs() -> &'static Captured {
+    static LOGS: OnceLock<Captured> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let c = Captured::default();
+        let writer = c.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+        c
+    })
+}
+
+// ---------------------------------------------------------------------------- server
+
+struct Tokens {
+    admin: String,
+    write: String,
+    read: String,
+    revoked: String,
+    expired: String,
+}
+
+struct TestServer {
+    base: String,
+    tokens: Tokens,
+    store: Arc<dyn Store>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    rt: Option<tokio::runtime::Runtime>,
+}
+
+fn now() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs(),
+    )
+    .expect("time")
+}
+
+impl TestServer {
+    fn start(url: &str, limits: Limits) -> TestServer {
+        logs();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let store: Arc<dyn Store> = Arc::from(
+            rt.block_on(portolan_store::open(url))
+                .unwrap_or_else(|e| panic!("open {url}: {e}")),
+        );
+        let t = now();
+        let mk = |role, label: &str, expires: Option<i64>, at: i64| {
+            rt.block_on(store.create_token(role, label, expires, at))
+                .expect("create token")
+                .token
+        };
+        let tokens = Tokens {
+            admin: mk(Role::Admin, "admin", None, t),
+            write: mk(Role::Write, "ci", None, t),
+            read: mk(Role::Read, "viewer", None, t),
+            revoked: mk(Role::Admin, "gone", None, t),
+            expired: mk(Role::Admin, "old", Some(t - 60), t - 3600),
+        };
+        let revoked_id = tokens.revoked[4..20].to_string();
+        rt.block_on(store.revoke_token(&revoked_id, t))
+            .expect("revoke");
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = AppState::with_limits(store.clone(), limits);
+        rt.spawn(portolan_server::serve_on(listener, state, async move {
+            let _ = rx.await;
+        }));
+        TestServer {
+            base: format!("http://{addr}"),
+            tokens,
+            store,
+            shutdown: Some(tx),
+            rt: Some(rt),
+        }
+    }
+
+    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.as_ref().expect("runtime").block_on(f)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_timeout(Duration::from_secs(5));
+        }
+    }
+}
+
+struct Resp {
+    status: u16,
+    body: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Resp {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", self.status, self.body))
+    }
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+fn call(
+    agent: &ureq::Agent,
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Resp {
+    let url = format!("{base}{path}");
+    let auth = token.map(|t| format!("Bearer {t}"));
+    macro_rules! with_auth {
+        ($rb:expr) => {{
+            let rb = $rb;
+            match &auth {
+                Some(a) => rb.header("Authorization", a),
+                None => rb,
+            }
+        }};
+    }
+    let res = match method {
+        "GET" => with_auth!(agent.get(&url)).call(),
+        "DELETE" => with_auth!(agent.delete(&url)).call(),
+        "POST" => with_auth!(agent.post(&url))
+            .content_type("application/json")
+            .send(body.unwrap_or("")),
+        "PUT" => with_auth!(agent.put(&url))
+            .content_type("application/toml")
+            .send(body.unwrap_or("")),
+        other => panic!("method {other}"),
+    };
+    let mut res = res.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let headers = res
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    Resp {
+        status: res.status().as_u16(),
+        headers,
+        body: res.body_mut().read_to_string().unwrap_or_default(),
+    }
+}
+
+impl TestServer {
+    fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Resp {
+        call(&agent(), &self.base, method, path, token, body)
+    }
+    fn get(&self, path: &str) -> Resp {
+        self.call("GET", path, Some(&self.tokens.read), None)
+    }
+    fn post(&self, path: &str, body: &Value) -> Resp {
+        self.call(
+            "POST",
+            path,
+            Some(&self.tokens.write),
+            Some(&body.to_string()),
+        )
+    }
+    fn import(&self, spec: &str) {
+        let r = self.call("PUT", "/api/v1/spec", Some(&self.tokens.admin), Some(spec));
+        assert_eq!(r.status, 200, "import: {}", r.body);
+    }
+}
+
+// ---------------------------------------------------------------------------- suite
+
+type Case = fn(&str);
+
+macro_rules! cases {
+    ($($name:ident),* $(,)?) => {
+        const CASES: &[(&str, Case)] = &[$((stringify!($name), $name)),*];
+    };
+}
+
+cases!(
+    public_routes_and_openapi,
+    auth_matrix,
+    api_round_trip,
+    bad_input_is_4xx_json_naming_the_field,
+    concurrent_allocations_never_duplicate,
+    rate_limit_answers_429,
+    observations_drift_and_metrics,
+);
+
+fn run_suite(backend: &str, url_for: &dyn Fn(&str) -> String) {
+    let mut failed = Vec::new();
+    for (name, case) in CASES {
+        let url = url_for(name);
+        let t = Instant::now();
+        let ok = std::panic::catch_unwind(|| case(&url)).is_ok();
+        eprintln!(
+            "{backend} {name}: {} ({:.2} s)",
+            if ok { "ok" } else { "FAILED" },
+            t.elapsed().as_secs_f64()
+        );
+        if !ok {
+            failed.push(*name);
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{backend}: {} cases failed: {failed:?}",
+        failed.len()
+    );
+}
+
+#[test]
+fn sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().to_path_buf();
+    run_suite("sqlite", &|name| {
+        format!("sqlite://{}", root.join(format!("{name}.db")).display())
+    });
+}
+
+#[test]
+fn postgres() {
+    let server = pg::PgServer::start();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    run_suite("postgres", &|name| rt.block_on(server.database(name)));
+}
+
+fn unlimited() -> Limits {
+    Limits {
+        rate: 0.0,
+        ..Limits::default()
+    }
+}
+
+// ---------------------------------------------------------------------------- cases
+
+fn public_routes_and_openapi(url: &str) {
+    let s = TestServer::start(url, Limits::default());
+    let r = s.call("GET", "/healthz", None, None);
+    assert_eq!((r.status, r.body.as_str()), (200, "ok\n"));
+    let r = s.call("GET", "/api/v1/openapi.json", None, None);
+    assert_eq!(r.status, 200);
+    let doc = r.json();
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    let paths: BTreeSet<&str> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for p in [
+        "/api/v1/projects",
+        "/api/v1/projects/{name}",
+        "/api/v1/hosts",
+        "/api/v1/services",
+        "/api/v1/bindings",
+        "/api/v1/allocate",
+        "/api/v1/release",
+        "/api/v1/reserve",
+        "/api/v1/reservations",
+        "/api/v1/leases",
+        "/api/v1/gc",
+        "/api/v1/observations",
+        "/api/v1/findings",
+        "/api/v1/log",
+        "/api/v1/spec",
+        "/api/v1/tokens",
+        "/api/v1/tokens/{id}",
+    ] {
+        assert!(paths.contains(p), "{p} missing from the OpenAPI document");
+    }
+    // every operation documents the JSON errors
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("item") {
+            for code in ["401", "403", "422", "429"] {
+                assert!(
+                    op["responses"].get(code).is_some(),
+                    "{method} {path} does not document {code}"
+                );
+            }
+        }
+    }
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    // unknown routes and wrong methods answer JSON too
+    let r = s.call("GET", "/api/v1/nope", Some(&s.tokens.read), None);
+    assert_eq!(r.status, 404);
+    assert!(r.json()["error"].is_string());
+    let r = s.call("DELETE", "/api/v1/projects", Some(&s.tokens.admin), None);
+    assert_eq!(r.status, 405, "{}", r.body);
+    assert_eq!(r.json()["field"], "method");
+}
+
+/// (method, path, body, least role: 0 read, 1 write, 2 admin)
+fn routes() -> Vec<(&'static str, String, Option<String>, u8)> {
+    let alloc = json!({"project": "hub", "name": "matrix"}).to_string();
+    vec![
+        ("GET", "/api/v1/projects".into(), None, 0),
+        ("GET", "/api/v1/projects/dash".into(), None, 0),
+        ("GET", "/api/v1/hosts".into(), None, 0),
+        ("GET", "/api/v1/hosts/app1".into(), None, 0),
+        ("GET", "/api/v1/services".into(), None, 0),
+        ("GET", "/api/v1/services/web".into(), None, 0),
+        ("GET", "/api/v1/bindings".into(), None, 0),
+        ("GET", "/api/v1/reservations".into(), None, 0),
+        ("GET", "/api/v1/leases".into(), None, 0),
+        ("GET", "/api/v1/observations".into(), None, 0),
+        ("GET", "/api/v1/observations/app1".into(), None, 0),
+        ("GET", "/api/v1/findings".into(), None, 0),
+        ("GET", "/api/v1/log".into(), None, 0),
+        ("GET", "/api/v1/spec".into(), None, 0),
+        ("GET", "/metrics".into(), None, 0),
+        ("POST", "/api/v1/allocate".into(), Some(alloc), 1),
+        (
+            "POST",
+            "/api/v1/release".into(),
+            Some(json!({"service": "nothing-here"}).to_string()),
+            1,
+        ),
+        (
+            "POST",
+            "/api/v1/reserve".into(),
+            Some(json!({"ports": "23009", "project": "hub", "why": "matrix"}).to_string()),
+            1,
+        ),
+        ("POST", "/api/v1/gc".into(), Some(String::new()), 1),
+        (
+            "POST",
+            "/api/v1/observations".into(),
+            Some(json!({"host": "app1", "listeners": []}).to_string()),
+            1,
+        ),
+        ("PUT", "/api/v1/spec".into(), Some(SPEC.into()), 2),
+        ("GET", "/api/v1/tokens".into(), None, 2),
+        (
+            "POST",
+            "/api/v1/tokens".into(),
+            Some(json!({"role": "read"}).to_string()),
+            2,
+        ),
+        ("DELETE", "/api/v1/tokens/0000000000000000".into(), None, 2),
+    ]
+}
+
+fn auth_matrix(url: &str) {
+    let s = TestServer::start(url, unlimited());
+    s.import(SPEC);
+    let t = &s.tokens;
+    let bogus = format!("ptk_{}_{}", "0".repeat(16), "f".repeat(64));
+    let callers: [(&str, Option<&str>, Option<u8>); 7] = [
+        ("none", None, None),
+        ("malformed", Some("not-a-token"), None),
+        ("unknown", Some(&bogus), None),
+        ("revoked", Some(&t.revoked), None),
+        ("expired", Some(&t.expired), None),
+        ("read", Some(&t.read), Some(0)),
+        ("write", Some(&t.write), Some(1)),
+    ];
+    let mut failures = Vec::new();
+    let admin = [("admin", Some(t.admin.as_str()), Some(2u8))];
+    for (method, path, body, need) in routes() {
+        for (who, token, role) in callers.iter().chain(admin.iter()) {
+            let r = s.call(method, &path, *token, body.as_deref());
+            let allowed = role.is_some_and(|r| r >= need);
+            let ok = match role {
+                None => {
+                    r.status == 401
+                        && r.header("www-authenticate")
+                            .is_some_and(|h| h.starts_with("Bearer"))
+                }
+                Some(_) if !allowed => r.status == 403,
+                Some(_) => r.status < 500 && r.status != 401 && r.status != 403,
+            };
+            let json_ok = r.status < 400 || serde_json::from_str::<Value>(&r.body).is_ok();
+            if !ok || !json_ok {
+                failures.push(format!("{method} {path} as {who}: {} {}", r.status, r.body));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "auth matrix:\n{}", failures.join("\n"));
+}
+
+fn api_round_trip(url: &str) {
+    let s = TestServer::start(url, unlimited());
+    s.import(SPEC);
+    let projects = s.get("/api/v1/projects").json();
+    assert_eq!(projects[0]["name"], "dash");
+    assert_eq!(projects[0]["range"], "20000-22999");
+    assert_eq!(s.get("/api/v1/projects/hub").json()["range"], "23000-23009");
+    assert_eq!(
+        s.get("/api/v1/hosts").json().as_array().map(Vec::len),
+        Some(2)
+    );
+    assert_eq!(s.get("/api/v1/services/web").json()["allocated"], false);
+
+    let r = s.post(
+        "/api/v1/allocate",
+        &json!({"project": "dash", "block": "api", "name": "hub-api", "host": "app1", "why": "the hub"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let a = r.json();
+    assert_eq!(a["ports"], json!([20010]));
+    assert_eq!(a["transport"], "tcp");
+    let r = s.post(
+        "/api/v1/allocate",
+        &json!({"project": "dash", "block": "api", "name": "grpc", "count": 3, "transport": "udp", "lease": 3600}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let a = r.json();
+    assert_eq!(a["ports"].as_array().map(Vec::len), Some(3));
+    assert!(a["lease_until"].as_i64().is_some());
+    // the same name again: 409 naming the field
+    let r = s.post(
+        "/api/v1/allocate",
+        &json!({"project": "dash", "name": "grpc"}),
+    );
+    assert_eq!((r.status, r.json()["field"].clone()), (409, json!("name")));
+    // a full block: 409
+    for name in ["t1", "t2"] {
+        let r = s.post(
+            "/api/v1/allocate",
+            &json!({"project": "dash", "block": "tiny", "name": name}),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let r = s.post(
+        "/api/v1/allocate",
+        &json!({"project": "dash", "block": "tiny", "name": "t3"}),
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+
+    let bindings = s.get("/api/v1/bindings?service=hub-api").json();
+    assert_eq!(bindings.as_array().map(Vec::len), Some(1));
+    assert_eq!(bindings[0]["lo"], 20010);
+    assert_eq!(bindings[0]["host"], "app1");
+    let leases = s.get("/api/v1/leases").json();
+    assert_eq!(leases[0]["service"], "grpc");
+
+    let r = s.post("/api/v1/release", &json!({"service": "t1"}));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["action"], "release");
+    assert_eq!(r.json()["who"], "token:ci");
+    let r = s.post("/api/v1/release", &json!({"service": "t1"}));
+    assert_eq!(
+        (r.status, r.json()["field"].clone()),
+        (404, json!("service"))
+    );
+
+    let r = s.post(
+        "/api/v1/reserve",
+        &json!({"ports": "23005-23006", "project": "hub", "why": "demo", "until": "2099-01-01"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["ports"], "23005-23006");
+    let r = s.post(
+        "/api/v1/reserve",
+        &json!({"ports": "23006", "project": "hub", "why": "again"}),
+    );
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(s.get("/api/v1/reservations").json()[0]["why"], "demo");
+
+    let r = s.post("/api/v1/gc", &json!({}));
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let log = s.get("/api/v1/log?limit=2").json();
+    assert_eq!(log.as_array().map(Vec::len), Some(2));
+    let after = log[1]["id"].as_i64().expect("id");
+    let rest = s
+        .get(&format!("/api/v1/log?after={after}&limit=1000"))
+        .json();
+    assert!(rest.as_array().is_some_and(|v| !v.is_empty()));
+    assert!(
+        rest.as_array()
+            .expect("log")
+            .iter()
+            .all(|e| e["id"].as_i64() > Some(after))
+    );
+
+    // export round-trips through the model and carries the allocations
+    let r = s.get("/api/v1/spec");
+    assert_eq!(r.status, 200);
+    assert!(
+        r.header("content-type")
+            .is_some_and(|c| c.starts_with("application/toml"))
+    );
+    let model = portolan_model::load_str("ports.toml", &r.body).expect("exported spec loads");
+    assert!(model.service_named("hub-api").is_some());
+    assert!(model.service_named("t1").is_none());
+
+    // tokens: create, use, list, revoke
+    let r = s.call(
+        "POST",
+        "/api/v1/tokens",
+        Some(&s.tokens.admin),
+        Some(&json!({"role": "write", "label": "robot", "expires_in": 3600}).to_string()),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let created = r.json();
+    let token = created["token"].as_str().expect("token").to_string();
+    let id = created["id"].as_str().expect("id").to_string();
+    let r = s.call(
+        "POST",
+        "/api/v1/allocate",
+        Some(&token),
+        Some(&json!({"project": "hub", "name": "robot-svc"}).to_string()),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let list = s.call("GET", "/api/v1/tokens", Some(&s.tokens.admin), None);
+    assert!(
+        list.body.contains(&id) && !list.body.contains(&token[21..]),
+        "list shows ids, never secrets"
+    );
+    let r = s.call(
+        "DELETE",
+        &format!("/api/v1/tokens/{id}"),
+        Some(&s.tokens.admin),
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.body);
+    let r = s.call("GET", "/api/v1/projects", Some(&token), None);
+    assert_eq!(r.status, 401);
+}
+
+fn bad_input_is_4xx_json_naming_the_field(url: &str) {
+    let s = TestServer::start(
+        url,
+        Limits {
+            max_body: 64 * 1024,
+            ..unlimited()
+        },
+    );
+    s.import(SPEC);
+    let w = s.tokens.write.clone();
+    let a = s.tokens.admin.clone();
+    let huge = format!(
+        r#"{{"project": "dash", "name": "{}"}}"#,
+        "x".repeat(100 * 1024)
+    );
+    let nul = json!({"project": "dash", "name": "ok", "why": "a\u{0}b"}).to_string();
+    // (method, path, token, body, expected status, expected field)
+    let cases: Vec<(&str, String, &str, String, u16, &str)> = vec![
+        (
+            "POST",
+            "/api/v1/allocate".into(),
+            &w,
+            "{not json".into(),
+            400,
+            "body",
+        ),
+        (
+            "POST",
+            "/api/v1/allocate".into(),
+            &w,
+            String::new(),
+            400,
+            "body",
+        ),
+        (
+            "POST",
+            "/api/v1/allocate".into(),
+            &w,
+            "[1,2]".into(),
+            422,
+            "body",
+        ),
+        (
+            "POST",
+            "/api/v1/allocate".into(),
+            &w,
+            r#"{"project": "dash"}"#.into(),
+            422,
+            "name",
+        ),
+        (
+            "POST",
+            "/api/v1/allocate".into(),
+            &w,
+            r#"{"project": 5, "name": "x"}"#.into(),
+            422,
+            "project",
+        ),
+        (
+            "POST",
+            "/api/v1/allocate".into(),
+            &w,
+            r#"{"project": "dash", "name": "x", "count": "three"}"#.into(),
+            422,
+            "count",
+        ),
+        (
+            "POST",
+            "/api/v1/allocate".into(),
+            &w,
+            r#"{"project": "dash", "name": "x", "count": 70000}"#.into(),
+            422,
+            "count",
+        ),
+        (
+            "POST",
+            "/api/v1/allocate".into(),
+            &w,
+            r#"{"project": "dash", "name": "x", "count": 0}"#.into(),
+            422,
+            "count",
+        ),
+        (
+            "POST",
+            "/api/v1/allocate".into(),
+            &w,
+            r#"{"project": "dash", "name": "x", "lease": -5}"#.into(),
+            422,
+            "lease",
+        ),
+        (
+            "POST",
+            "/api/v1/allocate".into(),
+            &w,
+            r#"{"project": "dash", "name": "x", "transport": "sctp"}"#.into(),
+            422,
+            "transport",
+        ),
+        (
+            "POST",
+            "/api/v1/allocate".into(),
+            &w,
+            r#"{"project": "dash", "name": "x", "colour": "red"}"#.into(),
+            422,
+            "colour",
+        ),
+        (
+            "POST",
+            "/api/v1/allocate".into(),
+            &w,
+            json!({"project": "nope", "name": "x"}).to_string(),
+            404,
+            "project",
+        ),
+        (
+            "POST",
+            "/api/v1/allocate".into(),
+            &w,
+            json!({"project": "dash", "block": "nope", "name": "x"}).to_string(),
+            404,
+            "block",
+        ),
+        (
+            "POST",
+            "/api/v1/allocate".into(),
+            &w,
+            json!({"project": "dash", "host": "nope", "name": "x"}).to_string(),
+            404,
+            "host",
+        ),
+        (
+            "POST",
+            "/api/v1/allocate".into(),
+            &w,
+            json!({"project": "dash", "name": SQLISH}).to_string(),
+            422,
+            "name",
+        ),
+        (
+            "POST",
+            "/api/v1/allocate".into(),
+            &w,
+            json!({"project": SQLISH, "name": "x"}).to_string(),
+            404,
+            "project",
+        ),
+        ("POST", "/api/v1/allocate".into(), &w, nul, 422, "why"),
+        ("POST", "/api/v1/allocate".into(), &w, huge, 413, "body"),
+        (
+            "POST",
+            "/api/v1/release".into(),
+            &w,
+            json!({"service": SQLISH}).to_string(),
+            404,
+            "service",
+        ),
+        (
+            "POST",
+            "/api/v1/reserve".into(),
+            &w,
+            json!({"ports": "abc", "project": "hub", "why": "x"}).to_string(),
+            422,
+            "ports",
+        ),
+        (
+            "POST",
+            "/api/v1/reserve".into(),
+            &w,
+            json!({"ports": "23001", "project": "hub", "why": " "}).to_string(),
+            422,
+            "why",
+        ),
+        (
+            "POST",
+            "/api/v1/reserve".into(),
+            &w,
+            json!({"ports": "23001", "project": "hub", "why": "x", "until": "soon"}).to_string(),
+            422,
+            "until",
+        ),
+        (
+            "POST",
+            "/api/v1/observations".into(),
+            &w,
+            json!({"host": "nope", "listeners": []}).to_string(),
+            404,
+            "host",
+        ),
+        (
+            "POST",
+            "/api/v1/observations".into(),
+            &w,
+            json!({"host": "app1", "listeners": [{"transport": "tcp", "addr": "nope", "port": 1}]})
+                .to_string(),
+            422,
+            "listeners[0].addr",
+        ),
+        (
+            "GET",
+            "/api/v1/projects/nope".into(),
+            &w,
+            String::new(),
+            404,
+            "name",
+        ),
+        (
+            "GET",
+            format!(
+                "/api/v1/services/{}",
+                "%27%3B%20DROP%20TABLE%20services%3B%20--"
+            ),
+            &w,
+            String::new(),
+            404,
+            "name",
+        ),
+        (
+            "GET",
+            "/api/v1/observations/nope".into(),
+            &w,
+            String::new(),
+            404,
+            "host",
+        ),
+        (
+            "GET",
+            "/api/v1/log?limit=abc".into(),
+            &w,
+            String::new(),
+            400,
+            "limit",
+        ),
+        (
+            "GET",
+            "/api/v1/log?limit=0".into(),
+            &w,
+            String::new(),
+            400,
+            "limit",
+        ),
+        (
+            "GET",
+            "/api/v1/log?after=1&bogus=2".into(),
+            &w,
+            String::new(),
+            400,
+            "bogus",
+        ),
+        (
+            "PUT",
+            "/api/v1/spec".into(),
+            &a,
+            "[projects.x]\nrange = \"nonsense\"\n".into(),
+            422,
+            "spec",
+        ),
+        (
+            "PUT",
+            "/api/v1/spec".into(),
+            &a,
+            "not = [toml".into(),
+            422,
+            "spec",
+        ),
+        (
+            "POST",
+            "/api/v1/tokens".into(),
+            &a,
+            json!({"role": "root"}).to_string(),
+            422,
+            "role",
+        ),
+        (
+            "POST",
+            "/api/v1/tokens".into(),
+            &a,
+            json!({"role": "read", "expires_in": 0}).to_string(),
+            422,
+            "expires_in",
+        ),
+        (
+            "DELETE",
+            "/api/v1/tokens/nope".into(),
+            &a,
+            String::new(),
+            404,
+            "id",
+        ),
+        (
+            "DELETE",
+            "/api/v1/tokens/00000000deadbeef".into(),
+            &a,
+            String::new(),
+            404,
+            "token",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (method, path, token, body, status, field) in cases {
+        let r = s.call(method, &path, Some(token), Some(&body));
+        let v: Value = serde_json::from_str(&r.body).unwrap_or(Value::Null);
+        if r.status != status || v["field"] != field || !v["error"].is_string() {
+            failures.push(format!(
+                "{method} {path} {:.60}: want {status} field {field}, got {} {}",
+                body, r.status, r.body
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "bad input:\n{}", failures.join("\n"));
+    // nothing of that reached the registry
+    let names: Vec<String> = s
+        .block_on(s.store.services())
+        .expect("services")
+        .into_iter()
+        .map(|x| x.name)
+        .collect();
+    assert_eq!(names, ["web"]);
+}
+
+fn concurrent_allocations_never_duplicate(url: &str) {
+    const TOTAL: usize = 1000;
+    const IN_FLIGHT: usize = 64;
+    let s = TestServer::start(url, unlimited());
+    s.import(SPEC);
+    let next = AtomicUsize::new(0);
+    let got: Mutex<Vec<(String, u16)>> = Mutex::new(Vec::new());
+    let errors: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let t = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..IN_FLIGHT {
+            scope.spawn(|| {
+                let agent = agent();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= TOTAL {
+                        break;
+                    }
+                    let name = format!("load-{i}");
+                    let body = json!({"project": "dash", "name": name}).to_string();
+                    let r = call(
+                        &agent,
+                        &s.base,
+                        "POST",
+                        "/api/v1/allocate",
+                        Some(&s.tokens.write),
+                        Some(&body),
+                    );
+                    if r.status == 201 {
+                        let port = r.json()["lo"]
+                            .as_u64()
+                            .and_then(|p| u16::try_from(p).ok())
+                            .expect("port");
+                        got.lock().expect("lock").push((name, port));
+                    } else {
+                        errors
+                            .lock()
+                            .expect("lock")
+                            .push(format!("{}: {}", r.status, r.body));
+                    }
+                }
+            });
+        }
+    });
+    let secs = t.elapsed().as_secs_f64();
+    eprintln!(
+        "  {TOTAL} allocations, {IN_FLIGHT} in flight: {secs:.2} s ({:.0}/s)",
+        TOTAL as f64 / secs
+    );
+    let errors = errors.into_inner().expect("lock");
+    assert!(
+        errors.is_empty(),
+        "{} failed, e.g. {:?}",
+        errors.len(),
+        errors.first()
+    );
+    let got = got.into_inner().expect("lock");
+    assert_eq!(got.len(), TOTAL);
+    let ports: BTreeSet<u16> = got.iter().map(|(_, p)| *p).collect();
+    assert_eq!(ports.len(), TOTAL, "duplicate ports handed out");
+    let bindings = s.get("/api/v1/bindings").json();
+    let listed: BTreeSet<(String, u16)> = bindings
+        .as_array()
+        .expect("bindings")
+        .iter()
+        .map(|b| {
+            (
+                b["service"].as_str().unwrap_or_default().to_string(),
+                u16::try_from(b["lo"].as_u64().unwrap_or(0)).unwrap_or(0),
+            )
+        })
+        .collect();
+    for g in &got {
+        assert!(
+            listed.contains(g),
+            "{g:?} answered 201 but is not in GET /bindings"
+        );
+    }
+}
+
+fn rate_limit_answers_429(url: &str) {
+    let s = TestServer::start(
+        url,
+        Limits {
+            rate: 1.0,
+            burst: 5.0,
+            ..Limits::default()
+        },
+    );
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(s.get("/api/v1/projects").status);
+    }
+    assert_eq!(&statuses[..5], &[200; 5], "{statuses:?}");
+    let r = s.get("/api/v1/projects");
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert!(
+        r.header("retry-after")
+            .is_some_and(|v| v.parse::<u64>().is_ok_and(|n| n >= 1))
+    );
+    assert_eq!(r.json()["field"], "authorization");
+    // another token has its own bucket
+    let r = s.call("GET", "/api/v1/projects", Some(&s.tokens.write), None);
+    assert_eq!(r.status, 200);
+}
+
+fn observations_drift_and_metrics(url: &str) {
+    let s = TestServer::start(url, unlimited());
+    s.import(SPEC);
+    let listeners = json!([
+        {"transport": "tcp", "addr": "127.0.0.1", "port": 20000, "inode": 1, "uid": 0,
+         "owners": [{"pid": 10, "name": "web", "cmdline": "web --port 20000", "user": "www", "container": null}],
+         "local": "127.0.0.1:20000", "declared": ["web.http"]},
+        {"transport": "tcp", "addr": "0.0.0.0", "port": 6379, "inode": 2, "uid": 0, "owners": []}
+    ]);
+    let r = s.post(
+        "/api/v1/observations",
+        &json!({"host": "app1", "listeners": listeners}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let receipt = r.json();
+    assert_eq!(receipt["listeners"], 2);
+    let rules: Vec<&str> = receipt["drift"]
+        .as_array()
+        .expect("drift")
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert_eq!(rules, ["undeclared-listener"], "{}", r.body);
+    let stored = s.get("/api/v1/observations/app1").json();
+    assert_eq!(stored["listeners"].as_array().map(Vec::len), Some(2));
+    let findings = s.get("/api/v1/findings").json();
+    assert!(
+        findings
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["source"] == "drift:app1")
+    );
+    // an allocation, so the range has something allocated
+    assert_eq!(
+        s.post("/api/v1/allocate", &json!({"project": "hub", "name": "m1"}))
+            .status,
+        201
+    );
+    let r = s.get("/metrics");
+    assert_eq!(r.status, 200);
+    let text = &r.body;
+    for needle in [
+        "portolan_range_ports{project=\"hub\",block=\"\",state=\"allocated\"} 1",
+        "portolan_range_ports{project=\"hub\",block=\"\",state=\"free\"} 9",
+        "portolan_range_ports{project=\"dash\",block=\"api\",state=\"free\"} 10",
+        "portolan_findings{rule=\"undeclared-listener\",severity=\"warning\"} 1",
+        "portolan_host_declared_bindings{host=\"app1\"} 1",
+        "portolan_host_observed_listeners{host=\"app1\"} 2",
+        "portolan_host_drift_findings{host=\"app1\"} 1",
+        "portolan_agent_stale{host=\"app1\"} 0",
+        "portolan_agent_report_age_seconds{host=\"app1\"}",
+        "portolan_http_request_duration_seconds_bucket{",
+        "route=\"/api/v1/allocate\",method=\"POST\",status=\"201\"",
+    ] {
+        assert!(text.contains(needle), "metrics lack `{needle}`:\n{text}");
+    }
+    assert_eq!(s.call("GET", "/metrics", None, None).status, 401);
+}
+
+// ---------------------------------------------------------------------------- single tests
+
+#[test]
+fn logs_never_contain_tokens() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let s = TestServer::start(
+        &format!("sqlite://{}", dir.path().join("logs.db").display()),
+        unlimited(),
+    );
+    s.import(SPEC);
+    let secret_of = |t: &str| t[21..].to_string();
+    let bogus = format!("ptk_{}_{}", "1".repeat(16), "abcdef0123456789".repeat(4));
+    for token in [
+        &s.tokens.admin,
+        &s.tokens.write,
+        &s.tokens.read,
+        &s.tokens.revoked,
+        &bogus,
+    ] {
+        s.call("GET", "/api/v1/projects", Some(token), None);
+        s.call(
+            "POST",
+            "/api/v1/allocate",
+            Some(token),
+            Some(&json!({"project": "hub", "name": "log-test"}).to_string()),
+        );
+        s.call("GET", "/api/v1/log?after=0", Some(token), None);
+    }
+    let r = s.call(
+        "POST",
+        "/api/v1/tokens",
+        Some(&s.tokens.admin),
+        Some(&json!({"role": "read"}).to_string()),
+    );
+    let fresh = r.json()["token"].as_str().expect("token").to_string();
+    std::thread::sleep(Duration::from_millis(200));
+    let text = String::from_utf8_lossy(&logs().0.lock().expect("lock")).into_owned();
+    let admin_id = &s.tokens.admin[4..20];
+    assert!(
+        text.contains("request") && text.contains(admin_id),
+        "the request log is there:\n{text}"
+    );
+    for t in [
+        &s.tokens.admin,
+        &s.tokens.write,
+        &s.tokens.read,
+        &s.tokens.revoked,
+        &bogus,
+        &fresh,
+    ] {
+        assert!(
+            !text.contains(&secret_of(t)),
+            "a token secret is in the log"
+        );
+    }
+    assert!(
+        !text.to_lowercase().contains("bearer ptk_"),
+        "an Authorization header is in the log"
+    );
+}
+
+/// schemathesis (PyPI) generates requests from the OpenAPI document, positive and negative,
+/// with an admin token, and fails on any 5xx. `.ci/run` installs it; missing, this fails.
+#[test]
+fn schemathesis_finds_no_server_errors() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let s = TestServer::start(
+        &format!("sqlite://{}", dir.path().join("st.db").display()),
+        unlimited(),
+    );
+    s.import(SPEC);
+    let bin = std::env::var("SCHEMATHESIS").unwrap_or_else(|_| "schemathesis".into());
+    let examples = std::env::var("SCHEMATHESIS_MAX_EXAMPLES").unwrap_or_else(|_| "25".into());
+    let report = dir.path().join("schemathesis.txt");
+    let out = std::process::Command::new(&bin)
+        .args([
+            "run",
+            &format!("{}/api/v1/openapi.json", s.base),
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            &examples,
+            "--request-timeout",
+            "10",
+            "--header",
+            &format!("Authorization: Bearer {}", s.tokens.admin),
+            "--exclude-path",
+            "/api/v1/tokens/{id}",
+            "--no-color",
+        ])
+        .env("SCHEMATHESIS_HOOKS", "")
+        // its example cache goes to the temp dir, not into the source tree
+        .current_dir(dir.path())
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run {bin} ({e}): pip install schemathesis (.ci/run does)")
+        });
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::File::create(&report).and_then(|mut f| f.write_all(text.as_bytes()));
+    eprintln!("{text}");
+    assert!(out.status.success(), "schemathesis found failures:\n{text}");
+}

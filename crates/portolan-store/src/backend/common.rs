@@ -38,6 +38,15 @@ macro_rules! write_tx {
                 Err(e) if retryable(&e) => continue,
                 Err(e) => return Err(StoreError::db(concat!("starting ", $op))(e)),
             };
+            // every spec-changing write moves the generation on (see ModelCache)
+            match sqlx::query("UPDATE store_generation SET generation = generation + 1 WHERE id = 1")
+                .execute(&mut *txn)
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if retryable(&e) => continue,
+                Err(e) => return Err(StoreError::db(concat!("starting ", $op))(e)),
+            }
             let outcome = {
                 let $tx: &mut Conn = &mut *txn;
                 $body.await
@@ -418,7 +427,52 @@ fn valid_name(field: &'static str, name: &str) -> Result<(), StoreError> {
     }
 }
 
-async fn allocate_in(conn: &mut Conn, req: &AllocRequest) -> Result<Allocated, StoreError> {
+/// The model an allocation works on, kept between allocations so that a busy registry does
+/// not export and re-parse its whole spec for every port it hands out.
+///
+/// `model` is the registry's spec at some earlier generation; `extra` are the ports the
+/// allocations made by this process since then hold (all bound, so taken for every host and
+/// transport, which is how the policy treats bound ports), and together they are the
+/// registry at `generation`. An allocation uses the cache only when the database's
+/// generation, before its own bump, is still `generation`: any other write (another
+/// process, another server on the same PostgreSQL database, an import, a release) moves
+/// the counter and forces a fresh export. The cache is also bypassed when a port it counts
+/// may have become free (a lease of `extra` ran out), and an allocation that fails or
+/// reuses an expired lease on the cached view is redone on a fresh export, so results and
+/// messages are exactly those of a fresh export.
+#[derive(Debug, Default)]
+pub(crate) struct ModelCache {
+    generation: i64,
+    model: Option<std::sync::Arc<Model>>,
+    extra: Vec<(u16, u16)>,
+    lease_min: Option<i64>,
+}
+
+/// What an allocation leaves for the cache once it has committed.
+struct CacheUpdate {
+    generation: i64,
+    model: std::sync::Arc<Model>,
+    extra: Vec<(u16, u16)>,
+    lease_min: Option<i64>,
+}
+
+impl ModelCache {
+    fn apply(&mut self, u: CacheUpdate) {
+        // only forward: a later writer may already have stored a newer generation
+        if u.generation > self.generation || self.model.is_none() {
+            self.generation = u.generation;
+            self.model = Some(u.model);
+            self.extra = u.extra;
+            self.lease_min = u.lease_min;
+        }
+    }
+}
+
+async fn allocate_in(
+    conn: &mut Conn,
+    req: &AllocRequest,
+    cache: &std::sync::Mutex<ModelCache>,
+) -> Result<(Allocated, Option<CacheUpdate>), StoreError> {
     let exists: Option<(String,)> = sqlx::query_as("SELECT name FROM services WHERE name = $1")
         .bind(&req.name)
         .fetch_optional(&mut *conn)
@@ -427,20 +481,52 @@ async fn allocate_in(conn: &mut Conn, req: &AllocRequest) -> Result<Allocated, S
     if exists.is_some() {
         return Err(AllocError::ServiceExists(req.name.clone()).into());
     }
-    let model = model_in(conn).await?;
-    let got = policy::allocate(
-        &model,
-        &Request {
-            project: &req.project,
-            block: req.block.as_deref(),
-            host: req.host.as_deref(),
-            transport: req.transport,
-            count: req.count,
-            near: req.near,
-        },
-        &Occupied::new(),
-        req.now,
-    )?;
+    let (generation,): (i64,) =
+        sqlx::query_as("SELECT generation FROM store_generation WHERE id = 1")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db("allocating"))?;
+    let cached = {
+        let c = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &c.model {
+            Some(m)
+                if c.generation == generation - 1
+                    && c.lease_min.is_none_or(|t| t > req.now) =>
+            {
+                Some((m.clone(), c.extra.clone(), c.lease_min))
+            }
+            _ => None,
+        }
+    };
+    let request = Request {
+        project: &req.project,
+        block: req.block.as_deref(),
+        host: req.host.as_deref(),
+        transport: req.transport,
+        count: req.count,
+        near: req.near,
+    };
+    let mut fresh = None;
+    if let Some((model, extra, lease_min)) = cached {
+        let mut occupied = Occupied::new();
+        for (lo, hi) in &extra {
+            for p in *lo..=*hi {
+                occupied.insert(p);
+            }
+        }
+        if let Ok(got) = policy::allocate(&model, &request, &occupied, req.now)
+            && got.displaced.is_empty()
+        {
+            fresh = Some((model, got, extra, lease_min));
+        }
+    }
+    let (model, got, mut extra, mut lease_min) = if let Some(f) = fresh {
+        f
+    } else {
+        let model = std::sync::Arc::new(model_in(conn).await?);
+        let got = policy::allocate(&model, &request, &Occupied::new(), req.now)?;
+        (model, got, Vec::new(), None)
+    };
     let mut entries = Vec::new();
     let mut displaced = Vec::new();
     for sid in &got.displaced {
@@ -556,15 +642,30 @@ async fn allocate_in(conn: &mut Conn, req: &AllocRequest) -> Result<Allocated, S
     for e in &entries {
         insert_log(conn, e).await?;
     }
-    Ok(Allocated {
-        service: req.name.clone(),
-        lo: got.ports.lo,
-        hi: got.ports.hi,
-        transport: req.transport,
-        lease_until,
-        displaced,
-        attempts: 1,
-    })
+    let update = displaced.is_empty().then(|| {
+        extra.push((got.ports.lo, got.ports.hi));
+        if let Some(l) = lease_until {
+            lease_min = Some(lease_min.map_or(l, |m: i64| m.min(l)));
+        }
+        CacheUpdate {
+            generation,
+            model: model.clone(),
+            extra,
+            lease_min,
+        }
+    });
+    Ok((
+        Allocated {
+            service: req.name.clone(),
+            lo: got.ports.lo,
+            hi: got.ports.hi,
+            transport: req.transport,
+            lease_until,
+            displaced,
+            attempts: 1,
+        },
+        update,
+    ))
 }
 
 async fn release_in(
@@ -936,8 +1037,17 @@ impl Store for This {
                 message: "a lease lasts at least one second".into(),
             });
         }
-        let (mut got, attempts) = write_tx!(self, "allocating", |tx| allocate_in(tx, req))?;
+        let ((mut got, update), attempts) =
+            write_tx!(self, "allocating", |tx| allocate_in(tx, req, &self.cache))?;
         got.attempts = attempts;
+        let mut cache = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match update {
+            Some(u) => cache.apply(u),
+            None => *cache = ModelCache::default(),
+        }
         Ok(got)
     }
 

@@ -20,6 +20,7 @@ const WRITE_LOCK: i64 = 0x706f_7274_6f6c_616e;
 pub struct PgStore {
     pool: sqlx::Pool<Db>,
     write: tokio::sync::Mutex<()>,
+    cache: std::sync::Mutex<ModelCache>,
 }
 
 impl PgStore {
@@ -37,6 +38,7 @@ impl PgStore {
         let store = PgStore {
             pool,
             write: tokio::sync::Mutex::new(()),
+            cache: std::sync::Mutex::new(ModelCache::default()),
         };
         store.migrate().await?;
         Ok(store)

@@ -17,6 +17,7 @@ const BACKEND: Backend = Backend::Sqlite;
 pub struct SqliteStore {
     pool: sqlx::Pool<Db>,
     write: tokio::sync::Mutex<()>,
+    cache: std::sync::Mutex<ModelCache>,
 }
 
 impl SqliteStore {
@@ -44,6 +45,7 @@ impl SqliteStore {
         let store = SqliteStore {
             pool,
             write: tokio::sync::Mutex::new(()),
+            cache: std::sync::Mutex::new(ModelCache::default()),
         };
         store.migrate().await?;
         Ok(store)

@@ -58,6 +58,7 @@ cases!(
     reserve_release_log,
     observations_and_findings,
     duplicate_port_claims_violate_the_unique_key,
+    model_cache_sees_other_writers,
 );
 
 async fn run_suite(backend: Backend, url_for: impl AsyncFn(&str) -> String) {
@@ -928,4 +929,70 @@ async fn duplicate_port_claims_violate_the_unique_key(f: Fixture) {
         "{err}"
     );
     assert_eq!(got.lo, 20001);
+}
+
+/// The allocation model cache of one store instance must notice writes made through another
+/// (another process or server on the same database): a reservation, a release, an import,
+/// an allocation there changes what the next allocation here hands out.
+async fn model_cache_sees_other_writers(f: Fixture) {
+    let a = f.open().await;
+    let b = f.open().await;
+    a.import_spec(SMALL).await.expect("import");
+    let alloc = |name: &str| AllocRequest::new("hub", name, "tester", NOW);
+    // warm a's cache: 21000, 21001
+    assert_eq!(a.allocate(&alloc("a1")).await.expect("a1").lo, 21000);
+    assert_eq!(a.allocate(&alloc("a2")).await.expect("a2").lo, 21001);
+    // b reserves the port a would take next
+    b.reserve(&ReserveRequest {
+        ports: "21002".into(),
+        project: "hub".into(),
+        why: "held elsewhere".into(),
+        host: None,
+        until: None,
+        who: "tester".into(),
+        now: NOW,
+    })
+    .await
+    .expect("reserve");
+    assert_eq!(a.allocate(&alloc("a3")).await.expect("a3").lo, 21003);
+    // b allocates; a must not hand the same port out
+    assert_eq!(b.allocate(&alloc("b1")).await.expect("b1").lo, 21004);
+    assert_eq!(a.allocate(&alloc("a4")).await.expect("a4").lo, 21005);
+    // b releases a1: a reuses it
+    b.release("a1", "tester", NOW).await.expect("release");
+    assert_eq!(a.allocate(&alloc("a5")).await.expect("a5").lo, 21000);
+    // a leased allocation that runs out frees its port for the cache too
+    let mut leased = alloc("lease");
+    leased.lease = Some(60);
+    assert_eq!(a.allocate(&leased).await.expect("lease").lo, 21006);
+    let mut later = alloc("after");
+    later.now = NOW + 120;
+    let got = a.allocate(&later).await.expect("after");
+    assert_eq!(
+        (got.lo, got.displaced.clone()),
+        (21006, vec!["lease".to_string()])
+    );
+    // a full range reports the same as on a fresh export
+    let mut n = 0;
+    let err = loop {
+        n += 1;
+        match a
+            .allocate(&AllocRequest::new(
+                "hub",
+                &format!("fill{n}"),
+                "tester",
+                NOW + 120,
+            ))
+            .await
+        {
+            Ok(_) => {}
+            Err(e) => break e,
+        }
+    };
+    let fresh = f.open().await;
+    let again = fresh
+        .allocate(&AllocRequest::new("hub", "one-more", "tester", NOW + 120))
+        .await
+        .expect_err("full");
+    assert_eq!(err.to_string(), again.to_string());
 }

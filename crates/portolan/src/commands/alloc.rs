@@ -1,7 +1,8 @@
 //! `portolan alloc PROJECT --name SVC`: pick the lowest free port (or run of ports) of a
 //! project's block or range with `portolan_alloc::policy`, and write the new service into the
 //! spec under the lock, losslessly and atomically, with a log line. `--dry-run` only shows
-//! the port; `--print` prints only the port, for scripts.
+//! the port; `--print` prints only the port, for scripts. With `--server` (or
+//! `$PORTOLAN_SERVER`) the team registry allocates instead, and the local spec is untouched.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -83,7 +84,70 @@ fn request(a: &AllocSettings) -> Request<'_> {
     }
 }
 
+/// `alloc --server`: the registry allocates, with the same policy, in its database.
+fn run_remote(
+    s: &Settings,
+    a: &AllocSettings,
+    remote: &crate::settings::Remote,
+) -> Result<Exit, CliError> {
+    if a.dry_run {
+        return Err(CliError::Usage(
+            "--dry-run works on the local spec only (unset PORTOLAN_SERVER or drop --server)"
+                .into(),
+        ));
+    }
+    let body = serde_json::json!({
+        "project": a.project,
+        "block": a.block,
+        "name": a.name,
+        "binding": a.binding,
+        "host": a.host,
+        "transport": a.transport.as_str(),
+        "count": a.count,
+        "near": a.near,
+        "lease": a.lease,
+        "why": a.why,
+    });
+    let got = super::client::Client::new(remote).post_json("/api/v1/allocate", &body)?;
+    let (lo, hi) = (
+        got["lo"].as_u64().unwrap_or(0),
+        got["hi"].as_u64().unwrap_or(0),
+    );
+    let ports = if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}-{hi}")
+    };
+    if a.print {
+        output::stdout(&format!("{ports}\n"))?;
+    } else if s.json {
+        output::stdout(&(serde_json::to_string_pretty(&got).unwrap_or_default() + "\n"))?;
+    } else if s.verbosity >= 0 {
+        let mut line = format!(
+            "allocated {ports}/{} to `{}` from {} in the registry {}",
+            a.transport.as_str(),
+            a.name,
+            match &a.block {
+                Some(b) => format!("block `{b}` of project `{}`", a.project),
+                None => format!("project `{}`", a.project),
+            },
+            remote.server
+        );
+        if let Some(h) = &a.host {
+            let _ = write!(line, " on host `{h}`");
+        }
+        if let Some(l) = got["lease_until"].as_i64() {
+            let _ = write!(line, ", lease until {}", Timestamp(l));
+        }
+        output::stdout(&(line + "\n"))?;
+    }
+    Ok(Exit::Ok)
+}
+
 pub(crate) fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
+    if let Some(remote) = &a.remote {
+        return run_remote(s, a, remote);
+    }
     let spec = s.spec_path()?;
     let now = portolan_alloc::lease::now()?;
     let mut txn = if a.dry_run {

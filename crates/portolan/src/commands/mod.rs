@@ -21,6 +21,13 @@ mod gc;
 mod log;
 mod release;
 mod reserve;
+// team registry: serve / token / push / pull / agent, and the HTTP client they share
+mod agent;
+mod client;
+mod pull;
+mod push;
+mod serve;
+mod token;
 
 use crate::error::CliError;
 use crate::exit::Exit;
@@ -77,6 +84,11 @@ pub fn dispatch(s: &Settings) -> Result<Exit, CliError> {
         } => release::run(s, target, why.as_deref(), *dry_run),
         Command::Gc { dry_run } => gc::run(s, *dry_run),
         Command::Log { project, service } => log::run(s, project.as_deref(), service.as_deref()),
+        Command::Serve(o) => serve::run(s, o),
+        Command::Token(t) => token::run(s, t),
+        Command::Push(r) => push::run(s, r),
+        Command::Pull { remote, output } => pull::run(s, remote, output.as_deref()),
+        Command::Agent(a) => agent::run(s, a),
     }
 }
 

@@ -12,4 +12,5 @@ mod moves;
 mod netns;
 mod observe;
 mod reach;
+mod registry;
 mod rules;

@@ -1,0 +1,196 @@
+//! The REST API under `/api/v1`, one file per resource, and its OpenAPI 3 document
+//! (`GET /api/v1/openapi.json`, generated from the handlers by utoipa, so it cannot drift
+//! from the routes). Every route needs a bearer token (see [`crate::auth`]); the document
+//! itself is public. Every error is a JSON [`ErrorBody`](crate::error::ErrorBody).
+
+pub mod allocate;
+pub mod bindings;
+pub mod findings;
+pub mod hosts;
+pub mod leases;
+pub mod log;
+pub mod observations;
+pub mod projects;
+pub mod reservations;
+pub mod services;
+pub mod spec;
+pub mod tokens;
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use serde::Serialize;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Content, OpenApi as Doc, RefOr, Response, ResponseBuilder};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::ErrorBody;
+use crate::state::AppState;
+
+/// One line of the change log.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LogEntry {
+    /// When (`2026-11-27T10:00:00Z`).
+    pub at: String,
+    /// Who (`token:LABEL`, or a user name for changes made with the CLI).
+    pub who: String,
+    /// `alloc`, `release`, `reserve`, `gc`, `move`, `discover`.
+    pub action: String,
+    /// Service concerned.
+    pub service: Option<String>,
+    /// Project concerned.
+    pub project: Option<String>,
+    /// Block.
+    pub block: Option<String>,
+    /// Host.
+    pub host: Option<String>,
+    /// `tcp` / `udp` (absent for reservations).
+    pub transport: Option<String>,
+    /// Ports (`5021`, `5021-5023`).
+    pub ports: String,
+    /// Lease end.
+    pub lease_until: Option<String>,
+    /// Why.
+    pub why: Option<String>,
+}
+
+impl From<portolan_store::Entry> for LogEntry {
+    fn from(e: portolan_store::Entry) -> Self {
+        LogEntry {
+            at: e.at,
+            who: e.who,
+            action: e.action.as_str().to_string(),
+            service: e.service,
+            project: e.project,
+            block: e.block,
+            host: e.host,
+            transport: e.transport,
+            ports: e.ports,
+            lease_until: e.lease_until,
+            why: e.why,
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "portolan registry",
+        description = "Network ports as code, team mode: one shared allocator and live picture. \
+            Every route needs `Authorization: Bearer ptk_…` (roles read < write < admin).",
+        license(name = "MIT OR Apache-2.0")
+    ),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "registry", description = "Projects, hosts, services, bindings"),
+        (name = "allocation", description = "Allocate, release, reserve, leases, gc"),
+        (name = "agents", description = "Observations and findings"),
+        (name = "spec", description = "The registry as ports.toml"),
+        (name = "admin", description = "Tokens")
+    )
+)]
+struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut Doc) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        doc.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
+/// Adds the errors every route can answer (400, 401, 403, 413, 422, 429, 500) to every
+/// operation, next to the route-specific ones its handler documents.
+struct StandardErrors;
+
+fn error_response(description: &str) -> RefOr<Response> {
+    RefOr::T(
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                Content::new(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                    "ErrorBody",
+                )))),
+            )
+            .build(),
+    )
+}
+
+impl Modify for StandardErrors {
+    fn modify(&self, doc: &mut Doc) {
+        let standard: BTreeMap<&str, &str> = [
+            (
+                "400",
+                "Malformed request (bad JSON, bad query); `field` names what",
+            ),
+            ("401", "No token, or an invalid, expired or revoked one"),
+            ("403", "The token's role is too low"),
+            ("413", "Request body too large"),
+            ("422", "Well-formed but invalid request; `field` names what"),
+            ("429", "Rate limit of the token exceeded; see Retry-After"),
+            ("500", "The database failed (details in the server log)"),
+        ]
+        .into_iter()
+        .collect();
+        for item in doc.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                for (code, description) in &standard {
+                    op.responses
+                        .responses
+                        .entry((*code).to_string())
+                        .or_insert_with(|| error_response(description));
+                }
+            }
+        }
+    }
+}
+
+/// The API routes (under `/api/v1`) and their OpenAPI document.
+pub fn router() -> (Router<AppState>, Doc) {
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(projects::list))
+        .routes(routes!(projects::get))
+        .routes(routes!(hosts::list))
+        .routes(routes!(hosts::get))
+        .routes(routes!(services::list))
+        .routes(routes!(services::get))
+        .routes(routes!(bindings::list))
+        .routes(routes!(allocate::allocate))
+        .routes(routes!(allocate::release))
+        .routes(routes!(reservations::reserve))
+        .routes(routes!(reservations::list))
+        .routes(routes!(leases::list))
+        .routes(routes!(leases::gc))
+        .routes(routes!(observations::list, observations::push))
+        .routes(routes!(observations::get))
+        .routes(routes!(findings::list))
+        .routes(routes!(log::list))
+        .routes(routes!(spec::export, spec::import))
+        .routes(routes!(tokens::create, tokens::list))
+        .routes(routes!(tokens::revoke))
+        .split_for_parts();
+    // the document's own modifiers ran before the routes were added
+    Security.modify(&mut doc);
+    StandardErrors.modify(&mut doc);
+    (router, doc)
+}

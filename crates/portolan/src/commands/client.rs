@@ -1,0 +1,95 @@
+//! The HTTP client of the team-registry commands (`push`, `pull`, `alloc --server`,
+//! `agent`): blocking `ureq` with rustls on ring. The CLI makes one request at a time, so a
+//! blocking client is all it needs; ureq adds a handful of small crates to the binary and
+//! shares rustls/ring with the TLS probes, where reqwest would bring hyper's client stack and
+//! an async runtime per call.
+
+use std::time::Duration;
+
+use crate::error::CliError;
+use crate::settings::Remote;
+
+/// A registry client.
+pub(crate) struct Client<'r> {
+    remote: &'r Remote,
+    agent: ureq::Agent,
+}
+
+impl<'r> Client<'r> {
+    pub(crate) fn new(remote: &'r Remote) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .user_agent(concat!("portolan/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        Client { remote, agent }
+    }
+
+    /// Sends a request; the body of a 2xx answer, else the server's error as a
+    /// [`CliError::Remote`].
+    pub(crate) fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<(&str, &str)>,
+    ) -> Result<String, CliError> {
+        let url = format!("{}{path}", self.remote.server);
+        let auth = format!("Bearer {}", self.remote.token);
+        let res = match (method, body) {
+            ("GET", _) => self.agent.get(&url).header("Authorization", &auth).call(),
+            ("POST", Some((ct, b))) => self
+                .agent
+                .post(&url)
+                .header("Authorization", &auth)
+                .content_type(ct)
+                .send(b),
+            ("PUT", Some((ct, b))) => self
+                .agent
+                .put(&url)
+                .header("Authorization", &auth)
+                .content_type(ct)
+                .send(b),
+            _ => {
+                return Err(CliError::Usage(format!("internal: {method} {path}")));
+            }
+        };
+        let mut res = res.map_err(|e| CliError::Remote {
+            status: 0,
+            message: format!("cannot reach the registry at {}: {e}", self.remote.server),
+        })?;
+        let status = res.status().as_u16();
+        let text = res
+            .body_mut()
+            .with_config()
+            .limit(256 << 20)
+            .read_to_string()
+            .map_err(|e| CliError::Remote {
+                status,
+                message: format!("reading the registry's answer: {e}"),
+            })?;
+        if (200..300).contains(&status) {
+            return Ok(text);
+        }
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let message = match (v["error"].as_str(), v["field"].as_str()) {
+            (Some(e), Some(f)) => format!("registry: {e} (field `{f}`, HTTP {status})"),
+            (Some(e), None) => format!("registry: {e} (HTTP {status})"),
+            _ => format!("registry answered HTTP {status}: {}", text.trim()),
+        };
+        Err(CliError::Remote { status, message })
+    }
+
+    /// POSTs JSON, returns the JSON answer.
+    pub(crate) fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, CliError> {
+        let text = self.send("POST", path, Some(("application/json", &body.to_string())))?;
+        serde_json::from_str(&text).map_err(|e| CliError::Remote {
+            status: 200,
+            message: format!("the registry's answer is not JSON: {e}"),
+        })
+    }
+}

@@ -1,0 +1,310 @@
+//! The team registry from the command line: `portolan serve` as a real child process,
+//! `token create`, `push`, `pull`, `alloc --server`, `agent --once`, and the crash test —
+//! allocations in flight while the server is killed with SIGKILL, then a restart on the
+//! same `SQLite` file: every allocation that was answered 2xx is there, none twice.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::harness::Case;
+
+const SPEC: &str = r#"
+[hosts.app1]
+environment = "production"
+
+[projects.dash]
+range = "20000-22999"
+blocks = { api = "20010-20019" }
+
+[services.web]
+project = "dash"
+hosts = ["app1"]
+bindings.http = { port = 20000, bind = "127.0.0.1", exposure = "localhost" }
+"#;
+
+const LIVE: &str = r#"[
+ {"transport":"tcp","addr":"127.0.0.1","port":20000,"inode":1,"uid":0,"owners":[]},
+ {"transport":"tcp","addr":"0.0.0.0","port":6379,"inode":2,"uid":0,"owners":[]}
+]"#;
+
+/// A `portolan serve` child on a free loopback port; killed when dropped.
+struct Serve {
+    child: Child,
+    url: String,
+}
+
+impl Serve {
+    fn start(dir: &Path, db: &str) -> Serve {
+        let mut child = Command::new(assert_cmd::cargo::cargo_bin("portolan"))
+            .current_dir(dir)
+            .args([
+                "serve",
+                "--db",
+                db,
+                "--listen",
+                "127.0.0.1:0",
+                "--rate-limit",
+                "0",
+                "-q",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn portolan serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the URL line");
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no URL in {line:?}"))
+            .to_string();
+        Serve { child, url }
+    }
+
+    fn kill9(&mut self) {
+        // std's kill() is SIGKILL on Unix
+        self.child.kill().expect("kill -9");
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn token(dir: &Path, db: &str, role: &str) -> String {
+    let out = Command::new(assert_cmd::cargo::cargo_bin("portolan"))
+        .current_dir(dir)
+        .args([
+            "token", "create", "--role", role, "--label", role, "--db", db,
+        ])
+        .output()
+        .expect("token create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(t.starts_with("ptk_"), "{t}");
+    t
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .into()
+}
+
+#[test]
+fn serve_push_pull_alloc_agent() {
+    let c = Case::new().file("ports.toml", SPEC).file("live.json", LIVE);
+    let db = format!("sqlite://{}", c.path().join("reg.db").display());
+    let admin = token(c.path(), &db, "admin");
+    let write = token(c.path(), &db, "write");
+    let server = Serve::start(c.path(), &db);
+    let url = server.url.clone();
+
+    c_run(&c, &["push", "--server", &url], &admin)
+        .success()
+        .stdout_has("1 projects, 1 hosts, 1 services");
+    // a write token may not push
+    c_run(&c, &["push", "--server", &url], &write)
+        .code(2)
+        .stderr_has("admin");
+    let out = c_run(
+        &c,
+        &[
+            "alloc", "dash", "--block", "api", "--name", "api1", "--server", &url,
+        ],
+        &write,
+    )
+    .success()
+    .stdout_has("allocated 20010/tcp to `api1`");
+    drop(out);
+    c_run(
+        &c,
+        &[
+            "alloc", "dash", "--name", "ci-db", "--lease", "2h", "--print", "--server", &url,
+        ],
+        &write,
+    )
+    .success()
+    .stdout_has("20001");
+    // the local spec is untouched by a remote allocation
+    assert_eq!(
+        std::fs::read_to_string(c.path().join("ports.toml")).unwrap(),
+        SPEC
+    );
+    // the same name again: the registry's 409 is exit 1, with its message
+    c_run(
+        &c,
+        &["alloc", "dash", "--name", "api1", "--server", &url],
+        &write,
+    )
+    .code(1)
+    .stderr_has("already exists");
+    c_run(&c, &["pull", "--server", &url, "-o", "pulled.toml"], &write).success();
+    let pulled = std::fs::read_to_string(c.path().join("pulled.toml")).unwrap();
+    assert!(
+        pulled.contains("[services.api1]") && pulled.contains("[services.ci-db]"),
+        "{pulled}"
+    );
+    Case::new()
+        .file("ports.toml", &pulled)
+        .args(["lint", "--fail-on", "never"])
+        .run()
+        .success();
+    let out = c_run(
+        &c,
+        &["agent", "--server", &url, "--once", "--host", "app1"],
+        &write,
+    );
+    let out = out
+        .success()
+        .stdout_has("reported 2 listeners of host `app1`: 1 drift finding");
+    drop(out);
+    // no server: exit 2 naming it
+    c_run(&c, &["pull"], &write)
+        .code(2)
+        .stderr_has("PORTOLAN_SERVER");
+}
+
+fn c_run(c: &Case, args: &[&str], token: &str) -> crate::harness::Outcome {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("portolan"));
+    cmd.current_dir(c.path())
+        .args(args)
+        .env_remove("PORTOLAN_SPEC")
+        .env_remove("PORTOLAN_SERVER")
+        .env("PORTOLAN_TOKEN", token)
+        .env("PORTOLAN_LISTENERS_FIXTURE", "live.json")
+        .env("NO_COLOR", "1");
+    let out = cmd.output().expect("run portolan");
+    crate::harness::Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn serve_refuses_a_public_address_without_public() {
+    Case::new()
+        .args(["serve", "--listen", "0.0.0.0:7878"])
+        .run()
+        .code(2)
+        .stderr_has("--public");
+    Case::new()
+        .args(["serve", "--db", "mysql://x"])
+        .run()
+        .code(2)
+        .stderr_has("unsupported database URL");
+}
+
+#[test]
+fn kill_9_mid_run_loses_no_acknowledged_allocation() {
+    let c = Case::new().file("ports.toml", SPEC);
+    let db = format!("sqlite://{}", c.path().join("crash.db").display());
+    let admin = token(c.path(), &db, "admin");
+    let mut server = Serve::start(c.path(), &db);
+    c_run(&c, &["push", "--server", &server.url], &admin).success();
+
+    let acked: Mutex<Vec<(String, u64)>> = Mutex::new(Vec::new());
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let url = server.url.clone();
+    std::thread::scope(|scope| {
+        for _ in 0..16 {
+            scope.spawn(|| {
+                let agent = agent();
+                while !stop.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let name = format!("crash-{i}");
+                    let body = serde_json::json!({"project": "dash", "name": name}).to_string();
+                    let res = agent
+                        .post(&format!("{url}/api/v1/allocate"))
+                        .header("Authorization", &format!("Bearer {admin}"))
+                        .content_type("application/json")
+                        .send(&body);
+                    match res {
+                        Ok(mut r) if r.status().as_u16() == 201 => {
+                            let v: serde_json::Value = serde_json::from_str(
+                                &r.body_mut().read_to_string().unwrap_or_default(),
+                            )
+                            .unwrap_or_default();
+                            if let Some(p) = v["lo"].as_u64() {
+                                acked.lock().unwrap().push((name, p));
+                            }
+                        }
+                        // the server is gone: stop this worker
+                        Err(_) => break,
+                        Ok(_) => {}
+                    }
+                }
+            });
+        }
+        // let allocations pile up, then SIGKILL the server while requests are in flight
+        let t = Instant::now();
+        while acked.lock().unwrap().len() < 150 && t.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server.kill9();
+        stop.store(true, Ordering::Relaxed);
+    });
+    let acked = acked.into_inner().unwrap();
+    assert!(
+        acked.len() >= 150,
+        "only {} allocations before the kill",
+        acked.len()
+    );
+
+    let server = Serve::start(c.path(), &db);
+    let mut r = agent()
+        .get(&format!("{}/api/v1/bindings", server.url))
+        .header("Authorization", &format!("Bearer {admin}"))
+        .call()
+        .expect("bindings");
+    let v: serde_json::Value =
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    let rows = v.as_array().expect("bindings");
+    let present: BTreeSet<(String, u64)> = rows
+        .iter()
+        .map(|b| {
+            (
+                b["service"].as_str().unwrap().to_string(),
+                b["lo"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    for a in &acked {
+        assert!(
+            present.contains(a),
+            "{a:?} was acknowledged but is gone after the restart"
+        );
+    }
+    let ports: Vec<u64> = rows.iter().map(|b| b["lo"].as_u64().unwrap()).collect();
+    let unique: BTreeSet<u64> = ports.iter().copied().collect();
+    assert_eq!(
+        ports.len(),
+        unique.len(),
+        "a port is bound twice after the restart"
+    );
+    eprintln!(
+        "crash test: {} acknowledged before SIGKILL, {} bindings after restart",
+        acked.len(),
+        rows.len()
+    );
+}
