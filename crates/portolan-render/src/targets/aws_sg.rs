@@ -193,12 +193,17 @@ pub(crate) fn plan(cx: &RenderContext<'_>, target: &str) -> (Vec<SecurityGroup>,
     let m = cx.model;
     let mut warnings = Vec::new();
     let mut groups = Vec::new();
+    // binding instances by host, in one pass (not one pass over every binding per host)
+    let mut by_host: Vec<Vec<usize>> = vec![Vec::new(); m.hosts.len()];
+    for (i, b) in cx.bindings() {
+        by_host[b.host.index()].push(i);
+    }
     for h in cx.hosts() {
         let host = m.host(h);
         let name = group_name(&host.name);
         let mut ingress = Rules::default();
         let mut skipped = Vec::new();
-        for (i, b) in cx.bindings().filter(|(_, b)| b.host == h) {
+        for (i, b) in by_host[h.index()].iter().map(|&i| (i, &m.bindings[i])) {
             let label = b.qualified_name(m);
             let what = format!("{label} {}/{}", b.ports, b.transport.as_str());
             if b.status == Status::Reserved {

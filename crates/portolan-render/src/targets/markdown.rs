@@ -25,6 +25,10 @@ impl Generator for Markdown {
         "a Markdown port reference (ranges, bindings, reach, routes, flows, checklist, findings)"
     }
 
+    fn needs_findings(&self) -> bool {
+        true
+    }
+
     fn render(&self, cx: &RenderContext<'_>) -> Result<Rendered, RenderError> {
         let mut out = String::new();
         let m = cx.model;
@@ -411,40 +415,53 @@ fn environment(cx: &RenderContext<'_>, e: EnvId, out: &mut String) {
         )
     };
     idx.sort_by(|a, b| key(*a).cmp(&key(*b)));
+    let (mut ports, mut target, mut name, mut bind) =
+        (String::new(), String::new(), String::new(), String::new());
     for i in idx {
         let b = &m.bindings[i];
         let s = m.service(b.service);
-        t.row(vec![
-            b.ports.to_string(),
-            b.target.map_or_else(|| "-".into(), |p| p.to_string()),
-            b.transport.as_str().into(),
-            b.app.clone().unwrap_or_default(),
-            format!("{}.{}", s.name, b.name),
-            m.host(b.host).name.clone(),
-            format!(
-                "{}{}",
-                b.bind,
-                if b.publisher == portolan_model::Publisher::Host {
-                    String::new()
-                } else {
-                    format!(" ({})", b.publisher.as_str())
-                }
-            ),
-            purpose(m, b),
-            exposure(m, b),
-            reach(cx, i, &mut memo, &mut subset),
+        // the small formatted cells reuse four buffers; the rest is borrowed
+        ports.clear();
+        let _ = write!(ports, "{}", b.ports);
+        target.clear();
+        if let Some(p) = b.target {
+            let _ = write!(target, "{p}");
+        } else {
+            target.push('-');
+        }
+        name.clear();
+        let _ = write!(name, "{}.{}", s.name, b.name);
+        bind.clear();
+        let _ = write!(bind, "{}", b.bind);
+        if b.publisher != portolan_model::Publisher::Host {
+            let _ = write!(bind, " ({})", b.publisher.as_str());
+        }
+        let purpose = b.purpose.as_deref().or(s.purpose.as_deref()).unwrap_or("");
+        let exposure = exposure(m, b);
+        let reach = reach(cx, i, &mut memo, &mut subset);
+        t.row([
+            ports.as_str(),
+            target.as_str(),
+            b.transport.as_str(),
+            b.app.as_deref().unwrap_or(""),
+            name.as_str(),
+            m.host(b.host).name.as_str(),
+            bind.as_str(),
+            purpose,
+            exposure.as_str(),
+            reach.as_str(),
             match b.auth {
-                Some(true) => "yes".into(),
-                Some(false) => "no".into(),
-                None => "?".into(),
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "?",
             },
             if b.redirect {
-                "redirect".into()
+                "redirect"
             } else {
-                b.tls.as_str().into()
+                b.tls.as_str()
             },
-            b.status.as_str().to_string(),
-            s.since.clone().unwrap_or_default(),
+            b.status.as_str(),
+            s.since.as_deref().unwrap_or(""),
         ]);
     }
     if t.is_empty() {
