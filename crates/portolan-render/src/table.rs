@@ -18,7 +18,13 @@ pub fn cell(s: &str) -> String {
 impl Table {
     /// A table with these column names.
     pub fn new(header: &[&str]) -> Self {
-        let mut text = String::with_capacity(4096);
+        Self::with_capacity(header, 4096)
+    }
+
+    /// A table with these column names and room for `bytes` of text (a large table grows
+    /// once instead of doubling, and copying, its buffer a dozen times).
+    pub fn with_capacity(header: &[&str], bytes: usize) -> Self {
+        let mut text = String::with_capacity(bytes);
         let _ = writeln!(text, "| {} |", header.join(" | "));
         text.push('|');
         for (i, _) in header.iter().enumerate() {
@@ -34,7 +40,8 @@ impl Table {
         for c in cells {
             let c = c.as_ref();
             self.text.push(' ');
-            if c.contains(['|', '\n', '\r']) {
+            // a byte scan: `contains` with a char array was a fifth of the row cost
+            if c.bytes().any(|b| matches!(b, b'|' | b'\n' | b'\r')) {
                 self.text.push_str(&cell(c));
             } else {
                 self.text.push_str(c);
@@ -43,6 +50,11 @@ impl Table {
         }
         self.text.push('\n');
         self.rows += 1;
+    }
+
+    /// Room for `bytes` more of text.
+    pub fn reserve(&mut self, bytes: usize) {
+        self.text.reserve(bytes);
     }
 
     /// Whether there is no row.

@@ -30,7 +30,8 @@ impl Generator for Markdown {
     }
 
     fn render(&self, cx: &RenderContext<'_>) -> Result<Rendered, RenderError> {
-        let mut out = String::new();
+        // ~370 bytes per binding on the benchmark spec: reserved once, not grown by doubling
+        let mut out = String::with_capacity(64 * 1024 + cx.model.bindings.len() * 384);
         let m = cx.model;
         let envs: Vec<EnvId> = (0..m.environments.len())
             .map(EnvId::from_index)
@@ -118,7 +119,7 @@ fn overview(cx: &RenderContext<'_>, envs: &[EnvId], out: &mut String) {
             r.count(Severity::Info)
         ),
     ]);
-    out.push_str(&t.render());
+    out.push_str(t.render());
     out.push('\n');
 }
 
@@ -206,7 +207,7 @@ fn projects(cx: &RenderContext<'_>, out: &mut String) {
             p.description.clone().unwrap_or_default(),
         ]);
     }
-    out.push_str(&t.render());
+    out.push_str(t.render());
     out.push('\n');
     for (i, p) in m.projects.iter().enumerate() {
         let used = used_ports(m, i, &by_project[i]);
@@ -222,7 +223,7 @@ fn projects(cx: &RenderContext<'_>, out: &mut String) {
                     b.purpose.clone().unwrap_or_default(),
                 ]);
             }
-            out.push_str(&t.render());
+            out.push_str(t.render());
             out.push('\n');
         }
         let mut t = Table::new(&[
@@ -257,7 +258,7 @@ fn projects(cx: &RenderContext<'_>, out: &mut String) {
         if t.is_empty() {
             let _ = writeln!(out, "No bindings yet.\n");
         } else {
-            out.push_str(&t.render());
+            out.push_str(t.render());
             out.push('\n');
         }
     }
@@ -285,7 +286,7 @@ fn networks(cx: &RenderContext<'_>, out: &mut String) {
             n.description.clone().unwrap_or_default(),
         ]);
     }
-    out.push_str(&t.render());
+    out.push_str(t.render());
     out.push('\n');
 }
 
@@ -382,27 +383,31 @@ fn environment(cx: &RenderContext<'_>, e: EnvId, out: &mut String) {
             h.description.clone().unwrap_or_default(),
         ]);
     }
-    out.push_str(&t.render());
+    out.push_str(t.render());
     out.push('\n');
-    let mut t = Table::new(&[
-        "host port",
-        "container port",
-        "transport",
-        "app",
-        "service",
-        "host",
-        "bind",
-        "purpose",
-        "declared exposure",
-        "effective reach",
-        "auth",
-        "TLS",
-        "status",
-        "since",
-    ]);
+    let mut t = Table::with_capacity(
+        &[
+            "host port",
+            "container port",
+            "transport",
+            "app",
+            "service",
+            "host",
+            "bind",
+            "purpose",
+            "declared exposure",
+            "effective reach",
+            "auth",
+            "TLS",
+            "status",
+            "since",
+        ],
+        0,
+    );
     let mut idx: Vec<usize> = (0..m.bindings.len())
         .filter(|i| m.bindings[*i].environment == e)
         .collect();
+    t.reserve(idx.len() * 320);
     // compare by reference: cloning three strings per comparison was 14 % of the render
     let key = |i: usize| {
         let b = &m.bindings[i];
@@ -467,7 +472,7 @@ fn environment(cx: &RenderContext<'_>, e: EnvId, out: &mut String) {
     if t.is_empty() {
         let _ = writeln!(out, "No bindings.\n");
     } else {
-        out.push_str(&t.render());
+        out.push_str(t.render());
         out.push_str("\n⚠ = reachable from more than the declared exposure (see Findings).\n\n");
     }
 }
@@ -517,7 +522,7 @@ fn routes(cx: &RenderContext<'_>, envs: &[EnvId], out: &mut String) {
     for (a, b, c, d, e) in rows {
         t.row(vec![a, b, c, d, e.into()]);
     }
-    out.push_str(&t.render());
+    out.push_str(t.render());
     out.push('\n');
 }
 
@@ -562,7 +567,7 @@ fn flows(cx: &RenderContext<'_>, out: &mut String) {
         }
         if !t.is_empty() {
             let _ = writeln!(out, "### {title}\n");
-            out.push_str(&t.render());
+            out.push_str(t.render());
             out.push('\n');
         }
     }
@@ -587,7 +592,7 @@ fn reservations(cx: &RenderContext<'_>, out: &mut String) {
             r.why.clone(),
         ]);
     }
-    out.push_str(&t.render());
+    out.push_str(t.render());
     out.push('\n');
 }
 
@@ -675,5 +680,5 @@ fn findings(cx: &RenderContext<'_>, out: &mut String) {
             f.message.clone(),
         ]);
     }
-    out.push_str(&t.render());
+    out.push_str(t.render());
 }
