@@ -30,7 +30,8 @@ pub struct RenderContext<'a> {
     pub model: &'a Model,
     /// Reach of every binding.
     pub analysis: &'a Analysis,
-    /// Current lint findings.
+    /// Current lint findings (empty unless the generator [needs
+    /// them](Generator::needs_findings)).
     pub report: &'a Report,
     /// Only this environment, when set.
     pub environment: Option<&'a str>,
@@ -110,6 +111,11 @@ pub trait Generator: Sync {
     fn render(&self, cx: &RenderContext<'_>) -> Result<Rendered, RenderError>;
     /// Whether the output is deployed on one machine (needs exactly one host in scope).
     fn per_host(&self) -> bool {
+        false
+    }
+    /// Whether the output reads [`RenderContext::report`]. When not, the caller may pass an
+    /// empty report and skip the lint rules (a tenth of `gen`'s time on a large spec).
+    fn needs_findings(&self) -> bool {
         false
     }
 }

@@ -4,16 +4,18 @@
 # Run as root. It resets ufw (every existing rule is removed), so the spec is the
 # only source of rules; inbound is denied unless a binding declares it. Declare SSH
 # (port 22) in the spec before running this on a remote machine.
-# Outbound traffic is not filtered by this script (policy accept).
-# Declared outbound flows from this host:
+# Outbound traffic is filtered (policy drop) because the spec declares outbound flows for
+# this host: only loopback, replies, IPv6 neighbour discovery, DNS and the flows below
+# may leave. Declare every other outbound connection (package mirrors, NTP, …) as a
+# flow, or it will be dropped. Declared outbound flows from this host:
 #   stripe-dashboard → *.stripe.com:443/tcp
-# WARNING: flow stripe-dashboard → *.stripe.com:443/tcp names a host pattern; ufw matches addresses, not names, so it cannot be expressed (outbound traffic is left open)
+# WARNING: flow stripe-dashboard → *.stripe.com:443/tcp names a host pattern; ufw matches addresses, not names (and portolan never resolves them), so it cannot be expressed: it is widened to any address on its port
 
 set -eu
 
 ufw --force reset
 ufw default deny incoming
-ufw default allow outgoing
+ufw default deny outgoing
 
 # postgres.db 5432/tcp: bound to 127.0.0.1 — loopback only, no rule needed
 # stripe-dashboard.http 8081/tcp: declared localhost — nothing beyond the host itself, no rule
@@ -27,5 +29,13 @@ ufw allow proto tcp from 0.0.0.0/0 to any port 8000 comment 'django.http'
 ufw allow proto tcp from 192.168.0.0/24 to any port 8082 comment 'crm.http'
 # crm-gunicorn.http 8083/tcp — declared: lan
 ufw allow proto tcp from 192.168.0.0/24 to any port 8083 comment 'crm-gunicorn.http'
+
+# Outbound: only what the spec declares (see the header). ufw's own rules already let
+# out loopback, replies and IPv6 neighbour discovery.
+# DNS: the spec declares no flow to port 53, so any resolver
+ufw allow out proto tcp to any port 53 comment 'DNS: the spec declares no flow to port 53, so any resolver'
+ufw allow out proto udp to any port 53 comment 'DNS: the spec declares no flow to port 53, so any resolver'
+# flow stripe-dashboard → *.stripe.com:443/tcp (a name pattern: widened to any address on port 443)
+ufw allow out proto tcp to any port 443 comment 'flow stripe-dashboard -> *.stripe.com:443/tcp'
 
 ufw --force enable

@@ -4,7 +4,8 @@
 # Run as root. It resets ufw (every existing rule is removed), so the spec is the
 # only source of rules; inbound is denied unless a binding declares it. Declare SSH
 # (port 22) in the spec before running this on a remote machine.
-# Outbound traffic is not filtered by this script (policy accept).
+# Outbound traffic is not filtered (policy accept): the spec declares no outbound flow
+# for this host.
 
 set -eu
 

@@ -4,10 +4,16 @@
 # Run as root. It resets ufw (every existing rule is removed), so the spec is the
 # only source of rules; inbound is denied unless a binding declares it. Declare SSH
 # (port 22) in the spec before running this on a remote machine.
-# Outbound traffic is not filtered by this script (policy accept).
-# Declared outbound flows from this host:
+# Outbound traffic is filtered (policy drop) because the spec declares outbound flows for
+# this host: only loopback, replies, IPv6 neighbour discovery, DNS and the flows below
+# may leave. Declare every other outbound connection (package mirrors, NTP, …) as a
+# flow, or it will be dropped. Declared outbound flows from this host:
+#   celery → postgres.db/tcp
+#   celery → redis.redis/tcp
 #   host-os → public:123/udp
 #   host-os → public:53/udp
+#   odoo → postgres.db/tcp
+#   odoo → redis.redis/tcp
 #
 # !!! ufw CANNOT FILTER THE PORTS BELOW. Docker/Podman/NodePort publish them with DNAT
 # !!! before ufw's INPUT rules, so `ufw allow`/`ufw deny` has no effect on them and they
@@ -24,9 +30,28 @@ set -eu
 
 ufw --force reset
 ufw default deny incoming
-ufw default allow outgoing
+ufw default deny outgoing
 
 # ssh.ssh 22/tcp — declared: vpn
 ufw allow proto tcp from 10.8.0.0/24 to any port 22 comment 'ssh.ssh'
+
+# Outbound: only what the spec declares (see the header). ufw's own rules already let
+# out loopback, replies and IPv6 neighbour discovery.
+# flow celery → postgres.db/tcp (postgres.db 5432/tcp on db1)
+ufw allow out proto tcp to 10.8.0.0/24 port 5432 comment 'flow celery -> postgres.db/tcp'
+ufw allow out proto tcp to 192.168.10.0/24 port 5432 comment 'flow celery -> postgres.db/tcp'
+# flow celery → redis.redis/tcp (redis.redis 6379/tcp on db1)
+ufw allow out proto tcp to 10.8.0.0/24 port 6379 comment 'flow celery -> redis.redis/tcp'
+ufw allow out proto tcp to 192.168.10.0/24 port 6379 comment 'flow celery -> redis.redis/tcp'
+# flow host-os → public:123/udp
+ufw allow out proto udp to any port 123 comment 'flow host-os -> public:123/udp'
+# flow host-os → public:53/udp
+ufw allow out proto udp to any port 53 comment 'flow host-os -> public:53/udp'
+# flow odoo → postgres.db/tcp (postgres.db 5432/tcp on db1)
+ufw allow out proto tcp to 10.8.0.0/24 port 5432 comment 'flow odoo -> postgres.db/tcp'
+ufw allow out proto tcp to 192.168.10.0/24 port 5432 comment 'flow odoo -> postgres.db/tcp'
+# flow odoo → redis.redis/tcp (redis.redis 6379/tcp on db1)
+ufw allow out proto tcp to 10.8.0.0/24 port 6379 comment 'flow odoo -> redis.redis/tcp'
+ufw allow out proto tcp to 192.168.10.0/24 port 6379 comment 'flow odoo -> redis.redis/tcp'
 
 ufw --force enable

@@ -4,8 +4,10 @@
 # Run as root. It resets ufw (every existing rule is removed), so the spec is the
 # only source of rules; inbound is denied unless a binding declares it. Declare SSH
 # (port 22) in the spec before running this on a remote machine.
-# Outbound traffic is not filtered by this script (policy accept).
-# Declared outbound flows from this host:
+# Outbound traffic is filtered (policy drop) because the spec declares outbound flows for
+# this host: only loopback, replies, IPv6 neighbour discovery, DNS and the flows below
+# may leave. Declare every other outbound connection (package mirrors, NTP, …) as a
+# flow, or it will be dropped. Declared outbound flows from this host:
 #   host-os → public:123/udp
 #   host-os → public:53/udp
 
@@ -13,7 +15,7 @@ set -eu
 
 ufw --force reset
 ufw default deny incoming
-ufw default allow outgoing
+ufw default deny outgoing
 
 # ssh.ssh 22/tcp — declared: vpn
 ufw allow proto tcp from 10.8.0.0/24 to any port 22 comment 'ssh.ssh'
@@ -35,5 +37,12 @@ ufw allow proto tcp from 192.168.10.0/24 to any port 9121 comment 'redis-exporte
 ufw allow proto tcp from 10.8.0.0/24 to any port 9187 comment 'postgres-exporter.http'
 ufw allow proto tcp from 172.16.0.0/12 to any port 9187 comment 'postgres-exporter.http'
 ufw allow proto tcp from 192.168.10.0/24 to any port 9187 comment 'postgres-exporter.http'
+
+# Outbound: only what the spec declares (see the header). ufw's own rules already let
+# out loopback, replies and IPv6 neighbour discovery.
+# flow host-os → public:123/udp
+ufw allow out proto udp to any port 123 comment 'flow host-os -> public:123/udp'
+# flow host-os → public:53/udp
+ufw allow out proto udp to any port 53 comment 'flow host-os -> public:53/udp'
 
 ufw --force enable

@@ -1,9 +1,9 @@
 //! Helpers shared by the targets: the "generated" header, name sanitising, declared
-//! exposure as text, outbound flows of a host.
+//! exposure as text, flow ends as written.
 
 use std::fmt::Write as _;
 
-use portolan_model::{Binding, FlowEnd, HostId, Model};
+use portolan_model::{Binding, FlowEnd, Model};
 
 use crate::RenderContext;
 
@@ -86,44 +86,4 @@ pub(crate) fn flow_end(m: &Model, e: &FlowEnd) -> String {
             ports.map_or_else(|| pattern.clone(), |p| format!("{pattern}:{p}"))
         }
     }
-}
-
-/// An outbound flow leaving `host`.
-pub(crate) struct Egress {
-    /// `from → to/transport`.
-    pub text: String,
-    /// The destination is a name pattern, not addresses.
-    pub fqdn: bool,
-}
-
-/// Outbound flows (to a network, CIDR, `public` or an external name) whose source service
-/// runs on `host` — or whose source has no binding, so its placement is unknown to the
-/// model and it may run there.
-pub(crate) fn egress(m: &Model, host: HostId) -> Vec<Egress> {
-    let mut out = Vec::new();
-    for f in &m.flows {
-        let outbound = matches!(
-            f.to,
-            FlowEnd::External { .. } | FlowEnd::Public | FlowEnd::Cidr(_) | FlowEnd::Network(_)
-        );
-        let src = match &f.from {
-            FlowEnd::Service(s) | FlowEnd::Binding(s, _) => *s,
-            _ => continue,
-        };
-        let instances = m.bindings_of(src);
-        if !outbound || !(instances.is_empty() || instances.iter().any(|b| b.host == host)) {
-            continue;
-        }
-        let to = match (&f.to, f.to_ports) {
-            (FlowEnd::External { .. }, _) | (_, None) => flow_end(m, &f.to),
-            (_, Some(p)) => format!("{}:{p}", flow_end(m, &f.to)),
-        };
-        out.push(Egress {
-            text: format!("{} → {to}/{}", flow_end(m, &f.from), f.transport.as_str()),
-            fqdn: matches!(f.to, FlowEnd::External { .. }),
-        });
-    }
-    out.sort_by(|a, b| a.text.cmp(&b.text));
-    out.dedup_by(|a, b| a.text == b.text);
-    out
 }

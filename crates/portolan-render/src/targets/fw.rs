@@ -11,10 +11,13 @@
 
 use std::net::IpAddr;
 
-use portolan_model::{ExposureTerm, HostId, IpNet, IpSet, PortRange, Publisher, Status, Transport};
+use portolan_model::net::private_space;
+use portolan_model::{
+    ExposureTerm, FlowEnd, HostId, IpNet, IpSet, Model, PortRange, Publisher, Status, Transport,
+};
 
 use crate::RenderContext;
-use crate::targets::common::{self, Egress};
+use crate::targets::common;
 
 /// Sources of one address family.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,8 +59,221 @@ pub(crate) struct Plan {
     pub allows: Vec<Allow>,
     /// Bindings without a rule, and why (comment lines).
     pub skipped: Vec<String>,
-    /// Outbound flows from this host.
-    pub egress: Vec<Egress>,
+    /// What may leave the host.
+    pub outbound: Outbound,
+}
+
+/// One destination the host may open connections to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Out {
+    /// Why (the flow, and the destination binding), for a comment.
+    pub label: String,
+    /// Transport.
+    pub transport: Transport,
+    /// Destination ports (`None`: every port).
+    pub ports: Option<PortRange>,
+    /// IPv4 destinations (`None`: none).
+    pub v4: Option<Src>,
+    /// IPv6 destinations.
+    pub v6: Option<Src>,
+}
+
+impl Out {
+    /// A short comment for the rule: the flow, in ASCII.
+    pub(crate) fn comment(&self) -> String {
+        self.label
+            .split(" (")
+            .next()
+            .unwrap_or(&self.label)
+            .replace('→', "->")
+    }
+}
+
+/// Egress of one host.
+///
+/// The rule: a host's outbound traffic is filtered when, and only when, the spec declares
+/// at least one **outbound flow** for it — a flow from a service on the host (or from a
+/// service without bindings, whose placement is unknown, so it counts for every host) to a
+/// network, a CIDR, `public`, an external name, or a binding on another host. A spec that
+/// declares none says nothing about egress, and the output is left open (policy accept). When
+/// filtered, what may leave is: loopback, replies to accepted connections, `ICMPv6`
+/// neighbour discovery, DNS (when no flow to port 53 is declared: udp and tcp 53 to any
+/// address, so names keep resolving; otherwise exactly the declared resolvers), and every
+/// outbound flow to its addresses and ports. A flow to another service goes to the
+/// addresses of the destination binding: its bind address, else its host's `addresses`,
+/// else the `internal` networks of that host's environment (as the reach analysis reads a
+/// service source). A flow to a name pattern (`*.stripe.com:443`) cannot be matched by an
+/// address filter, and names are never resolved at generation time: it is widened to any
+/// address on its ports, with a warning.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Outbound {
+    /// Declared outbound flows (`from → to/transport`), sorted.
+    pub flows: Vec<String>,
+    /// Outbound flows to name patterns (`from → to/transport`).
+    pub fqdn: Vec<String>,
+    /// What may leave (empty unless filtered), sorted by label.
+    pub allows: Vec<Out>,
+}
+
+impl Outbound {
+    /// Whether the output is filtered (policy drop).
+    pub(crate) fn filtered(&self) -> bool {
+        !self.flows.is_empty()
+    }
+}
+
+/// The part of `set` in the families a listener on `bind` accepts.
+fn bind_families(set: &IpSet, bind: IpAddr, dual_stack: bool) -> IpSet {
+    match bind {
+        IpAddr::V4(_) => set.ipv4(),
+        IpAddr::V6(_) if dual_stack && bind.is_unspecified() => set.clone(),
+        IpAddr::V6(_) => set.ipv6(),
+    }
+}
+
+/// Addresses a binding instance on another host is reached at (empty: unreachable).
+fn binding_addresses(m: &Model, b: &portolan_model::Binding) -> IpSet {
+    if b.bind.is_loopback() {
+        return IpSet::empty();
+    }
+    if !b.bind.is_unspecified() {
+        return IpSet::from_nets(&[IpNet::host(b.bind)]);
+    }
+    let host = m.host(b.host);
+    let set = if host.addresses.is_empty() {
+        let e = m.environment(host.environment);
+        if e.internal.is_empty() {
+            private_space().clone()
+        } else {
+            e.internal.clone()
+        }
+    } else {
+        let nets: Vec<IpNet> = host.addresses.iter().map(|a| IpNet::host(*a)).collect();
+        IpSet::from_nets(&nets)
+    };
+    bind_families(&set, b.bind, host.dual_stack)
+}
+
+fn out(label: String, transport: Transport, ports: Option<PortRange>, set: &IpSet) -> Out {
+    let everything = IpSet::everything();
+    Out {
+        label,
+        transport,
+        ports,
+        v4: family(&set.ipv4(), &everything.ipv4()),
+        v6: family(&set.ipv6(), &everything.ipv6()),
+    }
+}
+
+/// Egress of host `h` (see [`Outbound`]).
+pub(crate) fn outbound(m: &Model, h: HostId) -> Outbound {
+    let env = m.host(h).environment;
+    let mut o = Outbound::default();
+    for f in &m.flows {
+        let src = match &f.from {
+            FlowEnd::Service(s) | FlowEnd::Binding(s, _) => *s,
+            _ => continue,
+        };
+        let instances = m.bindings_of(src);
+        if !(instances.is_empty() || instances.iter().any(|b| b.host == h)) {
+            continue;
+        }
+        let to = match (&f.to, f.to_ports) {
+            (FlowEnd::External { .. }, _) | (_, None) => common::flow_end(m, &f.to),
+            (_, Some(p)) => format!("{}:{p}", common::flow_end(m, &f.to)),
+        };
+        let text = format!(
+            "{} → {to}/{}",
+            common::flow_end(m, &f.from),
+            f.transport.as_str()
+        );
+        let flow = format!("flow {text}");
+        let before = o.allows.len();
+        match &f.to {
+            FlowEnd::Public => {
+                o.allows
+                    .push(out(flow, f.transport, f.to_ports, &IpSet::everything()));
+            }
+            FlowEnd::Network(n) => {
+                o.allows
+                    .push(out(flow, f.transport, f.to_ports, &m.network(*n).set));
+            }
+            FlowEnd::Cidr(c) => {
+                o.allows
+                    .push(out(flow, f.transport, f.to_ports, &IpSet::from_nets(&[*c])));
+            }
+            FlowEnd::External { ports, .. } => {
+                let to = ports.map_or_else(|| "every port".to_string(), |p| format!("port {p}"));
+                o.allows.push(out(
+                    format!("{flow} (a name pattern: widened to any address on {to})"),
+                    f.transport,
+                    *ports,
+                    &IpSet::everything(),
+                ));
+                o.fqdn.push(text.clone());
+            }
+            FlowEnd::Service(t) | FlowEnd::Binding(t, _) => {
+                let only = match &f.to {
+                    FlowEnd::Binding(_, name) => Some(name.as_str()),
+                    _ => None,
+                };
+                for d in m.bindings_of(*t) {
+                    if d.host == h
+                        || d.environment != env
+                        || d.status == Status::Reserved
+                        || only.is_some_and(|n| n != d.name)
+                        || (f.transport != d.transport && f.transport != Transport::Tcp)
+                    {
+                        continue;
+                    }
+                    let set = binding_addresses(m, d);
+                    if set.is_empty() {
+                        continue;
+                    }
+                    o.allows.push(out(
+                        format!(
+                            "{flow} ({} {}/{} on {})",
+                            d.qualified_name(m),
+                            d.ports,
+                            d.transport.as_str(),
+                            m.host(d.host).name
+                        ),
+                        d.transport,
+                        Some(d.ports),
+                        &set,
+                    ));
+                }
+            }
+        }
+        if o.allows.len() > before {
+            o.flows.push(text);
+        }
+    }
+    if o.flows.is_empty() {
+        return o;
+    }
+    let dns = o
+        .allows
+        .iter()
+        .any(|a| a.ports.is_none_or(|p| p.contains(53)));
+    if !dns {
+        for t in [Transport::Udp, Transport::Tcp] {
+            o.allows.push(out(
+                "DNS: the spec declares no flow to port 53, so any resolver".into(),
+                t,
+                Some(PortRange { lo: 53, hi: 53 }),
+                &IpSet::everything(),
+            ));
+        }
+    }
+    o.flows.sort();
+    o.flows.dedup();
+    o.fqdn.sort();
+    o.fqdn.dedup();
+    o.allows
+        .sort_by(|a, b| (&a.label, a.transport, a.ports).cmp(&(&b.label, b.transport, b.ports)));
+    o.allows.dedup();
+    o
 }
 
 fn docker_bridges() -> IpSet {
@@ -145,20 +361,19 @@ impl Plan {
             host: m.host(h).name.clone(),
             allows,
             skipped,
-            egress: common::egress(m, h),
+            outbound: outbound(m, h),
         }
     }
 
     /// Warnings for outbound flows to names (which an address-based firewall cannot match),
     /// in `target`'s words.
     pub(crate) fn fqdn_warnings(&self, target: &str) -> Vec<String> {
-        self.egress
+        self.outbound
+            .fqdn
             .iter()
-            .filter(|e| e.fqdn)
             .map(|e| {
                 format!(
-                    "flow {} names a host pattern; {target} matches addresses, not names, so it cannot be expressed (outbound traffic is left open)",
-                    e.text
+                    "flow {e} names a host pattern; {target} matches addresses, not names (and portolan never resolves them), so it cannot be expressed: it is widened to any address on its port"
                 )
             })
             .collect()
@@ -166,12 +381,21 @@ impl Plan {
 
     /// Comment lines (without prefix) about outbound traffic.
     pub(crate) fn egress_notes(&self) -> Vec<String> {
-        let mut v =
-            vec!["Outbound traffic is not filtered by this ruleset (policy accept).".to_string()];
-        if !self.egress.is_empty() {
-            v.push("Declared outbound flows from this host:".into());
-            v.extend(self.egress.iter().map(|e| format!("  {}", e.text)));
+        let o = &self.outbound;
+        if !o.filtered() {
+            return vec![
+                "Outbound traffic is not filtered (policy accept): the spec declares no outbound flow"
+                    .into(),
+                "for this host.".into(),
+            ];
         }
+        let mut v = vec![
+            "Outbound traffic is filtered (policy drop) because the spec declares outbound flows for".to_string(),
+            "this host: only loopback, replies, IPv6 neighbour discovery, DNS and the flows below".into(),
+            "may leave. Declare every other outbound connection (package mirrors, NTP, …) as a".into(),
+            "flow, or it will be dropped. Declared outbound flows from this host:".into(),
+        ];
+        v.extend(o.flows.iter().map(|e| format!("  {e}")));
         v
     }
 }
@@ -198,5 +422,95 @@ pub(crate) fn the_host(
                     .join(", ")
             ),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use portolan_model::{HostId, Transport};
+
+    use super::{Src, outbound};
+
+    const SPEC: &str = r#"
+[networks]
+lan = "192.168.1.0/24"
+[hosts.app]
+addresses = ["192.168.1.5", "fd00::5"]
+networks = ["lan"]
+[hosts.db]
+addresses = ["192.168.1.6"]
+networks = ["lan"]
+[services.api]
+hosts = ["app"]
+bindings.http = { port = 8080, exposure = "lan" }
+[services.pg]
+hosts = ["db"]
+bindings.pg = { port = 5432, exposure = "lan" }
+bindings.local = { port = 5433, bind = "127.0.0.1" }
+[[flows]]
+from = "api"
+to = "pg"
+[[flows]]
+from = "api"
+to = "10.9.0.0/16:443"
+"#;
+
+    fn host(m: &portolan_model::Model, name: &str) -> HostId {
+        HostId::from_index(m.hosts.iter().position(|h| h.name == name).expect("host"))
+    }
+
+    #[test]
+    fn egress_is_filtered_only_for_hosts_with_outbound_flows() {
+        let m = portolan_model::load_str("ports.toml", SPEC).expect("spec");
+        let app = outbound(&m, host(&m, "app"));
+        assert!(app.filtered());
+        assert_eq!(
+            app.flows,
+            ["api → 10.9.0.0/16:443/tcp", "api → pg/tcp"],
+            "{app:?}"
+        );
+        let labels: Vec<&str> = app.allows.iter().map(|a| a.label.as_str()).collect();
+        // the loopback-bound binding of pg is not reachable from app: no rule
+        assert_eq!(
+            labels,
+            [
+                "DNS: the spec declares no flow to port 53, so any resolver",
+                "DNS: the spec declares no flow to port 53, so any resolver",
+                "flow api → 10.9.0.0/16:443/tcp",
+                "flow api → pg/tcp (pg.pg 5432/tcp on db)",
+            ]
+        );
+        let pg = &app.allows[3];
+        assert_eq!(pg.transport, Transport::Tcp);
+        assert_eq!(
+            pg.v4,
+            Some(Src::Nets(vec!["192.168.1.6/32".parse().expect("net")]))
+        );
+        assert_eq!(pg.v6, None);
+        assert_eq!(app.allows[2].v6, None);
+        // db declares no outbound flow: its output is not filtered
+        let db = outbound(&m, host(&m, "db"));
+        assert!(!db.filtered() && db.allows.is_empty());
+    }
+
+    #[test]
+    fn declared_resolvers_replace_the_dns_default_and_names_are_widened() {
+        let spec = format!(
+            "{SPEC}\n[[flows]]\nfrom = \"api\"\nto = \"192.168.1.1:53\"\ntransport = \"udp\"\n[[flows]]\nfrom = \"api\"\nto = \"*.stripe.com:443\"\n"
+        );
+        let m = portolan_model::load_str("ports.toml", &spec).expect("spec");
+        let app = outbound(&m, host(&m, "app"));
+        assert!(app.allows.iter().all(|a| !a.label.starts_with("DNS")));
+        assert_eq!(app.fqdn, ["api → *.stripe.com:443/tcp"]);
+        let stripe = app
+            .allows
+            .iter()
+            .find(|a| a.label.contains("stripe"))
+            .expect("widened");
+        assert_eq!(
+            (stripe.v4.clone(), stripe.v6.clone()),
+            (Some(Src::Any), Some(Src::Any))
+        );
+        assert!(stripe.label.contains("widened to any address on port 443"));
     }
 }

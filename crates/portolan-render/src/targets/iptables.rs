@@ -7,6 +7,12 @@
 //! (DNAT in PREROUTING, then FORWARD), so they are filtered in `DOCKER-USER`, which Docker
 //! jumps to first from FORWARD and never touches: RETURN for declared sources, DROP for the
 //! rest, matched on the destination port the client used (`--ctorigdstport`).
+//!
+//! OUTPUT: policy ACCEPT, unless the spec declares outbound flows for the host (the egress
+//! rule is in `fw`): then policy DROP; loopback, replies, `INVALID` and neighbour discovery
+//! as for INPUT, DNS, and one ACCEPT per declared outbound flow and destination CIDR of the
+//! family. Name patterns are never resolved: widened to any address on their port, with a
+//! warning.
 
 use std::fmt::Write as _;
 
@@ -27,6 +33,56 @@ fn ipt_ports(a: &Allow) -> String {
         format!("{}:{}", a.ports.lo, a.ports.hi)
     }
 }
+
+/// The OUTPUT chain's rules for family `v4`.
+fn output(out: &mut String, plan: &Plan, v4: bool) {
+    out.push_str("-A OUTPUT -o lo -j ACCEPT\n-A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A OUTPUT -m conntrack --ctstate INVALID -j DROP\n");
+    if !v4 {
+        for t in ND {
+            let _ = writeln!(
+                out,
+                "-A OUTPUT -p ipv6-icmp -m icmp6 --icmpv6-type {t} -m comment --comment \"IPv6 needs neighbour discovery\" -j ACCEPT"
+            );
+        }
+    }
+    let mut last = None;
+    for o in &plan.outbound.allows {
+        let Some(dst) = (if v4 { &o.v4 } else { &o.v6 }) else {
+            continue;
+        };
+        if last != Some(&o.label) {
+            let _ = writeln!(out, "# {}", o.label);
+        }
+        last = Some(&o.label);
+        let proto = o.transport.as_str();
+        let port = o.ports.map_or_else(String::new, |p| {
+            if p.lo == p.hi {
+                format!(" -m {proto} --dport {}", p.lo)
+            } else {
+                format!(" -m {proto} --dport {}:{}", p.lo, p.hi)
+            }
+        });
+        let comment = common::safe_text(&o.comment());
+        let dests: Vec<String> = match dst {
+            Src::Any => vec![String::new()],
+            Src::Nets(n) => n.iter().map(|n| format!(" -d {n}")).collect(),
+        };
+        for d in dests {
+            let _ = writeln!(
+                out,
+                "-A OUTPUT -p {proto}{d}{port} -m comment --comment \"{comment}\" -j ACCEPT"
+            );
+        }
+    }
+}
+
+/// `ICMPv6` neighbour discovery types.
+const ND: [&str; 4] = [
+    "neighbour-solicitation",
+    "neighbour-advertisement",
+    "router-solicitation",
+    "router-advertisement",
+];
 
 fn render(cx: &RenderContext<'_>, v4: bool) -> Result<Rendered, RenderError> {
     let target = if v4 { "iptables" } else { "ip6tables" };
@@ -112,18 +168,18 @@ fn render(cx: &RenderContext<'_>, v4: bool) -> Result<Rendered, RenderError> {
         let _ = writeln!(out, "# {n}");
     }
     out.push_str(&common::warnings_block("#", &warnings));
-    out.push_str("*filter\n:INPUT DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n");
+    let filtered = plan.outbound.filtered();
+    let _ = writeln!(
+        out,
+        "*filter\n:INPUT DROP [0:0]\n:OUTPUT {} [0:0]",
+        if filtered { "DROP" } else { "ACCEPT" }
+    );
     if !docker.is_empty() {
         out.push_str(":DOCKER-USER - [0:0]\n");
     }
     out.push_str("-A INPUT -i lo -j ACCEPT\n-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n-A INPUT -m conntrack --ctstate INVALID -j DROP\n");
     if !v4 {
-        for t in [
-            "neighbour-solicitation",
-            "neighbour-advertisement",
-            "router-solicitation",
-            "router-advertisement",
-        ] {
+        for t in ND {
             let _ = writeln!(
                 out,
                 "-A INPUT -p ipv6-icmp -m icmp6 --icmpv6-type {t} -m comment --comment \"IPv6 needs neighbour discovery\" -j ACCEPT"
@@ -139,6 +195,10 @@ fn render(cx: &RenderContext<'_>, v4: bool) -> Result<Rendered, RenderError> {
         out.push_str("-A DOCKER-USER -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n");
         out.push_str(&docker);
         out.push_str("-A DOCKER-USER -j RETURN\n");
+    }
+    if filtered {
+        out.push_str("# Outbound: only what the spec declares (see the header). Traffic forwarded for\n# containers does not pass OUTPUT.\n");
+        output(&mut out, &plan, v4);
     }
     out.push_str("COMMIT\n");
     Ok(Rendered {

@@ -6,7 +6,11 @@
 //! several). Ports published by Docker/Podman/`NodePort` never reach the input chain (their
 //! DNAT happens in prerouting and the packet is forwarded to the container), so they are
 //! filtered in a forward-hook chain that runs before Docker's (priority `filter - 1`),
-//! matching the destination port the client used (`ct original proto-dst`). The file
+//! matching the destination port the client used (`ct original proto-dst`). Output chain
+//! (only when the spec declares outbound flows for the host; see the egress rule in `fw`):
+//! policy drop; loopback, replies, invalid, neighbour discovery as above, DNS, then one
+//! accept per declared outbound flow and destination family. Name patterns are never
+//! resolved: they are widened to any address on their port, with a warning. The file
 //! creates, flushes and refills only its own table, so reloading it is idempotent and
 //! leaves other tables (Docker's, iptables-nft's) alone.
 
@@ -56,14 +60,43 @@ impl Sets {
     }
 }
 
-/// `ip saddr …` / `ip6 saddr …` / `meta nfproto …` for one family.
-fn saddr(sets: &mut Sets, m: &Model, a: &Allow, v4: bool, src: &Src) -> String {
+/// `ip saddr …` / `ip6 daddr …` / `meta nfproto …` for one family (`dir`: `saddr` or
+/// `daddr`; `label` names a new set when no network matches).
+fn addr(sets: &mut Sets, m: &Model, label: &str, v4: bool, src: &Src, dir: &str) -> String {
     let (kw, fam) = if v4 { ("ip", "ipv4") } else { ("ip6", "ipv6") };
     match src {
         Src::Any => format!("meta nfproto {fam}"),
-        Src::Nets(n) if n.len() == 1 => format!("{kw} saddr {}", n[0]),
-        Src::Nets(n) => format!("{kw} saddr @{}", sets.name_for(m, n, v4, &a.label)),
+        Src::Nets(n) if n.len() == 1 => format!("{kw} {dir} {}", n[0]),
+        Src::Nets(n) => format!("{kw} {dir} @{}", sets.name_for(m, n, v4, label)),
     }
+}
+
+/// The output chain's rules (empty when egress is not filtered).
+fn output(sets: &mut Sets, m: &Model, plan: &Plan) -> String {
+    let mut out = String::new();
+    let mut last = None;
+    for o in &plan.outbound.allows {
+        if last != Some(&o.label) {
+            let _ = writeln!(out, "        # {}", o.label);
+        }
+        last = Some(&o.label);
+        let proto = o.transport.as_str();
+        let what = o.ports.map_or_else(
+            || format!("meta l4proto {proto}"),
+            |p| format!("{proto} dport {p}"),
+        );
+        let comment = common::safe_text(&o.comment());
+        if o.v4 == Some(Src::Any) && o.v6 == Some(Src::Any) {
+            let _ = writeln!(out, "        {what} accept comment \"{comment}\"");
+            continue;
+        }
+        for (v4, dst) in [(true, &o.v4), (false, &o.v6)] {
+            let Some(dst) = dst else { continue };
+            let to = addr(sets, m, "egress", v4, dst, "daddr");
+            let _ = writeln!(out, "        {to} {what} accept comment \"{comment}\"");
+        }
+    }
+    out
 }
 
 fn ports(a: &Allow) -> String {
@@ -109,7 +142,7 @@ impl Generator for Nftables {
                 let from = if both_any {
                     String::new()
                 } else {
-                    format!("{} ", saddr(&mut sets, m, a, v4, src))
+                    format!("{} ", addr(&mut sets, m, &a.label, v4, src, "saddr"))
                 };
                 lines.push(from);
             }
@@ -163,6 +196,7 @@ impl Generator for Nftables {
                 }
             }
         }
+        let egress = output(&mut sets, m, &plan);
         let mut out = common::header(
             cx,
             "#",
@@ -210,6 +244,14 @@ impl Generator for Nftables {
             for l in forward.lines() {
                 let _ = writeln!(out, "    {l}");
             }
+            out.push_str("    }\n");
+        }
+        if plan.outbound.filtered() {
+            out.push_str("\n    # Outbound: only what the spec declares (see the header). Traffic forwarded for\n    # containers does not pass this chain.\n");
+            out.push_str("    chain output {\n        type filter hook output priority filter; policy drop;\n");
+            out.push_str("        oif \"lo\" accept\n        ct state established,related accept\n        ct state invalid drop\n");
+            out.push_str("        icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert } accept comment \"IPv6 needs neighbour discovery\"\n");
+            out.push_str(&egress);
             out.push_str("    }\n");
         }
         out.push_str("}\n");

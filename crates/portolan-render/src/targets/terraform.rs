@@ -168,7 +168,8 @@ impl Generator for Terraform {
             Some(id) => format!("aws_security_group.{id}.id"),
             None => format!("data.aws_security_group.{}.id", tf_ident(h)),
         };
-        let mut out = common::header(cx, "#", "Terraform: AWS security groups");
+        let mut out = String::with_capacity(64 * 1024 + cx.model.bindings.len() * 256);
+        out.push_str(&common::header(cx, "#", "Terraform: AWS security groups"));
         out.push_str("# One group per host; inbound is exactly the declared reach of its bindings, outbound\n# exactly the declared flows (Terraform removes the allow-all egress AWS adds to a new\n# group). Attach a group to the host's instances (vpc_security_group_ids).\n");
         out.push_str(&common::warnings_block("#", &warnings));
         out.push_str("\nterraform {\n  required_providers {\n    aws = {\n      source  = \"hashicorp/aws\"\n      version = \">= 5.0\"\n    }\n  }\n}\n\n");

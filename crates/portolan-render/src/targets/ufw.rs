@@ -1,5 +1,9 @@
 //! `gen ufw`: a shell script of `ufw` commands for one host: reset, default deny incoming,
 //! one `ufw allow` per binding and source, then enable (last, so the SSH rule exists first).
+//! Outbound: `default allow outgoing`, unless the spec declares outbound flows for the host
+//! (the egress rule is in `fw`): then `default deny outgoing` and one `ufw allow out` per
+//! flow and destination (DNS included; ufw's before-rules already let out loopback, replies
+//! and neighbour discovery).
 //!
 //! ufw cannot filter ports published by Docker/Podman/`NodePort`: their DNAT happens before
 //! ufw's INPUT rules. Such bindings get no `ufw` rule (it would be a lie); the script says so
@@ -40,6 +44,46 @@ fn sources(a: &Allow) -> Vec<String> {
         v.retain(|s| s.contains(':') != d.is_ipv4());
     }
     v
+}
+
+/// `ufw allow out` commands for the declared outbound flows.
+fn egress(plan: &Plan) -> String {
+    let mut out = String::new();
+    let mut last = None;
+    for o in &plan.outbound.allows {
+        if last != Some(&o.label) {
+            let _ = writeln!(out, "# {}", o.label);
+        }
+        last = Some(&o.label);
+        let mut to = Vec::new();
+        if o.v4 == Some(Src::Any) && o.v6 == Some(Src::Any) {
+            to.push("any".to_string());
+        } else {
+            for (dst, all) in [(&o.v4, "0.0.0.0/0"), (&o.v6, "::/0")] {
+                match dst {
+                    None => {}
+                    Some(Src::Any) => to.push(all.to_string()),
+                    Some(Src::Nets(n)) => to.extend(n.iter().map(ToString::to_string)),
+                }
+            }
+        }
+        let port = o.ports.map_or_else(String::new, |p| {
+            if p.lo == p.hi {
+                format!(" port {}", p.lo)
+            } else {
+                format!(" port {}:{}", p.lo, p.hi)
+            }
+        });
+        for t in to {
+            let _ = writeln!(
+                out,
+                "ufw allow out proto {} to {t}{port} comment '{}'",
+                o.transport.as_str(),
+                common::safe_text(&o.comment())
+            );
+        }
+    }
+    out
 }
 
 impl Generator for Ufw {
@@ -103,7 +147,7 @@ impl Generator for Ufw {
         ));
         out.push_str("# Run as root. It resets ufw (every existing rule is removed), so the spec is the\n# only source of rules; inbound is denied unless a binding declares it. Declare SSH\n# (port 22) in the spec before running this on a remote machine.\n");
         for n in plan.egress_notes() {
-            let _ = writeln!(out, "# {}", n.replace("this ruleset", "this script"));
+            let _ = writeln!(out, "# {n}");
         }
         let fq: Vec<String> = plan.fqdn_warnings("ufw");
         warnings.extend(fq);
@@ -112,11 +156,23 @@ impl Generator for Ufw {
             out.push_str(&published);
         }
         out.push_str(&common::warnings_block("#", &warnings));
-        out.push_str("\nset -eu\n\nufw --force reset\nufw default deny incoming\nufw default allow outgoing\n\n");
+        let _ = write!(
+            out,
+            "\nset -eu\n\nufw --force reset\nufw default deny incoming\nufw default {} outgoing\n\n",
+            if plan.outbound.filtered() {
+                "deny"
+            } else {
+                "allow"
+            }
+        );
         for s in &plan.skipped {
             let _ = writeln!(out, "# {s}");
         }
         out.push_str(&rules);
+        if plan.outbound.filtered() {
+            out.push_str("\n# Outbound: only what the spec declares (see the header). ufw's own rules already let\n# out loopback, replies and IPv6 neighbour discovery.\n");
+            out.push_str(&egress(&plan));
+        }
         out.push_str("\nufw --force enable\n");
         Ok(Rendered {
             text: out,

@@ -57,7 +57,13 @@ pub(crate) fn run(
     let generator = portolan_render::generator(target)
         .ok_or_else(|| CliError::Usage(format!("unknown target `{target}`")))?;
     let analysis = portolan_lint::Analysis::compute(&model);
-    let report = portolan_lint::lint_with(&model, &analysis)?;
+    portolan_model::timings::phase("reach");
+    // only targets that print findings pay for the lint rules
+    let report = if generator.needs_findings() {
+        portolan_lint::lint_with(&model, &analysis)?
+    } else {
+        portolan_lint::Report::default()
+    };
     // the change log kept beside the spec by alloc/reserve/release/gc, when there is one
     let log_path = portolan_alloc::log::path_for(&s.spec_path()?);
     let change_log = match portolan_alloc::log::read(&log_path) {
@@ -89,6 +95,7 @@ pub(crate) fn run(
     let rendered = generator
         .render(&cx)
         .map_err(|e| CliError::Other(e.into()))?;
+    portolan_model::timings::phase("render");
     if s.verbosity >= 0 {
         for w in &rendered.warnings {
             eprintln!("warning: {target}: {w}");
@@ -98,5 +105,6 @@ pub(crate) fn run(
         Some(p) => output::atomic_write(p, &rendered.text)?,
         None => output::stdout(&rendered.text)?,
     }
+    portolan_model::timings::phase("write");
     Ok(Exit::Ok)
 }

@@ -1,9 +1,10 @@
 //! Two network namespaces joined by a veth pair — a "server" and a "client" machine — for
 //! tests that need real packets between hosts (probe, the end-to-end reach test).
 //!
-//! Each side gets the addresses it is given (CIDR notation) and a default route out of its
-//! veth, so any address of one side is reachable from the other whatever subnet it is in
-//! (ARP answers for every local address). Names are unique per process and per pair, so
+//! Each side gets the addresses it is given (CIDR notation, IPv4 or IPv6) and a default
+//! route out of its veth (per family), so any address of one side is reachable from the
+//! other whatever subnet it is in (ARP and neighbour discovery answer for every local
+//! address; IPv6 addresses skip duplicate address detection, `nodad`, so they work at once). Names are unique per process and per pair, so
 //! tests run in parallel; the namespaces (and with them the veth pair, the firewall rules
 //! and any process still inside) are deleted on drop. Tests touch nothing else. Needs root
 //! and iproute2 (`ip netns`); without them the test fails with that hint.
@@ -38,7 +39,8 @@ pub fn sh(cmd: &str) {
 }
 
 impl Pair {
-    /// Creates the pair; `server` and `client` are addresses with prefix (`10.0.0.1/24`).
+    /// Creates the pair; `server` and `client` are addresses with prefix (`10.0.0.1/24`,
+    /// `fd00::1/128`).
     pub fn new(server: &[&str], client: &[&str]) -> Pair {
         let k = NEXT.fetch_add(1, Ordering::Relaxed);
         let id = std::process::id() % 100_000;
@@ -55,11 +57,16 @@ impl Pair {
         ));
         for (ns, addrs) in [(s, server), (c, client)] {
             for a in addrs {
-                sh(&format!("ip -n {ns} addr add {a} dev v{ns}"));
+                // IPv6: no duplicate address detection, so the address is usable at once
+                let nodad = if a.contains(':') { " nodad" } else { "" };
+                sh(&format!("ip -n {ns} addr add {a} dev v{ns}{nodad}"));
             }
             sh(&format!(
                 "ip -n {ns} link set v{ns} up && ip -n {ns} link set lo up && ip -n {ns} route add default dev v{ns}"
             ));
+            if addrs.iter().any(|a| a.contains(':')) {
+                sh(&format!("ip -n {ns} -6 route add default dev v{ns}"));
+            }
         }
         p
     }

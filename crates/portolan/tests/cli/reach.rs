@@ -18,6 +18,16 @@
 //! iptables) FORWARD jumps to `DOCKER-USER` first — so the generated forward-hook chain /
 //! `DOCKER-USER` rules are what is tested, not the INPUT chain they bypass.
 //!
+//! **Egress**: the client namespace also listens, on a few ports per source address, and
+//! the server connects out to them. Where the spec declares outbound flows for the host,
+//! exactly the declared flows (and DNS) must get through; where it declares none, the output
+//! is not filtered and everything must.
+//!
+//! **IPv6**: the examples bind nothing to `::` and name no IPv6 network, so a small fixture
+//! (`tests/fixtures/netns/ipv6-egress.toml`) gives the server an IPv6 address too; the client
+//! then also holds IPv6 sources, and the `ip6tables` file is loaded beside the `iptables`
+//! one. The listeners bind `::` (dual-stack), so they accept both families.
+//!
 //! The ruleset the kernel then holds is read back (`nft list ruleset` / `iptables-save`)
 //! and fed to `portolan check --firewall … --from`, which must report no `firewall-drift`.
 //!
@@ -42,6 +52,11 @@ const SOURCES: &[(&str, &str)] = &[
     ("vpn", "10.8.0.50"),         // opticserp `vpn`
     ("docker", "172.17.0.50"),    // a container on a Docker bridge
     ("private", "10.77.0.5"),     // private (RFC 1918), in no named network
+    // IPv6, for the fixture (tests/fixtures/netns/ipv6-egress.toml)
+    ("public6", "2001:db8:77::7"), // the IPv6 internet
+    ("lan6", "fd00:1::50"),        // `lan6`
+    ("ops6", "fd00:8::50"),        // `ops` (IPv6 part)
+    ("store", "fd00:9::7"),        // host `store` (its `blob.s3` is an outbound flow)
 ];
 
 /// Every source but the public one.
@@ -53,12 +68,17 @@ const ALL: &[&str] = &[
 /// No one (from outside the host).
 const NONE: &[&str] = &[];
 
-/// What one host must let in.
+/// What one host must let in and out.
 struct Expect {
+    /// An example's name, or a spec path relative to the repository.
     example: &'static str,
     host: &'static str,
     /// The server's address (one of the host's, when the spec lists some).
     addr: &'static str,
+    /// Its IPv6 address, when it has one (IPv6 sources are then probed too).
+    addr6: Option<&'static str>,
+    /// Outbound: (client source label, port) → whether the server may connect to it.
+    egress: &'static [(&'static str, u16, bool)],
     /// Declared ports (`80` or `5000-5010`) → sources that may connect.
     allow: &'static [(&'static str, &'static [&'static str])],
     /// Undeclared ports that listen anyway (must be unreachable).
@@ -71,6 +91,16 @@ const BUSINESS: Expect = Expect {
     example: "business-platform-network",
     host: "server",
     addr: "192.168.0.104",
+    addr6: None,
+    // the only outbound flow, to *.stripe.com:443, is widened to any address on 443; DNS
+    // stays open
+    egress: &[
+        ("public", 443, true),
+        ("private", 443, true),
+        ("public", 53, true),
+        ("public", 8443, false),
+        ("lan0", 5432, false),
+    ],
     allow: &[
         ("80", ALL),         // nginx.http: public
         ("443", ALL),        // nginx.https: public
@@ -88,6 +118,9 @@ const ES: Expect = Expect {
     example: "es-dashboards-port-guide",
     host: "es-host",
     addr: "10.99.0.1",
+    addr6: None,
+    // no outbound flow declared: the output is not filtered
+    egress: &[("public", 8443, true), ("private", 5000, true)],
     allow: &[
         ("80", ALL), // nginx: public
         ("443", ALL),
@@ -104,6 +137,14 @@ const OPTICSERP_DB1: Expect = Expect {
     example: "opticserp-port-reference",
     host: "db1",
     addr: "10.99.0.1",
+    addr6: None,
+    // host-os → public:53/udp and :123/udp only (UDP is not probed): TCP is blocked, even 53
+    // (the declared resolver flow replaces the DNS default)
+    egress: &[
+        ("public", 53, false),
+        ("public", 443, false),
+        ("lan", 5432, false),
+    ],
     allow: &[
         ("22", &["vpn"]), // ssh: vpn
         // internal = the private networks the environment declares, plus containers
@@ -117,10 +158,56 @@ const OPTICSERP_DB1: Expect = Expect {
     published: &[],
 };
 
+/// The IPv6 and egress fixture: a dual-stack host (`::` bindings, an IPv6-only bind, an
+/// IPv4-only bind; IPv6 networks) with outbound flows of every kind.
+const V6: Expect = Expect {
+    example: "tests/fixtures/netns/ipv6-egress.toml",
+    host: "web",
+    addr: "10.99.0.1",
+    addr6: Some("fd00:99::1"),
+    allow: &[
+        // www.https on `::`, public: both families
+        (
+            "443",
+            &[
+                "public", "lan0", "lan", "pos-lan", "vpn", "docker", "private", "public6", "lan6",
+                "ops6", "store",
+            ],
+        ),
+        ("8443", &["lan6"]), // www.admin on `::`: lan6 (IPv6 only)
+        ("9000", &["ops6"]), // ops-api.http on fd00:99::1: ops
+        ("8080", &["vpn"]),  // legacy.http on 0.0.0.0: ops (its IPv4 part, 10.8.0.0/24)
+    ],
+    undeclared: &[22, 8444],
+    published: &[],
+    egress: &[
+        ("store", 7000, true),    // www → blob.s3: the store host's address
+        ("store", 7001, false),   // not that port
+        ("lan6", 5000, true),     // www → lan6:5000
+        ("ops6", 5000, false),    // not another network
+        ("public", 8125, true),   // ops-api → 198.51.100.0/24:8125
+        ("private", 8125, false), // not another CIDR
+        ("public6", 8125, false), // not the other family
+        ("public6", 9443, true),  // www → *.example.com:9443, widened to any address
+        ("public", 9443, true),
+        ("public6", 53, true), // DNS (no resolver declared)
+        ("public", 8443, false),
+        ("lan6", 8443, false),
+    ],
+};
+
 const OPTICSERP_DEV: Expect = Expect {
     example: "opticserp-port-reference",
     host: "dev",
     addr: "192.168.1.20",
+    addr6: None,
+    // kkt-adapter → 0.0.0.0/0:443
+    egress: &[
+        ("public", 443, true),
+        ("lan", 443, true),
+        ("public", 80, false),
+        ("public", 53, false),
+    ],
     allow: &[
         ("22", &["vpn"]), // ssh: vpn
         // kkt-adapter.api, published by Docker: lan (+ the POS terminals' inbound flow)
@@ -140,8 +227,17 @@ fn ports(spec: &str) -> Vec<u16> {
     (lo.parse().unwrap()..=hi.parse().unwrap()).collect()
 }
 
+/// The spec of `e`.
+fn spec_of(e: &Expect) -> std::path::PathBuf {
+    if e.example.contains('/') {
+        repo().join(e.example)
+    } else {
+        repo().join("examples").join(e.example).join("ports.toml")
+    }
+}
+
 fn portolan_gen(e: &Expect, target: &str) -> String {
-    let spec = repo().join("examples").join(e.example).join("ports.toml");
+    let spec = spec_of(e);
     let out = Command::new(assert_cmd::cargo::cargo_bin("portolan"))
         .arg("--spec")
         .arg(&spec)
@@ -158,7 +254,7 @@ fn portolan_gen(e: &Expect, target: &str) -> String {
 
 /// The table names exactly the host's declared bindings (all TCP here).
 fn check_table_covers_the_spec(e: &Expect) {
-    let spec = repo().join("examples").join(e.example).join("ports.toml");
+    let spec = spec_of(e);
     let out = Command::new(assert_cmd::cargo::cargo_bin("portolan"))
         .arg("--spec")
         .arg(&spec)
@@ -189,10 +285,10 @@ impl Drop for Listener {
     }
 }
 
-/// Listens on `ports` (every address) inside `ns` until dropped.
+/// Listens on `ports` (every address, both families) inside `ns` until dropped.
 fn listen(ns: &str, ports: &[u16]) -> Listener {
     let code = format!(
-        "import socket,time\nls=[]\nfor p in {ports:?}:\n    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.bind(('0.0.0.0',p)); s.listen(64); ls.append(s)\nprint('ready',flush=True)\ntime.sleep(300)\n"
+        "import socket,time\nls=[]\nfor p in {ports:?}:\n    s=socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1); s.setsockopt(socket.IPPROTO_IPV6,socket.IPV6_V6ONLY,0); s.bind(('::',p)); s.listen(64); ls.append(s)\nprint('ready',flush=True)\ntime.sleep(300)\n"
     );
     let mut child = Listener(Pair::spawn(ns, &["python3", "-c", &code]));
     let mut line = String::new();
@@ -255,7 +351,15 @@ fn capture(ns: &str, e: &Expect, target: &str) {
     let dir = repo().join("tests/fixtures/firewall");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
-        dir.join(format!("{}-{}.{ext}", e.example, e.host)),
+        dir.join(format!(
+            "{}-{}.{ext}",
+            e.example
+                .rsplit('/')
+                .next()
+                .unwrap_or(e.example)
+                .trim_end_matches(".toml"),
+            e.host
+        )),
         out.stdout,
     )
     .unwrap();
@@ -270,16 +374,26 @@ fn assert_no_drift(ns: &str, e: &Expect, target: &str) {
     } else {
         ("iptables-save", &[])
     };
-    let out = Pair::exec(ns, prog).args(args).output().unwrap();
+    let mut out = Pair::exec(ns, prog).args(args).output().unwrap();
     assert!(
         out.status.success(),
         "{prog}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    if target == "iptables" && e.addr6.is_some() {
+        // `iptables-save; ip6tables-save`, read as one file
+        let v6 = Pair::exec(ns, "ip6tables-save").output().unwrap();
+        assert!(
+            v6.status.success(),
+            "{}",
+            String::from_utf8_lossy(&v6.stderr)
+        );
+        out.stdout.extend(v6.stdout);
+    }
     let dir = tempfile::tempdir().unwrap();
     let dump = dir.path().join("dump");
     std::fs::write(&dump, &out.stdout).unwrap();
-    let spec = repo().join("examples").join(e.example).join("ports.toml");
+    let spec = spec_of(e);
     let check = Command::new(assert_cmd::cargo::cargo_bin("portolan"))
         .arg("--spec")
         .arg(&spec)
@@ -332,14 +446,16 @@ fn assert_no_drift(ns: &str, e: &Expect, target: &str) {
     );
 }
 
-/// From the client, whether each (source, destination, port) connects.
-fn connects(pair: &Pair, jobs: &[(&str, &str, u16)]) -> Vec<bool> {
+/// From namespace `ns`, whether each (source, destination, port) connects (an empty source:
+/// the kernel picks one).
+fn connects(ns: &str, jobs: &[(&str, &str, u16)]) -> Vec<bool> {
     const PROBE: &str = "import socket,json,sys,concurrent.futures as cf
 jobs=json.loads(sys.argv[1])
 def go(j):
-    s=socket.socket(); s.settimeout(1.5)
+    s=socket.socket(socket.AF_INET6 if ':' in j[1] else socket.AF_INET); s.settimeout(1.5)
     try:
-        s.bind((j[0],0)); s.connect((j[1],j[2])); return True
+        if j[0]: s.bind((j[0],0))
+        s.connect((j[1],j[2])); return True
     except OSError:
         return False
     finally:
@@ -348,7 +464,7 @@ with cf.ThreadPoolExecutor(256) as ex:
     print(json.dumps(list(ex.map(go,jobs))))
 ";
     let arg = serde_json::to_string(jobs).unwrap();
-    let out = Pair::exec(&pair.client, "python3")
+    let out = Pair::exec(ns, "python3")
         .args(["-c", PROBE, &arg])
         .output()
         .unwrap_or_else(|e| panic!("python3 in the client namespace: {e}; {INSTALL}"));
@@ -363,10 +479,13 @@ with cf.ThreadPoolExecutor(256) as ex:
 /// Loads `target`'s output for `e`'s host into a fresh server namespace and checks reach.
 fn reach(e: &Expect, target: &str) {
     check_table_covers_the_spec(e);
-    let client: Vec<String> = SOURCES.iter().map(|(_, a)| format!("{a}/32")).collect();
+    let prefix = |a: &str| format!("{a}/{}", if a.contains(':') { 128 } else { 32 });
+    let client: Vec<String> = SOURCES.iter().map(|(_, a)| prefix(a)).collect();
     let client: Vec<&str> = client.iter().map(String::as_str).collect();
-    let server = format!("{}/32", e.addr);
-    let mut pair = Pair::new(&[&server], &client);
+    let mut server = vec![prefix(e.addr)];
+    server.extend(e.addr6.map(prefix));
+    let server: Vec<&str> = server.iter().map(String::as_str).collect();
+    let mut pair = Pair::new(&server, &client);
     // listeners on every declared and undeclared port, on every address; published ones in
     // the container
     let mut here: Vec<u16> = e.allow.iter().flat_map(|(p, _)| ports(p)).collect();
@@ -380,57 +499,98 @@ fn reach(e: &Expect, target: &str) {
         docker_dnat(&pair.server, target, e.published, ctr);
         Some(listen(pair.container.as_ref().unwrap(), e.published))
     };
+    // the client listens for the server's outbound connections
+    let mut out_ports: Vec<u16> = e.egress.iter().map(|(_, p, _)| *p).collect();
+    out_ports.sort_unstable();
+    out_ports.dedup();
+    let _client = listen(&pair.client, &out_ports);
+    let addr_of = |label: &str| SOURCES.iter().find(|(l, _)| *l == label).unwrap().1;
     let mut jobs = Vec::new();
     let mut want = Vec::new();
     for (label, src) in SOURCES {
+        let Some(dst) = (if src.contains(':') {
+            e.addr6
+        } else {
+            Some(e.addr)
+        }) else {
+            continue;
+        };
         for (spec, who) in e.allow {
             for p in ports(spec) {
-                jobs.push((*src, e.addr, p));
+                jobs.push((*src, dst, p));
                 want.push(who.contains(label));
             }
         }
         for p in e.undeclared {
-            jobs.push((*src, e.addr, *p));
+            jobs.push((*src, dst, *p));
             want.push(false);
         }
     }
+    let out_jobs: Vec<(&str, &str, u16)> = e
+        .egress
+        .iter()
+        .map(|(label, p, _)| ("", addr_of(label), *p))
+        .collect();
+    let out_want: Vec<bool> = e.egress.iter().map(|(_, _, ok)| *ok).collect();
     // without a firewall, everything connects: the wiring works
-    let before = connects(&pair, &jobs);
+    let before = connects(&pair.client, &jobs);
     let down: Vec<_> = jobs.iter().zip(&before).filter(|(_, ok)| !**ok).collect();
     assert!(down.is_empty(), "unreachable before any firewall: {down:?}");
-    // load the generated ruleset
-    let text = portolan_gen(e, target);
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("rules");
-    std::fs::write(&file, &text).unwrap();
-    let (prog, args): (&str, Vec<&str>) = match target {
-        "nftables" => ("nft", vec!["-f"]),
-        _ => ("iptables-restore", vec![]),
-    };
-    let out = Pair::exec(&pair.server, prog)
-        .args(args)
-        .arg(&file)
-        .output()
-        .unwrap_or_else(|e| panic!("{prog}: {e}; {INSTALL}"));
+    let before = connects(&pair.server, &out_jobs);
+    let down: Vec<_> = out_jobs
+        .iter()
+        .zip(&before)
+        .filter(|(_, ok)| !**ok)
+        .collect();
     assert!(
-        out.status.success(),
-        "{prog} rejected the ruleset ({INSTALL}): {}\n{text}",
-        String::from_utf8_lossy(&out.stderr)
+        down.is_empty(),
+        "outbound unreachable before any firewall: {down:?}"
     );
+    // load the generated ruleset (for iptables, the ip6tables file too when IPv6 is probed)
+    let mut loads = vec![(
+        target,
+        if target == "nftables" {
+            "nft"
+        } else {
+            "iptables-restore"
+        },
+    )];
+    if target == "iptables" && e.addr6.is_some() {
+        loads.push(("ip6tables", "ip6tables-restore"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for (t, prog) in loads {
+        let rules = portolan_gen(e, t);
+        let file = dir.path().join(t);
+        std::fs::write(&file, &rules).unwrap();
+        let args: &[&str] = if prog == "nft" { &["-f"] } else { &[] };
+        let out = Pair::exec(&pair.server, prog)
+            .args(args)
+            .arg(&file)
+            .output()
+            .unwrap_or_else(|e| panic!("{prog}: {e}; {INSTALL}"));
+        assert!(
+            out.status.success(),
+            "{prog} rejected the ruleset ({INSTALL}): {}\n{rules}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text.push_str(&rules);
+    }
     if !e.published.is_empty() {
         docker_forward(&pair.server, target);
     }
     capture(&pair.server, e, target);
     assert_no_drift(&pair.server, e, target);
-    let after = connects(&pair, &jobs);
+    let after = connects(&pair.client, &jobs);
     let label = |src: &str| SOURCES.iter().find(|(_, a)| *a == src).unwrap().0;
-    let wrong: Vec<String> = jobs
+    let mut wrong: Vec<String> = jobs
         .iter()
         .zip(after.iter().zip(&want))
         .filter(|(_, (got, want))| got != want)
-        .map(|((src, _, p), (got, _))| {
+        .map(|((src, dst, p), (got, _))| {
             format!(
-                "port {p} from {} ({src}): {}",
+                "port {p} of {dst} from {} ({src}): {}",
                 label(src),
                 if *got {
                     "connects but is not declared"
@@ -440,6 +600,24 @@ fn reach(e: &Expect, target: &str) {
             )
         })
         .collect();
+    let out_after = connects(&pair.server, &out_jobs);
+    wrong.extend(
+        out_jobs
+            .iter()
+            .zip(out_after.iter().zip(&out_want))
+            .filter(|(_, (got, want))| got != want)
+            .map(|((_, dst, p), (got, _))| {
+                format!(
+                    "outbound to {} ({dst}) port {p}: {}",
+                    label(dst),
+                    if *got {
+                        "connects but is not declared"
+                    } else {
+                        "declared but blocked"
+                    }
+                )
+            }),
+    );
     assert!(
         wrong.is_empty(),
         "{} host {} via {target}: reach differs from the declaration:\n  {}\n--- ruleset\n{text}",
@@ -488,4 +666,14 @@ fn nftables_docker_published_ports_are_filtered_where_they_take_effect() {
 #[test]
 fn iptables_docker_published_ports_are_filtered_in_docker_user() {
     reach(&OPTICSERP_DEV, "iptables");
+}
+
+#[test]
+fn nftables_ipv6_and_egress_are_exactly_the_declared_reach() {
+    reach(&V6, "nftables");
+}
+
+#[test]
+fn iptables_and_ip6tables_ipv6_and_egress_are_exactly_the_declared_reach() {
+    reach(&V6, "iptables");
 }
