@@ -468,36 +468,121 @@ impl ModelCache {
     }
 }
 
-async fn allocate_in(
+/// What one allocation of a batch plans against: a model of the registry plus the ports
+/// handed out since it was exported (see [`ModelCache`]).
+struct View {
+    model: std::sync::Arc<Model>,
+    extra: Vec<(u16, u16)>,
+    occupied: Occupied,
+    lease_min: Option<i64>,
+    /// Exported inside this transaction with nothing written since: exactly the registry,
+    /// so a refusal planned on it is the refusal of a fresh export.
+    exact: bool,
+}
+
+impl View {
+    fn cached(model: std::sync::Arc<Model>, extra: Vec<(u16, u16)>, lease_min: Option<i64>) -> Self {
+        let occupied = extra.iter().flat_map(|(lo, hi)| *lo..=*hi).collect();
+        View {
+            model,
+            extra,
+            occupied,
+            lease_min,
+            exact: false,
+        }
+    }
+
+    async fn export(conn: &mut Conn) -> Result<Self, StoreError> {
+        Ok(View {
+            model: std::sync::Arc::new(model_in(conn).await?),
+            extra: Vec::new(),
+            occupied: Occupied::new(),
+            lease_min: None,
+            exact: true,
+        })
+    }
+
+    /// Whether no port counted in `extra` may have become free by `now` (a lease ran out).
+    fn usable_at(&self, now: i64) -> bool {
+        self.lease_min.is_none_or(|t| t > now)
+    }
+}
+
+/// The names among `reqs` that services already have.
+async fn existing_names(
     conn: &mut Conn,
-    req: &AllocRequest,
-    cache: &std::sync::Mutex<ModelCache>,
-) -> Result<(Allocated, Option<CacheUpdate>), StoreError> {
-    let exists: Option<(String,)> = sqlx::query_as("SELECT name FROM services WHERE name = $1")
-        .bind(&req.name)
-        .fetch_optional(&mut *conn)
+    reqs: &[AllocRequest],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    if reqs.is_empty() {
+        return Ok(std::collections::HashSet::new());
+    }
+    let mut sql = String::from("SELECT name FROM services WHERE name IN (");
+    for i in 1..=reqs.len() {
+        if i > 1 {
+            sql.push_str(", ");
+        }
+        sql.push('$');
+        sql.push_str(&i.to_string());
+    }
+    sql.push(')');
+    let mut query = sqlx::query_as::<_, (String,)>(&sql);
+    for r in reqs {
+        query = query.bind(&r.name);
+    }
+    let rows = query
+        .fetch_all(&mut *conn)
         .await
         .map_err(db("allocating"))?;
-    if exists.is_some() {
-        return Err(AllocError::ServiceExists(req.name.clone()).into());
+    Ok(rows.into_iter().map(|(n,)| n).collect())
+}
+
+/// The `[services.NAME]` document of a new allocation, as stored.
+fn service_doc(
+    req: &AllocRequest,
+    ports: portolan_model::PortRange,
+    lease_until: Option<i64>,
+) -> Result<serde_json::Value, StoreError> {
+    let today = policy::date_of(req.now);
+    let fragment = portolan_alloc::edit::service_fragment(&NewService {
+        name: &req.name,
+        project: &req.project,
+        block: req.block.as_deref(),
+        purpose: req.why.as_deref(),
+        host: req.host.as_deref(),
+        since: Some(&today),
+        lease_until: lease_until.map(Timestamp),
+        binding: &req.binding,
+        ports,
+        transport: req.transport,
+    })
+    .map_err(StoreError::Corrupt)?;
+    let table: toml::Table =
+        toml::from_str(&fragment).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    table
+        .get("services")
+        .and_then(|s| s.get(&req.name))
+        .map(specrows::to_json)
+        .ok_or_else(|| StoreError::Corrupt("alloc wrote no service table".into()))
+}
+
+/// Plans and writes one allocation of a batch, after those before it in the same
+/// transaction. The inner result is this request's own answer: a refusal (name taken,
+/// unknown project, range full…) is decided in memory before anything of it is written, so
+/// it leaves the transaction intact for the others. The outer error is a failure of the
+/// transaction itself (the database), which aborts the batch.
+///
+/// A refusal, or a reuse of an expired lease, planned on a view that is not exact is
+/// planned again on a fresh export (which sees this transaction's earlier writes), so every
+/// answer is the one a fresh export would give after the batch's earlier allocations.
+async fn allocate_one(
+    conn: &mut Conn,
+    req: &AllocRequest,
+    view: &mut Option<View>,
+    names: &mut std::collections::HashSet<String>,
+) -> Result<Result<Allocated, StoreError>, StoreError> {
+    if names.contains(&req.name) {
+        return Ok(Err(AllocError::ServiceExists(req.name.clone()).into()));
     }
-    let (generation,): (i64,) =
-        sqlx::query_as("SELECT generation FROM store_generation WHERE id = 1")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db("allocating"))?;
-    let cached = {
-        let c = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match &c.model {
-            Some(m)
-                if c.generation == generation - 1
-                    && c.lease_min.is_none_or(|t| t > req.now) =>
-            {
-                Some((m.clone(), c.extra.clone(), c.lease_min))
-            }
-            _ => None,
-        }
-    };
     let request = Request {
         project: &req.project,
         block: req.block.as_deref(),
@@ -506,27 +591,28 @@ async fn allocate_in(
         count: req.count,
         near: req.near,
     };
-    let mut fresh = None;
-    if let Some((model, extra, lease_min)) = cached {
-        let mut occupied = Occupied::new();
-        for (lo, hi) in &extra {
-            for p in *lo..=*hi {
-                occupied.insert(p);
-            }
-        }
-        if let Ok(got) = policy::allocate(&model, &request, &occupied, req.now)
-            && got.displaced.is_empty()
-        {
-            fresh = Some((model, got, extra, lease_min));
-        }
-    }
-    let (model, got, mut extra, mut lease_min) = if let Some(f) = fresh {
-        f
-    } else {
-        let model = std::sync::Arc::new(model_in(conn).await?);
-        let got = policy::allocate(&model, &request, &Occupied::new(), req.now)?;
-        (model, got, Vec::new(), None)
+    let mut v = match view.take() {
+        Some(v) if v.usable_at(req.now) => v,
+        _ => View::export(conn).await?,
     };
+    let mut planned = policy::allocate(&v.model, &request, &v.occupied, req.now);
+    if !v.exact && !matches!(&planned, Ok(got) if got.displaced.is_empty()) {
+        v = View::export(conn).await?;
+        planned = policy::allocate(&v.model, &request, &v.occupied, req.now);
+    }
+    let lease_until = req.lease.map(|l| req.now.saturating_add(l));
+    let planned = planned
+        .map_err(StoreError::from)
+        .and_then(|got| Ok((service_doc(req, got.ports, lease_until)?, got)));
+    let (doc, got) = match planned {
+        Ok(p) => p,
+        Err(e) => {
+            *view = Some(v);
+            return Ok(Err(e));
+        }
+    };
+    // from here on, a failure aborts the transaction
+    let model = v.model.clone();
     let mut entries = Vec::new();
     let mut displaced = Vec::new();
     for sid in &got.displaced {
@@ -542,28 +628,6 @@ async fn allocate_in(
         entries.push(e);
         displaced.push(name);
     }
-    let lease_until = req.lease.map(|l| req.now.saturating_add(l));
-    let today = policy::date_of(req.now);
-    let fragment = portolan_alloc::edit::service_fragment(&NewService {
-        name: &req.name,
-        project: &req.project,
-        block: req.block.as_deref(),
-        purpose: req.why.as_deref(),
-        host: req.host.as_deref(),
-        since: Some(&today),
-        lease_until: lease_until.map(Timestamp),
-        binding: &req.binding,
-        ports: got.ports,
-        transport: req.transport,
-    })
-    .map_err(StoreError::Corrupt)?;
-    let table: toml::Table =
-        toml::from_str(&fragment).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let doc = table
-        .get("services")
-        .and_then(|s| s.get(&req.name))
-        .map(specrows::to_json)
-        .ok_or_else(|| StoreError::Corrupt("alloc wrote no service table".into()))?;
     insert_service(
         conn,
         &req.name,
@@ -642,30 +706,160 @@ async fn allocate_in(
     for e in &entries {
         insert_log(conn, e).await?;
     }
-    let update = displaced.is_empty().then(|| {
-        extra.push((got.ports.lo, got.ports.hi));
+    names.insert(req.name.clone());
+    for d in &displaced {
+        names.remove(d);
+    }
+    if displaced.is_empty() {
+        v.extra.push((got.ports.lo, got.ports.hi));
+        for p in got.ports.ports() {
+            v.occupied.insert(p);
+        }
         if let Some(l) = lease_until {
-            lease_min = Some(lease_min.map_or(l, |m: i64| m.min(l)));
+            v.lease_min = Some(v.lease_min.map_or(l, |m: i64| m.min(l)));
         }
-        CacheUpdate {
+        v.exact = false;
+        *view = Some(v);
+    } else {
+        // the model still holds the displaced services: export again for the next one
+        *view = None;
+    }
+    Ok(Ok(Allocated {
+        service: req.name.clone(),
+        lo: got.ports.lo,
+        hi: got.ports.hi,
+        transport: req.transport,
+        lease_until,
+        displaced,
+        attempts: 1,
+        batch: 1,
+    }))
+}
+
+/// One batch in one transaction: every request in order, each with its own answer, and
+/// what the model cache keeps afterwards (nothing when the last view is unknown).
+async fn allocate_batch_in(
+    conn: &mut Conn,
+    reqs: &[AllocRequest],
+    cache: &std::sync::Mutex<ModelCache>,
+) -> Result<(Vec<Result<Allocated, StoreError>>, Option<CacheUpdate>), StoreError> {
+    let outcome = async {
+        let (generation,): (i64,) =
+            sqlx::query_as("SELECT generation FROM store_generation WHERE id = 1")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db("allocating"))?;
+        let mut view = {
+            let c = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match &c.model {
+                Some(m) if c.generation == generation - 1 => {
+                    Some(View::cached(m.clone(), c.extra.clone(), c.lease_min))
+                }
+                _ => None,
+            }
+        };
+        let mut names = existing_names(conn, reqs).await?;
+        let mut results = Vec::with_capacity(reqs.len());
+        for req in reqs {
+            results.push(allocate_one(conn, req, &mut view, &mut names).await?);
+        }
+        let update = view.map(|v| CacheUpdate {
             generation,
-            model: model.clone(),
-            extra,
-            lease_min,
+            model: v.model,
+            extra: v.extra,
+            lease_min: v.lease_min,
+        });
+        Ok((results, update))
+    }
+    .await;
+    if outcome.is_err() {
+        // a retry (say, after a unique violation the cache should have prevented) starts
+        // from a fresh export
+        *cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = ModelCache::default();
+    }
+    outcome
+}
+
+/// An allocation waiting for the store's writer task, with where to send its answer.
+#[derive(Debug)]
+struct Pending {
+    req: AllocRequest,
+    reply: tokio::sync::oneshot::Sender<Result<Allocated, StoreError>>,
+}
+
+/// The allocation writer (group commit): one task per store instance takes every pending
+/// allocation (up to [`MAX_BATCH`](crate::MAX_BATCH)), runs them in order in one write
+/// transaction, commits once and then answers each. It shares the store's pool, write
+/// lock and model cache.
+struct Writer {
+    pool: sqlx::Pool<Db>,
+    write: std::sync::Arc<tokio::sync::Mutex<()>>,
+    cache: std::sync::Arc<std::sync::Mutex<ModelCache>>,
+}
+
+impl Writer {
+    async fn run(self, mut queue: tokio::sync::mpsc::UnboundedReceiver<Pending>) {
+        let mut batch = Vec::with_capacity(crate::MAX_BATCH);
+        while queue.recv_many(&mut batch, crate::MAX_BATCH).await > 0 {
+            // a caller that went away (its client hung up) gets nothing allocated
+            batch.retain(|p: &Pending| !p.reply.is_closed());
+            if batch.is_empty() {
+                continue;
+            }
+            let (reqs, replies): (Vec<AllocRequest>, Vec<_>) =
+                batch.drain(..).map(|p| (p.req, p.reply)).unzip();
+            match self.commit(&reqs).await {
+                Ok(results) => {
+                    for (reply, result) in replies.into_iter().zip(results) {
+                        let _ = reply.send(result);
+                    }
+                }
+                Err(e) if reqs.len() == 1 => {
+                    if let Some(reply) = replies.into_iter().next() {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+                Err(_) => {
+                    // the batch as a whole failed (a database error, or conflicts past every
+                    // retry): one by one, so that each request gets its own answer
+                    for (req, reply) in reqs.iter().zip(replies) {
+                        let result = self
+                            .commit(std::slice::from_ref(req))
+                            .await
+                            .and_then(|mut r| r.pop().unwrap_or(Err(StoreError::Interrupted {
+                                operation: "allocating",
+                            })));
+                        let _ = reply.send(result);
+                    }
+                }
+            }
         }
-    });
-    Ok((
-        Allocated {
-            service: req.name.clone(),
-            lo: got.ports.lo,
-            hi: got.ports.hi,
-            transport: req.transport,
-            lease_until,
-            displaced,
-            attempts: 1,
-        },
-        update,
-    ))
+    }
+
+    /// Runs `reqs` in one transaction (retried on conflicts) and updates the model cache.
+    async fn commit(
+        &self,
+        reqs: &[AllocRequest],
+    ) -> Result<Vec<Result<Allocated, StoreError>>, StoreError> {
+        let ((mut results, update), attempts) =
+            write_tx!(self, "allocating", |tx| allocate_batch_in(tx, reqs, &self.cache))?;
+        {
+            let mut cache = self
+                .cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match update {
+                Some(u) => cache.apply(u),
+                None => *cache = ModelCache::default(),
+            }
+        }
+        let size = u32::try_from(reqs.len()).unwrap_or(u32::MAX);
+        for got in results.iter_mut().flatten() {
+            got.attempts = attempts;
+            got.batch = size;
+        }
+        Ok(results)
+    }
 }
 
 async fn release_in(
@@ -849,6 +1043,37 @@ fn token_info(
 }
 
 impl This {
+    /// A store over `pool` (not yet migrated).
+    fn over(pool: sqlx::Pool<Db>) -> Self {
+        This {
+            pool,
+            write: std::sync::Arc::default(),
+            cache: std::sync::Arc::default(),
+            queue: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Where allocations queue for this store's writer task, started on first use (and
+    /// again if it ever stopped, say with the runtime that ran it).
+    fn allocation_queue(&self) -> tokio::sync::mpsc::UnboundedSender<Pending> {
+        let mut queue = self
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(q) = queue.as_ref().filter(|q| !q.is_closed()) {
+            return q.clone();
+        }
+        let (q, pending) = tokio::sync::mpsc::unbounded_channel();
+        let writer = Writer {
+            pool: self.pool.clone(),
+            write: self.write.clone(),
+            cache: self.cache.clone(),
+        };
+        tokio::spawn(writer.run(pending));
+        *queue = Some(q.clone());
+        q
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         let source = |source| StoreError::Migrate {
             backend: BACKEND.as_str(),
@@ -1037,18 +1262,18 @@ impl Store for This {
                 message: "a lease lasts at least one second".into(),
             });
         }
-        let ((mut got, update), attempts) =
-            write_tx!(self, "allocating", |tx| allocate_in(tx, req, &self.cache))?;
-        got.attempts = attempts;
-        let mut cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match update {
-            Some(u) => cache.apply(u),
-            None => *cache = ModelCache::default(),
-        }
-        Ok(got)
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.allocation_queue()
+            .send(Pending {
+                req: req.clone(),
+                reply,
+            })
+            .map_err(|_| StoreError::Interrupted {
+                operation: "allocating",
+            })?;
+        answer.await.unwrap_or(Err(StoreError::Interrupted {
+            operation: "allocating",
+        }))
     }
 
     async fn release(&self, service: &str, who: &str, now: i64) -> Result<Entry, StoreError> {
