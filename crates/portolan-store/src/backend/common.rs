@@ -1109,33 +1109,40 @@ impl Store for This {
     }
 
     async fn projects(&self) -> Result<Vec<ProjectInfo>, StoreError> {
-        let projects: Vec<(String, Option<String>)> =
-            sqlx::query_as("SELECT name, port_range FROM projects ORDER BY name")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db("reading projects"))?;
-        let blocks: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT project, name, ports, purpose FROM blocks ORDER BY project, name",
+        // one round trip (a hot read endpoint): projects with their blocks joined on
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        )> = sqlx::query_as(
+            "SELECT p.name, p.port_range, b.name, b.ports, b.purpose \
+             FROM projects p LEFT JOIN blocks b ON b.project = p.name \
+             ORDER BY p.name, b.name",
         )
         .fetch_all(&self.pool)
         .await
-        .map_err(db("reading blocks"))?;
-        Ok(projects
-            .into_iter()
-            .map(|(name, range)| ProjectInfo {
-                blocks: blocks
-                    .iter()
-                    .filter(|b| b.0 == name)
-                    .map(|(_, n, ports, purpose)| BlockInfo {
-                        name: n.clone(),
-                        ports: ports.clone(),
-                        purpose: purpose.clone(),
-                    })
-                    .collect(),
-                name,
-                range,
-            })
-            .collect())
+        .map_err(db("reading projects"))?;
+        let mut out: Vec<ProjectInfo> = Vec::new();
+        for (name, range, block, ports, purpose) in rows {
+            if out.last().is_none_or(|p| p.name != name) {
+                out.push(ProjectInfo {
+                    name,
+                    range,
+                    blocks: Vec::new(),
+                });
+            }
+            if let (Some(block), Some(ports), Some(p)) = (block, ports, out.last_mut()) {
+                p.blocks.push(BlockInfo {
+                    name: block,
+                    ports,
+                    purpose,
+                });
+            }
+        }
+        Ok(out)
     }
 
     async fn hosts(&self) -> Result<Vec<HostInfo>, StoreError> {
