@@ -104,7 +104,8 @@ fn entry_at(now: i64, who: &str, action: Action, ports: String) -> Entry {
     }
 }
 
-async fn insert_log(conn: &mut Conn, e: &Entry) -> Result<i64, StoreError> {
+/// A log entry's text holds no NUL (PostgreSQL refuses it in `TEXT`).
+fn check_log_text(e: &Entry) -> Result<(), StoreError> {
     for t in [&e.at, &e.who, &e.ports].into_iter().chain(
         [
             &e.service,
@@ -120,6 +121,11 @@ async fn insert_log(conn: &mut Conn, e: &Entry) -> Result<i64, StoreError> {
     ) {
         specrows::no_nul("log entry", t)?;
     }
+    Ok(())
+}
+
+async fn insert_log(conn: &mut Conn, e: &Entry) -> Result<i64, StoreError> {
+    check_log_text(e)?;
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO log (at, who, action, service, project, block, host, transport, ports, \
          lease_until, why) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
@@ -565,7 +571,142 @@ fn service_doc(
         .ok_or_else(|| StoreError::Corrupt("alloc wrote no service table".into()))
 }
 
-/// Plans and writes one allocation of a batch, after those before it in the same
+/// An allocation of a batch planned and waiting to be written with the others (see
+/// [`flush`]).
+struct Staged<'a> {
+    req: &'a AllocRequest,
+    doc: String,
+    host: String,
+    environment: String,
+    lo: u16,
+    hi: u16,
+    lease_until: Option<i64>,
+    entry: Entry,
+}
+
+/// Rows per multi-row `INSERT` (at most 12 parameters a row: far below either engine's
+/// limit on parameters).
+const ROWS_PER_INSERT: usize = 256;
+
+/// Writes the staged allocations: one multi-row `INSERT` per table (per
+/// [`ROWS_PER_INSERT`] rows) instead of five statements per allocation. Rows go in in
+/// staging order, so log ids follow the order the allocations were made in.
+async fn flush(conn: &mut Conn, staged: &mut Vec<Staged<'_>>) -> Result<(), StoreError> {
+    for chunk in staged.chunks(ROWS_PER_INSERT) {
+        for st in chunk {
+            check_log_text(&st.entry)?;
+        }
+        sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO services (name, project, block, status, lease_until, doc) ",
+        )
+        .push_values(chunk, |mut row, st| {
+            row.push_bind(&st.req.name)
+                .push_bind(&st.req.project)
+                .push_bind(&st.req.block)
+                .push_bind("active")
+                .push_bind(st.lease_until)
+                .push_bind(&st.doc);
+        })
+        .build()
+        .execute(&mut *conn)
+        .await
+        .map_err(db("storing a service"))?;
+        sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO bindings (service, name, host, environment, transport, port_lo, \
+             port_hi, bind, app, publisher, exposure, status) ",
+        )
+        .push_values(chunk, |mut row, st| {
+            row.push_bind(&st.req.name)
+                .push_bind(&st.req.binding)
+                .push_bind(&st.host)
+                .push_bind(&st.environment)
+                .push_bind(st.req.transport.as_str())
+                .push_bind(port_i64(st.lo))
+                .push_bind(port_i64(st.hi))
+                .push_bind("127.0.0.1")
+                .push_bind(None::<String>)
+                .push_bind("host")
+                .push_bind("localhost")
+                .push_bind("active");
+        })
+        .build()
+        .execute(&mut *conn)
+        .await
+        .map_err(db("storing a binding"))?;
+        let ids: Vec<(i64, String)> = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO allocations (service, project, block, host, transport, port_lo, \
+             port_hi, lease_until, created_at, who) ",
+        )
+        .push_values(chunk, |mut row, st| {
+            row.push_bind(&st.req.name)
+                .push_bind(&st.req.project)
+                .push_bind(&st.req.block)
+                .push_bind(&st.req.host)
+                .push_bind(st.req.transport.as_str())
+                .push_bind(port_i64(st.lo))
+                .push_bind(port_i64(st.hi))
+                .push_bind(st.lease_until)
+                .push_bind(st.req.now)
+                .push_bind(&st.req.who);
+        })
+        .push(" RETURNING id, service")
+        .build_query_as()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db("recording an allocation"))?;
+        let ids: std::collections::HashMap<String, i64> =
+            ids.into_iter().map(|(id, name)| (name, id)).collect();
+        let mut claims = Vec::new();
+        for st in chunk {
+            let id = ids.get(&st.req.name).copied().ok_or_else(|| {
+                StoreError::Corrupt(format!("no allocation id for `{}`", st.req.name))
+            })?;
+            let host = st.req.host.as_deref().unwrap_or("");
+            claims.extend((st.lo..=st.hi).map(|p| (host, st.req.transport.as_str(), p, id)));
+        }
+        for part in claims.chunks(ROWS_PER_INSERT * 2) {
+            sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO allocated_ports (host, transport, port, allocation) ",
+            )
+            .push_values(part, |mut row, (host, transport, port, id)| {
+                row.push_bind(*host)
+                    .push_bind(*transport)
+                    .push_bind(port_i64(*port))
+                    .push_bind(*id);
+            })
+            .build()
+            .execute(&mut *conn)
+            .await
+            .map_err(db("claiming an allocated port"))?;
+        }
+        sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO log (at, who, action, service, project, block, host, transport, ports, \
+             lease_until, why) ",
+        )
+        .push_values(chunk, |mut row, st| {
+            let e = &st.entry;
+            row.push_bind(&e.at)
+                .push_bind(&e.who)
+                .push_bind(e.action.as_str())
+                .push_bind(&e.service)
+                .push_bind(&e.project)
+                .push_bind(&e.block)
+                .push_bind(&e.host)
+                .push_bind(&e.transport)
+                .push_bind(&e.ports)
+                .push_bind(&e.lease_until)
+                .push_bind(&e.why);
+        })
+        .build()
+        .execute(&mut *conn)
+        .await
+        .map_err(db("appending to the log"))?;
+    }
+    staged.clear();
+    Ok(())
+}
+
+/// Plans one allocation of a batch, after those before it in the same
 /// transaction. The inner result is this request's own answer: a refusal (name taken,
 /// unknown project, range full…) is decided in memory before anything of it is written, so
 /// it leaves the transaction intact for the others. The outer error is a failure of the
@@ -574,11 +715,12 @@ fn service_doc(
 /// A refusal, or a reuse of an expired lease, planned on a view that is not exact is
 /// planned again on a fresh export (which sees this transaction's earlier writes), so every
 /// answer is the one a fresh export would give after the batch's earlier allocations.
-async fn allocate_one(
+async fn allocate_one<'a>(
     conn: &mut Conn,
-    req: &AllocRequest,
+    req: &'a AllocRequest,
     view: &mut Option<View>,
     names: &mut std::collections::HashSet<String>,
+    staged: &mut Vec<Staged<'a>>,
 ) -> Result<Result<Allocated, StoreError>, StoreError> {
     if names.contains(&req.name) {
         return Ok(Err(AllocError::ServiceExists(req.name.clone()).into()));
@@ -593,10 +735,14 @@ async fn allocate_one(
     };
     let mut v = match view.take() {
         Some(v) if v.usable_at(req.now) => v,
-        _ => View::export(conn).await?,
+        _ => {
+            flush(conn, staged).await?;
+            View::export(conn).await?
+        }
     };
     let mut planned = policy::allocate(&v.model, &request, &v.occupied, req.now);
     if !v.exact && !matches!(&planned, Ok(got) if got.displaced.is_empty()) {
+        flush(conn, staged).await?;
         v = View::export(conn).await?;
         planned = policy::allocate(&v.model, &request, &v.occupied, req.now);
     }
@@ -613,31 +759,24 @@ async fn allocate_one(
     };
     // from here on, a failure aborts the transaction
     let model = v.model.clone();
-    let mut entries = Vec::new();
     let mut displaced = Vec::new();
-    for sid in &got.displaced {
-        let name = model.service(*sid).name.clone();
-        let held = held_by(conn, &name)
-            .await?
-            .map(|(_, p)| p)
-            .unwrap_or_default();
-        delete_service(conn, &name).await?;
-        let mut e = entry_at(req.now, &req.who, Action::Gc, held.join(", "));
-        e.service = Some(name.clone());
-        e.why = Some(format!("lease expired; ports reused by `{}`", req.name));
-        entries.push(e);
-        displaced.push(name);
+    if !got.displaced.is_empty() {
+        // the services whose expired lease this reuses go first, in the database order
+        flush(conn, staged).await?;
+        for sid in &got.displaced {
+            let name = model.service(*sid).name.clone();
+            let held = held_by(conn, &name)
+                .await?
+                .map(|(_, p)| p)
+                .unwrap_or_default();
+            delete_service(conn, &name).await?;
+            let mut e = entry_at(req.now, &req.who, Action::Gc, held.join(", "));
+            e.service = Some(name.clone());
+            e.why = Some(format!("lease expired; ports reused by `{}`", req.name));
+            insert_log(conn, &e).await?;
+            displaced.push(name);
+        }
     }
-    insert_service(
-        conn,
-        &req.name,
-        Some(&req.project),
-        req.block.as_deref(),
-        "active",
-        lease_until,
-        &doc.to_string(),
-    )
-    .await?;
     let host = req
         .host
         .clone()
@@ -646,54 +785,6 @@ async fn allocate_one(
         || portolan_model::DEFAULT_ENV.to_string(),
         |h| model.environment(model.host(h).environment).name.clone(),
     );
-    insert_binding(
-        conn,
-        &BindingRow {
-            service: req.name.clone(),
-            name: req.binding.clone(),
-            host,
-            environment,
-            transport: req.transport.as_str().into(),
-            lo: port_i64(got.ports.lo),
-            hi: port_i64(got.ports.hi),
-            bind: "127.0.0.1".into(),
-            app: None,
-            publisher: "host".into(),
-            exposure: "localhost".into(),
-            status: "active".into(),
-        },
-    )
-    .await?;
-    let (alloc_id,): (i64,) = sqlx::query_as(
-        "INSERT INTO allocations (service, project, block, host, transport, port_lo, port_hi, \
-         lease_until, created_at, who) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-         RETURNING id",
-    )
-    .bind(&req.name)
-    .bind(&req.project)
-    .bind(&req.block)
-    .bind(&req.host)
-    .bind(req.transport.as_str())
-    .bind(port_i64(got.ports.lo))
-    .bind(port_i64(got.ports.hi))
-    .bind(lease_until)
-    .bind(req.now)
-    .bind(&req.who)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db("recording an allocation"))?;
-    for port in got.ports.ports() {
-        sqlx::query(
-            "INSERT INTO allocated_ports (host, transport, port, allocation) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(req.host.as_deref().unwrap_or(""))
-        .bind(req.transport.as_str())
-        .bind(port_i64(port))
-        .bind(alloc_id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db("claiming an allocated port"))?;
-    }
     let mut e = entry_at(req.now, &req.who, Action::Alloc, got.ports.to_string());
     e.service = Some(req.name.clone());
     e.project = Some(req.project.clone());
@@ -702,9 +793,18 @@ async fn allocate_one(
     e.transport = Some(req.transport.as_str().into());
     e.lease_until = lease_until.map(|t| Timestamp(t).to_string());
     e.why.clone_from(&req.why);
-    entries.push(e);
-    for e in &entries {
-        insert_log(conn, e).await?;
+    staged.push(Staged {
+        req,
+        doc: doc.to_string(),
+        host,
+        environment,
+        lo: got.ports.lo,
+        hi: got.ports.hi,
+        lease_until,
+        entry: e,
+    });
+    if !displaced.is_empty() {
+        flush(conn, staged).await?;
     }
     names.insert(req.name.clone());
     for d in &displaced {
@@ -760,9 +860,11 @@ async fn allocate_batch_in(
         };
         let mut names = existing_names(conn, reqs).await?;
         let mut results = Vec::with_capacity(reqs.len());
+        let mut staged = Vec::with_capacity(reqs.len());
         for req in reqs {
-            results.push(allocate_one(conn, req, &mut view, &mut names).await?);
+            results.push(allocate_one(conn, req, &mut view, &mut names, &mut staged).await?);
         }
+        flush(conn, &mut staged).await?;
         let update = view.map(|v| CacheUpdate {
             generation,
             model: v.model,
