@@ -39,8 +39,8 @@
 //! PostgreSQL — of its own. Instead, `allocate` queues the request to one writer task per
 //! store instance, which takes everything pending (up to [`MAX_BATCH`]), runs the requests
 //! one after another, in arrival order, against the in-memory model inside ONE
-//! transaction, commits once, and only then answers each: a successful `allocate` has
-//! committed, exactly as before. Each request gets its own answer: a refusal (name taken,
+//! transaction — its rows written with one multi-row `INSERT` per table — commits once,
+//! and only then answers each: a successful `allocate` has committed, exactly as before. Each request gets its own answer: a refusal (name taken,
 //! unknown project, range full…) is decided in memory before anything of it is written, so
 //! it does not disturb the others, and is the answer a fresh export would give after the
 //! batch's earlier allocations. A batch that fails as a whole (a database error, or
