@@ -12,6 +12,15 @@
 //! - more requests than the token's bucket holds → 429 with `Retry-After`.
 //!
 //! The token itself is never logged: requests are logged with the token's public id.
+//!
+//! ## Verification cache
+//! Checking a token costs a database query and a SHA-256 on every request. Successful
+//! checks are remembered in this process ([`TokenCache`], keyed by the token's SHA-256,
+//! holding its record) for [`TOKEN_CACHE_TTL`], and never past the token's expiry. Refused
+//! tokens are never cached. A revocation through this server (`DELETE /api/v1/tokens/{id}`)
+//! drops the token from the cache at once, so its next request is a 401; a revocation made
+//! elsewhere — another server process on the same database, or `portolan token revoke` on
+//! the database file — takes effect here within [`TOKEN_CACHE_TTL`].
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -20,7 +29,8 @@ use std::time::{Duration, Instant};
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use portolan_store::{Role, StoreError};
+use portolan_store::{Role, StoreError, TokenInfo};
+use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -97,7 +107,18 @@ impl<const LEVEL: u8> FromRequestParts<AppState> for Auth<LEVEL> {
             return check_role::<LEVEL>(c.clone());
         }
         let token = bearer(parts)?;
-        let info = match state.store.verify_token(token, state.now()).await {
+        let now = state.now();
+        let info = if let Some(info) = state.tokens.get(token, now) {
+            Ok(info)
+        } else {
+            let epoch = state.tokens.epoch();
+            let checked = state.store.verify_token(token, now).await;
+            if let Ok(info) = &checked {
+                state.tokens.put(token, info, epoch);
+            }
+            checked
+        };
+        let info = match info {
             Ok(info) => info,
             Err(StoreError::Token(why)) => {
                 tracing::info!(reason = %why, "token refused");
@@ -147,6 +168,93 @@ fn check_role<const LEVEL: u8>(caller: Caller) -> Result<Auth<LEVEL>, ApiError> 
     }
 }
 
+/// How long a successful token check is remembered (see the module docs).
+pub const TOKEN_CACHE_TTL: Duration = Duration::from_secs(2);
+
+/// Most tokens the cache holds; past that, it starts over.
+const TOKEN_CACHE_MAX: usize = 4096;
+
+/// Successful token checks of this process, by the token's SHA-256 (see the module docs).
+#[derive(Debug)]
+pub struct TokenCache {
+    ttl: Duration,
+    inner: Mutex<CacheInner>,
+}
+
+#[derive(Debug, Default)]
+struct CacheInner {
+    /// Moves on at every [`TokenCache::forget`]: a check that started before a revocation
+    /// must not store what it read.
+    epoch: u64,
+    entries: HashMap<[u8; 32], (TokenInfo, Instant)>,
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl TokenCache {
+    /// A cache remembering checks for `ttl` (zero: never).
+    pub fn new(ttl: Duration) -> Self {
+        TokenCache {
+            ttl,
+            inner: Mutex::new(CacheInner::default()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The record of `token` if it was checked less than the TTL ago and has not expired by
+    /// `now` (seconds since the Unix epoch).
+    pub fn get(&self, token: &str, now: i64) -> Option<TokenInfo> {
+        let key = digest(token);
+        let mut inner = self.lock();
+        let (info, at) = inner.entries.get(&key)?;
+        if at.elapsed() < self.ttl && info.expires.is_none_or(|e| e > now) {
+            return Some(info.clone());
+        }
+        inner.entries.remove(&key);
+        None
+    }
+
+    /// Where the cache stands; pass it to [`put`](Self::put) after checking a token.
+    pub fn epoch(&self) -> u64 {
+        self.lock().epoch
+    }
+
+    /// Remembers a successful check of `token` that started at `epoch` — unless a token
+    /// was revoked through this server since.
+    pub fn put(&self, token: &str, info: &TokenInfo, epoch: u64) {
+        if self.ttl.is_zero() || info.revoked.is_some() {
+            return;
+        }
+        let key = digest(token);
+        let mut inner = self.lock();
+        if inner.epoch != epoch {
+            return;
+        }
+        if inner.entries.len() >= TOKEN_CACHE_MAX {
+            let ttl = self.ttl;
+            inner.entries.retain(|_, (_, at)| at.elapsed() < ttl);
+            if inner.entries.len() >= TOKEN_CACHE_MAX {
+                inner.entries.clear();
+            }
+        }
+        inner.entries.insert(key, (info.clone(), Instant::now()));
+    }
+
+    /// Drops the token with public id `id` (revoked): its next request is checked again.
+    pub fn forget(&self, id: &str) {
+        let mut inner = self.lock();
+        inner.epoch = inner.epoch.wrapping_add(1);
+        inner.entries.retain(|_, (info, _)| info.id != id);
+    }
+}
+
 /// A token bucket per token id: `rate` requests per second on average, bursts up to
 /// `burst`. A rate of 0 disables the limit.
 #[derive(Debug)]
@@ -190,7 +298,49 @@ impl RateLimiter {
 
 #[cfg(test)]
 mod tests {
-    use super::RateLimiter;
+    use std::time::Duration;
+
+    use portolan_store::{Role, TokenInfo};
+
+    use super::{RateLimiter, TokenCache};
+
+    fn info(id: &str, expires: Option<i64>) -> TokenInfo {
+        TokenInfo {
+            id: id.into(),
+            role: Role::Read,
+            label: String::new(),
+            created: 0,
+            expires,
+            revoked: None,
+        }
+    }
+
+    #[test]
+    fn token_cache_remembers_until_ttl_expiry_or_revocation() {
+        let c = TokenCache::new(Duration::from_secs(60));
+        let e = c.epoch();
+        c.put("ptk_a", &info("a", None), e);
+        c.put("ptk_b", &info("b", Some(100)), e);
+        assert_eq!(c.get("ptk_a", 50).map(|i| i.id), Some("a".into()));
+        assert!(c.get("ptk_other", 50).is_none(), "keyed by the token");
+        assert!(c.get("ptk_b", 99).is_some());
+        assert!(c.get("ptk_b", 100).is_none(), "never past the expiry");
+        c.forget("a");
+        assert!(c.get("ptk_a", 50).is_none(), "revoked here: gone at once");
+        // a check that began before the revocation does not store its stale answer
+        let before = c.epoch();
+        c.forget("zzz");
+        c.put("ptk_a", &info("a", None), before);
+        assert!(c.get("ptk_a", 50).is_none());
+        let short = TokenCache::new(Duration::from_millis(20));
+        short.put("ptk_a", &info("a", None), short.epoch());
+        assert!(short.get("ptk_a", 0).is_some());
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(short.get("ptk_a", 0).is_none(), "TTL");
+        let off = TokenCache::new(Duration::ZERO);
+        off.put("ptk_a", &info("a", None), off.epoch());
+        assert!(off.get("ptk_a", 0).is_none());
+    }
 
     #[test]
     fn bucket_allows_the_burst_then_refuses() {

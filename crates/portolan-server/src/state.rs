@@ -1,11 +1,11 @@
 //! What every handler shares: the store, the clock (`PORTOLAN_NOW` pins it for tests, as
-//! in the CLI), the per-token rate limiter and the request metrics.
+//! in the CLI), the per-token rate limiter, the token check cache and the request metrics.
 
 use std::sync::Arc;
 
 use portolan_store::Store;
 
-use crate::auth::RateLimiter;
+use crate::auth::{RateLimiter, TOKEN_CACHE_TTL, TokenCache};
 use crate::metrics::Metrics;
 
 /// Limits applied to API requests.
@@ -40,6 +40,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Per-token rate limiter.
     pub limiter: Arc<RateLimiter>,
+    /// Successful token checks, for [`TOKEN_CACHE_TTL`](crate::auth::TOKEN_CACHE_TTL).
+    pub tokens: Arc<TokenCache>,
     /// Request metrics.
     pub metrics: Arc<Metrics>,
 }
@@ -57,6 +59,7 @@ impl AppState {
             sessions: Arc::default(),
             limits,
             limiter: Arc::new(RateLimiter::new(limits.rate, limits.burst)),
+            tokens: Arc::new(TokenCache::new(TOKEN_CACHE_TTL)),
             metrics: Arc::new(Metrics::default()),
         }
     }

@@ -71,6 +71,13 @@ pub enum StoreError {
         /// How many attempts were made.
         attempts: u32,
     },
+    /// The allocation writer task stopped before answering (its runtime shut down, or a
+    /// bug made it panic); whether the request was committed is unknown.
+    #[error("the {operation} writer stopped before answering; check the registry and retry")]
+    Interrupted {
+        /// The operation.
+        operation: &'static str,
+    },
     /// A bearer token was refused.
     #[error("token rejected: {0}")]
     Token(TokenRejection),

@@ -27,12 +27,27 @@
 //! ## Allocation
 //! [`Store::allocate`] applies the CLI's policy ([`portolan_alloc::policy::allocate`], the
 //! same code) to the registry's current spec inside a write transaction, removes services
-//! whose expired lease it reuses, and inserts the new service, its binding, the allocation
-//! and one row per port into `allocated_ports`, whose primary key (host, transport, port)
-//! makes a duplicate fail even if two writers ever raced; such a failure (or SQLite
-//! `BUSY`, PostgreSQL serialization failure or deadlock) rolls back and retries, up to
-//! [`MAX_ATTEMPTS`] times. Within one process, writers also queue on an async mutex, so
-//! they wait without holding a connection or spinning in the busy handler.
+//! whose expired lease it reuses, and inserts the new service, its binding, the allocation,
+//! its log entry and one row per port into `allocated_ports`, whose primary key (host,
+//! transport, port) makes a duplicate fail even if two writers ever raced; such a failure
+//! (or SQLite `BUSY`, PostgreSQL serialization failure or deadlock) rolls back and retries,
+//! up to [`MAX_ATTEMPTS`] times. Within one process, writers also queue on an async mutex,
+//! so they wait without holding a connection or spinning in the busy handler.
+//!
+//! **Group commit.** Allocations are serialized by design (the policy hands out the lowest
+//! free port of the whole registry), so each used to pay a commit — an fsync on a durable
+//! PostgreSQL — of its own. Instead, `allocate` queues the request to one writer task per
+//! store instance, which takes everything pending (up to [`MAX_BATCH`]), runs the requests
+//! one after another, in arrival order, against the in-memory model inside ONE
+//! transaction — its rows written with one multi-row `INSERT` per table — commits once,
+//! and only then answers each: a successful `allocate` has committed, exactly as before. Each request gets its own answer: a refusal (name taken,
+//! unknown project, range full…) is decided in memory before anything of it is written, so
+//! it does not disturb the others, and is the answer a fresh export would give after the
+//! batch's earlier allocations. A batch that fails as a whole (a database error, or
+//! conflicts past every retry) is run again one request per transaction. A caller that
+//! stops waiting (its client hung up) before its batch starts gets nothing allocated; once
+//! the batch has started, the allocation may commit without anyone hearing of it, as a
+//! crash between commit and answer always allowed.
 //!
 //! Times are seconds since the Unix epoch (UTC) passed in by the caller (`now`), so the
 //! behaviour is deterministic under test.
@@ -60,6 +75,9 @@ pub const DEFAULT_URL: &str = "sqlite://portolan.db";
 
 /// How many times a write transaction is attempted when concurrent writers conflict.
 pub const MAX_ATTEMPTS: u32 = 8;
+
+/// The most allocations one group-commit transaction takes (see the crate docs).
+pub const MAX_BATCH: usize = 64;
 
 /// The registry. Every method is one transaction; writes are atomic.
 #[async_trait]

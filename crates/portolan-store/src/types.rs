@@ -110,6 +110,9 @@ pub struct Allocated {
     pub displaced: Vec<String>,
     /// How many attempts it took (1 unless concurrent writers conflicted).
     pub attempts: u32,
+    /// How many allocations were committed in the same transaction as this one (group
+    /// commit; 1 when it ran alone).
+    pub batch: u32,
 }
 
 /// A reservation request: `portolan reserve PORTS --project P --why TEXT`.

@@ -173,5 +173,7 @@ pub async fn revoke(
         ));
     }
     state.store.revoke_token(&id, state.now()).await?;
+    // effective at once through this server (elsewhere within the cache's TTL)
+    state.tokens.forget(&id);
     Ok(StatusCode::NO_CONTENT)
 }

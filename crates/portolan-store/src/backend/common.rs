@@ -104,7 +104,8 @@ fn entry_at(now: i64, who: &str, action: Action, ports: String) -> Entry {
     }
 }
 
-async fn insert_log(conn: &mut Conn, e: &Entry) -> Result<i64, StoreError> {
+/// A log entry's text holds no NUL (PostgreSQL refuses it in `TEXT`).
+fn check_log_text(e: &Entry) -> Result<(), StoreError> {
     for t in [&e.at, &e.who, &e.ports].into_iter().chain(
         [
             &e.service,
@@ -120,6 +121,11 @@ async fn insert_log(conn: &mut Conn, e: &Entry) -> Result<i64, StoreError> {
     ) {
         specrows::no_nul("log entry", t)?;
     }
+    Ok(())
+}
+
+async fn insert_log(conn: &mut Conn, e: &Entry) -> Result<i64, StoreError> {
+    check_log_text(e)?;
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO log (at, who, action, service, project, block, host, transport, ports, \
          lease_until, why) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
@@ -468,81 +474,80 @@ impl ModelCache {
     }
 }
 
-async fn allocate_in(
+/// What one allocation of a batch plans against: a model of the registry plus the ports
+/// handed out since it was exported (see [`ModelCache`]).
+struct View {
+    model: std::sync::Arc<Model>,
+    extra: Vec<(u16, u16)>,
+    occupied: Occupied,
+    lease_min: Option<i64>,
+    /// Exported inside this transaction with nothing written since: exactly the registry,
+    /// so a refusal planned on it is the refusal of a fresh export.
+    exact: bool,
+}
+
+impl View {
+    fn cached(model: std::sync::Arc<Model>, extra: Vec<(u16, u16)>, lease_min: Option<i64>) -> Self {
+        let occupied = extra.iter().flat_map(|(lo, hi)| *lo..=*hi).collect();
+        View {
+            model,
+            extra,
+            occupied,
+            lease_min,
+            exact: false,
+        }
+    }
+
+    async fn export(conn: &mut Conn) -> Result<Self, StoreError> {
+        Ok(View {
+            model: std::sync::Arc::new(model_in(conn).await?),
+            extra: Vec::new(),
+            occupied: Occupied::new(),
+            lease_min: None,
+            exact: true,
+        })
+    }
+
+    /// Whether no port counted in `extra` may have become free by `now` (a lease ran out).
+    fn usable_at(&self, now: i64) -> bool {
+        self.lease_min.is_none_or(|t| t > now)
+    }
+}
+
+/// The names among `reqs` that services already have.
+async fn existing_names(
     conn: &mut Conn,
-    req: &AllocRequest,
-    cache: &std::sync::Mutex<ModelCache>,
-) -> Result<(Allocated, Option<CacheUpdate>), StoreError> {
-    let exists: Option<(String,)> = sqlx::query_as("SELECT name FROM services WHERE name = $1")
-        .bind(&req.name)
-        .fetch_optional(&mut *conn)
+    reqs: &[AllocRequest],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    if reqs.is_empty() {
+        return Ok(std::collections::HashSet::new());
+    }
+    let mut sql = String::from("SELECT name FROM services WHERE name IN (");
+    for i in 1..=reqs.len() {
+        if i > 1 {
+            sql.push_str(", ");
+        }
+        sql.push('$');
+        sql.push_str(&i.to_string());
+    }
+    sql.push(')');
+    let mut query = sqlx::query_as::<_, (String,)>(&sql);
+    for r in reqs {
+        query = query.bind(&r.name);
+    }
+    let rows = query
+        .fetch_all(&mut *conn)
         .await
         .map_err(db("allocating"))?;
-    if exists.is_some() {
-        return Err(AllocError::ServiceExists(req.name.clone()).into());
-    }
-    let (generation,): (i64,) =
-        sqlx::query_as("SELECT generation FROM store_generation WHERE id = 1")
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(db("allocating"))?;
-    let cached = {
-        let c = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match &c.model {
-            Some(m)
-                if c.generation == generation - 1
-                    && c.lease_min.is_none_or(|t| t > req.now) =>
-            {
-                Some((m.clone(), c.extra.clone(), c.lease_min))
-            }
-            _ => None,
-        }
-    };
-    let request = Request {
-        project: &req.project,
-        block: req.block.as_deref(),
-        host: req.host.as_deref(),
-        transport: req.transport,
-        count: req.count,
-        near: req.near,
-    };
-    let mut fresh = None;
-    if let Some((model, extra, lease_min)) = cached {
-        let mut occupied = Occupied::new();
-        for (lo, hi) in &extra {
-            for p in *lo..=*hi {
-                occupied.insert(p);
-            }
-        }
-        if let Ok(got) = policy::allocate(&model, &request, &occupied, req.now)
-            && got.displaced.is_empty()
-        {
-            fresh = Some((model, got, extra, lease_min));
-        }
-    }
-    let (model, got, mut extra, mut lease_min) = if let Some(f) = fresh {
-        f
-    } else {
-        let model = std::sync::Arc::new(model_in(conn).await?);
-        let got = policy::allocate(&model, &request, &Occupied::new(), req.now)?;
-        (model, got, Vec::new(), None)
-    };
-    let mut entries = Vec::new();
-    let mut displaced = Vec::new();
-    for sid in &got.displaced {
-        let name = model.service(*sid).name.clone();
-        let held = held_by(conn, &name)
-            .await?
-            .map(|(_, p)| p)
-            .unwrap_or_default();
-        delete_service(conn, &name).await?;
-        let mut e = entry_at(req.now, &req.who, Action::Gc, held.join(", "));
-        e.service = Some(name.clone());
-        e.why = Some(format!("lease expired; ports reused by `{}`", req.name));
-        entries.push(e);
-        displaced.push(name);
-    }
-    let lease_until = req.lease.map(|l| req.now.saturating_add(l));
+    Ok(rows.into_iter().map(|(n,)| n).collect())
+}
+
+/// The `[services.NAME]` document of a new allocation, as stored.
+fn service_doc(
+    req: &AllocRequest,
+    ports: portolan_model::PortRange,
+    lease_until: Option<i64>,
+) -> Result<serde_json::Value, StoreError> {
     let today = policy::date_of(req.now);
     let fragment = portolan_alloc::edit::service_fragment(&NewService {
         name: &req.name,
@@ -553,27 +558,225 @@ async fn allocate_in(
         since: Some(&today),
         lease_until: lease_until.map(Timestamp),
         binding: &req.binding,
-        ports: got.ports,
+        ports,
         transport: req.transport,
     })
     .map_err(StoreError::Corrupt)?;
     let table: toml::Table =
         toml::from_str(&fragment).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let doc = table
+    table
         .get("services")
         .and_then(|s| s.get(&req.name))
         .map(specrows::to_json)
-        .ok_or_else(|| StoreError::Corrupt("alloc wrote no service table".into()))?;
-    insert_service(
-        conn,
-        &req.name,
-        Some(&req.project),
-        req.block.as_deref(),
-        "active",
-        lease_until,
-        &doc.to_string(),
-    )
-    .await?;
+        .ok_or_else(|| StoreError::Corrupt("alloc wrote no service table".into()))
+}
+
+/// An allocation of a batch planned and waiting to be written with the others (see
+/// [`flush`]).
+struct Staged<'a> {
+    req: &'a AllocRequest,
+    doc: String,
+    host: String,
+    environment: String,
+    lo: u16,
+    hi: u16,
+    lease_until: Option<i64>,
+    entry: Entry,
+}
+
+/// Rows per multi-row `INSERT` (at most 12 parameters a row: far below either engine's
+/// limit on parameters).
+const ROWS_PER_INSERT: usize = 256;
+
+/// Writes the staged allocations: one multi-row `INSERT` per table (per
+/// [`ROWS_PER_INSERT`] rows) instead of five statements per allocation. Rows go in in
+/// staging order, so log ids follow the order the allocations were made in.
+async fn flush(conn: &mut Conn, staged: &mut Vec<Staged<'_>>) -> Result<(), StoreError> {
+    for chunk in staged.chunks(ROWS_PER_INSERT) {
+        for st in chunk {
+            check_log_text(&st.entry)?;
+        }
+        sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO services (name, project, block, status, lease_until, doc) ",
+        )
+        .push_values(chunk, |mut row, st| {
+            row.push_bind(&st.req.name)
+                .push_bind(&st.req.project)
+                .push_bind(&st.req.block)
+                .push_bind("active")
+                .push_bind(st.lease_until)
+                .push_bind(&st.doc);
+        })
+        .build()
+        .execute(&mut *conn)
+        .await
+        .map_err(db("storing a service"))?;
+        sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO bindings (service, name, host, environment, transport, port_lo, \
+             port_hi, bind, app, publisher, exposure, status) ",
+        )
+        .push_values(chunk, |mut row, st| {
+            row.push_bind(&st.req.name)
+                .push_bind(&st.req.binding)
+                .push_bind(&st.host)
+                .push_bind(&st.environment)
+                .push_bind(st.req.transport.as_str())
+                .push_bind(port_i64(st.lo))
+                .push_bind(port_i64(st.hi))
+                .push_bind("127.0.0.1")
+                .push_bind(None::<String>)
+                .push_bind("host")
+                .push_bind("localhost")
+                .push_bind("active");
+        })
+        .build()
+        .execute(&mut *conn)
+        .await
+        .map_err(db("storing a binding"))?;
+        let ids: Vec<(i64, String)> = sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO allocations (service, project, block, host, transport, port_lo, \
+             port_hi, lease_until, created_at, who) ",
+        )
+        .push_values(chunk, |mut row, st| {
+            row.push_bind(&st.req.name)
+                .push_bind(&st.req.project)
+                .push_bind(&st.req.block)
+                .push_bind(&st.req.host)
+                .push_bind(st.req.transport.as_str())
+                .push_bind(port_i64(st.lo))
+                .push_bind(port_i64(st.hi))
+                .push_bind(st.lease_until)
+                .push_bind(st.req.now)
+                .push_bind(&st.req.who);
+        })
+        .push(" RETURNING id, service")
+        .build_query_as()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db("recording an allocation"))?;
+        let ids: std::collections::HashMap<String, i64> =
+            ids.into_iter().map(|(id, name)| (name, id)).collect();
+        let mut claims = Vec::new();
+        for st in chunk {
+            let id = ids.get(&st.req.name).copied().ok_or_else(|| {
+                StoreError::Corrupt(format!("no allocation id for `{}`", st.req.name))
+            })?;
+            let host = st.req.host.as_deref().unwrap_or("");
+            claims.extend((st.lo..=st.hi).map(|p| (host, st.req.transport.as_str(), p, id)));
+        }
+        for part in claims.chunks(ROWS_PER_INSERT * 2) {
+            sqlx::QueryBuilder::<Db>::new(
+                "INSERT INTO allocated_ports (host, transport, port, allocation) ",
+            )
+            .push_values(part, |mut row, (host, transport, port, id)| {
+                row.push_bind(*host)
+                    .push_bind(*transport)
+                    .push_bind(port_i64(*port))
+                    .push_bind(*id);
+            })
+            .build()
+            .execute(&mut *conn)
+            .await
+            .map_err(db("claiming an allocated port"))?;
+        }
+        sqlx::QueryBuilder::<Db>::new(
+            "INSERT INTO log (at, who, action, service, project, block, host, transport, ports, \
+             lease_until, why) ",
+        )
+        .push_values(chunk, |mut row, st| {
+            let e = &st.entry;
+            row.push_bind(&e.at)
+                .push_bind(&e.who)
+                .push_bind(e.action.as_str())
+                .push_bind(&e.service)
+                .push_bind(&e.project)
+                .push_bind(&e.block)
+                .push_bind(&e.host)
+                .push_bind(&e.transport)
+                .push_bind(&e.ports)
+                .push_bind(&e.lease_until)
+                .push_bind(&e.why);
+        })
+        .build()
+        .execute(&mut *conn)
+        .await
+        .map_err(db("appending to the log"))?;
+    }
+    staged.clear();
+    Ok(())
+}
+
+/// Plans one allocation of a batch, after those before it in the same
+/// transaction. The inner result is this request's own answer: a refusal (name taken,
+/// unknown project, range full…) is decided in memory before anything of it is written, so
+/// it leaves the transaction intact for the others. The outer error is a failure of the
+/// transaction itself (the database), which aborts the batch.
+///
+/// A refusal, or a reuse of an expired lease, planned on a view that is not exact is
+/// planned again on a fresh export (which sees this transaction's earlier writes), so every
+/// answer is the one a fresh export would give after the batch's earlier allocations.
+async fn allocate_one<'a>(
+    conn: &mut Conn,
+    req: &'a AllocRequest,
+    view: &mut Option<View>,
+    names: &mut std::collections::HashSet<String>,
+    staged: &mut Vec<Staged<'a>>,
+) -> Result<Result<Allocated, StoreError>, StoreError> {
+    if names.contains(&req.name) {
+        return Ok(Err(AllocError::ServiceExists(req.name.clone()).into()));
+    }
+    let request = Request {
+        project: &req.project,
+        block: req.block.as_deref(),
+        host: req.host.as_deref(),
+        transport: req.transport,
+        count: req.count,
+        near: req.near,
+    };
+    let mut v = match view.take() {
+        Some(v) if v.usable_at(req.now) => v,
+        _ => {
+            flush(conn, staged).await?;
+            View::export(conn).await?
+        }
+    };
+    let mut planned = policy::allocate(&v.model, &request, &v.occupied, req.now);
+    if !v.exact && !matches!(&planned, Ok(got) if got.displaced.is_empty()) {
+        flush(conn, staged).await?;
+        v = View::export(conn).await?;
+        planned = policy::allocate(&v.model, &request, &v.occupied, req.now);
+    }
+    let lease_until = req.lease.map(|l| req.now.saturating_add(l));
+    let planned = planned
+        .map_err(StoreError::from)
+        .and_then(|got| Ok((service_doc(req, got.ports, lease_until)?, got)));
+    let (doc, got) = match planned {
+        Ok(p) => p,
+        Err(e) => {
+            *view = Some(v);
+            return Ok(Err(e));
+        }
+    };
+    // from here on, a failure aborts the transaction
+    let model = v.model.clone();
+    let mut displaced = Vec::new();
+    if !got.displaced.is_empty() {
+        // the services whose expired lease this reuses go first, in the database order
+        flush(conn, staged).await?;
+        for sid in &got.displaced {
+            let name = model.service(*sid).name.clone();
+            let held = held_by(conn, &name)
+                .await?
+                .map(|(_, p)| p)
+                .unwrap_or_default();
+            delete_service(conn, &name).await?;
+            let mut e = entry_at(req.now, &req.who, Action::Gc, held.join(", "));
+            e.service = Some(name.clone());
+            e.why = Some(format!("lease expired; ports reused by `{}`", req.name));
+            insert_log(conn, &e).await?;
+            displaced.push(name);
+        }
+    }
     let host = req
         .host
         .clone()
@@ -582,54 +785,6 @@ async fn allocate_in(
         || portolan_model::DEFAULT_ENV.to_string(),
         |h| model.environment(model.host(h).environment).name.clone(),
     );
-    insert_binding(
-        conn,
-        &BindingRow {
-            service: req.name.clone(),
-            name: req.binding.clone(),
-            host,
-            environment,
-            transport: req.transport.as_str().into(),
-            lo: port_i64(got.ports.lo),
-            hi: port_i64(got.ports.hi),
-            bind: "127.0.0.1".into(),
-            app: None,
-            publisher: "host".into(),
-            exposure: "localhost".into(),
-            status: "active".into(),
-        },
-    )
-    .await?;
-    let (alloc_id,): (i64,) = sqlx::query_as(
-        "INSERT INTO allocations (service, project, block, host, transport, port_lo, port_hi, \
-         lease_until, created_at, who) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-         RETURNING id",
-    )
-    .bind(&req.name)
-    .bind(&req.project)
-    .bind(&req.block)
-    .bind(&req.host)
-    .bind(req.transport.as_str())
-    .bind(port_i64(got.ports.lo))
-    .bind(port_i64(got.ports.hi))
-    .bind(lease_until)
-    .bind(req.now)
-    .bind(&req.who)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(db("recording an allocation"))?;
-    for port in got.ports.ports() {
-        sqlx::query(
-            "INSERT INTO allocated_ports (host, transport, port, allocation) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(req.host.as_deref().unwrap_or(""))
-        .bind(req.transport.as_str())
-        .bind(port_i64(port))
-        .bind(alloc_id)
-        .execute(&mut *conn)
-        .await
-        .map_err(db("claiming an allocated port"))?;
-    }
     let mut e = entry_at(req.now, &req.who, Action::Alloc, got.ports.to_string());
     e.service = Some(req.name.clone());
     e.project = Some(req.project.clone());
@@ -638,34 +793,175 @@ async fn allocate_in(
     e.transport = Some(req.transport.as_str().into());
     e.lease_until = lease_until.map(|t| Timestamp(t).to_string());
     e.why.clone_from(&req.why);
-    entries.push(e);
-    for e in &entries {
-        insert_log(conn, e).await?;
-    }
-    let update = displaced.is_empty().then(|| {
-        extra.push((got.ports.lo, got.ports.hi));
-        if let Some(l) = lease_until {
-            lease_min = Some(lease_min.map_or(l, |m: i64| m.min(l)));
-        }
-        CacheUpdate {
-            generation,
-            model: model.clone(),
-            extra,
-            lease_min,
-        }
+    staged.push(Staged {
+        req,
+        doc: doc.to_string(),
+        host,
+        environment,
+        lo: got.ports.lo,
+        hi: got.ports.hi,
+        lease_until,
+        entry: e,
     });
-    Ok((
-        Allocated {
-            service: req.name.clone(),
-            lo: got.ports.lo,
-            hi: got.ports.hi,
-            transport: req.transport,
-            lease_until,
-            displaced,
-            attempts: 1,
-        },
-        update,
-    ))
+    if !displaced.is_empty() {
+        flush(conn, staged).await?;
+    }
+    names.insert(req.name.clone());
+    for d in &displaced {
+        names.remove(d);
+    }
+    if displaced.is_empty() {
+        v.extra.push((got.ports.lo, got.ports.hi));
+        for p in got.ports.ports() {
+            v.occupied.insert(p);
+        }
+        if let Some(l) = lease_until {
+            v.lease_min = Some(v.lease_min.map_or(l, |m: i64| m.min(l)));
+        }
+        v.exact = false;
+        *view = Some(v);
+    } else {
+        // the model still holds the displaced services: export again for the next one
+        *view = None;
+    }
+    Ok(Ok(Allocated {
+        service: req.name.clone(),
+        lo: got.ports.lo,
+        hi: got.ports.hi,
+        transport: req.transport,
+        lease_until,
+        displaced,
+        attempts: 1,
+        batch: 1,
+    }))
+}
+
+/// One batch in one transaction: every request in order, each with its own answer, and
+/// what the model cache keeps afterwards (nothing when the last view is unknown).
+async fn allocate_batch_in(
+    conn: &mut Conn,
+    reqs: &[AllocRequest],
+    cache: &std::sync::Mutex<ModelCache>,
+) -> Result<(Vec<Result<Allocated, StoreError>>, Option<CacheUpdate>), StoreError> {
+    let outcome = async {
+        let (generation,): (i64,) =
+            sqlx::query_as("SELECT generation FROM store_generation WHERE id = 1")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db("allocating"))?;
+        let mut view = {
+            let c = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            match &c.model {
+                Some(m) if c.generation == generation - 1 => {
+                    Some(View::cached(m.clone(), c.extra.clone(), c.lease_min))
+                }
+                _ => None,
+            }
+        };
+        let mut names = existing_names(conn, reqs).await?;
+        let mut results = Vec::with_capacity(reqs.len());
+        let mut staged = Vec::with_capacity(reqs.len());
+        for req in reqs {
+            results.push(allocate_one(conn, req, &mut view, &mut names, &mut staged).await?);
+        }
+        flush(conn, &mut staged).await?;
+        let update = view.map(|v| CacheUpdate {
+            generation,
+            model: v.model,
+            extra: v.extra,
+            lease_min: v.lease_min,
+        });
+        Ok((results, update))
+    }
+    .await;
+    if outcome.is_err() {
+        // a retry (say, after a unique violation the cache should have prevented) starts
+        // from a fresh export
+        *cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = ModelCache::default();
+    }
+    outcome
+}
+
+/// An allocation waiting for the store's writer task, with where to send its answer.
+#[derive(Debug)]
+struct Pending {
+    req: AllocRequest,
+    reply: tokio::sync::oneshot::Sender<Result<Allocated, StoreError>>,
+}
+
+/// The allocation writer (group commit): one task per store instance takes every pending
+/// allocation (up to [`MAX_BATCH`](crate::MAX_BATCH)), runs them in order in one write
+/// transaction, commits once and then answers each. It shares the store's pool, write
+/// lock and model cache.
+struct Writer {
+    pool: sqlx::Pool<Db>,
+    write: std::sync::Arc<tokio::sync::Mutex<()>>,
+    cache: std::sync::Arc<std::sync::Mutex<ModelCache>>,
+}
+
+impl Writer {
+    async fn run(self, mut queue: tokio::sync::mpsc::UnboundedReceiver<Pending>) {
+        let mut batch = Vec::with_capacity(crate::MAX_BATCH);
+        while queue.recv_many(&mut batch, crate::MAX_BATCH).await > 0 {
+            // a caller that went away (its client hung up) gets nothing allocated
+            batch.retain(|p: &Pending| !p.reply.is_closed());
+            if batch.is_empty() {
+                continue;
+            }
+            let (reqs, replies): (Vec<AllocRequest>, Vec<_>) =
+                batch.drain(..).map(|p| (p.req, p.reply)).unzip();
+            match self.commit(&reqs).await {
+                Ok(results) => {
+                    for (reply, result) in replies.into_iter().zip(results) {
+                        let _ = reply.send(result);
+                    }
+                }
+                Err(e) if reqs.len() == 1 => {
+                    if let Some(reply) = replies.into_iter().next() {
+                        let _ = reply.send(Err(e));
+                    }
+                }
+                Err(_) => {
+                    // the batch as a whole failed (a database error, or conflicts past every
+                    // retry): one by one, so that each request gets its own answer
+                    for (req, reply) in reqs.iter().zip(replies) {
+                        let result = self
+                            .commit(std::slice::from_ref(req))
+                            .await
+                            .and_then(|mut r| r.pop().unwrap_or(Err(StoreError::Interrupted {
+                                operation: "allocating",
+                            })));
+                        let _ = reply.send(result);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `reqs` in one transaction (retried on conflicts) and updates the model cache.
+    async fn commit(
+        &self,
+        reqs: &[AllocRequest],
+    ) -> Result<Vec<Result<Allocated, StoreError>>, StoreError> {
+        let ((mut results, update), attempts) =
+            write_tx!(self, "allocating", |tx| allocate_batch_in(tx, reqs, &self.cache))?;
+        {
+            let mut cache = self
+                .cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match update {
+                Some(u) => cache.apply(u),
+                None => *cache = ModelCache::default(),
+            }
+        }
+        let size = u32::try_from(reqs.len()).unwrap_or(u32::MAX);
+        for got in results.iter_mut().flatten() {
+            got.attempts = attempts;
+            got.batch = size;
+        }
+        Ok(results)
+    }
 }
 
 async fn release_in(
@@ -849,6 +1145,37 @@ fn token_info(
 }
 
 impl This {
+    /// A store over `pool` (not yet migrated).
+    fn over(pool: sqlx::Pool<Db>) -> Self {
+        This {
+            pool,
+            write: std::sync::Arc::default(),
+            cache: std::sync::Arc::default(),
+            queue: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Where allocations queue for this store's writer task, started on first use (and
+    /// again if it ever stopped, say with the runtime that ran it).
+    fn allocation_queue(&self) -> tokio::sync::mpsc::UnboundedSender<Pending> {
+        let mut queue = self
+            .queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(q) = queue.as_ref().filter(|q| !q.is_closed()) {
+            return q.clone();
+        }
+        let (q, pending) = tokio::sync::mpsc::unbounded_channel();
+        let writer = Writer {
+            pool: self.pool.clone(),
+            write: self.write.clone(),
+            cache: self.cache.clone(),
+        };
+        tokio::spawn(writer.run(pending));
+        *queue = Some(q.clone());
+        q
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         let source = |source| StoreError::Migrate {
             backend: BACKEND.as_str(),
@@ -884,33 +1211,40 @@ impl Store for This {
     }
 
     async fn projects(&self) -> Result<Vec<ProjectInfo>, StoreError> {
-        let projects: Vec<(String, Option<String>)> =
-            sqlx::query_as("SELECT name, port_range FROM projects ORDER BY name")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db("reading projects"))?;
-        let blocks: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
-            "SELECT project, name, ports, purpose FROM blocks ORDER BY project, name",
+        // one round trip (a hot read endpoint): projects with their blocks joined on
+        #[allow(clippy::type_complexity)]
+        let rows: Vec<(
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        )> = sqlx::query_as(
+            "SELECT p.name, p.port_range, b.name, b.ports, b.purpose \
+             FROM projects p LEFT JOIN blocks b ON b.project = p.name \
+             ORDER BY p.name, b.name",
         )
         .fetch_all(&self.pool)
         .await
-        .map_err(db("reading blocks"))?;
-        Ok(projects
-            .into_iter()
-            .map(|(name, range)| ProjectInfo {
-                blocks: blocks
-                    .iter()
-                    .filter(|b| b.0 == name)
-                    .map(|(_, n, ports, purpose)| BlockInfo {
-                        name: n.clone(),
-                        ports: ports.clone(),
-                        purpose: purpose.clone(),
-                    })
-                    .collect(),
-                name,
-                range,
-            })
-            .collect())
+        .map_err(db("reading projects"))?;
+        let mut out: Vec<ProjectInfo> = Vec::new();
+        for (name, range, block, ports, purpose) in rows {
+            if out.last().is_none_or(|p| p.name != name) {
+                out.push(ProjectInfo {
+                    name,
+                    range,
+                    blocks: Vec::new(),
+                });
+            }
+            if let (Some(block), Some(ports), Some(p)) = (block, ports, out.last_mut()) {
+                p.blocks.push(BlockInfo {
+                    name: block,
+                    ports,
+                    purpose,
+                });
+            }
+        }
+        Ok(out)
     }
 
     async fn hosts(&self) -> Result<Vec<HostInfo>, StoreError> {
@@ -1037,18 +1371,18 @@ impl Store for This {
                 message: "a lease lasts at least one second".into(),
             });
         }
-        let ((mut got, update), attempts) =
-            write_tx!(self, "allocating", |tx| allocate_in(tx, req, &self.cache))?;
-        got.attempts = attempts;
-        let mut cache = self
-            .cache
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match update {
-            Some(u) => cache.apply(u),
-            None => *cache = ModelCache::default(),
-        }
-        Ok(got)
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.allocation_queue()
+            .send(Pending {
+                req: req.clone(),
+                reply,
+            })
+            .map_err(|_| StoreError::Interrupted {
+                operation: "allocating",
+            })?;
+        answer.await.unwrap_or(Err(StoreError::Interrupted {
+            operation: "allocating",
+        }))
     }
 
     async fn release(&self, service: &str, who: &str, now: i64) -> Result<Entry, StoreError> {

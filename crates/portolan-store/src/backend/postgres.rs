@@ -19,8 +19,11 @@ const WRITE_LOCK: i64 = 0x706f_7274_6f6c_616e;
 #[derive(Debug)]
 pub struct PgStore {
     pool: sqlx::Pool<Db>,
-    write: tokio::sync::Mutex<()>,
-    cache: std::sync::Mutex<ModelCache>,
+    /// Writers of this instance queue here (see the crate docs).
+    write: std::sync::Arc<tokio::sync::Mutex<()>>,
+    cache: std::sync::Arc<std::sync::Mutex<ModelCache>>,
+    /// Allocations waiting for the writer task (group commit).
+    queue: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Pending>>>,
 }
 
 impl PgStore {
@@ -35,11 +38,7 @@ impl PgStore {
                 url: redact(url),
                 source,
             })?;
-        let store = PgStore {
-            pool,
-            write: tokio::sync::Mutex::new(()),
-            cache: std::sync::Mutex::new(ModelCache::default()),
-        };
+        let store = Self::over(pool);
         store.migrate().await?;
         Ok(store)
     }

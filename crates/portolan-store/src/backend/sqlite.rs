@@ -16,8 +16,11 @@ const BACKEND: Backend = Backend::Sqlite;
 #[derive(Debug)]
 pub struct SqliteStore {
     pool: sqlx::Pool<Db>,
-    write: tokio::sync::Mutex<()>,
-    cache: std::sync::Mutex<ModelCache>,
+    /// Writers of this instance queue here (see the crate docs).
+    write: std::sync::Arc<tokio::sync::Mutex<()>>,
+    cache: std::sync::Arc<std::sync::Mutex<ModelCache>>,
+    /// Allocations waiting for the writer task (group commit).
+    queue: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<Pending>>>,
 }
 
 impl SqliteStore {
@@ -42,11 +45,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(open_err)?;
-        let store = SqliteStore {
-            pool,
-            write: tokio::sync::Mutex::new(()),
-            cache: std::sync::Mutex::new(ModelCache::default()),
-        };
+        let store = Self::over(pool);
         store.migrate().await?;
         Ok(store)
     }

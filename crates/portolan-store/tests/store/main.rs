@@ -59,6 +59,8 @@ cases!(
     observations_and_findings,
     duplicate_port_claims_violate_the_unique_key,
     model_cache_sees_other_writers,
+    concurrent_allocations_batch_without_duplicates,
+    a_batch_answers_each_request,
 );
 
 async fn run_suite(backend: Backend, url_for: impl AsyncFn(&str) -> String) {
@@ -995,4 +997,204 @@ async fn model_cache_sees_other_writers(f: Fixture) {
         .await
         .expect_err("full");
     assert_eq!(err.to_string(), again.to_string());
+}
+
+/// 500 allocations at once through two store instances: each instance's writer task
+/// commits them in batches (group commit), the database's locks serialize the two; every
+/// port is handed out once, every allocation is a service with a log entry.
+async fn concurrent_allocations_batch_without_duplicates(f: Fixture) {
+    const TOTAL: usize = 500;
+    let a = f.open().await;
+    a.import_spec(SMALL).await.expect("import");
+    let stores: Vec<std::sync::Arc<dyn Store>> = vec![
+        std::sync::Arc::from(a),
+        std::sync::Arc::from(f.open().await),
+    ];
+    let t = Instant::now();
+    let tasks: Vec<_> = (0..TOTAL)
+        .map(|i| {
+            let store = stores[i % 2].clone();
+            tokio::spawn(async move {
+                store
+                    .allocate(&alloc("dash", &format!("many-{i}")))
+                    .await
+                    .expect("allocate")
+            })
+        })
+        .collect();
+    let mut got = Vec::new();
+    for task in tasks {
+        got.push(task.await.expect("task"));
+    }
+    let elapsed = t.elapsed();
+    let ports: BTreeSet<u16> = got.iter().map(|g| g.lo).collect();
+    assert_eq!(ports.len(), TOTAL, "duplicate ports handed out");
+    assert!(
+        !ports.contains(&20000),
+        "port of the declared service handed out"
+    );
+    let largest = got.iter().map(|g| g.batch).max().unwrap_or(0);
+    assert!(largest > 1, "no two allocations were committed together");
+    assert!(
+        largest <= u32::try_from(portolan_store::MAX_BATCH).unwrap_or(u32::MAX),
+        "a batch larger than MAX_BATCH: {largest}"
+    );
+    eprintln!(
+        "{}: {TOTAL} concurrent allocations in {:.2} s, largest batch {largest}",
+        f.backend.as_str(),
+        elapsed.as_secs_f64()
+    );
+    // lowest free first: with nothing released, the 500 are the pool's first 500 free ports
+    let next = stores[0]
+        .allocate(&alloc("dash", "after"))
+        .await
+        .expect("after");
+    assert!(
+        ports.iter().all(|p| *p < next.lo),
+        "a lower port was left free"
+    );
+    let services = stores[1].services().await.expect("services");
+    assert_eq!(services.iter().filter(|s| s.allocated).count(), TOTAL + 1);
+    let log = stores[0].log(0, 10_000).await.expect("log");
+    assert_eq!(
+        log.iter()
+            .filter(|r| r.entry.action == Action::Alloc)
+            .count(),
+        TOTAL + 1
+    );
+    let m = load(&stores[0].export_spec().await.expect("export"));
+    assert_eq!(m.services.len(), TOTAL + 2);
+}
+
+/// The requests of [`a_batch_answers_each_request`]: valid ones mixed with refusals of
+/// every kind (unknown project, block, host; a name taken in the registry or earlier in the
+/// batch; a full block; too many ports).
+fn mixed_batch() -> Vec<AllocRequest> {
+    let with = |project: &str, name: &str, edit: &dyn Fn(&mut AllocRequest)| {
+        let mut r = alloc(project, name);
+        edit(&mut r);
+        r
+    };
+    vec![
+        alloc("hub", "m1"),
+        alloc("nope", "lost"),
+        with("dash", "t1", &|r| r.block = Some("tiny".into())),
+        with("dash", "t2", &|r| r.block = Some("tiny".into())),
+        with("dash", "t3", &|r| r.block = Some("tiny".into())),
+        alloc("hub", "m1"),
+        with("hub", "ghost", &|r| r.host = Some("ghost".into())),
+        alloc("dash", "existing"),
+        with("dash", "nob", &|r| r.block = Some("nob".into())),
+        alloc("hub", "m2"),
+        with("hub", "wide", &|r| r.count = 20),
+        with("dash", "a1", &|r| {
+            r.block = Some("api".into());
+            r.count = 3;
+        }),
+        with("hub", "leased", &|r| r.lease = Some(60)),
+    ]
+}
+
+fn answer(r: &Result<portolan_store::Allocated, StoreError>) -> String {
+    match r {
+        Ok(g) => format!("ok {}-{} {:?}", g.lo, g.hi, g.displaced),
+        Err(e) => format!("err {e}"),
+    }
+}
+
+/// One batch mixing valid and invalid requests: each gets its own answer — the one the same
+/// requests get one at a time — and only the valid ones are written.
+async fn a_batch_answers_each_request(f: Fixture) {
+    let reqs = mixed_batch();
+    // the oracle: the same requests one at a time, on an in-memory SQLite registry
+    let oracle = portolan_store::open("sqlite::memory:")
+        .await
+        .expect("open memory");
+    oracle.import_spec(SMALL).await.expect("import");
+    let mut expect = Vec::new();
+    for r in &reqs {
+        expect.push(answer(&oracle.allocate(r).await));
+    }
+    // the batch: on a current-thread runtime, every request is queued before the writer
+    // task first runs, so they all land in one transaction
+    let url = f.url.clone();
+    let batch = reqs.clone();
+    let got = tokio::task::spawn_blocking(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let s = portolan_store::open(&url).await.expect("open");
+            s.import_spec(SMALL).await.expect("import");
+            let tasks: Vec<_> = {
+                let s: std::sync::Arc<dyn Store> = std::sync::Arc::from(s);
+                batch
+                    .into_iter()
+                    .map(|r| {
+                        let s = s.clone();
+                        tokio::spawn(async move { s.allocate(&r).await })
+                    })
+                    .collect()
+            };
+            let mut got = Vec::new();
+            for t in tasks {
+                got.push(t.await.expect("task"));
+            }
+            got
+        })
+    })
+    .await
+    .expect("batch thread");
+    let answers: Vec<String> = got.iter().map(answer).collect();
+    assert_eq!(answers, expect);
+    let ok: Vec<_> = got.iter().filter_map(|r| r.as_ref().ok()).collect();
+    assert_eq!(ok.len(), 6, "{answers:#?}");
+    assert!(
+        ok.iter().all(|g| g.batch == 13),
+        "not one batch: {:?}",
+        ok.iter().map(|g| g.batch).collect::<Vec<_>>()
+    );
+    assert!(matches!(
+        got[1],
+        Err(StoreError::Alloc(AllocError::UnknownProject { .. }))
+    ));
+    assert!(matches!(
+        got[4],
+        Err(StoreError::Alloc(AllocError::Full { .. }))
+    ));
+    assert!(matches!(
+        got[5],
+        Err(StoreError::Alloc(AllocError::ServiceExists(_)))
+    ));
+    assert!(matches!(
+        got[7],
+        Err(StoreError::Alloc(AllocError::ServiceExists(_)))
+    ));
+    // only the valid ones were written, each with its log entry
+    let s = f.open().await;
+    let mut allocated: Vec<String> = s
+        .services()
+        .await
+        .expect("services")
+        .into_iter()
+        .filter(|x| x.allocated)
+        .map(|x| x.name)
+        .collect();
+    allocated.sort();
+    assert_eq!(allocated, ["a1", "leased", "m1", "m2", "t1", "t2"]);
+    let logged: Vec<String> = s
+        .log(0, 1000)
+        .await
+        .expect("log")
+        .into_iter()
+        .filter(|r| r.entry.action == Action::Alloc)
+        .filter_map(|r| r.entry.service)
+        .collect();
+    assert_eq!(logged, ["m1", "t1", "t2", "m2", "a1", "leased"]);
+    // the model cache the batch left is right: the next allocation takes the next port
+    assert_eq!(
+        s.allocate(&alloc("hub", "m3")).await.expect("m3").lo,
+        oracle.allocate(&alloc("hub", "m3")).await.expect("m3").lo
+    );
 }
