@@ -5,6 +5,8 @@
 //! logs without secrets, and schemathesis against the OpenAPI document.
 #![allow(clippy::doc_markdown, clippy::cast_precision_loss)]
 
+// the same throwaway PostgreSQL 15 server as portolan-store's tests (one copy of it)
+#[path = "../../../portolan-store/tests/store/pg.rs"]
 mod pg;
 mod web;
 
