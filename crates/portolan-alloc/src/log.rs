@@ -77,6 +77,26 @@ pub struct Entry {
     pub why: Option<String>,
 }
 
+impl Entry {
+    /// An entry stamped with when (`now`, seconds since the epoch) and who, for `ports`;
+    /// the optional fields empty.
+    pub fn new(now: i64, who: impl Into<String>, action: Action, ports: String) -> Self {
+        Entry {
+            at: portolan_model::spec::Timestamp(now).to_string(),
+            who: who.into(),
+            action,
+            service: None,
+            project: None,
+            block: None,
+            host: None,
+            transport: None,
+            ports,
+            lease_until: None,
+            why: None,
+        }
+    }
+}
+
 /// The log file of a spec: `ports.toml` → `ports.log.jsonl` beside it; a spec directory →
 /// `DIR/ports.log.jsonl`.
 pub fn path_for(spec: &Path) -> PathBuf {

@@ -39,9 +39,11 @@ macro_rules! write_tx {
                 Err(e) => return Err(StoreError::db(concat!("starting ", $op))(e)),
             };
             // every spec-changing write moves the generation on (see ModelCache)
-            match sqlx::query("UPDATE store_generation SET generation = generation + 1 WHERE id = 1")
-                .execute(&mut *txn)
-                .await
+            match sqlx::query(
+                "UPDATE store_generation SET generation = generation + 1 WHERE id = 1",
+            )
+            .execute(&mut *txn)
+            .await
             {
                 Ok(_) => {}
                 Err(e) if retryable(&e) => continue,
@@ -89,19 +91,7 @@ fn action_of(s: &str) -> Result<Action, StoreError> {
 }
 
 fn entry_at(now: i64, who: &str, action: Action, ports: String) -> Entry {
-    Entry {
-        at: Timestamp(now).to_string(),
-        who: who.to_string(),
-        action,
-        service: None,
-        project: None,
-        block: None,
-        host: None,
-        transport: None,
-        ports,
-        lease_until: None,
-        why: None,
-    }
+    Entry::new(now, who, action, ports)
 }
 
 /// A log entry's text holds no NUL (PostgreSQL refuses it in `TEXT`).
@@ -487,7 +477,11 @@ struct View {
 }
 
 impl View {
-    fn cached(model: std::sync::Arc<Model>, extra: Vec<(u16, u16)>, lease_min: Option<i64>) -> Self {
+    fn cached(
+        model: std::sync::Arc<Model>,
+        extra: Vec<(u16, u16)>,
+        lease_min: Option<i64>,
+    ) -> Self {
         let occupied = extra.iter().flat_map(|(lo, hi)| *lo..=*hi).collect();
         View {
             model,
@@ -850,7 +844,9 @@ async fn allocate_batch_in(
                 .await
                 .map_err(db("allocating"))?;
         let mut view = {
-            let c = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let c = cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             match &c.model {
                 Some(m) if c.generation == generation - 1 => {
                     Some(View::cached(m.clone(), c.extra.clone(), c.lease_min))
@@ -877,7 +873,9 @@ async fn allocate_batch_in(
     if outcome.is_err() {
         // a retry (say, after a unique violation the cache should have prevented) starts
         // from a fresh export
-        *cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = ModelCache::default();
+        *cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = ModelCache::default();
     }
     outcome
 }
@@ -925,12 +923,14 @@ impl Writer {
                     // the batch as a whole failed (a database error, or conflicts past every
                     // retry): one by one, so that each request gets its own answer
                     for (req, reply) in reqs.iter().zip(replies) {
-                        let result = self
-                            .commit(std::slice::from_ref(req))
-                            .await
-                            .and_then(|mut r| r.pop().unwrap_or(Err(StoreError::Interrupted {
-                                operation: "allocating",
-                            })));
+                        let result =
+                            self.commit(std::slice::from_ref(req))
+                                .await
+                                .and_then(|mut r| {
+                                    r.pop().unwrap_or(Err(StoreError::Interrupted {
+                                        operation: "allocating",
+                                    }))
+                                });
                         let _ = reply.send(result);
                     }
                 }
@@ -944,7 +944,11 @@ impl Writer {
         reqs: &[AllocRequest],
     ) -> Result<Vec<Result<Allocated, StoreError>>, StoreError> {
         let ((mut results, update), attempts) =
-            write_tx!(self, "allocating", |tx| allocate_batch_in(tx, reqs, &self.cache))?;
+            write_tx!(self, "allocating", |tx| allocate_batch_in(
+                tx,
+                reqs,
+                &self.cache
+            ))?;
         {
             let mut cache = self
                 .cache

@@ -39,19 +39,7 @@ pub(super) fn shown(p: &Path) -> String {
 
 /// A log entry skeleton stamped with who and when.
 pub(super) fn entry(spec: &Path, now: i64, action: Action, ports: String) -> Entry {
-    Entry {
-        at: Timestamp(now).to_string(),
-        who: log::who(spec_dir(spec)),
-        action,
-        service: None,
-        project: None,
-        block: None,
-        host: None,
-        transport: None,
-        ports,
-        lease_until: None,
-        why: None,
-    }
+    Entry::new(now, log::who(spec_dir(spec)), action, ports)
 }
 
 /// Ports listening right now on this machine, unless `--host` names another machine: a port
