@@ -91,8 +91,9 @@ pub fn references(roots: &[PathBuf], t: &Target, opts: &WalkOptions) -> Plan {
                     reason: format!("skipped: {e}"),
                 }),
                 Ok(e) if e.file_type().is_some_and(|ft| ft.is_file()) => {
-                    let excluded =
-                        std::fs::canonicalize(e.path()).is_ok_and(|c| exclude.contains(&c));
+                    // a path lookup only for files named like an excluded one
+                    let excluded = exclude.iter().any(|x| x.file_name() == Some(e.file_name()))
+                        && std::fs::canonicalize(e.path()).is_ok_and(|c| exclude.contains(&c));
                     if !excluded {
                         scan_file(e.path(), t, needle, opts, &mut local);
                     }
@@ -148,7 +149,8 @@ fn scan_file(path: &Path, t: &Target, needle: &str, opts: &WalkOptions, out: &mu
     // what the format parsers say is at each position
     let mut sure: Vec<(u32, u32, String)> = Vec::new();
     if let Some(guess) = walk::classify(path) {
-        let report = walk::read_file(path, &shown, guess, opts);
+        // the text is in hand: parse it, do not read the file again
+        let report = walk::parse_text(path, &shown, guess, text);
         for u in &report.uses {
             let refers = match u.role {
                 Role::Connect => u.peer.as_deref().is_none_or(|p| {

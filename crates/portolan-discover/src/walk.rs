@@ -180,10 +180,16 @@ pub fn read_file(path: &Path, shown: &str, guess: Guess, opts: &WalkOptions) -> 
         Ok(s) => s,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     };
+    parse_text(path, shown, guess, &text)
+}
+
+/// Parses the text of a file already read: sniffs YAML/`.conf` files, gives a compose file
+/// the variables of the `.env` beside it, and runs the format's parser.
+pub fn parse_text(path: &Path, shown: &str, guess: Guess, text: &str) -> FileReport {
     let kind = match guess {
         Guess::Is(k) => k,
-        Guess::SniffYaml if crate::kubernetes::looks_like(&text) => SourceKind::Kubernetes,
-        Guess::SniffConf if crate::nginx::looks_like(&text) => SourceKind::Nginx,
+        Guess::SniffYaml if crate::kubernetes::looks_like(text) => SourceKind::Kubernetes,
+        Guess::SniffConf if crate::nginx::looks_like(text) => SourceKind::Nginx,
         Guess::SniffYaml | Guess::SniffConf => return FileReport::default(),
     };
     let ctx = if kind == SourceKind::Compose {
@@ -191,7 +197,7 @@ pub fn read_file(path: &Path, shown: &str, guess: Guess, opts: &WalkOptions) -> 
     } else {
         Context::default()
     };
-    parse_as(kind, shown, &text, &ctx)
+    parse_as(kind, shown, text, &ctx)
 }
 
 /// The variables a compose file interpolates: the `.env` beside it (as `docker compose`
@@ -286,7 +292,12 @@ pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> Discovery {
     for report in reports {
         discovery.report.extend(report);
     }
-    sort(&mut discovery.report);
+    // uses and routes are in order now; walk errors may name any path
+    let r = &mut discovery.report;
+    r.problems.sort();
+    r.problems.dedup();
+    r.secrets.sort();
+    r.secrets.dedup();
     discovery
 }
 

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 
 use portolan_model::net::private_space;
 use portolan_model::{
-    ExposureTerm, FlowEnd, HostId, IpNet, IpSet, Model, PortRange, Publisher, Status, Transport,
+    FlowEnd, HostId, IpNet, IpSet, Model, PortRange, Publisher, Status, Transport,
 };
 
 use crate::RenderContext;
@@ -276,10 +276,6 @@ pub(crate) fn outbound(m: &Model, h: HostId) -> Outbound {
     o
 }
 
-fn docker_bridges() -> IpSet {
-    IpSet::from_nets(&["172.16.0.0/12".parse::<IpNet>().unwrap_or(IpNet::ANY_V4)])
-}
-
 fn family(set: &IpSet, all: &IpSet) -> Option<Src> {
     if set.is_empty() {
         None
@@ -305,18 +301,8 @@ impl Plan {
                 ));
                 continue;
             }
-            let r = &cx.analysis.reach[i];
-            let mut sources = r.allowed.sources.intersection(&r.bound.sources);
-            let containers = b
-                .exposure
-                .iter()
-                .any(|t| matches!(t, ExposureTerm::HostInternal | ExposureTerm::Internal));
-            if containers
-                && r.bound.host_internal
-                && (b.bind.is_ipv4() || !r.bound.sources.ipv4().is_empty())
-            {
-                sources = sources.union(&docker_bridges());
-            }
+            // the same sources `check --firewall` holds a deployed ruleset to
+            let sources = portolan_lint::firewall::drift::declared_sources(m, cx.analysis, i);
             let everything = IpSet::everything();
             let (v4, v6) = (
                 family(&sources.ipv4(), &everything.ipv4()),

@@ -90,10 +90,9 @@ pub(crate) fn run(s: &Settings, d: &DiscoverSettings) -> Result<Exit, CliError> 
     Ok(Exit::Ok)
 }
 
-/// `8000`, or `8000->80` for a publish.
+/// `8000`, or `8000->80` when a container or target port is known.
 fn ports(u: &PortUse) -> String {
     match u.target {
-        Some(t) if u.role == Role::Publish => format!("{}->{t}", u.port),
         Some(t) => format!("{}->{t}", u.port),
         None => u.port.to_string(),
     }

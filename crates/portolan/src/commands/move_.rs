@@ -149,12 +149,13 @@ pub(crate) fn run(s: &Settings, m: &MoveSettings) -> Result<Exit, CliError> {
     } else {
         root
     };
+    let spec_files = txn.files();
     let target = Target {
         port: from,
         names: vec![m.service.clone(), binding.clone()],
         // the spec is edited structurally; its log and cache are history, not references
         exclude: {
-            let mut v = txn.files();
+            let mut v = spec_files.clone();
             v.push(portolan_alloc::log::path_for(&spec));
             v.push(portolan_alloc::cache::path_for(&spec));
             v
@@ -166,7 +167,6 @@ pub(crate) fn run(s: &Settings, m: &MoveSettings) -> Result<Exit, CliError> {
             eprintln!("warning: {}: {}", p.at, p.reason);
         }
     }
-    let spec_files = txn.files();
     let (sure, unsure): (Vec<&Reference>, Vec<&Reference>) = plan
         .references
         .iter()
