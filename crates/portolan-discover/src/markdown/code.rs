@@ -101,6 +101,35 @@ pub(super) fn padded(code: &Code) -> String {
     s
 }
 
+/// What a block is, for the explain report (`code: compose`, `code (bash): shell
+/// commands`).
+pub fn describe(code: &Code, heading: &str) -> String {
+    let k = match kind(code, heading) {
+        Kind::Compose => "compose",
+        Kind::Nginx => "nginx",
+        Kind::Env => ".env",
+        Kind::Python => "python",
+        Kind::Shell => "shell commands",
+        Kind::Other => "not read",
+    };
+    if code.lang.is_empty() {
+        format!("code block ({k})")
+    } else {
+        format!("code block ```{} ({k})", code.lang)
+    }
+}
+
+/// Why a block with port-like numbers added nothing.
+pub fn why_unused(code: &Code, heading: &str) -> String {
+    match kind(code, heading) {
+        Kind::Other => format!(
+            "a `{}` block: no reader for it",
+            if code.lang.is_empty() { "plain" } else { &code.lang }
+        ),
+        _ => "no listener, publish, route, flow or firewall rule recognised in it".to_string(),
+    }
+}
+
 /// Applies one code block to the draft.
 pub fn apply(
     draft: &mut Draft,
@@ -518,6 +547,7 @@ fn firewall_command(
             line,
             heading: heading.to_string(),
             assumed: false,
+            hosts: Vec::new(),
         });
         draft.firewalls.len() - 1
     };

@@ -115,6 +115,8 @@ pub fn apply(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code
                     upstream: p,
                     host: r.server_names.first().cloned(),
                     line: r.at.line as usize,
+                    proxy: None,
+                    upstream_host: Some(r.upstream.clone()),
                 });
             }
         }
@@ -133,35 +135,39 @@ pub fn apply(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code
             let svc = draft.service(&key, "nginx");
             svc.lines.insert(s.line);
             svc.process.get_or_insert_with(|| "nginx".into());
-            if let Some(b) = svc
+            let existing = svc
                 .bindings
                 .values_mut()
-                .find(|b| b.port == Some(PortRange::single(port)))
-            {
+                .find(|b| b.port == Some(PortRange::single(port)));
+            let found = existing.is_some();
+            if let Some(b) = existing {
                 b.lines.insert(s.line);
                 // One server on the port proxies: the port is not redirect-only.
                 b.redirect = b.redirect && redirect_only;
             } else {
-                {
-                    let exposure = if bind.is_some_and(|b| b.is_loopback()) {
-                        vec![Audience::Localhost]
-                    } else {
-                        vec![Audience::Public]
-                    };
-                    svc.bindings.insert(
-                        name,
-                        BindingDraft {
-                            port: Some(PortRange::single(port)),
-                            bind,
-                            app: Some(app.into()),
-                            tls: ssl.then_some("native"),
-                            redirect: redirect_only && !ssl,
-                            exposure,
-                            lines: [s.line].into(),
-                            ..BindingDraft::default()
-                        },
-                    );
-                }
+                let exposure = if bind.is_some_and(|b| b.is_loopback()) {
+                    vec![Audience::Localhost]
+                } else {
+                    vec![Audience::Public]
+                };
+                svc.bindings.insert(
+                    name,
+                    BindingDraft {
+                        port: Some(PortRange::single(port)),
+                        bind,
+                        app: Some(app.into()),
+                        tls: ssl.then_some("native"),
+                        redirect: redirect_only && !ssl,
+                        exposure,
+                        lines: [s.line].into(),
+                        ..BindingDraft::default()
+                    },
+                );
+            }
+            if found {
+                draft.counts.refined += 1;
+            } else {
+                draft.counts.bindings += 1;
             }
             for (host, up, line) in &s.passes {
                 let up = up.or_else(|| upstreams.get(host).copied());
@@ -172,6 +178,8 @@ pub fn apply(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code
                             upstream: u,
                             host: s.names.first().filter(|n| *n != "_").cloned(),
                             line: *line,
+                            proxy: Some(key.clone()),
+                            upstream_host: Some(host.clone()),
                         });
                     }
                     None => draft.note(

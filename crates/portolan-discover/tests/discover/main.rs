@@ -2,6 +2,7 @@
 //! one module per concern.
 
 mod corpus;
+mod import_corpus;
 mod markdown;
 mod text_formats;
 mod walk;

@@ -85,7 +85,13 @@ fn header_synonyms_name_the_columns() {
         ("Env", Environment),
         ("Stage", Environment),
         ("Evidence", Evidence),
-        ("Source", Evidence),
+        ("Source", Access),
+        ("Reachable from", Access),
+        ("Auth required", Auth),
+        ("HTTPS only", Tls),
+        ("Destination", Destination),
+        ("Called by", Caller),
+        ("IP", Address),
         ("Port Range", Range),
         ("Block", Range),
         ("Project", Project),
@@ -93,7 +99,8 @@ fn header_synonyms_name_the_columns() {
         ("Team", Project),
         ("Server", Host),
         ("Host", Host),
-        ("Address", Bind),
+        ("Address", Address),
+        ("Listen address", Bind),
     ] {
         assert_eq!(cells::column(h), Some(c), "{h}");
     }
