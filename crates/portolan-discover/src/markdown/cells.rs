@@ -55,7 +55,7 @@ pub enum Column {
 
 /// The column a header cell names, if it is one the import understands.
 pub fn column(header: &str) -> Option<Column> {
-    let h = clean(header).to_lowercase();
+    let h = clean(header).to_lowercase().replace("(s)", "s");
     let h = h.trim_end_matches(['(', ')', ':', '*', ' ', '.']).trim();
     known_column(h).or_else(|| h.strip_suffix('s').and_then(known_column))
 }

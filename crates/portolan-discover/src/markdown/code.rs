@@ -38,8 +38,28 @@ pub enum Kind {
     Env,
     /// Python source.
     Python,
-    /// Shell commands.
+    /// Shell commands (ufw, iptables, firewall-cmd, `docker`/`podman run`, servers).
     Shell,
+    /// A systemd unit.
+    Systemd,
+    /// A Caddyfile.
+    Caddy,
+    /// An HAProxy configuration.
+    Haproxy,
+    /// Apache httpd configuration.
+    Apache,
+    /// A firewalld zone file.
+    FirewalldZone,
+    /// An `iptables-save` dump.
+    IptablesSave,
+    /// Kubernetes manifests.
+    Kubernetes,
+    /// A YAML inventory (hosts, services, ports).
+    Inventory,
+    /// Key/value or directive settings (TOML, INI, `.conf`, `.properties`).
+    Settings,
+    /// XML with `port` attributes.
+    Xml,
     /// Anything else (diagrams, output, other languages).
     Other,
 }
@@ -54,21 +74,48 @@ pub fn kind(code: &Code, heading: &str) -> Kind {
     let body_has = |p: &str| code.lines.iter().any(|(l, _)| l.contains(p));
     let lang = code.lang.as_str();
     let h = heading.to_lowercase();
+    let compose = code.lines.iter().any(|(l, _)| l.starts_with("services:"));
+    let k8s = has_line("apiVersion:") && has_line("kind:");
+    let nginx = body_has("proxy_pass") || (has_line("server {") && body_has("listen"));
+    let units = has_line("[Service]") || has_line("[Socket]") || has_line("[Unit]");
     match lang {
-        "yaml" | "yml" | "compose" | "docker-compose"
-            if code.lines.iter().any(|(l, _)| l.starts_with("services:")) =>
-        {
-            Kind::Compose
-        }
-        "nginx" | "conf" | "nginxconf" => Kind::Nginx,
-        "env" | "dotenv" | "properties" => Kind::Env,
+        "yaml" | "yml" | "compose" | "docker-compose" | "ansible" if compose => Kind::Compose,
+        "yaml" | "yml" | "ansible" | "k8s" | "kubernetes" if k8s => Kind::Kubernetes,
+        "yaml" | "yml" | "ansible" | "inventory" => Kind::Inventory,
+        "nginx" | "nginxconf" => Kind::Nginx,
+        "caddy" | "caddyfile" => Kind::Caddy,
+        "haproxy" => Kind::Haproxy,
+        "apache" | "apacheconf" | "httpd" | "apache2" => Kind::Apache,
+        "xml" if has_line("<zone") => Kind::FirewalldZone,
+        "xml" => Kind::Xml,
+        "ini" | "systemd" | "service" | "socket" | "unit" | "desktop" if units => Kind::Systemd,
+        "conf" | "cfg" if nginx => Kind::Nginx,
+        "conf" | "cfg" if super::haproxy::looks_like(code) => Kind::Haproxy,
+        "conf" | "cfg" if super::apache::looks_like(code) => Kind::Apache,
+        "conf" | "cfg" if super::caddy::looks_like(code) => Kind::Caddy,
+        "toml" | "ini" | "conf" | "cfg" | "properties" | "config" | "hcl" => Kind::Settings,
+        "env" | "dotenv" => Kind::Env,
         "python" | "py" => Kind::Python,
-        "bash" | "sh" | "shell" | "console" | "zsh" | "shell-session" | "text" | ""
-        | "powershell" | "ps1" => {
-            if code.lines.iter().any(|(l, _)| l.starts_with("services:")) {
+        "bash" | "sh" | "shell" | "console" | "zsh" | "shell-session" | "text" | "" | "txt"
+        | "powershell" | "ps1" | "plaintext" => {
+            if compose {
                 Kind::Compose
-            } else if body_has("proxy_pass") || (has_line("server {") && body_has("listen")) {
+            } else if k8s {
+                Kind::Kubernetes
+            } else if super::rulesets::is_iptables_save(code) {
+                Kind::IptablesSave
+            } else if nginx {
                 Kind::Nginx
+            } else if super::haproxy::looks_like(code) {
+                Kind::Haproxy
+            } else if super::apache::looks_like(code) {
+                Kind::Apache
+            } else if super::caddy::looks_like(code) {
+                Kind::Caddy
+            } else if units {
+                Kind::Systemd
+            } else if has_line("<zone") {
+                Kind::FirewalldZone
             } else if (h.contains(".env") || h.contains("environment variable"))
                 && code.lines.iter().any(|(l, _)| env_pair(l).is_some())
             {
@@ -101,8 +148,7 @@ pub(super) fn padded(code: &Code) -> String {
     s
 }
 
-/// What a block is, for the explain report (`code: compose`, `code (bash): shell
-/// commands`).
+/// What a block is, for the explain report (`code block ```yaml (compose)`).
 pub fn describe(code: &Code, heading: &str) -> String {
     let k = match kind(code, heading) {
         Kind::Compose => "compose",
@@ -110,6 +156,16 @@ pub fn describe(code: &Code, heading: &str) -> String {
         Kind::Env => ".env",
         Kind::Python => "python",
         Kind::Shell => "shell commands",
+        Kind::Systemd => "systemd unit",
+        Kind::Caddy => "Caddyfile",
+        Kind::Haproxy => "HAProxy",
+        Kind::Apache => "Apache httpd",
+        Kind::FirewalldZone => "firewalld zone",
+        Kind::IptablesSave => "iptables-save",
+        Kind::Kubernetes => "Kubernetes",
+        Kind::Inventory => "YAML inventory",
+        Kind::Settings => "settings",
+        Kind::Xml => "XML",
         Kind::Other => "not read",
     };
     if code.lang.is_empty() {
@@ -130,7 +186,8 @@ pub fn why_unused(code: &Code, heading: &str) -> String {
     }
 }
 
-/// Applies one code block to the draft.
+/// Applies one code block to the draft. `caption` is the text line right above it.
+#[allow(clippy::too_many_arguments)]
 pub fn apply(
     draft: &mut Draft,
     greps: &mut Vec<GrepCheck>,
@@ -138,19 +195,87 @@ pub fn apply(
     path: &str,
     code: &Code,
     section: &Section,
+    caption: Option<&str>,
 ) {
     if section.is_procedure() {
         return;
     }
     let heading = section.innermost();
+    let name = || super::configs::program(code, caption, &heading);
     match kind(code, &heading) {
         Kind::Compose => compose(draft, report, path, code, section),
-        Kind::Nginx => super::nginx_block::apply(draft, report, path, code),
-        Kind::Env => env(draft, report, path, code),
+        Kind::Nginx => super::nginx_block::apply(draft, report, path, code, &section.hosts()),
+        Kind::Env => env(draft, report, path, code, section),
         Kind::Python => python(draft, code),
         Kind::Shell => shell(draft, greps, path, code, section),
+        Kind::Systemd => {
+            let n = name();
+            super::configs::systemd(draft, path, code, section, &n);
+            super::connects::apply(draft, section, code, &[], &|_| None);
+        }
+        Kind::Caddy => {
+            super::caddy::apply(draft, section, code);
+        }
+        Kind::Haproxy => {
+            super::haproxy::apply(draft, section, code);
+        }
+        Kind::Apache => {
+            super::apache::apply(draft, section, code);
+        }
+        Kind::FirewalldZone => {
+            let mut f = super::rulesets::Firewalld::default();
+            if f.zone_file(code) {
+                f.finish(draft, section);
+            }
+        }
+        Kind::IptablesSave => {
+            super::rulesets::iptables_save(draft, section, code);
+        }
+        Kind::Kubernetes => {
+            super::yaml_blocks::kubernetes(draft, path, code, section);
+            super::connects::apply(draft, section, code, &[], &|_| None);
+        }
+        Kind::Inventory => {
+            super::yaml_blocks::inventory(draft, path, code, section);
+        }
+        Kind::Settings => {
+            let n = name();
+            super::configs::settings(draft, code, section, &n);
+            super::connects::apply(draft, section, code, &[], &|_| None);
+        }
+        Kind::Xml => {
+            let n = name();
+            super::configs::xml(draft, code, section, &n);
+        }
         Kind::Other => {}
     }
+}
+
+/// Compose services by line: the service key each line of the block sits under.
+fn compose_services(code: &Code) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut in_services = false;
+    let mut svc_indent: Option<usize> = None;
+    for (l, n) in &code.lines {
+        let t = l.trim_end();
+        if t.trim().is_empty() || t.trim_start().starts_with('#') {
+            continue;
+        }
+        let indent = t.len() - t.trim_start().len();
+        if indent == 0 {
+            in_services = t.starts_with("services:");
+            svc_indent = None;
+            continue;
+        }
+        if !in_services {
+            continue;
+        }
+        let si = *svc_indent.get_or_insert(indent);
+        if indent == si && t.trim_end().ends_with(':') {
+            out.push((*n, t.trim().trim_end_matches(':').to_string()));
+        }
+    }
+    out
 }
 
 fn compose(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code, section: &Section) {
@@ -160,6 +285,25 @@ fn compose(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code, 
         found.uses = compose_fallback(path, &text);
     }
     report.problems.extend(found.problems);
+    let services = compose_services(code);
+    let names: Vec<String> = services.iter().map(|(_, s)| s.to_lowercase()).collect();
+    for u in found.uses.iter().filter(|u| u.role == Role::Expose) {
+        draft.skip(
+            u.at.line as usize,
+            format!(
+                "`expose: {}` of `{}`: not published on the host",
+                u.port,
+                u.service.as_deref().unwrap_or("?")
+            ),
+        );
+    }
+    super::connects::apply(draft, section, code, &names, &|line| {
+        services
+            .iter()
+            .rev()
+            .find(|(l, _)| *l <= line)
+            .map(|(_, s)| cells::slug(s))
+    });
     let env = section.environment();
     for u in found.uses.into_iter().filter(|u| u.role == Role::Publish) {
         let line = u.at.line as usize;
@@ -310,7 +454,8 @@ fn compose_fallback(path: &str, text: &str) -> Vec<PortUse> {
     out
 }
 
-fn env(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code) {
+fn env(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code, section: &Section) {
+    super::connects::apply(draft, section, code, &[], &|_| None);
     let text = padded(code);
     let found = crate::env::parse(path, &text, &Context::default());
     report.problems.extend(found.problems);
@@ -431,6 +576,8 @@ fn shell(
     }
     let ix_text = padded(code);
     let ix = LineIndex::new(path, &ix_text);
+    let mut firewalld = super::rulesets::Firewalld::default();
+    let hosts = section.hosts();
     for (cmd, line) in joined {
         if cmd.is_empty() {
             comment.clear();
@@ -452,6 +599,9 @@ fn shell(
         for part in body.split("&&").flat_map(|p| p.split(';')) {
             let part = part.trim();
             let stripped = part.trim_start_matches("sudo ").trim();
+            if firewalld.command(stripped, line) {
+                continue;
+            }
             if stripped.starts_with("ufw ")
                 || stripped.starts_with("iptables ")
                 || stripped.starts_with("ip6tables ")
@@ -471,6 +621,7 @@ fn shell(
                     kind,
                     env.clone(),
                     &heading,
+                    &hosts,
                     parsed,
                     stripped,
                     &why,
@@ -512,6 +663,7 @@ fn shell(
             }
         }
     }
+    firewalld.finish(draft, section);
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -520,6 +672,7 @@ fn firewall_command(
     kind: &'static str,
     env: Option<String>,
     heading: &str,
+    hosts: &[String],
     parsed: Option<Command>,
     cmd: &str,
     why: &str,
@@ -547,7 +700,7 @@ fn firewall_command(
             line,
             heading: heading.to_string(),
             assumed: false,
-            hosts: Vec::new(),
+            hosts: hosts.to_vec(),
         });
         draft.firewalls.len() - 1
     };

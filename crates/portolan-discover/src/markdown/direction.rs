@@ -96,9 +96,12 @@ pub fn outbound_column(header: &str) -> bool {
         || h.starts_with("external ")
 }
 
-/// Whether a table is outbound: its heading (or a header cell acting as caption) says so,
-/// or one of its columns only an outbound table has.
-pub fn outbound_table(headings: &[String], header: &[String]) -> bool {
+/// Whether a table is outbound: its heading or caption (a text line right above it) says
+/// so, or one of its columns only an outbound table has.
+pub fn outbound_table(headings: &[String], caption: Option<&str>, header: &[String]) -> bool {
+    if caption.is_some_and(outbound_heading) {
+        return true;
+    }
     let inner = headings.last().map(String::as_str).unwrap_or("");
     if outbound_heading(inner) {
         return true;
@@ -192,16 +195,29 @@ mod tests {
         }
         assert!(outbound_table(
             &h(&["Ports"]),
+            None,
             &h(&["Service", "Destination", "Port"])
         ));
         assert!(outbound_table(
             &h(&["Network", "Outbound", "Payments"]),
+            None,
             &h(&["Name", "Port"])
         ));
         assert!(!outbound_table(
             &h(&["Outbound", "Inbound"]),
+            None,
             &h(&["Service", "Port"])
         ));
-        assert!(!outbound_table(&h(&["Ports"]), &h(&["Service", "Port", "Access"])));
+        assert!(outbound_table(
+            &h(&["External APIs we call"]),
+            Some("nothing here listens on our side"),
+            &h(&["Provider", "Port"])
+        ));
+        assert!(outbound_table(
+            &h(&["Lighthouse"]),
+            Some("Outbound dependencies (what the helpdesk calls)"),
+            &h(&["Service", "Port"])
+        ));
+        assert!(!outbound_table(&h(&["Ports"]), None, &h(&["Service", "Port", "Access"])));
     }
 }

@@ -342,6 +342,13 @@ impl Draft {
         }
     }
 
+    /// Notes what a parser could not read.
+    pub fn note_problems(&mut self, problems: &[crate::evidence::Problem]) {
+        for p in problems {
+            self.note(p.at.line as usize, p.reason.clone());
+        }
+    }
+
     /// Records a row or line that was read and not used.
     pub fn skip(&mut self, line: usize, why: impl Into<String>) {
         self.skipped.push((line, why.into()));

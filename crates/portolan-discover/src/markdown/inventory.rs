@@ -428,9 +428,22 @@ pub fn rows(
             .map(cells::clean)
             .and_then(|b| b.split_whitespace().next().and_then(|w| w.parse().ok()));
         let outbound = matches!(access, Some(None));
+        // no audience column: a restriction said in the notes (`office only (see
+        // firewall)`, `nur intern`) counts
+        let noted = purpose
+            .as_deref()
+            .filter(|_| access.is_none())
+            .filter(|p| {
+                let l = p.to_lowercase();
+                ["only", "nur ", "solo", "uniquement", "только", "public", "internet"]
+                    .iter()
+                    .any(|w| l.contains(w))
+            })
+            .and_then(|p| intent::audience(draft, p))
+            .filter(|a| !a.is_empty());
         let exposure = match access {
             Some(Some(a)) if !a.is_empty() => a,
-            _ => heading_audience.clone(),
+            _ => noted.unwrap_or_else(|| heading_audience.clone()),
         };
         let auth = cell(row, cols, Column::Auth).and_then(intent::auth);
         let tls_only = cell(row, cols, Column::Tls).and_then(intent::yes_no);
@@ -476,6 +489,7 @@ pub fn rows(
                 let tls = tls_only == Some(true)
                     || app.as_deref() == Some("https")
                     || intent::says_tls(&label_text)
+                    || (protos.is_none() && !several_apps && items.len() == 1 && intent::says_tls(proto_text))
                     || (intent::says_tls(purpose.as_deref().unwrap_or(""))
                         && app.as_deref() != Some("http"));
                 let sensitive = (app.as_deref().is_some_and(|a| a.starts_with("http"))

@@ -34,6 +34,9 @@ pub enum Mode {
     /// Prose: the same port confirms, another port (or scheme) contradicts the declaration
     /// and becomes a note.
     Check,
+    /// A configuration block: like [`Mode::Merge`], and its bind address is what runs (a
+    /// different one declared elsewhere is noted and replaced).
+    Config,
 }
 
 /// A port statement: a listener as one line of a document describes it.
@@ -216,7 +219,48 @@ pub fn add(draft: &mut Draft, section: &Section, l: &Listener) -> bool {
             }
             key
         }
-        Mode::Merge => matching_service(draft, &key).unwrap_or(key),
+        Mode::Merge | Mode::Config => {
+            let candidates = matching_services(draft, &key);
+            let by_name = candidates
+                .iter()
+                .find(|k| {
+                    draft.services.get(*k).is_some_and(|s| {
+                        s.bindings.values().any(|b| {
+                            l.ports.iter().any(|(p, _)| b.port.is_some_and(|x| x.overlaps(p)))
+                        })
+                    })
+                })
+                .or(candidates.first())
+                .cloned();
+            // a configuration of a port the document already gives a service on the same
+            // machine configures that service (the table calls it `Cloud broker`, the file
+            // is `mosquitto.conf`)
+            let by_port = || {
+                let context: Vec<String> = if l.hosts.is_empty() { section.hosts() } else { l.hosts.clone() };
+                let mut found: Vec<String> = draft
+                    .services
+                    .iter()
+                    .filter(|(_, s)| {
+                        (s.hosts.is_empty() || context.is_empty() || s.hosts.iter().any(|h| context.contains(h)))
+                            && s.bindings.values().any(|b| {
+                                l.ports.iter().any(|(p, t)| {
+                                    b.port == Some(*p)
+                                        && (b.transport == Some(Transport::Udp))
+                                            == (t.or(l.transports.first().copied()) == Some(Transport::Udp))
+                                })
+                            })
+                    })
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                found.dedup();
+                (found.len() == 1).then(|| found.remove(0))
+            };
+            match (by_name, l.mode) {
+                (Some(k), _) => k,
+                (None, Mode::Config) => by_port().unwrap_or(key),
+                (None, _) => key,
+            }
+        }
         Mode::Add => key,
     };
     let purpose = l.purpose.clone().or(paren.clone());
@@ -262,15 +306,29 @@ pub fn add(draft: &mut Draft, section: &Section, l: &Listener) -> bool {
                     .map(|(n, _)| n.clone())
             });
             if let Some(bn) = exists {
+                let mut differs = None;
                 if let Some(b) = draft
                     .services
                     .get_mut(&key)
                     .and_then(|s| s.bindings.get_mut(&bn))
                 {
                     b.lines.insert(l.line);
-                    if b.bind.is_none() {
-                        b.bind = l.bind;
+                    match (b.bind, l.bind) {
+                        (None, new) => b.bind = new,
+                        (Some(old), Some(new)) if old != new && l.mode == Mode::Config => {
+                            differs = Some((old, new, b.lines.first().copied().unwrap_or(0)));
+                            b.bind = Some(new);
+                        }
+                        _ => {}
                     }
+                }
+                if let Some((old, new, first)) = differs {
+                    draft.note(
+                        l.line,
+                        format!(
+                            "the configuration binds `{key}` port {port} to {new}, but line {first} says {old}; the spec follows the configuration"
+                        ),
+                    );
                 }
                 draft.counts.refined += 1;
                 continue;
@@ -331,6 +389,29 @@ fn strip_articles(s: &str) -> String {
         .replace("’s ", " ")
         .trim_end_matches([',', ';', ':'])
         .to_string()
+}
+
+/// The services whose names match, best first: the same key, then by the words shared.
+fn matching_services(draft: &Draft, key: &str) -> Vec<String> {
+    let subject: Vec<&str> = key.split('-').filter(|w| w.len() > 1).collect();
+    let mut found: Vec<(usize, String)> = Vec::new();
+    for (k, s) in &draft.services {
+        if s.bindings.is_empty() {
+            continue;
+        }
+        if k == key {
+            found.push((usize::MAX, k.clone()));
+            continue;
+        }
+        let words: Vec<&str> = k.split('-').filter(|w| w.len() > 1).collect();
+        let name_in_subject = !words.is_empty() && words.iter().all(|w| subject.contains(w));
+        let subject_in_name = !subject.is_empty() && subject.iter().all(|w| words.contains(w));
+        if name_in_subject || subject_in_name {
+            found.push((words.iter().filter(|w| subject.contains(w)).count(), k.clone()));
+        }
+    }
+    found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    found.into_iter().map(|(_, k)| k).collect()
 }
 
 /// The service whose name the subject of a sentence names: every word of the service's
@@ -1048,4 +1129,19 @@ mod tests {
         assert_eq!(ports_of(&d), ["envoy-admin 9901"]);
         assert!(d.notes.iter().any(|(l, n)| *l == 5 && n.contains("9902") && n.contains("9901")), "{:?}", d.notes);
     }
+}
+
+/// The key of the service `name` (or the declared service matching it) that has a binding
+/// on `port`: the proxy a route starts from.
+pub fn service_on(draft: &Draft, name: &str, port: u16) -> Option<String> {
+    let key = cells::slug(name);
+    matching_services(draft, &key)
+        .into_iter()
+        .find(|k| {
+            draft
+                .services
+                .get(k)
+                .is_some_and(|s| s.bindings.values().any(|b| b.port.is_some_and(|p| p.contains(port))))
+        })
+        .or_else(|| draft.services.contains_key(&key).then_some(key))
 }

@@ -31,9 +31,13 @@
 //! - [`explain`] records, per part, what it became; [`Imported::to_json`] carries the spec as
 //!   data with that report.
 
+pub mod apache;
 pub mod blocks;
+pub mod caddy;
 pub mod cells;
 pub mod code;
+pub mod configs;
+pub mod connects;
 pub mod decode;
 pub mod direction;
 pub mod draft;
@@ -43,6 +47,7 @@ pub mod explain;
 pub mod facts;
 pub mod firewall;
 mod greps;
+pub mod haproxy;
 pub mod html;
 pub mod intent;
 pub mod inventory;
@@ -52,7 +57,9 @@ mod nginx_block;
 pub mod placement;
 pub mod prose;
 pub mod repair;
+pub mod rulesets;
 pub mod table;
+pub mod yaml_blocks;
 
 use crate::evidence::{FileReport, Location, Problem};
 use blocks::Block;
@@ -94,6 +101,15 @@ impl Section {
                 }
             }
         }
+    }
+
+    /// This section, with `hosts` as the context of what follows (a caption that names a
+    /// machine).
+    pub fn with_hosts(&self, hosts: &[String]) -> Section {
+        let mut s = self.clone();
+        s.stack.push((7, self.innermost()));
+        s.hosts.push(hosts.to_vec());
+        s
     }
 
     /// The hosts the nearest heading that names (or introduced) any names.
@@ -513,8 +529,18 @@ fn read(path: &str, text: &str, encoding: &str, unreadable: Vec<(usize, String)>
             }
             Block::Code(c) => {
                 prose_last = None;
-                caption = None;
-                code::apply(&mut draft, &mut greps, &mut report, path, &c, &section);
+                let cap = caption
+                    .take()
+                    .filter(|(_, l)| c.line <= l + 2)
+                    .map(|(c, _)| c);
+                // a caption that names hosts places the block there
+                let named = cap.as_deref().map(|t| draft.hosts_in(t)).unwrap_or_default();
+                let sec = if named.is_empty() {
+                    section.clone()
+                } else {
+                    section.with_hosts(&named)
+                };
+                code::apply(&mut draft, &mut greps, &mut report, path, &c, &sec, cap.as_deref());
                 let delta = before.delta(&Tally::of(&draft));
                 let has_numbers = c.lines.iter().any(|(l, _)| !explain::port_like(l).is_empty());
                 let unused = (delta.is_empty() && draft.skipped.len() == skipped_before && has_numbers)

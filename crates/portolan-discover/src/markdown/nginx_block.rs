@@ -25,7 +25,7 @@ struct Server {
 }
 
 /// Applies one nginx block.
-pub fn apply(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code) {
+pub fn apply(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code, hosts: &[String]) {
     let text = padded(code);
     let found = crate::nginx::parse(path, &text, &Context::default());
     report.problems.extend(found.problems);
@@ -134,6 +134,7 @@ pub fn apply(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code
             let name = draft.binding_name(&key, Some(app), Some(PortRange::single(port)));
             let svc = draft.service(&key, "nginx");
             svc.lines.insert(s.line);
+            svc.hosts.extend(hosts.iter().cloned());
             svc.process.get_or_insert_with(|| "nginx".into());
             let existing = svc
                 .bindings

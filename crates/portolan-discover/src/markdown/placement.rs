@@ -233,12 +233,7 @@ pub fn plan(draft: &mut Draft) -> Plan {
     let all_private = !draft.mentioned.is_empty() && draft.mentioned.values().all(|p| *p);
     for h in hosts.values_mut() {
         let hd = draft.hosts.get(&h.name);
-        let nets: Vec<String> = draft
-            .networks
-            .iter()
-            .filter(|(_, (c, _))| h.addresses.iter().any(|a| net_contains(c, a)))
-            .map(|(n, _)| n.clone())
-            .collect();
+        let nets = most_specific(draft, &h.addresses);
         let public_addr = h.addresses.iter().any(|a| {
             a.parse::<IpAddr>()
                 .is_ok_and(|ip| !super::facts::is_private(&ip))
@@ -282,6 +277,92 @@ pub fn plan(draft: &mut Draft) -> Plan {
             None => None,
         };
     }
+    front_doors(draft, &hosts, &plan);
     plan.hosts = hosts.into_values().collect();
     plan
+}
+
+/// For each address, the declared networks that contain it with the longest prefix: a
+/// host in `10.77.3.0/24` is on that VLAN, not on every wider range that contains it.
+fn most_specific(draft: &Draft, addresses: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for a in addresses {
+        let mut best: Option<(u32, Vec<String>)> = None;
+        for (n, (c, _)) in &draft.networks {
+            for cidr in c.split(", ") {
+                if !net_contains(cidr, a) {
+                    continue;
+                }
+                let len: u32 = cidr.split_once('/').and_then(|(_, l)| l.parse().ok()).unwrap_or(128);
+                match &mut best {
+                    Some((b, names)) if len == *b => {
+                        if !names.contains(n) {
+                            names.push(n.clone());
+                        }
+                    }
+                    Some((b, _)) if len < *b => {}
+                    _ => best = Some((len, vec![n.clone()])),
+                }
+            }
+        }
+        for n in best.map(|(_, v)| v).unwrap_or_default() {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A binding whose audience the document leaves unsaid, on a host with a public address
+/// whose firewall allows its port from anywhere, is meant for everyone: the rule says so.
+fn front_doors(draft: &mut Draft, hosts: &BTreeMap<String, HostOut>, plan: &Plan) {
+    for h in hosts.values() {
+        let public_addr = h.addresses.iter().any(|a| {
+            a.parse::<IpAddr>()
+                .is_ok_and(|ip| !super::facts::is_private(&ip))
+        });
+        let Some(fw) = h.firewall.and_then(|i| draft.firewalls.get(i)) else {
+            continue;
+        };
+        if !public_addr {
+            continue;
+        }
+        let open: Vec<(portolan_model::port::PortRange, Option<portolan_model::spec::Transport>)> = fw
+            .rules
+            .iter()
+            .filter(|r| r.action == "allow" && r.from.is_none())
+            .flat_map(|r| r.ports.iter().map(move |p| (*p, r.transport)))
+            .collect();
+        let line = fw.line;
+        let mut opened = Vec::new();
+        for (k, s) in &mut draft.services {
+            if !plan.service_hosts.get(k).is_some_and(|hs| hs.contains(&h.name)) {
+                continue;
+            }
+            for b in s.bindings.values_mut() {
+                let Some(p) = b.port else { continue };
+                let udp = b.transport == Some(portolan_model::spec::Transport::Udp);
+                let allowed = open.iter().any(|(r, t)| {
+                    r.covers(&p)
+                        && t.is_none_or(|t| (t == portolan_model::spec::Transport::Udp) == udp)
+                });
+                if allowed && b.exposure.is_empty() && !b.via_proxy {
+                    b.exposure = vec![Audience::Public];
+                    opened.push(p.to_string());
+                }
+            }
+        }
+        if !opened.is_empty() {
+            draft.note(
+                line,
+                format!(
+                    "host `{}` has a public address and its firewall allows {} from anywhere: declared `public`",
+                    h.name,
+                    opened.join(", ")
+                ),
+            );
+        }
+    }
 }

@@ -99,13 +99,10 @@ pub fn app_for(port: u16, said: Option<&str>, several: bool) -> Option<String> {
 pub fn apply(draft: &mut Draft, t: &Table, section: &Section, caption: Option<&str>) {
     let cols = columns(&t.header);
     let heading = section.innermost();
-    let mut headings = section.headings();
-    if let Some(c) = caption {
-        headings.push(c.to_string());
-    }
+    let headings = section.headings();
     let mut k = kind(&cols, &heading);
     if matches!(k, Kind::Inventory | Kind::Other)
-        && super::direction::outbound_table(&headings, &t.header)
+        && super::direction::outbound_table(&headings, caption, &t.header)
         && (cols.contains_key(&Column::Port)
             || cols.contains_key(&Column::Destination)
             || t.rows.iter().any(|(r, _)| r.iter().any(|c| c.contains("://"))))

@@ -302,6 +302,9 @@ fn score(name: &str) -> Score {
             return s;
         }
     };
+    if std::env::var("PORTOLAN_IMPORT_DEBUG").is_ok_and(|d| name.starts_with(&d)) {
+        println!("{}\n{}\n{:#?}", imp.spec, imp.explain_text(), imp.report.problems);
+    }
     let model = load(&imp.spec);
     let report = portolan_lint::lint(&model).expect("lint config");
     let mut s = Score {
