@@ -109,7 +109,9 @@ fn known_column(h: &str) -> Option<Column> {
         "https only" | "tls only" | "tls" | "nur https" | "solo https" | "https uniquement"
         | "только https" | "encrypted" | "https" => Column::Tls,
         "destination" | "endpoint" | "remote host" | "remote" | "target host" | "ziel"
-        | "zielhost" | "destino" | "назначение" | "url" | "upstream" => Column::Destination,
+        | "zielhost" | "destino" | "назначение" | "url" | "upstream" | "connects to"
+        | "connection" | "connection string" | "dsn" | "verbindung" | "conexión"
+        | "cadena de conexión" | "connexion" | "подключение" | "jdbc url" => Column::Destination,
         "called by" | "used by" | "caller" | "client" | "clients" | "from" | "aufgerufen von"
         | "llamado por" | "appelé par" | "кто вызывает" => Column::Caller,
         _ => {

@@ -314,6 +314,7 @@ fn compose(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code, 
         publish(
             draft,
             env.as_ref(),
+            &section.hosts(),
             u.service.as_deref().unwrap_or("container"),
             u.port,
             u.target,
@@ -324,12 +325,52 @@ fn compose(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code, 
     }
 }
 
+/// The container a `docker run`/`podman run` names: `--name X`, else its image's name
+/// (`docker.io/vaultwarden/server:1.30` → `vaultwarden`).
+fn container_name(cmd: &str) -> Option<String> {
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    let run = words.windows(2).position(|w| {
+        ["docker", "podman", "nerdctl"].contains(&w[0]) && ["run", "create"].contains(&w[1])
+    })?;
+    let mut i = run + 2;
+    while i < words.len() {
+        let w = words[i];
+        if let Some(n) = w.strip_prefix("--name=") {
+            return Some(n.to_string());
+        }
+        if w == "--name" {
+            return words.get(i + 1).map(|s| (*s).to_string());
+        }
+        i += 1;
+    }
+    // the image: the first word after the options that is not an option's value
+    let mut i = run + 2;
+    while i < words.len() {
+        let w = words[i];
+        if w.starts_with('-') {
+            let takes = matches!(w, "-p" | "-e" | "-v" | "--publish" | "--env" | "--volume" | "--network" | "--restart" | "-u" | "--user" | "-w" | "--label" | "-l" | "--mount" | "--env-file" | "--hostname" | "-h");
+            i += if takes && !w.contains('=') { 2 } else { 1 };
+            continue;
+        }
+        let image = w.rsplit_once(':').map_or(w, |(a, _)| a);
+        let parts: Vec<&str> = image.split('/').collect();
+        let name = match parts.as_slice() {
+            [.., owner, "server" | "app" | "image"] => *owner,
+            [.., last] => *last,
+            [] => return None,
+        };
+        return Some(name.to_string());
+    }
+    None
+}
+
 /// Records a container publish: onto the binding already declared on that host port (as
 /// an override for the section's environment), or as a new service.
 #[allow(clippy::too_many_arguments)]
 fn publish(
     draft: &mut Draft,
     env: Option<&String>,
+    hosts: &[String],
     name: &str,
     port: PortRange,
     target: Option<PortRange>,
@@ -352,10 +393,12 @@ fn publish(
         } else {
             key
         };
-        let app = super::table::app_for(port.lo, None, true);
+        // the app is the container's: what the container port usually is
+        let app = super::table::app_for(target.map_or(port.lo, |t| t.lo), None, true);
         let bname = draft.binding_name(&key, app.as_deref(), Some(port));
         let s = draft.service(&key, name);
         s.lines.insert(line);
+        s.hosts.extend(hosts.iter().cloned());
         if s.env.is_none() {
             s.env = env.cloned();
         }
@@ -367,8 +410,10 @@ fn publish(
                 ..change
             },
         );
+        draft.counts.bindings += 1;
         return;
     }
+    draft.counts.refined += 1;
     for (sk, bk) in hits {
         let Some(s) = draft.services.get_mut(&sk) else {
             continue;
@@ -643,13 +688,21 @@ fn shell(
                 if uses.is_empty() {
                     uses = listen_flags(&ix, part, line);
                 }
+                let run_name = container_name(part);
                 for u in uses {
-                    let bind = u.bind.as_deref().and_then(|b| b.parse::<IpAddr>().ok());
+                    let bind = u
+                        .bind
+                        .as_deref()
+                        .and_then(|b| b.trim_matches(['[', ']']).parse::<IpAddr>().ok());
                     if u.role == Role::Publish {
                         publish(
                             draft,
                             env.as_ref(),
-                            u.service.as_deref().unwrap_or("container"),
+                            &hosts,
+                            u.service
+                                .as_deref()
+                                .or(run_name.as_deref())
+                                .unwrap_or("container"),
                             u.port,
                             u.target,
                             bind,
@@ -912,4 +965,31 @@ fn split_pipeline(s: &str) -> Vec<String> {
     }
     out.push(cur);
     out
+}
+
+#[cfg(test)]
+mod podman_tests {
+    use super::*;
+
+    #[test]
+    fn podman_run_publishes() {
+        let ix = LineIndex::new("x", "");
+        for cmd in [
+            "podman run -d --name vaultwarden -p 127.0.0.1:8222:80 -e ADMIN_TOKEN=*** docker.io/vaultwarden/server:1.30.5",
+            "podman run -d --name uptime-kuma -p [::]:3001:3001 docker.io/louislam/uptime-kuma:1",
+        ] {
+            let uses = crate::cmdline::scan(&ix, SourceKind::Shell, cmd, 0);
+            assert!(!uses.is_empty(), "{cmd}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod podman_doc_tests {
+    #[test]
+    fn podman_block_in_a_document() {
+        let doc = "# x\n\nContainers (podman, rootless)\n-----------------------------\n\n```\npodman run -d --name vaultwarden -p 127.0.0.1:8222:80 -e ADMIN_TOKEN=Vw4rden \\\n    docker.io/vaultwarden/server:1.30.5\npodman run -d --name uptime-kuma -p [::]:3001:3001 docker.io/louislam/uptime-kuma:1\n```\n";
+        let imp = crate::markdown::import("d.md", doc);
+        assert!(imp.spec.contains("8222"), "{}\n{}", imp.spec, imp.explain_text());
+    }
 }

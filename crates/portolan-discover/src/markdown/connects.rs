@@ -27,12 +27,24 @@ static PAIR: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
-/// Parts of a setting's name that say it names this application, not something it calls.
-const SELF_KEYS: &[&str] = &[
-    "ORIGIN", "ALLOWED", "CORS", "CALLBACK", "REDIRECT", "PUBLIC_URL", "BASE_URL", "SITE_URL",
-    "EXTERNAL_URL", "SERVER_NAME", "DOMAIN", "HOMEPAGE", "WEBSITE", "TRUSTED", "ROOT_URL",
-    "APP_URL", "FRONTEND_URL",
+/// Words of a setting's name that say it names this application, not something it calls
+/// (`CSRF_TRUSTED_ORIGINS`, `ALLOWED_HOSTS`, `PUBLIC_URL`; `DATABASE_URL` is a connection).
+const SELF_WORDS: &[&str] = &[
+    "ORIGIN", "ALLOWED", "CORS", "CALLBACK", "REDIRECT", "TRUSTED", "DOMAIN", "HOMEPAGE",
+    "WEBSITE",
 ];
+const SELF_PAIRS: &[&str] = &[
+    "PUBLIC_URL", "BASE_URL", "SITE_URL", "EXTERNAL_URL", "SERVER_NAME", "ROOT_URL", "APP_URL",
+    "FRONTEND_URL",
+];
+
+fn names_self(key: &str) -> bool {
+    let parts: Vec<&str> = key.split(['_', '-', '.']).collect();
+    parts.iter().any(|p| SELF_WORDS.iter().any(|w| p.starts_with(w)))
+        || parts
+            .windows(2)
+            .any(|w| SELF_PAIRS.contains(&format!("{}_{}", w[0], w[1]).as_str()))
+}
 
 fn loopback(h: &str) -> bool {
     let h = h.trim_matches(['[', ']']);
@@ -71,7 +83,7 @@ pub fn apply(
         // `PUBLIC_URL`, `ALLOWED_HOSTS` name this application itself
         let Some(kv) = PAIR.captures(l) else { continue };
         let key = kv["key"].to_ascii_uppercase();
-        if SELF_KEYS.iter().any(|k| key.contains(k)) {
+        if names_self(&key) {
             continue;
         }
         for c in URL.captures_iter(l) {

@@ -20,17 +20,20 @@ fn cell<'a>(row: &'a [String], cols: &BTreeMap<Column, usize>, c: Column) -> Opt
     cols.get(&c).and_then(|&i| row.get(i)).map(String::as_str)
 }
 
-/// A destination in a cell: a URL (`https://api.x.com/v1` → host, scheme port), a host
-/// name with a dot, or an address.
-fn destination(text: &str) -> Option<(String, Option<u16>)> {
+/// A destination in a cell: a URL (`https://api.x.com/v1` → host, scheme port; also
+/// `jdbc:sqlserver://db:1433;…`), a host name with a dot, a name the document declares
+/// (`known`), or an address.
+fn destination(text: &str, known: &[String]) -> Option<(String, Option<u16>)> {
     let t = cells::clean(text);
     for word in t.split([' ', ',', '(', ')', '`']) {
         let w = word.trim().trim_end_matches(['.', ';']);
+        let w = w.strip_prefix("jdbc:").unwrap_or(w);
         if w.is_empty() {
             continue;
         }
         if let Some((scheme, rest)) = w.split_once("://") {
-            let hostport = rest.split('/').next().unwrap_or("");
+            let scheme = scheme.rsplit(':').next().unwrap_or(scheme);
+            let hostport = rest.split(['/', ';', '?']).next().unwrap_or("");
             let hostport = hostport.rsplit_once('@').map_or(hostport, |(_, h)| h);
             let (host, port) = match hostport.rsplit_once(':') {
                 Some((h, p)) if crate::text::port_number(p).is_some() => {
@@ -38,7 +41,7 @@ fn destination(text: &str) -> Option<(String, Option<u16>)> {
                 }
                 _ => (hostport, None),
             };
-            if host.contains('.') {
+            if host.contains('.') || known.contains(&host.to_lowercase()) || host == "localhost" {
                 return Some((
                     host.to_lowercase(),
                     port.or_else(|| mentions::scheme_port(scheme)),
@@ -69,6 +72,12 @@ fn destination(text: &str) -> Option<(String, Option<u16>)> {
     }
     None
 }
+
+/// Headers of a first column that names the application that connects.
+const CALLER_HEADERS: &[&str] = &[
+    "app", "application", "anwendung", "aplicación", "aplicacion", "client", "consumer",
+    "приложение",
+];
 
 /// The services a `Called by` cell names (`payments-api, ledger-worker`); `all hosts` and
 /// the like name none.
@@ -123,6 +132,7 @@ pub fn rows(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>, sectio
     };
     for (row, line) in &t.rows {
         let line = *line;
+        let known: Vec<String> = draft.hosts.keys().chain(draft.services.keys()).cloned().collect();
         let dest = [
             Column::Destination,
             Column::Host,
@@ -133,7 +143,7 @@ pub fn rows(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>, sectio
         .iter()
         .filter_map(|c| cell(row, cols, *c))
         .chain(row.iter().map(String::as_str))
-        .find_map(destination);
+        .find_map(|c| destination(c, &known));
         let Some((host, url_port)) = dest else {
             draft.skip(line, "outbound row without a destination host or URL");
             continue;
@@ -154,13 +164,24 @@ pub fn rows(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>, sectio
         let proto = cell(row, cols, Column::Protocol).unwrap_or("");
         let transports = super::intent::transports(&format!("{proto} {port_cell}"));
         let transport = (transports == [Transport::Udp]).then_some(Transport::Udp);
-        let from = cell(row, cols, Column::Caller).map(|c| callers(draft, c)).unwrap_or_default();
+        // `App | Connects to`: the first column is who connects, not a provider
+        let caller_cell = cell(row, cols, Column::Caller).or_else(|| {
+            let i = *cols.get(&Column::Service)?;
+            let h = cells::clean(t.header.get(i)?).to_lowercase();
+            CALLER_HEADERS.contains(&h.as_str()).then(|| row.get(i).map(String::as_str))?
+        });
+        let from = caller_cell.map(|c| callers(draft, c)).unwrap_or_default();
         let purpose = [Column::Purpose, Column::Service]
             .iter()
             .filter_map(|c| cell(row, cols, *c))
             .map(cells::clean)
             .find(|p| !cells::is_empty(p) && !p.contains(&host));
-        let target = if draft.hosts.contains_key(&host) {
+        let local = host == "localhost"
+            || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let target = if local {
+            // the same machine: whatever the document declares on that port
+            FlowTarget::Declared(String::new())
+        } else if draft.hosts.contains_key(&host) || draft.services.contains_key(&host) {
             FlowTarget::Declared(host.clone())
         } else {
             FlowTarget::External(host.clone())
@@ -223,16 +244,21 @@ mod tests {
 
     #[test]
     fn destinations() {
-        assert_eq!(destination("api.stripe.com"), Some(("api.stripe.com".into(), None)));
+        let d = |t: &str| destination(t, &["ww-db".to_string()]);
+        assert_eq!(d("api.stripe.com"), Some(("api.stripe.com".into(), None)));
         assert_eq!(
-            destination("`https://api.adyen.com/checkout`"),
+            d("`https://api.adyen.com/checkout`"),
             Some(("api.adyen.com".into(), Some(443)))
         );
         assert_eq!(
-            destination("otlp.eu.example:4317"),
+            d("otlp.eu.example:4317"),
             Some(("otlp.eu.example".into(), Some(4317)))
         );
-        assert_eq!(destination("DHL Versand-API"), None);
-        assert_eq!(destination("card charges"), None);
+        assert_eq!(
+            d("jdbc:sqlserver://ww-db:1433;databaseName=ww"),
+            Some(("ww-db".into(), Some(1433)))
+        );
+        assert_eq!(d("DHL Versand-API"), None);
+        assert_eq!(d("card charges"), None);
     }
 }

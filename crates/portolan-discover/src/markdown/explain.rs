@@ -169,7 +169,7 @@ static PORTISH: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static TIME_OR_DATE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b\d{1,2}:\d{2}(?::\d{2})?\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}\.\d{1,2}\.\d{2,4}\b")
+    Regex::new(r"\b\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?\b|\b\d{1,2}:\d{2}(?::\d{2})?\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}\.\d{1,2}\.\d{2,4}\b")
         .expect("static regex")
 });
 

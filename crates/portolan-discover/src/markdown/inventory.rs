@@ -44,6 +44,20 @@ fn status(text: &str) -> Result<Option<&'static str>, String> {
     })
 }
 
+/// Whether an `Owner` cell names a system account (`root`, `www-data`, `mysql`) — the
+/// process owner of an `ss`/`netstat` listing — rather than a project or team.
+fn system_user(s: &str) -> bool {
+    [
+        "root", "www-data", "www", "nobody", "daemon", "mysql", "postgres", "redis", "memcache",
+        "memcached", "nginx", "apache", "httpd", "bind", "named", "postfix", "dovecot", "sshd",
+        "systemd-resolve", "systemd-network", "chrony", "ntp", "syslog", "messagebus", "avahi",
+        "dnsmasq", "haproxy", "caddy", "docker", "elasticsearch", "mongodb", "rabbitmq",
+    ]
+    .contains(&s)
+        || s.starts_with('_')
+        || s.starts_with("systemd-")
+}
+
 /// One port of a cell, with what the cell says about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
@@ -350,7 +364,7 @@ pub fn rows(
         }
         let project = cell(row, cols, Column::Project)
             .map(cells::slug)
-            .filter(|s| !s.is_empty())
+            .filter(|s| !s.is_empty() && !system_user(s) && !cells::slug(name_raw).starts_with(s.as_str()))
             .or_else(|| heading_project.clone());
         let (base_name, paren) = {
             let c = cells::clean(name_raw);

@@ -189,7 +189,7 @@ fn declared_target(draft: &Draft, name: &str, port: u16) -> Option<String> {
     let slug = super::cells::slug(name);
     let on_port = draft.bindings_on(port, true);
     let by_name = on_port.iter().find(|(s, _)| {
-        s.contains(&slug)
+        !slug.is_empty() && s.contains(&slug)
             || draft
                 .services
                 .get(s)

@@ -163,7 +163,7 @@ fn name_like(s: &str) -> bool {
     let c = cells::clean(s);
     let words: Vec<String> = c.split_whitespace().map(str::to_lowercase).collect();
     !words.is_empty()
-        && words.len() <= 6
+        && words.len() <= 8
         && !words.iter().any(|w| VERBS.contains(&w.as_str()))
         && c.chars().next().is_some_and(|ch| ch.is_alphanumeric())
 }
@@ -637,6 +637,11 @@ pub fn sentences(draft: &mut Draft, section: &Section, text: &str, line: usize) 
             let subject = drop_leading_phrase(&subject);
             let rest_l = rest.to_lowercase();
             let subj_l = subject.to_lowercase();
+            // "also listens on", "écoute aussi": one more port of a declared program
+            let also = [" also ", " aussi ", " auch ", " también ", " также ", " as well", " additionally "]
+                .iter()
+                .any(|w| format!(" {} ", sentence.to_lowercase()).contains(w));
+            let check = check && !also;
             // `each container runs on port 5000 internally`: inside containers, not on a host
             if ["internally", "inside the container", "in the container", "in each container", "container port"]
                 .iter()
@@ -659,7 +664,13 @@ pub fn sentences(draft: &mut Draft, section: &Section, text: &str, line: usize) 
                 audience: rest.to_string(),
                 redirect: rest_l.contains("redirect"),
                 line,
-                mode: if check { Mode::Check } else { Mode::Add },
+                mode: if check {
+                    Mode::Check
+                } else if also {
+                    Mode::Merge
+                } else {
+                    Mode::Add
+                },
                 ..Listener::default()
             };
             if add(draft, section, &l) {
@@ -1144,4 +1155,28 @@ pub fn service_on(draft: &Draft, name: &str, port: u16) -> Option<String> {
                 .is_some_and(|s| s.bindings.values().any(|b| b.port.is_some_and(|p| p.contains(port))))
         })
         .or_else(|| draft.services.contains_key(&key).then_some(key))
+}
+
+#[cfg(test)]
+mod outbound_tests {
+    use super::*;
+
+    #[test]
+    fn outbound_sentences() {
+        let mut d = Draft::default();
+        let s = Section::default();
+        assert!(outbound(
+            &mut d,
+            &s,
+            "The storefront also calls `https://api.adyen.com` for payments and pushes traces to `otlp.eu.observability.example:4317`.",
+            3,
+            false
+        ));
+        let to: Vec<String> = d
+            .flows
+            .iter()
+            .map(|f| format!("{:?}:{}", f.to, f.port))
+            .collect();
+        assert_eq!(to.len(), 2, "{to:?}");
+    }
 }

@@ -315,8 +315,15 @@ fn most_specific(draft: &Draft, addresses: &[String]) -> Vec<String> {
     out
 }
 
-/// A binding whose audience the document leaves unsaid, on a host with a public address
-/// whose firewall allows its port from anywhere, is meant for everyone: the rule says so.
+/// Protocols that face the Internet by nature: web and mail.
+const FRONT_DOORS: &[&str] = &[
+    "http", "https", "smtp", "submission", "smtps", "imap", "imaps", "pop3", "pop3s", "h2",
+    "h3", "quic",
+];
+
+/// A web or mail binding whose audience the document leaves unsaid, on a host with a
+/// public address whose firewall allows its port from anywhere, is meant for everyone: the
+/// rule says so. (A cache or database opened the same way is not assumed to be meant.)
 fn front_doors(draft: &mut Draft, hosts: &BTreeMap<String, HostOut>, plan: &Plan) {
     for h in hosts.values() {
         let public_addr = h.addresses.iter().any(|a| {
@@ -348,7 +355,8 @@ fn front_doors(draft: &mut Draft, hosts: &BTreeMap<String, HostOut>, plan: &Plan
                     r.covers(&p)
                         && t.is_none_or(|t| (t == portolan_model::spec::Transport::Udp) == udp)
                 });
-                if allowed && b.exposure.is_empty() && !b.via_proxy {
+                let front_door = b.app.as_deref().is_some_and(|a| FRONT_DOORS.contains(&a));
+                if allowed && front_door && b.exposure.is_empty() && !b.via_proxy {
                     b.exposure = vec![Audience::Public];
                     opened.push(p.to_string());
                 }

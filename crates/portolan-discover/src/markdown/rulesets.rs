@@ -72,6 +72,15 @@ pub fn iptables_save(draft: &mut Draft, section: &Section, code: &Code) -> bool 
         if !t.starts_with("-A ") && !t.starts_with("-I ") {
             continue;
         }
+        // ICMP, ESP, GRE…: no ports, nothing for a port's reach
+        let proto = t
+            .split_whitespace()
+            .skip_while(|w| *w != "-p" && *w != "--protocol")
+            .nth(1)
+            .unwrap_or("");
+        if !proto.is_empty() && !matches!(proto, "tcp" | "udp" | "all") {
+            continue;
+        }
         match firewall::iptables(&format!("iptables {t}")) {
             Some(Command::Add(r)) => {
                 let rule = RuleDraft {
