@@ -103,7 +103,7 @@ static USER_COLON_PASS: LazyLock<Regex> = LazyLock::new(|| {
 
 static PROSE_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r#"(?i)(?P<key>(?:\b(?:password|passwort|kennwort|passcode|passphrase|contraseña|contrasena|senha|wachtwoord|hasło|haslo|mot de passe|pwd)|пароль)[^\n:=|`]{0,40}?(?:\s*[:=]\s*|\s+(?:is|est|ist|es|é|equals)\s+)(?:\*\*|__)?\s*)(?P<val>`[^`]+`|"[^"]+"|'[^']+'|[^\s`*|,;]+)"#,
+        r#"(?i)(?P<key>(?:\b(?:password|passwort|kennwort|passcode|passphrase|contraseña|contrasena|senha|wachtwoord|hasło|haslo|mot de passe|pwd)|пароль)\b[^\n:=|`]{0,40}?(?:\s*[:=]\s*|\s+(?:is|est|ist|es|é|equals)\s+)(?:\*\*|__)?\s*)(?P<val>`[^`]+`|"[^"]+"|'[^']+'|[^\s`*|,;]+)"#,
     )
 });
 
@@ -150,8 +150,11 @@ fn is_reference(val: &str) -> bool {
 /// Whether a value is a setting rather than a secret (`true`, `no`, a number).
 fn is_setting(val: &str) -> bool {
     let v = val.trim_matches(['"', '\'']).to_ascii_lowercase();
-    ["true", "false", "yes", "no", "on", "off", "none", "required", "optional", "0", "1"]
-        .contains(&v.as_str())
+    [
+        "true", "false", "yes", "no", "on", "off", "none", "required", "optional", "0", "1",
+        "scram-sha-256", "md5", "trust", "peer", "ident", "plain", "bcrypt", "argon2",
+    ]
+    .contains(&v.as_str())
 }
 
 /// Whether a value looks like key material: long, and not a word, a path or a number.
@@ -241,7 +244,10 @@ pub fn redact(text: &str) -> (String, bool) {
         // `secretRequired="false"` is a setting
         let key = c["key"].to_ascii_uppercase();
         let key = key.trim_end_matches(|ch: char| !ch.is_ascii_alphanumeric());
-        !["FILE", "PATH", "REF", "DIR", "NAME", "ENV", "REQUIRED", "LENGTH", "TTL"]
+        ![
+            "FILE", "PATH", "REF", "DIR", "NAME", "ENV", "REQUIRED", "LENGTH", "TTL",
+            "ENCRYPTION", "POLICY", "EXPIRY", "EXPIRE", "PROMPT", "METHOD", "ALGORITHM",
+        ]
             .iter()
             .any(|s| key.ends_with(s))
             && !is_setting(&c["val"])
@@ -556,6 +562,10 @@ mod tests {
             "Пароль администратора ClickHouse: `***`."
         );
         assert_eq!(r("The password is required."), "The password is required.");
+        assert_eq!(
+            r("    command: [\"postgres\", \"-c\", \"password_encryption=scram-sha-256\"]"),
+            "    command: [\"postgres\", \"-c\", \"password_encryption=scram-sha-256\"]"
+        );
     }
 
     #[test]

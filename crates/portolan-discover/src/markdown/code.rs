@@ -137,15 +137,38 @@ fn env_pair(line: &str) -> Option<(&str, &str)> {
     .then_some((k, v.split(" #").next().unwrap_or(v).trim()))
 }
 
-/// The block's text padded with blank lines so that line numbers are the document's.
-pub(super) fn padded(code: &Code) -> String {
+/// The block's text (its lines, `\n`-terminated) and how many document lines come before
+/// it.
+pub(super) fn body(code: &Code) -> (String, usize) {
     let first = code.lines.first().map_or(code.line + 1, |(_, n)| *n);
-    let mut s = "\n".repeat(first.saturating_sub(1));
+    let mut s = String::with_capacity(code.lines.iter().map(|(l, _)| l.len() + 1).sum());
     for (l, _) in &code.lines {
         s.push_str(l);
         s.push('\n');
     }
-    s
+    (s, first.saturating_sub(1))
+}
+
+/// Runs a format parser of this crate on a block and moves what it found to the
+/// document's line numbers (the block is parsed on its own, not padded: a document of many
+/// blocks stays linear).
+pub(super) fn parse_block(code: &Code, parse: impl FnOnce(&str) -> FileReport) -> FileReport {
+    let (text, before) = body(code);
+    let mut r = parse(&text);
+    let off = u32::try_from(before).unwrap_or(u32::MAX);
+    for u in &mut r.uses {
+        u.at.line = u.at.line.saturating_add(off);
+    }
+    for x in &mut r.routes {
+        x.at.line = x.at.line.saturating_add(off);
+    }
+    for p in &mut r.problems {
+        p.at.line = p.at.line.saturating_add(off);
+    }
+    for s in &mut r.secrets {
+        s.line = s.line.saturating_add(off);
+    }
+    r
 }
 
 /// What a block is, for the explain report (`code block ```yaml (compose)`).
@@ -279,11 +302,13 @@ fn compose_services(code: &Code) -> Vec<(usize, String)> {
 }
 
 fn compose(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code, section: &Section) {
-    let text = padded(code);
-    let mut found = crate::compose::parse(path, &text, &Context::default());
-    if found.uses.is_empty() && found.problems.is_empty() {
-        found.uses = compose_fallback(path, &text);
-    }
+    let found = parse_block(code, |t| {
+        let mut r = crate::compose::parse(path, t, &Context::default());
+        if r.uses.is_empty() && r.problems.is_empty() {
+            r.uses = compose_fallback(path, t);
+        }
+        r
+    });
     report.problems.extend(found.problems);
     let services = compose_services(code);
     let names: Vec<String> = services.iter().map(|(_, s)| s.to_lowercase()).collect();
@@ -402,7 +427,8 @@ fn publish(
         if s.env.is_none() {
             s.env = env.cloned();
         }
-        s.bindings.insert(
+        draft.add_binding(
+            &key,
             bname,
             BindingDraft {
                 port: Some(port),
@@ -410,7 +436,6 @@ fn publish(
                 ..change
             },
         );
-        draft.counts.bindings += 1;
         return;
     }
     draft.counts.refined += 1;
@@ -501,8 +526,7 @@ fn compose_fallback(path: &str, text: &str) -> Vec<PortUse> {
 
 fn env(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code, section: &Section) {
     super::connects::apply(draft, section, code, &[], &|_| None);
-    let text = padded(code);
-    let found = crate::env::parse(path, &text, &Context::default());
+    let found = parse_block(code, |t| crate::env::parse(path, t, &Context::default()));
     report.problems.extend(found.problems);
     let mut vars: Vec<(String, u16, usize)> = found
         .uses
@@ -619,8 +643,6 @@ fn shell(
     if let Some(p) = pending {
         joined.push(p);
     }
-    let ix_text = padded(code);
-    let ix = LineIndex::new(path, &ix_text);
     let mut firewalld = super::rulesets::Firewalld::default();
     let hosts = section.hosts();
     for (cmd, line) in joined {
@@ -684,6 +706,8 @@ fn shell(
                     });
                 }
             } else {
+                // locations are not used: evidence is the command's line
+                let ix = LineIndex::new(path, part);
                 let mut uses = crate::cmdline::scan(&ix, SourceKind::Shell, part, 0);
                 if uses.is_empty() {
                     uses = listen_flags(&ix, part, line);
@@ -738,10 +762,16 @@ fn firewall_command(
     if parsed == Command::Other {
         return;
     }
+    // the ruleset of this section: one of the latest (a section's commands come together;
+    // looking further back would make a long document quadratic)
+    let n = draft.firewalls.len();
     let idx = if let Some(i) = draft
         .firewalls
         .iter()
-        .position(|f| f.kind == kind && f.heading == heading && f.env == env)
+        .enumerate()
+        .skip(n.saturating_sub(8))
+        .find(|(_, f)| f.kind == kind && f.heading == heading && f.env == env)
+        .map(|(i, _)| i)
     {
         i
     } else {
@@ -891,7 +921,8 @@ fn listen(
         let s = draft.service(&key, &display);
         s.lines.insert(line);
         s.process = s.process.take().or(program);
-        s.bindings.insert(
+        draft.add_binding(
+            &key,
             name,
             BindingDraft {
                 port: Some(port),

@@ -22,7 +22,7 @@ use regex::Regex;
 use super::Section;
 use super::blocks::Code;
 use super::cells;
-use super::code::padded;
+use super::code::parse_block;
 use super::draft::Draft;
 use super::mentions::{self, Listener, Mode};
 use crate::evidence::{Context, Role};
@@ -118,9 +118,8 @@ fn add(draft: &mut Draft, section: &Section, name: &str, port: u16, bind: Option
 
 /// A systemd unit block.
 pub fn systemd(draft: &mut Draft, path: &str, code: &Code, section: &Section, name: &str) -> bool {
-    let text = padded(code);
     let unit = format!("{name}.service");
-    let found = crate::systemd::parse(&unit, &text, &Context::default());
+    let found = parse_block(code, |t| crate::systemd::parse(&unit, t, &Context::default()));
     let mut any = false;
     let mut lines_done = Vec::new();
     for u in &found.uses {

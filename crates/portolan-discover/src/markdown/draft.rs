@@ -236,11 +236,27 @@ pub struct Counts {
     pub rules: usize,
 }
 
+/// Where the bindings are, by port, and the services, by the words of their keys: lookups
+/// a large document makes for every line stay logarithmic. Kept by [`Draft::service`] and
+/// [`Draft::add_binding`], the only ways services and bindings are created.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    /// Single-port bindings by port: (service, binding).
+    single: BTreeMap<u16, Vec<(String, String)>>,
+    /// Port-range bindings, and bindings with only a container port.
+    other: Vec<(String, String)>,
+    /// Service keys by each word of the key.
+    words: BTreeMap<String, BTreeSet<String>>,
+    /// Flows already added: (from, to, port, transport).
+    flows: BTreeSet<(Option<String>, FlowTarget, PortRange, Option<Transport>)>,
+}
+
 /// Everything learnt from one document.
 #[derive(Debug, Clone, Default)]
 pub struct Draft {
     /// Running counts (see [`Counts`]).
     pub counts: Counts,
+    index: Index,
     /// The document's title.
     pub title: Option<String>,
     /// Networks: name → (CIDR, line).
@@ -276,6 +292,15 @@ pub struct Draft {
 impl Draft {
     /// The service `key`, created with `display` if new.
     pub fn service(&mut self, key: &str, display: &str) -> &mut ServiceDraft {
+        if !self.services.contains_key(key) {
+            for w in key.split('-').filter(|w| !w.is_empty()) {
+                self.index
+                    .words
+                    .entry(w.to_string())
+                    .or_default()
+                    .insert(key.to_string());
+            }
+        }
         self.services
             .entry(key.to_string())
             .or_insert_with(|| ServiceDraft {
@@ -284,21 +309,54 @@ impl Draft {
             })
     }
 
-    /// Services with a base binding on `port` (container side matched too when
-    /// `or_target`): (service key, binding name).
-    pub fn bindings_on(&self, port: u16, or_target: bool) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for (sk, s) in &self.services {
-            for (bk, b) in &s.bindings {
-                let hit = b.port.is_some_and(|p| p.contains(port))
-                    || (or_target
-                        && b.target.is_some_and(|t| t.contains(port))
-                        && b.port.is_none());
-                if hit {
-                    out.push((sk.clone(), bk.clone()));
-                }
+    /// Adds binding `name` to service `key` (which must exist; [`Draft::service`] creates
+    /// it), replacing one of that name.
+    pub fn add_binding(&mut self, key: &str, name: String, b: BindingDraft) {
+        let entry = (key.to_string(), name.clone());
+        match b.port {
+            Some(p) if p.lo == p.hi => self.index.single.entry(p.lo).or_default().push(entry),
+            _ => self.index.other.push(entry),
+        }
+        if let Some(s) = self.services.get_mut(key) {
+            s.bindings.insert(name, b);
+            self.counts.bindings += 1;
+        }
+    }
+
+    /// Service keys that share a word with `key`.
+    pub fn services_sharing_words(&self, key: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for w in key.split('-').filter(|w| !w.is_empty()) {
+            if let Some(keys) = self.index.words.get(w) {
+                out.extend(keys.iter().cloned());
             }
         }
+        out
+    }
+
+    /// Services with a base binding on `port` (container side matched too when
+    /// `or_target`): (service key, binding name), sorted.
+    pub fn bindings_on(&self, port: u16, or_target: bool) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let candidates = self
+            .index
+            .single
+            .get(&port)
+            .into_iter()
+            .flatten()
+            .chain(self.index.other.iter());
+        for (sk, bk) in candidates {
+            let Some(b) = self.services.get(sk).and_then(|s| s.bindings.get(bk)) else {
+                continue;
+            };
+            let hit = b.port.is_some_and(|p| p.contains(port))
+                || (or_target && b.target.is_some_and(|t| t.contains(port)) && b.port.is_none());
+            if hit {
+                out.push((sk.clone(), bk.clone()));
+            }
+        }
+        out.sort();
+        out.dedup();
         out
     }
 
@@ -366,26 +424,37 @@ impl Draft {
 
     /// The hosts `text` names (whole words: `api-1, api-2`, `pg1 (10.5.0.21)`, `lab-gw`).
     pub fn hosts_in(&self, text: &str) -> Vec<String> {
+        if self.hosts.is_empty() {
+            return Vec::new();
+        }
         let t = text.to_lowercase();
-        let words: Vec<&str> = t
+        let mut out: Vec<String> = Vec::new();
+        for w in t
             .split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '.' || c == '_'))
             .map(|w| w.trim_matches('.'))
             .filter(|w| !w.is_empty())
-            .collect();
-        self.hosts
-            .keys()
-            .filter(|k| words.iter().any(|w| w == k || super::cells::slug(w) == **k))
-            .cloned()
-            .collect()
+        {
+            let key = if self.hosts.contains_key(w) {
+                w.to_string()
+            } else {
+                let s = super::cells::slug(w);
+                if !self.hosts.contains_key(&s) {
+                    continue;
+                }
+                s
+            };
+            if !out.contains(&key) {
+                out.push(key);
+            }
+        }
+        out.sort();
+        out
     }
 
     /// Adds an outbound flow (once).
     pub fn flow(&mut self, f: FlowDraft) {
-        if !self
-            .flows
-            .iter()
-            .any(|g| g.from == f.from && g.to == f.to && g.port == f.port && g.transport == f.transport)
-        {
+        let key = (f.from.clone(), f.to.clone(), f.port, f.transport);
+        if self.index.flows.insert(key) {
             self.flows.push(f);
         }
     }

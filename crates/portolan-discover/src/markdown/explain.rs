@@ -192,6 +192,11 @@ pub fn port_like(text: &str) -> Vec<u16> {
     out
 }
 
+/// Whether an entry is a table or a code block (not a run of list or prose lines).
+pub fn is_block(e: &Entry) -> bool {
+    e.kind.contains("table") || e.kind.starts_with("code")
+}
+
 impl Explain {
     /// The report as text, one part per line (`  12-18  table "Inbound": 4 listeners`).
     pub fn text(&self, path: &str) -> String {
@@ -232,12 +237,14 @@ impl Explain {
         out
     }
 
-    /// The parts that hold port-like numbers and added nothing, plus unreadable lines, as
-    /// warnings (`FILE:LINE: …`).
+    /// The tables and code blocks that hold port-like numbers and added nothing, plus
+    /// unreadable lines, as warnings (`FILE:LINE: …`). Prose lines with numbers that are not
+    /// ports (years, sizes) are in the full report only.
     pub fn unused(&self, path: &str) -> Vec<String> {
         let mut out: Vec<String> = self
             .entries
             .iter()
+            .filter(|e| is_block(e))
             .filter_map(|e| {
                 let u = e.unused.as_ref()?;
                 Some(format!(

@@ -595,8 +595,7 @@ pub fn rows(
                 draft.counts.refined += 1;
                 continue;
             }
-            s.bindings.insert(name, b);
-            draft.counts.bindings += 1;
+            draft.add_binding(&key, name, b);
         }
         let s = draft.service(&key, &display);
         s.lines.insert(line);

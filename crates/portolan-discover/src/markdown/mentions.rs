@@ -237,21 +237,22 @@ pub fn add(draft: &mut Draft, section: &Section, l: &Listener) -> bool {
             // is `mosquitto.conf`)
             let by_port = || {
                 let context: Vec<String> = if l.hosts.is_empty() { section.hosts() } else { l.hosts.clone() };
-                let mut found: Vec<String> = draft
-                    .services
-                    .iter()
-                    .filter(|(_, s)| {
-                        (s.hosts.is_empty() || context.is_empty() || s.hosts.iter().any(|h| context.contains(h)))
-                            && s.bindings.values().any(|b| {
-                                l.ports.iter().any(|(p, t)| {
-                                    b.port == Some(*p)
-                                        && (b.transport == Some(Transport::Udp))
-                                            == (t.or(l.transports.first().copied()) == Some(Transport::Udp))
-                                })
-                            })
-                    })
-                    .map(|(k, _)| k.clone())
-                    .collect();
+                let mut found: Vec<String> = Vec::new();
+                for (p, t) in &l.ports {
+                    let udp = t.or(l.transports.first().copied()) == Some(Transport::Udp);
+                    for (sk, bk) in draft.bindings_on(p.lo, false) {
+                        let Some(s) = draft.services.get(&sk) else { continue };
+                        let same_place = s.hosts.is_empty()
+                            || context.is_empty()
+                            || s.hosts.iter().any(|h| context.contains(h));
+                        let same = s.bindings.get(&bk).is_some_and(|b| {
+                            b.port == Some(*p) && (b.transport == Some(Transport::Udp)) == udp
+                        });
+                        if same_place && same && !found.contains(&sk) {
+                            found.push(sk);
+                        }
+                    }
+                }
                 found.dedup();
                 (found.len() == 1).then(|| found.remove(0))
             };
@@ -351,9 +352,8 @@ pub fn add(draft: &mut Draft, section: &Section, l: &Listener) -> bool {
                 lines: [l.line].into(),
                 ..BindingDraft::default()
             };
-            let s = draft.service(&key, &name);
-            s.bindings.insert(bname, b);
-            draft.counts.bindings += 1;
+            draft.service(&key, &name);
+            draft.add_binding(&key, bname, b);
         }
     }
     let s = draft.service(&key, &name);
@@ -395,7 +395,11 @@ fn strip_articles(s: &str) -> String {
 fn matching_services(draft: &Draft, key: &str) -> Vec<String> {
     let subject: Vec<&str> = key.split('-').filter(|w| w.len() > 1).collect();
     let mut found: Vec<(usize, String)> = Vec::new();
-    for (k, s) in &draft.services {
+    for k in draft.services_sharing_words(key) {
+        let Some(s) = draft.services.get(&k) else {
+            continue;
+        };
+        let k = &k;
         if s.bindings.is_empty() {
             continue;
         }
@@ -422,7 +426,11 @@ fn matching_service(draft: &Draft, key: &str) -> Option<String> {
         return None;
     }
     let mut best: Option<(usize, String)> = None;
-    for (k, s) in &draft.services {
+    for k in draft.services_sharing_words(key) {
+        let Some(s) = draft.services.get(&k) else {
+            continue;
+        };
+        let k = &k;
         if s.bindings.is_empty() {
             continue;
         }

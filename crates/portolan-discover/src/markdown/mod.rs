@@ -223,7 +223,7 @@ pub enum ImportError {
         path: String,
     },
     /// No line of it is text.
-    #[error("{path}:{line}:1: binary content, not a text document ({why})")]
+    #[error("{path}:{line}:1: not a text document: {why}")]
     NotText {
         /// The document.
         path: String,
@@ -319,11 +319,17 @@ impl Imported {
             .explain
             .entries
             .iter()
-            .filter(|e| e.unused.is_some())
+            .filter(|e| e.unused.is_some() && explain::is_block(e))
             .count();
-        let skipped: usize = self.explain.entries.iter().map(|e| e.skipped.len()).sum();
+        let skipped: usize = self
+            .explain
+            .entries
+            .iter()
+            .filter(|e| explain::is_block(e))
+            .map(|e| e.skipped.len())
+            .sum();
         format!(
-            "{}: {} parts read: {} services with {} listeners on {} hosts, {} flows, {} routes; {} parts not used, {} rows skipped, {} unreadable lines (`--explain` lists each)",
+            "{}: {} parts read: {} services with {} listeners on {} hosts, {} flows, {} routes; {} tables/blocks not used, {} rows skipped, {} unreadable lines (`--explain` lists every part)",
             self.path,
             self.explain.entries.len(),
             t.services,
@@ -477,6 +483,14 @@ fn read(path: &str, text: &str, encoding: &str, unreadable: Vec<(usize, String)>
         }
     };
     let mut caption: Option<(String, usize)> = None;
+    // the hosts each prose line introduces (`**web-1** — 10.0.0.5`)
+    let mut introduced_at: std::collections::BTreeMap<usize, Vec<String>> =
+        std::collections::BTreeMap::new();
+    for (k, h) in &draft.hosts {
+        for l in &h.lines {
+            introduced_at.entry(*l).or_default().push(k.clone());
+        }
+    }
     for block in blocks {
         let before = Tally::of(&draft);
         let skipped_before = draft.skipped.len();
@@ -574,14 +588,8 @@ fn read(path: &str, text: &str, encoding: &str, unreadable: Vec<(usize, String)>
                 };
                 caption = Some((text.clone(), line));
                 // hosts this line introduces are the context of what follows in the section
-                let introduced: Vec<String> = draft
-                    .hosts
-                    .iter()
-                    .filter(|(_, h)| h.lines.contains(&line))
-                    .map(|(k, _)| k.clone())
-                    .collect();
-                if !introduced.is_empty() {
-                    section.introduce(&introduced);
+                if let Some(introduced) = introduced_at.get(&line) {
+                    section.introduce(introduced);
                 }
                 let joined = prose_last.is_some_and(|l| line == l + 1) && !entries.is_empty();
                 if !joined {

@@ -10,7 +10,7 @@ use portolan_model::port::PortRange;
 
 use super::blocks::Code;
 use super::cells;
-use super::code::padded;
+use super::code::parse_block;
 use super::draft::{Audience, BindingDraft, Draft, RouteDraft};
 use crate::evidence::{Context, FileReport};
 use crate::text::port_number;
@@ -26,8 +26,7 @@ struct Server {
 
 /// Applies one nginx block.
 pub fn apply(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code, hosts: &[String]) {
-    let text = padded(code);
-    let found = crate::nginx::parse(path, &text, &Context::default());
+    let found = parse_block(code, |t| crate::nginx::parse(path, t, &Context::default()));
     report.problems.extend(found.problems);
     let mut servers: Vec<Server> = Vec::new();
     let mut upstreams: BTreeMap<String, u16> = BTreeMap::new();
@@ -140,18 +139,19 @@ pub fn apply(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code
                 .bindings
                 .values_mut()
                 .find(|b| b.port == Some(PortRange::single(port)));
-            let found = existing.is_some();
             if let Some(b) = existing {
                 b.lines.insert(s.line);
                 // One server on the port proxies: the port is not redirect-only.
                 b.redirect = b.redirect && redirect_only;
+                draft.counts.refined += 1;
             } else {
                 let exposure = if bind.is_some_and(|b| b.is_loopback()) {
                     vec![Audience::Localhost]
                 } else {
                     vec![Audience::Public]
                 };
-                svc.bindings.insert(
+                draft.add_binding(
+                    &key,
                     name,
                     BindingDraft {
                         port: Some(PortRange::single(port)),
@@ -164,11 +164,6 @@ pub fn apply(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code
                         ..BindingDraft::default()
                     },
                 );
-            }
-            if found {
-                draft.counts.refined += 1;
-            } else {
-                draft.counts.bindings += 1;
             }
             for (host, up, line) in &s.passes {
                 let up = up.or_else(|| upstreams.get(host).copied());

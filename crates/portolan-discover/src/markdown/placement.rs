@@ -229,6 +229,17 @@ pub fn plan(draft: &mut Draft) -> Plan {
             plan.unattached.push(i);
         }
     }
+    // hosts with something declared public on them
+    let mut public_declared: BTreeSet<String> = BTreeSet::new();
+    for (k, s) in &draft.services {
+        if s
+            .bindings
+            .values()
+            .any(|b| b.exposure.contains(&Audience::Public))
+        {
+            public_declared.extend(plan.service_hosts.get(k).into_iter().flatten().cloned());
+        }
+    }
     // networks
     let all_private = !draft.mentioned.is_empty() && draft.mentioned.values().all(|p| *p);
     for h in hosts.values_mut() {
@@ -238,12 +249,7 @@ pub fn plan(draft: &mut Draft) -> Plan {
             a.parse::<IpAddr>()
                 .is_ok_and(|ip| !super::facts::is_private(&ip))
         });
-        let declared_public = draft.services.iter().any(|(k, s)| {
-            plan.service_hosts.get(k).is_some_and(|hs| hs.contains(&h.name))
-                && s.bindings
-                    .values()
-                    .any(|b| b.exposure.contains(&Audience::Public))
-        });
+        let declared_public = public_declared.contains(&h.name);
         let public = match hd.and_then(|x| x.public) {
             Some(p) => Some(p),
             None if public_addr => Some(true),
@@ -344,10 +350,16 @@ fn front_doors(draft: &mut Draft, hosts: &BTreeMap<String, HostOut>, plan: &Plan
             .collect();
         let line = fw.line;
         let mut opened = Vec::new();
-        for (k, s) in &mut draft.services {
-            if !plan.service_hosts.get(k).is_some_and(|hs| hs.contains(&h.name)) {
+        let on_host: Vec<String> = plan
+            .service_hosts
+            .iter()
+            .filter(|(_, hs)| hs.contains(&h.name))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in on_host {
+            let Some(s) = draft.services.get_mut(&k) else {
                 continue;
-            }
+            };
             for b in s.bindings.values_mut() {
                 let Some(p) = b.port else { continue };
                 let udp = b.transport == Some(portolan_model::spec::Transport::Udp);

@@ -192,6 +192,8 @@ fn firewall_item(
     if !draft
         .firewalls
         .iter()
+        .rev()
+        .take(8)
         .any(|f| f.heading == heading && f.assumed)
     {
         draft.firewalls.push(FirewallDraft {
@@ -365,7 +367,8 @@ pub fn flush(draft: &mut Draft, card: &mut Card, section: &Section) {
         if s.bindings.values().any(|b| b.port == Some(pc.port)) {
             continue;
         }
-        s.bindings.insert(
+        draft.add_binding(
+            &key,
             name,
             BindingDraft {
                 port: Some(pc.port),
@@ -377,7 +380,6 @@ pub fn flush(draft: &mut Draft, card: &mut Card, section: &Section) {
                 ..BindingDraft::default()
             },
         );
-        draft.counts.bindings += 1;
     }
     let s = draft.service(&key, &display);
     s.lines.extend(lines);

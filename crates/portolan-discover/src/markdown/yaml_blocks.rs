@@ -14,7 +14,7 @@ use portolan_model::spec::{Publisher, Transport};
 use super::Section;
 use super::blocks::Code;
 use super::cells;
-use super::code::padded;
+use super::code::{body, parse_block};
 use super::draft::{BindingDraft, Draft, FlowDraft, FlowTarget, RouteDraft};
 use super::mentions::{self, Listener, Mode};
 use crate::evidence::{Context, Role};
@@ -23,8 +23,7 @@ use crate::yaml::{self, Doc, Node};
 
 /// Reads a Kubernetes manifest block; `true` if it said anything.
 pub fn kubernetes(draft: &mut Draft, path: &str, code: &Code, section: &Section) -> bool {
-    let text = padded(code);
-    let found = crate::kubernetes::parse(path, &text, &Context::default());
+    let found = parse_block(code, |t| crate::kubernetes::parse(path, t, &Context::default()));
     draft.note_problems(&found.problems);
     let published: Vec<(String, u16)> = found
         .uses
@@ -117,7 +116,8 @@ fn node_port(
     let s = draft.service(&key, name);
     s.lines.insert(line);
     s.hosts.extend(hosts);
-    s.bindings.insert(
+    draft.add_binding(
+        &key,
         bname,
         BindingDraft {
             port: Some(port),
@@ -128,7 +128,6 @@ fn node_port(
             ..BindingDraft::default()
         },
     );
-    draft.counts.bindings += 1;
     true
 }
 
@@ -150,6 +149,8 @@ const EGRESS: &[&str] = &[
 struct Walk<'a, 'd> {
     doc: &'a Doc<'d>,
     ix: &'a LineIndex<'a>,
+    /// Document lines before the block.
+    before: usize,
     section: &'a Section,
     any: bool,
 }
@@ -160,7 +161,7 @@ fn scalar(doc: &Doc<'_>, node: Option<&Node>) -> Option<String> {
 
 impl Walk<'_, '_> {
     fn line(&self, node: &Node) -> usize {
-        self.ix.location(self.doc.byte(node.span.start)).line as usize
+        self.ix.location(self.doc.byte(node.span.start)).line as usize + self.before
     }
 
     /// The ports a `port:`/`ports:` value lists (`443`, `"3478/udp"`, `[a, b]`).
@@ -331,7 +332,7 @@ fn port_key(stem: &str) -> (String, Option<String>) {
 
 /// Reads a YAML inventory block; `true` if it said where anything listens or connects.
 pub fn inventory(draft: &mut Draft, path: &str, code: &Code, section: &Section) -> bool {
-    let text = padded(code);
+    let (text, before) = body(code);
     let ix = LineIndex::new(path, &text);
     let mut any = false;
     for doc in yaml::documents(&ix, &text) {
@@ -340,6 +341,7 @@ pub fn inventory(draft: &mut Draft, path: &str, code: &Code, section: &Section) 
                 let mut w = Walk {
                     doc: &doc,
                     ix: &ix,
+                    before,
                     section,
                     any: false,
                 };
@@ -348,7 +350,7 @@ pub fn inventory(draft: &mut Draft, path: &str, code: &Code, section: &Section) 
             }
             // a YAML fragment quoted for another purpose (a Prometheus job, a snippet):
             // listed, not a note in the spec
-            Err(p) => draft.skip(p.at.line as usize, p.reason),
+            Err(p) => draft.skip(p.at.line as usize + before, p.reason),
         }
     }
     any

@@ -3,6 +3,7 @@
 
 mod corpus;
 mod import_corpus;
+mod import_input;
 mod markdown;
 mod text_formats;
 mod walk;
