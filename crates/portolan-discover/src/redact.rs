@@ -109,27 +109,8 @@ static PROSE_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Words that follow "password is" in prose and are not the password.
 const PROSE_WORDS: &[&str] = &[
-    "required",
-    "set",
-    "stored",
-    "in",
-    "the",
-    "a",
-    "an",
-    "not",
-    "never",
-    "managed",
-    "rotated",
-    "see",
-    "from",
-    "per",
-    "unique",
-    "changed",
-    "empty",
-    "none",
-    "n/a",
-    "-",
-    "—",
+    "required", "set", "stored", "in", "the", "a", "an", "not", "never", "managed", "rotated",
+    "see", "from", "per", "unique", "changed", "empty", "none", "n/a", "-", "—",
 ];
 
 fn is_reference(val: &str) -> bool {
@@ -144,15 +125,33 @@ fn is_reference(val: &str) -> bool {
         || v.starts_with("secretKeyRef")
         || v.eq_ignore_ascii_case("null")
         || v.eq_ignore_ascii_case("changeme")
-        || v.chars().all(|c| c == '*' || c == 'x' || c == 'X' || c == '.')
+        || v.chars()
+            .all(|c| c == '*' || c == 'x' || c == 'X' || c == '.')
 }
 
 /// Whether a value is a setting rather than a secret (`true`, `no`, a number).
 fn is_setting(val: &str) -> bool {
     let v = val.trim_matches(['"', '\'']).to_ascii_lowercase();
     [
-        "true", "false", "yes", "no", "on", "off", "none", "required", "optional", "0", "1",
-        "scram-sha-256", "md5", "trust", "peer", "ident", "plain", "bcrypt", "argon2",
+        "true",
+        "false",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "none",
+        "required",
+        "optional",
+        "0",
+        "1",
+        "scram-sha-256",
+        "md5",
+        "trust",
+        "peer",
+        "ident",
+        "plain",
+        "bcrypt",
+        "argon2",
     ]
     .contains(&v.as_str())
 }
@@ -172,7 +171,12 @@ fn looks_random(val: &str) -> bool {
 
 /// One rule applied to `line`: every match of `re` whose `val` group is accepted by `keep`
 /// is replaced by the mask (group `q` — the opening quote, if any — kept).
-fn apply(line: &str, re: &Regex, changed: &mut bool, accept: impl Fn(&Captures<'_>) -> bool) -> String {
+fn apply(
+    line: &str,
+    re: &Regex,
+    changed: &mut bool,
+    accept: impl Fn(&Captures<'_>) -> bool,
+) -> String {
     re.replace_all(line, |c: &Captures<'_>| {
         let Some(val) = c.name("val") else {
             return c[0].to_string();
@@ -206,9 +210,8 @@ fn keep_yaml_shape(line: &str) -> String {
     static BLOCK: LazyLock<Regex> = LazyLock::new(|| {
         re(r#"^(?P<pre>\s*(?:-\s+)?(?:[^\s#"'*][^:#]*:\s+)?)\*\*\*(?P<post>\s*(?:#.*)?)$"#)
     });
-    static FLOW: LazyLock<Regex> = LazyLock::new(|| {
-        re(r#"(?P<pre>[\[{,]\s*(?:[^\s:,\[{]+:\s*)?)\*\*\*(?P<post>\s*[,\]}])"#)
-    });
+    static FLOW: LazyLock<Regex> =
+        LazyLock::new(|| re(r#"(?P<pre>[\[{,]\s*(?:[^\s:,\[{]+:\s*)?)\*\*\*(?P<post>\s*[,\]}])"#));
     if !line.contains(MASK) {
         return line.to_string();
     }
@@ -245,11 +248,25 @@ pub fn redact(text: &str) -> (String, bool) {
         let key = c["key"].to_ascii_uppercase();
         let key = key.trim_end_matches(|ch: char| !ch.is_ascii_alphanumeric());
         ![
-            "FILE", "PATH", "REF", "DIR", "NAME", "ENV", "REQUIRED", "LENGTH", "TTL",
-            "ENCRYPTION", "POLICY", "EXPIRY", "EXPIRE", "PROMPT", "METHOD", "ALGORITHM",
+            "FILE",
+            "PATH",
+            "REF",
+            "DIR",
+            "NAME",
+            "ENV",
+            "REQUIRED",
+            "LENGTH",
+            "TTL",
+            "ENCRYPTION",
+            "POLICY",
+            "EXPIRY",
+            "EXPIRE",
+            "PROMPT",
+            "METHOD",
+            "ALGORITHM",
         ]
-            .iter()
-            .any(|s| key.ends_with(s))
+        .iter()
+        .any(|s| key.ends_with(s))
             && !is_setting(&c["val"])
     });
     out = apply(&out, &KEY_ASSIGN, &mut changed, |c| looks_random(&c["val"]));
@@ -272,7 +289,9 @@ pub fn redact(text: &str) -> (String, bool) {
         let v = &c["val"];
         let bare = v.trim_matches(['`', '"', '\'']);
         let quoted = v.len() > bare.len();
-        let word = bare.trim_end_matches(['.', ',', ';', ':', '!', ')']).to_lowercase();
+        let word = bare
+            .trim_end_matches(['.', ',', ';', ':', '!', ')'])
+            .to_lowercase();
         quoted || !PROSE_WORDS.contains(&word.as_str())
     });
     if changed {
@@ -502,7 +521,10 @@ mod tests {
     fn secret_assignments_and_flags_are_masked() {
         assert_eq!(r("POSTGRES_PASSWORD=hunter2"), "POSTGRES_PASSWORD=***");
         assert_eq!(r("api_token: 'abc'"), "api_token: '***'");
-        assert_eq!(r("mysql --password=abc -h db"), "mysql --password=*** -h db");
+        assert_eq!(
+            r("mysql --password=abc -h db"),
+            "mysql --password=*** -h db"
+        );
         assert_eq!(
             r("command: redis-server --requirepass Qe4lantern77 --appendonly yes"),
             "command: redis-server --requirepass *** --appendonly yes"
@@ -512,7 +534,10 @@ mod tests {
             r#"command: ["redis-server", "--requirepass", "***"]"#
         );
         assert_eq!(r("redis-cli -a Qe4lantern77 ping"), "redis-cli -a *** ping");
-        assert_eq!(r("mysql -uroot -pPr1ntSh0p shop"), "mysql -uroot -p*** shop");
+        assert_eq!(
+            r("mysql -uroot -pPr1ntSh0p shop"),
+            "mysql -uroot -p*** shop"
+        );
         assert_eq!(r("mysql -h db -p 3306"), "mysql -h db -p 3306");
         assert_eq!(
             r("curl -u admin:s3cr3t http://x/"),
@@ -542,7 +567,10 @@ mod tests {
             r(r#"consul_encrypt_key: "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=""#),
             r#"consul_encrypt_key: "***""#
         );
-        assert_eq!(r("ssh_key: ~/.ssh/id_ed25519"), "ssh_key: ~/.ssh/id_ed25519");
+        assert_eq!(
+            r("ssh_key: ~/.ssh/id_ed25519"),
+            "ssh_key: ~/.ssh/id_ed25519"
+        );
     }
 
     #[test]
@@ -580,7 +608,10 @@ mod tests {
             r("  - {name: X, password: hunter2}"),
             "  - {name: X, password: \"***\"}"
         );
-        assert_eq!(r("      - POSTGRES_PASSWORD=x1"), "      - POSTGRES_PASSWORD=***");
+        assert_eq!(
+            r("      - POSTGRES_PASSWORD=x1"),
+            "      - POSTGRES_PASSWORD=***"
+        );
     }
 
     #[test]

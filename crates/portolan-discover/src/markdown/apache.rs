@@ -14,11 +14,13 @@ use super::mentions::{self, Listener, Mode};
 
 /// Whether a block reads like Apache httpd configuration.
 pub fn looks_like(code: &Code) -> bool {
-    matches!(code.lang.as_str(), "apache" | "apacheconf" | "httpd" | "apache2")
-        || code.lines.iter().any(|(l, _)| {
-            let t = l.trim_start();
-            t.starts_with("<VirtualHost") || t.starts_with("ProxyPass ")
-        })
+    matches!(
+        code.lang.as_str(),
+        "apache" | "apacheconf" | "httpd" | "apache2"
+    ) || code.lines.iter().any(|(l, _)| {
+        let t = l.trim_start();
+        t.starts_with("<VirtualHost") || t.starts_with("ProxyPass ")
+    })
 }
 
 #[derive(Debug, Default)]
@@ -50,7 +52,9 @@ pub fn apply(draft: &mut Draft, section: &Section, code: &Code) -> bool {
             "<virtualhost" => {
                 let addr = words.get(1).map_or("", |a| a.trim_end_matches('>'));
                 cur = Some(VHost {
-                    port: addr.rsplit_once(':').and_then(|(_, p)| crate::text::port_number(p)),
+                    port: addr
+                        .rsplit_once(':')
+                        .and_then(|(_, p)| crate::text::port_number(p)),
                     line: *n,
                     ..VHost::default()
                 });
@@ -73,10 +77,16 @@ pub fn apply(draft: &mut Draft, section: &Section, code: &Code) -> bool {
             }
             "proxypass" => {
                 let Some(url) = words.get(2) else { continue };
-                let Some((_, rest)) = url.split_once("://") else { continue };
+                let Some((_, rest)) = url.split_once("://") else {
+                    continue;
+                };
                 let hostport = rest.split('/').next().unwrap_or("");
-                let Some((h, p)) = hostport.rsplit_once(':') else { continue };
-                let Some(p) = crate::text::port_number(p) else { continue };
+                let Some((h, p)) = hostport.rsplit_once(':') else {
+                    continue;
+                };
+                let Some(p) = crate::text::port_number(p) else {
+                    continue;
+                };
                 if let Some(v) = cur.as_mut() {
                     v.passes.push((h.to_string(), p, *n));
                 }

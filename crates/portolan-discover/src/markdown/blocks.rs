@@ -201,7 +201,9 @@ fn scan_lines(lines: &[(&str, usize)], within: &str, depth: usize, out: &mut Vec
                 .unwrap_or("")
                 .trim_start_matches('.')
                 .to_ascii_lowercase();
-            let end = lines.get(j).map_or_else(|| body.last().map_or(n, |(_, l)| *l), |l| l.1);
+            let end = lines
+                .get(j)
+                .map_or_else(|| body.last().map_or(n, |(_, l)| *l), |l| l.1);
             let markdown = matches!(lang.as_str(), "markdown" | "md" | "mdown" | "gfm");
             let texty = matches!(lang.as_str(), "" | "text" | "txt" | "plain" | "plaintext");
             if depth < 4 && (markdown || (texty && has_pipe_table(&body))) {
@@ -369,7 +371,14 @@ mod tests {
         assert_eq!(t.rows[0].1, 5);
         let Block::Code(c) = &b[2] else { panic!() };
         assert_eq!((c.lang.as_str(), c.lines[0].1), ("yaml", 8));
-        assert!(matches!(&b[3], Block::Item { line: 10, term: None, .. }));
+        assert!(matches!(
+            &b[3],
+            Block::Item {
+                line: 10,
+                term: None,
+                ..
+            }
+        ));
         assert!(matches!(&b[4], Block::Text { line: 11, .. }));
     }
 
@@ -379,7 +388,13 @@ mod tests {
         let b = scan(doc);
         let tables: Vec<&Table> = b
             .iter()
-            .filter_map(|x| if let Block::Table(t) = x { Some(t) } else { None })
+            .filter_map(|x| {
+                if let Block::Table(t) = x {
+                    Some(t)
+                } else {
+                    None
+                }
+            })
             .collect();
         assert_eq!(tables.len(), 3, "{b:?}");
         assert_eq!(tables[0].origin, "table (in a ```markdown fence)");
@@ -387,7 +402,10 @@ mod tests {
         assert_eq!(tables[1].origin, "table (in a fence)");
         assert_eq!(tables[1].header, ["Port", "Use"]);
         assert_eq!(tables[2].origin, "html table");
-        assert!(b.iter().any(|x| matches!(x, Block::Heading { text, line: 3, .. } if text == "In")));
+        assert!(
+            b.iter()
+                .any(|x| matches!(x, Block::Heading { text, line: 3, .. } if text == "In"))
+        );
         let defs: Vec<(&str, Option<&str>)> = b
             .iter()
             .filter_map(|x| match x {
@@ -396,7 +414,10 @@ mod tests {
             })
             .collect();
         assert_eq!(defs, [("def one", Some("Term")), ("def two", Some("Term"))]);
-        assert!(b.iter().any(|x| matches!(x, Block::Code(c) if c.lang == "bash" && c.end == 21)));
+        assert!(
+            b.iter()
+                .any(|x| matches!(x, Block::Code(c) if c.lang == "bash" && c.end == 21))
+        );
     }
 
     #[test]

@@ -93,7 +93,9 @@ pub fn looks_like(code: &Code) -> bool {
     matches!(code.lang.as_str(), "caddy" | "caddyfile")
         || code.lines.iter().any(|(l, _)| {
             let t = l.trim_start();
-            t.starts_with("reverse_proxy ") || t.starts_with("file_server") || t.starts_with("php_fastcgi ")
+            t.starts_with("reverse_proxy ")
+                || t.starts_with("file_server")
+                || t.starts_with("php_fastcgi ")
         })
 }
 
@@ -109,7 +111,8 @@ pub fn apply(draft: &mut Draft, section: &Section, code: &Code) -> bool {
     let mut any = false;
     let mut listeners: Vec<(SitePort, usize)> = Vec::new();
     let mut routes: Vec<(Vec<u16>, String, u16, usize, Option<String>)> = Vec::new();
-    let mut admin: Option<(Option<IpAddr>, u16, usize)> = Some((Some(IpAddr::from([127, 0, 0, 1])), 2019, 0));
+    let mut admin: Option<(Option<IpAddr>, u16, usize)> =
+        Some((Some(IpAddr::from([127, 0, 0, 1])), 2019, 0));
     let mut admin_said = false;
     for (raw, n) in &code.lines {
         let t = raw.split(" #").next().unwrap_or(raw).trim();
@@ -163,16 +166,26 @@ pub fn apply(draft: &mut Draft, section: &Section, code: &Code) -> bool {
                     };
                 }
                 "http_port" => {
-                    http_port = words.get(1).and_then(|p| crate::text::port_number(p)).unwrap_or(http_port);
+                    http_port = words
+                        .get(1)
+                        .and_then(|p| crate::text::port_number(p))
+                        .unwrap_or(http_port);
                 }
                 "https_port" => {
-                    https_port = words.get(1).and_then(|p| crate::text::port_number(p)).unwrap_or(https_port);
+                    https_port = words
+                        .get(1)
+                        .and_then(|p| crate::text::port_number(p))
+                        .unwrap_or(https_port);
                 }
                 _ => {}
             }
             continue;
         }
-        let ports: Vec<u16> = site.iter().filter(|s| !s.redirect).map(|s| s.port).collect();
+        let ports: Vec<u16> = site
+            .iter()
+            .filter(|s| !s.redirect)
+            .map(|s| s.port)
+            .collect();
         let server_name = site.iter().find_map(|s| s.public_name.clone());
         let upstreams: Vec<&str> = match *first {
             "reverse_proxy" => {
@@ -190,13 +203,21 @@ pub fn apply(draft: &mut Draft, section: &Section, code: &Code) -> bool {
         };
         for u in upstreams {
             let u = u.split("://").nth(1).unwrap_or(u);
-            let Some((h, p)) = u.rsplit_once(':') else { continue };
-            let Some(p) = crate::text::port_number(p) else { continue };
+            let Some((h, p)) = u.rsplit_once(':') else {
+                continue;
+            };
+            let Some(p) = crate::text::port_number(p) else {
+                continue;
+            };
             routes.push((ports.clone(), h.to_string(), p, *n, server_name.clone()));
         }
     }
     for (sp, line) in &listeners {
-        let exposure = if sp.public_name.is_some() { "public" } else { "" };
+        let exposure = if sp.public_name.is_some() {
+            "public"
+        } else {
+            ""
+        };
         any |= mentions::add(
             draft,
             section,
@@ -217,7 +238,9 @@ pub fn apply(draft: &mut Draft, section: &Section, code: &Code) -> bool {
         if sp.public_name.is_some() {
             if let Some(k) = mentions::service_on(draft, "caddy", sp.port) {
                 if let Some(b) = draft.services.get_mut(&k).and_then(|s| {
-                    s.bindings.values_mut().find(|b| b.port == Some(PortRange::single(sp.port)))
+                    s.bindings
+                        .values_mut()
+                        .find(|b| b.port == Some(PortRange::single(sp.port)))
                 }) {
                     if b.exposure.is_empty() {
                         b.exposure = vec![Audience::Public];

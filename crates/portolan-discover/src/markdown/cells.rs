@@ -74,21 +74,42 @@ fn known_column(h: &str) -> Option<Column> {
         | "anbieter" | "proveedor" | "fournisseur" | "system" | "job" => Column::Service,
         "port" | "host port" | "external port" | "public port" | "published port"
         | "listen port" | "port number" | "number" | "tcp port" | "udp port" | "listens"
-        | "listens on" | "listening on" | "port/proto" | "port/protocol" | "puerto"
-        | "puertos" | "порт" | "порты" | "port(s)" | "ports" | "node port" => Column::Port,
+        | "listens on" | "listening on" | "port/proto" | "port/protocol" | "puerto" | "puertos"
+        | "порт" | "порты" | "port(s)" | "ports" | "node port" => Column::Port,
         "container port" | "internal port" | "target port" | "target" => Column::ContainerPort,
         "protocol" | "transport" | "proto" | "type" | "protocols" | "protokoll" | "protocolo"
         | "protocole" | "протокол" => Column::Protocol,
-        "purpose" | "description" | "note" | "comment" | "usage" | "use" | "used for"
-        | "detail" | "remark" | "why" | "zweck" | "aufgabe" | "uso" | "notas" | "nota"
-        | "usage prévu" | "remarques" | "remarque" | "зачем" | "назначение сервиса"
-        | "описание" | "what for" | "bemerkung" | "role" | "rolle" | "rôle" | "función" => {
-            Column::Purpose
-        }
+        "purpose"
+        | "description"
+        | "note"
+        | "comment"
+        | "usage"
+        | "use"
+        | "used for"
+        | "detail"
+        | "remark"
+        | "why"
+        | "zweck"
+        | "aufgabe"
+        | "uso"
+        | "notas"
+        | "nota"
+        | "usage prévu"
+        | "remarques"
+        | "remarque"
+        | "зачем"
+        | "назначение сервиса"
+        | "описание"
+        | "what for"
+        | "bemerkung"
+        | "role"
+        | "rolle"
+        | "rôle"
+        | "función" => Column::Purpose,
         "acces" | "access" | "exposure" | "visibility" | "scope" | "reachability"
         | "exposed to" | "reachable from" | "who connects" | "who may reach it" | "meant for"
-        | "zone" | "erreichbar von" | "zugriff" | "acceso" | "accès" | "exposition"
-        | "доступ" | "source" | "allowed from" | "audience" | "sources" | "external access"
+        | "zone" | "erreichbar von" | "zugriff" | "acceso" | "accès" | "exposition" | "доступ"
+        | "source" | "allowed from" | "audience" | "sources" | "external access"
         | "reachable by" => Column::Access,
         "bind" | "binding" | "bind address" | "listen address" | "interface" | "listen"
         | "listening address" | "listen addr" | "local address" => Column::Bind,
@@ -102,18 +123,52 @@ fn known_column(h: &str) -> Option<Column> {
         }
         "project" | "owner" | "team" | "group" => Column::Project,
         "host" | "server" | "machine" | "node" | "hostname" | "host(s)" | "servers" | "hosts"
-        | "nodes" | "vm" | "box" | "servidor" | "serveur" | "сервер" | "rechner" => Column::Host,
+        | "nodes" | "vm" | "box" | "servidor" | "serveur" | "сервер" | "rechner" => {
+            Column::Host
+        }
         "date" | "assigned" | "since" | "added" | "assigned on" => Column::Date,
-        "auth" | "auth required" | "authentication" | "authentifizierung" | "autenticación"
-        | "authentification" | "аутентификация" | "login" | "requires auth" => Column::Auth,
+        "auth"
+        | "auth required"
+        | "authentication"
+        | "authentifizierung"
+        | "autenticación"
+        | "authentification"
+        | "аутентификация"
+        | "login"
+        | "requires auth" => Column::Auth,
         "https only" | "tls only" | "tls" | "nur https" | "solo https" | "https uniquement"
         | "только https" | "encrypted" | "https" => Column::Tls,
-        "destination" | "endpoint" | "remote host" | "remote" | "target host" | "ziel"
-        | "zielhost" | "destino" | "назначение" | "url" | "upstream" | "connects to"
-        | "connection" | "connection string" | "dsn" | "verbindung" | "conexión"
-        | "cadena de conexión" | "connexion" | "подключение" | "jdbc url" => Column::Destination,
-        "called by" | "used by" | "caller" | "client" | "clients" | "from" | "aufgerufen von"
-        | "llamado por" | "appelé par" | "кто вызывает" => Column::Caller,
+        "destination"
+        | "endpoint"
+        | "remote host"
+        | "remote"
+        | "target host"
+        | "ziel"
+        | "zielhost"
+        | "destino"
+        | "назначение"
+        | "url"
+        | "upstream"
+        | "connects to"
+        | "connection"
+        | "connection string"
+        | "dsn"
+        | "verbindung"
+        | "conexión"
+        | "cadena de conexión"
+        | "connexion"
+        | "подключение"
+        | "jdbc url" => Column::Destination,
+        "called by"
+        | "used by"
+        | "caller"
+        | "client"
+        | "clients"
+        | "from"
+        | "aufgerufen von"
+        | "llamado por"
+        | "appelé par"
+        | "кто вызывает" => Column::Caller,
         _ => {
             if has("container") || has("internal") && has("port") {
                 Column::ContainerPort

@@ -203,7 +203,11 @@ pub fn why_unused(code: &Code, heading: &str) -> String {
     match kind(code, heading) {
         Kind::Other => format!(
             "a `{}` block: no reader for it",
-            if code.lang.is_empty() { "plain" } else { &code.lang }
+            if code.lang.is_empty() {
+                "plain"
+            } else {
+                &code.lang
+            }
         ),
         _ => "no listener, publish, route, flow or firewall rule recognised in it".to_string(),
     }
@@ -373,7 +377,25 @@ fn container_name(cmd: &str) -> Option<String> {
     while i < words.len() {
         let w = words[i];
         if w.starts_with('-') {
-            let takes = matches!(w, "-p" | "-e" | "-v" | "--publish" | "--env" | "--volume" | "--network" | "--restart" | "-u" | "--user" | "-w" | "--label" | "-l" | "--mount" | "--env-file" | "--hostname" | "-h");
+            let takes = matches!(
+                w,
+                "-p" | "-e"
+                    | "-v"
+                    | "--publish"
+                    | "--env"
+                    | "--volume"
+                    | "--network"
+                    | "--restart"
+                    | "-u"
+                    | "--user"
+                    | "-w"
+                    | "--label"
+                    | "-l"
+                    | "--mount"
+                    | "--env-file"
+                    | "--hostname"
+                    | "-h"
+            );
             i += if takes && !w.contains('=') { 2 } else { 1 };
             continue;
         }
@@ -1021,6 +1043,11 @@ mod podman_doc_tests {
     fn podman_block_in_a_document() {
         let doc = "# x\n\nContainers (podman, rootless)\n-----------------------------\n\n```\npodman run -d --name vaultwarden -p 127.0.0.1:8222:80 -e ADMIN_TOKEN=Vw4rden \\\n    docker.io/vaultwarden/server:1.30.5\npodman run -d --name uptime-kuma -p [::]:3001:3001 docker.io/louislam/uptime-kuma:1\n```\n";
         let imp = crate::markdown::import("d.md", doc);
-        assert!(imp.spec.contains("8222"), "{}\n{}", imp.spec, imp.explain_text());
+        assert!(
+            imp.spec.contains("8222"),
+            "{}\n{}",
+            imp.spec,
+            imp.explain_text()
+        );
     }
 }

@@ -14,7 +14,6 @@
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
-
 use portolan_model::port::PortRange;
 use portolan_model::spec::Transport;
 use regex::Regex;
@@ -32,13 +31,42 @@ use crate::evidence::{Context, Role};
 /// `cockpit.socket.d/listen.conf` → `cockpit`), else the heading's first word.
 pub fn program(code: &Code, caption: Option<&str>, heading: &str) -> String {
     const EXT: &[&str] = &[
-        "conf", "toml", "ini", "cfg", "yml", "yaml", "xml", "service", "socket", "properties",
-        "json", "d", "cnf", "env",
+        "conf",
+        "toml",
+        "ini",
+        "cfg",
+        "yml",
+        "yaml",
+        "xml",
+        "service",
+        "socket",
+        "properties",
+        "json",
+        "d",
+        "cnf",
+        "env",
     ];
     const GENERIC: &[&str] = &[
-        "listen", "listeners", "config", "settings", "override", "local", "ports", "server",
-        "default", "main", "etc", "system", "systemd", "conf", "zones", "sites-enabled",
-        "sites-available", "conf.d", "app", "application",
+        "listen",
+        "listeners",
+        "config",
+        "settings",
+        "override",
+        "local",
+        "ports",
+        "server",
+        "default",
+        "main",
+        "etc",
+        "system",
+        "systemd",
+        "conf",
+        "zones",
+        "sites-enabled",
+        "sites-available",
+        "conf.d",
+        "app",
+        "application",
     ];
     let comments: Vec<&str> = code
         .lines
@@ -57,7 +85,10 @@ pub fn program(code: &Code, caption: Option<&str>, heading: &str) -> String {
             for part in token.split('/').rev() {
                 let mut pieces = part.split('.');
                 let stem = pieces.next().unwrap_or("").to_lowercase();
-                let ext_ok = part.split('.').skip(1).any(|e| EXT.contains(&e.to_lowercase().as_str()));
+                let ext_ok = part
+                    .split('.')
+                    .skip(1)
+                    .any(|e| EXT.contains(&e.to_lowercase().as_str()));
                 let dir_ok = token.starts_with("/etc/") && !part.contains('.') && !part.is_empty();
                 if (ext_ok || dir_ok)
                     && !stem.is_empty()
@@ -100,7 +131,16 @@ pub fn addr_port(v: &str) -> Option<(Option<IpAddr>, u16)> {
     Some((Some(bind_of(host)?), port))
 }
 
-fn add(draft: &mut Draft, section: &Section, name: &str, port: u16, bind: Option<IpAddr>, udp: bool, line: usize, purpose: Option<String>) -> bool {
+fn add(
+    draft: &mut Draft,
+    section: &Section,
+    name: &str,
+    port: u16,
+    bind: Option<IpAddr>,
+    udp: bool,
+    line: usize,
+    purpose: Option<String>,
+) -> bool {
     mentions::add(
         draft,
         section,
@@ -119,7 +159,9 @@ fn add(draft: &mut Draft, section: &Section, name: &str, port: u16, bind: Option
 /// A systemd unit block.
 pub fn systemd(draft: &mut Draft, path: &str, code: &Code, section: &Section, name: &str) -> bool {
     let unit = format!("{name}.service");
-    let found = parse_block(code, |t| crate::systemd::parse(&unit, t, &Context::default()));
+    let found = parse_block(code, |t| {
+        crate::systemd::parse(&unit, t, &Context::default())
+    });
     let mut any = false;
     let mut lines_done = Vec::new();
     for u in &found.uses {
@@ -175,7 +217,11 @@ pub fn listen_flags(cmd: &str) -> Vec<(Option<IpAddr>, u16)> {
         let f = flag.to_ascii_lowercase();
         let value = inline.or_else(|| words.get(i + 1).copied());
         let Some(value) = value else { continue };
-        if f.contains("listen") || f.contains("bind") || f.ends_with("addr") || f.ends_with("address") {
+        if f.contains("listen")
+            || f.contains("bind")
+            || f.ends_with("addr")
+            || f.ends_with("address")
+        {
             match addr_port(value) {
                 Some((b, p)) if value.contains(':') || f.contains("port") => out.push((b, p)),
                 _ => {
@@ -184,7 +230,11 @@ pub fn listen_flags(cmd: &str) -> Vec<(Option<IpAddr>, u16)> {
                     }
                 }
             }
-        } else if f.ends_with("port") && !f.contains("proxy") && !f.contains("db") && !f.contains("redis") {
+        } else if f.ends_with("port")
+            && !f.contains("proxy")
+            && !f.contains("db")
+            && !f.contains("redis")
+        {
             port = crate::text::port_number(value);
         }
     }
@@ -195,8 +245,10 @@ pub fn listen_flags(cmd: &str) -> Vec<(Option<IpAddr>, u16)> {
 }
 
 static KV: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^\s*(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)\s*[=:]\s*(?P<val>"[^"]*"|'[^']*'|[^\s#;]+)"#)
-        .expect("static regex")
+    Regex::new(
+        r#"^\s*(?P<key>[A-Za-z_][A-Za-z0-9_.\-]*)\s*[=:]\s*(?P<val>"[^"]*"|'[^']*'|[^\s#;]+)"#,
+    )
+    .expect("static regex")
 });
 
 static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
@@ -212,7 +264,11 @@ pub fn settings(draft: &mut Draft, code: &Code, section: &Section, name: &str) -
     let mut pending_port: Option<(u16, usize)> = None;
     let mut pending_bind: Option<IpAddr> = None;
     let mut udp = false;
-    let flush = |draft: &mut Draft, table: &str, pending_port: &mut Option<(u16, usize)>, pending_bind: &mut Option<IpAddr>, udp: &mut bool| {
+    let flush = |draft: &mut Draft,
+                 table: &str,
+                 pending_port: &mut Option<(u16, usize)>,
+                 pending_bind: &mut Option<IpAddr>,
+                 udp: &mut bool| {
         let mut added = false;
         if let Some((p, line)) = pending_port.take() {
             let purpose = (!table.is_empty()).then(|| table.to_string());
@@ -228,7 +284,13 @@ pub fn settings(draft: &mut Draft, code: &Code, section: &Section, name: &str) -
             continue;
         }
         if t.starts_with('[') && t.ends_with(']') {
-            any |= flush(draft, &table, &mut pending_port, &mut pending_bind, &mut udp);
+            any |= flush(
+                draft,
+                &table,
+                &mut pending_port,
+                &mut pending_bind,
+                &mut udp,
+            );
             table = t.trim_matches(['[', ']']).to_string();
             continue;
         }
@@ -238,7 +300,13 @@ pub fn settings(draft: &mut Draft, code: &Code, section: &Section, name: &str) -
             let b = c.name("b").map(|m| m.as_str());
             match key.as_str() {
                 "listener" | "listen" | "http_port" | "https_port" | "server_port" => {
-                    any |= flush(draft, &table, &mut pending_port, &mut pending_bind, &mut udp);
+                    any |= flush(
+                        draft,
+                        &table,
+                        &mut pending_port,
+                        &mut pending_bind,
+                        &mut udp,
+                    );
                     if let Some((bind, port)) = addr_port(a) {
                         let bind = bind.or_else(|| b.and_then(bind_of));
                         // mosquitto: `listener PORT` with no address binds every interface
@@ -249,7 +317,13 @@ pub fn settings(draft: &mut Draft, code: &Code, section: &Section, name: &str) -
                 }
                 "port" => {
                     if let Some(p) = crate::text::port_number(a) {
-                        any |= flush(draft, &table, &mut pending_port, &mut pending_bind, &mut udp);
+                        any |= flush(
+                            draft,
+                            &table,
+                            &mut pending_port,
+                            &mut pending_bind,
+                            &mut udp,
+                        );
                         pending_port = Some((p, *n));
                     }
                 }
@@ -270,18 +344,35 @@ pub fn settings(draft: &mut Draft, code: &Code, section: &Section, name: &str) -
             udp = val.eq_ignore_ascii_case("udp");
             continue;
         }
-        let listenish = ["address", "addr", "listen", "bind", "listen_address", "bind_address", "http_addr"]
-            .iter()
-            .any(|k| key == *k || key.ends_with(&format!("_{k}")) || key.ends_with(&format!(".{k}")))
+        let listenish = [
+            "address",
+            "addr",
+            "listen",
+            "bind",
+            "listen_address",
+            "bind_address",
+            "http_addr",
+        ]
+        .iter()
+        .any(|k| key == *k || key.ends_with(&format!("_{k}")) || key.ends_with(&format!(".{k}")))
             || lk == "listen";
         let portish = (lk == "port" || key.ends_with("_port") || key == "port")
-            && !["proxy", "db", "database", "redis", "smtp", "upstream", "remote", "target", "client"]
-                .iter()
-                .any(|w| key.contains(w));
+            && ![
+                "proxy", "db", "database", "redis", "smtp", "upstream", "remote", "target",
+                "client",
+            ]
+            .iter()
+            .any(|w| key.contains(w));
         if listenish {
             if let Some((bind, port)) = addr_port(val) {
                 if val.contains(':') || bind.is_none() {
-                    any |= flush(draft, &table, &mut pending_port, &mut pending_bind, &mut udp);
+                    any |= flush(
+                        draft,
+                        &table,
+                        &mut pending_port,
+                        &mut pending_bind,
+                        &mut udp,
+                    );
                     pending_port = Some((port, *n));
                     pending_bind = bind;
                     continue;
@@ -292,17 +383,30 @@ pub fn settings(draft: &mut Draft, code: &Code, section: &Section, name: &str) -
             }
         } else if portish {
             if let Some(p) = crate::text::port_number(val) {
-                any |= flush(draft, &table, &mut pending_port, &mut pending_bind, &mut udp);
+                any |= flush(
+                    draft,
+                    &table,
+                    &mut pending_port,
+                    &mut pending_bind,
+                    &mut udp,
+                );
                 pending_port = Some((p, *n));
             }
         }
     }
-    any |= flush(draft, &table, &mut pending_port, &mut pending_bind, &mut udp);
+    any |= flush(
+        draft,
+        &table,
+        &mut pending_port,
+        &mut pending_bind,
+        &mut udp,
+    );
     any
 }
 
 static XML_EL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"<(?P<tag>[A-Za-z][\w:.\-]*)(?P<attrs>[^<>]*\bport\s*=\s*[^<>]*)/?>").expect("static regex")
+    Regex::new(r"<(?P<tag>[A-Za-z][\w:.\-]*)(?P<attrs>[^<>]*\bport\s*=\s*[^<>]*)/?>")
+        .expect("static regex")
 });
 
 fn xml_attr<'a>(attrs: &'a str, name: &str) -> Option<&'a str> {
@@ -388,8 +492,20 @@ mod tests {
             [(Some(IpAddr::from([127, 0, 0, 1])), 9000)]
         );
         assert_eq!(listen_flags("psql --db-port 5432"), []);
-        assert_eq!(addr_port("\"0.0.0.0:8686\""), Some((Some(IpAddr::from([0, 0, 0, 0])), 8686)));
-        assert_eq!(addr_port(":9000"), Some((Some(IpAddr::from([0, 0, 0, 0])), 9000)));
-        assert_eq!(xml_attr(r#" protocol="AJP/1.3" address="0.0.0.0" port="8009""#, "port"), Some("8009"));
+        assert_eq!(
+            addr_port("\"0.0.0.0:8686\""),
+            Some((Some(IpAddr::from([0, 0, 0, 0])), 8686))
+        );
+        assert_eq!(
+            addr_port(":9000"),
+            Some((Some(IpAddr::from([0, 0, 0, 0])), 9000))
+        );
+        assert_eq!(
+            xml_attr(
+                r#" protocol="AJP/1.3" address="0.0.0.0" port="8009""#,
+                "port"
+            ),
+            Some("8009")
+        );
     }
 }

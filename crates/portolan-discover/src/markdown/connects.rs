@@ -30,17 +30,24 @@ static PAIR: LazyLock<Regex> = LazyLock::new(|| {
 /// Words of a setting's name that say it names this application, not something it calls
 /// (`CSRF_TRUSTED_ORIGINS`, `ALLOWED_HOSTS`, `PUBLIC_URL`; `DATABASE_URL` is a connection).
 const SELF_WORDS: &[&str] = &[
-    "ORIGIN", "ALLOWED", "CORS", "CALLBACK", "REDIRECT", "TRUSTED", "DOMAIN", "HOMEPAGE",
-    "WEBSITE",
+    "ORIGIN", "ALLOWED", "CORS", "CALLBACK", "REDIRECT", "TRUSTED", "DOMAIN", "HOMEPAGE", "WEBSITE",
 ];
 const SELF_PAIRS: &[&str] = &[
-    "PUBLIC_URL", "BASE_URL", "SITE_URL", "EXTERNAL_URL", "SERVER_NAME", "ROOT_URL", "APP_URL",
+    "PUBLIC_URL",
+    "BASE_URL",
+    "SITE_URL",
+    "EXTERNAL_URL",
+    "SERVER_NAME",
+    "ROOT_URL",
+    "APP_URL",
     "FRONTEND_URL",
 ];
 
 fn names_self(key: &str) -> bool {
     let parts: Vec<&str> = key.split(['_', '-', '.']).collect();
-    parts.iter().any(|p| SELF_WORDS.iter().any(|w| p.starts_with(w)))
+    parts
+        .iter()
+        .any(|p| SELF_WORDS.iter().any(|w| p.starts_with(w)))
         || parts
             .windows(2)
             .any(|w| SELF_PAIRS.contains(&format!("{}_{}", w[0], w[1]).as_str()))
@@ -115,7 +122,10 @@ pub fn apply(
         // `jdbc:sqlserver://host:1433;…` (a scheme inside a scheme)
         if let Some(i) = l.find("jdbc:") {
             if let Some(c) = URL.captures(&l[i + 5..]) {
-                if let Some(p) = c.name("port").and_then(|p| crate::text::port_number(p.as_str())) {
+                if let Some(p) = c
+                    .name("port")
+                    .and_then(|p| crate::text::port_number(p.as_str()))
+                {
                     let host = c["host"].to_string();
                     if !loopback(&host) {
                         let to = target(draft, &host, local_names);
@@ -136,7 +146,11 @@ pub fn apply(
         if let Some(c) = PAIR.captures(l) {
             let key = c["key"].to_ascii_uppercase();
             let val = c["val"].to_string();
-            if let Some(stem) = key.strip_suffix("_HOST").or_else(|| key.strip_suffix("_HOSTNAME")).or_else(|| key.strip_suffix("_ADDR")) {
+            if let Some(stem) = key
+                .strip_suffix("_HOST")
+                .or_else(|| key.strip_suffix("_HOSTNAME"))
+                .or_else(|| key.strip_suffix("_ADDR"))
+            {
                 if !val.contains("://") && !val.starts_with('$') {
                     hosts.insert(stem.to_string(), (val, *n));
                 }

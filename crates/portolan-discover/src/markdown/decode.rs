@@ -67,8 +67,7 @@ fn junk(line: &str) -> Option<String> {
         if c == '\0' {
             nul = true;
             bad += 1;
-        } else if c == char::REPLACEMENT_CHARACTER || (c.is_control() && c != '\t' && c != '\x0c')
-        {
+        } else if c == char::REPLACEMENT_CHARACTER || (c.is_control() && c != '\t' && c != '\x0c') {
             bad += 1;
         }
     }
@@ -87,21 +86,20 @@ fn junk(line: &str) -> Option<String> {
 
 /// Decodes `bytes`.
 pub fn decode(bytes: &[u8]) -> Decoded {
-    let (raw, encoding): (String, &'static str) = if let Some(rest) =
-        bytes.strip_prefix(&[0xEF, 0xBB, 0xBF])
-    {
-        (String::from_utf8_lossy(rest).into_owned(), "utf-8 (BOM)")
-    } else if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
-        (utf16(rest, true), "utf-16le")
-    } else if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
-        (utf16(rest, false), "utf-16be")
-    } else {
-        match utf16_guess(bytes) {
-            Some(true) => (utf16(bytes, true), "utf-16le"),
-            Some(false) => (utf16(bytes, false), "utf-16be"),
-            None => (String::from_utf8_lossy(bytes).into_owned(), "utf-8"),
-        }
-    };
+    let (raw, encoding): (String, &'static str) =
+        if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+            (String::from_utf8_lossy(rest).into_owned(), "utf-8 (BOM)")
+        } else if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
+            (utf16(rest, true), "utf-16le")
+        } else if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
+            (utf16(rest, false), "utf-16be")
+        } else {
+            match utf16_guess(bytes) {
+                Some(true) => (utf16(bytes, true), "utf-16le"),
+                Some(false) => (utf16(bytes, false), "utf-16be"),
+                None => (String::from_utf8_lossy(bytes).into_owned(), "utf-8"),
+            }
+        };
     let mut text = String::with_capacity(raw.len());
     let mut unreadable = Vec::new();
     let mut readable_lines = 0usize;
@@ -140,7 +138,10 @@ mod tests {
     #[test]
     fn byte_order_marks_and_line_ends() {
         let d = decode(b"\xEF\xBB\xBF# T\r\nx\ry\n");
-        assert_eq!((d.text.as_str(), d.encoding), ("# T\nx\ny\n", "utf-8 (BOM)"));
+        assert_eq!(
+            (d.text.as_str(), d.encoding),
+            ("# T\nx\ny\n", "utf-8 (BOM)")
+        );
         let mut le = vec![0xFF, 0xFE];
         le.extend("# Größe\n".encode_utf16().flat_map(u16::to_le_bytes));
         assert_eq!(decode(&le).text, "# Größe\n");

@@ -198,7 +198,12 @@ mod tests {
         ] {
             assert!(outbound_heading(heading), "{heading}");
         }
-        for heading in ["Inbound", "Services", "Eingehende Dienste", "Inbound and outbound"] {
+        for heading in [
+            "Inbound",
+            "Services",
+            "Eingehende Dienste",
+            "Inbound and outbound",
+        ] {
             assert!(!outbound_heading(heading), "{heading}");
         }
         assert!(outbound_table(
@@ -226,6 +231,10 @@ mod tests {
             Some("Outbound dependencies (what the helpdesk calls)"),
             &h(&["Service", "Port"])
         ));
-        assert!(!outbound_table(&h(&["Ports"]), None, &h(&["Service", "Port", "Access"])));
+        assert!(!outbound_table(
+            &h(&["Ports"]),
+            None,
+            &h(&["Service", "Port", "Access"])
+        ));
     }
 }

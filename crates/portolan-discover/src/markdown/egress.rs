@@ -61,7 +61,9 @@ fn destination(text: &str, known: &[String]) -> Option<(String, Option<u16>)> {
         let labels: Vec<&str> = host.split('.').collect();
         if labels.len() >= 2
             && labels.iter().all(|l| {
-                !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '*')
+                !l.is_empty()
+                    && l.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '*')
             })
             && labels
                 .last()
@@ -75,7 +77,13 @@ fn destination(text: &str, known: &[String]) -> Option<(String, Option<u16>)> {
 
 /// Headers of a first column that names the application that connects.
 const CALLER_HEADERS: &[&str] = &[
-    "app", "application", "anwendung", "aplicación", "aplicacion", "client", "consumer",
+    "app",
+    "application",
+    "anwendung",
+    "aplicación",
+    "aplicacion",
+    "client",
+    "consumer",
     "приложение",
 ];
 
@@ -102,7 +110,12 @@ fn callers(draft: &mut Draft, text: &str) -> Vec<String> {
             .services
             .keys()
             .find(|k| **k == key)
-            .or_else(|| draft.services.keys().find(|k| k.starts_with(&format!("{key}-"))))
+            .or_else(|| {
+                draft
+                    .services
+                    .keys()
+                    .find(|k| k.starts_with(&format!("{key}-")))
+            })
             .cloned();
         let k = found.unwrap_or_else(|| {
             let s = draft.service(&key, piece.trim());
@@ -132,7 +145,12 @@ pub fn rows(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>, sectio
     };
     for (row, line) in &t.rows {
         let line = *line;
-        let known: Vec<String> = draft.hosts.keys().chain(draft.services.keys()).cloned().collect();
+        let known: Vec<String> = draft
+            .hosts
+            .keys()
+            .chain(draft.services.keys())
+            .cloned()
+            .collect();
         let dest = [
             Column::Destination,
             Column::Host,
@@ -168,7 +186,9 @@ pub fn rows(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>, sectio
         let caller_cell = cell(row, cols, Column::Caller).or_else(|| {
             let i = *cols.get(&Column::Service)?;
             let h = cells::clean(t.header.get(i)?).to_lowercase();
-            CALLER_HEADERS.contains(&h.as_str()).then(|| row.get(i).map(String::as_str))?
+            CALLER_HEADERS
+                .contains(&h.as_str())
+                .then(|| row.get(i).map(String::as_str))?
         });
         let from = caller_cell.map(|c| callers(draft, c)).unwrap_or_default();
         let purpose = [Column::Purpose, Column::Service]
@@ -176,8 +196,7 @@ pub fn rows(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>, sectio
             .filter_map(|c| cell(row, cols, *c))
             .map(cells::clean)
             .find(|p| !cells::is_empty(p) && !p.contains(&host));
-        let local = host == "localhost"
-            || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let local = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
         let target = if local {
             // the same machine: whatever the document declares on that port
             FlowTarget::Declared(String::new())

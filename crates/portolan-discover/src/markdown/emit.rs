@@ -66,7 +66,6 @@ pub fn cidr(s: &str) -> Option<String> {
     }
 }
 
-
 fn network_name(
     draft: &Draft,
     taken: &BTreeMap<String, String>,
@@ -107,6 +106,7 @@ const OUTBOUND_SOURCE: &str = "outbound";
 /// Writes the spec, and counts what it declares.
 #[allow(clippy::too_many_lines)]
 pub fn spec(path: &str, draft: &mut Draft) -> (String, Totals) {
+    let path = &comment_safe(path);
     // Firewall sources → named networks.
     let mut new_nets: BTreeMap<String, String> = BTreeMap::new();
     let mut rule_from: BTreeMap<(usize, usize), String> = BTreeMap::new();
@@ -189,7 +189,7 @@ pub fn spec(path: &str, draft: &mut Draft) -> (String, Totals) {
     if !notes.is_empty() {
         let _ = writeln!(out, "#\n# Notes (what the spec cannot say):");
         for (l, n) in &notes {
-            let _ = writeln!(out, "# - {path}:{l}: {}", n.replace('\n', " "));
+            let _ = writeln!(out, "# - {path}:{l}: {}", comment_safe(n));
         }
     }
     out.push('\n');
@@ -200,11 +200,9 @@ pub fn spec(path: &str, draft: &mut Draft) -> (String, Totals) {
     if !draft.networks.is_empty() || plan.private_network {
         let _ = writeln!(out, "\n[networks]");
         for (n, (c, l)) in &draft.networks {
-            let parts: Vec<String> = c
-                .split(", ")
-                .map(|x| cidr(x).unwrap_or_else(|| x.to_string()))
-                .collect();
+            let parts: Vec<String> = c.split(", ").filter_map(cidr).collect();
             let value = match parts.as_slice() {
+                [] => continue,
                 [one] => q(one),
                 many => format!(
                     "[{}]",
@@ -251,7 +249,15 @@ pub fn spec(path: &str, draft: &mut Draft) -> (String, Totals) {
             let _ = writeln!(out, "networks = [{}]", v.join(", "));
         }
         if let Some(i) = h.firewall {
-            write_firewall(&mut out, path, &h.name, &draft.firewalls[i], i, &rule_from, false);
+            write_firewall(
+                &mut out,
+                path,
+                &h.name,
+                &draft.firewalls[i],
+                i,
+                &rule_from,
+                false,
+            );
         }
     }
     if !plan.unattached.is_empty() {
@@ -427,6 +433,13 @@ pub fn spec(path: &str, draft: &mut Draft) -> (String, Totals) {
     (out, totals)
 }
 
+/// Text fit for a TOML comment: control characters (a document may hold any) become `?`.
+fn comment_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() && c != '\t' { '?' } else { c })
+        .collect()
+}
+
 fn from_comment(path: &str, lines: &BTreeSet<usize>) -> String {
     match lines.first() {
         Some(l) => format!("# from {path}:{l}\n"),
@@ -448,7 +461,7 @@ fn write_firewall(
         out,
         "{c}[hosts.{host}.firewall]   # from {path}:{} \"{}\"",
         fw.line,
-        fw.heading.replace('"', "'")
+        comment_safe(&fw.heading).replace('"', "'")
     );
     let assumed = if fw.assumed {
         "   # the document names no firewall software; ufw assumed"

@@ -112,11 +112,19 @@ impl Tally {
             }
         };
         put(new_bindings, "listener", "listeners");
-        put(updated, "listener confirmed or refined", "listeners confirmed or refined");
+        put(
+            updated,
+            "listener confirmed or refined",
+            "listeners confirmed or refined",
+        );
         put(d(self.flows, after.flows), "flow", "flows");
         put(d(self.routes, after.routes), "route", "routes");
         put(rules, "firewall rule", "firewall rules");
-        put(d(self.reservations, after.reservations), "reservation", "reservations");
+        put(
+            d(self.reservations, after.reservations),
+            "reservation",
+            "reservations",
+        );
         put(d(self.projects, after.projects), "project", "projects");
         put(d(self.blocks, after.blocks), "block", "blocks");
         put(d(self.hosts, after.hosts), "host", "hosts");
@@ -267,7 +275,10 @@ mod tests {
     #[test]
     fn port_like_numbers() {
         assert_eq!(port_like("listens on 8883, and 9000."), [8883, 9000]);
-        assert_eq!(port_like("version 1.22.3 on 2025-03-14 at 10:30"), Vec::<u16>::new());
+        assert_eq!(
+            port_like("version 1.22.3 on 2025-03-14 at 10:30"),
+            Vec::<u16>::new()
+        );
         assert_eq!(port_like("10.0.0.5 and OPS-3306"), Vec::<u16>::new());
         assert_eq!(port_like("| 80, 443 |"), [80, 443]);
         assert_eq!(port_like("99999 or 7"), Vec::<u16>::new());

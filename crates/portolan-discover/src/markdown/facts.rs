@@ -38,7 +38,10 @@ pub fn is_private(ip: &IpAddr) -> bool {
         }
         IpAddr::V6(v) => {
             let s = v.segments();
-            v.is_loopback() || v.is_unspecified() || (s[0] & 0xfe00) == 0xfc00 || (s[0] & 0xffc0) == 0xfe80
+            v.is_loopback()
+                || v.is_unspecified()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
         }
     }
 }
@@ -77,11 +80,61 @@ pub fn addresses(text: &str) -> Vec<(IpAddr, Option<u8>, usize)> {
 
 /// Words that never name a network (they say "network").
 const GENERIC: &[&str] = &[
-    "network", "networks", "net", "subnet", "range", "cidr", "is", "are", "the", "a", "an",
-    "in", "inside", "on", "and", "of", "our", "its", "their", "both", "all", "home", "site",
-    "réseau", "red", "netz", "netzwerk", "сеть", "im", "der", "das", "la", "el", "le", "de",
-    "von", "y", "et", "и", "with", "via", "over", "from", "come", "in", "private", "interne",
-    "interna", "internal", "(", "address", "addresses", "ip", "is", "lan's",
+    "network",
+    "networks",
+    "net",
+    "subnet",
+    "range",
+    "cidr",
+    "is",
+    "are",
+    "the",
+    "a",
+    "an",
+    "in",
+    "inside",
+    "on",
+    "and",
+    "of",
+    "our",
+    "its",
+    "their",
+    "both",
+    "all",
+    "home",
+    "site",
+    "réseau",
+    "red",
+    "netz",
+    "netzwerk",
+    "сеть",
+    "im",
+    "der",
+    "das",
+    "la",
+    "el",
+    "le",
+    "de",
+    "von",
+    "y",
+    "et",
+    "и",
+    "with",
+    "via",
+    "over",
+    "from",
+    "come",
+    "in",
+    "private",
+    "interne",
+    "interna",
+    "internal",
+    "(",
+    "address",
+    "addresses",
+    "ip",
+    "is",
+    "lan's",
 ];
 
 /// A network name for the words before a CIDR (`the office network` → `lan`, `VPN` →
@@ -120,7 +173,8 @@ fn host_token(t: &str) -> Option<String> {
     let ok = !t.is_empty()
         && t.len() <= 63
         && t.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
         && t.chars().any(|c| c.is_ascii_alphabetic())
         && t.parse::<IpAddr>().is_err()
         && !t.eq_ignore_ascii_case("localhost");
@@ -204,12 +258,28 @@ fn hosts(draft: &mut Draft, t: &str, line: usize) {
             let k = k.trim().to_lowercase();
             if matches!(
                 k.as_str(),
-                "host" | "hostname" | "server" | "box" | "machine" | "vm" | "rechner" | "servidor" | "serveur" | "сервер"
+                "host"
+                    | "hostname"
+                    | "server"
+                    | "box"
+                    | "machine"
+                    | "vm"
+                    | "rechner"
+                    | "servidor"
+                    | "serveur"
+                    | "сервер"
             ) {
-                if let Some(h) = v.split(|c: char| c.is_whitespace() || c == ',' || c == '(').find(|w| !w.is_empty()).and_then(host_token) {
-                    let hd = draft.host(&h, &h);
-                    hd.lines.insert(line);
-                    card_host = Some(h);
+                if let Some(h) = v
+                    .split(|c: char| c.is_whitespace() || c == ',' || c == '(')
+                    .find(|w| !w.is_empty())
+                    .and_then(host_token)
+                {
+                    let key = cells::slug(&h);
+                    if !key.is_empty() {
+                        let hd = draft.host(&key, &h);
+                        hd.lines.insert(line);
+                        card_host = Some(key);
+                    }
                 }
             }
         }

@@ -122,4 +122,3 @@ fn summary(set: &PortSet) -> String {
         parts.join(", ")
     }
 }
-

@@ -31,7 +31,10 @@ pub fn looks_like(code: &Code) -> bool {
         || (code.lines.iter().any(|(l, _)| {
             let t = l.trim_start();
             t.starts_with("frontend ") || t.starts_with("backend ") || t.starts_with("listen ")
-        }) && code.lines.iter().any(|(l, _)| l.trim_start().starts_with("bind ")))
+        }) && code
+            .lines
+            .iter()
+            .any(|(l, _)| l.trim_start().starts_with("bind ")))
 }
 
 fn bind_addrs(spec: &str) -> Vec<(Option<IpAddr>, u16)> {
@@ -83,7 +86,9 @@ pub fn apply(draft: &mut Draft, section: &Section, code: &Code) -> bool {
             }
             _ => {}
         }
-        let Some(part) = parts.last_mut() else { continue };
+        let Some(part) = parts.last_mut() else {
+            continue;
+        };
         match words[0] {
             "bind" => {
                 let ssl = words.contains(&"ssl");

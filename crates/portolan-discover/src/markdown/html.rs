@@ -214,7 +214,10 @@ mod tests {
     use super::*;
 
     fn lines(s: &str) -> Vec<(String, usize)> {
-        s.lines().enumerate().map(|(i, l)| (l.to_string(), i + 1)).collect()
+        s.lines()
+            .enumerate()
+            .map(|(i, l)| (l.to_string(), i + 1))
+            .collect()
     }
 
     #[test]
@@ -236,7 +239,12 @@ mod tests {
 
     #[test]
     fn junk_never_fails() {
-        for s in ["<table", "<table><tr><td rowspan=999999>x", "</td></tr>", "<table><td>"] {
+        for s in [
+            "<table",
+            "<table><tr><td rowspan=999999>x",
+            "</td></tr>",
+            "<table><td>",
+        ] {
             let _ = table(&lines(s), "html table");
         }
     }

@@ -59,7 +59,17 @@ pub fn via_proxy(text: &str) -> bool {
 /// port is used only outbound.
 pub fn audience(draft: &Draft, text: &str) -> Option<Vec<Audience>> {
     let t = cells::clean(text).to_lowercase();
-    if any(&t, &["outbound", "egress", "client only", "ausgehend", "saliente", "sortant"]) {
+    if any(
+        &t,
+        &[
+            "outbound",
+            "egress",
+            "client only",
+            "ausgehend",
+            "saliente",
+            "sortant",
+        ],
+    ) {
         return None;
     }
     let w = words(&t);
@@ -200,8 +210,15 @@ pub fn app_from_words(text: &str) -> Option<&'static str> {
     let has = |x: &str| w.iter().any(|y| y == x);
     if has("https") || has("wss") {
         Some(if has("wss") { "wss" } else { "https" })
-    } else if has("http") || t.contains("web ui") || has("ui") || has("gui") || has("dashboard")
-        || has("frontend") || has("webui") || t.contains("web interface") || has("console")
+    } else if has("http")
+        || t.contains("web ui")
+        || has("ui")
+        || has("gui")
+        || has("dashboard")
+        || has("frontend")
+        || has("webui")
+        || t.contains("web interface")
+        || has("console")
     {
         Some("http")
     } else if has("dns") {
@@ -237,7 +254,16 @@ pub fn says_tls(text: &str) -> bool {
     w.iter().any(|x| {
         matches!(
             x.as_str(),
-            "https" | "tls" | "starttls" | "ssl" | "mtls" | "imaps" | "smtps" | "ldaps" | "wss" | "dtls"
+            "https"
+                | "tls"
+                | "starttls"
+                | "ssl"
+                | "mtls"
+                | "imaps"
+                | "smtps"
+                | "ldaps"
+                | "wss"
+                | "dtls"
         )
     })
 }
@@ -264,16 +290,26 @@ mod tests {
     #[test]
     fn audiences() {
         let mut d = Draft::default();
-        d.networks.insert("kassennetz".into(), ("172.16.20.0/24".into(), 1));
+        d.networks
+            .insert("kassennetz".into(), ("172.16.20.0/24".into(), 1));
         let a = |t: &str| audience(&d, t);
         assert_eq!(a("Internet"), Some(vec![Audience::Public]));
         assert_eq!(a("nur localhost"), Some(vec![Audience::Localhost]));
         assert_eq!(
             a("office LAN and VPN"),
-            Some(vec![Audience::Network("vpn".into()), Audience::Network("lan".into())])
+            Some(vec![
+                Audience::Network("vpn".into()),
+                Audience::Network("lan".into())
+            ])
         );
-        assert_eq!(a("Kassennetz"), Some(vec![Audience::Network("kassennetz".into())]));
-        assert_eq!(a("containers on this host only"), Some(vec![Audience::HostInternal]));
+        assert_eq!(
+            a("Kassennetz"),
+            Some(vec![Audience::Network("kassennetz".into())])
+        );
+        assert_eq!(
+            a("containers on this host only"),
+            Some(vec![Audience::HostInternal])
+        );
         assert_eq!(
             a("nodes only (10.44.0.0/24)"),
             Some(vec![Audience::Cidr("10.44.0.0/24".into())])

@@ -48,10 +48,38 @@ fn status(text: &str) -> Result<Option<&'static str>, String> {
 /// process owner of an `ss`/`netstat` listing — rather than a project or team.
 fn system_user(s: &str) -> bool {
     [
-        "root", "www-data", "www", "nobody", "daemon", "mysql", "postgres", "redis", "memcache",
-        "memcached", "nginx", "apache", "httpd", "bind", "named", "postfix", "dovecot", "sshd",
-        "systemd-resolve", "systemd-network", "chrony", "ntp", "syslog", "messagebus", "avahi",
-        "dnsmasq", "haproxy", "caddy", "docker", "elasticsearch", "mongodb", "rabbitmq",
+        "root",
+        "www-data",
+        "www",
+        "nobody",
+        "daemon",
+        "mysql",
+        "postgres",
+        "redis",
+        "memcache",
+        "memcached",
+        "nginx",
+        "apache",
+        "httpd",
+        "bind",
+        "named",
+        "postfix",
+        "dovecot",
+        "sshd",
+        "systemd-resolve",
+        "systemd-network",
+        "chrony",
+        "ntp",
+        "syslog",
+        "messagebus",
+        "avahi",
+        "dnsmasq",
+        "haproxy",
+        "caddy",
+        "docker",
+        "elasticsearch",
+        "mongodb",
+        "rabbitmq",
     ]
     .contains(&s)
         || s.starts_with('_')
@@ -135,9 +163,10 @@ fn lenient(text: &str) -> Vec<Item> {
         }
         // `5000 write` where the word runs into the number: `port 22 (SFTP)`
         let words: Vec<&str> = piece.split_whitespace().collect();
-        if let Some(i) = words.iter().position(|w| {
-            crate::text::port_number(w.trim_matches(['(', ')'])).is_some()
-        }) {
+        if let Some(i) = words
+            .iter()
+            .position(|w| crate::text::port_number(w.trim_matches(['(', ')'])).is_some())
+        {
             if let Some(p) = crate::text::port_number(words[i].trim_matches(['(', ')'])) {
                 let label = words
                     .iter()
@@ -213,7 +242,11 @@ pub fn host_cell(draft: &mut Draft, text: &str, line: usize) -> Vec<String> {
             }
             k
         };
-        let display = if name.is_empty() || name_is_addr { key.clone() } else { name.split_whitespace().next().unwrap_or(name).to_string() };
+        let display = if name.is_empty() || name_is_addr {
+            key.clone()
+        } else {
+            name.split_whitespace().next().unwrap_or(name).to_string()
+        };
         let h = draft.host(&key, &display);
         h.lines.insert(line);
         for a in addrs {
@@ -263,10 +296,29 @@ fn heading_subject(heading: &str) -> Option<String> {
     let base = h.split('(').next().unwrap_or(&h).trim();
     let l = base.to_lowercase();
     let generic = [
-        "port", "ports", "service", "services", "inbound", "listeners", "overview", "network",
-        "networking", "inventory", "who listens where", "what runs today", "list", "port list",
-        "dienste", "servicios", "services qui écoutent", "сервисы", "eingehende dienste",
-        "servicios que escuchan", "reference", "summary", "table",
+        "port",
+        "ports",
+        "service",
+        "services",
+        "inbound",
+        "listeners",
+        "overview",
+        "network",
+        "networking",
+        "inventory",
+        "who listens where",
+        "what runs today",
+        "list",
+        "port list",
+        "dienste",
+        "servicios",
+        "services qui écoutent",
+        "сервисы",
+        "eingehende dienste",
+        "servicios que escuchan",
+        "reference",
+        "summary",
+        "table",
     ];
     if base.is_empty() || base.len() > 40 || generic.iter().any(|g| l == *g || l.ends_with(g)) {
         return None;
@@ -364,7 +416,9 @@ pub fn rows(
         }
         let project = cell(row, cols, Column::Project)
             .map(cells::slug)
-            .filter(|s| !s.is_empty() && !system_user(s) && !cells::slug(name_raw).starts_with(s.as_str()))
+            .filter(|s| {
+                !s.is_empty() && !system_user(s) && !cells::slug(name_raw).starts_with(s.as_str())
+            })
             .or_else(|| heading_project.clone());
         let (base_name, paren) = {
             let c = cells::clean(name_raw);
@@ -397,7 +451,9 @@ pub fn rows(
         }
         // an `IP` column beside a device name: the device is a machine
         let mut hosts: Vec<String> = Vec::new();
-        if let Some(h) = cell(row, cols, Column::Host).filter(|h| !cells::is_empty(&cells::clean(h))) {
+        if let Some(h) =
+            cell(row, cols, Column::Host).filter(|h| !cells::is_empty(&cells::clean(h)))
+        {
             hosts = host_cell(draft, h, line);
         } else if let Some(a) = cell(row, cols, Column::Address) {
             let addrs: Vec<String> = super::facts::addresses(&cells::clean(a))
@@ -449,9 +505,17 @@ pub fn rows(
             .filter(|_| access.is_none())
             .filter(|p| {
                 let l = p.to_lowercase();
-                ["only", "nur ", "solo", "uniquement", "только", "public", "internet"]
-                    .iter()
-                    .any(|w| l.contains(w))
+                [
+                    "only",
+                    "nur ",
+                    "solo",
+                    "uniquement",
+                    "только",
+                    "public",
+                    "internet",
+                ]
+                .iter()
+                .any(|w| l.contains(w))
             })
             .and_then(|p| intent::audience(draft, p))
             .filter(|a| !a.is_empty());
@@ -478,9 +542,8 @@ pub fn rows(
         } else {
             cells::protocol(proto_text)
         };
-        let several_apps = protos.is_none()
-            && cells::clean(proto_text).contains('/')
-            && row_app.is_none();
+        let several_apps =
+            protos.is_none() && cells::clean(proto_text).contains('/') && row_app.is_none();
         let mut new_bindings: Vec<BindingDraft> = Vec::new();
         if !outbound {
             for (i, it) in items.iter().enumerate() {
@@ -499,11 +562,20 @@ pub fn rows(
                     it.label.as_deref().unwrap_or(""),
                     this_proto.unwrap_or("")
                 );
-                let app = app_for_row(it.port.lo, app.as_deref(), several_apps, items.len(), &label_text);
+                let app = app_for_row(
+                    it.port.lo,
+                    app.as_deref(),
+                    several_apps,
+                    items.len(),
+                    &label_text,
+                );
                 let tls = tls_only == Some(true)
                     || app.as_deref() == Some("https")
                     || intent::says_tls(&label_text)
-                    || (protos.is_none() && !several_apps && items.len() == 1 && intent::says_tls(proto_text))
+                    || (protos.is_none()
+                        && !several_apps
+                        && items.len() == 1
+                        && intent::says_tls(proto_text))
                     || (intent::says_tls(purpose.as_deref().unwrap_or(""))
                         && app.as_deref() != Some("http"));
                 let sensitive = (app.as_deref().is_some_and(|a| a.starts_with("http"))
@@ -571,14 +643,18 @@ pub fn rows(
         }
         let existing_env = draft.services.get(&key).map(|s| s.env.clone());
         for b in new_bindings {
-            let label = b.purpose.clone().filter(|l| l.split_whitespace().count() <= 3);
+            let label = b
+                .purpose
+                .clone()
+                .filter(|l| l.split_whitespace().count() <= 3);
             let name_hint = b.app.clone().or(label.clone());
             let name = {
                 let base = draft.binding_name(&key, name_hint.as_deref(), b.port);
-                if b.transport == Some(Transport::Udp) && draft
-                    .services
-                    .get(&key)
-                    .is_some_and(|s| s.bindings.contains_key(&base))
+                if b.transport == Some(Transport::Udp)
+                    && draft
+                        .services
+                        .get(&key)
+                        .is_some_and(|s| s.bindings.contains_key(&base))
                 {
                     format!("{base}-udp")
                 } else {
@@ -626,7 +702,13 @@ pub fn rows(
 
 /// The app of one port of a row: said in the row, implied by its label, or the port's
 /// main well-known use.
-fn app_for_row(port: u16, said: Option<&str>, several: bool, n: usize, label: &str) -> Option<String> {
+fn app_for_row(
+    port: u16,
+    said: Option<&str>,
+    several: bool,
+    n: usize,
+    label: &str,
+) -> Option<String> {
     let said_http_many = n > 1 && said.is_some_and(|a| a.contains("http"));
     if let Some(a) = said {
         if !several && !said_http_many {
@@ -654,7 +736,11 @@ fn note_ranges(text: &str) -> Vec<(String, PortRange)> {
             for (p, _) in ports {
                 if p.lo < p.hi {
                     let label = words[..i].join(" ");
-                    let label = if label.is_empty() { "range".to_string() } else { label };
+                    let label = if label.is_empty() {
+                        "range".to_string()
+                    } else {
+                        label
+                    };
                     out.push((label, p));
                 }
             }
@@ -676,7 +762,10 @@ mod tests {
                     "{}{}{}",
                     i.bind.map(|b| format!("{b}:")).unwrap_or_default(),
                     i.port,
-                    i.label.as_ref().map(|l| format!(" ({l})")).unwrap_or_default()
+                    i.label
+                        .as_ref()
+                        .map(|l| format!(" ({l})"))
+                        .unwrap_or_default()
                 )
             })
             .collect()
@@ -684,24 +773,42 @@ mod tests {
 
     #[test]
     fn port_cells_with_labels() {
-        assert_eq!(ports("5000 write, 5001 read, 8404 stats"), ["5000 (write)", "5001 (read)", "8404 (stats)"]);
+        assert_eq!(
+            ports("5000 write, 5001 read, 8404 stats"),
+            ["5000 (write)", "5001 (read)", "8404 (stats)"]
+        );
         assert_eq!(
             ports("80, 443, 8081, 9180 (metrics); admin API on localhost:2019"),
-            ["80", "443", "8081", "9180 (metrics)", "127.0.0.1:2019 (admin API)"]
+            [
+                "80",
+                "443",
+                "8081",
+                "9180 (metrics)",
+                "127.0.0.1:2019 (admin API)"
+            ]
         );
-        assert_eq!(ports("localhost:4000, localhost:4001"), ["127.0.0.1:4000", "127.0.0.1:4001"]);
+        assert_eq!(
+            ports("localhost:4000, localhost:4001"),
+            ["127.0.0.1:4000", "127.0.0.1:4001"]
+        );
         assert_eq!(ports("5025 / 80 / 161"), ["5025", "80", "161"]);
         assert_eq!(ports("5025<br>80"), ["5025", "80"]);
         assert_eq!(ports("6000 bis 6010"), ["6000-6010"]);
         assert_eq!(ports("22 (SFTP)"), ["22"]);
-        assert_eq!(ports("port 22 (SFTP), 990 (FTPS)"), ["22 (SFTP)", "990 (FTPS)"]);
+        assert_eq!(
+            ports("port 22 (SFTP), 990 (FTPS)"),
+            ["22 (SFTP)", "990 (FTPS)"]
+        );
         assert!(port_items("lots").is_err());
     }
 
     #[test]
     fn host_cells() {
         let mut d = Draft::default();
-        assert_eq!(host_cell(&mut d, "pg1 (10.5.0.21), pg2 (10.5.0.22)", 3), ["pg1", "pg2"]);
+        assert_eq!(
+            host_cell(&mut d, "pg1 (10.5.0.21), pg2 (10.5.0.22)", 3),
+            ["pg1", "pg2"]
+        );
         assert_eq!(host_cell(&mut d, "lab-gw<br>(10.77.3.1)", 4), ["lab-gw"]);
         assert!(d.hosts["lab-gw"].addresses.contains("10.77.3.1"));
         assert_eq!(host_cell(&mut d, "api-1, api-2", 5), ["api-1", "api-2"]);

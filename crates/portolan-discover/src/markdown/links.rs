@@ -49,11 +49,14 @@ pub struct Flow {
     pub line: usize,
 }
 
-const PROXIES: [&str; 7] = ["nginx", "proxy", "traefik", "haproxy", "caddy", "apache", "envoy"];
+const PROXIES: [&str; 7] = [
+    "nginx", "proxy", "traefik", "haproxy", "caddy", "apache", "envoy",
+];
 
 fn loopback(h: &str) -> bool {
     h == "localhost"
-        || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+        || h.parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
 }
 
 /// The host an address or name in a pass directive means, among the document's hosts.
@@ -115,9 +118,9 @@ pub fn routes(draft: &mut Draft) -> Vec<Route> {
             })
             .or_else(|| {
                 // a service named like the upstream (`proxy_pass http://gitea:3000`)
-                candidates.iter().find(|(s, _)| {
-                    up_host.is_some_and(|h| s.contains(&super::cells::slug(h)))
-                })
+                candidates
+                    .iter()
+                    .find(|(s, _)| up_host.is_some_and(|h| s.contains(&super::cells::slug(h))))
             })
             .cloned();
         let Some((ts, tb)) = to else {
@@ -152,7 +155,10 @@ pub fn routes(draft: &mut Draft) -> Vec<Route> {
             .cloned();
         if let (Some(l), Some(up)) = (
             listener,
-            draft.services.get_mut(&ts).and_then(|s| s.bindings.get_mut(&tb)),
+            draft
+                .services
+                .get_mut(&ts)
+                .and_then(|s| s.bindings.get_mut(&tb)),
         ) {
             let unsaid = up.exposure.is_empty();
             // an upstream the document binds wider than loopback was not made for the

@@ -135,7 +135,12 @@ pub fn port_list(s: &str) -> Option<(Vec<(PortRange, Option<Transport>)>, &str)>
             .iter()
             .find_map(|sep| t.strip_prefix(sep));
         match cont {
-            Some(more) if PORT_SPEC.is_match(more) && more.trim_start().starts_with(|c: char| c.is_ascii_digit() || c.is_alphabetic()) => {
+            Some(more)
+                if PORT_SPEC.is_match(more)
+                    && more
+                        .trim_start()
+                        .starts_with(|c: char| c.is_ascii_digit() || c.is_alphabetic()) =>
+            {
                 // only continue if the next thing really is a port
                 let probe = PORT_SPEC.captures(more);
                 if probe.is_some_and(|p| {
@@ -150,7 +155,11 @@ pub fn port_list(s: &str) -> Option<(Vec<(PortRange, Option<Transport>)>, &str)>
             _ => break,
         }
     }
-    if out.is_empty() { None } else { Some((out, rest)) }
+    if out.is_empty() {
+        None
+    } else {
+        Some((out, rest))
+    }
 }
 
 /// Words of a name that make it a sentence, not a name.
@@ -226,7 +235,9 @@ pub fn add(draft: &mut Draft, section: &Section, l: &Listener) -> bool {
                 .find(|k| {
                     draft.services.get(*k).is_some_and(|s| {
                         s.bindings.values().any(|b| {
-                            l.ports.iter().any(|(p, _)| b.port.is_some_and(|x| x.overlaps(p)))
+                            l.ports
+                                .iter()
+                                .any(|(p, _)| b.port.is_some_and(|x| x.overlaps(p)))
                         })
                     })
                 })
@@ -236,12 +247,18 @@ pub fn add(draft: &mut Draft, section: &Section, l: &Listener) -> bool {
             // machine configures that service (the table calls it `Cloud broker`, the file
             // is `mosquitto.conf`)
             let by_port = || {
-                let context: Vec<String> = if l.hosts.is_empty() { section.hosts() } else { l.hosts.clone() };
+                let context: Vec<String> = if l.hosts.is_empty() {
+                    section.hosts()
+                } else {
+                    l.hosts.clone()
+                };
                 let mut found: Vec<String> = Vec::new();
                 for (p, t) in &l.ports {
                     let udp = t.or(l.transports.first().copied()) == Some(Transport::Udp);
                     for (sk, bk) in draft.bindings_on(p.lo, false) {
-                        let Some(s) = draft.services.get(&sk) else { continue };
+                        let Some(s) = draft.services.get(&sk) else {
+                            continue;
+                        };
                         let same_place = s.hosts.is_empty()
                             || context.is_empty()
                             || s.hosts.iter().any(|h| context.contains(h));
@@ -279,7 +296,11 @@ pub fn add(draft: &mut Draft, section: &Section, l: &Listener) -> bool {
     let exposure = intent::audience(draft, &l.audience).unwrap_or_default();
     let via_proxy = intent::via_proxy(&l.audience);
     let env = section.environment();
-    let hosts = if hosts.is_empty() { section.hosts() } else { hosts };
+    let hosts = if hosts.is_empty() {
+        section.hosts()
+    } else {
+        hosts
+    };
     let mut transports: Vec<Transport> = l.transports.clone();
     if transports.is_empty() {
         transports = intent::transports(&said);
@@ -411,7 +432,10 @@ fn matching_services(draft: &Draft, key: &str) -> Vec<String> {
         let name_in_subject = !words.is_empty() && words.iter().all(|w| subject.contains(w));
         let subject_in_name = !subject.is_empty() && subject.iter().all(|w| words.contains(w));
         if name_in_subject || subject_in_name {
-            found.push((words.iter().filter(|w| subject.contains(w)).count(), k.clone()));
+            found.push((
+                words.iter().filter(|w| subject.contains(w)).count(),
+                k.clone(),
+            ));
         }
     }
     found.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -453,7 +477,13 @@ fn check_against(draft: &mut Draft, key: &str, l: &Listener) -> bool {
     let Some(s) = draft.services.get(key) else {
         return false;
     };
-    let declared: Vec<(PortRange, String, usize, Option<&'static str>, Option<String>)> = s
+    let declared: Vec<(
+        PortRange,
+        String,
+        usize,
+        Option<&'static str>,
+        Option<String>,
+    )> = s
         .bindings
         .iter()
         .filter_map(|(n, b)| {
@@ -471,11 +501,7 @@ fn check_against(draft: &mut Draft, key: &str, l: &Listener) -> bool {
     for (port, _) in &l.ports {
         if let Some((_, bn, _, tls, app)) = declared.iter().find(|(p, ..)| p.overlaps(port)) {
             any = true;
-            let says_http = l
-                .app
-                .as_deref()
-                .is_some_and(|a| a == "http")
-                && !l.tls;
+            let says_http = l.app.as_deref().is_some_and(|a| a == "http") && !l.tls;
             if says_http && (tls.is_some() || app.as_deref() == Some("https")) {
                 let table_line = declared
                     .iter()
@@ -534,7 +560,18 @@ static VERB: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Prepositions that end the words between a verb and its port.
 const BEFORE_PORT: &[&str] = &[
-    "on", "at", "port", "ports", "auf", "unter", "puerto", "en", "sur", "порт", "порту", "на",
+    "on",
+    "at",
+    "port",
+    "ports",
+    "auf",
+    "unter",
+    "puerto",
+    "en",
+    "sur",
+    "порт",
+    "порту",
+    "на",
 ];
 
 static GERMAN_FINAL: LazyLock<Regex> = LazyLock::new(|| {
@@ -548,16 +585,51 @@ static NAME_ON: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 const NOT_NAMES: &[&str] = &[
-    "it", "is", "files", "runs", "run", "and", "only", "also", "listens", "that", "this",
-    "which", "what", "traffic", "requests", "them", "everything", "nothing", "based", "depends",
-    "relies", "ports", "port", "open", "opened", "closed", "down", "up", "out", "running",
-    "hosted", "forwards", "redirects", "deployed", "available", "live", "go",
+    "it",
+    "is",
+    "files",
+    "runs",
+    "run",
+    "and",
+    "only",
+    "also",
+    "listens",
+    "that",
+    "this",
+    "which",
+    "what",
+    "traffic",
+    "requests",
+    "them",
+    "everything",
+    "nothing",
+    "based",
+    "depends",
+    "relies",
+    "ports",
+    "port",
+    "open",
+    "opened",
+    "closed",
+    "down",
+    "up",
+    "out",
+    "running",
+    "hosted",
+    "forwards",
+    "redirects",
+    "deployed",
+    "available",
+    "live",
+    "go",
 ];
 
 /// A sentence's clause boundaries: where a new subject may start.
 fn clause_start(before: &str) -> usize {
     let mut best = 0;
-    for sep in [". ", "; ", ": ", ", and ", " and ", " und ", " y ", " et ", " и ", ", ", "— ", "(", "—"] {
+    for sep in [
+        ". ", "; ", ": ", ", and ", " and ", " und ", " y ", " et ", " и ", ", ", "— ", "(", "—",
+    ] {
         if let Some(i) = before.rfind(sep) {
             let e = i + sep.len();
             if e > best {
@@ -570,8 +642,25 @@ fn clause_start(before: &str) -> usize {
 
 /// Generic words that, alone, do not name a program (`its web UI`, `passive mode`).
 const GENERIC_SUBJECT: &[&str] = &[
-    "web", "ui", "gui", "admin", "interface", "api", "metrics", "health", "check", "passive",
-    "mode", "it", "its", "it's", "port", "console", "dashboard", "the", "also",
+    "web",
+    "ui",
+    "gui",
+    "admin",
+    "interface",
+    "api",
+    "metrics",
+    "health",
+    "check",
+    "passive",
+    "mode",
+    "it",
+    "its",
+    "it's",
+    "port",
+    "console",
+    "dashboard",
+    "the",
+    "also",
 ];
 
 /// Reads the sentences of one prose line for listener statements; returns whether any.
@@ -646,20 +735,47 @@ pub fn sentences(draft: &mut Draft, section: &Section, text: &str, line: usize) 
             let rest_l = rest.to_lowercase();
             let subj_l = subject.to_lowercase();
             // "also listens on", "écoute aussi": one more port of a declared program
-            let also = [" also ", " aussi ", " auch ", " también ", " также ", " as well", " additionally "]
-                .iter()
-                .any(|w| format!(" {} ", sentence.to_lowercase()).contains(w));
+            let also = [
+                " also ",
+                " aussi ",
+                " auch ",
+                " también ",
+                " также ",
+                " as well",
+                " additionally ",
+            ]
+            .iter()
+            .any(|w| format!(" {} ", sentence.to_lowercase()).contains(w));
             let check = check && !also;
             // `each container runs on port 5000 internally`: inside containers, not on a host
-            if ["internally", "inside the container", "in the container", "in each container", "container port"]
-                .iter()
-                .any(|w| rest_l.contains(w) || subj_l.contains(w))
-                || ["container", "containers", "each container", "every container", "pod", "pods"]
-                    .contains(&strip_articles(&subj_l).as_str())
+            if [
+                "internally",
+                "inside the container",
+                "in the container",
+                "in each container",
+                "container port",
+            ]
+            .iter()
+            .any(|w| rest_l.contains(w) || subj_l.contains(w))
+                || [
+                    "container",
+                    "containers",
+                    "each container",
+                    "every container",
+                    "pod",
+                    "pods",
+                ]
+                .contains(&strip_articles(&subj_l).as_str())
                 || subj_l.starts_with("each ")
                 || subj_l.starts_with("every ")
             {
-                draft.skip(line, format!("`{}`: a port inside a container, not on a host", sentence.trim()));
+                draft.skip(
+                    line,
+                    format!(
+                        "`{}`: a port inside a container, not on a host",
+                        sentence.trim()
+                    ),
+                );
                 taken.push((v.start(), p.end()));
                 continue;
             }
@@ -726,7 +842,11 @@ pub fn sentences(draft: &mut Draft, section: &Section, text: &str, line: usize) 
 fn drop_leading_phrase(s: &str) -> String {
     let words: Vec<&str> = s.split_whitespace().collect();
     let first = words.first().map(|w| w.to_lowercase()).unwrap_or_default();
-    if ["for", "in", "on", "during", "with", "für", "para", "pour", "в", "при"].contains(&first.as_str()) {
+    if [
+        "for", "in", "on", "during", "with", "für", "para", "pour", "в", "при",
+    ]
+    .contains(&first.as_str())
+    {
         if let Some(i) = words
             .iter()
             .enumerate()
@@ -747,7 +867,8 @@ fn split_sentences(s: &str) -> Vec<&str> {
     for i in 0..b.len() {
         if (b[i] == b'.' || b[i] == b'!' || b[i] == b'?')
             && b.get(i + 1) == Some(&b' ')
-            && b.get(i + 2).is_some_and(|c| c.is_ascii_uppercase() || *c >= 0x80)
+            && b.get(i + 2)
+                .is_some_and(|c| c.is_ascii_uppercase() || *c >= 0x80)
         {
             out.push(&s[start..=i]);
             start = i + 2;
@@ -760,7 +881,13 @@ fn split_sentences(s: &str) -> Vec<&str> {
 }
 
 /// A list item (or definition) in one of the port-list shapes; returns whether it was one.
-pub fn item(draft: &mut Draft, section: &Section, text: &str, term: Option<&str>, line: usize) -> bool {
+pub fn item(
+    draft: &mut Draft,
+    section: &Section,
+    text: &str,
+    term: Option<&str>,
+    line: usize,
+) -> bool {
     let clean = cells::clean(text);
     if let Some(term) = term {
         return definition(draft, section, term, &clean, line);
@@ -841,7 +968,13 @@ pub fn item(draft: &mut Draft, section: &Section, text: &str, term: Option<&str>
 }
 
 /// `Name: 8123` (a key that is a name, a value that is a port list).
-pub fn named_port(draft: &mut Draft, section: &Section, key: &str, value: &str, line: usize) -> bool {
+pub fn named_port(
+    draft: &mut Draft,
+    section: &Section,
+    key: &str,
+    value: &str,
+    line: usize,
+) -> bool {
     let Some((ports, after)) = port_list(value.trim()) else {
         return false;
     };
@@ -873,8 +1006,10 @@ fn description(after: &str) -> Option<String> {
 }
 
 static ADDR_PORT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?P<addr>\[[0-9a-fA-F:]+\]|\d{1,3}(?:\.\d{1,3}){3}|localhost)?:(?P<port>\d{1,5})\b")
-        .expect("static regex")
+    Regex::new(
+        r"(?P<addr>\[[0-9a-fA-F:]+\]|\d{1,3}(?:\.\d{1,3}){3}|localhost)?:(?P<port>\d{1,5})\b",
+    )
+    .expect("static regex")
 });
 
 fn definition(draft: &mut Draft, section: &Section, term: &str, text: &str, line: usize) -> bool {
@@ -939,9 +1074,43 @@ static FQDN: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 const FILE_EXT: &[&str] = &[
-    "yml", "yaml", "md", "toml", "xml", "conf", "json", "txt", "sh", "py", "js", "ts", "ini",
-    "cfg", "env", "log", "sql", "service", "socket", "pem", "crt", "key", "html", "php", "rb",
-    "go", "rs", "cnf", "properties", "lock", "gz", "tar", "zip", "d", "timer", "cer", "csv",
+    "yml",
+    "yaml",
+    "md",
+    "toml",
+    "xml",
+    "conf",
+    "json",
+    "txt",
+    "sh",
+    "py",
+    "js",
+    "ts",
+    "ini",
+    "cfg",
+    "env",
+    "log",
+    "sql",
+    "service",
+    "socket",
+    "pem",
+    "crt",
+    "key",
+    "html",
+    "php",
+    "rb",
+    "go",
+    "rs",
+    "cnf",
+    "properties",
+    "lock",
+    "gz",
+    "tar",
+    "zip",
+    "d",
+    "timer",
+    "cer",
+    "csv",
 ];
 
 /// Default port of a URL scheme.
@@ -969,7 +1138,13 @@ pub fn scheme_port(scheme: &str) -> Option<u16> {
 /// Outbound mentions in a sentence or list item: URLs and host names with a port (written,
 /// `on N`, `(N)`, or the scheme's). Only for outbound sentences or under an outbound
 /// heading. Returns whether any.
-pub fn outbound(draft: &mut Draft, section: &Section, text: &str, line: usize, heading_out: bool) -> bool {
+pub fn outbound(
+    draft: &mut Draft,
+    section: &Section,
+    text: &str,
+    line: usize,
+    heading_out: bool,
+) -> bool {
     let clean = cells::clean(text);
     if !heading_out && !direction::outbound_sentence(&format!(" {clean}")) {
         return false;
@@ -1039,7 +1214,14 @@ fn subject_service(draft: &Draft, sentence: &str) -> Option<String> {
         .cloned()
 }
 
-fn add_flow(draft: &mut Draft, section: &Section, from: Option<String>, host: &str, port: u16, line: usize) -> bool {
+fn add_flow(
+    draft: &mut Draft,
+    section: &Section,
+    from: Option<String>,
+    host: &str,
+    port: u16,
+    line: usize,
+) -> bool {
     let to = host.trim_end_matches('.').to_lowercase();
     let declared = draft.hosts.contains_key(&to);
     draft.flow(FlowDraft {
@@ -1065,19 +1247,40 @@ mod tests {
     fn ports(s: &str) -> Option<Vec<String>> {
         port_list(s).map(|(v, _)| {
             v.iter()
-                .map(|(p, t)| format!("{p}{}", if *t == Some(Transport::Udp) { "/udp" } else { "" }))
+                .map(|(p, t)| {
+                    format!(
+                        "{p}{}",
+                        if *t == Some(Transport::Udp) {
+                            "/udp"
+                        } else {
+                            ""
+                        }
+                    )
+                })
                 .collect()
         })
     }
 
     #[test]
     fn port_lists() {
-        assert_eq!(ports("80, 443 and 8081 are open"), Some(vec!["80".into(), "443".into(), "8081".into()]));
-        assert_eq!(ports("ports 47800 to 47807"), Some(vec!["47800-47807".into()]));
+        assert_eq!(
+            ports("80, 443 and 8081 are open"),
+            Some(vec!["80".into(), "443".into(), "8081".into()])
+        );
+        assert_eq!(
+            ports("ports 47800 to 47807"),
+            Some(vec!["47800-47807".into()])
+        );
         assert_eq!(ports("30000–30009"), Some(vec!["30000-30009".into()]));
         assert_eq!(ports("6000 bis 6010"), Some(vec!["6000-6010".into()]));
-        assert_eq!(ports("51820/udp — WireGuard"), Some(vec!["51820/udp".into()]));
-        assert_eq!(ports("5025 / 80 / 161"), Some(vec!["5025".into(), "80".into(), "161".into()]));
+        assert_eq!(
+            ports("51820/udp — WireGuard"),
+            Some(vec!["51820/udp".into()])
+        );
+        assert_eq!(
+            ports("5025 / 80 / 161"),
+            Some(vec!["5025".into(), "80".into(), "161".into()])
+        );
         assert_eq!(ports("8192 MB RAM"), None);
         assert_eq!(ports("3.4.1"), None);
         assert_eq!(ports("02:30 UTC"), None);
@@ -1110,7 +1313,11 @@ mod tests {
                     format!(
                         "{k} {}{}",
                         b.port.map(|p| p.to_string()).unwrap_or_default(),
-                        if b.transport == Some(Transport::Udp) { "/udp" } else { "" }
+                        if b.transport == Some(Transport::Udp) {
+                            "/udp"
+                        } else {
+                            ""
+                        }
                     )
                 })
             })
@@ -1121,7 +1328,9 @@ mod tests {
 
     #[test]
     fn list_shapes_and_sentences() {
-        let d = run("Jellyfin → 8096\nHome Assistant: 8123\n53 — Pi-hole DNS (tcp and udp)\nNode-RED editor — 1880, LAN only\nThe torrent client listens on 51413 (TCP and UDP) for peers. Its web UI runs on port 9091.\nThe scanner drops files into vsftpd on 21; passive mode uses 30000–30009.\nEl GeoServer escucha en el puerto 8080, y solo atiende a `127.0.0.1`.\nThe VM has 8192 MB RAM and the job runs at 02:30 UTC.\n");
+        let d = run(
+            "Jellyfin → 8096\nHome Assistant: 8123\n53 — Pi-hole DNS (tcp and udp)\nNode-RED editor — 1880, LAN only\nThe torrent client listens on 51413 (TCP and UDP) for peers. Its web UI runs on port 9091.\nThe scanner drops files into vsftpd on 21; passive mode uses 30000–30009.\nEl GeoServer escucha en el puerto 8080, y solo atiende a `127.0.0.1`.\nThe VM has 8192 MB RAM and the job runs at 02:30 UTC.\n",
+        );
         assert_eq!(
             ports_of(&d),
             [
@@ -1144,9 +1353,20 @@ mod tests {
     fn prose_that_contradicts_a_declaration_is_a_note() {
         let mut d = run("Envoy admin: 9901\n");
         let s = Section::default();
-        sentences(&mut d, &s, "For local debugging Envoy's admin interface listens on 9902.", 5);
+        sentences(
+            &mut d,
+            &s,
+            "For local debugging Envoy's admin interface listens on 9902.",
+            5,
+        );
         assert_eq!(ports_of(&d), ["envoy-admin 9901"]);
-        assert!(d.notes.iter().any(|(l, n)| *l == 5 && n.contains("9902") && n.contains("9901")), "{:?}", d.notes);
+        assert!(
+            d.notes
+                .iter()
+                .any(|(l, n)| *l == 5 && n.contains("9902") && n.contains("9901")),
+            "{:?}",
+            d.notes
+        );
     }
 }
 
@@ -1157,10 +1377,11 @@ pub fn service_on(draft: &Draft, name: &str, port: u16) -> Option<String> {
     matching_services(draft, &key)
         .into_iter()
         .find(|k| {
-            draft
-                .services
-                .get(k)
-                .is_some_and(|s| s.bindings.values().any(|b| b.port.is_some_and(|p| p.contains(port))))
+            draft.services.get(k).is_some_and(|s| {
+                s.bindings
+                    .values()
+                    .any(|b| b.port.is_some_and(|p| p.contains(port)))
+            })
         })
         .or_else(|| draft.services.contains_key(&key).then_some(key))
 }

@@ -204,7 +204,6 @@ pub fn environment_of(text: &str) -> Option<String> {
     }
 }
 
-
 fn loc(path: &str, line: usize, col: usize) -> Location {
     Location::new(
         path,
@@ -352,7 +351,9 @@ impl Imported {
             .report
             .problems
             .iter()
-            .map(|p| serde_json::json!({"line": p.at.line, "column": p.at.col, "message": p.reason}))
+            .map(
+                |p| serde_json::json!({"line": p.at.line, "column": p.at.col, "message": p.reason}),
+            )
             .collect();
         let secrets: Vec<serde_json::Value> = self
             .report
@@ -384,9 +385,9 @@ fn json_of(v: &toml::Value) -> serde_json::Value {
         toml::Value::Boolean(b) => serde_json::Value::Bool(*b),
         toml::Value::Datetime(d) => serde_json::Value::String(d.to_string()),
         toml::Value::Array(a) => serde_json::Value::Array(a.iter().map(json_of).collect()),
-        toml::Value::Table(t) => serde_json::Value::Object(
-            t.iter().map(|(k, v)| (k.clone(), json_of(v))).collect(),
-        ),
+        toml::Value::Table(t) => {
+            serde_json::Value::Object(t.iter().map(|(k, v)| (k.clone(), json_of(v))).collect())
+        }
     }
 }
 
@@ -424,10 +425,7 @@ pub fn import_bytes(path: &str, bytes: &[u8]) -> Result<Imported, ImportError> {
         let more = if unused.is_empty() {
             String::new()
         } else {
-            format!(
-                "; port-like numbers not used at line {}",
-                unused.join(", ")
-            )
+            format!("; port-like numbers not used at line {}", unused.join(", "))
         };
         return Err(ImportError::NothingUsable {
             path: path.into(),
@@ -470,10 +468,10 @@ fn read(path: &str, text: &str, encoding: &str, unreadable: Vec<(usize, String)>
     let mut added: Vec<Tally> = Vec::new();
     let mut prose_last: Option<usize> = None;
     let flush = |draft: &mut Draft,
-                     card: &mut prose::Card,
-                     section: &Section,
-                     card_entry: &mut Option<usize>,
-                     added: &mut Vec<Tally>| {
+                 card: &mut prose::Card,
+                 section: &Section,
+                 card_entry: &mut Option<usize>,
+                 added: &mut Vec<Tally>| {
         let t0 = Tally::of(draft);
         prose::flush(draft, card, section);
         if let Some(e) = card_entry.take() {
@@ -528,8 +526,9 @@ fn read(path: &str, text: &str, encoding: &str, unreadable: Vec<(usize, String)>
                     table::apply(&mut draft, &t, &section, cap.as_deref());
                 }
                 let delta = before.delta(&Tally::of(&draft));
-                let unused = (delta.is_empty() && draft.skipped.len() == skipped_before && has_numbers)
-                    .then(|| table::why_unused(&t));
+                let unused =
+                    (delta.is_empty() && draft.skipped.len() == skipped_before && has_numbers)
+                        .then(|| table::why_unused(&t));
                 entries.push(Entry {
                     first: t.line,
                     last: t.end,
@@ -548,16 +547,32 @@ fn read(path: &str, text: &str, encoding: &str, unreadable: Vec<(usize, String)>
                     .filter(|(_, l)| c.line <= l + 2)
                     .map(|(c, _)| c);
                 // a caption that names hosts places the block there
-                let named = cap.as_deref().map(|t| draft.hosts_in(t)).unwrap_or_default();
+                let named = cap
+                    .as_deref()
+                    .map(|t| draft.hosts_in(t))
+                    .unwrap_or_default();
                 let sec = if named.is_empty() {
                     section.clone()
                 } else {
                     section.with_hosts(&named)
                 };
-                code::apply(&mut draft, &mut greps, &mut report, path, &c, &sec, cap.as_deref());
+                code::apply(
+                    &mut draft,
+                    &mut greps,
+                    &mut report,
+                    path,
+                    &c,
+                    &sec,
+                    cap.as_deref(),
+                );
                 let delta = before.delta(&Tally::of(&draft));
-                let has_numbers = c.lines.iter().any(|(l, _)| !explain::port_like(l).is_empty());
-                let unused = (delta.is_empty() && draft.skipped.len() == skipped_before && has_numbers)
+                let has_numbers = c
+                    .lines
+                    .iter()
+                    .any(|(l, _)| !explain::port_like(l).is_empty());
+                let unused = (delta.is_empty()
+                    && draft.skipped.len() == skipped_before
+                    && has_numbers)
                     .then(|| {
                         if section.is_procedure() {
                             "in a procedure/template section: an example, not the deployed state"
@@ -580,7 +595,11 @@ fn read(path: &str, text: &str, encoding: &str, unreadable: Vec<(usize, String)>
             Block::Item { .. } | Block::Text { .. } => {
                 let (text, line, term, kind) = match block {
                     Block::Item { text, line, term } => {
-                        let k = if term.is_some() { "definition list" } else { "list" };
+                        let k = if term.is_some() {
+                            "definition list"
+                        } else {
+                            "list"
+                        };
                         (text, line, term, k)
                     }
                     Block::Text { text, line } => (text, line, None, "text"),
@@ -607,7 +626,14 @@ fn read(path: &str, text: &str, encoding: &str, unreadable: Vec<(usize, String)>
                 prose_last = Some(line);
                 let idx = entries.len() - 1;
                 if !section.is_procedure() {
-                    prose::line(&mut draft, &mut card, &section, &text, term.as_deref(), line);
+                    prose::line(
+                        &mut draft,
+                        &mut card,
+                        &section,
+                        &text,
+                        term.as_deref(),
+                        line,
+                    );
                     card_entry = Some(idx);
                 }
                 let delta = before.delta(&Tally::of(&draft));
@@ -644,7 +670,10 @@ fn read(path: &str, text: &str, encoding: &str, unreadable: Vec<(usize, String)>
     flush(&mut draft, &mut card, &section, &mut card_entry, &mut added);
     for (e, a) in entries.iter_mut().zip(&added) {
         e.became = a.words();
-        let prose = matches!(e.kind.as_str(), "list" | "text" | "list/text" | "definition list");
+        let prose = matches!(
+            e.kind.as_str(),
+            "list" | "text" | "list/text" | "definition list"
+        );
         if prose && a.is_empty() && !e.skipped.is_empty() && e.unused.is_none() {
             e.unused = Some("no port statement recognised".to_string());
         }
@@ -672,4 +701,3 @@ fn read(path: &str, text: &str, encoding: &str, unreadable: Vec<(usize, String)>
         totals,
     }
 }
-

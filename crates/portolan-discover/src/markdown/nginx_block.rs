@@ -25,7 +25,13 @@ struct Server {
 }
 
 /// Applies one nginx block.
-pub fn apply(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code, hosts: &[String]) {
+pub fn apply(
+    draft: &mut Draft,
+    report: &mut FileReport,
+    path: &str,
+    code: &Code,
+    hosts: &[String],
+) {
     let found = parse_block(code, |t| crate::nginx::parse(path, t, &Context::default()));
     report.problems.extend(found.problems);
     let mut servers: Vec<Server> = Vec::new();

@@ -88,7 +88,11 @@ fn net_contains(cidrs: &str, ip: &str) -> bool {
             }
             (IpAddr::V6(n), IpAddr::V6(i)) => {
                 let len: u32 = len.parse().unwrap_or(128).min(128);
-                let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+                let mask = if len == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - len)
+                };
                 u128::from(n) & mask == u128::from(i) & mask
             }
             _ => false,
@@ -173,7 +177,11 @@ pub fn plan(draft: &mut Draft) -> Plan {
                     .filter(|h| h.env.as_ref() == Some(e))
                     .map(|h| h.name.clone())
                     .collect();
-                if by_env.is_empty() { machines.clone() } else { by_env }
+                if by_env.is_empty() {
+                    machines.clone()
+                } else {
+                    by_env
+                }
             } else {
                 if !named.is_empty() && !s.bindings.is_empty() {
                     unplaced.push((k.clone(), s.lines.first().copied().unwrap_or(0)));
@@ -232,8 +240,7 @@ pub fn plan(draft: &mut Draft) -> Plan {
     // hosts with something declared public on them
     let mut public_declared: BTreeSet<String> = BTreeSet::new();
     for (k, s) in &draft.services {
-        if s
-            .bindings
+        if s.bindings
             .values()
             .any(|b| b.exposure.contains(&Audience::Public))
         {
@@ -299,7 +306,10 @@ fn most_specific(draft: &Draft, addresses: &[String]) -> Vec<String> {
                 if !net_contains(cidr, a) {
                     continue;
                 }
-                let len: u32 = cidr.split_once('/').and_then(|(_, l)| l.parse().ok()).unwrap_or(128);
+                let len: u32 = cidr
+                    .split_once('/')
+                    .and_then(|(_, l)| l.parse().ok())
+                    .unwrap_or(128);
                 match &mut best {
                     Some((b, names)) if len == *b => {
                         if !names.contains(n) {
@@ -323,8 +333,18 @@ fn most_specific(draft: &Draft, addresses: &[String]) -> Vec<String> {
 
 /// Protocols that face the Internet by nature: web and mail.
 const FRONT_DOORS: &[&str] = &[
-    "http", "https", "smtp", "submission", "smtps", "imap", "imaps", "pop3", "pop3s", "h2",
-    "h3", "quic",
+    "http",
+    "https",
+    "smtp",
+    "submission",
+    "smtps",
+    "imap",
+    "imaps",
+    "pop3",
+    "pop3s",
+    "h2",
+    "h3",
+    "quic",
 ];
 
 /// A web or mail binding whose audience the document leaves unsaid, on a host with a
@@ -342,7 +362,10 @@ fn front_doors(draft: &mut Draft, hosts: &BTreeMap<String, HostOut>, plan: &Plan
         if !public_addr {
             continue;
         }
-        let open: Vec<(portolan_model::port::PortRange, Option<portolan_model::spec::Transport>)> = fw
+        let open: Vec<(
+            portolan_model::port::PortRange,
+            Option<portolan_model::spec::Transport>,
+        )> = fw
             .rules
             .iter()
             .filter(|r| r.action == "allow" && r.from.is_none())

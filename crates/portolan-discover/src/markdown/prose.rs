@@ -112,7 +112,9 @@ pub fn line(
         return;
     }
     if let Some((ports, rest)) = port_led(text) {
-        if firewall_item(draft, section, &ports, &rest, line) || block_item(draft, section, &ports, &rest, line) {
+        if firewall_item(draft, section, &ports, &rest, line)
+            || block_item(draft, section, &ports, &rest, line)
+        {
             return;
         }
     }
@@ -138,17 +140,10 @@ pub fn line(
                 .split_whitespace()
                 .next()
                 .map(|w| w.trim_end_matches([',', ';', '.']))
-                .filter(|w| {
-                    w.contains('/')
-                        && w.split('/')
-                            .next()
-                            .is_some_and(|a| a.parse::<IpAddr>().is_ok())
-                })
+                .filter(|w| w.contains('/'))
+                .and_then(super::emit::cidr)
             {
-                draft
-                    .networks
-                    .entry("lan".into())
-                    .or_insert((cidr.to_string(), line));
+                draft.networks.entry("lan".into()).or_insert((cidr, line));
             }
             return;
         }
@@ -256,7 +251,8 @@ fn block_item(
     if p.blocks.contains_key(&name) {
         name = format!("{name}-{}", ports[0].lo);
     }
-    p.blocks.insert(name, (ports.to_vec(), rest.to_string(), line));
+    p.blocks
+        .insert(name, (ports.to_vec(), rest.to_string(), line));
     draft.counts.blocks += 1;
     true
 }

@@ -179,7 +179,14 @@ fn port_proto(s: &str) -> Option<(PortRange, Option<Transport>)> {
 struct Zone {
     sources: Vec<String>,
     allows: Vec<(PortRange, Option<Transport>, usize, String)>,
-    rich: Vec<(String, Option<String>, PortRange, Option<Transport>, usize, String)>,
+    rich: Vec<(
+        String,
+        Option<String>,
+        PortRange,
+        Option<Transport>,
+        usize,
+        String,
+    )>,
     interfaces: bool,
 }
 
@@ -285,7 +292,8 @@ impl Firewalld {
                         _ => None,
                     });
                     if let Some(p) = port {
-                        z.rich.push((action.to_string(), src, p, t, line, cmd.to_string()));
+                        z.rich
+                            .push((action.to_string(), src, p, t, line, cmd.to_string()));
                     }
                 }
                 _ => {}
@@ -339,7 +347,11 @@ impl Firewalld {
             return false;
         }
         let name = name.unwrap_or_else(|| {
-            if z.sources.is_empty() { "public".into() } else { "internal".into() }
+            if z.sources.is_empty() {
+                "public".into()
+            } else {
+                "internal".into()
+            }
         });
         self.zones.insert(name, z);
         true
@@ -408,9 +420,18 @@ mod tests {
     #[test]
     fn firewall_cmd_zones() {
         let mut f = Firewalld::default();
-        assert!(f.command("firewall-cmd --permanent --zone=internal --add-source=10.30.0.0/16", 1));
-        assert!(f.command("firewall-cmd --permanent --zone=internal --add-port=4242/tcp", 2));
-        assert!(f.command("sudo firewall-cmd --zone=public --add-service=https --permanent", 3));
+        assert!(f.command(
+            "firewall-cmd --permanent --zone=internal --add-source=10.30.0.0/16",
+            1
+        ));
+        assert!(f.command(
+            "firewall-cmd --permanent --zone=internal --add-port=4242/tcp",
+            2
+        ));
+        assert!(f.command(
+            "sudo firewall-cmd --zone=public --add-service=https --permanent",
+            3
+        ));
         assert!(f.command(
             "firewall-cmd --add-rich-rule='rule family=\"ipv4\" source address=\"10.1.0.0/24\" port port=\"5432\" protocol=\"tcp\" accept'",
             4
@@ -420,8 +441,14 @@ mod tests {
         assert!(f.finish(&mut d, &Section::default()));
         let r = &d.firewalls[0].rules;
         assert_eq!(r.len(), 3);
-        assert_eq!((r[0].ports[0].lo, r[0].from.as_deref()), (4242, Some("10.30.0.0/16")));
+        assert_eq!(
+            (r[0].ports[0].lo, r[0].from.as_deref()),
+            (4242, Some("10.30.0.0/16"))
+        );
         assert_eq!((r[1].ports[0].lo, r[1].from.as_deref()), (443, None));
-        assert_eq!((r[2].ports[0].lo, r[2].from.as_deref()), (5432, Some("10.1.0.0/24")));
+        assert_eq!(
+            (r[2].ports[0].lo, r[2].from.as_deref()),
+            (5432, Some("10.1.0.0/24"))
+        );
     }
 }

@@ -105,7 +105,9 @@ pub fn apply(draft: &mut Draft, t: &Table, section: &Section, caption: Option<&s
         && super::direction::outbound_table(&headings, caption, &t.header)
         && (cols.contains_key(&Column::Port)
             || cols.contains_key(&Column::Destination)
-            || t.rows.iter().any(|(r, _)| r.iter().any(|c| c.contains("://"))))
+            || t.rows
+                .iter()
+                .any(|(r, _)| r.iter().any(|c| c.contains("://"))))
     {
         k = Kind::Outbound;
     }
@@ -190,7 +192,10 @@ fn log(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>) {
             .map(|p| p.port)
             .collect();
         let Some(s) = draft.services.get_mut(&key) else {
-            draft.skip(*line, format!("the log names `{name}`, which no table declares"));
+            draft.skip(
+                *line,
+                format!("the log names `{name}`, which no table declares"),
+            );
             continue;
         };
         s.lines.insert(*line);

@@ -23,7 +23,9 @@ use crate::yaml::{self, Doc, Node};
 
 /// Reads a Kubernetes manifest block; `true` if it said anything.
 pub fn kubernetes(draft: &mut Draft, path: &str, code: &Code, section: &Section) -> bool {
-    let found = parse_block(code, |t| crate::kubernetes::parse(path, t, &Context::default()));
+    let found = parse_block(code, |t| {
+        crate::kubernetes::parse(path, t, &Context::default())
+    });
     draft.note_problems(&found.problems);
     let published: Vec<(String, u16)> = found
         .uses
@@ -54,7 +56,10 @@ pub fn kubernetes(draft: &mut Draft, path: &str, code: &Code, section: &Section)
                     section,
                     &Listener {
                         name: name.clone(),
-                        ports: vec![(u.port, (u.transport == Transport::Udp).then_some(Transport::Udp))],
+                        ports: vec![(
+                            u.port,
+                            (u.transport == Transport::Udp).then_some(Transport::Udp),
+                        )],
                         hosts: vec!["cluster".into()],
                         line,
                         mode: Mode::Config,
@@ -100,9 +105,16 @@ fn node_port(
     line: usize,
 ) -> bool {
     let key = cells::slug(name);
-    let existing = draft.bindings_on(port.lo, false).into_iter().find(|(s, _)| s == &key);
+    let existing = draft
+        .bindings_on(port.lo, false)
+        .into_iter()
+        .find(|(s, _)| s == &key);
     if let Some((s, b)) = existing {
-        if let Some(b) = draft.services.get_mut(&s).and_then(|x| x.bindings.get_mut(&b)) {
+        if let Some(b) = draft
+            .services
+            .get_mut(&s)
+            .and_then(|x| x.bindings.get_mut(&b))
+        {
             b.lines.insert(line);
             b.publisher = Some(Publisher::K8sNodeport);
             b.target = b.target.or(target);
@@ -133,17 +145,44 @@ fn node_port(
 
 /// Keys whose value lists things rather than naming one.
 const CONTAINERS: &[&str] = &[
-    "services", "service", "listeners", "ports", "items", "apps", "applications", "daemons",
-    "programs", "processes", "components", "vars", "all", "children", "group_vars",
+    "services",
+    "service",
+    "listeners",
+    "ports",
+    "items",
+    "apps",
+    "applications",
+    "daemons",
+    "programs",
+    "processes",
+    "components",
+    "vars",
+    "all",
+    "children",
+    "group_vars",
 ];
 
 const HOST_CONTAINERS: &[&str] = &["hosts", "servers", "nodes", "machines", "vms", "instances"];
 
-const SITE_CONTAINERS: &[&str] = &["sites", "datacenters", "regions", "locations", "zones", "dcs"];
+const SITE_CONTAINERS: &[&str] = &[
+    "sites",
+    "datacenters",
+    "regions",
+    "locations",
+    "zones",
+    "dcs",
+];
 
 const EGRESS: &[&str] = &[
-    "egress", "outbound", "connects_to", "connects-to", "dependencies", "upstreams",
-    "external", "flows", "calls",
+    "egress",
+    "outbound",
+    "connects_to",
+    "connects-to",
+    "dependencies",
+    "upstreams",
+    "external",
+    "flows",
+    "calls",
 ];
 
 struct Walk<'a, 'd> {
@@ -200,26 +239,40 @@ impl Walk<'_, '_> {
     #[allow(clippy::too_many_lines)]
     fn mapping(&mut self, draft: &mut Draft, node: &Node, parent: &str, host: Option<&str>) {
         let get = |k: &str| yaml::get(node, k);
-        let port_node = get("port").or_else(|| get("ports")).or_else(|| get("listen_port"));
+        let port_node = get("port")
+            .or_else(|| get("ports"))
+            .or_else(|| get("listen_port"));
         let parent_l = parent.to_lowercase();
         // an outbound entry: `- {to: api.example.com, port: 443}`
         if EGRESS.contains(&parent_l.as_str()) {
-            let to = scalar(self.doc, get("to").or_else(|| get("host")).or_else(|| get("destination")).or_else(|| get("endpoint")));
+            let to = scalar(
+                self.doc,
+                get("to")
+                    .or_else(|| get("host"))
+                    .or_else(|| get("destination"))
+                    .or_else(|| get("endpoint")),
+            );
             if let (Some(to), Some(pn)) = (to, port_node) {
                 for (p, t) in self.ports(pn) {
                     let line = self.line(pn);
-                    let target = if draft.hosts.contains_key(&to) || draft.services.contains_key(&to) {
-                        FlowTarget::Declared(to.clone())
-                    } else {
-                        FlowTarget::External(to.to_lowercase())
-                    };
+                    let target =
+                        if draft.hosts.contains_key(&to) || draft.services.contains_key(&to) {
+                            FlowTarget::Declared(to.clone())
+                        } else {
+                            FlowTarget::External(to.to_lowercase())
+                        };
                     draft.flow(FlowDraft {
                         from: None,
                         from_hosts: host.map(str::to_string).into_iter().collect(),
                         to: target,
                         port: p,
                         transport: t,
-                        purpose: scalar(self.doc, get("why").or_else(|| get("purpose")).or_else(|| get("description"))),
+                        purpose: scalar(
+                            self.doc,
+                            get("why")
+                                .or_else(|| get("purpose"))
+                                .or_else(|| get("description")),
+                        ),
                         line,
                     });
                     self.any = true;
@@ -230,13 +283,39 @@ impl Walk<'_, '_> {
         if let Some(pn) = port_node {
             let ports = self.ports(pn);
             if !ports.is_empty() {
-                let name = scalar(self.doc, get("name").or_else(|| get("service")).or_else(|| get("app")))
-                    .or_else(|| (!CONTAINERS.contains(&parent_l.as_str()) && !parent.is_empty()).then(|| parent.to_string()));
+                let name = scalar(
+                    self.doc,
+                    get("name")
+                        .or_else(|| get("service"))
+                        .or_else(|| get("app")),
+                )
+                .or_else(|| {
+                    (!CONTAINERS.contains(&parent_l.as_str()) && !parent.is_empty())
+                        .then(|| parent.to_string())
+                });
                 if let Some(name) = name {
-                    let bind = scalar(self.doc, get("bind").or_else(|| get("address")).or_else(|| get("listen_address")))
-                        .and_then(|b| b.trim_matches(['[', ']']).parse::<IpAddr>().ok());
-                    let proto = scalar(self.doc, get("proto").or_else(|| get("protocol")).or_else(|| get("transport"))).unwrap_or_default();
-                    let audience = scalar(self.doc, get("exposure").or_else(|| get("access")).or_else(|| get("reachable_from")).or_else(|| get("audience"))).unwrap_or_default();
+                    let bind = scalar(
+                        self.doc,
+                        get("bind")
+                            .or_else(|| get("address"))
+                            .or_else(|| get("listen_address")),
+                    )
+                    .and_then(|b| b.trim_matches(['[', ']']).parse::<IpAddr>().ok());
+                    let proto = scalar(
+                        self.doc,
+                        get("proto")
+                            .or_else(|| get("protocol"))
+                            .or_else(|| get("transport")),
+                    )
+                    .unwrap_or_default();
+                    let audience = scalar(
+                        self.doc,
+                        get("exposure")
+                            .or_else(|| get("access"))
+                            .or_else(|| get("reachable_from"))
+                            .or_else(|| get("audience")),
+                    )
+                    .unwrap_or_default();
                     let line = self.line(pn);
                     self.any |= mentions::add(
                         draft,
@@ -263,7 +342,12 @@ impl Walk<'_, '_> {
                 // a machine
                 let key = cells::slug(k);
                 let line = self.line(v);
-                let addr = scalar(self.doc, yaml::get(v, "address").or_else(|| yaml::get(v, "ansible_host")).or_else(|| yaml::get(v, "ip")));
+                let addr = scalar(
+                    self.doc,
+                    yaml::get(v, "address")
+                        .or_else(|| yaml::get(v, "ansible_host"))
+                        .or_else(|| yaml::get(v, "ip")),
+                );
                 let h = draft.host(&key, k);
                 h.lines.insert(line);
                 if let Some(a) = addr.filter(|a| a.parse::<IpAddr>().is_ok()) {
@@ -274,7 +358,12 @@ impl Walk<'_, '_> {
                 continue;
             }
             if SITE_CONTAINERS.contains(&parent_l.as_str()) && yaml::is_mapping(v) {
-                if let Some(net) = scalar(self.doc, yaml::get(v, "network").or_else(|| yaml::get(v, "cidr")).or_else(|| yaml::get(v, "subnet"))) {
+                if let Some(net) = scalar(
+                    self.doc,
+                    yaml::get(v, "network")
+                        .or_else(|| yaml::get(v, "cidr"))
+                        .or_else(|| yaml::get(v, "subnet")),
+                ) {
                     if let Some(c) = super::emit::cidr(&net) {
                         let line = self.line(v);
                         draft.networks.entry(cells::slug(k)).or_insert((c, line));
@@ -362,9 +451,18 @@ mod tests {
 
     #[test]
     fn ansible_port_keys() {
-        assert_eq!(port_key("consul_http"), ("consul".into(), Some("http".into())));
+        assert_eq!(
+            port_key("consul_http"),
+            ("consul".into(), Some("http".into()))
+        );
         assert_eq!(port_key("node_exporter"), ("node_exporter".into(), None));
-        assert_eq!(port_key("consul_serf_lan"), ("consul".into(), Some("serf-lan".into())));
-        assert_eq!(port_key("ansible"), ("ssh".into(), Some("ansible_port".into())));
+        assert_eq!(
+            port_key("consul_serf_lan"),
+            ("consul".into(), Some("serf-lan".into()))
+        );
+        assert_eq!(
+            port_key("ansible"),
+            ("ssh".into(), Some("ansible_port".into()))
+        );
     }
 }

@@ -303,7 +303,12 @@ fn score(name: &str) -> Score {
         }
     };
     if std::env::var("PORTOLAN_IMPORT_DEBUG").is_ok_and(|d| name.starts_with(&d)) {
-        println!("{}\n{}\n{:#?}", imp.spec, imp.explain_text(), imp.report.problems);
+        println!(
+            "{}\n{}\n{:#?}",
+            imp.spec,
+            imp.explain_text(),
+            imp.report.problems
+        );
     }
     let model = load(&imp.spec);
     let report = portolan_lint::lint(&model).expect("lint config");
@@ -364,8 +369,12 @@ fn score(name: &str) -> Score {
         if f.severity == Severity::Error
             && !key.finding.iter().any(|k| finding_matches(&model, f, k))
         {
-            s.wrong
-                .push(format!("{} [{}] {}", f.rule.id(), f.subjects.join(" "), f.message));
+            s.wrong.push(format!(
+                "{} [{}] {}",
+                f.rule.id(),
+                f.subjects.join(" "),
+                f.message
+            ));
         }
     }
     for k in &key.near_miss {
@@ -373,7 +382,12 @@ fn score(name: &str) -> Score {
             s.false_listeners.push(k.port);
         }
     }
-    let problems: Vec<String> = imp.report.problems.iter().map(|p| p.reason.clone()).collect();
+    let problems: Vec<String> = imp
+        .report
+        .problems
+        .iter()
+        .map(|p| p.reason.clone())
+        .collect();
     for k in &key.note {
         s.notes.1 += 1;
         if problems
@@ -440,7 +454,8 @@ fn table(scores: &[Score]) -> String {
         sum.notes.0 += s.notes.0;
         sum.notes.1 += s.notes.1;
         sum.wrong.extend(s.wrong.iter().cloned());
-        sum.false_listeners.extend(s.false_listeners.iter().copied());
+        sum.false_listeners
+            .extend(s.false_listeners.iter().copied());
         sum.leaked.extend(s.leaked.iter().cloned());
     }
     let _ = writeln!(
@@ -476,7 +491,11 @@ fn corpus_meets_the_import_goals() {
         .filter(|n| n.ends_with(".md") && n != "README.md")
         .collect();
     names.sort();
-    assert!(names.len() >= 12, "the corpus has {} documents", names.len());
+    assert!(
+        names.len() >= 12,
+        "the corpus has {} documents",
+        names.len()
+    );
     let scores: Vec<Score> = names.iter().map(|n| score(n)).collect();
     let t = table(&scores);
     println!("{t}");
@@ -512,6 +531,11 @@ fn corpus_meets_the_import_goals() {
             s.wrong.len(),
             s.wrong
         );
-        assert!(s.leaked.is_empty(), "{}: secrets printed: {:?}", s.doc, s.leaked);
+        assert!(
+            s.leaked.is_empty(),
+            "{}: secrets printed: {:?}",
+            s.doc,
+            s.leaked
+        );
     }
 }

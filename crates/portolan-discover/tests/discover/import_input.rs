@@ -57,14 +57,23 @@ fn half_unreadable_document_imports_the_readable_half_and_lists_the_rest() {
 
 #[test]
 fn nothing_to_import_is_an_error_with_a_location() {
-    let e = markdown::import_bytes("notes.md", b"# Notes\n\nWe met on Tuesday and 12 people came.\n")
-        .expect_err("nothing");
+    let e = markdown::import_bytes(
+        "notes.md",
+        b"# Notes\n\nWe met on Tuesday and 12 people came.\n",
+    )
+    .expect_err("nothing");
     assert!(matches!(e, ImportError::NothingUsable { .. }));
-    assert!(e.to_string().starts_with("notes.md:1:1: nothing to import"), "{e}");
+    assert!(
+        e.to_string().starts_with("notes.md:1:1: nothing to import"),
+        "{e}"
+    );
     let e = markdown::import_bytes("x.md", b"").expect_err("empty");
     assert_eq!(e.to_string(), "x.md:1:1: empty document");
     let e = markdown::import_bytes("x.md", b"\x00\x01\x02\x03").expect_err("binary");
-    assert!(e.to_string().starts_with("x.md:1:1: not a text document"), "{e}");
+    assert!(
+        e.to_string().starts_with("x.md:1:1: not a text document"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -95,7 +104,8 @@ fn redaction_keeps_a_compose_block_parseable() {
     let doc = "# DB\n\n| Service | Port | Access |\n|---|---|---|\n| postgres | 5432 | localhost only |\n\n```yaml\nservices:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: Hx7corralTide\n    command: [\"postgres\", \"-c\", \"password_encryption=scram-sha-256\"]\n    ports:\n      - \"5432:5432\"\n  cache:\n    image: redis:7\n    command: redis-server --requirepass Qe4lantern77\n```\n";
     let imp = markdown::import_bytes("db.md", doc.as_bytes()).expect("imports");
     assert!(
-        imp.spec.contains("publisher = \"docker\", bind = \"0.0.0.0\""),
+        imp.spec
+            .contains("publisher = \"docker\", bind = \"0.0.0.0\""),
         "the publish is lost:\n{}",
         imp.spec
     );
@@ -111,7 +121,10 @@ fn redaction_keeps_a_compose_block_parseable() {
     }
     assert_eq!(imp.report.secrets.len(), 2);
     assert!(
-        !imp.report.problems.iter().any(|p| p.reason.contains("anchor")),
+        !imp.report
+            .problems
+            .iter()
+            .any(|p| p.reason.contains("anchor")),
         "{:?}",
         imp.report.problems
     );
