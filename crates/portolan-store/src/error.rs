@@ -102,10 +102,6 @@ pub enum TokenRejection {
 }
 
 impl StoreError {
-    pub(crate) fn db(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-        move |source| StoreError::Database { context, source }
-    }
-
     /// Whether the request conflicts with the registry's state (HTTP 409): a full range,
     /// taken ports, an existing name.
     pub fn is_conflict(&self) -> bool {

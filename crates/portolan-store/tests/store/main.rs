@@ -429,7 +429,7 @@ async fn allocation_uses_the_cli_policy(f: Fixture) {
         other => panic!("expected Full, got {other:?}"),
     }
     let log = s.log(0, 100).await.expect("log");
-    let allocs: Vec<&Entry> = log
+    let allocs: Vec<&portolan_store::LogEntry> = log
         .iter()
         .map(|r| &r.entry)
         .filter(|e| e.action == Action::Alloc)
@@ -886,7 +886,7 @@ async fn observations_and_findings(f: Fixture) {
     let got = s.findings().await.expect("findings");
     let rules: Vec<(&str, &str)> = got
         .iter()
-        .map(|r| (r.source.as_str(), r.finding.rule.as_str()))
+        .map(|r| (r.source.as_str(), r.rule.as_str()))
         .collect();
     assert_eq!(
         rules,
@@ -895,7 +895,7 @@ async fn observations_and_findings(f: Fixture) {
             ("lint", "public-without-tls")
         ]
     );
-    assert_eq!(got[1].finding.doc["subjects"][0], "a");
+    assert_eq!(got[1].doc["subjects"][0], "a");
 }
 
 async fn duplicate_port_claims_violate_the_unique_key(f: Fixture) {
@@ -905,24 +905,11 @@ async fn duplicate_port_claims_violate_the_unique_key(f: Fixture) {
     // a second claim of the same (host, transport, port), as a racing writer would insert it
     let sql = "INSERT INTO allocated_ports (host, transport, port, allocation) \
                SELECT host, transport, port, allocation FROM allocated_ports";
-    let err = match f.backend {
-        Backend::Sqlite => {
-            let s = portolan_store::SqliteStore::open(&f.url)
-                .await
-                .expect("open");
-            sqlx::query(sql)
-                .execute(s.pool())
-                .await
-                .expect_err("duplicate accepted")
-        }
-        Backend::Postgres => {
-            let s = portolan_store::PgStore::open(&f.url).await.expect("open");
-            sqlx::query(sql)
-                .execute(s.pool())
-                .await
-                .expect_err("duplicate accepted")
-        }
-    };
+    let raw = portolan_store::SqlStore::open(&f.url).await.expect("open");
+    let err = sqlx::query(sql)
+        .execute(raw.pool())
+        .await
+        .expect_err("duplicate accepted");
     let kind = err
         .as_database_error()
         .map(sqlx::error::DatabaseError::kind);
