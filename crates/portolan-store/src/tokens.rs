@@ -22,10 +22,7 @@ fn hex(bytes: &[u8]) -> String {
 
 fn random<const N: usize>() -> Result<[u8; N], StoreError> {
     let mut buf = [0u8; N];
-    getrandom::fill(&mut buf).map_err(|e| StoreError::Invalid {
-        field: "token",
-        message: format!("the OS random generator failed: {e}"),
-    })?;
+    getrandom::fill(&mut buf).map_err(StoreError::Random)?;
     Ok(buf)
 }
 

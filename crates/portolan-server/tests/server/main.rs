@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use portolan_server::{AppState, Limits};
+use portolan_server::{AppState, Clock, Limits};
 use portolan_store::{Role, Store};
 use portolan_testkit::{Engine, engine_tests};
 use serde_json::{Value, json};
@@ -1129,6 +1129,43 @@ fn logs_never_contain_tokens() {
         !text.to_lowercase().contains("bearer ptk_"),
         "an Authorization header is in the log"
     );
+}
+
+/// The clock is the state's (read once at start), not the environment's on each request:
+/// a token expiring at T works at T-1 and is refused at T on a server pinned to each.
+#[test]
+fn token_expiry_follows_the_injected_clock() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("clock.db").display());
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let store: Arc<dyn Store> = Arc::from(rt.block_on(portolan_store::open(&url)).expect("open"));
+    let t = 1_795_773_600;
+    let token = rt
+        .block_on(store.create_token(Role::Read, "soon", Some(t + 60), t))
+        .expect("token")
+        .token;
+    for (at, status) in [(t + 59, 200), (t + 60, 401)] {
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let state = AppState::new(store.clone()).with_clock(Clock::Fixed(at));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = rt.spawn(portolan_server::serve_on(listener, state, async move {
+            let _ = rx.await;
+        }));
+        let r = call(
+            &agent(),
+            &base,
+            "GET",
+            "/api/v1/projects",
+            Some(&token),
+            None,
+        );
+        assert_eq!(r.status, status, "at {at}: {}", r.body);
+        let _ = tx.send(());
+        rt.block_on(server).expect("join").expect("serve");
+    }
 }
 
 /// schemathesis (PyPI) generates requests from the OpenAPI document, positive and negative,

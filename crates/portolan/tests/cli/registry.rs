@@ -167,6 +167,20 @@ fn serve_refuses_a_public_address_without_public() {
         .run()
         .code(2)
         .stderr_has("unsupported database URL");
+    // regression: a malformed PORTOLAN_NOW used to become 0 on every request (no token ever
+    // expired); the server now refuses to start
+    Case::new()
+        .env("PORTOLAN_NOW", "yesterday")
+        .args([
+            "serve",
+            "--db",
+            "sqlite::memory:",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .run()
+        .code(2)
+        .stderr_has("PORTOLAN_NOW: `yesterday` is not an instant");
 }
 
 #[test]
