@@ -400,13 +400,25 @@ fn nginx_configs_pass_nginx_t() {
     );
 }
 
-#[test]
-fn compose_overrides_are_valid_yaml() {
+/// `python3` with `PyYAML` (Debian's `python3-yaml`): the YAML checks fail without it, they
+/// never skip.
+fn python_with_yaml() -> String {
     let python = tool("python3");
-    let has_yaml = Command::new(&python)
+    let yaml = Command::new(&python)
         .args(["-c", "import yaml"])
         .output()
-        .is_ok_and(|o| o.status.success());
+        .expect("run python3");
+    assert!(
+        yaml.status.success(),
+        "PyYAML is missing (apt-get install python3-yaml): {}",
+        String::from_utf8_lossy(&yaml.stderr)
+    );
+    python
+}
+
+#[test]
+fn compose_overrides_are_valid_yaml() {
+    let python = python_with_yaml();
     let dir = tempfile::tempdir().expect("tempdir");
     for (ex, h) in all_hosts() {
         let (text, _) = gen_host(&ex, "compose", &h);
@@ -419,41 +431,29 @@ fn compose_overrides_are_valid_yaml() {
                 "bad entry {l}"
             );
         }
-        if has_yaml {
-            let f = dir.path().join("override.yml");
-            std::fs::write(&f, &text).expect("write");
-            let script = "import sys, yaml\n\
-                yaml.SafeLoader.add_constructor('!override', lambda l, n: l.construct_sequence(n))\n\
-                d = yaml.safe_load(open(sys.argv[1]))\n\
-                s = d['services']\n\
-                assert isinstance(s, dict), s\n\
-                for name, v in s.items():\n\
-                \x20   assert isinstance(v['ports'], list) and all(isinstance(p, str) for p in v['ports']), v\n";
-            check(
-                Command::new(&python).arg("-c").arg(script).arg(&f),
-                &format!("YAML load ({ex}, {h})"),
-                &text,
-            );
-        }
+        let f = dir.path().join("override.yml");
+        std::fs::write(&f, &text).expect("write");
+        let script = "import sys, yaml\n\
+            yaml.SafeLoader.add_constructor('!override', lambda l, n: l.construct_sequence(n))\n\
+            d = yaml.safe_load(open(sys.argv[1]))\n\
+            s = d['services']\n\
+            assert isinstance(s, dict), s\n\
+            for name, v in s.items():\n\
+            \x20   assert isinstance(v['ports'], list) and all(isinstance(p, str) for p in v['ports']), v\n";
+        check(
+            Command::new(&python).arg("-c").arg(script).arg(&f),
+            &format!("YAML load ({ex}, {h})"),
+            &text,
+        );
     }
 }
 
 #[test]
 fn cloud_and_kubernetes_outputs_load() {
-    // aws-sg is JSON; k8s-netpol is multi-document YAML, loaded by PyYAML (Debian's
-    // python3-yaml: a missing PyYAML fails the test, it never skips the check); terraform is
+    // aws-sg is JSON; k8s-netpol is multi-document YAML, loaded by PyYAML; terraform is
     // checked structurally in portolan-render's unit tests (`terraform` is not a Debian
     // package and the tests run offline).
-    let python = tool("python3");
-    let yaml = Command::new(&python)
-        .args(["-c", "import yaml"])
-        .output()
-        .expect("run python3");
-    assert!(
-        yaml.status.success(),
-        "PyYAML is missing (apt-get install python3-yaml): {}",
-        String::from_utf8_lossy(&yaml.stderr)
-    );
+    let python = python_with_yaml();
     let dir = tempfile::tempdir().expect("tempdir");
     for ex in examples() {
         let (code, out, err) = portolan(&["--spec", &spec(&ex), "gen", "aws-sg"]);
