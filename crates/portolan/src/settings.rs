@@ -525,9 +525,9 @@ impl Settings {
                 probe: a.probe,
                 firewall: a.firewall.map(|k| FirewallSettings {
                     kind: match k {
-                        cli::FirewallArg::Ufw => portolan_lint::firewall::Kind::Ufw,
-                        cli::FirewallArg::Iptables => portolan_lint::firewall::Kind::Iptables,
-                        cli::FirewallArg::Nftables => portolan_lint::firewall::Kind::Nftables,
+                        cli::FirewallArg::Ufw => portolan_firewall::Kind::Ufw,
+                        cli::FirewallArg::Iptables => portolan_firewall::Kind::Iptables,
+                        cli::FirewallArg::Nftables => portolan_firewall::Kind::Nftables,
                     },
                     from: a.from,
                 }),
@@ -668,7 +668,7 @@ impl Settings {
 #[derive(Debug, Clone)]
 pub struct FirewallSettings {
     /// Dump syntax.
-    pub kind: portolan_lint::firewall::Kind,
+    pub kind: portolan_firewall::Kind,
     /// `--from FILE` (`-`: stdin); `None`: read the live firewall.
     pub from: Option<PathBuf>,
 }

@@ -302,7 +302,7 @@ impl Plan {
                 continue;
             }
             // the same sources `check --firewall` holds a deployed ruleset to
-            let sources = portolan_lint::firewall::drift::declared_sources(m, cx.analysis, i);
+            let sources = portolan_lint::reach::declared_sources(m, cx.analysis, i);
             let everything = IpSet::everything();
             let (v4, v6) = (
                 family(&sources.ipv4(), &everything.ipv4()),

@@ -103,7 +103,7 @@ fn capture(prog: &str, args: &[&str]) -> Result<String, CliError> {
 
 /// The dump (from `--from`, standard input or the live firewall) and how to name it.
 fn read_dump(fw: &FirewallSettings) -> Result<(String, String), CliError> {
-    use portolan_lint::firewall::Kind;
+    use portolan_firewall::Kind;
     match &fw.from {
         Some(p) if p.as_os_str() == "-" => {
             let mut text = String::new();
@@ -152,7 +152,7 @@ fn firewall_drift(
     h: portolan_model::HostId,
     fw: &FirewallSettings,
 ) -> Result<Vec<portolan_lint::Finding>, CliError> {
-    use portolan_lint::firewall::drift::{Dump, drift};
+    use portolan_lint::firewall_drift::{Dump, drift};
     let (name, text) = read_dump(fw)?;
     let ruleset = fw.kind.parse(&text).map_err(|e| {
         CliError::Usage(format!(
@@ -160,9 +160,9 @@ fn firewall_drift(
             e.line,
             e.column,
             match fw.kind {
-                portolan_lint::firewall::Kind::Ufw => "`ufw status verbose`",
-                portolan_lint::firewall::Kind::Iptables => "`iptables-save`",
-                portolan_lint::firewall::Kind::Nftables => "`nft list ruleset`",
+                portolan_firewall::Kind::Ufw => "`ufw status verbose`",
+                portolan_firewall::Kind::Iptables => "`iptables-save`",
+                portolan_firewall::Kind::Nftables => "`nft list ruleset`",
             },
             e.reason
         ))
