@@ -509,8 +509,8 @@ mod read_back {
     use portolan_firewall::Kind;
     use portolan_lint::firewall_drift::{Dump, drift};
 
-    use crate::testutil::{EXAMPLES, example};
     use crate::RenderContext;
+    use crate::testutil::{EXAMPLES, example};
 
     #[test]
     fn generated_firewalls_read_back_without_drift() {
