@@ -22,9 +22,10 @@
 //!   cards, `name → port` / `port — name` items, sentences such as "listens on 8883", host
 //!   introductions (`**web-1** — 10.0.0.5`) and outbound mentions.
 //! - Code blocks ([`code`]) go to the format parsers of this crate (compose, nginx, `.env`,
-//!   Kubernetes, systemd, command lines) and to the import's own readers of configuration
-//!   that only documents show (Caddyfile, HAProxy, Apache, firewalld, `iptables-save`, YAML
-//!   inventories, `listen`-style settings).
+//!   Kubernetes, systemd, command lines), firewall commands to `portolan_firewall::command`
+//!   ([`rulesets`]), and to the import's own readers of configuration that only documents
+//!   show (Caddyfile, HAProxy, Apache, firewalld, `iptables-save`, YAML inventories,
+//!   `listen`-style settings).
 //! - What the spec cannot express (a `grep` that checks a different range than documented,
 //!   a port the prose and a table disagree on, Flask's debugger on 0.0.0.0) becomes a note:
 //!   a [`Problem`] in the report and a comment at the top of the spec.
@@ -45,7 +46,6 @@ pub mod egress;
 mod emit;
 pub mod explain;
 pub mod facts;
-pub mod firewall;
 mod greps;
 pub mod haproxy;
 pub mod html;

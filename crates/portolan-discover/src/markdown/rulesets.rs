@@ -1,6 +1,6 @@
 //! Firewall rulesets documents quote that are not one-command-per-rule ufw/iptables:
 //! `iptables-save` dumps (`*filter`, `:INPUT DROP [0:0]`, `-A INPUT … -j ACCEPT`, read rule
-//! by rule with [`super::firewall::iptables`]) and firewalld — `firewall-cmd` commands
+//! by rule with [`portolan_firewall::command::iptables`]) and firewalld — `firewall-cmd` commands
 //! (`--zone`, `--add-port=8080/tcp`, `--add-service=https`, `--add-source=CIDR`,
 //! `--add-rich-rule='rule … source address=… port port=… accept'`, `--set-default-zone`)
 //! and zone files (`<zone><source address=…/><service name=…/><port …/></zone>`).
@@ -18,7 +18,7 @@ use portolan_model::spec::Transport;
 use super::Section;
 use super::blocks::Code;
 use super::draft::{Draft, FirewallDraft, RuleDraft};
-use super::firewall::{self, Command};
+use portolan_firewall::command::{self as firewall, Command};
 
 /// Whether a block is an `iptables-save` dump.
 pub fn is_iptables_save(code: &Code) -> bool {
