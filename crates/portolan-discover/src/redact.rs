@@ -211,7 +211,7 @@ fn keep_yaml_shape(line: &str) -> String {
         re(r#"^(?P<pre>\s*(?:-\s+)?(?:[^\s#"'*][^:#]*:\s+)?)\*\*\*(?P<post>\s*(?:#.*)?)$"#)
     });
     static FLOW: LazyLock<Regex> =
-        LazyLock::new(|| re(r#"(?P<pre>[\[{,]\s*(?:[^\s:,\[{]+:\s*)?)\*\*\*(?P<post>\s*[,\]}])"#));
+        LazyLock::new(|| re(r"(?P<pre>[\[{,]\s*(?:[^\s:,\[{]+:\s*)?)\*\*\*(?P<post>\s*[,\]}])"));
     if !line.contains(MASK) {
         return line.to_string();
     }

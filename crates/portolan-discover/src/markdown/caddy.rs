@@ -99,6 +99,10 @@ pub fn looks_like(code: &Code) -> bool {
         })
 }
 
+/// A `reverse_proxy` of a site: the site's ports, upstream host and port, line, and the
+/// site's server name.
+type SiteRoute = (Vec<u16>, String, u16, usize, Option<String>);
+
 /// Reads a Caddyfile block.
 #[allow(clippy::too_many_lines)]
 pub fn apply(draft: &mut Draft, section: &Section, code: &Code) -> bool {
@@ -110,7 +114,7 @@ pub fn apply(draft: &mut Draft, section: &Section, code: &Code) -> bool {
     let mut in_proxy_block = false;
     let mut any = false;
     let mut listeners: Vec<(SitePort, usize)> = Vec::new();
-    let mut routes: Vec<(Vec<u16>, String, u16, usize, Option<String>)> = Vec::new();
+    let mut routes: Vec<SiteRoute> = Vec::new();
     let mut admin: Option<(Option<IpAddr>, u16, usize)> =
         Some((Some(IpAddr::from([127, 0, 0, 1])), 2019, 0));
     let mut admin_said = false;

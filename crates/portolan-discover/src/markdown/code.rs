@@ -44,7 +44,7 @@ pub enum Kind {
     Systemd,
     /// A Caddyfile.
     Caddy,
-    /// An HAProxy configuration.
+    /// An `HAProxy` configuration.
     Haproxy,
     /// Apache httpd configuration.
     Apache,

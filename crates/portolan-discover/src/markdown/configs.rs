@@ -131,6 +131,7 @@ pub fn addr_port(v: &str) -> Option<(Option<IpAddr>, u16)> {
     Some((Some(bind_of(host)?), port))
 }
 
+#[allow(clippy::too_many_arguments)] // one call per config dialect, each with its own subset
 fn add(
     draft: &mut Draft,
     section: &Section,

@@ -113,14 +113,13 @@ pub fn decode(bytes: &[u8]) -> Decoded {
         if i > 0 {
             text.push('\n');
         }
-        match junk(line) {
-            Some(why) => unreadable.push((i + 1, why)),
-            None => {
-                if !line.trim().is_empty() {
-                    readable_lines += 1;
-                }
-                text.push_str(line);
+        if let Some(why) = junk(line) {
+            unreadable.push((i + 1, why));
+        } else {
+            if !line.trim().is_empty() {
+                readable_lines += 1;
             }
+            text.push_str(line);
         }
     }
     Decoded {

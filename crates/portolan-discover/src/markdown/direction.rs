@@ -1,5 +1,5 @@
 //! Which way a table or section points: ports something here listens on, or connections
-//! this system makes to others (SaaS APIs on 443, an SMTP relay, an NTP pool). Decided from
+//! this system makes to others (`SaaS` APIs on 443, an SMTP relay, an NTP pool). Decided from
 //! the heading and the column names, in English, German, Spanish, French and Russian
 //! (`Outbound`, `Egress`, `External APIs we call`, `Dependencies`, `Destination`,
 //! `Ausgehende Verbindungen`, `Dependencias externas (salientes)`, `Flux sortants`,
@@ -110,7 +110,7 @@ pub fn outbound_table(headings: &[String], caption: Option<&str>, header: &[Stri
     if caption.is_some_and(outbound_heading) {
         return true;
     }
-    let inner = headings.last().map(String::as_str).unwrap_or("");
+    let inner = headings.last().map_or("", String::as_str);
     if outbound_heading(inner) {
         return true;
     }

@@ -173,7 +173,7 @@ pub struct HostDraft {
     /// The document says it is (`Some(true)`) or is not (`Some(false)`) reachable from the
     /// Internet.
     pub public: Option<bool>,
-    /// Made up by the import (the cluster network of ClusterIP services), not a machine
+    /// Made up by the import (the cluster network of `ClusterIP` services), not a machine
     /// the document names.
     pub synthetic: bool,
     /// Lines it comes from.

@@ -50,6 +50,7 @@ impl Tally {
     }
 
     /// `after` minus `self`, field by field.
+    #[must_use]
     pub fn delta(&self, after: &Tally) -> Tally {
         let d = |a: usize, b: usize| b.saturating_sub(a);
         Tally {
@@ -69,6 +70,7 @@ impl Tally {
     }
 
     /// The sum of two deltas.
+    #[must_use]
     pub fn plus(&self, o: &Tally) -> Tally {
         Tally {
             bindings: self.bindings + o.bindings,

@@ -1,6 +1,6 @@
 //! `haproxy.cfg` blocks: `frontend`/`listen` sections' `bind` lines (`*:443 ssl crt …`,
 //! `10.5.0.10:5000`, `:8404`, `ipv6@:443`, several addresses on one line) become listeners
-//! of HAProxy (TLS when `ssl`, app from the section's or the defaults' `mode`), and each
+//! of `HAProxy` (TLS when `ssl`, app from the section's or the defaults' `mode`), and each
 //! frontend's `default_backend`/`use_backend` — or a `listen` section's own `server`s —
 //! become routes to the backend servers' ports (`server pg1 10.5.0.21:5432 check`).
 
@@ -25,7 +25,7 @@ struct Part {
     stats: bool,
 }
 
-/// Whether a block reads like an HAProxy configuration.
+/// Whether a block reads like an `HAProxy` configuration.
 pub fn looks_like(code: &Code) -> bool {
     code.lang == "haproxy"
         || (code.lines.iter().any(|(l, _)| {
@@ -54,7 +54,7 @@ fn bind_addrs(spec: &str) -> Vec<(Option<IpAddr>, u16)> {
         .collect()
 }
 
-/// Reads an HAProxy configuration block.
+/// Reads an `HAProxy` configuration block.
 pub fn apply(draft: &mut Draft, section: &Section, code: &Code) -> bool {
     let mut parts: Vec<Part> = Vec::new();
     let mut default_mode: Option<String> = None;

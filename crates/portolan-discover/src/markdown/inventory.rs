@@ -104,17 +104,15 @@ pub struct Item {
 /// admin API on localhost:2019`, `6000 bis 6010`, `5025 / 80 / 161`).
 pub fn port_items(text: &str) -> Result<Vec<Item>, String> {
     match cells::ports(text) {
-        Ok(v) => {
-            return Ok(v
-                .into_iter()
-                .map(|p| Item {
-                    port: p.port,
-                    bind: p.bind,
-                    transport: p.transport,
-                    label: None,
-                })
-                .collect());
-        }
+        Ok(v) => Ok(v
+            .into_iter()
+            .map(|p| Item {
+                port: p.port,
+                bind: p.bind,
+                transport: p.transport,
+                label: None,
+            })
+            .collect()),
         Err(e) => {
             let items = lenient(text);
             if items.is_empty() {
@@ -610,7 +608,6 @@ pub fn rows(
                     redirect: redirect && it.port.lo == 80,
                     purpose: it.label.clone().or_else(|| this_proto.map(cells::clean)),
                     lines: [line].into(),
-                    ..BindingDraft::default()
                 });
                 // `TCP and UDP`: one binding each
                 if transport.is_none() && intent::transports(proto_text).len() == 2 {

@@ -84,9 +84,12 @@ const UNITS: &[&str] = &[
     "núcleos", "ядер", "readings", "studies", "benches", "kassen", "times", "items", "€", "$",
 ];
 
+/// Ports with their transport (`None`: the text does not say).
+pub type PortList = Vec<(PortRange, Option<Transport>)>;
+
 /// Parses a list of ports at the start of `s` (`80, 443 and 8081`, `ports 47800 to
 /// 47807`, `51820/udp`, `6000 bis 6010`): the ports and the rest of the text.
-pub fn port_list(s: &str) -> Option<(Vec<(PortRange, Option<Transport>)>, &str)> {
+pub fn port_list(s: &str) -> Option<(PortList, &str)> {
     let mut out = Vec::new();
     let mut rest = s;
     loop {
@@ -174,7 +177,7 @@ fn name_like(s: &str) -> bool {
     !words.is_empty()
         && words.len() <= 8
         && !words.iter().any(|w| VERBS.contains(&w.as_str()))
-        && c.chars().next().is_some_and(|ch| ch.is_alphanumeric())
+        && c.chars().next().is_some_and(char::is_alphanumeric)
 }
 
 /// Splits `Name (what it is)` into the name and the parenthesised text.
@@ -471,19 +474,22 @@ fn matching_service(draft: &Draft, key: &str) -> Option<String> {
     best.map(|(_, k)| k)
 }
 
+/// A binding a service already declares: its port, name, first line, TLS and app.
+type Declared = (
+    PortRange,
+    String,
+    usize,
+    Option<&'static str>,
+    Option<String>,
+);
+
 /// A sentence about a declared service: the same port confirms it, another port or another
 /// scheme is a contradiction (a note naming both lines).
 fn check_against(draft: &mut Draft, key: &str, l: &Listener) -> bool {
     let Some(s) = draft.services.get(key) else {
         return false;
     };
-    let declared: Vec<(
-        PortRange,
-        String,
-        usize,
-        Option<&'static str>,
-        Option<String>,
-    )> = s
+    let declared: Vec<Declared> = s
         .bindings
         .iter()
         .filter_map(|(n, b)| {

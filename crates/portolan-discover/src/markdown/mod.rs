@@ -24,7 +24,7 @@
 //! - Code blocks ([`code`]) go to the format parsers of this crate (compose, nginx, `.env`,
 //!   Kubernetes, systemd, command lines), firewall commands to `portolan_firewall::command`
 //!   ([`rulesets`]), and to the import's own readers of configuration that only documents
-//!   show (Caddyfile, HAProxy, Apache, firewalld, `iptables-save`, YAML inventories,
+//!   show (Caddyfile, `HAProxy`, Apache, firewalld, `iptables-save`, YAML inventories,
 //!   `listen`-style settings).
 //! - What the spec cannot express (a `grep` that checks a different range than documented,
 //!   a port the prose and a table disagree on, Flask's debugger on 0.0.0.0) becomes a note:
@@ -105,6 +105,7 @@ impl Section {
 
     /// This section, with `hosts` as the context of what follows (a caption that names a
     /// machine).
+    #[must_use]
     pub fn with_hosts(&self, hosts: &[String]) -> Section {
         let mut s = self.clone();
         s.stack.push((7, self.innermost()));

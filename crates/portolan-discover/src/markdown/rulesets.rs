@@ -175,18 +175,21 @@ fn port_proto(s: &str) -> Option<(PortRange, Option<Transport>)> {
     Some((range, t))
 }
 
+/// A firewalld rich rule: action, source, port, transport, line and the rule as written.
+type RichRule = (
+    String,
+    Option<String>,
+    PortRange,
+    Option<Transport>,
+    usize,
+    String,
+);
+
 #[derive(Debug, Default, Clone)]
 struct Zone {
     sources: Vec<String>,
     allows: Vec<(PortRange, Option<Transport>, usize, String)>,
-    rich: Vec<(
-        String,
-        Option<String>,
-        PortRange,
-        Option<Transport>,
-        usize,
-        String,
-    )>,
+    rich: Vec<RichRule>,
     interfaces: bool,
 }
 

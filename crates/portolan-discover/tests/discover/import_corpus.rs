@@ -412,7 +412,8 @@ fn pct(a: usize, b: usize) -> String {
     if b == 0 {
         "—".into()
     } else {
-        format!("{:.0} %", 100.0 * a as f64 / b as f64)
+        // rounded to the nearest whole percent, in integers
+        format!("{} %", (200 * a + b) / (2 * b))
     }
 }
 
@@ -488,7 +489,12 @@ fn corpus_meets_the_import_goals() {
     let mut names: Vec<String> = std::fs::read_dir(corpus_dir())
         .expect("corpus")
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.ends_with(".md") && n != "README.md")
+        .filter(|n| {
+            Path::new(n)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("md"))
+                && n != "README.md"
+        })
         .collect();
     names.sort();
     assert!(
