@@ -1,7 +1,7 @@
 //! The import corpus (`tests/fixtures/import/corpus`): every document imported, loaded and
-//! linted, and scored against its answer key — listener recall, flow recall, route recall,
-//! wrong error-level findings, false listeners on near-miss numbers, notes, and secrets in
-//! any output (spec, JSON, explain report, warnings). The goals of the import are asserted
+//! linted, and scored against its answer key — listener recall and precision, flow recall
+//! and precision, route recall, wrong error-level findings, false listeners on near-miss
+//! numbers, notes, and secrets in any output (spec, JSON, explain report, warnings). The goals of the import are asserted
 //! here; `bench/import.sh` prints the table (`PORTOLAN_IMPORT_TABLE=FILE` also writes it).
 
 use std::fmt::Write as _;
@@ -35,7 +35,7 @@ struct Key {
     secrets: SecretsKey,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 enum PortKey {
     One(u16),
@@ -138,6 +138,12 @@ struct Score {
     doc: String,
     listeners: (usize, usize),
     flows: (usize, usize),
+    /// Imported bindings that are a listener of the key, of all bindings imported.
+    listener_precision: (usize, usize),
+    /// Imported flows that are a flow of the key, of all flows imported.
+    flow_precision: (usize, usize),
+    /// What the import declared that the key does not list.
+    extra: Vec<String>,
     routes: (usize, usize),
     planted: (usize, usize),
     wrong: Vec<String>,
@@ -163,28 +169,37 @@ fn host_name(model: &Model, i: usize) -> &str {
     &model.hosts[model.bindings[i].host.index()].name
 }
 
-fn listener_found(model: &Model, k: &ListenerKey) -> bool {
+/// Whether binding `i` is the listener `k` describes: same ports and transport, on the
+/// key's host if it names one, and one of the key's names in the binding's text.
+fn listener_is(model: &Model, i: usize, k: &ListenerKey) -> bool {
     let (lo, hi) = k.port.bounds();
-    let t = transport_of(k.transport.as_ref());
-    (0..model.bindings.len()).any(|i| {
-        let b = &model.bindings[i];
-        b.ports.lo == lo
-            && b.ports.hi == hi
-            && b.transport == t
-            && k.host
-                .as_ref()
-                .is_none_or(|h| host_name(model, i).contains(h.as_str()))
-            && {
-                let text = binding_text(model, i);
-                k.name.iter().any(|n| text.contains(&norm(n)))
-            }
-    })
+    let b = &model.bindings[i];
+    b.ports.lo == lo
+        && b.ports.hi == hi
+        && b.transport == transport_of(k.transport.as_ref())
+        && k.host
+            .as_ref()
+            .is_none_or(|h| host_name(model, i).contains(h.as_str()))
+        && {
+            let text = binding_text(model, i);
+            k.name.iter().any(|n| text.contains(&norm(n)))
+        }
+}
+
+fn listener_found(model: &Model, k: &ListenerKey) -> bool {
+    (0..model.bindings.len()).any(|i| listener_is(model, i, k))
 }
 
 fn flow_found(model: &Model, k: &FlowKey) -> bool {
+    model.flows.iter().any(|f| flow_is(model, f, k))
+}
+
+/// Whether flow `f` is the connection `k` describes: transport, destination (a service
+/// with that port, or an external pattern/label naming it) and, if the key says, source.
+fn flow_is(model: &Model, f: &portolan_model::model::Flow, k: &FlowKey) -> bool {
     let t = transport_of(k.transport.as_ref());
     let want = norm(&k.to);
-    model.flows.iter().any(|f| {
+    {
         if f.transport != t {
             return false;
         }
@@ -213,7 +228,7 @@ fn flow_found(model: &Model, k: &FlowKey) -> bool {
             .as_ref()
             .is_none_or(|want| norm(&f.label.0).contains(&norm(want)));
         to_ok && from_ok
-    })
+    }
 }
 
 fn route_found(model: &Model, k: &RouteKey) -> bool {
@@ -341,6 +356,47 @@ fn score(name: &str) -> Score {
             s.missed.push(format!("flow to {}:{}", k.to, k.port));
         }
     }
+    for i in 0..model.bindings.len() {
+        s.listener_precision.1 += 1;
+        // the key pins one host per listener (for recall); a service the document puts on
+        // several hosts is right on each of them
+        if key.listener.iter().any(|k| {
+            listener_is(&model, i, k)
+                || listener_is(
+                    &model,
+                    i,
+                    &ListenerKey {
+                        name: k.name.clone(),
+                        port: k.port.clone(),
+                        transport: k.transport.clone(),
+                        host: None,
+                    },
+                )
+        }) {
+            s.listener_precision.0 += 1;
+        } else {
+            let b = &model.bindings[i];
+            s.extra.push(format!(
+                "listener {}.{} {}/{:?} on {}",
+                model.service(b.service).name,
+                b.name,
+                b.ports,
+                b.transport,
+                host_name(&model, i)
+            ));
+        }
+    }
+    for f in &model.flows {
+        s.flow_precision.1 += 1;
+        if key.flow.iter().any(|k| flow_is(&model, f, k)) {
+            s.flow_precision.0 += 1;
+        } else {
+            s.extra.push(format!(
+                "flow {} -> {} {:?}/{:?}",
+                f.label.0, f.label.1, f.to_ports, f.transport
+            ));
+        }
+    }
     for k in &key.route {
         s.routes.1 += 1;
         if route_found(&model, k) {
@@ -427,16 +483,18 @@ fn frac(a: usize, b: usize) -> String {
 
 fn table(scores: &[Score]) -> String {
     let mut t = String::from(
-        "| document | listener rows | flows | routes | planted found | wrong errors | false listeners | notes | secrets printed |\n|---|---|---|---|---|---|---|---|---|\n",
+        "| document | listener rows | listener precision | flows | flow precision | routes | planted found | wrong errors | false listeners | notes | secrets printed |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let mut sum = Score::default();
     for s in scores {
         let _ = writeln!(
             t,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             s.doc,
             frac(s.listeners.0, s.listeners.1),
+            frac(s.listener_precision.0, s.listener_precision.1),
             frac(s.flows.0, s.flows.1),
+            frac(s.flow_precision.0, s.flow_precision.1),
             frac(s.routes.0, s.routes.1),
             frac(s.planted.0, s.planted.1),
             s.wrong.len(),
@@ -448,6 +506,10 @@ fn table(scores: &[Score]) -> String {
         sum.listeners.1 += s.listeners.1;
         sum.flows.0 += s.flows.0;
         sum.flows.1 += s.flows.1;
+        sum.listener_precision.0 += s.listener_precision.0;
+        sum.listener_precision.1 += s.listener_precision.1;
+        sum.flow_precision.0 += s.flow_precision.0;
+        sum.flow_precision.1 += s.flow_precision.1;
         sum.routes.0 += s.routes.0;
         sum.routes.1 += s.routes.1;
         sum.planted.0 += s.planted.0;
@@ -461,14 +523,20 @@ fn table(scores: &[Score]) -> String {
     }
     let _ = writeln!(
         t,
-        "| **all {} documents** | **{}** ({}/{}) | **{}** ({}/{}) | {} ({}/{}) | {}/{} | **{}** (max {} per document) | {} | {}/{} | **{}** |",
+        "| **all {} documents** | **{}** ({}/{}) | **{}** ({}/{}) | **{}** ({}/{}) | **{}** ({}/{}) | {} ({}/{}) | {}/{} | **{}** (max {} per document) | {} | {}/{} | **{}** |",
         scores.len(),
         pct(sum.listeners.0, sum.listeners.1),
         sum.listeners.0,
         sum.listeners.1,
+        pct(sum.listener_precision.0, sum.listener_precision.1),
+        sum.listener_precision.0,
+        sum.listener_precision.1,
         pct(sum.flows.0, sum.flows.1),
         sum.flows.0,
         sum.flows.1,
+        pct(sum.flow_precision.0, sum.flow_precision.1),
+        sum.flow_precision.0,
+        sum.flow_precision.1,
         pct(sum.routes.0, sum.routes.1),
         sum.routes.0,
         sum.routes.1,
@@ -512,6 +580,9 @@ fn corpus_meets_the_import_goals() {
         for w in &s.wrong {
             println!("{}: wrong {w}", s.doc);
         }
+        for x in &s.extra {
+            println!("{}: not in the key: {x}", s.doc);
+        }
         for p in &s.false_listeners {
             println!("{}: false listener on {p}", s.doc);
         }
@@ -529,6 +600,11 @@ fn corpus_meets_the_import_goals() {
     let (f, ft) = total(|s| s.flows);
     assert!(l * 100 >= lt * 95, "listener rows {l}/{lt} < 95 %");
     assert!(f * 100 >= ft * 90, "flows {f}/{ft} < 90 %");
+    // precision: what the import declares is what the documents say
+    let (lp, lpt) = total(|s| s.listener_precision);
+    let (fp, fpt) = total(|s| s.flow_precision);
+    assert!(lp * 100 >= lpt * 95, "listener precision {lp}/{lpt} < 95 %");
+    assert!(fp * 100 >= fpt * 90, "flow precision {fp}/{fpt} < 90 %");
     for s in &scores {
         assert!(
             s.wrong.len() <= 1,
