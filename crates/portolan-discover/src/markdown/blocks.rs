@@ -6,6 +6,8 @@
 //! Markdown too, its blocks marked with where they came from. Enough of `CommonMark` for port
 //! documents; never fails.
 
+use std::collections::BTreeSet;
+
 /// One block of the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Block {
@@ -152,9 +154,15 @@ fn list_item(line: &str) -> Option<&str> {
 
 /// Scans `text` into blocks, in document order.
 pub fn scan(text: &str) -> Vec<Block> {
+    scan_around(text, &BTreeSet::new())
+}
+
+/// Scans `text` into blocks, in document order; `gaps` are lines blanked because they were
+/// not text (decoding), which a table's rows continue across instead of ending there.
+pub fn scan_around(text: &str, gaps: &BTreeSet<usize>) -> Vec<Block> {
     let lines: Vec<(&str, usize)> = text.lines().enumerate().map(|(i, l)| (l, i + 1)).collect();
     let mut out = Vec::new();
-    scan_lines(&lines, "", 0, &mut out);
+    scan_lines(&lines, "", 0, gaps, &mut out);
     out
 }
 
@@ -179,7 +187,13 @@ fn origin(base: &str, within: &str) -> String {
 }
 
 #[allow(clippy::too_many_lines)]
-fn scan_lines(lines: &[(&str, usize)], within: &str, depth: usize, out: &mut Vec<Block>) {
+fn scan_lines(
+    lines: &[(&str, usize)],
+    within: &str,
+    depth: usize,
+    gaps: &BTreeSet<usize>,
+    out: &mut Vec<Block>,
+) {
     let mut i = 0;
     while i < lines.len() {
         let (line, n) = lines[i];
@@ -214,7 +228,7 @@ fn scan_lines(lines: &[(&str, usize)], within: &str, depth: usize, out: &mut Vec
                 } else {
                     format!("(in a ```{lang} fence)")
                 };
-                scan_lines(&inner, &label, depth + 1, out);
+                scan_lines(&inner, &label, depth + 1, gaps, out);
             } else {
                 out.push(Block::Code(Code {
                     lang,
@@ -271,15 +285,29 @@ fn scan_lines(lines: &[(&str, usize)], within: &str, depth: usize, out: &mut Vec
             let header = split_row(t);
             let mut rows = Vec::new();
             let mut j = i + 2;
+            let mut end = lines[i + 1].1;
             while j < lines.len() {
                 let r = lines[j].0.trim();
+                if gaps.contains(&lines[j].1) {
+                    // an unreadable line inside the table: the rows after it still belong
+                    // to it (the line itself is listed by the decoder)
+                    let next = lines[j..].iter().find(|(_, k)| !gaps.contains(k));
+                    if next.is_some_and(|(l, _)| {
+                        let l = l.trim();
+                        l.contains('|') && fence(l).is_none()
+                    }) {
+                        j += 1;
+                        continue;
+                    }
+                    break;
+                }
                 if r.is_empty() || !r.contains('|') || fence(r).is_some() {
                     break;
                 }
                 rows.push((split_row(r), lines[j].1));
+                end = lines[j].1;
                 j += 1;
             }
-            let end = lines[j - 1].1;
             out.push(Block::Table(Table {
                 header,
                 rows,

@@ -328,18 +328,25 @@ impl Imported {
             .filter(|e| explain::is_block(e))
             .map(|e| e.skipped.len())
             .sum();
+        let n = |count: usize, one: &str, many: &str| {
+            format!("{count} {}", if count == 1 { one } else { many })
+        };
         format!(
-            "{}: {} parts read: {} services with {} listeners on {} hosts, {} flows, {} routes; {} tables/blocks not used, {} rows skipped, {} unreadable lines (`--explain` lists every part)",
+            "{}: {} read: {} with {} on {}, {}, {}; {} not used, {} skipped, {} (`--explain` lists every part)",
             self.path,
-            self.explain.entries.len(),
-            t.services,
-            t.bindings,
-            t.hosts,
-            t.flows,
-            t.routes,
-            unused,
-            skipped,
-            self.explain.unreadable.len()
+            n(self.explain.entries.len(), "part", "parts"),
+            n(t.services, "service", "services"),
+            n(t.bindings, "listener", "listeners"),
+            n(t.hosts, "host", "hosts"),
+            n(t.flows, "flow", "flows"),
+            n(t.routes, "route", "routes"),
+            n(unused, "table/block", "tables/blocks"),
+            n(skipped, "row", "rows"),
+            n(
+                self.explain.unreadable.len(),
+                "unreadable line",
+                "unreadable lines"
+            ),
         )
     }
 
@@ -458,7 +465,8 @@ fn read(path: &str, text: &str, encoding: &str, unreadable: Vec<(usize, String)>
     }
     let clean = redacted.text;
     let mut draft = Draft::default();
-    let blocks = blocks::scan(&clean);
+    let gaps: std::collections::BTreeSet<usize> = unreadable.iter().map(|(l, _)| *l).collect();
+    let blocks = blocks::scan_around(&clean, &gaps);
     facts::scan(&mut draft, &blocks, &clean);
     let mut greps = Vec::new();
     let mut section = Section::default();

@@ -96,7 +96,11 @@ fn run(s: &Settings, a: &Args) -> Result<Exit, CliError> {
     if s.json {
         output::stdout(&(imported.to_json() + "\n"))?;
     } else if a.explain {
-        output::stdout(&imported.explain_text())?;
+        let mut text = imported.explain_text();
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        output::stdout(&text)?;
     } else if a.output.is_none() {
         output::stdout(&imported.spec)?;
     }

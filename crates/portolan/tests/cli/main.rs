@@ -8,6 +8,7 @@ mod examples;
 mod firewall;
 mod r#gen;
 mod harness;
+mod import;
 mod moves;
 mod netns;
 mod observe;
