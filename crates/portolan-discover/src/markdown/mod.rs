@@ -476,6 +476,8 @@ fn read(path: &str, text: &str, encoding: &str, unreadable: Vec<(usize, String)>
     // what each entry added, summed (a run of prose lines is one entry)
     let mut added: Vec<Tally> = Vec::new();
     let mut prose_last: Option<usize> = None;
+    // the previous text line (not a list item), for sentences wrapped across lines
+    let mut prev_text: Option<(usize, String)> = None;
     let flush = |draft: &mut Draft,
                  card: &mut prose::Card,
                  section: &Section,
@@ -634,15 +636,28 @@ fn read(path: &str, text: &str, encoding: &str, unreadable: Vec<(usize, String)>
                 }
                 prose_last = Some(line);
                 let idx = entries.len() - 1;
+                let wrapped = match &prev_text {
+                    Some((l, prev)) if kind == "text" && *l + 1 == line => {
+                        wrapped_outbound(prev, &text)
+                    }
+                    _ => None,
+                };
+                prev_text = (kind == "text").then(|| (line, text.clone()));
                 if !section.is_procedure() {
-                    prose::line(
-                        &mut draft,
-                        &mut card,
-                        &section,
-                        &text,
-                        term.as_deref(),
-                        line,
-                    );
+                    // the second line of "… pushes traces to\n`otlp.example:4317`."
+                    let done = wrapped.is_some_and(|joined| {
+                        mentions::outbound(&mut draft, &section, &joined, line, false)
+                    });
+                    if !done {
+                        prose::line(
+                            &mut draft,
+                            &mut card,
+                            &section,
+                            &text,
+                            term.as_deref(),
+                            line,
+                        );
+                    }
                     card_entry = Some(idx);
                 }
                 let delta = before.delta(&Tally::of(&draft));
@@ -709,4 +724,16 @@ fn read(path: &str, text: &str, encoding: &str, unreadable: Vec<(usize, String)>
         },
         totals,
     }
+}
+
+/// A text line that continues an outbound sentence the previous line began ("… pushes
+/// traces to" / "`otlp.example:4317`."): the two lines joined, when the previous one does
+/// not end its sentence, says it connects somewhere, and this one does not say so itself.
+fn wrapped_outbound(prev: &str, text: &str) -> Option<String> {
+    let p = prev.trim_end();
+    if p.ends_with(['.', '!', '?', ':', ';']) {
+        return None;
+    }
+    let says = |t: &str| direction::outbound_sentence(&format!(" {}", cells::clean(t)));
+    (says(p) && !says(text)).then(|| format!("{p} {}", text.trim_start()))
 }
