@@ -25,9 +25,11 @@ use std::ops::Range;
 use portolan_model::port::PortRange;
 use portolan_model::spec::{Publisher, Transport};
 
-use crate::evidence::{Confidence, Context, FileReport, PortUse, Problem, Role, SourceKind};
+use crate::evidence::{
+    Confidence, Context, FileReport, PortUse, Problem, Role, SourceKind, Unit, UnitKind,
+};
 use crate::redact::redact;
-use crate::text::{LineIndex, port_token};
+use crate::text::{LineIndex, join_path, parent_dir, port_token};
 use crate::yaml::{self, Command, Doc, Node};
 
 use interpolate::{Interpolated, interpolate};
@@ -49,7 +51,17 @@ pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
         else {
             continue;
         };
+        let project = yaml::get(&doc.root, "name")
+            .and_then(|n| doc.scalar(n))
+            .and_then(|n| interpolate(&n, &ctx.vars).ok())
+            .map(|n| n.text.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .or_else(|| {
+                let dir = parent_dir(path);
+                dir.rsplit('/').next().filter(|d| !d.is_empty()).map(str::to_string)
+            });
         for (name, svc) in yaml::entries(services) {
+            report.units.push(unit(&ix, &doc, path, name, svc, project.as_deref(), ctx));
             let mut cx = Service {
                 ix: &ix,
                 doc: &doc,
@@ -103,6 +115,9 @@ impl Service<'_, '_> {
             for item in yaml::items(list) {
                 self.expose(item);
             }
+        }
+        if let Some(env) = yaml::get(svc, "environment") {
+            self.environment(env);
         }
         for key in ["entrypoint", "command"] {
             if let Some(node) = yaml::get(svc, key) {
@@ -320,6 +335,56 @@ impl Service<'_, '_> {
         self.publish(p, t, bind, transport, &mode_note);
     }
 
+    /// `environment:` (a mapping or a list of `KEY=value`): the URLs the service connects
+    /// to (`API_URL: http://api:8080`). Values are interpolated to find the host and port,
+    /// but only the redacted source line is ever kept.
+    fn environment(&mut self, env: &Node) {
+        let mut pairs: Vec<(String, &Node, bool)> = yaml::entries(env)
+            .map(|(k, v)| (k.to_string(), v, false))
+            .collect();
+        for item in yaml::items(env) {
+            if let Some(text) = self.doc.scalar(item)
+                && let Some((k, _)) = text.split_once('=')
+            {
+                pairs.push((k.trim().to_string(), item, true));
+            }
+        }
+        for (key, node, listed) in pairs {
+            if crate::redact::is_secret_name(&key) {
+                continue;
+            }
+            let Some(raw) = self.doc.scalar(node) else {
+                continue;
+            };
+            let (start, _) = self.doc.content_start(node, &raw);
+            let Ok(value) = interpolate(&raw, self.vars) else {
+                continue;
+            };
+            let value = value.text;
+            let value = if listed {
+                value.split_once('=').map_or("", |(_, v)| v)
+            } else {
+                value.as_str()
+            };
+            for (host, port, _, confidence) in crate::env::url_connects(value) {
+                let snippet = self.snippet(start, &[]);
+                self.report.uses.push(PortUse {
+                    service: Some(self.name.to_string()),
+                    peer: Some(host),
+                    variable: Some(key.clone()),
+                    confidence,
+                    snippet,
+                    ..PortUse::new(
+                        self.ix.location(start),
+                        SourceKind::Compose,
+                        Role::Connect,
+                        PortRange::single(port),
+                    )
+                });
+            }
+        }
+    }
+
     fn expose(&mut self, item: &Node) {
         let Some(v) = self.value(item) else { return };
         let text = v.text.text.trim();
@@ -335,6 +400,71 @@ impl Service<'_, '_> {
             (None, _) => self.problem(v.start, &format!("`{text}` is not a port to expose")),
             (_, Err(e)) => self.problem(v.start, &e),
         }
+    }
+}
+
+/// The [`Unit`] of one compose service: image, build context, `env_file`s and bind
+/// mounts, with paths resolved against the compose file's directory.
+fn unit(
+    ix: &LineIndex<'_>,
+    doc: &Doc<'_>,
+    path: &str,
+    name: &str,
+    svc: &Node,
+    project: Option<&str>,
+    ctx: &Context,
+) -> Unit {
+    let dir = parent_dir(path);
+    let text = |n: &Node| {
+        doc.scalar(n)
+            .map(|s| interpolate(&s, &ctx.vars).map_or(s, |i| i.text))
+    };
+    let image = yaml::get(svc, "image").and_then(text);
+    let build = yaml::get(svc, "build").and_then(|b| {
+        if yaml::is_mapping(b) {
+            yaml::get(b, "context").and_then(text).or_else(|| Some(".".into()))
+        } else {
+            text(b)
+        }
+    });
+    let mut env_files = Vec::new();
+    if let Some(ef) = yaml::get(svc, "env_file") {
+        let list = yaml::items(ef);
+        let nodes: Vec<&Node> = if list.is_empty() { vec![ef] } else { list.iter().collect() };
+        for n in nodes {
+            let p = if yaml::is_mapping(n) {
+                yaml::get(n, "path").and_then(text)
+            } else {
+                text(n)
+            };
+            env_files.extend(p.and_then(|p| join_path(dir, &p)));
+        }
+    }
+    let mut mounts = Vec::new();
+    if let Some(vols) = yaml::get(svc, "volumes") {
+        for v in yaml::items(vols) {
+            let source = if yaml::is_mapping(v) {
+                yaml::get(v, "source").and_then(text)
+            } else {
+                text(v).and_then(|s| s.split_once(':').map(|(a, _)| a.to_string()))
+            };
+            // named volumes (`pgdata:/var/lib/…`) are not paths
+            if let Some(src) = source.filter(|s| s.starts_with('.') || s.contains('/')) {
+                mounts.extend(join_path(dir, &src));
+            }
+        }
+    }
+    Unit {
+        at: ix.location(doc.byte(svc.span.start)),
+        kind: UnitKind::ComposeService,
+        name: name.to_string(),
+        scope: project.map(str::to_string),
+        image,
+        build: build.and_then(|b| join_path(dir, &b)),
+        env_files,
+        mounts,
+        labels: Vec::new(),
+        named_ports: Vec::new(),
     }
 }
 

@@ -11,6 +11,7 @@
 //! | line | use |
 //! |---|---|
 //! | `WEB_PORT=8000`, `PORT=8000`, `X_PORT_Y=8000` | [`Role::Listen`], medium confidence (the variable may be a client's), `service` guessed from the prefix (`web`; none for `PORT`) |
+//! | `SMTP_PORT=1025`, `REDIS_PORT=6379` (a client's prefix: databases, caches, brokers, mail) | [`Role::Connect`], no peer unless a `*_HOST` says one |
 //! | the same with a `WEB_HOST=db` beside it | [`Role::Connect`] to `peer` = the host (or [`Role::Listen`] with `bind` when the host is `0.0.0.0`/`::`) |
 //! | a URL with a port anywhere in a value (`postgresql://u:p@db:5432/x`) | [`Role::Connect`], `peer` = host, high confidence |
 //! | a URL without a port (`redis://cache/0`) | [`Role::Connect`] on the scheme's default port, medium confidence |
@@ -284,6 +285,18 @@ fn urls(value: &str) -> Vec<UrlHost<'_>> {
     out
 }
 
+/// The connections a value names (URLs, with or without an explicit port): `(host, port,
+/// byte offset of the port or host in `value`, confidence)`.
+pub(crate) fn url_connects(value: &str) -> Vec<(String, u16, usize, Confidence)> {
+    urls(value)
+        .into_iter()
+        .filter_map(|u| match u.port {
+            Some((p, offset)) => Some((u.host.to_string(), p, offset, Confidence::High)),
+            None => default_port(u.scheme).map(|p| (u.host.to_string(), p, u.host_at, Confidence::Medium)),
+        })
+        .collect()
+}
+
 /// Reads one `.env` file.
 pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
     let _ = ctx;
@@ -309,13 +322,15 @@ pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
         if let (Some(prefix), false) = (port_name(e.key), is_reference) {
             if let Some(port) = port_token(value) {
                 let lead = e.value.len() - e.value.trim_start().len();
+                // `SMTP_PORT`, `REDIS_PORT`: a port the app connects to, not one it serves
+                let (role, _) = crate::code::role_for_var(e.key);
                 let mut u = PortUse {
                     service: Some(prefix.to_ascii_lowercase().replace('_', "-"))
                         .filter(|s| !s.is_empty()),
                     variable: Some(e.key.to_string()),
                     confidence: Confidence::Medium,
                     snippet: snippet.clone(),
-                    ..PortUse::new(at(lead), SourceKind::Env, Role::Listen, port)
+                    ..PortUse::new(at(lead), SourceKind::Env, role, port)
                 };
                 let host_key = if prefix.is_empty() {
                     "HOST".to_string()
@@ -324,6 +339,7 @@ pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
                 };
                 if let Some(host) = by_key.get(host_key.as_str()).map(|h| h.value.trim()) {
                     if matches!(host, "0.0.0.0" | "::" | "[::]") {
+                        u.role = Role::Listen;
                         u.bind = Some(host.trim_matches(['[', ']']).to_string());
                     } else if !host.is_empty() && !host.starts_with('$') {
                         u.role = Role::Connect;

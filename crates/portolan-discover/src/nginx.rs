@@ -373,6 +373,14 @@ impl Walker<'_, '_, '_> {
             names: Vec::new(),
         };
         let mut saw_listen = false;
+        let first_listen = self.report.uses.len();
+        // `return 301 https://…` at server level with nothing passed on: a redirect-only server
+        let redirects = ctx != Ctx::Stream
+            && children.iter().any(|d| {
+                d.name.text == "return"
+                    && d.args.first().is_some_and(|a| matches!(a.text.as_str(), "301" | "302" | "307" | "308"))
+                    && d.args.get(1).is_some_and(|a| a.text.starts_with("https://"))
+            });
         for d in children {
             match d.name.text.as_str() {
                 "listen" => {
@@ -394,6 +402,11 @@ impl Walker<'_, '_, '_> {
         }
         if !saw_listen && ctx != Ctx::Stream {
             server.listen.push(80);
+        }
+        if redirects {
+            for u in &mut self.report.uses[first_listen..] {
+                u.redirect = true;
+            }
         }
         self.locations(children, &server, None, ctx);
     }
@@ -496,7 +509,13 @@ impl Walker<'_, '_, '_> {
         };
         let udp = d.args.iter().any(|a| a.text == "quic" || a.text == "udp");
         let at = arg.at + arg.q + port_at;
+        let app = match ctx {
+            Ctx::Stream => None,
+            _ if d.args.iter().any(|a| a.text == "ssl" || a.text == "quic") => Some("https".into()),
+            _ => Some("http".into()),
+        };
         Some(PortUse {
+            app,
             bind: host.map(|h| normalize_host(h).to_string()),
             transport: if udp { Transport::Udp } else { Transport::Tcp },
             snippet: self.snippet(at, ctx),

@@ -117,3 +117,59 @@ mod tests {
         assert!(port_token("8010-8000").is_none());
     }
 }
+
+/// The directory part of a `/`-separated shown path (`""` for a file at the root).
+pub fn parent_dir(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// `rel` (as written in a file in `dir`) as a `/`-separated path relative to the walked
+/// root: `.` and `..` resolved lexically. `None` for absolute paths and paths that climb
+/// above the root, which no evidence of the walked tree can be tied to.
+pub fn join_path(dir: &str, rel: &str) -> Option<String> {
+    let rel = rel.trim();
+    if rel.starts_with('/') || rel.starts_with('~') || rel.contains("://") {
+        return None;
+    }
+    let mut parts: Vec<&str> = dir.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+    for c in rel.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            c => parts.push(c),
+        }
+    }
+    let joined = parts.join("/");
+    // a root walked by absolute path keeps its leading `/`
+    Some(if dir.starts_with('/') {
+        format!("/{joined}")
+    } else {
+        joined
+    })
+}
+
+/// Whether `path` is `dir` or lies inside it (both `/`-separated, relative).
+pub fn is_within(path: &str, dir: &str) -> bool {
+    dir.is_empty()
+        || path == dir
+        || (path.starts_with(dir) && path.as_bytes().get(dir.len()) == Some(&b'/'))
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    #[test]
+    fn joins_resolve_dots_lexically() {
+        assert_eq!(join_path("a/b", "./web").as_deref(), Some("a/b/web"));
+        assert_eq!(join_path("dev", "../collector").as_deref(), Some("collector"));
+        assert_eq!(join_path("", "web").as_deref(), Some("web"));
+        assert_eq!(join_path("", "../x"), None);
+        assert_eq!(join_path("x/../../t/s", "./web").as_deref(), Some("x/../../t/s/web"));
+        assert_eq!(join_path("/r/s", "./web").as_deref(), Some("/r/s/web"));
+        assert!(is_within("a/web/pkg.json", "a/web"));
+        assert!(!is_within("a/webx/pkg.json", "a/web"));
+    }
+}

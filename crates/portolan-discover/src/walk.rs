@@ -398,6 +398,7 @@ fn report_path(r: &FileReport) -> &str {
         .or(r.routes.first().map(|x| &x.at))
         .or(r.problems.first().map(|p| &p.at))
         .or(r.secrets.first())
+        .or(r.units.first().map(|u| &u.at))
         .map_or("", |l| l.path.as_str())
 }
 
@@ -414,6 +415,9 @@ pub fn sort(report: &mut FileReport) {
     report.problems.dedup();
     report.secrets.sort();
     report.secrets.dedup();
+    report
+        .units
+        .sort_by(|a, b| (&a.at, &a.name).cmp(&(&b.at, &b.name)));
 }
 
 /// Groups uses by the service they belong to (the name the source gives, else a guess

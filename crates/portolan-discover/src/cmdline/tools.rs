@@ -227,11 +227,31 @@ pub(super) fn scan_command(
             if name == "php" && !rest.iter().any(|w| w.text.starts_with("-S")) {
                 continue;
             }
-            if run_tool(em, tool, w, rest) {
+            let before = em.out.len();
+            let found = run_tool(em, tool, w, rest);
+            if let Some(app) = tool_app(tool.names[0]) {
+                for u in &mut em.out[before..] {
+                    u.app = Some(app.to_string());
+                }
+            }
+            if found {
                 return;
             }
         }
     }
+}
+
+/// The protocol a known program serves (the program is the evidence; its port is not).
+fn tool_app(first_name: &str) -> Option<&'static str> {
+    Some(match first_name {
+        "redis-server" => "redis",
+        "postgres" => "postgres",
+        "mongod" => "mongodb",
+        "mysqld" => "mysql",
+        "memcached" => "memcached",
+        "jupyter" => "jupyter",
+        _ => "http",
+    })
 }
 
 /// Whether `w` is option `opt` (`--port`, `--port=80`, `-p80`); the value's word and its

@@ -2,6 +2,7 @@
 //! one module per concern.
 
 mod corpus;
+mod drafts;
 mod markdown;
 mod text_formats;
 mod walk;

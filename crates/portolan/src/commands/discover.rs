@@ -8,7 +8,7 @@ use std::path::Path;
 
 use portolan_alloc::log::Action;
 use portolan_alloc::txn::Transaction;
-use portolan_discover::draft::{self, Diff, DraftService};
+use portolan_discover::draft::{self, Diff};
 use portolan_discover::walk::{self, Discovery, WalkOptions};
 use portolan_discover::{FileReport, PortUse, Role};
 
@@ -328,6 +328,6 @@ pub(crate) fn starter(s: &Settings, root: &Path) -> Result<String, CliError> {
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "my-system".into());
-    let services: Vec<DraftService> = draft::services(&found.report);
-    Ok(draft::starter_spec(&name, &services))
+    let drafted = draft::draft(&found.report, &name);
+    Ok(draft::starter_spec(&name, &drafted))
 }

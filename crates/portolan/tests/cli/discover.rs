@@ -79,7 +79,7 @@ fn init_from_discover_drafts_a_spec_that_shows_the_mistake() {
     let spec = std::fs::read_to_string(c.path().join("ports.toml")).expect("spec");
     assert!(spec.contains("[services.db]"), "{spec}");
     assert!(
-        spec.contains(r#"bindings.postgres = { port = 5432, target = 5432, publisher = "docker", bind = "0.0.0.0", app = "postgres", exposure = "public" }"#),
+        spec.contains(r#"bindings.postgres = { port = 5432, target = 5432, publisher = "docker", bind = "0.0.0.0", app = "postgres", sensitive = true, exposure = "public" }"#),
         "{spec}"
     );
     assert!(
