@@ -9,7 +9,6 @@
 
 mod build;
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
