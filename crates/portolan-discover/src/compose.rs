@@ -78,6 +78,8 @@ pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
 
 /// A scalar after interpolation, and how its text maps back to the file.
 struct Value {
+    /// The scalar as written (before interpolation).
+    raw: String,
     /// Interpolated text.
     text: Interpolated,
     /// File byte where the scalar's content starts.
@@ -140,6 +142,7 @@ impl Service<'_, '_> {
                 verbatim: verbatim && text.text == raw,
                 text,
                 start,
+                raw,
             }),
             Err(e) => {
                 self.report.problems.push(Problem {
@@ -148,6 +151,21 @@ impl Service<'_, '_> {
                 });
                 None
             }
+        }
+    }
+
+    /// A problem with value `v`: the reason as the parser gave it when the value is written
+    /// literally, but never the substituted text (a variable from `.env` may hold a
+    /// password), only the scalar as written.
+    fn value_problem(&mut self, v: &Value, reason: &str, what: &str) {
+        if v.text.spans.is_empty() {
+            self.problem(v.start, reason);
+        } else {
+            let (raw, _) = redact(&v.raw);
+            self.problem(
+                v.start,
+                &format!("`{raw}` is not {what} once its variables are substituted (values not shown)"),
+            );
         }
     }
 
@@ -276,7 +294,7 @@ impl Service<'_, '_> {
                 let bind = s.host_ip.map(|h| h.0);
                 self.publish(published, (s.target.0, t_at, t_var), bind, s.transport, "");
             }
-            Err(e) => self.problem(v.start, &e),
+            Err(e) => self.value_problem(&v, &e, "a port mapping"),
         }
     }
 
@@ -294,7 +312,8 @@ impl Service<'_, '_> {
         };
         let t_text = target.text.text.trim();
         let Some(t_port) = port_token(t_text) else {
-            self.problem(target.start, &format!("`{t_text}` is not a container port"));
+            let reason = format!("`{t_text}` is not a container port");
+            self.value_problem(&target, &reason, "a container port");
             return;
         };
         let t_var = target
@@ -316,7 +335,8 @@ impl Service<'_, '_> {
             let text = pv.text.text.trim();
             if !text.is_empty() {
                 let Some(port) = port_token(text) else {
-                    self.problem(pv.start, &format!("`{text}` is not a host port"));
+                    let reason = format!("`{text}` is not a host port");
+                    self.value_problem(pv, &reason, "a host port");
                     return;
                 };
                 let var = pv
@@ -397,8 +417,11 @@ impl Service<'_, '_> {
                 let var = v.text.variable(&(0..v.text.text.len())).map(str::to_string);
                 self.container_port(range, transport, v.start, var.as_deref(), "");
             }
-            (None, _) => self.problem(v.start, &format!("`{text}` is not a port to expose")),
-            (_, Err(e)) => self.problem(v.start, &e),
+            (None, _) => {
+                let reason = format!("`{text}` is not a port to expose");
+                self.value_problem(&v, &reason, "a port to expose");
+            }
+            (_, Err(e)) => self.value_problem(&v, &e, "a port to expose"),
         }
     }
 }

@@ -162,17 +162,38 @@ fn value_of(text: &str, at: usize, line_end: usize) -> Value {
     }
 }
 
-/// The variables a `.env` file defines (for interpolation), last definition wins.
-/// References to earlier variables (`${A}`) are expanded; a value whose reference cannot
-/// be resolved is kept as written.
+/// The variables a `.env` file defines, as written (quotes and escapes resolved, a
+/// single-quoted value's `$` escaped as `$$`), last definition wins. Nothing is expanded:
+/// compose interpolation expands a value's references only when a file refers to it, with
+/// depth and size caps.
+pub fn raw_variables(text: &str) -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::new();
+    for e in entries(text) {
+        let value = if e.literal {
+            e.value.replace('$', "$$")
+        } else {
+            e.value
+        };
+        vars.insert(e.key.to_string(), value);
+    }
+    vars
+}
+
+/// The variables a `.env` file defines, each expanded (references to other variables
+/// resolved, within the caps of compose interpolation); a value that cannot be expanded is
+/// kept as written.
 pub fn variables(text: &str) -> BTreeMap<String, String> {
+    // earlier definitions only, as dotenv reads them; `shadow` holds them escaped so an
+    // expanded value is never expanded twice
+    let mut shadow: BTreeMap<String, String> = BTreeMap::new();
     let mut vars = BTreeMap::new();
     for e in entries(text) {
         let value = if e.literal || !e.value.contains('$') {
             e.value
         } else {
-            interpolate(&e.value, &vars).map_or(e.value, |i| i.text)
+            interpolate(&e.value, &shadow).map_or(e.value, |i| i.text)
         };
+        shadow.insert(e.key.to_string(), value.replace('$', "$$"));
         vars.insert(e.key.to_string(), value);
     }
     vars

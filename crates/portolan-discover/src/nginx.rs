@@ -211,6 +211,11 @@ fn all(d: &Directive) -> Vec<&Directive> {
     out
 }
 
+/// How deep blocks may nest (real configurations use fewer than ten levels). Deeper input
+/// is a problem at the `{` that goes too deep and the rest of the file is not read, so every
+/// walk over the tree (and dropping it) stays shallow.
+pub const MAX_DEPTH: usize = 64;
+
 /// Builds the directive tree; braces that do not balance are problems.
 fn build(tokens: &[Token]) -> (Vec<Directive>, Vec<(usize, String)>) {
     let mut problems = Vec::new();
@@ -236,6 +241,14 @@ fn build(tokens: &[Token]) -> (Vec<Directive>, Vec<(usize, String)>) {
                 }
             }
             Token::Open(at) => {
+                if stack.len() > MAX_DEPTH {
+                    problems.push((
+                        *at,
+                        format!("blocks nested deeper than {MAX_DEPTH} levels: the rest of the file is not read"),
+                    ));
+                    pending.clear();
+                    break;
+                }
                 let mut words = std::mem::take(&mut pending).into_iter();
                 let name = words.next().unwrap_or(Tok {
                     text: String::new(),
@@ -455,6 +468,15 @@ impl Walker<'_, '_, '_> {
             None => (v, 0),
         };
         let hostport = body.split('/').next().unwrap_or(body);
+        // `http://user:password@host:port`: credentials are never kept
+        let hostport = match hostport.rsplit_once('@') {
+            Some((_, h)) => {
+                self.report.secrets.push(self.ix.location(arg.at));
+                h
+            }
+            None => hostport,
+        };
+        let body_at = body_at + (body.split('/').next().unwrap_or(body).len() - hostport.len());
         let route_at = self.ix.location(d.name.at);
         let mut route = RouteUse {
             at: route_at,

@@ -145,6 +145,18 @@ pub fn parse_as(kind: SourceKind, path: &str, text: &str, ctx: &Context) -> File
 
 /// Reads and parses one file (already classified); every failure is a [`Problem`].
 pub fn read_file(path: &Path, shown: &str, guess: Guess, opts: &WalkOptions) -> FileReport {
+    read_file_in(path, shown, guess, opts, None)
+}
+
+/// [`read_file`] for a file found under the walked `root` (canonical), which bounds what
+/// files beside it (a compose file's `.env`) may be read.
+pub fn read_file_in(
+    path: &Path,
+    shown: &str,
+    guess: Guess,
+    opts: &WalkOptions,
+    root: Option<&Path>,
+) -> FileReport {
     let problem = |reason: String| FileReport {
         problems: vec![Problem {
             at: Location::new(shown, 1, 1),
@@ -152,26 +164,10 @@ pub fn read_file(path: &Path, shown: &str, guess: Guess, opts: &WalkOptions) -> 
         }],
         ..FileReport::default()
     };
-    // one open, one fstat, one read: no second path lookup per file
-    let mut file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) => return problem(format!("cannot read: {e}")),
+    let bytes = match read_regular(path, opts.max_filesize) {
+        Ok(b) => b,
+        Err(reason) => return problem(reason),
     };
-    let len = match file.metadata() {
-        Ok(m) if m.len() > opts.max_filesize => {
-            return problem(format!(
-                "skipped: {} bytes is over the {} byte limit (--max-filesize)",
-                m.len(),
-                opts.max_filesize
-            ));
-        }
-        Ok(m) => usize::try_from(m.len()).unwrap_or(0),
-        Err(e) => return problem(format!("cannot read: {e}")),
-    };
-    let mut bytes = Vec::with_capacity(len + 1);
-    if let Err(e) = std::io::Read::read_to_end(&mut file, &mut bytes) {
-        return problem(format!("cannot read: {e}"));
-    }
     if looks_binary(&bytes) {
         return problem("skipped: binary content (a NUL byte) in a file named like text".into());
     }
@@ -185,7 +181,44 @@ pub fn read_file(path: &Path, shown: &str, guess: Guess, opts: &WalkOptions) -> 
         // spec says: reading it back would report the spec as evidence for itself
         return FileReport::default();
     }
-    parse_text(path, shown, guess, &text)
+    parse_text_in(path, shown, guess, &text, root)
+}
+
+/// Reads a regular file of at most `max` bytes: one open (non-blocking, so a FIFO never
+/// hangs the run), one fstat (FIFOs, devices such as `/dev/zero` and sockets are refused),
+/// and a read that stops after `max` bytes even if the file grows meanwhile.
+pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options
+        .open(path)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let meta = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err("skipped: not a regular file (a FIFO, device or socket)".into());
+    }
+    if meta.len() > max {
+        return Err(format!(
+            "skipped: {} bytes is over the {max} byte limit (--max-filesize)",
+            meta.len()
+        ));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0) + 1);
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > max {
+        return Err(format!(
+            "skipped: grew past the {max} byte limit (--max-filesize) while being read"
+        ));
+    }
+    Ok(bytes)
 }
 
 /// The words every file `portolan gen` writes carries in a comment on one of its first
@@ -205,32 +238,97 @@ pub fn is_generated(text: &str) -> bool {
 /// Parses the text of a file already read: sniffs YAML/`.conf` files, gives a compose file
 /// the variables of the `.env` beside it, and runs the format's parser.
 pub fn parse_text(path: &Path, shown: &str, guess: Guess, text: &str) -> FileReport {
+    parse_text_in(path, shown, guess, text, None)
+}
+
+/// [`parse_text`] for a file under the walked `root` (canonical; `None`: the file's own
+/// directory bounds what may be read beside it).
+pub fn parse_text_in(
+    path: &Path,
+    shown: &str,
+    guess: Guess,
+    text: &str,
+    root: Option<&Path>,
+) -> FileReport {
     let kind = match guess {
         Guess::Is(k) => k,
         Guess::SniffYaml if crate::kubernetes::looks_like(text) => SourceKind::Kubernetes,
         Guess::SniffConf if crate::nginx::looks_like(text) => SourceKind::Nginx,
         Guess::SniffYaml | Guess::SniffConf => return FileReport::default(),
     };
-    let ctx = if kind == SourceKind::Compose {
-        compose_context(path)
+    let (ctx, problem) = if kind == SourceKind::Compose {
+        compose_context_in(path, shown, root)
     } else {
-        Context::default()
+        (Context::default(), None)
     };
-    parse_as(kind, shown, text, &ctx)
+    let mut report = parse_as(kind, shown, text, &ctx);
+    report.problems.extend(problem);
+    report
 }
+
+/// The most a compose file's `.env` may weigh.
+pub const MAX_ENV_FILE: u64 = 1024 * 1024;
 
 /// The variables a compose file interpolates: the `.env` beside it (as `docker compose`
 /// reads it); the real environment is deliberately not consulted, so output does not
 /// depend on the shell.
 pub fn compose_context(compose_file: &Path) -> Context {
-    let env = compose_file
-        .parent()
-        .unwrap_or_else(|| Path::new("."))
-        .join(".env");
-    let vars = std::fs::read(&env)
-        .map(|b| crate::env::variables(&String::from_utf8_lossy(&b)))
-        .unwrap_or_default();
-    Context { vars }
+    compose_context_in(compose_file, "", None).0
+}
+
+/// [`compose_context`], contained: the `.env` is read only if it is a regular file inside
+/// `root` (a symlink leaving it — say to `~/.aws/credentials` — is reported, not followed),
+/// not over [`MAX_ENV_FILE`], without blocking. Its values stay unexpanded until a scalar
+/// refers to them.
+pub fn compose_context_in(
+    compose_file: &Path,
+    shown: &str,
+    root: Option<&Path>,
+) -> (Context, Option<Problem>) {
+    let dir = compose_file.parent().unwrap_or_else(|| Path::new("."));
+    let env = dir.join(".env");
+    let env_shown = match shown.rsplit_once('/') {
+        Some((d, _)) => format!("{d}/.env"),
+        None => ".env".into(),
+    };
+    let problem = |reason: String| {
+        Some(Problem {
+            at: Location::new(env_shown.clone(), 1, 1),
+            reason,
+        })
+    };
+    let Ok(meta) = std::fs::symlink_metadata(&env) else {
+        return (Context::default(), None);
+    };
+    if meta.file_type().is_symlink() {
+        let bound = match root {
+            Some(r) => Some(r.to_path_buf()),
+            None => std::fs::canonicalize(dir).ok(),
+        };
+        let inside = match (std::fs::canonicalize(&env), bound) {
+            (Ok(target), Some(bound)) => target.starts_with(&bound),
+            _ => false,
+        };
+        if !inside {
+            return (
+                Context::default(),
+                problem("not read: a symlink to outside the scanned tree".into()),
+            );
+        }
+    }
+    match read_regular(&env, MAX_ENV_FILE) {
+        Ok(bytes) if looks_binary(&bytes) => (
+            Context::default(),
+            problem("not read: binary content (a NUL byte)".into()),
+        ),
+        Ok(bytes) => (
+            Context {
+                vars: crate::env::raw_variables(&String::from_utf8_lossy(&bytes)),
+            },
+            None,
+        ),
+        Err(reason) => (Context::default(), problem(reason.replace("skipped", "not read"))),
+    }
 }
 
 /// How a walked path is shown: as walked, without a leading `./`, with `/` separators.
@@ -276,12 +374,26 @@ pub fn discover(roots: &[PathBuf], opts: &WalkOptions) -> Discovery {
         return Discovery::default();
     };
     let results: Mutex<Vec<(usize, Vec<FileReport>)>> = Mutex::new(Vec::new());
+    // each root as given (walked paths start with it) and where it really is
+    let canonical_roots: Vec<(PathBuf, PathBuf)> = roots
+        .iter()
+        .map(|r| {
+            let dir = if r.is_dir() {
+                r.clone()
+            } else {
+                r.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+            };
+            let canonical = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
+            (r.clone(), canonical)
+        })
+        .collect();
     builder.build_parallel().run(|| {
         let results = &results;
         let mut local = Collector {
             read: 0,
             reports: Vec::new(),
             out: results,
+            roots: &canonical_roots,
         };
         Box::new(move |entry| {
             local.visit(entry, opts);
@@ -328,6 +440,8 @@ struct Collector<'a> {
     /// the exact size, instead of growing (and copying) per thread and again when merging.
     reports: Vec<FileReport>,
     out: &'a Mutex<Vec<(usize, Vec<FileReport>)>>,
+    /// The walked roots as given, and canonical.
+    roots: &'a [(PathBuf, PathBuf)],
 }
 
 impl Collector<'_> {
@@ -353,7 +467,13 @@ impl Collector<'_> {
         };
         let shown = shown(entry.path());
         self.read += 1;
-        let report = read_file(entry.path(), &shown, guess, opts);
+        let root = self
+            .roots
+            .iter()
+            .filter(|(given, _)| entry.path().starts_with(given))
+            .max_by_key(|(given, _)| given.as_os_str().len())
+            .map(|(_, canonical)| canonical.as_path());
+        let report = read_file_in(entry.path(), &shown, guess, opts, root);
         if report != FileReport::default() {
             let mut report = report;
             sort(&mut report);

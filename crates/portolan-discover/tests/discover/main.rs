@@ -3,6 +3,7 @@
 
 mod corpus;
 mod drafts;
+mod hostile;
 mod markdown;
 mod text_formats;
 mod walk;
