@@ -188,8 +188,7 @@ impl Service<'_, '_> {
     /// The trimmed, redacted source line of byte `at`, with notes.
     fn snippet(&mut self, at: usize, notes: &[&str]) -> String {
         let loc = self.ix.location(at);
-        let line = self.ix.line_text(loc.line as usize).trim();
-        let mut s = line.to_string();
+        let mut s = self.ix.window(loc.line as usize, loc.col as usize, 400);
         for n in notes.iter().filter(|n| !n.is_empty()) {
             s.push_str(" (");
             s.push_str(n);

@@ -19,6 +19,8 @@ pub(crate) struct Doc<'t> {
     text: &'t str,
     /// Byte offset of `text` in the file.
     base_byte: usize,
+    /// Whether `text` is ASCII (char indices are byte offsets).
+    ascii: bool,
 }
 
 /// Splits `text` into documents at `---` lines and loads each one; a document that does
@@ -42,6 +44,7 @@ pub(crate) fn documents<'t>(ix: &LineIndex<'_>, text: &'t str) -> Vec<Result<Doc
                         root,
                         text: chunk,
                         base_byte,
+                        ascii: chunk.is_ascii(),
                     }));
                 }
             }
@@ -147,13 +150,13 @@ fn chunks(text: &str) -> Vec<(usize, usize, &str)> {
 impl Doc<'_> {
     /// The file byte offset of a marker.
     pub fn byte(&self, m: Marker) -> usize {
-        self.base_byte + char_to_byte(self.text, m.index())
+        self.base_byte + self.to_byte(m.index())
     }
 
     /// The source text a node spans (empty when the span is unknown).
     pub fn source(&self, node: &Node) -> &str {
-        let a = char_to_byte(self.text, node.span.start.index());
-        let b = char_to_byte(self.text, node.span.end.index());
+        let a = self.to_byte(node.span.start.index());
+        let b = self.to_byte(node.span.end.index());
         self.text.get(a..b.max(a)).unwrap_or("")
     }
 
@@ -182,6 +185,17 @@ impl Doc<'_> {
             body = &src[1..];
         }
         (start, body.starts_with(value) && !value.contains('\n'))
+    }
+}
+
+impl Doc<'_> {
+    /// Byte offset of char `index` of the document (one step when it is ASCII).
+    fn to_byte(&self, index: usize) -> usize {
+        if self.ascii {
+            index.min(self.text.len())
+        } else {
+            char_to_byte(self.text, index)
+        }
     }
 }
 
