@@ -64,9 +64,14 @@ pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
     let mut report = parse_any(path, text);
     // a gRPC server's listener: `net.Listen` in a Go file that imports grpc
     let grpc = text.contains("google.golang.org/grpc");
-    for u in report.uses.iter_mut().filter(|u| u.app.is_none() && u.role == Role::Listen) {
+    for u in report
+        .uses
+        .iter_mut()
+        .filter(|u| u.app.is_none() && u.role == Role::Listen)
+    {
         u.app = http_idiom(u.source, &u.snippet).map(str::to_string);
-        if u.app.is_none() && grpc && u.source == SourceKind::Go && u.snippet.contains("net.Listen") {
+        if u.app.is_none() && grpc && u.source == SourceKind::Go && u.snippet.contains("net.Listen")
+        {
             u.app = Some("grpc".into());
         }
     }

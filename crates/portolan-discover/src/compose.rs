@@ -58,10 +58,15 @@ pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
             .filter(|n| !n.is_empty())
             .or_else(|| {
                 let dir = parent_dir(path);
-                dir.rsplit('/').next().filter(|d| !d.is_empty()).map(str::to_string)
+                dir.rsplit('/')
+                    .next()
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_string)
             });
         for (name, svc) in yaml::entries(services) {
-            report.units.push(unit(&ix, &doc, path, name, svc, project.as_deref(), ctx));
+            report
+                .units
+                .push(unit(&ix, &doc, path, name, svc, project.as_deref(), ctx));
             let mut cx = Service {
                 ix: &ix,
                 doc: &doc,
@@ -164,7 +169,9 @@ impl Service<'_, '_> {
             let (raw, _) = redact(&v.raw);
             self.problem(
                 v.start,
-                &format!("`{raw}` is not {what} once its variables are substituted (values not shown)"),
+                &format!(
+                    "`{raw}` is not {what} once its variables are substituted (values not shown)"
+                ),
             );
         }
     }
@@ -444,7 +451,9 @@ fn unit(
     let image = yaml::get(svc, "image").and_then(text);
     let build = yaml::get(svc, "build").and_then(|b| {
         if yaml::is_mapping(b) {
-            yaml::get(b, "context").and_then(text).or_else(|| Some(".".into()))
+            yaml::get(b, "context")
+                .and_then(text)
+                .or_else(|| Some(".".into()))
         } else {
             text(b)
         }
@@ -452,7 +461,11 @@ fn unit(
     let mut env_files = Vec::new();
     if let Some(ef) = yaml::get(svc, "env_file") {
         let list = yaml::items(ef);
-        let nodes: Vec<&Node> = if list.is_empty() { vec![ef] } else { list.iter().collect() };
+        let nodes: Vec<&Node> = if list.is_empty() {
+            vec![ef]
+        } else {
+            list.iter().collect()
+        };
         for n in nodes {
             let p = if yaml::is_mapping(n) {
                 yaml::get(n, "path").and_then(text)

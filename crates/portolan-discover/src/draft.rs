@@ -424,7 +424,11 @@ mod tests {
         proc_web.source = SourceKind::Procfile;
         proc_web.service = Some("web".into());
         report.uses = vec![p, proc_web];
-        let names: Vec<String> = draft(&report, "shop").services.into_iter().map(|s| s.name).collect();
+        let names: Vec<String> = draft(&report, "shop")
+            .services
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
         assert_eq!(names, ["docs-web", "shop-web"]);
     }
 

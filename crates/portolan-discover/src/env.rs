@@ -313,7 +313,8 @@ pub(crate) fn url_connects(value: &str) -> Vec<(String, u16, usize, Confidence)>
         .into_iter()
         .filter_map(|u| match u.port {
             Some((p, offset)) => Some((u.host.to_string(), p, offset, Confidence::High)),
-            None => default_port(u.scheme).map(|p| (u.host.to_string(), p, u.host_at, Confidence::Medium)),
+            None => default_port(u.scheme)
+                .map(|p| (u.host.to_string(), p, u.host_at, Confidence::Medium)),
         })
         .collect()
 }

@@ -20,8 +20,8 @@ use portolan_model::port::PortRange;
 use portolan_model::spec::{Publisher, Transport};
 
 use crate::evidence::{
-    Confidence, Context, FileReport, PortUse, Problem, ProxyKind, Role, RouteUse, SourceKind,
-    Unit, UnitKind,
+    Confidence, Context, FileReport, PortUse, Problem, ProxyKind, Role, RouteUse, SourceKind, Unit,
+    UnitKind,
 };
 use crate::redact::redact;
 use crate::text::{LineIndex, port_number, port_token};
@@ -134,14 +134,24 @@ impl Reader<'_, '_> {
             }
             ("Service", Some(spec)) => {
                 let selector = yaml::get(spec, "selector").map(|s| self.labels(s));
-                self.unit(obj, UnitKind::KubeService, selector.unwrap_or_default(), None);
+                self.unit(
+                    obj,
+                    UnitKind::KubeService,
+                    selector.unwrap_or_default(),
+                    None,
+                );
                 self.service(spec, name.as_deref());
             }
             ("Pod", Some(spec)) => {
                 let labels = yaml::get(obj, "metadata")
                     .and_then(|m| yaml::get(m, "labels"))
                     .map(|l| self.labels(l));
-                self.unit(obj, UnitKind::Workload, labels.unwrap_or_default(), Some(spec));
+                self.unit(
+                    obj,
+                    UnitKind::Workload,
+                    labels.unwrap_or_default(),
+                    Some(spec),
+                );
                 self.pod(spec, name.as_deref());
             }
             ("Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job", Some(spec)) => {
@@ -182,7 +192,13 @@ impl Reader<'_, '_> {
 
     /// Records the object as a [`Unit`]: its labels (or selector), the first container's
     /// image and the named container ports of its pods.
-    fn unit(&mut self, obj: &Node, kind: UnitKind, labels: Vec<(String, String)>, pod: Option<&Node>) {
+    fn unit(
+        &mut self,
+        obj: &Node,
+        kind: UnitKind,
+        labels: Vec<(String, String)>,
+        pod: Option<&Node>,
+    ) {
         let Some(name) = self.str_at(obj, &["metadata", "name"]) else {
             return;
         };
@@ -199,7 +215,8 @@ impl Reader<'_, '_> {
             for p in yaml::items(yaml::get(c, "ports").unwrap_or(c)) {
                 if let (Some(n), Some(cp)) = (
                     self.str_at(p, &["name"]),
-                    self.str_at(p, &["containerPort"]).and_then(|t| port_number(&t)),
+                    self.str_at(p, &["containerPort"])
+                        .and_then(|t| port_number(&t)),
                 ) {
                     named_ports.push((n, cp));
                 }

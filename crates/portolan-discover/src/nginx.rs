@@ -391,8 +391,12 @@ impl Walker<'_, '_, '_> {
         let redirects = ctx != Ctx::Stream
             && children.iter().any(|d| {
                 d.name.text == "return"
-                    && d.args.first().is_some_and(|a| matches!(a.text.as_str(), "301" | "302" | "307" | "308"))
-                    && d.args.get(1).is_some_and(|a| a.text.starts_with("https://"))
+                    && d.args
+                        .first()
+                        .is_some_and(|a| matches!(a.text.as_str(), "301" | "302" | "307" | "308"))
+                    && d.args
+                        .get(1)
+                        .is_some_and(|a| a.text.starts_with("https://"))
             });
         for d in children {
             match d.name.text.as_str() {

@@ -88,7 +88,10 @@ impl<'a> LineIndex<'a> {
         let mut a = floor(at.saturating_sub(max / 2));
         let mut b = floor((at + max / 2).min(text.len()));
         if b < text.len() {
-            b = text[..b].rfind(char::is_whitespace).filter(|&i| i > at).unwrap_or(b);
+            b = text[..b]
+                .rfind(char::is_whitespace)
+                .filter(|&i| i > at)
+                .unwrap_or(b);
         }
         if a > 0 {
             a = text[a..at.max(a)]
@@ -188,7 +191,10 @@ pub fn join_path(dir: &str, rel: &str) -> Option<String> {
     if rel.starts_with('/') || rel.starts_with('~') || rel.contains("://") {
         return None;
     }
-    let mut parts: Vec<&str> = dir.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
+    let mut parts: Vec<&str> = dir
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
     for c in rel.split('/') {
         match c {
             "" | "." => {}
@@ -221,10 +227,16 @@ mod path_tests {
     #[test]
     fn joins_resolve_dots_lexically() {
         assert_eq!(join_path("a/b", "./web").as_deref(), Some("a/b/web"));
-        assert_eq!(join_path("dev", "../collector").as_deref(), Some("collector"));
+        assert_eq!(
+            join_path("dev", "../collector").as_deref(),
+            Some("collector")
+        );
         assert_eq!(join_path("", "web").as_deref(), Some("web"));
         assert_eq!(join_path("", "../x"), None);
-        assert_eq!(join_path("x/../../t/s", "./web").as_deref(), Some("x/../../t/s/web"));
+        assert_eq!(
+            join_path("x/../../t/s", "./web").as_deref(),
+            Some("x/../../t/s/web")
+        );
         assert_eq!(join_path("/r/s", "./web").as_deref(), Some("/r/s/web"));
         assert!(is_within("a/web/pkg.json", "a/web"));
         assert!(!is_within("a/webx/pkg.json", "a/web"));

@@ -332,8 +332,14 @@ mod tests {
         for i in 1..12 {
             vars.insert(format!("V{i}"), format!("${{V{}}}", i - 1).repeat(8));
         }
-        assert_eq!(interpolate("${V11}", &vars).map(|i| i.text.len()), Err(Error::TooLong));
-        assert_eq!(interpolate("${V2}", &vars).map(|i| i.text.len()), Ok(64 * 64));
+        assert_eq!(
+            interpolate("${V11}", &vars).map(|i| i.text.len()),
+            Err(Error::TooLong)
+        );
+        assert_eq!(
+            interpolate("${V2}", &vars).map(|i| i.text.len()),
+            Ok(64 * 64)
+        );
     }
 
     #[test]

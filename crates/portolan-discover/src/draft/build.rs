@@ -145,7 +145,10 @@ pub fn draft(report: &FileReport, root_name: &str) -> Draft {
                 (_, Side::Workload) => workload_ports.push((owner, u)),
                 (_, Side::Container) => pending_container.push((owner, u)),
                 (_, Side::EnvListen) => {
-                    if u.variable.as_deref().is_some_and(|v| referenced.contains(v)) {
+                    if u.variable
+                        .as_deref()
+                        .is_some_and(|v| referenced.contains(v))
+                    {
                         continue;
                     }
                     b.fold_env(owner, u);
@@ -213,7 +216,9 @@ impl<'r> Builder<'r> {
     fn declare_units(&mut self, units: &'r [Unit]) {
         for u in units {
             let (key, kind) = match u.kind {
-                UnitKind::ComposeService => (format!("compose:{}:{}", u.at.path, u.name), Kind::Compose),
+                UnitKind::ComposeService => {
+                    (format!("compose:{}:{}", u.at.path, u.name), Kind::Compose)
+                }
                 UnitKind::KubeService => (
                     format!("k8s-svc:{}:{}", u.scope.as_deref().unwrap_or(""), u.name),
                     Kind::KubeService,
@@ -229,9 +234,7 @@ impl<'r> Builder<'r> {
                 .or_else(|| dir_name(&u.at.path).map(str::to_string))
                 .unwrap_or_else(|| self.root_name.clone());
             let own_host = match kind {
-                Kind::Compose | Kind::KubeService => {
-                    Some(sanitize(&format!("{scope}-{}", u.name)))
-                }
+                Kind::Compose | Kind::KubeService => Some(sanitize(&format!("{scope}-{}", u.name))),
                 _ => None,
             };
             let qualifier = Some(sanitize(&scope));
@@ -243,7 +246,9 @@ impl<'r> Builder<'r> {
 
     /// The compose owner declared in `file` as `service`.
     fn compose_owner(&self, file: &str, service: &str) -> Option<usize> {
-        self.by_key.get(&format!("compose:{file}:{service}")).copied()
+        self.by_key
+            .get(&format!("compose:{file}:{service}"))
+            .copied()
     }
 
     /// The Kubernetes object of `kind` enclosing line `at` of its file (objects are read in
@@ -288,7 +293,10 @@ impl<'r> Builder<'r> {
         let dir = parent_dir(path);
         match u.source {
             SourceKind::Compose => {
-                let Some(owner) = u.service.as_deref().and_then(|s| self.compose_owner(path, s))
+                let Some(owner) = u
+                    .service
+                    .as_deref()
+                    .and_then(|s| self.compose_owner(path, s))
                 else {
                     return Vec::new();
                 };
@@ -344,13 +352,17 @@ impl<'r> Builder<'r> {
                     Some(o) => vec![(o, Side::Container)],
                     None => {
                         let q = dir_name(path).map(sanitize);
-                        let o = self.owner("host:nginx".into(), || Owner::new(Kind::Host, "nginx", q));
+                        let o =
+                            self.owner("host:nginx".into(), || Owner::new(Kind::Host, "nginx", q));
                         vec![(o, Side::Host(LOCAL.into()))]
                     }
                 }
             }
             SourceKind::Procfile | SourceKind::Systemd => {
-                let name = u.service.clone().unwrap_or_else(|| crate::walk::service_name(u));
+                let name = u
+                    .service
+                    .clone()
+                    .unwrap_or_else(|| crate::walk::service_name(u));
                 let q = dir_name(path).map_or_else(|| self.root_name.clone(), sanitize);
                 let key = format!("proc:{dir}:{name}");
                 let o = self.owner(key, || Owner::new(Kind::Host, &name, Some(q)));
@@ -447,7 +459,10 @@ impl<'r> Builder<'r> {
             .owners
             .iter()
             .enumerate()
-            .filter(|(_, o)| o.decl.is_some_and(|d| d.env_files.iter().any(|e| e == path)))
+            .filter(|(_, o)| {
+                o.decl
+                    .is_some_and(|d| d.env_files.iter().any(|e| e == path))
+            })
             .map(|(i, _)| i)
             .collect();
         if !by_env_file.is_empty() {
@@ -633,26 +648,35 @@ impl<'r> Builder<'r> {
     /// The Ingress controller: 80 (a redirect when the Ingress has TLS) and 443.
     fn ingress(&mut self, routes: &[RouteUse]) {
         for r in routes.iter().filter(|r| r.source == SourceKind::Kubernetes) {
-            let o = self.owner("ingress".into(), || Owner::new(Kind::Ingress, "ingress", None));
+            let o = self.owner("ingress".into(), || {
+                Owner::new(Kind::Ingress, "ingress", None)
+            });
             let tls = r.listen.contains(&443);
             for &port in &r.listen {
-                let key = (K8S_NODES.to_string(), PortRange::single(port), Transport::Tcp);
-                let b = self.owners[o].bindings.entry(key).or_insert_with(|| DraftBinding {
-                    name: String::new(),
-                    host: K8S_NODES.into(),
-                    port: PortRange::single(port),
-                    target: None,
-                    transport: Transport::Tcp,
-                    bind: Some(IpAddr::from([0, 0, 0, 0])),
-                    publisher: None,
-                    exposure: None,
-                    tls: None,
-                    redirect: false,
-                    sensitive: false,
-                    app: Some(if port == 443 { "https" } else { "http" }.into()),
-                    evidence: Vec::new(),
-                    confidence: crate::Confidence::Medium,
-                });
+                let key = (
+                    K8S_NODES.to_string(),
+                    PortRange::single(port),
+                    Transport::Tcp,
+                );
+                let b = self.owners[o]
+                    .bindings
+                    .entry(key)
+                    .or_insert_with(|| DraftBinding {
+                        name: String::new(),
+                        host: K8S_NODES.into(),
+                        port: PortRange::single(port),
+                        target: None,
+                        transport: Transport::Tcp,
+                        bind: Some(IpAddr::from([0, 0, 0, 0])),
+                        publisher: None,
+                        exposure: None,
+                        tls: None,
+                        redirect: false,
+                        sensitive: false,
+                        app: Some(if port == 443 { "https" } else { "http" }.into()),
+                        evidence: Vec::new(),
+                        confidence: crate::Confidence::Medium,
+                    });
                 if !b.evidence.contains(&r.at) {
                     b.evidence.push(r.at.clone());
                 }
@@ -679,7 +703,12 @@ impl<'r> Builder<'r> {
 
     /// The compose service `name` of `project`: its binding for `port`, created on its own
     /// host when nothing declared it (the connection is the evidence).
-    fn compose_peer(&mut self, project: Option<&str>, name: &str, u: &PortUse) -> Option<BindingRef> {
+    fn compose_peer(
+        &mut self,
+        project: Option<&str>,
+        name: &str,
+        u: &PortUse,
+    ) -> Option<BindingRef> {
         let peer = self.owners.iter().position(|o| {
             o.kind == Kind::Compose
                 && o.decl.is_some_and(|d| d.name == name)
@@ -715,7 +744,14 @@ impl<'r> Builder<'r> {
         let (proxy, from) = if r.source == SourceKind::Kubernetes {
             let o = *self.by_key.get("ingress")?;
             let port = if r.listen.contains(&443) { 443 } else { 80 };
-            (o, (K8S_NODES.to_string(), PortRange::single(port), Transport::Tcp))
+            (
+                o,
+                (
+                    K8S_NODES.to_string(),
+                    PortRange::single(port),
+                    Transport::Tcp,
+                ),
+            )
         } else {
             let path = r.at.path.as_str();
             let mounted = self.owners.iter().position(|o| {
@@ -737,13 +773,16 @@ impl<'r> Builder<'r> {
         let port = r.port;
         let to = match (self.owners[proxy].kind, port) {
             (Kind::Ingress, p) => {
-                let svc = self
-                    .owners
-                    .iter()
-                    .position(|o| o.kind == Kind::KubeService && o.decl.is_some_and(|d| d.name == upstream))?;
+                let svc = self.owners.iter().position(|o| {
+                    o.kind == Kind::KubeService && o.decl.is_some_and(|d| d.name == upstream)
+                })?;
                 match p {
                     Some(p) => self.binding_for(svc, p, Transport::Tcp),
-                    None => self.owners[svc].bindings.keys().next().map(|k| (svc, k.clone())),
+                    None => self.owners[svc]
+                        .bindings
+                        .keys()
+                        .next()
+                        .map(|k| (svc, k.clone())),
                 }
             }
             (Kind::Host, Some(p)) if loopback => self.local_binding(p, Transport::Tcp),
@@ -760,7 +799,11 @@ impl<'r> Builder<'r> {
         let Some(to) = to else {
             self.notes.insert(format!(
                 "route :{} {} -> {}{} ({}): the upstream is not a listener of this draft",
-                r.listen.iter().map(u16::to_string).collect::<Vec<_>>().join(","),
+                r.listen
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
                 r.path.as_deref().unwrap_or("/"),
                 upstream,
                 port.map(|p| format!(":{p}")).unwrap_or_default(),
@@ -779,10 +822,12 @@ impl<'r> Builder<'r> {
 
     fn flow(&mut self, owner: usize, u: &PortUse) -> Option<RawFlow> {
         let peer = u.peer.as_deref();
-        let loopback = peer.is_none_or(|p| matches!(p, "127.0.0.1" | "localhost" | "::1" | "0.0.0.0"));
+        let loopback =
+            peer.is_none_or(|p| matches!(p, "127.0.0.1" | "localhost" | "::1" | "0.0.0.0"));
         let in_container = matches!(self.owners[owner].kind, Kind::Compose);
         let to = if loopback && !in_container {
-            self.local_binding(u.port.lo, u.transport).map(FlowTo::Binding)
+            self.local_binding(u.port.lo, u.transport)
+                .map(FlowTo::Binding)
         } else if let Some(p) = peer.filter(|_| !loopback) {
             let project = self.owners[owner].project().map(str::to_string);
             let is_compose_name = self
@@ -790,7 +835,11 @@ impl<'r> Builder<'r> {
                 .iter()
                 .any(|o| o.kind == Kind::Compose && o.decl.is_some_and(|d| d.name == p));
             if is_compose_name {
-                let scope = if in_container { project.as_deref() } else { None };
+                let scope = if in_container {
+                    project.as_deref()
+                } else {
+                    None
+                };
                 self.compose_peer(scope, p, u).map(FlowTo::Binding)
             } else if let Ok(ip) = p.parse::<IpAddr>() {
                 let len = if ip.is_ipv4() { 32 } else { 128 };
@@ -838,7 +887,9 @@ impl<'r> Builder<'r> {
             .map(|&i| {
                 let o = &self.owners[i];
                 let name = match (&o.qualifier, count.get(o.base.as_str())) {
-                    (Some(q), Some(n)) if *n > 1 && q != &o.base => sanitize(&format!("{q}-{}", o.base)),
+                    (Some(q), Some(n)) if *n > 1 && q != &o.base => {
+                        sanitize(&format!("{q}-{}", o.base))
+                    }
                     _ => o.base.clone(),
                 };
                 (i, name)
@@ -913,21 +964,35 @@ impl<'r> Builder<'r> {
         }
         let mut services: Vec<DraftService> = Vec::new();
         let mut hosts: BTreeMap<String, DraftHost> = BTreeMap::new();
-        let mut binding_names: BTreeMap<(usize, (String, PortRange, Transport)), String> = BTreeMap::new();
+        let mut binding_names: BTreeMap<(usize, (String, PortRange, Transport)), String> =
+            BTreeMap::new();
         for (i, o) in self.owners.iter().enumerate() {
             if o.name.is_empty() {
                 continue;
             }
             let mut bindings: Vec<DraftBinding> = o.bindings.values().cloned().collect();
             // local first, then by port
-            bindings.sort_by(|a, b| (a.host != LOCAL, &a.host, a.port, a.transport).cmp(&(b.host != LOCAL, &b.host, b.port, b.transport)));
+            bindings.sort_by(|a, b| {
+                (a.host != LOCAL, &a.host, a.port, a.transport).cmp(&(
+                    b.host != LOCAL,
+                    &b.host,
+                    b.port,
+                    b.transport,
+                ))
+            });
             name_bindings(&mut bindings);
             for b in &bindings {
                 binding_names.insert((i, (b.host.clone(), b.port, b.transport)), b.name.clone());
-                hosts.entry(b.host.clone()).or_insert_with(|| host_for(&b.host, o));
+                hosts
+                    .entry(b.host.clone())
+                    .or_insert_with(|| host_for(&b.host, o));
             }
-            let host = bindings.first().map_or_else(|| LOCAL.to_string(), |b| b.host.clone());
-            hosts.entry(host.clone()).or_insert_with(|| host_for(&host, o));
+            let host = bindings
+                .first()
+                .map_or_else(|| LOCAL.to_string(), |b| b.host.clone());
+            hosts
+                .entry(host.clone())
+                .or_insert_with(|| host_for(&host, o));
             services.push(DraftService {
                 name: o.name.clone(),
                 host,
@@ -953,7 +1018,9 @@ impl<'r> Builder<'r> {
             })
             .collect();
         out_routes.sort_by(|a, b| (&a.from, &a.to, &a.path).cmp(&(&b.from, &b.to, &b.path)));
-        out_routes.dedup_by(|a, b| (&a.from, &a.to, &a.path, &a.host) == (&b.from, &b.to, &b.path, &b.host));
+        out_routes.dedup_by(|a, b| {
+            (&a.from, &a.to, &a.path, &a.host) == (&b.from, &b.to, &b.path, &b.host)
+        });
         let mut out_flows: Vec<DraftFlow> = flows
             .iter()
             .filter_map(|f| {
@@ -997,7 +1064,8 @@ fn host_for(name: &str, o: &Owner<'_>) -> DraftHost {
         },
         K8S_NODES => DraftHost {
             name: K8S_NODES.into(),
-            description: "every node of the cluster (NodePorts, hostPorts, the Ingress controller)".into(),
+            description: "every node of the cluster (NodePorts, hostPorts, the Ingress controller)"
+                .into(),
             networks: Some(vec!["public".into()]),
         },
         _ => {
@@ -1005,12 +1073,16 @@ fn host_for(name: &str, o: &Owner<'_>) -> DraftHost {
                 Kind::KubeService => format!(
                     "the address of Kubernetes Service `{}`{}",
                     o.decl.map_or("", |d| d.name.as_str()),
-                    o.project().map(|p| format!(" (namespace {p})")).unwrap_or_default()
+                    o.project()
+                        .map(|p| format!(" (namespace {p})"))
+                        .unwrap_or_default()
                 ),
                 _ => format!(
                     "the container of compose service `{}`{}: only other containers reach it",
                     o.decl.map_or("", |d| d.name.as_str()),
-                    o.project().map(|p| format!(" (project {p})")).unwrap_or_default()
+                    o.project()
+                        .map(|p| format!(" (project {p})"))
+                        .unwrap_or_default()
                 ),
             };
             DraftHost {
@@ -1024,7 +1096,10 @@ fn host_for(name: &str, o: &Owner<'_>) -> DraftHost {
 
 /// The last directory name of a path's parent (`None` at the root).
 fn dir_name(path: &str) -> Option<&str> {
-    parent_dir(path).rsplit('/').next().filter(|d| !d.is_empty())
+    parent_dir(path)
+        .rsplit('/')
+        .next()
+        .filter(|d| !d.is_empty())
 }
 
 /// The protocol an image serves on a port, and whether it is a database or admin
@@ -1039,21 +1114,51 @@ pub(super) fn image_app(image: &str, port: u16) -> Option<(&'static str, bool)> 
         .unwrap_or(image)
         .to_ascii_lowercase();
     const TABLE: &[(&[&str], u16, &str, bool)] = &[
-        (&["postgres", "postgis", "timescaledb"], 5432, "postgres", true),
+        (
+            &["postgres", "postgis", "timescaledb"],
+            5432,
+            "postgres",
+            true,
+        ),
         (&["mysql", "mariadb", "percona"], 3306, "mysql", true),
-        (&["redis", "valkey", "keydb", "redis-stack"], 6379, "redis", true),
+        (
+            &["redis", "valkey", "keydb", "redis-stack"],
+            6379,
+            "redis",
+            true,
+        ),
         (&["mongo", "mongodb"], 27017, "mongodb", true),
         (&["memcached"], 11211, "memcached", true),
         (&["rabbitmq"], 5672, "amqp", true),
         (&["rabbitmq"], 15672, "http", true),
-        (&["elasticsearch", "opensearch"], 9200, "elasticsearch", true),
+        (
+            &["elasticsearch", "opensearch"],
+            9200,
+            "elasticsearch",
+            true,
+        ),
         (&["clickhouse-server", "clickhouse"], 8123, "http", true),
-        (&["clickhouse-server", "clickhouse"], 9000, "clickhouse-native", true),
+        (
+            &["clickhouse-server", "clickhouse"],
+            9000,
+            "clickhouse-native",
+            true,
+        ),
         (&["mailhog", "mailpit", "maildev"], 1025, "smtp", false),
         (&["mailhog", "mailpit"], 8025, "http", false),
         (&["maildev"], 1080, "http", false),
-        (&["nginx", "httpd", "caddy", "traefik", "haproxy", "apache"], 80, "http", false),
-        (&["nginx", "httpd", "caddy", "traefik", "haproxy", "apache"], 443, "https", false),
+        (
+            &["nginx", "httpd", "caddy", "traefik", "haproxy", "apache"],
+            80,
+            "http",
+            false,
+        ),
+        (
+            &["nginx", "httpd", "caddy", "traefik", "haproxy", "apache"],
+            443,
+            "https",
+            false,
+        ),
         (&["nginx", "httpd", "caddy", "traefik"], 8080, "http", false),
         (&["grafana"], 3000, "http", false),
         (&["prometheus"], 9090, "prometheus", true),

@@ -107,18 +107,24 @@ fn score(name: &str) -> Score {
     let mut matched = BTreeSet::new();
     let mut hit = 0;
     for l in &key.listeners {
-        let found = d.services.iter().filter(|s| s.name == l.service).find_map(|s| {
-            s.bindings.iter().find(|b| {
-                b.host == l.host
-                    && b.port.lo == l.port
-                    && b.transport.as_str() == l.transport
-                    && l.app.as_ref().is_none_or(|a| b.app.as_ref() == Some(a))
-                    && l.bind
-                        .as_ref()
-                        .is_none_or(|x| b.bind.map(|ip| ip.to_string()).as_ref() == Some(x))
-            })
-            .map(|b| (s.name.clone(), b.name.clone()))
-        });
+        let found = d
+            .services
+            .iter()
+            .filter(|s| s.name == l.service)
+            .find_map(|s| {
+                s.bindings
+                    .iter()
+                    .find(|b| {
+                        b.host == l.host
+                            && b.port.lo == l.port
+                            && b.transport.as_str() == l.transport
+                            && l.app.as_ref().is_none_or(|a| b.app.as_ref() == Some(a))
+                            && l.bind
+                                .as_ref()
+                                .is_none_or(|x| b.bind.map(|ip| ip.to_string()).as_ref() == Some(x))
+                    })
+                    .map(|b| (s.name.clone(), b.name.clone()))
+            });
         match found {
             Some(k) => {
                 hit += 1;
@@ -141,14 +147,17 @@ fn score(name: &str) -> Score {
         .collect();
     for (s, b, h, p) in &drafted {
         if !matched.contains(&(s.clone(), b.clone())) {
-            misses.push(format!("drafted {s}.{b} on {h}:{p}, which the key does not list"));
+            misses.push(format!(
+                "drafted {s}.{b} on {h}:{p}, which the key does not list"
+            ));
         }
     }
 
     // flows and routes: from the named service to a binding of the named service on the port
     let edge = |from: &str, to: &str, e: &KeyEdge| {
         from.split('.').next() == Some(e.from.as_str())
-            && binding_ports(&d, to).is_some_and(|(svc, ports)| svc == e.to && ports.contains(&e.port))
+            && binding_ports(&d, to)
+                .is_some_and(|(svc, ports)| svc == e.to && ports.contains(&e.port))
     };
     let flows_hit = key
         .flows
@@ -156,7 +165,10 @@ fn score(name: &str) -> Score {
         .filter(|e| {
             let ok = d.flows.iter().any(|f| edge(&f.from, &f.to, e));
             if !ok {
-                misses.push(format!("flow {} -> {}:{} not drafted", e.from, e.to, e.port));
+                misses.push(format!(
+                    "flow {} -> {}:{} not drafted",
+                    e.from, e.to, e.port
+                ));
             }
             ok
         })
@@ -167,7 +179,10 @@ fn score(name: &str) -> Score {
         .filter(|e| {
             let ok = d.routes.iter().any(|r| edge(&r.from, &r.to, e));
             if !ok {
-                misses.push(format!("route {} -> {}:{} not drafted", e.from, e.to, e.port));
+                misses.push(format!(
+                    "route {} -> {}:{} not drafted",
+                    e.from, e.to, e.port
+                ));
             }
             ok
         })

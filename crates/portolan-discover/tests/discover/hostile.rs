@@ -50,7 +50,11 @@ fn deeply_nested_compose_defaults_are_a_located_problem() {
     assert!(r.uses.is_empty());
     assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
     assert_eq!(r.problems[0].at.line, 4);
-    assert!(r.problems[0].reason.contains("nest deeper"), "{:?}", r.problems);
+    assert!(
+        r.problems[0].reason.contains("nest deeper"),
+        "{:?}",
+        r.problems
+    );
 }
 
 /// Regression: a compose file of mappings nested ~1,900 levels (1.8 MB) overflowed the stack;
@@ -69,7 +73,11 @@ fn deeply_nested_yaml_is_a_located_problem() {
             compose::parse("docker-compose.yml", &text, &Context::default())
         });
         assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
-        assert!(r.problems[0].reason.contains("nested deeper than 100"), "{:?}", r.problems);
+        assert!(
+            r.problems[0].reason.contains("nested deeper than 100"),
+            "{:?}",
+            r.problems
+        );
         assert!(r.problems[0].at.line >= 1);
     }
 }
@@ -112,14 +120,20 @@ fn a_fifo_env_is_refused_without_blocking() {
         .status()
         .expect("mkfifo (coreutils) runs");
     assert!(status.success(), "mkfifo");
-    std::fs::write(dir.path().join("docker-compose.yml"), "services:\n  a:\n    ports: [\"8080:80\"]\n")
-        .expect("compose");
+    std::fs::write(
+        dir.path().join("docker-compose.yml"),
+        "services:\n  a:\n    ports: [\"8080:80\"]\n",
+    )
+    .expect("compose");
     let root = dir.path().to_path_buf();
     let found = finishes(10, move || discover(&root));
     assert_eq!(found.report.uses.len(), 1);
     assert!(
-        found.report.problems.iter().any(|p| p.at.path.ends_with(".env")
-            && p.reason.contains("not a regular file")),
+        found
+            .report
+            .problems
+            .iter()
+            .any(|p| p.at.path.ends_with(".env") && p.reason.contains("not a regular file")),
         "{:?}",
         found.report.problems
     );
@@ -146,9 +160,16 @@ fn env_symlinks_leaving_the_tree_are_reported_not_followed() {
         .expect("compose");
         let root = dir.path().to_path_buf();
         let found = finishes(10, move || discover(&root));
-        assert_eq!(found.report.uses[0].port.lo, 8080, "the default, not the outside value");
+        assert_eq!(
+            found.report.uses[0].port.lo, 8080,
+            "the default, not the outside value"
+        );
         assert!(
-            found.report.problems.iter().any(|p| p.reason.contains("outside the scanned tree")),
+            found
+                .report
+                .problems
+                .iter()
+                .any(|p| p.reason.contains("outside the scanned tree")),
             "{:?}",
             found.report.problems
         );
@@ -163,15 +184,23 @@ fn env_symlinks_leaving_the_tree_are_reported_not_followed() {
 #[test]
 fn interpolated_values_never_reach_warnings() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join(".env"), "DB_PASSWORD=PwA1Secret\nPORTISH=PwA1Secret\n")
-        .expect("env");
+    std::fs::write(
+        dir.path().join(".env"),
+        "DB_PASSWORD=PwA1Secret\nPORTISH=PwA1Secret\n",
+    )
+    .expect("env");
     std::fs::write(
         dir.path().join("docker-compose.yml"),
         "services:\n  db:\n    ports:\n      - \"${DB_PASSWORD}:5432\"\n      - target: 5432\n        published: ${PORTISH}\n    expose: [\"${PORTISH}\"]\n",
     )
     .expect("compose");
     let found = discover(dir.path());
-    assert_eq!(found.report.problems.len(), 3, "{:?}", found.report.problems);
+    assert_eq!(
+        found.report.problems.len(),
+        3,
+        "{:?}",
+        found.report.problems
+    );
     let json = serde_json::to_string(&found).expect("json");
     assert!(!json.contains("PwA1Secret"), "{json}");
 }
@@ -196,8 +225,12 @@ fn huge_port_lists_are_read_in_full() {
     let text = format!("FROM scratch\nEXPOSE {}\n", ports.join(" "));
     let r = dockerfile::parse("Dockerfile", &text, &Context::default());
     assert_eq!(r.uses.len(), 40000);
-    assert!(r.uses.iter().all(|u| u.snippet.len() <= 240), "snippets stay short");
-    let mut svc = String::from("apiVersion: v1\nkind: Service\nmetadata: {name: big}\nspec:\n  ports:\n");
+    assert!(
+        r.uses.iter().all(|u| u.snippet.len() <= 240),
+        "snippets stay short"
+    );
+    let mut svc =
+        String::from("apiVersion: v1\nkind: Service\nmetadata: {name: big}\nspec:\n  ports:\n");
     for i in 0..100_000u32 {
         svc.push_str(&format!("    - port: {}\n", 1 + i % 65535));
     }

@@ -417,8 +417,9 @@ fn diff_compares_the_publish_address_of_a_published_binding() {
         .run()
         .code(1);
     assert!(
-        wide.stdout
-            .contains("! api.http 8000  bind: spec 127.0.0.1, code 0.0.0.0  docker-compose.yml:6:10"),
+        wide.stdout.contains(
+            "! api.http 8000  bind: spec 127.0.0.1, code 0.0.0.0  docker-compose.yml:6:10"
+        ),
         "{}",
         wide.stdout
     );
