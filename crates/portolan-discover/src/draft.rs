@@ -55,7 +55,7 @@ pub struct DraftBinding {
     pub tls: Option<&'static str>,
     /// The listener only redirects to HTTPS.
     pub redirect: bool,
-    /// A database or admin interface spoken over a generic protocol (ClickHouse over http).
+    /// A database or admin interface spoken over a generic protocol (`ClickHouse` over http).
     pub sensitive: bool,
     /// The application protocol the evidence names (program, image, framework, port name);
     /// never guessed from the port number.
@@ -358,8 +358,10 @@ mod tests {
 
     #[test]
     fn publishes_absorb_their_container_side() {
-        let mut report = FileReport::default();
-        report.units = vec![compose_unit("db", Some("db"))];
+        let mut report = FileReport {
+            units: vec![compose_unit("db", Some("db"))],
+            ..FileReport::default()
+        };
         let mut p = u("docker-compose.yml", Role::Publish, 15432);
         p.service = Some("db".into());
         p.target = Some(PortRange::single(5432));
@@ -382,8 +384,10 @@ mod tests {
 
     #[test]
     fn expose_only_ports_are_on_the_container_not_the_host() {
-        let mut report = FileReport::default();
-        report.units = vec![compose_unit("cache", None)];
+        let mut report = FileReport {
+            units: vec![compose_unit("cache", None)],
+            ..FileReport::default()
+        };
         let mut e = u("docker-compose.yml", Role::Expose, 6379);
         e.service = Some("cache".into());
         report.uses = vec![e];
@@ -412,11 +416,13 @@ mod tests {
 
     #[test]
     fn the_same_short_name_in_unrelated_places_stays_apart() {
-        let mut report = FileReport::default();
         let mut docs = compose_unit("web", None);
         docs.at = Location::new("docs/docker-compose.yml", 2, 3);
         docs.scope = Some("docs".into());
-        report.units = vec![docs];
+        let mut report = FileReport {
+            units: vec![docs],
+            ..FileReport::default()
+        };
         let mut p = u("docs/docker-compose.yml", Role::Publish, 8088);
         p.service = Some("web".into());
         p.target = Some(PortRange::single(80));

@@ -263,7 +263,7 @@ pub struct Problem {
 pub enum UnitKind {
     /// A compose service (its own container, network namespace and DNS name).
     ComposeService,
-    /// A Kubernetes workload (Deployment, StatefulSet, …): pods with labels.
+    /// A Kubernetes workload (`Deployment`, `StatefulSet`, …): pods with labels.
     Workload,
     /// A Kubernetes Service: a virtual address that selects pods by label.
     KubeService,

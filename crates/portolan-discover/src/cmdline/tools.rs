@@ -229,10 +229,9 @@ pub(super) fn scan_command(
             }
             let before = em.out.len();
             let found = run_tool(em, tool, w, rest);
-            if let Some(app) = tool_app(tool.names[0]) {
-                for u in &mut em.out[before..] {
-                    u.app = Some(app.to_string());
-                }
+            let app = tool_app(tool.names[0]);
+            for u in &mut em.out[before..] {
+                u.app = Some(app.to_string());
             }
             if found {
                 return;
@@ -242,8 +241,8 @@ pub(super) fn scan_command(
 }
 
 /// The protocol a known program serves (the program is the evidence; its port is not).
-fn tool_app(first_name: &str) -> Option<&'static str> {
-    Some(match first_name {
+fn tool_app(first_name: &str) -> &'static str {
+    match first_name {
         "redis-server" => "redis",
         "postgres" => "postgres",
         "mongod" => "mongodb",
@@ -251,7 +250,7 @@ fn tool_app(first_name: &str) -> Option<&'static str> {
         "memcached" => "memcached",
         "jupyter" => "jupyter",
         _ => "http",
-    })
+    }
 }
 
 /// Whether `w` is option `opt` (`--port`, `--port=80`, `-p80`); the value's word and its

@@ -11,12 +11,13 @@
 //! Where a port is reachable decides its host: published ports and processes on the machine
 //! are on `local`; a compose service's unpublished ports are on the container's own host
 //! (`<project>-<service>`, no network: only other containers reach it); a Kubernetes
-//! Service is its own address (`<namespace>-<service>`); NodePorts, hostPorts and the
+//! Service is its own address (`<namespace>-<service>`); `NodePort`s, `hostPort`s and the
 //! Ingress controller are on `k8s-nodes`. A `containerPort` no Service selects, an
 //! `EXPOSE` of an image nothing runs, and a `*_PORT` the app connects to are not listeners;
 //! connections become flows, proxy passes become routes.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use portolan_model::port::PortRange;
@@ -47,7 +48,7 @@ use crate::walk::sanitize;
 
 /// The host every published port and host process is drafted on.
 pub const LOCAL: &str = "local";
-/// The host NodePorts, hostPorts and the Ingress controller are drafted on.
+/// The host `NodePort`s, `hostPort`s and the Ingress controller are drafted on.
 pub const K8S_NODES: &str = "k8s-nodes";
 
 /// What kind of owner.
@@ -80,7 +81,7 @@ struct Owner<'r> {
     name: String,
 }
 
-impl<'r> Owner<'r> {
+impl Owner<'_> {
     fn new(kind: Kind, base: &str, qualifier: Option<String>) -> Self {
         Owner {
             kind,
@@ -176,7 +177,7 @@ pub fn draft(report: &FileReport, root_name: &str) -> Draft {
         }
     }
     b.name_owners();
-    b.finish(routes, flows)
+    b.finish(&routes, &flows)
 }
 
 /// Which side of an owner a use is on.
@@ -348,14 +349,12 @@ impl<'r> Builder<'r> {
                     // proxy passes are routes; upstream members are the proxy's, not flows
                     return Vec::new();
                 }
-                match mounted {
-                    Some(o) => vec![(o, Side::Container)],
-                    None => {
-                        let q = dir_name(path).map(sanitize);
-                        let o =
-                            self.owner("host:nginx".into(), || Owner::new(Kind::Host, "nginx", q));
-                        vec![(o, Side::Host(LOCAL.into()))]
-                    }
+                if let Some(o) = mounted {
+                    vec![(o, Side::Container)]
+                } else {
+                    let q = dir_name(path).map(sanitize);
+                    let o = self.owner("host:nginx".into(), || Owner::new(Kind::Host, "nginx", q));
+                    vec![(o, Side::Host(LOCAL.into()))]
                 }
             }
             SourceKind::Procfile | SourceKind::Systemd => {
@@ -719,7 +718,6 @@ impl<'r> Builder<'r> {
         }
         let host = self.owners[peer].own_host.clone()?;
         let mut b = Self::new_binding(u, &host);
-        b.app = u.app.clone();
         b.confidence = crate::Confidence::Medium;
         let key = (host, u.port, u.transport);
         self.owners[peer].bindings.insert(key.clone(), b);
@@ -900,7 +898,7 @@ impl<'r> Builder<'r> {
             let n = seen.entry(name.clone()).or_default();
             *n += 1;
             if *n > 1 {
-                name.push_str(&format!("-{n}"));
+                let _ = write!(name, "-{n}");
             }
         }
         for (i, name) in names {
@@ -909,7 +907,7 @@ impl<'r> Builder<'r> {
     }
 
     #[allow(clippy::too_many_lines)]
-    fn finish(mut self, routes: Vec<RawRoute>, flows: Vec<RawFlow>) -> Draft {
+    fn finish(mut self, routes: &[RawRoute], flows: &[RawFlow]) -> Draft {
         // exposure: what the code exposes today
         for o in &mut self.owners {
             let kind = o.kind;
@@ -944,7 +942,7 @@ impl<'r> Builder<'r> {
             }
         }
         // reach through routes: an upstream behind a public proxy is public
-        for r in &routes {
+        for r in routes {
             let (po, pk) = &r.from;
             let Some(listener) = self.owners[*po].bindings.get(pk) else {
                 continue;
@@ -1103,16 +1101,8 @@ fn dir_name(path: &str) -> Option<&str> {
 }
 
 /// The protocol an image serves on a port, and whether it is a database or admin
-/// interface: the image is the evidence (`postgres:16` on 5432 is PostgreSQL).
+/// interface: the image is the evidence (`postgres:16` on 5432 is `PostgreSQL`).
 pub(super) fn image_app(image: &str, port: u16) -> Option<(&'static str, bool)> {
-    let base = image
-        .rsplit('/')
-        .next()
-        .unwrap_or(image)
-        .split([':', '@'])
-        .next()
-        .unwrap_or(image)
-        .to_ascii_lowercase();
     const TABLE: &[(&[&str], u16, &str, bool)] = &[
         (
             &["postgres", "postgis", "timescaledb"],
@@ -1167,6 +1157,14 @@ pub(super) fn image_app(image: &str, port: u16) -> Option<(&'static str, bool)> 
         (&["adminer", "pgadmin4", "phpmyadmin"], 80, "http", true),
         (&["adminer"], 8080, "http", true),
     ];
+    let base = image
+        .rsplit('/')
+        .next()
+        .unwrap_or(image)
+        .split([':', '@'])
+        .next()
+        .unwrap_or(image)
+        .to_ascii_lowercase();
     TABLE
         .iter()
         .find(|(names, p, _, _)| *p == port && names.contains(&base.as_str()))
