@@ -107,16 +107,16 @@ struct Value {
 /// The value starting at byte `at` of a line ending at `line_end`.
 fn value_of(text: &str, at: usize, line_end: usize) -> Value {
     let rest = &text[at..];
-    if let Some(inner) = rest.strip_prefix('\'') {
-        if let Some(end) = inner.find('\'') {
-            return Value {
-                text: inner[..end].to_string(),
-                start: at + 1,
-                verbatim: !inner[..end].contains('\n'),
-                literal: true,
-                end: at + 1 + end + 1,
-            };
-        }
+    if let Some(inner) = rest.strip_prefix('\'')
+        && let Some(end) = inner.find('\'')
+    {
+        return Value {
+            text: inner[..end].to_string(),
+            start: at + 1,
+            verbatim: !inner[..end].contains('\n'),
+            literal: true,
+            end: at + 1 + end + 1,
+        };
     }
     if let Some(inner) = rest.strip_prefix('"') {
         let mut value = String::new();
@@ -341,36 +341,36 @@ pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
                 ix.location(e.value_at)
             }
         };
-        if let (Some(prefix), false) = (port_name(e.key), is_reference) {
-            if let Some(port) = port_token(value) {
-                let lead = e.value.len() - e.value.trim_start().len();
-                // `SMTP_PORT`, `REDIS_PORT`: a port the app connects to, not one it serves
-                let (role, _) = crate::code::role_for_var(e.key);
-                let mut u = PortUse {
-                    service: Some(prefix.to_ascii_lowercase().replace('_', "-"))
-                        .filter(|s| !s.is_empty()),
-                    variable: Some(e.key.to_string()),
-                    confidence: Confidence::Medium,
-                    snippet: snippet.clone(),
-                    ..PortUse::new(at(lead), SourceKind::Env, role, port)
-                };
-                let host_key = if prefix.is_empty() {
-                    "HOST".to_string()
-                } else {
-                    format!("{prefix}_HOST")
-                };
-                if let Some(host) = by_key.get(host_key.as_str()).map(|h| h.value.trim()) {
-                    if matches!(host, "0.0.0.0" | "::" | "[::]") {
-                        u.role = Role::Listen;
-                        u.bind = Some(host.trim_matches(['[', ']']).to_string());
-                    } else if !host.is_empty() && !host.starts_with('$') {
-                        u.role = Role::Connect;
-                        u.peer = Some(host.to_string());
-                    }
+        if let (Some(prefix), false) = (port_name(e.key), is_reference)
+            && let Some(port) = port_token(value)
+        {
+            let lead = e.value.len() - e.value.trim_start().len();
+            // `SMTP_PORT`, `REDIS_PORT`: a port the app connects to, not one it serves
+            let (role, _) = crate::code::role_for_var(e.key);
+            let mut u = PortUse {
+                service: Some(prefix.to_ascii_lowercase().replace('_', "-"))
+                    .filter(|s| !s.is_empty()),
+                variable: Some(e.key.to_string()),
+                confidence: Confidence::Medium,
+                snippet: snippet.clone(),
+                ..PortUse::new(at(lead), SourceKind::Env, role, port)
+            };
+            let host_key = if prefix.is_empty() {
+                "HOST".to_string()
+            } else {
+                format!("{prefix}_HOST")
+            };
+            if let Some(host) = by_key.get(host_key.as_str()).map(|h| h.value.trim()) {
+                if matches!(host, "0.0.0.0" | "::" | "[::]") {
+                    u.role = Role::Listen;
+                    u.bind = Some(host.trim_matches(['[', ']']).to_string());
+                } else if !host.is_empty() && !host.starts_with('$') {
+                    u.role = Role::Connect;
+                    u.peer = Some(host.to_string());
                 }
-                report.uses.push(u);
-                continue;
             }
+            report.uses.push(u);
+            continue;
         }
         for UrlHost {
             scheme,

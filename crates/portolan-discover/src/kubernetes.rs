@@ -350,20 +350,20 @@ impl Reader<'_, '_> {
             )
         };
         self.report.uses.push(base.clone());
-        if let Some(hp_s) = self.scalar(yaml::get(p, "hostPort")) {
-            if let Some(hp) = self.port(&hp_s, "hostPort") {
-                let snippet = self.snippet(hp_s.at, note);
-                self.report.uses.push(PortUse {
-                    at: self.ix.location(hp_s.at),
-                    role: Role::Publish,
-                    port: PortRange::single(hp),
-                    target: Some(PortRange::single(cp)),
-                    bind: self.str_at(p, &["hostIP"]),
-                    publisher: Some(Publisher::K8sNodeport),
-                    snippet,
-                    ..base
-                });
-            }
+        if let Some(hp_s) = self.scalar(yaml::get(p, "hostPort"))
+            && let Some(hp) = self.port(&hp_s, "hostPort")
+        {
+            let snippet = self.snippet(hp_s.at, note);
+            self.report.uses.push(PortUse {
+                at: self.ix.location(hp_s.at),
+                role: Role::Publish,
+                port: PortRange::single(hp),
+                target: Some(PortRange::single(cp)),
+                bind: self.str_at(p, &["hostIP"]),
+                publisher: Some(Publisher::K8sNodeport),
+                snippet,
+                ..base
+            });
         }
     }
 

@@ -497,26 +497,26 @@ impl Walker<'_, '_, '_> {
             self.report.routes.push(route);
             return;
         }
-        if !self.groups.contains(hostport) && !hostport.contains('$') {
-            if let Some((Some(host), range)) = host_port(hostport) {
-                if let Some(p) = port_number(&hostport[range.clone()]) {
-                    let host = normalize_host(host).to_string();
-                    route.upstream.clone_from(&host);
-                    route.port = Some(p);
-                    let at = arg.at + arg.q + body_at + range.start;
-                    self.report.uses.push(PortUse {
-                        peer: Some(host),
-                        confidence: Confidence::High,
-                        snippet: self.snippet(at, ctx),
-                        ..PortUse::new(
-                            self.ix.location(at),
-                            SourceKind::Nginx,
-                            Role::Connect,
-                            PortRange::single(p),
-                        )
-                    });
-                }
-            }
+        if !self.groups.contains(hostport)
+            && !hostport.contains('$')
+            && let Some((Some(host), range)) = host_port(hostport)
+            && let Some(p) = port_number(&hostport[range.clone()])
+        {
+            let host = normalize_host(host).to_string();
+            route.upstream.clone_from(&host);
+            route.port = Some(p);
+            let at = arg.at + arg.q + body_at + range.start;
+            self.report.uses.push(PortUse {
+                peer: Some(host),
+                confidence: Confidence::High,
+                snippet: self.snippet(at, ctx),
+                ..PortUse::new(
+                    self.ix.location(at),
+                    SourceKind::Nginx,
+                    Role::Connect,
+                    PortRange::single(p),
+                )
+            });
         }
         self.report.routes.push(route);
     }
