@@ -458,3 +458,46 @@ fn discover_skips_what_portolan_generated() {
         .collect();
     assert_eq!(files, ["docker-compose.yml"].into_iter().collect(), "{v}");
 }
+
+/// Issue 14: `init --from-discover` on an answer-keyed repository keeps the proxy routes and
+/// the connections discover found, and the draft lints to exactly the planted mistake (the
+/// full scoring is the discover crate's `drafts` test).
+#[test]
+fn init_from_discover_keeps_routes_and_flows_and_lints_to_the_planted_mistake() {
+    let root = repo().join("tests/fixtures/drafts/storefront");
+    let c = Case::new().args([
+        "init",
+        "--from-discover",
+        root.to_str().expect("utf-8 path"),
+    ]);
+    c.run().success();
+    let spec = std::fs::read_to_string(c.path().join("ports.toml")).expect("spec");
+    for want in [
+        "from = \"proxy.https\"\nto = \"web.http\"",
+        "from = \"proxy.https\"\nto = \"api.http-8080\"",
+        "from = \"api\"\nto = \"db.postgres\"",
+        "[hosts.storefront-web]",
+    ] {
+        assert!(spec.contains(want), "{want:?} missing from\n{spec}");
+    }
+    assert!(!spec.contains("Sf0rePgSecret"));
+    let lint = Case::new()
+        .file("ports.toml", &spec)
+        .args(["--json", "lint", "--fail-on", "never"])
+        .run()
+        .success();
+    let findings: Vec<String> = lint.json()["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["severity"] != "info")
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["rule"].as_str().unwrap_or(""),
+                f["subjects"][0].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(findings, ["public-without-tls mailhog.http"], "{spec}");
+}
