@@ -5,7 +5,9 @@
 //!
 //! A drafted binding says what the code does today — a compose port published without an
 //! address is drafted `bind = "0.0.0.0"`, `exposure = "public"`, so `portolan lint` shows
-//! the problem instead of the draft hiding it.
+//! the problem instead of the draft hiding it; an upstream behind a public TLS route is
+//! `exposure = "public", tls = "proxy"`. Which evidence belongs to which service, and on
+//! which host it listens, is decided in `build` (see there).
 
 mod build;
 
