@@ -416,6 +416,28 @@ mod tests {
         assert_eq!(s[0].bindings[0].name, "tcp-5001");
     }
 
+    /// `compose.yml` and its override beside it describe one project: the override's ports
+    /// and the base's image belong to the same service.
+    #[test]
+    fn a_compose_override_is_the_same_service() {
+        let mut base = compose_unit("db", None);
+        base.image = Some("postgres:16".into());
+        let mut over = compose_unit("db", None);
+        over.at = Location::new("docker-compose.override.yml", 2, 3);
+        let mut p = u("docker-compose.override.yml", Role::Publish, 5432);
+        p.service = Some("db".into());
+        p.target = Some(PortRange::single(5432));
+        let report = FileReport {
+            units: vec![over, base],
+            uses: vec![p],
+            ..FileReport::default()
+        };
+        let d = draft(&report, "shop");
+        assert_eq!(d.services.len(), 1);
+        assert_eq!(d.services[0].name, "db");
+        assert_eq!(d.services[0].bindings[0].app.as_deref(), Some("postgres"));
+    }
+
     #[test]
     fn the_same_short_name_in_unrelated_places_stays_apart() {
         let mut docs = compose_unit("web", None);

@@ -73,6 +73,8 @@ struct Owner<'r> {
     /// The host its unpublished ports are on.
     own_host: Option<String>,
     decl: Option<&'r Unit>,
+    /// Further declarations of the same unit (a compose override file beside the base).
+    extra: Vec<&'r Unit>,
     /// Bindings by (host, port, transport).
     bindings: BTreeMap<(String, PortRange, Transport), DraftBinding>,
     /// Whether something (a flow) needs it as a service even without bindings.
@@ -89,6 +91,7 @@ impl Owner<'_> {
             qualifier,
             own_host: None,
             decl: None,
+            extra: Vec::new(),
             bindings: BTreeMap::new(),
             needed: false,
             name: String::new(),
@@ -97,6 +100,22 @@ impl Owner<'_> {
 
     fn project(&self) -> Option<&str> {
         self.decl.and_then(|d| d.scope.as_deref())
+    }
+
+    /// Every declaration of the unit (base file first as read, then overrides).
+    fn decls(&self) -> impl Iterator<Item = &Unit> {
+        self.decl.into_iter().chain(self.extra.iter().copied())
+    }
+
+    /// Whether a declaration bind-mounts `path` (or a directory holding it).
+    fn mounts(&self, path: &str) -> bool {
+        self.decls()
+            .any(|d| d.mounts.iter().any(|m| is_within(path, m)))
+    }
+
+    /// The image it runs, from any declaration.
+    fn image(&self) -> Option<&str> {
+        self.decls().find_map(|d| d.image.as_deref())
     }
 }
 
@@ -217,9 +236,11 @@ impl<'r> Builder<'r> {
     fn declare_units(&mut self, units: &'r [Unit]) {
         for u in units {
             let (key, kind) = match u.kind {
-                UnitKind::ComposeService => {
-                    (format!("compose:{}:{}", u.at.path, u.name), Kind::Compose)
-                }
+                // files of one directory are one project (`compose.yml` + its override)
+                UnitKind::ComposeService => (
+                    format!("compose:{}:{}", parent_dir(&u.at.path), u.name),
+                    Kind::Compose,
+                ),
                 UnitKind::KubeService => (
                     format!("k8s-svc:{}:{}", u.scope.as_deref().unwrap_or(""), u.name),
                     Kind::KubeService,
@@ -240,15 +261,19 @@ impl<'r> Builder<'r> {
             };
             let qualifier = Some(sanitize(&scope));
             let i = self.owner(key, || Owner::new(kind, &u.name, qualifier));
-            self.owners[i].decl = Some(u);
-            self.owners[i].own_host = own_host;
+            if self.owners[i].decl.is_some() {
+                self.owners[i].extra.push(u);
+            } else {
+                self.owners[i].decl = Some(u);
+                self.owners[i].own_host = own_host;
+            }
         }
     }
 
     /// The compose owner declared in `file` as `service`.
     fn compose_owner(&self, file: &str, service: &str) -> Option<usize> {
         self.by_key
-            .get(&format!("compose:{file}:{service}"))
+            .get(&format!("compose:{}:{service}", parent_dir(file)))
             .copied()
     }
 
@@ -270,12 +295,14 @@ impl<'r> Builder<'r> {
         let mut best: Option<usize> = None;
         let mut out = Vec::new();
         for (i, o) in self.owners.iter().enumerate() {
-            let Some(ctx) = o.decl.and_then(|d| d.build.as_deref()) else {
+            let Some(ctx) = o
+                .decls()
+                .filter_map(|d| d.build.as_deref())
+                .filter(|c| is_within(path, c))
+                .max_by_key(|c| c.len())
+            else {
                 continue;
             };
-            if !is_within(path, ctx) {
-                continue;
-            }
             match best {
                 Some(len) if ctx.len() < len => {}
                 Some(len) if ctx.len() == len => out.push(i),
@@ -341,10 +368,7 @@ impl<'r> Builder<'r> {
                 }
             }
             SourceKind::Nginx => {
-                let mounted = self.owners.iter().position(|o| {
-                    o.decl
-                        .is_some_and(|d| d.mounts.iter().any(|m| is_within(path, m)))
-                });
+                let mounted = self.owners.iter().position(|o| o.mounts(path));
                 if u.role == Role::Connect {
                     // proxy passes are routes; upstream members are the proxy's, not flows
                     return Vec::new();
@@ -458,10 +482,7 @@ impl<'r> Builder<'r> {
             .owners
             .iter()
             .enumerate()
-            .filter(|(_, o)| {
-                o.decl
-                    .is_some_and(|d| d.env_files.iter().any(|e| e == path))
-            })
+            .filter(|(_, o)| o.decls().any(|d| d.env_files.iter().any(|e| e == path)))
             .map(|(i, _)| i)
             .collect();
         if !by_env_file.is_empty() {
@@ -752,10 +773,7 @@ impl<'r> Builder<'r> {
             )
         } else {
             let path = r.at.path.as_str();
-            let mounted = self.owners.iter().position(|o| {
-                o.decl
-                    .is_some_and(|d| d.mounts.iter().any(|m| is_within(path, m)))
-            });
+            let mounted = self.owners.iter().position(|o| o.mounts(path));
             let proxy = mounted.or_else(|| self.by_key.get("host:nginx").copied())?;
             // prefer the TLS listener of the server block
             let mut listen = r.listen.clone();
@@ -911,6 +929,7 @@ impl<'r> Builder<'r> {
         // exposure: what the code exposes today
         for o in &mut self.owners {
             let kind = o.kind;
+            let image = o.image().map(str::to_string);
             for b in o.bindings.values_mut() {
                 b.exposure = if b.host == LOCAL || b.host == K8S_NODES {
                     match b.bind {
@@ -925,15 +944,13 @@ impl<'r> Builder<'r> {
                     Some("host-internal")
                 };
                 if b.app.is_none() {
-                    b.app = o
-                        .decl
-                        .and_then(|d| d.image.as_deref())
+                    b.app = image
+                        .as_deref()
                         .and_then(|img| image_app(img, b.target.unwrap_or(b.port).lo))
                         .map(|(a, _)| a.to_string());
                 }
-                b.sensitive = o
-                    .decl
-                    .and_then(|d| d.image.as_deref())
+                b.sensitive = image
+                    .as_deref()
                     .and_then(|img| image_app(img, b.target.unwrap_or(b.port).lo))
                     .is_some_and(|(_, s)| s);
                 if b.app.as_deref() == Some("https") {
