@@ -438,6 +438,32 @@ mod tests {
         assert_eq!(d.services[0].bindings[0].app.as_deref(), Some("postgres"));
     }
 
+    /// `proxy_pass http://app;` through `upstream app { server 127.0.0.1:8000; }` is a route
+    /// to the process on 8000, and makes it public behind TLS.
+    #[test]
+    fn routes_through_upstream_groups_reach_their_member() {
+        let ctx = crate::Context::default();
+        let mut report = crate::nginx::parse(
+            "deploy/nginx/site.conf",
+            "upstream app { server 127.0.0.1:8000; }\nserver { listen 443 ssl; location / { proxy_pass http://app; } }\n",
+            &ctx,
+        );
+        report.extend(crate::procfile::parse(
+            "Procfile",
+            "web: gunicorn shop.wsgi --bind 127.0.0.1:8000\n",
+            &ctx,
+        ));
+        let d = draft(&report, "shop");
+        assert_eq!(d.routes.len(), 1, "{d:?}");
+        assert_eq!(
+            (d.routes[0].from.as_str(), d.routes[0].to.as_str()),
+            ("nginx.https", "web.http")
+        );
+        let web = d.services.iter().find(|s| s.name == "web").expect("web");
+        assert_eq!(web.bindings[0].exposure, Some("public"));
+        assert_eq!(web.bindings[0].tls, Some("proxy"));
+    }
+
     #[test]
     fn the_same_short_name_in_unrelated_places_stays_apart() {
         let mut docs = compose_unit("web", None);

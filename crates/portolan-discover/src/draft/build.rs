@@ -360,6 +360,12 @@ impl<'r> Builder<'r> {
                             .into_iter()
                             .collect()
                     }
+                    // `hostNetwork: true`: the pod listens on the node itself
+                    _ if u.snippet.contains("hostNetwork") => self
+                        .enclosing(&u.at, Kind::Workload)
+                        .map(|o| (o, Side::Host(K8S_NODES.into())))
+                        .into_iter()
+                        .collect(),
                     _ => self
                         .enclosing(&u.at, Kind::Workload)
                         .map(|o| (o, Side::Workload))
@@ -759,7 +765,22 @@ impl<'r> Builder<'r> {
     }
 
     fn route(&mut self, r: &RouteUse, report: &FileReport) -> Option<RawRoute> {
-        let _ = report;
+        // `proxy_pass http://app;` to `upstream app { server 127.0.0.1:8000; }`: the group's
+        // first member, from the same file
+        let member = (r.port.is_none() && r.source == SourceKind::Nginx)
+            .then(|| {
+                report.uses.iter().find(|u| {
+                    u.source == SourceKind::Nginx
+                        && u.role == Role::Connect
+                        && u.at.path == r.at.path
+                        && u.service.as_deref() == Some(r.upstream.as_str())
+                })
+            })
+            .flatten();
+        let (upstream, port) = match member {
+            Some(m) => (m.peer.clone().unwrap_or_default(), Some(m.port.lo)),
+            None => (r.upstream.clone(), r.port),
+        };
         let (proxy, from) = if r.source == SourceKind::Kubernetes {
             let o = *self.by_key.get("ingress")?;
             let port = if r.listen.contains(&443) { 443 } else { 80 };
@@ -784,9 +805,8 @@ impl<'r> Builder<'r> {
                 .map(|(_, k)| k)?;
             (proxy, from)
         };
-        let upstream = r.upstream.as_str();
+        let upstream = upstream.as_str();
         let loopback = matches!(upstream, "127.0.0.1" | "localhost" | "::1" | "[::1]");
-        let port = r.port;
         let to = match (self.owners[proxy].kind, port) {
             (Kind::Ingress, p) => {
                 let svc = self.owners.iter().position(|o| {
