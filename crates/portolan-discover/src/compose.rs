@@ -195,7 +195,7 @@ impl Service<'_, '_> {
     /// The trimmed, redacted source line of byte `at`, with notes.
     fn snippet(&mut self, at: usize, notes: &[&str]) -> String {
         let loc = self.ix.location(at);
-        let mut s = self.ix.window(loc.line as usize, loc.col as usize, 400);
+        let mut s = self.ix.window(loc.line as usize, loc.col as usize, 200);
         for n in notes.iter().filter(|n| !n.is_empty()) {
             s.push_str(" (");
             s.push_str(n);

@@ -90,7 +90,7 @@ impl Reader<'_, '_> {
 
     fn snippet(&mut self, at: usize, note: &str) -> String {
         let loc = self.ix.location(at);
-        let mut s = self.ix.window(loc.line as usize, loc.col as usize, 400);
+        let mut s = self.ix.window(loc.line as usize, loc.col as usize, 200);
         if !note.is_empty() {
             s.push_str(" (");
             s.push_str(note);
