@@ -37,16 +37,27 @@ elif kind == "nginx":
 PY
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-now() { date +%s.%N; }
-printf '| input | N | median s at N | median s at 2N | growth |\n|---|---|---|---|---|\n'
+# prints "cpu wall" seconds of one run
+run() {
+  python3 - "$BIN" "$1" <<'PY'
+import os, subprocess, sys, time
+t = time.monotonic()
+subprocess.run([sys.argv[1], "discover", sys.argv[2], "-q", "--json"], stdout=subprocess.DEVNULL, check=True)
+w = time.monotonic() - t
+u = os.times()
+print(f"{u.children_user + u.children_system:.3f} {w:.3f}")
+PY
+}
+printf '| input | N | CPU s at N | CPU s at 2N | growth | wall s at N / 2N |\n|---|---|---|---|---|---|\n'
 for spec in expose:40000 service:100000 compose:40000 nginx:20000; do
   kind=${spec%%:*}; n=${spec##*:}
   gen "$kind" "$n" "$OUT/$kind-1"; gen "$kind" $((2 * n)) "$OUT/$kind-2"
-  a=(); b=()
+  a=(); b=(); wa=(); wb=()
   for _ in $(seq "$RUNS"); do
-    s=$(now); "$BIN" discover "$OUT/$kind-1" -q --json >/dev/null; e=$(now); a+=("$(echo "$e - $s" | bc)")
-    s=$(now); "$BIN" discover "$OUT/$kind-2" -q --json >/dev/null; e=$(now); b+=("$(echo "$e - $s" | bc)")
+    read -r c w < <(run "$OUT/$kind-1"); a+=("$c"); wa+=("$w")
+    read -r c w < <(run "$OUT/$kind-2"); b+=("$c"); wb+=("$w")
   done
   ma=$(printf '%s\n' "${a[@]}" | median); mb=$(printf '%s\n' "${b[@]}" | median)
-  printf '| %s | %s | %.3f | %.3f | ×%.2f |\n' "$kind" "$n" "$ma" "$mb" "$(echo "$mb / $ma" | bc -l)"
+  mwa=$(printf '%s\n' "${wa[@]}" | median); mwb=$(printf '%s\n' "${wb[@]}" | median)
+  printf '| %s | %s | %.3f | %.3f | ×%.2f | %.2f / %.2f |\n' "$kind" "$n" "$ma" "$mb" "$(echo "$mb / $ma" | bc -l)" "$mwa" "$mwb"
 done
