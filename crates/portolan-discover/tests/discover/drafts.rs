@@ -78,7 +78,7 @@ fn pct((a, b): (usize, usize)) -> String {
     if b == 0 {
         "-".into()
     } else {
-        format!("{a}/{b} ({:.0} %)", 100.0 * a as f64 / b as f64)
+        format!("{a}/{b} ({} %)", (100 * a + b / 2) / b)
     }
 }
 
