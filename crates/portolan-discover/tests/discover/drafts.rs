@@ -75,10 +75,9 @@ struct Score {
 }
 
 fn pct((a, b): (usize, usize)) -> String {
-    if b == 0 {
-        "-".into()
-    } else {
-        format!("{a}/{b} ({} %)", (100 * a + b / 2) / b)
+    match (100 * a + b / 2).checked_div(b) {
+        Some(p) => format!("{a}/{b} ({p} %)"),
+        None => "-".into(),
     }
 }
 
