@@ -6,15 +6,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        for path in [
-            "fuzz",
-            "package.json",
-            "application.yml",
-            "vite.config.ts",
-            "run.sh",
-        ] {
-            let _ =
-                portolan_discover::code::parse(path, text, &portolan_discover::Context::default());
+        for path in ["fuzz", "package.json", "application.yml", "vite.config.ts", "run.sh"] {
+            let _ = portolan_discover::code::parse(path, text, &portolan_discover::Context::default());
         }
     }
 });

@@ -5,7 +5,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ =
-            portolan_discover::systemd::parse("fuzz", text, &portolan_discover::Context::default());
+        let _ = portolan_discover::systemd::parse("fuzz", text, &portolan_discover::Context::default());
     }
 });

@@ -3,26 +3,21 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use portolan_lint::firewall::{Hook, eval, ufw};
+use portolan_firewall::{Hook, ufw, eval};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
+    let Ok(text) = std::str::from_utf8(data) else { return };
     match ufw::parse(text) {
         Ok(rs) => {
             for hook in [Hook::Input, Hook::Forward] {
                 for port in [0, 22, 80, 443, 8000, 65535] {
-                    let _ = eval::evaluate(
-                        &rs,
-                        &eval::Packet {
-                            hook,
-                            transport: portolan_model::Transport::Tcp,
-                            port,
-                            orig_port: port,
-                            dest: None,
-                        },
-                    );
+                    let _ = eval::evaluate(&rs, &eval::Packet {
+                        hook,
+                        transport: portolan_model::Transport::Tcp,
+                        port,
+                        orig_port: port,
+                        dest: None,
+                    });
                 }
             }
         }

@@ -5,27 +5,15 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
+    let Ok(text) = std::str::from_utf8(data) else { return };
     match portolan_model::load_str("fuzz.toml", text) {
         Ok(model) => {
-            let Ok(report) = portolan_lint::lint(&model) else {
-                return;
-            };
-            let _ =
-                portolan_lint::report::human::report(&model.sources, &report, Default::default());
+            let Ok(report) = portolan_lint::lint(&model) else { return };
+            let _ = portolan_lint::report::human::report(&model.sources, &report, Default::default());
             let _ = portolan_lint::report::json::report(&model.sources, &report);
             let _ = portolan_lint::report::sarif::report(&model.sources, &report, "fuzz");
             let analysis = portolan_lint::Analysis::compute(&model);
-            let cx = portolan_render::RenderContext {
-                model: &model,
-                analysis: &analysis,
-                report: &report,
-                environment: None,
-                host: None,
-                change_log: None,
-            };
+            let cx = portolan_render::RenderContext { model: &model, analysis: &analysis, report: &report, environment: None, host: None, change_log: None };
             for g in portolan_render::generators() {
                 let _ = g.render(&cx);
             }
@@ -36,8 +24,7 @@ fuzz_target!(|data: &[u8]| {
                     assert!(l.start as usize <= text.len());
                 }
             }
-            let _ =
-                portolan_lint::report::human::spec_errors(&sources, &errors, Default::default());
+            let _ = portolan_lint::report::human::spec_errors(&sources, &errors, Default::default());
         }
         Err(_) => {}
     }
