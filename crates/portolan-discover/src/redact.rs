@@ -242,35 +242,53 @@ pub fn redact(text: &str) -> (String, bool) {
         changed = true;
         out = TOKEN_SHAPES.replace_all(&out, MASK).into_owned();
     }
-    out = apply(&out, &SECRET_ASSIGN, &mut changed, |c| {
-        // `POSTGRES_PASSWORD_FILE=/run/secrets/pg` names where the secret is;
-        // `secretRequired="false"` is a setting
-        let key = c["key"].to_ascii_uppercase();
-        let key = key.trim_end_matches(|ch: char| !ch.is_ascii_alphanumeric());
-        ![
-            "FILE",
-            "PATH",
-            "REF",
-            "DIR",
-            "NAME",
-            "ENV",
-            "REQUIRED",
-            "LENGTH",
-            "TTL",
-            "ENCRYPTION",
-            "POLICY",
-            "EXPIRY",
-            "EXPIRE",
-            "PROMPT",
-            "METHOD",
-            "ALGORITHM",
-        ]
-        .iter()
-        .any(|s| key.ends_with(s))
-            && !is_setting(&c["val"])
-    });
-    out = apply(&out, &KEY_ASSIGN, &mut changed, |c| looks_random(&c["val"]));
-    out = apply(&out, &PASSWORD_FLAG, &mut changed, |_| true);
+    // the assignment and flag regexes need one of these words: most text has none, and
+    // skipping them keeps long lines (one `EXPOSE` of 40,000 ports) linear
+    let lower = out.to_ascii_lowercase();
+    let secret_word = [
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "key",
+        "credential",
+        "salt",
+        "seed",
+        "masterauth",
+    ]
+    .iter()
+    .any(|k| lower.contains(k));
+    if secret_word {
+        out = apply(&out, &SECRET_ASSIGN, &mut changed, |c| {
+            // `POSTGRES_PASSWORD_FILE=/run/secrets/pg` names where the secret is;
+            // `secretRequired="false"` is a setting
+            let key = c["key"].to_ascii_uppercase();
+            let key = key.trim_end_matches(|ch: char| !ch.is_ascii_alphanumeric());
+            ![
+                "FILE",
+                "PATH",
+                "REF",
+                "DIR",
+                "NAME",
+                "ENV",
+                "REQUIRED",
+                "LENGTH",
+                "TTL",
+                "ENCRYPTION",
+                "POLICY",
+                "EXPIRY",
+                "EXPIRE",
+                "PROMPT",
+                "METHOD",
+                "ALGORITHM",
+            ]
+            .iter()
+            .any(|s| key.ends_with(s))
+                && !is_setting(&c["val"])
+        });
+        out = apply(&out, &KEY_ASSIGN, &mut changed, |c| looks_random(&c["val"]));
+        out = apply(&out, &PASSWORD_FLAG, &mut changed, |_| true);
+    }
     let lower = out.to_ascii_lowercase();
     if lower.contains("redis-cli") {
         out = apply(&out, &REDIS_CLI_A, &mut changed, |_| true);

@@ -2,6 +2,8 @@
 //! one module per concern.
 
 mod corpus;
+mod drafts;
+mod hostile;
 mod import_corpus;
 mod import_input;
 mod markdown;
