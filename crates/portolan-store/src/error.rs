@@ -22,6 +22,16 @@ pub enum StoreError {
         /// The cause.
         source: sqlx::Error,
     },
+    /// The database server did not answer in time.
+    #[error(
+        "cannot reach the database {url}: no answer within {seconds} s (is the server running, and are the host and port right?)"
+    )]
+    Unreachable {
+        /// The URL, password removed.
+        url: String,
+        /// How long it waited.
+        seconds: f64,
+    },
     /// A migration could not be applied.
     #[error("cannot migrate the {backend} database: {source}")]
     Migrate {
