@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyPool, Connection as _, Executor, Transaction};
 
 use crate::error::{StoreError, redact};
 use crate::types::Backend;
@@ -198,21 +198,32 @@ impl Dialect for Postgres {
 
     async fn connect(&self, url: &str, timeout: Duration) -> Result<AnyPool, StoreError> {
         install_drivers();
+        let open_err = |source| StoreError::Open {
+            url: redact(url),
+            source,
+        };
+        let unreachable = || StoreError::Unreachable {
+            url: redact(url),
+            seconds: timeout.as_secs_f64(),
+        };
+        // One connection first, tried once: the pool retries a refused connection until
+        // its timeout, which would turn "connection refused" into 10 s of silence and a
+        // vague message. An address that swallows packets (or a server that accepts and
+        // never answers) is cut off after `timeout` instead of the TCP timeout.
+        match tokio::time::timeout(timeout, sqlx::AnyConnection::connect(url)).await {
+            Ok(Ok(first)) => {
+                let _ = first.close().await;
+            }
+            Ok(Err(source)) => return Err(open_err(source)),
+            Err(_) => return Err(unreachable()),
+        }
         let connecting = AnyPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect(url);
-        // an address that swallows packets (or a server that accepts and never answers)
-        // would otherwise keep `serve` silent for the TCP timeout or the pool's 60 s
         match tokio::time::timeout(timeout, connecting).await {
-            Ok(pool) => pool.map_err(|source| StoreError::Open {
-                url: redact(url),
-                source,
-            }),
-            Err(_) => Err(StoreError::Unreachable {
-                url: redact(url),
-                seconds: timeout.as_secs_f64(),
-            }),
+            Ok(pool) => pool.map_err(open_err),
+            Err(_) => Err(unreachable()),
         }
     }
 

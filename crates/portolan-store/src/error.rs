@@ -138,17 +138,7 @@ impl StoreError {
 
 /// A URL with its password replaced by `***`, for messages.
 pub(crate) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (auth, tail) = match rest.find('@') {
-        Some(i) if !rest[..i].contains('/') => (&rest[..i], &rest[i..]),
-        _ => return url.to_string(),
-    };
-    match auth.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***{tail}"),
-        None => url.to_string(),
-    }
+    crate::redact::dsn(url)
 }
 
 #[cfg(test)]

@@ -73,6 +73,7 @@ pub mod error;
 mod ledger;
 pub mod migrate;
 mod observations;
+pub mod redact;
 mod spec;
 mod store;
 mod tokens;

@@ -1,9 +1,11 @@
 //! What the registry learns from outside the spec: the listeners each host's agent last
 //! reported, and the findings (lint at spec import, drift at each report) stored per
-//! source.
+//! source. Process command lines in a report are stored and served with their secrets
+//! masked ([`redact::command_line`]; reports stored before that are masked when read).
 
 use crate::db::{Db, during, values};
 use crate::error::StoreError;
+use crate::redact;
 use crate::spec::json;
 use crate::spec::rows::no_nul;
 use crate::types::{FindingRecord, Observation, Page, StoredFinding};
@@ -28,7 +30,7 @@ pub(crate) async fn put(db: &Db, o: &Observation) -> Result<(), StoreError> {
          ON CONFLICT (host) DO UPDATE SET listeners = excluded.listeners, at = excluded.at",
     )
     .bind(&o.host)
-    .bind(o.listeners.to_string())
+    .bind(without_secrets(o.listeners.clone()).to_string())
     .bind(o.at)
     .execute(&db.pool)
     .await
@@ -48,9 +50,25 @@ impl From<ObservationRow> for Observation {
         Observation {
             host: o.host,
             at: o.at,
-            listeners: json(&o.listeners),
+            listeners: without_secrets(json(&o.listeners)),
         }
     }
+}
+
+/// `listeners` (`[{…, "owners": [{"cmdline": …}]}]`) with each owner's command line
+/// passed through [`redact::command_line`].
+fn without_secrets(mut listeners: serde_json::Value) -> serde_json::Value {
+    for listener in listeners.as_array_mut().into_iter().flatten() {
+        let owners = listener.get_mut("owners").and_then(|o| o.as_array_mut());
+        for owner in owners.into_iter().flatten() {
+            if let Some(cmd) = owner.get_mut("cmdline") {
+                if let Some(text) = cmd.as_str() {
+                    *cmd = serde_json::Value::String(redact::command_line(text));
+                }
+            }
+        }
+    }
+    listeners
 }
 
 /// The last report of one host.

@@ -285,6 +285,7 @@ engine_tests!(run;
     concurrent_allocations_never_duplicate,
     rate_limit_answers_429,
     observations_drift_and_metrics,
+    agent_command_lines_are_stored_without_secrets,
     cached_reads_follow_every_writer,
     findings_are_capped_and_paged,
 );
@@ -1115,6 +1116,65 @@ fn observations_drift_and_metrics(url: &str) {
         assert!(text.contains(needle), "metrics lack `{needle}`:\n{text}");
     }
     assert_eq!(s.call("GET", "/metrics", None, None).status, 401);
+}
+
+/// Regression (secrets): `agent` uploads full command lines (`--password=…`, DSNs), and any
+/// read token could read them back. They are stored and served with the secrets masked;
+/// the rest of the command line stays.
+fn agent_command_lines_are_stored_without_secrets(url: &str) {
+    let s = TestServer::start(url, unlimited());
+    s.import(SPEC);
+    let commands = [
+        "/srv/web --port 20000 --password=Zq1secretA",
+        "/srv/web --port 20000 --password Zq1secretB",
+        "redis-server *:6379 --requirepass Zq1secretC",
+        "java -Dspring.datasource.password=Zq1secretD -jar web.jar",
+        "worker --db=postgres://app:Zq1secretE@db1:5432/x",
+        "worker postgres://app:Zq1/secretF@db1/x",
+        "worker postgres://app:Zq1@secretG@db1/x",
+        "worker postgres://app@db1/x?sslmode=require&password=Zq1secretH",
+        "env PGPASSWORD=Zq1secretI psql -h db1",
+        "mysql -uroot -pZq1secretJ db",
+        "redis-cli -a Zq1secretK monitor",
+        "curl -H Authorization: Bearer Zq1secretL http://x",
+        "web --api-key=Zq1secretM --client_secret Zq1secretN",
+        "amqp-worker amqp://guest:Zq1secretO@mq:5672/",
+    ];
+    let owners: Vec<serde_json::Value> = commands
+        .iter()
+        .enumerate()
+        .map(|(i, c)| json!({"pid": 100 + i, "name": "web", "cmdline": c, "user": "www"}))
+        .collect();
+    let listeners = json!([
+        {"transport": "tcp", "addr": "127.0.0.1", "port": 20000, "inode": 1, "uid": 0,
+         "owners": owners}
+    ]);
+    let r = s.post(
+        "/api/v1/observations",
+        &json!({"host": "app1", "listeners": listeners}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!r.body.contains("Zq1"), "{}", r.body);
+    let one = s.get("/api/v1/observations/app1");
+    let all = s.get("/api/v1/observations");
+    for r in [&one, &all] {
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(!r.body.contains("Zq1"), "a secret was served: {}", r.body);
+    }
+    let stored: Vec<String> = one.json()["listeners"][0]["owners"]
+        .as_array()
+        .expect("owners")
+        .iter()
+        .filter_map(|o| o["cmdline"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(stored.len(), commands.len());
+    assert_eq!(stored[0], "/srv/web --port 20000 --password=***");
+    assert_eq!(stored[4], "worker --db=postgres://app:***@db1:5432/x");
+    assert_eq!(
+        stored[7],
+        "worker postgres://app@db1/x?sslmode=require&password=***"
+    );
+    assert_eq!(stored[9], "mysql -uroot -p*** db");
 }
 
 // ---------------------------------------------------------------------------- single tests

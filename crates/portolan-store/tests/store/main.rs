@@ -66,6 +66,7 @@ engine_tests!(run;
     sql_ish_strings_are_stored_verbatim,
     reserve_release_log,
     observations_and_findings,
+    reports_stored_before_masking_are_served_masked,
     duplicate_port_claims_violate_the_unique_key,
     model_cache_sees_other_writers,
     concurrent_allocations_batch_without_duplicates,
@@ -857,6 +858,48 @@ async fn observations_and_findings(f: Fixture) {
     assert_eq!(got[1].doc["subjects"][0], "a");
 }
 
+/// Regression (secrets): agents' command lines were stored as reported. A report written
+/// before masking existed (raw in the table) is served with its secrets masked, and a new
+/// one is masked before it is stored.
+async fn reports_stored_before_masking_are_served_masked(f: Fixture) {
+    let raw = portolan_store::SqlStore::open(&f.url).await.expect("open");
+    let old = serde_json::json!([{"port": 5432, "owners": [
+        {"pid": 1, "name": "pg", "cmdline": "pgbouncer postgres://u:Zq1old@db/x"}]}]);
+    sqlx::query("INSERT INTO observations (host, listeners, at) VALUES ($1, $2, $3)")
+        .bind("old")
+        .bind(old.to_string())
+        .bind(NOW)
+        .execute(raw.pool())
+        .await
+        .expect("raw insert");
+    let s = f.open().await;
+    s.put_observation(&Observation {
+        host: "new".into(),
+        listeners: serde_json::json!([{"port": 80, "owners": [
+            {"pid": 2, "name": "web", "cmdline": "web --password=Zq1new --port 80"}]}]),
+        at: NOW,
+    })
+    .await
+    .expect("put");
+    let o = s.observation("old").await.expect("read").expect("present");
+    assert_eq!(
+        o.listeners[0]["owners"][0]["cmdline"],
+        "pgbouncer postgres://u:***@db/x"
+    );
+    let all = serde_json::to_string(&s.observations().await.expect("all")).expect("json");
+    assert!(!all.contains("Zq1"), "{all}");
+    let stored: (String,) = sqlx::query_as("SELECT listeners FROM observations WHERE host = $1")
+        .bind("new")
+        .fetch_one(raw.pool())
+        .await
+        .expect("raw read");
+    assert!(
+        stored.0.contains("web --password=*** --port 80"),
+        "{}",
+        stored.0
+    );
+}
+
 async fn duplicate_port_claims_violate_the_unique_key(f: Fixture) {
     let s = f.open().await;
     s.import_spec(SMALL).await.expect("import");
@@ -1215,7 +1258,7 @@ fn a_new_database_file_is_private() {
 /// Regression (hostile neighbours): an unreachable PostgreSQL gave 60 s of silence. A
 /// server that accepts the connection and never answers (the worst case: no refusal to
 /// notice) fails the open within the connect timeout, with a message naming the database
-/// and what to check.
+/// and what to check. A refused connection fails at once, saying so.
 #[test]
 fn an_unreachable_postgres_fails_fast_with_a_clear_message() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
@@ -1244,4 +1287,22 @@ fn an_unreachable_postgres_fails_fast_with_a_clear_message() {
     assert!(text.contains("no answer within 0.7 s"), "{text}");
     assert!(!text.contains("secret"), "{text}");
     drop(silent);
+    // a refused connection is said at once (the pool alone retried it until its timeout)
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let url = format!("postgres://portolan:p@ss@127.0.0.1:{port}/registry");
+    let t = Instant::now();
+    let err = rt
+        .block_on(portolan_store::open_with(&url, &options))
+        .expect_err("refused");
+    let text = err.to_string();
+    assert!(
+        t.elapsed() < std::time::Duration::from_millis(600),
+        "{:?}: {text}",
+        t.elapsed()
+    );
+    assert!(matches!(err, StoreError::Open { .. }), "{text}");
+    assert!(text.contains("refused"), "{text}");
+    assert!(!text.contains("p@ss"), "{text}");
 }

@@ -1,7 +1,9 @@
 //! `portolan agent`: report this host's listeners (the same observation as `portolan ls`)
 //! to the registry (`POST /api/v1/observations`), once or every `--interval`. The server
 //! stores them and computes the host's drift. A failed report is printed and retried at the
-//! next interval; with `--once` it is the exit status.
+//! next interval; with `--once` it is the exit status. Process command lines leave the host
+//! with secret values masked (`portolan_store::redact::command_line`), or not at all with
+//! `--no-cmdline`.
 
 use std::time::Duration;
 
@@ -37,6 +39,9 @@ pub struct Args {
     /// Report once and exit.
     #[arg(long)]
     pub once: bool,
+    /// Report processes without their command lines (secrets in them are masked anyway).
+    #[arg(long)]
+    pub no_cmdline: bool,
 }
 
 /// Validated `agent` options.
@@ -50,6 +55,8 @@ struct AgentSettings {
     interval: u64,
     /// Report once.
     once: bool,
+    /// Leave command lines out.
+    no_cmdline: bool,
 }
 
 impl Subcommand for Args {
@@ -67,6 +74,7 @@ impl Subcommand for Args {
                 host: self.host,
                 interval,
                 once: self.once,
+                no_cmdline: self.no_cmdline,
             },
         )
     }
@@ -79,8 +87,20 @@ fn hostname() -> String {
     name.split('.').next().unwrap_or(name).to_string()
 }
 
-fn report(s: &Settings, client: &Client<'_>, host: &str) -> Result<(), CliError> {
-    let (listeners, note) = super::live::listeners(true)?;
+fn report(
+    s: &Settings,
+    client: &Client<'_>,
+    a: &AgentSettings,
+    host: &str,
+) -> Result<(), CliError> {
+    let (mut listeners, note) = super::live::listeners(true)?;
+    for owner in listeners.iter_mut().flat_map(|l| l.owners.iter_mut()) {
+        owner.cmdline = if a.no_cmdline {
+            String::new()
+        } else {
+            portolan_store::redact::command_line(&owner.cmdline)
+        };
+    }
     if let Some(n) = note
         && s.verbosity > 0
     {
@@ -110,11 +130,11 @@ fn run(s: &Settings, a: &AgentSettings) -> Result<Exit, CliError> {
         ));
     }
     if a.once {
-        report(s, &client, &host)?;
+        report(s, &client, a, &host)?;
         return Ok(Exit::Ok);
     }
     loop {
-        if let Err(e) = report(s, &client, &host) {
+        if let Err(e) = report(s, &client, a, &host) {
             if matches!(e, CliError::BrokenPipe) {
                 return Ok(Exit::Ok);
             }
