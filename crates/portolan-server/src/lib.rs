@@ -17,8 +17,9 @@
 //! requests per second on average (bursts of [`Limits::burst`]), then gets 429 with
 //! `Retry-After`, and an address that presented too many refused tokens gets 429 before
 //! any lookup ([`auth::AuthThrottle`]). A client has 10 s to send a request head — which is
-//! also how long an idle keep-alive connection stays open — and at most 512 connections are
-//! served at once ([`listen::ConnLimits`]). Long lists (`/findings`, `/observations`,
+//! also how long an idle keep-alive connection stays open — of at most 64 KiB and 100
+//! headers (431 beyond), a request may take 60 s from head to answer (a body trickled in
+//! gets 408), and at most 512 connections are served at once ([`listen::ConnLimits`]). Long lists (`/findings`, `/observations`,
 //! `/log`) come a page at a time (`limit`, `cursor`; the next page in `X-Next-Cursor` and
 //! `Link`), and one source stores at most 10,000 findings. Metrics labels come from a fixed
 //! set. Every API error is JSON (`{"error", "field"}`), including the ones axum produces

@@ -3,8 +3,10 @@
 //! (a client that does not finish its request head in time is dropped; it also ends an idle
 //! keep-alive connection, since waiting for the next request is waiting for its head), a
 //! bound on open connections (beyond it new ones wait in the kernel's backlog, so a flood
-//! of idle sockets cannot take every file descriptor), and a graceful shutdown that stops
-//! accepting and lets requests in flight finish. Each request carries the peer address
+//! of idle sockets cannot take every file descriptor), bounds on a request head's size
+//! (64 KiB, at most 100 headers: 431 beyond) and on a request's whole time (a body sent a
+//! byte at a time is answered 408), and a graceful shutdown that stops accepting and lets
+//! requests in flight finish. Each request carries the peer address
 //! (`ConnectInfo<SocketAddr>`), which the failed-auth throttle keys on.
 
 use std::sync::Arc;
@@ -29,15 +31,58 @@ pub struct ConnLimits {
     pub header_read: Duration,
     /// Most connections open at once (default 512); more wait to be accepted.
     pub max_connections: usize,
+    /// How long one request may take from its head to its answer, body upload included
+    /// (default 60 s); beyond it the answer is 408 and the connection is closed.
+    pub request: Duration,
 }
+
+/// Largest request head (request line and headers) read, in bytes; hyper's default
+/// (about 400 KiB) let one request carry a 300 KB method.
+pub const MAX_HEAD: usize = 64 * 1024;
+
+/// Most headers in one request.
+pub const MAX_HEADERS: usize = 100;
 
 impl Default for ConnLimits {
     fn default() -> Self {
         ConnLimits {
             header_read: Duration::from_secs(10),
             max_connections: 512,
+            request: Duration::from_secs(60),
         }
     }
+}
+
+/// Answers 431 to a request whose head (method, target, header names and values) is larger
+/// than [`MAX_HEAD`]: hyper's buffer bound is only approximate (it parses whatever its last
+/// read brought in, up to about twice the bound).
+async fn head_within_limit(
+    req: Request<Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let size = req.method().as_str().len()
+        + req.uri().to_string().len()
+        + req
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len() + 4)
+            .sum::<usize>();
+    if size > MAX_HEAD {
+        let mut res = axum::response::Response::new(Body::from(format!(
+            "{{\"error\":\"the request head is {size} bytes; at most {MAX_HEAD}\",\"field\":\"headers\"}}"
+        )));
+        *res.status_mut() = axum::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+        res.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        );
+        res.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+        return res;
+    }
+    next.run(req).await
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then drains the connections.
@@ -51,6 +96,12 @@ pub async fn run(
     let (open_tx, open_rx) = watch::channel(());
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut shutdown = std::pin::pin!(shutdown);
+    let app = app
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            limits.request,
+        ))
+        .layer(axum::middleware::from_fn(head_within_limit));
     loop {
         let Ok(slot) = slots.clone().acquire_owned().await else {
             break;
@@ -78,6 +129,8 @@ pub async fn run(
             let conn = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(limits.header_read)
+                .max_buf_size(MAX_HEAD)
+                .max_headers(MAX_HEADERS)
                 .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
                 .with_upgrades();
             let mut conn = std::pin::pin!(conn);

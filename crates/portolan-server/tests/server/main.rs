@@ -1464,6 +1464,14 @@ fn metrics_labels_come_from_a_fixed_set() {
     );
 }
 
+/// `n` header lines `X-H0: v` … `X-H{n-1}: v`.
+fn numbered_headers(n: usize) -> String {
+    (0..n).fold(String::new(), |mut out, i| {
+        let _ = std::fmt::Write::write_fmt(&mut out, format_args!("X-H{i}: v\r\n"));
+        out
+    })
+}
+
 /// Reads one HTTP/1.1 response (head and `Content-Length` body) from `c`; its status line.
 fn read_response(c: &mut impl std::io::BufRead) -> String {
     let mut status = String::new();
@@ -1523,6 +1531,7 @@ fn idle_and_slow_connections_are_dropped() {
         ConnLimits {
             header_read: Duration::from_millis(800),
             max_connections: 16,
+            ..ConnLimits::default()
         },
         AuthThrottle::off(),
     );
@@ -1575,6 +1584,98 @@ fn idle_and_slow_connections_are_dropped() {
         cut.is_some_and(|d| d < Duration::from_secs(5)),
         "the slow client was not cut off: {cut:?}"
     );
+}
+
+/// Regression (hostile neighbours): the header timeout does not cover a body, so a client
+/// announcing a body and sending it a byte at a time held a handler forever; and hyper read
+/// request heads up to ~400 KiB (a 300 KB method was accepted). A request now has a time
+/// limit from head to answer (408), and a head more than 64 KiB or 100 headers long is 431.
+#[test]
+fn slow_bodies_and_huge_heads_are_cut_off() {
+    let (s, _dir) = server_with(
+        ConnLimits {
+            request: Duration::from_millis(1500),
+            ..ConnLimits::default()
+        },
+        AuthThrottle::off(),
+    );
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let connect = || {
+        let c = std::net::TcpStream::connect(&addr).expect("connect");
+        c.set_nodelay(true).expect("nodelay");
+        c.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        c
+    };
+    // a body a byte every 100 ms, 400 bytes announced: 40 s if nothing cuts it
+    let mut slow = connect();
+    let head = format!(
+        "POST /api/v1/allocate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 400\r\n\r\n{{",
+        s.tokens.write
+    );
+    slow.write_all(head.as_bytes()).expect("head");
+    let started = Instant::now();
+    let trickle = std::thread::spawn({
+        let mut w = slow.try_clone().expect("clone");
+        move || {
+            for _ in 0..399 {
+                if w.write_all(b" ").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    });
+    let status = read_response(&mut std::io::BufReader::new(&slow));
+    assert!(status.starts_with("HTTP/1.1 408"), "{status}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(slow);
+    let _ = trickle.join();
+    // heads too large: a long method, a long header, too many headers
+    for (what, request) in [
+        (
+            "method",
+            format!(
+                "{} /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                "M".repeat(300_000)
+            ),
+        ),
+        (
+            "header",
+            format!(
+                "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+                "a".repeat(70 * 1024)
+            ),
+        ),
+        (
+            "headers",
+            format!(
+                "GET /healthz HTTP/1.1\r\nHost: x\r\n{}\r\n",
+                numbered_headers(101)
+            ),
+        ),
+    ] {
+        let mut c = connect();
+        // the server may answer and close before the whole head is written
+        let _ = c.write_all(request.as_bytes());
+        let mut answer = String::new();
+        let _ = std::io::Read::read_to_string(&mut c, &mut answer);
+        assert!(answer.starts_with("HTTP/1.1 431"), "{what}: {answer:.200}");
+    }
+    // a head within the limits is served
+    let mut c = connect();
+    let ok = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n{}Connection: close\r\n\r\n",
+        "a".repeat(60 * 1024),
+        numbered_headers(90)
+    );
+    c.write_all(ok.as_bytes()).expect("send");
+    assert!(read_response(&mut std::io::BufReader::new(&c)).starts_with("HTTP/1.1 200"));
 }
 
 /// Regression (hostile input): invalid tokens were never throttled. After a burst of
