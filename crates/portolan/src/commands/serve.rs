@@ -28,7 +28,9 @@ pub struct Args {
         long,
         env = "PORTOLAN_DB",
         value_name = "URL",
-        default_value = "sqlite://portolan.db"
+        default_value = "sqlite://portolan.db",
+        // `--help` would print the variable's value, password included
+        hide_env_values = true
     )]
     pub db: String,
     /// Address to listen on.

@@ -328,6 +328,16 @@ fn serve_and_token_never_print_database_passwords() {
         assert!(out.code == 0, "{}", out.stderr);
         assert!(!format!("{}{}", out.stdout, out.stderr).contains("Zq1"));
     }
+    // `--help` names the variable without its value
+    for args in [&["serve", "--help"][..], &["token", "list", "--help"][..]] {
+        let out = Case::new()
+            .env("PORTOLAN_DB", "postgres://u:Zq1env@db1/x")
+            .args(args.iter().copied())
+            .run()
+            .success();
+        assert!(out.stdout.contains("PORTOLAN_DB"), "{}", out.stdout);
+        assert!(!out.stdout.contains("Zq1"), "{}", out.stdout);
+    }
     // databases that cannot be opened: the error names the URL, masked
     for db in [
         "postgres://u:Zq1a/b@127.0.0.1:1/x",
