@@ -76,6 +76,7 @@ fn parse_msg(b: &[u8], transport: Transport) -> Option<Listener> {
         inode,
         uid,
         owners: Vec::new(),
+        container: None,
     })
 }
 

@@ -75,6 +75,7 @@ pub fn parse_net(
             inode,
             uid,
             owners: Vec::new(),
+            container: None,
         });
     }
     Ok(out)

@@ -1,11 +1,14 @@
 //! The injected OS: [`SocketSource`] and [`ProcessSource`], their real implementation
-//! ([`System`], procfs) and a fixture one ([`Fixture`], JSON), and [`observe`], which joins
-//! them into a sorted list of listeners.
+//! ([`System`], procfs) and a fixture one ([`Fixture`], JSON); [`observe`], which joins
+//! them into a sorted list of listeners, and [`observe_all`], which adds the containers of a
+//! [`ContainerSource`] (one owner scan for host and in-container sockets, then the merged
+//! view of [`crate::merge`]).
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use crate::ObserveError;
+use crate::container::{ContainerScan, ContainerSource};
 use crate::listener::{Listener, Owner};
 use crate::procfs::{self, ScanGaps};
 
@@ -77,6 +80,7 @@ impl SocketSource for Fixture {
             .iter()
             .map(|l| Listener {
                 owners: Vec::new(),
+                container: None,
                 ..l.clone()
             })
             .collect())
@@ -116,6 +120,63 @@ pub fn observe(
     list.sort_by_key(|l| (l.transport, l.port, l.addr, l.inode));
     list.dedup();
     Ok((list, gaps))
+}
+
+/// Everything observed on this machine: host listeners (linked to containers, publications
+/// without a host socket included) and the container scan (in-container listeners with
+/// their owners).
+#[derive(Debug, Clone, Default)]
+pub struct Observation {
+    /// Host listeners, sorted by transport, port, address.
+    pub listeners: Vec<Listener>,
+    /// Containers and their namespaces' sockets.
+    pub scan: ContainerScan,
+    /// What the owner scan could not see.
+    pub gaps: ScanGaps,
+}
+
+/// Host sockets, their owners and the containers, merged. The engine is asked while the
+/// kernel lists the host's sockets.
+pub fn observe_all(
+    sockets: &(dyn SocketSource + Sync),
+    processes: &dyn ProcessSource,
+    containers: &(dyn ContainerSource + Sync),
+    with_owners: bool,
+) -> Result<Observation, ObserveError> {
+    let (host, mut scan) = std::thread::scope(|s| {
+        let engines = s.spawn(|| containers.scan());
+        let host = sockets.sockets();
+        let scan = engines.join().unwrap_or_default();
+        (host, scan)
+    });
+    let mut list = host?;
+    let mut gaps = ScanGaps::default();
+    if with_owners {
+        let wanted: HashSet<u64> = list
+            .iter()
+            .chain(scan.namespaces.iter().flat_map(|n| n.listeners.iter()))
+            .map(|l| l.inode)
+            .filter(|i| *i != 0)
+            .collect();
+        let (owners, g) = processes.owners(&wanted);
+        gaps = g;
+        for l in list
+            .iter_mut()
+            .chain(scan.namespaces.iter_mut().flat_map(|n| n.listeners.iter_mut()))
+        {
+            if let Some(o) = owners.get(&l.inode) {
+                l.owners.clone_from(o);
+            }
+        }
+    }
+    list.sort_by_key(|l| (l.transport, l.port, l.addr, l.inode));
+    list.dedup();
+    crate::merge::merge(&mut list, &scan);
+    Ok(Observation {
+        listeners: list,
+        scan,
+        gaps,
+    })
 }
 
 #[cfg(test)]
