@@ -19,6 +19,7 @@ pub mod merge;
 pub mod netlink;
 pub mod probe;
 pub mod procfs;
+pub mod reachability;
 pub mod source;
 pub mod tls;
 
