@@ -2,7 +2,9 @@
 
 mod alloc;
 mod commands;
+mod containers;
 mod discover;
+mod engine;
 mod errors;
 mod examples;
 mod firewall;
