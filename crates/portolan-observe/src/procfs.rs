@@ -199,14 +199,11 @@ fn passwd() -> HashMap<u32, String> {
 
 fn process(root: &Path, pid: u32, users: &HashMap<u32, String>) -> Option<Owner> {
     let dir = root.join(pid.to_string());
-    let name = std::fs::read_to_string(dir.join("comm"))
-        .ok()?
-        .trim_end()
-        .to_string();
+    let name = printable(std::fs::read_to_string(dir.join("comm")).ok()?.trim_end());
     let cmdline = std::fs::read(dir.join("cmdline")).map(|b| {
         b.split(|c| *c == 0)
             .filter(|a| !a.is_empty())
-            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .map(|a| printable(&String::from_utf8_lossy(a)))
             .collect::<Vec<_>>()
             .join(" ")
     });
@@ -232,6 +229,15 @@ fn process(root: &Path, pid: u32, users: &HashMap<u32, String>) -> Option<Owner>
         user,
         container,
     })
+}
+
+/// A process name or argument as it may be printed: control characters (newlines, escape
+/// sequences a hostile program could put in its own command line to forge terminal output)
+/// become spaces.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// The container a cgroup file places a process in: `docker:<id12>`, `podman:<id12>`,
@@ -292,6 +298,22 @@ mod tests {
         let bad = "header\n   0: XYZ:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 4242\n";
         let e = parse_net("/proc/net/tcp", bad, Transport::Tcp, false).unwrap_err();
         assert_eq!(e.to_string(), "/proc/net/tcp:2: bad local address");
+    }
+
+    #[test]
+    fn command_lines_cannot_forge_terminal_output() {
+        assert_eq!(printable("x\n\u{1b}[2Jy\tz"), "x  [2Jy z");
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", "import time; time.sleep(30)", "30\n\u{1b}[31mfake"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let o = process(Path::new("/proc"), child.id(), &HashMap::new());
+        let _ = child.kill();
+        let _ = child.wait();
+        let o = o.expect("owner");
+        assert!(!o.cmdline.chars().any(char::is_control), "{:?}", o.cmdline);
+        assert!(o.cmdline.contains("30  [31mfake"), "{:?}", o.cmdline);
     }
 
     #[test]

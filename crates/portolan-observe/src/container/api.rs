@@ -14,6 +14,7 @@ use super::endpoint::{Endpoint, Problem};
 use super::http::{self, HttpError, Response};
 use super::{Attachment, Compose, Container, Engine, EngineNote, Exposed, Publication};
 use crate::listener::Transport;
+use crate::procfs::printable;
 
 /// Most bytes of one list answer (about 40,000 containers).
 const MAX_LIST: usize = 32 * 1024 * 1024;
@@ -127,7 +128,13 @@ fn host_ip(s: Option<&str>) -> Option<IpAddr> {
 }
 
 fn compose_of(labels: &HashMap<String, String>) -> Option<Compose> {
-    let get = |k: &str| labels.get(k).filter(|v| !v.is_empty()).cloned();
+    // labels are free text: nothing in them may reach a terminal as a control sequence
+    let get = |k: &str| {
+        labels
+            .get(k)
+            .filter(|v| !v.is_empty())
+            .map(|v| printable(v))
+    };
     let project = get("com.docker.compose.project").or_else(|| get("io.podman.compose.project"))?;
     let service = get("com.docker.compose.service").or_else(|| get("io.podman.compose.service"))?;
     Some(Compose { project, service })
@@ -139,7 +146,12 @@ fn primary_name(names: &[String], id: &str) -> String {
         .iter()
         .map(|n| n.strip_prefix('/').unwrap_or(n))
         .find(|n| !n.contains('/') && !n.is_empty())
-        .map_or_else(|| id.get(..12).unwrap_or(id).to_string(), str::to_string)
+        .map_or_else(|| id.get(..12).unwrap_or(id).to_string(), printable)
+}
+
+/// Engine ids are hex; anything else is not a container this client will name or stop.
+fn valid_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 fn running(state: Option<&str>) -> bool {
@@ -147,7 +159,7 @@ fn running(state: Option<&str>) -> bool {
 }
 
 fn docker_container(item: DockerItem, engine: Engine, endpoint: &str) -> Option<Container> {
-    if !running(item.state.as_deref()) || item.id.is_empty() {
+    if !running(item.state.as_deref()) || !valid_id(&item.id) {
         return None;
     }
     let labels = item.labels.unwrap_or_default();
@@ -194,7 +206,7 @@ fn docker_container(item: DockerItem, engine: Engine, endpoint: &str) -> Option<
         endpoint: endpoint.to_string(),
         name: primary_name(&item.names, &item.id),
         id: item.id,
-        image: item.image,
+        image: printable(&item.image),
         compose: compose_of(&labels),
         network_mode: item.host_config.and_then(|h| h.network_mode),
         networks,
@@ -206,7 +218,7 @@ fn docker_container(item: DockerItem, engine: Engine, endpoint: &str) -> Option<
 }
 
 fn libpod_container(item: LibpodItem, endpoint: &str) -> Option<Container> {
-    if !running(item.state.as_deref()) || item.id.is_empty() {
+    if !running(item.state.as_deref()) || !valid_id(&item.id) {
         return None;
     }
     let labels = item.labels.unwrap_or_default();
@@ -264,7 +276,7 @@ fn libpod_container(item: LibpodItem, endpoint: &str) -> Option<Container> {
         endpoint: endpoint.to_string(),
         id: item.id,
         name,
-        image: item.image,
+        image: printable(&item.image),
         compose: compose_of(&labels),
         network_mode: item.is_infra.filter(|i| *i).map(|_| "pod-infra".to_string()),
         networks,
