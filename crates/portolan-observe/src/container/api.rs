@@ -1,6 +1,7 @@
 //! The Engine API calls portolan makes: one list of running containers per engine
 //! (`GET /containers/json`, Docker's shape; Podman answers its libpod list
-//! `GET /libpod/containers/json` with the process id and port ranges), and, for `kill`,
+//! `GET /v4.0.0/libpod/containers/json` — libpod paths need a version — with the process id
+//! and port ranges), and, for `kill`,
 //! stopping or signalling one container. Responses are parsed with serde into the few fields
 //! used; anything else the engine sends is ignored, anything malformed is a note.
 
@@ -15,6 +16,10 @@ use super::http::{self, HttpError, Response};
 use super::{Attachment, Compose, Container, Engine, EngineNote, Exposed, Publication};
 use crate::listener::Transport;
 use crate::procfs::printable;
+
+/// Podman's native list (a version is required on libpod paths; 4.0.0 is the oldest API
+/// Podman 4 and 5 both serve).
+const LIBPOD_LIST: &str = "/v4.0.0/libpod/containers/json";
 
 /// Most bytes of one list answer (about 40,000 containers).
 const MAX_LIST: usize = 32 * 1024 * 1024;
@@ -392,7 +397,7 @@ fn parse_libpod(e: &Endpoint, r: &Response) -> Result<Vec<Container>, EngineNote
 /// through a Docker-named socket).
 pub fn list(e: &Endpoint, timeout: Duration) -> Result<(Engine, Vec<Container>), EngineNote> {
     if e.hint == Some(Engine::Podman) {
-        let r = get(e, "/libpod/containers/json", timeout)?;
+        let r = get(e, LIBPOD_LIST, timeout)?;
         if r.status == 200 {
             return Ok((Engine::Podman, parse_libpod(e, &r)?));
         }
@@ -407,7 +412,7 @@ pub fn list(e: &Endpoint, timeout: Duration) -> Result<(Engine, Vec<Container>),
     let engine = engine_of(&r, e.hint);
     if engine == Engine::Podman
         && e.hint != Some(Engine::Podman)
-        && let Ok(lr) = get(e, "/libpod/containers/json", timeout)
+        && let Ok(lr) = get(e, LIBPOD_LIST, timeout)
         && lr.status == 200
     {
         return Ok((engine, parse_libpod(e, &lr)?));

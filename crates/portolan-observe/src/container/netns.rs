@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
-use super::{ContainerScan, Engine, Namespace};
+use super::{ContainerScan, Namespace};
 use crate::listener::Listener;
 
 /// Most inspect calls made for containers whose process procfs did not reveal.
@@ -88,7 +88,7 @@ pub fn read_namespaces(root: &Path, scan: &mut ContainerScan, timeout: Duration)
         if c.pid.is_none() {
             c.pid = by_cgroup.get(&c.id).copied();
         }
-        if c.pid.is_none() && c.engine == Engine::Docker && inspects < MAX_INSPECTS {
+        if c.pid.is_none() && inspects < MAX_INSPECTS {
             // rootless engines without cgroup delegation: ask the engine
             inspects += 1;
             if let Ok(e) = super::endpoint::parse_host(&c.endpoint, false, "endpoint") {

@@ -95,8 +95,13 @@ pub(crate) fn observe(owners: bool, containers: bool) -> Result<LiveView, CliErr
         held.dedup();
         if !held.is_empty() {
             notes.push(format!(
-                "ports held by {} are container publications, but no container engine answered: set DOCKER_HOST to the engine's socket (or run as root) to see their containers",
-                held.join(", ")
+                "ports held by {} are container publications, but no container engine answered: set DOCKER_HOST to the engine's socket{} to see their containers",
+                held.join(", "),
+                if super::common::is_root() {
+                    " (a rootless engine's is under its user's XDG_RUNTIME_DIR, e.g. unix:///run/user/UID/podman/podman.sock)"
+                } else {
+                    ", or run as root"
+                }
             ));
         }
     }
