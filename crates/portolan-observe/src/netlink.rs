@@ -138,6 +138,30 @@ fn dump(seq: u32, family: u8, protocol: u8, states: u32) -> Result<Vec<Listener>
     }
 }
 
+/// The listening sockets of other network namespaces (each named by an open
+/// `/proc/PID/ns/net`), read by one worker thread that enters each in turn (`setns`, which
+/// needs `CAP_SYS_ADMIN`; the thread and its namespace end with the call). Far cheaper than
+/// `/proc/PID/net/*`, which walks the whole (machine-wide) socket hash tables per read.
+/// One result per namespace, in order.
+pub fn sockets_in(namespaces: &[std::fs::File]) -> Vec<Result<Vec<Listener>, ObserveError>> {
+    use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
+    use std::os::fd::AsFd;
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            namespaces
+                .iter()
+                .map(|ns| {
+                    move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network))
+                        .map_err(|e| io(format!("setns: {e}")))?;
+                    sockets()
+                })
+                .collect()
+        })
+        .join()
+        .unwrap_or_default()
+    })
+}
+
 /// Every listening TCP and bound UDP socket (IPv4 and IPv6) of this network namespace.
 pub fn sockets() -> Result<Vec<Listener>, ObserveError> {
     let mut out = Vec::new();
@@ -157,6 +181,18 @@ pub fn sockets() -> Result<Vec<Listener>, ObserveError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn another_namespace_through_setns() {
+        // our own namespace, entered from the worker thread: the same sockets
+        let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = tcp.local_addr().unwrap().port();
+        let ns = std::fs::File::open("/proc/self/ns/net").unwrap();
+        let got = sockets_in(&[ns]);
+        let list = got[0].as_ref().expect("setns into our own namespace");
+        assert!(list.iter().any(|l| l.port == port && l.transport == Transport::Tcp));
+        drop(tcp);
+    }
 
     #[test]
     fn agrees_with_procfs() {

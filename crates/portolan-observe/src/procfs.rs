@@ -81,6 +81,23 @@ pub fn parse_net(
     Ok(out)
 }
 
+/// Reads a `/proc/net` table in large reads: every `read` walks the kernel's socket hash
+/// tables (machine-wide, so milliseconds each), and small reads would repeat that walk.
+fn read_table(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(path)?;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(out).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
 /// Every listening socket of this network namespace, read from `root` (normally `/proc`).
 pub fn sockets(root: &Path) -> Result<Vec<Listener>, ObserveError> {
     let mut out = Vec::new();
@@ -91,7 +108,7 @@ pub fn sockets(root: &Path) -> Result<Vec<Listener>, ObserveError> {
         ("udp6", Transport::Udp, true),
     ] {
         let path = root.join("net").join(file);
-        let text = match std::fs::read_to_string(&path) {
+        let text = match read_table(&path) {
             Ok(t) => t,
             // a kernel without IPv6 has no tcp6/udp6
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && v6 => continue,
