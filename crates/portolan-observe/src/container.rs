@@ -253,8 +253,23 @@ impl ContainerSource for Engines {
             notes: self.config_notes.clone(),
             ..ContainerScan::default()
         };
-        for e in &self.endpoints {
-            match api::list(e, self.timeout) {
+        if self.endpoints.is_empty() {
+            return scan;
+        }
+        // the processes' cgroups are read while the engines answer
+        let (listed, by_cgroup) = std::thread::scope(|s| {
+            let cgroups = s.spawn(|| netns::pids_by_cgroup(&self.proc_root));
+            let listed: Vec<_> = self
+                .endpoints
+                .iter()
+                .map(|e| (e, api::list(e, self.timeout)))
+                .collect();
+            portolan_model::timings::phase("containers: engine list");
+            (listed, cgroups.join().unwrap_or_default())
+        });
+        portolan_model::timings::phase("containers: pids by cgroup");
+        for (e, result) in listed {
+            match result {
                 Ok((engine, list)) => {
                     scan.engines
                         .push(format!("{} at {}", engine.as_str(), e.display()));
@@ -270,7 +285,10 @@ impl ContainerSource for Engines {
         // the same container listed through two sockets (podman-docker's symlink) once
         scan.containers.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
         scan.containers.dedup_by(|a, b| a.id == b.id);
-        netns::read_namespaces(&self.proc_root, &mut scan, self.timeout);
+        if !scan.containers.is_empty() {
+            netns::read_namespaces(&self.proc_root, &mut scan, &by_cgroup, self.timeout);
+        }
+        portolan_model::timings::phase("containers: namespaces");
         scan
     }
 }

@@ -139,26 +139,51 @@ fn dump(seq: u32, family: u8, protocol: u8, states: u32) -> Result<Vec<Listener>
 }
 
 /// The listening sockets of other network namespaces (each named by an open
-/// `/proc/PID/ns/net`), read by one worker thread that enters each in turn (`setns`, which
-/// needs `CAP_SYS_ADMIN`; the thread and its namespace end with the call). Far cheaper than
-/// `/proc/PID/net/*`, which walks the whole (machine-wide) socket hash tables per read.
-/// One result per namespace, in order.
+/// `/proc/PID/ns/net`), read by worker threads (one per core, up to four) that enter each in
+/// turn (`setns`, which needs `CAP_SYS_ADMIN`; a worker and its namespace end with the call).
+/// Far cheaper than `/proc/PID/net/*`, which walks the whole (machine-wide) socket hash
+/// tables per read. One result per namespace, in order.
 pub fn sockets_in(namespaces: &[std::fs::File]) -> Vec<Result<Vec<Listener>, ObserveError>> {
     use rustix::thread::{LinkNameSpaceType, move_into_link_name_space};
     use std::os::fd::AsFd;
+    if namespaces.is_empty() {
+        return Vec::new();
+    }
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, 4);
+    let per = namespaces.len().div_ceil(workers);
     std::thread::scope(|s| {
-        s.spawn(|| {
-            namespaces
-                .iter()
-                .map(|ns| {
-                    move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network))
-                        .map_err(|e| io(format!("setns: {e}")))?;
-                    sockets()
+        let handles: Vec<_> = namespaces
+            .chunks(per)
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|ns| {
+                            move_into_link_name_space(
+                                ns.as_fd(),
+                                Some(LinkNameSpaceType::Network),
+                            )
+                            .map_err(|e| io(format!("setns: {e}")))?;
+                            sockets()
+                        })
+                        .collect::<Vec<_>>()
                 })
-                .collect()
-        })
-        .join()
-        .unwrap_or_default()
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(namespaces.chunks(per))
+            .flat_map(|(h, chunk)| {
+                h.join().unwrap_or_else(|_| {
+                    chunk
+                        .iter()
+                        .map(|_| Err(io("namespace worker panicked")))
+                        .collect()
+                })
+            })
+            .collect()
     })
 }
 

@@ -138,15 +138,21 @@ pub struct ScanGaps {
     pub vanished: usize,
 }
 
-/// Maps the wanted socket inodes to their owners with one pass over `root/*/fd`.
-pub fn owners<S: std::hash::BuildHasher>(
-    root: &Path,
-    wanted: &HashSet<u64, S>,
-) -> (HashMap<u64, Vec<Owner>>, ScanGaps) {
+/// Which processes hold which sockets: socket inode → pids, and what could not be seen.
+#[derive(Debug, Default, Clone)]
+pub struct SocketIndex {
+    /// Holders of each socket inode.
+    pub pids: HashMap<u64, Vec<u32>>,
+    /// Processes whose fds could not be read.
+    pub gaps: ScanGaps,
+}
+
+/// One pass over `root/*/fd`, keeping the sockets `keep` accepts.
+pub fn socket_index(root: &Path, keep: &dyn Fn(u64) -> bool) -> SocketIndex {
     let mut found: HashMap<u64, Vec<u32>> = HashMap::new();
     let mut gaps = ScanGaps::default();
     let Ok(entries) = std::fs::read_dir(root) else {
-        return (HashMap::new(), gaps);
+        return SocketIndex::default();
     };
     for e in entries.filter_map(Result::ok) {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
@@ -175,7 +181,7 @@ pub fn owners<S: std::hash::BuildHasher>(
             else {
                 continue;
             };
-            if wanted.contains(&inode) {
+            if keep(inode) {
                 let pids = found.entry(inode).or_default();
                 if !pids.contains(&pid) {
                     pids.push(pid);
@@ -183,10 +189,19 @@ pub fn owners<S: std::hash::BuildHasher>(
             }
         }
     }
+    SocketIndex { pids: found, gaps }
+}
+
+/// The owners of the `wanted` sockets of an index (name, command line, user, container).
+pub fn describe<S: std::hash::BuildHasher>(
+    root: &Path,
+    index: &SocketIndex,
+    wanted: &HashSet<u64, S>,
+) -> HashMap<u64, Vec<Owner>> {
     let users = passwd();
     let mut cache: HashMap<u32, Option<Owner>> = HashMap::new();
     let mut out = HashMap::new();
-    for (inode, pids) in found {
+    for (inode, pids) in index.pids.iter().filter(|(i, _)| wanted.contains(i)) {
         let mut owners: Vec<Owner> = pids
             .iter()
             .filter_map(|pid| {
@@ -197,9 +212,18 @@ pub fn owners<S: std::hash::BuildHasher>(
             })
             .collect();
         owners.sort();
-        out.insert(inode, owners);
+        out.insert(*inode, owners);
     }
-    (out, gaps)
+    out
+}
+
+/// Maps the wanted socket inodes to their owners with one pass over `root/*/fd`.
+pub fn owners<S: std::hash::BuildHasher>(
+    root: &Path,
+    wanted: &HashSet<u64, S>,
+) -> (HashMap<u64, Vec<Owner>>, ScanGaps) {
+    let index = socket_index(root, &|i| wanted.contains(&i));
+    (describe(root, &index, wanted), index.gaps)
 }
 
 /// uid → user name from `/etc/passwd`.

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use crate::ObserveError;
 use crate::container::{ContainerScan, ContainerSource};
 use crate::listener::{Listener, Owner};
-use crate::procfs::{self, ScanGaps};
+use crate::procfs::{self, ScanGaps, SocketIndex};
 
 /// Lists listening sockets.
 pub trait SocketSource {
@@ -22,6 +22,18 @@ pub trait SocketSource {
 pub trait ProcessSource {
     /// Owners of the given socket inodes, and what could not be seen.
     fn owners(&self, inodes: &HashSet<u64>) -> (HashMap<u64, Vec<Owner>>, ScanGaps);
+
+    /// Every socket's holders, gathered before the wanted inodes are known so the walk can
+    /// run beside other work; `None` when this source only looks up by inode.
+    fn index(&self) -> Option<SocketIndex> {
+        None
+    }
+
+    /// Owners of `inodes` from an index made by [`ProcessSource::index`].
+    fn owners_in(&self, index: &SocketIndex, inodes: &HashSet<u64>) -> HashMap<u64, Vec<Owner>> {
+        let _ = index;
+        self.owners(inodes).0
+    }
 }
 
 /// This machine, through procfs.
@@ -55,6 +67,14 @@ impl SocketSource for System {
 impl ProcessSource for System {
     fn owners(&self, inodes: &HashSet<u64>) -> (HashMap<u64, Vec<Owner>>, ScanGaps) {
         procfs::owners(&self.root, inodes)
+    }
+
+    fn index(&self) -> Option<SocketIndex> {
+        Some(procfs::socket_index(&self.root, &|_| true))
+    }
+
+    fn owners_in(&self, index: &SocketIndex, inodes: &HashSet<u64>) -> HashMap<u64, Vec<Owner>> {
+        procfs::describe(&self.root, index, inodes)
     }
 }
 
@@ -139,15 +159,20 @@ pub struct Observation {
 /// kernel lists the host's sockets.
 pub fn observe_all(
     sockets: &(dyn SocketSource + Sync),
-    processes: &dyn ProcessSource,
+    processes: &(dyn ProcessSource + Sync),
     containers: &(dyn ContainerSource + Sync),
     with_owners: bool,
 ) -> Result<Observation, ObserveError> {
-    let (host, mut scan) = std::thread::scope(|s| {
+    // the engines, the walk over every process's fds and the kernel's socket list at once
+    let (host, mut scan, index) = std::thread::scope(|s| {
         let engines = s.spawn(|| containers.scan());
+        let index = with_owners.then(|| s.spawn(|| processes.index()));
         let host = sockets.sockets();
+        portolan_model::timings::phase("host sockets");
+        let index = index.and_then(|h| h.join().ok().flatten());
+        portolan_model::timings::phase("socket holders");
         let scan = engines.join().unwrap_or_default();
-        (host, scan)
+        (host, scan, index)
     });
     let mut list = host?;
     let mut gaps = ScanGaps::default();
@@ -158,8 +183,18 @@ pub fn observe_all(
             .map(|l| l.inode)
             .filter(|i| *i != 0)
             .collect();
-        let (owners, g) = processes.owners(&wanted);
-        gaps = g;
+        let owners = match &index {
+            Some(ix) => {
+                gaps = ix.gaps;
+                processes.owners_in(ix, &wanted)
+            }
+            None => {
+                let (o, g) = processes.owners(&wanted);
+                gaps = g;
+                o
+            }
+        };
+        portolan_model::timings::phase("owners");
         for l in list
             .iter_mut()
             .chain(scan.namespaces.iter_mut().flat_map(|n| n.listeners.iter_mut()))

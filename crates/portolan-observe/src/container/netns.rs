@@ -11,7 +11,7 @@
 //! socket hash tables on every read and costs milliseconds per file, which 50 containers
 //! turn into a second. Without the privilege to enter (a rootless engine's user), procfs.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -47,47 +47,36 @@ pub fn ids_in_cgroup(text: &str) -> impl Iterator<Item = &str> {
         .filter(|id| id.len() == 64 && id.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// Finds a process of each container in `wanted` (id → found pid), newest processes first
-/// (containers usually started after most of the system), stopping when all are found.
-fn pids_by_cgroup(root: &Path, wanted: &HashSet<String>) -> HashMap<String, u32> {
+/// A process of every container on this machine, by full container id (from
+/// `/proc/PID/cgroup`). Run while the engine is asked, so it does not wait for the list.
+pub fn pids_by_cgroup(root: &Path) -> HashMap<String, u32> {
     let mut found = HashMap::new();
-    if wanted.is_empty() {
-        return found;
-    }
     let Ok(entries) = std::fs::read_dir(root) else {
         return found;
     };
-    let mut pids: Vec<u32> = entries
-        .filter_map(Result::ok)
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
-        .collect();
-    pids.sort_unstable_by(|a, b| b.cmp(a));
-    for pid in pids {
-        let Ok(text) = std::fs::read_to_string(root.join(pid.to_string()).join("cgroup")) else {
+    for e in entries.filter_map(Result::ok) {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(text) = std::fs::read_to_string(e.path().join("cgroup")) else {
             continue;
         };
         for id in ids_in_cgroup(&text) {
-            if wanted.contains(id) && !found.contains_key(id) {
-                found.insert(id.to_string(), pid);
-            }
-        }
-        if found.len() == wanted.len() {
-            break;
+            found.entry(id.to_string()).or_insert(pid);
         }
     }
     found
 }
 
 /// Fills each container's `pid` and `netns`, and the scan's namespaces and unseen list.
-pub fn read_namespaces(root: &Path, scan: &mut ContainerScan, timeout: Duration) {
+/// `by_cgroup` is [`pids_by_cgroup`]'s answer.
+pub fn read_namespaces(
+    root: &Path,
+    scan: &mut ContainerScan,
+    by_cgroup: &HashMap<String, u32>,
+    timeout: Duration,
+) {
     let host = ns_inode(root, "self");
-    let wanted: HashSet<String> = scan
-        .containers
-        .iter()
-        .filter(|c| c.pid.is_none())
-        .map(|c| c.id.clone())
-        .collect();
-    let by_cgroup = pids_by_cgroup(root, &wanted);
     let mut inspects = 0;
     for c in &mut scan.containers {
         if c.pid.is_none() {
