@@ -99,9 +99,28 @@ fn network_of(a: &IfAddr) -> String {
     format!("{addr}/{}", a.prefix)
 }
 
+/// A bridge or veth a container engine made: its addresses are the containers' side of the
+/// host (`host-internal`), not a network the host is on.
+fn container_bridge(iface: &str) -> bool {
+    let hex_suffix = |p: &str| {
+        iface
+            .strip_prefix(p)
+            .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
+    iface == "docker0"
+        || iface == "cni0"
+        || iface.starts_with("veth")
+        || hex_suffix("br-")
+        || iface
+            .strip_prefix("podman")
+            .or_else(|| iface.strip_prefix("cni-podman"))
+            .is_some_and(|r| r.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn usable(a: &IfAddr) -> bool {
     !a.addr.is_loopback()
         && !matches!(a.addr, IpAddr::V6(v) if (v.segments()[0] & 0xffc0) == 0xfe80)
+        && !container_bridge(&a.iface)
 }
 
 /// The draft spec text.
@@ -426,6 +445,14 @@ mod tests {
             portolan_model::load_str("ports.toml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(model.services.len(), 2);
         assert!(model.unresolved.is_empty(), "{:?}", model.unresolved);
+    }
+
+    #[test]
+    fn container_bridges_are_not_networks_of_the_host() {
+        let ip = "3: docker0    inet 172.17.0.1/16 scope global docker0\\\n5: br-c82d9361d0a4    inet 172.18.0.1/16 scope global br-c82d9361d0a4\\\n6: podman0    inet 10.88.0.1/16 scope global podman0\\\n7: br-lan    inet 192.168.5.1/24 scope global br-lan\\\n";
+        let text = draft("h", &parse_ip_addr(ip), &[]);
+        assert!(!text.contains("172.17") && !text.contains("172.18") && !text.contains("10.88"), "{text}");
+        assert!(text.contains("br-lan = [\"192.168.5.0/24\"]"), "{text}");
     }
 
     #[test]

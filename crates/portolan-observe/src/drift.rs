@@ -113,39 +113,46 @@ pub fn drift(model: &Model, host: HostId, listeners: &[Listener]) -> Vec<Finding
             out.push(f);
             continue;
         }
-        for l in &live {
-            if width(l.addr) > width(b.bind) {
-                out.push(
-                    Finding::new(
-                        Rule::BindWiderThanDeclared,
-                        format!(
-                            "`{name}` {} {}, wider than the declared {}",
-                            if published(l) { "is published on" } else { "listens on" },
-                            l.local(),
-                            b.bind
-                        ),
-                    )
-                    .subject(name.clone())
-                    .at(
-                        b.bind_loc.unwrap_or(b.port_loc),
-                        format!("declared {}", b.bind),
-                    )
-                    .note(holder_note(l))
-                    .help(if published(l) {
-                        format!(
-                            "publish on {} only (`-p {}:{}:…`, or `ports: [\"{}:{}:…\"]` in compose), or declare the wider address and its exposure",
-                            b.bind, b.bind, l.port, b.bind, l.port
-                        )
-                    } else {
-                        format!(
-                            "bind the program to {} (or declare the wider address and its exposure)",
-                            b.bind
-                        )
-                    }),
-                );
+        let wider: Vec<&Listener> = live
+            .iter()
+            .copied()
+            .filter(|l| width(l.addr) > width(b.bind))
+            .collect();
+        if let Some(first) = wider.first() {
+            let any_published = wider.iter().any(|l| published(l));
+            let mut f = Finding::new(
+                Rule::BindWiderThanDeclared,
+                format!(
+                    "`{name}` {} {}, wider than the declared {}",
+                    if any_published { "is published on" } else { "listens on" },
+                    locals(&wider),
+                    b.bind
+                ),
+            )
+            .subject(name.clone())
+            .at(
+                b.bind_loc.unwrap_or(b.port_loc),
+                format!("declared {}", b.bind),
+            )
+            .help(if any_published {
+                format!(
+                    "publish on {} only (`-p {}:{}:…`, or `ports: [\"{}:{}:…\"]` in compose), or declare the wider address and its exposure",
+                    b.bind, b.bind, first.port, b.bind, first.port
+                )
+            } else {
+                format!(
+                    "bind the program to {} (or declare the wider address and its exposure)",
+                    b.bind
+                )
+            });
+            let mut notes: Vec<String> = wider.iter().map(|l| holder_note(l)).collect();
+            notes.dedup();
+            for n in notes {
+                f = f.note(n);
             }
+            out.push(f);
         }
-        out.extend(publisher_drift(model, b, &name, &live));
+        out.extend(publisher_drift(b, &name, &live));
         let service = model.service(b.service);
         if let Some(expected) = &service.process {
             for l in live
@@ -193,63 +200,88 @@ pub fn drift(model: &Model, host: HostId, listeners: &[Listener]) -> Vec<Finding
     out
 }
 
-/// Declared publisher and container port against what holds the port.
-fn publisher_drift(model: &Model, b: &Binding, name: &str, live: &[&Listener]) -> Vec<Finding> {
+/// Declared publisher and container port against what holds the port: one finding per
+/// kind of disagreement (the IPv4 and IPv6 sockets of one publish are one).
+fn publisher_drift(b: &Binding, name: &str, live: &[&Listener]) -> Vec<Finding> {
     let mut out = Vec::new();
     let declared_container = matches!(b.publisher, Publisher::Docker | Publisher::Podman);
     let loc = b.publisher_loc.unwrap_or(b.port_loc);
-    for l in live {
-        if declared_container && plain_process(l) {
+    let plain: Vec<&Listener> = live.iter().copied().filter(|l| plain_process(l)).collect();
+    if declared_container && !plain.is_empty() {
+        out.push(
+            Finding::new(
+                Rule::UnexpectedProcess,
+                format!(
+                    "`{name}` is declared published by {}, but {} {} held by {}, not by a container publication",
+                    b.publisher.as_str(),
+                    locals(&plain),
+                    if plain.len() == 1 { "is" } else { "are" },
+                    holder(plain[0])
+                ),
+            )
+            .subject(name.to_string())
+            .at(loc, format!("publisher = \"{}\"", b.publisher.as_str()))
+            .help("stop the host process and start the container, or declare `publisher = \"host\"`"),
+        );
+    }
+    let boxed: Vec<&Listener> = live
+        .iter()
+        .copied()
+        .filter(|l| container_publication(l))
+        .collect();
+    if b.publisher == Publisher::Host && !boxed.is_empty() {
+        let link = boxed.iter().find_map(|l| l.container.as_ref());
+        out.push(
+            Finding::new(
+                Rule::UnexpectedProcess,
+                format!(
+                    "`{name}` is declared as a host process, but {} {} a container publication ({})",
+                    locals(&boxed),
+                    if boxed.len() == 1 { "is" } else { "are" },
+                    holder(boxed[0])
+                ),
+            )
+            .subject(name.to_string())
+            .at(loc, "no container publisher declared")
+            .note("a published port skips the host's INPUT firewall rules, so the spec's reach for it is wrong")
+            .help(format!(
+                "declare `publisher = \"{}\"`{}",
+                link.map_or("docker", |c| c.engine.as_str()),
+                link.and_then(|c| c.published.as_ref())
+                    .map(|p| format!(" and `target = {}`", p.target))
+                    .unwrap_or_default()
+            )),
+        );
+    }
+    if let Some(target) = b.target {
+        let mut seen = BTreeSet::new();
+        for l in live {
+            let Some((c, p)) = l
+                .container
+                .as_ref()
+                .and_then(|c| c.published.as_ref().map(|p| (c, p)))
+            else {
+                continue;
+            };
+            if target.contains(p.target) || !seen.insert((c.id.clone(), p.target)) {
+                continue;
+            }
+            let same: Vec<&Listener> = live
+                .iter()
+                .copied()
+                .filter(|o| {
+                    o.container.as_ref().is_some_and(|oc| {
+                        oc.id == c.id && oc.published.as_ref().is_some_and(|op| op.target == p.target)
+                    })
+                })
+                .collect();
             out.push(
                 Finding::new(
                     Rule::UnexpectedProcess,
                     format!(
-                        "`{name}` is declared published by {}, but {} is held by {}, not by a container publication",
-                        b.publisher.as_str(),
-                        l.local(),
-                        holder(l)
-                    ),
-                )
-                .subject(name.to_string())
-                .at(loc, format!("publisher = \"{}\"", b.publisher.as_str()))
-                .help("stop the host process and start the container, or declare `publisher = \"host\"`"),
-            );
-        }
-        if b.publisher == Publisher::Host && container_publication(l) {
-            out.push(
-                Finding::new(
-                    Rule::UnexpectedProcess,
-                    format!(
-                        "`{name}` is declared as a host process, but {} is a container publication ({})",
-                        l.local(),
-                        holder(l)
-                    ),
-                )
-                .subject(name.to_string())
-                .at(loc, "no container publisher declared")
-                .note("a published port skips the host's INPUT firewall rules, so the spec's reach for it is wrong")
-                .help(format!(
-                    "declare `publisher = \"{}\"`{}",
-                    l.container.as_ref().map_or("docker", |c| c.engine.as_str()),
-                    l.container
-                        .as_ref()
-                        .and_then(|c| c.published.as_ref())
-                        .map(|p| format!(" and `target = {}`", p.target))
-                        .unwrap_or_default()
-                )),
-            );
-        }
-        if let (Some(target), Some(p)) = (
-            b.target,
-            l.container.as_ref().and_then(|c| c.published.as_ref()),
-        ) && !target.contains(p.target)
-        {
-            out.push(
-                Finding::new(
-                    Rule::UnexpectedProcess,
-                    format!(
-                        "`{name}` is published to container port {}, not to the declared target {target} ({})",
+                        "`{name}` is published to container port {}, not to the declared target {target} ({}: {})",
                         p.target,
+                        locals(&same),
                         holder(l)
                     ),
                 )
@@ -259,8 +291,18 @@ fn publisher_drift(model: &Model, b: &Binding, name: &str, live: &[&Listener]) -
             );
         }
     }
-    let _ = model;
     out
+}
+
+/// `0.0.0.0:8000`, `0.0.0.0:8000 and [::]:8000`, `a, b and c`.
+fn locals(ls: &[&Listener]) -> String {
+    let mut v: Vec<String> = ls.iter().map(|l| l.local()).collect();
+    v.dedup();
+    match v.len() {
+        0 => String::new(),
+        1 => v.remove(0),
+        n => format!("{} and {}", v[..n - 1].join(", "), v[n - 1]),
+    }
 }
 
 /// Whether the listener's holder is the declared program: an owning process, or for a
