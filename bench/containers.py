@@ -108,6 +108,14 @@ def run(d, env):
             times[k].append(time.perf_counter() - a)
             assert r.returncode == 0, r.stderr
     med = {k: statistics.median(v) for k, v in times.items()}
+    if os.environ.get("BENCH_CPU"):
+        for k, c in cmds.items():
+            cpu = []
+            for _ in range(ROUNDS):
+                r = subprocess.run(["/usr/bin/time", "-f", "%U %S", *c], env=env, capture_output=True, text=True)
+                u, s = r.stderr.strip().splitlines()[-1].split()
+                cpu.append(float(u) + float(s))
+            print(f"  cpu {k:<28} {statistics.median(cpu) * 1000:7.1f} ms (user+sys, median)")
     anchor = med["ss -tulpn"]
     print(f"median of {ROUNDS} interleaved rounds, {N} running containers "
           f"({2 * N} published sockets):")

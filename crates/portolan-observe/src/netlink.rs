@@ -80,7 +80,13 @@ fn parse_msg(b: &[u8], transport: Transport) -> Option<Listener> {
     })
 }
 
-fn dump(seq: u32, family: u8, protocol: u8, states: u32) -> Result<Vec<Listener>, ObserveError> {
+fn dump(
+    seq: u32,
+    family: u8,
+    protocol: u8,
+    states: u32,
+    buf: &mut [u8],
+) -> Result<Vec<Listener>, ObserveError> {
     let transport = if protocol == IPPROTO_TCP {
         Transport::Tcp
     } else {
@@ -101,9 +107,8 @@ fn dump(seq: u32, family: u8, protocol: u8, states: u32) -> Result<Vec<Listener>
     )
     .map_err(io)?;
     let mut out = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let (_, n) = recv(&fd, &mut buf[..], RecvFlags::empty()).map_err(io)?;
+        let (_, n) = recv(&fd, &mut *buf, RecvFlags::empty()).map_err(io)?;
         let data = buf.get(..n).unwrap_or_default();
         let mut off = 0;
         while off + 16 <= data.len() {
@@ -158,6 +163,7 @@ pub fn sockets_in(namespaces: &[std::fs::File]) -> Vec<Result<Vec<Listener>, Obs
             .chunks(per)
             .map(|chunk| {
                 s.spawn(move || {
+                    let mut buf = vec![0u8; RECV_BUFFER];
                     chunk
                         .iter()
                         .map(|ns| {
@@ -166,7 +172,7 @@ pub fn sockets_in(namespaces: &[std::fs::File]) -> Vec<Result<Vec<Listener>, Obs
                                 Some(LinkNameSpaceType::Network),
                             )
                             .map_err(|e| io(format!("setns: {e}")))?;
-                            sockets()
+                            sockets_with(&mut buf)
                         })
                         .collect::<Vec<_>>()
                 })
@@ -187,8 +193,16 @@ pub fn sockets_in(namespaces: &[std::fs::File]) -> Vec<Result<Vec<Listener>, Obs
     })
 }
 
+/// Bytes per `recv` (one buffer per thread, reused for every dump: zeroing a fresh one per
+/// dump cost more than the dumps themselves across many namespaces).
+const RECV_BUFFER: usize = 64 * 1024;
+
 /// Every listening TCP and bound UDP socket (IPv4 and IPv6) of this network namespace.
 pub fn sockets() -> Result<Vec<Listener>, ObserveError> {
+    sockets_with(&mut vec![0u8; RECV_BUFFER])
+}
+
+fn sockets_with(buf: &mut [u8]) -> Result<Vec<Listener>, ObserveError> {
     let mut out = Vec::new();
     let mut seq = 1;
     for family in [AF_INET, AF_INET6] {
@@ -196,7 +210,7 @@ pub fn sockets() -> Result<Vec<Listener>, ObserveError> {
             (IPPROTO_TCP, 1 << TCP_LISTEN),
             (IPPROTO_UDP, 1 << TCP_CLOSE),
         ] {
-            out.extend(dump(seq, family, protocol, states)?);
+            out.extend(dump(seq, family, protocol, states, buf)?);
             seq += 1;
         }
     }
