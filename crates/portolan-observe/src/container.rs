@@ -283,7 +283,8 @@ impl ContainerSource for Engines {
             }
         }
         // the same container listed through two sockets (podman-docker's symlink) once
-        scan.containers.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+        scan.containers
+            .sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
         scan.containers.dedup_by(|a, b| a.id == b.id);
         if !scan.containers.is_empty() {
             netns::read_namespaces(&self.proc_root, &mut scan, &by_cgroup, self.timeout);

@@ -381,7 +381,11 @@ fn container_service(
             toml_text(&c.name),
             toml_text(&c.image),
             match (&c.project, &c.service) {
-                (Some(p), Some(s)) => format!(", compose project `{}`, service `{}`", toml_text(p), toml_text(s)),
+                (Some(p), Some(s)) => format!(
+                    ", compose project `{}`, service `{}`",
+                    toml_text(p),
+                    toml_text(s)
+                ),
                 _ => String::new(),
             }
         );
@@ -451,7 +455,10 @@ mod tests {
     fn container_bridges_are_not_networks_of_the_host() {
         let ip = "3: docker0    inet 172.17.0.1/16 scope global docker0\\\n5: br-c82d9361d0a4    inet 172.18.0.1/16 scope global br-c82d9361d0a4\\\n6: podman0    inet 10.88.0.1/16 scope global podman0\\\n7: br-lan    inet 192.168.5.1/24 scope global br-lan\\\n";
         let text = draft("h", &parse_ip_addr(ip), &[]);
-        assert!(!text.contains("172.17") && !text.contains("172.18") && !text.contains("10.88"), "{text}");
+        assert!(
+            !text.contains("172.17") && !text.contains("172.18") && !text.contains("10.88"),
+            "{text}"
+        );
         assert!(text.contains("br-lan = [\"192.168.5.0/24\"]"), "{text}");
     }
 
@@ -490,9 +497,24 @@ mod tests {
             container: Some(c),
         };
         let listeners = [
-            l("0.0.0.0", 8080, vec![proxy.clone()], link("shop-web-1", Some("web"), Some(80))),
-            l("::", 8080, vec![proxy.clone()], link("shop-web-1", Some("web"), Some(80))),
-            l("127.0.0.1", 8443, vec![], link("shop-web-1", Some("web"), Some(443))),
+            l(
+                "0.0.0.0",
+                8080,
+                vec![proxy.clone()],
+                link("shop-web-1", Some("web"), Some(80)),
+            ),
+            l(
+                "::",
+                8080,
+                vec![proxy.clone()],
+                link("shop-web-1", Some("web"), Some(80)),
+            ),
+            l(
+                "127.0.0.1",
+                8443,
+                vec![],
+                link("shop-web-1", Some("web"), Some(443)),
+            ),
             l("0.0.0.0", 9100, vec![], link("node_exporter", None, None)),
         ];
         let text = draft("app1", &ifs, &listeners);

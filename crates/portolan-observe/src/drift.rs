@@ -68,17 +68,16 @@ fn published(l: &Listener) -> bool {
 fn plain_process(l: &Listener) -> bool {
     l.container.is_none()
         && !l.owners.is_empty()
-        && l.owners.iter().all(|o| {
-            o.container.is_none() && !FORWARDERS.iter().any(|f| o.name == *f)
-        })
+        && l.owners
+            .iter()
+            .all(|o| o.container.is_none() && !FORWARDERS.iter().any(|f| o.name == *f))
 }
 
 /// Whether the listener is visibly a container's publication (linked, or held by a proxy).
 fn container_publication(l: &Listener) -> bool {
     published(l)
         || (l.container.is_none()
-            && l
-                .owners
+            && l.owners
                 .iter()
                 .any(|o| FORWARDERS.iter().any(|f| o.name == *f)))
 }
@@ -188,7 +187,11 @@ pub fn drift(model: &Model, host: HostId, listeners: &[Listener]) -> Vec<Finding
                     "{}/{} {} on host `{host_name}` but no binding declares it ({})",
                     l.local(),
                     l.transport.as_str(),
-                    if published(l) { "is published" } else { "listens" },
+                    if published(l) {
+                        "is published"
+                    } else {
+                        "listens"
+                    },
                     holder(l)
                 ),
             )
@@ -271,7 +274,11 @@ fn publisher_drift(b: &Binding, name: &str, live: &[&Listener]) -> Vec<Finding> 
                 .copied()
                 .filter(|o| {
                     o.container.as_ref().is_some_and(|oc| {
-                        oc.id == c.id && oc.published.as_ref().is_some_and(|op| op.target == p.target)
+                        oc.id == c.id
+                            && oc
+                                .published
+                                .as_ref()
+                                .is_some_and(|op| op.target == p.target)
                     })
                 })
                 .collect();
@@ -336,13 +343,21 @@ fn dead_publications(model: &Model, mine: &[&Binding], listeners: &[Listener]) -
             .filter(|o| {
                 o.transport == l.transport
                     && o.container.as_ref().is_some_and(|oc| {
-                        oc.id == c.id && oc.published.as_ref().is_some_and(|op| op.target == p.target)
+                        oc.id == c.id
+                            && oc
+                                .published
+                                .as_ref()
+                                .is_some_and(|op| op.target == p.target)
                     })
             })
             .map(Listener::local)
             .collect();
         let why = if p.inside_local.is_empty() {
-            format!("nothing listens on {}/{} inside", p.target, l.transport.as_str())
+            format!(
+                "nothing listens on {}/{} inside",
+                p.target,
+                l.transport.as_str()
+            )
         } else {
             format!(
                 "inside, only {} listens, which forwarded traffic cannot reach",
@@ -541,12 +556,26 @@ bindings.http = { port = 8000, bind = "127.0.0.1", publisher = "docker", target 
         let m = portolan_model::load_str("p.toml", PUBLISHED).unwrap();
         let h = m.host_named("app1").unwrap();
         for holder in ["docker-proxy", "dockerd", "rootlessport", ""] {
-            let ok = [publication("127.0.0.1", 8000, holder, 80, Inside::Listening)];
-            assert!(drift(&m, h, &ok).is_empty(), "{holder}: {:#?}", drift(&m, h, &ok));
+            let ok = [publication(
+                "127.0.0.1",
+                8000,
+                holder,
+                80,
+                Inside::Listening,
+            )];
+            assert!(
+                drift(&m, h, &ok).is_empty(),
+                "{holder}: {:#?}",
+                drift(&m, h, &ok)
+            );
             let wide = [publication("0.0.0.0", 8000, holder, 80, Inside::Listening)];
             let f = drift(&m, h, &wide);
             assert_eq!(rules(&f), ["bind-wider-than-declared"], "{holder}");
-            assert!(f[0].message.contains("is published on 0.0.0.0:8000"), "{}", f[0].message);
+            assert!(
+                f[0].message.contains("is published on 0.0.0.0:8000"),
+                "{}",
+                f[0].message
+            );
         }
         // published but undeclared
         let extra = [
@@ -568,9 +597,22 @@ bindings.http = { port = 8000, bind = "127.0.0.1", publisher = "docker", target 
         let f = drift(&m, h, &[]);
         assert_eq!(rules(&f), ["declared-not-listening"]);
         // published to another container port
-        let f = drift(&m, h, &[publication("127.0.0.1", 8000, "docker-proxy", 8080, Inside::Listening)]);
+        let f = drift(
+            &m,
+            h,
+            &[publication(
+                "127.0.0.1",
+                8000,
+                "docker-proxy",
+                8080,
+                Inside::Listening,
+            )],
+        );
         assert_eq!(rules(&f), ["unexpected-process"]);
-        assert!(f[0].message.contains("container port 8080, not to the declared target 80"));
+        assert!(
+            f[0].message
+                .contains("container port 8080, not to the declared target 80")
+        );
     }
 
     #[test]
@@ -584,9 +626,24 @@ bindings.http = { port = 8000, bind = "127.0.0.1", exposure = "localhost" }
 "#;
         let m = portolan_model::load_str("p.toml", spec).unwrap();
         let h = m.host_named("app1").unwrap();
-        let f = drift(&m, h, &[publication("127.0.0.1", 8000, "docker-proxy", 80, Inside::Listening)]);
+        let f = drift(
+            &m,
+            h,
+            &[publication(
+                "127.0.0.1",
+                8000,
+                "docker-proxy",
+                80,
+                Inside::Listening,
+            )],
+        );
         assert_eq!(rules(&f), ["unexpected-process"]);
-        assert!(f[0].help.as_deref().unwrap().contains("publisher = \"docker\"` and `target = 80`"));
+        assert!(
+            f[0].help
+                .as_deref()
+                .unwrap()
+                .contains("publisher = \"docker\"` and `target = 80`")
+        );
         // without the engine, docker-proxy still tells it is a publication
         let f = drift(&m, h, &[listener("127.0.0.1", 8000, "docker-proxy")]);
         assert_eq!(rules(&f), ["unexpected-process"]);
@@ -604,7 +661,13 @@ bindings.http = { port = 8000, bind = "127.0.0.1", exposure = "localhost" }
             .filter(|x| x.rule == Rule::PublishToDeadPort)
             .collect();
         assert_eq!(dead.len(), 2, "{f:#?}");
-        assert!(dead[0].message.contains("publishes 127.0.0.1:8000 to port 80/tcp, but nothing listens on 80/tcp inside"), "{}", dead[0].message);
+        assert!(
+            dead[0].message.contains(
+                "publishes 127.0.0.1:8000 to port 80/tcp, but nothing listens on 80/tcp inside"
+            ),
+            "{}",
+            dead[0].message
+        );
         assert_eq!(dead[0].subjects, ["api.http"]);
         assert!(dead[1].message.contains("publishes 0.0.0.0:8001 and [::]:8001 to port 81/tcp, but inside, only 127.0.0.1:81 listens"), "{}", dead[1].message);
         assert_eq!(dead[1].subjects, ["shop-api-1"]);

@@ -14,8 +14,8 @@ use std::collections::HashSet;
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
-use rustix::process::{Pid, PidfdFlags};
 pub use rustix::process::Signal;
+use rustix::process::{Pid, PidfdFlags};
 
 use crate::container::ContainerScan;
 use crate::drift::FORWARDERS;
@@ -40,9 +40,15 @@ impl std::fmt::Display for Refusal {
         match self {
             Refusal::Init => f.write_str("it is pid 1 (init)"),
             Refusal::Itself => f.write_str("it is portolan itself"),
-            Refusal::Ancestor => f.write_str("it is an ancestor of this process (killing it would kill us)"),
-            Refusal::Container(Some(c)) => write!(f, "it belongs to container {c}: stop the container instead"),
-            Refusal::Container(None) => f.write_str("it forwards a container's published port: stop the container instead"),
+            Refusal::Ancestor => {
+                f.write_str("it is an ancestor of this process (killing it would kill us)")
+            }
+            Refusal::Container(Some(c)) => {
+                write!(f, "it belongs to container {c}: stop the container instead")
+            }
+            Refusal::Container(None) => {
+                f.write_str("it forwards a container's published port: stop the container instead")
+            }
         }
     }
 }
@@ -248,14 +254,17 @@ impl Pinned {
     /// Opens a pidfd for `pid`, then checks the process holds `inode` — in that order, so
     /// the pidfd names the process that held it.
     pub fn pin(pid: u32, inode: u64) -> Result<Pinned, PinError> {
-        let fd = rustix::process::pidfd_open(pid_of(pid).map_err(|e| PinError::Open(pid, e))?, PidfdFlags::empty())
-            .map_err(|e| {
-                if e == rustix::io::Errno::SRCH {
-                    PinError::Gone(pid)
-                } else {
-                    PinError::Open(pid, e.into())
-                }
-            })?;
+        let fd = rustix::process::pidfd_open(
+            pid_of(pid).map_err(|e| PinError::Open(pid, e))?,
+            PidfdFlags::empty(),
+        )
+        .map_err(|e| {
+            if e == rustix::io::Errno::SRCH {
+                PinError::Gone(pid)
+            } else {
+                PinError::Open(pid, e.into())
+            }
+        })?;
         if inode != 0 && !holds(pid, inode) {
             return Err(PinError::Gone(pid));
         }
@@ -343,7 +352,12 @@ mod tests {
             l(8, 101, "dockerd", None),
         ];
         let protected: HashSet<u32> = [77].into();
-        let p = plan(&live, &[1, 2, 3, 4, 5, 6, 7, 8], &protected, &ContainerScan::default());
+        let p = plan(
+            &live,
+            &[1, 2, 3, 4, 5, 6, 7, 8],
+            &protected,
+            &ContainerScan::default(),
+        );
         let refusals: Vec<_> = p.refused.iter().map(|r| (r.0, r.3.clone())).collect();
         assert_eq!(
             refusals,
@@ -356,7 +370,10 @@ mod tests {
                 (8, Refusal::Container(None)),
             ]
         );
-        assert_eq!(p.targets.iter().map(|t| t.owner.pid).collect::<Vec<_>>(), [100]);
+        assert_eq!(
+            p.targets.iter().map(|t| t.owner.pid).collect::<Vec<_>>(),
+            [100]
+        );
         assert_eq!(p.targets[0].inode, 6);
         assert_eq!(p.free, [7]);
     }

@@ -25,9 +25,7 @@ pub mod tls;
 
 pub use container::{ContainerFixture, ContainerScan, ContainerSource, Engines, NoContainers};
 pub use listener::{ContainerLink, Inside, Listener, Owner, Published, Transport};
-pub use source::{
-    Fixture, Observation, ProcessSource, SocketSource, System, observe, observe_all,
-};
+pub use source::{Fixture, Observation, ProcessSource, SocketSource, System, observe, observe_all};
 
 /// Why observation failed.
 #[derive(Debug, thiserror::Error)]

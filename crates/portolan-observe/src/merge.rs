@@ -196,7 +196,12 @@ mod tests {
             sock("::", 8080, 2, Some(("docker-proxy", None))),
             sock("127.0.0.1", 9090, 3, Some(("dockerd", None))),
             sock("0.0.0.0", 22, 4, Some(("sshd", None))),
-            sock("0.0.0.0", 5000, 5, Some(("app", Some("docker:dddddddddddd")))),
+            sock(
+                "0.0.0.0",
+                5000,
+                5,
+                Some(("app", Some("docker:dddddddddddd"))),
+            ),
         ];
         merge(&mut host, &scan);
         let view: Vec<String> = host
@@ -209,7 +214,11 @@ mod tests {
                     l.owners.first().map_or("-", |o| o.name.as_str()),
                     c.map_or("-", |c| c.name.as_str()),
                     c.and_then(|c| c.published.as_ref())
-                        .map_or("-".into(), |p| format!("{}:{}", p.target, p.inside.as_str()))
+                        .map_or("-".into(), |p| format!(
+                            "{}:{}",
+                            p.target,
+                            p.inside.as_str()
+                        ))
                 )
             })
             .collect();

@@ -167,11 +167,8 @@ pub fn sockets_in(namespaces: &[std::fs::File]) -> Vec<Result<Vec<Listener>, Obs
                     chunk
                         .iter()
                         .map(|ns| {
-                            move_into_link_name_space(
-                                ns.as_fd(),
-                                Some(LinkNameSpaceType::Network),
-                            )
-                            .map_err(|e| io(format!("setns: {e}")))?;
+                            move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network))
+                                .map_err(|e| io(format!("setns: {e}")))?;
                             sockets_with(&mut buf)
                         })
                         .collect::<Vec<_>>()
@@ -229,7 +226,10 @@ mod tests {
         let ns = std::fs::File::open("/proc/self/ns/net").unwrap();
         let got = sockets_in(&[ns]);
         let list = got[0].as_ref().expect("setns into our own namespace");
-        assert!(list.iter().any(|l| l.port == port && l.transport == Transport::Tcp));
+        assert!(
+            list.iter()
+                .any(|l| l.port == port && l.transport == Transport::Tcp)
+        );
         drop(tcp);
     }
 

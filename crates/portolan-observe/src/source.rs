@@ -183,22 +183,20 @@ pub fn observe_all(
             .map(|l| l.inode)
             .filter(|i| *i != 0)
             .collect();
-        let owners = match &index {
-            Some(ix) => {
-                gaps = ix.gaps;
-                processes.owners_in(ix, &wanted)
-            }
-            None => {
-                let (o, g) = processes.owners(&wanted);
-                gaps = g;
-                o
-            }
+        let owners = if let Some(ix) = &index {
+            gaps = ix.gaps;
+            processes.owners_in(ix, &wanted)
+        } else {
+            let (o, g) = processes.owners(&wanted);
+            gaps = g;
+            o
         };
         portolan_model::timings::phase("owners");
-        for l in list
-            .iter_mut()
-            .chain(scan.namespaces.iter_mut().flat_map(|n| n.listeners.iter_mut()))
-        {
+        for l in list.iter_mut().chain(
+            scan.namespaces
+                .iter_mut()
+                .flat_map(|n| n.listeners.iter_mut()),
+        ) {
             if let Some(o) = owners.get(&l.inode) {
                 l.owners.clone_from(o);
             }

@@ -238,10 +238,9 @@ fn libpod_container(item: LibpodItem, endpoint: &str) -> Option<Container> {
                 continue;
             };
             for k in 0..span {
-                let (Some(hp), Some(cp)) = (
-                    p.host_port.checked_add(k),
-                    p.container_port.checked_add(k),
-                ) else {
+                let (Some(hp), Some(cp)) =
+                    (p.host_port.checked_add(k), p.container_port.checked_add(k))
+                else {
                     break;
                 };
                 publications.push(Publication {
@@ -283,7 +282,10 @@ fn libpod_container(item: LibpodItem, endpoint: &str) -> Option<Container> {
         name,
         image: printable(&item.image),
         compose: compose_of(&labels),
-        network_mode: item.is_infra.filter(|i| *i).map(|_| "pod-infra".to_string()),
+        network_mode: item
+            .is_infra
+            .filter(|i| *i)
+            .map(|_| "pod-infra".to_string()),
         networks,
         publications,
         exposed,
@@ -333,11 +335,15 @@ pub fn note_for(e: &Endpoint, err: &HttpError) -> EngineNote {
             ),
             std::io::ErrorKind::NotFound => (
                 Problem::Missing,
-                format!("cannot ask {what} at {ep}: the socket does not exist (is the daemon running?)"),
+                format!(
+                    "cannot ask {what} at {ep}: the socket does not exist (is the daemon running?)"
+                ),
             ),
             std::io::ErrorKind::ConnectionRefused => (
                 Problem::NoDaemon,
-                format!("cannot ask {what} at {ep}: no daemon answers (connection refused; a stale socket of a stopped daemon?)"),
+                format!(
+                    "cannot ask {what} at {ep}: no daemon answers (connection refused; a stale socket of a stopped daemon?)"
+                ),
             ),
             _ => (
                 Problem::NoDaemon,
@@ -458,11 +464,7 @@ pub enum ControlError {
     BadId(String),
 }
 
-fn control(
-    e: &Endpoint,
-    path: &str,
-    timeout: Duration,
-) -> Result<u16, ControlError> {
+fn control(e: &Endpoint, path: &str, timeout: Duration) -> Result<u16, ControlError> {
     let r = http::request(&e.target, "POST", path, timeout, 64 * 1024)
         .map_err(|err| ControlError::Unreachable(note_for(e, &err).message))?;
     match r.status {
@@ -523,11 +525,23 @@ mod tests {
         let pubs: Vec<String> = web
             .publications
             .iter()
-            .map(|p| format!("{}:{}->{}/{}", p.host_ip, p.host_port, p.container_port, p.transport.as_str()))
+            .map(|p| {
+                format!(
+                    "{}:{}->{}/{}",
+                    p.host_ip,
+                    p.host_port,
+                    p.container_port,
+                    p.transport.as_str()
+                )
+            })
             .collect();
         assert_eq!(
             pubs,
-            ["0.0.0.0:18081->81/tcp", "127.0.0.1:18080->80/tcp", ":::18081->81/tcp"]
+            [
+                "0.0.0.0:18081->81/tcp",
+                "127.0.0.1:18080->80/tcp",
+                ":::18081->81/tcp"
+            ]
         );
         assert_eq!(web.exposed.len(), 2, "expose is not a publication");
         assert_eq!(web.networks[0].ip, Some("10.213.7.2".parse().unwrap()));
@@ -545,7 +559,10 @@ mod tests {
         assert_eq!(c.publications.len(), 6);
         assert_eq!(c.publications[0].host_ip, IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         assert_eq!(
-            (c.publications[5].host_port, c.publications[5].container_port),
+            (
+                c.publications[5].host_port,
+                c.publications[5].container_port
+            ),
             (18002, 8002)
         );
         assert_eq!(c.label(), "p/api");

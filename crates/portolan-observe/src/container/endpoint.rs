@@ -152,7 +152,10 @@ pub fn parse_host(host: &str, tls: bool, source: &str) -> Result<Endpoint, Engin
     let note = |p, m: String| Err(EngineNote::new(host, p, m));
     if let Some(path) = host.strip_prefix("unix://") {
         if path.is_empty() {
-            return note(Problem::Unsupported, format!("{source}={host}: no socket path"));
+            return note(
+                Problem::Unsupported,
+                format!("{source}={host}: no socket path"),
+            );
         }
         let path = PathBuf::from(path);
         return Ok(Endpoint {
@@ -293,8 +296,7 @@ pub fn discover(env: &Env) -> (Vec<Endpoint>, Vec<EngineNote>) {
             .as_ref()
             .ok_or_else(|| "no Docker CLI configuration directory".to_string())
             .and_then(|cfg| context_host(cfg, &ctx));
-        return match found.map(|h| parse_host(&h, env.tls_verify, &format!("context `{ctx}`")))
-        {
+        return match found.map(|h| parse_host(&h, env.tls_verify, &format!("context `{ctx}`"))) {
             Ok(Ok(e)) => (vec![e], Vec::new()),
             Ok(Err(n)) => (Vec::new(), vec![n]),
             Err(why) => (
@@ -368,7 +370,10 @@ mod tests {
         assert_eq!(eps[0].display(), "unix:///tmp/x/docker.sock");
         assert!(eps[0].explicit && notes.is_empty());
         e.docker_host = Some("tcp://127.0.0.1:2375".into());
-        assert_eq!(discover(&e).0[0].target, Target::Tcp("127.0.0.1:2375".parse().unwrap()));
+        assert_eq!(
+            discover(&e).0[0].target,
+            Target::Tcp("127.0.0.1:2375".parse().unwrap())
+        );
         e.docker_host = Some("tcp://localhost".into());
         assert!(matches!(discover(&e).0[0].target, Target::Tcp(a) if a.port() == 2375));
         for (host, problem) in [

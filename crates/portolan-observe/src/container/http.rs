@@ -246,7 +246,8 @@ pub fn read_response<R: BufRead>(mut r: R, max_body: usize) -> Result<Response, 
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     };
-    let chunked = find("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let chunked =
+        find("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
     let body = if status == 204 || status == 304 {
         Vec::new()
     } else if chunked {
@@ -274,7 +275,9 @@ pub fn read_response<R: BufRead>(mut r: R, max_body: usize) -> Result<Response, 
 fn read_bounded<R: Read>(r: &mut R, max: usize) -> Result<Vec<u8>, HttpError> {
     let mut body = Vec::new();
     let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
-    r.take(limit).read_to_end(&mut body).map_err(HttpError::Io)?;
+    r.take(limit)
+        .read_to_end(&mut body)
+        .map_err(HttpError::Io)?;
     if body.len() > max {
         return Err(HttpError::TooLarge(max));
     }
@@ -372,7 +375,7 @@ mod tests {
             ),
             Err(HttpError::Malformed(_))
         ));
-        let endless_header = [b"HTTP/1.1 200 OK\r\nX: ".as_slice(), &[b'a'; 70_000]].concat();
+        let endless_header = [b"HTTP/1.1 200 OK\r\nX: ".as_slice(), &vec![b'a'; 70_000]].concat();
         assert!(matches!(
             parse(&endless_header, 10),
             Err(HttpError::TooLarge(_))

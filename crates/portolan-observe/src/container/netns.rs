@@ -129,7 +129,11 @@ pub fn read_namespaces(
                 .map(|f| (*i, f))
         })
         .collect();
-    let handles: Vec<std::fs::File> = files.iter().map(|(_, f)| f.try_clone()).filter_map(Result::ok).collect();
+    let handles: Vec<std::fs::File> = files
+        .iter()
+        .map(|(_, f)| f.try_clone())
+        .filter_map(Result::ok)
+        .collect();
     let by_netlink: Vec<(usize, Result<Vec<Listener>, crate::ObserveError>)> =
         if handles.len() == files.len() && root == Path::new("/proc") {
             files
@@ -193,7 +197,9 @@ mod tests {
             format!("9:name=systemd:/docker/{id}\n8:pids:/docker/{id}\n"),
             format!("0::/system.slice/docker-{id}.scope\n"),
             format!("0::/machine.slice/libpod-{id}.scope/container\n"),
-            format!("0::/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-{id}.scope\n"),
+            format!(
+                "0::/user.slice/user-1000.slice/user@1000.service/user.slice/libpod-{id}.scope\n"
+            ),
         ] {
             assert_eq!(ids_in_cgroup(&text).next(), Some(id), "{text}");
         }
@@ -202,7 +208,10 @@ mod tests {
             ids_in_cgroup(&format!("0::/machine.slice/libpod-conmon-{id}.scope\n")).next(),
             None
         );
-        assert_eq!(ids_in_cgroup("0::/user.slice/session-2.scope\n").next(), None);
+        assert_eq!(
+            ids_in_cgroup("0::/user.slice/session-2.scope\n").next(),
+            None
+        );
     }
 
     #[test]

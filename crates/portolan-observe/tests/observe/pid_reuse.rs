@@ -33,10 +33,7 @@ fn sleeper_with_pid(pid: u32) -> Child {
     for _ in 0..200 {
         std::fs::write("/proc/sys/kernel/ns_last_pid", (pid - 1).to_string())
             .expect("writing /proc/sys/kernel/ns_last_pid needs root (CI runs as root)");
-        let mut c = Command::new("sleep")
-            .arg("120")
-            .spawn()
-            .expect("sleep");
+        let mut c = Command::new("sleep").arg("120").spawn().expect("sleep");
         if c.id() == pid {
             return c;
         }
@@ -60,7 +57,9 @@ fn a_pinned_holder_whose_pid_was_reused_is_not_signalled() {
     assert_eq!(innocent.id(), pid);
     assert!(!pinned.still_holds(), "the pid no longer holds the socket");
     assert!(pinned.exited(), "the pidfd sees the original exit");
-    let err = pinned.signal(Signal::TERM).expect_err("signal through the pidfd");
+    let err = pinned
+        .signal(Signal::TERM)
+        .expect_err("signal through the pidfd");
     assert_eq!(err.raw_os_error(), Some(3), "ESRCH: {err}");
     std::thread::sleep(Duration::from_millis(100));
     assert!(
@@ -76,7 +75,11 @@ fn a_pinned_holder_is_signalled_and_waited_for() {
     let (mut a, inode) = holder();
     let pinned = Pinned::pin(a.id(), inode).expect("pin");
     assert!(!pinned.exited());
-    assert_eq!(pinned.wait(Duration::from_millis(50)), None, "still running");
+    assert_eq!(
+        pinned.wait(Duration::from_millis(50)),
+        None,
+        "still running"
+    );
     pinned.signal(Signal::TERM).expect("signal");
     let took = pinned.wait(Duration::from_secs(5));
     assert!(took.is_some(), "exit seen through the pidfd");

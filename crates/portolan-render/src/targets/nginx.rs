@@ -333,7 +333,7 @@ impl Generator for Nginx {
 
 #[cfg(test)]
 mod tests {
-    use crate::targets::testutil::render_str;
+    use crate::testutil::render_str;
 
     const COMPOSE: &str = r#"
 [hosts.app1]

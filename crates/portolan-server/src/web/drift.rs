@@ -5,6 +5,8 @@
 //! of the host declares is *undeclared*. Agents that have not reported for
 //! [`STALE_AFTER`] seconds are *stale*.
 
+use std::fmt::Write as _;
+
 use serde::Serialize;
 
 use portolan_store::{BindingInfo, Observation};
@@ -45,11 +47,11 @@ fn container_of(l: &serde_json::Value) -> Option<String> {
         c.get("project").and_then(|v| v.as_str()),
         c.get("service").and_then(|v| v.as_str()),
     ) {
-        out.push_str(&format!(" ({p}/{s})"));
+        let _ = write!(out, " ({p}/{s})");
     }
     if let Some(p) = c.get("published").filter(|p| p.is_object()) {
         if let Some(t) = p.get("target").and_then(serde_json::Value::as_u64) {
-            out.push_str(&format!(" → {t}"));
+            let _ = write!(out, " → {t}");
         }
         match p.get("inside").and_then(|v| v.as_str()) {
             Some("nothing") => out.push_str(", nothing listens inside"),

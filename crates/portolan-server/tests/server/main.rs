@@ -1150,12 +1150,7 @@ fn observations_drift_and_metrics(url: &str) {
         "/api/v1/observations",
         &json!({"host": "app1", "listeners": [bad]}),
     );
-    assert!(
-        (400..500).contains(&r.status),
-        "{}: {}",
-        r.status,
-        r.body
-    );
+    assert!((400..500).contains(&r.status), "{}: {}", r.status, r.body);
 }
 
 // ---------------------------------------------------------------------------- single tests

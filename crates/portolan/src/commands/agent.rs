@@ -100,7 +100,10 @@ fn report(s: &Settings, client: &Client<'_>, host: &str, first: bool) -> Result<
             "reported {} listeners{} of host `{host}`: {drift} drift finding{}\n",
             listeners.len(),
             if publications > 0 {
-                format!(" ({publications} container publication{})", if publications == 1 { "" } else { "s" })
+                format!(
+                    " ({publications} container publication{})",
+                    if publications == 1 { "" } else { "s" }
+                )
             } else {
                 String::new()
             },

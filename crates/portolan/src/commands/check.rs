@@ -156,7 +156,6 @@ fn run(
     print_report(s, &model, r, report)
 }
 
-
 /// The dump (from `--from`, standard input or the live firewall) and how to name it.
 fn read_dump(fw: &FirewallSettings) -> Result<(String, String), CliError> {
     use portolan_lint::firewall::Kind;

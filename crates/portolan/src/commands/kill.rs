@@ -116,7 +116,12 @@ fn run(s: &Settings, k: &KillSettings) -> Result<Exit, CliError> {
         ))
     })?;
     let view = observe(true, true)?;
-    let plan = kill::plan(&view.listeners, &k.ports, &kill::protected_pids(), &view.scan);
+    let plan = kill::plan(
+        &view.listeners,
+        &k.ports,
+        &kill::protected_pids(),
+        &view.scan,
+    );
     let mut exit = Exit::Ok;
     for port in &plan.free {
         say(s, &format!("port {port}: nothing listens"));
@@ -276,7 +281,10 @@ fn run(s: &Settings, k: &KillSettings) -> Result<Exit, CliError> {
     }
     for p in signalled {
         match p.wait(k.timeout) {
-            Some(t) => say(s, &format!("pid {}: stopped after {} ms", p.pid, t.as_millis())),
+            Some(t) => say(
+                s,
+                &format!("pid {}: stopped after {} ms", p.pid, t.as_millis()),
+            ),
             None if k.force => {
                 let _ = p.signal(kill::Signal::KILL);
                 if p.wait(Duration::from_secs(2)).is_some() {
@@ -309,7 +317,10 @@ fn run(s: &Settings, k: &KillSettings) -> Result<Exit, CliError> {
 fn confirm(processes: usize, containers: usize) -> Result<bool, CliError> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
-        return Err(CliError::Usage("refusing to stop anything without confirmation: stdin is not a terminal (pass --yes)".into()));
+        return Err(CliError::Usage(
+            "refusing to stop anything without confirmation: stdin is not a terminal (pass --yes)"
+                .into(),
+        ));
     }
     let what = match (processes, containers) {
         (p, 0) => format!("signal {p} process(es)"),
@@ -348,10 +359,7 @@ fn stop_container(
             .filter(|p| !current.publications.iter().any(|x| x.host_port == *p))
             .collect();
         if !gone.is_empty() {
-            return Err(format!(
-                "no longer publishes port {:?}: not stopped",
-                gone
-            ));
+            return Err(format!("no longer publishes port {gone:?}: not stopped"));
         }
     }
     let name = &c.container.name;

@@ -164,7 +164,11 @@ impl InsideRow<'_> {
             .filter(|c| c.compose.is_some())
             .map(|c| c.label())
             .collect();
-        if v.is_empty() { "-".into() } else { v.join(",") }
+        if v.is_empty() {
+            "-".into()
+        } else {
+            v.join(",")
+        }
     }
 
     /// As JSON (`ls --containers --json`, `who --json`).
@@ -219,12 +223,18 @@ pub(crate) fn inside_rows(scan: &ContainerScan) -> Vec<InsideRow<'_>> {
         }
     }
     rows.sort_by(|a, b| {
-        (a.names(), a.listener.transport, a.listener.port, a.listener.addr).cmp(&(
-            b.names(),
-            b.listener.transport,
-            b.listener.port,
-            b.listener.addr,
-        ))
+        (
+            a.names(),
+            a.listener.transport,
+            a.listener.port,
+            a.listener.addr,
+        )
+            .cmp(&(
+                b.names(),
+                b.listener.transport,
+                b.listener.port,
+                b.listener.addr,
+            ))
     });
     rows
 }

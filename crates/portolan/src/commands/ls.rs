@@ -4,7 +4,6 @@
 //! is). Filters: transport, port range, a project's range, only the undeclared ones.
 //! `--containers` lists the sockets inside containers instead.
 
-
 use portolan_model::PortRange;
 
 use super::Subcommand;
@@ -158,9 +157,17 @@ fn run(s: &Settings, o: &LsSettings) -> Result<Exit, CliError> {
         output::stdout(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"))?;
     } else {
         let mut table = vec![
-            ["PROTO", "LOCAL", "PROCESS", "USER", "CONTAINER", "COMPOSE", "SERVICE"]
-                .map(str::to_string)
-                .to_vec(),
+            [
+                "PROTO",
+                "LOCAL",
+                "PROCESS",
+                "USER",
+                "CONTAINER",
+                "COMPOSE",
+                "SERVICE",
+            ]
+            .map(str::to_string)
+            .to_vec(),
         ];
         for (l, names) in &rows {
             let process = l
@@ -185,7 +192,11 @@ fn run(s: &Settings, o: &LsSettings) -> Result<Exit, CliError> {
             table.push(vec![
                 l.transport.as_str().to_string(),
                 l.local(),
-                if process.is_empty() { "-".into() } else { process },
+                if process.is_empty() {
+                    "-".into()
+                } else {
+                    process
+                },
                 user,
                 container,
                 compose,
@@ -290,9 +301,16 @@ fn containers(
         output::stdout(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"))?;
     } else {
         let mut table = vec![
-            ["CONTAINER", "COMPOSE", "PROTO", "LOCAL", "PROCESS", "PUBLISHED"]
-                .map(str::to_string)
-                .to_vec(),
+            [
+                "CONTAINER",
+                "COMPOSE",
+                "PROTO",
+                "LOCAL",
+                "PROCESS",
+                "PUBLISHED",
+            ]
+            .map(str::to_string)
+            .to_vec(),
         ];
         for r in &rows {
             let process = r
@@ -307,7 +325,11 @@ fn containers(
                 r.compose(),
                 r.listener.transport.as_str().to_string(),
                 r.listener.local(),
-                if process.is_empty() { "-".into() } else { process },
+                if process.is_empty() {
+                    "-".into()
+                } else {
+                    process
+                },
                 if r.published.is_empty() {
                     "-".into()
                 } else {

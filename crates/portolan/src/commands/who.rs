@@ -160,7 +160,8 @@ fn run(s: &Settings, port: u16) -> Result<Exit, CliError> {
         }
     }
     if s.json {
-        let inside: Vec<serde_json::Value> = inside.iter().map(|r| r.to_json()).collect();
+        let inside: Vec<serde_json::Value> =
+            inside.iter().map(super::live::InsideRow::to_json).collect();
         let json = serde_json::json!({"port": port, "listeners": json_listeners, "inside": inside, "declared": json_declared, "project": json_project});
         output::stdout(&(serde_json::to_string_pretty(&json).unwrap_or_default() + "\n"))?;
     } else {

@@ -62,7 +62,10 @@ type Pub = (
 fn inspected(e: &Engine) -> BTreeSet<Pub> {
     let mut out = BTreeSet::new();
     for c in e.inspect_all() {
-        let name = c["Name"].as_str().unwrap_or_default().trim_start_matches('/');
+        let name = c["Name"]
+            .as_str()
+            .unwrap_or_default()
+            .trim_start_matches('/');
         let labels = &c["Config"]["Labels"];
         let label = |k: &str| labels[k].as_str().map(str::to_string);
         let Some(ports) = c["NetworkSettings"]["Ports"].as_object() else {
@@ -78,11 +81,17 @@ fn inspected(e: &Engine) -> BTreeSet<Pub> {
                 out.insert((
                     name.to_string(),
                     c["Id"].as_str().unwrap_or_default().to_string(),
-                    c["Config"]["Image"].as_str().unwrap_or_default().to_string(),
+                    c["Config"]["Image"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
                     label("com.docker.compose.project"),
                     label("com.docker.compose.service"),
                     ip.to_string(),
-                    b["HostPort"].as_str().and_then(|p| p.parse().ok()).expect("HostPort"),
+                    b["HostPort"]
+                        .as_str()
+                        .and_then(|p| p.parse().ok())
+                        .expect("HostPort"),
                     target.parse().expect("container port"),
                     proto.to_string(),
                 ));
@@ -108,7 +117,10 @@ fn listed(ls: &serde_json::Value) -> BTreeSet<Pub> {
             s(&c["project"]),
             s(&c["service"]),
             s(&l["addr"]).unwrap_or_default(),
-            l["port"].as_u64().and_then(|p| u16::try_from(p).ok()).expect("port"),
+            l["port"]
+                .as_u64()
+                .and_then(|p| u16::try_from(p).ok())
+                .expect("port"),
             c["published"]["target"]
                 .as_u64()
                 .and_then(|p| u16::try_from(p).ok())
@@ -157,12 +169,18 @@ const COMPOSE_WEB: &[&str] = &[
 /// listener, an unpublished listener with `--expose`, a UDP publish, a host-network
 /// container.
 fn populate_docker(a: &Engine) {
-    assert!(a.cli(&["network", "create", "shop_default"]).status.success());
-    let httpd = |port: &str| vec!["httpd", "-f", "-h", "/www", "-p"]
-        .into_iter()
-        .map(str::to_string)
-        .chain([port.to_string()])
-        .collect::<Vec<_>>();
+    assert!(
+        a.cli(&["network", "create", "shop_default"])
+            .status
+            .success()
+    );
+    let httpd = |port: &str| {
+        vec!["httpd", "-f", "-h", "/www", "-p"]
+            .into_iter()
+            .map(str::to_string)
+            .chain([port.to_string()])
+            .collect::<Vec<_>>()
+    };
     let run = |args: &[&str], cmd: &[String]| {
         let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
         a.run(args, &cmd)
@@ -187,7 +205,10 @@ fn populate_docker(a: &Engine) {
         &httpd("8000"),
     );
     run(&["--name", "dead", "-p", "18082:81"], &httpd("80"));
-    run(&["--name", "lo-only", "-p", "18083:80"], &httpd("127.0.0.1:80"));
+    run(
+        &["--name", "lo-only", "-p", "18083:80"],
+        &httpd("127.0.0.1:80"),
+    );
     run(&["--name", "internal", "--expose", "5432"], &httpd("5432"));
     a.run(
         &["--name", "udp-dead", "-p", "127.0.0.1:15353:5353/udp"],
@@ -213,7 +234,10 @@ fn docker_engine_in_the_live_layer() {
         let b = Engine::start(Kind::Docker {
             userland_proxy: false,
         });
-        b.run(&["--name", "web2", "-p", "18080:80"], &["httpd", "-f", "-h", "/www", "-p", "80"]);
+        b.run(
+            &["--name", "web2", "-p", "18080:80"],
+            &["httpd", "-f", "-h", "/www", "-p", "80"],
+        );
         b.wait_listening("web2", 80);
         b
     });
@@ -254,20 +278,39 @@ fn ls_agrees_with_inspect_and_names_containers(a: &Engine) {
     for cell in ["docker-proxy", "shop-web-1:80", "shop/web"] {
         assert!(web.contains(cell), "{cell} missing in {web}\n{table}");
     }
-    assert!(row(&table, "0.0.0.0:18082").contains("dead:81 (nothing inside)"), "{table}");
-    assert!(row(&table, "[::]:18082").contains("dead:81 (nothing inside)"), "{table}");
-    assert!(row(&table, "0.0.0.0:18083").contains("lo-only:80 (loopback inside)"), "{table}");
-    assert!(row(&table, "127.0.0.1:15353").contains("udp-dead:5353 (nothing inside)"), "{table}");
+    assert!(
+        row(&table, "0.0.0.0:18082").contains("dead:81 (nothing inside)"),
+        "{table}"
+    );
+    assert!(
+        row(&table, "[::]:18082").contains("dead:81 (nothing inside)"),
+        "{table}"
+    );
+    assert!(
+        row(&table, "0.0.0.0:18083").contains("lo-only:80 (loopback inside)"),
+        "{table}"
+    );
+    assert!(
+        row(&table, "127.0.0.1:15353").contains("udp-dead:5353 (nothing inside)"),
+        "{table}"
+    );
     assert!(row(&table, "0.0.0.0:18081").contains("shop/api"), "{table}");
     assert!(row(&table, "[::]:18090").contains("hostnet"), "{table}");
     // the same table without the engine: docker-proxy and no container, as before
-    let bare = portolan(a, &["ls", "-p", "--no-containers"]).success().stdout;
+    let bare = portolan(a, &["ls", "-p", "--no-containers"])
+        .success()
+        .stdout;
     let web = row(&bare, "127.0.0.1:18080");
-    assert!(web.contains("docker-proxy") && !web.contains("shop"), "{bare}");
+    assert!(
+        web.contains("docker-proxy") && !web.contains("shop"),
+        "{bare}"
+    );
 }
 
 fn ls_containers_lists_what_listens_inside(a: &Engine) {
-    let rows = portolan(a, &["ls", "--containers", "-p", "--json"]).success().json();
+    let rows = portolan(a, &["ls", "--containers", "-p", "--json"])
+        .success()
+        .json();
     let rows = rows.as_array().expect("array");
     let find = |name: &str, port: u64| {
         rows.iter()
@@ -292,7 +335,9 @@ fn ls_containers_lists_what_listens_inside(a: &Engine) {
     );
     let table = portolan(a, &["ls", "--containers", "-p"]).success().stdout;
     assert!(
-        table.lines().any(|l| l.starts_with("internal ") && l.contains(":5432") && l.trim_end().ends_with(" -")),
+        table.lines().any(|l| l.starts_with("internal ")
+            && l.contains(":5432")
+            && l.trim_end().ends_with(" -")),
         "{table}"
     );
 }
@@ -318,7 +363,12 @@ fn who_follows_a_publication_inside(a: &Engine) {
         .stdout_has("not published on the host");
     let j = portolan(a, &["who", "80", "--json"]).code(1).json();
     let inside = j["inside"].as_array().expect("inside");
-    assert!(inside.iter().any(|r| r["published"] == serde_json::json!(["127.0.0.1:18080"])), "{j}");
+    assert!(
+        inside
+            .iter()
+            .any(|r| r["published"] == serde_json::json!(["127.0.0.1:18080"])),
+        "{j}"
+    );
 }
 
 fn without_a_reachable_engine_nothing_changes(a: &Engine) {
@@ -330,7 +380,10 @@ fn without_a_reachable_engine_nothing_changes(a: &Engine) {
         .json();
     let missing = Case::new()
         .netns(&a.ns)
-        .env("DOCKER_HOST", "unix:///nonexistent/portolan-test/docker.sock")
+        .env(
+            "DOCKER_HOST",
+            "unix:///nonexistent/portolan-test/docker.sock",
+        )
         .args(["ls", "-p", "--json"])
         .run()
         .success()
@@ -392,13 +445,25 @@ fn check_right_and_wrong_specs(b: &Engine) {
     // publish bind wider than declared
     let (code, rules, messages) = check(
         b,
-        &wrong(r#"bind = "0.0.0.0""#, r#"bind = "127.0.0.1""#).replace("host-internal", "localhost"),
+        &wrong(r#"bind = "0.0.0.0""#, r#"bind = "127.0.0.1""#)
+            .replace("host-internal", "localhost"),
     );
-    assert_eq!((code, rules.clone()), (1, vec!["bind-wider-than-declared".to_string()]), "{messages:#?}");
-    assert!(messages[0].contains("is published on 0.0.0.0:18080"), "{messages:#?}");
+    assert_eq!(
+        (code, rules.clone()),
+        (1, vec!["bind-wider-than-declared".to_string()]),
+        "{messages:#?}"
+    );
+    assert!(
+        messages[0].contains("is published on 0.0.0.0:18080"),
+        "{messages:#?}"
+    );
     // published but undeclared
     let (code, rules, messages) = check(b, &spec(""));
-    assert_eq!((code, rules), (0, vec!["undeclared-listener".to_string()]), "{messages:#?}");
+    assert_eq!(
+        (code, rules),
+        (0, vec!["undeclared-listener".to_string()]),
+        "{messages:#?}"
+    );
     assert!(
         messages[0].contains("published by docker container `web2` → 80/tcp; held by dockerd"),
         "{messages:#?}"
@@ -408,15 +473,33 @@ fn check_right_and_wrong_specs(b: &Engine) {
         "{WEB2}bindings.admin = {{ port = 18099, bind = \"0.0.0.0\", publisher = \"docker\", target = 9000, exposure = \"host-internal\" }}\n"
     );
     let (code, rules, messages) = check(b, &spec(&extra));
-    assert_eq!((code, rules), (1, vec!["declared-not-listening".to_string()]), "{messages:#?}");
+    assert_eq!(
+        (code, rules),
+        (1, vec!["declared-not-listening".to_string()]),
+        "{messages:#?}"
+    );
     // declared a host process, but a container publishes it
     let (code, rules, messages) = check(b, &wrong(r#"publisher = "docker", "#, ""));
-    assert_eq!((code, rules), (0, vec!["unexpected-process".to_string()]), "{messages:#?}");
-    assert!(messages[0].contains("declare `publisher = \"docker\"` and `target = 80`"), "{messages:#?}");
+    assert_eq!(
+        (code, rules),
+        (0, vec!["unexpected-process".to_string()]),
+        "{messages:#?}"
+    );
+    assert!(
+        messages[0].contains("declare `publisher = \"docker\"` and `target = 80`"),
+        "{messages:#?}"
+    );
     // published to another container port than declared
     let (code, rules, messages) = check(b, &wrong("target = 80", "target = 8080"));
-    assert_eq!((code, rules), (0, vec!["unexpected-process".to_string()]), "{messages:#?}");
-    assert!(messages[0].contains("not to the declared target 8080"), "{messages:#?}");
+    assert_eq!(
+        (code, rules),
+        (0, vec!["unexpected-process".to_string()]),
+        "{messages:#?}"
+    );
+    assert!(
+        messages[0].contains("not to the declared target 8080"),
+        "{messages:#?}"
+    );
 }
 
 fn init_from_host_drafts_compose_services_and_check_finds_dead_ports(a: &Engine) {
@@ -437,7 +520,10 @@ fn init_from_host_drafts_compose_services_and_check_finds_dead_ports(a: &Engine)
         assert!(draft.contains(needle), "draft lacks {needle}:\n{draft}");
     }
     assert!(!draft.contains("docker-proxy"), "{draft}");
-    assert!(!draft.contains("5432"), "in-container listeners are not host bindings:\n{draft}");
+    assert!(
+        !draft.contains("5432"),
+        "in-container listeners are not host bindings:\n{draft}"
+    );
     // the draft describes the host as it is: the only drift is what is broken
     let host = draft
         .lines()
@@ -463,10 +549,19 @@ fn init_from_host_drafts_compose_services_and_check_finds_dead_ports(a: &Engine)
             ]
             .contains(&f["rule"].as_str().unwrap_or_default())
         })
-        .map(|f| format!("{} {}", f["rule"].as_str().unwrap_or_default(), f["message"].as_str().unwrap_or_default()))
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["rule"].as_str().unwrap_or_default(),
+                f["message"].as_str().unwrap_or_default()
+            )
+        })
         .collect();
     assert_eq!(drift.len(), 3, "{drift:#?}");
-    assert!(drift.iter().all(|d| d.starts_with("publish-to-dead-port")), "{drift:#?}");
+    assert!(
+        drift.iter().all(|d| d.starts_with("publish-to-dead-port")),
+        "{drift:#?}"
+    );
     let all = drift.join("\n");
     for needle in [
         "container `dead` (dead) publishes 0.0.0.0:18082 and [::]:18082 to port 81/tcp, but nothing listens on 81/tcp inside",
@@ -495,10 +590,8 @@ fn kill_stops_containers_never_the_proxy_or_the_engine(a: &Engine, b: &Engine) {
     assert!(!running(a, "shop-api-1"));
     assert!(running(a, "shop-web-1"), "only the container of the port");
     // userland proxy off: dockerd holds the port; the container is stopped, dockerd lives
-    let dockerd = std::fs::read_to_string(
-        b.sock.parent().expect("dir").join("docker.pid"),
-    )
-    .expect("pidfile");
+    let dockerd =
+        std::fs::read_to_string(b.sock.parent().expect("dir").join("docker.pid")).expect("pidfile");
     portolan(b, &["kill", "18080", "--yes", "--timeout", "1"])
         .success()
         .stdout_has("0.0.0.0:18080/tcp published by docker container `web2`")
@@ -521,7 +614,10 @@ fn podman_engine_in_the_live_layer() {
     web.extend(COMPOSE_WEB);
     web.extend(["--label", "io.podman.compose.project=shop"]);
     p.run(&web, &["httpd", "-f", "-h", "/www", "-p", "80"]);
-    p.run(&["--name", "pdead", "-p", "18082:81"], &["httpd", "-f", "-h", "/www", "-p", "80"]);
+    p.run(
+        &["--name", "pdead", "-p", "18082:81"],
+        &["httpd", "-f", "-h", "/www", "-p", "80"],
+    );
     p.wait_listening("pweb", 80);
     p.wait_listening("pdead", 80);
     let ls = agrees_with_inspect(&p);
@@ -532,7 +628,10 @@ fn podman_engine_in_the_live_layer() {
         .find(|l| l["port"] == 18080)
         .expect("18080");
     assert_eq!(web["container"]["engine"], "podman");
-    assert_eq!(web["owners"][0]["name"], "conmon", "rootful podman: conmon holds it");
+    assert_eq!(
+        web["owners"][0]["name"], "conmon",
+        "rootful podman: conmon holds it"
+    );
     assert_eq!(web["container"]["published"]["inside"], "listening");
     // through a Docker-named socket (podman-docker): the compatible API, the same answer
     let docker_sock = p.sock.with_file_name("docker.sock");
@@ -550,7 +649,10 @@ fn podman_engine_in_the_live_layer() {
         .stdout_has("published by podman container `pdead`")
         .stdout_has("nothing listens on 81/tcp (publish-to-dead-port)");
     let (_, rules, _) = check(&p, &spec(""));
-    assert!(rules.contains(&"publish-to-dead-port".to_string()), "{rules:?}");
+    assert!(
+        rules.contains(&"publish-to-dead-port".to_string()),
+        "{rules:?}"
+    );
     portolan(&p, &["kill", "18080", "--yes", "--timeout", "1"])
         .success()
         .stdout_has("container `pweb` (podman): stopped after");

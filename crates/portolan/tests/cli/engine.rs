@@ -179,17 +179,12 @@ impl Engine {
     fn wait_ready(&self) {
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(90) {
-            if self.sock.exists()
-                && self.cli(&["version"]).status.success()
-            {
+            if self.sock.exists() && self.cli(&["version"]).status.success() {
                 return;
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!(
-            "the engine did not start in 90 s; its log:\n{}",
-            self.log()
-        );
+        panic!("the engine did not start in 90 s; its log:\n{}", self.log());
     }
 
     /// The daemon's log so far.
@@ -207,7 +202,7 @@ impl Engine {
             std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).expect("link");
         }
         std::fs::write(root.join("www/index.html"), "portolan\n").expect("index");
-        let tar = Command::new("tar")
+        let mut tar = Command::new("tar")
             .arg("-C")
             .arg(&root)
             .args(["-c", "."])
@@ -216,9 +211,10 @@ impl Engine {
             .expect("tar");
         let out = self
             .cli_cmd(&["import", "-", IMAGE])
-            .stdin(tar.stdout.expect("tar stdout"))
+            .stdin(tar.stdout.take().expect("tar stdout"))
             .output()
             .expect("import");
+        assert!(tar.wait().expect("tar").success(), "tar failed");
         assert!(
             out.status.success(),
             "import failed: {}",
@@ -254,7 +250,12 @@ impl Engine {
         let mut all = vec!["run", "-d"];
         if self.kind == Kind::Podman {
             // podman asks for the highest limits by default; stay under this machine's
-            all.extend(["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"]);
+            all.extend([
+                "--ulimit",
+                "nofile=1024:1024",
+                "--ulimit",
+                "nproc=1024:1024",
+            ]);
         }
         all.extend(args);
         all.push(IMAGE);
@@ -281,7 +282,11 @@ impl Engine {
         let mut args = vec!["inspect"];
         args.extend(ids.iter().map(String::as_str));
         let out = self.cli(&args);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).expect("inspect JSON")
     }
 
@@ -302,7 +307,6 @@ impl Engine {
         }
         panic!("nothing listens on {port} inside `{name}` after 20 s");
     }
-
 }
 
 /// Podman's global flags: all state under `d`, vfs, no systemd.
@@ -358,7 +362,10 @@ impl Drop for Engine {
         for pid in pids_mentioning(&dir) {
             kill(pid, "-KILL");
         }
-        if let Ok(p) = Command::new("ip").args(["netns", "pids", &self.ns]).output() {
+        if let Ok(p) = Command::new("ip")
+            .args(["netns", "pids", &self.ns])
+            .output()
+        {
             for pid in String::from_utf8_lossy(&p.stdout).split_whitespace() {
                 if let Ok(pid) = pid.parse() {
                     kill(pid, "-KILL");

@@ -453,8 +453,11 @@ path = "/billing/"
         ),
     )
     .expect("write");
-    std::fs::write(d.join("hosts"), "127.0.0.1 localhost\n172.18.0.3 api\n172.18.0.4 billing\n")
-        .expect("hosts");
+    std::fs::write(
+        d.join("hosts"),
+        "127.0.0.1 localhost\n172.18.0.3 api\n172.18.0.4 billing\n",
+    )
+    .expect("hosts");
     check(
         Command::new("unshare")
             .args(["--mount", "sh", "-c"])
