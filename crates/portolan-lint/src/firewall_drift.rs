@@ -1,0 +1,393 @@
+//! `firewall-drift`: a deployed ruleset (read and evaluated by `portolan-firewall`) against
+//! the spec, per binding of one host.
+//!
+//! For each binding the spec says should listen, the sources the dump lets in
+//! ([`eval::evaluate`] on the `input` path, or the `forward` path for Docker-published
+//! ports) are compared with the declared sources — exactly what `portolan gen` would allow:
+//! the declared reach (exposure plus inbound flows) within what the bind address can be
+//! reached from at all, plus the Docker bridge range when containers are declared. Only the
+//! address families the dump covers are compared (an `iptables-save` dump says nothing about
+//! IPv6). Three kinds of finding:
+//!
+//! - **allowed but not declared**: the binding is declared for nobody beyond the host and the
+//!   firewall lets someone in, or a rule opens a port no binding of the host declares;
+//! - **allowed from wider sources**: the firewall lets in sources outside the declared ones;
+//! - **declared but blocked**: declared sources the firewall drops.
+//!
+//! Each names the binding, both address sets, and the rules (dump `file:line`) responsible.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use portolan_firewall::eval::{self, Decision, Packet};
+use portolan_firewall::{Hook, Kind, Ruleset, Verdict, all_v4, all_v6};
+use portolan_model::{
+    Binding, FileId, HostId, IpNet, IpSet, Loc, Model, PortRange, PortSet, Transport,
+};
+
+use crate::finding::Finding;
+use crate::reach::{Analysis, declared_sources, describe_sources, docker_bridges};
+use crate::rules::{Rule, exposure_label, listens, socket};
+
+/// An imported dump: its syntax, parsed rules and, for locations, its text in the model's
+/// source map.
+pub struct Dump<'a> {
+    /// Syntax.
+    pub kind: Kind,
+    /// The parsed rules.
+    pub ruleset: &'a Ruleset,
+    /// Its file in `model.sources`, when added there (findings then point into it).
+    pub file: Option<FileId>,
+    /// Its text.
+    pub text: &'a str,
+    /// How to name it in messages (`rules.nft`, `iptables-save`).
+    pub name: &'a str,
+}
+
+impl Dump<'_> {
+    /// The location of a whole line (trimmed) of the dump.
+    fn line_loc(&self, line: usize) -> Option<Loc> {
+        let file = self.file?;
+        let mut start = 0;
+        for (i, l) in self.text.split_inclusive('\n').enumerate() {
+            if i + 1 == line {
+                let body = l.trim_end();
+                let indent = body.len() - body.trim_start().len();
+                return Some(Loc::new(file, &(start + indent..start + body.len())));
+            }
+            start += l.len();
+        }
+        None
+    }
+}
+
+/// A set as CIDRs, short: `0.0.0.0/0`, `192.168.1.0/24, 10.8.0.0/24`, `0.0.0.0/0 except
+/// 192.168.1.0/24`.
+pub fn show(set: &IpSet) -> String {
+    if set.is_empty() {
+        return "nobody".into();
+    }
+    let list = |nets: &[IpNet]| {
+        let mut s = nets
+            .iter()
+            .take(6)
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        if nets.len() > 6 {
+            let _ = write!(s, ", … ({} more)", nets.len() - 6);
+        }
+        s
+    };
+    let nets = set.to_nets();
+    if nets.len() <= 6 {
+        return list(&nets);
+    }
+    let mut families = Vec::new();
+    if !set.ipv4().is_empty() {
+        families.push(all_v4());
+    }
+    if !set.ipv6().is_empty() {
+        families.push(all_v6());
+    }
+    let whole = families.iter().fold(IpSet::empty(), |a, f| a.union(f));
+    let missing = whole.difference(set).to_nets();
+    if missing.len() <= 6 {
+        let wholes = whole.to_nets();
+        return format!("{} except {}", list(&wholes), list(&missing));
+    }
+    list(&nets)
+}
+
+/// Host ports of `b` at which the verdict may change (rule port boundaries).
+fn probe_ports(b: &Binding, rs: &Ruleset) -> Vec<u16> {
+    let (lo, hi) = (b.ports.lo, b.ports.hi);
+    let mut cuts = BTreeSet::from([lo]);
+    let target_lo = b.target.map_or(lo, |t| t.lo);
+    let to_host = |p: u32| -> Option<u16> {
+        let h = i64::from(p) - i64::from(target_lo) + i64::from(lo);
+        u16::try_from(h).ok()
+    };
+    for (_, r) in rs.rules() {
+        for (set, mapped) in [(&r.dports, true), (&r.orig_dports, false)] {
+            let Some(set) = set else { continue };
+            for pr in set.ranges() {
+                for edge in [u32::from(pr.lo), u32::from(pr.hi) + 1] {
+                    let host = if mapped && b.target.is_some() {
+                        to_host(edge)
+                    } else {
+                        u16::try_from(edge).ok()
+                    };
+                    if let Some(h) = host.filter(|h| (lo..=hi).contains(h)) {
+                        cuts.insert(h);
+                    }
+                }
+            }
+        }
+    }
+    cuts.into_iter().collect()
+}
+
+fn packet(b: &Binding, hook: Hook, host_port: u16) -> Packet {
+    let port = match (hook, b.target) {
+        (Hook::Forward, Some(t)) => {
+            let off = host_port - b.ports.lo;
+            t.lo.saturating_add(off)
+        }
+        _ => host_port,
+    };
+    Packet {
+        hook,
+        transport: b.transport,
+        port,
+        orig_port: host_port,
+        dest: (!b.bind.is_unspecified()).then_some(b.bind),
+    }
+}
+
+/// Decisions about `set` (let in when `accepted`), one per line.
+fn responsible<'d>(decisions: &'d [Decision], set: &IpSet, accepted: bool) -> Vec<&'d Decision> {
+    let mut seen = BTreeSet::new();
+    decisions
+        .iter()
+        .filter(|d| d.accepted == accepted && d.sources.intersects(set) && seen.insert(d.line))
+        .collect()
+}
+
+fn describe_decision(d: &Decision, set: &IpSet) -> String {
+    let part = show(&d.sources.intersection(set));
+    let what = if d.policy {
+        format!(
+            "policy {} of chain `{}`: {} {part}",
+            if d.accepted { "accept" } else { "drop" },
+            d.chain,
+            if d.accepted { "lets in" } else { "drops" },
+        )
+    } else if d.returned {
+        format!(
+            "returns {} from `{}`, to be accepted further on",
+            show(&d.sources),
+            d.chain
+        )
+    } else if d.accepted {
+        format!("lets in {}", show(&d.sources))
+    } else {
+        format!("drops {part}")
+    };
+    match &d.comment {
+        Some(c) => format!("{what} (\"{c}\")"),
+        None => what,
+    }
+}
+
+fn attach(mut f: Finding, dump: &Dump<'_>, ds: &[&Decision], set: &IpSet) -> Finding {
+    for d in ds.iter().take(4) {
+        let text = describe_decision(d, set);
+        match dump.line_loc(d.line) {
+            Some(loc) => f = f.at(loc, text),
+            None => f = f.note(format!("{}:{}: {text}", dump.name, d.line)),
+        }
+        for a in &d.assumed {
+            f = f.note(format!("{}:{}: {a}", dump.name, d.line));
+        }
+    }
+    if ds.len() > 4 {
+        f = f.note(format!("… and {} more rules", ds.len() - 4));
+    }
+    f
+}
+
+/// `firewall-drift` findings for `host` given its deployed ruleset.
+pub fn drift(model: &Model, analysis: &Analysis, host: HostId, dump: &Dump<'_>) -> Vec<Finding> {
+    let rs = dump.ruleset;
+    let kind = dump.kind.as_str();
+    let mut out = Vec::new();
+    let host_name = &model.host(host).name;
+    for (i, b) in model.bindings.iter().enumerate() {
+        if b.host != host || !listens(b) {
+            continue;
+        }
+        let r = &analysis.reach[i];
+        let mut universe = (*r.bound.sources).clone();
+        if r.bound.host_internal {
+            universe = universe.union(docker_bridges());
+        }
+        universe = universe.intersection(&rs.covered);
+        let hook = if b.publisher.bypasses_input_firewall() {
+            Hook::Forward
+        } else {
+            Hook::Input
+        };
+        // bound to loopback: nobody connects today, but a rule that opens the port
+        // contradicts the spec (and exposes it the day the bind address changes)
+        let dormant = universe.is_empty();
+        if dormant {
+            if hook == Hook::Forward || !b.bind.is_loopback() {
+                continue;
+            }
+            universe = rs.covered.clone();
+        }
+        let declared = declared_sources(model, analysis, i).intersection(&universe);
+        let mut any = IpSet::empty();
+        let mut all = universe.clone();
+        let mut decisions = Vec::new();
+        for p in probe_ports(b, rs) {
+            let o = eval::evaluate(rs, &packet(b, hook, p));
+            any = any.union(&o.accepted);
+            all = all.intersection(&o.accepted);
+            decisions.extend(o.decisions);
+        }
+        let any = any.intersection(&universe);
+        let all = all.intersection(&universe);
+        let name = b.qualified_name(model);
+        let exposure = exposure_label(model, b);
+        let path = match hook {
+            Hook::Input => String::new(),
+            Hook::Forward => format!(
+                " (published by {}: the forward path applies)",
+                b.publisher.as_str()
+            ),
+        };
+        let excess = any.difference(&declared);
+        if !excess.is_empty() {
+            let (what, help) = if declared.is_empty() {
+                (
+                    "allowed but not declared",
+                    "remove or narrow the rule, or declare the exposure in the spec",
+                )
+            } else {
+                (
+                    "allowed from wider sources",
+                    "narrow the rule to the declared sources, or widen the declared exposure",
+                )
+            };
+            let mut f = Finding::new(
+                Rule::FirewallDrift,
+                format!(
+                    "{what}: `{name}` {} on host `{host_name}` is let in from {} by the {kind} ruleset{path}, but declared for {exposure} ({})",
+                    socket(b),
+                    show(&any),
+                    show(&declared),
+                ),
+            )
+            .subject(name.clone())
+            .at(b.port_loc, format!("declared {exposure}"))
+            .note(format!(
+                "not declared: {} ({})",
+                show(&excess),
+                describe_sources(model, &excess)
+            ));
+            if rs.inactive {
+                f = f.note("the firewall is inactive: nothing is filtered");
+            }
+            if dormant {
+                f = f.note(format!(
+                    "bound to {}, so nothing connects today; the rule opens the port as soon as the bind address changes",
+                    b.bind
+                ));
+            }
+            let ds = responsible(&decisions, &excess, true);
+            f = attach(f, dump, &ds, &excess);
+            out.push(f.help(format!("{help}; `portolan gen {kind} --host {host_name}` emits exactly the declared ruleset")));
+        }
+        let missing = declared.difference(&all);
+        if !missing.is_empty() {
+            let mut f = Finding::new(
+                Rule::FirewallDrift,
+                format!(
+                    "declared but blocked: `{name}` {} on host `{host_name}` is declared for {exposure} ({}), but the {kind} ruleset{path} drops {}",
+                    socket(b),
+                    show(&declared),
+                    show(&missing),
+                ),
+            )
+            .subject(name.clone())
+            .at(b.port_loc, format!("declared {exposure}"));
+            let ds = responsible(&decisions, &missing, false);
+            f = attach(f, dump, &ds, &missing);
+            out.push(f.help(format!("add a rule for the declared sources (`portolan gen {kind} --host {host_name}` emits them), or narrow the declared exposure")));
+        }
+    }
+    out.extend(undeclared_ports(model, host, dump));
+    out
+}
+
+/// Ports a rule opens on the input path that no binding of `host` declares.
+fn undeclared_ports(model: &Model, host: HostId, dump: &Dump<'_>) -> Vec<Finding> {
+    let rs = dump.ruleset;
+    let kind = dump.kind.as_str();
+    let host_name = &model.host(host).name;
+    let input_groups: BTreeSet<usize> = rs
+        .chains
+        .iter()
+        .filter(|c| c.hook == Some(Hook::Input))
+        .map(|c| c.group)
+        .collect();
+    let mut done = BTreeSet::new();
+    let mut out = Vec::new();
+    for c in rs
+        .chains
+        .iter()
+        .filter(|c| input_groups.contains(&c.group) && c.hook != Some(Hook::Forward))
+    {
+        for r in c.rules.iter().filter(|r| r.verdict == Verdict::Accept) {
+            let Some(dports) = &r.dports else { continue };
+            if r.other_protocol.is_some() || r.orig_dports.is_some() {
+                continue;
+            }
+            let transports = match r.transport {
+                Some(t) => vec![t],
+                None => vec![Transport::Tcp, Transport::Udp],
+            };
+            for t in transports {
+                let declared = PortSet::from_ranges(
+                    model
+                        .bindings
+                        .iter()
+                        .filter(|b| b.host == host && b.transport == t)
+                        .map(|b| b.ports),
+                );
+                for pr in dports.difference(&declared).ranges().iter().take(16) {
+                    if !done.insert((t, *pr)) {
+                        continue;
+                    }
+                    let o = eval::evaluate(
+                        rs,
+                        &Packet {
+                            hook: Hook::Input,
+                            transport: t,
+                            port: pr.lo,
+                            orig_port: pr.lo,
+                            dest: None,
+                        },
+                    );
+                    if o.accepted.is_empty() {
+                        continue;
+                    }
+                    let ds = responsible(&o.decisions, &o.accepted, true);
+                    if !ds.iter().any(|d| d.line == r.line) {
+                        continue;
+                    }
+                    let mut f = Finding::new(
+                        Rule::FirewallDrift,
+                        format!(
+                            "allowed but not declared: port {} on host `{host_name}` is let in from {} by the {kind} ruleset, but no binding of the host declares it",
+                            port_label(*pr, t),
+                            show(&o.accepted)
+                        ),
+                    )
+                    .subject(host_name.clone());
+                    f = attach(f, dump, &ds, &o.accepted);
+                    out.push(f.help(format!(
+                        "remove the rule, or declare the service listening there in the spec; `portolan gen {kind} --host {host_name}` emits exactly the declared ruleset"
+                    )));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn port_label(p: PortRange, t: Transport) -> String {
+    format!("{p}/{}", t.as_str())
+}
