@@ -348,6 +348,40 @@ fn kill_refuses_its_own_ancestors_and_free_ports() {
         .stderr_has("unknown signal");
 }
 
+/// Regression (issue 20): as root, `kill` on a port whose holder lives in a PID namespace
+/// portolan cannot see said "run as root". portolan runs here in a fresh PID namespace
+/// (`unshare --pid --mount-proc`) beside the holder's network namespace: it sees the socket,
+/// not the process, and says so without signalling anything.
+#[test]
+fn kill_as_root_names_a_holder_in_another_pid_namespace() {
+    let (mut child, port) = listening_child(false);
+    let out = std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc"])
+        .arg(assert_cmd::cargo::cargo_bin("portolan"))
+        .args(["kill", &port.to_string(), "--yes"])
+        .env(
+            "DOCKER_HOST",
+            "unix:///nonexistent/portolan-test/docker.sock",
+        )
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("unshare (util-linux)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "port {port}: no process visible from here holds it (one of another PID namespace"
+        )) && !stderr.contains("run as root"),
+        "{stderr}"
+    );
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "the holder must still run"
+    );
+    child.kill().expect("kill child");
+    child.wait().expect("reap child");
+}
+
 #[test]
 fn probe_reports_open_closed_and_http_status() {
     use std::io::{Read, Write};
