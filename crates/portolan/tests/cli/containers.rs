@@ -253,7 +253,8 @@ fn docker_engine_in_the_live_layer() {
     without_a_reachable_engine_nothing_changes(&a);
     the_engine_holding_the_port_is_a_publication_too(&b);
     check_right_and_wrong_specs(&b);
-    init_from_host_drafts_compose_services_and_check_finds_dead_ports(&a);
+    let (draft, host) = init_from_host_drafts_compose_services_and_check_finds_dead_ports(&a);
+    agent_reports_publications_and_the_server_finds_dead_ports(&a, &draft, &host);
     kill_stops_containers_never_the_proxy_or_the_engine(&a, &b);
 }
 
@@ -502,7 +503,10 @@ fn check_right_and_wrong_specs(b: &Engine) {
     );
 }
 
-fn init_from_host_drafts_compose_services_and_check_finds_dead_ports(a: &Engine) {
+/// Returns the draft and its host's name.
+fn init_from_host_drafts_compose_services_and_check_finds_dead_ports(
+    a: &Engine,
+) -> (String, String) {
     let c = Case::new()
         .netns(&a.ns)
         .env("DOCKER_HOST", &a.host())
@@ -571,6 +575,90 @@ fn init_from_host_drafts_compose_services_and_check_finds_dead_ports(a: &Engine)
         assert!(all.contains(needle), "{needle}:\n{all}");
     }
     assert_eq!(out.code, 1);
+    (draft, host)
+}
+
+/// `agent --once` in the engine's namespace reports the containers behind its listeners to a
+/// `portolan serve` in that namespace, and the server's drift of the draft is what `check`
+/// found locally: the three dead publications, which only the container data can show.
+fn agent_reports_publications_and_the_server_finds_dead_ports(a: &Engine, draft: &str, host: &str) {
+    let bin = assert_cmd::cargo::cargo_bin("portolan");
+    let c = Case::new().file("ports.toml", draft);
+    let db = format!("sqlite://{}", c.path().join("reg.db").display());
+    let token = |role: &str| {
+        let out = std::process::Command::new(&bin)
+            .current_dir(c.path())
+            .args(["token", "create", "--role", role, "--db", &db])
+            .output()
+            .expect("token create");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let (admin, write) = (token("admin"), token("write"));
+    // the server runs in the engine's namespace, where the agent can reach its loopback
+    let wrapper = c.path().join("serve-in-netns");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec nsenter --net=/var/run/netns/{} {} \"$@\"\n",
+            a.ns,
+            bin.display()
+        ),
+    )
+    .expect("wrapper");
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let server = portolan_testkit::Serve::start(&wrapper, c.path(), &db);
+    let run = |token: &str, args: &[&str]| {
+        Case::new()
+            .netns(&a.ns)
+            .env("DOCKER_HOST", &a.host())
+            .env("PORTOLAN_TOKEN", token)
+            .file("ports.toml", draft)
+            .args(args.iter().copied())
+            .run()
+    };
+    run(&admin, &["push", "--server", &server.url]).success();
+    let args = ["agent", "--server", &server.url, "--once", "--host", host];
+    run(&write, &args)
+        .success()
+        .stdout_has("container publications) of host")
+        .stdout_has(": 4 drift findings");
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let receipt = run(&write, &json_args).success().json();
+    let drift: Vec<String> = receipt["drift"]
+        .as_array()
+        .expect("drift")
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["rule"].as_str().unwrap_or_default(),
+                f["message"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    // the fourth: the server's own socket, which the draft predates
+    let serve_port = server.url.rsplit(':').next().expect("port");
+    assert_eq!(drift.len(), 4, "{drift:#?}");
+    let all = drift.join("\n");
+    for needle in [
+        &format!("undeclared-listener 127.0.0.1:{serve_port}/tcp listens on host `{host}`"),
+        "publish-to-dead-port container `dead` (dead) publishes 0.0.0.0:18082 and [::]:18082 to port 81/tcp, but nothing listens on 81/tcp inside",
+        "publish-to-dead-port container `lo-only` (lo-only)",
+        "publish-to-dead-port container `udp-dead` (udp-dead)",
+    ] {
+        assert!(all.contains(needle), "{needle}:\n{all}");
+    }
+    drop(server);
 }
 
 fn running(e: &Engine, name: &str) -> bool {
