@@ -11,6 +11,7 @@
 #![deny(missing_docs)]
 
 pub mod container;
+pub mod diff;
 pub mod draft;
 pub mod drift;
 pub mod kill;
@@ -20,6 +21,7 @@ pub mod netlink;
 pub mod probe;
 pub mod procfs;
 pub mod reachability;
+pub mod snapshot;
 pub mod source;
 pub mod tls;
 

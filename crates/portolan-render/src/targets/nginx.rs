@@ -371,14 +371,26 @@ path = "/admin/"
         assert!(t.contains("    server api:8000;"), "{t}");
         assert!(!t.contains("127.0.0.1:18000"), "{t}");
         assert!(t.contains("    server host.docker.internal:9100;"), "{t}");
-        assert!(t.contains("    listen 80;"), "nginx listens on its container port: {t}");
-        assert!(t.contains("# nginx runs in a container (nginx.http)"), "{t}");
         assert!(
-            r.warnings.iter().any(|w| w.contains("admin.http listens on 127.0.0.1 of the host")),
+            t.contains("    listen 80;"),
+            "nginx listens on its container port: {t}"
+        );
+        assert!(
+            t.contains("# nginx runs in a container (nginx.http)"),
+            "{t}"
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.contains("admin.http listens on 127.0.0.1 of the host")),
             "{:?}",
             r.warnings
         );
-        assert!(r.warnings.iter().any(|w| w.contains("extra_hosts")), "{:?}", r.warnings);
+        assert!(
+            r.warnings.iter().any(|w| w.contains("extra_hosts")),
+            "{:?}",
+            r.warnings
+        );
         // the same routes from an nginx on the host use the published addresses
         let host = COMPOSE.replacen(
             r#"port = 8080, bind = "127.0.0.1", publisher = "docker", target = 80"#,

@@ -273,6 +273,25 @@ fn ls_agrees_with_inspect_and_names_containers(a: &Engine) {
         .expect("host-network listener");
     assert_eq!(hostnet["container"]["name"], "hostnet");
     assert!(hostnet["container"]["published"].is_null(), "{hostnet}");
+    // a snapshot names the container of a publication, not only of its own processes
+    let snap = portolan(a, &["snapshot", "--host", "ptl"]).success().json();
+    let socks = snap["listeners"].as_array().expect("listeners");
+    let container_of = |port: u64| {
+        socks
+            .iter()
+            .find(|l| l["port"] == port)
+            .map(|l| l["container"].clone())
+    };
+    assert_eq!(
+        container_of(18080),
+        Some(serde_json::json!("docker:shop-web-1")),
+        "{snap}"
+    );
+    assert_eq!(
+        container_of(18090),
+        Some(serde_json::json!("docker:hostnet")),
+        "{snap}"
+    );
     assert_eq!(hostnet["owners"][0]["name"], "httpd");
     let table = portolan(a, &["ls", "-p"]).success().stdout;
     let web = row(&table, "127.0.0.1:18080");

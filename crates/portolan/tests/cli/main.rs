@@ -3,6 +3,7 @@
 mod alloc;
 mod commands;
 mod containers;
+mod diffs;
 mod discover;
 mod engine;
 mod errors;
