@@ -1,4 +1,5 @@
-//! `portolan agent`: report this host's listeners (the same observation as `portolan ls`)
+//! `portolan agent`: report this host's listeners (the same observation as `portolan ls`,
+//! each with the container behind it: container publications whoever holds the host socket)
 //! to the registry (`POST /api/v1/observations`), once or every `--interval`. The server
 //! stores them and computes the host's drift. A failed report is printed and retried at the
 //! next interval; with `--once` it is the exit status. Process command lines leave the host
@@ -92,8 +93,9 @@ fn report(
     client: &Client<'_>,
     a: &AgentSettings,
     host: &str,
+    first: bool,
 ) -> Result<(), CliError> {
-    let (mut listeners, note) = super::live::listeners(true)?;
+    let (mut listeners, notes) = super::live::listeners(true)?;
     for owner in listeners.iter_mut().flat_map(|l| l.owners.iter_mut()) {
         owner.cmdline = if a.no_cmdline {
             String::new()
@@ -101,11 +103,14 @@ fn report(
             portolan_store::redact::command_line(&owner.cmdline)
         };
     }
-    if let Some(n) = note
-        && s.verbosity > 0
-    {
-        eprintln!("note: {n}");
+    // what cannot be seen is said once, and again with -v
+    if first || s.verbosity > 0 {
+        super::live::print_notes(s, &notes);
     }
+    let publications = listeners
+        .iter()
+        .filter(|l| l.container.as_ref().is_some_and(|c| c.published.is_some()))
+        .count();
     let body = serde_json::json!({"host": host, "listeners": listeners});
     let answer = client.post_json("/api/v1/observations", &body)?;
     if s.json {
@@ -113,8 +118,16 @@ fn report(
     } else if s.verbosity >= 0 {
         let drift = answer["drift"].as_array().map_or(0, Vec::len);
         output::stdout(&format!(
-            "reported {} listeners of host `{host}`: {drift} drift finding{}\n",
+            "reported {} listeners{} of host `{host}`: {drift} drift finding{}\n",
             listeners.len(),
+            if publications > 0 {
+                format!(
+                    " ({publications} container publication{})",
+                    if publications == 1 { "" } else { "s" }
+                )
+            } else {
+                String::new()
+            },
             if drift == 1 { "" } else { "s" }
         ))?;
     }
@@ -130,11 +143,14 @@ fn run(s: &Settings, a: &AgentSettings) -> Result<Exit, CliError> {
         ));
     }
     if a.once {
-        report(s, &client, a, &host)?;
+        report(s, &client, a, &host, true)?;
         return Ok(Exit::Ok);
     }
+    let mut first = true;
     loop {
-        if let Err(e) = report(s, &client, a, &host) {
+        let result = report(s, &client, a, &host, first);
+        first = false;
+        if let Err(e) = result {
             if matches!(e, CliError::BrokenPipe) {
                 return Ok(Exit::Ok);
             }
