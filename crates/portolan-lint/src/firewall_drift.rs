@@ -46,7 +46,7 @@ pub struct Dump<'a> {
 
 impl Dump<'_> {
     /// The location of a whole line (trimmed) of the dump.
-    fn line_loc(&self, line: usize) -> Option<Loc> {
+    pub fn line_loc(&self, line: usize) -> Option<Loc> {
         let file = self.file?;
         let mut start = 0;
         for (i, l) in self.text.split_inclusive('\n').enumerate() {
@@ -100,7 +100,7 @@ pub fn show(set: &IpSet) -> String {
 }
 
 /// Host ports of `b` at which the verdict may change (rule port boundaries).
-fn probe_ports(b: &Binding, rs: &Ruleset) -> Vec<u16> {
+pub(crate) fn probe_ports(b: &Binding, rs: &Ruleset) -> Vec<u16> {
     let (lo, hi) = (b.ports.lo, b.ports.hi);
     let mut cuts = BTreeSet::from([lo]);
     let target_lo = b.target.map_or(lo, |t| t.lo);
@@ -128,7 +128,7 @@ fn probe_ports(b: &Binding, rs: &Ruleset) -> Vec<u16> {
     cuts.into_iter().collect()
 }
 
-fn packet(b: &Binding, hook: Hook, host_port: u16) -> Packet {
+pub(crate) fn packet(b: &Binding, hook: Hook, host_port: u16) -> Packet {
     let port = match (hook, b.target) {
         (Hook::Forward, Some(t)) => {
             let off = host_port - b.ports.lo;

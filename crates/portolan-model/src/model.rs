@@ -64,6 +64,8 @@ pub struct Model {
     pub flows: Vec<Flow>,
     /// Held ports.
     pub reservations: Vec<Reservation>,
+    /// Reachability expectations (`[[expect]]`), in spec order.
+    pub expectations: Vec<crate::expect::Expectation>,
     /// `[lint]`.
     pub lint: LintConfig,
     /// Names that refer to nothing (reported by the `dangling-reference` rule).
