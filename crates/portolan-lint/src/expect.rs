@@ -44,6 +44,11 @@ pub struct Class {
 
 /// The source class of `e` for target binding `b`.
 pub fn class(model: &Model, e: &Expectation, b: &Binding) -> Class {
+    class_of(model, &e.from, b)
+}
+
+/// The source class `from` for target binding `b`.
+pub fn class_of(model: &Model, from: &ExpectFrom, b: &Binding) -> Class {
     let addrs = |h: portolan_model::HostId| {
         let nets: Vec<IpNet> = model
             .host(h)
@@ -53,7 +58,7 @@ pub fn class(model: &Model, e: &Expectation, b: &Binding) -> Class {
             .collect();
         IpSet::from_nets(&nets)
     };
-    let (set, same_host) = match &e.from {
+    let (set, same_host) = match from {
         ExpectFrom::Internet => (internet().clone(), false),
         ExpectFrom::Any => (IpSet::everything(), false),
         ExpectFrom::HostInternal => {

@@ -92,13 +92,33 @@ impl Expectation {
     /// The binding instances (indices into `model.bindings`) the expectation is about: the
     /// target's bindings, restricted to its environment and transport.
     pub fn targets(&self, model: &Model) -> Vec<usize> {
+        self.to.instances(model, self.env, self.transport)
+    }
+
+    /// `expect #3 (public → postgres.db)`.
+    pub fn title(&self) -> String {
+        format!(
+            "expect #{} ({} → {})",
+            self.index, self.label.0, self.label.1
+        )
+    }
+}
+
+impl ExpectTo {
+    /// The binding instances (indices into `model.bindings`) of the target, restricted to an
+    /// environment and a transport when given.
+    pub fn instances(
+        &self,
+        model: &Model,
+        env: Option<EnvId>,
+        transport: Option<Transport>,
+    ) -> Vec<usize> {
         let keep = |i: &usize| {
             let b = &model.bindings[*i];
-            self.env.is_none_or(|e| b.environment == e)
-                && self.transport.is_none_or(|t| b.transport == t)
+            env.is_none_or(|e| b.environment == e) && transport.is_none_or(|t| b.transport == t)
         };
         let of_service = |s: ServiceId| model.service(s).bindings.clone();
-        let all: Vec<usize> = match &self.to {
+        let all: Vec<usize> = match self {
             ExpectTo::Binding(s, name) => of_service(*s)
                 .filter(|i| model.bindings[*i].name == *name)
                 .collect(),
@@ -120,14 +140,6 @@ impl Expectation {
         };
         all.into_iter().filter(keep).collect()
     }
-
-    /// `expect #3 (public → postgres.db)`.
-    pub fn title(&self) -> String {
-        format!(
-            "expect #{} ({} → {})",
-            self.index, self.label.0, self.label.1
-        )
-    }
 }
 
 /// Resolves every `[[expect]]` of `files` into `model.expectations`; dangling names go to
@@ -144,8 +156,20 @@ pub(crate) fn resolve(
             let referrer = format!("expect #{index}");
             let from_loc = Loc::new(*f, &e.from.span);
             let to_loc = Loc::new(*f, &e.to.span);
-            let from = source(model, &e.from, from_loc, &referrer, errors);
-            let to = target(model, &e.to, to_loc, &referrer);
+            let from = match parse_source(model, &e.from) {
+                Ok(x) => Some(x),
+                Err(err) => {
+                    report(model, errors, err, from_loc, &referrer);
+                    None
+                }
+            };
+            let to = match parse_target(model, &e.to) {
+                Ok(x) => Some(x),
+                Err(err) => {
+                    report(model, errors, err, to_loc, &referrer);
+                    None
+                }
+            };
             let env = match &e.env {
                 None => Some(None),
                 Some(n) => environment(model, n, *f, &referrer).map(Some),
@@ -186,22 +210,52 @@ fn expectation(
     }
 }
 
-fn dangling(
-    model: &mut Model,
-    kind: RefKind,
-    name: &str,
-    loc: Loc,
-    referrer: &str,
-    names: &[String],
-) {
-    let suggestion = did_you_mean(name, names.iter().map(String::as_str)).map(str::to_string);
-    model.unresolved.push(Unresolved {
+/// Why a source or target name does not resolve.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NameError {
+    /// It names nothing of the kind it should be.
+    Dangling {
+        /// What it should have been.
+        kind: RefKind,
+        /// The name.
+        name: String,
+        /// The closest existing name.
+        suggestion: Option<String>,
+    },
+    /// It names something that cannot be used here (a host without addresses as a source).
+    Unusable {
+        /// What is wrong.
+        message: String,
+        /// How to fix it.
+        help: String,
+    },
+}
+
+impl std::fmt::Display for NameError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NameError::Dangling {
+                kind,
+                name,
+                suggestion,
+            } => {
+                write!(f, "no {} named `{name}`", kind.noun())?;
+                if let Some(s) = suggestion {
+                    write!(f, " (did you mean `{s}`?)")?;
+                }
+                Ok(())
+            }
+            NameError::Unusable { message, help } => write!(f, "{message} ({help})"),
+        }
+    }
+}
+
+fn dangling(kind: RefKind, name: &str, candidates: &[String]) -> NameError {
+    NameError::Dangling {
         kind,
         name: name.to_string(),
-        loc,
-        referrer: referrer.to_string(),
-        suggestion,
-    });
+        suggestion: did_you_mean(name, candidates.iter().map(String::as_str)).map(str::to_string),
+    }
 }
 
 fn names<T>(items: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {
@@ -209,47 +263,34 @@ fn names<T>(items: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {
 }
 
 /// A host as a source: it needs addresses.
-fn host_source(
-    model: &Model,
-    h: HostId,
-    loc: Loc,
-    what: &str,
-    errors: &mut Vec<SpecError>,
-) -> bool {
+fn host_source(model: &Model, h: HostId) -> Result<(), NameError> {
     let host = model.host(h);
     if host.addresses.is_empty() {
-        errors.push(
-            SpecError::new(
-                Some(loc),
-                format!(
-                    "{what}: host `{}` has no `addresses`, so it cannot be the source of an expectation",
-                    host.name
-                ),
-            )
-            .with_help(format!("give host `{}` its addresses (`addresses = [\"…\"]`)", host.name)),
-        );
-        return false;
+        return Err(NameError::Unusable {
+            message: format!(
+                "host `{}` has no `addresses`, so it cannot be the source of an expectation",
+                host.name
+            ),
+            help: format!(
+                "give host `{}` its addresses (`addresses = [\"…\"]`)",
+                host.name
+            ),
+        });
     }
-    true
+    Ok(())
 }
 
-fn source(
-    model: &mut Model,
-    n: &Sp<String>,
-    loc: Loc,
-    referrer: &str,
-    errors: &mut Vec<SpecError>,
-) -> Option<ExpectFrom> {
-    let s = n.as_str();
+/// Resolves a source class as `[[expect]] from` (and `portolan why --from`) write it.
+pub fn parse_source(model: &Model, s: &str) -> Result<ExpectFrom, NameError> {
     let (kind, name) = match s.split_once(':') {
         Some((k @ ("network" | "host" | "service"), rest)) => (Some(k), rest),
         _ => (None, s),
     };
     if kind.is_none() {
         match s {
-            "public" | "internet" => return Some(ExpectFrom::Internet),
-            "any" => return Some(ExpectFrom::Any),
-            "host-internal" => return Some(ExpectFrom::HostInternal),
+            "public" | "internet" => return Ok(ExpectFrom::Internet),
+            "any" => return Ok(ExpectFrom::Any),
+            "host-internal" => return Ok(ExpectFrom::HostInternal),
             _ => {}
         }
     }
@@ -257,12 +298,13 @@ fn source(
         && let Some(id) = model.network_named(name)
         && !model.network(id).builtin
     {
-        return Some(ExpectFrom::Network(id));
+        return Ok(ExpectFrom::Network(id));
     }
     if matches!(kind, None | Some("host"))
         && let Some(h) = model.host_named(name)
     {
-        return host_source(model, h, loc, referrer, errors).then_some(ExpectFrom::Host(h));
+        host_source(model, h)?;
+        return Ok(ExpectFrom::Host(h));
     }
     if matches!(kind, None | Some("service"))
         && let Some(sid) = model.service_named(name)
@@ -271,34 +313,36 @@ fn source(
         hosts.sort_unstable();
         hosts.dedup();
         if hosts.is_empty() {
-            errors.push(
-                SpecError::new(
-                    Some(loc),
-                    format!(
-                        "{referrer}: service `{name}` has no bindings, so the spec does not say which host it runs on"
-                    ),
-                )
-                .with_help("name the host or network it connects from instead"),
-            );
-            return None;
+            return Err(NameError::Unusable {
+                message: format!(
+                    "service `{name}` has no bindings, so the spec does not say which host it runs on"
+                ),
+                help: "name the host or network it connects from instead".into(),
+            });
         }
-        let ok = hosts
-            .iter()
-            .all(|h| host_source(model, *h, loc, referrer, errors));
-        return ok.then_some(ExpectFrom::Service(sid));
+        for h in hosts {
+            host_source(model, h)?;
+        }
+        return Ok(ExpectFrom::Service(sid));
     }
     if kind.is_none()
         && let Ok(net) = s.parse::<IpNet>()
     {
-        return Some(ExpectFrom::Cidr(net));
+        return Ok(ExpectFrom::Cidr(net));
     }
     let mut candidates: Vec<String> = ["public", "internet", "any", "host-internal"]
         .iter()
         .map(ToString::to_string)
         .collect();
-    let (rk, list): (RefKind, Vec<String>) = match kind {
-        Some("host") => (RefKind::Host, names(&model.hosts, |h| &h.name)),
-        Some("service") => (RefKind::Service, names(&model.services, |x| &x.name)),
+    let rk = match kind {
+        Some("host") => {
+            candidates = names(&model.hosts, |h| &h.name);
+            RefKind::Host
+        }
+        Some("service") => {
+            candidates = names(&model.services, |x| &x.name);
+            RefKind::Service
+        }
         _ => {
             candidates.extend(
                 model
@@ -309,23 +353,19 @@ fn source(
             );
             candidates.extend(names(&model.hosts, |h| &h.name));
             candidates.extend(names(&model.services, |x| &x.name));
-            (RefKind::Network, Vec::new())
+            RefKind::Network
         }
     };
-    candidates.extend(list);
-    dangling(model, rk, name, loc, referrer, &candidates);
-    None
+    Err(dangling(rk, name, &candidates))
 }
 
-fn target(model: &mut Model, n: &Sp<String>, loc: Loc, referrer: &str) -> Option<ExpectTo> {
-    let s = n.as_str();
+/// Resolves a target as `[[expect]] to` (and `portolan why TARGET`) write it.
+pub fn parse_target(model: &Model, s: &str) -> Result<ExpectTo, NameError> {
     if let Some(name) = s.strip_prefix("project:") {
-        if let Some(p) = model.project_named(name) {
-            return Some(ExpectTo::Project(p));
-        }
-        let list = names(&model.projects, |p| &p.name);
-        dangling(model, RefKind::Project, name, loc, referrer, &list);
-        return None;
+        return model
+            .project_named(name)
+            .map(ExpectTo::Project)
+            .ok_or_else(|| dangling(RefKind::Project, name, &names(&model.projects, |p| &p.name)));
     }
     let plain = s.strip_prefix("service:");
     let s = plain.unwrap_or(s);
@@ -333,7 +373,7 @@ fn target(model: &mut Model, n: &Sp<String>, loc: Loc, referrer: &str) -> Option
         && let Some(sid) = model.service_named(svc)
     {
         if model.service(sid).binding_names.iter().any(|x| x == b) {
-            return Some(ExpectTo::Binding(sid, b.to_string()));
+            return Ok(ExpectTo::Binding(sid, b.to_string()));
         }
         let full: Vec<String> = model
             .service(sid)
@@ -341,25 +381,22 @@ fn target(model: &mut Model, n: &Sp<String>, loc: Loc, referrer: &str) -> Option
             .iter()
             .map(|x| format!("{svc}.{x}"))
             .collect();
-        dangling(model, RefKind::Binding, s, loc, referrer, &full);
-        return None;
+        return Err(dangling(RefKind::Binding, s, &full));
     }
     if let Some(sid) = model.service_named(s) {
-        return Some(ExpectTo::Service(sid));
+        return Ok(ExpectTo::Service(sid));
     }
     if plain.is_none() {
         if let Some(p) = model.project_named(s) {
-            return Some(ExpectTo::Project(p));
+            return Ok(ExpectTo::Project(p));
         }
         if let Some((h, port)) = s.rsplit_once(':')
             && let Ok(ports) = port.parse::<PortRange>()
         {
-            if let Some(hid) = model.host_named(h) {
-                return Some(ExpectTo::HostPort(hid, ports));
-            }
-            let list = names(&model.hosts, |x| &x.name);
-            dangling(model, RefKind::Host, h, loc, referrer, &list);
-            return None;
+            return model
+                .host_named(h)
+                .map(|hid| ExpectTo::HostPort(hid, ports))
+                .ok_or_else(|| dangling(RefKind::Host, h, &names(&model.hosts, |x| &x.name)));
         }
     }
     let mut list = names(&model.services, |x| &x.name);
@@ -376,8 +413,28 @@ fn target(model: &mut Model, n: &Sp<String>, loc: Loc, referrer: &str) -> Option
     } else {
         RefKind::Service
     };
-    dangling(model, kind, s, loc, referrer, &list);
-    None
+    Err(dangling(kind, s, &list))
+}
+
+/// Records a name error of expectation `referrer` at `loc`.
+fn report(model: &mut Model, errors: &mut Vec<SpecError>, e: NameError, loc: Loc, referrer: &str) {
+    match e {
+        NameError::Dangling {
+            kind,
+            name,
+            suggestion,
+        } => model.unresolved.push(Unresolved {
+            kind,
+            name,
+            loc,
+            referrer: referrer.to_string(),
+            suggestion,
+        }),
+        NameError::Unusable { message, help } => {
+            errors
+                .push(SpecError::new(Some(loc), format!("{referrer}: {message}")).with_help(help));
+        }
+    }
 }
 
 fn environment(model: &mut Model, n: &Sp<String>, f: FileId, referrer: &str) -> Option<EnvId> {
@@ -385,14 +442,8 @@ fn environment(model: &mut Model, n: &Sp<String>, f: FileId, referrer: &str) -> 
         return Some(EnvId::from_index(i));
     }
     let list = names(&model.environments, |e| &e.name);
-    dangling(
-        model,
-        RefKind::Environment,
-        n,
-        Loc::new(f, &n.span),
-        referrer,
-        &list,
-    );
+    let err = dangling(RefKind::Environment, n, &list);
+    report(model, &mut Vec::new(), err, Loc::new(f, &n.span), referrer);
     None
 }
 

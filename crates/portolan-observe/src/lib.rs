@@ -9,6 +9,7 @@
 
 pub mod draft;
 pub mod drift;
+pub mod expectations;
 pub mod kill;
 pub mod listener;
 pub mod netlink;

@@ -22,6 +22,7 @@ pub mod release;
 pub mod reserve;
 pub mod schema;
 pub mod who;
+pub mod why;
 // team registry: serve / token / push / pull / agent
 #[cfg(feature = "registry")]
 pub mod agent;

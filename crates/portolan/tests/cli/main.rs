@@ -5,6 +5,7 @@ mod commands;
 mod discover;
 mod errors;
 mod examples;
+mod expect_live;
 mod firewall;
 mod r#gen;
 mod harness;
