@@ -392,8 +392,9 @@ fn dump_firewall_step(model: &Model, b: &Binding, dump: &Dump<'_>, prev: &IpSet)
     let mut accepted = IpSet::empty();
     let mut decisions: Vec<Decision> = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
-    for p in crate::firewall_drift::probe_ports(b, rs) {
-        let o = eval::evaluate(rs, &crate::firewall_drift::packet(b, hook, p));
+    let ev = eval::Evaluator::new(rs);
+    for p in crate::firewall_drift::probe_ports(b, &ev) {
+        let o = ev.evaluate(&crate::firewall_drift::packet(b, hook, p));
         accepted = accepted.union(&o.accepted);
         for d in o.decisions {
             let part = d.sources.intersection(prev);

@@ -39,7 +39,7 @@ id_type!(
 );
 
 /// The validated, resolved spec.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Model {
     /// The files it came from.
     pub sources: SourceMap,

@@ -55,6 +55,9 @@ pub fn finding(model: &Model, o: &Outcome) -> Option<Finding> {
         clause(model, e.reach, &e.label.0, first),
         e.reach
     );
+    if o.failures.len() > 1 {
+        let _ = write!(message, " (and {} more like it)", o.failures.len() - 1);
+    }
     if let Some(r) = &e.reason {
         let _ = write!(message, " — {r}");
     }

@@ -224,7 +224,10 @@ fn firewall_drift(
     h: portolan_model::HostId,
     fw: &FirewallSettings,
 ) -> Result<Vec<portolan_lint::Finding>, CliError> {
-    use portolan_lint::firewall_drift::drift;
+    use portolan_lint::firewall_drift::{drift, shadowed_rules};
     let loaded = load_dump(model, fw.kind, fw.from.as_deref())?;
-    Ok(drift(model, analysis, h, &loaded.dump()))
+    let dump = loaded.dump();
+    let mut out = drift(model, analysis, h, &dump);
+    out.extend(shadowed_rules(model, h, &dump));
+    Ok(out)
 }

@@ -300,13 +300,13 @@ pub(crate) struct LoadedDump {
 impl LoadedDump {
     /// The dump as the lint crate reads it.
     pub(crate) fn dump(&self) -> portolan_lint::firewall_drift::Dump<'_> {
-        portolan_lint::firewall_drift::Dump {
-            kind: self.kind,
-            ruleset: &self.ruleset,
-            file: Some(self.file),
-            text: &self.text,
-            name: &self.name,
-        }
+        portolan_lint::firewall_drift::Dump::new(
+            self.kind,
+            &self.ruleset,
+            Some(self.file),
+            &self.text,
+            &self.name,
+        )
     }
 }
 
