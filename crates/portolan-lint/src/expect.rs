@@ -6,7 +6,9 @@
 //!
 //! Source classes: `public`/`internet` are the addresses outside the private ranges and
 //! loopback; a host (or a service's hosts) its addresses — and a host always reaches its own
-//! ports; `host-internal` the containers on the target's host.
+//! ports; `host-internal` the containers on the target's host. A network or CIDR reaches
+//! when every address of it (in the family) connects; a host or a service's host reaches
+//! when one of its addresses does (the machine connects from the one its route picks).
 
 use std::sync::LazyLock;
 
@@ -200,7 +202,16 @@ pub fn evaluate_one(model: &Model, analysis: &Analysis, k: usize) -> Outcome {
             }
             out.checked += 1;
             if e.reach {
-                let missing = ft.sources.difference(&ft.reached);
+                let missing = match source_hosts(model, e, b) {
+                    // a machine reaches when one of its addresses does (it connects from the
+                    // one its route picks)
+                    Some(groups) => groups
+                        .iter()
+                        .map(|g| g.intersection(&ft.sources))
+                        .filter(|g| !g.is_empty() && !g.intersects(&ft.reached))
+                        .fold(IpSet::empty(), |a, g| a.union(&g)),
+                    None => ft.sources.difference(&ft.reached),
+                };
                 if !missing.is_empty() {
                     out.failures
                         .push(blocked(model, analysis, i, &c, &ft, &missing, e));
@@ -231,6 +242,36 @@ pub fn evaluate_one(model: &Model, analysis: &Analysis, k: usize) -> Outcome {
         });
     }
     out
+}
+
+/// For a host or service source: the addresses of each source machine (other than the
+/// target's host), one set per machine.
+fn source_hosts(model: &Model, e: &Expectation, b: &Binding) -> Option<Vec<IpSet>> {
+    let hosts: Vec<portolan_model::HostId> = match &e.from {
+        ExpectFrom::Host(h) => vec![*h],
+        ExpectFrom::Service(s) => {
+            let mut v: Vec<_> = model.bindings_of(*s).iter().map(|x| x.host).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        }
+        _ => return None,
+    };
+    Some(
+        hosts
+            .into_iter()
+            .filter(|h| *h != b.host)
+            .map(|h| {
+                let nets: Vec<IpNet> = model
+                    .host(h)
+                    .addresses
+                    .iter()
+                    .map(|a| IpNet::host(*a))
+                    .collect();
+                IpSet::from_nets(&nets)
+            })
+            .collect(),
+    )
 }
 
 fn who(e: &Expectation) -> String {

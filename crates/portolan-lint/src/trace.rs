@@ -398,10 +398,17 @@ fn dump_firewall_step(model: &Model, b: &Binding, dump: &Dump<'_>, prev: &IpSet)
         accepted = accepted.union(&o.accepted);
         for d in o.decisions {
             let part = d.sources.intersection(prev);
-            if part.is_empty() || d.returned || !seen.insert((d.line, d.accepted)) {
+            if part.is_empty() || !seen.insert((d.line, d.accepted)) {
                 continue;
             }
-            let what = if d.policy {
+            let what = if d.returned {
+                let c = d
+                    .comment
+                    .as_deref()
+                    .map(|c| format!(" (\"{c}\")"))
+                    .unwrap_or_default();
+                format!("return from chain `{}`{c}, decided further on", d.chain)
+            } else if d.policy {
                 format!(
                     "policy {} of chain `{}`",
                     if d.accepted { "accept" } else { "drop" },

@@ -192,13 +192,13 @@ pub fn verify(
                     why_not = "--source is of the other address family";
                     continue;
                 }
-                None => match route_source(d.to) {
-                    Some(s) => s,
-                    None => {
+                None => {
+                    let Some(s) = route_source(d.to) else {
                         why_not = "no route to the target from here";
                         continue;
-                    }
-                },
+                    };
+                    s
+                }
             };
             if from.is_loopback() || from == d.to.ip() {
                 why_not = "this machine is the target host";

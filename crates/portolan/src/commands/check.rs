@@ -71,7 +71,9 @@ impl Subcommand for Args {
             s,
             ReportSettings::new(&self.report, s.json),
             self.host.as_deref(),
-            self.probe.then_some(self.source),
+            self.probe.then_some(ProbeFrom {
+                source: self.source,
+            }),
             firewall.as_ref(),
         )
     }
@@ -81,11 +83,17 @@ impl Subcommand for Args {
     }
 }
 
+/// `--probe`, with the local address to connect from (`--source`; `None`: the one the
+/// kernel picks).
+struct ProbeFrom {
+    source: Option<std::net::IpAddr>,
+}
+
 fn run(
     s: &Settings,
     report: ReportSettings,
     host: Option<&str>,
-    probe: Option<Option<std::net::IpAddr>>,
+    probe: Option<ProbeFrom>,
     firewall: Option<&FirewallSettings>,
 ) -> Result<Exit, CliError> {
     let mut model = s.load()?;
@@ -143,7 +151,7 @@ fn run(
         }
         None => {}
     }
-    let extra = probe.map(|source| {
+    let extra = probe.map(|ProbeFrom { source }| {
         let lives = portolan_observe::expectations::verify(
             &model,
             &analysis,

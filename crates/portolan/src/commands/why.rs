@@ -7,8 +7,10 @@
 //! network, the containers on the host), each with its trace. `--json` gives
 //! `{"target", "from", "instances": [{binding, host, environment, socket, publisher,
 //! declared, "sources": [{from, same_host, "families": [{family, sources, reached, verdict,
-//! "layers": [{layer, detail, passes, drops, location, decisions}], "routes": […]}]}]}]}`;
-//! each location has `file`, `line`, `column` and the `text` of that line. Exit code 0;
+//! "layers": [{layer, detail, passes, drops, location, decisions}], "routes": […]}]}],
+//! "stopped_by": [{family, layer, what, location}]}]}` (`stopped_by`: when no source class
+//! gets in, which layer stops every address, per family); each location has `file`, `line`,
+//! `column` and the `text` of that line. Exit code 0;
 //! 2 on a target or source that names nothing (with a suggestion).
 
 use std::fmt::Write as _;
@@ -177,6 +179,77 @@ fn family_json(model: &Model, ft: &FamilyTrace) -> Value {
             "location": location(model, Some(r.at)),
         })).collect::<Vec<_>>(),
     })
+}
+
+/// Where one layer stops some of every address.
+struct Stop {
+    layer: &'static str,
+    what: String,
+    location: Value,
+    text: String,
+}
+
+/// The layers of `ft` that stop part of its sources, each with what decides there: the
+/// firewall's dropping rules, or the layer itself.
+fn stops(model: &Model, ft: &FamilyTrace) -> Vec<Stop> {
+    let mut out = Vec::new();
+    let mut before = ft.sources.clone();
+    for st in &ft.steps {
+        if !before.difference(&st.passes).is_empty() {
+            let drops: Vec<_> = st.decisions.iter().filter(|d| !d.allow).collect();
+            if drops.is_empty() {
+                let w = at(model, st.at);
+                out.push(Stop {
+                    layer: st.layer.as_str(),
+                    what: st.detail.clone(),
+                    location: location(model, st.at),
+                    text: format!(
+                        "the {} — {}{}",
+                        st.layer.as_str(),
+                        st.detail,
+                        if w.is_empty() {
+                            String::new()
+                        } else {
+                            format!("  [{w}]")
+                        }
+                    ),
+                });
+            }
+            for d in drops {
+                let w = at(model, d.at);
+                let w = if w.is_empty() {
+                    d.at_text.clone().unwrap_or_default()
+                } else {
+                    w
+                };
+                out.push(Stop {
+                    layer: st.layer.as_str(),
+                    what: d.what.clone(),
+                    location: location(model, d.at),
+                    text: format!(
+                        "the {} — {}{}",
+                        st.layer.as_str(),
+                        d.what,
+                        if w.is_empty() {
+                            String::new()
+                        } else {
+                            format!("  [{w}]")
+                        }
+                    ),
+                });
+            }
+        }
+        before = st.passes.clone();
+    }
+    if out.is_empty() {
+        out.push(Stop {
+            layer: "none",
+            what: "nothing: every address of it gets in".into(),
+            location: Value::Null,
+            text: "nothing".into(),
+        });
+    }
+    out
 }
 
 fn step_line(model: &Model, st: &Step, before: &portolan_model::IpSet, out: &mut String) {
@@ -382,12 +455,32 @@ fn run(s: &Settings, a: &Args) -> Result<Exit, CliError> {
                 "families": traces.iter().map(|t| family_json(&model, t)).collect::<Vec<_>>(),
             }));
         }
+        let mut stopped = Vec::new();
         if shown == 0 {
             let _ = writeln!(
                 text,
                 "  nobody beyond the host itself gets in ({})",
                 analysis.reach[i].total.describe(&model)
             );
+            let all = Source::addresses(portolan_model::IpSet::everything());
+            for ft in trace::trace(&model, &analysis, i, &all, dump_view.as_ref()) {
+                let stops = stops(&model, &ft);
+                let _ = writeln!(
+                    text,
+                    "    {}: stopped by {}",
+                    ft.family.as_str(),
+                    stops
+                        .iter()
+                        .map(|s| s.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                );
+                stopped.extend(stops.into_iter().map(|s| {
+                    json!({"family": ft.family.as_str(), "layer": s.layer, "what": s.what,
+                           "location": s.location})
+                }));
+            }
+            let _ = writeln!(text, "    (`--from any` shows the whole trace)");
         }
         text.push('\n');
         items.push(json!({
@@ -398,6 +491,7 @@ fn run(s: &Settings, a: &Args) -> Result<Exit, CliError> {
             "publisher": b.publisher.as_str(),
             "declared": b.exposure_terms(&model),
             "sources": srcs,
+            "stopped_by": stopped,
         }));
     }
     if s.json {

@@ -16,3 +16,4 @@ mod reach;
 #[cfg(feature = "registry")]
 mod registry;
 mod rules;
+mod why;
