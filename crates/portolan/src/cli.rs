@@ -124,6 +124,10 @@ subcommands! {
     /// Who reaches a binding, layer by layer and per address family (bind, networks,
     /// publish, firewall rule, routes).
     Why => why,
+    /// This host's live listeners (owners, containers) as stable JSON.
+    Snapshot => snapshot,
+    /// What changed between two states: specs, snapshot files or `live`.
+    Diff => diff,
     /// Print the JSON Schema of the spec format.
     Schema => schema,
     /// Print a shell completion script.
