@@ -115,8 +115,10 @@ impl Source {
 pub struct Decision {
     /// The sources it decided about.
     pub sources: IpSet,
-    /// Let in or dropped.
+    /// Let in (`false`: dropped, or returned).
     pub allow: bool,
+    /// Returned to the calling chain: neither let in nor dropped here, the caller decides.
+    pub returned: bool,
     /// The rule as a phrase (`allow 5432/tcp from lan`, `policy drop of chain input`).
     pub what: String,
     /// Where it is written (the spec, or the dump when it is in the source map).
@@ -362,6 +364,7 @@ fn spec_firewall_step(
                 out.push(Decision {
                     sources: d.sources,
                     allow: d.allow,
+                    returned: false,
                     what,
                     at: loc,
                     at_text: None,
@@ -428,7 +431,8 @@ fn dump_firewall_step(model: &Model, b: &Binding, dump: &Dump<'_>, prev: &IpSet)
             };
             decisions.push(Decision {
                 sources: part,
-                allow: d.accepted,
+                allow: d.accepted && !d.returned,
+                returned: d.returned,
                 what,
                 at: dump.line_loc(d.line),
                 at_text: Some(format!("{}:{}", dump.name, d.line)),

@@ -7,7 +7,8 @@
 //! network, the containers on the host), each with its trace. `--json` gives
 //! `{"target", "from", "instances": [{binding, host, environment, socket, publisher,
 //! declared, "sources": [{from, same_host, "families": [{family, sources, reached, verdict,
-//! "layers": [{layer, detail, passes, drops, location, decisions}], "routes": […]}]}],
+//! "layers": [{layer, detail, passes, drops, location, decisions: [{what, allow, returned,
+//! sources, location}]}], "routes": […]}]}],
 //! "stopped_by": [{family, layer, what, location}]}]}` (`stopped_by`: when no source class
 //! gets in, which layer stops every address, per family); each location has `file`, `line`,
 //! `column` and the `text` of that line. Exit code 0;
@@ -161,6 +162,7 @@ fn family_json(model: &Model, ft: &FamilyTrace) -> Value {
                 "decisions": st.decisions.iter().map(|d| json!({
                     "what": d.what,
                     "allow": d.allow,
+                    "returned": d.returned,
                     "sources": show(&d.sources),
                     "location": location(model, d.at),
                 })).collect::<Vec<_>>(),
@@ -196,7 +198,11 @@ fn stops(model: &Model, ft: &FamilyTrace) -> Vec<Stop> {
     let mut before = ft.sources.clone();
     for st in &ft.steps {
         if !before.difference(&st.passes).is_empty() {
-            let drops: Vec<_> = st.decisions.iter().filter(|d| !d.allow).collect();
+            let drops: Vec<_> = st
+                .decisions
+                .iter()
+                .filter(|d| !d.allow && !d.returned)
+                .collect();
             if drops.is_empty() {
                 let w = at(model, st.at);
                 out.push(Stop {
@@ -276,7 +282,13 @@ fn step_line(model: &Model, st: &Step, before: &portolan_model::IpSet, out: &mut
             out,
             "                {} → {} {}{}",
             d.what,
-            if d.allow { "lets in" } else { "drops" },
+            if d.returned {
+                "passes on"
+            } else if d.allow {
+                "lets in"
+            } else {
+                "drops"
+            },
             show(&d.sources),
             if w.is_empty() {
                 String::new()

@@ -154,15 +154,20 @@ fn a_trace_through_a_captured_dump_points_at_its_rules() {
             .contains("forward path"),
         "{fw:#}"
     );
+    // DOCKER-USER returns the LAN's packets (the caller decides), FORWARD's policy lets them in
+    let decisions = fw["decisions"].as_array().expect("decisions");
     assert!(
-        fw["decisions"]
-            .as_array()
-            .expect("decisions")
-            .iter()
-            .any(|d| d["allow"] == true
-                && d["location"]["text"]
-                    .as_str()
-                    .is_some_and(|t| t.contains("192.168.1.0/24"))),
+        decisions.iter().any(|d| d["returned"] == true
+            && d["allow"] == false
+            && d["location"]["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("192.168.1.0/24") && t.contains("RETURN"))),
+        "{fw:#}"
+    );
+    assert!(
+        decisions.iter().any(|d| d["allow"] == true
+            && d["what"] == "policy accept of chain `FORWARD`"
+            && d["sources"] == "192.168.1.0/24"),
         "{fw:#}"
     );
     // and from the Internet, the chain's last rule drops it (published on 0.0.0.0, yet filtered)
@@ -214,4 +219,65 @@ fn why_names_that_resolve_to_nothing_exit_2_with_a_suggestion() {
     )
     .success()
     .stdout_has("nothing listens there");
+}
+
+/// Regression: a `RETURN` from a user chain was printed as "lets in" (the caller decides,
+/// here its policy drops), and a trace showed the return as if it were the accepting rule.
+#[test]
+fn a_return_from_a_user_chain_passes_on_and_the_callers_policy_decides() {
+    let spec = r#"[networks]
+lan = "10.0.0.0/8"
+[hosts.fw]
+networks = ["lan"]
+firewall = "iptables"
+[services.api]
+hosts = ["fw"]
+bindings.http = { port = 8080, app = "http", exposure = "lan", auth = true }
+"#;
+    let dump = "*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+:office - [0:0]
+-A INPUT -p tcp -m tcp --dport 8000:8999 -j office
+-A INPUT -p tcp -m tcp --dport 8080 -s 10.1.0.0/16 -j ACCEPT
+-A office -s 10.2.0.0/16 -j ACCEPT
+-A office -m comment --comment \"rest of the office\" -j RETURN
+COMMIT
+";
+    let out = Case::new()
+        .file("ports.toml", spec)
+        .file("fw.iptables-save", dump)
+        .args([
+            "why",
+            "api.http",
+            "--from",
+            "lan",
+            "--firewall",
+            "iptables",
+            "--ruleset",
+            "fw.iptables-save",
+        ])
+        .run()
+        .success();
+    let text = &out.stdout;
+    assert!(
+        text.contains("IPv4: partly reachable — 10.1.0.0/16, 10.2.0.0/16"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "return from chain `office` (\"rest of the office\"), decided further on → passes on"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("decided further on → lets in"), "{text}");
+    assert!(
+        text.contains("[fw.iptables-save:9]") || text.contains("fw.iptables-save:9:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("policy drop of chain `INPUT` → drops"),
+        "{text}"
+    );
 }
