@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 mod chunk;
+pub mod clock;
 pub mod error;
 pub mod expect;
 pub mod knowledge;

@@ -74,6 +74,7 @@ rules! {
     FamilyDivergence => "family-divergence", Warning, true, "A binding that listens on both address families is reachable over one of them from sources it is not reachable from over the other.";
     ShadowedRule => "shadowed-rule", Warning, true, "A firewall rule no packet can reach: earlier rules decide everything it matches.";
     RuleWithoutListener => "rule-without-listener", Warning, true, "A firewall rule opens ports that no binding of the host declares.";
+    PublishToDeadPort => "publish-to-dead-port", Error, false, "A container publishes a port that nothing listens on inside it (or only on loopback inside).";
 }
 
 impl std::fmt::Display for Rule {

@@ -1,5 +1,7 @@
 //! `portolan check`: lint plus drift on this machine — the spec's bindings for this host
-//! (`--host`, or recognised by hostname) against the live listeners, and with `--firewall`
+//! (`--host`, or recognised by hostname) against the live listeners and container
+//! publications (whoever holds the host socket; `publish-to-dead-port` for a publication
+//! nothing listens on inside its container), and with `--firewall`
 //! against the deployed firewall ruleset (live, or a saved dump with `--from`).
 
 use portolan_model::error::did_you_mean;
@@ -137,11 +139,8 @@ fn run(
                     .extend(portolan_observe::reachability::unreachable(&model, h));
             }
             portolan_lint::sort(&model, &mut r.findings);
-            if let Some(n) = note
-                && s.verbosity >= 0
-                && human
-            {
-                eprintln!("note: {n}");
+            if human {
+                super::live::print_notes(s, &note);
             }
         }
         None if s.verbosity >= 0 && human => {

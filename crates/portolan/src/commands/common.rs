@@ -224,7 +224,7 @@ pub(crate) fn capture(prog: &str, args: &[&str]) -> Result<String, CliError> {
 }
 
 /// Whether this process runs as root (effective uid 0).
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|st| {

@@ -2,8 +2,10 @@
 
 mod alloc;
 mod commands;
+mod containers;
 mod diffs;
 mod discover;
+mod engine;
 mod errors;
 mod examples;
 mod expect_input;
