@@ -128,7 +128,9 @@ impl Generator for Nftables {
         let h = the_host(cx, "nftables")?;
         let plan = Plan::of(cx, h);
         let mut warnings = plan.fqdn_warnings("nftables");
-        warnings.extend(crate::fw::expectation_warnings(cx, h, "nftables", true, None));
+        warnings.extend(crate::fw::expectation_warnings(
+            cx, h, "nftables", true, None,
+        ));
         let mut sets = Sets {
             names: BTreeMap::new(),
             order: Vec::new(),
