@@ -171,7 +171,12 @@ subcommands! {
 #[derive(Debug, Args)]
 pub struct RemoteArgs {
     /// Registry URL (`http://127.0.0.1:7878`).
-    #[arg(long, env = "PORTOLAN_SERVER", value_name = "URL")]
+    #[arg(
+        long,
+        env = "PORTOLAN_SERVER",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub server: Option<String>,
     /// API token (prefer `PORTOLAN_TOKEN`: arguments are visible to other users).
     #[arg(
