@@ -8,6 +8,9 @@ mod discover;
 mod engine;
 mod errors;
 mod examples;
+mod expect_input;
+mod expect_live;
+mod expect_mutations;
 mod firewall;
 mod r#gen;
 mod harness;
@@ -19,3 +22,4 @@ mod reach;
 #[cfg(feature = "registry")]
 mod registry;
 mod rules;
+mod why;
