@@ -24,7 +24,8 @@ pub mod markdown;
 pub mod moves;
 pub mod nginx;
 pub mod procfile;
-pub mod redact;
+/// The one redaction module (its own crate, shared with the registry).
+pub use portolan_redact as redact;
 pub mod systemd;
 pub mod text;
 pub mod walk;

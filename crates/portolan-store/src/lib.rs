@@ -73,7 +73,8 @@ pub mod error;
 mod ledger;
 pub mod migrate;
 mod observations;
-pub mod redact;
+/// The one redaction module (its own crate, shared with discovery and import).
+pub use portolan_redact as redact;
 mod spec;
 mod store;
 mod tokens;

@@ -22,4 +22,5 @@ mod reach;
 #[cfg(feature = "registry")]
 mod registry;
 mod rules;
+mod secrets;
 mod why;

@@ -1,6 +1,4 @@
-//! Secrets never leave a parser. This module owns every rule that recognises one, and every
-//! output path (discover snippets, `move` lines, the Markdown import and its spec, JSON and
-//! explain report) reads text only after it went through here.
+//! Secrets in text of any format, one line at a time or a whole document at once.
 //!
 //! What is recognised, on one line ([`redact`]): passwords in URLs
 //! (`postgresql://u:pw@db/x`, `redis://:pw@h`, Go DSNs `u:pw@tcp(h:3306)/db`, key-only
@@ -24,8 +22,7 @@ use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
 
-/// What replaces a secret.
-pub const MASK: &str = "***";
+use crate::{MASK, is_secret_name};
 
 fn re(s: &str) -> Regex {
     Regex::new(s).expect("static regex")
@@ -106,6 +103,26 @@ static PROSE_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
         r#"(?i)(?P<key>(?:\b(?:password|passwort|kennwort|passcode|passphrase|contraseña|contrasena|senha|wachtwoord|hasło|haslo|mot de passe|pwd)|пароль)\b[^\n:=|`]{0,40}?(?:\s*[:=]\s*|\s+(?:is|est|ist|es|é|equals)\s+)(?:\*\*|__)?\s*)(?P<val>`[^`]+`|"[^"]+"|'[^']+'|[^\s`*|,;]+)"#,
     )
 });
+
+/// "password X" with nothing between, as comments say it (`// admin password hunter2`);
+/// only values that look like one (see `looks_like_password`) are masked.
+static PROSE_PASSWORD_BARE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"(?i)(?P<key>\b(?:password|passwd|passphrase|passwort|contraseña|pwd)\s+)(?P<val>[^\s`*|,;:='"()\[\]{}]+)"#,
+    )
+});
+
+/// A bare word after "password" is the password when it mixes a digit with letters and is
+/// not a port-like or duration-like setting (`8`, `90d`, `v2`).
+fn looks_like_password(val: &str) -> bool {
+    let v = val.trim_end_matches(['.', '!', '?']);
+    v.chars().count() >= 5
+        && v.chars().any(|c| c.is_ascii_digit())
+        && v.chars().any(char::is_alphabetic)
+        && !v
+            .chars()
+            .all(|c| c.is_ascii_digit() || "smhdwy".contains(c))
+}
 
 /// Words that follow "password is" in prose and are not the password.
 const PROSE_WORDS: &[&str] = &[
@@ -312,31 +329,13 @@ pub fn redact(text: &str) -> (String, bool) {
             .to_lowercase();
         quoted || !PROSE_WORDS.contains(&word.as_str())
     });
+    out = apply(&out, &PROSE_PASSWORD_BARE, &mut changed, |c| {
+        looks_like_password(&c["val"])
+    });
     if changed {
         out = keep_yaml_shape(&out);
     }
     (out, changed)
-}
-
-/// Whether a variable name says its value is a secret (`DB_PASSWORD`, `API_TOKEN`).
-pub fn is_secret_name(name: &str) -> bool {
-    let up = name.to_ascii_uppercase();
-    [
-        "PASSWORD",
-        "PASSWD",
-        "PASSPHRASE",
-        "SECRET",
-        "TOKEN",
-        "APIKEY",
-        "API_KEY",
-        "PRIVATE_KEY",
-        "ACCESS_KEY",
-        "CREDENTIAL",
-    ]
-    .iter()
-    .any(|k| up.contains(k))
-        || up.ends_with("_PWD")
-        || up.ends_with("_PASS")
 }
 
 /// A whole text redacted line by line, with the rules that need more than one line.
@@ -514,6 +513,22 @@ pub fn redact_text(text: &str) -> Redacted {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_password_named_in_a_comment_is_masked_when_it_looks_like_one() {
+        assert_eq!(
+            redact("listen(9100) // admin password Zq60x is rotated monthly").0,
+            "listen(9100) // admin password *** is rotated monthly"
+        );
+        for kept in [
+            "the password reset page on 8443",
+            "password 8 characters minimum",
+            "password rotation 90d",
+            "password policy v2",
+        ] {
+            assert_eq!(redact(kept), (kept.to_string(), false), "{kept}");
+        }
+    }
 
     fn r(s: &str) -> String {
         redact(s).0

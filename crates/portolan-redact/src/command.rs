@@ -1,13 +1,12 @@
-//! Secrets out of what the registry prints and stores: database URLs (`dsn`) in messages
-//! of `serve`, `token` and every [`StoreError`](crate::StoreError), and agents' process
-//! command lines (`command_line`) before an observation is stored or served.
+//! Secrets out of database URLs ([`dsn`]: messages of `serve`, `token` and every store
+//! error) and process command lines ([`command_line`]: agents' reports before they are
+//! uploaded, stored or served).
 //!
 //! Both are deliberately greedy: when it is unclear where a password ends (an unencoded
 //! `@` or `/` in it, an `&` inside a query value), more is masked, never less. A value
 //! that is already [`MASK`] or a `$VARIABLE` reference is left as it is.
 
-/// What replaces a secret.
-pub const MASK: &str = "***";
+use crate::{MASK, is_secret_name};
 
 /// `url` (a database URL, or a libpq `key=value` string) with its password replaced by
 /// [`MASK`]: the userinfo password (`postgres://u:pw@h/db`, also when the password holds
@@ -115,42 +114,6 @@ fn value_end(text: &str, start: usize, starts: &[u8]) -> usize {
         j += 1;
     }
     bytes.len()
-}
-
-/// Whether a variable, option or parameter name (`password`, `PGPASSWORD`,
-/// `--requirepass`, `spring.datasource.password`, `api-key`, `client_secret`) names a
-/// secret. Names of where a secret is kept (`password-file`, `token_path`) do not.
-#[must_use]
-pub fn is_secret_name(name: &str) -> bool {
-    let n: String = name
-        .trim_start_matches('-')
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|c| c.to_ascii_lowercase())
-        .collect();
-    if ["file", "path", "dir", "env"]
-        .iter()
-        .any(|s| n.ends_with(s))
-    {
-        return false;
-    }
-    [
-        "password",
-        "passwd",
-        "passphrase",
-        "pwd",
-        "secret",
-        "token",
-        "apikey",
-        "accesskey",
-        "privatekey",
-        "credential",
-        "auth",
-    ]
-    .iter()
-    .any(|s| n.contains(s))
-        || n.ends_with("pass")
-        || n.ends_with("key")
 }
 
 /// A process command line (arguments joined by spaces, as agents report them) with
