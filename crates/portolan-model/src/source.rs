@@ -65,6 +65,11 @@ impl SourceFile {
         (line + 1, col + 1)
     }
 
+    /// Number of lines (a final newline starts an empty last line).
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
     /// The text of 1-based line `line`, without its newline.
     pub fn line_text(&self, line: usize) -> &str {
         let Some(&start) = self.line_starts.get(line.saturating_sub(1)) else {

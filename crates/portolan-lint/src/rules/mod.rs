@@ -1,6 +1,7 @@
 //! The rule registry: every rule id of DESIGN.md (stable; add, never rename), its default
 //! severity and description, and the checks that need only the spec — one file per rule.
 
+pub mod about;
 mod browser_unsafe_port;
 mod dangling_reference;
 mod docker_bypasses_firewall;

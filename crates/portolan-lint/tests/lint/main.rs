@@ -1,6 +1,8 @@
 //! Integration tests of portolan-lint (one test binary): property tests of the overlap and
 //! reach logic against brute force, and replay of the fuzz corpus through the linter.
 
+mod sarif;
+
 use std::fmt::Write as _;
 use std::path::Path;
 
