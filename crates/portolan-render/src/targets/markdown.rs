@@ -16,7 +16,14 @@ use crate::{Generator, RenderContext, RenderError, Rendered};
 /// The Markdown generator.
 pub struct Markdown;
 
+/// The generators this file defines (collected by `build.rs` into [`crate::generators`]).
+pub(crate) const GENERATORS: &[&dyn Generator] = &[&Markdown];
+
 impl Generator for Markdown {
+    fn extension(&self) -> &'static str {
+        "md"
+    }
+
     fn name(&self) -> &'static str {
         "markdown"
     }

@@ -16,13 +16,88 @@ use portolan_discover::moves::{self, Reference, Target};
 use portolan_discover::walk::WalkOptions;
 use portolan_model::error::did_you_mean;
 
-use super::alloc::{entry, shown, spec_dir};
+use super::Subcommand;
+use super::common::{entry, shown, spec_dir};
+use crate::cli::parse_port;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
-use crate::settings::{MoveSettings, Settings};
+use crate::settings::Settings;
 
-pub(crate) fn run(s: &Settings, m: &MoveSettings) -> Result<Exit, CliError> {
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan move api --to 8010            # every reference to api's port, with confidence
+  portolan move api.http --to 8010 --apply
+  portolan move api --to 8010 --json
+
+Refuses a port that is taken, outside the service's project range or unsafe.
+Exit codes: 0 ok, 1 references left to change by hand, 2 refused or bad input.";
+
+/// `portolan move`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The service (`api`) or binding (`api.http`) to move.
+    #[arg(value_name = "SERVICE[.BINDING]")]
+    pub service: String,
+    /// The new port.
+    #[arg(long, value_name = "PORT", value_parser = parse_port)]
+    pub to: u16,
+    /// Rewrite the high-confidence references (atomically) and record the move in the log.
+    #[arg(long)]
+    pub apply: bool,
+    /// Where to look for references (default: the spec's directory).
+    #[arg(long, value_name = "PATH")]
+    pub root: Option<PathBuf>,
+    /// Why (recorded in the log).
+    #[arg(long, value_name = "TEXT")]
+    pub why: Option<String>,
+}
+
+/// Validated `move` options.
+#[derive(Debug, Clone)]
+struct MoveSettings {
+    /// `service` or `service.binding`.
+    service: String,
+    /// Binding name, when given.
+    binding: Option<String>,
+    /// New port.
+    to: u16,
+    /// Rewrite.
+    apply: bool,
+    /// Repository root.
+    root: Option<PathBuf>,
+    /// Why.
+    why: Option<String>,
+}
+
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        let (service, binding) = match self.service.split_once('.') {
+            Some((s, b)) => (s.to_string(), Some(b.to_string())),
+            None => (self.service.clone(), None),
+        };
+        if service.is_empty() || binding.as_deref() == Some("") {
+            return Err(CliError::Usage(format!(
+                "`{}` is not SERVICE or SERVICE.BINDING",
+                self.service
+            )));
+        }
+        run(
+            s,
+            &MoveSettings {
+                service,
+                binding,
+                to: self.to,
+                apply: self.apply,
+                root: self.root,
+                why: self.why,
+            },
+        )
+    }
+}
+
+fn run(s: &Settings, m: &MoveSettings) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
     let mut txn = Transaction::open(&spec, !m.apply)?;
     let model = txn.model();
