@@ -3,7 +3,7 @@
 
 pub mod human;
 pub mod json;
-mod pretty;
+pub mod pretty;
 pub mod sarif;
 
 /// An output format of `lint`/`check`.

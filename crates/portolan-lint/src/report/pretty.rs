@@ -77,7 +77,7 @@ impl Formatter for Indented {
 }
 
 /// Writes `value` pretty-printed as if it sat `depth` levels deep in a larger document.
-pub(crate) fn write<W: Write + ?Sized, T: Serialize + ?Sized>(
+pub fn write<W: Write + ?Sized, T: Serialize + ?Sized>(
     out: &mut W,
     value: &T,
     depth: usize,
@@ -94,7 +94,7 @@ pub(crate) fn write<W: Write + ?Sized, T: Serialize + ?Sized>(
 
 /// Writes the elements of a JSON array that sits `depth` levels deep (the caller writes the
 /// key and this closes nothing it did not open): `[`, each element, `]`.
-pub(crate) fn array<W: Write + ?Sized, T: Serialize>(
+pub fn array<W: Write + ?Sized, T: Serialize>(
     out: &mut W,
     items: impl IntoIterator<Item = T>,
     depth: usize,
@@ -115,7 +115,7 @@ pub(crate) fn array<W: Write + ?Sized, T: Serialize>(
 }
 
 /// Writes `"key": ` at `depth` (the caller writes the separator before it).
-pub(crate) fn key<W: Write + ?Sized>(out: &mut W, key: &str, depth: usize) -> io::Result<()> {
+pub fn key<W: Write + ?Sized>(out: &mut W, key: &str, depth: usize) -> io::Result<()> {
     indent(out, depth)?;
     serde_json::to_writer(&mut *out, key).map_err(io::Error::other)?;
     out.write_all(b": ")

@@ -145,7 +145,17 @@ fn fuzz_corpus_replays_through_the_linter() {
                 &report,
                 portolan_lint::report::human::Style::default(),
             );
-            let _ = portolan_lint::report::sarif::report(&model.sources, &report, "test");
+            let root = portolan_lint::report::sarif::SarifRoot::discover(Path::new("fuzz.toml"));
+            let options = portolan_lint::report::sarif::SarifOptions {
+                root: &root,
+                version: "test",
+                exit_code: 1,
+            };
+            let sarif = portolan_lint::report::sarif::to_value(&model.sources, &report, &options)
+                .expect("the corpus file is under the root");
+            assert_eq!(sarif["version"], "2.1.0");
+            let json = portolan_lint::report::json::report(&model.sources, &report);
+            assert!(json["findings"].is_array());
             linted += 1;
         }
     }

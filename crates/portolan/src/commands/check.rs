@@ -80,7 +80,7 @@ impl Subcommand for Args {
         });
         run(
             s,
-            ReportSettings::new(&self.report, s.json),
+            &ReportSettings::new(&self.report, s.json),
             self.host.as_deref(),
             self.probe,
             firewall.as_ref(),
@@ -94,7 +94,7 @@ impl Subcommand for Args {
 
 fn run(
     s: &Settings,
-    report: ReportSettings,
+    report: &ReportSettings,
     host: Option<&str>,
     probe: bool,
     firewall: Option<&FirewallSettings>,

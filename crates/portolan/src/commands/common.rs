@@ -11,7 +11,6 @@ use portolan_model::Model;
 use crate::cli::{FailOn, FormatArg, ReportArgs};
 use crate::error::CliError;
 use crate::exit::Exit;
-use crate::output;
 use crate::settings::Settings;
 
 /// The directory of a spec path (for `git config user.name`).
@@ -38,20 +37,15 @@ pub(crate) fn entry(spec: &Path, now: i64, action: Action, ports: String) -> Ent
     Entry::new(now, log::who(spec_dir(spec)), action, ports)
 }
 
-/// Pretty JSON with a final newline.
-pub(crate) fn pretty(v: &serde_json::Value) -> String {
-    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
-    s.push('\n');
-    s
-}
-
 /// How to report findings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct ReportSettings {
     /// Output format.
     pub format: Format,
     /// Lowest severity that fails (None: never).
     pub fail_on: Option<Severity>,
+    /// `--sarif-root`.
+    pub sarif_root: Option<std::path::PathBuf>,
 }
 
 impl ReportSettings {
@@ -68,7 +62,11 @@ impl ReportSettings {
             FailOn::Info => Some(Severity::Info),
             FailOn::Never => None,
         };
-        ReportSettings { format, fail_on }
+        ReportSettings {
+            format,
+            fail_on,
+            sarif_root: a.sarif_root.clone(),
+        }
     }
 }
 
@@ -107,14 +105,22 @@ pub(crate) fn check_scope(
     Ok(())
 }
 
-/// Prints a report in the chosen format and picks the exit code.
+/// Prints a report in the chosen format, finding by finding, and picks the exit code. A
+/// closed pipe stops the output, not the verdict.
 pub(crate) fn print_report(
     s: &Settings,
     model: &Model,
     mut r: Report,
-    report: ReportSettings,
+    report: &ReportSettings,
 ) -> Result<Exit, CliError> {
-    let text = match report.format {
+    let exit = if report.fail_on.is_some_and(|t| r.fails(t)) {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let written = match report.format {
         Format::Human => {
             if s.verbosity < 1 {
                 for f in &mut r.findings {
@@ -126,28 +132,36 @@ pub(crate) fn print_report(
                 width: 100,
             };
             match s.verbosity {
-                i8::MIN..=-2 => String::new(),
-                -1 => r
-                    .findings
-                    .iter()
-                    .map(|f| human::finding(&model.sources, f, style) + "\n\n")
-                    .collect(),
-                _ => human::report(&model.sources, &r, style),
+                i8::MIN..=-2 => Ok(()),
+                -1 => human::write_findings(&mut out, &model.sources, &r, style),
+                _ => human::write(&mut out, &model.sources, &r, style),
             }
         }
-        Format::Json => pretty(&json::report(&model.sources, &r)),
-        Format::Sarif => pretty(&sarif::report(
-            &model.sources,
-            &r,
-            env!("CARGO_PKG_VERSION"),
-        )),
+        Format::Json => json::write(&mut out, &model.sources, &r),
+        Format::Sarif => {
+            let root = match &report.sarif_root {
+                Some(dir) => {
+                    sarif::SarifRoot::at(dir).map_err(|e| CliError::Usage(e.to_string()))?
+                }
+                None => sarif::SarifRoot::discover(&s.spec_path()?),
+            };
+            let options = sarif::SarifOptions {
+                root: &root,
+                version: env!("CARGO_PKG_VERSION"),
+                exit_code: exit as i32,
+            };
+            match sarif::write(&mut out, &model.sources, &r, &options) {
+                Err(sarif::SarifError::Io(e)) => Err(e),
+                Err(e) => return Err(CliError::Usage(e.to_string())),
+                Ok(()) => Ok(()),
+            }
+        }
     };
-    output::stdout(&text)?;
-    Ok(if report.fail_on.is_some_and(|t| r.fails(t)) {
-        Exit::Findings
-    } else {
-        Exit::Ok
-    })
+    match written.and_then(|()| std::io::Write::flush(&mut out)) {
+        Ok(()) => Ok(exit),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit),
+        Err(e) => Err(CliError::io("cannot write to stdout", e)),
+    }
 }
 
 /// Problems go to stderr as warnings (the run never aborts on them).

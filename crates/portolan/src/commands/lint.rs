@@ -38,7 +38,7 @@ impl Subcommand for Args {
         let report = ReportSettings::new(&self.report, s.json);
         let model = s.load()?;
         let r = portolan_lint::lint(&model)?;
-        print_report(s, &model, r, report)
+        print_report(s, &model, r, &report)
     }
 
     fn machine_output(&self) -> bool {

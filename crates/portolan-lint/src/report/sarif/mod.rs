@@ -18,7 +18,6 @@ mod root;
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::Path;
 
 use portolan_model::{FileId, Loc, SourceMap};
 use serde::Serialize;
@@ -423,33 +422,6 @@ pub fn to_value(
     let mut out = Vec::new();
     write(&mut out, sources, r, options)?;
     serde_json::from_slice(&out).map_err(|e| SarifError::Io(std::io::Error::other(e)))
-}
-
-/// The SARIF log with the root found above the first source file and the exit code of the
-/// default `--fail-on error` (files outside the root are left without a URI).
-pub fn report(sources: &SourceMap, r: &Report, version: &str) -> Value {
-    let root = sources.files().first().map_or_else(
-        || SarifRoot::discover(Path::new(".")),
-        |f| SarifRoot::discover(&f.path),
-    );
-    let options = SarifOptions {
-        root: &root,
-        version,
-        exit_code: i32::from(r.fails(Severity::Error)),
-    };
-    to_value(sources, r, &options)
-        .or_else(|_| {
-            let everything = SarifRoot::at(Path::new("/"))?;
-            to_value(
-                sources,
-                r,
-                &SarifOptions {
-                    root: &everything,
-                    ..options
-                },
-            )
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
