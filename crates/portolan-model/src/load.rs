@@ -294,6 +294,29 @@ mod tests {
     }
 
     #[test]
+    fn since_is_a_toml_date_or_a_date_string() {
+        for (text, want) in [
+            ("since = 2025-09-22", "2025-09-22"),
+            ("since = \"2025-09-22\"", "2025-09-22"),
+            ("since = 2024-02-29", "2024-02-29"),
+        ] {
+            let m = load_str("ports.toml", &format!("[services.a]\n{text}\n")).expect(text);
+            assert_eq!(m.services[0].since.as_deref(), Some(want), "{text}");
+        }
+        for (text, why) in [
+            ("since = 2025-09-22T10:00:00Z", "without time"),
+            ("since = 2025-09-22 10:00:00", "without time"),
+            ("since = 10:00:00", "without time"),
+            ("since = \"2025-02-30\"", "not a date"),
+            ("since = 2023-02-29", ""),
+        ] {
+            let e = errs(&format!("[services.a]\n{text}\n"));
+            assert!(e[0].message.contains(why), "{text}: {e:?}");
+            assert!(e[0].loc.is_some(), "{text}");
+        }
+    }
+
+    #[test]
     fn bad_values_are_located() {
         for bad in [
             "port = 0",
