@@ -45,7 +45,7 @@ const ABOUT: &[(Rule, About)] = &[
         Rule::DuplicateBinding,
         About {
             name: "DuplicateBinding",
-            why: "Two bindings on the same host and transport claim overlapping ports on overlapping addresses (0.0.0.0 and :: overlap every address of their family, and :: takes IPv4 too on a dual-stack host). Only one of the two processes can listen: the other fails to start, or — with SO_REUSEPORT — the kernel splits connections between them.",
+            why: "Two bindings on the same host and transport claim overlapping ports on overlapping addresses (0.0.0.0 and :: overlap every address of their family, and :: takes IPv4 too on a dual-stack host). Only one of the two processes can listen: the other fails to start, or — with SO_REUSEPORT — the kernel splits connections between them. A binding that overlaps more than three earlier ones (say, a thousand services on `1-65535`) is reported once, naming the first three and counting the rest.",
             fix: "Give one of the services another port (`portolan alloc` picks a free one), bind them to different addresses, or place them on different hosts. Two environments never collide: declare a per-environment override when a service moves.",
             tags: &["correctness", "availability", "ports"],
             security_severity: None,
@@ -65,7 +65,7 @@ const ABOUT: &[(Rule, About)] = &[
         Rule::OverlappingRanges,
         About {
             name: "OverlappingProjectRanges",
-            why: "Two projects' ranges, or two blocks of one project, share ports, so allocations from one can collide with the other.",
+            why: "Two projects' ranges, or two blocks of one project, share ports, so allocations from one can collide with the other. A range that overlaps more than three others is reported once, naming the first three and counting the rest.",
             fix: "Split the shared ports between the two ranges or blocks (a range may be a list: `range = \"5000-5099, 5200-5299\"`).",
             tags: &["correctness", "maintainability", "ports"],
             security_severity: None,

@@ -14,6 +14,7 @@ mod privileged_port;
 mod public_without_tls;
 mod range_exhausted;
 mod sensitive_without_auth;
+mod sweep;
 mod well_known_collision;
 
 use crate::Context;
