@@ -49,6 +49,24 @@ pub enum LoadError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A spec file is larger than [`crate::load::MAX_SPEC_BYTES`] (or the caller's limit).
+    #[error("{} is {size} bytes, more than the limit of {limit} bytes for a spec file", path.display())]
+    TooLarge {
+        /// The path.
+        path: PathBuf,
+        /// Its size (at least; a file that grows while read is cut off at the limit).
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A spec path names a FIFO, device or socket: reading it could block or never end.
+    #[error("{} is a {kind}, not a regular file; a spec is read from a regular file", path.display())]
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+        /// What it is (`FIFO`, `character device`, …).
+        kind: &'static str,
+    },
     /// No spec was found.
     #[error("{message}")]
     NotFound {

@@ -37,6 +37,13 @@ pub(crate) fn entry(spec: &Path, now: i64, action: Action, ports: String) -> Ent
     Entry::new(now, log::who(spec_dir(spec)), action, ports)
 }
 
+/// A JSON value as pretty text with a final newline (small documents; reports stream).
+pub(crate) fn pretty(v: &serde_json::Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
 /// How to report findings.
 #[derive(Debug, Clone)]
 pub(crate) struct ReportSettings {
