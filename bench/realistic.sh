@@ -17,7 +17,7 @@ ANCHOR=${1:-}
 ANCHOR_SKIP=${ANCHOR_SKIP:-human}
 OUT=bench/out
 mkdir -p "$OUT"
-cargo build --release -q -p portolan
+${CARGO:-cargo} build --release -q -p portolan
 BIN=$PWD/target/release/portolan
 [ -x /usr/bin/time ] || { echo "needs GNU time (apt-get install time)" >&2; exit 2; }
 spec() { local f="$OUT/r$1.toml"; [ -f "$f" ] || python3 bench/gen_spec.py "$1" "$f"; echo "$PWD/$f"; }
@@ -48,7 +48,9 @@ once() { # key binary name spec
     # shellcheck disable=SC2046
     /usr/bin/time -f "%e %M" -o "$work/t" "$bin" $(args "$name" "$spec") >/dev/null 2>&1 || true
   fi
-  read -r t m < "$work/t"
+  # GNU time puts "Command exited with non-zero status N" first when the command fails
+  grep -q "non-zero status" "$work/t" && echo "note: $name failed with $bin" >&2
+  read -r t m < <(tail -n 1 "$work/t")
   T[$key]="${T[$key]:-} $t"
   local prev=${M[$key]:-0}
   (( m > prev )) && M[$key]=$m || M[$key]=$prev
