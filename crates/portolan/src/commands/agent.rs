@@ -1,7 +1,10 @@
-//! `portolan agent`: report this host's listeners (the same observation as `portolan ls`)
+//! `portolan agent`: report this host's listeners (the same observation as `portolan ls`,
+//! each with the container behind it: container publications whoever holds the host socket)
 //! to the registry (`POST /api/v1/observations`), once or every `--interval`. The server
 //! stores them and computes the host's drift. A failed report is printed and retried at the
-//! next interval; with `--once` it is the exit status.
+//! next interval; with `--once` it is the exit status. Process command lines leave the host
+//! with secret values masked (`portolan_store::redact::command_line`), or not at all with
+//! `--no-cmdline`.
 
 use std::time::Duration;
 
@@ -37,6 +40,9 @@ pub struct Args {
     /// Report once and exit.
     #[arg(long)]
     pub once: bool,
+    /// Report processes without their command lines (secrets in them are masked anyway).
+    #[arg(long)]
+    pub no_cmdline: bool,
 }
 
 /// Validated `agent` options.
@@ -50,6 +56,8 @@ struct AgentSettings {
     interval: u64,
     /// Report once.
     once: bool,
+    /// Leave command lines out.
+    no_cmdline: bool,
 }
 
 impl Subcommand for Args {
@@ -67,6 +75,7 @@ impl Subcommand for Args {
                 host: self.host,
                 interval,
                 once: self.once,
+                no_cmdline: self.no_cmdline,
             },
         )
     }
@@ -79,13 +88,29 @@ fn hostname() -> String {
     name.split('.').next().unwrap_or(name).to_string()
 }
 
-fn report(s: &Settings, client: &Client<'_>, host: &str) -> Result<(), CliError> {
-    let (listeners, note) = super::live::listeners(true)?;
-    if let Some(n) = note
-        && s.verbosity > 0
-    {
-        eprintln!("note: {n}");
+fn report(
+    s: &Settings,
+    client: &Client<'_>,
+    a: &AgentSettings,
+    host: &str,
+    first: bool,
+) -> Result<(), CliError> {
+    let (mut listeners, notes) = super::live::listeners(true)?;
+    for owner in listeners.iter_mut().flat_map(|l| l.owners.iter_mut()) {
+        owner.cmdline = if a.no_cmdline {
+            String::new()
+        } else {
+            portolan_store::redact::command_line(&owner.cmdline)
+        };
     }
+    // what cannot be seen is said once, and again with -v
+    if first || s.verbosity > 0 {
+        super::live::print_notes(s, &notes);
+    }
+    let publications = listeners
+        .iter()
+        .filter(|l| l.container.as_ref().is_some_and(|c| c.published.is_some()))
+        .count();
     let body = serde_json::json!({"host": host, "listeners": listeners});
     let answer = client.post_json("/api/v1/observations", &body)?;
     if s.json {
@@ -93,8 +118,16 @@ fn report(s: &Settings, client: &Client<'_>, host: &str) -> Result<(), CliError>
     } else if s.verbosity >= 0 {
         let drift = answer["drift"].as_array().map_or(0, Vec::len);
         output::stdout(&format!(
-            "reported {} listeners of host `{host}`: {drift} drift finding{}\n",
+            "reported {} listeners{} of host `{host}`: {drift} drift finding{}\n",
             listeners.len(),
+            if publications > 0 {
+                format!(
+                    " ({publications} container publication{})",
+                    if publications == 1 { "" } else { "s" }
+                )
+            } else {
+                String::new()
+            },
             if drift == 1 { "" } else { "s" }
         ))?;
     }
@@ -110,11 +143,14 @@ fn run(s: &Settings, a: &AgentSettings) -> Result<Exit, CliError> {
         ));
     }
     if a.once {
-        report(s, &client, &host)?;
+        report(s, &client, a, &host, true)?;
         return Ok(Exit::Ok);
     }
+    let mut first = true;
     loop {
-        if let Err(e) = report(s, &client, &host) {
+        let result = report(s, &client, a, &host, first);
+        first = false;
+        if let Err(e) = result {
             if matches!(e, CliError::BrokenPipe) {
                 return Ok(Exit::Ok);
             }

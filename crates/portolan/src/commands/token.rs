@@ -54,7 +54,9 @@ pub struct DbArgs {
         long,
         env = "PORTOLAN_DB",
         value_name = "URL",
-        default_value = "sqlite://portolan.db"
+        default_value = "sqlite://portolan.db",
+        // `--help` would print the variable's value, password included
+        hide_env_values = true
     )]
     pub db: String,
 }
@@ -175,7 +177,7 @@ fn run(s: &Settings, t: &TokenSettings) -> Result<Exit, CliError> {
         | TokenSettings::List { db }
         | TokenSettings::Revoke { db, .. } => db,
     };
-    let now = portolan_alloc::lease::now()?;
+    let now = s.clock.now();
     runtime.block_on(async {
         let store: Box<dyn Store> = portolan_store::open(db).await.map_err(|e| store_error(&e))?;
         match t {
