@@ -231,6 +231,56 @@ const ABOUT: &[(Rule, About)] = &[
             security_severity: None,
         },
     ),
+    (
+        Rule::ExpectationFailed,
+        About {
+            name: "ExpectationNotMet",
+            why: "An `[[expect]]` states what must (or must not) reach a service; the reach model (or, with `check --probe`, the live network) disagrees, so the documents' promise does not hold.",
+            fix: "Change what the expectation is about — bind address, exposure, firewall rules, routes — until it holds (`portolan why` shows the path layer by layer), or correct the expectation if the promise changed.",
+            tags: &["security", "network", "exposure"],
+            security_severity: Some("7.5"),
+        },
+    ),
+    (
+        Rule::FamilyDivergence,
+        About {
+            name: "AddressFamilyDivergence",
+            why: "A binding listens on IPv4 and IPv6, and one family lets in sources the other keeps out — typically a firewall written for IPv4 only, so the service is open over IPv6.",
+            fix: "Write the firewall rules for both families (ip6tables / nftables `inet`), or bind only the family the service needs.",
+            tags: &["security", "network", "firewall", "ipv6"],
+            security_severity: Some("6.5"),
+        },
+    ),
+    (
+        Rule::ShadowedRule,
+        About {
+            name: "ShadowedFirewallRule",
+            why: "A firewall rule that no packet can reach, because earlier rules already accept or drop everything it matches: it does nothing, and whoever reads the ruleset is misled about what it allows.",
+            fix: "Delete the rule, or move it above the rule that shadows it if it was meant to decide first.",
+            tags: &["correctness", "maintainability", "firewall"],
+            security_severity: None,
+        },
+    ),
+    (
+        Rule::RuleWithoutListener,
+        About {
+            name: "FirewallRuleWithoutListener",
+            why: "A firewall rule opens ports that no binding of the host declares: an opening nobody owns, ready for whatever starts listening there next.",
+            fix: "Remove the rule, or declare the service that needs it.",
+            tags: &["security", "network", "firewall"],
+            security_severity: Some("4.0"),
+        },
+    ),
+    (
+        Rule::PublishToDeadPort,
+        About {
+            name: "PublishedPortWithoutListener",
+            why: "A container publishes a port that nothing listens on inside it, or that is only bound to loopback inside the container, so connections to the published port fail.",
+            fix: "Make the process listen on the container's address (`0.0.0.0`, not `127.0.0.1`) on the published target port, or correct the port mapping.",
+            tags: &["availability", "docker", "ports"],
+            security_severity: None,
+        },
+    ),
 ];
 
 fn about(rule: Rule) -> About {
