@@ -10,7 +10,7 @@ OUT=bench/out
 mkdir -p "$OUT"
 cargo build --release -q -p portolan
 BIN=$PWD/target/release/portolan
-[ -f "$OUT/spec-100000.toml" ] || python3 bench/gen_spec.py 100000 1000 200 "$OUT/spec-100000.toml"
+[ -f "$OUT/spec-100000.toml" ] || python3 bench/gen_spec.py 100000 "$OUT/spec-100000.toml"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp "$OUT/spec-100000.toml" "$work/ports.toml"

@@ -12,7 +12,7 @@ mkdir -p "$OUT"
 cargo build --release -q -p portolan
 BIN=target/release/portolan
 [ -x /usr/bin/time ] || { echo "needs GNU time (apt-get install time)" >&2; exit 2; }
-[ -f "$SPEC" ] || python3 bench/gen_spec.py 100000 1000 200 "$SPEC"
+[ -f "$SPEC" ] || python3 bench/gen_spec.py 100000 "$SPEC"
 per_host=" nftables iptables ip6tables ufw compose nginx "
 targets=$("$BIN" gen --help | awk '/Possible values:/ {p=1; next} p && /^ *- / {sub(/^ *- /, ""); sub(/:.*/, ""); print} p && /^$/ {exit}')
 [ -n "$targets" ] || targets="markdown nftables iptables ip6tables ufw compose nginx etc-services env prometheus mermaid"

@@ -11,7 +11,7 @@ mkdir -p "$OUT"
 cargo build --release -q -p portolan
 BIN=target/release/portolan
 [ -x /usr/bin/time ] || { echo "needs GNU time (apt-get install time)" >&2; exit 2; }
-gen() { [ -f "$OUT/spec-$1.toml" ] || python3 bench/gen_spec.py "$1" 1000 200 "$OUT/spec-$1.toml"; }
+gen() { [ -f "$OUT/spec-$1.toml" ] || python3 bench/gen_spec.py "$1" "$OUT/spec-$1.toml"; }
 measure() { # spec -> "median_seconds peak_kb"
   local spec=$1 times=() rss=0
   "$BIN" --spec "$spec" lint --fail-on never -qq >/dev/null 2>&1 || true   # warm-up

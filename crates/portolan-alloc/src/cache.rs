@@ -17,7 +17,7 @@ use portolan_model::{
 
 use crate::txn::APPEND_ABOVE_BYTES;
 
-const MAGIC: &str = "portolan-alloc-cache 1";
+const MAGIC: &str = "portolan-alloc-cache 2";
 
 /// The cache file of a spec file.
 pub fn path_for(spec: &Path) -> PathBuf {
@@ -30,7 +30,16 @@ pub fn path_for(spec: &Path) -> PathBuf {
 fn stamp(spec: &Path) -> Option<String> {
     let m = std::fs::metadata(spec).ok()?;
     (m.is_file() && usize::try_from(m.len()).is_ok_and(|l| l > APPEND_ABOVE_BYTES))
-        .then(|| format!("{} {} {} {}", m.len(), m.mtime(), m.mtime_nsec(), m.ino()))
+        // fixed width, so `record` can rewrite the header in place
+        .then(|| {
+            format!(
+                "{:020} {:020} {:09} {:020}",
+                m.len(),
+                m.mtime(),
+                m.mtime_nsec(),
+                m.ino()
+            )
+        })
 }
 
 fn set(s: &str) -> Option<PortSet> {
@@ -111,24 +120,41 @@ pub fn store(spec: &Path, model: &Model) {
     }
 }
 
-/// Records a service just appended to `spec` (after the write), keeping the cache fresh;
-/// drops the cache when it cannot.
+/// Records a service just appended to `spec` (after the write, under the lock), keeping the
+/// cache fresh in O(change): the service's line is appended and synced, then the header is
+/// rewritten in place with the spec's new stamp — a crash between the two leaves a stale
+/// header, so the cache is ignored, never trusted with a missing line. Drops the cache when
+/// it cannot.
 pub fn record(spec: &Path, name: &str, ports: PortRange, lease_until: Option<i64>) {
+    use std::io::Read;
+    use std::os::unix::fs::{FileExt, OpenOptionsExt};
     let path = path_for(spec);
     let updated = (|| {
-        let old = std::fs::read_to_string(&path).ok()?;
-        let (_, body) = old.split_once('\n')?;
-        let lease = lease_until.map_or_else(|| "-".into(), |t| t.to_string());
-        Some(format!(
-            "{MAGIC} {}\n{body}S\t{name}\t{lease}\t{ports}\n",
-            stamp(spec)?
-        ))
-    })();
-    match updated {
-        Some(text) if crate::txn::write_atomic(&path, &text).is_ok() => {}
-        _ => {
-            let _ = std::fs::remove_file(&path);
+        // not O_APPEND: Linux would append the header rewrite too (the lock keeps other
+        // writers away, so the end is where we left it)
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&path)
+            .ok()?;
+        let mut head = [0u8; 128];
+        let n = f.read(&mut head).ok()?;
+        let end = head[..n].iter().position(|b| *b == b'\n')?;
+        let old = std::str::from_utf8(&head[..end]).ok()?;
+        let new = format!("{MAGIC} {}", stamp(spec)?);
+        if !old.starts_with(MAGIC) || old.len() != new.len() {
+            return None;
         }
+        let lease = lease_until.map_or_else(|| "-".into(), |t| t.to_string());
+        let end = f.metadata().ok()?.len();
+        f.write_all_at(format!("S\t{name}\t{lease}\t{ports}\n").as_bytes(), end)
+            .ok()?;
+        f.sync_data().ok()?;
+        f.write_all_at(new.as_bytes(), 0).ok()
+    })();
+    if updated.is_none() {
+        let _ = std::fs::remove_file(&path);
     }
 }
 

@@ -49,6 +49,16 @@ fn take_lock(spec: &Path) -> Result<File, AllocError> {
     Ok(file)
 }
 
+/// Finishes an append a crashed writer left half done (under the lock), so the spec loads.
+fn recover(spec: &Path) -> Result<(), AllocError> {
+    crate::append::recover_spec(spec).map(drop).map_err(|e| {
+        AllocError::io(
+            format!("cannot recover an interrupted append to {}", spec.display()),
+            e,
+        )
+    })
+}
+
 /// An open change to the spec: locked (unless read-only), loaded, with edited files pending.
 #[derive(Debug)]
 pub struct Transaction {
@@ -72,6 +82,7 @@ impl Transaction {
     /// Locks the spec (waiting for other writers), then loads it.
     pub fn begin(spec: &Path) -> Result<Self, AllocError> {
         let file = take_lock(spec)?;
+        recover(spec)?;
         let model = portolan_model::load(spec)?;
         Ok(Self {
             spec: spec.to_path_buf(),
@@ -88,6 +99,7 @@ impl Transaction {
     /// allocation cache when that is fresh (and the cache is written after a full load).
     pub fn begin_alloc(spec: &Path) -> Result<Self, AllocError> {
         let file = take_lock(spec)?;
+        recover(spec)?;
         let mut t = Self::read_only_alloc(spec)?;
         t.lock = Some(file);
         Ok(t)
@@ -285,25 +297,14 @@ impl Transaction {
             if let Err(e) = portolan_model::load_str("new service", fragment) {
                 return Err(AllocError::Validate(e.to_string()));
             }
-            // a cached view has no text: read the file (under the lock, it cannot change);
-            // never fall back to an empty text, that would write the fragment alone
-            let read;
-            let old = if let Some(f) = self.model.sources.files().iter().find(|f| &f.path == path) {
-                f.text.as_str()
-            } else {
-                read = std::fs::read_to_string(path)
-                    .map_err(|e| AllocError::io(format!("cannot read {}", path.display()), e))?;
-                read.as_str()
-            };
-            let sep = if old.ends_with('\n') || old.is_empty() {
-                ""
-            } else {
-                "\n"
-            };
-            pending.push((path.clone(), format!("{old}{sep}{fragment}")));
         }
         for (path, text) in &pending {
             write_atomic(path, text)?;
+        }
+        // appended in place: O(change), crash-safe through the append journal
+        for (path, fragment) in &self.appends {
+            crate::append::append(path, fragment)
+                .map_err(|e| AllocError::io(format!("cannot append to {}", path.display()), e))?;
         }
         log::append(&log::path_for(&self.spec), entries)?;
         // still under the lock: another writer must never see the new spec with the old cache
@@ -315,7 +316,9 @@ impl Transaction {
             let _ = std::fs::remove_file(crate::cache::path_for(&self.spec));
         }
         drop(self.lock);
-        Ok(pending.into_iter().map(|(p, _)| p).collect())
+        let mut written: Vec<PathBuf> = pending.into_iter().map(|(p, _)| p).collect();
+        written.extend(self.appends.into_keys());
+        Ok(written)
     }
 }
 

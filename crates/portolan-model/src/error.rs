@@ -49,6 +49,24 @@ pub enum LoadError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A spec file is larger than [`crate::load::MAX_SPEC_BYTES`] (or the caller's limit).
+    #[error("{} is {size} bytes, more than the limit of {limit} bytes for a spec file", path.display())]
+    TooLarge {
+        /// The path.
+        path: PathBuf,
+        /// Its size (at least; a file that grows while read is cut off at the limit).
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// A spec path names a FIFO, device or socket: reading it could block or never end.
+    #[error("{} is a {kind}, not a regular file; a spec is read from a regular file", path.display())]
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+        /// What it is (`FIFO`, `character device`, …).
+        kind: &'static str,
+    },
     /// No spec was found.
     #[error("{message}")]
     NotFound {
@@ -83,18 +101,54 @@ pub fn did_you_mean<'a>(
     given: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let given_l = given.to_ascii_lowercase();
+    closest(given, candidates)
+}
+
+/// [`did_you_mean`] over candidates of any string type (owned ones are built on the fly),
+/// returning the suggestion as a `String`.
+pub fn did_you_mean_owned<S: AsRef<str>>(
+    given: &str,
+    candidates: impl IntoIterator<Item = S>,
+) -> Option<String> {
+    closest(given, candidates).map(|c| c.as_ref().to_string())
+}
+
+fn lower(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(s.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+fn closest<S: AsRef<str>>(given: &str, candidates: impl IntoIterator<Item = S>) -> Option<S> {
+    let given_l = lower(given);
     let max_edits = if given_l.chars().count() <= 3 { 1 } else { 2 };
-    candidates
-        .into_iter()
-        .filter_map(|c| {
-            let cl = c.to_ascii_lowercase();
-            let edits = strsim::osa_distance(&given_l, &cl);
-            let jw = strsim::jaro_winkler(&given_l, &cl);
-            (edits <= max_edits || jw >= 0.85).then_some((edits, -jw, c))
-        })
-        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(b.2)))
-        .map(|(_, _, c)| c)
+    let mut best: Option<(usize, f64, S)> = None;
+    for c in candidates {
+        let cl = lower(c.as_ref());
+        let jw = strsim::jaro_winkler(&given_l, &cl);
+        // the edit distance is at least the difference in length: skip computing it for a
+        // candidate that could not qualify anyway
+        if jw < 0.85 && given_l.chars().count().abs_diff(cl.chars().count()) > max_edits {
+            continue;
+        }
+        let edits = strsim::osa_distance(&given_l, &cl);
+        if edits > max_edits && jw < 0.85 {
+            continue;
+        }
+        let better = best.as_ref().is_none_or(|(e, j, b)| {
+            edits
+                .cmp(e)
+                .then((-jw).total_cmp(&-j))
+                .then(c.as_ref().cmp(b.as_ref()))
+                .is_lt()
+        });
+        if better {
+            best = Some((edits, jw, c));
+        }
+    }
+    best.map(|(_, _, c)| c)
 }
 
 #[cfg(test)]

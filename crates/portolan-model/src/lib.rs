@@ -30,7 +30,10 @@ pub mod spec;
 pub mod timings;
 
 pub use error::{LoadError, SpecError};
-pub use load::{LoadOptions, SPEC_FILE, find_spec, load, load_str, load_str_with, load_with};
+pub use load::{
+    LoadOptions, MAX_SPEC_BYTES, SPEC_FILE, SpecBytes, find_spec, load, load_str, load_str_with,
+    load_with, read_spec_file,
+};
 pub use model::*;
 pub use net::{IpNet, IpSet};
 pub use port::{PortRange, PortSet};

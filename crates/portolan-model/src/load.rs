@@ -12,6 +12,14 @@ use crate::spec::SpecFile;
 /// The spec file name searched for.
 pub const SPEC_FILE: &str = "ports.toml";
 
+/// The largest spec file read by default: 1 GiB, about three times a million-service spec.
+/// Beyond it a file is refused before it is read (a 2 GB file of NULs once took 106 s and
+/// 10.5 GB to reject).
+pub const MAX_SPEC_BYTES: u64 = 1 << 30;
+
+/// Bytes read at a time, each piece checked for NUL before the next is read.
+const READ_PIECE: usize = 8 << 20;
+
 /// Looks for `ports.toml` in `start` and its ancestors.
 pub fn find_spec(start: &Path) -> Option<PathBuf> {
     start
@@ -40,6 +48,8 @@ pub struct LoadOptions {
     /// Threads that parse and resolve chunks (default: `$PORTOLAN_THREADS`, else the number
     /// of cores).
     pub threads: usize,
+    /// The largest file read, in bytes (default [`MAX_SPEC_BYTES`]).
+    pub max_file_bytes: u64,
 }
 
 impl Default for LoadOptions {
@@ -53,6 +63,7 @@ impl Default for LoadOptions {
         LoadOptions {
             chunk_bytes: crate::chunk::CHUNK_BYTES,
             threads,
+            max_file_bytes: MAX_SPEC_BYTES,
         }
     }
 }
@@ -90,13 +101,115 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Model, LoadError>
     };
     let mut inputs = Vec::new();
     for p in files {
-        let bytes = std::fs::read(&p).map_err(|source| LoadError::Io {
-            path: p.clone(),
-            source,
-        })?;
-        inputs.push((display_path(&p), p, bytes));
+        match read_spec_file(&p, options.max_file_bytes)? {
+            SpecBytes::Text(bytes) => inputs.push((display_path(&p), p, bytes)),
+            SpecBytes::Nul { bytes, at } => {
+                let mut sources = SourceMap::default();
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let id = sources.add(&p, display_path(&p), text);
+                return Err(LoadError::Invalid {
+                    sources: Box::new(sources),
+                    errors: vec![
+                        SpecError::new(
+                            Some(Loc::new(id, &(at..at + 1))),
+                            "NUL byte: the file is not a TOML text file (a binary file?)",
+                        )
+                        .with_help("a spec is a TOML text file, see docs/spec.md"),
+                    ],
+                });
+            }
+        }
     }
     load_inputs(inputs, options)
+}
+
+/// What [`read_spec_file`] read.
+#[derive(Debug)]
+pub enum SpecBytes {
+    /// The whole file, with no NUL byte in it.
+    Text(Vec<u8>),
+    /// The file up to and including its first NUL byte, at offset `at`: TOML allows NUL
+    /// nowhere, so the rest is not read.
+    Nul {
+        /// What was read.
+        bytes: Vec<u8>,
+        /// Offset of the NUL byte.
+        at: usize,
+    },
+}
+
+/// Reads a spec file within bounds: only a regular file (it is opened non-blocking, so a FIFO
+/// in its place is refused instead of waiting for a writer forever), at most `limit` bytes
+/// (checked before reading and while reading, for a file that grows), and no further than
+/// its first NUL byte.
+///
+/// # Errors
+/// [`LoadError::Io`] if it cannot be opened or read, [`LoadError::NotRegular`] for a FIFO,
+/// device, socket or directory, [`LoadError::TooLarge`] beyond `limit`.
+pub fn read_spec_file(path: &Path, limit: u64) -> Result<SpecBytes, LoadError> {
+    use std::io::Read as _;
+    use std::os::unix::fs::{FileTypeExt as _, OpenOptionsExt as _};
+    let io = |source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    let t = meta.file_type();
+    if !t.is_file() {
+        let kind = if t.is_fifo() {
+            "FIFO"
+        } else if t.is_char_device() {
+            "character device"
+        } else if t.is_block_device() {
+            "block device"
+        } else if t.is_socket() {
+            "socket"
+        } else if t.is_dir() {
+            "directory"
+        } else {
+            "special file"
+        };
+        return Err(LoadError::NotRegular {
+            path: path.to_path_buf(),
+            kind,
+        });
+    }
+    let too_large = |size| LoadError::TooLarge {
+        path: path.to_path_buf(),
+        size,
+        limit,
+    };
+    if meta.len() > limit {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    let mut reader = file.take(limit.saturating_add(1));
+    loop {
+        let start = bytes.len();
+        let n = (&mut reader)
+            .take(READ_PIECE as u64)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if let Some(i) = memchr::memchr(0, &bytes[start..]) {
+            bytes.truncate(start + i + 1);
+            return Ok(SpecBytes::Nul {
+                bytes,
+                at: start + i,
+            });
+        }
+        if n == 0 {
+            break;
+        }
+    }
+    if bytes.len() as u64 > limit {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(SpecBytes::Text(bytes))
 }
 
 /// Loads a spec from text (tests, fuzzing, stdin).
@@ -159,10 +272,13 @@ fn load_inputs(
             let mut model = Model::default();
             return match crate::resolve::resolve_chunked(&file.text, id, &plan, threads, &mut model)
             {
-                Err((message, span)) => Err(LoadError::Invalid {
-                    sources: Box::new(sources),
-                    errors: vec![toml_error(id, &message, span)],
-                }),
+                Err((message, span)) => {
+                    let span = span.or_else(|| unlocated(&file.text, &message));
+                    Err(LoadError::Invalid {
+                        sources: Box::new(sources),
+                        errors: vec![toml_error(id, &message, span)],
+                    })
+                }
                 Ok(mut errors) if !errors.is_empty() => {
                     errors.sort_by_key(|e| e.loc);
                     Err(LoadError::Invalid {
@@ -188,7 +304,11 @@ fn load_inputs(
             .collect();
         match crate::chunk::parse_ranges(&file.text, &ranges, threads) {
             Ok(chunks) => parsed.extend(chunks.into_iter().map(|c| (id, c))),
-            Err((message, span)) => errors.push(toml_error(id, &message, span)),
+            Err((message, span)) => errors.push(toml_error(
+                id,
+                &message,
+                span.or_else(|| unlocated(&file.text, &message)),
+            )),
         }
     }
     crate::timings::phase("parse");
@@ -242,9 +362,50 @@ fn backticked(msg: &str) -> Vec<&str> {
     msg.split('`').skip(1).step_by(2).collect()
 }
 
+/// The TOML parser's one error without a position: a dotted key (in a header or an
+/// assignment) of 80 or more parts. Finds the first such key so the error can point at it.
+const DEEP_KEY: usize = 80;
+
+fn unlocated(text: &str, message: &str) -> Option<std::ops::Range<usize>> {
+    if message != "recursion limit" {
+        return None;
+    }
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_start();
+        let start = offset + (line.len() - body.len());
+        offset += line.len();
+        let key = if body.starts_with('[') {
+            body.find(']').map_or(body, |e| &body[..e])
+        } else {
+            body.find('=').map_or("", |e| &body[..e])
+        };
+        let mut quote = None;
+        let mut dots = 0;
+        for c in key.chars() {
+            match (quote, c) {
+                (None, '"' | '\'') => quote = Some(c),
+                (Some(q), _) if c == q => quote = None,
+                (None, '.') => dots += 1,
+                _ => {}
+            }
+        }
+        if dots + 1 >= DEEP_KEY {
+            return Some(start..start + key.trim_end().len());
+        }
+    }
+    Some(0..0)
+}
+
 fn toml_error(file: FileId, message: &str, span: Option<std::ops::Range<usize>>) -> SpecError {
     let loc = span.map(|s| Loc::new(file, &s));
-    let message = message.to_string();
+    let message = if message == "recursion limit" {
+        format!(
+            "a key of {DEEP_KEY} or more dotted parts: deeper than the parser's recursion limit"
+        )
+    } else {
+        message.to_string()
+    };
     let mut err = SpecError::new(loc, message.clone());
     let words = backticked(&message);
     if (message.starts_with("unknown field") || message.starts_with("unknown variant"))
@@ -292,6 +453,29 @@ mod tests {
             &LoadOptions::default(),
         );
         assert!(matches!(e, Err(LoadError::Invalid { .. })));
+    }
+
+    #[test]
+    fn since_is_a_toml_date_or_a_date_string() {
+        for (text, want) in [
+            ("since = 2025-09-22", "2025-09-22"),
+            ("since = \"2025-09-22\"", "2025-09-22"),
+            ("since = 2024-02-29", "2024-02-29"),
+        ] {
+            let m = load_str("ports.toml", &format!("[services.a]\n{text}\n")).expect(text);
+            assert_eq!(m.services[0].since.as_deref(), Some(want), "{text}");
+        }
+        for (text, why) in [
+            ("since = 2025-09-22T10:00:00Z", "without time"),
+            ("since = 2025-09-22 10:00:00", "without time"),
+            ("since = 10:00:00", "without time"),
+            ("since = \"2025-02-30\"", "not a date"),
+            ("since = 2023-02-29", ""),
+        ] {
+            let e = errs(&format!("[services.a]\n{text}\n"));
+            assert!(e[0].message.contains(why), "{text}: {e:?}");
+            assert!(e[0].loc.is_some(), "{text}");
+        }
     }
 
     #[test]

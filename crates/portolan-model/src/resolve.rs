@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{IpAddr, Ipv4Addr};
 
-use crate::error::{SpecError, did_you_mean};
+use crate::error::{SpecError, did_you_mean_owned};
 use crate::model::{
     Binding, Block, EnvId, Environment, ExposureTerm, Firewall, FirewallPolicy, FirewallRule, Flow,
     FlowEnd, Host, HostId, LintConfig, Model, NetId, Network, Project, RefKind, Reservation, Route,
@@ -364,9 +364,8 @@ impl Resolver<'_> {
         name: &str,
         loc: Loc,
         referrer: String,
-        candidates: &[&str],
+        suggestion: Option<String>,
     ) {
-        let suggestion = did_you_mean(name, candidates.iter().copied()).map(str::to_string);
         self.model.unresolved.push(Unresolved {
             kind,
             name: name.to_string(),
@@ -604,18 +603,13 @@ impl Resolver<'_> {
                         if let Some(id) = self.net_ids.get(n.as_str()) {
                             networks.push(*id);
                         } else {
-                            let names = self
-                                .network_names()
-                                .iter()
-                                .map(std::string::ToString::to_string)
-                                .collect::<Vec<_>>();
-                            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                            let suggestion = did_you_mean_owned(n, self.network_names());
                             self.unresolved(
                                 RefKind::Network,
                                 n,
                                 loc,
                                 format!("host `{}`", h.name.value),
-                                &names,
+                                suggestion,
                             );
                         }
                     }
@@ -755,13 +749,14 @@ impl Resolver<'_> {
                         IpSet::empty()
                     }
                     Err(_) => {
-                        let names: Vec<String> = self
-                            .network_names()
-                            .iter()
-                            .map(std::string::ToString::to_string)
-                            .collect();
-                        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                        self.unresolved(RefKind::Network, name, loc, referrer.to_string(), &names);
+                        let suggestion = did_you_mean_owned(name, self.network_names());
+                        self.unresolved(
+                            RefKind::Network,
+                            name,
+                            loc,
+                            referrer.to_string(),
+                            suggestion,
+                        );
                         IpSet::empty()
                     }
                 }
@@ -807,17 +802,12 @@ impl Resolver<'_> {
         self.model.projects = projects;
     }
 
-    fn names_of<T>(items: &[T], name: impl Fn(&T) -> &str) -> Vec<String> {
-        items.iter().map(|i| name(i).to_string()).collect()
-    }
-
     fn host_ref(&mut self, n: &Name, loc: Loc, referrer: &str) -> Option<HostId> {
         if let Some(id) = self.host_ids.get(n.as_str()) {
             return Some(*id);
         }
-        let names = Self::names_of(&self.model.hosts, |h| &h.name);
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
-        self.unresolved(RefKind::Host, n, loc, referrer.to_string(), &names);
+        let suggestion = did_you_mean_owned(n, self.model.hosts.iter().map(|h| h.name.as_str()));
+        self.unresolved(RefKind::Host, n, loc, referrer.to_string(), suggestion);
         None
     }
 
@@ -898,14 +888,14 @@ impl Resolver<'_> {
             let project = def.project.as_ref().and_then(|p| {
                 let found = self.model.project_named(p);
                 if found.is_none() {
-                    let names = Self::names_of(&self.model.projects, |p| &p.name);
-                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                    let suggestion =
+                        did_you_mean_owned(p, self.model.projects.iter().map(|p| p.name.as_str()));
                     self.unresolved(
                         RefKind::Project,
                         p,
                         Loc::new(f, &p.span),
                         referrer.clone(),
-                        &names,
+                        suggestion,
                     );
                 }
                 found
@@ -924,9 +914,8 @@ impl Resolver<'_> {
                 let blocks = &self.model.projects[pid.index()].blocks;
                 let found = blocks.iter().position(|x| x.name == b.value);
                 if found.is_none() {
-                    let names = Self::names_of(blocks, |x| &x.name);
-                    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                    self.unresolved(RefKind::Block, b, loc, referrer.clone(), &names);
+                    let suggestion = did_you_mean_owned(b, blocks.iter().map(|x| x.name.as_str()));
+                    self.unresolved(RefKind::Block, b, loc, referrer.clone(), suggestion);
                 }
                 found
             });
@@ -1004,14 +993,16 @@ impl Resolver<'_> {
             {
                 overrides.insert(EnvId::from_index(i), o);
             } else {
-                let names = Self::names_of(&self.model.environments, |e| &e.name);
-                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                let suggestion = did_you_mean_owned(
+                    env,
+                    self.model.environments.iter().map(|e| e.name.as_str()),
+                );
                 self.unresolved(
                     RefKind::Environment,
                     env,
                     Loc::new(f, &env.span),
                     referrer.to_string(),
-                    &names,
+                    suggestion,
                 );
             }
         }
@@ -1148,17 +1139,18 @@ impl Resolver<'_> {
                                 if let Ok(net) = n.parse::<IpNet>() {
                                     Some(ExposureTerm::Cidr(net))
                                 } else {
-                                    let mut names: Vec<String> =
-                                        RESERVED_NAMES.iter().map(|s| (*s).to_string()).collect();
-                                    names.extend(Self::names_of(&self.model.networks, |n| &n.name));
-                                    let names: Vec<&str> =
-                                        names.iter().map(String::as_str).collect();
+                                    let suggestion = did_you_mean_owned(
+                                        n,
+                                        RESERVED_NAMES.iter().copied().chain(
+                                            self.model.networks.iter().map(|n| n.name.as_str()),
+                                        ),
+                                    );
                                     self.unresolved(
                                         RefKind::Network,
                                         n,
                                         tloc,
                                         format!("{referrer}, binding `{}` exposure", name.value),
-                                        &names,
+                                        suggestion,
                                     );
                                     None
                                 }
@@ -1218,23 +1210,24 @@ impl Resolver<'_> {
             None => (n.as_str(), None),
         };
         let Some(sid) = self.model.service_named(svc) else {
-            let names = Self::names_of(&self.model.services, |s| &s.name);
-            let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            self.unresolved(RefKind::Service, svc, loc, referrer.to_string(), &names);
+            let suggestion =
+                did_you_mean_owned(svc, self.model.services.iter().map(|s| s.name.as_str()));
+            self.unresolved(RefKind::Service, svc, loc, referrer.to_string(), suggestion);
             return None;
         };
         let mut bnames: Vec<String> = self.model.service(sid).binding_names.clone();
         match bname {
             Some(b) if bnames.iter().any(|x| x == b) => Some((sid, b.to_string())),
             Some(b) => {
-                let full: Vec<String> = bnames.iter().map(|n| format!("{svc}.{n}")).collect();
-                let names: Vec<&str> = full.iter().map(String::as_str).collect();
+                let given = format!("{svc}.{b}");
+                let suggestion =
+                    did_you_mean_owned(&given, bnames.iter().map(|n| format!("{svc}.{n}")));
                 self.unresolved(
                     RefKind::Binding,
-                    &format!("{svc}.{b}"),
+                    &given,
                     loc,
                     referrer.to_string(),
-                    &names,
+                    suggestion,
                 );
                 None
             }
@@ -1372,29 +1365,46 @@ impl Resolver<'_> {
                 None,
             ));
         }
-        let mut names = Self::names_of(&self.model.services, |s| &s.name);
-        names.extend(Self::names_of(&self.model.networks, |n| &n.name));
-        if s.contains('.') {
-            for sv in &self.model.services {
-                names.extend(sv.binding_names.iter().map(|b| format!("{}.{b}", sv.name)));
-            }
-        }
-        let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let svc = if s.contains('.') && !s.contains(':') {
             s
         } else {
             svc
         };
         // `name:port` can only mean a network (or an external name, which has a dot)
-        match s
+        let left = s
             .rsplit_once(':')
             .filter(|(_, p)| p.parse::<PortRange>().is_ok())
-        {
-            Some((left, _)) => {
-                self.unresolved(RefKind::Network, left, loc, referrer.to_string(), &names);
-            }
-            None => self.unresolved(RefKind::Service, svc, loc, referrer.to_string(), &names),
-        }
+            .map(|(left, _)| left);
+        let given = left.unwrap_or(svc);
+        let m = &*self.model;
+        let names = m
+            .services
+            .iter()
+            .map(|x| std::borrow::Cow::Borrowed(x.name.as_str()))
+            .chain(
+                m.networks
+                    .iter()
+                    .map(|x| std::borrow::Cow::Borrowed(x.name.as_str())),
+            );
+        let suggestion = if s.contains('.') {
+            // qualified binding names too, built only while they are compared
+            did_you_mean_owned(
+                given,
+                names.chain(m.services.iter().flat_map(|sv| {
+                    sv.binding_names
+                        .iter()
+                        .map(|b| std::borrow::Cow::Owned(format!("{}.{b}", sv.name)))
+                })),
+            )
+        } else {
+            did_you_mean_owned(given, names)
+        };
+        let kind = if left.is_some() {
+            RefKind::Network
+        } else {
+            RefKind::Service
+        };
+        self.unresolved(kind, given, loc, referrer.to_string(), suggestion);
         None
     }
 
@@ -1438,14 +1448,16 @@ impl Resolver<'_> {
                 let project = r.project.as_ref().and_then(|p| {
                     let found = self.model.project_named(p);
                     if found.is_none() {
-                        let names = Self::names_of(&self.model.projects, |p| &p.name);
-                        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                        let suggestion = did_you_mean_owned(
+                            p,
+                            self.model.projects.iter().map(|p| p.name.as_str()),
+                        );
                         self.unresolved(
                             RefKind::Project,
                             p,
                             Loc::new(*f, &p.span),
                             referrer.clone(),
-                            &names,
+                            suggestion,
                         );
                     }
                     found

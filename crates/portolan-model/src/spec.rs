@@ -461,13 +461,18 @@ impl<'de> Deserialize<'de> for Date {
                     Err(E::custom(format!("`{v}` is not a date YYYY-MM-DD")))
                 }
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Date, A::Error> {
-                let dt = toml::value::Datetime::deserialize(
-                    serde::de::value::MapAccessDeserializer::new(map),
-                )?;
-                match (dt.date, dt.time) {
-                    (Some(d), None) => Ok(Date(d.to_string())),
-                    _ => Err(serde::de::Error::custom("expected a date without time")),
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Date, A::Error> {
+                // a TOML date arrives as toml's one-field datetime struct holding its text
+                // (already validated and in canonical form): read the text, not a `Datetime`
+                // (parsing and formatting it again cost more than the rest of the service)
+                let Some(_field) = map.next_key::<std::borrow::Cow<'de, str>>()? else {
+                    return Err(serde::de::Error::custom("expected a date"));
+                };
+                let text = map.next_value::<std::borrow::Cow<'de, str>>()?;
+                if text.len() == 10 {
+                    self.visit_str(&text)
+                } else {
+                    Err(serde::de::Error::custom("expected a date without time"))
                 }
             }
         }

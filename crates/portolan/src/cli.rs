@@ -243,6 +243,10 @@ pub struct ReportArgs {
     /// Lowest severity that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Error, value_name = "SEVERITY")]
     pub fail_on: FailOn,
+    /// SARIF locations are relative to this directory (default: the repository holding the
+    /// spec — the nearest directory with `.git` — else the spec's directory).
+    #[arg(long, value_name = "DIR")]
+    pub sarif_root: Option<std::path::PathBuf>,
 }
 
 impl ReportArgs {

@@ -1,9 +1,11 @@
 //! rustc-style rendering: the offending spec lines with carets and labels, then notes and
-//! help. Only the lines around the labels are handed to the renderer, so the cost does not
-//! grow with the size of the spec.
+//! help. Only the labelled lines are handed to the renderer — labels further apart than a
+//! few lines become separate pieces joined by `...` like rustc's elision — so the cost of a
+//! finding is proportional to what it shows, never to the text between its labels.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::{self, Write};
 use std::ops::Range;
 
 use annotate_snippets::renderer::DecorStyle;
@@ -47,18 +49,33 @@ struct Mark<'a> {
     primary: bool,
 }
 
-/// Marks of one file further apart than this many lines get snippets of their own: the
-/// lines between are folded away in the output anyway, but rendering them costs time in
-/// proportion (a finding marking line 2 and line 40,000 of a dump rendered 40,000 lines,
-/// 45,000 such findings took a minute).
-const SPLIT_LINES: usize = 1000;
+/// Labels further apart than this many lines are shown as separate pieces with `...`
+/// between them, like rustc; closer ones share one piece of source.
+const GAP_LINES: usize = 4;
+/// A label spanning more lines than this is drawn on its first line only.
+const MAX_SPAN_LINES: usize = 8;
 
-/// One snippet per file, with only the lines the marks touch (plus the lines between them
-/// when they are close; marks far apart in one file get a snippet each).
-fn snippets<'a>(
-    sources: &'a SourceMap,
-    marks: &[Mark<'a>],
-) -> Vec<Snippet<'a, annotate_snippets::Annotation<'a>>> {
+/// A mark placed in its file: lines and byte span (long spans cut to their first line).
+struct Placed<'m, 'a> {
+    first_line: usize,
+    last_line: usize,
+    start: usize,
+    end: usize,
+    mark: &'m Mark<'a>,
+}
+
+/// One piece of source to draw: its snippet, whether it continues the previous piece of the
+/// same file (then `...` replaces its `:::` header), and where its header points.
+struct Piece<'a> {
+    snippet: Snippet<'a, annotate_snippets::Annotation<'a>>,
+    continues: bool,
+    has_primary: bool,
+}
+
+/// The pieces of source for `marks`: per file (in order of first appearance), the labelled
+/// lines in clusters, so the work is proportional to the labelled lines, never to the text
+/// between far-apart labels.
+fn pieces<'a>(sources: &'a SourceMap, marks: &[Mark<'a>]) -> Vec<Piece<'a>> {
     let mut by_file: BTreeMap<FileId, Vec<&Mark<'a>>> = BTreeMap::new();
     let mut order: Vec<FileId> = Vec::new();
     for m in marks {
@@ -73,68 +90,170 @@ fn snippets<'a>(
             continue;
         };
         let text = file.text.as_str();
-        let mut ms = by_file[&fid].clone();
-        ms.sort_by_key(|m| m.loc.start);
-        // clusters of marks whose lines are close, the one holding the primary mark first
-        let mut clusters: Vec<Vec<&Mark<'a>>> = Vec::new();
-        let mut last_line = 0;
-        for m in ms {
-            let (line, _) = file.line_col((m.loc.start as usize).min(text.len()));
+        // long spans cut to their first line
+        let mut spans: Vec<Placed<'_, 'a>> = by_file[&fid]
+            .iter()
+            .map(|m| {
+                let s = floor_char(text, m.loc.start as usize);
+                let mut e = ceil_char(text, (m.loc.end as usize).max(s));
+                let (l0, _) = file.line_col(s);
+                let (mut l1, _) = file.line_col(e);
+                if l1 > l0 + MAX_SPAN_LINES {
+                    e = text[s..].find('\n').map_or(text.len(), |i| s + i);
+                    l1 = l0;
+                }
+                Placed {
+                    first_line: l0,
+                    last_line: l1,
+                    start: s,
+                    end: e,
+                    mark: m,
+                }
+            })
+            .collect();
+        spans.sort_by_key(|x| (x.first_line, x.start));
+        let mut clusters: Vec<Vec<Placed<'_, 'a>>> = Vec::new();
+        for sp in spans {
             match clusters.last_mut() {
-                Some(c) if line.saturating_sub(last_line) <= SPLIT_LINES => c.push(m),
-                _ => clusters.push(vec![m]),
+                Some(c)
+                    if sp.first_line
+                        <= c.iter().map(|x| x.last_line).max().unwrap_or(0) + GAP_LINES =>
+                {
+                    c.push(sp);
+                }
+                _ => clusters.push(vec![sp]),
             }
-            let (end_line, _) = file.line_col((m.loc.end as usize).min(text.len()));
-            last_line = last_line.max(end_line).max(line);
         }
-        clusters.sort_by_key(|c| !c.iter().any(|m| m.primary));
-        for ms in clusters {
-            out.push(snippet(file, &ms));
+        for (ci, c) in clusters.iter().enumerate() {
+            let lo = c.iter().map(|x| x.start).min().unwrap_or(0);
+            let hi = c.iter().map(|x| x.end).max().unwrap_or(0);
+            let start = text[..lo].rfind('\n').map_or(0, |i| i + 1);
+            let end = text[hi..].find('\n').map_or(text.len(), |i| hi + i);
+            let (line, _) = file.line_col(start);
+            let mut sn = Snippet::source(&text[start..end])
+                .line_start(line)
+                .path(file.display.as_str())
+                .fold(true);
+            for p in c {
+                let m = p.mark;
+                let (s, e) = (
+                    p.start.clamp(start, end) - start,
+                    p.end.clamp(start, end) - start,
+                );
+                let span: Range<usize> = if e > s { s..e } else { s..s };
+                let kind = if m.primary {
+                    AnnotationKind::Primary
+                } else {
+                    AnnotationKind::Context
+                };
+                let mut a = kind.span(span);
+                if let Some(t) = m.text {
+                    a = a.label(t);
+                }
+                sn = sn.annotation(a);
+            }
+            out.push(Piece {
+                snippet: sn,
+                continues: ci > 0,
+                has_primary: c.iter().any(|x| x.mark.primary),
+            });
         }
     }
     out
 }
 
-/// A snippet of `file` from the first line to the last that `ms` touch.
-fn snippet<'a>(
-    file: &'a portolan_model::source::SourceFile,
-    ms: &[&Mark<'a>],
-) -> Snippet<'a, annotate_snippets::Annotation<'a>> {
-    let text = file.text.as_str();
-    let lo = ms
-        .iter()
-        .map(|m| (m.loc.start as usize).min(text.len()))
-        .min()
-        .unwrap_or(0);
-    let hi = ms
-        .iter()
-        .map(|m| (m.loc.end as usize).min(text.len()))
-        .max()
-        .unwrap_or(0);
-    let start = text[..lo].rfind('\n').map_or(0, |i| i + 1);
-    let end = text[hi..].find('\n').map_or(text.len(), |i| hi + i);
-    let (line, _) = file.line_col(start);
-    let slice = &text[start..end];
-    let mut sn = Snippet::source(slice)
-        .line_start(line)
-        .path(file.display.as_str())
-        .fold(true);
-    for m in ms {
-        let s = floor_char(text, (m.loc.start as usize).clamp(start, end)) - start;
-        let e = ceil_char(text, (m.loc.end as usize).clamp(start, end)).min(end) - start;
-        let span: Range<usize> = if e > s { s..e } else { s..s };
-        let kind = if m.primary {
-            AnnotationKind::Primary
+/// Text without ANSI escape sequences.
+fn plain(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
         } else {
-            AnnotationKind::Context
-        };
-        let mut a = kind.span(span);
-        if let Some(t) = m.text {
-            a = a.label(t);
+            out.push(c);
         }
-        sn = sn.annotation(a);
     }
-    sn
+    out
+}
+
+/// How to post-process a rendered group (see [`render_pieces`]).
+struct Layout {
+    continues: Vec<bool>,
+    primary: Option<String>,
+}
+
+/// Adds the pieces of source for `marks` to `group`.
+fn add_pieces<'a>(
+    sources: &'a SourceMap,
+    mut group: Group<'a>,
+    marks: &[Mark<'a>],
+) -> (Group<'a>, Layout) {
+    let ps = pieces(sources, marks);
+    let continues: Vec<bool> = ps.iter().map(|p| p.continues).collect();
+    // the `-->` header names the first piece; point it at the primary label when that
+    // sits in a later piece of the same file
+    let primary = match (ps.first(), marks.iter().find(|m| m.primary)) {
+        (Some(first), Some(m)) if !first.has_primary => Some(sources.position(m.loc).to_string()),
+        _ => None,
+    };
+    for p in ps {
+        group = group.element(p.snippet);
+    }
+    (group, Layout { continues, primary })
+}
+
+/// Renders a group whose pieces were made by [`pieces`]: the `:::` header of a piece that
+/// continues the same file becomes `...`, and the `-->` header points at the primary label
+/// even when an earlier piece of the file comes first.
+fn render_pieces(style: Style, group: Group<'_>, layout: &Layout) -> String {
+    let (continues, primary) = (&layout.continues, layout.primary.as_deref());
+    let rendered = renderer(style).render(&[group]);
+    if continues.iter().all(|c| !c) && primary.is_none() {
+        return rendered;
+    }
+    let lines: Vec<&str> = rendered.split('\n').collect();
+    let mut keep = vec![true; lines.len()];
+    let mut replace: Vec<Option<String>> = vec![None; lines.len()];
+    let mut piece = 0;
+    let mut header_done = false;
+    for (i, line) in lines.iter().enumerate() {
+        let p = plain(line);
+        let t = p.trim_start();
+        if !header_done && t.starts_with("--> ") {
+            header_done = true;
+            if let Some(want) = primary
+                && let Some(shown) = t.strip_prefix("--> ")
+                && let Some(at) = line.find(shown)
+            {
+                replace[i] = Some(format!(
+                    "{}{want}{}",
+                    &line[..at],
+                    &line[at + shown.len()..]
+                ));
+            }
+        } else if t.starts_with("::: ") {
+            piece += 1;
+            if continues.get(piece).copied().unwrap_or(false) {
+                replace[i] = Some("...".to_string());
+                for j in [i.wrapping_sub(1), i + 1] {
+                    if lines.get(j).is_some_and(|l| plain(l).trim() == "|") {
+                        keep[j] = false;
+                    }
+                }
+            }
+        }
+    }
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| keep[*i])
+        .map(|(i, line)| replace[i].as_deref().unwrap_or(line))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The nearest char boundary at or before `i` (spans may point into replaced invalid UTF-8).
@@ -175,34 +294,52 @@ pub fn finding(sources: &SourceMap, f: &Finding, style: Style) -> String {
             primary: i == 0,
         })
         .collect();
-    let mut group = Group::with_title(
+    let title = Group::with_title(
         level(f.severity)
             .primary_title(f.message.as_str())
             .id(f.rule.id()),
     );
-    for s in snippets(sources, &marks) {
-        group = group.element(s);
-    }
+    let (mut group, layout) = add_pieces(sources, title, &marks);
     for n in &f.notes {
         group = group.element(Level::NOTE.message(n.as_str()));
     }
     if let Some(h) = &f.help {
         group = group.element(Level::HELP.message(h.as_str()));
     }
-    let report: &[Group<'_>] = &[group];
-    renderer(style).render(report)
+    render_pieces(style, group, &layout)
+}
+
+/// Writes every finding, each followed by a blank line, as it is rendered.
+pub fn write_findings<W: Write + ?Sized>(
+    out: &mut W,
+    sources: &SourceMap,
+    r: &Report,
+    style: Style,
+) -> io::Result<()> {
+    for f in &r.findings {
+        out.write_all(finding(sources, f, style).as_bytes())?;
+        out.write_all(b"\n\n")?;
+    }
+    Ok(())
+}
+
+/// Writes the findings and the summary line.
+pub fn write<W: Write + ?Sized>(
+    out: &mut W,
+    sources: &SourceMap,
+    r: &Report,
+    style: Style,
+) -> io::Result<()> {
+    write_findings(out, sources, r, style)?;
+    writeln!(out, "{}", summary(r))
 }
 
 /// Renders a whole report with a summary line.
 pub fn report(sources: &SourceMap, r: &Report, style: Style) -> String {
-    let mut out = String::new();
-    for f in &r.findings {
-        out.push_str(&finding(sources, f, style));
-        out.push_str("\n\n");
-    }
-    out.push_str(&summary(r));
-    out.push('\n');
-    out
+    let mut out = Vec::new();
+    // writing into memory cannot fail
+    let _ = write(&mut out, sources, r, style);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// `3 errors, 1 warning, 0 infos (2 suppressed)` or `no findings`.
@@ -229,6 +366,10 @@ pub fn spec_errors(sources: &SourceMap, errors: &[SpecError], style: Style) -> S
     let mut out = String::new();
     for e in errors {
         let mut group = Group::with_title(Level::ERROR.primary_title(e.message.as_str()));
+        let mut layout = Layout {
+            continues: Vec::new(),
+            primary: None,
+        };
         if let Some(loc) = e.loc {
             let mut marks = vec![Mark {
                 loc,
@@ -240,15 +381,12 @@ pub fn spec_errors(sources: &SourceMap, errors: &[SpecError], style: Style) -> S
                 text: Some(m.as_str()),
                 primary: false,
             }));
-            for s in snippets(sources, &marks) {
-                group = group.element(s);
-            }
+            (group, layout) = add_pieces(sources, group, &marks);
         }
         if let Some(h) = &e.help {
             group = group.element(Level::HELP.message(h.as_str()));
         }
-        let report: &[Group<'_>] = &[group];
-        out.push_str(&renderer(style).render(report));
+        out.push_str(&render_pieces(style, group, &layout));
         out.push_str("\n\n");
     }
     out
@@ -272,4 +410,61 @@ pub fn rules_table() -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use super::*;
+
+    /// Issue 15, item 2: a snippet used to span every line between a finding's first and last
+    /// label (38,694 lines per finding on a 100k-service spec, so `lint` was quadratic).
+    #[test]
+    fn far_apart_labels_are_elided_like_rustc() {
+        let mut text = String::from("[hosts.a]\n");
+        for i in 0..20_000 {
+            let _ = writeln!(
+                text,
+                "[services.s{i}]\nhosts = [\"a\"]\nbindings.http = {{ port = {}, bind = \"127.0.0.1\" }}",
+                10_000 + i
+            );
+        }
+        text.push_str("[services.late]\nhosts = [\"a\"]\nbindings.http = { port = 10000, bind = \"0.0.0.0\" }\n");
+        let model = portolan_model::load_str("ports.toml", &text).expect("loads");
+        let report = crate::lint(&model).expect("lint");
+        let dup = report
+            .findings
+            .iter()
+            .find(|f| f.rule == Rule::DuplicateBinding)
+            .expect("the duplicate is found");
+        let out = finding(&model.sources, dup, Style::default());
+        assert!(out.lines().count() < 20, "{out}");
+        assert!(out.lines().any(|l| l == "..."), "{out}");
+        // the header points at the primary label, whichever comes first in the file
+        let primary = model.sources.position(dup.labels[0].loc).to_string();
+        assert!(out.contains(&format!("--> {primary}")), "{out}");
+        // every label's line is shown with its number
+        for l in &dup.labels {
+            let line = model.sources.position(l.loc).line;
+            assert!(
+                out.contains(&format!("{line} |")),
+                "line {line} missing:\n{out}"
+            );
+        }
+    }
+
+    #[test]
+    fn close_labels_share_one_piece_of_source() {
+        let text = "[hosts.a]\n[services.x]\nhosts = [\"a\"]\nbindings.a = { port = 80, bind = \"0.0.0.0\" }\nbindings.b = { port = 80, bind = \"0.0.0.0\" }\n";
+        let model = portolan_model::load_str("ports.toml", text).expect("loads");
+        let report = crate::lint(&model).expect("lint");
+        let dup = report
+            .findings
+            .iter()
+            .find(|f| f.rule == Rule::DuplicateBinding)
+            .expect("duplicate");
+        let out = finding(&model.sources, dup, Style::default());
+        assert!(!out.contains("...") && !out.contains(":::"), "{out}");
+    }
 }

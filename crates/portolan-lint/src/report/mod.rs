@@ -3,6 +3,7 @@
 
 pub mod human;
 pub mod json;
+pub mod pretty;
 pub mod sarif;
 
 /// An output format of `lint`/`check`.

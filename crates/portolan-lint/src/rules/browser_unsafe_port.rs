@@ -1,7 +1,7 @@
 //! `browser-unsafe-port`: an HTTP(S) service on a port Chromium or Firefox refuse to open
 //! (`ERR_UNSAFE_PORT`), so nobody can use it from a browser.
 
-use portolan_model::knowledge::{app_traits, blocked_by};
+use portolan_model::knowledge::{app_traits, blocked_in};
 
 use crate::Context;
 use crate::finding::Finding;
@@ -16,12 +16,7 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         // a range: report the blocked ports in it (at most a few)
-        let blocked: Vec<(u16, _)> = b
-            .ports
-            .ports()
-            .filter_map(|p| blocked_by(p).map(|x| (p, x)))
-            .take(6)
-            .collect();
+        let blocked: Vec<(u16, _)> = blocked_in(b.ports.lo, b.ports.hi).take(6).collect();
         let Some((port, who)) = blocked.first().copied() else {
             continue;
         };

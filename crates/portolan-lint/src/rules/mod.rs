@@ -1,6 +1,7 @@
 //! The rule registry: every rule id of DESIGN.md (stable; add, never rename), its default
 //! severity and description, and the checks that need only the spec — one file per rule.
 
+pub mod about;
 mod browser_unsafe_port;
 mod dangling_reference;
 mod docker_bypasses_firewall;
@@ -17,6 +18,7 @@ mod range_exhausted;
 mod rule_without_listener;
 mod sensitive_without_auth;
 pub(crate) mod shadowed_rule;
+mod sweep;
 mod well_known_collision;
 
 use crate::Context;

@@ -1,6 +1,8 @@
 //! Integration tests of portolan-lint (one test binary): property tests of the overlap and
 //! reach logic against brute force, and replay of the fuzz corpus through the linter.
 
+mod sarif;
+
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -69,27 +71,41 @@ fn overlap_brute(a: &B, b: &B, dual: bool) -> bool {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
     #[test]
-    fn duplicate_binding_finds_exactly_the_overlapping_pairs(bs in proptest::collection::vec(binding(), 0..10), dual in any::<bool>()) {
+    fn duplicate_binding_finds_exactly_the_overlapping_pairs(bs in proptest::collection::vec(binding(), 0..16), dual in any::<bool>()) {
         let model = load_str("p.toml", &spec(&bs, dual)).expect("valid spec");
         let report = lint(&model).expect("lint");
-        let mut found: Vec<(String, String)> = report.findings.iter().filter(|f| f.rule == Rule::DuplicateBinding).map(|f| {
-            let mut v = [f.subjects[0].clone(), f.subjects[1].clone()];
-            v.sort();
-            (v[0].clone(), v[1].clone())
-        }).collect();
+        let pair = |x: &str, y: &str| if x < y { (x.to_string(), y.to_string()) } else { (y.to_string(), x.to_string()) };
+        // a binding that conflicts with more than three earlier ones is summarised: it names
+        // the first three and counts the rest
+        let (mut found, mut summarised) = (Vec::new(), 0);
+        for f in report.findings.iter().filter(|f| f.rule == Rule::DuplicateBinding) {
+            if let Some(count) = f.message.split(" overlaps ").nth(1) {
+                let count: usize = count.split(' ').next().and_then(|n| n.parse().ok()).expect("a count");
+                prop_assert!(count > 3 && f.subjects.len() == 4, "{}", f.message);
+                summarised += count;
+                for other in &f.subjects[1..] {
+                    found.push(pair(&f.subjects[0], other));
+                }
+                summarised -= 3;
+            } else {
+                prop_assert_eq!(f.subjects.len(), 2);
+                found.push(pair(&f.subjects[0], &f.subjects[1]));
+            }
+        }
         found.sort();
         let mut want = Vec::new();
         for i in 0..bs.len() {
             for j in i + 1..bs.len() {
                 if overlap_brute(&bs[i], &bs[j], dual) {
-                    let mut v = [format!("s{i}.b"), format!("s{j}.b")];
-                    v.sort();
-                    want.push((v[0].clone(), v[1].clone()));
+                    want.push(pair(&format!("s{i}.b"), &format!("s{j}.b")));
                 }
             }
         }
         want.sort();
-        prop_assert_eq!(found, want);
+        // every named pair is a conflict, and named plus counted covers them all
+        prop_assert!(found.iter().all(|p| want.binary_search(p).is_ok()), "{found:?} not in {want:?}");
+        found.dedup();
+        prop_assert_eq!(found.len() + summarised, want.len());
     }
 
     #[test]
@@ -143,7 +159,17 @@ fn fuzz_corpus_replays_through_the_linter() {
                 &report,
                 portolan_lint::report::human::Style::default(),
             );
-            let _ = portolan_lint::report::sarif::report(&model.sources, &report, "test");
+            let root = portolan_lint::report::sarif::SarifRoot::discover(Path::new("fuzz.toml"));
+            let options = portolan_lint::report::sarif::SarifOptions {
+                root: &root,
+                version: "test",
+                exit_code: 1,
+            };
+            let sarif = portolan_lint::report::sarif::to_value(&model.sources, &report, &options)
+                .expect("the corpus file is under the root");
+            assert_eq!(sarif["version"], "2.1.0");
+            let json = portolan_lint::report::json::report(&model.sources, &report);
+            assert!(json["findings"].is_array());
             linted += 1;
         }
     }

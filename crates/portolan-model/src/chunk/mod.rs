@@ -13,6 +13,9 @@ use crate::spec::SpecFile;
 pub(crate) const CHUNK_BYTES: usize = 64 << 10;
 
 mod outline;
+#[cfg(test)]
+mod reference;
+mod scan;
 
 /// A piece of the file that parses on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +45,7 @@ pub(crate) fn plan(text: &str, chunk_bytes: usize) -> Vec<Chunk> {
         return whole;
     }
     let outline = outline::outline(text);
+    crate::timings::phase("outline");
     let step = text.len() / wanted;
     let mut chunks = whole;
     for (segment, &cuttable) in outline.segments.iter().zip(&outline.cuttable) {
@@ -194,6 +198,73 @@ mod tests {
             span.unwrap().start,
             bad + "[services.z]\nbindings.http = { port = ".len()
         );
+    }
+
+    /// Pieces of TOML, valid and not, that a line-based scanner could misread.
+    fn piece() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            Just("[services.a]\n".to_string()),
+            Just("[ services . \"b\" ]  # c\n".to_string()),
+            Just("[[services.a.lint.allow]]\n".to_string()),
+            Just("[[routes]]\n".to_string()),
+            Just("[routes.x]\n".to_string()),
+            Just("[services]\n".to_string()),
+            Just("[hosts.'h1']\r\n".to_string()),
+            Just("[\"services\".\"q\\u0062\"]\n".to_string()),
+            Just("[lint]\n".to_string()),
+            Just("a.b = 1\n".to_string()),
+            Just("services.z.port = 2\n".to_string()),
+            Just("\"k.x\" = { a = [1, 2], b = \"]\" }\n".to_string()),
+            Just("s = \"\"\"\n[services.fake]\n\"\"\"\n".to_string()),
+            Just("t = '''\n[[x]]\n'''\n".to_string()),
+            Just("u = \"\"\"a\\\"\"\"\"\"\n".to_string()),
+            Just("arr = [\n  1, # ]\n  [2],\n]\n".to_string()),
+            Just("tab = {\n  x = 1,\n}\n".to_string()),
+            Just("# [services.comment]\n".to_string()),
+            Just("   [services.indented]\n".to_string()),
+            Just("bad line ] [\n".to_string()),
+            Just("= 3\n".to_string()),
+            Just("x = \"unterminated\n".to_string()),
+            Just("y = 'open\n".to_string()),
+            Just("[unclosed\n".to_string()),
+            Just("[[a]] [b]\n".to_string()),
+            Just("\n".to_string()),
+            "[a-z\\[\\]{}=.,\"' #\n]{0,12}",
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+        /// The byte scanner outlines every text exactly like the lexer-based reference.
+        #[test]
+        fn byte_scanner_matches_the_lexer(pieces in proptest::collection::vec(piece(), 0..30)) {
+            let text: String = pieces.concat();
+            proptest::prop_assert_eq!(outline::outline(&text), outline::reference_outline(&text), "{:?}", text);
+        }
+    }
+
+    #[test]
+    fn byte_scanner_matches_the_lexer_on_the_fixtures() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut n = 0;
+        for dir in ["examples", "tests/fixtures/lint"] {
+            for e in std::fs::read_dir(root.join(dir))
+                .expect("dir")
+                .filter_map(Result::ok)
+            {
+                if let Ok(text) = std::fs::read_to_string(e.path().join("ports.toml")) {
+                    assert_eq!(
+                        outline::outline(&text),
+                        outline::reference_outline(&text),
+                        "{}",
+                        e.path().display()
+                    );
+                    n += 1;
+                }
+            }
+        }
+        assert!(n > 10);
     }
 
     #[test]

@@ -14,9 +14,30 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use toml_parser::Raw;
-use toml_parser::lexer::{Token, TokenKind};
+use toml_parser::decoder::Encoding;
+
+/// A fast hash for short keys (`FxHash`): the outline interns one name per table header.
+#[derive(Default)]
+struct Fx(u64);
+
+impl Hasher for Fx {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
 /// Top-level tables whose keys are names, each an independent entry.
 const MAP_SECTIONS: [&str; 5] = ["services", "hosts", "projects", "networks", "environments"];
@@ -36,7 +57,7 @@ enum Part {
 }
 
 /// A segment: where it starts and whether it holds only service entries.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Segment {
     /// Byte offset of its header (0 for the root segment).
     pub offset: usize,
@@ -45,6 +66,7 @@ pub(crate) struct Segment {
 }
 
 /// The segments of a document and, for each, whether a cut may be made right before it.
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Outline {
     /// In file order; the first is the root segment at offset 0.
     pub segments: Vec<Segment>,
@@ -56,12 +78,12 @@ pub(crate) struct Outline {
 #[derive(Default)]
 struct Touches<'a> {
     tops: Vec<Cow<'a, str>>,
-    top_ids: HashMap<Cow<'a, str>, u32>,
-    names: HashMap<Cow<'a, str>, u32>,
+    top_ids: FxMap<Cow<'a, str>, u32>,
+    names: FxMap<Cow<'a, str>, u32>,
     /// (segment, top, part)
     list: Vec<(u32, u32, Part)>,
     /// Current `[[X]]` element per top-level key.
-    elem: HashMap<u32, u32>,
+    elem: FxMap<u32, u32>,
     elems: u32,
 }
 
@@ -142,221 +164,118 @@ impl<'a> Touches<'a> {
     }
 }
 
-/// The key path being read (first two components kept, all counted).
+/// A key path as read: its first two components (decoded), and how many there are.
 #[derive(Default)]
-struct Path<'a> {
-    keys: Vec<Cow<'a, str>>,
+pub(super) struct Path<'a> {
+    keys: [Cow<'a, str>; 2],
     len: usize,
 }
 
 impl<'a> Path<'a> {
-    fn push(&mut self, text: &'a str, tok: &Token) {
-        let span = tok.span();
-        let encoding = match tok.kind() {
-            TokenKind::BasicString => Some(toml_parser::decoder::Encoding::BasicString),
-            TokenKind::LiteralString => Some(toml_parser::decoder::Encoding::LiteralString),
-            _ => None,
-        };
-        if self.keys.len() < 2 {
-            let raw = text.get(span.start()..span.end()).unwrap_or("");
-            let mut out: Cow<'a, str> = Cow::Borrowed("");
-            Raw::new_unchecked(raw, encoding, span).decode_key(&mut out, &mut ());
-            self.keys.push(out);
+    /// Adds a key as written (`raw` includes the quotes of a quoted key).
+    pub(super) fn push(&mut self, raw: &'a str, encoding: Option<Encoding>) {
+        if self.len < 2 {
+            let key = if encoding.is_none() {
+                Cow::Borrowed(raw)
+            } else {
+                let mut out: Cow<'a, str> = Cow::Borrowed("");
+                let span = toml_parser::Span::new_unchecked(0, raw.len());
+                Raw::new_unchecked(raw, encoding, span).decode_key(&mut out, &mut ());
+                out
+            };
+            self.keys[self.len] = key;
         }
         self.len += 1;
     }
+
+    fn keys(&self) -> &[Cow<'a, str>] {
+        &self.keys[..self.len.min(2)]
+    }
+
+    /// Whether no key was read.
+    pub(super) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
-enum State<'a> {
-    /// At the start of a line (or after whitespace/comments there).
-    LineStart,
-    /// Inside `[…]` or `[[…]]`.
-    Header {
-        offset: usize,
-        brackets: u8,
-        path: Path<'a>,
-        closed: bool,
-    },
-    /// Reading a key before `=`.
-    Key { path: Path<'a> },
-    /// Reading a value; `depth` counts open `[` and `{`.
-    Value { depth: u32 },
-    /// After a malformed line: skip to the next newline at depth 0.
-    Skip,
-}
-
-/// The header that opened the current segment.
-struct Current {
+/// Turns what a scanner reads (headers, keys of key/value lines) into an [`Outline`].
+pub(super) struct Builder<'a> {
+    touches: Touches<'a>,
+    segments: Vec<Segment>,
+    /// The current segment, the top-level key of its header, the header's length.
     seg: u32,
     top: Option<u32>,
     header_len: usize,
 }
 
-/// Scans `text` with the TOML lexer (strings, comments and multi-line values are tokens, so
-/// nothing inside them is mistaken for a header).
-pub(crate) fn outline(text: &str) -> Outline {
-    let mut touches = Touches::default();
-    let mut segments = vec![Segment {
-        offset: 0,
-        services_only: false,
-    }];
-    let mut cur = Current {
-        seg: 0,
-        top: None,
-        header_len: 0,
-    };
-    let mut state = State::LineStart;
-    for tok in toml_parser::Source::new(text).lex() {
-        let kind = tok.kind();
-        state = match (state, kind) {
-            (s, TokenKind::Eof) => s,
-            (State::LineStart, TokenKind::Whitespace | TokenKind::Comment | TokenKind::Newline) => {
-                State::LineStart
-            }
-            (State::LineStart, TokenKind::LeftSquareBracket) => State::Header {
-                offset: tok.span().start(),
-                brackets: 1,
-                path: Path::default(),
-                closed: false,
-            },
-            (
-                State::LineStart,
-                TokenKind::Atom | TokenKind::BasicString | TokenKind::LiteralString,
-            ) => {
-                let mut path = Path::default();
-                path.push(text, &tok);
-                State::Key { path }
-            }
-            (State::LineStart, _) => State::Skip,
-            (
-                State::Header {
-                    offset,
-                    brackets,
-                    path,
-                    closed: false,
-                },
-                TokenKind::LeftSquareBracket,
-            ) if path.len == 0 && brackets == 1 => State::Header {
-                offset,
-                brackets: 2,
-                path,
-                closed: false,
-            },
-            (
-                State::Header {
-                    offset,
-                    brackets,
-                    mut path,
-                    closed: false,
-                },
-                TokenKind::Atom | TokenKind::BasicString | TokenKind::LiteralString,
-            ) => {
-                path.push(text, &tok);
-                State::Header {
-                    offset,
-                    brackets,
-                    path,
-                    closed: false,
+impl<'a> Builder<'a> {
+    pub(super) fn new() -> Self {
+        Builder {
+            touches: Touches::default(),
+            segments: vec![Segment {
+                offset: 0,
+                services_only: false,
+            }],
+            seg: 0,
+            top: None,
+            header_len: 0,
+        }
+    }
+
+    /// A header at `offset` (`array`: `[[…]]`) starts a segment.
+    pub(super) fn header(&mut self, offset: usize, path: &Path<'a>, array: bool) {
+        let seg = u32::try_from(self.segments.len()).unwrap_or(u32::MAX);
+        self.top = self.touches.header(seg, path.keys(), path.len, array);
+        self.seg = seg;
+        self.header_len = path.len;
+        self.segments.push(Segment {
+            offset,
+            services_only: false,
+        });
+    }
+
+    /// Whether the keys of key/value lines matter here (at the root, or under a one-key
+    /// header like `[services]`); elsewhere they stay inside the header's entity.
+    pub(super) fn wants_keys(&self) -> bool {
+        self.seg == 0 || self.header_len == 1
+    }
+
+    /// A key/value line with key path `path`.
+    pub(super) fn key(&mut self, path: Path<'a>) {
+        match (self.seg, self.header_len, self.top) {
+            (0, _, _) => self.touches.root_key(0, path.keys(), path.len),
+            (seg, 1, Some(top)) => {
+                let [sub, _] = path.keys;
+                if path.len > 0 {
+                    self.touches.section_key(seg, top, sub);
                 }
             }
-            (
-                State::Header {
-                    offset,
-                    brackets,
-                    path,
-                    ..
-                },
-                TokenKind::RightSquareBracket,
-            ) => State::Header {
-                offset,
-                brackets,
-                path,
-                closed: true,
-            },
-            (
-                State::Header {
-                    offset,
-                    brackets,
-                    path,
-                    ..
-                },
-                TokenKind::Newline,
-            ) => {
-                cur = open_segment(&mut touches, &mut segments, offset, brackets, &path);
-                State::LineStart
-            }
-            (s @ State::Header { .. }, _) => s,
-            (
-                State::Key { mut path },
-                TokenKind::Atom | TokenKind::BasicString | TokenKind::LiteralString,
-            ) => {
-                path.push(text, &tok);
-                State::Key { path }
-            }
-            (s @ State::Key { .. }, TokenKind::Dot | TokenKind::Whitespace) => s,
-            (State::Key { path }, TokenKind::Equals) => {
-                match (cur.seg, cur.header_len, cur.top) {
-                    (0, _, _) => touches.root_key(0, &path.keys, path.len),
-                    (seg, 1, Some(top)) => {
-                        if let Some(sub) = path.keys.into_iter().next() {
-                            touches.section_key(seg, top, sub);
-                        }
-                    }
-                    _ => {} // inside the header's own entity
-                }
-                State::Value { depth: 0 }
-            }
-            (State::Key { .. }, TokenKind::Newline) => State::LineStart,
-            (State::Key { .. }, _) => State::Skip,
-            (
-                State::Value { depth },
-                TokenKind::LeftSquareBracket | TokenKind::LeftCurlyBracket,
-            ) => State::Value { depth: depth + 1 },
-            (
-                State::Value { depth },
-                TokenKind::RightSquareBracket | TokenKind::RightCurlyBracket,
-            ) => State::Value {
-                depth: depth.saturating_sub(1),
-            },
-            (State::Value { depth: 0 }, TokenKind::Newline) => State::LineStart,
-            (s @ State::Value { .. }, _) => s,
-            (State::Skip, TokenKind::Newline) => State::LineStart,
-            (State::Skip, _) => State::Skip,
-        };
+            _ => {}
+        }
     }
-    if let State::Header {
-        offset,
-        brackets,
-        path,
-        ..
-    } = &state
-    {
-        // a header on the last line, without a newline
-        open_segment(&mut touches, &mut segments, *offset, *brackets, path);
+
+    pub(super) fn finish(mut self) -> Outline {
+        let cuttable = resolve_entities(&self.touches, &mut self.segments);
+        Outline {
+            segments: self.segments,
+            cuttable,
+        }
     }
-    let cuttable = resolve_entities(&touches, &mut segments);
-    Outline { segments, cuttable }
 }
 
-/// Records a header and starts its segment.
-fn open_segment<'a>(
-    touches: &mut Touches<'a>,
-    segments: &mut Vec<Segment>,
-    offset: usize,
-    brackets: u8,
-    path: &Path<'a>,
-) -> Current {
-    let seg = u32::try_from(segments.len()).unwrap_or(u32::MAX);
-    let top = touches.header(seg, &path.keys, path.len, brackets == 2);
-    segments.push(Segment {
-        offset,
-        services_only: false,
-    });
-    Current {
-        seg,
-        top,
-        header_len: path.len,
-    }
+/// The outline of `text` (see [`super::scan`]).
+pub(crate) fn outline(text: &str) -> Outline {
+    let mut b = Builder::new();
+    super::scan::scan(text, &mut b);
+    b.finish()
+}
+
+/// The outline by the reference scanner on the TOML lexer's tokens (tests).
+#[cfg(test)]
+pub(crate) fn reference_outline(text: &str) -> Outline {
+    let mut b = Builder::new();
+    super::reference::scan(text, &mut b);
+    b.finish()
 }
 
 /// Maps every touch to its entity, marks the services-only segments and computes where a
@@ -372,7 +291,7 @@ fn resolve_entities(touches: &Touches<'_>, segments: &mut [Segment]) -> Vec<bool
         }
     }
     let services = touches.top_ids.get("services").copied();
-    let mut span: HashMap<(u32, Part), (u32, u32)> = HashMap::new();
+    let mut span: FxMap<(u32, Part), (u32, u32)> = FxMap::default();
     let mut service_entry = vec![None::<bool>; segments.len()];
     for (seg, top, part) in &touches.list {
         let is_whole = whole.get(*top as usize).copied().unwrap_or(true);

@@ -219,9 +219,42 @@ pub fn blocked_by(port: u16) -> Option<BrowserBlock> {
     (block.chromium || block.firefox).then_some(block)
 }
 
+/// The blocked ports in `lo..=hi`, ascending, with who blocks them: the two sorted lists
+/// merged, so a wide range (`1-65535`) costs the ~100 blocked ports, not 65,535 lookups.
+pub fn blocked_in(lo: u16, hi: u16) -> impl Iterator<Item = (u16, BrowserBlock)> {
+    let from = |list: &'static [u16]| {
+        let start = list.partition_point(|p| *p < lo);
+        list[start..].iter().copied().take_while(move |p| *p <= hi)
+    };
+    let mut ports: Vec<u16> = from(CHROMIUM_BLOCKED)
+        .chain(from(FIREFOX_BLOCKED))
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    ports
+        .into_iter()
+        .filter_map(|p| blocked_by(p).map(|b| (p, b)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blocked_in_agrees_with_blocked_by() {
+        for (lo, hi) in [
+            (1, 65535),
+            (6000, 6000),
+            (6660, 6670),
+            (10080, 10081),
+            (2, 1),
+            (8000, 9000),
+        ] {
+            let fast: Vec<u16> = blocked_in(lo, hi).map(|(p, _)| p).collect();
+            let slow: Vec<u16> = (lo..=hi).filter(|p| blocked_by(*p).is_some()).collect();
+            assert_eq!(fast, slow, "{lo}-{hi}");
+        }
+    }
 
     fn assert_strictly_sorted(list: &[u16], what: &str) {
         for pair in list.windows(2) {

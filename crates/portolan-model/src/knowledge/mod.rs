@@ -7,7 +7,7 @@ pub mod browser;
 pub mod firewall;
 pub mod well_known;
 
-pub use browser::{BrowserBlock, blocked_by};
+pub use browser::{BrowserBlock, blocked_by, blocked_in};
 pub use well_known::{KnownTransport, PortCategory, WellKnownPort};
 
 use crate::port::PortRange;

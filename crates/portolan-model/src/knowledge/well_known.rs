@@ -676,15 +676,44 @@ pub fn in_range(lo: u16, hi: u16) -> &'static [WellKnownPort] {
 /// The first entry with this name (case-insensitive), for resolving
 /// `app = "postgres"`.
 pub fn by_name(name: &str) -> Option<&'static WellKnownPort> {
-    WELL_KNOWN
-        .iter()
-        .find(|entry| entry.name.eq_ignore_ascii_case(name))
+    /// Lowercase name → first entry (table order), built once: every binding's `app` is
+    /// looked up, and a linear scan of the table cost more than the rest of its checks.
+    static INDEX: std::sync::LazyLock<
+        std::collections::HashMap<&'static str, &'static WellKnownPort>,
+    > = std::sync::LazyLock::new(|| {
+        let mut m = std::collections::HashMap::with_capacity(WELL_KNOWN.len());
+        for entry in WELL_KNOWN {
+            m.entry(entry.name).or_insert(entry);
+        }
+        m
+    });
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        INDEX.get(name.to_ascii_lowercase().as_str()).copied()
+    } else {
+        INDEX.get(name).copied()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn the_name_index_agrees_with_a_scan_of_the_table() {
+        for entry in WELL_KNOWN {
+            for name in [entry.name.to_string(), entry.name.to_ascii_uppercase()] {
+                let scan = WELL_KNOWN
+                    .iter()
+                    .find(|e| e.name.eq_ignore_ascii_case(&name));
+                assert!(
+                    std::ptr::eq(by_name(&name).unwrap(), scan.unwrap()),
+                    "{name}"
+                );
+            }
+        }
+        assert!(by_name("no-such-software").is_none());
+    }
 
     #[test]
     fn table_is_sorted_by_port_then_name_without_duplicates() {

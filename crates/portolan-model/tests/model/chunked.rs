@@ -538,6 +538,7 @@ fn options(chunk_bytes: usize, threads: usize) -> LoadOptions {
     LoadOptions {
         chunk_bytes,
         threads,
+        ..LoadOptions::default()
     }
 }
 

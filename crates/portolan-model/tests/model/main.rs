@@ -3,4 +3,5 @@
 
 mod chunked;
 mod corpus;
+mod limits;
 mod props;

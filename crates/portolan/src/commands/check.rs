@@ -71,7 +71,7 @@ impl Subcommand for Args {
         });
         run(
             s,
-            ReportSettings::new(&self.report, s.json),
+            &ReportSettings::new(&self.report, s.json),
             self.host.as_deref(),
             self.probe.then_some(ProbeFrom {
                 source: self.source,
@@ -93,7 +93,7 @@ struct ProbeFrom {
 
 fn run(
     s: &Settings,
-    report: ReportSettings,
+    report: &ReportSettings,
     host: Option<&str>,
     probe: Option<ProbeFrom>,
     firewall: Option<&FirewallSettings>,

@@ -11,7 +11,6 @@ use portolan_model::Model;
 use crate::cli::{FailOn, FormatArg, ReportArgs};
 use crate::error::CliError;
 use crate::exit::Exit;
-use crate::output;
 use crate::settings::Settings;
 
 /// The directory of a spec path (for `git config user.name`).
@@ -38,7 +37,7 @@ pub(crate) fn entry(spec: &Path, now: i64, action: Action, ports: String) -> Ent
     Entry::new(now, log::who(spec_dir(spec)), action, ports)
 }
 
-/// Pretty JSON with a final newline.
+/// A JSON value as pretty text with a final newline (small documents; reports stream).
 pub(crate) fn pretty(v: &serde_json::Value) -> String {
     let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
     s.push('\n');
@@ -46,12 +45,14 @@ pub(crate) fn pretty(v: &serde_json::Value) -> String {
 }
 
 /// How to report findings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct ReportSettings {
     /// Output format.
     pub format: Format,
     /// Lowest severity that fails (None: never).
     pub fail_on: Option<Severity>,
+    /// `--sarif-root`.
+    pub sarif_root: Option<std::path::PathBuf>,
 }
 
 impl ReportSettings {
@@ -68,7 +69,11 @@ impl ReportSettings {
             FailOn::Info => Some(Severity::Info),
             FailOn::Never => None,
         };
-        ReportSettings { format, fail_on }
+        ReportSettings {
+            format,
+            fail_on,
+            sarif_root: a.sarif_root.clone(),
+        }
     }
 }
 
@@ -112,7 +117,7 @@ pub(crate) fn print_report(
     s: &Settings,
     model: &Model,
     r: Report,
-    report: ReportSettings,
+    report: &ReportSettings,
 ) -> Result<Exit, CliError> {
     print_report_with(s, model, r, report, None)
 }
@@ -128,21 +133,23 @@ pub(crate) struct Extra {
     pub json: serde_json::Value,
 }
 
-/// [`print_report`] with an extra section.
+/// [`print_report`] with an extra section. Written finding by finding (a report with an
+/// extra JSON key is built in memory first); a closed pipe stops the output, not the verdict.
 pub(crate) fn print_report_with(
     s: &Settings,
     model: &Model,
     mut r: Report,
-    report: ReportSettings,
+    report: &ReportSettings,
     extra: Option<Extra>,
 ) -> Result<Exit, CliError> {
-    if let Some(x) = &extra
-        && report.format == Format::Human
-        && s.verbosity >= 0
-    {
-        output::stdout(&x.human)?;
-    }
-    let text = match report.format {
+    let exit = if report.fail_on.is_some_and(|t| r.fails(t)) {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    };
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let written = match report.format {
         Format::Human => {
             if s.verbosity < 1 {
                 for f in &mut r.findings {
@@ -153,35 +160,50 @@ pub(crate) fn print_report_with(
                 color: s.color,
                 width: 100,
             };
-            match s.verbosity {
-                i8::MIN..=-2 => String::new(),
-                -1 => r
-                    .findings
-                    .iter()
-                    .map(|f| human::finding(&model.sources, f, style) + "\n\n")
-                    .collect(),
-                _ => human::report(&model.sources, &r, style),
-            }
+            let head = match &extra {
+                Some(x) if s.verbosity >= 0 => {
+                    std::io::Write::write_all(&mut out, x.human.as_bytes())
+                }
+                _ => Ok(()),
+            };
+            head.and_then(|()| match s.verbosity {
+                i8::MIN..=-2 => Ok(()),
+                -1 => human::write_findings(&mut out, &model.sources, &r, style),
+                _ => human::write(&mut out, &model.sources, &r, style),
+            })
         }
-        Format::Json => {
-            let mut v = json::report(&model.sources, &r);
-            if let Some(x) = extra {
+        Format::Json => match extra {
+            Some(x) => {
+                let mut v = json::report(&model.sources, &r);
                 v[x.key] = x.json;
+                std::io::Write::write_all(&mut out, pretty(&v).as_bytes())
             }
-            pretty(&v)
+            None => json::write(&mut out, &model.sources, &r),
+        },
+        Format::Sarif => {
+            let root = match &report.sarif_root {
+                Some(dir) => {
+                    sarif::SarifRoot::at(dir).map_err(|e| CliError::Usage(e.to_string()))?
+                }
+                None => sarif::SarifRoot::discover(&s.spec_path()?),
+            };
+            let options = sarif::SarifOptions {
+                root: &root,
+                version: env!("CARGO_PKG_VERSION"),
+                exit_code: exit as i32,
+            };
+            match sarif::write(&mut out, &model.sources, &r, &options) {
+                Err(sarif::SarifError::Io(e)) => Err(e),
+                Err(e) => return Err(CliError::Usage(e.to_string())),
+                Ok(()) => Ok(()),
+            }
         }
-        Format::Sarif => pretty(&sarif::report(
-            &model.sources,
-            &r,
-            env!("CARGO_PKG_VERSION"),
-        )),
     };
-    output::stdout(&text)?;
-    Ok(if report.fail_on.is_some_and(|t| r.fails(t)) {
-        Exit::Findings
-    } else {
-        Exit::Ok
-    })
+    match written.and_then(|()| std::io::Write::flush(&mut out)) {
+        Ok(()) => Ok(exit),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit),
+        Err(e) => Err(CliError::io("cannot write to stdout", e)),
+    }
 }
 
 /// Problems go to stderr as warnings (the run never aborts on them).

@@ -6,15 +6,15 @@
 //! Exit code 0: this is a report; `portolan lint` is the gate (`internal-exposed`).
 
 use std::fmt::Write as _;
+use std::io::Write;
 
 use portolan_model::{Binding, Model};
-use serde_json::json;
+use serde::Serialize;
 
 use super::Subcommand;
 use super::common::check_scope;
 use crate::error::CliError;
 use crate::exit::Exit;
-use crate::output;
 use crate::settings::Settings;
 
 /// Examples shown after `--help`.
@@ -48,6 +48,76 @@ fn declared(m: &Model, b: &Binding) -> Vec<String> {
     b.exposure_terms(m)
 }
 
+/// One binding of `--json` (fields in the order `serde_json` sorts them).
+#[derive(Serialize)]
+struct Row<'a> {
+    allowed: String,
+    bind: String,
+    binding: String,
+    declared: Vec<String>,
+    declared_text: String,
+    direct: String,
+    effective: String,
+    environment: &'a str,
+    host: &'a str,
+    name: &'a str,
+    ports: String,
+    publisher: &'static str,
+    reasons: Vec<String>,
+    service: &'a str,
+    status: &'static str,
+    transport: &'static str,
+    via_proxy: bool,
+    wider: bool,
+}
+
+fn declared_text(m: &Model, b: &Binding) -> String {
+    let mut decl = declared(m, b).join(", ");
+    if b.exposure_loc.is_none() {
+        decl.push_str(" (default)");
+    }
+    decl
+}
+
+fn row<'a>(m: &'a Model, analysis: &portolan_lint::Analysis, i: usize) -> Row<'a> {
+    let b = &m.bindings[i];
+    let r = &analysis.reach[i];
+    Row {
+        allowed: r.allowed.describe(m),
+        bind: b.bind.to_string(),
+        binding: b.qualified_name(m),
+        declared: declared(m, b),
+        declared_text: declared_text(m, b),
+        direct: r.direct.describe(m),
+        effective: r.total.describe(m),
+        environment: &m.environment(b.environment).name,
+        host: &m.host(b.host).name,
+        name: &b.name,
+        ports: b.ports.to_string(),
+        publisher: b.publisher.as_str(),
+        reasons: analysis.explain(m, i),
+        service: &m.service(b.service).name,
+        status: b.status.as_str(),
+        transport: b.transport.as_str(),
+        via_proxy: !r.via_routes.is_empty() && r.proxied.is_remote(),
+        wider: !r.total.is_subset(&r.allowed),
+    }
+}
+
+/// `{"bindings": [...]}`, written binding by binding.
+fn write_json(
+    out: &mut impl Write,
+    m: &Model,
+    analysis: &portolan_lint::Analysis,
+    idx: &[usize],
+) -> std::io::Result<()> {
+    use portolan_lint::report::pretty;
+    out.write_all(b"{\n")?;
+    pretty::key(out, "bindings", 1)?;
+    pretty::array(out, idx.iter().map(|&i| row(m, analysis, i)), 1)?;
+    out.write_all(b"\n}\n")
+}
+
 fn run(s: &Settings, env: Option<&str>, host: Option<&str>) -> Result<Exit, CliError> {
     let model = s.load()?;
     check_scope(&model, env, host)?;
@@ -59,75 +129,58 @@ fn run(s: &Settings, env: Option<&str>, host: Option<&str>) -> Result<Exit, CliE
                 && host.is_none_or(|h| model.host(b.host).name == h)
         })
         .collect();
-    idx.sort_by_key(|i| {
+    idx.sort_by_cached_key(|i| {
         let b = &model.bindings[*i];
         (
-            model.environment(b.environment).name.clone(),
-            model.host(b.host).name.clone(),
+            model.environment(b.environment).name.as_str(),
+            model.host(b.host).name.as_str(),
             b.ports,
             b.transport,
             b.qualified_name(&model),
         )
     });
-    let mut rows = Vec::new();
-    for &i in &idx {
-        let b = &model.bindings[i];
-        let r = &analysis.reach[i];
-        let mut decl = declared(&model, b).join(", ");
-        if b.exposure_loc.is_none() {
-            decl.push_str(" (default)");
-        }
-        rows.push(json!({
-            "binding": b.qualified_name(&model),
-            "service": model.service(b.service).name,
-            "name": b.name,
-            "host": model.host(b.host).name,
-            "environment": model.environment(b.environment).name,
-            "ports": b.ports.to_string(),
-            "transport": b.transport.as_str(),
-            "bind": b.bind.to_string(),
-            "publisher": b.publisher.as_str(),
-            "status": b.status.as_str(),
-            "declared": declared(&model, b),
-            "declared_text": decl,
-            "allowed": r.allowed.describe(&model),
-            "effective": r.total.describe(&model),
-            "direct": r.direct.describe(&model),
-            "via_proxy": !r.via_routes.is_empty() && r.proxied.is_remote(),
-            "wider": !r.total.is_subset(&r.allowed),
-            "reasons": analysis.explain(&model, i),
-        }));
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let written = if s.json {
+        write_json(&mut out, &model, &analysis, &idx)
+    } else {
+        write_table(&mut out, &model, &analysis, &idx)
+    };
+    match written.and_then(|()| out.flush()) {
+        Ok(()) => Ok(Exit::Ok),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),
+        Err(e) => Err(CliError::io("cannot write to stdout", e)),
     }
-    if s.json {
-        let v = json!({ "bindings": rows });
-        let mut text = serde_json::to_string_pretty(&v).unwrap_or_default();
-        text.push('\n');
-        output::stdout(&text)?;
-        return Ok(Exit::Ok);
-    }
-    let str_of = |v: &serde_json::Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+}
+
+/// The table: column widths from every row first, then the rows with their reasons.
+fn write_table(
+    out: &mut impl Write,
+    model: &Model,
+    analysis: &portolan_lint::Analysis,
+    idx: &[usize],
+) -> std::io::Result<()> {
     let header = ["binding", "host", "port", "declared", "effective reach", ""];
-    let table: Vec<[String; 6]> = rows
+    let table: Vec<[String; 6]> = idx
         .iter()
-        .map(|r| {
+        .map(|&i| {
+            let b = &model.bindings[i];
+            let r = &analysis.reach[i];
+            let via_proxy = !r.via_routes.is_empty() && r.proxied.is_remote();
             [
-                str_of(r, "binding"),
-                str_of(r, "host"),
-                format!("{}/{}", str_of(r, "ports"), str_of(r, "transport")),
-                str_of(r, "declared_text"),
+                b.qualified_name(model),
+                model.host(b.host).name.clone(),
+                format!("{}/{}", b.ports, b.transport.as_str()),
+                declared_text(model, b),
                 format!(
                     "{}{}",
-                    str_of(r, "effective"),
-                    if r["via_proxy"].as_bool() == Some(true) {
-                        " (via proxy)"
-                    } else {
-                        ""
-                    }
+                    r.total.describe(model),
+                    if via_proxy { " (via proxy)" } else { "" }
                 ),
-                if r["wider"].as_bool() == Some(true) {
-                    "WIDER".into()
-                } else {
+                if r.total.is_subset(&r.allowed) {
                     "ok".into()
+                } else {
+                    "WIDER".into()
                 },
             ]
         })
@@ -138,8 +191,7 @@ fn run(s: &Settings, env: Option<&str>, host: Option<&str>) -> Result<Exit, CliE
             *w = (*w).max(c.chars().count());
         }
     }
-    let mut out = String::new();
-    let line = |cells: &[String; 6], out: &mut String| {
+    let line = |cells: &[String; 6], out: &mut dyn Write| {
         let mut l = String::new();
         for (k, c) in cells.iter().enumerate() {
             if k + 1 == cells.len() {
@@ -149,28 +201,30 @@ fn run(s: &Settings, env: Option<&str>, host: Option<&str>) -> Result<Exit, CliE
                 let _ = write!(l, "{c}{}  ", " ".repeat(pad));
             }
         }
-        let _ = writeln!(out, "{}", l.trim_end());
+        writeln!(out, "{}", l.trim_end())
     };
     if table.is_empty() {
-        out.push_str("No bindings in scope.\n");
-    } else {
-        line(&header.map(str::to_uppercase), &mut out);
-        for (row, r) in table.iter().zip(&rows) {
-            line(row, &mut out);
-            for why in r["reasons"].as_array().into_iter().flatten() {
-                let _ = writeln!(out, "    - {}", why.as_str().unwrap_or_default());
-            }
-            if r["wider"].as_bool() == Some(true) {
-                let _ = writeln!(out, "    ! declared allows only: {}", str_of(r, "allowed"));
-            }
-        }
-        let wider = table.iter().filter(|r| r[5] == "WIDER").count();
-        let _ = writeln!(
-            out,
-            "\n{} bindings, {wider} reachable from more than declared.",
-            table.len()
-        );
+        return out.write_all(b"No bindings in scope.\n");
     }
-    output::stdout(&out)?;
-    Ok(Exit::Ok)
+    line(&header.map(str::to_uppercase), out)?;
+    for (row, &i) in table.iter().zip(idx) {
+        line(row, out)?;
+        for why in analysis.explain(model, i) {
+            writeln!(out, "    - {why}")?;
+        }
+        if row[5] == "WIDER" {
+            let r = &analysis.reach[i];
+            writeln!(
+                out,
+                "    ! declared allows only: {}",
+                r.allowed.describe(model)
+            )?;
+        }
+    }
+    let wider = table.iter().filter(|r| r[5] == "WIDER").count();
+    writeln!(
+        out,
+        "\n{} bindings, {wider} reachable from more than declared.",
+        table.len()
+    )
 }

@@ -343,9 +343,10 @@ fn sweep(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
         s,
         &model,
         report,
-        ReportSettings {
+        &ReportSettings {
             format,
             fail_on: Some(portolan_lint::Severity::Warning),
+            sarif_root: None,
         },
     )
 }

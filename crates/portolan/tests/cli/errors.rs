@@ -98,9 +98,15 @@ fn empty_and_binary_files() {
         "ports.toml:1:1",
         "the spec is empty",
     );
+    // a NUL byte ends the read (issue 12 item 1): the error is at the first one
     rejects(
         b"\x7fELF\x02\x01\x01\x00\x00\xff\xfe",
-        "ports.toml:1:",
+        "ports.toml:1:8",
+        "NUL byte: the file is not a TOML text file (a binary file?)",
+    );
+    rejects(
+        b"[spec]\nname = \"\xff\xfe\"\n",
+        "ports.toml:2:9",
         "not UTF-8",
     );
 }

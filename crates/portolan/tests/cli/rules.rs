@@ -191,6 +191,103 @@ fn sarif_is_structurally_valid() {
     }
 }
 
+/// Issue 19: run from another directory with an absolute `--spec` (what CI jobs and editors
+/// do), the SARIF log still places results on repository-relative files.
+#[test]
+fn sarif_locations_are_repository_relative_from_any_directory() {
+    let spec = std::fs::read_to_string(
+        repo().join("tests/fixtures/lint/docker-bypasses-firewall-fires/ports.toml"),
+    )
+    .expect("fixture");
+    let case = Case::new()
+        .file(".git/HEAD", "ref: refs/heads/main\n")
+        .file("deploy/net/ports.toml", &spec)
+        .file("elsewhere/.keep", "");
+    let abs = case.path().join("deploy/net/ports.toml");
+    let run_from = |dir: &str, extra: &[&str]| {
+        let mut cmd = assert_cmd::Command::cargo_bin("portolan").expect("binary");
+        cmd.current_dir(case.path().join(dir))
+            .env_remove("PORTOLAN_SPEC")
+            .arg("--spec")
+            .arg(&abs)
+            .args(["lint", "--format", "sarif"])
+            .args(extra);
+        cmd.output().expect("run")
+    };
+    let out = run_from("elsewhere", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let run = &log["runs"][0];
+    let base = run["originalUriBaseIds"]["%SRCROOT%"]["uri"]
+        .as_str()
+        .expect("base");
+    assert!(base.starts_with("file:///") && base.ends_with('/'));
+    assert_eq!(run["invocations"][0]["exitCode"], 1);
+    let results = run["results"].as_array().expect("results");
+    assert!(!results.is_empty());
+    for r in results {
+        let a = &r["locations"][0]["physicalLocation"]["artifactLocation"];
+        assert_eq!(a["uri"], "deploy/net/ports.toml");
+        assert_eq!(a["uriBaseId"], "%SRCROOT%");
+    }
+    // the same log from the repository top with a relative path
+    let mut cmd = assert_cmd::Command::cargo_bin("portolan").expect("binary");
+    let same = cmd
+        .current_dir(case.path())
+        .env_remove("PORTOLAN_SPEC")
+        .args([
+            "--spec",
+            "deploy/net/ports.toml",
+            "lint",
+            "--format",
+            "sarif",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(same.stdout, out.stdout);
+    // --sarif-root moves the base; a root the spec is not under is refused, exit 2
+    let sub = run_from("elsewhere", &["--sarif-root", "../deploy"]);
+    let log: serde_json::Value = serde_json::from_slice(&sub.stdout).expect("json");
+    assert_eq!(
+        log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "net/ports.toml"
+    );
+    let refused = run_from("elsewhere", &["--sarif-root", "."]);
+    assert_eq!(refused.status.code(), Some(2));
+    // no partial log: the machine-readable error only
+    let doc: serde_json::Value = serde_json::from_slice(&refused.stdout).expect("json error");
+    assert!(doc.get("runs").is_none(), "{doc}");
+    assert!(
+        doc["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("outside the SARIF root"))
+    );
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("outside the SARIF root"), "{err}");
+}
+
+/// A reader that goes away stops the output, not the verdict (the report is streamed).
+#[test]
+fn a_closed_pipe_keeps_the_exit_code_of_the_findings() {
+    use std::io::Read as _;
+    let case = Case::new().fixture("lint/duplicate-binding-wildcard-vs-loopback");
+    for format in ["human", "json", "sarif"] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("portolan"))
+            .current_dir(case.path())
+            .env_remove("PORTOLAN_SPEC")
+            .args(["lint", "--format", format])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut first = [0u8; 1];
+        let mut stdout = child.stdout.take().expect("stdout");
+        stdout.read_exact(&mut first).expect("some output");
+        drop(stdout);
+        let status = child.wait().expect("wait");
+        assert_eq!(status.code(), Some(1), "{format}");
+    }
+}
+
 #[test]
 fn json_findings_have_the_design_shape() {
     let out = Case::new()
