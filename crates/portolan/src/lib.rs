@@ -9,12 +9,15 @@
 //! `push`, `pull`, `agent`, `alloc --server`) and with them tokio, axum, sqlx and a TLS
 //! HTTP client; `--no-default-features` builds the CLI without them.
 #![deny(missing_docs)]
+// stderr may be a closed pipe: `errln!` (output.rs) ignores the failure, `eprintln!` panics
+#![deny(clippy::print_stderr, clippy::print_stdout)]
 
+#[macro_use]
+pub mod output;
 pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod exit;
-pub mod output;
 pub mod settings;
 
 use clap::Parser;
@@ -43,7 +46,7 @@ pub fn run() -> std::process::ExitCode {
     let settings = match Settings::from_cli(&cli) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return Exit::Input.into();
         }
     };
@@ -115,13 +118,13 @@ fn report_error(s: &Settings, e: &CliError, json: bool) {
     }
     match sources {
         Some(src) if !errors.is_empty() => {
-            eprint!("{}", human::spec_errors(src, &errors, style));
-            eprintln!(
+            output::stderr(&human::spec_errors(src, &errors, style));
+            errln!(
                 "error: could not load the spec ({} error{})",
                 errors.len(),
                 if errors.len() == 1 { "" } else { "s" }
             );
         }
-        _ => eprintln!("error: {e}"),
+        _ => errln!("error: {e}"),
     }
 }

@@ -84,7 +84,7 @@ fn report(s: &Settings, client: &Client<'_>, host: &str) -> Result<(), CliError>
     if let Some(n) = note
         && s.verbosity > 0
     {
-        eprintln!("note: {n}");
+        errln!("note: {n}");
     }
     let body = serde_json::json!({"host": host, "listeners": listeners});
     let answer = client.post_json("/api/v1/observations", &body)?;
@@ -118,7 +118,7 @@ fn run(s: &Settings, a: &AgentSettings) -> Result<Exit, CliError> {
             if matches!(e, CliError::BrokenPipe) {
                 return Ok(Exit::Ok);
             }
-            eprintln!("error: {e} (retrying in {} s)", a.interval);
+            errln!("error: {e} (retrying in {} s)", a.interval);
         }
         std::thread::sleep(Duration::from_secs(a.interval));
     }

@@ -21,6 +21,7 @@ pub const HELP: &str = "\
 Examples:
   portolan check
   portolan check --host app1 --format json
+  portolan check --no-drift              # on a machine that is none of the spec's hosts
   portolan check --probe                 # and connect to every declared binding
   sudo portolan check --firewall nftables  # the live ruleset against the spec
   portolan check --host app1 --firewall iptables --from app1.iptables-save";
@@ -31,9 +32,13 @@ pub struct Args {
     /// Report options.
     #[command(flatten)]
     pub report: ReportArgs,
-    /// Which host of the spec this machine is.
+    /// Which host of the spec this machine is (default: recognised by hostname or address;
+    /// a machine that is none of them is an error unless --no-drift).
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
+    /// Only the spec checks (what `portolan lint` does): no live listeners compared.
+    #[arg(long, conflicts_with_all = ["host", "probe", "firewall"])]
+    pub no_drift: bool,
     /// Also probe this host's declared bindings from here (TCP, TLS, HTTP).
     #[arg(long)]
     pub probe: bool,
@@ -81,7 +86,11 @@ impl Subcommand for Args {
         run(
             s,
             ReportSettings::new(&self.report, s.json),
-            self.host.as_deref(),
+            if self.no_drift {
+                Scope::SpecOnly
+            } else {
+                self.host.as_deref().map_or(Scope::ThisMachine, Scope::Host)
+            },
             self.probe,
             firewall.as_ref(),
         )
@@ -92,16 +101,27 @@ impl Subcommand for Args {
     }
 }
 
+/// Which host's drift to check.
+#[derive(Debug, Clone, Copy)]
+enum Scope<'a> {
+    /// `--host NAME`.
+    Host(&'a str),
+    /// The spec host this machine is (by hostname or address); none is an error.
+    ThisMachine,
+    /// `--no-drift`: the spec checks only.
+    SpecOnly,
+}
+
 fn run(
     s: &Settings,
     report: ReportSettings,
-    host: Option<&str>,
+    scope: Scope<'_>,
     probe: bool,
     firewall: Option<&FirewallSettings>,
 ) -> Result<Exit, CliError> {
     let mut model = s.load()?;
-    let host_id = match host {
-        Some(h) => Some(model.host_named(h).ok_or_else(|| {
+    let host_id = match scope {
+        Scope::Host(h) => Some(model.host_named(h).ok_or_else(|| {
             let names: Vec<&str> = model.hosts.iter().map(|h| h.name.as_str()).collect();
             let hint = did_you_mean(h, names.iter().copied())
                 .map(|n| format!(" (did you mean `{n}`?)"))
@@ -111,16 +131,15 @@ fn run(
                 names.join(", ")
             ))
         })?),
-        None => this_host(&model),
+        Scope::ThisMachine => Some(this_host(&model).ok_or_else(|| not_a_host(&model))?),
+        Scope::SpecOnly => None,
     };
     let analysis = portolan_lint::Analysis::compute(&model);
     let mut r = portolan_lint::lint_with(&model, &analysis)?;
     let human = report.format == portolan_lint::report::Format::Human;
     if let Some(fw) = firewall {
         let Some(h) = host_id else {
-            return Err(CliError::Usage(
-                "this machine is none of the spec's hosts (by hostname): pass --host NAME to say whose firewall this is".into(),
-            ));
+            return Err(not_a_host(&model));
         };
         r.findings
             .extend(firewall_drift(&mut model, &analysis, h, fw)?);
@@ -130,31 +149,48 @@ fn run(
             return print_report(s, &model, r, report);
         }
     }
-    match host_id {
-        Some(h) => {
-            let (live, note) = listeners(true)?;
+    if let Some(h) = host_id {
+        let (live, note) = listeners(true)?;
+        r.findings
+            .extend(portolan_observe::drift::drift(&model, h, &live));
+        if probe {
             r.findings
-                .extend(portolan_observe::drift::drift(&model, h, &live));
-            if probe {
-                r.findings
-                    .extend(portolan_observe::reachability::unreachable(&model, h));
-            }
-            portolan_lint::sort(&model, &mut r.findings);
-            if let Some(n) = note
-                && s.verbosity >= 0
-                && human
-            {
-                eprintln!("note: {n}");
-            }
+                .extend(portolan_observe::reachability::unreachable(&model, h));
         }
-        None if s.verbosity >= 0 && human => {
-            eprintln!(
-                "note: this machine is none of the spec's hosts (by hostname): pass --host NAME to check drift; running the spec checks only"
-            );
+        portolan_lint::sort(&model, &mut r.findings);
+        if let Some(n) = note
+            && s.verbosity >= 0
+            && human
+        {
+            errln!("note: {n}");
         }
-        None => {}
     }
     print_report(s, &model, r, report)
+}
+
+/// A check that could not tell which host this is: a silent "no findings" would read as
+/// "no drift", so it is a usage error naming the ways out.
+fn not_a_host(model: &portolan_model::Model) -> CliError {
+    const SHOWN: usize = 8;
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let mut names: Vec<&str> = model
+        .hosts
+        .iter()
+        .take(SHOWN)
+        .map(|h| h.name.as_str())
+        .collect();
+    let more = model.hosts.len().saturating_sub(SHOWN);
+    let more = (more > 0).then(|| format!("{more} more"));
+    names.extend(more.as_deref());
+    CliError::Usage(format!(
+        "this machine (hostname `{}`) is none of the spec's hosts ({}): pass --host NAME to check drift as that host, or --no-drift for the spec checks only",
+        name.trim(),
+        if names.is_empty() {
+            "it declares none".to_string()
+        } else {
+            names.join(", ")
+        }
+    ))
 }
 
 /// Whether this process runs as root (effective uid 0).

@@ -156,7 +156,7 @@ pub(crate) fn warn_problems(s: &Settings, report: &portolan_discover::FileReport
         return;
     }
     for p in &report.problems {
-        eprintln!("warning: {}: {}", p.at, p.reason);
+        errln!("warning: {}: {}", p.at, p.reason);
     }
 }
 

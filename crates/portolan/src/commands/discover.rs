@@ -163,12 +163,9 @@ fn run(s: &Settings, d: &DiscoverSettings) -> Result<Exit, CliError> {
     if s.json {
         output::stdout(&(serde_json::to_string_pretty(&found).unwrap_or_default() + "\n"))?;
     } else {
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-        write_table(&mut out, &found.report)
-            .and_then(|()| std::io::Write::flush(&mut out))
-            .map_err(|e| CliError::io("cannot write to stdout", e))?;
+        output::stdout_with(|mut out| write_table(&mut out, &found.report))?;
         if s.verbosity >= 0 {
-            eprintln!(
+            errln!(
                 "{} port use(s), {} route(s) in {} file(s) read{}",
                 found.report.uses.len(),
                 found.report.routes.len(),
@@ -370,9 +367,12 @@ fn write(s: &Settings, d: &DiscoverSettings, found: &Discovery) -> Result<Exit, 
     }
     for x in &diff.disagreements {
         if s.verbosity >= 0 {
-            eprintln!(
+            errln!(
                 "warning: {}: {} {} disagrees with the spec ({}); not changed",
-                x.at, x.binding, x.port, x.what
+                x.at,
+                x.binding,
+                x.port,
+                x.what
             );
         }
     }

@@ -137,7 +137,7 @@ fn run(
     portolan_model::timings::phase("render");
     if s.verbosity >= 0 {
         for w in &rendered.warnings {
-            eprintln!("warning: {target}: {w}");
+            errln!("warning: {target}: {w}");
         }
     }
     match out {

@@ -57,10 +57,10 @@ fn run(s: &Settings, file: &Path, out: Option<&Path>, force: bool) -> Result<Exi
     let imported = portolan_discover::markdown::import(&shown, &text);
     if s.verbosity >= 0 {
         for p in &imported.report.problems {
-            eprintln!("warning: {}: {}", p.at, p.reason);
+            errln!("warning: {}: {}", p.at, p.reason);
         }
         for at in &imported.report.secrets {
-            eprintln!("warning: {at}: a secret in the document (redacted in the spec; rotate it)");
+            errln!("warning: {at}: a secret in the document (redacted in the spec; rotate it)");
         }
     }
     match out {
@@ -74,7 +74,7 @@ fn run(s: &Settings, file: &Path, out: Option<&Path>, force: bool) -> Result<Exi
             }
             output::atomic_write(path, &imported.spec)?;
             if s.verbosity >= 0 {
-                eprintln!(
+                errln!(
                     "wrote {}; next: `portolan --spec {} lint`",
                     path.display(),
                     path.display()

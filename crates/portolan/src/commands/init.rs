@@ -105,7 +105,7 @@ fn run(
         if let Some(n) = note
             && s.verbosity >= 0
         {
-            eprintln!("note: {n}");
+            errln!("note: {n}");
         }
         let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map_or_else(|_| "this-host".to_string(), |h| h.trim().to_string());
@@ -129,7 +129,7 @@ fn run(
     }
     output::atomic_write(&path, &text)?;
     if s.verbosity >= 0 {
-        eprintln!("wrote {}; next: `portolan lint`", path.display());
+        errln!("wrote {}; next: `portolan lint`", path.display());
     }
     Ok(Exit::Ok)
 }

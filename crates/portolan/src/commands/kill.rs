@@ -6,7 +6,7 @@
 //! Exit codes: 0 every holder stopped (or nothing to do in `--dry-run`), 1 a holder is still
 //! running or a port had no visible holder, 2 refused, unconfirmed or bad input.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::time::Duration;
 
 use portolan_observe::kill::{self, Refusal};
@@ -100,7 +100,7 @@ impl Subcommand for Args {
 
 fn say(s: &Settings, line: &str) {
     if s.verbosity >= 0 {
-        println!("{line}");
+        let _ = crate::output::stdout(&format!("{line}\n"));
     }
 }
 
@@ -119,7 +119,7 @@ fn run(s: &Settings, k: &KillSettings) -> Result<Exit, CliError> {
         exit = Exit::Findings;
     }
     for port in &plan.hidden {
-        eprintln!("port {port}: held by a process this user cannot see (run as root)");
+        errln!("port {port}: held by a process this user cannot see (run as root)");
         exit = Exit::Findings;
     }
     for (port, local, o, why) in &plan.refused {
@@ -139,16 +139,18 @@ fn run(s: &Settings, k: &KillSettings) -> Result<Exit, CliError> {
                         )
                     },
                 );
-                eprintln!(
+                errln!(
                     "port {port}: not signalling {} (pid {}) on {local}: {why}\n  run: {cmd}\n  or:  portolan kill {port} --container",
-                    o.name, o.pid
+                    o.name,
+                    o.pid
                 );
                 exit = Exit::Input;
             }
             None => {
-                eprintln!(
+                errln!(
                     "port {port}: refusing to signal {} (pid {}) on {local}: {why}",
-                    o.name, o.pid
+                    o.name,
+                    o.pid
                 );
                 exit = Exit::Input;
             }
@@ -183,7 +185,7 @@ fn run(s: &Settings, k: &KillSettings) -> Result<Exit, CliError> {
         return Ok(exit);
     }
     if !k.yes && !confirm(plan.targets.len())? {
-        eprintln!("nothing done");
+        errln!("nothing done");
         return Ok(Exit::Input);
     }
     let mut pids: Vec<u32> = plan.targets.iter().map(|t| t.2.pid).collect();
@@ -191,7 +193,7 @@ fn run(s: &Settings, k: &KillSettings) -> Result<Exit, CliError> {
     pids.dedup();
     for pid in &pids {
         if let Err(e) = kill::send(*pid, signal) {
-            eprintln!("pid {pid}: cannot signal: {e}");
+            errln!("pid {pid}: cannot signal: {e}");
             exit = Exit::Findings;
         }
     }
@@ -209,12 +211,12 @@ fn run(s: &Settings, k: &KillSettings) -> Result<Exit, CliError> {
                         ),
                     );
                 } else {
-                    eprintln!("pid {pid}: survived SIGKILL (uninterruptible sleep?)");
+                    errln!("pid {pid}: survived SIGKILL (uninterruptible sleep?)");
                     exit = Exit::Findings;
                 }
             }
             None => {
-                eprintln!(
+                errln!(
                     "pid {pid}: still running after {} s (use --force to send SIGKILL)",
                     k.timeout.as_secs_f32()
                 );
@@ -230,8 +232,7 @@ fn confirm(n: usize) -> Result<bool, CliError> {
     if !stdin.is_terminal() {
         return Err(CliError::Usage("refusing to signal processes without confirmation: stdin is not a terminal (pass --yes)".into()));
     }
-    eprint!("signal {n} process(es)? [y/N] ");
-    let _ = std::io::stderr().flush();
+    crate::output::stderr(&format!("signal {n} process(es)? [y/N] "));
     let mut line = String::new();
     stdin
         .lock()

@@ -183,11 +183,11 @@ fn run(s: &Settings, o: &LsSettings) -> Result<Exit, CliError> {
     if let Some(n) = note
         && s.verbosity >= 0
     {
-        eprintln!("note: {n}");
+        errln!("note: {n}");
     }
     let hidden = rows.iter().filter(|(l, _)| l.owners.is_empty()).count();
     if o.owners && hidden > 0 && s.verbosity >= 0 {
-        eprintln!(
+        errln!(
             "note: the owner of {hidden} socket(s) is not visible (a process of another user without root, or of another PID namespace)"
         );
     }

@@ -239,7 +239,7 @@ fn run(s: &Settings, m: &MoveSettings) -> Result<Exit, CliError> {
     let plan = moves::references(&[root], &target, &WalkOptions::default());
     if s.verbosity >= 0 {
         for p in &plan.problems {
-            eprintln!("warning: {}: {}", p.at, p.reason);
+            errln!("warning: {}: {}", p.at, p.reason);
         }
     }
     let (sure, unsure): (Vec<&Reference>, Vec<&Reference>) = plan

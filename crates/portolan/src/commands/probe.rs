@@ -254,7 +254,7 @@ fn run(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
         output::stdout(&t)?;
     }
     for e in &expiring {
-        eprintln!("warning: {e}");
+        errln!("warning: {e}");
     }
     Ok(if missing > 0 || !expiring.is_empty() {
         Exit::Findings

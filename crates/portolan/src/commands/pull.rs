@@ -41,7 +41,7 @@ fn run(s: &Settings, remote: &Remote, out: Option<&Path>) -> Result<Exit, CliErr
         Some(path) => {
             output::atomic_write(path, &text)?;
             if s.verbosity >= 0 {
-                eprintln!("wrote {} from {}", path.display(), remote.server);
+                errln!("wrote {} from {}", path.display(), remote.server);
             }
         }
         None => output::stdout(&text)?,

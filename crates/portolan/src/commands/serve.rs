@@ -130,7 +130,7 @@ fn run(s: &Settings, o: &ServeSettings) -> Result<Exit, CliError> {
         .with_target(false)
         .try_init();
     if !o.listen.ip().is_loopback() {
-        eprintln!(
+        errln!(
             "warning: listening on {}, reachable from other machines; tokens travel in clear text unless a TLS proxy fronts it",
             o.listen
         );

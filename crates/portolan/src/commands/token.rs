@@ -199,7 +199,7 @@ fn run(s: &Settings, t: &TokenSettings) -> Result<Exit, CliError> {
                 } else {
                     output::stdout(&format!("{}\n", t.token))?;
                     if s.verbosity >= 0 {
-                        eprintln!(
+                        errln!(
                             "created {} token {}{}; it is shown only now",
                             role.as_str(),
                             t.info.id,

@@ -127,7 +127,7 @@ fn run(s: &Settings, port: u16) -> Result<Exit, CliError> {
     if let Some(n) = note
         && s.verbosity > 0
     {
-        eprintln!("note: {n}");
+        errln!("note: {n}");
     }
     Ok(if live.is_empty() {
         Exit::Findings

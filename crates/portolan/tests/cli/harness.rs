@@ -83,6 +83,19 @@ impl Case {
         self.dir.path()
     }
 
+    /// The command as it would run, for tests that wire its standard streams themselves.
+    pub fn command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("portolan"));
+        cmd.current_dir(self.dir.path())
+            .args(&self.args)
+            .env_remove("PORTOLAN_SPEC")
+            .env("NO_COLOR", "1");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
     pub fn run(&self) -> Outcome {
         let mut cmd = Command::cargo_bin("portolan").expect("binary");
         cmd.current_dir(self.dir.path())

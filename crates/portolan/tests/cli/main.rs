@@ -5,6 +5,7 @@ mod commands;
 mod discover;
 mod errors;
 mod examples;
+mod exit_codes;
 mod firewall;
 mod r#gen;
 mod harness;
