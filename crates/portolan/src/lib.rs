@@ -3,7 +3,12 @@
 //! `main` calls [`run`]; clap parses into [`cli::Cli`], whose global options are validated
 //! into [`settings::Settings`]; each subcommand lives in its own module under `commands/`
 //! (its arguments, their validation and the run). Errors map to [`exit::Exit`] codes (0 ok,
-//! 1 findings, 2 usage/input), a broken pipe is success.
+//! 1 findings, 2 usage/input); a broken pipe stops output, never changes the code.
+//!
+//! Under `--json` (or `--format json|sarif`) every failure — a clap usage error, a bad
+//! global option, a spec that does not load, a command that fails — is also one object on
+//! stdout, `{"errors": [{"message", "help", "file", "line", "column"}]}` (keys always
+//! present, `null` when unknown), so a script reads one shape whatever went wrong.
 //!
 //! The `registry` feature (on by default) adds the team-registry commands (`serve`, `token`,
 //! `push`, `pull`, `agent`, `alloc --server`) and with them tokio, axum, sqlx and a TLS
@@ -34,12 +39,20 @@ pub fn run() -> std::process::ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
-                Exit::Input
-            } else {
-                Exit::Ok
+            if !e.use_stderr() {
+                // --help, --version
+                return Exit::Ok.into();
             }
-            .into();
+            if json_asked(std::env::args_os().skip(1)) {
+                let text = e.render().to_string();
+                let message = text
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("error: ");
+                print_json_errors(&[error_object(message, None, None)]);
+            }
+            return Exit::Input.into();
         }
     };
     let json = cli.json || cli.command.machine_output();
@@ -47,6 +60,9 @@ pub fn run() -> std::process::ExitCode {
         Ok(s) => s,
         Err(e) => {
             errln!("error: {e}");
+            if json {
+                print_json_errors(&[error_object(&e.to_string(), None, None)]);
+            }
             return Exit::Input.into();
         }
     };
@@ -94,27 +110,17 @@ fn report_error(s: &Settings, e: &CliError, json: bool) {
     };
     if json {
         let list: Vec<serde_json::Value> = if errors.is_empty() {
-            vec![serde_json::json!({"message": e.to_string()})]
+            vec![error_object(&e.to_string(), None, None)]
         } else {
             errors
                 .iter()
                 .map(|x| {
                     let pos = x.loc.zip(sources).map(|(l, src)| src.position(l));
-                    serde_json::json!({
-                        "file": pos.as_ref().map(|p| p.file.clone()),
-                        "line": pos.as_ref().map(|p| p.line),
-                        "column": pos.as_ref().map(|p| p.column),
-                        "message": x.message,
-                        "help": x.help,
-                    })
+                    error_object(&x.message, x.help.as_deref(), pos.as_ref())
                 })
                 .collect()
         };
-        let _ = output::stdout(
-            &(serde_json::to_string_pretty(&serde_json::json!({"errors": list}))
-                .unwrap_or_default()
-                + "\n"),
-        );
+        print_json_errors(&list);
     }
     match sources {
         Some(src) if !errors.is_empty() => {
@@ -127,4 +133,39 @@ fn report_error(s: &Settings, e: &CliError, json: bool) {
         }
         _ => errln!("error: {e}"),
     }
+}
+
+/// One error in the JSON error shape (every key present).
+fn error_object(
+    message: &str,
+    help: Option<&str>,
+    pos: Option<&portolan_model::Position>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "message": message,
+        "help": help,
+        "file": pos.map(|p| p.file.clone()),
+        "line": pos.map(|p| p.line),
+        "column": pos.map(|p| p.column),
+    })
+}
+
+/// `{"errors": [...]}` on stdout.
+fn print_json_errors(list: &[serde_json::Value]) {
+    let v = serde_json::json!({ "errors": list });
+    let _ = output::stdout(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
+}
+
+/// Whether a command line that clap rejected asked for machine output (`--json`,
+/// `--format json|sarif`), read before any `--`.
+fn json_asked(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    let args: Vec<String> = args
+        .map(|a| a.to_string_lossy().into_owned())
+        .take_while(|a| a != "--")
+        .collect();
+    args.iter().enumerate().any(|(i, a)| {
+        a == "--json"
+            || matches!(a.as_str(), "--format=json" | "--format=sarif")
+            || (a == "--format" && args.get(i + 1).is_some_and(|v| v == "json" || v == "sarif"))
+    })
 }

@@ -1,10 +1,12 @@
 //! Stage two of the configuration: the validated global settings every command reads.
-//! Resolves the spec path (`--spec`, `$PORTOLAN_SPEC`, else `ports.toml` searched upward) and
-//! the colour choice. Each command validates its own arguments in its module; nothing below
+//! Resolves the spec path (`--spec`, `$PORTOLAN_SPEC`, else `ports.toml` searched upward;
+//! `-` is standard input, read once, for the commands that only read the spec) and the
+//! colour choice. Each command validates its own arguments in its module; nothing below
 //! the commands sees clap types.
 
-use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::io::{IsTerminal, Read as _};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::cli::{Cli, ColorChoice};
 use crate::error::CliError;
@@ -51,8 +53,29 @@ impl Settings {
         })
     }
 
-    /// The spec path: explicit, or `ports.toml` in the current directory or a parent.
+    /// The same settings for another spec (`lint SPEC`).
+    #[must_use]
+    pub fn with_spec(&self, spec: PathBuf) -> Settings {
+        Settings {
+            spec: Some(spec),
+            ..self.clone()
+        }
+    }
+
+    /// Whether the spec is standard input (`--spec -`).
+    pub fn spec_is_stdin(&self) -> bool {
+        self.spec.as_deref().is_some_and(is_stdin)
+    }
+
+    /// The spec path: explicit, or `ports.toml` in the current directory or a parent. A
+    /// spec on standard input has no path: commands that write the spec, or read files
+    /// beside it, need a file.
     pub fn spec_path(&self) -> Result<PathBuf, CliError> {
+        if self.spec_is_stdin() {
+            return Err(CliError::Usage(
+                "this command needs the spec as a file (it writes it, or reads files beside it): `--spec -` (standard input) is for commands that only read the spec".into(),
+            ));
+        }
         if let Some(p) = &self.spec {
             return Ok(p.clone());
         }
@@ -67,8 +90,47 @@ impl Settings {
         })
     }
 
-    /// Loads the spec.
+    /// The spec's file, `None` when it comes from standard input.
+    pub fn spec_file(&self) -> Result<Option<PathBuf>, CliError> {
+        if self.spec_is_stdin() {
+            Ok(None)
+        } else {
+            self.spec_path().map(Some)
+        }
+    }
+
+    /// Loads the spec (from standard input for `--spec -`).
     pub fn load(&self) -> Result<portolan_model::Model, CliError> {
+        if self.spec_is_stdin() {
+            return Ok(portolan_model::load_str(STDIN_NAME, stdin_text()?)?);
+        }
         Ok(portolan_model::load(&self.spec_path()?)?)
     }
+}
+
+/// How a spec read from standard input is named in messages.
+pub const STDIN_NAME: &str = "<stdin>";
+
+/// Whether a path argument means standard input.
+pub fn is_stdin(p: &Path) -> bool {
+    p.as_os_str() == "-"
+}
+
+/// Standard input as text, read once (a second reader gets the same text: an error report
+/// re-renders the spec it came from).
+pub fn stdin_text() -> Result<&'static str, CliError> {
+    static TEXT: OnceLock<Result<String, String>> = OnceLock::new();
+    let text = TEXT.get_or_init(|| {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        String::from_utf8(bytes).map_err(|e| {
+            format!(
+                "standard input is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            )
+        })
+    });
+    text.as_deref().map_err(|e| CliError::Usage(e.clone()))
 }

@@ -111,10 +111,26 @@ pub(crate) fn check_scope(
 pub(crate) fn print_report(
     s: &Settings,
     model: &Model,
-    mut r: Report,
+    r: Report,
     report: ReportSettings,
 ) -> Result<Exit, CliError> {
-    let text = match report.format {
+    let exit = verdict(&r, report);
+    output::stdout(&render_report(s, model, r, report.format))?;
+    Ok(exit)
+}
+
+/// The exit code a report earns: 1 with findings at or above `--fail-on`, else 0.
+pub(crate) fn verdict(r: &Report, report: ReportSettings) -> Exit {
+    if report.fail_on.is_some_and(|t| r.fails(t)) {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    }
+}
+
+/// A report as text in `format` (human text honours -q/-v).
+pub(crate) fn render_report(s: &Settings, model: &Model, mut r: Report, format: Format) -> String {
+    match format {
         Format::Human => {
             if s.verbosity < 1 {
                 for f in &mut r.findings {
@@ -141,13 +157,7 @@ pub(crate) fn print_report(
             &r,
             env!("CARGO_PKG_VERSION"),
         )),
-    };
-    output::stdout(&text)?;
-    Ok(if report.fail_on.is_some_and(|t| r.fails(t)) {
-        Exit::Findings
-    } else {
-        Exit::Ok
-    })
+    }
 }
 
 /// Problems go to stderr as warnings (the run never aborts on them).

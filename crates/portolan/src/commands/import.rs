@@ -17,13 +17,14 @@ Examples:
   portolan import docs/PORTS.md                  # print the spec
   portolan import docs/PORTS.md -o ports.toml    # write it (refuses to overwrite without --force)
   portolan import docs/PORTS.md -o ports.toml && portolan lint
+  curl -s https://wiki.example/ports.md | portolan import - | portolan lint -
 
 Secrets in the document are redacted and reported on stderr.";
 
 /// `portolan import`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The Markdown document.
+    /// The Markdown document (`-`: standard input).
     #[arg(value_name = "FILE.md")]
     pub file: PathBuf,
     /// Write the spec here instead of printing it.
@@ -41,8 +42,15 @@ impl Subcommand for Args {
 }
 
 fn run(s: &Settings, file: &Path, out: Option<&Path>, force: bool) -> Result<Exit, CliError> {
-    let bytes = std::fs::read(file)
-        .map_err(|e| CliError::io(format!("cannot read {}", file.display()), e))?;
+    let bytes = if crate::settings::is_stdin(file) {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut b)
+            .map_err(|e| CliError::io("cannot read standard input", e))?;
+        b
+    } else {
+        std::fs::read(file)
+            .map_err(|e| CliError::io(format!("cannot read {}", file.display()), e))?
+    };
     if portolan_discover::text::looks_binary(&bytes) {
         return Err(CliError::Usage(format!(
             "{}: binary content, not a Markdown document",
@@ -50,10 +58,14 @@ fn run(s: &Settings, file: &Path, out: Option<&Path>, force: bool) -> Result<Exi
         )));
     }
     let text = String::from_utf8_lossy(&bytes);
-    let shown = file.file_name().map_or_else(
-        || file.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
+    let shown = if crate::settings::is_stdin(file) {
+        crate::settings::STDIN_NAME.to_string()
+    } else {
+        file.file_name().map_or_else(
+            || file.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
     let imported = portolan_discover::markdown::import(&shown, &text);
     if s.verbosity >= 0 {
         for p in &imported.report.problems {

@@ -87,9 +87,7 @@ fn run(s: &Settings, o: &LsSettings) -> Result<Exit, CliError> {
     let model = if needs_spec {
         Some(s.load()?)
     } else {
-        s.spec_path()
-            .ok()
-            .and_then(|p| portolan_model::load(&p).ok())
+        s.load().ok()
     };
     let mut range: Option<PortRange> = o.port;
     if let (Some(p), Some(m)) = (&o.project, &model) {

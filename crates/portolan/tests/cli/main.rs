@@ -9,6 +9,7 @@ mod exit_codes;
 mod firewall;
 mod r#gen;
 mod harness;
+mod json_contract;
 mod moves;
 mod netns;
 mod observe;

@@ -33,13 +33,13 @@ const LIVE: &str = r#"[
 ]"#;
 
 /// A `portolan serve` child on a free loopback port; killed when dropped.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Serve {
-    fn start(dir: &Path, db: &str) -> Serve {
+    pub(crate) fn start(dir: &Path, db: &str) -> Serve {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("portolan"))
             .current_dir(dir)
             .args([
@@ -83,7 +83,7 @@ impl Drop for Serve {
     }
 }
 
-fn token(dir: &Path, db: &str, role: &str) -> String {
+pub(crate) fn token(dir: &Path, db: &str, role: &str) -> String {
     let out = Command::new(assert_cmd::cargo::cargo_bin("portolan"))
         .current_dir(dir)
         .args([
