@@ -1,6 +1,6 @@
 //! Writing results: stdout that stops writing (and only writing) when its reader goes away,
 //! stderr that never panics, and atomic file writes (temp file in the same directory +
-//! rename) so a reader never sees half a file.
+//! rename, by portolan-alloc's one writer) so a reader never sees half a file.
 //!
 //! A closed pipe is the reader's business, not the verdict's: `portolan lint | head -1`
 //! must exit 1 when there are findings, exactly as without `head`. So a broken pipe on
@@ -70,25 +70,11 @@ pub fn stderr(text: &str) {
     let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
 }
 
-/// Writes `text` to `path` atomically.
+/// Writes `text` to `path` atomically (see [`portolan_alloc::atomic::write_atomic`]: a fresh
+/// temp file that no planted symlink can redirect, the target's mode and owner kept, file and
+/// directory synced; a symlinked target is written through).
 pub fn atomic_write(path: &Path, text: &str) -> Result<(), CliError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.portolan-{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(CliError::io(format!("cannot write {}", path.display()), e));
-    }
-    Ok(())
+    portolan_alloc::atomic::write_atomic(path, text.as_bytes())
+        .map(drop)
+        .map_err(|e| CliError::io(format!("cannot write {}", path.display()), e))
 }

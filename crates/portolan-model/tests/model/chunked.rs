@@ -343,7 +343,11 @@ fn service(g: &SpecGen, doc: &mut Doc, i: usize, s: &Svc) {
 
 fn host(g: &SpecGen, doc: &mut Doc, i: usize, h: &HostGen) {
     let k = key(&format!("h{i}"), h.quote);
-    let env = if i % 2 == 0 { "production" } else { "staging" };
+    let env = if i.is_multiple_of(2) {
+        "production"
+    } else {
+        "staging"
+    };
     let nets = if g.networks.is_empty() {
         String::new()
     } else {
