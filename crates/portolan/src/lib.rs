@@ -23,6 +23,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod exit;
+pub mod fit;
 pub mod settings;
 
 use clap::Parser;
@@ -81,9 +82,9 @@ pub fn run() -> std::process::ExitCode {
 fn report_error(s: &Settings, e: &CliError, json: bool) {
     let style = human::Style {
         color: s.color_stderr,
-        width: 100,
+        width: s.stderr_width(),
     };
-    let (sources, errors): (Option<&portolan_model::SourceMap>, Vec<SpecError>) = match e {
+    let (sources, mut errors): (Option<&portolan_model::SourceMap>, Vec<SpecError>) = match e {
         CliError::Load(LoadError::Invalid { sources, errors }) => (Some(sources), errors.clone()),
         CliError::Config(c) => (
             None,
@@ -121,6 +122,23 @@ fn report_error(s: &Settings, e: &CliError, json: bool) {
                 .collect()
         };
         print_json_errors(&list);
+    }
+    if let Some(w) = s.width_stderr {
+        for x in &mut errors {
+            let last_line = x
+                .loc
+                .into_iter()
+                .chain(x.related.iter().map(|(l, _)| *l))
+                .filter_map(|l| sources.map(|src| src.position(l).line))
+                .max()
+                .unwrap_or(0);
+            let gutter = last_line.max(1).to_string().len() + 1 + "= help: ".len();
+            x.message = fit::wrap(&x.message, w.saturating_sub("error: ".len()));
+            x.help = x
+                .help
+                .as_deref()
+                .map(|h| fit::wrap(h, w.saturating_sub(gutter)));
+        }
     }
     match sources {
         Some(src) if !errors.is_empty() => {

@@ -24,7 +24,38 @@ pub struct Settings {
     pub json: bool,
     /// -1 quiet, 0 normal, 1+ verbose.
     pub verbosity: i8,
+    /// Columns of the terminal stdout is, `None` when it is not one (a pipe or a file: no
+    /// line is cut to fit).
+    pub width: Option<usize>,
+    /// Columns of the terminal stderr is, likewise.
+    pub width_stderr: Option<usize>,
 }
+
+/// The width of the terminal `stream` is, `None` when it is not a terminal.
+fn width_of(stream: &impl std::os::fd::AsFd, terminal: bool) -> Option<usize> {
+    if !terminal {
+        return None;
+    }
+    terminal_size::terminal_size_of(stream)
+        .map(|(w, _)| usize::from(w.0))
+        .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
+        .filter(|w| *w >= 20)
+}
+
+impl Settings {
+    /// Width for text on stdout: the terminal's, or unlimited.
+    pub fn stdout_width(&self) -> usize {
+        self.width.unwrap_or(UNLIMITED)
+    }
+
+    /// Width for text on stderr: the terminal's, or unlimited.
+    pub fn stderr_width(&self) -> usize {
+        self.width_stderr.unwrap_or(UNLIMITED)
+    }
+}
+
+/// The width of output that goes to a pipe or a file: nothing is cut.
+pub const UNLIMITED: usize = 1 << 16;
 
 fn color(choice: ColorChoice, terminal: bool) -> bool {
     match choice {
@@ -44,12 +75,15 @@ impl Settings {
         }
         let verbosity = i8::try_from(cli.verbose).unwrap_or(i8::MAX)
             - i8::try_from(cli.quiet).unwrap_or(i8::MAX);
+        let (out, err) = (std::io::stdout(), std::io::stderr());
         Ok(Settings {
             spec: cli.spec.clone(),
-            color: color(cli.color, std::io::stdout().is_terminal()),
-            color_stderr: color(cli.color, std::io::stderr().is_terminal()),
+            color: color(cli.color, out.is_terminal()),
+            color_stderr: color(cli.color, err.is_terminal()),
             json: cli.json,
             verbosity,
+            width: width_of(&out, out.is_terminal()),
+            width_stderr: width_of(&err, err.is_terminal()),
         })
     }
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use portolan_alloc::log::{self, Action, Entry};
-use portolan_lint::report::{Format, human, json, sarif};
+use portolan_lint::report::{Format, group, human, json, sarif};
 use portolan_lint::{Report, Severity};
 use portolan_model::Model;
 
@@ -139,16 +139,44 @@ pub(crate) fn render_report(s: &Settings, model: &Model, mut r: Report, format: 
             }
             let style = human::Style {
                 color: s.color,
-                width: 100,
+                width: s.stdout_width(),
             };
+            // the same finding on several hosts is one block naming them (JSON and SARIF
+            // keep one per host); the summary still counts each
+            let hosts: std::collections::HashSet<&str> =
+                model.hosts.iter().map(|h| h.name.as_str()).collect();
+            let mut grouped = Report {
+                findings: group::by_host(&r.findings, &hosts),
+                suppressed: Vec::new(),
+            };
+            if let Some(w) = s.width {
+                for f in &mut grouped.findings {
+                    let last_line = f
+                        .labels
+                        .iter()
+                        .map(|l| model.sources.position(l.loc).line)
+                        .max()
+                        .unwrap_or(0);
+                    crate::fit::finding(f, w, last_line);
+                }
+            }
             match s.verbosity {
                 i8::MIN..=-2 => String::new(),
-                -1 => r
+                -1 => grouped
                     .findings
                     .iter()
                     .map(|f| human::finding(&model.sources, f, style) + "\n\n")
                     .collect(),
-                _ => human::report(&model.sources, &r, style),
+                _ => {
+                    let mut text: String = grouped
+                        .findings
+                        .iter()
+                        .map(|f| human::finding(&model.sources, f, style) + "\n\n")
+                        .collect();
+                    text.push_str(&human::summary(&r));
+                    text.push('\n');
+                    text
+                }
             }
         }
         Format::Json => pretty(&json::report(&model.sources, &r)),

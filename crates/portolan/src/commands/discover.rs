@@ -163,7 +163,7 @@ fn run(s: &Settings, d: &DiscoverSettings) -> Result<Exit, CliError> {
     if s.json {
         output::stdout(&(serde_json::to_string_pretty(&found).unwrap_or_default() + "\n"))?;
     } else {
-        output::stdout_with(|mut out| write_table(&mut out, &found.report))?;
+        output::stdout_with(|mut out| write_table(&mut out, &found.report, s.width))?;
         if s.verbosity >= 0 {
             errln!(
                 "{} port use(s), {} route(s) in {} file(s) read{}",
@@ -223,6 +223,7 @@ fn cells<'a>(service: &'a str, u: &'a PortUse) -> [std::borrow::Cow<'a, str>; 9]
 pub(crate) fn write_table(
     out: &mut impl std::io::Write,
     report: &FileReport,
+    width: Option<usize>,
 ) -> std::io::Result<()> {
     let header = [
         "SERVICE", "PORT", "PROTO", "ROLE", "ADDRESS", "VIA", "CONF", "EVIDENCE", "",
@@ -236,10 +237,21 @@ pub(crate) fn write_table(
             }
         }
     }
+    // on a terminal: the snippet gives way first, then names and addresses, the evidence
+    // last; ports, roles and confidence never
+    if let Some(w) = width {
+        crate::fit::shrink(&mut widths, w, 2, &[8, 5, 0, 4, 7]);
+    }
     let mut line = String::new();
     let mut row = |out: &mut dyn std::io::Write, cells: &[&str]| -> std::io::Result<()> {
         line.clear();
         for (i, c) in cells.iter().enumerate() {
+            // the evidence keeps its end (file:line:col), the rest their start
+            let c: &str = &if i == 7 {
+                crate::fit::tail(c, widths[i])
+            } else {
+                crate::fit::cell(c, widths[i])
+            };
             if i + 1 == cells.len() {
                 line.push_str(c);
             } else {
@@ -289,7 +301,12 @@ pub(crate) fn write_table(
                 portolan_discover::ProxyKind::Fastcgi => "fastcgi",
                 portolan_discover::ProxyKind::Grpc => "grpc",
             };
-            writeln!(out, ":{listen}{names} {path} -> {to} ({kind})  {}", r.at)?;
+            let line = format!(":{listen}{names} {path} -> {to} ({kind})  {}", r.at);
+            writeln!(
+                out,
+                "{}",
+                crate::fit::cell(&line, width.unwrap_or(usize::MAX))
+            )?;
         }
     }
     Ok(())

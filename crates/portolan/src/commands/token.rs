@@ -2,8 +2,6 @@
 //! (so the first admin token exists before any server runs). A new token is printed once;
 //! the database keeps only its SHA-256.
 
-use std::fmt::Write as _;
-
 use portolan_store::Store;
 
 use clap::ValueEnum;
@@ -177,7 +175,9 @@ fn run(s: &Settings, t: &TokenSettings) -> Result<Exit, CliError> {
     };
     let now = portolan_alloc::lease::now()?;
     runtime.block_on(async {
-        let store: Box<dyn Store> = portolan_store::open(db).await.map_err(|e| store_error(&e))?;
+        let store: Box<dyn Store> = portolan_store::open(db)
+            .await
+            .map_err(|e| store_error(&e))?;
         match t {
             TokenSettings::Create {
                 role,
@@ -226,7 +226,11 @@ fn run(s: &Settings, t: &TokenSettings) -> Result<Exit, CliError> {
                         .collect();
                     output::stdout(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"))?;
                 } else {
-                    let mut out = String::from("ID                ROLE   STATE    CREATED               EXPIRES               LABEL\n");
+                    let mut rows = vec![
+                        ["ID", "ROLE", "STATE", "CREATED", "EXPIRES", "LABEL"]
+                            .map(str::to_string)
+                            .to_vec(),
+                    ];
                     for t in &list {
                         let state = if t.revoked.is_some() {
                             "revoked"
@@ -235,18 +239,16 @@ fn run(s: &Settings, t: &TokenSettings) -> Result<Exit, CliError> {
                         } else {
                             "active"
                         };
-                        let _ = writeln!(
-                            out,
-                            "{:<17} {:<6} {:<8} {:<21} {:<21} {}",
-                            t.id,
-                            t.role.as_str(),
-                            state,
+                        rows.push(vec![
+                            t.id.clone(),
+                            t.role.as_str().to_string(),
+                            state.to_string(),
                             date(t.created),
                             t.expires.map_or_else(|| "never".into(), date),
-                            t.label
-                        );
+                            t.label.clone(),
+                        ]);
                     }
-                    output::stdout(&out)?;
+                    output::stdout(&crate::fit::table(&rows, s.width, &[5]))?;
                 }
             }
             TokenSettings::Revoke { id, .. } => {

@@ -13,6 +13,7 @@ mod json_contract;
 mod moves;
 mod netns;
 mod observe;
+mod output;
 mod reach;
 #[cfg(feature = "registry")]
 mod registry;
