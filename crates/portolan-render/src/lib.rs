@@ -153,3 +153,30 @@ pub fn generators() -> &'static [&'static dyn Generator] {
 pub fn generator(name: &str) -> Option<&'static dyn Generator> {
     generators().iter().copied().find(|g| g.name() == name)
 }
+
+#[cfg(test)]
+mod layout_tests {
+    /// `cargo fmt` cannot reach the target files (their `mod` declarations come from the
+    /// build script), so they are checked here, where every engineer's `cargo test` runs.
+    #[test]
+    fn target_files_are_rustfmt_clean() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/targets");
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+            .expect("src/targets")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+            .collect();
+        files.sort();
+        let out = std::process::Command::new("rustfmt")
+            .args(["--edition", "2024", "--check"])
+            .args(&files)
+            .output()
+            .expect("rustfmt is installed with the toolchain");
+        assert!(
+            out.status.success(),
+            "run `rustfmt --edition 2024 crates/portolan-render/src/targets/*.rs`:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}

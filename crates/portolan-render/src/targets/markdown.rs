@@ -720,8 +720,17 @@ bindings.http = { port = 8000, bind = "127.0.0.1", exposure = "localhost" }
         for raw in ["<img", "<script", "<b>", "<iframe"] {
             assert!(!out.contains(raw), "raw HTML `{raw}` in:\n{out}");
         }
-        assert!(out.starts_with("# Ops &lt;img src=x onerror=alert(1)&gt;\n"), "{out}");
-        assert!(out.contains("first line &lt;script&gt;alert(2)&lt;/script&gt;"), "{out}");
-        assert!(out.contains("REST &lt;script&gt;alert(3)&lt;/script&gt; second \\| line"), "{out}");
+        assert!(
+            out.starts_with("# Ops &lt;img src=x onerror=alert(1)&gt;\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("first line &lt;script&gt;alert(2)&lt;/script&gt;"),
+            "{out}"
+        );
+        assert!(
+            out.contains("REST &lt;script&gt;alert(3)&lt;/script&gt; second \\| line"),
+            "{out}"
+        );
     }
 }
