@@ -120,12 +120,15 @@ fn overview(cx: &RenderContext<'_>, envs: &[EnvId], out: &mut String) {
     t.row(vec!["flows".into(), m.flows.len().to_string()]);
     t.row(vec![
         "findings".into(),
-        format!(
-            "{} errors, {} warnings, {} info",
-            r.count(Severity::Error),
-            r.count(Severity::Warning),
-            r.count(Severity::Info)
-        ),
+        {
+            let n = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+            format!(
+                "{}, {}, {} info",
+                n(r.count(Severity::Error), "error"),
+                n(r.count(Severity::Warning), "warning"),
+                r.count(Severity::Info)
+            )
+        },
     ]);
     out.push_str(t.render());
     out.push('\n');
@@ -382,9 +385,10 @@ fn environment(cx: &RenderContext<'_>, e: EnvId, out: &mut String) {
                     format!("{} (from this spec)", h.firewall.kind.as_str())
                 }
                 portolan_model::FirewallPolicy::Rules { rules, .. } => format!(
-                    "{} ({} rules as deployed)",
+                    "{} ({} rule{} as deployed)",
                     h.firewall.kind.as_str(),
-                    rules.len()
+                    rules.len(),
+                    if rules.len() == 1 { "" } else { "s" }
                 ),
             },
             h.ephemeral.to_string(),
@@ -628,7 +632,7 @@ fn checklist(cx: &RenderContext<'_>, envs: &[EnvId], out: &mut String) {
                         .or_insert_with(|| describe_sources(m, &r.allowed.sources))
                         .clone()
                 } else {
-                    "localhost only".into()
+                    "localhost".into()
                 };
                 let tcp = b.transport == portolan_model::Transport::Tcp;
                 let ss = format!(

@@ -93,9 +93,9 @@ fn report(s: &Settings, client: &Client<'_>, host: &str) -> Result<(), CliError>
     } else if s.verbosity >= 0 {
         let drift = answer["drift"].as_array().map_or(0, Vec::len);
         output::stdout(&format!(
-            "reported {} listeners of host `{host}`: {drift} drift finding{}\n",
-            listeners.len(),
-            if drift == 1 { "" } else { "s" }
+            "reported {} of host `{host}`: {}\n",
+            super::common::count(listeners.len() as u64, "listener", None),
+            super::common::count(drift as u64, "drift finding", None)
         ))?;
     }
     Ok(())

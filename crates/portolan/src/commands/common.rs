@@ -226,3 +226,13 @@ pub(crate) fn capture(prog: &str, args: &[&str]) -> Result<String, CliError> {
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// `1 host`, `2 hosts`, `0 hosts` (`plural` for the irregular: `process`/`processes`).
+pub(crate) fn count(n: impl Into<u64>, one: &str, plural: Option<&str>) -> String {
+    let n = n.into();
+    match (n, plural) {
+        (1, _) => format!("1 {one}"),
+        (_, Some(p)) => format!("{n} {p}"),
+        (_, None) => format!("{n} {one}s"),
+    }
+}

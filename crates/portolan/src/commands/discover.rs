@@ -13,7 +13,7 @@ use portolan_discover::walk::{self, Discovery, WalkOptions};
 use portolan_discover::{FileReport, PortUse, Role};
 
 use super::Subcommand;
-use super::common::{entry, shown, warn_problems};
+use super::common::{count, entry, shown, warn_problems};
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
@@ -166,14 +166,17 @@ fn run(s: &Settings, d: &DiscoverSettings) -> Result<Exit, CliError> {
         output::stdout_with(|mut out| write_table(&mut out, &found.report, s.width))?;
         if s.verbosity >= 0 {
             errln!(
-                "{} port use(s), {} route(s) in {} file(s) read{}",
-                found.report.uses.len(),
-                found.report.routes.len(),
-                found.files_read,
+                "{}, {} in {} read{}",
+                count(found.report.uses.len() as u64, "port use", None),
+                count(found.report.routes.len() as u64, "route", None),
+                count(found.files_read as u64, "file", None),
                 if found.report.secrets.is_empty() {
                     String::new()
                 } else {
-                    format!("; {} secret(s) redacted", found.report.secrets.len())
+                    format!(
+                        "; {} redacted",
+                        count(found.report.secrets.len() as u64, "secret", None)
+                    )
                 }
             );
         }

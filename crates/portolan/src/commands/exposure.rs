@@ -167,8 +167,8 @@ fn run(s: &Settings, env: Option<&str>, host: Option<&str>) -> Result<Exit, CliE
         let wider = table.iter().filter(|r| r[5] == "WIDER").count();
         let _ = writeln!(
             out,
-            "\n{} bindings, {wider} reachable from more than declared.",
-            table.len()
+            "\n{}, {wider} reachable from more than declared.",
+            super::common::count(table.len() as u64, "binding", None)
         );
     }
     output::stdout(&out)?;

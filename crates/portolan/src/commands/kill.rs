@@ -172,9 +172,9 @@ fn run(s: &Settings, k: &KillSettings) -> Result<Exit, CliError> {
         say(
             s,
             &format!(
-                "dry run: would send SIG{} to {} process(es){}",
+                "dry run: would send SIG{} to {}{}",
                 k.signal.trim_start_matches("SIG").to_ascii_uppercase(),
-                plan.targets.len(),
+                super::common::count(plan.targets.len() as u64, "process", Some("processes")),
                 if k.force {
                     ", then SIGKILL to survivors"
                 } else {
@@ -232,7 +232,10 @@ fn confirm(n: usize) -> Result<bool, CliError> {
     if !stdin.is_terminal() {
         return Err(CliError::Usage("refusing to signal processes without confirmation: stdin is not a terminal (pass --yes)".into()));
     }
-    crate::output::stderr(&format!("signal {n} process(es)? [y/N] "));
+    crate::output::stderr(&format!(
+        "signal {}? [y/N] ",
+        super::common::count(n as u64, "process", Some("processes"))
+    ));
     let mut line = String::new();
     stdin
         .lock()

@@ -4,7 +4,7 @@
 
 use super::Subcommand;
 use super::client::{Client, Remote};
-use super::common::shown;
+use super::common::{count, shown};
 use crate::cli::RemoteArgs;
 use crate::error::CliError;
 use crate::exit::Exit;
@@ -66,16 +66,16 @@ fn send(s: &Settings, remote: &Remote, name: &str, text: &str) -> Result<Exit, C
         output::stdout(&(answer.trim().to_string() + "\n"))?;
     } else if s.verbosity >= 0 {
         let v: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
+        let n = |k: &str, word: &str| count(v[k].as_u64().unwrap_or(0), word, None);
         output::stdout(&format!(
-            "pushed {} to {}: {} projects, {} hosts, {} services, {} bindings, {} reservations; {} lint findings\n",
-            name,
+            "pushed {name} to {}: {}, {}, {}, {}, {}; {}\n",
             remote.server,
-            v["projects"],
-            v["hosts"],
-            v["services"],
-            v["bindings"],
-            v["reservations"],
-            v["findings"]
+            n("projects", "project"),
+            n("hosts", "host"),
+            n("services", "service"),
+            n("bindings", "binding"),
+            n("reservations", "reservation"),
+            n("findings", "lint finding"),
         ))?;
     }
     Ok(Exit::Ok)

@@ -18,3 +18,4 @@ mod reach;
 #[cfg(feature = "registry")]
 mod registry;
 mod rules;
+mod wording;

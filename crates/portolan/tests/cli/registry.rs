@@ -120,7 +120,7 @@ fn serve_push_pull_alloc_agent() {
 
     c_run(&c, &["push", "--server", &url], &admin)
         .success()
-        .stdout_has("1 projects, 1 hosts, 1 services");
+        .stdout_has("1 project, 1 host, 1 service");
     // a write token may not push
     c_run(&c, &["push", "--server", &url], &write)
         .code(2)
