@@ -68,7 +68,7 @@ pub enum FirewallArg {
 #[derive(Debug, Clone)]
 struct FirewallSettings {
     /// Dump syntax.
-    kind: portolan_lint::firewall::Kind,
+    kind: portolan_firewall::Kind,
     /// `--from FILE` (`-`: stdin); `None`: read the live firewall.
     from: Option<PathBuf>,
 }
@@ -77,9 +77,9 @@ impl Subcommand for Args {
     fn run(self, s: &Settings) -> Result<Exit, CliError> {
         let firewall = self.firewall.map(|k| FirewallSettings {
             kind: match k {
-                FirewallArg::Ufw => portolan_lint::firewall::Kind::Ufw,
-                FirewallArg::Iptables => portolan_lint::firewall::Kind::Iptables,
-                FirewallArg::Nftables => portolan_lint::firewall::Kind::Nftables,
+                FirewallArg::Ufw => portolan_firewall::Kind::Ufw,
+                FirewallArg::Iptables => portolan_firewall::Kind::Iptables,
+                FirewallArg::Nftables => portolan_firewall::Kind::Nftables,
             },
             from: self.from,
         });
@@ -207,7 +207,7 @@ fn is_root() -> bool {
 
 /// The dump (from `--from`, standard input or the live firewall) and how to name it.
 fn read_dump(fw: &FirewallSettings) -> Result<(String, String), CliError> {
-    use portolan_lint::firewall::Kind;
+    use portolan_firewall::Kind;
     match &fw.from {
         Some(p) if p.as_os_str() == "-" => {
             let mut text = String::new();
@@ -256,7 +256,7 @@ fn firewall_drift(
     h: portolan_model::HostId,
     fw: &FirewallSettings,
 ) -> Result<Vec<portolan_lint::Finding>, CliError> {
-    use portolan_lint::firewall::drift::{Dump, drift};
+    use portolan_lint::firewall_drift::{Dump, drift};
     let (name, text) = read_dump(fw)?;
     let ruleset = fw.kind.parse(&text).map_err(|e| {
         CliError::Usage(format!(
@@ -264,9 +264,9 @@ fn firewall_drift(
             e.line,
             e.column,
             match fw.kind {
-                portolan_lint::firewall::Kind::Ufw => "`ufw status verbose`",
-                portolan_lint::firewall::Kind::Iptables => "`iptables-save`",
-                portolan_lint::firewall::Kind::Nftables => "`nft list ruleset`",
+                portolan_firewall::Kind::Ufw => "`ufw status verbose`",
+                portolan_firewall::Kind::Iptables => "`iptables-save`",
+                portolan_firewall::Kind::Nftables => "`nft list ruleset`",
             },
             e.reason
         ))

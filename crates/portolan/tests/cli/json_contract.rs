@@ -316,7 +316,7 @@ fn lint_takes_several_specs_into_one_report() {
 #[cfg(feature = "registry")]
 #[test]
 fn alloc_json_is_the_same_object_locally_and_from_the_registry() {
-    use crate::registry::{Serve, token};
+    use crate::registry::{serve, token};
     let c = case();
     let db = format!("sqlite://{}", c.path().join("reg.db").display());
     let admin = token(c.path(), &db, "admin");
@@ -327,7 +327,7 @@ fn alloc_json_is_the_same_object_locally_and_from_the_registry() {
         .expect("token list");
     let tokens: serde_json::Value = serde_json::from_slice(&tokens.stdout).expect("JSON");
     assert_eq!(tokens[0]["role"], "admin", "{tokens}");
-    let server = Serve::start(c.path(), &db);
+    let server = serve(c.path(), &db);
     let pushed = c
         .command()
         .args(["push", "--server", &server.url])

@@ -103,7 +103,7 @@ fn a_zero_duration_is_out_of_range_not_malformed() {
 #[cfg(feature = "registry")]
 #[test]
 fn registry_messages_agree_in_number_and_article() {
-    use crate::registry::{Serve, token};
+    use crate::registry::{serve, token};
     let c = Case::new().file(
         "ports.toml",
         "[hosts.only]\n[services.one]\nhosts = [\"only\"]\nbindings.http = { port = 20001, bind = \"127.0.0.1\", exposure = \"localhost\" }\n",
@@ -111,7 +111,7 @@ fn registry_messages_agree_in_number_and_article() {
     let db = format!("sqlite://{}", c.path().join("reg.db").display());
     let admin = token(c.path(), &db, "admin");
     let read = token(c.path(), &db, "read");
-    let server = Serve::start(c.path(), &db);
+    let server = serve(c.path(), &db);
     let push = |t: &str| {
         c.command()
             .args(["push", "--server", &server.url])
