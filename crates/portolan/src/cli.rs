@@ -160,13 +160,15 @@ subcommands! {
     Agent => agent,
 }
 
-/// Where the registry is: `--server`/`$PORTOLAN_SERVER` and `--token`/`$PORTOLAN_TOKEN`.
+/// Where the registry is: `--server`/`$PORTOLAN_SERVER` and `--token`/`$PORTOLAN_TOKEN`,
+/// else the config file's `server` and `token_file`.
 #[derive(Debug, Args)]
 pub struct RemoteArgs {
-    /// Registry URL (`http://127.0.0.1:7878`).
+    /// Registry URL (`http://127.0.0.1:7878`) [default: the config file's `server`]
     #[arg(long, env = "PORTOLAN_SERVER", value_name = "URL")]
     pub server: Option<String>,
-    /// API token (prefer `PORTOLAN_TOKEN`: arguments are visible to other users).
+    /// API token (prefer `PORTOLAN_TOKEN` or the config file's `token_file`: arguments are
+    /// visible to other users).
     #[arg(
         long,
         env = "PORTOLAN_TOKEN",

@@ -21,6 +21,7 @@
 pub mod output;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod error;
 pub mod exit;
 pub mod fit;

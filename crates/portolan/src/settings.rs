@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use crate::cli::{Cli, ColorChoice};
+use crate::config::Config;
 use crate::error::CliError;
 
 /// Validated global settings.
@@ -29,6 +30,16 @@ pub struct Settings {
     pub width: Option<usize>,
     /// Columns of the terminal stderr is, likewise.
     pub width_stderr: Option<usize>,
+    /// The user's config file (flags and environment variables win over it).
+    pub config: Config,
+}
+
+/// The spec host this machine is, as the config file says (`host`), set once at start.
+static CONFIGURED_HOST: OnceLock<Option<String>> = OnceLock::new();
+
+/// The config file's `host`: which host of the spec this machine is, when it says.
+pub fn configured_host() -> Option<&'static str> {
+    CONFIGURED_HOST.get().and_then(Option::as_deref)
 }
 
 /// The width of the terminal `stream` is, `None` when it is not a terminal.
@@ -76,6 +87,8 @@ impl Settings {
         let verbosity = i8::try_from(cli.verbose).unwrap_or(i8::MAX)
             - i8::try_from(cli.quiet).unwrap_or(i8::MAX);
         let (out, err) = (std::io::stdout(), std::io::stderr());
+        let config = Config::load()?;
+        let _ = CONFIGURED_HOST.set(config.host.clone());
         Ok(Settings {
             spec: cli.spec.clone(),
             color: color(cli.color, out.is_terminal()),
@@ -84,6 +97,7 @@ impl Settings {
             verbosity,
             width: width_of(&out, out.is_terminal()),
             width_stderr: width_of(&err, err.is_terminal()),
+            config,
         })
     }
 

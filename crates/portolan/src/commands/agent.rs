@@ -28,7 +28,8 @@ pub struct Args {
     /// The registry.
     #[command(flatten)]
     pub remote: RemoteArgs,
-    /// Report as this host (default: this machine's short hostname).
+    /// Report as this host (default: the config file's `host`, else this machine's short
+    /// hostname).
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
     /// Time between reports (`30s`, `5m`).
@@ -63,8 +64,8 @@ impl Subcommand for Args {
         run(
             s,
             &AgentSettings {
-                remote: Remote::required(self.remote)?,
-                host: self.host,
+                remote: Remote::required(self.remote, &s.config)?,
+                host: self.host.or_else(|| s.config.host.clone()),
                 interval,
                 once: self.once,
             },

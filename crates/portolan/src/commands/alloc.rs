@@ -138,7 +138,7 @@ impl Subcommand for Args {
             dry_run: self.dry_run,
             print: self.print,
             #[cfg(feature = "registry")]
-            remote: super::client::Remote::from_args(self.remote)?,
+            remote: super::client::Remote::from_args(self.remote, &s.config)?,
         };
         #[cfg(feature = "registry")]
         if let Some(remote) = &a.remote {

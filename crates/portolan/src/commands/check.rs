@@ -172,6 +172,11 @@ fn run(
 /// "no drift", so it is a usage error naming the ways out.
 fn not_a_host(model: &portolan_model::Model) -> CliError {
     const SHOWN: usize = 8;
+    if let Some(h) = crate::settings::configured_host() {
+        return CliError::Usage(format!(
+            "the config file says this machine is host `{h}`, which is not in the spec: fix `host` there, or pass --host NAME or --no-drift"
+        ));
+    }
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     let mut names: Vec<&str> = model
         .hosts

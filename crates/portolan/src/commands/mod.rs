@@ -38,6 +38,8 @@ pub mod token;
 pub(crate) mod client;
 pub(crate) mod common;
 pub(crate) mod live;
+#[cfg(feature = "registry")]
+pub(crate) mod registry_db;
 
 use crate::error::CliError;
 use crate::exit::Exit;

@@ -31,7 +31,11 @@ pub struct Args {
 
 impl Subcommand for Args {
     fn run(self, s: &Settings) -> Result<Exit, CliError> {
-        run(s, &Remote::required(self.remote)?, self.output.as_deref())
+        run(
+            s,
+            &Remote::required(self.remote, &s.config)?,
+            self.output.as_deref(),
+        )
     }
 }
 

@@ -30,7 +30,7 @@ pub struct Args {
 
 impl Subcommand for Args {
     fn run(self, s: &Settings) -> Result<Exit, CliError> {
-        run(s, &Remote::required(self.remote)?)
+        run(s, &Remote::required(self.remote, &s.config)?)
     }
 }
 

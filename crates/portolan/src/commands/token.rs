@@ -7,6 +7,7 @@ use portolan_store::Store;
 use clap::ValueEnum;
 
 use super::Subcommand;
+use super::registry_db::Db;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
@@ -47,14 +48,10 @@ pub enum Action {
 /// The registry database of `token`.
 #[derive(Debug, clap::Args)]
 pub struct DbArgs {
-    /// Database: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`.
-    #[arg(
-        long,
-        env = "PORTOLAN_DB",
-        value_name = "URL",
-        default_value = "sqlite://portolan.db"
-    )]
-    pub db: String,
+    /// Database: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB` [default: the config
+    /// file's `db`, else `sqlite://portolan.db`]
+    #[arg(long, env = "PORTOLAN_DB", value_name = "URL")]
+    pub db: Option<String>,
 }
 
 /// `token create`.
@@ -100,8 +97,8 @@ pub enum RoleArg {
 enum TokenSettings {
     /// `token create`.
     Create {
-        /// Database URL.
-        db: String,
+        /// The database.
+        db: Db,
         /// Role.
         role: portolan_store::Role,
         /// Label.
@@ -111,13 +108,13 @@ enum TokenSettings {
     },
     /// `token list`.
     List {
-        /// Database URL.
-        db: String,
+        /// The database.
+        db: Db,
     },
     /// `token revoke`.
     Revoke {
-        /// Database URL.
-        db: String,
+        /// The database.
+        db: Db,
         /// Token id.
         id: String,
     },
@@ -127,7 +124,7 @@ impl Subcommand for Args {
     fn run(self, s: &Settings) -> Result<Exit, CliError> {
         let t = match self.action {
             Action::Create(a) => TokenSettings::Create {
-                db: a.db.db,
+                db: Db::resolve(a.db.db, &s.config),
                 role: match a.role {
                     RoleArg::Read => portolan_store::Role::Read,
                     RoleArg::Write => portolan_store::Role::Write,
@@ -141,9 +138,11 @@ impl Subcommand for Args {
                     .transpose()
                     .map_err(|e| CliError::Usage(format!("--expires: {e}")))?,
             },
-            Action::List(a) => TokenSettings::List { db: a.db },
+            Action::List(a) => TokenSettings::List {
+                db: Db::resolve(a.db, &s.config),
+            },
             Action::Revoke(a) => TokenSettings::Revoke {
-                db: a.db.db,
+                db: Db::resolve(a.db.db, &s.config),
                 id: a.id,
             },
         };
@@ -173,9 +172,12 @@ fn run(s: &Settings, t: &TokenSettings) -> Result<Exit, CliError> {
         | TokenSettings::List { db }
         | TokenSettings::Revoke { db, .. } => db,
     };
+    if !matches!(t, TokenSettings::Create { .. }) {
+        db.must_exist()?;
+    }
     let now = portolan_alloc::lease::now()?;
     runtime.block_on(async {
-        let store: Box<dyn Store> = portolan_store::open(db)
+        let store: Box<dyn Store> = portolan_store::open(&db.url)
             .await
             .map_err(|e| store_error(&e))?;
         match t {
@@ -194,19 +196,21 @@ fn run(s: &Settings, t: &TokenSettings) -> Result<Exit, CliError> {
                     let v = serde_json::json!({
                         "id": t.info.id, "role": role.as_str(), "label": t.info.label,
                         "expires": t.info.expires.map(date), "token": t.token,
+                        "db": db.shown(), "created": !db.existed,
                     });
                     output::stdout(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"))?;
                 } else {
                     output::stdout(&format!("{}\n", t.token))?;
                     if s.verbosity >= 0 {
                         errln!(
-                            "created {} token {}{}; it is shown only now",
+                            "created {} token {}{} in {}; it is shown only now",
                             role.as_str(),
                             t.info.id,
                             t.info
                                 .expires
                                 .map(|e| format!(", expires {}", date(e)))
-                                .unwrap_or_default()
+                                .unwrap_or_default(),
+                            db.described()
                         );
                     }
                 }
@@ -249,6 +253,12 @@ fn run(s: &Settings, t: &TokenSettings) -> Result<Exit, CliError> {
                         ]);
                     }
                     output::stdout(&crate::fit::table(&rows, s.width, &[5]))?;
+                    if s.verbosity >= 0 && super::registry_db::active(&list, now) == 0 {
+                        errln!(
+                            "note: no usable token in {}: the registry refuses every request until `portolan token create`",
+                            db.shown()
+                        );
+                    }
                 }
             }
             TokenSettings::Revoke { id, .. } => {

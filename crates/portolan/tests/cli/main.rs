@@ -2,6 +2,7 @@
 
 mod alloc;
 mod commands;
+mod config;
 mod discover;
 mod errors;
 mod examples;

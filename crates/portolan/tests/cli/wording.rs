@@ -54,10 +54,16 @@ fn public_without_tls_help_fits_the_app() {
     assert!(pg.contains("bind = \"127.0.0.1\""), "{pg}");
     assert!(!pg.contains("proxy route"), "{pg}");
     let redis = help_of(&v, "cache.redis");
-    assert!(redis.contains("\"127.0.0.1:6379:6379\""), "docker publishes: {redis}");
+    assert!(
+        redis.contains("\"127.0.0.1:6379:6379\""),
+        "docker publishes: {redis}"
+    );
     assert!(!redis.contains("proxy route"), "{redis}");
     let http = help_of(&v, "site.http");
-    assert!(http.contains("tls = \"native\"") && http.contains("TLS proxy route"), "{http}");
+    assert!(
+        http.contains("tls = \"native\"") && http.contains("TLS proxy route"),
+        "{http}"
+    );
     let other = help_of(&v, "mqtt.broker");
     assert!(other.contains("enable TLS in the server"), "{other}");
 }
@@ -124,5 +130,8 @@ fn registry_messages_agree_in_number_and_article() {
     assert!(err.contains("needs an `admin` token"), "{err}");
     let ok = push(&admin);
     let said = String::from_utf8_lossy(&ok.stdout);
-    assert!(said.contains(": 0 projects, 1 host, 1 service, 1 binding, 0 reservations; "), "{said}");
+    assert!(
+        said.contains(": 0 projects, 1 host, 1 service, 1 binding, 0 reservations; "),
+        "{said}"
+    );
 }
