@@ -125,6 +125,8 @@ subcommands! {
     Schema => schema,
     /// Print a shell completion script.
     Completions => completions,
+    /// Print the manual page (or write every page into a directory).
+    Man => man,
     /// Pick the next free port of a project and record it (locked, atomic, logged).
     Alloc => alloc,
     /// Hold ports for a project without a service yet.

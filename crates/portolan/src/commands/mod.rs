@@ -16,6 +16,7 @@ pub mod kill;
 pub mod lint;
 pub mod log;
 pub mod ls;
+pub mod man;
 pub mod move_;
 pub mod probe;
 pub mod release;

@@ -10,6 +10,7 @@ mod exit_codes;
 mod firewall;
 mod r#gen;
 mod harness;
+mod install;
 mod json_contract;
 mod moves;
 mod netns;
