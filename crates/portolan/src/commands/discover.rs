@@ -161,7 +161,13 @@ fn run(s: &Settings, d: &DiscoverSettings) -> Result<Exit, CliError> {
         return write(s, d, &found);
     }
     if s.json {
-        output::stdout(&(serde_json::to_string_pretty(&found).unwrap_or_default() + "\n"))?;
+        // streamed: 100,000s of uses never become one string
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        serde_json::to_writer_pretty(&mut out, &found)
+            .map_err(std::io::Error::from)
+            .and_then(|()| std::io::Write::write_all(&mut out, b"\n"))
+            .and_then(|()| std::io::Write::flush(&mut out))
+            .map_err(|e| CliError::io("cannot write to stdout", e))?;
     } else {
         output::stdout_with(|mut out| write_table(&mut out, &found.report, s.width))?;
         if s.verbosity >= 0 {

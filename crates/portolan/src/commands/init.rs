@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use portolan_discover::draft::{self, DraftService};
+use portolan_discover::draft;
 use portolan_discover::walk::{self, WalkOptions};
 
 use super::Subcommand;
@@ -148,6 +148,6 @@ fn starter(s: &Settings, root: &Path) -> Result<String, CliError> {
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "my-system".into());
-    let services: Vec<DraftService> = draft::services(&found.report);
-    Ok(draft::starter_spec(&name, &services))
+    let drafted = draft::draft(&found.report, &name);
+    Ok(draft::starter_spec(&name, &drafted))
 }

@@ -3,6 +3,7 @@
 mod alloc;
 mod commands;
 mod config;
+mod diffs;
 mod discover;
 mod errors;
 mod examples;
