@@ -18,6 +18,7 @@ mod netns;
 mod observe;
 mod output;
 mod reach;
+mod readme;
 #[cfg(feature = "registry")]
 mod registry;
 mod rules;
