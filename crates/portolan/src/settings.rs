@@ -32,6 +32,9 @@ pub struct Settings {
     pub width_stderr: Option<usize>,
     /// The user's config file (flags and environment variables win over it).
     pub config: Config,
+    /// Where "now" comes from: `PORTOLAN_NOW` read once here (malformed is a usage error,
+    /// never a default), else the system clock.
+    pub clock: portolan_model::clock::Clock,
 }
 
 /// The spec host this machine is, as the config file says (`host`), set once at start.
@@ -84,6 +87,8 @@ impl Settings {
         {
             return Err(CliError::Usage("--spec (or PORTOLAN_SPEC) is empty".into()));
         }
+        let clock =
+            portolan_model::clock::Clock::from_env().map_err(|e| CliError::Usage(e.to_string()))?;
         let verbosity = i8::try_from(cli.verbose).unwrap_or(i8::MAX)
             - i8::try_from(cli.quiet).unwrap_or(i8::MAX);
         let (out, err) = (std::io::stdout(), std::io::stderr());
@@ -98,6 +103,7 @@ impl Settings {
             width: width_of(&out, out.is_terminal()),
             width_stderr: width_of(&err, err.is_terminal()),
             config,
+            clock,
         })
     }
 

@@ -1,5 +1,7 @@
 //! `portolan check`: lint plus drift on this machine — the spec's bindings for this host
-//! (`--host`, or recognised by hostname) against the live listeners, and with `--firewall`
+//! (`--host`, or recognised by hostname) against the live listeners and container
+//! publications (whoever holds the host socket; `publish-to-dead-port` for a publication
+//! nothing listens on inside its container), and with `--firewall`
 //! against the deployed firewall ruleset (live, or a saved dump with `--from`).
 
 use portolan_model::error::did_you_mean;
@@ -9,7 +11,7 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use super::Subcommand;
-use super::common::{ReportSettings, capture, print_report};
+use super::common::{ReportSettings, capture, is_root, print_report};
 use super::live::{listeners, this_host};
 use crate::cli::ReportArgs;
 use crate::error::CliError;
@@ -158,11 +160,8 @@ fn run(
                 .extend(portolan_observe::reachability::unreachable(&model, h));
         }
         portolan_lint::sort(&model, &mut r.findings);
-        if let Some(n) = note
-            && s.verbosity >= 0
-            && human
-        {
-            errln!("note: {n}");
+        if human {
+            super::live::print_notes(s, &note);
         }
     }
     print_report(s, &model, r, report)
@@ -196,18 +195,6 @@ fn not_a_host(model: &portolan_model::Model) -> CliError {
             names.join(", ")
         }
     ))
-}
-
-/// Whether this process runs as root (effective uid 0).
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|st| {
-            st.lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(|e| e == "0"))
-        })
-        .unwrap_or(false)
 }
 
 /// The dump (from `--from`, standard input or the live firewall) and how to name it.

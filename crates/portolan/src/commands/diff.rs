@@ -56,8 +56,8 @@ impl Subcommand for Args {
                 "only one side can be standard input (`-`)".into(),
             ));
         }
-        let a = side(&self.a, self.host.as_deref())?;
-        let b = side(&self.b, self.host.as_deref())?;
+        let a = side(s, &self.a, self.host.as_deref())?;
+        let b = side(s, &self.b, self.host.as_deref())?;
         let d: Diff = diff::diff(&a, &b);
         if s.json {
             output::stdout(&pretty(&serde_json::to_value(&d).unwrap_or_default()))?;
@@ -73,9 +73,9 @@ impl Subcommand for Args {
 }
 
 /// Reads one side.
-fn side(arg: &str, host: Option<&str>) -> Result<Snapshot, CliError> {
+fn side(s: &Settings, arg: &str, host: Option<&str>) -> Result<Snapshot, CliError> {
     if arg == "live" {
-        let now = portolan_alloc::lease::now()?;
+        let now = s.clock.now();
         let (live, note) = listeners(true)?;
         let name = host.map_or_else(short_hostname, str::to_string);
         return Ok(Snapshot::live(

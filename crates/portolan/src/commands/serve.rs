@@ -142,7 +142,7 @@ fn run(s: &Settings, o: &ServeSettings) -> Result<Exit, CliError> {
         .map_err(|e| CliError::io("cannot start the async runtime", e))?;
     // open it here first: to say whether it was created, and to warn when no token can
     // get in (the server opens it again; SQLite and PostgreSQL both allow that)
-    let now = portolan_alloc::lease::now()?;
+    let now = s.clock.now();
     let tokens = runtime.block_on(async {
         let store = portolan_store::open(&o.db.url)
             .await

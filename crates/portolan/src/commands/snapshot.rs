@@ -35,7 +35,7 @@ pub struct Args {
 
 impl Subcommand for Args {
     fn run(self, s: &Settings) -> Result<Exit, CliError> {
-        let now = portolan_alloc::lease::now()?;
+        let now = s.clock.now();
         let host = self.host.unwrap_or_else(|| {
             s.spec_path()
                 .ok()

@@ -175,7 +175,7 @@ fn run(s: &Settings, t: &TokenSettings) -> Result<Exit, CliError> {
     if !matches!(t, TokenSettings::Create { .. }) {
         db.must_exist()?;
     }
-    let now = portolan_alloc::lease::now()?;
+    let now = s.clock.now();
     runtime.block_on(async {
         let store: Box<dyn Store> = portolan_store::open(&db.url)
             .await

@@ -3,8 +3,10 @@
 mod alloc;
 mod commands;
 mod config;
+mod containers;
 mod diffs;
 mod discover;
+mod engine;
 mod errors;
 mod examples;
 mod exit_codes;
