@@ -118,18 +118,15 @@ fn overview(cx: &RenderContext<'_>, envs: &[EnvId], out: &mut String) {
     ]);
     t.row(vec!["routes".into(), m.routes.len().to_string()]);
     t.row(vec!["flows".into(), m.flows.len().to_string()]);
-    t.row(vec![
-        "findings".into(),
-        {
-            let n = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-            format!(
-                "{}, {}, {} info",
-                n(r.count(Severity::Error), "error"),
-                n(r.count(Severity::Warning), "warning"),
-                r.count(Severity::Info)
-            )
-        },
-    ]);
+    t.row(vec!["findings".into(), {
+        let n = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        format!(
+            "{}, {}, {} info",
+            n(r.count(Severity::Error), "error"),
+            n(r.count(Severity::Warning), "warning"),
+            r.count(Severity::Info)
+        )
+    }]);
     out.push_str(t.render());
     out.push('\n');
 }
