@@ -171,7 +171,12 @@ subcommands! {
 #[derive(Debug, Args)]
 pub struct RemoteArgs {
     /// Registry URL (`http://127.0.0.1:7878`) [default: the config file's `server`]
-    #[arg(long, env = "PORTOLAN_SERVER", value_name = "URL")]
+    #[arg(
+        long,
+        env = "PORTOLAN_SERVER",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub server: Option<String>,
     /// API token (prefer `PORTOLAN_TOKEN` or the config file's `token_file`: arguments are
     /// visible to other users).

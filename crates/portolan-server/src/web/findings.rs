@@ -4,7 +4,7 @@
 //! done here, not in the browser: the page works without JavaScript and under the strict CSP,
 //! and a filtered view is a link.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use axum::extract::{RawQuery, State};
 use axum::response::Html;
@@ -14,7 +14,7 @@ use serde::Serialize;
 use portolan_store::FindingRecord;
 
 use super::login::Viewer;
-use super::pages::query_param;
+use super::pages::{FINDINGS_PAGE, query_param};
 use super::render::{WebError, page};
 use crate::AppState;
 
@@ -105,41 +105,83 @@ fn row(f: &FindingRecord) -> FindingRow {
 }
 
 fn severity_order(s: &str) -> (u8, &str) {
-    match s {
-        "error" => (0, s),
-        "warning" => (1, s),
-        "info" => (2, s),
-        _ => (3, s),
-    }
+    let rank = match s {
+        "error" => 0,
+        "warning" => 1,
+        "info" => 2,
+        _ => 3,
+    };
+    (rank, s)
 }
 
-/// `GET /findings?severity=S&rule=R&host=H&q=TEXT`.
+/// `GET /findings?severity=S&rule=R&host=H&q=TEXT&cursor=C`. Unfiltered or by severity
+/// only, the store pages it ([`FINDINGS_PAGE`] a page); a rule, host or search narrows
+/// every stored finding here and shows the first [`FINDINGS_PAGE`] that match.
 pub async fn findings_page(
     State(state): State<AppState>,
     viewer: Viewer,
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, WebError> {
     let filter = Filter::from_query(query.as_deref());
-    let all: Vec<FindingRow> = state.store.findings().await?.iter().map(row).collect();
-    let mut by_severity: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut rules = BTreeSet::new();
-    let mut hosts = BTreeSet::new();
-    for f in &all {
-        *by_severity.entry(f.severity.as_str()).or_default() += 1;
-        rules.insert(f.rule.as_str());
-        hosts.extend(f.hosts.iter().map(String::as_str));
-    }
-    let mut severities: Vec<(&str, usize)> = by_severity.into_iter().collect();
-    severities.sort_by_key(|(s, _)| severity_order(s));
-    let total = all.len();
-    let rows: Vec<&FindingRow> = all.iter().filter(|f| filter.keeps(f)).collect();
+    let cursor = query_param(query.as_deref(), "cursor").filter(|s| !s.is_empty());
+    let mut severities: Vec<(String, u64)> = state.store.finding_counts().await?;
+    severities.sort_by(|(a, _), (b, _)| severity_order(a).cmp(&severity_order(b)));
+    let total: u64 = severities.iter().map(|(_, n)| n).sum();
+    let paged = filter.rule.is_none() && filter.host.is_none() && filter.q.is_none();
+    let (rows, next, matching) = if paged {
+        let found = match state
+            .store
+            .findings_page(filter.severity.as_deref(), cursor.as_deref(), FINDINGS_PAGE)
+            .await
+        {
+            Err(portolan_store::StoreError::Invalid { .. }) => {
+                return Err(WebError::NotFound(
+                    "There is no such page of findings.".into(),
+                ));
+            }
+            other => other?,
+        };
+        let matching = filter.severity.as_ref().map_or(total, |s| {
+            severities
+                .iter()
+                .find(|(name, _)| name == s)
+                .map_or(0, |(_, n)| *n)
+        });
+        let rows: Vec<FindingRow> = found.items.iter().map(row).collect();
+        (rows, found.next, matching)
+    } else {
+        let rows: Vec<FindingRow> = state
+            .store
+            .findings()
+            .await?
+            .iter()
+            .map(row)
+            .filter(|f| filter.keeps(f))
+            .collect();
+        let matching = rows.len() as u64;
+        (
+            rows.into_iter().take(FINDINGS_PAGE as usize).collect(),
+            None,
+            matching,
+        )
+    };
+    // the choices: the rules and hosts of what is shown, the spec's hosts, and what is asked
+    let mut rules: BTreeSet<String> = rows.iter().map(|f| f.rule.clone()).collect();
+    rules.extend(filter.rule.clone());
+    let mut hosts: BTreeSet<String> = rows.iter().flat_map(|f| f.hosts.clone()).collect();
+    hosts.extend(state.store.hosts().await?.into_iter().map(|h| h.name));
+    hosts.extend(filter.host.clone());
     let ctx = context! {
         ..viewer.context(),
         ..context! {
             findings => rows,
             total => total,
+            matching => matching,
             filtered => !filter.is_empty(),
+            severity => filter.severity.clone(),
             filter => filter,
+            cursor => cursor,
+            next => next,
             rules => rules,
             hosts => hosts,
             severities => severities

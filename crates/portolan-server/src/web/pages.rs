@@ -20,6 +20,9 @@ use crate::AppState;
 /// Log entries per page.
 pub const LOG_PAGE: u32 = 50;
 
+/// Findings per page of `/findings`.
+pub const FINDINGS_PAGE: u32 = 200;
+
 /// The value of `key` in a raw query string (the first one; malformed strings have none).
 pub fn query_param(raw: Option<&str>, key: &str) -> Option<String> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw?).ok()?;
@@ -81,17 +84,26 @@ pub async fn overview(
 ) -> Result<Html<String>, WebError> {
     let store = &state.store;
     let now = state.now();
-    let projects = store.projects().await?;
-    let hosts = store.hosts().await?;
-    let services = store.services().await?;
-    let bindings = store.bindings().await?;
-    let reservations = store.reservations().await?;
+    let reads = &state.reads;
+    let (projects, hosts, services, bindings, reservations) = (
+        reads.projects(&**store).await?,
+        reads.hosts(&**store).await?,
+        reads.services(&**store).await?,
+        reads.bindings(&**store).await?,
+        reads.reservations(&**store).await?,
+    );
+    let (projects, hosts, services, bindings, reservations) = (
+        &projects.items,
+        &hosts.items,
+        &services.items,
+        &bindings.items,
+        &reservations.items,
+    );
     let leases = store.leases(now).await?;
     let observations = store.observations().await?;
     let findings = store.findings().await?;
 
-    let project_rows: Vec<ProjectRow> =
-        projects.iter().map(|p| project_row(p, &bindings)).collect();
+    let project_rows: Vec<ProjectRow> = projects.iter().map(|p| project_row(p, bindings)).collect();
     let mut host_rows: Vec<HostRow> = hosts
         .iter()
         .map(|h| {
@@ -102,7 +114,7 @@ pub async fn overview(
                 known: true,
                 bindings: bindings.iter().filter(|b| b.host == h.name).count(),
                 agent: freshness(obs, now),
-                drift: host_drift(&h.name, &bindings, obs),
+                drift: host_drift(&h.name, bindings, obs),
             }
         })
         .collect();
@@ -114,7 +126,7 @@ pub async fn overview(
                 known: false,
                 bindings: 0,
                 agent: freshness(Some(o), now),
-                drift: host_drift(&o.host, &bindings, Some(o)),
+                drift: host_drift(&o.host, bindings, Some(o)),
             });
         }
     }
@@ -200,19 +212,27 @@ pub async fn project_view(
     offset: u32,
 ) -> Result<ProjectView, WebError> {
     let store = &state.store;
-    let projects = store.projects().await?;
-    let Some(project) = projects.into_iter().find(|p| p.name == name) else {
+    let reads = &state.reads;
+    let Some(project) = reads.projects(&**store).await?.get(name).first().cloned() else {
         return Err(WebError::NotFound(format!("There is no project `{name}`.")));
     };
-    let services = store.services().await?;
-    let bindings = store.bindings().await?;
-    let reservations = store.reservations().await?;
+    let (services, bindings, reservations, hosts) = (
+        reads.services(&**store).await?,
+        reads.bindings(&**store).await?,
+        reads.reservations(&**store).await?,
+        reads.hosts(&**store).await?,
+    );
+    let (services, bindings, reservations, hosts) = (
+        &services.items,
+        &bindings.items,
+        &reservations.items,
+        &hosts.items,
+    );
     let observations = store.observations().await?;
-    let hosts = store.hosts().await?;
     let reg = Registry {
-        services: &services,
-        bindings: &bindings,
-        reservations: &reservations,
+        services,
+        bindings,
+        reservations,
         observations: &observations,
     };
     let heatmap = heatmap(&project, reg, offset, state.now());
@@ -220,7 +240,7 @@ pub async fn project_view(
         project => &project,
         fixed_project => &project,
         heatmap => &heatmap,
-        services => service_rows(&project.name, &services, &bindings),
+        services => service_rows(&project.name, services, bindings),
         host_names => hosts.iter().map(|h| h.name.clone()).collect::<Vec<_>>(),
     };
     Ok(ProjectView {
@@ -252,13 +272,19 @@ pub async fn host_page(
     Path(name): Path<String>,
 ) -> Result<Html<String>, WebError> {
     let store = &state.store;
-    let hosts = store.hosts().await?;
-    let host = hosts.into_iter().find(|h| h.name == name);
+    let host = state
+        .reads
+        .hosts(&**store)
+        .await?
+        .get(&name)
+        .first()
+        .cloned();
     let obs = store.observation(&name).await?;
     if host.is_none() && obs.is_none() {
         return Err(WebError::NotFound(format!("There is no host `{name}`.")));
     }
-    let bindings = store.bindings().await?;
+    let bindings = state.reads.bindings(&**store).await?;
+    let bindings = &bindings.items;
     let addresses: Vec<String> = host
         .as_ref()
         .and_then(|h| h.doc.get("addresses"))
@@ -276,7 +302,7 @@ pub async fn host_page(
             host => &host,
             addresses => addresses,
             agent => freshness(obs.as_ref(), state.now()),
-            drift => host_drift(&name, &bindings, obs.as_ref()),
+            drift => host_drift(&name, bindings, obs.as_ref()),
         }
     };
     page("host.html", &ctx)

@@ -42,7 +42,7 @@ impl Db {
     /// password.
     pub(crate) fn shown(&self) -> String {
         self.file.as_ref().map_or_else(
-            || super::serve::redact(&self.url),
+            || portolan_store::redact::dsn(&self.url),
             |f| f.display().to_string(),
         )
     }

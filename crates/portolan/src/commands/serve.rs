@@ -30,7 +30,13 @@ Binding a non-loopback address needs --public (put a TLS proxy in front of it)."
 pub struct Args {
     /// Database: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB` [default: the config
     /// file's `db`, else `sqlite://portolan.db`]
-    #[arg(long, env = "PORTOLAN_DB", value_name = "URL")]
+    #[arg(
+        long,
+        env = "PORTOLAN_DB",
+        value_name = "URL",
+        // `--help` would print the variable's value, password included
+        hide_env_values = true
+    )]
     pub db: Option<String>,
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
@@ -101,20 +107,6 @@ impl Subcommand for Args {
                 burst: self.burst,
             },
         )
-    }
-}
-
-/// A database URL without its password, for messages.
-pub(crate) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    match rest.split_once('@') {
-        Some((auth, tail)) if !auth.contains('/') => match auth.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{tail}"),
-            None => url.to_string(),
-        },
-        _ => url.to_string(),
     }
 }
 

@@ -50,7 +50,13 @@ pub enum Action {
 pub struct DbArgs {
     /// Database: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB` [default: the config
     /// file's `db`, else `sqlite://portolan.db`]
-    #[arg(long, env = "PORTOLAN_DB", value_name = "URL")]
+    #[arg(
+        long,
+        env = "PORTOLAN_DB",
+        value_name = "URL",
+        // `--help` would print the variable's value, password included
+        hide_env_values = true
+    )]
     pub db: Option<String>,
 }
 
