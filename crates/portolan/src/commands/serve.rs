@@ -149,7 +149,8 @@ fn run(s: &Settings, o: &ServeSettings) -> Result<Exit, CliError> {
         errln!(
             "warning: {} has no usable API token: every API request will be refused (401); create one with `portolan token create --role admin --db {}`",
             o.db.shown(),
-            o.db.url
+            // the password stays out of the hint too
+            portolan_store::redact::dsn(&o.db.url)
         );
     }
     let config = portolan_server::ServeConfig {
