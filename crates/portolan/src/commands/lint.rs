@@ -84,7 +84,7 @@ fn lint_many(s: &Settings, specs: &[PathBuf], report: ReportSettings) -> Result<
         if verdict(&r, report) == Exit::Findings {
             exit = Exit::Findings;
         }
-        let rendered = render_report(&one, &model, r, report.format);
+        let rendered = render_report(&one, &model, r, report.format, None);
         match report.format {
             Format::Human => {
                 if s.verbosity >= 0 {

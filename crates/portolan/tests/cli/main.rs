@@ -10,6 +10,9 @@ mod engine;
 mod errors;
 mod examples;
 mod exit_codes;
+mod expect_input;
+mod expect_live;
+mod expect_mutations;
 mod firewall;
 mod r#gen;
 mod harness;
@@ -24,4 +27,5 @@ mod readme;
 #[cfg(feature = "registry")]
 mod registry;
 mod rules;
+mod why;
 mod wording;
