@@ -63,7 +63,7 @@ fn read(file: &Path) -> Result<(Vec<u8>, String), CliError> {
         std::io::stdin()
             .read_to_end(&mut bytes)
             .map_err(|e| CliError::io("cannot read standard input".to_string(), e))?;
-        return Ok((bytes, crate::settings::STDIN_NAME.to_string()));
+        return Ok((bytes, "stdin".to_string()));
     }
     let bytes = std::fs::read(file)
         .map_err(|e| CliError::io(format!("cannot read {}", file.display()), e))?;
