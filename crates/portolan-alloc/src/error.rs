@@ -80,6 +80,9 @@ pub enum AllocError {
         "`{0}` is not a duration: write a number and a unit s, m, h, d or w (`90m`, `2h`, `1d12h`)"
     )]
     BadDuration(String),
+    /// A duration that parses but is zero or longer than a century.
+    #[error("`{0}` is out of range: a duration is at least 1s and at most 100 years")]
+    DurationOutOfRange(String),
     /// A bad port argument.
     #[error("{0}")]
     BadPorts(String),

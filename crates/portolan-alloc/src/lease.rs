@@ -7,6 +7,7 @@ use crate::error::AllocError;
 /// (`90m`, `2h`, `1d12h`). Returns seconds; zero and overflow are rejected.
 pub fn parse_duration(text: &str) -> Result<i64, AllocError> {
     let bad = || AllocError::BadDuration(text.to_string());
+    let out_of_range = || AllocError::DurationOutOfRange(text.to_string());
     let t = text.trim();
     if t.is_empty() {
         return Err(bad());
@@ -26,16 +27,23 @@ pub fn parse_duration(text: &str) -> Result<i64, AllocError> {
             'w' => 604_800,
             _ => return Err(bad()),
         };
-        let n: i64 = digits.parse().map_err(|_| bad())?;
+        if digits.is_empty() {
+            return Err(bad());
+        }
+        // only digits: a failed parse is an overflow
+        let n: i64 = digits.parse().map_err(|_| out_of_range())?;
         digits.clear();
         total = n
             .checked_mul(unit)
             .and_then(|x| total.checked_add(x))
-            .ok_or_else(bad)?;
+            .ok_or_else(out_of_range)?;
     }
     // a trailing number without a unit (`2`) is ambiguous
-    if !digits.is_empty() || total <= 0 || total > 100 * 366 * 86_400 {
+    if !digits.is_empty() {
         return Err(bad());
+    }
+    if total <= 0 || total > 100 * 366 * 86_400 {
+        return Err(out_of_range());
     }
     Ok(total)
 }
@@ -62,6 +70,23 @@ mod tests {
             "99999999999999999999d",
         ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Bug: `0s` was "not a duration"; it is one, just too short.
+    #[test]
+    fn errors_say_what_is_wrong() {
+        for (text, says) in [
+            ("0s", "`0s` is out of range: a duration is at least 1s"),
+            ("0h0m", "out of range"),
+            ("101y", "not a duration"),
+            ("6000w", "out of range"),
+            ("99999999999999999999d", "out of range"),
+            ("2", "not a duration"),
+            ("h", "not a duration"),
+        ] {
+            let e = parse_duration(text).expect_err(text).to_string();
+            assert!(e.contains(says), "{text}: {e}");
         }
     }
 

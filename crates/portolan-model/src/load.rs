@@ -9,6 +9,9 @@ use crate::model::Model;
 use crate::source::{FileId, Loc, SourceMap};
 use crate::spec::SpecFile;
 
+/// A spec with more parse errors than this reports the first ones and says it stopped.
+pub const MAX_ERRORS: usize = 50;
+
 /// The spec file name searched for.
 pub const SPEC_FILE: &str = "ports.toml";
 
@@ -272,18 +275,18 @@ fn load_inputs(
             let mut model = Model::default();
             return match crate::resolve::resolve_chunked(&file.text, id, &plan, threads, &mut model)
             {
-                Err((message, span)) => {
-                    let span = span.or_else(|| unlocated(&file.text, &message));
+                Err(first) => {
+                    let errors = all_parse_errors(id, &file.text, first);
                     Err(LoadError::Invalid {
                         sources: Box::new(sources),
-                        errors: vec![toml_error(id, &message, span)],
+                        errors,
                     })
                 }
                 Ok(mut errors) if !errors.is_empty() => {
                     errors.sort_by_key(|e| e.loc);
                     Err(LoadError::Invalid {
                         sources: Box::new(sources),
-                        errors,
+                        errors: limited(errors),
                     })
                 }
                 Ok(_) => {
@@ -304,11 +307,7 @@ fn load_inputs(
             .collect();
         match crate::chunk::parse_ranges(&file.text, &ranges, threads) {
             Ok(chunks) => parsed.extend(chunks.into_iter().map(|c| (id, c))),
-            Err((message, span)) => errors.push(toml_error(
-                id,
-                &message,
-                span.or_else(|| unlocated(&file.text, &message)),
-            )),
+            Err(first) => errors.extend(all_parse_errors(id, &file.text, first)),
         }
     }
     crate::timings::phase("parse");
@@ -322,7 +321,7 @@ fn load_inputs(
     if !errors.is_empty() {
         return Err(LoadError::Invalid {
             sources: Box::new(sources),
-            errors,
+            errors: limited(errors),
         });
     }
     let mut model = Model::default();
@@ -338,9 +337,33 @@ fn load_inputs(
         errors.sort_by_key(|e| e.loc);
         Err(LoadError::Invalid {
             sources: Box::new(std::mem::take(&mut model.sources)),
-            errors,
+            errors: limited(errors),
         })
     }
+}
+
+/// The parse errors of one file after its parse failed with `first`: every table's, not
+/// only the first (see [`crate::chunk::parse_errors`]).
+fn all_parse_errors(id: FileId, text: &str, first: crate::chunk::ParseError) -> Vec<SpecError> {
+    crate::chunk::parse_errors(text, first, MAX_ERRORS + 1)
+        .into_iter()
+        .map(|(message, span)| {
+            let span = span.or_else(|| unlocated(text, &message));
+            toml_error(id, &message, span)
+        })
+        .collect()
+}
+
+/// At most [`MAX_ERRORS`] errors, then one that says the rest were not shown.
+fn limited(mut errors: Vec<SpecError>) -> Vec<SpecError> {
+    if errors.len() > MAX_ERRORS {
+        errors.truncate(MAX_ERRORS);
+        errors.push(
+            SpecError::new(None, format!("stopped after {MAX_ERRORS} errors"))
+                .with_help("fix these and run again to see the rest"),
+        );
+    }
+    errors
 }
 
 fn is_empty(s: &SpecFile) -> bool {
@@ -427,6 +450,8 @@ fn toml_error(file: FileId, message: &str, span: Option<std::ops::Range<usize>>)
 
 #[cfg(test)]
 mod tests {
+    use std::fmt::Write as _;
+
     use super::*;
 
     fn errs(text: &str) -> Vec<SpecError> {
@@ -453,6 +478,53 @@ mod tests {
             &LoadOptions::default(),
         );
         assert!(matches!(e, Err(LoadError::Invalid { .. })));
+    }
+
+    /// Bug: the loader stopped at its first error, so a spec with three mistakes took three
+    /// runs to fix.
+    #[test]
+    fn every_table_reports_its_error() {
+        let text = "[services.a]\nbindings.http = { prot = 80 }\n\n[services.b]\nbindings.http = { port = 70000 }\n\n[hosts.h]\nnetwork = [\"lan\"]\n\n[services.c]\nbindings.http = { port = 8080 }\n\n[projects.p]\nrange = \"5399-5000\"\n";
+        let e = errs(text);
+        let lines: Vec<usize> = e
+            .iter()
+            .map(|x| {
+                text[..x.loc.expect("located").start as usize]
+                    .matches('\n')
+                    .count()
+                    + 1
+            })
+            .collect();
+        assert_eq!(lines, [2, 5, 8, 14], "{e:?}");
+        assert!(e[0].message.contains("prot"), "{e:?}");
+        assert!(e[1].message.contains("70000"), "{e:?}");
+        assert!(e[2].message.contains("network"), "{e:?}");
+        assert!(e[3].message.contains("inverted"), "{e:?}");
+        // a syntax error in one table does not hide a type error in another
+        let e = errs("[services.a\nport = 1\n\n[services.b]\nbindings.http = { port = 0 }\n");
+        assert_eq!(e.len(), 2, "{e:?}");
+    }
+
+    #[test]
+    fn errors_stop_at_the_limit() {
+        let mut text = String::new();
+        for i in 0..(MAX_ERRORS + 30) {
+            let _ = write!(text, "[services.s{i}]\nbindings.http = {{ port = 0 }}\n");
+        }
+        let e = errs(&text);
+        assert_eq!(e.len(), MAX_ERRORS + 1);
+        assert!(e[MAX_ERRORS].message.contains("stopped after"), "{e:?}");
+        // the same through the chunked parse of a large file
+        let mut big = String::new();
+        for i in 0..40_000 {
+            let _ = write!(
+                big,
+                "[services.s{i}]\nbindings.http = {{ port = {} }}\n",
+                if i % 1000 == 7 { 0 } else { 1000 + i % 5000 }
+            );
+        }
+        let e = errs(&big);
+        assert_eq!(e.len(), 40, "{e:?}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `PORTOLAN_TIMINGS=1`: print each phase's wall time and the resident set size to stderr,
 //! for profiling large specs without a profiler.
 
+use std::io::Write as _;
 use std::sync::OnceLock;
 use std::time::Instant;
 
@@ -21,7 +22,9 @@ fn rss_mb() -> u64 {
 /// Reports that `phase` just ended (no-op unless `PORTOLAN_TIMINGS` is set).
 pub fn phase(phase: &str) {
     if let Some(t) = start() {
-        eprintln!(
+        // not eprintln!: a closed stderr must not panic
+        let _ = writeln!(
+            std::io::stderr().lock(),
             "[timings] {:>8.1} ms  rss {:>5} MB  {phase}",
             t.elapsed().as_secs_f64() * 1000.0,
             rss_mb()

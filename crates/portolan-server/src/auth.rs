@@ -278,7 +278,12 @@ fn check_role<const LEVEL: u8>(caller: Caller) -> Result<Auth<LEVEL>, ApiError> 
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
             format!(
-                "this needs a `{}` token; this one is `{}`",
+                "this needs {} `{}` token; this one is `{}`",
+                if needed.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) {
+                    "an"
+                } else {
+                    "a"
+                },
                 needed.as_str(),
                 caller.role.as_str()
             ),

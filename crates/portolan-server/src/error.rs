@@ -92,7 +92,9 @@ fn alloc_field(e: &AllocError) -> (StatusCode, &'static str) {
         AllocError::Full { .. } => (StatusCode::CONFLICT, "project"),
         AllocError::ServiceExists(_) => (StatusCode::CONFLICT, "name"),
         AllocError::InvalidName(_) => (StatusCode::UNPROCESSABLE_ENTITY, "name"),
-        AllocError::BadDuration(_) => (StatusCode::UNPROCESSABLE_ENTITY, "lease"),
+        AllocError::BadDuration(_) | AllocError::DurationOutOfRange(_) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "lease")
+        }
         AllocError::BadPorts(_) => (StatusCode::UNPROCESSABLE_ENTITY, "ports"),
         AllocError::Overlap { .. } => (StatusCode::CONFLICT, "ports"),
         AllocError::NotReleasable(_) => (StatusCode::CONFLICT, "service"),

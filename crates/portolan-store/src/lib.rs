@@ -215,6 +215,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;
 }
 
+/// The file a `sqlite:` URL names, as SQLite will open it (`None` for `:memory:`, a
+/// PostgreSQL URL or a malformed one): lets a caller say whether opening creates it.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    use std::str::FromStr as _;
+    if !url.starts_with("sqlite:") || url.contains(":memory:") {
+        return None;
+    }
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).ok()?;
+    Some(options.get_filename().to_path_buf())
+}
+
 /// Opens (creating and migrating as needed) the store at `url`: `sqlite://PATH`,
 /// `sqlite::memory:`, or `postgres://…` / `postgresql://…`.
 pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {

@@ -132,6 +132,8 @@ subcommands! {
     Schema => schema,
     /// Print a shell completion script.
     Completions => completions,
+    /// Print the manual page (or write every page into a directory).
+    Man => man,
     /// Pick the next free port of a project and record it (locked, atomic, logged).
     Alloc => alloc,
     /// Hold ports for a project without a service yet.
@@ -167,10 +169,11 @@ subcommands! {
     Agent => agent,
 }
 
-/// Where the registry is: `--server`/`$PORTOLAN_SERVER` and `--token`/`$PORTOLAN_TOKEN`.
+/// Where the registry is: `--server`/`$PORTOLAN_SERVER` and `--token`/`$PORTOLAN_TOKEN`,
+/// else the config file's `server` and `token_file`.
 #[derive(Debug, Args)]
 pub struct RemoteArgs {
-    /// Registry URL (`http://127.0.0.1:7878`).
+    /// Registry URL (`http://127.0.0.1:7878`) [default: the config file's `server`]
     #[arg(
         long,
         env = "PORTOLAN_SERVER",
@@ -178,7 +181,8 @@ pub struct RemoteArgs {
         hide_env_values = true
     )]
     pub server: Option<String>,
-    /// API token (prefer `PORTOLAN_TOKEN`: arguments are visible to other users).
+    /// API token (prefer `PORTOLAN_TOKEN` or the config file's `token_file`: arguments are
+    /// visible to other users).
     #[arg(
         long,
         env = "PORTOLAN_TOKEN",

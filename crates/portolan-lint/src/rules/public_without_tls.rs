@@ -3,8 +3,8 @@
 //! that is cleartext by nature (DNS, NTP). A service behind a TLS proxy is fine through the
 //! proxy, but not when it is also directly reachable.
 
-use portolan_model::Tls;
-use portolan_model::knowledge::app_traits;
+use portolan_model::knowledge::{AppTraits, app_traits};
+use portolan_model::{Publisher, Tls};
 
 use crate::Context;
 use crate::finding::Finding;
@@ -46,11 +46,47 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
         for w in cx.analysis.explain(model, i) {
             f = f.note(w);
         }
-        let help = if b.tls == Tls::Proxy {
-            "the TLS proxy can be bypassed: bind the service to 127.0.0.1 (or firewall it) so only the proxy reaches it"
-        } else {
-            "terminate TLS (`tls = \"native\"`), or put it behind a TLS proxy route and bind it to 127.0.0.1"
-        };
-        out.push(f.help(help));
+        out.push(f.help(help(b, traits)));
+    }
+}
+
+/// The fix that fits the app: a database or a cache is not for the Internet at all (an
+/// HTTP proxy cannot front its protocol), a web app gets TLS, anything else TLS in the
+/// server or a narrower reach.
+fn help(b: &portolan_model::Binding, traits: AppTraits) -> String {
+    use portolan_model::knowledge::PortCategory as C;
+    let app = b
+        .app
+        .as_deref()
+        .or_else(|| portolan_model::knowledge::primary_use(b.ports.lo).map(|w| w.name))
+        .unwrap_or("database");
+    let loopback = match b.publisher {
+        Publisher::Docker | Publisher::Podman => {
+            let target = b.target.map_or(b.ports.lo, |t| t.lo);
+            format!(
+                "publish it on loopback (`\"127.0.0.1:{}:{target}\"`, `bind = \"127.0.0.1\"`)",
+                b.ports.lo
+            )
+        }
+        _ => "bind it to 127.0.0.1 (`bind = \"127.0.0.1\"`)".to_string(),
+    };
+    if b.tls == Tls::Proxy {
+        return format!(
+            "the TLS proxy can be bypassed: {loopback} (or firewall it) so only the proxy reaches it"
+        );
+    }
+    match traits.category {
+        Some(C::Database | C::Cache | C::Queue) if !traits.browser => format!(
+            "a {app} server does not belong on the Internet: {loopback}, or on a private address, and let other hosts reach it over a private network or a VPN (with its own TLS, `tls = \"native\"`, if that network is not trusted)"
+        ),
+        Some(C::Metrics | C::Admin) => format!(
+            "{loopback} or a private address and reach it over a VPN; if it must be public, put it behind a TLS proxy route that authenticates"
+        ),
+        _ if traits.browser => format!(
+            "terminate TLS (`tls = \"native\"`), or put it behind a TLS proxy route and {loopback}"
+        ),
+        _ => format!(
+            "enable TLS in the server (`tls = \"native\"`), or narrow its reach: {loopback} or a private address"
+        ),
     }
 }

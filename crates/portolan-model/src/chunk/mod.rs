@@ -130,6 +130,37 @@ pub(crate) fn parse_ranges(
     Ok(out)
 }
 
+/// The parse errors of `text`, up to `limit`, once a parse has failed with `first`: the text
+/// is cut before every table that stands on its own and each piece is parsed alone, so an
+/// error in one table does not hide those of the others (the parser stops at its first).
+/// `first` is always kept; the rest are in file order.
+pub(crate) fn parse_errors(text: &str, first: ParseError, limit: usize) -> Vec<ParseError> {
+    let outline = outline::outline(text);
+    let mut cuts: Vec<usize> = outline
+        .segments
+        .iter()
+        .zip(&outline.cuttable)
+        .filter(|&(s, &cuttable)| cuttable && s.offset > 0)
+        .map(|(s, _)| s.offset)
+        .collect();
+    cuts.push(text.len());
+    let mut errors = vec![first];
+    let mut start = 0;
+    for end in cuts {
+        if errors.len() >= limit.max(1) {
+            break;
+        }
+        if let Err(e) = parse_one(text, start, end)
+            && !errors.iter().any(|x| x.1 == e.1)
+        {
+            errors.push(e);
+        }
+        start = end;
+    }
+    errors.sort_by_key(|e| e.1.as_ref().map_or(usize::MAX, |s| s.start));
+    errors
+}
+
 /// Parses `text` chunk by chunk on up to `threads` threads; errors carry whole-file spans.
 #[cfg(test)]
 pub(crate) fn parse(text: &str, threads: usize) -> Result<Vec<SpecFile>, ParseError> {

@@ -38,6 +38,8 @@ pub struct AppTraits {
     pub browser: bool,
     /// Fine in cleartext on the Internet by nature (DNS, NTP, …).
     pub public_cleartext_ok: bool,
+    /// What kind of software it is, when the well-known table knows (database, cache, …).
+    pub category: Option<PortCategory>,
 }
 
 const ENCRYPTED: &[&str] = &[
@@ -158,6 +160,7 @@ pub fn app_traits(app: Option<&str>, port: u16) -> AppTraits {
             || category.is_some_and(|c| SENSITIVE_CATEGORIES.contains(&c)),
         browser: BROWSER.contains(&name),
         public_cleartext_ok: PUBLIC_CLEARTEXT_OK.contains(&name),
+        category,
     }
 }
 

@@ -118,15 +118,15 @@ fn overview(cx: &RenderContext<'_>, envs: &[EnvId], out: &mut String) {
     ]);
     t.row(vec!["routes".into(), m.routes.len().to_string()]);
     t.row(vec!["flows".into(), m.flows.len().to_string()]);
-    t.row(vec![
-        "findings".into(),
+    t.row(vec!["findings".into(), {
+        let n = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
         format!(
-            "{} errors, {} warnings, {} info",
-            r.count(Severity::Error),
-            r.count(Severity::Warning),
+            "{}, {}, {} info",
+            n(r.count(Severity::Error), "error"),
+            n(r.count(Severity::Warning), "warning"),
             r.count(Severity::Info)
-        ),
-    ]);
+        )
+    }]);
     out.push_str(t.render());
     out.push('\n');
 }
@@ -382,9 +382,10 @@ fn environment(cx: &RenderContext<'_>, e: EnvId, out: &mut String) {
                     format!("{} (from this spec)", h.firewall.kind.as_str())
                 }
                 portolan_model::FirewallPolicy::Rules { rules, .. } => format!(
-                    "{} ({} rules as deployed)",
+                    "{} ({} rule{} as deployed)",
                     h.firewall.kind.as_str(),
-                    rules.len()
+                    rules.len(),
+                    if rules.len() == 1 { "" } else { "s" }
                 ),
             },
             h.ephemeral.to_string(),
@@ -628,7 +629,7 @@ fn checklist(cx: &RenderContext<'_>, envs: &[EnvId], out: &mut String) {
                         .or_insert_with(|| describe_sources(m, &r.allowed.sources))
                         .clone()
                 } else {
-                    "localhost only".into()
+                    "localhost".into()
                 };
                 let tcp = b.transport == portolan_model::Transport::Tcp;
                 let ss = format!(

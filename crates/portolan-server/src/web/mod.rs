@@ -24,6 +24,7 @@
 
 pub mod allocate;
 pub mod drift;
+pub mod findings;
 pub mod heatmap;
 pub mod login;
 pub mod pages;
@@ -70,7 +71,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(pages::overview))
         .route("/projects/{name}", get(pages::project_page))
         .route("/hosts/{name}", get(pages::host_page))
-        .route("/findings", get(pages::findings_page))
+        .route("/findings", get(findings::findings_page))
         .route("/log", get(pages::log_page))
         .route(
             "/allocate",

@@ -1,4 +1,5 @@
-//! The read-only pages: overview, project (heatmap), host (declared vs live), findings, log.
+//! The read-only pages: overview, project (heatmap), host (declared vs live), log (the
+//! findings page is `findings.rs`).
 
 use std::collections::BTreeSet;
 
@@ -305,82 +306,6 @@ pub async fn host_page(
         }
     };
     page("host.html", &ctx)
-}
-
-#[derive(Serialize)]
-struct FindingRow {
-    severity: String,
-    rule: String,
-    message: String,
-    subjects: Vec<String>,
-    source: String,
-    at: i64,
-}
-
-/// `GET /findings?severity=S`: every stored finding (lint and drift).
-pub async fn findings_page(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    RawQuery(query): RawQuery,
-) -> Result<Html<String>, WebError> {
-    let wanted = query_param(query.as_deref(), "severity").filter(|s| !s.is_empty());
-    let cursor = query_param(query.as_deref(), "cursor").filter(|s| !s.is_empty());
-    let counts = state.store.finding_counts().await?;
-    let found = match state
-        .store
-        .findings_page(wanted.as_deref(), cursor.as_deref(), FINDINGS_PAGE)
-        .await
-    {
-        Err(portolan_store::StoreError::Invalid { .. }) => {
-            return Err(WebError::NotFound(
-                "There is no such page of findings.".into(),
-            ));
-        }
-        other => other?,
-    };
-    let order = |s: &str| match s {
-        "error" => 0,
-        "warning" => 1,
-        "info" => 2,
-        _ => 3,
-    };
-    let mut severities: Vec<(&str, u64)> = counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
-    severities.sort_by_key(|(s, _)| (order(s), *s));
-    let findings = found.items;
-    let rows: Vec<FindingRow> = findings
-        .iter()
-        .map(|f| FindingRow {
-            severity: f.severity.clone(),
-            rule: f.rule.clone(),
-            message: f.message.clone(),
-            subjects: f
-                .doc
-                .get("subjects")
-                .and_then(|s| s.as_array())
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            source: f.source.clone(),
-            at: f.at,
-        })
-        .collect();
-    let ctx = context! {
-        ..viewer.context(),
-        ..context! {
-            findings => rows,
-            severity => wanted,
-            cursor => cursor,
-            next => found.next,
-            severities => severities
-                .iter()
-                .map(|(name, count)| context! { name => name, count => count })
-                .collect::<Vec<_>>(),
-        }
-    };
-    page("findings.html", &ctx)
 }
 
 /// `GET /log?after=ID`: the change log, oldest first, [`LOG_PAGE`] entries a page.

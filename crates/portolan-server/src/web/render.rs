@@ -64,6 +64,9 @@ static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {
     }
     env.add_filter("time", |t: i64| super::time(t));
     env.add_filter("ago", |s: i64| ago(s));
+    env.add_filter("inline_code", |text: &str| {
+        minijinja::Value::from_safe_string(inline_code(text))
+    });
     env.add_global("css_version", super::CSS_VERSION.as_str());
     env.add_global("htmx_version", super::HTMX_VERSION);
     env
@@ -82,6 +85,38 @@ pub fn ago(seconds: i64) -> String {
         s if s < 86_400 => format!("{} h ago", s / 3600),
         s => format!("{} d ago", s / 86_400),
     }
+}
+
+/// Escapes `text` for HTML and shows its Markdown code spans (`` `x` ``) as `<code>x</code>`;
+/// a backtick without its pair stays a backtick.
+pub fn inline_code(text: &str) -> String {
+    fn escape(s: &str, out: &mut String) {
+        for c in s.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#x27;"),
+                c => out.push(c),
+            }
+        }
+    }
+    let segments: Vec<&str> = text.split('`').collect();
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, segment) in segments.iter().enumerate() {
+        if i % 2 == 0 {
+            escape(segment, &mut out);
+        } else if i + 1 < segments.len() {
+            out.push_str("<code>");
+            escape(segment, &mut out);
+            out.push_str("</code>");
+        } else {
+            out.push('`');
+            escape(segment, &mut out);
+        }
+    }
+    out
 }
 
 /// Renders template `name` with `ctx`.
@@ -169,6 +204,17 @@ mod tests {
         .expect("renders");
         assert!(html.contains("&lt;script&gt;x&lt;"), "{html}");
         assert!(!html.contains("<script>x"));
+    }
+
+    #[test]
+    fn code_spans_become_code_and_the_rest_is_escaped() {
+        assert_eq!(
+            inline_code("`a<b>` binds `0.0.0.0` & more"),
+            "<code>a&lt;b&gt;</code> binds <code>0.0.0.0</code> &amp; more"
+        );
+        assert_eq!(inline_code("one ` alone"), "one ` alone");
+        assert_eq!(inline_code("`x` and ` y"), "<code>x</code> and ` y");
+        assert_eq!(inline_code("<script>"), "&lt;script&gt;");
     }
 
     #[test]

@@ -294,7 +294,19 @@ async fn every_page_renders_for_admin_and_reader() {
                     "warning 1",
                 ],
             ),
-            ("/findings?severity=error", &["No findings."]),
+            (
+                "/findings?severity=error",
+                &["No findings match.", "0 of 1 findings"],
+            ),
+            (
+                "/findings?q=postgresql&rule=well-known-collision",
+                &[
+                    "1 of 1 findings",
+                    "es-inventory-hub, postgres",
+                    "value=\"postgresql\"",
+                ],
+            ),
+            ("/findings?host=es-host", &["No findings match."]),
             (
                 "/log",
                 &[

@@ -31,7 +31,8 @@ pub struct Args {
     /// The registry.
     #[command(flatten)]
     pub remote: RemoteArgs,
-    /// Report as this host (default: this machine's short hostname).
+    /// Report as this host (default: the config file's `host`, else this machine's short
+    /// hostname).
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
     /// Time between reports (`30s`, `5m`).
@@ -71,8 +72,8 @@ impl Subcommand for Args {
         run(
             s,
             &AgentSettings {
-                remote: Remote::required(self.remote)?,
-                host: self.host,
+                remote: Remote::required(self.remote, &s.config)?,
+                host: self.host.or_else(|| s.config.host.clone()),
                 interval,
                 once: self.once,
                 no_cmdline: self.no_cmdline,
@@ -118,17 +119,17 @@ fn report(
     } else if s.verbosity >= 0 {
         let drift = answer["drift"].as_array().map_or(0, Vec::len);
         output::stdout(&format!(
-            "reported {} listeners{} of host `{host}`: {drift} drift finding{}\n",
-            listeners.len(),
+            "reported {}{} of host `{host}`: {}\n",
+            super::common::count(listeners.len() as u64, "listener", None),
             if publications > 0 {
                 format!(
-                    " ({publications} container publication{})",
-                    if publications == 1 { "" } else { "s" }
+                    " ({})",
+                    super::common::count(publications as u64, "container publication", None)
                 )
             } else {
                 String::new()
             },
-            if drift == 1 { "" } else { "s" }
+            super::common::count(drift as u64, "drift finding", None)
         ))?;
     }
     Ok(())
@@ -154,7 +155,7 @@ fn run(s: &Settings, a: &AgentSettings) -> Result<Exit, CliError> {
             if matches!(e, CliError::BrokenPipe) {
                 return Ok(Exit::Ok);
             }
-            eprintln!("error: {e} (retrying in {} s)", a.interval);
+            errln!("error: {e} (retrying in {} s)", a.interval);
         }
         std::thread::sleep(Duration::from_secs(a.interval));
     }

@@ -13,7 +13,7 @@ use portolan_alloc::{AllocError, Occupied, Request};
 use portolan_model::spec::Timestamp;
 
 use super::Subcommand;
-use super::common::{entry, shown};
+use super::common::{entry, pretty, shown};
 use crate::cli::TransportArg;
 use crate::error::CliError;
 use crate::exit::Exit;
@@ -138,7 +138,7 @@ impl Subcommand for Args {
             dry_run: self.dry_run,
             print: self.print,
             #[cfg(feature = "registry")]
-            remote: super::client::Remote::from_args(self.remote)?,
+            remote: super::client::Remote::from_args(self.remote, &s.config)?,
         };
         #[cfg(feature = "registry")]
         if let Some(remote) = &a.remote {
@@ -213,10 +213,21 @@ fn run_remote(
     } else {
         format!("{lo}-{hi}")
     };
+    // the server's time is RFC 3339 (older servers: unix seconds)
+    let lease_until = match &got["lease_until"] {
+        serde_json::Value::Number(n) => n.as_i64().map(|t| Timestamp(t).to_string()),
+        serde_json::Value::String(t) => Some(t.clone()),
+        _ => None,
+    };
     if a.print {
         output::stdout(&format!("{ports}\n"))?;
     } else if s.json {
-        output::stdout(&(serde_json::to_string_pretty(&got).unwrap_or_default() + "\n"))?;
+        let range = portolan_model::PortRange {
+            lo: u16::try_from(lo).unwrap_or(0),
+            hi: u16::try_from(hi).unwrap_or(0),
+        };
+        let v = allocation_json(a, range, lease_until.as_deref(), &[], Some(&remote.server));
+        output::stdout(&pretty(&v))?;
     } else if s.verbosity >= 0 {
         let mut line = format!(
             "allocated {ports}/{} to `{}` from {} in the registry {}",
@@ -231,8 +242,8 @@ fn run_remote(
         if let Some(h) = &a.host {
             let _ = write!(line, " on host `{h}`");
         }
-        if let Some(l) = got["lease_until"].as_i64() {
-            let _ = write!(line, ", lease until {}", Timestamp(l));
+        if let Some(l) = &lease_until {
+            let _ = write!(line, ", lease until {l}");
         }
         output::stdout(&(line + "\n"))?;
     }
@@ -326,18 +337,9 @@ fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
     if a.print {
         output::stdout(&format!("{ports}\n"))?;
     } else if s.json {
-        let v = serde_json::json!({
-            "service": a.name,
-            "project": a.project,
-            "block": a.block,
-            "host": a.host,
-            "transport": a.transport.as_str(),
-            "ports": got.ports.ports().collect::<Vec<u16>>(),
-            "lease_until": lease_until.map(|t| t.to_string()),
-            "dry_run": a.dry_run,
-            "written": written.iter().map(|p| shown(p)).collect::<Vec<_>>(),
-        });
-        output::stdout(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"))?;
+        let lease = lease_until.map(|t| t.to_string());
+        let v = allocation_json(a, got.ports, lease.as_deref(), &written, None);
+        output::stdout(&pretty(&v))?;
     } else if s.verbosity >= 0 {
         let verb = if a.dry_run {
             "would allocate"
@@ -365,4 +367,28 @@ fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
         output::stdout(&(line + "\n"))?;
     }
     Ok(Exit::Ok)
+}
+
+/// The allocation object of `alloc --json`: the same keys whether the local spec or the
+/// registry (`server`: its URL) handed the ports out.
+fn allocation_json(
+    a: &AllocSettings,
+    ports: portolan_model::PortRange,
+    lease_until: Option<&str>,
+    written: &[std::path::PathBuf],
+    server: Option<&str>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "service": a.name,
+        "binding": a.binding,
+        "project": a.project,
+        "block": a.block,
+        "host": a.host,
+        "transport": a.transport.as_str(),
+        "ports": ports.ports().collect::<Vec<u16>>(),
+        "lease_until": lease_until,
+        "dry_run": a.dry_run,
+        "written": written.iter().map(|p| shown(p)).collect::<Vec<_>>(),
+        "server": server,
+    })
 }

@@ -35,6 +35,9 @@ pub struct Args {
     /// Which host of the spec this machine is.
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
+    /// Only the spec checks (what `portolan lint` does): no live listeners compared.
+    #[arg(long, conflicts_with_all = ["host", "probe", "firewall"])]
+    pub no_drift: bool,
     /// Also probe this host's declared bindings from here (TCP, TLS, HTTP), and verify the
     /// spec's `[[expect]]` that can be tested from here (held / failed / not testable).
     #[arg(long)]
@@ -72,7 +75,11 @@ impl Subcommand for Args {
         run(
             s,
             &ReportSettings::new(&self.report, s.json),
-            self.host.as_deref(),
+            if self.no_drift {
+                Scope::SpecOnly
+            } else {
+                self.host.as_deref().map_or(Scope::ThisMachine, Scope::Host)
+            },
             self.probe.then_some(ProbeFrom {
                 source: self.source,
             }),
@@ -85,6 +92,17 @@ impl Subcommand for Args {
     }
 }
 
+/// Which host's drift to check.
+#[derive(Debug, Clone, Copy)]
+enum Scope<'a> {
+    /// `--host NAME`.
+    Host(&'a str),
+    /// The spec host this machine is (by hostname or address); none is an error.
+    ThisMachine,
+    /// `--no-drift`: the spec checks only.
+    SpecOnly,
+}
+
 /// `--probe`, with the local address to connect from (`--source`; `None`: the one the
 /// kernel picks).
 struct ProbeFrom {
@@ -94,13 +112,13 @@ struct ProbeFrom {
 fn run(
     s: &Settings,
     report: &ReportSettings,
-    host: Option<&str>,
+    scope: Scope<'_>,
     probe: Option<ProbeFrom>,
     firewall: Option<&FirewallSettings>,
 ) -> Result<Exit, CliError> {
     let mut model = s.load()?;
-    let host_id = match host {
-        Some(h) => Some(model.host_named(h).ok_or_else(|| {
+    let host_id = match scope {
+        Scope::Host(h) => Some(model.host_named(h).ok_or_else(|| {
             let names: Vec<&str> = model.hosts.iter().map(|h| h.name.as_str()).collect();
             let hint = did_you_mean(h, names.iter().copied())
                 .map(|n| format!(" (did you mean `{n}`?)"))
@@ -110,16 +128,21 @@ fn run(
                 names.join(", ")
             ))
         })?),
-        None => this_host(&model),
+        // probing from a machine outside the spec (a client) tests the expectations from
+        // there: no drift to compare, and no error
+        Scope::ThisMachine => match this_host(&model) {
+            Some(h) => Some(h),
+            None if probe.is_some() && firewall.is_none() => None,
+            None => return Err(not_a_host(&model)),
+        },
+        Scope::SpecOnly => None,
     };
     let analysis = portolan_lint::Analysis::compute(&model);
     let mut r = portolan_lint::lint_with(&model, &analysis)?;
     let human = report.format == portolan_lint::report::Format::Human;
     if let Some(fw) = firewall {
         let Some(h) = host_id else {
-            return Err(CliError::Usage(
-                "this machine is none of the spec's hosts (by hostname): pass --host NAME to say whose firewall this is".into(),
-            ));
+            return Err(not_a_host(&model));
         };
         r.findings
             .extend(firewall_drift(&mut model, &analysis, h, fw)?);
@@ -129,26 +152,18 @@ fn run(
             return print_report(s, &model, r, report);
         }
     }
-    match host_id {
-        Some(h) => {
-            let (live, note) = listeners(true)?;
+    if let Some(h) = host_id {
+        let (live, note) = listeners(true)?;
+        r.findings
+            .extend(portolan_observe::drift::drift(&model, h, &live));
+        if probe.is_some() {
             r.findings
-                .extend(portolan_observe::drift::drift(&model, h, &live));
-            if probe.is_some() {
-                r.findings
-                    .extend(portolan_observe::reachability::unreachable(&model, h));
-            }
-            portolan_lint::sort(&model, &mut r.findings);
-            if human {
-                super::live::print_notes(s, &note);
-            }
+                .extend(portolan_observe::reachability::unreachable(&model, h));
         }
-        None if s.verbosity >= 0 && human => {
-            eprintln!(
-                "note: this machine is none of the spec's hosts (by hostname): pass --host NAME to check drift; running the spec checks only"
-            );
+        portolan_lint::sort(&model, &mut r.findings);
+        if human {
+            super::live::print_notes(s, &note);
         }
-        None => {}
     }
     let extra = probe.map(|ProbeFrom { source }| {
         let lives = portolan_observe::expectations::verify(
@@ -166,6 +181,36 @@ fn run(
         expectations_section(&model, &lives)
     });
     print_report_with(s, &model, r, report, extra)
+}
+
+/// A check that could not tell which host this is: a silent "no findings" would read as
+/// "no drift", so it is a usage error naming the ways out.
+fn not_a_host(model: &portolan_model::Model) -> CliError {
+    const SHOWN: usize = 8;
+    if let Some(h) = crate::settings::configured_host() {
+        return CliError::Usage(format!(
+            "the config file says this machine is host `{h}`, which is not in the spec: fix `host` there, or pass --host NAME or --no-drift"
+        ));
+    }
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let mut names: Vec<&str> = model
+        .hosts
+        .iter()
+        .take(SHOWN)
+        .map(|h| h.name.as_str())
+        .collect();
+    let more = model.hosts.len().saturating_sub(SHOWN);
+    let more = (more > 0).then(|| format!("{more} more"));
+    names.extend(more.as_deref());
+    CliError::Usage(format!(
+        "this machine (hostname `{}`) is none of the spec's hosts ({}): pass --host NAME to check drift as that host, or --no-drift for the spec checks only",
+        name.trim(),
+        if names.is_empty() {
+            "it declares none".to_string()
+        } else {
+            names.join(", ")
+        }
+    ))
 }
 
 /// The live expectations as a section of the report.

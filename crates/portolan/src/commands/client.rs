@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use crate::cli::RemoteArgs;
+use crate::config::Config;
 use crate::error::CliError;
 
 /// A registry to talk to: its base URL (no trailing `/`) and a token.
@@ -28,10 +29,14 @@ impl std::fmt::Debug for Remote {
 }
 
 impl Remote {
-    /// Validates `--server`/`--token` (or their environment variables); `None` when no
-    /// server is given.
-    pub(crate) fn from_args(a: RemoteArgs) -> Result<Option<Remote>, CliError> {
-        let Some(server) = a.server.filter(|s| !s.trim().is_empty()) else {
+    /// Validates `--server`/`--token` (or their environment variables, else the config
+    /// file's `server` and `token_file`); `None` when no server is given.
+    pub(crate) fn from_args(a: RemoteArgs, config: &Config) -> Result<Option<Remote>, CliError> {
+        let Some(server) = a
+            .server
+            .filter(|s| !s.trim().is_empty())
+            .or_else(|| config.server.clone())
+        else {
             return Ok(None);
         };
         let server = server.trim().trim_end_matches('/').to_string();
@@ -40,23 +45,27 @@ impl Remote {
                 "--server `{server}`: write http://HOST:PORT or https://HOST"
             )));
         }
-        let token = a
+        let token = match a
             .token
             .map(|t| t.trim().to_string())
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                CliError::Usage(
-                    "the registry needs a token: set PORTOLAN_TOKEN (or pass --token); create one with `portolan token create`".into(),
-                )
-            })?;
+        {
+            Some(t) => Some(t),
+            None => config.token()?,
+        };
+        let token = token.ok_or_else(|| {
+            CliError::Usage(
+                "the registry needs a token: set PORTOLAN_TOKEN, pass --token, or name a file holding it as `token_file` in the config file; create one with `portolan token create`".into(),
+            )
+        })?;
         Ok(Some(Remote { server, token }))
     }
 
     /// Like [`Remote::from_args`], but a server is required.
-    pub(crate) fn required(a: RemoteArgs) -> Result<Remote, CliError> {
-        Self::from_args(a)?.ok_or_else(|| {
+    pub(crate) fn required(a: RemoteArgs, config: &Config) -> Result<Remote, CliError> {
+        Self::from_args(a, config)?.ok_or_else(|| {
             CliError::Usage(
-                "which registry? set PORTOLAN_SERVER (or pass --server http://HOST:7878)".into(),
+                "which registry? set PORTOLAN_SERVER, pass --server http://HOST:7878, or set `server` in the config file".into(),
             )
         })
     }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use portolan_alloc::log::{self, Action, Entry};
-use portolan_lint::report::{Format, human, json, sarif};
+use portolan_lint::report::{Format, group, human, json, sarif};
 use portolan_lint::{Report, Severity};
 use portolan_model::Model;
 
@@ -138,18 +138,59 @@ pub(crate) struct Extra {
 pub(crate) fn print_report_with(
     s: &Settings,
     model: &Model,
-    mut r: Report,
+    r: Report,
     report: &ReportSettings,
     extra: Option<Extra>,
 ) -> Result<Exit, CliError> {
-    let exit = if report.fail_on.is_some_and(|t| r.fails(t)) {
+    let exit = verdict(&r, report);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let written = write_report(&mut out, s, model, r, report, exit, extra)?;
+    match written.and_then(|()| std::io::Write::flush(&mut out)) {
+        Ok(()) => Ok(exit),
+        // a closed pipe stops the output, not the verdict
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit),
+        Err(e) => Err(CliError::io("cannot write to stdout", e)),
+    }
+}
+
+/// The exit code a report earns: 1 with findings at or above `--fail-on`, else 0.
+pub(crate) fn verdict(r: &Report, report: &ReportSettings) -> Exit {
+    if report.fail_on.is_some_and(|t| r.fails(t)) {
         Exit::Findings
     } else {
         Exit::Ok
-    };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let written = match report.format {
+    }
+}
+
+/// A report as text (for commands that print several, one per spec).
+pub(crate) fn render_report(
+    s: &Settings,
+    model: &Model,
+    r: Report,
+    report: &ReportSettings,
+) -> Result<String, CliError> {
+    let exit = verdict(&r, report);
+    let mut out = Vec::new();
+    write_report(&mut out, s, model, r, report, exit, None)?
+        .map_err(|e| CliError::io("cannot render the report", e))?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Streams a report in the chosen format, finding by finding (human text honours -q/-v and
+/// groups one finding seen on several hosts into one block; JSON and SARIF keep one per
+/// host), with a command's extra section before the human findings or as a JSON key. The
+/// outer error is bad settings; the inner one, writing.
+fn write_report<W: std::io::Write>(
+    out: &mut W,
+    s: &Settings,
+    model: &Model,
+    mut r: Report,
+    report: &ReportSettings,
+    exit: Exit,
+    extra: Option<Extra>,
+) -> Result<std::io::Result<()>, CliError> {
+    Ok(match report.format {
         Format::Human => {
             if s.verbosity < 1 {
                 for f in &mut r.findings {
@@ -158,27 +199,48 @@ pub(crate) fn print_report_with(
             }
             let style = human::Style {
                 color: s.color,
-                width: 100,
+                width: s.stdout_width(),
             };
-            let head = match &extra {
-                Some(x) if s.verbosity >= 0 => {
-                    std::io::Write::write_all(&mut out, x.human.as_bytes())
+            let hosts: std::collections::HashSet<&str> =
+                model.hosts.iter().map(|h| h.name.as_str()).collect();
+            let mut grouped = Report {
+                findings: group::by_host(&r.findings, &hosts),
+                suppressed: Vec::new(),
+            };
+            if let Some(w) = s.width {
+                for f in &mut grouped.findings {
+                    let last_line = f
+                        .labels
+                        .iter()
+                        .map(|l| model.sources.position(l.loc).line)
+                        .max()
+                        .unwrap_or(0);
+                    crate::fit::finding(f, w, last_line);
                 }
+            }
+            let head = match &extra {
+                Some(x) if s.verbosity >= 0 => out.write_all(x.human.as_bytes()),
                 _ => Ok(()),
             };
             head.and_then(|()| match s.verbosity {
                 i8::MIN..=-2 => Ok(()),
-                -1 => human::write_findings(&mut out, &model.sources, &r, style),
-                _ => human::write(&mut out, &model.sources, &r, style),
+                -1 => human::write_findings(out, &model.sources, &grouped, style),
+                // the summary counts every finding, not the grouped blocks
+                _ => human::write_findings(out, &model.sources, &grouped, style).and_then(
+                    |()| {
+                        out.write_all(human::summary(&r).as_bytes())?;
+                        out.write_all(b"\n")
+                    },
+                ),
             })
         }
         Format::Json => match extra {
             Some(x) => {
                 let mut v = json::report(&model.sources, &r);
                 v[x.key] = x.json;
-                std::io::Write::write_all(&mut out, pretty(&v).as_bytes())
+                out.write_all(pretty(&v).as_bytes())
             }
-            None => json::write(&mut out, &model.sources, &r),
+            None => json::write(out, &model.sources, &r),
         },
         Format::Sarif => {
             let root = match &report.sarif_root {
@@ -192,18 +254,13 @@ pub(crate) fn print_report_with(
                 version: env!("CARGO_PKG_VERSION"),
                 exit_code: exit as i32,
             };
-            match sarif::write(&mut out, &model.sources, &r, &options) {
+            match sarif::write(out, &model.sources, &r, &options) {
                 Err(sarif::SarifError::Io(e)) => Err(e),
                 Err(e) => return Err(CliError::Usage(e.to_string())),
                 Ok(()) => Ok(()),
             }
         }
-    };
-    match written.and_then(|()| std::io::Write::flush(&mut out)) {
-        Ok(()) => Ok(exit),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit),
-        Err(e) => Err(CliError::io("cannot write to stdout", e)),
-    }
+    })
 }
 
 /// Problems go to stderr as warnings (the run never aborts on them).
@@ -212,7 +269,7 @@ pub(crate) fn warn_problems(s: &Settings, report: &portolan_discover::FileReport
         return;
     }
     for p in &report.problems {
-        eprintln!("warning: {}: {}", p.at, p.reason);
+        errln!("warning: {}: {}", p.at, p.reason);
     }
 }
 
@@ -243,6 +300,16 @@ pub(crate) fn capture(prog: &str, args: &[&str]) -> Result<String, CliError> {
         });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `1 host`, `2 hosts`, `0 hosts` (`plural` for the irregular: `process`/`processes`).
+pub(crate) fn count(n: impl Into<u64>, one: &str, plural: Option<&str>) -> String {
+    let n = n.into();
+    match (n, plural) {
+        (1, _) => format!("1 {one}"),
+        (_, Some(p)) => format!("{n} {p}"),
+        (_, None) => format!("{n} {one}s"),
+    }
 }
 
 /// Whether this process runs as root (effective uid 0).

@@ -14,7 +14,9 @@ pub const HELP: &str = "\
 Examples:
   portolan completions bash > /etc/bash_completion.d/portolan
   portolan completions zsh > ~/.zfunc/_portolan
-  portolan completions fish > ~/.config/fish/completions/portolan.fish";
+  portolan completions fish > ~/.config/fish/completions/portolan.fish
+  portolan completions powershell >> $PROFILE
+  portolan completions elvish > ~/.config/elvish/lib/portolan.elv   # then `use portolan`";
 
 /// `portolan completions`.
 #[derive(Debug, clap::Args)]

@@ -13,7 +13,7 @@ use portolan_discover::walk::{self, Discovery, WalkOptions};
 use portolan_discover::{FileReport, PortUse, Role};
 
 use super::Subcommand;
-use super::common::{entry, shown, warn_problems};
+use super::common::{count, entry, shown, warn_problems};
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
@@ -169,20 +169,20 @@ fn run(s: &Settings, d: &DiscoverSettings) -> Result<Exit, CliError> {
             .and_then(|()| std::io::Write::flush(&mut out))
             .map_err(|e| CliError::io("cannot write to stdout", e))?;
     } else {
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-        write_table(&mut out, &found.report)
-            .and_then(|()| std::io::Write::flush(&mut out))
-            .map_err(|e| CliError::io("cannot write to stdout", e))?;
+        output::stdout_with(|mut out| write_table(&mut out, &found.report, s.width))?;
         if s.verbosity >= 0 {
-            eprintln!(
-                "{} port use(s), {} route(s) in {} file(s) read{}",
-                found.report.uses.len(),
-                found.report.routes.len(),
-                found.files_read,
+            errln!(
+                "{}, {} in {} read{}",
+                count(found.report.uses.len() as u64, "port use", None),
+                count(found.report.routes.len() as u64, "route", None),
+                count(found.files_read as u64, "file", None),
                 if found.report.secrets.is_empty() {
                     String::new()
                 } else {
-                    format!("; {} secret(s) redacted", found.report.secrets.len())
+                    format!(
+                        "; {} redacted",
+                        count(found.report.secrets.len() as u64, "secret", None)
+                    )
                 }
             );
         }
@@ -232,6 +232,7 @@ fn cells<'a>(service: &'a str, u: &'a PortUse) -> [std::borrow::Cow<'a, str>; 9]
 pub(crate) fn write_table(
     out: &mut impl std::io::Write,
     report: &FileReport,
+    width: Option<usize>,
 ) -> std::io::Result<()> {
     let header = [
         "SERVICE", "PORT", "PROTO", "ROLE", "ADDRESS", "VIA", "CONF", "EVIDENCE", "",
@@ -245,10 +246,21 @@ pub(crate) fn write_table(
             }
         }
     }
+    // on a terminal: the snippet gives way first, then names and addresses, the evidence
+    // last; ports, roles and confidence never
+    if let Some(w) = width {
+        crate::fit::shrink(&mut widths, w, 2, &[8, 5, 0, 4, 7]);
+    }
     let mut line = String::new();
     let mut row = |out: &mut dyn std::io::Write, cells: &[&str]| -> std::io::Result<()> {
         line.clear();
         for (i, c) in cells.iter().enumerate() {
+            // the evidence keeps its end (file:line:col), the rest their start
+            let c: &str = &if i == 7 {
+                crate::fit::tail(c, widths[i])
+            } else {
+                crate::fit::cell(c, widths[i])
+            };
             if i + 1 == cells.len() {
                 line.push_str(c);
             } else {
@@ -298,7 +310,12 @@ pub(crate) fn write_table(
                 portolan_discover::ProxyKind::Fastcgi => "fastcgi",
                 portolan_discover::ProxyKind::Grpc => "grpc",
             };
-            writeln!(out, ":{listen}{names} {path} -> {to} ({kind})  {}", r.at)?;
+            let line = format!(":{listen}{names} {path} -> {to} ({kind})  {}", r.at);
+            writeln!(
+                out,
+                "{}",
+                crate::fit::cell(&line, width.unwrap_or(usize::MAX))
+            )?;
         }
     }
     Ok(())
@@ -376,9 +393,12 @@ fn write(s: &Settings, d: &DiscoverSettings, found: &Discovery) -> Result<Exit, 
     }
     for x in &diff.disagreements {
         if s.verbosity >= 0 {
-            eprintln!(
+            errln!(
                 "warning: {}: {} {} disagrees with the spec ({}); not changed",
-                x.at, x.binding, x.port, x.what
+                x.at,
+                x.binding,
+                x.port,
+                x.what
             );
         }
     }

@@ -224,7 +224,7 @@ fn write_table(
     let wider = table.iter().filter(|r| r[5] == "WIDER").count();
     writeln!(
         out,
-        "\n{} bindings, {wider} reachable from more than declared.",
-        table.len()
+        "\n{}, {wider} reachable from more than declared.",
+        super::common::count(table.len() as u64, "binding", None)
     )
 }

@@ -106,9 +106,11 @@ fn run(
         portolan_lint::Report::default()
     };
     // the change log kept beside the spec by alloc/reserve/release/gc, when there is one
-    let log_path = portolan_alloc::log::path_for(&s.spec_path()?);
-    let change_log = match portolan_alloc::log::read(&log_path) {
-        Ok((entries, _)) if !entries.is_empty() => Some(portolan_alloc::log::table(&entries)),
+    let change_log = match s
+        .spec_file()?
+        .map(|spec| portolan_alloc::log::read(&portolan_alloc::log::path_for(&spec)))
+    {
+        Some(Ok((entries, _))) if !entries.is_empty() => Some(portolan_alloc::log::table(&entries)),
         _ => None,
     };
     let cx = portolan_render::RenderContext {
@@ -137,7 +139,7 @@ fn run(
     portolan_model::timings::phase("render");
     if s.verbosity >= 0 {
         for w in &rendered.warnings {
-            eprintln!("warning: {target}: {w}");
+            errln!("warning: {target}: {w}");
         }
     }
     match out {

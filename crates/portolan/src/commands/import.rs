@@ -24,6 +24,7 @@ Examples:
   portolan --json import docs/PORTS.md | jq .explain
   curl -s https://wiki.example/ports.md | portolan import - -o ports.toml
   portolan import docs/PORTS.md -o ports.toml && portolan lint
+  curl -s https://wiki.example/ports.md | portolan import - | portolan lint -
 
 Reads UTF-8 (with or without BOM) and UTF-16; tables in fences and HTML, lists, prose, and
 compose, nginx, Caddy, HAProxy, Apache, firewalld, iptables-save, systemd, Kubernetes and
@@ -34,7 +35,7 @@ Exit codes: 0 imported, 2 unreadable input or nothing to import (file:line).";
 /// `portolan import`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The document (`-` for standard input).
+    /// The Markdown document (`-`: standard input).
     #[arg(value_name = "FILE.md")]
     pub file: PathBuf,
     /// Write the spec here instead of printing it.
@@ -57,7 +58,7 @@ impl Subcommand for Args {
 }
 
 fn read(file: &Path) -> Result<(Vec<u8>, String), CliError> {
-    if file.as_os_str() == "-" {
+    if crate::settings::is_stdin(file) {
         let mut bytes = Vec::new();
         std::io::stdin()
             .read_to_end(&mut bytes)
@@ -87,7 +88,7 @@ fn run(s: &Settings, a: &Args) -> Result<Exit, CliError> {
         .map_err(|e| CliError::Usage(e.to_string()))?;
     if s.verbosity >= 0 {
         for w in imported.warnings() {
-            eprintln!("warning: {w}");
+            errln!("warning: {w}");
         }
     }
     if let Some(path) = &a.output {
@@ -105,9 +106,9 @@ fn run(s: &Settings, a: &Args) -> Result<Exit, CliError> {
         output::stdout(&imported.spec)?;
     }
     if s.verbosity >= 0 {
-        eprintln!("{}", imported.summary());
+        errln!("{}", imported.summary());
         if let Some(path) = &a.output {
-            eprintln!(
+            errln!(
                 "wrote {}; next: `portolan --spec {} lint`",
                 path.display(),
                 path.display()

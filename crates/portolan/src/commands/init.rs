@@ -125,7 +125,7 @@ fn run(
     }
     output::atomic_write(&path, &text)?;
     if s.verbosity >= 0 {
-        eprintln!("wrote {}; next: `portolan lint`", path.display());
+        errln!("wrote {}; next: `portolan lint`", path.display());
     }
     Ok(Exit::Ok)
 }

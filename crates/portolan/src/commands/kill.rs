@@ -12,7 +12,7 @@
 //! Exit codes: 0 every holder stopped (or nothing to do in `--dry-run`), 1 a holder is still
 //! running or a port had no visible holder, 2 refused, unconfirmed or bad input.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::time::Duration;
 
 use portolan_observe::kill::{self, Refusal};
@@ -104,7 +104,7 @@ impl Subcommand for Args {
 
 fn say(s: &Settings, line: &str) {
     if s.verbosity >= 0 {
-        println!("{line}");
+        let _ = crate::output::stdout(&format!("{line}\n"));
     }
 }
 
@@ -129,17 +129,17 @@ fn run(s: &Settings, k: &KillSettings) -> Result<Exit, CliError> {
     }
     for port in &plan.hidden {
         if is_root() {
-            eprintln!(
+            errln!(
                 "port {port}: no process visible from here holds it (one of another PID namespace, or a forward no container engine claims)"
             );
         } else {
-            eprintln!("port {port}: held by a process this user cannot see (run as root)");
+            errln!("port {port}: held by a process this user cannot see (run as root)");
         }
         exit = Exit::Findings;
     }
     for (port, local, o, why) in &plan.refused {
-        match why {
-            Refusal::Container(id) => {
+        if let Refusal::Container(id) = why {
+            {
                 let cmd = id.as_ref().and_then(|c| c.split_once(':')).map_or_else(
                     || format!("docker stop $(docker ps -q --filter publish={port})"),
                     |(kind, id)| {
@@ -149,15 +149,18 @@ fn run(s: &Settings, k: &KillSettings) -> Result<Exit, CliError> {
                         )
                     },
                 );
-                eprintln!(
+                errln!(
                     "port {port}: not signalling {} (pid {}) on {local}: {why}; no container engine answered to stop it\n  run: {cmd}",
-                    o.name, o.pid
+                    o.name,
+                    o.pid
                 );
             }
-            _ => eprintln!(
+        } else {
+            errln!(
                 "port {port}: refusing to signal {} (pid {}) on {local}: {why}",
-                o.name, o.pid
-            ),
+                o.name,
+                o.pid
+            );
         }
         exit = Exit::Input;
     }
@@ -174,7 +177,7 @@ fn run(s: &Settings, k: &KillSettings) -> Result<Exit, CliError> {
         match kill::Pinned::pin(t.owner.pid, t.inode) {
             Ok(p) => pinned.push((p, vec![t.port])),
             Err(e) => {
-                eprintln!("port {}: {e}: not signalled", t.port);
+                errln!("port {}: {e}: not signalled", t.port);
                 exit = Exit::Findings;
             }
         }
@@ -225,9 +228,9 @@ fn run(s: &Settings, k: &KillSettings) -> Result<Exit, CliError> {
             say(
                 s,
                 &format!(
-                    "dry run: would send SIG{} to {} process(es){}",
+                    "dry run: would send SIG{} to {}{}",
                     kill::signal_name(signal),
-                    pinned.len(),
+                    super::common::count(pinned.len() as u64, "process", Some("processes")),
                     if k.force {
                         ", then SIGKILL to survivors"
                     } else {
@@ -245,12 +248,12 @@ fn run(s: &Settings, k: &KillSettings) -> Result<Exit, CliError> {
         return Ok(exit);
     }
     if !k.yes && !confirm(pinned.len(), plan.containers.len())? {
-        eprintln!("nothing done");
+        errln!("nothing done");
         return Ok(Exit::Input);
     }
     for c in &plan.containers {
         if let Err(e) = stop_container(s, c, signal, k.timeout) {
-            eprintln!("container `{}`: {e}", c.container.name);
+            errln!("container `{}`: {e}", c.container.name);
             exit = Exit::Findings;
         }
     }
@@ -264,7 +267,7 @@ fn run(s: &Settings, k: &KillSettings) -> Result<Exit, CliError> {
         // the re-check right before the signal: the pidfd names the process shown, and it
         // must still hold the socket shown
         if !p.still_holds() {
-            eprintln!(
+            errln!(
                 "pid {}: no longer holds port {list} (it exited or closed it; the pid may be another process's now): not signalled",
                 p.pid
             );
@@ -274,7 +277,7 @@ fn run(s: &Settings, k: &KillSettings) -> Result<Exit, CliError> {
         match p.signal(signal) {
             Ok(()) => signalled.push(p),
             Err(e) => {
-                eprintln!("pid {}: cannot signal: {e}", p.pid);
+                errln!("pid {}: cannot signal: {e}", p.pid);
                 exit = Exit::Findings;
             }
         }
@@ -297,12 +300,12 @@ fn run(s: &Settings, k: &KillSettings) -> Result<Exit, CliError> {
                         ),
                     );
                 } else {
-                    eprintln!("pid {}: survived SIGKILL (uninterruptible sleep?)", p.pid);
+                    errln!("pid {}: survived SIGKILL (uninterruptible sleep?)", p.pid);
                     exit = Exit::Findings;
                 }
             }
             None => {
-                eprintln!(
+                errln!(
                     "pid {}: still running after {} s (use --force to send SIGKILL)",
                     p.pid,
                     k.timeout.as_secs_f32()
@@ -322,13 +325,17 @@ fn confirm(processes: usize, containers: usize) -> Result<bool, CliError> {
                 .into(),
         ));
     }
+    let count = super::common::count;
     let what = match (processes, containers) {
-        (p, 0) => format!("signal {p} process(es)"),
-        (0, c) => format!("stop {c} container(s)"),
-        (p, c) => format!("stop {c} container(s) and signal {p} process(es)"),
+        (p, 0) => format!("signal {}", count(p as u64, "process", Some("processes"))),
+        (0, c) => format!("stop {}", count(c as u64, "container", None)),
+        (p, c) => format!(
+            "stop {} and signal {}",
+            count(c as u64, "container", None),
+            count(p as u64, "process", Some("processes"))
+        ),
     };
-    eprint!("{what}? [y/N] ");
-    let _ = std::io::stderr().flush();
+    crate::output::stderr(&format!("{what}? [y/N] "));
     let mut line = String::new();
     stdin
         .lock()

@@ -252,7 +252,7 @@ pub(crate) fn owner_list(l: &Listener) -> String {
 pub(crate) fn print_notes(s: &Settings, notes: &[String]) {
     if s.verbosity >= 0 {
         for n in notes {
-            eprintln!("note: {n}");
+            errln!("note: {n}");
         }
     }
 }
@@ -274,9 +274,14 @@ pub(crate) fn declared<'m>(
         .collect()
 }
 
-/// Which host of the spec this machine is: by hostname (the host's `hostname`, or its
-/// name), else by an address of this machine's interfaces among the host's `addresses`.
+/// Which host of the spec this machine is: the config file's `host`, else by hostname (the
+/// host's `hostname`, or its name), else by an address of this machine's interfaces among
+/// the host's `addresses`.
 pub(crate) fn this_host(model: &Model) -> Option<portolan_model::HostId> {
+    // the config file says which host this is
+    if let Some(h) = crate::settings::configured_host() {
+        return model.host_named(h);
+    }
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .unwrap_or_default()
         .trim()

@@ -39,7 +39,7 @@ fn run(s: &Settings, project: Option<&str>, service: Option<&str>) -> Result<Exi
     let path = log::path_for(&spec);
     let (mut entries, bad) = log::read(&path)?;
     for line in &bad {
-        eprintln!(
+        errln!(
             "warning: {}:{line}: not a log entry (skipped)",
             shown(&path)
         );
@@ -53,7 +53,7 @@ fn run(s: &Settings, project: Option<&str>, service: Option<&str>) -> Result<Exi
         output::stdout(&(text + "\n"))?;
     } else if entries.is_empty() {
         if s.verbosity >= 0 {
-            eprintln!(
+            errln!(
                 "the log is empty ({}): `portolan alloc`, `reserve`, `release` and `gc` write to it",
                 shown(&path)
             );

@@ -100,9 +100,7 @@ fn run(s: &Settings, o: &LsSettings) -> Result<Exit, CliError> {
     let model = if needs_spec {
         Some(s.load()?)
     } else {
-        s.spec_path()
-            .ok()
-            .and_then(|p| portolan_model::load(&p).ok())
+        s.load().ok()
     };
     let mut range: Option<PortRange> = o.port;
     if let (Some(p), Some(m)) = (&o.project, &model) {
@@ -211,7 +209,7 @@ fn run(s: &Settings, o: &LsSettings) -> Result<Exit, CliError> {
         .filter(|(l, _)| l.owners.is_empty() && l.inode != 0)
         .count();
     if o.owners && hidden > 0 && s.verbosity >= 0 {
-        eprintln!(
+        errln!(
             "note: the owner of {hidden} socket(s) is not visible (a process of another user without root, or of another PID namespace)"
         );
     }
@@ -341,7 +339,7 @@ fn containers(
     }
     print_notes(s, &view.notes);
     if !view.scan.answered() && view.scan.notes.is_empty() && s.verbosity >= 0 {
-        eprintln!("note: no container engine found (set DOCKER_HOST to its socket)");
+        errln!("note: no container engine found (set DOCKER_HOST to its socket)");
     }
     Ok(Exit::Ok)
 }

@@ -17,6 +17,7 @@ pub mod kill;
 pub mod lint;
 pub mod log;
 pub mod ls;
+pub mod man;
 pub mod move_;
 pub mod probe;
 pub mod release;
@@ -41,6 +42,8 @@ pub mod token;
 pub(crate) mod client;
 pub(crate) mod common;
 pub(crate) mod live;
+#[cfg(feature = "registry")]
+pub(crate) mod registry_db;
 
 use crate::error::CliError;
 use crate::exit::Exit;

@@ -239,7 +239,7 @@ fn run(s: &Settings, m: &MoveSettings) -> Result<Exit, CliError> {
     let plan = moves::references(&[root], &target, &WalkOptions::default());
     if s.verbosity >= 0 {
         for p in &plan.problems {
-            eprintln!("warning: {}: {}", p.at, p.reason);
+            errln!("warning: {}: {}", p.at, p.reason);
         }
     }
     let (sure, unsure): (Vec<&Reference>, Vec<&Reference>) = plan
@@ -319,17 +319,17 @@ fn run(s: &Settings, m: &MoveSettings) -> Result<Exit, CliError> {
         if !s.json {
             let _ = writeln!(
                 text,
-                "moved: the spec and {} reference(s) in {} file(s) rewritten; {} left to check by hand",
-                sure.len(),
-                by_file.len(),
+                "moved: the spec and {} in {} rewritten; {} left to check by hand",
+                super::common::count(sure.len() as u64, "reference", None),
+                super::common::count(by_file.len() as u64, "file", None),
                 unsure.len()
             );
         }
     } else if !s.json {
         let _ = writeln!(
             text,
-            "{} sure reference(s) would be rewritten by --apply; {} to check by hand",
-            sure.len(),
+            "{} would be rewritten by --apply; {} to check by hand",
+            super::common::count(sure.len() as u64, "sure reference", None),
             unsure.len()
         );
     }

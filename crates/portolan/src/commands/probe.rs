@@ -171,7 +171,10 @@ fn run(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
                 if info.days_left < 0 {
                     "has EXPIRED".to_string()
                 } else {
-                    format!("expires in {} days", info.days_left)
+                    format!(
+                        "expires in {}",
+                        super::common::count(info.days_left.unsigned_abs(), "day", None)
+                    )
                 },
                 info.not_after
             ));
@@ -254,7 +257,7 @@ fn run(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
         output::stdout(&t)?;
     }
     for e in &expiring {
-        eprintln!("warning: {e}");
+        errln!("warning: {e}");
     }
     Ok(if missing > 0 || !expiring.is_empty() {
         Exit::Findings

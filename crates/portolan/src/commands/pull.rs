@@ -31,7 +31,11 @@ pub struct Args {
 
 impl Subcommand for Args {
     fn run(self, s: &Settings) -> Result<Exit, CliError> {
-        run(s, &Remote::required(self.remote)?, self.output.as_deref())
+        run(
+            s,
+            &Remote::required(self.remote, &s.config)?,
+            self.output.as_deref(),
+        )
     }
 }
 
@@ -41,7 +45,7 @@ fn run(s: &Settings, remote: &Remote, out: Option<&Path>) -> Result<Exit, CliErr
         Some(path) => {
             output::atomic_write(path, &text)?;
             if s.verbosity >= 0 {
-                eprintln!("wrote {} from {}", path.display(), remote.server);
+                errln!("wrote {} from {}", path.display(), remote.server);
             }
         }
         None => output::stdout(&text)?,

@@ -4,7 +4,7 @@
 
 use super::Subcommand;
 use super::client::{Client, Remote};
-use super::common::shown;
+use super::common::{count, shown};
 use crate::cli::RemoteArgs;
 use crate::error::CliError;
 use crate::exit::Exit;
@@ -30,11 +30,20 @@ pub struct Args {
 
 impl Subcommand for Args {
     fn run(self, s: &Settings) -> Result<Exit, CliError> {
-        run(s, &Remote::required(self.remote)?)
+        run(s, &Remote::required(self.remote, &s.config)?)
     }
 }
 
 fn run(s: &Settings, remote: &Remote) -> Result<Exit, CliError> {
+    if s.spec_is_stdin() {
+        s.load()?;
+        return send(
+            s,
+            remote,
+            crate::settings::STDIN_NAME,
+            crate::settings::stdin_text()?,
+        );
+    }
     let spec = s.spec_path()?;
     if spec.is_dir() {
         return Err(CliError::Usage(format!(
@@ -46,22 +55,27 @@ fn run(s: &Settings, remote: &Remote) -> Result<Exit, CliError> {
     s.load()?;
     let text = std::fs::read_to_string(&spec)
         .map_err(|e| CliError::io(format!("cannot read {}", spec.display()), e))?;
+    send(s, remote, &shown(&spec), &text)
+}
+
+/// Uploads the spec's text; `name` is how the message names it.
+fn send(s: &Settings, remote: &Remote, name: &str, text: &str) -> Result<Exit, CliError> {
     let answer =
-        Client::new(remote).send("PUT", "/api/v1/spec", Some(("application/toml", &text)))?;
+        Client::new(remote).send("PUT", "/api/v1/spec", Some(("application/toml", text)))?;
     if s.json {
         output::stdout(&(answer.trim().to_string() + "\n"))?;
     } else if s.verbosity >= 0 {
         let v: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
+        let n = |k: &str, word: &str| count(v[k].as_u64().unwrap_or(0), word, None);
         output::stdout(&format!(
-            "pushed {} to {}: {} projects, {} hosts, {} services, {} bindings, {} reservations; {} lint findings\n",
-            shown(&spec),
+            "pushed {name} to {}: {}, {}, {}, {}, {}; {}\n",
             remote.server,
-            v["projects"],
-            v["hosts"],
-            v["services"],
-            v["bindings"],
-            v["reservations"],
-            v["findings"]
+            n("projects", "project"),
+            n("hosts", "host"),
+            n("services", "service"),
+            n("bindings", "binding"),
+            n("reservations", "reservation"),
+            n("findings", "lint finding"),
         ))?;
     }
     Ok(Exit::Ok)

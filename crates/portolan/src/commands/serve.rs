@@ -1,11 +1,14 @@
 //! `portolan serve`: the team registry (`portolan_server`) on `SQLite` (default
 //! `sqlite://portolan.db`, created on first start) or `PostgreSQL`. Logs go to stderr through
-//! `tracing` (`-v` for debug, `-q` for warnings only); the URL it listens on goes to stdout.
-//! A non-loopback `--listen` is refused unless `--public` says it is meant.
+//! `tracing` (`-v` for debug, `-q` for warnings only); the URL it listens on goes to stdout
+//! with the database it opened or created, and a warning goes to stderr when the database
+//! holds no token (every request would be refused). A non-loopback `--listen` is refused
+//! unless `--public` says it is meant.
 
 use std::io::Write as _;
 
 use super::Subcommand;
+use super::registry_db::Db;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::settings::Settings;
@@ -17,22 +20,24 @@ Examples:
   portolan serve --db postgres://portolan@db1/portolan --listen 10.0.0.5:7878 --public
   portolan token create --role admin --label me    # then use it: Authorization: Bearer ptk_…
 
+It says which database it opened or created, and warns when the database has no token.
+The database: --db, else PORTOLAN_DB, else `db` in ~/.config/portolan/config.toml.
 Every /api/v1 route and /metrics needs a token; /healthz and /api/v1/openapi.json are public.
 Binding a non-loopback address needs --public (put a TLS proxy in front of it).";
 
 /// `portolan serve`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Database: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`.
+    /// Database: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB` [default: the config
+    /// file's `db`, else `sqlite://portolan.db`]
     #[arg(
         long,
         env = "PORTOLAN_DB",
         value_name = "URL",
-        default_value = "sqlite://portolan.db",
         // `--help` would print the variable's value, password included
         hide_env_values = true
     )]
-    pub db: String,
+    pub db: Option<String>,
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
     pub listen: String,
@@ -53,8 +58,8 @@ pub struct Args {
 /// Validated `serve` options.
 #[derive(Debug, Clone)]
 struct ServeSettings {
-    /// Database URL.
-    db: String,
+    /// The database.
+    db: Db,
     /// Listen address.
     listen: std::net::SocketAddr,
     /// Limits.
@@ -95,7 +100,7 @@ impl Subcommand for Args {
         run(
             s,
             &ServeSettings {
-                db: self.db,
+                db: Db::resolve(self.db, &s.config),
                 listen,
                 max_body: self.max_body,
                 rate: self.rate_limit,
@@ -118,7 +123,7 @@ fn run(s: &Settings, o: &ServeSettings) -> Result<Exit, CliError> {
         .with_target(false)
         .try_init();
     if !o.listen.ip().is_loopback() {
-        eprintln!(
+        errln!(
             "warning: listening on {}, reachable from other machines; tokens travel in clear text unless a TLS proxy fronts it",
             o.listen
         );
@@ -127,8 +132,29 @@ fn run(s: &Settings, o: &ServeSettings) -> Result<Exit, CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::io("cannot start the async runtime", e))?;
+    // open it here first: to say whether it was created, and to warn when no token can
+    // get in (the server opens it again; SQLite and PostgreSQL both allow that)
+    let now = s.clock.now();
+    let tokens = runtime.block_on(async {
+        let store = portolan_store::open(&o.db.url)
+            .await
+            .map_err(|e| CliError::Usage(format!("registry database: {e}")))?;
+        store
+            .tokens()
+            .await
+            .map_err(|e| CliError::Usage(format!("registry database: {e}")))
+    })?;
+    let active = super::registry_db::active(&tokens, now);
+    if active == 0 && s.verbosity >= -1 {
+        errln!(
+            "warning: {} has no usable API token: every API request will be refused (401); create one with `portolan token create --role admin --db {}`",
+            o.db.shown(),
+            // the password stays out of the hint too
+            portolan_store::redact::dsn(&o.db.url)
+        );
+    }
     let config = portolan_server::ServeConfig {
-        db: o.db.clone(),
+        db: o.db.url.clone(),
         listen: o.listen,
         limits: portolan_server::Limits {
             max_body: o.max_body,
@@ -136,14 +162,23 @@ fn run(s: &Settings, o: &ServeSettings) -> Result<Exit, CliError> {
             burst: o.burst,
         },
     };
-    let db = portolan_store::redact::dsn(&o.db);
+    let db = o.db.clone();
     let json = s.json;
     runtime
         .block_on(portolan_server::serve(config, move |addr| {
             let line = if json {
-                serde_json::json!({"url": format!("http://{addr}"), "db": db}).to_string()
+                serde_json::json!({
+                    "url": format!("http://{addr}"),
+                    "db": db.shown(),
+                    "created": !db.existed,
+                    "tokens": active,
+                })
+                .to_string()
             } else {
-                format!("portolan registry listening on http://{addr} (database {db})")
+                format!(
+                    "portolan registry listening on http://{addr} ({})",
+                    db.described()
+                )
             };
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{line}");

@@ -50,7 +50,7 @@ impl Subcommand for Args {
             Some(p) => {
                 output::atomic_write(p, &text)?;
                 if s.verbosity >= 0 {
-                    eprintln!(
+                    errln!(
                         "wrote {} ({} listeners of host `{host}`)",
                         p.display(),
                         snap.listeners.len()

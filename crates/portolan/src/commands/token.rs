@@ -2,13 +2,12 @@
 //! (so the first admin token exists before any server runs). A new token is printed once;
 //! the database keeps only its SHA-256.
 
-use std::fmt::Write as _;
-
 use portolan_store::Store;
 
 use clap::ValueEnum;
 
 use super::Subcommand;
+use super::registry_db::Db;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
@@ -49,16 +48,16 @@ pub enum Action {
 /// The registry database of `token`.
 #[derive(Debug, clap::Args)]
 pub struct DbArgs {
-    /// Database: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`.
+    /// Database: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB` [default: the config
+    /// file's `db`, else `sqlite://portolan.db`]
     #[arg(
         long,
         env = "PORTOLAN_DB",
         value_name = "URL",
-        default_value = "sqlite://portolan.db",
         // `--help` would print the variable's value, password included
         hide_env_values = true
     )]
-    pub db: String,
+    pub db: Option<String>,
 }
 
 /// `token create`.
@@ -104,8 +103,8 @@ pub enum RoleArg {
 enum TokenSettings {
     /// `token create`.
     Create {
-        /// Database URL.
-        db: String,
+        /// The database.
+        db: Db,
         /// Role.
         role: portolan_store::Role,
         /// Label.
@@ -115,13 +114,13 @@ enum TokenSettings {
     },
     /// `token list`.
     List {
-        /// Database URL.
-        db: String,
+        /// The database.
+        db: Db,
     },
     /// `token revoke`.
     Revoke {
-        /// Database URL.
-        db: String,
+        /// The database.
+        db: Db,
         /// Token id.
         id: String,
     },
@@ -131,7 +130,7 @@ impl Subcommand for Args {
     fn run(self, s: &Settings) -> Result<Exit, CliError> {
         let t = match self.action {
             Action::Create(a) => TokenSettings::Create {
-                db: a.db.db,
+                db: Db::resolve(a.db.db, &s.config),
                 role: match a.role {
                     RoleArg::Read => portolan_store::Role::Read,
                     RoleArg::Write => portolan_store::Role::Write,
@@ -145,9 +144,11 @@ impl Subcommand for Args {
                     .transpose()
                     .map_err(|e| CliError::Usage(format!("--expires: {e}")))?,
             },
-            Action::List(a) => TokenSettings::List { db: a.db },
+            Action::List(a) => TokenSettings::List {
+                db: Db::resolve(a.db, &s.config),
+            },
             Action::Revoke(a) => TokenSettings::Revoke {
-                db: a.db.db,
+                db: Db::resolve(a.db.db, &s.config),
                 id: a.id,
             },
         };
@@ -177,9 +178,14 @@ fn run(s: &Settings, t: &TokenSettings) -> Result<Exit, CliError> {
         | TokenSettings::List { db }
         | TokenSettings::Revoke { db, .. } => db,
     };
+    if !matches!(t, TokenSettings::Create { .. }) {
+        db.must_exist()?;
+    }
     let now = s.clock.now();
     runtime.block_on(async {
-        let store: Box<dyn Store> = portolan_store::open(db).await.map_err(|e| store_error(&e))?;
+        let store: Box<dyn Store> = portolan_store::open(&db.url)
+            .await
+            .map_err(|e| store_error(&e))?;
         match t {
             TokenSettings::Create {
                 role,
@@ -196,19 +202,21 @@ fn run(s: &Settings, t: &TokenSettings) -> Result<Exit, CliError> {
                     let v = serde_json::json!({
                         "id": t.info.id, "role": role.as_str(), "label": t.info.label,
                         "expires": t.info.expires.map(date), "token": t.token,
+                        "db": db.shown(), "created": !db.existed,
                     });
                     output::stdout(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"))?;
                 } else {
                     output::stdout(&format!("{}\n", t.token))?;
                     if s.verbosity >= 0 {
-                        eprintln!(
-                            "created {} token {}{}; it is shown only now",
+                        errln!(
+                            "created {} token {}{} in {}; it is shown only now",
                             role.as_str(),
                             t.info.id,
                             t.info
                                 .expires
                                 .map(|e| format!(", expires {}", date(e)))
-                                .unwrap_or_default()
+                                .unwrap_or_default(),
+                            db.described()
                         );
                     }
                 }
@@ -228,7 +236,11 @@ fn run(s: &Settings, t: &TokenSettings) -> Result<Exit, CliError> {
                         .collect();
                     output::stdout(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"))?;
                 } else {
-                    let mut out = String::from("ID                ROLE   STATE    CREATED               EXPIRES               LABEL\n");
+                    let mut rows = vec![
+                        ["ID", "ROLE", "STATE", "CREATED", "EXPIRES", "LABEL"]
+                            .map(str::to_string)
+                            .to_vec(),
+                    ];
                     for t in &list {
                         let state = if t.revoked.is_some() {
                             "revoked"
@@ -237,18 +249,22 @@ fn run(s: &Settings, t: &TokenSettings) -> Result<Exit, CliError> {
                         } else {
                             "active"
                         };
-                        let _ = writeln!(
-                            out,
-                            "{:<17} {:<6} {:<8} {:<21} {:<21} {}",
-                            t.id,
-                            t.role.as_str(),
-                            state,
+                        rows.push(vec![
+                            t.id.clone(),
+                            t.role.as_str().to_string(),
+                            state.to_string(),
                             date(t.created),
                             t.expires.map_or_else(|| "never".into(), date),
-                            t.label
+                            t.label.clone(),
+                        ]);
+                    }
+                    output::stdout(&crate::fit::table(&rows, s.width, &[5]))?;
+                    if s.verbosity >= 0 && super::registry_db::active(&list, now) == 0 {
+                        errln!(
+                            "note: no usable token in {}: the registry refuses every request until `portolan token create`",
+                            db.shown()
                         );
                     }
-                    output::stdout(&out)?;
                 }
             }
             TokenSettings::Revoke { id, .. } => {

@@ -36,10 +36,7 @@ impl Subcommand for Args {
 }
 
 fn run(s: &Settings, port: u16) -> Result<Exit, CliError> {
-    let model = s
-        .spec_path()
-        .ok()
-        .and_then(|p| portolan_model::load(&p).ok());
+    let model = s.load().ok();
     let view = observe(true, true)?;
     let list = &view.listeners;
     let live: Vec<_> = list.iter().filter(|l| l.port == port).collect();

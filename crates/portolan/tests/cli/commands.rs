@@ -124,8 +124,14 @@ fn check_runs_lint_and_validates_host() {
         .fixture("lint/public-without-tls-fires")
         .args(["check"])
         .run()
-        .code(1)
+        .code(2)
         .stderr_has("pass --host NAME to check drift");
+    Case::new()
+        .fixture("lint/public-without-tls-fires")
+        .args(["check", "--no-drift"])
+        .run()
+        .code(1)
+        .stdout_has("public-without-tls");
     Case::new()
         .fixture("lint/public-without-tls-fires")
         .args(["check", "--host", "web2"])

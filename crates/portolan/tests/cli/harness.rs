@@ -91,6 +91,25 @@ impl Case {
         self.dir.path()
     }
 
+    /// The command as it would run, for tests that wire its standard streams themselves.
+    pub fn command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("portolan"));
+        cmd.current_dir(self.dir.path())
+            .args(&self.args)
+            .env_remove("PORTOLAN_SPEC")
+            // no user config, registry or database from the machine running the tests
+            .env_remove("PORTOLAN_CONFIG")
+            .env_remove("PORTOLAN_SERVER")
+            .env_remove("PORTOLAN_TOKEN")
+            .env_remove("PORTOLAN_DB")
+            .env("XDG_CONFIG_HOME", self.dir.path().join(".no-config"))
+            .env("NO_COLOR", "1");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
     pub fn run(&self) -> Outcome {
         self.run_with(&self.args)
     }
@@ -110,6 +129,12 @@ impl Case {
         cmd.current_dir(self.dir.path())
             .args(args)
             .env_remove("PORTOLAN_SPEC")
+            // no user config, registry or database from the machine running the tests
+            .env_remove("PORTOLAN_CONFIG")
+            .env_remove("PORTOLAN_SERVER")
+            .env_remove("PORTOLAN_TOKEN")
+            .env_remove("PORTOLAN_DB")
+            .env("XDG_CONFIG_HOME", self.dir.path().join(".no-config"))
             .env("NO_COLOR", "1");
         for (k, v) in &self.env {
             cmd.env(k, v);
@@ -169,5 +194,15 @@ impl Outcome {
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// Runs a command built from [`Case::command`] (several commands in one case directory).
+pub fn outcome(cmd: &mut std::process::Command) -> Outcome {
+    let out = cmd.output().expect("run portolan");
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }

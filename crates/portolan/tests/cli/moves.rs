@@ -126,9 +126,9 @@ fn move_apply_edits_the_spec_losslessly_rewrites_sure_references_and_logs() {
         "--why",
         "free 8000 for the gateway",
     ]);
-    c.run().code(1).stdout_has(
-        "moved: the spec and 1 reference(s) in 1 file(s) rewritten; 3 left to check by hand",
-    );
+    c.run()
+        .code(1)
+        .stdout_has("moved: the spec and 1 reference in 1 file rewritten; 3 left to check by hand");
     let spec = std::fs::read_to_string(c.path().join("ports.toml")).expect("spec");
     assert_eq!(spec, SPEC.replace("port = 8000,", "port = 8010,"));
     let compose = std::fs::read_to_string(c.path().join("docker-compose.yml")).expect("compose");

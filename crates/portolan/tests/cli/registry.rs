@@ -34,11 +34,11 @@ const LIVE: &str = r#"[
 ]"#;
 
 /// A `portolan serve` child of this build on a free loopback port; killed when dropped.
-fn serve(dir: &Path, db: &str) -> Serve {
+pub(crate) fn serve(dir: &Path, db: &str) -> Serve {
     Serve::start(&assert_cmd::cargo::cargo_bin("portolan"), dir, db)
 }
 
-fn token(dir: &Path, db: &str, role: &str) -> String {
+pub(crate) fn token(dir: &Path, db: &str, role: &str) -> String {
     let out = Command::new(assert_cmd::cargo::cargo_bin("portolan"))
         .current_dir(dir)
         .args([
@@ -75,7 +75,7 @@ fn serve_push_pull_alloc_agent() {
 
     c_run(&c, &["push", "--server", &url], &admin)
         .success()
-        .stdout_has("1 projects, 1 hosts, 1 services");
+        .stdout_has("1 project, 1 host, 1 service");
     // a write token may not push
     c_run(&c, &["push", "--server", &url], &write)
         .code(2)

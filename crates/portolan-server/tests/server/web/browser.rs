@@ -309,6 +309,31 @@ fn browser_logs_in_allocates_and_sees_the_heatmap() {
             .expect("runtime");
         rt.block_on(async move {
             let seeded = super::seed().await;
+            // drift findings of a host beside the seed's lint finding, for the filters
+            seeded
+                .store
+                .put_findings(
+                    "drift:es-host",
+                    &[
+                        portolan_store::StoredFinding {
+                            rule: "undeclared-listener".into(),
+                            severity: "warning".into(),
+                            message: "`0.0.0.0:5000` (socat) listens with no declared binding"
+                                .into(),
+                            doc: json!({"subjects": ["es-host"]}),
+                        },
+                        portolan_store::StoredFinding {
+                            rule: "bind-wider-than-declared".into(),
+                            severity: "error".into(),
+                            message: "`hub-dashboard.http` binds `0.0.0.0`, declared `127.0.0.1`"
+                                .into(),
+                            doc: json!({"subjects": ["hub-dashboard.http"]}),
+                        },
+                    ],
+                    super::now(),
+                )
+                .await
+                .expect("drift findings");
             let state = portolan_server::AppState::new(seeded.store.clone());
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
@@ -402,6 +427,57 @@ fn browser_logs_in_allocates_and_sees_the_heatmap() {
         "the cell after reload",
     );
     assert_eq!(state, json!("allocated"));
+
+    // the findings page: a search and a host filter, submitted as a form, narrow the table;
+    // the form keeps what was asked, code spans are <code>
+    d.goto(&format!("{base}/findings"));
+    let rows = "return document.querySelectorAll('#findings tr.finding').length";
+    assert_eq!(d.wait_for(rows, "the findings table"), json!(3));
+    d.click("#host option[value='es-host']");
+    d.type_into("#q", "SOCAT");
+    d.click("#filter-submit");
+    d.wait_for(
+        "return location.search.includes('q=SOCAT') ? true : null",
+        "the filtered page",
+    );
+    assert_eq!(d.script(rows), json!(1));
+    assert_eq!(
+        d.script(
+            "const r = document.querySelector('#findings tr.finding'); \
+             return [r.cells[1].textContent, r.querySelector('code').textContent, \
+                     document.querySelector('#q').value, document.querySelector('#host').value, \
+                     document.querySelector('#findings-count').textContent]"
+        ),
+        json!([
+            "undeclared-listener",
+            "0.0.0.0:5000",
+            "SOCAT",
+            "es-host",
+            "1 of 3 findings"
+        ])
+    );
+    screenshot(&d, "findings-filtered.png");
+    // by rule and severity: the other drift finding; a search that matches nothing says so
+    d.goto(&format!(
+        "{base}/findings?rule=bind-wider-than-declared&severity=error"
+    ));
+    assert_eq!(d.wait_for(rows, "the rule filter"), json!(1));
+    assert_eq!(
+        d.script("return document.querySelectorAll('#findings tr.finding code').length"),
+        json!(3)
+    );
+    d.goto(&format!("{base}/findings?q=no-such-thing"));
+    assert_eq!(d.wait_for(rows, "an empty result"), json!(0));
+    assert_eq!(
+        d.script("return document.querySelector('#findings td.muted').textContent"),
+        json!("No findings match.")
+    );
+    d.click("#filter-clear");
+    d.wait_for(
+        "return location.search === '' && location.pathname === '/findings' ? true : null",
+        "the cleared filters",
+    );
+    assert_eq!(d.script(rows), json!(3));
 
     // no script error, no CSP violation, no failed load in the console on any page (the
     // probe shows the console is captured)
