@@ -7,6 +7,7 @@
 //! document.
 #![allow(clippy::doc_markdown, clippy::cast_precision_loss)]
 
+mod history;
 mod web;
 
 use std::collections::BTreeSet;
