@@ -7,6 +7,7 @@
 //! `/proc/*/fd`; the fixture ones read JSON, so output is snapshot-testable.
 #![deny(missing_docs)]
 
+pub mod diff;
 pub mod draft;
 pub mod drift;
 pub mod kill;
@@ -15,6 +16,7 @@ pub mod netlink;
 pub mod probe;
 pub mod procfs;
 pub mod reachability;
+pub mod snapshot;
 pub mod source;
 pub mod tls;
 

@@ -4,25 +4,8 @@ use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
-/// Transport protocol of a socket.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Transport {
-    /// TCP (LISTEN state).
-    Tcp,
-    /// UDP (bound).
-    Udp,
-}
-
-impl Transport {
-    /// `tcp` / `udp`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Tcp => "tcp",
-            Transport::Udp => "udp",
-        }
-    }
-}
+/// Transport protocol of a socket: the model's (one `Transport` for spec and observation).
+pub use portolan_model::Transport;
 
 /// The process that holds a socket.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

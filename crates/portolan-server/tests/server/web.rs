@@ -32,7 +32,9 @@ pub struct Seeded {
 }
 
 pub fn now() -> i64 {
-    portolan_alloc::lease::now().expect("clock")
+    portolan_model::clock::Clock::from_env()
+        .expect("PORTOLAN_NOW")
+        .now()
 }
 
 /// Imports the example into a fresh SQLite store and adds one of everything.

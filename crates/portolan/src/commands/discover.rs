@@ -391,7 +391,7 @@ fn write(s: &Settings, d: &DiscoverSettings, found: &Discovery) -> Result<Exit, 
         text.push_str("nothing to add: the spec declares every port the code uses\n");
     }
     if !d.dry_run && !added.is_empty() {
-        let now = portolan_alloc::lease::now()?;
+        let now = s.clock.now();
         let mut e = entry(&spec, now, Action::Discover, added.join(", "));
         e.why = Some(format!(
             "discovered in {}",

@@ -82,3 +82,15 @@ pub(crate) fn this_host(model: &Model) -> Option<portolan_model::HostId> {
         .position(|h| h.addresses.iter().any(|a| mine.contains(a)))
         .map(portolan_model::HostId::from_index)
 }
+
+/// This machine's short host name (`app1` of `app1.example.org`), `localhost` when unknown.
+pub(crate) fn short_hostname() -> String {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let name = name.trim();
+    let short = name.split('.').next().unwrap_or(name);
+    if short.is_empty() {
+        "localhost".to_string()
+    } else {
+        short.to_string()
+    }
+}

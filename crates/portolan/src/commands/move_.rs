@@ -189,7 +189,7 @@ fn run(s: &Settings, m: &MoveSettings) -> Result<Exit, CliError> {
             other.qualified_name(model)
         )));
     }
-    let now = portolan_alloc::lease::now()?;
+    let now = s.clock.now();
     let project_name = project.map(|p| p.name.clone());
     let req = Request {
         project: project_name.as_deref().unwrap_or(""),

@@ -84,9 +84,15 @@ impl Case {
     }
 
     pub fn run(&self) -> Outcome {
+        self.run_with(&self.args)
+    }
+
+    /// Runs `args` (instead of the case's own) in the case directory, so several commands
+    /// can work on the same files in turn.
+    pub fn run_with<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Outcome {
         let mut cmd = Command::cargo_bin("portolan").expect("binary");
         cmd.current_dir(self.dir.path())
-            .args(&self.args)
+            .args(args)
             .env_remove("PORTOLAN_SPEC")
             .env("NO_COLOR", "1");
         for (k, v) in &self.env {

@@ -2,6 +2,7 @@
 
 mod alloc;
 mod commands;
+mod diffs;
 mod discover;
 mod errors;
 mod examples;
