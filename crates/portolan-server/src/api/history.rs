@@ -402,3 +402,25 @@ pub async fn diff(
         changes,
     }))
 }
+
+/// Compacts history older than `retention` seconds now and then every tenth of it (at
+/// least every second, at most every hour), for as long as the server runs. Several
+/// servers on one database may all do it: compacting to a cutoff already passed is a no-op.
+pub async fn compact_periodically(state: AppState, retention: u64) {
+    let every = std::time::Duration::from_secs((retention / 10).clamp(1, 3600));
+    let retention = i64::try_from(retention).unwrap_or(i64::MAX);
+    loop {
+        let cutoff = state.now().saturating_sub(retention);
+        match state.store.compact_history(cutoff).await {
+            Ok(done) if done.events > 0 => tracing::info!(
+                hosts = done.hosts,
+                events = done.events,
+                cutoff,
+                "history compacted"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "history compaction failed; retrying later"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}

@@ -256,10 +256,11 @@ pub struct Compaction {
 }
 
 /// Listeners by key; sockets sharing a key (`SO_REUSEPORT`) merge their owners.
-pub(crate) type Listeners = BTreeMap<ListenerKey, Value>;
+pub type Listeners = BTreeMap<ListenerKey, Value>;
 
-/// `listeners` by key (`field` names the list in errors).
-pub(crate) fn by_key(listeners: &[Value], field: &str) -> Result<Listeners, StoreError> {
+/// `listeners` by key (`field` names the list in errors), as the server keeps them: an
+/// agent computing a delta keys its listeners with this too.
+pub fn by_key(listeners: &[Value], field: &str) -> Result<Listeners, StoreError> {
     let mut out = Listeners::new();
     for (i, l) in listeners.iter().enumerate() {
         if !l.is_object() {
@@ -331,6 +332,6 @@ pub fn changes(before: &Listeners, after: &Listeners) -> Vec<ListenerChange> {
 }
 
 /// The listeners of a state, as a map (for [`changes`] between two [`HostState`]s).
-pub fn state_map(state: &HostState) -> Result<BTreeMap<ListenerKey, Value>, StoreError> {
+pub fn state_map(state: &HostState) -> Result<Listeners, StoreError> {
     by_key(&state.listeners, "listeners")
 }

@@ -128,9 +128,9 @@ fn serve_push_pull_alloc_agent() {
         &["agent", "--server", &url, "--once", "--host", "app1"],
         &write,
     );
-    let out = out
-        .success()
-        .stdout_has("reported 2 listeners of host `app1`: 1 drift finding");
+    let out = out.success().stdout_has(
+        "reported 2 listeners of host `app1` (2 opened, 0 closed, 0 changed): 1 drift finding",
+    );
     drop(out);
     // no server: exit 2 naming it
     c_run(&c, &["pull"], &write)
@@ -276,4 +276,203 @@ fn kill_9_mid_run_loses_no_acknowledged_allocation() {
         acked.len(),
         rows.len()
     );
+}
+
+/// Writes `text` to `path` the way a scanner would see it: whole (temp + rename).
+fn replace_file(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).expect("write");
+    std::fs::rename(&tmp, path).expect("rename");
+}
+
+#[test]
+fn agent_sends_deltas_and_resynchronizes_when_the_server_lost_track() {
+    use std::io::{BufRead, BufReader};
+    let c = Case::new().file("ports.toml", SPEC).file("live.json", LIVE);
+    let db = format!("sqlite://{}", c.path().join("history.db").display());
+    let admin = token(c.path(), &db, "admin");
+    let server = serve(c.path(), &db);
+    c_run(&c, &["push", "--server", &server.url], &admin).success();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("portolan"))
+        .current_dir(c.path())
+        .args([
+            "agent",
+            "--server",
+            &server.url,
+            "--host",
+            "app1",
+            "--interval",
+            "1s",
+            "--json",
+        ])
+        .env("PORTOLAN_TOKEN", &admin)
+        .env("PORTOLAN_LISTENERS_FIXTURE", "live.json")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn agent");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut next_receipt = |what: &str, wanted: &dyn Fn(&serde_json::Value) -> bool| {
+        let t = Instant::now();
+        loop {
+            assert!(t.elapsed() < Duration::from_secs(60), "no receipt: {what}");
+            let line = lines.next().expect("agent output").expect("line");
+            let v: serde_json::Value = serde_json::from_str(&line).expect("receipt JSON");
+            if wanted(&v) {
+                return v;
+            }
+        }
+    };
+    let first = next_receipt("the full report", &|v| v["seq"] == 1);
+    assert_eq!(
+        (first["opened"].as_u64(), first["listeners"].as_u64()),
+        (Some(2), Some(2))
+    );
+    // 6379 closes, 8030 opens: the next delta carries exactly that
+    replace_file(
+        &c.path().join("live.json"),
+        r#"[
+ {"transport":"tcp","addr":"127.0.0.1","port":20000,"inode":1,"uid":0,"owners":[]},
+ {"transport":"tcp","addr":"0.0.0.0","port":8030,"inode":3,"uid":1000,
+  "owners":[{"pid":4121,"name":"python3","cmdline":"python3 -m http.server 8030","user":"dev"}]}
+]"#,
+    );
+    let d = next_receipt("the delta", &|v| v["opened"] == 1);
+    assert!(d["seq"].as_i64().is_some_and(|s| s >= 2), "{d}");
+    assert_eq!(
+        (d["closed"].as_u64(), d["listeners"].as_u64()),
+        (Some(1), Some(2))
+    );
+    // someone else reports the host unsequenced: the agent's next delta is refused (409)
+    // and it resends everything as a new instance, recording exactly the difference
+    let mut r = agent()
+        .post(&format!("{}/api/v1/observations", server.url))
+        .header("Authorization", &format!("Bearer {admin}"))
+        .content_type("application/json")
+        .send(&format!(r#"{{"host": "app1", "listeners": {LIVE}}}"#))
+        .expect("observation");
+    assert_eq!(
+        r.status().as_u16(),
+        200,
+        "{}",
+        r.body_mut().read_to_string().unwrap_or_default()
+    );
+    let resync = next_receipt("the resync", &|v| v["seq"] == 1);
+    assert_eq!(
+        (resync["opened"].as_u64(), resync["closed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut r = agent()
+        .get(&format!("{}/api/v1/hosts/app1/history", server.url))
+        .header("Authorization", &format!("Bearer {admin}"))
+        .call()
+        .expect("history");
+    let h: serde_json::Value =
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    let events: Vec<(String, u64)> = h["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            (
+                e["change"].as_str().unwrap().to_string(),
+                e["port"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64)> = [
+        ("opened", 6379),
+        ("opened", 20000),
+        ("closed", 6379),
+        ("opened", 8030),
+        ("opened", 6379),
+        ("closed", 8030),
+        ("closed", 6379),
+        ("opened", 8030),
+    ]
+    .into_iter()
+    .map(|(c, p)| (c.to_string(), p))
+    .collect();
+    assert_eq!(events, expected);
+    assert_eq!(h["events"][3]["listener"]["owners"][0]["name"], "python3");
+}
+
+#[test]
+fn serve_compacts_history_older_than_its_retention() {
+    let c = Case::new().file("ports.toml", SPEC);
+    let db = format!("sqlite://{}", c.path().join("retention.db").display());
+    let admin = token(c.path(), &db, "admin");
+    let server = Serve::start_with_args(
+        &assert_cmd::cargo::cargo_bin("portolan"),
+        c.path(),
+        &db,
+        &[],
+        &["--history-retention", "10s"],
+    );
+    c_run(&c, &["push", "--server", &server.url], &admin).success();
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs(),
+    )
+    .expect("now");
+    let post = |body: serde_json::Value| {
+        let mut r = agent()
+            .post(&format!("{}/api/v1/reports", server.url))
+            .header("Authorization", &format!("Bearer {admin}"))
+            .content_type("application/json")
+            .send(&body.to_string())
+            .expect("report");
+        let status = r.status().as_u16();
+        assert_eq!(
+            status,
+            200,
+            "{}",
+            r.body_mut().read_to_string().unwrap_or_default()
+        );
+    };
+    let l = |port: u16| serde_json::json!({"transport": "tcp", "addr": "0.0.0.0", "port": port});
+    post(
+        serde_json::json!({"host": "app1", "agent": "a", "seq": 1, "at": now - 300,
+        "listeners": [l(1), l(2)]}),
+    );
+    post(
+        serde_json::json!({"host": "app1", "agent": "a", "seq": 2, "base": 1, "at": now - 200,
+        "added": [l(3)], "removed": [{"transport": "tcp", "addr": "0.0.0.0", "port": 1}]}),
+    );
+    let get = |path: &str| {
+        let mut r = agent()
+            .get(&format!("{}{path}", server.url))
+            .header("Authorization", &format!("Bearer {admin}"))
+            .call()
+            .expect("get");
+        (
+            r.status().as_u16(),
+            serde_json::from_str::<serde_json::Value>(&r.body_mut().read_to_string().unwrap())
+                .unwrap(),
+        )
+    };
+    let t = Instant::now();
+    let history = loop {
+        let (_, h) = get("/api/v1/hosts/app1/history");
+        if !h["retained_from"].is_null() {
+            break h;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "never compacted: {h}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(history["events"], serde_json::json!([]), "{history}");
+    // what was listening is kept in the baseline; instants before it are refused
+    let (status, d) = get(&format!("/api/v1/diff?host=app1&from={}", now - 5));
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["changes"], serde_json::json!([]));
+    let (_, state) = get("/api/v1/observations/app1");
+    assert_eq!(state["listeners"].as_array().map(Vec::len), Some(2));
+    let (status, d) = get(&format!("/api/v1/diff?host=app1&from={}", now - 250));
+    assert_eq!((status, d["field"].as_str()), (422, Some("from")), "{d}");
 }
