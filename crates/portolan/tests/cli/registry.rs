@@ -476,3 +476,166 @@ fn serve_compacts_history_older_than_its_retention() {
     let (status, d) = get(&format!("/api/v1/diff?host=app1&from={}", now - 250));
     assert_eq!((status, d["field"].as_str()), (422, Some("from")), "{d}");
 }
+
+/// Allocates `dash` services named `{prefix}-{i}` from `workers` threads, request `i` going
+/// to `servers[i % len]`, until `stop` is set or `total` were tried; returns the
+/// acknowledged `(name, port)` pairs. A request to a server that is gone is not
+/// acknowledged and skipped; a 409 from contention is retried.
+fn allocate_against(
+    servers: &[String],
+    admin: &str,
+    prefix: &str,
+    total: usize,
+    workers: usize,
+    stop: &AtomicBool,
+    acked: &Mutex<Vec<(String, u64)>>,
+) {
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let agent = agent();
+                loop {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= total {
+                        return;
+                    }
+                    let url = &servers[i % servers.len()];
+                    let name = format!("{prefix}-{i}");
+                    let body = serde_json::json!({"project": "dash", "name": name}).to_string();
+                    for _ in 0..20 {
+                        let res = agent
+                            .post(&format!("{url}/api/v1/allocate"))
+                            .header("Authorization", &format!("Bearer {admin}"))
+                            .content_type("application/json")
+                            .send(&body);
+                        match res {
+                            Ok(mut r) if r.status().as_u16() == 201 => {
+                                let v: serde_json::Value = serde_json::from_str(
+                                    &r.body_mut().read_to_string().unwrap_or_default(),
+                                )
+                                .unwrap_or_default();
+                                let port = v["lo"].as_u64().expect("an allocated port");
+                                acked.lock().unwrap().push((name, port));
+                                break;
+                            }
+                            Ok(r)
+                                if r.status().as_u16() == 409
+                                    && r.headers().contains_key("retry-after") =>
+                            {
+                                std::thread::sleep(Duration::from_millis(50));
+                            }
+                            Ok(mut r) => panic!(
+                                "{name}: HTTP {}: {}",
+                                r.status(),
+                                r.body_mut().read_to_string().unwrap_or_default()
+                            ),
+                            // this server is gone (killed): not acknowledged; go on
+                            Err(_) => break,
+                        }
+                    }
+                }
+            });
+        }
+    });
+}
+
+/// The `(service, port)` of every binding a server lists.
+fn listed(url: &str, admin: &str) -> Vec<(String, u64)> {
+    let mut r = agent()
+        .get(&format!("{url}/api/v1/bindings"))
+        .header("Authorization", &format!("Bearer {admin}"))
+        .call()
+        .expect("bindings");
+    let v: serde_json::Value =
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    v.as_array()
+        .expect("bindings")
+        .iter()
+        .map(|b| {
+            (
+                b["service"].as_str().unwrap().to_string(),
+                b["lo"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Every acknowledged allocation is listed, no port twice.
+fn assert_all_listed(server: &str, rows: &[(String, u64)], acked: &[(String, u64)]) {
+    let present: BTreeSet<&(String, u64)> = rows.iter().collect();
+    for a in acked {
+        assert!(
+            present.contains(a),
+            "{a:?} was acknowledged but {server} does not list it"
+        );
+    }
+    let ports: BTreeSet<u64> = rows.iter().map(|r| r.1).collect();
+    assert_eq!(ports.len(), rows.len(), "{server} lists a port twice");
+}
+
+#[test]
+fn two_servers_on_one_postgres_share_allocations_and_survive_a_kill_9() {
+    let c = Case::new().file("ports.toml", SPEC);
+    let db = portolan_testkit::PgServer::shared().database("two_servers");
+    let admin = token(c.path(), &db, "admin");
+    let mut a = serve(c.path(), &db);
+    let b = serve(c.path(), &db);
+    c_run(&c, &["push", "--server", &a.url], &admin).success();
+    let servers = [a.url.clone(), b.url.clone()];
+
+    // 1,000 concurrent allocations split across both servers
+    let acked = Mutex::new(Vec::new());
+    let never = AtomicBool::new(false);
+    let t = Instant::now();
+    allocate_against(&servers, &admin, "both", 1000, 32, &never, &acked);
+    eprintln!("two servers: 1000 allocations in {:?}", t.elapsed());
+    let acked = acked.into_inner().unwrap();
+    assert_eq!(acked.len(), 1000, "every allocation is acknowledged");
+    let ports: BTreeSet<u64> = acked.iter().map(|a| a.1).collect();
+    assert_eq!(ports.len(), 1000, "two servers handed out the same port");
+    let from_a = listed(&a.url, &admin);
+    let from_b = listed(&b.url, &admin);
+    assert_all_listed("server A", &from_a, &acked);
+    assert_all_listed("server B", &from_b, &acked);
+    assert_eq!(from_a, from_b, "the two servers list different bindings");
+
+    // kill -9 one server while both are busy: nothing either acknowledged is lost
+    let during = Mutex::new(Vec::new());
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| allocate_against(&servers, &admin, "kill", 1500, 16, &stop, &during));
+        let t = Instant::now();
+        while during.lock().unwrap().len() < 200 && t.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        a.kill9();
+        // the survivor keeps allocating for a while
+        let n = during.lock().unwrap().len();
+        while during.lock().unwrap().len() < n + 100 && t.elapsed() < Duration::from_secs(90) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    let during = during.into_inner().unwrap();
+    assert!(
+        during.len() >= 300,
+        "only {} allocations around the kill",
+        during.len()
+    );
+    let all: Vec<(String, u64)> = acked.iter().chain(&during).cloned().collect();
+    let restarted = serve(c.path(), &db);
+    let from_b = listed(&b.url, &admin);
+    let from_restarted = listed(&restarted.url, &admin);
+    assert_all_listed("the surviving server", &from_b, &all);
+    assert_all_listed("the restarted server", &from_restarted, &all);
+    assert_eq!(from_b, from_restarted);
+    eprintln!(
+        "two servers: 1000 allocations, then {} around the kill; {} bindings listed",
+        during.len(),
+        from_b.len()
+    );
+}
