@@ -1,7 +1,8 @@
 //! Listener history: `POST /api/v1/reports` (an agent's numbered report — every listener,
 //! or a delta against the last report the server acknowledged; see
 //! [`portolan_store::history`]), `GET /api/v1/hosts/{name}/history` (what opened, closed,
-//! changed, and when) and `GET /api/v1/diff?host=&from=&to=` (a host's listeners at two
+//! changed, and when), `GET /api/v1/hosts/{name}/state?at=` (its listeners then) and
+//! `GET /api/v1/diff?host=&from=&to=` (a host's listeners at two
 //! instants, compared).
 //!
 //! A report that does not continue the host's acknowledged sequence — a duplicate, an
@@ -16,7 +17,8 @@ use axum::extract::{Path, State};
 use portolan_model::spec::Timestamp;
 use portolan_observe::Listener;
 use portolan_store::{
-    FindingRecord, HistoryQuery, HostHistory, ListenerChange, ListenerKey, Report, ReportBody,
+    FindingRecord, HistoryQuery, HostHistory, HostState, ListenerChange, ListenerKey, Report,
+    ReportBody,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -325,6 +327,46 @@ pub async fn history(
         limit: q.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE),
     };
     Ok(Json(state.store.history(&name, query).await?))
+}
+
+/// Which instant.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct StateParams {
+    /// The instant (epoch seconds or RFC 3339; default: now).
+    pub at: Option<String>,
+}
+
+/// A host's listeners at one instant, rebuilt from its history (`portolan diff
+/// registry:HOST@TIME`).
+#[utoipa::path(get, path = "/api/v1/hosts/{name}/state", tag = "agents",
+    params(("name" = String, Path, description = "Host name"), StateParams),
+    responses(
+        (status = 200, description = "The listeners then", body = HostState),
+        (status = 404, description = "No such host", body = ErrorBody)))]
+pub async fn state_at(
+    State(state): State<AppState>,
+    _: Auth<READ>,
+    Path(name): Path<String>,
+    ApiQuery(q): ApiQuery<StateParams>,
+) -> Result<Json<HostState>, ApiError> {
+    known_host(&state, "name", &name).await?;
+    let at = match &q.at {
+        Some(t) => instant("at", t)?,
+        None => state.now(),
+    };
+    state
+        .store
+        .state_at(&name, at)
+        .await?
+        .map(Json)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "at",
+                format!("at: {at} is before the host's retained history (compacted)"),
+            )
+        })
 }
 
 /// Which host, between which instants.

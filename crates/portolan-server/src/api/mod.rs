@@ -147,6 +147,7 @@ pub fn router() -> (Router<AppState>, Doc) {
         .routes(routes!(findings::list))
         .routes(routes!(history::report))
         .routes(routes!(history::history))
+        .routes(routes!(history::state_at))
         .routes(routes!(history::diff))
         .routes(routes!(log::list))
         .routes(routes!(spec::export, spec::import))

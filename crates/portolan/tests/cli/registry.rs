@@ -639,3 +639,69 @@ fn two_servers_on_one_postgres_share_allocations_and_survive_a_kill_9() {
         from_b.len()
     );
 }
+
+#[test]
+fn diff_reads_a_hosts_listeners_at_an_instant_from_the_registry() {
+    let c = Case::new().file("ports.toml", SPEC);
+    let db = format!("sqlite://{}", c.path().join("diff.db").display());
+    let admin = token(c.path(), &db, "admin");
+    let server = serve(c.path(), &db);
+    c_run(&c, &["push", "--server", &server.url], &admin).success();
+    let t0: i64 = 1_796_000_000;
+    let l = |port: u16, addr: &str| {
+        serde_json::json!({"transport": "tcp", "addr": addr, "port": port, "inode": 1, "uid": 0,
+            "owners": [{"pid": 4121, "name": "python3", "cmdline": "python3", "user": "dev"}]})
+    };
+    for body in [
+        serde_json::json!({"host": "app1", "agent": "a", "seq": 1, "at": t0,
+            "listeners": [l(20000, "127.0.0.1")]}),
+        serde_json::json!({"host": "app1", "agent": "a", "seq": 2, "base": 1, "at": t0 + 60,
+            "added": [l(8030, "0.0.0.0")], "removed": []}),
+    ] {
+        let mut r = agent()
+            .post(&format!("{}/api/v1/reports", server.url))
+            .header("Authorization", &format!("Bearer {admin}"))
+            .content_type("application/json")
+            .send(&body.to_string())
+            .expect("report");
+        let status = r.status().as_u16();
+        assert_eq!(
+            status,
+            200,
+            "{}",
+            r.body_mut().read_to_string().unwrap_or_default()
+        );
+    }
+    let (a, b) = (
+        format!("registry:app1@{t0}"),
+        "registry:app1@2026-12-01T00:00:00Z".to_string(),
+    );
+    let out = c_run(
+        &c,
+        &["diff", &a, &b, "--server", &server.url, "--exit-code"],
+        &admin,
+    );
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("8030"), "{}", out.stdout);
+    assert!(!out.stdout.contains("20000"), "{}", out.stdout);
+    let same = c_run(
+        &c,
+        &["diff", &b, &b, "--server", &server.url, "--exit-code"],
+        &admin,
+    );
+    assert_eq!(same.code, 0, "{}{}", same.stdout, same.stderr);
+    let ghost = c_run(
+        &c,
+        &["diff", "registry:ghost@0", &b, "--server", &server.url],
+        &admin,
+    );
+    assert_eq!(ghost.code, 2, "{}", ghost.stderr);
+    assert!(ghost.stderr.contains("ghost"), "{}", ghost.stderr);
+    let no_server = c_run(&c, &["diff", &a, &b], &admin);
+    assert_eq!(no_server.code, 2, "{}", no_server.stderr);
+    assert!(
+        no_server.stderr.contains("PORTOLAN_SERVER"),
+        "{}",
+        no_server.stderr
+    );
+}
