@@ -90,7 +90,13 @@ impl Socket {
             transport: l.transport,
             port: l.port,
             addr: l.addr,
-            container: l.owners.iter().find_map(|o| o.container.clone()),
+            // the container by name (stable across a re-create), also for a publication
+            // whose host socket a proxy or the engine holds; else the owner's own
+            container: l
+                .container
+                .as_ref()
+                .map(|c| format!("{}:{}", c.engine.as_str(), c.name))
+                .or_else(|| l.owners.iter().find_map(|o| o.container.clone())),
             owners,
             binding: None,
         }
@@ -223,6 +229,7 @@ mod tests {
                 user: "root".into(),
                 container: None,
             }],
+            container: None,
         }
     }
 

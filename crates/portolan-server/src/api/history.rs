@@ -93,21 +93,7 @@ fn check_listeners(field: &str, listeners: &[ListenerReport]) -> Result<(), ApiE
             format!("{field}: at most {MAX_LISTENERS} listeners"),
         ));
     }
-    for (i, l) in listeners.iter().enumerate() {
-        for o in &l.owners {
-            for (f, v) in [
-                ("name", &o.name),
-                ("cmdline", &o.cmdline),
-                ("user", &o.user),
-            ] {
-                check_text(&format!("{field}[{i}].owners.{f}"), v, 4096)?;
-            }
-            if let Some(c) = &o.container {
-                check_text(&format!("{field}[{i}].owners.container"), c, 4096)?;
-            }
-        }
-    }
-    Ok(())
+    super::observations::check_listeners(field, listeners)
 }
 
 fn to_values(
@@ -203,9 +189,7 @@ pub async fn report(
             ));
         }
     };
-    let text = state.store.export_spec().await?;
-    let model = portolan_model::load_str("ports.toml", &text)
-        .map_err(|e| ApiError::internal("loading the registry's spec", &e))?;
+    let model = state.reads.model(&*state.store).await?;
     let Some(host) = model.host_named(&body.host) else {
         return Err(ApiError::not_found(
             "host",

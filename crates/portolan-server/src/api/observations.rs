@@ -2,20 +2,28 @@
 //! the host's drift against the registry with `portolan_observe::drift`, the code behind
 //! `portolan check`, and stores it as the findings of source `drift:HOST`),
 //! `GET /api/v1/observations` and `GET /api/v1/observations/{host}`.
+//!
+//! A listener may carry the container behind it (`container`: engine, name, image, compose
+//! project and service, and for a publication the container port and what listens on it
+//! inside), as `portolan ls --json` prints it; reports without it (older agents) mean the
+//! same as before, and older servers ignore it. Drift then counts publications whoever
+//! holds the host socket, and `publish-to-dead-port` is computed here too.
 
 use std::net::IpAddr;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use portolan_observe::{Listener, Owner, Transport};
+use axum::response::Response;
+use portolan_observe::container::Engine;
+use portolan_observe::{ContainerLink, Inside, Listener, Owner, Published, Transport};
 use portolan_store::{FindingRecord, Observation};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::allocate::{TransportName, check_name};
 use crate::auth::{Auth, READ, WRITE};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, check_text};
+use crate::extract::{ApiJson, ApiQuery, check_text};
 use crate::state::AppState;
 
 /// Most listeners one report may hold.
@@ -39,6 +47,91 @@ pub struct ListenerOwner {
     pub container: Option<String>,
 }
 
+/// A container engine.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineName {
+    /// Docker.
+    Docker,
+    /// Podman.
+    Podman,
+}
+
+/// What listens on a published port inside its container.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum InsideState {
+    /// Something listens on a wildcard or the container's address.
+    Listening,
+    /// Only on loopback inside (unreachable through the publication).
+    LoopbackOnly,
+    /// Nothing.
+    Nothing,
+    /// Not seen.
+    Unknown,
+}
+
+/// The publication a host socket serves.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct PublishedReport {
+    /// Container port.
+    pub target: u16,
+    /// What listens on it inside.
+    pub inside: InsideState,
+    /// The in-container sockets on it (`[::]:80`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inside_local: Vec<String>,
+}
+
+/// The container behind a host socket.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct ContainerReport {
+    /// Engine.
+    pub engine: EngineName,
+    /// Container id.
+    pub id: String,
+    /// Container name.
+    pub name: String,
+    /// Image.
+    #[serde(default)]
+    pub image: String,
+    /// Compose project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Compose service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The publication, when the socket serves one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<PublishedReport>,
+}
+
+impl From<&ContainerReport> for ContainerLink {
+    fn from(c: &ContainerReport) -> Self {
+        ContainerLink {
+            engine: match c.engine {
+                EngineName::Docker => Engine::Docker,
+                EngineName::Podman => Engine::Podman,
+            },
+            id: c.id.clone(),
+            name: c.name.clone(),
+            image: c.image.clone(),
+            project: c.project.clone(),
+            service: c.service.clone(),
+            published: c.published.as_ref().map(|p| Published {
+                target: p.target,
+                inside: match p.inside {
+                    InsideState::Listening => Inside::Listening,
+                    InsideState::LoopbackOnly => Inside::LoopbackOnly,
+                    InsideState::Nothing => Inside::Nothing,
+                    InsideState::Unknown => Inside::Unknown,
+                },
+                inside_local: p.inside_local.clone(),
+            }),
+        }
+    }
+}
+
 /// A listening socket, as `portolan ls --json` prints it (extra fields are ignored).
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct ListenerReport {
@@ -47,7 +140,8 @@ pub struct ListenerReport {
     /// Local address (`0.0.0.0`, `127.0.0.1`, `::`).
     #[schema(value_type = String, example = "0.0.0.0")]
     pub addr: IpAddr,
-    /// Local port.
+    /// Local port (1 to 65535).
+    #[schema(minimum = 1, maximum = 65535)]
     pub port: u16,
     /// Socket inode.
     #[serde(default)]
@@ -58,6 +152,9 @@ pub struct ListenerReport {
     /// Owning processes, when seen.
     #[serde(default)]
     pub owners: Vec<ListenerOwner>,
+    /// The container behind it, when the agent saw one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerReport>,
 }
 
 impl From<&ListenerReport> for Listener {
@@ -82,6 +179,7 @@ impl From<&ListenerReport> for Listener {
                     container: o.container.clone(),
                 })
                 .collect(),
+            container: l.container.as_ref().map(ContainerLink::from),
         }
     }
 }
@@ -109,6 +207,55 @@ pub struct ObservationReceipt {
     pub drift: Vec<FindingRecord>,
 }
 
+/// Checks the text fields and ports of reported listeners; `prefix` names the list in
+/// errors (`listeners`, `added`).
+pub(crate) fn check_listeners(prefix: &str, listeners: &[ListenerReport]) -> Result<(), ApiError> {
+    for (i, l) in listeners.iter().enumerate() {
+        if l.port == 0 {
+            let field = format!("{prefix}[{i}].port");
+            return Err(ApiError::invalid(
+                &field,
+                format!("{field}: a port from 1 to 65535 (nothing listens on port 0)"),
+            ));
+        }
+        for o in &l.owners {
+            for (f, v) in [
+                ("name", &o.name),
+                ("cmdline", &o.cmdline),
+                ("user", &o.user),
+            ] {
+                check_text(&format!("{prefix}[{i}].owners.{f}"), v, 4096)?;
+            }
+            if let Some(c) = &o.container {
+                check_text(&format!("{prefix}[{i}].owners.container"), c, 4096)?;
+            }
+        }
+        if let Some(c) = &l.container {
+            let field = |f: &str| format!("{prefix}[{i}].container.{f}");
+            check_text(&field("id"), &c.id, 200)?;
+            check_text(&field("name"), &c.name, 4096)?;
+            check_text(&field("image"), &c.image, 4096)?;
+            for (f, v) in [("project", &c.project), ("service", &c.service)] {
+                if let Some(v) = v {
+                    check_text(&field(f), v, 4096)?;
+                }
+            }
+            if let Some(p) = &c.published {
+                if p.inside_local.len() > 64 {
+                    return Err(ApiError::invalid(
+                        &field("published.inside_local"),
+                        format!("{}: at most 64", field("published.inside_local")),
+                    ));
+                }
+                for a in &p.inside_local {
+                    check_text(&field("published.inside_local"), a, 200)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Stores a host's listeners and recomputes its drift.
 #[utoipa::path(post, path = "/api/v1/observations", tag = "agents", request_body = ObservationBody,
     responses(
@@ -126,23 +273,8 @@ pub async fn push(
             format!("listeners: at most {MAX_LISTENERS}"),
         ));
     }
-    for (i, l) in body.listeners.iter().enumerate() {
-        for o in &l.owners {
-            for (f, v) in [
-                ("name", &o.name),
-                ("cmdline", &o.cmdline),
-                ("user", &o.user),
-            ] {
-                check_text(&format!("listeners[{i}].owners.{f}"), v, 4096)?;
-            }
-            if let Some(c) = &o.container {
-                check_text(&format!("listeners[{i}].owners.container"), c, 4096)?;
-            }
-        }
-    }
-    let text = state.store.export_spec().await?;
-    let model = portolan_model::load_str("ports.toml", &text)
-        .map_err(|e| ApiError::internal("loading the registry's spec", &e))?;
+    check_listeners("listeners", &body.listeners)?;
+    let model = state.reads.model(&*state.store).await?;
     let Some(host) = model.host_named(&body.host) else {
         return Err(ApiError::not_found(
             "host",
@@ -154,7 +286,7 @@ pub async fn push(
     };
     let listeners: Vec<Listener> = body.listeners.iter().map(Listener::from).collect();
     let now = state.now();
-    let drift = super::findings::to_stored(
+    let drift = super::findings::to_stored_capped(
         &model,
         &portolan_observe::drift::drift(&model, host, &listeners),
     );
@@ -181,14 +313,40 @@ pub async fn push(
     }))
 }
 
-/// Every host's last report, by host.
-#[utoipa::path(get, path = "/api/v1/observations", tag = "agents",
-    responses((status = 200, description = "Reports", body = Vec<Observation>)))]
+/// Paging of `GET /observations`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ObservationsQuery {
+    /// At most this many hosts' reports (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// Where the previous page ended (its `X-Next-Cursor`).
+    pub cursor: Option<String>,
+}
+
+/// Every host's last report, by host, a page at a time.
+#[utoipa::path(get, path = "/api/v1/observations", tag = "agents", params(ObservationsQuery),
+    responses((status = 200, description = "Reports; a next page is announced by `X-Next-Cursor` and `Link: <…>; rel=\"next\"`",
+        body = Vec<Observation>,
+        headers(("X-Next-Cursor" = String, description = "Cursor of the next page, when there is one"),
+                ("Link" = String, description = "`<URL>; rel=\"next\"` of the next page, when there is one")))))]
 pub async fn list(
     State(state): State<AppState>,
     _: Auth<READ>,
-) -> Result<Json<Vec<Observation>>, ApiError> {
-    Ok(Json(state.store.observations().await?))
+    ApiQuery(q): ApiQuery<ObservationsQuery>,
+) -> Result<Response, ApiError> {
+    let limit = super::page_limit(q.limit, 100, 1000)?;
+    let page = state
+        .store
+        .observations_page(q.cursor.as_deref(), limit)
+        .await?;
+    Ok(super::paged(
+        &page.items,
+        page.next.as_deref(),
+        "/api/v1/observations",
+        &[("limit", limit.to_string())],
+    ))
 }
 
 /// One host's last report.

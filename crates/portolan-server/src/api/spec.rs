@@ -30,16 +30,18 @@ pub struct ImportResponse {
     pub bindings: usize,
     /// Reservations.
     pub reservations: usize,
-    /// Lint findings of the imported spec (stored, see `GET /findings`).
+    /// Lint findings of the imported spec.
     pub findings: usize,
+    /// Of those, how many are stored (see `GET /findings`): all, up to 10,000; past that
+    /// the first 9,999 and one `findings-truncated` summary.
+    pub findings_stored: usize,
 }
 
 /// The registry as `ports.toml`.
 #[utoipa::path(get, path = "/api/v1/spec", tag = "spec",
     responses((status = 200, description = "The spec", body = String, content_type = "application/toml")))]
 pub async fn export(State(state): State<AppState>, _: Auth<READ>) -> Result<Response, ApiError> {
-    let text = state.store.export_spec().await?;
-    let mut res = text.into_response();
+    let mut res = state.reads.spec_text(&*state.store).await?.into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/toml; charset=utf-8"),
@@ -62,7 +64,8 @@ pub async fn import(
         .map_err(|e| ApiError::invalid("spec", format!("invalid spec: {e}")))?;
     let report = portolan_lint::lint(&model)
         .map_err(|e| ApiError::invalid("spec", format!("invalid spec: {e}")))?;
-    let findings = super::findings::to_stored(&model, &report.findings);
+    let found = report.findings.len();
+    let findings = super::findings::to_stored_capped(&model, &report.findings);
     let s = state.store.import_spec(&text).await?;
     state
         .store
@@ -75,6 +78,7 @@ pub async fn import(
         services: s.services,
         bindings: s.bindings,
         reservations: s.reservations,
-        findings: findings.len(),
+        findings: found,
+        findings_stored: findings.len(),
     }))
 }

@@ -73,6 +73,11 @@ pub async fn seed() -> Seeded {
                  "owners": [{"pid": 10, "name": "socat", "cmdline": "socat", "user": "root", "container": null}]},
                 {"transport": "tcp", "addr": "127.0.0.1", "port": 5399},
                 {"transport": "tcp", "addr": "0.0.0.0", "port": 5062},
+                {"transport": "tcp", "addr": "0.0.0.0", "port": 18080, "local": "0.0.0.0:18080",
+                 "owners": [{"pid": 11, "name": "docker-proxy", "cmdline": "docker-proxy", "user": "root"}],
+                 "container": {"engine": "docker", "id": "0123456789ab", "name": "shop-web-1",
+                   "image": "shop/web:1", "project": "shop", "service": "web",
+                   "published": {"target": 80, "inside": "nothing"}}},
             ]),
             at: now,
         })
@@ -278,6 +283,7 @@ async fn every_page_renders_for_admin_and_reader() {
                     "missing",
                     "127.0.0.1:5399",
                     "0.0.0.0:5000 (socat)",
+                    "<td>shop-web-1 (shop&#x2f;web) → 80, nothing listens inside</td>",
                 ],
             ),
             (
@@ -635,4 +641,56 @@ fn hidden_port(html: &str) -> u16 {
         .unwrap_or_else(|| panic!("no result in {html}"));
     let rest = &html[at + 16..];
     rest[..rest.find('<').expect("tag")].parse().expect("port")
+}
+
+/// Regression (hostile input): the findings page listed every stored finding at once. It
+/// shows 200 a page, with a link to the next, and the counts of all.
+#[tokio::test]
+async fn the_findings_page_is_paged() {
+    let s = seed().await;
+    let many: Vec<portolan_store::StoredFinding> = (0..450)
+        .map(|i| portolan_store::StoredFinding {
+            rule: "undeclared-listener".into(),
+            severity: "warning".into(),
+            message: format!("listener {i}"),
+            doc: serde_json::json!({"subjects": [format!("h:{i}")]}),
+        })
+        .collect();
+    s.store
+        .put_findings("drift:many", &many, now())
+        .await
+        .expect("findings");
+    let state = AppState::new(s.store.clone());
+    let mut c = logged_in(&state, &s.admin).await;
+    let mut rows = 0;
+    let mut path = "/findings?severity=warning".to_string();
+    for page in 0.. {
+        let a = c.get(&path).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        assert!(
+            a.body.contains("warning 45"),
+            "the counts are of all findings"
+        );
+        let n = a.body.matches("<td><span class=\"badge warning\">").count();
+        rows += n;
+        let Some(at) = a.body.find("id=\"findings-next\"") else {
+            break;
+        };
+        assert_eq!(n, 200, "page {page}");
+        let start = a.body[..at].rfind("href=\"").expect("link") + 6;
+        let end = start + a.body[start..].find('"').expect("end");
+        path = a.body[start..end].replace("&amp;", "&");
+        assert!(page < 5, "no end to the pages");
+    }
+    let warnings = s
+        .store
+        .finding_counts()
+        .await
+        .expect("counts")
+        .into_iter()
+        .find(|(sev, _)| sev == "warning")
+        .map_or(0, |(_, n)| n);
+    assert_eq!(rows as u64, warnings);
+    let a = c.get("/findings?cursor=nonsense").await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
 }

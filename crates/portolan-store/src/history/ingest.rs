@@ -8,6 +8,7 @@ use super::{
     ListenerKey, Listeners, Report, ReportBody, ReportOutcome, by_key, changes, insert_merging,
 };
 use crate::db::{Conn, Db, during, values};
+use crate::dialect::Dialect;
 use crate::error::StoreError;
 use crate::spec::json;
 use crate::spec::rows::no_nul;
@@ -83,20 +84,27 @@ pub(crate) async fn ingest(db: &Db, r: &Report, now: i64) -> Result<ReportOutcom
         });
     }
     // validate the report before taking any lock
+    // command lines are stored with their secrets masked, in events as in observations
+    let masked = |l: &[Value]| {
+        crate::observations::without_secrets(Value::Array(l.to_vec()))
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
     let prepared = match &r.body {
-        ReportBody::Full { listeners } => Prepared::Full(by_key(listeners, "listeners")?),
+        ReportBody::Full { listeners } => Prepared::Full(by_key(&masked(listeners), "listeners")?),
         ReportBody::Delta {
             base,
             added,
             removed,
         } => Prepared::Delta {
             base: *base,
-            added: by_key(added, "added")?,
+            added: by_key(&masked(added), "added")?,
             removed,
         },
     };
     let mut tx = begin_host(db, &r.host).await?;
-    let outcome = apply(&mut tx, r, prepared).await?;
+    let outcome = apply(&mut tx, db.dialect, r, prepared).await?;
     tx.commit().await.map_err(during("storing a report"))?;
     Ok(outcome)
 }
@@ -111,7 +119,12 @@ enum Prepared<'r> {
     },
 }
 
-async fn apply(tx: &mut Conn, r: &Report, body: Prepared<'_>) -> Result<ReportOutcome, StoreError> {
+async fn apply(
+    tx: &mut Conn,
+    dialect: &dyn Dialect,
+    r: &Report,
+    body: Prepared<'_>,
+) -> Result<ReportOutcome, StoreError> {
     let acked: Option<AgentRow> =
         sqlx::query_as("SELECT agent, seq, at FROM history_agents WHERE host = $1")
             .bind(&r.host)
@@ -195,7 +208,7 @@ async fn apply(tx: &mut Conn, r: &Report, body: Prepared<'_>) -> Result<ReportOu
     for chunk in changed.chunks(EVENTS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO history_events (host, at, change, transport, addr, port, listener, previous) VALUES {}",
-            values(chunk.len(), 8)
+            values(dialect, chunk.len(), 8)
         );
         let mut q = sqlx::query(&sql);
         for c in chunk {

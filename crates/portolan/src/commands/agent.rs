@@ -1,6 +1,9 @@
-//! `portolan agent`: report this host's listeners (the same observation as `portolan ls`)
+//! `portolan agent`: report this host's listeners (the same observation as `portolan ls`,
+//! each with the container behind it: container publications whoever holds the host socket)
 //! to the registry (`POST /api/v1/reports`), once or every `--interval`. The server stores
-//! them, records what changed in the host's history and computes its drift.
+//! them, records what changed in the host's history and computes its drift. Process command
+//! lines leave the host with secret values masked (`portolan_store::redact::command_line`),
+//! or not at all with `--no-cmdline`.
 //!
 //! Reports are numbered per agent instance (a random id drawn at start): the first is the
 //! full listener set, each later one a delta (added, removed) against the last report the
@@ -46,6 +49,9 @@ pub struct Args {
     /// Report once and exit.
     #[arg(long)]
     pub once: bool,
+    /// Report processes without their command lines (secrets in them are masked anyway).
+    #[arg(long)]
+    pub no_cmdline: bool,
 }
 
 /// Validated `agent` options.
@@ -59,6 +65,8 @@ struct AgentSettings {
     interval: u64,
     /// Report once.
     once: bool,
+    /// Leave command lines out.
+    no_cmdline: bool,
 }
 
 impl Subcommand for Args {
@@ -76,6 +84,7 @@ impl Subcommand for Args {
                 host: self.host,
                 interval,
                 once: self.once,
+                no_cmdline: self.no_cmdline,
             },
         )
     }
@@ -149,15 +158,26 @@ impl Sequence {
 fn report(
     s: &Settings,
     client: &Client<'_>,
+    a: &AgentSettings,
     host: &str,
-    sequence: &mut Sequence,
+    (first, sequence): (bool, &mut Sequence),
 ) -> Result<(), CliError> {
-    let (listeners, note) = super::live::listeners(true)?;
-    if let Some(n) = note
-        && s.verbosity > 0
-    {
-        eprintln!("note: {n}");
+    let (mut listeners, notes) = super::live::listeners(true)?;
+    for owner in listeners.iter_mut().flat_map(|l| l.owners.iter_mut()) {
+        owner.cmdline = if a.no_cmdline {
+            String::new()
+        } else {
+            portolan_store::redact::command_line(&owner.cmdline)
+        };
     }
+    // what cannot be seen is said once, and again with -v
+    if first || s.verbosity > 0 {
+        super::live::print_notes(s, &notes);
+    }
+    let publications = listeners
+        .iter()
+        .filter(|l| l.container.as_ref().is_some_and(|c| c.published.is_some()))
+        .count();
     let values = serde_json::to_value(&listeners)
         .ok()
         .and_then(|v| v.as_array().cloned())
@@ -183,8 +203,16 @@ fn report(
         let drift = answer["drift"].as_array().map_or(0, Vec::len);
         let count = |k: &str| answer[k].as_u64().unwrap_or(0);
         output::stdout(&format!(
-            "reported {} listeners of host `{host}` ({} opened, {} closed, {} changed): {drift} drift finding{}\n",
+            "reported {} listeners{} of host `{host}` ({} opened, {} closed, {} changed): {drift} drift finding{}\n",
             listeners.len(),
+            if publications > 0 {
+                format!(
+                    " ({publications} container publication{})",
+                    if publications == 1 { "" } else { "s" }
+                )
+            } else {
+                String::new()
+            },
             count("opened"),
             count("closed"),
             count("changed"),
@@ -204,11 +232,14 @@ fn run(s: &Settings, a: &AgentSettings) -> Result<Exit, CliError> {
     }
     let mut sequence = Sequence::new();
     if a.once {
-        report(s, &client, &host, &mut sequence)?;
+        report(s, &client, a, &host, (true, &mut sequence))?;
         return Ok(Exit::Ok);
     }
+    let mut first = true;
     loop {
-        if let Err(e) = report(s, &client, &host, &mut sequence) {
+        let result = report(s, &client, a, &host, (first, &mut sequence));
+        first = false;
+        if let Err(e) = result {
             if matches!(e, CliError::BrokenPipe) {
                 return Ok(Exit::Ok);
             }

@@ -101,12 +101,8 @@ fn run(
     let text = if let Some(root) = from_discover {
         starter(s, root)?
     } else if from_host {
-        let (live, note) = super::live::listeners(true)?;
-        if let Some(n) = note
-            && s.verbosity >= 0
-        {
-            eprintln!("note: {n}");
-        }
+        let (live, notes) = super::live::listeners(true)?;
+        super::live::print_notes(s, &notes);
         let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map_or_else(|_| "this-host".to_string(), |h| h.trim().to_string());
         portolan_observe::draft::draft(&hostname, &portolan_observe::draft::interfaces(), &live)

@@ -30,6 +30,7 @@ pub struct Case {
     dir: tempfile::TempDir,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    netns: Option<String>,
 }
 
 /// What a case produced.
@@ -45,7 +46,14 @@ impl Case {
             dir: tempfile::tempdir().expect("tempdir"),
             args: Vec::new(),
             env: Vec::new(),
+            netns: None,
         }
+    }
+
+    /// Runs the command inside network namespace `ns` (`nsenter --net`, root only).
+    pub fn netns(mut self, ns: &str) -> Self {
+        self.netns = Some(ns.into());
+        self
     }
 
     /// Writes a file into the case directory.
@@ -90,7 +98,15 @@ impl Case {
     /// Runs `args` (instead of the case's own) in the case directory, so several commands
     /// can work on the same files in turn.
     pub fn run_with<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Outcome {
-        let mut cmd = Command::cargo_bin("portolan").expect("binary");
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("nsenter");
+                c.arg(format!("--net=/var/run/netns/{ns}"))
+                    .arg(assert_cmd::cargo::cargo_bin("portolan"));
+                c
+            }
+            None => Command::cargo_bin("portolan").expect("binary"),
+        };
         cmd.current_dir(self.dir.path())
             .args(args)
             .env_remove("PORTOLAN_SPEC")

@@ -2,10 +2,15 @@
 
 mod alloc;
 mod commands;
+mod containers;
 mod diffs;
 mod discover;
+mod engine;
 mod errors;
 mod examples;
+mod expect_input;
+mod expect_live;
+mod expect_mutations;
 mod firewall;
 mod r#gen;
 mod harness;
@@ -16,3 +21,4 @@ mod reach;
 #[cfg(feature = "registry")]
 mod registry;
 mod rules;
+mod why;
