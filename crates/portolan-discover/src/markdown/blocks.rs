@@ -1,6 +1,12 @@
-//! A small line-based Markdown block scanner: ATX and setext headings, pipe tables,
-//! fenced code blocks (with their info string), list items and other text lines, each with
-//! its 1-based line number. Enough of `CommonMark` for port documents; never fails.
+//! A small line-based Markdown block scanner: ATX and setext headings, pipe tables (with or
+//! without outer pipes), HTML `<table>`s, fenced code blocks (with their info string), list
+//! items, definition lists (`Term` / `: definition`) and other text lines, each with its
+//! 1-based line number. A fence that holds Markdown — info string `markdown`/`md`, or a
+//! `text`/bare fence with a pipe table in it (documents pasted together) — is scanned as
+//! Markdown too, its blocks marked with where they came from. Enough of `CommonMark` for port
+//! documents; never fails.
+
+use std::collections::BTreeSet;
 
 /// One block of the document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,12 +24,15 @@ pub enum Block {
     Table(Table),
     /// A fenced code block.
     Code(Code),
-    /// A list item (`- x`, `* x`, `1. x`), continuation lines not included.
+    /// A list item (`- x`, `* x`, `1. x`), continuation lines not included; or one
+    /// definition of a definition list, with its term.
     Item {
         /// The text after the marker.
         text: String,
         /// Line of the item.
         line: usize,
+        /// The term, for a definition (`Syncthing` / `: GUI on 8384`).
+        term: Option<String>,
     },
     /// Any other non-blank line (paragraph text, block quote).
     Text {
@@ -34,7 +43,7 @@ pub enum Block {
     },
 }
 
-/// A pipe table: the header cells and the body rows (cells as written, unescaped `\|`).
+/// A table: the header cells and the body rows (cells as written, unescaped `\|`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
     /// Header cells.
@@ -43,6 +52,13 @@ pub struct Table {
     pub rows: Vec<(Vec<String>, usize)>,
     /// Line of the header.
     pub line: usize,
+    /// Last line.
+    pub end: usize,
+    /// `table`, `html table`, `table (in a markdown fence)`, …
+    pub origin: String,
+    /// Group titles between rows (an HTML row that is one cell across the table): (line,
+    /// text).
+    pub groups: Vec<(usize, String)>,
 }
 
 /// A fenced code block.
@@ -54,6 +70,8 @@ pub struct Code {
     pub lines: Vec<(String, usize)>,
     /// Line of the opening fence.
     pub line: usize,
+    /// Line of the closing fence (or the last line).
+    pub end: usize,
 }
 
 /// Splits one table row into cells (outer pipes optional, `\|` is a literal pipe, pipes
@@ -136,22 +154,59 @@ fn list_item(line: &str) -> Option<&str> {
 
 /// Scans `text` into blocks, in document order.
 pub fn scan(text: &str) -> Vec<Block> {
-    let lines: Vec<&str> = text.lines().collect();
+    scan_around(text, &BTreeSet::new())
+}
+
+/// Scans `text` into blocks, in document order; `gaps` are lines blanked because they were
+/// not text (decoding), which a table's rows continue across instead of ending there.
+pub fn scan_around(text: &str, gaps: &BTreeSet<usize>) -> Vec<Block> {
+    let lines: Vec<(&str, usize)> = text.lines().enumerate().map(|(i, l)| (l, i + 1)).collect();
     let mut out = Vec::new();
+    scan_lines(&lines, "", 0, gaps, &mut out);
+    out
+}
+
+/// Whether the lines hold a pipe table (a row followed by a delimiter row).
+fn has_pipe_table(lines: &[(String, usize)]) -> bool {
+    lines
+        .windows(2)
+        .any(|w| w[0].0.contains('|') && is_delimiter_row(&w[1].0))
+}
+
+fn is_html_table_start(t: &str) -> bool {
+    let l = t.trim_start().to_ascii_lowercase();
+    l.starts_with("<table")
+}
+
+fn origin(base: &str, within: &str) -> String {
+    if within.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base} {within}")
+    }
+}
+
+#[allow(clippy::too_many_lines)]
+fn scan_lines(
+    lines: &[(&str, usize)],
+    within: &str,
+    depth: usize,
+    gaps: &BTreeSet<usize>,
+    out: &mut Vec<Block>,
+) {
     let mut i = 0;
     while i < lines.len() {
-        let line = lines[i];
-        let n = i + 1;
+        let (line, n) = lines[i];
         if let Some((c, len, info)) = fence(line) {
             let mut body = Vec::new();
             let mut j = i + 1;
             while j < lines.len() {
-                if let Some((c2, len2, rest)) = fence(lines[j]) {
+                if let Some((c2, len2, rest)) = fence(lines[j].0) {
                     if c2 == c && len2 >= len && rest.is_empty() {
                         break;
                     }
                 }
-                body.push((lines[j].to_string(), j + 1));
+                body.push((lines[j].0.to_string(), lines[j].1));
                 j += 1;
             }
             let lang = info
@@ -160,17 +215,56 @@ pub fn scan(text: &str) -> Vec<Block> {
                 .unwrap_or("")
                 .trim_start_matches('.')
                 .to_ascii_lowercase();
-            out.push(Block::Code(Code {
-                lang,
-                lines: body,
-                line: n,
-            }));
+            let end = lines
+                .get(j)
+                .map_or_else(|| body.last().map_or(n, |(_, l)| *l), |l| l.1);
+            let markdown = matches!(lang.as_str(), "markdown" | "md" | "mdown" | "gfm");
+            let texty = matches!(lang.as_str(), "" | "text" | "txt" | "plain" | "plaintext");
+            if depth < 4 && (markdown || (texty && has_pipe_table(&body))) {
+                let inner: Vec<(&str, usize)> =
+                    body.iter().map(|(l, k)| (l.as_str(), *k)).collect();
+                let label = if lang.is_empty() {
+                    "(in a fence)".to_string()
+                } else {
+                    format!("(in a ```{lang} fence)")
+                };
+                scan_lines(&inner, &label, depth + 1, gaps, out);
+            } else {
+                out.push(Block::Code(Code {
+                    lang,
+                    lines: body,
+                    line: n,
+                    end,
+                }));
+            }
             i = j + 1;
             continue;
         }
         let t = line.trim();
         if t.is_empty() {
             i += 1;
+            continue;
+        }
+        if is_html_table_start(t) {
+            // up to the matching </table> (nested tables included)
+            let mut depth_t = 0usize;
+            let mut j = i;
+            let mut body = Vec::new();
+            while j < lines.len() {
+                let l = lines[j].0;
+                let low = l.to_ascii_lowercase();
+                depth_t += low.matches("<table").count();
+                depth_t = depth_t.saturating_sub(low.matches("</table").count());
+                body.push((l.to_string(), lines[j].1));
+                j += 1;
+                if depth_t == 0 {
+                    break;
+                }
+            }
+            if let Some(table) = super::html::table(&body, &origin("html table", within)) {
+                out.push(Block::Table(table));
+            }
+            i = j;
             continue;
         }
         if t.starts_with('#') && line.len() - line.trim_start().len() <= 3 {
@@ -187,29 +281,47 @@ pub fn scan(text: &str) -> Vec<Block> {
                 continue;
             }
         }
-        if t.contains('|') && i + 1 < lines.len() && is_delimiter_row(lines[i + 1]) {
+        if t.contains('|') && i + 1 < lines.len() && is_delimiter_row(lines[i + 1].0) {
             let header = split_row(t);
             let mut rows = Vec::new();
             let mut j = i + 2;
+            let mut end = lines[i + 1].1;
             while j < lines.len() {
-                let r = lines[j].trim();
+                let r = lines[j].0.trim();
+                if gaps.contains(&lines[j].1) {
+                    // an unreadable line inside the table: the rows after it still belong
+                    // to it (the line itself is listed by the decoder)
+                    let next = lines[j..].iter().find(|(_, k)| !gaps.contains(k));
+                    if next.is_some_and(|(l, _)| {
+                        let l = l.trim();
+                        l.contains('|') && fence(l).is_none()
+                    }) {
+                        j += 1;
+                        continue;
+                    }
+                    break;
+                }
                 if r.is_empty() || !r.contains('|') || fence(r).is_some() {
                     break;
                 }
-                rows.push((split_row(r), j + 1));
+                rows.push((split_row(r), lines[j].1));
+                end = lines[j].1;
                 j += 1;
             }
             out.push(Block::Table(Table {
                 header,
                 rows,
                 line: n,
+                end,
+                origin: origin("table", within),
+                groups: Vec::new(),
             }));
             i = j;
             continue;
         }
         // Setext heading: a text line followed by === or ---.
         if i + 1 < lines.len() && list_item(line).is_none() {
-            let u = lines[i + 1].trim();
+            let u = lines[i + 1].0.trim();
             if !u.is_empty()
                 && (u.chars().all(|c| c == '=') || (u.len() >= 3 && u.chars().all(|c| c == '-')))
             {
@@ -223,10 +335,33 @@ pub fn scan(text: &str) -> Vec<Block> {
                 continue;
             }
         }
+        // Definition list: a term, then lines starting with `:`.
+        if list_item(line).is_none()
+            && i + 1 < lines.len()
+            && definition(lines[i + 1].0).is_some()
+            && definition(line).is_none()
+        {
+            let term = t.to_string();
+            let mut j = i + 1;
+            while j < lines.len() {
+                let Some(d) = definition(lines[j].0) else {
+                    break;
+                };
+                out.push(Block::Item {
+                    text: d.to_string(),
+                    line: lines[j].1,
+                    term: Some(term.clone()),
+                });
+                j += 1;
+            }
+            i = j;
+            continue;
+        }
         if let Some(item) = list_item(line) {
             out.push(Block::Item {
                 text: item.to_string(),
                 line: n,
+                term: None,
             });
         } else {
             out.push(Block::Text {
@@ -236,7 +371,16 @@ pub fn scan(text: &str) -> Vec<Block> {
         }
         i += 1;
     }
-    out
+}
+
+/// `:   definition` (a definition-list line).
+fn definition(line: &str) -> Option<&str> {
+    let t = line.trim_start();
+    if line.len() - t.len() > 3 {
+        return None;
+    }
+    let rest = t.strip_prefix(':')?;
+    rest.starts_with([' ', '\t']).then(|| rest.trim())
 }
 
 #[cfg(test)]
@@ -255,8 +399,53 @@ mod tests {
         assert_eq!(t.rows[0].1, 5);
         let Block::Code(c) = &b[2] else { panic!() };
         assert_eq!((c.lang.as_str(), c.lines[0].1), ("yaml", 8));
-        assert!(matches!(&b[3], Block::Item { line: 10, .. }));
+        assert!(matches!(
+            &b[3],
+            Block::Item {
+                line: 10,
+                term: None,
+                ..
+            }
+        ));
         assert!(matches!(&b[4], Block::Text { line: 11, .. }));
+    }
+
+    #[test]
+    fn tables_in_fences_and_html_and_definitions() {
+        let doc = "==> a.md <==\n```markdown\n## In\n\n| A | B |\n|---|---|\n| x | 80 |\n```\n```\nPort | Use\n-----|----\n22 | ssh\n```\n<table><tr><th>P</th></tr>\n<tr><td>9</td></tr></table>\nTerm\n:   def one\n:   def two\n```bash\necho | grep x\n```\n";
+        let b = scan(doc);
+        let tables: Vec<&Table> = b
+            .iter()
+            .filter_map(|x| {
+                if let Block::Table(t) = x {
+                    Some(t)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        assert_eq!(tables.len(), 3, "{b:?}");
+        assert_eq!(tables[0].origin, "table (in a ```markdown fence)");
+        assert_eq!((tables[0].line, tables[0].rows[0].1), (5, 7));
+        assert_eq!(tables[1].origin, "table (in a fence)");
+        assert_eq!(tables[1].header, ["Port", "Use"]);
+        assert_eq!(tables[2].origin, "html table");
+        assert!(
+            b.iter()
+                .any(|x| matches!(x, Block::Heading { text, line: 3, .. } if text == "In"))
+        );
+        let defs: Vec<(&str, Option<&str>)> = b
+            .iter()
+            .filter_map(|x| match x {
+                Block::Item { text, term, .. } => Some((text.as_str(), term.as_deref())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(defs, [("def one", Some("Term")), ("def two", Some("Term"))]);
+        assert!(
+            b.iter()
+                .any(|x| matches!(x, Block::Code(c) if c.lang == "bash" && c.end == 21))
+        );
     }
 
     #[test]

@@ -41,11 +41,21 @@ pub enum Column {
     Host,
     /// A date (assignment logs).
     Date,
+    /// Whether authentication is required (`Auth required`, `Authentifizierung`).
+    Auth,
+    /// Whether only TLS is spoken (`HTTPS only`, `Nur HTTPS`, `TLS`).
+    Tls,
+    /// The machine's own address (`IP`, `Address` in a table of machines or devices).
+    Address,
+    /// Where an outbound connection goes (`Destination`, `Endpoint`, `Ziel`, `Destino`).
+    Destination,
+    /// Who makes an outbound connection (`Called by`, `Used by`).
+    Caller,
 }
 
 /// The column a header cell names, if it is one the import understands.
 pub fn column(header: &str) -> Option<Column> {
-    let h = clean(header).to_lowercase();
+    let h = clean(header).to_lowercase().replace("(s)", "s");
     let h = h.trim_end_matches(['(', ')', ':', '*', ' ', '.']).trim();
     known_column(h).or_else(|| h.strip_suffix('s').and_then(known_column))
 }
@@ -58,39 +68,122 @@ fn known_column(h: &str) -> Option<Column> {
     let has = |w: &str| words.contains(&w);
     Some(match h {
         "service" | "name" | "component" | "app" | "application" | "service name" | "proces"
-        | "process" | "daemon" => Column::Service,
+        | "process" | "daemon" | "program" | "programm" | "programa" | "programme" | "what"
+        | "instrument" | "device" | "exporter" | "dienst" | "servicio" | "сервис" | "служба"
+        | "anwendung" | "aplicación" | "software" | "container" | "unit" | "provider"
+        | "anbieter" | "proveedor" | "fournisseur" | "system" | "job" => Column::Service,
         "port" | "host port" | "external port" | "public port" | "published port"
-        | "listen port" | "port number" | "number" | "tcp port" | "udp port" => Column::Port,
-        "container port" | "internal port" | "target port" | "target" | "container" => {
-            Column::ContainerPort
-        }
-        "protocol" | "transport" | "proto" | "type" => Column::Protocol,
-        "purpose" | "description" | "note" | "comment" | "usage" | "use" | "used for"
-        | "detail" => Column::Purpose,
+        | "listen port" | "port number" | "number" | "tcp port" | "udp port" | "listens"
+        | "listens on" | "listening on" | "port/proto" | "port/protocol" | "puerto" | "puertos"
+        | "порт" | "порты" | "port(s)" | "ports" | "node port" => Column::Port,
+        "container port" | "internal port" | "target port" | "target" => Column::ContainerPort,
+        "protocol" | "transport" | "proto" | "type" | "protocols" | "protokoll" | "protocolo"
+        | "protocole" | "протокол" => Column::Protocol,
+        "purpose"
+        | "description"
+        | "note"
+        | "comment"
+        | "usage"
+        | "use"
+        | "used for"
+        | "detail"
+        | "remark"
+        | "why"
+        | "zweck"
+        | "aufgabe"
+        | "uso"
+        | "notas"
+        | "nota"
+        | "usage prévu"
+        | "remarques"
+        | "remarque"
+        | "зачем"
+        | "назначение сервиса"
+        | "описание"
+        | "what for"
+        | "bemerkung"
+        | "role"
+        | "rolle"
+        | "rôle"
+        | "función" => Column::Purpose,
         "acces" | "access" | "exposure" | "visibility" | "scope" | "reachability"
-        | "exposed to" | "reachable from" => Column::Access,
-        "bind" | "binding" | "bind address" | "listen address" | "address" | "interface"
-        | "listen" => Column::Bind,
-        "statu" | "status" | "state" => Column::Status,
-        "environment" | "env" | "stage" | "tier" => Column::Environment,
-        "evidence" | "source" | "reference" | "config" | "defined in" => Column::Evidence,
+        | "exposed to" | "reachable from" | "who connects" | "who may reach it" | "meant for"
+        | "zone" | "erreichbar von" | "zugriff" | "acceso" | "accès" | "exposition" | "доступ"
+        | "source" | "allowed from" | "audience" | "sources" | "external access"
+        | "reachable by" => Column::Access,
+        "bind" | "binding" | "bind address" | "listen address" | "interface" | "listen"
+        | "listening address" | "listen addr" | "local address" => Column::Bind,
+        "address" | "addresses" | "ip" | "ips" | "ip address" | "adresse" | "adressen"
+        | "dirección" | "direccion" | "адрес" | "addr" => Column::Address,
+        "statu" | "status" | "state" | "estado" | "état" | "статус" => Column::Status,
+        "environment" | "env" | "stage" | "tier" | "umgebung" | "entorno" => Column::Environment,
+        "evidence" | "reference" | "config" | "defined in" => Column::Evidence,
         "range" | "port range" | "block" | "port block" | "allocation" | "allocated range" => {
             Column::Range
         }
         "project" | "owner" | "team" | "group" => Column::Project,
-        "host" | "server" | "machine" | "node" | "hostname" => Column::Host,
+        "host" | "server" | "machine" | "node" | "hostname" | "host(s)" | "servers" | "hosts"
+        | "nodes" | "vm" | "box" | "servidor" | "serveur" | "сервер" | "rechner" => {
+            Column::Host
+        }
         "date" | "assigned" | "since" | "added" | "assigned on" => Column::Date,
+        "auth"
+        | "auth required"
+        | "authentication"
+        | "authentifizierung"
+        | "autenticación"
+        | "authentification"
+        | "аутентификация"
+        | "login"
+        | "requires auth" => Column::Auth,
+        "https only" | "tls only" | "tls" | "nur https" | "solo https" | "https uniquement"
+        | "только https" | "encrypted" | "https" => Column::Tls,
+        "destination"
+        | "endpoint"
+        | "remote host"
+        | "remote"
+        | "target host"
+        | "ziel"
+        | "zielhost"
+        | "destino"
+        | "назначение"
+        | "url"
+        | "upstream"
+        | "connects to"
+        | "connection"
+        | "connection string"
+        | "dsn"
+        | "verbindung"
+        | "conexión"
+        | "cadena de conexión"
+        | "connexion"
+        | "подключение"
+        | "jdbc url" => Column::Destination,
+        "called by"
+        | "used by"
+        | "caller"
+        | "client"
+        | "clients"
+        | "from"
+        | "aufgerufen von"
+        | "llamado por"
+        | "appelé par"
+        | "кто вызывает" => Column::Caller,
         _ => {
             if has("container") || has("internal") && has("port") {
                 Column::ContainerPort
             } else if has("range") || has("block") {
                 Column::Range
-            } else if has("port") {
+            } else if has("port") || has("ports") {
                 Column::Port
             } else if has("service") || has("component") {
                 Column::Service
-            } else if has("access") || has("exposure") {
+            } else if has("access") || has("exposure") || has("reachable") || has("reach") {
                 Column::Access
+            } else if has("auth") || has("authentication") {
+                Column::Auth
+            } else if has("outbound") || has("egress") {
+                Column::Service
             } else {
                 return None;
             }

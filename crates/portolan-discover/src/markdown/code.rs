@@ -38,8 +38,28 @@ pub enum Kind {
     Env,
     /// Python source.
     Python,
-    /// Shell commands.
+    /// Shell commands (ufw, iptables, firewall-cmd, `docker`/`podman run`, servers).
     Shell,
+    /// A systemd unit.
+    Systemd,
+    /// A Caddyfile.
+    Caddy,
+    /// An `HAProxy` configuration.
+    Haproxy,
+    /// Apache httpd configuration.
+    Apache,
+    /// A firewalld zone file.
+    FirewalldZone,
+    /// An `iptables-save` dump.
+    IptablesSave,
+    /// Kubernetes manifests.
+    Kubernetes,
+    /// A YAML inventory (hosts, services, ports).
+    Inventory,
+    /// Key/value or directive settings (TOML, INI, `.conf`, `.properties`).
+    Settings,
+    /// XML with `port` attributes.
+    Xml,
     /// Anything else (diagrams, output, other languages).
     Other,
 }
@@ -54,21 +74,48 @@ pub fn kind(code: &Code, heading: &str) -> Kind {
     let body_has = |p: &str| code.lines.iter().any(|(l, _)| l.contains(p));
     let lang = code.lang.as_str();
     let h = heading.to_lowercase();
+    let compose = code.lines.iter().any(|(l, _)| l.starts_with("services:"));
+    let k8s = has_line("apiVersion:") && has_line("kind:");
+    let nginx = body_has("proxy_pass") || (has_line("server {") && body_has("listen"));
+    let units = has_line("[Service]") || has_line("[Socket]") || has_line("[Unit]");
     match lang {
-        "yaml" | "yml" | "compose" | "docker-compose"
-            if code.lines.iter().any(|(l, _)| l.starts_with("services:")) =>
-        {
-            Kind::Compose
-        }
-        "nginx" | "conf" | "nginxconf" => Kind::Nginx,
-        "env" | "dotenv" | "properties" => Kind::Env,
+        "yaml" | "yml" | "compose" | "docker-compose" | "ansible" if compose => Kind::Compose,
+        "yaml" | "yml" | "ansible" | "k8s" | "kubernetes" if k8s => Kind::Kubernetes,
+        "yaml" | "yml" | "ansible" | "inventory" => Kind::Inventory,
+        "nginx" | "nginxconf" => Kind::Nginx,
+        "caddy" | "caddyfile" => Kind::Caddy,
+        "haproxy" => Kind::Haproxy,
+        "apache" | "apacheconf" | "httpd" | "apache2" => Kind::Apache,
+        "xml" if has_line("<zone") => Kind::FirewalldZone,
+        "xml" => Kind::Xml,
+        "ini" | "systemd" | "service" | "socket" | "unit" | "desktop" if units => Kind::Systemd,
+        "conf" | "cfg" if nginx => Kind::Nginx,
+        "conf" | "cfg" if super::haproxy::looks_like(code) => Kind::Haproxy,
+        "conf" | "cfg" if super::apache::looks_like(code) => Kind::Apache,
+        "conf" | "cfg" if super::caddy::looks_like(code) => Kind::Caddy,
+        "toml" | "ini" | "conf" | "cfg" | "properties" | "config" | "hcl" => Kind::Settings,
+        "env" | "dotenv" => Kind::Env,
         "python" | "py" => Kind::Python,
-        "bash" | "sh" | "shell" | "console" | "zsh" | "shell-session" | "text" | ""
-        | "powershell" | "ps1" => {
-            if code.lines.iter().any(|(l, _)| l.starts_with("services:")) {
+        "bash" | "sh" | "shell" | "console" | "zsh" | "shell-session" | "text" | "" | "txt"
+        | "powershell" | "ps1" | "plaintext" => {
+            if compose {
                 Kind::Compose
-            } else if body_has("proxy_pass") || (has_line("server {") && body_has("listen")) {
+            } else if k8s {
+                Kind::Kubernetes
+            } else if super::rulesets::is_iptables_save(code) {
+                Kind::IptablesSave
+            } else if nginx {
                 Kind::Nginx
+            } else if super::haproxy::looks_like(code) {
+                Kind::Haproxy
+            } else if super::apache::looks_like(code) {
+                Kind::Apache
+            } else if super::caddy::looks_like(code) {
+                Kind::Caddy
+            } else if units {
+                Kind::Systemd
+            } else if has_line("<zone") {
+                Kind::FirewalldZone
             } else if (h.contains(".env") || h.contains("environment variable"))
                 && code.lines.iter().any(|(l, _)| env_pair(l).is_some())
             {
@@ -90,18 +137,84 @@ fn env_pair(line: &str) -> Option<(&str, &str)> {
     .then_some((k, v.split(" #").next().unwrap_or(v).trim()))
 }
 
-/// The block's text padded with blank lines so that line numbers are the document's.
-pub(super) fn padded(code: &Code) -> String {
+/// The block's text (its lines, `\n`-terminated) and how many document lines come before
+/// it.
+pub(super) fn body(code: &Code) -> (String, usize) {
     let first = code.lines.first().map_or(code.line + 1, |(_, n)| *n);
-    let mut s = "\n".repeat(first.saturating_sub(1));
+    let mut s = String::with_capacity(code.lines.iter().map(|(l, _)| l.len() + 1).sum());
     for (l, _) in &code.lines {
         s.push_str(l);
         s.push('\n');
     }
-    s
+    (s, first.saturating_sub(1))
 }
 
-/// Applies one code block to the draft.
+/// Runs a format parser of this crate on a block and moves what it found to the
+/// document's line numbers (the block is parsed on its own, not padded: a document of many
+/// blocks stays linear).
+pub(super) fn parse_block(code: &Code, parse: impl FnOnce(&str) -> FileReport) -> FileReport {
+    let (text, before) = body(code);
+    let mut r = parse(&text);
+    let off = u32::try_from(before).unwrap_or(u32::MAX);
+    for u in &mut r.uses {
+        u.at.line = u.at.line.saturating_add(off);
+    }
+    for x in &mut r.routes {
+        x.at.line = x.at.line.saturating_add(off);
+    }
+    for p in &mut r.problems {
+        p.at.line = p.at.line.saturating_add(off);
+    }
+    for s in &mut r.secrets {
+        s.line = s.line.saturating_add(off);
+    }
+    r
+}
+
+/// What a block is, for the explain report (`code block ```yaml (compose)`).
+pub fn describe(code: &Code, heading: &str) -> String {
+    let k = match kind(code, heading) {
+        Kind::Compose => "compose",
+        Kind::Nginx => "nginx",
+        Kind::Env => ".env",
+        Kind::Python => "python",
+        Kind::Shell => "shell commands",
+        Kind::Systemd => "systemd unit",
+        Kind::Caddy => "Caddyfile",
+        Kind::Haproxy => "HAProxy",
+        Kind::Apache => "Apache httpd",
+        Kind::FirewalldZone => "firewalld zone",
+        Kind::IptablesSave => "iptables-save",
+        Kind::Kubernetes => "Kubernetes",
+        Kind::Inventory => "YAML inventory",
+        Kind::Settings => "settings",
+        Kind::Xml => "XML",
+        Kind::Other => "not read",
+    };
+    if code.lang.is_empty() {
+        format!("code block ({k})")
+    } else {
+        format!("code block ```{} ({k})", code.lang)
+    }
+}
+
+/// Why a block with port-like numbers added nothing.
+pub fn why_unused(code: &Code, heading: &str) -> String {
+    match kind(code, heading) {
+        Kind::Other => format!(
+            "a `{}` block: no reader for it",
+            if code.lang.is_empty() {
+                "plain"
+            } else {
+                &code.lang
+            }
+        ),
+        _ => "no listener, publish, route, flow or firewall rule recognised in it".to_string(),
+    }
+}
+
+/// Applies one code block to the draft. `caption` is the text line right above it.
+#[allow(clippy::too_many_arguments)]
 pub fn apply(
     draft: &mut Draft,
     greps: &mut Vec<GrepCheck>,
@@ -109,28 +222,117 @@ pub fn apply(
     path: &str,
     code: &Code,
     section: &Section,
+    caption: Option<&str>,
 ) {
     if section.is_procedure() {
         return;
     }
     let heading = section.innermost();
+    let name = || super::configs::program(code, caption, &heading);
     match kind(code, &heading) {
         Kind::Compose => compose(draft, report, path, code, section),
-        Kind::Nginx => super::nginx_block::apply(draft, report, path, code),
-        Kind::Env => env(draft, report, path, code),
+        Kind::Nginx => super::nginx_block::apply(draft, report, path, code, &section.hosts()),
+        Kind::Env => env(draft, report, path, code, section),
         Kind::Python => python(draft, code),
         Kind::Shell => shell(draft, greps, path, code, section),
+        Kind::Systemd => {
+            let n = name();
+            super::configs::systemd(draft, path, code, section, &n);
+            super::connects::apply(draft, section, code, &[], &|_| None);
+        }
+        Kind::Caddy => {
+            super::caddy::apply(draft, section, code);
+        }
+        Kind::Haproxy => {
+            super::haproxy::apply(draft, section, code);
+        }
+        Kind::Apache => {
+            super::apache::apply(draft, section, code);
+        }
+        Kind::FirewalldZone => {
+            let mut f = super::rulesets::Firewalld::default();
+            if f.zone_file(code) {
+                f.finish(draft, section);
+            }
+        }
+        Kind::IptablesSave => {
+            super::rulesets::iptables_save(draft, section, code);
+        }
+        Kind::Kubernetes => {
+            super::yaml_blocks::kubernetes(draft, path, code, section);
+            super::connects::apply(draft, section, code, &[], &|_| None);
+        }
+        Kind::Inventory => {
+            super::yaml_blocks::inventory(draft, path, code, section);
+        }
+        Kind::Settings => {
+            let n = name();
+            super::configs::settings(draft, code, section, &n);
+            super::connects::apply(draft, section, code, &[], &|_| None);
+        }
+        Kind::Xml => {
+            let n = name();
+            super::configs::xml(draft, code, section, &n);
+        }
         Kind::Other => {}
     }
 }
 
-fn compose(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code, section: &Section) {
-    let text = padded(code);
-    let mut found = crate::compose::parse(path, &text, &Context::default());
-    if found.uses.is_empty() && found.problems.is_empty() {
-        found.uses = compose_fallback(path, &text);
+/// Compose services by line: the service key each line of the block sits under.
+fn compose_services(code: &Code) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut in_services = false;
+    let mut svc_indent: Option<usize> = None;
+    for (l, n) in &code.lines {
+        let t = l.trim_end();
+        if t.trim().is_empty() || t.trim_start().starts_with('#') {
+            continue;
+        }
+        let indent = t.len() - t.trim_start().len();
+        if indent == 0 {
+            in_services = t.starts_with("services:");
+            svc_indent = None;
+            continue;
+        }
+        if !in_services {
+            continue;
+        }
+        let si = *svc_indent.get_or_insert(indent);
+        if indent == si && t.trim_end().ends_with(':') {
+            out.push((*n, t.trim().trim_end_matches(':').to_string()));
+        }
     }
+    out
+}
+
+fn compose(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code, section: &Section) {
+    let found = parse_block(code, |t| {
+        let mut r = crate::compose::parse(path, t, &Context::default());
+        if r.uses.is_empty() && r.problems.is_empty() {
+            r.uses = compose_fallback(path, t);
+        }
+        r
+    });
     report.problems.extend(found.problems);
+    let services = compose_services(code);
+    let names: Vec<String> = services.iter().map(|(_, s)| s.to_lowercase()).collect();
+    for u in found.uses.iter().filter(|u| u.role == Role::Expose) {
+        draft.skip(
+            u.at.line as usize,
+            format!(
+                "`expose: {}` of `{}`: not published on the host",
+                u.port,
+                u.service.as_deref().unwrap_or("?")
+            ),
+        );
+    }
+    super::connects::apply(draft, section, code, &names, &|line| {
+        services
+            .iter()
+            .rev()
+            .find(|(l, _)| *l <= line)
+            .map(|(_, s)| cells::slug(s))
+    });
     let env = section.environment();
     for u in found.uses.into_iter().filter(|u| u.role == Role::Publish) {
         let line = u.at.line as usize;
@@ -141,6 +343,7 @@ fn compose(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code, 
         publish(
             draft,
             env.as_ref(),
+            &section.hosts(),
             u.service.as_deref().unwrap_or("container"),
             u.port,
             u.target,
@@ -151,12 +354,70 @@ fn compose(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code, 
     }
 }
 
+/// The container a `docker run`/`podman run` names: `--name X`, else its image's name
+/// (`docker.io/vaultwarden/server:1.30` → `vaultwarden`).
+fn container_name(cmd: &str) -> Option<String> {
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    let run = words.windows(2).position(|w| {
+        ["docker", "podman", "nerdctl"].contains(&w[0]) && ["run", "create"].contains(&w[1])
+    })?;
+    let mut i = run + 2;
+    while i < words.len() {
+        let w = words[i];
+        if let Some(n) = w.strip_prefix("--name=") {
+            return Some(n.to_string());
+        }
+        if w == "--name" {
+            return words.get(i + 1).map(|s| (*s).to_string());
+        }
+        i += 1;
+    }
+    // the image: the first word after the options that is not an option's value
+    let mut i = run + 2;
+    while i < words.len() {
+        let w = words[i];
+        if w.starts_with('-') {
+            let takes = matches!(
+                w,
+                "-p" | "-e"
+                    | "-v"
+                    | "--publish"
+                    | "--env"
+                    | "--volume"
+                    | "--network"
+                    | "--restart"
+                    | "-u"
+                    | "--user"
+                    | "-w"
+                    | "--label"
+                    | "-l"
+                    | "--mount"
+                    | "--env-file"
+                    | "--hostname"
+                    | "-h"
+            );
+            i += if takes && !w.contains('=') { 2 } else { 1 };
+            continue;
+        }
+        let image = w.rsplit_once(':').map_or(w, |(a, _)| a);
+        let parts: Vec<&str> = image.split('/').collect();
+        let name = match parts.as_slice() {
+            [.., owner, "server" | "app" | "image"] => *owner,
+            [.., last] => *last,
+            [] => return None,
+        };
+        return Some(name.to_string());
+    }
+    None
+}
+
 /// Records a container publish: onto the binding already declared on that host port (as
 /// an override for the section's environment), or as a new service.
 #[allow(clippy::too_many_arguments)]
 fn publish(
     draft: &mut Draft,
     env: Option<&String>,
+    hosts: &[String],
     name: &str,
     port: PortRange,
     target: Option<PortRange>,
@@ -179,14 +440,17 @@ fn publish(
         } else {
             key
         };
-        let app = super::table::app_for(port.lo, None, true);
+        // the app is the container's: what the container port usually is
+        let app = super::table::app_for(target.map_or(port.lo, |t| t.lo), None, true);
         let bname = draft.binding_name(&key, app.as_deref(), Some(port));
         let s = draft.service(&key, name);
         s.lines.insert(line);
+        s.hosts.extend(hosts.iter().cloned());
         if s.env.is_none() {
             s.env = env.cloned();
         }
-        s.bindings.insert(
+        draft.add_binding(
+            &key,
             bname,
             BindingDraft {
                 port: Some(port),
@@ -196,6 +460,7 @@ fn publish(
         );
         return;
     }
+    draft.counts.refined += 1;
     for (sk, bk) in hits {
         let Some(s) = draft.services.get_mut(&sk) else {
             continue;
@@ -281,9 +546,9 @@ fn compose_fallback(path: &str, text: &str) -> Vec<PortUse> {
     out
 }
 
-fn env(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code) {
-    let text = padded(code);
-    let found = crate::env::parse(path, &text, &Context::default());
+fn env(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code, section: &Section) {
+    super::connects::apply(draft, section, code, &[], &|_| None);
+    let found = parse_block(code, |t| crate::env::parse(path, t, &Context::default()));
     report.problems.extend(found.problems);
     let mut vars: Vec<(String, u16, usize)> = found
         .uses
@@ -400,8 +665,8 @@ fn shell(
     if let Some(p) = pending {
         joined.push(p);
     }
-    let ix_text = padded(code);
-    let ix = LineIndex::new(path, &ix_text);
+    let mut firewalld = super::rulesets::Firewalld::default();
+    let hosts = section.hosts();
     for (cmd, line) in joined {
         if cmd.is_empty() {
             comment.clear();
@@ -423,6 +688,9 @@ fn shell(
         for part in body.split("&&").flat_map(|p| p.split(';')) {
             let part = part.trim();
             let stripped = part.trim_start_matches("sudo ").trim();
+            if firewalld.command(stripped, line) {
+                continue;
+            }
             if stripped.starts_with("ufw ")
                 || stripped.starts_with("iptables ")
                 || stripped.starts_with("ip6tables ")
@@ -442,6 +710,7 @@ fn shell(
                     kind,
                     env.clone(),
                     &heading,
+                    &hosts,
                     parsed,
                     stripped,
                     &why,
@@ -459,17 +728,27 @@ fn shell(
                     });
                 }
             } else {
+                // locations are not used: evidence is the command's line
+                let ix = LineIndex::new(path, part);
                 let mut uses = crate::cmdline::scan(&ix, SourceKind::Shell, part, 0);
                 if uses.is_empty() {
                     uses = listen_flags(&ix, part, line);
                 }
+                let run_name = container_name(part);
                 for u in uses {
-                    let bind = u.bind.as_deref().and_then(|b| b.parse::<IpAddr>().ok());
+                    let bind = u
+                        .bind
+                        .as_deref()
+                        .and_then(|b| b.trim_matches(['[', ']']).parse::<IpAddr>().ok());
                     if u.role == Role::Publish {
                         publish(
                             draft,
                             env.as_ref(),
-                            u.service.as_deref().unwrap_or("container"),
+                            &hosts,
+                            u.service
+                                .as_deref()
+                                .or(run_name.as_deref())
+                                .unwrap_or("container"),
                             u.port,
                             u.target,
                             bind,
@@ -483,6 +762,7 @@ fn shell(
             }
         }
     }
+    firewalld.finish(draft, section);
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -491,6 +771,7 @@ fn firewall_command(
     kind: &'static str,
     env: Option<String>,
     heading: &str,
+    hosts: &[String],
     parsed: Option<Command>,
     cmd: &str,
     why: &str,
@@ -503,10 +784,16 @@ fn firewall_command(
     if parsed == Command::Other {
         return;
     }
+    // the ruleset of this section: one of the latest (a section's commands come together;
+    // looking further back would make a long document quadratic)
+    let n = draft.firewalls.len();
     let idx = if let Some(i) = draft
         .firewalls
         .iter()
-        .position(|f| f.kind == kind && f.heading == heading && f.env == env)
+        .enumerate()
+        .skip(n.saturating_sub(8))
+        .find(|(_, f)| f.kind == kind && f.heading == heading && f.env == env)
+        .map(|(i, _)| i)
     {
         i
     } else {
@@ -518,6 +805,7 @@ fn firewall_command(
             line,
             heading: heading.to_string(),
             assumed: false,
+            hosts: hosts.to_vec(),
         });
         draft.firewalls.len() - 1
     };
@@ -655,7 +943,8 @@ fn listen(
         let s = draft.service(&key, &display);
         s.lines.insert(line);
         s.process = s.process.take().or(program);
-        s.bindings.insert(
+        draft.add_binding(
+            &key,
             name,
             BindingDraft {
                 port: Some(port),
@@ -729,4 +1018,36 @@ fn split_pipeline(s: &str) -> Vec<String> {
     }
     out.push(cur);
     out
+}
+
+#[cfg(test)]
+mod podman_tests {
+    use super::*;
+
+    #[test]
+    fn podman_run_publishes() {
+        let ix = LineIndex::new("x", "");
+        for cmd in [
+            "podman run -d --name vaultwarden -p 127.0.0.1:8222:80 -e ADMIN_TOKEN=*** docker.io/vaultwarden/server:1.30.5",
+            "podman run -d --name uptime-kuma -p [::]:3001:3001 docker.io/louislam/uptime-kuma:1",
+        ] {
+            let uses = crate::cmdline::scan(&ix, SourceKind::Shell, cmd, 0);
+            assert!(!uses.is_empty(), "{cmd}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod podman_doc_tests {
+    #[test]
+    fn podman_block_in_a_document() {
+        let doc = "# x\n\nContainers (podman, rootless)\n-----------------------------\n\n```\npodman run -d --name vaultwarden -p 127.0.0.1:8222:80 -e ADMIN_TOKEN=Vw4rden \\\n    docker.io/vaultwarden/server:1.30.5\npodman run -d --name uptime-kuma -p [::]:3001:3001 docker.io/louislam/uptime-kuma:1\n```\n";
+        let imp = crate::markdown::import("d.md", doc);
+        assert!(
+            imp.spec.contains("8222"),
+            "{}\n{}",
+            imp.spec,
+            imp.explain_text()
+        );
+    }
 }

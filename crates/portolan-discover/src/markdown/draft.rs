@@ -1,6 +1,7 @@
 //! What the import learns, before it is written out as a spec: networks, hosts and their
 //! firewalls, projects with blocks, services with bindings (base and per environment),
-//! routes, reservations and notes. Everything is keyed and sorted so the output is stable.
+//! routes, outbound flows, reservations, notes and the rows that were skipped (with why).
+//! Everything is keyed and sorted so the output is stable.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -14,12 +15,16 @@ use portolan_model::spec::{Publisher, Transport};
 pub enum Audience {
     /// `localhost`.
     Localhost,
+    /// `host-internal` (containers on the host).
+    HostInternal,
     /// `internal`.
     Internal,
     /// `public`.
     Public,
     /// A network by its guessed name (`lan`, `vpn`, `pos-lan`).
     Network(String),
+    /// Addresses written out (`10.44.0.0/24`).
+    Cidr(String),
 }
 
 /// A binding, as far as the document says.
@@ -43,9 +48,16 @@ pub struct BindingDraft {
     pub tls: Option<&'static str>,
     /// Redirect-only (HTTP → HTTPS).
     pub redirect: bool,
+    /// What this binding is for, when it differs from the service's purpose.
+    pub purpose: Option<String>,
     /// Holds sensitive data or controls something (said for web UIs of monitoring and
     /// admin tools, which the app protocol alone does not reveal).
     pub sensitive: Option<bool>,
+    /// Authentication required, when the document says (`Auth required: yes`).
+    pub auth: Option<bool>,
+    /// The document says it is reached through the proxy (`nginx only`, `via Caddy`,
+    /// `behind nginx`): its exposure is the proxy's.
+    pub via_proxy: bool,
     /// Lines it comes from.
     pub lines: BTreeSet<usize>,
 }
@@ -69,6 +81,8 @@ pub struct ServiceDraft {
     pub process: Option<String>,
     /// Base bindings by name.
     pub bindings: BTreeMap<String, BindingDraft>,
+    /// Hosts the document places it on (keys of [`Draft::hosts`]); empty: not said.
+    pub hosts: BTreeSet<String>,
     /// Per-environment binding changes (environment → binding → fields).
     pub overrides: BTreeMap<String, BTreeMap<String, BindingDraft>>,
     /// Lines it comes from.
@@ -109,6 +123,8 @@ pub struct FirewallDraft {
     pub heading: String,
     /// Whether the kind is a guess (an "open ports" list names no software).
     pub assumed: bool,
+    /// Hosts it is on, when the document says (section or caption).
+    pub hosts: Vec<String>,
 }
 
 /// A project.
@@ -137,6 +153,60 @@ pub struct RouteDraft {
     pub host: Option<String>,
     /// Line of the pass directive.
     pub line: usize,
+    /// The proxy service (key), when known.
+    pub proxy: Option<String>,
+    /// The upstream's host as written (`127.0.0.1`, `10.5.0.21`, `gitea`).
+    pub upstream_host: Option<String>,
+}
+
+/// A machine the document names (a hosts table, a `Host` column, `**web-1** — 10.0.0.5`).
+#[derive(Debug, Clone, Default)]
+pub struct HostDraft {
+    /// The name as written.
+    pub display: String,
+    /// Addresses.
+    pub addresses: BTreeSet<String>,
+    /// Environment, when its section names one.
+    pub env: Option<String>,
+    /// What it is (role column, site).
+    pub description: Option<String>,
+    /// The document says it is (`Some(true)`) or is not (`Some(false)`) reachable from the
+    /// Internet.
+    pub public: Option<bool>,
+    /// Made up by the import (the cluster network of `ClusterIP` services), not a machine
+    /// the document names.
+    pub synthetic: bool,
+    /// Lines it comes from.
+    pub lines: BTreeSet<usize>,
+}
+
+/// Where an outbound connection goes.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FlowTarget {
+    /// A name or address outside the document's hosts (`api.stripe.com`, `10.1.2.3`).
+    External(String),
+    /// Something the document declares: resolved to the binding on `port` of the service
+    /// whose name contains this (or any binding on the port) when the spec is written.
+    Declared(String),
+}
+
+/// An outbound connection (a dependency table row, a URL the app connects to).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FlowDraft {
+    /// The connecting service (key), when the document says which.
+    pub from: Option<String>,
+    /// Hosts it connects from, when the document says (for a source service it creates).
+    pub from_hosts: BTreeSet<String>,
+    /// Destination.
+    pub to: FlowTarget,
+    /// Port(s).
+    pub port: PortRange,
+    /// Transport, when said.
+    pub transport: Option<Transport>,
+    /// Why.
+    pub purpose: Option<String>,
+    /// Line.
+    pub line: usize,
 }
 
 /// A held range (a "reserved"/"do not use" table row).
@@ -152,15 +222,57 @@ pub struct ReservationDraft {
     pub line: usize,
 }
 
+/// Running counts of what the draft holds that are not plain collection lengths, so that
+/// what one part of the document added is measured in constant time.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    /// Bindings created.
+    pub bindings: usize,
+    /// Existing bindings a later part confirmed or refined.
+    pub refined: usize,
+    /// Project blocks.
+    pub blocks: usize,
+    /// Firewall rules.
+    pub rules: usize,
+}
+
+/// Where the bindings are, by port, and the services, by the words of their keys: lookups
+/// a large document makes for every line stay logarithmic. Kept by [`Draft::service`] and
+/// [`Draft::add_binding`], the only ways services and bindings are created.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    /// Single-port bindings by port: (service, binding).
+    single: BTreeMap<u16, Vec<(String, String)>>,
+    /// Port-range bindings, and bindings with only a container port.
+    other: Vec<(String, String)>,
+    /// Service keys by each word of the key.
+    words: BTreeMap<String, BTreeSet<String>>,
+    /// Flows already added: (from, to, port, transport).
+    flows: BTreeSet<(Option<String>, FlowTarget, PortRange, Option<Transport>)>,
+}
+
 /// Everything learnt from one document.
 #[derive(Debug, Clone, Default)]
 pub struct Draft {
+    /// Running counts (see [`Counts`]).
+    pub counts: Counts,
+    index: Index,
     /// The document's title.
     pub title: Option<String>,
     /// Networks: name → (CIDR, line).
     pub networks: BTreeMap<String, (String, usize)>,
     /// Addresses of the (single) server the document describes.
     pub addresses: BTreeSet<String>,
+    /// Machines the document names, by key.
+    pub hosts: BTreeMap<String, HostDraft>,
+    /// Every IP address the document mentions, and whether it is private.
+    pub mentioned: BTreeMap<String, bool>,
+    /// The document says its machines are not reachable from the Internet.
+    pub says_private: bool,
+    /// Outbound connections.
+    pub flows: Vec<FlowDraft>,
+    /// Rows and lines read but not used: (line, why).
+    pub skipped: Vec<(usize, String)>,
     /// Environments seen (sorted).
     pub environments: BTreeSet<String>,
     /// Firewalls in document order.
@@ -180,6 +292,15 @@ pub struct Draft {
 impl Draft {
     /// The service `key`, created with `display` if new.
     pub fn service(&mut self, key: &str, display: &str) -> &mut ServiceDraft {
+        if !self.services.contains_key(key) {
+            for w in key.split('-').filter(|w| !w.is_empty()) {
+                self.index
+                    .words
+                    .entry(w.to_string())
+                    .or_default()
+                    .insert(key.to_string());
+            }
+        }
         self.services
             .entry(key.to_string())
             .or_insert_with(|| ServiceDraft {
@@ -188,21 +309,54 @@ impl Draft {
             })
     }
 
-    /// Services with a base binding on `port` (container side matched too when
-    /// `or_target`): (service key, binding name).
-    pub fn bindings_on(&self, port: u16, or_target: bool) -> Vec<(String, String)> {
-        let mut out = Vec::new();
-        for (sk, s) in &self.services {
-            for (bk, b) in &s.bindings {
-                let hit = b.port.is_some_and(|p| p.contains(port))
-                    || (or_target
-                        && b.target.is_some_and(|t| t.contains(port))
-                        && b.port.is_none());
-                if hit {
-                    out.push((sk.clone(), bk.clone()));
-                }
+    /// Adds binding `name` to service `key` (which must exist; [`Draft::service`] creates
+    /// it), replacing one of that name.
+    pub fn add_binding(&mut self, key: &str, name: String, b: BindingDraft) {
+        let entry = (key.to_string(), name.clone());
+        match b.port {
+            Some(p) if p.lo == p.hi => self.index.single.entry(p.lo).or_default().push(entry),
+            _ => self.index.other.push(entry),
+        }
+        if let Some(s) = self.services.get_mut(key) {
+            s.bindings.insert(name, b);
+            self.counts.bindings += 1;
+        }
+    }
+
+    /// Service keys that share a word with `key`.
+    pub fn services_sharing_words(&self, key: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for w in key.split('-').filter(|w| !w.is_empty()) {
+            if let Some(keys) = self.index.words.get(w) {
+                out.extend(keys.iter().cloned());
             }
         }
+        out
+    }
+
+    /// Services with a base binding on `port` (container side matched too when
+    /// `or_target`): (service key, binding name), sorted.
+    pub fn bindings_on(&self, port: u16, or_target: bool) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let candidates = self
+            .index
+            .single
+            .get(&port)
+            .into_iter()
+            .flatten()
+            .chain(self.index.other.iter());
+        for (sk, bk) in candidates {
+            let Some(b) = self.services.get(sk).and_then(|s| s.bindings.get(bk)) else {
+                continue;
+            };
+            let hit = b.port.is_some_and(|p| p.contains(port))
+                || (or_target && b.target.is_some_and(|t| t.contains(port)) && b.port.is_none());
+            if hit {
+                out.push((sk.clone(), bk.clone()));
+            }
+        }
+        out.sort();
+        out.dedup();
         out
     }
 
@@ -235,8 +389,73 @@ impl Draft {
     /// Adds a note.
     pub fn note(&mut self, line: usize, text: impl Into<String>) {
         let text = text.into();
-        if !self.notes.iter().any(|(l, t)| *l == line && *t == text) {
+        if !self
+            .notes
+            .iter()
+            .rev()
+            .take(64)
+            .any(|(l, t)| *l == line && *t == text)
+        {
             self.notes.push((line, text));
+        }
+    }
+
+    /// Notes what a parser could not read.
+    pub fn note_problems(&mut self, problems: &[crate::evidence::Problem]) {
+        for p in problems {
+            self.note(p.at.line as usize, p.reason.clone());
+        }
+    }
+
+    /// Records a row or line that was read and not used.
+    pub fn skip(&mut self, line: usize, why: impl Into<String>) {
+        self.skipped.push((line, why.into()));
+    }
+
+    /// The host `key`, created with `display` if new.
+    pub fn host(&mut self, key: &str, display: &str) -> &mut HostDraft {
+        self.hosts
+            .entry(key.to_string())
+            .or_insert_with(|| HostDraft {
+                display: display.to_string(),
+                ..HostDraft::default()
+            })
+    }
+
+    /// The hosts `text` names (whole words: `api-1, api-2`, `pg1 (10.5.0.21)`, `lab-gw`).
+    pub fn hosts_in(&self, text: &str) -> Vec<String> {
+        if self.hosts.is_empty() {
+            return Vec::new();
+        }
+        let t = text.to_lowercase();
+        let mut out: Vec<String> = Vec::new();
+        for w in t
+            .split(|c: char| !(c.is_alphanumeric() || c == '-' || c == '.' || c == '_'))
+            .map(|w| w.trim_matches('.'))
+            .filter(|w| !w.is_empty())
+        {
+            let key = if self.hosts.contains_key(w) {
+                w.to_string()
+            } else {
+                let s = super::cells::slug(w);
+                if !self.hosts.contains_key(&s) {
+                    continue;
+                }
+                s
+            };
+            if !out.contains(&key) {
+                out.push(key);
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Adds an outbound flow (once).
+    pub fn flow(&mut self, f: FlowDraft) {
+        let key = (f.from.clone(), f.to.clone(), f.port, f.transport);
+        if self.index.flows.insert(key) {
+            self.flows.push(f);
         }
     }
 

@@ -1,7 +1,6 @@
-//! Writing the draft as a spec (`ports.toml` text): hosts, networks and firewalls resolved,
-//! names made unique, evidence comments (`# from FILE.md:12`), and the notes at the top.
-//! Also the checks that need the whole document: `grep` patterns against the documented
-//! ranges.
+//! Writing the draft as a spec (`ports.toml` text): networks, hosts with their firewalls
+//! ([`super::placement`]), projects, services, routes and flows ([`super::links`]),
+//! reservations; evidence comments (`# from FILE.md:12`) and the notes at the top.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -10,10 +9,10 @@ use std::net::IpAddr;
 use portolan_model::port::{PortRange, PortSet};
 use portolan_model::spec::{Publisher, Transport};
 
+use super::Totals;
 use super::cells;
-use super::code::GrepCheck;
 use super::draft::{Audience, BindingDraft, Draft, FirewallDraft};
-use super::table;
+use super::{links, placement};
 
 use crate::draft::{port_value, quote as q};
 
@@ -67,156 +66,23 @@ pub fn cidr(s: &str) -> Option<String> {
     }
 }
 
-fn contains(cidr_text: &str, ip: &str) -> bool {
-    let (Some((net, len)), Ok(ip)) = (cidr_text.split_once('/'), ip.parse::<IpAddr>()) else {
-        return false;
-    };
-    let (Ok(IpAddr::V4(net)), Ok(len), IpAddr::V4(ip)) =
-        (net.parse::<IpAddr>(), len.parse::<u32>(), ip)
-    else {
-        return false;
-    };
-    let mask = if len == 0 {
-        0
-    } else {
-        u32::MAX.checked_shl(32 - len).unwrap_or(0)
-    };
-    u32::from(net) & mask == u32::from(ip) & mask
-}
-
-/// Evaluates the `grep` checks against the projects' ranges and the declared ports.
-pub fn check_greps(draft: &mut Draft, greps: &[GrepCheck]) {
-    let declared: BTreeSet<u16> = draft
-        .services
-        .values()
-        .flat_map(|s| s.bindings.values())
-        .flat_map(|b| b.port.into_iter().chain(b.target))
-        .flat_map(|p| p.ports())
-        .collect();
-    for g in greps.iter().take(32) {
-        let regexes: Option<Vec<regex::Regex>> = g
-            .patterns
-            .iter()
-            .map(|p| regex::RegexBuilder::new(p).size_limit(1 << 20).build().ok())
-            .collect();
-        let Some(regexes) = regexes else { continue };
-        let mut matched = Vec::new();
-        let mut buf = String::new();
-        for p in 1..=u16::MAX {
-            buf.clear();
-            let _ = write!(buf, "0.0.0.0:{p} ");
-            if regexes.iter().all(|r| r.is_match(&buf)) {
-                matched.push(PortRange::single(p));
-            }
-        }
-        let set = PortSet::from_ranges(matched);
-        if regexes.len() > 1 && set.is_empty() {
-            draft.note(g.line, format!("the pipeline greps for {} patterns that no port matches at once: it always prints nothing", regexes.len()));
-            continue;
-        }
-        if set.is_empty() {
-            continue;
-        }
-        if let Some(pk) = draft.project_in(&g.comment) {
-            if let Some(p) = draft.projects.get(&pk) {
-                let range = PortSet::from_ranges(p.range.iter().copied());
-                let short = range.bounds().is_some_and(|b| b.hi < 10000);
-                let seen = if short {
-                    set.intersection(&PortSet::from_ranges([PortRange { lo: 1, hi: 9999 }]))
-                } else {
-                    set.clone()
-                };
-                if !range.is_empty() && seen != range {
-                    draft.note(
-                        g.line,
-                        format!(
-                            "`grep` for \"{}\" matches ports {}, but project `{pk}`'s range is {}",
-                            g.comment,
-                            summary(&seen),
-                            summary(&range)
-                        ),
-                    );
-                    continue;
-                }
-            }
-        }
-        let plain = g
-            .patterns
-            .iter()
-            .all(|p| p.chars().all(|c| c.is_ascii_digit() || "|:() ".contains(c)));
-        if plain {
-            let literal: BTreeSet<u16> = g
-                .patterns
-                .iter()
-                .flat_map(|p| p.split(['|', ':', '(', ')', ' ']))
-                .filter_map(crate::text::port_number)
-                .collect();
-            let unknown: Vec<String> = literal
-                .iter()
-                .filter(|p| !declared.contains(p))
-                .map(ToString::to_string)
-                .collect();
-            if !unknown.is_empty() {
-                draft.note(
-                    g.line,
-                    format!(
-                        "the `grep` checks port {}, which no service in the document declares",
-                        unknown.join(", ")
-                    ),
-                );
-            }
-            if set.ranges().iter().any(|r| r.hi >= 10000) && literal.iter().all(|p| *p < 10000) {
-                draft.note(
-                    g.line,
-                    format!(
-                        "the `grep` pattern is not anchored: it also matches {}",
-                        summary(&PortSet::from_ranges(set.ranges().iter().filter_map(|r| {
-                            r.intersect(&PortRange {
-                                lo: 10000,
-                                hi: u16::MAX,
-                            })
-                        })))
-                    ),
-                );
-            }
-        }
-    }
-}
-
-fn summary(set: &PortSet) -> String {
-    let r = set.ranges();
-    let mut parts: Vec<String> = r.iter().take(4).map(ToString::to_string).collect();
-    if r.len() > 4 {
-        parts.push(format!("… ({} ranges)", r.len()));
-    }
-    if parts.is_empty() {
-        "none".into()
-    } else {
-        parts.join(", ")
-    }
-}
-
-fn host_name(env: &str) -> String {
-    match env {
-        "production" => "prod".into(),
-        "development" => "dev".into(),
-        other => other.to_string(),
-    }
-}
-
 fn network_name(
     draft: &Draft,
     taken: &BTreeMap<String, String>,
     from: &str,
     comment: &str,
 ) -> String {
-    if let Some((n, _)) = draft.networks.iter().find(|(_, (c, _))| c == from) {
+    if let Some((n, _)) = draft
+        .networks
+        .iter()
+        .find(|(_, (c, _))| c.split(", ").any(|x| x == from))
+    {
         return n.clone();
     }
     if let Some((n, _)) = taken.iter().find(|(_, c)| *c == from) {
         return n.clone();
     }
-    let guess = table::audience(comment)
+    let guess = super::intent::audience(draft, comment)
         .unwrap_or_default()
         .into_iter()
         .find_map(|a| match a {
@@ -234,8 +100,13 @@ fn network_name(
     name
 }
 
-/// Writes the spec.
-pub fn spec(path: &str, draft: &mut Draft) -> String {
+/// The service that stands for connections the document does not attribute to one.
+const OUTBOUND_SOURCE: &str = "outbound";
+
+/// Writes the spec, and counts what it declares.
+#[allow(clippy::too_many_lines)]
+pub fn spec(path: &str, draft: &mut Draft) -> (String, Totals) {
+    let path = &comment_safe(path);
     // Firewall sources → named networks.
     let mut new_nets: BTreeMap<String, String> = BTreeMap::new();
     let mut rule_from: BTreeMap<(usize, usize), String> = BTreeMap::new();
@@ -243,7 +114,7 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
         for (ri, r) in fw.rules.iter().enumerate() {
             let Some(from) = &r.from else { continue };
             let Some(c) = cidr(from) else {
-                draft_note_later(&mut rule_from, fi, ri, String::new());
+                rule_from.insert((fi, ri), String::new());
                 continue;
             };
             if !c.contains('/') {
@@ -266,25 +137,42 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
         });
     for (n, c) in new_nets {
         let l = net_lines.get(&c).copied().unwrap_or(0);
-        draft.networks.insert(n, (c, l));
+        draft.networks.entry(n).or_insert((c, l));
     }
 
-    // Hosts.
-    let mut envs: BTreeSet<String> = draft.environments.clone();
-    for s in draft.services.values() {
-        envs.extend(s.env.clone());
-        envs.extend(s.overrides.keys().cloned());
+    let routes = links::routes(draft);
+    // "localhost" said, no address given: it binds loopback
+    for s in draft.services.values_mut() {
+        for b in s.bindings.values_mut() {
+            if b.bind.is_none() && b.publisher.is_none() && b.exposure == [Audience::Localhost] {
+                b.bind = Some(IpAddr::from([127, 0, 0, 1]));
+            }
+        }
     }
-    envs.extend(draft.firewalls.iter().filter_map(|f| f.env.clone()));
-    let hosts: BTreeMap<String, Option<String>> = if envs.is_empty() {
-        [("server".to_string(), None)].into()
-    } else {
-        envs.iter()
-            .map(|e| (host_name(e), Some(e.clone())))
-            .collect()
-    };
-    let all_hosts: Vec<String> = hosts.keys().cloned().collect();
-    let host_of = |env: &str| host_name(env);
+    let (flows, needs_source) = links::flows(draft, OUTBOUND_SOURCE);
+    if needs_source {
+        let lines: Vec<usize> = draft
+            .flows
+            .iter()
+            .filter(|f| f.from.is_none())
+            .map(|f| f.line)
+            .collect();
+        let s = draft.service(OUTBOUND_SOURCE, "outbound connections");
+        s.purpose.get_or_insert_with(|| {
+            "connections the document lists without naming the service that makes them".into()
+        });
+        s.lines.extend(lines);
+        let hosts: BTreeSet<String> = draft
+            .flows
+            .iter()
+            .filter(|f| f.from.is_none())
+            .flat_map(|f| f.from_hosts.iter().cloned())
+            .collect();
+        if let Some(s) = draft.services.get_mut(OUTBOUND_SOURCE) {
+            s.hosts.extend(hosts);
+        }
+    }
+    let plan = placement::plan(draft);
 
     let mut out = String::new();
     let _ = writeln!(out, "# Imported from {path} by `portolan import`.");
@@ -301,7 +189,7 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
     if !notes.is_empty() {
         let _ = writeln!(out, "#\n# Notes (what the spec cannot say):");
         for (l, n) in &notes {
-            let _ = writeln!(out, "# - {path}:{l}: {}", n.replace('\n', " "));
+            let _ = writeln!(out, "# - {path}:{l}: {}", comment_safe(n));
         }
     }
     out.push('\n');
@@ -309,14 +197,21 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
     let _ = writeln!(out, "name = {}", q(draft.title.as_deref().unwrap_or(path)));
     let _ = writeln!(out, "description = {}", q(&format!("Imported from {path}")));
 
-    if !draft.networks.is_empty() {
+    if !draft.networks.is_empty() || plan.private_network {
         let _ = writeln!(out, "\n[networks]");
         for (n, (c, l)) in &draft.networks {
-            let c = cidr(c).unwrap_or_else(|| c.clone());
+            let parts: Vec<String> = c.split(", ").filter_map(cidr).collect();
+            let value = match parts.as_slice() {
+                [] => continue,
+                [one] => q(one),
+                many => format!(
+                    "[{}]",
+                    many.iter().map(|x| q(x)).collect::<Vec<_>>().join(", ")
+                ),
+            };
             let _ = writeln!(
                 out,
-                "{n} = {}{}",
-                q(&c),
+                "{n} = {value}{}",
                 if *l > 0 {
                     format!("   # from {path}:{l}")
                 } else {
@@ -324,40 +219,48 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
                 }
             );
         }
+        if plan.private_network && !draft.networks.contains_key("private") {
+            let _ = writeln!(
+                out,
+                "private = {{ cidrs = [{}], description = \"the private address space: the document gives these hosts no public address\" }}",
+                placement::PRIVATE
+                    .iter()
+                    .map(|c| q(c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
     }
 
-    // Firewalls per host.
-    let mut used = vec![false; draft.firewalls.len()];
-    for (h, env) in &hosts {
-        let _ = writeln!(out, "\n[hosts.{h}]");
-        if let Some(e) = env {
+    for h in &plan.hosts {
+        let _ = writeln!(out, "\n{}[hosts.{}]", from_comment(path, &h.lines), h.name);
+        if let Some(e) = &h.env {
             let _ = writeln!(out, "environment = {}", q(e));
         }
-        if env.is_none() && !draft.addresses.is_empty() {
-            let addrs: Vec<String> = draft.addresses.iter().map(|a| q(a)).collect();
-            let _ = writeln!(out, "addresses = [{}]", addrs.join(", "));
-            let nets: Vec<String> = draft
-                .networks
-                .iter()
-                .filter(|(_, (c, _))| draft.addresses.iter().any(|a| contains(c, a)))
-                .map(|(n, _)| q(n))
-                .collect();
-            if !nets.is_empty() {
-                let _ = writeln!(out, "networks = [\"public\", {}]", nets.join(", "));
-            }
+        if let Some(d) = &h.description {
+            let _ = writeln!(out, "description = {}", q(d));
         }
-        let pick = draft
-            .firewalls
-            .iter()
-            .enumerate()
-            .find(|(i, f)| !used[*i] && (f.env == *env || hosts.len() == 1));
-        if let Some((i, fw)) = pick {
-            used[i] = true;
-            write_firewall(&mut out, path, h, fw, i, &rule_from, false);
+        if !h.addresses.is_empty() {
+            let addrs: Vec<String> = h.addresses.iter().map(|a| q(a)).collect();
+            let _ = writeln!(out, "addresses = [{}]", addrs.join(", "));
+        }
+        if let Some(nets) = &h.networks {
+            let v: Vec<String> = nets.iter().map(|n| q(n)).collect();
+            let _ = writeln!(out, "networks = [{}]", v.join(", "));
+        }
+        if let Some(i) = h.firewall {
+            write_firewall(
+                &mut out,
+                path,
+                &h.name,
+                &draft.firewalls[i],
+                i,
+                &rule_from,
+                false,
+            );
         }
     }
-    let rest: Vec<usize> = (0..draft.firewalls.len()).filter(|i| !used[*i]).collect();
-    if !rest.is_empty() {
+    if !plan.unattached.is_empty() {
         let _ = writeln!(
             out,
             "\n# Other firewall rulesets in the document. A host has one firewall, so these are not"
@@ -366,7 +269,7 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
             out,
             "# attached (they are alternatives, or their environment is not said):"
         );
-        for i in rest {
+        for &i in &plan.unattached {
             let fw = &draft.firewalls[i];
             write_firewall(&mut out, path, "?", fw, i, &rule_from, true);
         }
@@ -427,20 +330,21 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
     }
 
     // Services.
-    let mut svc_hosts: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut totals = Totals {
+        services: draft.services.len(),
+        hosts: plan.hosts.len(),
+        projects: draft.projects.len(),
+        ..Totals::default()
+    };
     for (k, s) in &draft.services {
-        let hs = match &s.env {
-            Some(e) => vec![host_of(e)],
-            None => all_hosts.clone(),
-        };
-        svc_hosts.insert(k.clone(), hs.clone());
+        let hs = plan.service_hosts.get(k).cloned().unwrap_or_default();
         let _ = writeln!(out, "\n{}[services.{k}]", from_comment(path, &s.lines));
         if let Some(p) = &s.project {
             let _ = writeln!(out, "project = {}", q(p));
         }
         let purpose = match &s.purpose {
-            Some(p) => format!("{}: {p}", s.display),
-            None => s.display.clone(),
+            Some(p) if p != &s.display => format!("{}: {p}", s.display),
+            _ => s.display.clone(),
         };
         let _ = writeln!(out, "purpose = {}", q(&purpose));
         if let Some(st) = s.status {
@@ -468,6 +372,7 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
         for (bn, b) in &s.bindings {
             if let Some(fields) = binding_fields(draft, b, true) {
                 let _ = writeln!(out, "bindings.{bn} = {{ {fields} }}");
+                totals.bindings += 1;
             }
         }
         for (e, bs) in &s.overrides {
@@ -490,38 +395,27 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
         }
     }
 
-    // Routes.
-    let mut notes = Vec::new();
-    for r in &draft.routes {
-        let listeners = draft.bindings_on(r.listen, false);
-        let from = listeners
-            .iter()
-            .find(|(s, _)| {
-                ["nginx", "proxy", "traefik", "haproxy", "caddy"]
-                    .iter()
-                    .any(|w| s.contains(w))
-            })
-            .or(listeners.first())
-            .cloned();
-        let to = draft
-            .bindings_on(r.upstream, false)
-            .into_iter()
-            .find(|(s, _)| from.as_ref().is_none_or(|(f, _)| f != s));
-        match (from, to) {
-            (Some((fs, fb)), Some((ts, tb))) => {
-                let _ = writeln!(out, "\n[[routes]]   # from {path}:{}", r.line);
-                let _ = writeln!(out, "from = {}", q(&format!("{fs}.{fb}")));
-                let _ = writeln!(out, "to = {}", q(&format!("{ts}.{tb}")));
-                if let Some(h) = &r.host {
-                    let _ = writeln!(out, "host = {}", q(h));
-                }
-            }
-            (_, None) => notes.push((r.line, format!("the proxy on port {} passes to port {}, which no service in the document declares", r.listen, r.upstream))),
-            (None, _) => {}
+    for r in &routes {
+        let _ = writeln!(out, "\n[[routes]]   # from {path}:{}", r.line);
+        let _ = writeln!(out, "from = {}", q(&format!("{}.{}", r.from.0, r.from.1)));
+        let _ = writeln!(out, "to = {}", q(&format!("{}.{}", r.to.0, r.to.1)));
+        if let Some(h) = &r.host {
+            let _ = writeln!(out, "host = {}", q(h));
         }
+        totals.routes += 1;
     }
-    for (l, n) in notes {
-        draft.note(l, n);
+
+    for f in &flows {
+        let _ = writeln!(out, "\n[[flows]]   # from {path}:{}", f.line);
+        let _ = writeln!(out, "from = {}", q(&f.from));
+        let _ = writeln!(out, "to = {}", q(&f.to));
+        if f.udp {
+            let _ = writeln!(out, "transport = \"udp\"");
+        }
+        if let Some(p) = &f.purpose {
+            let _ = writeln!(out, "purpose = {}", q(p));
+        }
+        totals.flows += 1;
     }
 
     for r in &draft.reservations {
@@ -534,12 +428,16 @@ pub fn spec(path: &str, draft: &mut Draft) -> String {
             let _ = writeln!(out, "project = {}", q(p));
         }
         let _ = writeln!(out, "why = {}", q(&r.why));
+        totals.reservations += 1;
     }
-    out
+    (out, totals)
 }
 
-fn draft_note_later(m: &mut BTreeMap<(usize, usize), String>, fi: usize, ri: usize, v: String) {
-    m.insert((fi, ri), v);
+/// Text fit for a TOML comment: control characters (a document may hold any) become `?`.
+fn comment_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() && c != '\t' { '?' } else { c })
+        .collect()
 }
 
 fn from_comment(path: &str, lines: &BTreeSet<usize>) -> String {
@@ -563,7 +461,7 @@ fn write_firewall(
         out,
         "{c}[hosts.{host}.firewall]   # from {path}:{} \"{}\"",
         fw.line,
-        fw.heading.replace('"', "'")
+        comment_safe(&fw.heading).replace('"', "'")
     );
     let assumed = if fw.assumed {
         "   # the document names no firewall software; ufw assumed"
@@ -639,6 +537,8 @@ fn binding_fields(draft: &Draft, b: &BindingDraft, base: bool) -> Option<String>
             Audience::Public => "public".to_string(),
             Audience::Network(n) if draft.networks.contains_key(n) => n.clone(),
             Audience::Network(_) => "internal".to_string(),
+            Audience::HostInternal => "host-internal".to_string(),
+            Audience::Cidr(c) => c.clone(),
         };
         if !terms.contains(&t) {
             terms.push(t);
@@ -658,8 +558,14 @@ fn binding_fields(draft: &Draft, b: &BindingDraft, base: bool) -> Option<String>
     if b.redirect {
         f.push("redirect = true".into());
     }
+    if let Some(v) = b.auth {
+        f.push(format!("auth = {v}"));
+    }
     if let Some(v) = b.sensitive {
         f.push(format!("sensitive = {v}"));
+    }
+    if let Some(p) = b.purpose.as_ref().filter(|_| base) {
+        f.push(format!("purpose = {}", q(p)));
     }
     if f.is_empty() {
         return None;

@@ -10,7 +10,7 @@ use portolan_model::port::PortRange;
 
 use super::blocks::Code;
 use super::cells;
-use super::code::padded;
+use super::code::parse_block;
 use super::draft::{Audience, BindingDraft, Draft, RouteDraft};
 use crate::evidence::{Context, FileReport};
 use crate::text::port_number;
@@ -25,9 +25,14 @@ struct Server {
 }
 
 /// Applies one nginx block.
-pub fn apply(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code) {
-    let text = padded(code);
-    let found = crate::nginx::parse(path, &text, &Context::default());
+pub fn apply(
+    draft: &mut Draft,
+    report: &mut FileReport,
+    path: &str,
+    code: &Code,
+    hosts: &[String],
+) {
+    let found = parse_block(code, |t| crate::nginx::parse(path, t, &Context::default()));
     report.problems.extend(found.problems);
     let mut servers: Vec<Server> = Vec::new();
     let mut upstreams: BTreeMap<String, u16> = BTreeMap::new();
@@ -115,6 +120,8 @@ pub fn apply(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code
                     upstream: p,
                     host: r.server_names.first().cloned(),
                     line: r.at.line as usize,
+                    proxy: None,
+                    upstream_host: Some(r.upstream.clone()),
                 });
             }
         }
@@ -132,36 +139,37 @@ pub fn apply(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code
             let name = draft.binding_name(&key, Some(app), Some(PortRange::single(port)));
             let svc = draft.service(&key, "nginx");
             svc.lines.insert(s.line);
+            svc.hosts.extend(hosts.iter().cloned());
             svc.process.get_or_insert_with(|| "nginx".into());
-            if let Some(b) = svc
+            let existing = svc
                 .bindings
                 .values_mut()
-                .find(|b| b.port == Some(PortRange::single(port)))
-            {
+                .find(|b| b.port == Some(PortRange::single(port)));
+            if let Some(b) = existing {
                 b.lines.insert(s.line);
                 // One server on the port proxies: the port is not redirect-only.
                 b.redirect = b.redirect && redirect_only;
+                draft.counts.refined += 1;
             } else {
-                {
-                    let exposure = if bind.is_some_and(|b| b.is_loopback()) {
-                        vec![Audience::Localhost]
-                    } else {
-                        vec![Audience::Public]
-                    };
-                    svc.bindings.insert(
-                        name,
-                        BindingDraft {
-                            port: Some(PortRange::single(port)),
-                            bind,
-                            app: Some(app.into()),
-                            tls: ssl.then_some("native"),
-                            redirect: redirect_only && !ssl,
-                            exposure,
-                            lines: [s.line].into(),
-                            ..BindingDraft::default()
-                        },
-                    );
-                }
+                let exposure = if bind.is_some_and(|b| b.is_loopback()) {
+                    vec![Audience::Localhost]
+                } else {
+                    vec![Audience::Public]
+                };
+                draft.add_binding(
+                    &key,
+                    name,
+                    BindingDraft {
+                        port: Some(PortRange::single(port)),
+                        bind,
+                        app: Some(app.into()),
+                        tls: ssl.then_some("native"),
+                        redirect: redirect_only && !ssl,
+                        exposure,
+                        lines: [s.line].into(),
+                        ..BindingDraft::default()
+                    },
+                );
             }
             for (host, up, line) in &s.passes {
                 let up = up.or_else(|| upstreams.get(host).copied());
@@ -172,6 +180,8 @@ pub fn apply(draft: &mut Draft, report: &mut FileReport, path: &str, code: &Code
                             upstream: u,
                             host: s.names.first().filter(|n| *n != "_").cloned(),
                             line: *line,
+                            proxy: Some(key.clone()),
+                            upstream_host: Some(host.clone()),
                         });
                     }
                     None => draft.note(

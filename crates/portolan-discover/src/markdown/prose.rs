@@ -2,7 +2,8 @@
 //! (`**Port:** 8082, 8083`, `**Binding:** 0.0.0.0`, `**Access:** https://… (via nginx)`),
 //! port-led items (`**80** - HTTP (nginx)` under a firewall heading → allow rules;
 //! `**5021-5030**: API services` under a project's heading → blocks), and the server's
-//! addresses (`**Server IP:** 192.168.0.104`, `Subnet: 192.168.0.0/24`).
+//! addresses (`**Server IP:** 192.168.0.104`, `Subnet: 192.168.0.0/24`). Everything else —
+//! `name → port` items, sentences, outbound mentions — goes to [`super::mentions`].
 
 use std::net::IpAddr;
 
@@ -63,8 +64,63 @@ pub fn port_led(text: &str) -> Option<(Vec<PortRange>, String)> {
     ))
 }
 
+/// Card keys: their values describe the service the heading names.
+pub const CARD_KEYS: &[&str] = &[
+    "port",
+    "ports",
+    "listen port",
+    "access",
+    "url",
+    "binding",
+    "bind",
+    "bind address",
+    "listen",
+    "host",
+    "proxy",
+    "ssl",
+    "tls",
+    "process",
+    "connection",
+    "exposure",
+    "visibility",
+    "config",
+    "date",
+    "owner",
+    "status",
+];
+
 /// Handles one list item or text line.
-pub fn line(draft: &mut Draft, card: &mut Card, section: &Section, text: &str, line: usize) {
+pub fn line(
+    draft: &mut Draft,
+    card: &mut Card,
+    section: &Section,
+    text: &str,
+    term: Option<&str>,
+    line: usize,
+) {
+    let outbound_section = section
+        .headings()
+        .last()
+        .is_some_and(|h| super::direction::outbound_heading(h));
+    if outbound_section {
+        // never listeners under an outbound heading
+        super::mentions::outbound(draft, section, text, line, true);
+        return;
+    }
+    if term.is_some() {
+        super::mentions::item(draft, section, text, term, line);
+        return;
+    }
+    if let Some((ports, rest)) = port_led(text) {
+        if firewall_item(draft, section, &ports, &rest, line)
+            || block_item(draft, section, &ports, &rest, line)
+        {
+            return;
+        }
+    }
+    if super::mentions::item(draft, section, text, None, line) {
+        return;
+    }
     if let Some((k, v)) = key_value(text) {
         if matches!(
             k.as_str(),
@@ -84,87 +140,121 @@ pub fn line(draft: &mut Draft, card: &mut Card, section: &Section, text: &str, l
                 .split_whitespace()
                 .next()
                 .map(|w| w.trim_end_matches([',', ';', '.']))
-                .filter(|w| {
-                    w.contains('/')
-                        && w.split('/')
-                            .next()
-                            .is_some_and(|a| a.parse::<IpAddr>().is_ok())
-                })
+                .filter(|w| w.contains('/'))
+                .and_then(super::emit::cidr)
             {
-                draft
-                    .networks
-                    .entry("lan".into())
-                    .or_insert((cidr.to_string(), line));
+                draft.networks.entry("lan".into()).or_insert((cidr, line));
             }
+            return;
+        }
+        if CARD_KEYS.contains(&k.as_str()) {
+            card.pairs.push((k, v, line));
+            return;
+        }
+        let original = cells::clean(text);
+        let key = original.split_once(':').map_or("", |(a, _)| a);
+        if super::mentions::named_port(draft, section, key, &v, line)
+            || super::mentions::outbound(draft, section, &v, line, false)
+            || super::mentions::sentences(draft, section, &v, line)
+        {
             return;
         }
         card.pairs.push((k, v, line));
         return;
     }
-    let Some((ports, rest)) = port_led(text) else {
-        return;
-    };
+    if !super::mentions::outbound(draft, section, text, line, false) {
+        super::mentions::sentences(draft, section, text, line);
+    }
+}
+
+/// `**80** - HTTP (nginx)` under a firewall heading: an allow rule.
+fn firewall_item(
+    draft: &mut Draft,
+    section: &Section,
+    ports: &[PortRange],
+    rest: &str,
+    line: usize,
+) -> bool {
     let path = section.headings().join(" / ").to_lowercase();
     let inner = section.innermost().to_lowercase();
-    if path.contains("firewall")
-        && (inner.contains("open") || inner.contains("allow") || inner.contains("firewall"))
+    if !(path.contains("firewall")
+        && (inner.contains("open") || inner.contains("allow") || inner.contains("firewall")))
     {
-        let env = section.environment();
-        let heading = section.innermost();
-        if !draft
-            .firewalls
-            .iter()
-            .any(|f| f.heading == heading && f.assumed)
-        {
-            draft.firewalls.push(FirewallDraft {
-                kind: "ufw",
-                env,
-                inbound: None,
-                rules: Vec::new(),
-                line,
-                heading: heading.clone(),
-                assumed: true,
-            });
-        }
-        let Some(fw) = draft
-            .firewalls
-            .iter_mut()
-            .rev()
-            .find(|f| f.heading == heading && f.assumed)
-        else {
-            return;
-        };
-        fw.rules.push(RuleDraft {
-            action: "allow",
-            ports,
-            transport: Some(portolan_model::spec::Transport::Tcp),
-            from: None,
-            comment: rest,
-            line,
-        });
-        return;
+        return false;
     }
-    if let Some(pk) = section
+    let env = section.environment();
+    let heading = section.innermost();
+    if !draft
+        .firewalls
+        .iter()
+        .rev()
+        .take(8)
+        .any(|f| f.heading == heading && f.assumed)
+    {
+        draft.firewalls.push(FirewallDraft {
+            kind: "ufw",
+            env,
+            inbound: None,
+            rules: Vec::new(),
+            line,
+            heading: heading.clone(),
+            assumed: true,
+            hosts: section.hosts(),
+        });
+    }
+    let Some(fw) = draft
+        .firewalls
+        .iter_mut()
+        .rev()
+        .find(|f| f.heading == heading && f.assumed)
+    else {
+        return true;
+    };
+    fw.rules.push(RuleDraft {
+        action: "allow",
+        ports: ports.to_vec(),
+        transport: Some(portolan_model::spec::Transport::Tcp),
+        from: None,
+        comment: rest.to_string(),
+        line,
+    });
+    draft.counts.rules += 1;
+    true
+}
+
+/// `**5021-5030**: API services` under a project's heading: a block.
+fn block_item(
+    draft: &mut Draft,
+    section: &Section,
+    ports: &[PortRange],
+    rest: &str,
+    line: usize,
+) -> bool {
+    let Some(pk) = section
         .headings()
         .iter()
         .rev()
         .find_map(|h| draft.project_in(h))
-    {
-        let Some(p) = draft.projects.get_mut(&pk) else {
-            return;
-        };
-        if p.range.len() == ports.len() && p.range.iter().zip(&ports).all(|(a, b)| a == b) {
-            return;
-        }
-        let mut name = block_name(&rest);
-        if name.is_empty() {
-            name = format!("block-{}", ports[0].lo);
-        }
-        if p.blocks.contains_key(&name) {
-            name = format!("{name}-{}", ports[0].lo);
-        }
-        p.blocks.insert(name, (ports, rest, line));
+    else {
+        return false;
+    };
+    let Some(p) = draft.projects.get_mut(&pk) else {
+        return false;
+    };
+    if p.range.len() == ports.len() && p.range.iter().zip(ports).all(|(a, b)| a == b) {
+        return true;
     }
+    let mut name = block_name(rest);
+    if name.is_empty() {
+        name = format!("block-{}", ports[0].lo);
+    }
+    if p.blocks.contains_key(&name) {
+        name = format!("{name}-{}", ports[0].lo);
+    }
+    p.blocks
+        .insert(name, (ports.to_vec(), rest.to_string(), line));
+    draft.counts.blocks += 1;
+    true
 }
 
 fn block_name(purpose: &str) -> String {
@@ -190,7 +280,9 @@ fn block_name(purpose: &str) -> String {
 }
 
 /// Turns the collected card into a service, when it names a port.
-pub fn flush(draft: &mut Draft, card: &mut Card, section_env: Option<String>) {
+pub fn flush(draft: &mut Draft, card: &mut Card, section: &Section) {
+    let section_env = section.environment();
+    let section_hosts = section.hosts();
     let pairs = std::mem::take(&mut card.pairs);
     let get = |k: &[&str]| {
         pairs
@@ -223,7 +315,7 @@ pub fn flush(draft: &mut Draft, card: &mut Card, section_env: Option<String>) {
         &["access", "url"],
     ] {
         if let Some((v, _)) = get(k) {
-            if let Some(a) = table::audience(v) {
+            if let Some(a) = super::intent::audience(draft, v) {
                 if exposure.is_empty() {
                     exposure = a;
                 }
@@ -271,7 +363,8 @@ pub fn flush(draft: &mut Draft, card: &mut Card, section_env: Option<String>) {
         if s.bindings.values().any(|b| b.port == Some(pc.port)) {
             continue;
         }
-        s.bindings.insert(
+        draft.add_binding(
+            &key,
             name,
             BindingDraft {
                 port: Some(pc.port),
@@ -286,6 +379,7 @@ pub fn flush(draft: &mut Draft, card: &mut Card, section_env: Option<String>) {
     }
     let s = draft.service(&key, &display);
     s.lines.extend(lines);
+    s.hosts.extend(section_hosts);
     if s.env.is_none() {
         s.env = section_env;
     }

@@ -1,16 +1,17 @@
-//! Tables: what a table is (project ranges, a service/port inventory, reserved ports, an
-//! assignment log) from its columns and heading, and what each row adds to the draft.
+//! Tables: what a table is — project ranges, a service/port inventory, reserved ports, an
+//! assignment log, a list of machines, or outbound dependencies — from its columns, its
+//! heading and its caption, and the tables that are not an inventory. Inventory rows are
+//! read by [`super::inventory`], outbound rows and machine lists by [`super::egress`].
 
 use std::collections::BTreeMap;
 
 use portolan_model::knowledge;
 use portolan_model::port::PortRange;
-use portolan_model::spec::Transport;
 
 use super::Section;
 use super::blocks::Table;
 use super::cells::{self, Column};
-use super::draft::{Audience, BindingDraft, Draft, ReservationDraft};
+use super::draft::Draft;
 
 /// What a table holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +24,10 @@ pub enum Kind {
     Reserved,
     /// Dated assignments (checked against the inventory).
     Log,
+    /// Machines and their addresses.
+    Hosts,
+    /// Connections this system makes to others.
+    Outbound,
     /// Nothing the import understands.
     Other,
 }
@@ -54,9 +59,14 @@ pub fn kind(cols: &BTreeMap<Column, usize>, heading: &str) -> Kind {
             "reserved",
             "forbidden",
             "do not use",
+            "don't use",
             "avoid",
             "blocked",
             "blacklist",
+            "nicht verwenden",
+            "no usar",
+            "ne pas utiliser",
+            "не использовать",
         ]
         .iter()
         .any(|w| h.contains(w))
@@ -65,69 +75,11 @@ pub fn kind(cols: &BTreeMap<Column, usize>, heading: &str) -> Kind {
         } else {
             Kind::Inventory
         }
+    } else if has(Column::Host) && (has(Column::Address) || has(Column::Bind)) {
+        Kind::Hosts
     } else {
         Kind::Other
     }
-}
-
-fn cell<'a>(row: &'a [String], cols: &BTreeMap<Column, usize>, c: Column) -> Option<&'a str> {
-    cols.get(&c).and_then(|&i| row.get(i)).map(String::as_str)
-}
-
-/// The audience an access text describes (`Public (LAN/WAN)`, `Internal only`, `LAN only`,
-/// `Admin VPN`, `localhost`). Empty when it says nothing about reach; `None` when the port
-/// is used only outbound.
-pub fn audience(text: &str) -> Option<Vec<Audience>> {
-    let t = cells::clean(text).to_lowercase();
-    if t.contains("outbound") || t.contains("egress") || t.contains("client only") {
-        return None;
-    }
-    let words: Vec<&str> = t
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    let has = |w: &str| words.contains(&w);
-    let mut out = Vec::new();
-    if has("public")
-        || has("wan")
-        || has("internet")
-        || has("anywhere")
-        || has("world")
-        || has("external")
-    {
-        out.push(Audience::Public);
-    } else if has("localhost")
-        || has("loopback")
-        || t.contains("127.0.0.1")
-        || has("local") && has("only")
-    {
-        out.push(Audience::Localhost);
-    } else if has("vpn") {
-        out.push(Audience::Network("vpn".into()));
-    } else if has("pos") && has("lan") {
-        out.push(Audience::Network("pos-lan".into()));
-    } else if has("lan") || has("office") {
-        out.push(Audience::Network("lan".into()));
-    } else if has("internal") || has("private") || has("admin") || has("intranet") || has("cluster")
-    {
-        out.push(Audience::Internal);
-    }
-    Some(out)
-}
-
-fn status(text: &str) -> Result<Option<&'static str>, ()> {
-    let t = cells::clean(text).to_lowercase();
-    let w = t
-        .split(|c: char| !c.is_ascii_alphabetic())
-        .find(|w| !w.is_empty())
-        .unwrap_or("");
-    Ok(match w {
-        "available" | "free" | "unused" | "open" | "unassigned" | "tbd" => return Err(()),
-        "reserved" | "held" => Some("reserved"),
-        "deprecated" | "legacy" | "retired" | "removed" | "disabled" => Some("deprecated"),
-        "planned" | "future" | "proposed" => Some("planned"),
-        _ => None,
-    })
 }
 
 /// The app protocol of `port` when the table says only `TCP`/`UDP` (or nothing): the
@@ -143,22 +95,55 @@ pub fn app_for(port: u16, said: Option<&str>, several: bool) -> Option<String> {
         .map(|w| w.name.to_string())
 }
 
-/// Applies one table to the draft.
-pub fn apply(draft: &mut Draft, t: &Table, section: &Section) {
+/// Applies one table to the draft. `caption` is a text line right above the table.
+pub fn apply(draft: &mut Draft, t: &Table, section: &Section, caption: Option<&str>) {
     let cols = columns(&t.header);
     let heading = section.innermost();
-    match kind(&cols, &heading) {
+    let headings = section.headings();
+    let mut k = kind(&cols, &heading);
+    if matches!(k, Kind::Inventory | Kind::Other)
+        && super::direction::outbound_table(&headings, caption, &t.header)
+        && (cols.contains_key(&Column::Port)
+            || cols.contains_key(&Column::Destination)
+            || t.rows
+                .iter()
+                .any(|(r, _)| r.iter().any(|c| c.contains("://"))))
+    {
+        k = Kind::Outbound;
+    }
+    match k {
         Kind::Ranges => ranges(draft, t, &cols),
-        Kind::Inventory | Kind::Reserved => inventory(
-            draft,
-            t,
-            &cols,
-            section,
-            kind(&cols, &heading) == Kind::Reserved,
-        ),
+        Kind::Inventory | Kind::Reserved => {
+            super::inventory::rows(draft, t, &cols, section, k == Kind::Reserved);
+        }
         Kind::Log => log(draft, t, &cols),
+        Kind::Hosts => super::egress::hosts(draft, t, &cols, section),
+        Kind::Outbound => super::egress::rows(draft, t, &cols, section),
         Kind::Other => {}
     }
+}
+
+/// Why a table with port-like numbers added nothing.
+pub fn why_unused(t: &Table) -> String {
+    let cols = columns(&t.header);
+    if cols.is_empty() {
+        format!(
+            "no column is recognised (header: {})",
+            t.header
+                .iter()
+                .map(|h| format!("`{}`", cells::clean(h)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else if !cols.contains_key(&Column::Port) && !cols.contains_key(&Column::Range) {
+        "no port column (a `Port`, `Ports` or `Port range` header)".to_string()
+    } else {
+        "no row has a service and a port".to_string()
+    }
+}
+
+fn cell<'a>(row: &'a [String], cols: &BTreeMap<Column, usize>, c: Column) -> Option<&'a str> {
+    cols.get(&c).and_then(|&i| row.get(i)).map(String::as_str)
 }
 
 fn ranges(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>) {
@@ -168,6 +153,7 @@ fn ranges(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>) {
             .unwrap_or("");
         let key = cells::slug(name);
         if key.is_empty() {
+            draft.skip(*line, "no project name");
             continue;
         }
         let range = match cells::ports(cell(row, cols, Column::Range).unwrap_or("")) {
@@ -195,190 +181,6 @@ fn ranges(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>) {
     }
 }
 
-fn inventory(
-    draft: &mut Draft,
-    t: &Table,
-    cols: &BTreeMap<Column, usize>,
-    section: &Section,
-    reserved_table: bool,
-) {
-    let heading_project = section
-        .headings()
-        .iter()
-        .rev()
-        .find_map(|h| draft.project_in(h));
-    let heading_env = section.environment();
-    let heading_audience = section.audience();
-    for (row, line) in &t.rows {
-        let line = *line;
-        let name_raw = cell(row, cols, Column::Service).unwrap_or("");
-        let purpose = cell(row, cols, Column::Purpose)
-            .map(cells::clean)
-            .filter(|s| !cells::is_empty(s));
-        let ports = match cells::ports(
-            cell(row, cols, Column::Port)
-                .or_else(|| cell(row, cols, Column::Range))
-                .unwrap_or(""),
-        ) {
-            Ok(v) => v,
-            Err(e) => {
-                draft.note(line, format!("port cell not read: {e}"));
-                continue;
-            }
-        };
-        let targets = match cell(row, cols, Column::ContainerPort) {
-            Some(c) if cols.contains_key(&Column::Port) || cols.contains_key(&Column::Range) => {
-                cells::ports(c).unwrap_or_default()
-            }
-            _ => Vec::new(),
-        };
-        let ports = if ports.is_empty() && !cols.contains_key(&Column::Port) {
-            targets.clone()
-        } else {
-            ports
-        };
-        let status = match cell(row, cols, Column::Status).map(status) {
-            Some(Err(())) => continue, // free ports, not a service
-            Some(Ok(s)) => s,
-            None => None,
-        };
-        let project = cell(row, cols, Column::Project)
-            .map(cells::slug)
-            .filter(|s| !s.is_empty())
-            .or_else(|| heading_project.clone());
-        if reserved_table {
-            draft.reservations.push(ReservationDraft {
-                ports: ports.iter().map(|p| p.port).collect(),
-                project,
-                why: purpose
-                    .clone()
-                    .or_else(|| Some(cells::clean(name_raw)))
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or_else(|| "reserved".into()),
-                line,
-            });
-            continue;
-        }
-        let display = if cells::is_empty(&cells::clean(name_raw)) {
-            purpose.clone().unwrap_or_default()
-        } else {
-            cells::clean(name_raw)
-        };
-        let mut key = cells::slug(&display);
-        if key.is_empty() {
-            key = match ports.first() {
-                Some(p) => format!("port-{}", p.port.lo),
-                None => continue,
-            };
-        }
-        let (transport, app) =
-            cell(row, cols, Column::Protocol).map_or((None, None), cells::protocol);
-        let several_apps = cell(row, cols, Column::Protocol)
-            .is_some_and(|p| cells::clean(p).contains('/') && app.is_none());
-        let access = cell(row, cols, Column::Access).map(audience);
-        let env = cell(row, cols, Column::Environment)
-            .and_then(|e| super::environment_of(&cells::clean(e)))
-            .or_else(|| heading_env.clone());
-        let bind_cell = cell(row, cols, Column::Bind)
-            .map(cells::clean)
-            .and_then(|b| b.split_whitespace().next().and_then(|w| w.parse().ok()));
-        let outbound = matches!(access, Some(None));
-        let exposure = match access {
-            Some(Some(a)) if !a.is_empty() => a,
-            _ => heading_audience.clone(),
-        };
-        let redirect = purpose
-            .as_deref()
-            .is_some_and(|p| p.to_lowercase().contains("redirect"));
-        if let Some(e) = &env {
-            draft.environments.insert(e.clone());
-        }
-        let mut new_bindings = Vec::new();
-        if !outbound {
-            for (i, pc) in ports.iter().enumerate() {
-                let target = if targets.len() == ports.len() {
-                    targets.get(i)
-                } else {
-                    targets.first()
-                };
-                let app = app_for(
-                    pc.port.lo,
-                    app.as_deref(),
-                    several_apps
-                        || ports.len() > 1 && app.as_deref().is_some_and(|a| a.contains("http")),
-                );
-                let app = app.or_else(|| {
-                    if several_apps {
-                        None
-                    } else {
-                        app_guess(transport)
-                    }
-                });
-                let sensitive = (app.as_deref().is_some_and(|a| a.starts_with("http"))
-                    && key.split('-').any(|w| {
-                        w.len() > 2 && knowledge::app_traits(Some(w), pc.port.lo).sensitive
-                    }))
-                .then_some(true);
-                let b = BindingDraft {
-                    sensitive,
-                    port: Some(pc.port),
-                    target: target.map(|t| t.port),
-                    bind: pc.bind.or(bind_cell),
-                    transport: pc.transport.or(transport).filter(|t| *t == Transport::Udp),
-                    tls: (app.as_deref() == Some("https")).then_some("native"),
-                    app,
-                    exposure: exposure.clone(),
-                    redirect: redirect && pc.port.lo == 80,
-                    lines: [line].into(),
-                    ..BindingDraft::default()
-                };
-                new_bindings.push(b);
-            }
-        }
-        let existing_env = draft.services.get(&key).map(|s| s.env.clone());
-        for b in new_bindings {
-            let name = draft.binding_name(&key, b.app.as_deref(), b.port);
-            let s = draft.service(&key, &display);
-            if let Some((_, old)) = s
-                .bindings
-                .iter_mut()
-                .find(|(_, o)| o.port == b.port && o.transport == b.transport)
-            {
-                old.lines.extend(b.lines);
-                continue;
-            }
-            s.bindings.insert(name, b);
-        }
-        let s = draft.service(&key, &display);
-        s.lines.insert(line);
-        if s.project.is_none() {
-            s.project = project;
-        }
-        if s.purpose.is_none() {
-            s.purpose = purpose.map(|p| {
-                if outbound {
-                    format!("{p} (outbound only)")
-                } else {
-                    p
-                }
-            });
-        }
-        if s.status.is_none() {
-            s.status = status;
-        }
-        // A service found in sections of two environments is in both.
-        s.env = match existing_env {
-            None => env,
-            Some(old) if old == env => old,
-            Some(_) => None,
-        };
-    }
-}
-
-fn app_guess(_t: Option<Transport>) -> Option<String> {
-    None
-}
-
 fn log(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>) {
     for (row, line) in &t.rows {
         let name = cells::clean(cell(row, cols, Column::Service).unwrap_or(""));
@@ -390,6 +192,10 @@ fn log(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>) {
             .map(|p| p.port)
             .collect();
         let Some(s) = draft.services.get_mut(&key) else {
+            draft.skip(
+                *line,
+                format!("the log names `{name}`, which no table declares"),
+            );
             continue;
         };
         s.lines.insert(*line);
@@ -404,6 +210,7 @@ fn log(draft: &mut Draft, t: &Table, cols: &BTreeMap<Column, usize>) {
             .filter_map(|b| b.lines.first())
             .map(|l| format!(":{l}"))
             .collect();
+        draft.counts.refined += 1;
         for p in ports {
             if !declared.iter().any(|d| d.overlaps(&p)) {
                 let why = if targets.contains(&p) {

@@ -73,7 +73,17 @@ fn fuzz_corpora_replay_without_panics() {
                     }
                 }
                 "discover_markdown" => {
-                    let _ = portolan_discover::markdown::import("corpus.md", &text);
+                    // as the fuzz target does: raw bytes, and the spec written must load
+                    if let Ok(imp) = portolan_discover::markdown::import_bytes("corpus.md", &bytes)
+                    {
+                        let _ = (imp.to_json(), imp.explain_text(), imp.warnings());
+                        if let Err(e) = portolan_model::load_str("ports.toml", &imp.spec) {
+                            panic!(
+                                "{}: the imported spec does not load: {e}",
+                                entry.path().display()
+                            );
+                        }
+                    }
                 }
                 _ => unreachable!(),
             }

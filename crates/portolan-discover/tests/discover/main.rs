@@ -4,6 +4,8 @@
 mod corpus;
 mod drafts;
 mod hostile;
+mod import_corpus;
+mod import_input;
 mod markdown;
 mod text_formats;
 mod walk;

@@ -85,7 +85,13 @@ fn header_synonyms_name_the_columns() {
         ("Env", Environment),
         ("Stage", Environment),
         ("Evidence", Evidence),
-        ("Source", Evidence),
+        ("Source", Access),
+        ("Reachable from", Access),
+        ("Auth required", Auth),
+        ("HTTPS only", Tls),
+        ("Destination", Destination),
+        ("Called by", Caller),
+        ("IP", Address),
         ("Port Range", Range),
         ("Block", Range),
         ("Project", Project),
@@ -93,7 +99,8 @@ fn header_synonyms_name_the_columns() {
         ("Team", Project),
         ("Server", Host),
         ("Host", Host),
-        ("Address", Bind),
+        ("Address", Address),
+        ("Listen address", Bind),
     ] {
         assert_eq!(cells::column(h), Some(c), "{h}");
     }
@@ -442,4 +449,42 @@ proptest! {
         prop_assert_eq!(&want, &expected);
         prop_assert_eq!(got, want);
     }
+}
+
+/// Regression (corpus 11-k8s-platform): "… pushes traces to" at the end of one line and the
+/// endpoint on the next was no flow, the endpoint's port "not read as a port".
+#[test]
+fn an_outbound_sentence_wrapped_across_lines_is_a_flow() {
+    let doc = "# Storefront\n\n| Service | Port |\n|---|---|\n| storefront | 8080 |\n\n\
+               The storefront calls `https://api.adyen.com` for payments and pushes traces to\n\
+               `otlp.eu.observability.example:4317`.\n\n\
+               The storefront is fast.\n\
+               Its status page runs on 9464.\n";
+    let imp = markdown::import("wrapped.md", doc);
+    let model = load(&imp.spec);
+    let flows: Vec<String> = model
+        .flows
+        .iter()
+        .map(|f| format!("{} -> {}", f.label.0, f.label.1))
+        .collect();
+    assert!(
+        flows.contains(&"storefront -> otlp.eu.observability.example:4317".to_string()),
+        "{flows:?}\n{}",
+        imp.spec
+    );
+    assert!(
+        flows.iter().any(|f| f.contains("api.adyen.com")),
+        "{flows:?}"
+    );
+    // a sentence that ended on its line does not turn the next one outbound
+    assert!(
+        model.bindings.iter().any(|b| b.ports.lo == 9464),
+        "{}",
+        imp.spec
+    );
+    assert!(
+        !imp.explain_text().contains("4317 not read"),
+        "{}",
+        imp.explain_text()
+    );
 }

@@ -14,6 +14,7 @@ mod expect_mutations;
 mod firewall;
 mod r#gen;
 mod harness;
+mod import;
 mod moves;
 mod netns;
 mod observe;
