@@ -115,6 +115,11 @@ impl From<StoreError> for ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, _) => ApiError::internal("store", &e),
                 (status, field) => ApiError::new(status, e.to_string(), Some(field)),
             },
+            StoreError::Sequence { field, acked, .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                format!("{e} (last acknowledged report: {acked})"),
+                Some(field),
+            ),
             StoreError::Contention { .. } | StoreError::Interrupted { .. } => {
                 let mut err = ApiError::new(StatusCode::CONFLICT, e.to_string(), None);
                 err.retry_after = Some(1);

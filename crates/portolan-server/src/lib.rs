@@ -70,6 +70,9 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     /// Request limits.
     pub limits: Limits,
+    /// How long listener history is kept before compaction folds it into a baseline
+    /// (seconds; `None`: forever).
+    pub history_retention: Option<u64>,
 }
 
 /// The OpenAPI document of the API.
@@ -173,6 +176,9 @@ pub async fn serve(
         .local_addr()
         .map_err(|e| ServeError::Bind(config.listen, e))?;
     ready(addr);
+    if let Some(retention) = config.history_retention {
+        tokio::spawn(api::history::compact_periodically(state.clone(), retention));
+    }
     serve_on(listener, state, shutdown_signal()).await
 }
 

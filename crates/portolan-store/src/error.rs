@@ -73,6 +73,18 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
+    /// An agent report does not continue the host's acknowledged sequence (a duplicate, an
+    /// out-of-order or unknown delta, a gap); nothing was changed, and the agent should send
+    /// a full report.
+    #[error("{message}")]
+    Sequence {
+        /// The report field at fault (`seq`, `base`, `agent`, `removed`).
+        field: &'static str,
+        /// The last sequence number the server acknowledged for the host.
+        acked: i64,
+        /// What is wrong.
+        message: String,
+    },
     /// Concurrent writers kept conflicting; the operation was retried and gave up.
     #[error("{operation} kept conflicting with concurrent writers after {attempts} attempts")]
     Contention {
@@ -121,7 +133,7 @@ impl StoreError {
     pub fn is_conflict(&self) -> bool {
         match self {
             StoreError::Alloc(e) => e.is_conflict() || matches!(e, AllocError::ServiceExists(_)),
-            StoreError::Contention { .. } => true,
+            StoreError::Contention { .. } | StoreError::Sequence { .. } => true,
             _ => false,
         }
     }

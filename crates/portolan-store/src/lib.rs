@@ -70,6 +70,7 @@ use async_trait::async_trait;
 mod db;
 mod dialect;
 pub mod error;
+pub mod history;
 mod ledger;
 pub mod migrate;
 mod observations;
@@ -82,6 +83,10 @@ pub mod types;
 mod writer;
 
 pub use error::{StoreError, TokenRejection};
+pub use history::{
+    Change, Compaction, HistoryEvent, HistoryQuery, HostHistory, HostState, ListenerChange,
+    ListenerKey, Report, ReportBody, ReportOutcome,
+};
 pub use store::SqlStore;
 pub use types::*;
 
@@ -156,7 +161,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Log entries with an id above `after`, oldest first, at most `limit`.
     async fn log(&self, after: i64, limit: u32) -> Result<Vec<LogRecord>, StoreError>;
 
-    /// Stores the listeners an agent reported for a host (replacing the previous report).
+    /// Stores the listeners an agent reported for a host (replacing the previous report),
+    /// recording what changed in its history as an unsequenced full report.
     async fn put_observation(&self, observation: &Observation) -> Result<(), StoreError>;
 
     /// The last report of one host.
@@ -165,6 +171,20 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The last report of every host, by host.
     async fn observations(&self) -> Result<Vec<Observation>, StoreError>;
 
+    /// Applies an agent report (full, or a delta against the last acknowledged one) and
+    /// records what changed in the host's history (see [`history`]); `now` is the server's
+    /// clock, which the report's time may not run ahead of.
+    async fn report(&self, report: &Report, now: i64) -> Result<ReportOutcome, StoreError>;
+
+    /// The recorded changes of one host's listeners.
+    async fn history(&self, host: &str, query: HistoryQuery) -> Result<HostHistory, StoreError>;
+
+    /// The listeners of one host at `at`, rebuilt from its history; `None` when `at` is
+    /// before the retained history.
+    async fn state_at(&self, host: &str, at: i64) -> Result<Option<HostState>, StoreError>;
+
+    /// Folds history at or before `cutoff` into one baseline per host and deletes it.
+    async fn compact_history(&self, cutoff: i64) -> Result<Compaction, StoreError>;
     /// At most `limit` reports, by host, after the page `cursor` ended (none: from the
     /// first). An unreadable cursor is [`StoreError::Invalid`] naming `cursor`.
     async fn observations_page(

@@ -28,6 +28,11 @@ const SQLITE: Embedded = &[
         "generation",
         include_str!("../migrations/sqlite/0002_generation.sql"),
     ),
+    (
+        3,
+        "history",
+        include_str!("../migrations/sqlite/0003_history.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -40,6 +45,11 @@ const POSTGRES: Embedded = &[
         2,
         "generation",
         include_str!("../migrations/postgres/0002_generation.sql"),
+    ),
+    (
+        3,
+        "history",
+        include_str!("../migrations/postgres/0003_history.sql"),
     ),
 ];
 

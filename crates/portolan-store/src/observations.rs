@@ -57,7 +57,7 @@ impl From<ObservationRow> for Observation {
 
 /// `listeners` (`[{…, "owners": [{"cmdline": …}]}]`) with each owner's command line
 /// passed through [`redact::command_line`].
-fn without_secrets(mut listeners: serde_json::Value) -> serde_json::Value {
+pub(crate) fn without_secrets(mut listeners: serde_json::Value) -> serde_json::Value {
     for listener in listeners.as_array_mut().into_iter().flatten() {
         let owners = listener.get_mut("owners").and_then(|o| o.as_array_mut());
         for owner in owners.into_iter().flatten() {

@@ -6,13 +6,16 @@
 use async_trait::async_trait;
 
 use crate::db::Db;
+use crate::history::{
+    Compaction, HistoryQuery, HostHistory, HostState, Report, ReportBody, ReportOutcome,
+};
 use crate::types::{
     AllocRequest, Allocated, Backend, BindingInfo, Entry, FindingRecord, HostInfo, ImportSummary,
     Lease, LogEntry, LogRecord, NewToken, Observation, Page, ProjectInfo, Reservation,
     ReserveRequest, Role, ServiceInfo, StoredFinding, TokenInfo,
 };
 use crate::writer::Allocator;
-use crate::{OpenOptions, Store, StoreError, ledger, observations, spec, tokens};
+use crate::{OpenOptions, Store, StoreError, history, ledger, observations, spec, tokens};
 
 /// The registry on SQLite or PostgreSQL (see the crate docs).
 #[derive(Debug)]
@@ -111,7 +114,42 @@ impl Store for SqlStore {
     }
 
     async fn put_observation(&self, observation: &Observation) -> Result<(), StoreError> {
-        observations::put(&self.db, observation).await
+        // history needs listeners it can tell apart (transport, addr, port); the store takes
+        // any JSON list, as it always did, and keeps other shapes without history
+        let Some(listeners) = observation
+            .listeners
+            .as_array()
+            .filter(|l| history::by_key(l, "listeners").is_ok())
+        else {
+            return observations::put(&self.db, observation).await;
+        };
+        let report = Report {
+            host: observation.host.clone(),
+            agent: String::new(),
+            seq: 0,
+            at: observation.at,
+            body: ReportBody::Full {
+                listeners: listeners.clone(),
+            },
+        };
+        history::ingest(&self.db, &report, observation.at).await?;
+        Ok(())
+    }
+
+    async fn report(&self, report: &Report, now: i64) -> Result<ReportOutcome, StoreError> {
+        history::ingest(&self.db, report, now).await
+    }
+
+    async fn history(&self, host: &str, query: HistoryQuery) -> Result<HostHistory, StoreError> {
+        history::events(&self.db, host, query).await
+    }
+
+    async fn state_at(&self, host: &str, at: i64) -> Result<Option<HostState>, StoreError> {
+        history::state_at(&self.db, host, at).await
+    }
+
+    async fn compact_history(&self, cutoff: i64) -> Result<Compaction, StoreError> {
+        history::compact(&self.db, cutoff).await
     }
 
     async fn observation(&self, host: &str) -> Result<Option<Observation>, StoreError> {

@@ -20,6 +20,17 @@ impl Serve {
 
     /// [`Serve::start`] with extra environment variables (`("PORTOLAN_NOW", …)`).
     pub fn start_with(bin: &Path, dir: &Path, db: &str, env: &[(&str, &str)]) -> Serve {
+        Self::start_with_args(bin, dir, db, env, &[])
+    }
+
+    /// [`Serve::start_with`] with extra `serve` options (`["--history-retention", "10s"]`).
+    pub fn start_with_args(
+        bin: &Path,
+        dir: &Path,
+        db: &str,
+        env: &[(&str, &str)],
+        args: &[&str],
+    ) -> Serve {
         let mut child = Command::new(bin)
             .current_dir(dir)
             .args([
@@ -32,6 +43,7 @@ impl Serve {
                 "0",
                 "-q",
             ])
+            .args(args)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -12,6 +12,7 @@
 pub mod allocate;
 pub mod bindings;
 pub mod findings;
+pub mod history;
 pub mod hosts;
 pub mod leases;
 pub mod log;
@@ -189,6 +190,10 @@ pub fn router() -> (Router<AppState>, Doc) {
         .routes(routes!(observations::list, observations::push))
         .routes(routes!(observations::get))
         .routes(routes!(findings::list))
+        .routes(routes!(history::report))
+        .routes(routes!(history::history))
+        .routes(routes!(history::state_at))
+        .routes(routes!(history::diff))
         .routes(routes!(log::list))
         .routes(routes!(spec::export, spec::import))
         .routes(routes!(tokens::create, tokens::list))

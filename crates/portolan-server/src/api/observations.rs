@@ -207,26 +207,12 @@ pub struct ObservationReceipt {
     pub drift: Vec<FindingRecord>,
 }
 
-/// Stores a host's listeners and recomputes its drift.
-#[utoipa::path(post, path = "/api/v1/observations", tag = "agents", request_body = ObservationBody,
-    responses(
-        (status = 200, description = "Stored; the host's drift", body = ObservationReceipt),
-        (status = 404, description = "The host is not in the registry", body = ErrorBody)))]
-pub async fn push(
-    State(state): State<AppState>,
-    _: Auth<WRITE>,
-    ApiJson(body): ApiJson<ObservationBody>,
-) -> Result<Json<ObservationReceipt>, ApiError> {
-    check_name("host", &body.host)?;
-    if body.listeners.len() > MAX_LISTENERS {
-        return Err(ApiError::invalid(
-            "listeners",
-            format!("listeners: at most {MAX_LISTENERS}"),
-        ));
-    }
-    for (i, l) in body.listeners.iter().enumerate() {
+/// Checks the text fields and ports of reported listeners; `prefix` names the list in
+/// errors (`listeners`, `added`).
+pub(crate) fn check_listeners(prefix: &str, listeners: &[ListenerReport]) -> Result<(), ApiError> {
+    for (i, l) in listeners.iter().enumerate() {
         if l.port == 0 {
-            let field = format!("listeners[{i}].port");
+            let field = format!("{prefix}[{i}].port");
             return Err(ApiError::invalid(
                 &field,
                 format!("{field}: a port from 1 to 65535 (nothing listens on port 0)"),
@@ -238,14 +224,14 @@ pub async fn push(
                 ("cmdline", &o.cmdline),
                 ("user", &o.user),
             ] {
-                check_text(&format!("listeners[{i}].owners.{f}"), v, 4096)?;
+                check_text(&format!("{prefix}[{i}].owners.{f}"), v, 4096)?;
             }
             if let Some(c) = &o.container {
-                check_text(&format!("listeners[{i}].owners.container"), c, 4096)?;
+                check_text(&format!("{prefix}[{i}].owners.container"), c, 4096)?;
             }
         }
         if let Some(c) = &l.container {
-            let field = |f: &str| format!("listeners[{i}].container.{f}");
+            let field = |f: &str| format!("{prefix}[{i}].container.{f}");
             check_text(&field("id"), &c.id, 200)?;
             check_text(&field("name"), &c.name, 4096)?;
             check_text(&field("image"), &c.image, 4096)?;
@@ -267,6 +253,27 @@ pub async fn push(
             }
         }
     }
+    Ok(())
+}
+
+/// Stores a host's listeners and recomputes its drift.
+#[utoipa::path(post, path = "/api/v1/observations", tag = "agents", request_body = ObservationBody,
+    responses(
+        (status = 200, description = "Stored; the host's drift", body = ObservationReceipt),
+        (status = 404, description = "The host is not in the registry", body = ErrorBody)))]
+pub async fn push(
+    State(state): State<AppState>,
+    _: Auth<WRITE>,
+    ApiJson(body): ApiJson<ObservationBody>,
+) -> Result<Json<ObservationReceipt>, ApiError> {
+    check_name("host", &body.host)?;
+    if body.listeners.len() > MAX_LISTENERS {
+        return Err(ApiError::invalid(
+            "listeners",
+            format!("listeners: at most {MAX_LISTENERS}"),
+        ));
+    }
+    check_listeners("listeners", &body.listeners)?;
     let model = state.reads.model(&*state.store).await?;
     let Some(host) = model.host_named(&body.host) else {
         return Err(ApiError::not_found(

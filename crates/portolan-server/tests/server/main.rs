@@ -7,6 +7,7 @@
 //! document.
 #![allow(clippy::doc_markdown, clippy::cast_precision_loss)]
 
+mod history;
 mod web;
 
 use std::collections::BTreeSet;
@@ -1143,9 +1144,11 @@ fn observations_drift_and_metrics(url: &str) {
         r.body
     );
     let stored = s.get("/api/v1/observations/app1").json();
-    assert_eq!(stored["listeners"][1]["container"]["service"], "web");
+    // stored in listener order (transport, address, port), as history keys them
+    assert_eq!(stored["listeners"][0]["port"], 18080);
+    assert_eq!(stored["listeners"][0]["container"]["service"], "web");
     assert_eq!(
-        stored["listeners"][1]["container"]["published"]["inside"],
+        stored["listeners"][0]["container"]["published"]["inside"],
         "nothing"
     );
     let mut bad = published.clone();

@@ -1,12 +1,21 @@
 //! `portolan agent`: report this host's listeners (the same observation as `portolan ls`,
 //! each with the container behind it: container publications whoever holds the host socket)
-//! to the registry (`POST /api/v1/observations`), once or every `--interval`. The server
-//! stores them and computes the host's drift. A failed report is printed and retried at the
-//! next interval; with `--once` it is the exit status. Process command lines leave the host
-//! with secret values masked (`portolan_store::redact::command_line`), or not at all with
-//! `--no-cmdline`.
+//! to the registry (`POST /api/v1/reports`), once or every `--interval`. The server stores
+//! them, records what changed in the host's history and computes its drift. Process command
+//! lines leave the host with secret values masked (`portolan_store::redact::command_line`),
+//! or not at all with `--no-cmdline`.
+//!
+//! Reports are numbered per agent instance (a random id drawn at start): the first is the
+//! full listener set, each later one a delta (added, removed) against the last report the
+//! server acknowledged. When the server refuses a delta (409: it lost track, a report was
+//! duplicated or went missing), the agent starts a new instance and sends everything again;
+//! when a report fails on the way, the next one is again a delta against the acknowledged
+//! state. A failed report is printed and retried at the next interval; with `--once` it is
+//! the exit status.
 
 use std::time::Duration;
+
+use portolan_store::history::{self, Listeners};
 
 use super::Subcommand;
 use super::client::{Client, Remote};
@@ -89,12 +98,70 @@ fn hostname() -> String {
     name.split('.').next().unwrap_or(name).to_string()
 }
 
+/// A random agent instance id (the kernel's UUID generator; the time and pid otherwise).
+fn instance_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/uuid")
+        .map(|u| u.trim().to_string())
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| {
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos());
+            format!("{t:x}-{:x}", std::process::id())
+        })
+}
+
+/// What the agent knows the server holds: its instance, the last acknowledged report and
+/// the listeners it carried.
+struct Sequence {
+    agent: String,
+    acked: Option<(i64, Listeners)>,
+}
+
+impl Sequence {
+    fn new() -> Self {
+        Sequence {
+            agent: instance_id(),
+            acked: None,
+        }
+    }
+
+    /// The next report for `now`: a delta against the acknowledged listeners, or all of them.
+    fn body(&self, host: &str, at: i64, now: &Listeners) -> (i64, serde_json::Value) {
+        match &self.acked {
+            None => (
+                1,
+                serde_json::json!({"host": host, "agent": self.agent, "seq": 1, "at": at,
+                    "listeners": now.values().collect::<Vec<_>>()}),
+            ),
+            Some((seq, before)) => {
+                let mut added = Vec::new();
+                let mut removed = Vec::new();
+                for c in history::changes(before, now) {
+                    match c.change {
+                        history::Change::Closed => removed.push(c.key),
+                        history::Change::Opened | history::Change::Changed => {
+                            added.push(c.listener);
+                        }
+                    }
+                }
+                (
+                    seq + 1,
+                    serde_json::json!({"host": host, "agent": self.agent, "seq": seq + 1,
+                        "base": seq, "at": at, "added": added, "removed": removed}),
+                )
+            }
+        }
+    }
+}
+
 fn report(
     s: &Settings,
     client: &Client<'_>,
     a: &AgentSettings,
     host: &str,
-    first: bool,
+    (first, sequence): (bool, &mut Sequence),
 ) -> Result<(), CliError> {
     let (mut listeners, notes) = super::live::listeners(true)?;
     for owner in listeners.iter_mut().flat_map(|l| l.owners.iter_mut()) {
@@ -112,14 +179,32 @@ fn report(
         .iter()
         .filter(|l| l.container.as_ref().is_some_and(|c| c.published.is_some()))
         .count();
-    let body = serde_json::json!({"host": host, "listeners": listeners});
-    let answer = client.post_json("/api/v1/observations", &body)?;
+    let values = serde_json::to_value(&listeners)
+        .ok()
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default();
+    let now = history::by_key(&values, "listeners")
+        .map_err(|e| CliError::Usage(format!("cannot key this host's listeners: {e}")))?;
+    let at = s.clock.now();
+    let (seq, body) = sequence.body(host, at, &now);
+    let answer = match client.post_json("/api/v1/reports", &body) {
+        Ok(a) => a,
+        // the server does not continue this sequence: start over with everything
+        Err(CliError::Remote { status: 409, .. }) => {
+            *sequence = Sequence::new();
+            let (_, body) = sequence.body(host, at, &now);
+            client.post_json("/api/v1/reports", &body)?
+        }
+        Err(e) => return Err(e),
+    };
+    sequence.acked = Some((answer["seq"].as_i64().unwrap_or(seq), now));
     if s.json {
         output::stdout(&(answer.to_string() + "\n"))?;
     } else if s.verbosity >= 0 {
         let drift = answer["drift"].as_array().map_or(0, Vec::len);
+        let count = |k: &str| answer[k].as_u64().unwrap_or(0);
         output::stdout(&format!(
-            "reported {}{} of host `{host}`: {}\n",
+            "reported {}{} of host `{host}` ({} opened, {} closed, {} changed): {}\n",
             super::common::count(listeners.len() as u64, "listener", None),
             if publications > 0 {
                 format!(
@@ -129,6 +214,9 @@ fn report(
             } else {
                 String::new()
             },
+            count("opened"),
+            count("closed"),
+            count("changed"),
             super::common::count(drift as u64, "drift finding", None)
         ))?;
     }
@@ -143,13 +231,14 @@ fn run(s: &Settings, a: &AgentSettings) -> Result<Exit, CliError> {
             "cannot tell this machine's host name: pass --host NAME".into(),
         ));
     }
+    let mut sequence = Sequence::new();
     if a.once {
-        report(s, &client, a, &host, true)?;
+        report(s, &client, a, &host, (true, &mut sequence))?;
         return Ok(Exit::Ok);
     }
     let mut first = true;
     loop {
-        let result = report(s, &client, a, &host, first);
+        let result = report(s, &client, a, &host, (first, &mut sequence));
         first = false;
         if let Err(e) = result {
             if matches!(e, CliError::BrokenPipe) {

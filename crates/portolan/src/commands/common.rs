@@ -226,12 +226,10 @@ fn write_report<W: std::io::Write>(
                 i8::MIN..=-2 => Ok(()),
                 -1 => human::write_findings(out, &model.sources, &grouped, style),
                 // the summary counts every finding, not the grouped blocks
-                _ => human::write_findings(out, &model.sources, &grouped, style).and_then(
-                    |()| {
-                        out.write_all(human::summary(&r).as_bytes())?;
-                        out.write_all(b"\n")
-                    },
-                ),
+                _ => human::write_findings(out, &model.sources, &grouped, style).and_then(|()| {
+                    out.write_all(human::summary(&r).as_bytes())?;
+                    out.write_all(b"\n")
+                }),
             })
         }
         Format::Json => match extra {

@@ -47,6 +47,10 @@ pub struct Args {
     /// Exit 1 when the sides differ.
     #[arg(long)]
     pub exit_code: bool,
+    /// The registry of `registry:HOST@TIME` sides.
+    #[cfg(feature = "registry")]
+    #[command(flatten)]
+    pub remote: crate::cli::RemoteArgs,
 }
 
 impl Subcommand for Args {
@@ -56,8 +60,18 @@ impl Subcommand for Args {
                 "only one side can be standard input (`-`)".into(),
             ));
         }
-        let a = side(s, &self.a, self.host.as_deref())?;
-        let b = side(s, &self.b, self.host.as_deref())?;
+        #[cfg(feature = "registry")]
+        let remote = super::client::Remote::from_args(self.remote, &s.config)?;
+        #[cfg(not(feature = "registry"))]
+        let remote = None::<()>;
+        let a = match self.a.strip_prefix("registry:") {
+            Some(at) => registry_side(s, at, remote.as_ref())?,
+            None => side(s, &self.a, self.host.as_deref())?,
+        };
+        let b = match self.b.strip_prefix("registry:") {
+            Some(at) => registry_side(s, at, remote.as_ref())?,
+            None => side(s, &self.b, self.host.as_deref())?,
+        };
         let d: Diff = diff::diff(&a, &b);
         if s.json {
             output::stdout(&pretty(&serde_json::to_value(&d).unwrap_or_default()))?;
@@ -70,6 +84,70 @@ impl Subcommand for Args {
             Exit::Ok
         })
     }
+}
+
+/// A `registry:HOST@TIME` side: the host's listeners at TIME (RFC 3339 or seconds since
+/// the epoch; `registry:HOST` is now) as the registry's history rebuilds them.
+#[cfg(feature = "registry")]
+fn registry_side(
+    s: &Settings,
+    spec: &str,
+    remote: Option<&super::client::Remote>,
+) -> Result<Snapshot, CliError> {
+    let remote = remote.ok_or_else(|| {
+        CliError::Usage(format!(
+            "registry:{spec}: name the registry with --server or PORTOLAN_SERVER (and a token)"
+        ))
+    })?;
+    let (host, at) = match spec.split_once('@') {
+        Some((h, t)) => (h, Some(t)),
+        None => (spec, None),
+    };
+    if host.is_empty() {
+        return Err(CliError::Usage(format!(
+            "registry:{spec}: write registry:HOST@TIME (e.g. registry:app1@2026-12-04T12:00:00Z)"
+        )));
+    }
+    let at = match at {
+        Some(t) => match t.parse::<i64>() {
+            Ok(n) => n,
+            Err(_) => {
+                portolan_model::spec::Timestamp::parse(t)
+                    .map_err(|e| CliError::Usage(format!("registry:{spec}: {e}")))?
+                    .0
+            }
+        },
+        None => s.clock.now(),
+    };
+    let enc: String = host
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let text = super::client::Client::new(remote).send(
+        "GET",
+        &format!("/api/v1/hosts/{enc}/state?at={at}"),
+        None,
+    )?;
+    let v: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| CliError::Usage(format!("registry:{spec}: unexpected answer: {e}")))?;
+    let listeners: Vec<portolan_observe::Listener> = serde_json::from_value(v["listeners"].clone())
+        .map_err(|e| CliError::Usage(format!("registry:{spec}: unexpected listeners: {e}")))?;
+    let mut snap = Snapshot::live(host, at, &listeners, Vec::new());
+    snap.source = format!("registry {}", remote.server);
+    Ok(snap)
+}
+
+#[cfg(not(feature = "registry"))]
+fn registry_side(_: &Settings, spec: &str, _: Option<&()>) -> Result<Snapshot, CliError> {
+    Err(CliError::Usage(format!(
+        "registry:{spec}: this build of portolan has no registry support"
+    )))
 }
 
 /// Reads one side.

@@ -53,6 +53,10 @@ pub struct Args {
     /// Burst of requests per token.
     #[arg(long, value_name = "N", default_value_t = 400.0)]
     pub burst: f64,
+    /// How long listener history is kept (`90d`, `12h`; `forever` keeps it all); older
+    /// changes are folded into one baseline per host.
+    #[arg(long, value_name = "DURATION", default_value = "30d")]
+    pub history_retention: String,
 }
 
 /// Validated `serve` options.
@@ -68,6 +72,8 @@ struct ServeSettings {
     rate: f64,
     /// Burst per token.
     burst: f64,
+    /// Seconds of history kept (`None`: forever).
+    history_retention: Option<u64>,
 }
 
 impl Subcommand for Args {
@@ -97,9 +103,26 @@ impl Subcommand for Args {
                 "--max-body must be at least 1024 bytes".into(),
             ));
         }
+        let history_retention = if self.history_retention == "forever" {
+            None
+        } else {
+            let secs = portolan_alloc::lease::parse_duration(&self.history_retention)
+                .map_err(|e| CliError::Usage(format!("--history-retention: {e}")))?;
+            Some(
+                u64::try_from(secs)
+                    .ok()
+                    .filter(|s| *s >= 1)
+                    .ok_or_else(|| {
+                        CliError::Usage(
+                            "--history-retention must be at least 1s (or `forever`)".into(),
+                        )
+                    })?,
+            )
+        };
         run(
             s,
             &ServeSettings {
+                history_retention,
                 db: Db::resolve(self.db, &s.config),
                 listen,
                 max_body: self.max_body,
@@ -161,6 +184,7 @@ fn run(s: &Settings, o: &ServeSettings) -> Result<Exit, CliError> {
             rate: o.rate,
             burst: o.burst,
         },
+        history_retention: o.history_retention,
     };
     let db = o.db.clone();
     let json = s.json;

@@ -128,9 +128,9 @@ fn serve_push_pull_alloc_agent() {
         &["agent", "--server", &url, "--once", "--host", "app1"],
         &write,
     );
-    let out = out
-        .success()
-        .stdout_has("reported 2 listeners of host `app1`: 1 drift finding");
+    let out = out.success().stdout_has(
+        "reported 2 listeners of host `app1` (2 opened, 0 closed, 0 changed): 1 drift finding",
+    );
     drop(out);
     // no server: exit 2 naming it
     c_run(&c, &["pull"], &write)
@@ -275,6 +275,434 @@ fn kill_9_mid_run_loses_no_acknowledged_allocation() {
         "crash test: {} acknowledged before SIGKILL, {} bindings after restart",
         acked.len(),
         rows.len()
+    );
+}
+
+/// Writes `text` to `path` the way a scanner would see it: whole (temp + rename).
+fn replace_file(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).expect("write");
+    std::fs::rename(&tmp, path).expect("rename");
+}
+
+#[test]
+fn agent_sends_deltas_and_resynchronizes_when_the_server_lost_track() {
+    use std::io::{BufRead, BufReader};
+    let c = Case::new().file("ports.toml", SPEC).file("live.json", LIVE);
+    let db = format!("sqlite://{}", c.path().join("history.db").display());
+    let admin = token(c.path(), &db, "admin");
+    let server = serve(c.path(), &db);
+    c_run(&c, &["push", "--server", &server.url], &admin).success();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("portolan"))
+        .current_dir(c.path())
+        .args([
+            "agent",
+            "--server",
+            &server.url,
+            "--host",
+            "app1",
+            "--interval",
+            "1s",
+            "--json",
+        ])
+        .env("PORTOLAN_TOKEN", &admin)
+        .env("PORTOLAN_LISTENERS_FIXTURE", "live.json")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn agent");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut next_receipt = |what: &str, wanted: &dyn Fn(&serde_json::Value) -> bool| {
+        let t = Instant::now();
+        loop {
+            assert!(t.elapsed() < Duration::from_secs(60), "no receipt: {what}");
+            let line = lines.next().expect("agent output").expect("line");
+            let v: serde_json::Value = serde_json::from_str(&line).expect("receipt JSON");
+            if wanted(&v) {
+                return v;
+            }
+        }
+    };
+    let first = next_receipt("the full report", &|v| v["seq"] == 1);
+    assert_eq!(
+        (first["opened"].as_u64(), first["listeners"].as_u64()),
+        (Some(2), Some(2))
+    );
+    // 6379 closes, 8030 opens: the next delta carries exactly that
+    replace_file(
+        &c.path().join("live.json"),
+        r#"[
+ {"transport":"tcp","addr":"127.0.0.1","port":20000,"inode":1,"uid":0,"owners":[]},
+ {"transport":"tcp","addr":"0.0.0.0","port":8030,"inode":3,"uid":1000,
+  "owners":[{"pid":4121,"name":"python3","cmdline":"python3 -m http.server 8030","user":"dev"}]}
+]"#,
+    );
+    let d = next_receipt("the delta", &|v| v["opened"] == 1);
+    assert!(d["seq"].as_i64().is_some_and(|s| s >= 2), "{d}");
+    assert_eq!(
+        (d["closed"].as_u64(), d["listeners"].as_u64()),
+        (Some(1), Some(2))
+    );
+    // someone else reports the host unsequenced: the agent's next delta is refused (409)
+    // and it resends everything as a new instance, recording exactly the difference
+    let mut r = agent()
+        .post(&format!("{}/api/v1/observations", server.url))
+        .header("Authorization", &format!("Bearer {admin}"))
+        .content_type("application/json")
+        .send(&format!(r#"{{"host": "app1", "listeners": {LIVE}}}"#))
+        .expect("observation");
+    assert_eq!(
+        r.status().as_u16(),
+        200,
+        "{}",
+        r.body_mut().read_to_string().unwrap_or_default()
+    );
+    let resync = next_receipt("the resync", &|v| v["seq"] == 1);
+    assert_eq!(
+        (resync["opened"].as_u64(), resync["closed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut r = agent()
+        .get(&format!("{}/api/v1/hosts/app1/history", server.url))
+        .header("Authorization", &format!("Bearer {admin}"))
+        .call()
+        .expect("history");
+    let h: serde_json::Value =
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    let events: Vec<(String, u64)> = h["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            (
+                e["change"].as_str().unwrap().to_string(),
+                e["port"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, u64)> = [
+        ("opened", 6379),
+        ("opened", 20000),
+        ("closed", 6379),
+        ("opened", 8030),
+        ("opened", 6379),
+        ("closed", 8030),
+        ("closed", 6379),
+        ("opened", 8030),
+    ]
+    .into_iter()
+    .map(|(c, p)| (c.to_string(), p))
+    .collect();
+    assert_eq!(events, expected);
+    assert_eq!(h["events"][3]["listener"]["owners"][0]["name"], "python3");
+}
+
+#[test]
+fn serve_compacts_history_older_than_its_retention() {
+    let c = Case::new().file("ports.toml", SPEC);
+    let db = format!("sqlite://{}", c.path().join("retention.db").display());
+    let admin = token(c.path(), &db, "admin");
+    let server = Serve::start_with_args(
+        &assert_cmd::cargo::cargo_bin("portolan"),
+        c.path(),
+        &db,
+        &[],
+        &["--history-retention", "10s"],
+    );
+    c_run(&c, &["push", "--server", &server.url], &admin).success();
+    let now = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs(),
+    )
+    .expect("now");
+    let post = |body: serde_json::Value| {
+        let mut r = agent()
+            .post(&format!("{}/api/v1/reports", server.url))
+            .header("Authorization", &format!("Bearer {admin}"))
+            .content_type("application/json")
+            .send(&body.to_string())
+            .expect("report");
+        let status = r.status().as_u16();
+        assert_eq!(
+            status,
+            200,
+            "{}",
+            r.body_mut().read_to_string().unwrap_or_default()
+        );
+    };
+    let l = |port: u16| serde_json::json!({"transport": "tcp", "addr": "0.0.0.0", "port": port});
+    post(
+        serde_json::json!({"host": "app1", "agent": "a", "seq": 1, "at": now - 300,
+        "listeners": [l(1), l(2)]}),
+    );
+    post(
+        serde_json::json!({"host": "app1", "agent": "a", "seq": 2, "base": 1, "at": now - 200,
+        "added": [l(3)], "removed": [{"transport": "tcp", "addr": "0.0.0.0", "port": 1}]}),
+    );
+    let get = |path: &str| {
+        let mut r = agent()
+            .get(&format!("{}{path}", server.url))
+            .header("Authorization", &format!("Bearer {admin}"))
+            .call()
+            .expect("get");
+        (
+            r.status().as_u16(),
+            serde_json::from_str::<serde_json::Value>(&r.body_mut().read_to_string().unwrap())
+                .unwrap(),
+        )
+    };
+    let t = Instant::now();
+    let history = loop {
+        let (_, h) = get("/api/v1/hosts/app1/history");
+        if !h["retained_from"].is_null() {
+            break h;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "never compacted: {h}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(history["events"], serde_json::json!([]), "{history}");
+    // what was listening is kept in the baseline; instants before it are refused
+    let (status, d) = get(&format!("/api/v1/diff?host=app1&from={}", now - 5));
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["changes"], serde_json::json!([]));
+    let (_, state) = get("/api/v1/observations/app1");
+    assert_eq!(state["listeners"].as_array().map(Vec::len), Some(2));
+    let (status, d) = get(&format!("/api/v1/diff?host=app1&from={}", now - 250));
+    assert_eq!((status, d["field"].as_str()), (422, Some("from")), "{d}");
+}
+
+/// Allocates `dash` services named `{prefix}-{i}` from `workers` threads, request `i` going
+/// to `servers[i % len]`, until `stop` is set or `total` were tried; returns the
+/// acknowledged `(name, port)` pairs. A request to a server that is gone is not
+/// acknowledged and skipped; a 409 from contention is retried.
+fn allocate_against(
+    servers: &[String],
+    admin: &str,
+    prefix: &str,
+    total: usize,
+    workers: usize,
+    stop: &AtomicBool,
+    acked: &Mutex<Vec<(String, u64)>>,
+) {
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                let agent = agent();
+                loop {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= total {
+                        return;
+                    }
+                    let url = &servers[i % servers.len()];
+                    let name = format!("{prefix}-{i}");
+                    let body = serde_json::json!({"project": "dash", "name": name}).to_string();
+                    for _ in 0..20 {
+                        let res = agent
+                            .post(&format!("{url}/api/v1/allocate"))
+                            .header("Authorization", &format!("Bearer {admin}"))
+                            .content_type("application/json")
+                            .send(&body);
+                        match res {
+                            Ok(mut r) if r.status().as_u16() == 201 => {
+                                let v: serde_json::Value = serde_json::from_str(
+                                    &r.body_mut().read_to_string().unwrap_or_default(),
+                                )
+                                .unwrap_or_default();
+                                let port = v["lo"].as_u64().expect("an allocated port");
+                                acked.lock().unwrap().push((name, port));
+                                break;
+                            }
+                            Ok(r)
+                                if r.status().as_u16() == 409
+                                    && r.headers().contains_key("retry-after") =>
+                            {
+                                std::thread::sleep(Duration::from_millis(50));
+                            }
+                            Ok(mut r) => panic!(
+                                "{name}: HTTP {}: {}",
+                                r.status(),
+                                r.body_mut().read_to_string().unwrap_or_default()
+                            ),
+                            // this server is gone (killed): not acknowledged; go on
+                            Err(_) => break,
+                        }
+                    }
+                }
+            });
+        }
+    });
+}
+
+/// The `(service, port)` of every binding a server lists.
+fn listed(url: &str, admin: &str) -> Vec<(String, u64)> {
+    let mut r = agent()
+        .get(&format!("{url}/api/v1/bindings"))
+        .header("Authorization", &format!("Bearer {admin}"))
+        .call()
+        .expect("bindings");
+    let v: serde_json::Value =
+        serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+    v.as_array()
+        .expect("bindings")
+        .iter()
+        .map(|b| {
+            (
+                b["service"].as_str().unwrap().to_string(),
+                b["lo"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Every acknowledged allocation is listed, no port twice.
+fn assert_all_listed(server: &str, rows: &[(String, u64)], acked: &[(String, u64)]) {
+    let present: BTreeSet<&(String, u64)> = rows.iter().collect();
+    for a in acked {
+        assert!(
+            present.contains(a),
+            "{a:?} was acknowledged but {server} does not list it"
+        );
+    }
+    let ports: BTreeSet<u64> = rows.iter().map(|r| r.1).collect();
+    assert_eq!(ports.len(), rows.len(), "{server} lists a port twice");
+}
+
+#[test]
+fn two_servers_on_one_postgres_share_allocations_and_survive_a_kill_9() {
+    let c = Case::new().file("ports.toml", SPEC);
+    let db = portolan_testkit::PgServer::shared().database("two_servers");
+    let admin = token(c.path(), &db, "admin");
+    let mut a = serve(c.path(), &db);
+    let b = serve(c.path(), &db);
+    c_run(&c, &["push", "--server", &a.url], &admin).success();
+    let servers = [a.url.clone(), b.url.clone()];
+
+    // 1,000 concurrent allocations split across both servers
+    let acked = Mutex::new(Vec::new());
+    let never = AtomicBool::new(false);
+    let t = Instant::now();
+    allocate_against(&servers, &admin, "both", 1000, 32, &never, &acked);
+    eprintln!("two servers: 1000 allocations in {:?}", t.elapsed());
+    let acked = acked.into_inner().unwrap();
+    assert_eq!(acked.len(), 1000, "every allocation is acknowledged");
+    let ports: BTreeSet<u64> = acked.iter().map(|a| a.1).collect();
+    assert_eq!(ports.len(), 1000, "two servers handed out the same port");
+    let from_a = listed(&a.url, &admin);
+    let from_b = listed(&b.url, &admin);
+    assert_all_listed("server A", &from_a, &acked);
+    assert_all_listed("server B", &from_b, &acked);
+    assert_eq!(from_a, from_b, "the two servers list different bindings");
+
+    // kill -9 one server while both are busy: nothing either acknowledged is lost
+    let during = Mutex::new(Vec::new());
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| allocate_against(&servers, &admin, "kill", 1500, 16, &stop, &during));
+        let t = Instant::now();
+        while during.lock().unwrap().len() < 200 && t.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        a.kill9();
+        // the survivor keeps allocating for a while
+        let n = during.lock().unwrap().len();
+        while during.lock().unwrap().len() < n + 100 && t.elapsed() < Duration::from_secs(90) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        stop.store(true, Ordering::Relaxed);
+    });
+    let during = during.into_inner().unwrap();
+    assert!(
+        during.len() >= 300,
+        "only {} allocations around the kill",
+        during.len()
+    );
+    let all: Vec<(String, u64)> = acked.iter().chain(&during).cloned().collect();
+    let restarted = serve(c.path(), &db);
+    let from_b = listed(&b.url, &admin);
+    let from_restarted = listed(&restarted.url, &admin);
+    assert_all_listed("the surviving server", &from_b, &all);
+    assert_all_listed("the restarted server", &from_restarted, &all);
+    assert_eq!(from_b, from_restarted);
+    eprintln!(
+        "two servers: 1000 allocations, then {} around the kill; {} bindings listed",
+        during.len(),
+        from_b.len()
+    );
+}
+
+#[test]
+fn diff_reads_a_hosts_listeners_at_an_instant_from_the_registry() {
+    let c = Case::new().file("ports.toml", SPEC);
+    let db = format!("sqlite://{}", c.path().join("diff.db").display());
+    let admin = token(c.path(), &db, "admin");
+    let server = serve(c.path(), &db);
+    c_run(&c, &["push", "--server", &server.url], &admin).success();
+    let t0: i64 = 1_796_000_000;
+    let l = |port: u16, addr: &str| {
+        serde_json::json!({"transport": "tcp", "addr": addr, "port": port, "inode": 1, "uid": 0,
+            "owners": [{"pid": 4121, "name": "python3", "cmdline": "python3", "user": "dev"}]})
+    };
+    for body in [
+        serde_json::json!({"host": "app1", "agent": "a", "seq": 1, "at": t0,
+            "listeners": [l(20000, "127.0.0.1")]}),
+        serde_json::json!({"host": "app1", "agent": "a", "seq": 2, "base": 1, "at": t0 + 60,
+            "added": [l(8030, "0.0.0.0")], "removed": []}),
+    ] {
+        let mut r = agent()
+            .post(&format!("{}/api/v1/reports", server.url))
+            .header("Authorization", &format!("Bearer {admin}"))
+            .content_type("application/json")
+            .send(&body.to_string())
+            .expect("report");
+        let status = r.status().as_u16();
+        assert_eq!(
+            status,
+            200,
+            "{}",
+            r.body_mut().read_to_string().unwrap_or_default()
+        );
+    }
+    let (a, b) = (
+        format!("registry:app1@{t0}"),
+        "registry:app1@2026-12-01T00:00:00Z".to_string(),
+    );
+    let out = c_run(
+        &c,
+        &["diff", &a, &b, "--server", &server.url, "--exit-code"],
+        &admin,
+    );
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("8030"), "{}", out.stdout);
+    assert!(!out.stdout.contains("20000"), "{}", out.stdout);
+    let same = c_run(
+        &c,
+        &["diff", &b, &b, "--server", &server.url, "--exit-code"],
+        &admin,
+    );
+    assert_eq!(same.code, 0, "{}{}", same.stdout, same.stderr);
+    let ghost = c_run(
+        &c,
+        &["diff", "registry:ghost@0", &b, "--server", &server.url],
+        &admin,
+    );
+    assert_eq!(ghost.code, 2, "{}", ghost.stderr);
+    assert!(ghost.stderr.contains("ghost"), "{}", ghost.stderr);
+    let no_server = c_run(&c, &["diff", &a, &b], &admin);
+    assert_eq!(no_server.code, 2, "{}", no_server.stderr);
+    assert!(
+        no_server.stderr.contains("PORTOLAN_SERVER"),
+        "{}",
+        no_server.stderr
     );
 }
 
