@@ -122,11 +122,8 @@ pub fn append(path: &Path, entries: &[Entry]) -> Result<(), AllocError> {
         text.push('\n');
     }
     let ctx = || format!("cannot append to {}", path.display());
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| AllocError::io(ctx(), e))?;
+    // never through a symlink: a repository must not make `alloc` append to another file
+    let mut f = crate::sidecar::open_nofollow(path, true).map_err(|e| AllocError::io(ctx(), e))?;
     f.write_all(text.as_bytes())
         .and_then(|()| f.sync_data())
         .map_err(|e| AllocError::io(ctx(), e))

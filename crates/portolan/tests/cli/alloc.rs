@@ -327,6 +327,7 @@ fn fifty_parallel_allocs_get_fifty_distinct_ports() {
                 .args(["alloc", "big", "--name", &format!("svc-{i:02}"), "--print"])
                 .env_remove("PORTOLAN_SPEC")
                 .env("PORTOLAN_USER", "ci")
+                .env("XDG_CACHE_HOME", c.state_dir())
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -362,6 +363,12 @@ fn fifty_parallel_allocs_get_fifty_distinct_ports() {
     assert_eq!(without_services(&spec, &names), SPEC);
     let log = log_of(&c);
     assert_eq!(log.lines().count(), 50);
+    // regression (issue 13): `.ports.toml.lock` stayed in the working tree after every alloc;
+    // outside git the lock is removed by its last holder
+    assert!(
+        !c.path().join(".ports.toml.lock").exists(),
+        "the lock file stayed beside the spec"
+    );
     for line in log.lines() {
         let _: serde_json::Value = serde_json::from_str(line).expect("whole JSON lines");
     }
@@ -510,7 +517,24 @@ fn alloc_on_a_large_spec_appends_without_touching_the_rest() {
         .env("PORTOLAN_USER", "tester");
     let c2 = c2.args(["alloc", "big", "--name", "second", "--print"]);
     c2.run().success();
-    let cache = c2.path().join(".ports.toml.alloc-cache");
+    // the cache is a sidecar file outside the working tree (here: $XDG_CACHE_HOME/portolan)
+    let cache = std::fs::read_dir(c2.state_dir().join("portolan"))
+        .expect("a large spec gets an allocation cache")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".alloc-cache"))
+        .expect("the cache file");
+    let names: Vec<String> = std::fs::read_dir(c2.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| n == "ports.toml" || n == "ports.log.jsonl"),
+        "stray files beside the spec: {names:?}"
+    );
     let mut text = std::fs::read_to_string(&cache).expect("a large spec gets an allocation cache");
     assert!(text.contains("S\tsecond\t-\t25001"), "{text}");
     text.push_str("S\tzz-ghost\t-\t25002\n");
@@ -519,6 +543,7 @@ fn alloc_on_a_large_spec_appends_without_touching_the_rest() {
         let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("portolan"))
             .current_dir(c2.path())
             .env("PORTOLAN_USER", "tester")
+            .env("XDG_CACHE_HOME", c2.state_dir())
             .args(["alloc", "big", "--name", name, "--print"])
             .output()
             .unwrap();

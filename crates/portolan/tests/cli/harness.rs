@@ -28,6 +28,9 @@ pub fn examples() -> Vec<String> {
 /// A command run in a fresh temporary directory.
 pub struct Case {
     dir: tempfile::TempDir,
+    /// `$XDG_CACHE_HOME` and `$XDG_STATE_HOME` of the run (sidecar files of a spec outside
+    /// git land there, never in the user's home).
+    state: tempfile::TempDir,
     args: Vec<String>,
     env: Vec<(String, String)>,
 }
@@ -43,6 +46,7 @@ impl Case {
     pub fn new() -> Self {
         Self {
             dir: tempfile::tempdir().expect("tempdir"),
+            state: tempfile::tempdir().expect("tempdir"),
             args: Vec::new(),
             env: Vec::new(),
         }
@@ -83,16 +87,28 @@ impl Case {
         self.dir.path()
     }
 
-    pub fn run(&self) -> Outcome {
+    /// Where the run keeps a spec's cache and pull state (`$XDG_CACHE_HOME`/`$XDG_STATE_HOME`).
+    pub fn state_dir(&self) -> &Path {
+        self.state.path()
+    }
+
+    /// The command of this case (for tests that run it several times by hand).
+    pub fn command(&self) -> Command {
         let mut cmd = Command::cargo_bin("portolan").expect("binary");
         cmd.current_dir(self.dir.path())
             .args(&self.args)
             .env_remove("PORTOLAN_SPEC")
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            .env("XDG_CACHE_HOME", self.state.path())
+            .env("XDG_STATE_HOME", self.state.path());
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let out = cmd.output().expect("run portolan");
+        cmd
+    }
+
+    pub fn run(&self) -> Outcome {
+        let out = self.command().output().expect("run portolan");
         Outcome {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
