@@ -146,17 +146,15 @@ pub fn path(spec: &Path, kind: Kind) -> PathBuf {
         Kind::Cache => env_dir("XDG_CACHE_HOME", ".cache"),
         Kind::PulledSpec | Kind::PulledMeta => env_dir("XDG_STATE_HOME", ".local/state"),
     };
-    match base {
-        Some(b) => b
-            .join("portolan")
-            .join(format!("{}.{}", outside_key(&spec), kind.suffix())),
+    if let Some(b) = base {
+        b.join("portolan")
+            .join(format!("{}.{}", outside_key(&spec), kind.suffix()))
+    } else {
         // no home at all (a bare container): beside the spec, hidden
-        None => {
-            let name = spec
-                .file_name()
-                .map_or_else(|| "ports.toml".into(), |n| n.to_string_lossy().into_owned());
-            spec.with_file_name(format!(".{name}.{}", kind.suffix()))
-        }
+        let name = spec
+            .file_name()
+            .map_or_else(|| "ports.toml".into(), |n| n.to_string_lossy().into_owned());
+        spec.with_file_name(format!(".{name}.{}", kind.suffix()))
     }
 }
 

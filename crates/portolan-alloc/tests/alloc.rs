@@ -454,3 +454,17 @@ fn a_host_is_picked_only_from_the_spec() {
     let none = load("[projects.p]\nrange = \"5000-5009\"\n");
     assert_eq!(pick_host(&none, None, None).unwrap(), None);
 }
+
+#[test]
+fn binding_ports_and_targets_are_set_in_place() {
+    let text = "[services.api]   # the API\nproject = \"web\"\nbindings.http = { port = 8000, bind = \"127.0.0.1\" } # keep\n\n[services.web.bindings.main]\nport = 8001 # here\ntarget = 80\n";
+    let mut doc = SpecDoc::parse(std::path::Path::new("ports.toml"), text).expect("parse");
+    assert!(doc.set_binding_port("api", "http", 8010).expect("port"));
+    assert!(doc.set_binding_target("api", "http", 8000).expect("target"));
+    assert!(doc.set_binding_target("web", "main", 8080).expect("target"));
+    assert!(!doc.set_binding_port("nope", "http", 1).expect("absent"));
+    assert_eq!(
+        doc.render(),
+        "[services.api]   # the API\nproject = \"web\"\nbindings.http = { port = 8010, bind = \"127.0.0.1\", target = 8000 } # keep\n\n[services.web.bindings.main]\nport = 8001 # here\ntarget = 8080\n"
+    );
+}

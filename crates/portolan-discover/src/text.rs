@@ -49,6 +49,24 @@ impl<'a> LineIndex<'a> {
         )
     }
 
+    /// The byte offset of a location in this text (`None` past its end): the inverse of
+    /// [`LineIndex::location`].
+    pub fn offset(&self, line: u32, col: u32) -> Option<usize> {
+        let start = *self.starts.get((line as usize).checked_sub(1)?)?;
+        let rest = self.text.get(start..)?;
+        let col = (col as usize).checked_sub(1)?;
+        rest.char_indices()
+            .map(|(b, _)| b)
+            .chain(std::iter::once(rest.len()))
+            .nth(col)
+            .map(|b| start + b)
+    }
+
+    /// The byte offset where 1-based `line` starts.
+    pub fn line_start(&self, line: u32) -> Option<usize> {
+        self.starts.get((line as usize).checked_sub(1)?).copied()
+    }
+
     /// The text of 1-based `line`, without its line break.
     pub fn line_text(&self, line: usize) -> &'a str {
         let Some(&start) = self.starts.get(line.wrapping_sub(1)) else {

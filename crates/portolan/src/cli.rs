@@ -446,7 +446,12 @@ pub struct MoveArgs {
     /// The new port.
     #[arg(long, value_name = "PORT", value_parser = parse_port)]
     pub to: u16,
-    /// Rewrite the high-confidence references (atomically) and record the move in the log.
+    /// Move the container side (the spec's `target`: `EXPOSE`, the app's own listen
+    /// config, `HOST:CONTAINER`'s container part) instead of the host side (`port`).
+    #[arg(long, alias = "target")]
+    pub container: bool,
+    /// Rewrite the references that are this binding's, on the side that moves (each file
+    /// atomically), and record the move in the log.
     #[arg(long)]
     pub apply: bool,
     /// Where to look for references (default: the spec's directory).

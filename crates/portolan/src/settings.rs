@@ -98,6 +98,8 @@ pub struct MoveSettings {
     pub binding: Option<String>,
     /// New port.
     pub to: u16,
+    /// Move the container side (`target`) instead of the host side (`port`).
+    pub container: bool,
     /// Rewrite.
     pub apply: bool,
     /// Repository root.
@@ -510,6 +512,7 @@ impl Settings {
                     service,
                     binding,
                     to: a.to,
+                    container: a.container,
                     apply: a.apply,
                     root: a.root,
                     why: a.why,

@@ -3,6 +3,7 @@
 
 mod corpus;
 mod markdown;
+mod moves;
 mod text_formats;
 mod walk;
 mod yaml;

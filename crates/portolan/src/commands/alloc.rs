@@ -61,11 +61,11 @@ fn live_ports(
         .collect())
 }
 
-fn request(a: &AllocSettings) -> Request<'_> {
+fn request<'a>(a: &'a AllocSettings, host: Option<&'a str>) -> Request<'a> {
     Request {
         project: &a.project,
         block: a.block.as_deref(),
-        host: a.host.as_deref(),
+        host,
         transport: a.transport,
         count: a.count,
         near: a.near,
@@ -143,19 +143,26 @@ pub(crate) fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
     } else {
         Transaction::begin_alloc(&spec)?
     };
+    // only ever a host the spec declares: no implicit `default` beside real hosts
+    let host = portolan_alloc::policy::pick_host(txn.model(), a.host.as_deref(), None)?;
     // the cached view knows ports, not the text expired leases must be removed from
     if !a.dry_run && txn.from_cache() {
-        let probe = portolan_alloc::allocate(txn.model(), &request(a), &Occupied::new(), now)?;
+        let probe = portolan_alloc::allocate(
+            txn.model(),
+            &request(a, host.as_deref()),
+            &Occupied::new(),
+            now,
+        )?;
         if !probe.displaced.is_empty() {
             txn.reload_full()?;
         }
     }
     let model = txn.model();
-    let req = request(a);
+    let req = request(a, host.as_deref());
     let got = portolan_alloc::allocate(
         model,
         &req,
-        &live_ports(model, a.host.as_deref(), a.transport)?,
+        &live_ports(model, host.as_deref(), a.transport)?,
         now,
     )?;
     if model.service_named(&a.name).is_some() {
@@ -200,7 +207,7 @@ pub(crate) fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
                 project: &a.project,
                 block: a.block.as_deref(),
                 purpose: a.why.as_deref(),
-                host: a.host.as_deref(),
+                host: host.as_deref(),
                 since: Some(&today),
                 lease_until,
                 binding: &a.binding,
@@ -212,7 +219,7 @@ pub(crate) fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
         e.service = Some(a.name.clone());
         e.project = Some(a.project.clone());
         e.block.clone_from(&a.block);
-        e.host.clone_from(&a.host);
+        e.host.clone_from(&host);
         e.transport = Some(a.transport.as_str().into());
         e.lease_until = lease_until.map(|t| t.to_string());
         e.why.clone_from(&a.why);
@@ -226,7 +233,7 @@ pub(crate) fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
             "service": a.name,
             "project": a.project,
             "block": a.block,
-            "host": a.host,
+            "host": host,
             "transport": a.transport.as_str(),
             "ports": got.ports.ports().collect::<Vec<u16>>(),
             "lease_until": lease_until.map(|t| t.to_string()),
@@ -249,7 +256,7 @@ pub(crate) fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
                 None => format!("project `{}`", a.project),
             }
         );
-        if let Some(h) = &a.host {
+        if let Some(h) = &host {
             let _ = write!(line, " on host `{h}`");
         }
         if let Some(l) = lease_until {
