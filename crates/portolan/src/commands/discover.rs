@@ -249,6 +249,12 @@ fn write(s: &Settings, d: &DiscoverSettings, found: &Discovery) -> Result<Exit, 
     let mut txn = Transaction::open(&spec, d.dry_run)?;
     let diff = draft::diff(txn.model(), &found.report);
     let main = txn.main_file();
+    // new services go on a host the spec declares, never on an implicit `default`
+    let host = if diff.undeclared.is_empty() {
+        None
+    } else {
+        portolan_alloc::policy::pick_host(txn.model(), None, None)?
+    };
     let mut added = Vec::new();
     for svc in &diff.undeclared {
         if let Some(id) = txn.model().service_named(&svc.name) {
@@ -267,7 +273,7 @@ fn write(s: &Settings, d: &DiscoverSettings, found: &Discovery) -> Result<Exit, 
                 added.push(format!("{}.{name} {}", svc.name, b.port));
             }
         } else {
-            let text = draft::service_toml(svc, None);
+            let text = draft::service_toml(svc, host.as_deref());
             txn.doc(&main)?.add_service_text(&svc.name, &text)?;
             for b in &svc.bindings {
                 added.push(format!("{}.{} {}", svc.name, b.name, b.port));

@@ -596,6 +596,20 @@ fn regression_alloc_without_host_lands_on_the_specs_one_host_not_an_implicit_def
     );
     // a generator that needs one host finds it without --host
     c.run_args(["gen", "nftables"]).success();
+    // `discover --write` places what it adds on the spec's host too
+    std::fs::write(
+        c.path().join("docker-compose.yml"),
+        "services:\n  cache:\n    image: redis\n    ports: [\"127.0.0.1:6379:6379\"]\n",
+    )
+    .expect("write");
+    c.run_args(["discover", "--write"]).success();
+    assert!(
+        c.read("ports.toml")
+            .contains("[services.cache]\nhosts = [\"local\"]"),
+        "{}",
+        c.read("ports.toml")
+    );
+    std::fs::remove_file(c.path().join("docker-compose.yml")).expect("rm");
     // two hosts: alloc asks which, listing them; --host picks; an undeclared host is refused
     let two = format!("{spec}\n[hosts.app1]\nenvironment = \"production\"\n");
     std::fs::write(c.path().join("ports.toml"), &two).expect("write");
