@@ -12,6 +12,9 @@
 //!   write (temp file + `fsync` + rename), so parallel `portolan alloc` processes never hand
 //!   out the same port and a crash never leaves a torn spec.
 //! - [`log`]: *who did what and why*. One JSON line per change, appended beside the spec.
+//! - [`merge`]: the three-way merge of the spec file with the registry's spec (`pull`,
+//!   `push --merge`), as a lossless edit of the file.
+//! - [`pulled`]: what the file last received from a registry (generation and text).
 //! - [`sidecar`]: where the lock, the allocation cache and the last pulled registry spec
 //!   live — never in the working tree.
 //! - [`lease`]: durations (`2h`, `1d12h`) and the clock.
@@ -30,7 +33,9 @@ pub mod edit;
 pub mod error;
 pub mod lease;
 pub mod log;
+pub mod merge;
 pub mod policy;
+pub mod pulled;
 pub mod sidecar;
 pub mod txn;
 
