@@ -28,6 +28,7 @@
 //! reuses their ports removes them in the same edit.
 #![deny(missing_docs)]
 
+pub mod atomic;
 pub mod cache;
 pub mod edit;
 pub mod error;

@@ -7,12 +7,11 @@
 //!
 //! The spec itself cannot be the lock: the rename replaces its inode.
 //!
-//! Test hook: with `PORTOLAN_TEST_ABORT_AFTER_TEMP_WRITE=1` the process aborts after the temp
-//! file is written and synced, before the rename — the spec must still be the old version.
+//! Test hook (feature `test-hooks` only, which the CLI's tests enable): with
+//! `PORTOLAN_TEST_ABORT_AFTER_TEMP_WRITE=1` the process aborts after the temp file is written
+//! and synced, before the rename — the spec must still be the old version.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use portolan_model::{Loc, Model};
@@ -22,7 +21,7 @@ use crate::error::AllocError;
 use crate::log::{self, Entry};
 use crate::sidecar::{self, SpecLock};
 
-/// The environment variable of the crash-test hook.
+/// The environment variable of the crash-test hook (feature `test-hooks`).
 pub const ABORT_AFTER_TEMP_WRITE: &str = "PORTOLAN_TEST_ABORT_AFTER_TEMP_WRITE";
 
 /// The lock file of a spec (see [`sidecar::lock_place`]).
@@ -300,50 +299,11 @@ impl Transaction {
     }
 }
 
-/// Writes `text` to `path` atomically: temp file beside it, `fsync`, rename, `fsync` of the
-/// directory. Stale temp files of earlier crashed writers are removed first (the caller
-/// holds the lock, so none is in use).
+/// Writes `text` to `path` atomically ([`crate::atomic::write_atomic`]). Stale temp files of
+/// earlier crashed writers are removed first: callers hold the spec lock, so none is in use.
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), AllocError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map_or_else(|| "ports.toml".into(), |n| n.to_string_lossy().into_owned());
-    let prefix = format!(".{name}.alloc-");
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.filter_map(Result::ok) {
-            let n = e.file_name().to_string_lossy().into_owned();
-            if n.starts_with(&prefix)
-                && std::path::Path::new(&n)
-                    .extension()
-                    .is_some_and(|x| x.eq_ignore_ascii_case("tmp"))
-            {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-    }
-    let tmp = dir.join(format!("{prefix}{}.tmp", std::process::id()));
-    let ctx = || format!("cannot write {}", path.display());
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        if let Ok(meta) = std::fs::metadata(path) {
-            let _ = std::fs::set_permissions(&tmp, meta.permissions());
-        }
-        if std::env::var_os(ABORT_AFTER_TEMP_WRITE).is_some_and(|v| v == "1") {
-            std::process::abort();
-        }
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        AllocError::io(ctx(), e)
-    })
+    crate::atomic::remove_stale_temps(path);
+    crate::atomic::write_atomic(path, text.as_bytes())
+        .map(drop)
+        .map_err(|e| AllocError::io(format!("cannot write {}", path.display()), e))
 }

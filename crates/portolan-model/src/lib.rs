@@ -27,7 +27,7 @@ pub mod spec;
 pub mod timings;
 
 pub use error::{LoadError, SpecError};
-pub use load::{SPEC_FILE, find_spec, load, load_str};
+pub use load::{LoadOptions, SPEC_FILE, find_spec, load, load_str, load_str_with, load_with};
 pub use model::*;
 pub use net::{IpNet, IpSet};
 pub use port::{PortRange, PortSet};

@@ -29,8 +29,41 @@ fn display_path(path: &Path) -> String {
     shown.display().to_string()
 }
 
+/// How the loader parses: the defaults suit every caller; tests set them to compare the
+/// chunked and the one-piece parse of the same text.
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    /// A single file of at least twice this many bytes is cut at table headers into chunks of
+    /// about this size, parsed (and, for chunks of services only, resolved) in parallel with
+    /// bounded memory; `0` parses every file in one piece. The result is the same either way.
+    pub chunk_bytes: usize,
+    /// Threads that parse and resolve chunks (default: `$PORTOLAN_THREADS`, else the number
+    /// of cores).
+    pub threads: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        let threads = std::env::var("PORTOLAN_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+            });
+        LoadOptions {
+            chunk_bytes: crate::chunk::CHUNK_BYTES,
+            threads,
+        }
+    }
+}
+
 /// Loads the spec at `path` (a file, or a directory of `*.toml` files merged in name order).
 pub fn load(path: &Path) -> Result<Model, LoadError> {
+    load_with(path, &LoadOptions::default())
+}
+
+/// [`load`] with explicit [`LoadOptions`].
+pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Model, LoadError> {
     let meta = std::fs::metadata(path).map_err(|source| LoadError::Io {
         path: path.to_path_buf(),
         source,
@@ -63,19 +96,30 @@ pub fn load(path: &Path) -> Result<Model, LoadError> {
         })?;
         inputs.push((display_path(&p), p, bytes));
     }
-    load_inputs(inputs)
+    load_inputs(inputs, options)
 }
 
 /// Loads a spec from text (tests, fuzzing, stdin).
 pub fn load_str(name: &str, text: &str) -> Result<Model, LoadError> {
-    load_inputs(vec![(
-        name.to_string(),
-        PathBuf::from(name),
-        text.as_bytes().to_vec(),
-    )])
+    load_str_with(name, text, &LoadOptions::default())
 }
 
-fn load_inputs(inputs: Vec<(String, PathBuf, Vec<u8>)>) -> Result<Model, LoadError> {
+/// [`load_str`] with explicit [`LoadOptions`].
+pub fn load_str_with(name: &str, text: &str, options: &LoadOptions) -> Result<Model, LoadError> {
+    load_inputs(
+        vec![(
+            name.to_string(),
+            PathBuf::from(name),
+            text.as_bytes().to_vec(),
+        )],
+        options,
+    )
+}
+
+fn load_inputs(
+    inputs: Vec<(String, PathBuf, Vec<u8>)>,
+    options: &LoadOptions,
+) -> Result<Model, LoadError> {
     crate::timings::phase("read");
     let mut sources = SourceMap::default();
     let mut errors = Vec::new();
@@ -104,16 +148,13 @@ fn load_inputs(inputs: Vec<(String, PathBuf, Vec<u8>)>) -> Result<Model, LoadErr
             }
         }
     }
-    let threads = std::env::var("PORTOLAN_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    let threads = options.threads.max(1);
     // One huge file: parse and resolve chunk by chunk (see `resolve_chunked`).
     if errors.is_empty()
         && let [id] = texts[..]
         && let Some(file) = sources.file(id)
     {
-        let plan = crate::chunk::plan(&file.text);
+        let plan = crate::chunk::plan(&file.text, options.chunk_bytes);
         if plan.len() > 1 {
             let mut model = Model::default();
             return match crate::resolve::resolve_chunked(&file.text, id, &plan, threads, &mut model)
@@ -141,7 +182,7 @@ fn load_inputs(inputs: Vec<(String, PathBuf, Vec<u8>)>) -> Result<Model, LoadErr
         let Some(file) = sources.file(id) else {
             continue;
         };
-        let ranges: Vec<(usize, usize)> = crate::chunk::plan(&file.text)
+        let ranges: Vec<(usize, usize)> = crate::chunk::plan(&file.text, options.chunk_bytes)
             .iter()
             .map(|c| (c.start, c.end))
             .collect();
@@ -245,7 +286,10 @@ mod tests {
     fn empty_and_binary() {
         assert!(errs("")[0].message.contains("empty"));
         assert!(errs("# only a comment\n")[0].message.contains("empty"));
-        let e = load_inputs(vec![("b".into(), "b".into(), vec![0xff, 0xfe, 0])]);
+        let e = load_inputs(
+            vec![("b".into(), "b".into(), vec![0xff, 0xfe, 0])],
+            &LoadOptions::default(),
+        );
         assert!(matches!(e, Err(LoadError::Invalid { .. })));
     }
 

@@ -41,10 +41,21 @@ struct Entry<'a, T> {
     def: &'a T,
 }
 
-/// One chunk's resolved services: services, their bindings, dangling names, errors.
-type Batch = (Vec<Service>, Vec<Binding>, Vec<Unresolved>, Vec<SpecError>);
+/// One chunk's resolved services: services, their bindings, dangling names (with, per
+/// service, the end of its share of them), errors.
+type Batch = (
+    Vec<Service>,
+    Vec<Binding>,
+    (Vec<Unresolved>, Vec<usize>),
+    Vec<SpecError>,
+);
 /// A batch whose items are moved out one by one.
-type Taken = (Vec<Option<Service>>, Vec<Option<Binding>>);
+type Taken = (
+    Vec<Option<Service>>,
+    Vec<Option<Binding>>,
+    Vec<Option<Unresolved>>,
+    Vec<usize>,
+);
 
 /// Resolves a spec of one huge file chunk by chunk: the chunks holding anything but services
 /// are parsed first and give the hosts, projects and networks; then every services-only chunk
@@ -80,6 +91,7 @@ pub(crate) fn resolve_chunked(
         errors: Vec::new(),
         net_ids: HashMap::new(),
         host_ids: HashMap::new(),
+        unresolved_ends: Vec::new(),
     };
     let head_services = {
         let mut all = Vec::new();
@@ -109,15 +121,16 @@ pub(crate) fn resolve_chunked(
                 errors: Vec::new(),
                 net_ids: net_ids.clone(),
                 host_ids: host_ids.clone(),
+                unresolved_ends: Vec::new(),
             };
-            let mut entries = entries;
-            entries.sort_by(|a, b| a.1.value.cmp(&b.1.value));
+            let entries = w.check_service_names(entries);
             w.services(entries);
             let errors = std::mem::take(&mut w.errors);
+            let ends = std::mem::take(&mut w.unresolved_ends);
             (
                 std::mem::take(&mut scratch.services),
                 std::mem::take(&mut scratch.bindings),
-                std::mem::take(&mut scratch.unresolved),
+                (std::mem::take(&mut scratch.unresolved), ends),
                 errors,
             )
         };
@@ -176,10 +189,10 @@ pub(crate) fn resolve_chunked(
         }
     }
     crate::timings::phase("parse and resolve services");
-    // Merge: services sorted by name across batches (ties in file order), ids reassigned.
+    // Merge: services sorted by name across batches (ties in file order), ids reassigned,
+    // and their dangling names in the same order as a one-piece resolve gives them.
     let mut batches: Vec<Batch> = batches.into_iter().flatten().collect();
     for b in &mut batches {
-        r.model.unresolved.append(&mut b.2);
         r.errors.append(&mut b.3);
     }
     let total: usize = batches.iter().map(|b| b.1.len()).sum();
@@ -193,7 +206,8 @@ pub(crate) fn resolve_chunked(
     let sorted = names.clone().zip(names.skip(1)).all(|(a, b)| a < b);
     if sorted {
         // the usual case (a file written in name order): append batch after batch
-        for (svcs, binds, ..) in batches {
+        for (svcs, binds, (mut unresolved, _), _) in batches {
+            r.model.unresolved.append(&mut unresolved);
             let (s0, b0) = (r.model.services.len(), r.model.bindings.len());
             r.model.bindings.extend(binds.into_iter().map(|mut b| {
                 b.service = ServiceId::from_index(b.service.index() + s0);
@@ -217,10 +231,12 @@ pub(crate) fn resolve_chunked(
         });
         let mut taken: Vec<Taken> = batches
             .into_iter()
-            .map(|(s, b, ..)| {
+            .map(|(s, b, (u, ends), _)| {
                 (
                     s.into_iter().map(Some).collect(),
                     b.into_iter().map(Some).collect(),
+                    u.into_iter().map(Some).collect(),
+                    ends,
                 )
             })
             .collect();
@@ -249,6 +265,12 @@ pub(crate) fn resolve_chunked(
             }
             svc.bindings = start..r.model.bindings.len();
             r.model.services.push(svc);
+            let ends = &taken[bi].3;
+            let from = if si == 0 { 0 } else { ends[si - 1] };
+            let to = ends[si];
+            r.model
+                .unresolved
+                .extend(taken[bi].2[from..to].iter_mut().filter_map(Option::take));
         }
     }
     r.tail(&files);
@@ -261,6 +283,7 @@ pub(crate) fn resolve(files: &mut [(FileId, SpecFile)], model: &mut Model) -> Ve
         errors: Vec::new(),
         net_ids: HashMap::new(),
         host_ids: HashMap::new(),
+        unresolved_ends: Vec::new(),
     };
     r.run(files);
     r.errors
@@ -271,6 +294,8 @@ struct Resolver<'m> {
     errors: Vec<SpecError>,
     net_ids: HashMap<String, NetId>,
     host_ids: HashMap<String, HostId>,
+    /// After each service resolved, how many dangling names there are (chunk merging).
+    unresolved_ends: Vec<usize>,
 }
 
 fn valid_name(s: &str) -> bool {
@@ -951,6 +976,7 @@ impl Resolver<'_> {
                 bindings: start..end,
                 lease_until: def.lease_until.as_ref().map(|t| t.value.0),
             });
+            self.unresolved_ends.push(self.model.unresolved.len());
         }
     }
 
@@ -1232,10 +1258,16 @@ impl Resolver<'_> {
     }
 
     fn routes(&mut self, files: &[(FileId, SpecFile)]) {
+        // numbered per file (the chunks of one large file share its id and count on)
+        let mut index = (FileId(u32::MAX), 0);
         for (f, spec) in files {
-            for (i, r) in spec.routes.iter().enumerate() {
+            if index.0 != *f {
+                index = (*f, 0);
+            }
+            for r in &spec.routes {
+                index.1 += 1;
                 let loc = Loc::new(*f, &r.span);
-                let referrer = format!("route #{}", i + 1);
+                let referrer = format!("route #{}", index.1);
                 let from = self.binding_ref(&r.from, Loc::new(*f, &r.from.span), &referrer);
                 let to = self.binding_ref(&r.to, Loc::new(*f, &r.to.span), &referrer);
                 let on =

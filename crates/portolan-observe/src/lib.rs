@@ -14,6 +14,7 @@ pub mod listener;
 pub mod netlink;
 pub mod probe;
 pub mod procfs;
+pub mod reachability;
 pub mod source;
 pub mod tls;
 

@@ -16,8 +16,16 @@
 //! in scope).
 #![deny(missing_docs)]
 
+pub(crate) mod common;
+pub(crate) mod fw;
 mod table;
-pub mod targets;
+#[cfg(test)]
+mod testutil;
+
+/// The generators, one module per file of `src/targets/` (collected by `build.rs`).
+pub mod targets {
+    include!(concat!(env!("OUT_DIR"), "/targets.rs"));
+}
 
 use portolan_lint::{Analysis, Report};
 use portolan_model::{Binding, HostId, Model};
@@ -107,6 +115,8 @@ pub trait Generator: Sync {
     fn name(&self) -> &'static str;
     /// One line for `--help`.
     fn description(&self) -> &'static str;
+    /// File name extension of the output (`nft`, `yml`), for files written per target.
+    fn extension(&self) -> &'static str;
     /// Renders the whole output.
     fn render(&self, cx: &RenderContext<'_>) -> Result<Rendered, RenderError>;
     /// Whether the output is deployed on one machine (needs exactly one host in scope).
@@ -120,27 +130,53 @@ pub trait Generator: Sync {
     }
 }
 
-/// Every target.
+impl std::fmt::Debug for dyn Generator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Every target, by name.
 pub fn generators() -> &'static [&'static dyn Generator] {
-    &[
-        &targets::markdown::Markdown,
-        &targets::nftables::Nftables,
-        &targets::iptables::Iptables,
-        &targets::iptables::Ip6tables,
-        &targets::ufw::Ufw,
-        &targets::aws_sg::AwsSg,
-        &targets::terraform::Terraform,
-        &targets::k8s_netpol::K8sNetpol,
-        &targets::compose::Compose,
-        &targets::nginx::Nginx,
-        &targets::etc_services::EtcServices,
-        &targets::env::Env,
-        &targets::prometheus::Prometheus,
-        &targets::mermaid::Mermaid,
-    ]
+    static ALL: std::sync::LazyLock<Vec<&'static dyn Generator>> = std::sync::LazyLock::new(|| {
+        let mut all: Vec<&'static dyn Generator> = targets::BY_FILE
+            .iter()
+            .flat_map(|g| g.iter().copied())
+            .collect();
+        all.sort_by_key(|g| g.name());
+        all
+    });
+    &ALL
 }
 
 /// The target called `name`.
 pub fn generator(name: &str) -> Option<&'static dyn Generator> {
     generators().iter().copied().find(|g| g.name() == name)
+}
+
+#[cfg(test)]
+mod layout_tests {
+    /// `cargo fmt` cannot reach the target files (their `mod` declarations come from the
+    /// build script), so they are checked here, where every engineer's `cargo test` runs.
+    #[test]
+    fn target_files_are_rustfmt_clean() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/targets");
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+            .expect("src/targets")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "rs"))
+            .collect();
+        files.sort();
+        let out = std::process::Command::new("rustfmt")
+            .args(["--edition", "2024", "--check"])
+            .args(&files)
+            .output()
+            .expect("rustfmt is installed with the toolchain");
+        assert!(
+            out.status.success(),
+            "run `rustfmt --edition 2024 crates/portolan-render/src/targets/*.rs`:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
 }

@@ -10,9 +10,34 @@ pub struct Table {
     rows: usize,
 }
 
-/// Escapes a cell: pipes, newlines.
+/// Escapes spec text for Markdown prose: `<`, `>` and `&` become entities (Markdown
+/// renderers pass raw HTML through, so a purpose of `<script>` would run in the page) and line
+/// breaks become spaces (a newline in a title would end the heading and start a paragraph).
+pub fn text(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s
+        .bytes()
+        .any(|b| matches!(b, b'<' | b'>' | b'&' | b'\n' | b'\r'))
+    {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\r' | '\n' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Escapes a cell: like [`text`], plus pipes (which would end the cell).
 pub fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+    text(s).replace('|', "\\|")
 }
 
 impl Table {
@@ -41,7 +66,9 @@ impl Table {
             let c = c.as_ref();
             self.text.push(' ');
             // a byte scan: `contains` with a char array was a fifth of the row cost
-            if c.bytes().any(|b| matches!(b, b'|' | b'\n' | b'\r')) {
+            if c.bytes()
+                .any(|b| matches!(b, b'|' | b'\n' | b'\r' | b'<' | b'>' | b'&'))
+            {
                 self.text.push_str(&cell(c));
             } else {
                 self.text.push_str(c);
@@ -77,5 +104,18 @@ mod tests {
         let mut t = Table::new(&["a", "b"]);
         t.row(["x|y", "1\n2"]);
         assert_eq!(t.render(), "| a | b |\n|---|---|\n| x\\|y | 1 2 |\n");
+    }
+
+    #[test]
+    fn regression_spec_text_cannot_inject_html_or_break_lines() {
+        // gen markdown wrote raw HTML and line breaks from spec text into PORTS.md
+        let mut t = Table::new(&["purpose"]);
+        t.row(["<script>alert(1)</script> & co\r\n| next"]);
+        assert_eq!(
+            t.render(),
+            "| purpose |\n|---|\n| &lt;script&gt;alert(1)&lt;/script&gt; &amp; co \\| next |\n"
+        );
+        assert_eq!(text("# Ops\n<b>bold</b>"), "# Ops &lt;b&gt;bold&lt;/b&gt;");
+        assert!(matches!(text("plain"), std::borrow::Cow::Borrowed("plain")));
     }
 }

@@ -38,9 +38,27 @@ pub enum CliError {
         /// The server's error message, with the field it names.
         message: String,
     },
-    /// Anything else.
+    /// A generator cannot express the spec.
     #[error(transparent)]
-    Other(#[from] anyhow::Error),
+    Render(#[from] portolan_render::RenderError),
+    /// An external program (`nft`, `ufw`, `docker`, …) could not be run or failed.
+    #[error("{}", external_message(cmd, *status, stderr))]
+    External {
+        /// The command line as shown to the user.
+        cmd: String,
+        /// Its exit status (`None`: it could not be started, or a signal ended it).
+        status: Option<i32>,
+        /// Its standard error, trimmed (or why it could not be started).
+        stderr: String,
+    },
+}
+
+fn external_message(cmd: &str, status: Option<i32>, stderr: &str) -> String {
+    match status {
+        Some(code) if stderr.is_empty() => format!("`{cmd}` failed with exit status {code}"),
+        Some(code) => format!("`{cmd}` failed with exit status {code}: {stderr}"),
+        None => format!("`{cmd}`: {stderr}"),
+    }
 }
 
 impl From<portolan_alloc::AllocError> for CliError {

@@ -1,12 +1,17 @@
 //! # portolan (the CLI)
 //!
-//! `main` calls [`run`]; clap parses into [`cli::Cli`], which is validated into
-//! [`settings::Settings`]; each subcommand lives in its own file under `commands/`. Errors
-//! map to [`exit::Exit`] codes (0 ok, 1 findings, 2 usage/input), a broken pipe is success.
+//! `main` calls [`run`]; clap parses into [`cli::Cli`], whose global options are validated
+//! into [`settings::Settings`]; each subcommand lives in its own module under `commands/`
+//! (its arguments, their validation and the run). Errors map to [`exit::Exit`] codes (0 ok,
+//! 1 findings, 2 usage/input), a broken pipe is success.
+//!
+//! The `registry` feature (on by default) adds the team-registry commands (`serve`, `token`,
+//! `push`, `pull`, `agent`, `alloc --server`) and with them tokio, axum, sqlx and a TLS
+//! HTTP client; `--no-default-features` builds the CLI without them.
 #![deny(missing_docs)]
 
 pub mod cli;
-mod commands;
+pub mod commands;
 pub mod error;
 pub mod exit;
 pub mod output;
@@ -34,17 +39,15 @@ pub fn run() -> std::process::ExitCode {
             .into();
         }
     };
-    let json = cli.json
-        || matches!(&cli.command, cli::Command::Lint(a) if matches!(a.report.format, Some(cli::FormatArg::Json | cli::FormatArg::Sarif)))
-        || matches!(&cli.command, cli::Command::Check(a) if matches!(a.report.format, Some(cli::FormatArg::Json | cli::FormatArg::Sarif)));
-    let settings = match Settings::from_cli(cli) {
+    let json = cli.json || cli.command.machine_output();
+    let settings = match Settings::from_cli(&cli) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return Exit::Input.into();
         }
     };
-    match commands::dispatch(&settings) {
+    match cli.command.run(&settings) {
         Ok(code) => code.into(),
         Err(CliError::BrokenPipe) => Exit::Ok.into(),
         Err(e) => {

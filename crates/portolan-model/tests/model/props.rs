@@ -72,7 +72,7 @@ proptest! {
 
 /// Spec-shaped text: real keys and sections with arbitrary values, to get past the TOML
 /// parser into serde and the resolver.
-fn spec_text() -> impl Strategy<Value = String> {
+pub(crate) fn spec_text() -> impl Strategy<Value = String> {
     let key = prop_oneof![
         Just("port"),
         Just("bind"),
@@ -125,11 +125,21 @@ fn spec_text() -> impl Strategy<Value = String> {
         Just("[lint]"),
         Just("[services.a.env.production]"),
         Just("[[reservations]]"),
+        Just("[[services.a.lint.allow]]"),
+        Just("[services.a.lint]"),
+        Just("[services]"),
+        Just("[\"services\".'a']"),
+        Just("[[hosts.a.firewall.rules]]"),
+        Just("[[services]]"),
+        Just("[routes.x]"),
     ];
     let line = prop_oneof![
         header.prop_map(str::to_string),
         (key.clone(), value.clone()).prop_map(|(k, v)| format!("{k} = {v}")),
-        (key, value).prop_map(|(k, v)| format!("bindings.http = {{ {k} = {v} }}")),
+        (key.clone(), value.clone()).prop_map(|(k, v)| format!("bindings.http = {{ {k} = {v} }}")),
+        (key, value).prop_map(|(k, v)| format!("a.bindings.http.{k} = {v}")),
+        Just("services.a.hosts = [\"a\"]".to_string()),
+        Just("rule = \"internal-exposed\"\nreason = \"why\"".to_string()),
         "[ -~]{0,20}",
     ];
     proptest::collection::vec(line, 0..14).prop_map(|v| v.join("\n"))

@@ -38,7 +38,7 @@ use std::fmt::Write as _;
 use portolan_model::{FlowEnd, HostId, IpNet, IpSet, Status, Transport};
 use serde::Serialize;
 
-use crate::targets::common;
+use crate::common;
 use crate::{Generator, RenderContext, RenderError, Rendered};
 
 /// The AWS security-group generator.
@@ -436,7 +436,14 @@ fn permissions(rules: &[SgRule]) -> Vec<Permission> {
     out
 }
 
+/// The generators this file defines (collected by `build.rs` into [`crate::generators`]).
+pub(crate) const GENERATORS: &[&dyn Generator] = &[&AwsSg];
+
 impl Generator for AwsSg {
+    fn extension(&self) -> &'static str {
+        "json"
+    }
+
     fn name(&self) -> &'static str {
         "aws-sg"
     }
@@ -510,7 +517,7 @@ mod tests {
     use portolan_model::{IpNet, IpSet, Status};
     use serde_json::Value;
 
-    use crate::targets::testutil::{EXAMPLES, example, render, render_str};
+    use crate::testutil::{EXAMPLES, example, render, render_str};
 
     fn aws_ok(s: &str) -> bool {
         s.len() <= 255

@@ -18,8 +18,8 @@ use std::net::IpAddr;
 
 use portolan_model::{Publisher, Status, Transport};
 
-use crate::targets::common;
-use crate::targets::fw::the_host;
+use crate::common;
+use crate::fw::the_host;
 use crate::{Generator, RenderContext, RenderError, Rendered};
 
 /// The Compose generator.
@@ -32,7 +32,14 @@ fn addr(ip: IpAddr) -> String {
     }
 }
 
+/// The generators this file defines (collected by `build.rs` into [`crate::generators`]).
+pub(crate) const GENERATORS: &[&dyn Generator] = &[&Compose];
+
 impl Generator for Compose {
+    fn extension(&self) -> &'static str {
+        "yml"
+    }
+
     fn name(&self) -> &'static str {
         "compose"
     }

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use portolan_model::PortRange;
 
-use crate::targets::common;
+use crate::common;
 use crate::{Generator, RenderContext, RenderError, Rendered};
 
 /// The dotenv generator.
@@ -27,7 +27,14 @@ pub(crate) fn upper_snake(s: &str) -> String {
         .collect()
 }
 
+/// The generators this file defines (collected by `build.rs` into [`crate::generators`]).
+pub(crate) const GENERATORS: &[&dyn Generator] = &[&Env];
+
 impl Generator for Env {
+    fn extension(&self) -> &'static str {
+        "env"
+    }
+
     fn name(&self) -> &'static str {
         "env"
     }

@@ -9,13 +9,20 @@ use std::fmt::Write as _;
 
 use portolan_model::PortRange;
 
-use crate::targets::common;
+use crate::common;
 use crate::{Generator, RenderContext, RenderError, Rendered};
 
 /// The `/etc/services` generator.
 pub struct EtcServices;
 
+/// The generators this file defines (collected by `build.rs` into [`crate::generators`]).
+pub(crate) const GENERATORS: &[&dyn Generator] = &[&EtcServices];
+
 impl Generator for EtcServices {
+    fn extension(&self) -> &'static str {
+        "txt"
+    }
+
     fn name(&self) -> &'static str {
         "etc-services"
     }

@@ -16,8 +16,8 @@
 
 use std::fmt::Write as _;
 
-use crate::targets::common;
-use crate::targets::fw::{Allow, Plan, Src, the_host};
+use crate::common;
+use crate::fw::{Allow, Plan, Src, the_host};
 use crate::{Generator, RenderContext, RenderError, Rendered};
 
 /// The IPv4 generator (`iptables-restore`).
@@ -207,7 +207,14 @@ fn render(cx: &RenderContext<'_>, v4: bool) -> Result<Rendered, RenderError> {
     })
 }
 
+/// The generators this file defines (collected by `build.rs` into [`crate::generators`]).
+pub(crate) const GENERATORS: &[&dyn Generator] = &[&Iptables, &Ip6tables];
+
 impl Generator for Iptables {
+    fn extension(&self) -> &'static str {
+        "rules"
+    }
+
     fn name(&self) -> &'static str {
         "iptables"
     }
@@ -226,6 +233,10 @@ impl Generator for Iptables {
 }
 
 impl Generator for Ip6tables {
+    fn extension(&self) -> &'static str {
+        "rules"
+    }
+
     fn name(&self) -> &'static str {
         "ip6tables"
     }

@@ -37,7 +37,7 @@ use portolan_model::{
     EnvId, ExposureTerm, FlowEnd, IpNet, IpSet, Model, PortRange, ServiceId, Status, Transport,
 };
 
-use crate::targets::common;
+use crate::common;
 use crate::{Generator, RenderContext, RenderError, Rendered};
 
 /// The Kubernetes `NetworkPolicy` generator.
@@ -217,7 +217,14 @@ fn service_ports(
     if here.is_empty() { pick(false) } else { here }
 }
 
+/// The generators this file defines (collected by `build.rs` into [`crate::generators`]).
+pub(crate) const GENERATORS: &[&dyn Generator] = &[&K8sNetpol];
+
 impl Generator for K8sNetpol {
+    fn extension(&self) -> &'static str {
+        "yaml"
+    }
+
     fn name(&self) -> &'static str {
         "k8s-netpol"
     }
@@ -519,7 +526,7 @@ mod tests {
     use portolan_model::{ExposureTerm, Status};
     use saphyr::{LoadableYamlNode, Yaml};
 
-    use crate::targets::testutil::{EXAMPLES, example, render, render_str};
+    use crate::testutil::{EXAMPLES, example, render, render_str};
 
     fn get<'a>(y: &'a Yaml<'a>, path: &[&str]) -> Option<&'a Yaml<'a>> {
         path.iter().try_fold(y, |y, k| y.as_mapping_get(k))

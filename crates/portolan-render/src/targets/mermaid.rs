@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use portolan_model::FlowEnd;
 
-use crate::targets::common;
+use crate::common;
 use crate::{Generator, RenderContext, RenderError, Rendered};
 
 /// The Mermaid generator.
@@ -22,7 +22,14 @@ fn svc_node(svc: usize, host: usize) -> String {
     format!("s{svc}_h{host}")
 }
 
+/// The generators this file defines (collected by `build.rs` into [`crate::generators`]).
+pub(crate) const GENERATORS: &[&dyn Generator] = &[&Mermaid];
+
 impl Generator for Mermaid {
+    fn extension(&self) -> &'static str {
+        "mmd"
+    }
+
     fn name(&self) -> &'static str {
         "mermaid"
     }

@@ -19,8 +19,8 @@ use std::fmt::Write as _;
 
 use portolan_model::{IpNet, IpSet, Model};
 
-use crate::targets::common::{self, ident};
-use crate::targets::fw::{Allow, Plan, Src, the_host};
+use crate::common::{self, ident};
+use crate::fw::{Allow, Plan, Src, the_host};
 use crate::{Generator, RenderContext, RenderError, Rendered};
 
 /// The nftables generator.
@@ -103,7 +103,14 @@ fn ports(a: &Allow) -> String {
     a.ports.to_string()
 }
 
+/// The generators this file defines (collected by `build.rs` into [`crate::generators`]).
+pub(crate) const GENERATORS: &[&dyn Generator] = &[&Nftables];
+
 impl Generator for Nftables {
+    fn extension(&self) -> &'static str {
+        "nft"
+    }
+
     fn name(&self) -> &'static str {
         "nftables"
     }

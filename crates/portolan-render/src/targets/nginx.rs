@@ -17,8 +17,8 @@ use std::net::IpAddr;
 
 use portolan_model::{Binding, Model, Status, Tls};
 
-use crate::targets::common::{self, ident};
-use crate::targets::fw::the_host;
+use crate::common::{self, ident};
+use crate::fw::the_host;
 use crate::{Generator, RenderContext, RenderError, Rendered};
 
 /// The nginx generator.
@@ -74,7 +74,14 @@ fn server(m: &Model, u: &Binding, from: &Binding) -> Result<String, String> {
     Ok(format!("{a}:{port}"))
 }
 
+/// The generators this file defines (collected by `build.rs` into [`crate::generators`]).
+pub(crate) const GENERATORS: &[&dyn Generator] = &[&Nginx];
+
 impl Generator for Nginx {
+    fn extension(&self) -> &'static str {
+        "conf"
+    }
+
     fn name(&self) -> &'static str {
         "nginx"
     }

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use portolan_model::{Binding, Model, Status};
 
-use crate::targets::common;
+use crate::common;
 use crate::{Generator, RenderContext, RenderError, Rendered};
 
 /// The Prometheus generator.
@@ -27,7 +27,14 @@ pub(crate) fn is_metrics(m: &Model, b: &Binding) -> bool {
         || m.service(b.service).name.ends_with("exporter")
 }
 
+/// The generators this file defines (collected by `build.rs` into [`crate::generators`]).
+pub(crate) const GENERATORS: &[&dyn Generator] = &[&Prometheus];
+
 impl Generator for Prometheus {
+    fn extension(&self) -> &'static str {
+        "yml"
+    }
+
     fn name(&self) -> &'static str {
         "prometheus"
     }

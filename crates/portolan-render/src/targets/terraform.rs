@@ -20,8 +20,8 @@ use std::fmt::Write as _;
 
 use portolan_model::Transport;
 
+use crate::common::{self, ident};
 use crate::targets::aws_sg::{self, Peer, SgRule};
-use crate::targets::common::{self, ident};
 use crate::{Generator, RenderContext, RenderError, Rendered};
 
 /// The Terraform generator.
@@ -125,7 +125,14 @@ fn rules(
     }
 }
 
+/// The generators this file defines (collected by `build.rs` into [`crate::generators`]).
+pub(crate) const GENERATORS: &[&dyn Generator] = &[&Terraform];
+
 impl Generator for Terraform {
+    fn extension(&self) -> &'static str {
+        "tf"
+    }
+
     fn name(&self) -> &'static str {
         "terraform"
     }
@@ -230,7 +237,7 @@ mod tests {
 
     use std::collections::{BTreeMap, BTreeSet};
 
-    use crate::targets::testutil::{EXAMPLES, example, render, render_str};
+    use crate::testutil::{EXAMPLES, example, render, render_str};
 
     /// Top-level blocks: (header words, body lines).
     fn blocks(text: &str) -> Vec<(Vec<String>, Vec<String>)> {

@@ -12,8 +12,8 @@
 
 use std::fmt::Write as _;
 
-use crate::targets::common;
-use crate::targets::fw::{Allow, Plan, Src, the_host};
+use crate::common;
+use crate::fw::{Allow, Plan, Src, the_host};
 use crate::{Generator, RenderContext, RenderError, Rendered};
 
 /// The ufw generator.
@@ -86,7 +86,14 @@ fn egress(plan: &Plan) -> String {
     out
 }
 
+/// The generators this file defines (collected by `build.rs` into [`crate::generators`]).
+pub(crate) const GENERATORS: &[&dyn Generator] = &[&Ufw];
+
 impl Generator for Ufw {
+    fn extension(&self) -> &'static str {
+        "sh"
+    }
+
     fn name(&self) -> &'static str {
         "ufw"
     }

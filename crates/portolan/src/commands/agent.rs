@@ -5,12 +5,72 @@
 
 use std::time::Duration;
 
+use super::Subcommand;
+use super::client::{Client, Remote};
+use crate::cli::RemoteArgs;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
-use crate::settings::{AgentSettings, Settings};
+use crate::settings::Settings;
 
-use super::client::Client;
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan agent --server http://registry:7878 --token ptk_… --once
+  sudo portolan agent --interval 30s --host app1     # run under systemd; root sees every owner
+  PORTOLAN_SERVER=http://registry:7878 PORTOLAN_TOKEN=ptk_… portolan agent
+
+Reports what `portolan ls` shows; the server computes the host's drift. Needs a write token.";
+
+/// `portolan agent`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The registry.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// Report as this host (default: this machine's short hostname).
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    /// Time between reports (`30s`, `5m`).
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub interval: String,
+    /// Report once and exit.
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// Validated `agent` options.
+#[derive(Debug, Clone)]
+struct AgentSettings {
+    /// The registry.
+    remote: Remote,
+    /// Host name to report as.
+    host: Option<String>,
+    /// Seconds between reports.
+    interval: u64,
+    /// Report once.
+    once: bool,
+}
+
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        let interval = portolan_alloc::lease::parse_duration(&self.interval)
+            .map_err(|e| CliError::Usage(format!("--interval: {e}")))?;
+        let interval = u64::try_from(interval)
+            .ok()
+            .filter(|s| *s >= 1)
+            .ok_or_else(|| CliError::Usage("--interval must be at least 1s".into()))?;
+        run(
+            s,
+            &AgentSettings {
+                remote: Remote::required(self.remote)?,
+                host: self.host,
+                interval,
+                once: self.once,
+            },
+        )
+    }
+}
 
 /// This machine's short host name.
 fn hostname() -> String {
@@ -20,7 +80,7 @@ fn hostname() -> String {
 }
 
 fn report(s: &Settings, client: &Client<'_>, host: &str) -> Result<(), CliError> {
-    let (listeners, note) = super::observe::listeners(true)?;
+    let (listeners, note) = super::live::listeners(true)?;
     if let Some(n) = note
         && s.verbosity > 0
     {
@@ -41,7 +101,7 @@ fn report(s: &Settings, client: &Client<'_>, host: &str) -> Result<(), CliError>
     Ok(())
 }
 
-pub(crate) fn run(s: &Settings, a: &AgentSettings) -> Result<Exit, CliError> {
+fn run(s: &Settings, a: &AgentSettings) -> Result<Exit, CliError> {
     let client = Client::new(&a.remote);
     let host = a.host.clone().unwrap_or_else(hostname);
     if host.is_empty() {

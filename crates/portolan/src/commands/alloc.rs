@@ -5,41 +5,147 @@
 //! `$PORTOLAN_SERVER`) the team registry allocates instead, and the local spec is untouched.
 
 use std::fmt::Write as _;
-use std::path::Path;
 
 use portolan_alloc::edit::NewService;
-use portolan_alloc::log::{self, Action, Entry};
+use portolan_alloc::log::Action;
 use portolan_alloc::txn::Transaction;
 use portolan_alloc::{AllocError, Occupied, Request};
 use portolan_model::spec::Timestamp;
 
+use super::Subcommand;
+use super::common::{entry, shown};
+use crate::cli::TransportArg;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
-use crate::settings::{AllocSettings, Settings};
+use crate::settings::Settings;
 
-/// The directory of a spec path (for `git config user.name`).
-pub(super) fn spec_dir(spec: &Path) -> &Path {
-    if spec.is_dir() {
-        spec
-    } else {
-        spec.parent().unwrap_or(Path::new("."))
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan alloc dashboard --name hub --block api      # lowest free port of the block
+  PORT=$(portolan alloc dev --name test-db --lease 1h --print)
+  portolan alloc shop --name grpc --host app1 --transport udp --count 3 --near 8040
+  portolan alloc shop --name try --dry-run               # show the port, write nothing
+  portolan alloc shop --name ci-db --lease 2h --server http://registry:7878   # the team registry
+
+Skips ports bound on the host, reserved ports, well-known ports of other software,
+browser-unsafe ports and the host's ephemeral range. Exit 1 when the range is full.";
+
+/// `portolan alloc`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Project whose range (or block) the port comes from.
+    pub project: String,
+    /// Name of the new service.
+    #[arg(long, value_name = "SVC")]
+    pub name: String,
+    /// Block of the project (default: the whole range).
+    #[arg(long, value_name = "BLOCK")]
+    pub block: Option<String>,
+    /// Host the service runs on (default: ports bound on any host count as taken).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Transport of the binding.
+    #[arg(long, value_enum, default_value_t = TransportArg::Tcp)]
+    pub transport: TransportArg,
+    /// Number of consecutive ports.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub count: u16,
+    /// Prefer the free port nearest to PORT.
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub near: Option<u16>,
+    /// Lease: the allocation expires after DURATION (`90m`, `2h`, `1d12h`, `1w`).
+    #[arg(long, value_name = "DURATION")]
+    pub lease: Option<String>,
+    /// Why: written as the service's purpose and to the log.
+    #[arg(long, value_name = "TEXT")]
+    pub why: Option<String>,
+    /// Name of the binding written.
+    #[arg(long, value_name = "NAME", default_value = "main")]
+    pub binding: String,
+    /// Show the port; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print only the port (`5021`, or `5021-5023` with --count), for scripts.
+    #[arg(long)]
+    pub print: bool,
+    /// Allocate from this registry instead of the local spec.
+    #[cfg(feature = "registry")]
+    #[command(flatten)]
+    pub remote: crate::cli::RemoteArgs,
+}
+
+/// `alloc`, validated: the lease parsed, the name checked.
+#[derive(Debug, Clone)]
+struct AllocSettings {
+    /// Project.
+    project: String,
+    /// New service name.
+    name: String,
+    /// Block.
+    block: Option<String>,
+    /// Host.
+    host: Option<String>,
+    /// Transport.
+    transport: portolan_model::Transport,
+    /// Consecutive ports.
+    count: u16,
+    /// Preferred port.
+    near: Option<u16>,
+    /// Lease length in seconds.
+    lease: Option<i64>,
+    /// Why.
+    why: Option<String>,
+    /// Binding name.
+    binding: String,
+    /// Write nothing.
+    dry_run: bool,
+    /// Print only the port.
+    print: bool,
+    /// Allocate from this registry instead of the local spec.
+    #[cfg(feature = "registry")]
+    remote: Option<super::client::Remote>,
+}
+
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        for (what, n) in [("--name", &self.name), ("--binding", &self.binding)] {
+            if !portolan_alloc::policy::valid_name(n) {
+                return Err(CliError::Usage(format!(
+                    "{what}: {}",
+                    AllocError::InvalidName(n.clone())
+                )));
+            }
+        }
+        let lease = self
+            .lease
+            .as_deref()
+            .map(portolan_alloc::lease::parse_duration)
+            .transpose()
+            .map_err(|e| CliError::Usage(format!("--lease: {e}")))?;
+        let a = AllocSettings {
+            project: self.project,
+            name: self.name,
+            block: self.block,
+            host: self.host,
+            transport: self.transport.into(),
+            count: self.count,
+            near: self.near,
+            lease,
+            why: self.why,
+            binding: self.binding,
+            dry_run: self.dry_run,
+            print: self.print,
+            #[cfg(feature = "registry")]
+            remote: super::client::Remote::from_args(self.remote)?,
+        };
+        #[cfg(feature = "registry")]
+        if let Some(remote) = &a.remote {
+            return run_remote(s, &a, remote);
+        }
+        run(s, &a)
     }
-}
-
-/// A path as the user gave it, relative to the current directory when inside it.
-pub(super) fn shown(p: &Path) -> String {
-    std::env::current_dir()
-        .ok()
-        .and_then(|c| p.strip_prefix(c).ok().map(Path::to_path_buf))
-        .unwrap_or_else(|| p.to_path_buf())
-        .display()
-        .to_string()
-}
-
-/// A log entry skeleton stamped with who and when.
-pub(super) fn entry(spec: &Path, now: i64, action: Action, ports: String) -> Entry {
-    Entry::new(now, log::who(spec_dir(spec)), action, ports)
 }
 
 /// Ports listening right now on this machine, unless `--host` names another machine: a port
@@ -49,11 +155,11 @@ fn live_ports(
     host: Option<&str>,
     transport: portolan_model::Transport,
 ) -> Result<Occupied, CliError> {
-    let here = super::observe::this_host(model);
+    let here = super::live::this_host(model);
     if host.is_some_and(|h| here.is_none_or(|id| model.host(id).name != h)) {
         return Ok(Occupied::new());
     }
-    let (live, _) = super::observe::listeners(false)?;
+    let (live, _) = super::live::listeners(false)?;
     Ok(live
         .iter()
         .filter(|l| l.transport.as_str() == transport.as_str())
@@ -73,10 +179,11 @@ fn request<'a>(a: &'a AllocSettings, host: Option<&'a str>) -> Request<'a> {
 }
 
 /// `alloc --server`: the registry allocates, with the same policy, in its database.
+#[cfg(feature = "registry")]
 fn run_remote(
     s: &Settings,
     a: &AllocSettings,
-    remote: &crate::settings::Remote,
+    remote: &super::client::Remote,
 ) -> Result<Exit, CliError> {
     if a.dry_run {
         return Err(CliError::Usage(
@@ -132,10 +239,7 @@ fn run_remote(
     Ok(Exit::Ok)
 }
 
-pub(crate) fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
-    if let Some(remote) = &a.remote {
-        return run_remote(s, a, remote);
-    }
+fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
     let now = portolan_alloc::lease::now()?;
     let mut txn = if a.dry_run {

@@ -4,12 +4,95 @@
 
 use portolan_model::error::did_you_mean;
 
-use super::observe::{listeners, this_host};
+use std::path::PathBuf;
+
+use clap::ValueEnum;
+
+use super::Subcommand;
+use super::common::{ReportSettings, capture, print_report};
+use super::live::{listeners, this_host};
+use crate::cli::ReportArgs;
 use crate::error::CliError;
 use crate::exit::Exit;
-use crate::settings::{FirewallSettings, ReportSettings, Settings};
+use crate::settings::Settings;
 
-pub(crate) fn run(
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan check
+  portolan check --host app1 --format json
+  portolan check --probe                 # and connect to every declared binding
+  sudo portolan check --firewall nftables  # the live ruleset against the spec
+  portolan check --host app1 --firewall iptables --from app1.iptables-save";
+
+/// `portolan check`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Report options.
+    #[command(flatten)]
+    pub report: ReportArgs,
+    /// Which host of the spec this machine is.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    /// Also probe this host's declared bindings from here (TCP, TLS, HTTP).
+    #[arg(long)]
+    pub probe: bool,
+    /// Compare the host's deployed firewall with the spec (`firewall-drift`): read live
+    /// (`ufw status verbose`, `iptables-save` + `ip6tables-save`, `nft list ruleset`; needs
+    /// root) or from --from.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub firewall: Option<FirewallArg>,
+    /// Read the firewall dump from FILE (`-`: standard input) instead of the live firewall;
+    /// live listeners are then not compared (the dump may come from another machine).
+    #[arg(long = "from", value_name = "FILE", requires = "firewall")]
+    pub from: Option<PathBuf>,
+}
+
+/// `check --firewall`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FirewallArg {
+    /// `ufw status verbose` output.
+    Ufw,
+    /// `iptables-save` (and `ip6tables-save`) output.
+    Iptables,
+    /// `nft list ruleset` output.
+    Nftables,
+}
+
+/// `check --firewall`, validated.
+#[derive(Debug, Clone)]
+struct FirewallSettings {
+    /// Dump syntax.
+    kind: portolan_lint::firewall::Kind,
+    /// `--from FILE` (`-`: stdin); `None`: read the live firewall.
+    from: Option<PathBuf>,
+}
+
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        let firewall = self.firewall.map(|k| FirewallSettings {
+            kind: match k {
+                FirewallArg::Ufw => portolan_lint::firewall::Kind::Ufw,
+                FirewallArg::Iptables => portolan_lint::firewall::Kind::Iptables,
+                FirewallArg::Nftables => portolan_lint::firewall::Kind::Nftables,
+            },
+            from: self.from,
+        });
+        run(
+            s,
+            ReportSettings::new(&self.report, s.json),
+            self.host.as_deref(),
+            self.probe,
+            firewall.as_ref(),
+        )
+    }
+
+    fn machine_output(&self) -> bool {
+        self.report.machine_output()
+    }
+}
+
+fn run(
     s: &Settings,
     report: ReportSettings,
     host: Option<&str>,
@@ -44,7 +127,7 @@ pub(crate) fn run(
         if fw.from.is_some() {
             // a saved dump may come from another machine: compare only the firewall
             portolan_lint::sort(&model, &mut r.findings);
-            return super::print_report(s, &model, r, report);
+            return print_report(s, &model, r, report);
         }
     }
     match host_id {
@@ -53,7 +136,8 @@ pub(crate) fn run(
             r.findings
                 .extend(portolan_observe::drift::drift(&model, h, &live));
             if probe {
-                r.findings.extend(reachability(&model, h));
+                r.findings
+                    .extend(portolan_observe::reachability::unreachable(&model, h));
             }
             portolan_lint::sort(&model, &mut r.findings);
             if let Some(n) = note
@@ -70,7 +154,7 @@ pub(crate) fn run(
         }
         None => {}
     }
-    super::print_report(s, &model, r, report)
+    print_report(s, &model, r, report)
 }
 
 /// Whether this process runs as root (effective uid 0).
@@ -83,22 +167,6 @@ fn is_root() -> bool {
                 .and_then(|l| l.split_whitespace().nth(1).map(|e| e == "0"))
         })
         .unwrap_or(false)
-}
-
-/// Runs `prog args` and returns its standard output.
-fn capture(prog: &str, args: &[&str]) -> Result<String, CliError> {
-    let out = std::process::Command::new(prog)
-        .args(args)
-        .output()
-        .map_err(|e| CliError::Usage(format!("cannot run `{prog}`: {e} (is it installed?)")))?;
-    if !out.status.success() {
-        return Err(CliError::Usage(format!(
-            "`{prog} {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The dump (from `--from`, standard input or the live firewall) and how to name it.
@@ -178,59 +246,4 @@ fn firewall_drift(
         name: &name,
     };
     Ok(drift(model, analysis, h, &dump))
-}
-
-/// `--probe`: connect to every active declared binding of host `h` from here; what does not
-/// accept is `unreachable`.
-fn reachability(
-    model: &portolan_model::Model,
-    h: portolan_model::HostId,
-) -> Vec<portolan_lint::Finding> {
-    use portolan_observe::probe::{self, Options, State};
-    let targets = super::probe::spec_targets(model, |b| {
-        b.host == h && b.status == portolan_model::Status::Active
-    });
-    let results = probe::run(
-        targets.iter().map(|(t, _)| t.clone()).collect(),
-        Options {
-            timeout: std::time::Duration::from_millis(500),
-            ..Options::default()
-        },
-        &|_| {},
-    );
-    let mut out = Vec::new();
-    for r in results {
-        if matches!(r.state, State::Open | State::OpenFiltered) {
-            continue;
-        }
-        let Some((_, name)) = targets.iter().find(|(t, _)| *t == r.target) else {
-            continue;
-        };
-        let loc = model
-            .service_named(name.split('.').next().unwrap_or_default())
-            .and_then(|sid| {
-                model
-                    .bindings_of(sid)
-                    .iter()
-                    .find(|b| b.qualified_name(model) == *name)
-                    .map(|b| b.port_loc)
-            });
-        let mut f = portolan_lint::Finding::new(
-            portolan_lint::Rule::Unreachable,
-            format!(
-                "`{name}` at {}:{}/{} is {} from here",
-                r.target.addr,
-                r.target.port,
-                r.target.transport.as_str(),
-                r.state.as_str()
-            ),
-        )
-        .subject(name.clone())
-        .help("start it, or check the bind address and the firewalls on the way");
-        if let Some(l) = loc {
-            f = f.at(l, "declared here");
-        }
-        out.push(f);
-    }
-    out
 }

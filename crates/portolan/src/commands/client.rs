@@ -6,8 +6,61 @@
 
 use std::time::Duration;
 
+use crate::cli::RemoteArgs;
 use crate::error::CliError;
-use crate::settings::Remote;
+
+/// A registry to talk to: its base URL (no trailing `/`) and a token.
+#[derive(Clone)]
+pub(crate) struct Remote {
+    /// `http://127.0.0.1:7878`.
+    pub server: String,
+    /// Bearer token.
+    pub token: String,
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote")
+            .field("server", &self.server)
+            .field("token", &"***")
+            .finish()
+    }
+}
+
+impl Remote {
+    /// Validates `--server`/`--token` (or their environment variables); `None` when no
+    /// server is given.
+    pub(crate) fn from_args(a: RemoteArgs) -> Result<Option<Remote>, CliError> {
+        let Some(server) = a.server.filter(|s| !s.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let server = server.trim().trim_end_matches('/').to_string();
+        if !(server.starts_with("http://") || server.starts_with("https://")) {
+            return Err(CliError::Usage(format!(
+                "--server `{server}`: write http://HOST:PORT or https://HOST"
+            )));
+        }
+        let token = a
+            .token
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                CliError::Usage(
+                    "the registry needs a token: set PORTOLAN_TOKEN (or pass --token); create one with `portolan token create`".into(),
+                )
+            })?;
+        Ok(Some(Remote { server, token }))
+    }
+
+    /// Like [`Remote::from_args`], but a server is required.
+    pub(crate) fn required(a: RemoteArgs) -> Result<Remote, CliError> {
+        Self::from_args(a)?.ok_or_else(|| {
+            CliError::Usage(
+                "which registry? set PORTOLAN_SERVER (or pass --server http://HOST:7878)".into(),
+            )
+        })
+    }
+}
 
 /// A registry client.
 pub(crate) struct Client<'r> {

@@ -4,19 +4,123 @@
 //! starter spec of `init --from-discover`.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::PathBuf;
 
 use portolan_alloc::log::Action;
 use portolan_alloc::txn::Transaction;
-use portolan_discover::draft::{self, Diff, DraftService};
+use portolan_discover::draft::{self, Diff};
 use portolan_discover::walk::{self, Discovery, WalkOptions};
 use portolan_discover::{FileReport, PortUse, Role};
 
-use super::alloc::{entry, shown};
+use super::Subcommand;
+use super::common::{entry, shown, warn_problems};
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
-use crate::settings::{DiscoverSettings, Settings};
+use crate::settings::Settings;
+
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan discover                      # this repository (honours .gitignore)
+  portolan discover services/ deploy/ --json
+  portolan discover --diff               # code vs spec, both ways (exit 1 when they differ)
+  portolan discover --write              # add what the spec lacks; never overwrites
+  portolan discover --min-confidence high
+
+Secrets (passwords in URLs, *_PASSWORD values) are never printed.
+Exit codes: 0 ok, 1 --diff found differences, 2 usage error or unreadable spec.";
+
+/// `portolan discover`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Files or directories to read (default: the current directory).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Compare with the spec: ports the code uses that the spec lacks, declarations the code
+    /// no longer uses, and disagreements.
+    #[arg(long, conflicts_with = "write")]
+    pub diff: bool,
+    /// Add what the spec lacks to it (new services and bindings; declared values are never
+    /// overwritten).
+    #[arg(long)]
+    pub write: bool,
+    /// With --write: print what would be added and write nothing.
+    #[arg(long, requires = "write")]
+    pub dry_run: bool,
+    /// Only evidence at least this sure.
+    #[arg(long, value_enum, default_value_t = ConfidenceArg::Low, value_name = "LEVEL")]
+    pub min_confidence: ConfidenceArg,
+    /// Also read files .gitignore excludes.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Follow symbolic links.
+    #[arg(short = 'L', long)]
+    pub follow: bool,
+    /// Skip files larger than this many bytes.
+    #[arg(long, default_value_t = 8 * 1024 * 1024, value_name = "BYTES")]
+    pub max_filesize: u64,
+    /// Worker threads (default: one per core).
+    #[arg(short = 'j', long, default_value_t = 0, value_name = "N")]
+    pub threads: usize,
+}
+
+/// `--min-confidence`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
+pub enum ConfidenceArg {
+    /// Everything.
+    Low,
+    /// Recognised idioms and better.
+    Medium,
+    /// Only what the format says is a port.
+    High,
+}
+
+/// Validated `discover` options.
+#[derive(Debug, Clone)]
+struct DiscoverSettings {
+    /// Roots to walk.
+    paths: Vec<PathBuf>,
+    /// Compare with the spec.
+    diff: bool,
+    /// Merge into the spec.
+    write: bool,
+    /// With `write`: write nothing.
+    dry_run: bool,
+    /// Minimum confidence shown.
+    min_confidence: portolan_discover::Confidence,
+    /// Walk options.
+    walk: WalkOptions,
+}
+
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        run(
+            s,
+            &DiscoverSettings {
+                paths: if self.paths.is_empty() {
+                    vec![PathBuf::from(".")]
+                } else {
+                    self.paths
+                },
+                diff: self.diff,
+                write: self.write,
+                dry_run: self.dry_run,
+                min_confidence: match self.min_confidence {
+                    ConfidenceArg::Low => portolan_discover::Confidence::Low,
+                    ConfidenceArg::Medium => portolan_discover::Confidence::Medium,
+                    ConfidenceArg::High => portolan_discover::Confidence::High,
+                },
+                walk: WalkOptions {
+                    no_ignore: self.no_ignore,
+                    follow_links: self.follow,
+                    max_filesize: self.max_filesize,
+                    threads: self.threads,
+                },
+            },
+        )
+    }
+}
 
 /// Walks `d.paths` and keeps what is sure enough.
 fn run_walk(d: &DiscoverSettings) -> Discovery {
@@ -28,17 +132,7 @@ fn run_walk(d: &DiscoverSettings) -> Discovery {
     found
 }
 
-/// Problems go to stderr as warnings (the run never aborts on them).
-fn warn_problems(s: &Settings, report: &FileReport) {
-    if s.verbosity < 0 {
-        return;
-    }
-    for p in &report.problems {
-        eprintln!("warning: {}: {}", p.at, p.reason);
-    }
-}
-
-pub(crate) fn run(s: &Settings, d: &DiscoverSettings) -> Result<Exit, CliError> {
+fn run(s: &Settings, d: &DiscoverSettings) -> Result<Exit, CliError> {
     for p in &d.paths {
         if !p.exists() {
             return Err(CliError::Usage(format!(
@@ -318,22 +412,4 @@ fn write(s: &Settings, d: &DiscoverSettings, found: &Discovery) -> Result<Exit, 
     } else {
         Exit::Findings
     })
-}
-
-/// The starter spec of `init --from-discover ROOT`.
-pub(crate) fn starter(s: &Settings, root: &Path) -> Result<String, CliError> {
-    if !root.exists() {
-        return Err(CliError::Usage(format!(
-            "{}: no such file or directory",
-            root.display()
-        )));
-    }
-    let found = walk::discover(&[root.to_path_buf()], &WalkOptions::default());
-    warn_problems(s, &found.report);
-    let name = std::fs::canonicalize(root)
-        .ok()
-        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-        .unwrap_or_else(|| "my-system".into());
-    let services: Vec<DraftService> = draft::services(&found.report);
-    Ok(draft::starter_spec(&name, &services))
 }

@@ -10,17 +10,45 @@ use std::fmt::Write as _;
 use portolan_model::{Binding, Model};
 use serde_json::json;
 
-use crate::commands::gen_::check_scope;
+use super::Subcommand;
+use super::common::check_scope;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
 use crate::settings::Settings;
 
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan exposure
+  portolan exposure --env production --host app1
+  portolan exposure --json | jq '.bindings[] | select(.wider)'
+
+A binding marked WIDER is reachable from more than its declared exposure
+(`portolan lint` reports it as internal-exposed). Exit code 0; 2 on bad input.";
+
+/// `portolan exposure`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only this environment.
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// Only this host.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+}
+
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        run(s, self.env.as_deref(), self.host.as_deref())
+    }
+}
+
 fn declared(m: &Model, b: &Binding) -> Vec<String> {
     b.exposure_terms(m)
 }
 
-pub(crate) fn run(s: &Settings, env: Option<&str>, host: Option<&str>) -> Result<Exit, CliError> {
+fn run(s: &Settings, env: Option<&str>, host: Option<&str>) -> Result<Exit, CliError> {
     let model = s.load()?;
     check_scope(&model, env, host)?;
     let analysis = portolan_lint::Analysis::compute(&model);

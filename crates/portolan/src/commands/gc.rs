@@ -8,13 +8,34 @@ use portolan_model::ServiceId;
 use portolan_model::spec::Timestamp;
 use std::fmt::Write as _;
 
-use super::alloc::{entry, shown};
+use super::Subcommand;
+use super::common::{entry, shown};
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
 use crate::settings::Settings;
 
-pub(crate) fn run(s: &Settings, dry_run: bool) -> Result<Exit, CliError> {
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan gc                # remove services whose lease ran out, and reservations past `until`
+  portolan gc --dry-run      # list them only";
+
+/// `portolan gc`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// List what would be removed; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        run(s, self.dry_run)
+    }
+}
+
+fn run(s: &Settings, dry_run: bool) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
     let now = portolan_alloc::lease::now()?;
     let mut txn = Transaction::open(&spec, dry_run)?;

@@ -3,59 +3,100 @@
 //! stderr (unless `-q`). Per-host targets (firewalls, compose, nginx) need exactly one host
 //! in scope: `--host`, or a spec/environment with one host.
 
-use portolan_model::Model;
+use std::path::PathBuf;
 
+use super::Subcommand;
+use super::common::check_scope;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
 use crate::settings::Settings;
 
-/// Checks `--env` and `--host` against the spec (usage error naming the choices).
-pub(crate) fn check_scope(
-    model: &Model,
-    env: Option<&str>,
-    host: Option<&str>,
-) -> Result<(), CliError> {
-    if let Some(e) = env
-        && !model.environments.iter().any(|x| x.name == e)
-    {
-        let names: Vec<&str> = model.environments.iter().map(|x| x.name.as_str()).collect();
-        return Err(CliError::Usage(format!(
-            "environment `{e}` is not in the spec; environments: {}",
-            names.join(", ")
-        )));
-    }
-    if let Some(h) = host {
-        let Some(id) = model.host_named(h) else {
-            let names: Vec<&str> = model.hosts.iter().map(|x| x.name.as_str()).collect();
-            return Err(CliError::Usage(format!(
-                "host `{h}` is not in the spec; hosts: {}",
-                names.join(", ")
-            )));
-        };
-        let he = &model.environment(model.host(id).environment).name;
-        if let Some(e) = env
-            && he != e
-        {
-            return Err(CliError::Usage(format!(
-                "host `{h}` is in environment `{he}`, not `{e}`"
-            )));
-        }
-    }
-    Ok(())
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan gen markdown -o PORTS.md
+  portolan gen markdown --env production
+  portolan gen nftables --host app1 -o portolan.nft && nft -c -f portolan.nft
+  portolan gen iptables --host app1 > /etc/iptables/rules.v4
+  portolan gen compose --host dev -o docker-compose.override.yml
+  portolan gen terraform --env production -o security-groups.tf
+  portolan gen k8s-netpol --env production | kubectl apply -f -
+  portolan gen env --env development > .env
+
+Firewall, compose and nginx targets render one machine: pass --host when several
+hosts are in scope. What a target cannot express is written into the output as a
+WARNING comment and repeated on stderr.";
+
+/// `portolan gen`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// What to render.
+    #[arg(value_parser = TargetParser)]
+    pub target: &'static dyn portolan_render::Generator,
+    /// Write to FILE (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only this environment.
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// Only this host (firewall, compose and nginx targets render one host).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
 }
 
-pub(crate) fn run(
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        run(
+            s,
+            self.target,
+            self.output.as_deref(),
+            self.env.as_deref(),
+            self.host.as_deref(),
+        )
+    }
+}
+
+/// The targets of [`portolan_render::generators`] as clap values: names, one-line help
+/// from each generator's description, "did you mean" and the list on a wrong one.
+#[derive(Clone, Copy)]
+struct TargetParser;
+
+impl clap::builder::TypedValueParser for TargetParser {
+    type Value = &'static dyn portolan_render::Generator;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        let name =
+            clap::builder::PossibleValuesParser::new(self.possible_values().into_iter().flatten())
+                .parse_ref(cmd, arg, value)?;
+        portolan_render::generator(&name)
+            .ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidValue).with_cmd(cmd))
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(portolan_render::generators().iter().map(|g| {
+            clap::builder::PossibleValue::new(g.name()).help(g.description())
+        })))
+    }
+}
+
+fn run(
     s: &Settings,
-    target: &str,
+    generator: &'static dyn portolan_render::Generator,
     out: Option<&std::path::Path>,
     env: Option<&str>,
     host: Option<&str>,
 ) -> Result<Exit, CliError> {
     let model = s.load()?;
     check_scope(&model, env, host)?;
-    let generator = portolan_render::generator(target)
-        .ok_or_else(|| CliError::Usage(format!("unknown target `{target}`")))?;
+    let target = generator.name();
     let analysis = portolan_lint::Analysis::compute(&model);
     portolan_model::timings::phase("reach");
     // only targets that print findings pay for the lint rules
@@ -92,9 +133,7 @@ pub(crate) fn run(
             }));
         }
     }
-    let rendered = generator
-        .render(&cx)
-        .map_err(|e| CliError::Other(e.into()))?;
+    let rendered = generator.render(&cx)?;
     portolan_model::timings::phase("render");
     if s.verbosity >= 0 {
         for w in &rendered.warnings {

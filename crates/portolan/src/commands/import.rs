@@ -3,19 +3,44 @@
 //! document are redacted in the spec and reported here; parts that could not be read are
 //! warnings.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use super::Subcommand;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
 use crate::settings::Settings;
 
-pub(crate) fn run(
-    s: &Settings,
-    file: &Path,
-    out: Option<&Path>,
-    force: bool,
-) -> Result<Exit, CliError> {
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan import docs/PORTS.md                  # print the spec
+  portolan import docs/PORTS.md -o ports.toml    # write it (refuses to overwrite without --force)
+  portolan import docs/PORTS.md -o ports.toml && portolan lint
+
+Secrets in the document are redacted and reported on stderr.";
+
+/// `portolan import`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The Markdown document.
+    #[arg(value_name = "FILE.md")]
+    pub file: PathBuf,
+    /// Write the spec here instead of printing it.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Overwrite --output if it exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
+}
+
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        run(s, &self.file, self.output.as_deref(), self.force)
+    }
+}
+
+fn run(s: &Settings, file: &Path, out: Option<&Path>, force: bool) -> Result<Exit, CliError> {
     let bytes = std::fs::read(file)
         .map_err(|e| CliError::io(format!("cannot read {}", file.display()), e))?;
     if portolan_discover::text::looks_binary(&bytes) {

@@ -1,9 +1,52 @@
 //! `portolan init`: write a starter spec that lints clean and shows every section.
 
+use std::path::{Path, PathBuf};
+
+use portolan_discover::draft::{self, DraftService};
+use portolan_discover::walk::{self, WalkOptions};
+
+use super::Subcommand;
+use super::common::warn_problems;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
 use crate::settings::Settings;
+
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan init                 # ./ports.toml
+  portolan init --spec infra/ports.toml --force
+  sudo portolan init --from-host --print   # this machine's interfaces and listeners as a draft";
+
+/// `portolan init`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Overwrite an existing spec.
+    #[arg(long)]
+    pub force: bool,
+    /// Draft the spec from this machine: interfaces, the networks they imply, every listener.
+    #[arg(long)]
+    pub from_host: bool,
+    /// Print the spec instead of writing it.
+    #[arg(long)]
+    pub print: bool,
+    /// Draft the spec from the ports a repository uses (see `portolan discover`).
+    #[arg(long, value_name = "PATH", conflicts_with = "from_host")]
+    pub from_discover: Option<PathBuf>,
+}
+
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        run(
+            s,
+            self.force,
+            self.from_host,
+            self.from_discover.as_deref(),
+            self.print,
+        )
+    }
+}
 
 /// The starter spec.
 pub(crate) const STARTER: &str = r#"# ports.toml — the single source of truth for this system's ports.
@@ -48,7 +91,7 @@ from = "nginx.https"
 to = "api.http"
 "#;
 
-pub(crate) fn run(
+fn run(
     s: &Settings,
     force: bool,
     from_host: bool,
@@ -56,9 +99,9 @@ pub(crate) fn run(
     print: bool,
 ) -> Result<Exit, CliError> {
     let text = if let Some(root) = from_discover {
-        super::discover::starter(s, root)?
+        starter(s, root)?
     } else if from_host {
-        let (live, note) = super::observe::listeners(true)?;
+        let (live, note) = super::live::listeners(true)?;
         if let Some(n) = note
             && s.verbosity >= 0
         {
@@ -89,4 +132,22 @@ pub(crate) fn run(
         eprintln!("wrote {}; next: `portolan lint`", path.display());
     }
     Ok(Exit::Ok)
+}
+
+/// The starter spec of `init --from-discover ROOT`.
+fn starter(s: &Settings, root: &Path) -> Result<String, CliError> {
+    if !root.exists() {
+        return Err(CliError::Usage(format!(
+            "{}: no such file or directory",
+            root.display()
+        )));
+    }
+    let found = walk::discover(&[root.to_path_buf()], &WalkOptions::default());
+    warn_problems(s, &found.report);
+    let name = std::fs::canonicalize(root)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "my-system".into());
+    let services: Vec<DraftService> = draft::services(&found.report);
+    Ok(draft::starter_spec(&name, &services))
 }

@@ -11,10 +11,92 @@ use std::time::Duration;
 
 use portolan_observe::kill::{self, Refusal};
 
-use super::observe::listeners;
+use super::Subcommand;
+use super::live::listeners;
+use crate::cli::parse_port;
 use crate::error::CliError;
 use crate::exit::Exit;
-use crate::settings::{KillSettings, Settings};
+use crate::settings::Settings;
+
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan kill 8069                 # asks first
+  portolan kill 8069 8000 5432 --yes
+  portolan kill 8069 --dry-run
+  portolan kill 8069 --timeout 10 --force --yes
+  portolan kill 8000 --container --yes   # a Docker-published port: stop its container
+
+Never signals pid 1, portolan itself or its ancestors.
+Exit code: 0 all stopped, 1 something still runs or held nothing, 2 refused or unconfirmed.";
+
+/// `portolan kill`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Ports whose holders to stop.
+    #[arg(required = true, value_parser = parse_port)]
+    pub ports: Vec<u16>,
+    /// Signal to send first.
+    #[arg(long, default_value = "TERM", value_name = "SIGNAL")]
+    pub signal: String,
+    /// Seconds to wait for each process to exit.
+    #[arg(long, default_value_t = 5.0, value_name = "SECONDS")]
+    pub timeout: f64,
+    /// Send SIGKILL to processes still running after the timeout.
+    #[arg(long)]
+    pub force: bool,
+    /// Do not ask for confirmation.
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Only say what would be done.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// For ports published by a container: stop the container (docker/podman stop).
+    #[arg(long)]
+    pub container: bool,
+}
+
+/// Validated `kill` options.
+#[derive(Debug, Clone)]
+struct KillSettings {
+    /// Ports.
+    ports: Vec<u16>,
+    /// First signal (name).
+    signal: String,
+    /// Wait per process.
+    timeout: Duration,
+    /// SIGKILL survivors.
+    force: bool,
+    /// No confirmation.
+    yes: bool,
+    /// Only report.
+    dry_run: bool,
+    /// Stop containers that publish the ports.
+    container: bool,
+}
+
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        if !(self.timeout.is_finite() && (0.0..=3600.0).contains(&self.timeout)) {
+            return Err(CliError::Usage(format!(
+                "--timeout {} is not between 0 and 3600 seconds",
+                self.timeout
+            )));
+        }
+        run(
+            s,
+            &KillSettings {
+                ports: self.ports,
+                signal: self.signal,
+                timeout: Duration::from_secs_f64(self.timeout),
+                force: self.force,
+                yes: self.yes,
+                dry_run: self.dry_run,
+                container: self.container,
+            },
+        )
+    }
+}
 
 fn say(s: &Settings, line: &str) {
     if s.verbosity >= 0 {
@@ -22,7 +104,7 @@ fn say(s: &Settings, line: &str) {
     }
 }
 
-pub(crate) fn run(s: &Settings, k: &KillSettings) -> Result<Exit, CliError> {
+fn run(s: &Settings, k: &KillSettings) -> Result<Exit, CliError> {
     let signal = kill::parse_signal(&k.signal).ok_or_else(|| {
         CliError::Usage(format!(
             "unknown signal `{}` (TERM, KILL, HUP, INT, QUIT, USR1, USR2)",

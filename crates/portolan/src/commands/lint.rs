@@ -1,73 +1,47 @@
 //! `portolan lint`: static checks of the spec, reported as human text, JSON or SARIF.
 
-use portolan_lint::Report;
-use portolan_lint::report::{Format, human, json, sarif};
-use portolan_model::Model;
+use portolan_lint::report::human;
 
+use super::Subcommand;
+use super::common::{ReportSettings, print_report};
+use crate::cli::ReportArgs;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
-use crate::settings::{ReportSettings, Settings};
+use crate::settings::Settings;
 
-pub(crate) fn run(
-    s: &Settings,
-    report: ReportSettings,
-    list_rules: bool,
-) -> Result<Exit, CliError> {
-    if list_rules {
-        output::stdout(&human::rules_table())?;
-        return Ok(Exit::Ok);
-    }
-    let model = s.load()?;
-    let r = portolan_lint::lint(&model)?;
-    print_report(s, &model, r, report)
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan lint
+  portolan lint --format json | jq '.findings[].rule'
+  portolan lint --fail-on warning        # CI: fail on warnings too
+  portolan lint --list-rules";
+
+/// `portolan lint`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Report options.
+    #[command(flatten)]
+    pub report: ReportArgs,
+    /// List every rule with its default severity, then exit.
+    #[arg(long)]
+    pub list_rules: bool,
 }
 
-/// Prints a report in the chosen format and picks the exit code.
-pub(crate) fn print_report(
-    s: &Settings,
-    model: &Model,
-    mut r: Report,
-    report: ReportSettings,
-) -> Result<Exit, CliError> {
-    let text = match report.format {
-        Format::Human => {
-            if s.verbosity < 1 {
-                for f in &mut r.findings {
-                    f.notes.clear();
-                }
-            }
-            let style = human::Style {
-                color: s.color,
-                width: 100,
-            };
-            match s.verbosity {
-                i8::MIN..=-2 => String::new(),
-                -1 => r
-                    .findings
-                    .iter()
-                    .map(|f| human::finding(&model.sources, f, style) + "\n\n")
-                    .collect(),
-                _ => human::report(&model.sources, &r, style),
-            }
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        if self.list_rules {
+            output::stdout(&human::rules_table())?;
+            return Ok(Exit::Ok);
         }
-        Format::Json => pretty(&json::report(&model.sources, &r)),
-        Format::Sarif => pretty(&sarif::report(
-            &model.sources,
-            &r,
-            env!("CARGO_PKG_VERSION"),
-        )),
-    };
-    output::stdout(&text)?;
-    Ok(if report.fail_on.is_some_and(|t| r.fails(t)) {
-        Exit::Findings
-    } else {
-        Exit::Ok
-    })
-}
+        let report = ReportSettings::new(&self.report, s.json);
+        let model = s.load()?;
+        let r = portolan_lint::lint(&model)?;
+        print_report(s, &model, r, report)
+    }
 
-fn pretty(v: &serde_json::Value) -> String {
-    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
-    s.push('\n');
-    s
+    fn machine_output(&self) -> bool {
+        self.report.machine_output()
+    }
 }

@@ -3,23 +3,45 @@
 
 use portolan_alloc::log;
 
+use super::Subcommand;
+use super::common::shown;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
 use crate::settings::Settings;
 
-pub(crate) fn run(
-    s: &Settings,
-    project: Option<&str>,
-    service: Option<&str>,
-) -> Result<Exit, CliError> {
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan log                       # Markdown table, like a Port Assignment Log
+  portolan log --project dashboard
+  portolan log --json | jq '.[] | select(.action == \"alloc\")'";
+
+/// `portolan log`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only entries of this project.
+    #[arg(long, value_name = "P")]
+    pub project: Option<String>,
+    /// Only entries of this service.
+    #[arg(long, value_name = "SVC")]
+    pub service: Option<String>,
+}
+
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        run(s, self.project.as_deref(), self.service.as_deref())
+    }
+}
+
+fn run(s: &Settings, project: Option<&str>, service: Option<&str>) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
     let path = log::path_for(&spec);
     let (mut entries, bad) = log::read(&path)?;
     for line in &bad {
         eprintln!(
             "warning: {}:{line}: not a log entry (skipped)",
-            super::alloc::shown(&path)
+            shown(&path)
         );
     }
     entries.retain(|e| {
@@ -33,7 +55,7 @@ pub(crate) fn run(
         if s.verbosity >= 0 {
             eprintln!(
                 "the log is empty ({}): `portolan alloc`, `reserve`, `release` and `gc` write to it",
-                super::alloc::shown(&path)
+                shown(&path)
             );
         }
     } else {

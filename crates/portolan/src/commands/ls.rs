@@ -6,13 +6,83 @@ use std::fmt::Write as _;
 
 use portolan_model::PortRange;
 
-use super::observe::{declared, listeners};
+use super::Subcommand;
+use super::live::{declared, listeners};
+use crate::cli::parse_range;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
-use crate::settings::{LsSettings, Settings};
+use crate::settings::Settings;
 
-pub(crate) fn run(s: &Settings, o: &LsSettings) -> Result<Exit, CliError> {
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan ls -p                     # with owners (root sees every process)
+  portolan ls --tcp --port 5000-5399
+  portolan ls --project dashboard    # that project's range
+  portolan ls --undeclared --json    # what the spec does not know";
+
+/// `portolan ls`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only TCP.
+    #[arg(short, long)]
+    pub tcp: bool,
+    /// Only UDP.
+    #[arg(short, long)]
+    pub udp: bool,
+    /// Listening sockets only (always the case; accepted for `ss` habits).
+    #[arg(short, long)]
+    pub listen: bool,
+    /// Show owning processes.
+    #[arg(short = 'p', long = "processes")]
+    pub processes: bool,
+    /// Only these ports (`5432` or `5000-5399`).
+    #[arg(long, value_name = "PORTS", value_parser = parse_range)]
+    pub port: Option<PortRange>,
+    /// Only the range of this project of the spec.
+    #[arg(long, value_name = "NAME")]
+    pub project: Option<String>,
+    /// Only listeners no binding of the spec declares.
+    #[arg(long)]
+    pub undeclared: bool,
+}
+
+/// Validated `ls` options.
+#[derive(Debug, Clone)]
+struct LsSettings {
+    /// Show TCP.
+    tcp: bool,
+    /// Show UDP.
+    udp: bool,
+    /// Look up owning processes.
+    owners: bool,
+    /// Port filter.
+    port: Option<PortRange>,
+    /// Project filter.
+    project: Option<String>,
+    /// Only undeclared.
+    undeclared: bool,
+}
+
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        run(
+            s,
+            &LsSettings {
+                // neither flag means both, like ss
+                tcp: self.tcp || !self.udp,
+                udp: self.udp || !self.tcp,
+                owners: self.processes,
+                port: self.port,
+                project: self.project,
+                undeclared: self.undeclared,
+            },
+        )
+    }
+}
+
+fn run(s: &Settings, o: &LsSettings) -> Result<Exit, CliError> {
     let needs_spec = o.project.is_some() || o.undeclared;
     let model = if needs_spec {
         Some(s.load()?)
@@ -35,7 +105,7 @@ pub(crate) fn run(s: &Settings, o: &LsSettings) -> Result<Exit, CliError> {
         range = Some(r);
     }
     let (list, note) = listeners(o.owners)?;
-    let host = model.as_ref().and_then(super::observe::this_host);
+    let host = model.as_ref().and_then(super::live::this_host);
     let rows: Vec<_> = list
         .iter()
         .filter(|l| {

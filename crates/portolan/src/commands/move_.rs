@@ -19,11 +19,98 @@ use portolan_discover::walk::WalkOptions;
 use portolan_model::error::did_you_mean;
 use portolan_model::{Model, Publisher, ServiceId};
 
-use super::alloc::{entry, shown, spec_dir};
+use super::Subcommand;
+use super::common::{entry, shown, spec_dir};
+use crate::cli::parse_port;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
-use crate::settings::{MoveSettings, Settings};
+use crate::settings::Settings;
+
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan move api --to 8010              # every place api's host port is written, and whose
+  portolan move api.http --to 8010 --apply # rewrite this binding's host side only
+  portolan move api --container --to 8080  # the container side: EXPOSE, the app's own bind
+  portolan move api --to 8010 --json
+
+A place is rewritten only when evidence ties it to the binding (its compose service, build
+context, peer name, variable, unit, or the service's `evidence`) and it is on the side that
+moves; the rest is listed: the other side, other services', and what needs a human.
+Refuses a host port that is taken, outside the service's project range or unsafe.
+Exit codes: 0 ok, 1 places left for a human, 2 refused or bad input.";
+
+/// `portolan move`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The service (`api`) or binding (`api.http`) to move.
+    #[arg(value_name = "SERVICE[.BINDING]")]
+    pub service: String,
+    /// The new port.
+    #[arg(long, value_name = "PORT", value_parser = parse_port)]
+    pub to: u16,
+    /// Move the container side (the spec's `target`: `EXPOSE`, the app's own listen
+    /// config, the container part of `HOST:CONTAINER`) instead of the host side (`port`).
+    #[arg(long, alias = "target")]
+    pub container: bool,
+    /// Rewrite the places that are this binding's, on the side that moves (each file
+    /// atomically), and record the move in the log.
+    #[arg(long)]
+    pub apply: bool,
+    /// Where to look for references (default: the spec's directory).
+    #[arg(long, value_name = "PATH")]
+    pub root: Option<PathBuf>,
+    /// Why (recorded in the log).
+    #[arg(long, value_name = "TEXT")]
+    pub why: Option<String>,
+}
+
+/// Validated `move` options.
+#[derive(Debug, Clone)]
+struct MoveSettings {
+    /// `service` or `service.binding`.
+    service: String,
+    /// Binding name, when given.
+    binding: Option<String>,
+    /// New port.
+    to: u16,
+    /// Move the container side (`target`) instead of the host side (`port`).
+    container: bool,
+    /// Rewrite.
+    apply: bool,
+    /// Repository root.
+    root: Option<PathBuf>,
+    /// Why.
+    why: Option<String>,
+}
+
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        let (service, binding) = match self.service.split_once('.') {
+            Some((s, b)) => (s.to_string(), Some(b.to_string())),
+            None => (self.service.clone(), None),
+        };
+        if service.is_empty() || binding.as_deref() == Some("") {
+            return Err(CliError::Usage(format!(
+                "`{}` is not SERVICE or SERVICE.BINDING",
+                self.service
+            )));
+        }
+        run(
+            s,
+            &MoveSettings {
+                service,
+                binding,
+                to: self.to,
+                container: self.container,
+                apply: self.apply,
+                root: self.root,
+                why: self.why,
+            },
+        )
+    }
+}
 
 /// The binding `m` names: its name, and its first instance.
 fn binding<'m>(
@@ -162,7 +249,7 @@ fn search_root(m: &MoveSettings, spec: &Path) -> PathBuf {
     }
 }
 
-pub(crate) fn run(s: &Settings, m: &MoveSettings) -> Result<Exit, CliError> {
+fn run(s: &Settings, m: &MoveSettings) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
     let mut txn = Transaction::open(&spec, !m.apply)?;
     let model = txn.model();

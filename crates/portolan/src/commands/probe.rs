@@ -7,12 +7,107 @@ use std::fmt::Write as _;
 
 use portolan_observe::probe::{self, Options, State, Target};
 
+use super::Subcommand;
+use super::common::{ReportSettings, print_report};
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
-use crate::settings::{ProbeSettings, Settings};
+use crate::settings::Settings;
 
-pub(crate) fn run(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan probe 127.0.0.1:1-65535          # open ports (like nmap -sT -p-)
+  portolan probe 10.0.0.5:5432 udp://10.0.0.5:53 http://10.0.0.5:8069/web/health
+  portolan probe --env production            # every declared binding, by its app protocol
+  portolan probe --host app1 --json
+  portolan probe --host app1 --sweep          # open ports the spec does not declare
+
+Exit code: 0 ok, 1 a declared binding is not reachable, 2 bad target.";
+
+/// `portolan probe`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Targets: `HOST:PORT`, `HOST:LO-HI`, `udp://HOST:PORT`, `http://HOST[:PORT]/PATH`.
+    pub targets: Vec<String>,
+    /// Probe the declared bindings of this environment.
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
+    /// Probe the declared bindings of this host.
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    /// Probes in flight at once.
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    pub concurrency: usize,
+    /// Per-probe timeout in milliseconds.
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub timeout: u64,
+    /// Retries after a timeout.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub retries: u32,
+    /// Give up on what is left after this many seconds.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub deadline: u64,
+    /// Show closed and filtered ports too.
+    #[arg(long)]
+    pub all: bool,
+    /// With --host: probe every TCP port of the host and report open ports no binding
+    /// declares as `undeclared-listener` findings (drift seen from outside).
+    #[arg(long, requires = "host")]
+    pub sweep: bool,
+}
+
+/// Validated `probe` options.
+#[derive(Debug, Clone)]
+struct ProbeSettings {
+    /// Targets as written.
+    targets: Vec<String>,
+    /// Probe declared bindings.
+    from_spec: bool,
+    /// Environment filter.
+    env: Option<String>,
+    /// Host filter.
+    host: Option<String>,
+    /// In flight.
+    concurrency: usize,
+    /// Per probe.
+    timeout: std::time::Duration,
+    /// Retries.
+    retries: u32,
+    /// Whole run.
+    deadline: std::time::Duration,
+    /// Show closed too.
+    all: bool,
+    /// Sweep every port of the host.
+    sweep: bool,
+}
+
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        if self.concurrency == 0 || self.concurrency > 4096 {
+            return Err(CliError::Usage(
+                "--concurrency must be between 1 and 4096".into(),
+            ));
+        }
+        run(
+            s,
+            &ProbeSettings {
+                from_spec: self.env.is_some() || self.host.is_some(),
+                targets: self.targets,
+                env: self.env,
+                host: self.host,
+                concurrency: self.concurrency,
+                timeout: std::time::Duration::from_millis(self.timeout.max(1)),
+                retries: self.retries,
+                deadline: std::time::Duration::from_secs(self.deadline.max(1)),
+                all: self.all,
+                sweep: self.sweep,
+            },
+        )
+    }
+}
+
+fn run(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
     if p.sweep {
         return sweep(s, p);
     }
@@ -23,7 +118,7 @@ pub(crate) fn run(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
     let mut names: Vec<(Target, String)> = Vec::new();
     if p.from_spec {
         let model = s.load()?;
-        for (t, name) in spec_targets(&model, |b| {
+        for (t, id) in portolan_observe::reachability::spec_targets(&model, |b| {
             p.env
                 .as_ref()
                 .is_none_or(|e| *e == model.environment(b.environment).name)
@@ -32,7 +127,7 @@ pub(crate) fn run(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
                     .is_none_or(|h| *h == model.host(b.host).name)
         }) {
             targets.push(t.clone());
-            names.push((t, name));
+            names.push((t, model.binding(id).qualified_name(&model)));
         }
         if targets.is_empty() {
             return Err(CliError::Usage(
@@ -244,57 +339,19 @@ fn sweep(s: &Settings, p: &ProbeSettings) -> Result<Exit, CliError> {
     } else {
         portolan_lint::report::Format::Human
     };
-    super::print_report(
+    print_report(
         s,
         &model,
         report,
-        crate::settings::ReportSettings {
+        ReportSettings {
             format,
             fail_on: Some(portolan_lint::Severity::Warning),
         },
     )
 }
 
-/// Probe targets for the declared bindings `keep` selects, each named `service.binding`: at
-/// the bind address, or the host's first address for a wildcard bind; by app protocol (TLS
-/// for `tls = "native"`/https, an HTTP request to `health` for http).
-pub(crate) fn spec_targets(
-    model: &portolan_model::Model,
-    keep: impl Fn(&portolan_model::Binding) -> bool,
-) -> Vec<(Target, String)> {
-    let mut out = Vec::new();
-    for b in model.bindings.iter().filter(|b| keep(b)) {
-        let host = model.host(b.host);
-        let addr = if b.bind.is_unspecified() {
-            host.addresses.first().copied()
-        } else {
-            Some(b.bind)
-        };
-        let Some(addr) = addr else { continue };
-        let tls = b.tls == portolan_model::Tls::Native
-            || matches!(b.app.as_deref(), Some("https" | "tls" | "grpcs"));
-        let http = matches!(b.app.as_deref(), Some("http" | "https")) && !b.redirect;
-        for port in b.ports.ports() {
-            let t = Target {
-                host: host.name.clone(),
-                addr,
-                port,
-                transport: if b.transport == portolan_model::Transport::Udp {
-                    portolan_observe::Transport::Udp
-                } else {
-                    portolan_observe::Transport::Tcp
-                },
-                http_path: http.then(|| b.health.clone().unwrap_or_else(|| "/".into())),
-                tls,
-            };
-            out.push((t, b.qualified_name(model)));
-        }
-    }
-    out
-}
-
 /// A progress bar on stderr for long runs, drawn only when stderr is a terminal.
-pub(crate) fn progress(total: usize, s: &Settings) -> indicatif::ProgressBar {
+fn progress(total: usize, s: &Settings) -> indicatif::ProgressBar {
     use std::io::IsTerminal;
     if total < 1000 || s.verbosity < 0 || !std::io::stderr().is_terminal() {
         return indicatif::ProgressBar::hidden();

@@ -2,14 +2,39 @@
 //! token). The server validates it as `portolan lint` loads it; a spec that does not load
 //! changes nothing there.
 
+use super::Subcommand;
+use super::client::{Client, Remote};
+use super::common::shown;
+use crate::cli::RemoteArgs;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
-use crate::settings::{Remote, Settings};
+use crate::settings::Settings;
 
-use super::client::Client;
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  export PORTOLAN_SERVER=http://127.0.0.1:7878 PORTOLAN_TOKEN=ptk_…
+  portolan push                      # ./ports.toml (searched upward) into the registry
+  portolan --spec infra/ports.toml push --server https://ports.example.org
 
-pub(crate) fn run(s: &Settings, remote: &Remote) -> Result<Exit, CliError> {
+Needs an admin token. A spec that does not load is refused and the registry is unchanged.";
+
+/// `portolan push`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The registry.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        run(s, &Remote::required(self.remote)?)
+    }
+}
+
+fn run(s: &Settings, remote: &Remote) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
     if spec.is_dir() {
         return Err(CliError::Usage(format!(
@@ -29,7 +54,7 @@ pub(crate) fn run(s: &Settings, remote: &Remote) -> Result<Exit, CliError> {
         let v: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
         output::stdout(&format!(
             "pushed {} to {}: {} projects, {} hosts, {} services, {} bindings, {} reservations; {} lint findings\n",
-            super::alloc::shown(&spec),
+            shown(&spec),
             remote.server,
             v["projects"],
             v["hosts"],

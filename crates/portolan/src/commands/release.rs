@@ -8,18 +8,41 @@ use portolan_alloc::txn::Transaction;
 use portolan_model::{PortRange, PortSet};
 use std::fmt::Write as _;
 
-use super::alloc::{entry, shown};
+use super::Subcommand;
+use super::common::{entry, shown};
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
 use crate::settings::Settings;
 
-pub(crate) fn run(
-    s: &Settings,
-    target: &str,
-    why: Option<&str>,
-    dry_run: bool,
-) -> Result<Exit, CliError> {
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan release test-db                 # remove the service and free its ports
+  portolan release 8012                    # take 8012 out of its reservation
+  portolan release 8010-8019 --why \"search moved to its own project\"";
+
+/// `portolan release`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// A service name, or reserved ports (`8012`, `8010-8019`).
+    #[arg(value_name = "SVC|PORT")]
+    pub target: String,
+    /// Why (for the log).
+    #[arg(long, value_name = "TEXT")]
+    pub why: Option<String>,
+    /// Show what would be released; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        run(s, &self.target, self.why.as_deref(), self.dry_run)
+    }
+}
+
+fn run(s: &Settings, target: &str, why: Option<&str>, dry_run: bool) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
     let now = portolan_alloc::lease::now()?;
     let mut txn = Transaction::open(&spec, dry_run)?;

@@ -9,13 +9,96 @@ use portolan_alloc::txn::Transaction;
 use portolan_model::ServiceId;
 use std::fmt::Write as _;
 
-use super::alloc::{entry, shown};
+use super::Subcommand;
+use super::common::{entry, shown};
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
-use crate::settings::{ReserveSettings, Settings};
+use crate::settings::Settings;
 
-pub(crate) fn run(s: &Settings, r: &ReserveSettings) -> Result<Exit, CliError> {
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan reserve 8010-8019 --project shop --why \"search service, Q1\"
+  portolan reserve 5050 --project dashboard --why \"vendor demo\" --host app1 --until 2026-03-31
+
+Exit 1 when the ports are bound by a service or already reserved.";
+
+/// `portolan reserve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Port or range: `8010` or `8010-8019`.
+    #[arg(value_name = "PORT[-PORT]")]
+    pub ports: String,
+    /// Project holding them.
+    #[arg(long, value_name = "P")]
+    pub project: String,
+    /// Why they are held.
+    #[arg(long, value_name = "TEXT")]
+    pub why: String,
+    /// Only on this host.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Held until this date (YYYY-MM-DD); `portolan gc` removes it afterwards.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Check only; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `reserve`, validated: the ports and date parsed.
+#[derive(Debug, Clone)]
+struct ReserveSettings {
+    /// Ports.
+    ports: portolan_model::PortSet,
+    /// Project.
+    project: String,
+    /// Why.
+    why: String,
+    /// Host.
+    host: Option<String>,
+    /// Until (`YYYY-MM-DD`).
+    until: Option<String>,
+    /// Write nothing.
+    dry_run: bool,
+}
+
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        let range: portolan_model::PortRange = self
+            .ports
+            .parse()
+            .map_err(|e| CliError::Usage(format!("reserve: {e} (write `8010` or `8010-8019`)")))?;
+        if self.why.trim().is_empty() {
+            return Err(CliError::Usage(
+                "reserve: --why must say why the ports are held".into(),
+            ));
+        }
+        if let Some(d) = &self.until {
+            let ok = portolan_model::spec::Timestamp::parse(&format!("{d}T00:00:00Z"))
+                .is_ok_and(|t| t.to_string().starts_with(d.as_str()));
+            if !ok {
+                return Err(CliError::Usage(format!(
+                    "--until: `{d}` is not a date YYYY-MM-DD"
+                )));
+            }
+        }
+        run(
+            s,
+            &ReserveSettings {
+                ports: portolan_model::PortSet::from_ranges([range]),
+                project: self.project,
+                why: self.why,
+                host: self.host,
+                until: self.until,
+                dry_run: self.dry_run,
+            },
+        )
+    }
+}
+
+fn run(s: &Settings, r: &ReserveSettings) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
     let now = portolan_alloc::lease::now()?;
     let mut txn = Transaction::open(&spec, r.dry_run)?;

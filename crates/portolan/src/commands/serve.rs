@@ -5,9 +5,103 @@
 
 use std::io::Write as _;
 
+use super::Subcommand;
 use crate::error::CliError;
 use crate::exit::Exit;
-use crate::settings::{ServeSettings, Settings};
+use crate::settings::Settings;
+
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan serve                                   # sqlite://portolan.db on 127.0.0.1:7878
+  portolan serve --db postgres://portolan@db1/portolan --listen 10.0.0.5:7878 --public
+  portolan token create --role admin --label me    # then use it: Authorization: Bearer ptk_…
+
+Every /api/v1 route and /metrics needs a token; /healthz and /api/v1/openapi.json are public.
+Binding a non-loopback address needs --public (put a TLS proxy in front of it).";
+
+/// `portolan serve`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Database: `sqlite://PATH` or `postgres://USER@HOST:PORT/DB`.
+    #[arg(
+        long,
+        env = "PORTOLAN_DB",
+        value_name = "URL",
+        default_value = "sqlite://portolan.db"
+    )]
+    pub db: String,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7878")]
+    pub listen: String,
+    /// Allow listening on a non-loopback address.
+    #[arg(long)]
+    pub public: bool,
+    /// Largest request body in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
+    pub max_body: usize,
+    /// Requests per second per token, on average (0: no limit).
+    #[arg(long, value_name = "N", default_value_t = 200.0)]
+    pub rate_limit: f64,
+    /// Burst of requests per token.
+    #[arg(long, value_name = "N", default_value_t = 400.0)]
+    pub burst: f64,
+}
+
+/// Validated `serve` options.
+#[derive(Debug, Clone)]
+struct ServeSettings {
+    /// Database URL.
+    db: String,
+    /// Listen address.
+    listen: std::net::SocketAddr,
+    /// Limits.
+    max_body: usize,
+    /// Requests per second per token.
+    rate: f64,
+    /// Burst per token.
+    burst: f64,
+}
+
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        let listen: std::net::SocketAddr = self.listen.parse().map_err(|_| {
+            CliError::Usage(format!(
+                "--listen `{}` is not an address: write IP:PORT, e.g. 127.0.0.1:7878",
+                self.listen
+            ))
+        })?;
+        if !listen.ip().is_loopback() && !self.public {
+            return Err(CliError::Usage(format!(
+                "--listen {listen} is reachable from other machines: pass --public to mean it (and put TLS in front)"
+            )));
+        }
+        if !(self.rate_limit.is_finite()
+            && self.rate_limit >= 0.0
+            && self.burst.is_finite()
+            && self.burst >= 1.0)
+        {
+            return Err(CliError::Usage(
+                "--rate-limit must be >= 0 and --burst >= 1".into(),
+            ));
+        }
+        if self.max_body < 1024 {
+            return Err(CliError::Usage(
+                "--max-body must be at least 1024 bytes".into(),
+            ));
+        }
+        run(
+            s,
+            &ServeSettings {
+                db: self.db,
+                listen,
+                max_body: self.max_body,
+                rate: self.rate_limit,
+                burst: self.burst,
+            },
+        )
+    }
+}
 
 /// A database URL without its password, for messages.
 pub(crate) fn redact(url: &str) -> String {
@@ -23,7 +117,7 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
-pub(crate) fn run(s: &Settings, o: &ServeSettings) -> Result<Exit, CliError> {
+fn run(s: &Settings, o: &ServeSettings) -> Result<Exit, CliError> {
     let level = match s.verbosity {
         i8::MIN..=-1 => tracing::Level::WARN,
         0 => tracing::Level::INFO,

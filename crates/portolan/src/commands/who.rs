@@ -3,13 +3,37 @@
 
 use std::fmt::Write as _;
 
-use super::observe::{listeners, this_host};
+use super::Subcommand;
+use super::live::{listeners, this_host};
+use crate::cli::parse_port;
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
 use crate::settings::Settings;
 
-pub(crate) fn run(s: &Settings, port: u16) -> Result<Exit, CliError> {
+/// Examples shown after `--help`.
+pub const HELP: &str = "\
+Examples:
+  portolan who 8069
+  portolan who 5432 --json
+
+Exit code: 0 something listens, 1 nothing does, 2 bad port.";
+
+/// `portolan who`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The port (1-65535).
+    #[arg(value_parser = parse_port)]
+    pub port: u16,
+}
+
+impl Subcommand for Args {
+    fn run(self, s: &Settings) -> Result<Exit, CliError> {
+        run(s, self.port)
+    }
+}
+
+fn run(s: &Settings, port: u16) -> Result<Exit, CliError> {
     let model = s
         .spec_path()
         .ok()

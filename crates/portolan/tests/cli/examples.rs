@@ -72,24 +72,16 @@ fn example_markdown_is_current() {
     }
 }
 
-/// Every `gen` target but `markdown` (checked in as `PORTS.md`): file name stem and
-/// extension, and whether it renders one host (then one file per host:
+/// Every `gen` target but `markdown` (checked in as `PORTS.md`), from the renderer's own
+/// registry: name, file extension, and whether it renders one host (then one file per host:
 /// `gen/<target>.<host>.<ext>`; else `gen/<target>.<ext>`).
-const GEN: &[(&str, &str, bool)] = &[
-    ("nftables", "nft", true),
-    ("iptables", "rules", true),
-    ("ip6tables", "rules", true),
-    ("ufw", "sh", true),
-    ("compose", "yml", true),
-    ("nginx", "conf", true),
-    ("etc-services", "txt", false),
-    ("env", "env", false),
-    ("prometheus", "yml", false),
-    ("mermaid", "mmd", false),
-    ("aws-sg", "json", false),
-    ("terraform", "tf", false),
-    ("k8s-netpol", "yaml", false),
-];
+fn gen_targets() -> Vec<(&'static str, &'static str, bool)> {
+    portolan_render::generators()
+        .iter()
+        .filter(|g| g.name() != "markdown")
+        .map(|g| (g.name(), g.extension(), g.per_host()))
+        .collect()
+}
 
 /// Hosts of an example with at least one binding, from `exposure --json`.
 fn hosts(spec: &str) -> Vec<String> {
@@ -108,8 +100,8 @@ fn hosts(spec: &str) -> Vec<String> {
 }
 
 #[test]
-fn every_gen_target_is_checked_in() {
-    // the CLI's own list of targets (clap prints it for an unknown one)
+fn every_gen_target_is_offered_by_the_cli() {
+    // the CLI's own list of targets (clap prints it for an unknown one) is the registry's
     let (code, _, err) = run(&["gen", "no-such-target"]);
     assert_eq!(code, 2);
     let list = err
@@ -117,12 +109,12 @@ fn every_gen_target_is_checked_in() {
         .nth(1)
         .and_then(|s| s.split(']').next())
         .unwrap_or_else(|| panic!("no target list in: {err}"));
-    for t in list.split(", ").filter(|t| *t != "markdown") {
-        assert!(
-            GEN.iter().any(|(g, _, _)| g == &t),
-            "target `{t}` has no checked-in example output: add it to GEN"
-        );
-    }
+    let offered: Vec<&str> = list.split(", ").collect();
+    let registry: Vec<&str> = portolan_render::generators()
+        .iter()
+        .map(|g| g.name())
+        .collect();
+    assert_eq!(offered, registry);
 }
 
 #[test]
@@ -133,8 +125,8 @@ fn example_gen_outputs_are_current() {
         let dir = repo().join("examples").join(&name).join("gen");
         let mut want = std::collections::BTreeMap::new();
         let hs = hosts(&spec);
-        for (target, ext, per_host) in GEN {
-            let runs: Vec<(String, Vec<&str>)> = if *per_host {
+        for (target, ext, per_host) in gen_targets() {
+            let runs: Vec<(String, Vec<&str>)> = if per_host {
                 hs.iter()
                     .map(|h| (format!("{target}.{h}.{ext}"), vec!["--host", h.as_str()]))
                     .collect()

@@ -13,25 +13,15 @@ use crate::harness::{Case, examples, repo};
 const INSTALL: &str =
     "install the real tools: apt-get install -y nftables iptables nginx-light openssl (as root)";
 
-/// Per-host targets, rendered once per host.
-const PER_HOST: &[&str] = &[
-    "nftables",
-    "iptables",
-    "ip6tables",
-    "ufw",
-    "compose",
-    "nginx",
-];
-/// Spec-wide targets.
-const WIDE: &[&str] = &[
-    "etc-services",
-    "env",
-    "prometheus",
-    "mermaid",
-    "aws-sg",
-    "terraform",
-    "k8s-netpol",
-];
+/// The registry's targets that render one host (rendered once per host) or the whole spec
+/// (`markdown` has its own tests).
+fn targets(per_host: bool) -> Vec<&'static str> {
+    portolan_render::generators()
+        .iter()
+        .filter(|g| g.per_host() == per_host && g.name() != "markdown")
+        .map(|g| g.name())
+        .collect()
+}
 
 fn portolan(args: &[&str]) -> (i32, String, String) {
     let out = assert_cmd::Command::cargo_bin("portolan")
@@ -88,7 +78,7 @@ fn every_target_for_every_example_snapshot() {
     for ex in examples() {
         let hs = hosts(&ex);
         assert!(!hs.is_empty(), "{ex}: no hosts");
-        for t in PER_HOST {
+        for t in targets(true) {
             let mut all = String::new();
             for h in &hs {
                 let (out, err) = gen_host(&ex, t, h);
@@ -99,7 +89,7 @@ fn every_target_for_every_example_snapshot() {
             }
             snap(&format!("{ex}__{t}"), &all);
         }
-        for t in WIDE {
+        for t in targets(false) {
             let (code, out, err) = portolan(&["--spec", &spec(&ex), "gen", t]);
             assert_eq!(code, 0, "{ex} {t}: {err}");
             snap(&format!("{ex}__{t}"), &format!("{out}----- stderr\n{err}"));
@@ -110,12 +100,12 @@ fn every_target_for_every_example_snapshot() {
 #[test]
 fn gen_is_deterministic() {
     let ex = "opticserp-port-reference";
-    for t in PER_HOST {
+    for t in targets(true) {
         let a = gen_host(ex, t, "dev");
         let b = gen_host(ex, t, "dev");
         assert_eq!(a, b, "{t} differs between runs");
     }
-    for t in WIDE {
+    for t in targets(false) {
         let a = portolan(&["--spec", &spec(ex), "gen", t]);
         let b = portolan(&["--spec", &spec(ex), "gen", t]);
         assert_eq!(a, b, "{t} differs between runs");

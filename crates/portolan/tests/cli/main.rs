@@ -12,5 +12,6 @@ mod moves;
 mod netns;
 mod observe;
 mod reach;
+#[cfg(feature = "registry")]
 mod registry;
 mod rules;

@@ -17,7 +17,7 @@ use portolan_model::{
 };
 
 use crate::RenderContext;
-use crate::targets::common;
+use crate::common;
 
 /// Sources of one address family.
 #[derive(Clone, Debug, PartialEq, Eq)]
