@@ -619,8 +619,36 @@ fn regression_alloc_without_host_lands_on_the_specs_one_host_not_an_implicit_def
     c.run_args(["alloc", "web", "--name", "api", "--host", "default"])
         .code(2)
         .stderr_has("host `default` is not in the spec; hosts: app1, local");
-    c.run_args(["alloc", "web", "--name", "api", "--host", "app1", "--print"])
-        .success();
+    c.run_args([
+        "alloc",
+        "web",
+        "--name",
+        "api",
+        "--env",
+        "production",
+        "--print",
+    ])
+    .success();
+    assert!(
+        c.read("ports.toml")
+            .contains("[services.api]\nproject = \"web\"\nhosts = [\"app1\"]")
+    );
+    c.run_args([
+        "alloc", "web", "--name", "api2", "--host", "app1", "--print",
+    ])
+    .success();
+    c.run_args([
+        "alloc",
+        "web",
+        "--name",
+        "api3",
+        "--host",
+        "app1",
+        "--env",
+        "development",
+    ])
+    .code(2)
+    .stderr_has("host `app1` is in environment `production`, not `development`");
     assert_eq!(
         c.run_args(["lint", "--format", "json", "--fail-on", "never"])
             .json()["findings"]
