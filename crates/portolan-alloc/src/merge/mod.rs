@@ -29,11 +29,13 @@
 //! new local service uses): [`clashes`] finds the first, and the caller loads the result.
 
 mod clash;
+mod lost;
 mod norm;
 
 use toml_edit::{ArrayOfTables, DocumentMut, InlineTable, Item, Table, TableLike, Value};
 
 pub use clash::{Clash, clashes};
+pub use lost::{Lost, lost};
 use norm::Norm;
 
 /// The top-level arrays merged as sets.

@@ -36,6 +36,8 @@ pub mod token;
 
 #[cfg(feature = "registry")]
 pub(crate) mod client;
+#[cfg(feature = "registry")]
+pub(crate) mod sync;
 pub(crate) mod common;
 pub(crate) mod live;
 
