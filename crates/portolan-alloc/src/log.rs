@@ -27,10 +27,14 @@ pub enum Action {
     Move,
     /// Services or bindings the code uses added to the spec (`portolan discover --write`).
     Discover,
+    /// A spec file replaced the registry's spec (`portolan push`).
+    Push,
+    /// An item the registry held that a `push --force` dropped (one entry per item).
+    Drop,
 }
 
 impl Action {
-    /// `alloc`, `release`, `reserve`, `gc`.
+    /// `alloc`, `release`, `reserve`, `gc`, `move`, `discover`, `push`, `drop`.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Alloc => "alloc",
@@ -39,6 +43,8 @@ impl Action {
             Action::Gc => "gc",
             Action::Move => "move",
             Action::Discover => "discover",
+            Action::Push => "push",
+            Action::Drop => "drop",
         }
     }
 }
