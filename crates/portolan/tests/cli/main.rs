@@ -14,4 +14,6 @@ mod observe;
 mod reach;
 #[cfg(feature = "registry")]
 mod registry;
+#[cfg(feature = "registry")]
+mod roundtrip;
 mod rules;

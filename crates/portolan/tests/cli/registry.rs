@@ -33,13 +33,13 @@ const LIVE: &str = r#"[
 ]"#;
 
 /// A `portolan serve` child on a free loopback port; killed when dropped.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Serve {
-    fn start(dir: &Path, db: &str) -> Serve {
+    pub(crate) fn start(dir: &Path, db: &str) -> Serve {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("portolan"))
             .current_dir(dir)
             .args([
@@ -83,7 +83,7 @@ impl Drop for Serve {
     }
 }
 
-fn token(dir: &Path, db: &str, role: &str) -> String {
+pub(crate) fn token(dir: &Path, db: &str, role: &str) -> String {
     let out = Command::new(assert_cmd::cargo::cargo_bin("portolan"))
         .current_dir(dir)
         .args([
@@ -101,7 +101,7 @@ fn token(dir: &Path, db: &str, role: &str) -> String {
     t
 }
 
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(20)))
@@ -183,12 +183,14 @@ fn serve_push_pull_alloc_agent() {
         .stderr_has("PORTOLAN_SERVER");
 }
 
-fn c_run(c: &Case, args: &[&str], token: &str) -> crate::harness::Outcome {
+pub(crate) fn c_run(c: &Case, args: &[&str], token: &str) -> crate::harness::Outcome {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("portolan"));
     cmd.current_dir(c.path())
         .args(args)
         .env_remove("PORTOLAN_SPEC")
         .env_remove("PORTOLAN_SERVER")
+        .env("XDG_STATE_HOME", c.state_dir())
+        .env("XDG_CACHE_HOME", c.state_dir())
         .env("PORTOLAN_TOKEN", token)
         .env("PORTOLAN_LISTENERS_FIXTURE", "live.json")
         .env("NO_COLOR", "1");
