@@ -58,6 +58,10 @@ pub(crate) fn merge_checked(
     what: &str,
 ) -> Result<Merged, CliError> {
     let name = shown(spec);
+    // the file must load as it is (errors with carets, exit 2): a merge edits a spec
+    if !local.trim().is_empty() {
+        portolan_model::load_str(&name, local)?;
+    }
     let m = merge::merge(
         base.map(|b| b.text.as_str()),
         local,
