@@ -130,7 +130,8 @@ impl From<StoreError> for ApiError {
             | StoreError::Open { .. }
             | StoreError::Migrate { .. }
             | StoreError::Database { .. }
-            | StoreError::Corrupt(_) => ApiError::internal("store", &e),
+            | StoreError::Corrupt(_)
+            | StoreError::Random(_) => ApiError::internal("store", &e),
         }
     }
 }
@@ -151,5 +152,20 @@ impl IntoResponse for ApiError {
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(c));
         }
         res
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: a failing OS random generator (creating a token) answered 422 as if the
+    /// caller had sent something wrong; it is the server's fault, a 500 that says nothing.
+    #[test]
+    fn a_failing_random_generator_is_a_server_error() {
+        let e = ApiError::from(StoreError::Random(getrandom::Error::UNSUPPORTED));
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(e.field, None);
+        assert!(!e.error.contains("random"), "{}", e.error);
     }
 }

@@ -27,12 +27,14 @@
 
 pub mod api;
 pub mod auth;
+pub mod clock;
 pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod state;
 pub mod web;
 
+pub use clock::Clock;
 pub use state::{AppState, Limits};
 
 use std::net::SocketAddr;
@@ -140,14 +142,16 @@ async fn json_errors(req: Request, next: Next) -> Response {
     out
 }
 
-/// Opens the store, binds, serves until SIGINT/SIGTERM, then drains in-flight requests.
-/// `ready` receives the bound address (port 0 picks a free one).
+/// Reads the clock (`PORTOLAN_NOW`, see [`Clock`]), opens the store, binds, serves until
+/// SIGINT/SIGTERM, then drains in-flight requests. `ready` receives the bound address (port
+/// 0 picks a free one).
 pub async fn serve(
     config: ServeConfig,
     ready: impl FnOnce(SocketAddr) + Send,
 ) -> Result<(), ServeError> {
+    let clock = Clock::from_env()?;
     let store = portolan_store::open(&config.db).await?;
-    let state = AppState::with_limits(std::sync::Arc::from(store), config.limits);
+    let state = AppState::with_limits(std::sync::Arc::from(store), config.limits).with_clock(clock);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| ServeError::Bind(config.listen, e))?;
@@ -199,6 +203,9 @@ async fn shutdown_signal() {
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
+    /// `PORTOLAN_NOW` is set to something that is not an instant.
+    #[error(transparent)]
+    Clock(#[from] clock::ClockError),
     /// The store could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] portolan_store::StoreError),

@@ -210,8 +210,8 @@ pub async fn metrics(
     for f in &findings {
         by_rule
             .get_or_create(&FindingLabels {
-                rule: f.finding.rule.clone(),
-                severity: f.finding.severity.clone(),
+                rule: f.rule.clone(),
+                severity: f.severity.clone(),
             })
             .inc();
         if let Some(h) = f.source.strip_prefix("drift:") {

@@ -1,11 +1,12 @@
-//! What every handler shares: the store, the clock (`PORTOLAN_NOW` pins it for tests, as
-//! in the CLI), the per-token rate limiter, the token check cache and the request metrics.
+//! What every handler shares: the store, the clock (read once at start, see
+//! [`Clock`]), the per-token rate limiter, the token check cache and the request metrics.
 
 use std::sync::Arc;
 
 use portolan_store::Store;
 
 use crate::auth::{RateLimiter, TOKEN_CACHE_TTL, TokenCache};
+use crate::clock::Clock;
 use crate::metrics::Metrics;
 
 /// Limits applied to API requests.
@@ -44,6 +45,8 @@ pub struct AppState {
     pub tokens: Arc<TokenCache>,
     /// Request metrics.
     pub metrics: Arc<Metrics>,
+    /// Where "now" comes from.
+    pub clock: Clock,
 }
 
 impl AppState {
@@ -52,7 +55,7 @@ impl AppState {
         Self::with_limits(store, Limits::default())
     }
 
-    /// State over `store` with `limits`.
+    /// State over `store` with `limits`, on the system clock.
     pub fn with_limits(store: Arc<dyn Store>, limits: Limits) -> Self {
         AppState {
             store,
@@ -61,11 +64,19 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(limits.rate, limits.burst)),
             tokens: Arc::new(TokenCache::new(TOKEN_CACHE_TTL)),
             metrics: Arc::new(Metrics::default()),
+            clock: Clock::System,
         }
     }
 
-    /// Seconds since the Unix epoch: `PORTOLAN_NOW` when set (tests), else the clock.
+    /// This state on `clock`.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Seconds since the Unix epoch, by [`AppState::clock`].
     pub fn now(&self) -> i64 {
-        portolan_alloc::lease::now().unwrap_or(0)
+        self.clock.now()
     }
 }

@@ -81,6 +81,10 @@ pub enum StoreError {
     /// A bearer token was refused.
     #[error("token rejected: {0}")]
     Token(TokenRejection),
+    /// The operating system's random generator failed (creating a token): a server fault,
+    /// not the caller's.
+    #[error("the OS random generator failed: {0}")]
+    Random(getrandom::Error),
 }
 
 /// Why a token does not authenticate. The server answers 401 to all of them alike; the
@@ -102,10 +106,6 @@ pub enum TokenRejection {
 }
 
 impl StoreError {
-    pub(crate) fn db(context: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-        move |source| StoreError::Database { context, source }
-    }
-
     /// Whether the request conflicts with the registry's state (HTTP 409): a full range,
     /// taken ports, an existing name.
     pub fn is_conflict(&self) -> bool {

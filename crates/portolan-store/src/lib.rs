@@ -1,7 +1,7 @@
 //! # portolan-store
 //!
-//! The registry's persistence: one [`Store`] trait, two backends with the same schema and
-//! the same semantics, opened by URL with [`open`]:
+//! The registry's persistence: one [`Store`] trait, implemented once ([`SqlStore`]) for two
+//! engines with the same schema and the same semantics, opened by URL with [`open`]:
 //!
 //! - **SQLite** (`sqlite://portolan.db`, the default, [`DEFAULT_URL`]): one file, WAL
 //!   journal, a 10 s busy timeout, foreign keys on. Writers take `BEGIN IMMEDIATE`, so two
@@ -12,6 +12,16 @@
 //!
 //! Both are migrated on open from versioned, embedded migrations (`migrations/<backend>/`,
 //! see [`migrate`](crate::migrate)); opening twice applies nothing the second time.
+//!
+//! ## Layout
+//! Every query is written once, against sqlx's `Any` driver (one compiled copy for both
+//! engines); `dialect` holds what differs (connecting, starting a write transaction, which
+//! errors are retried) and `db` the one way to run a write transaction. One module per
+//! concern: `spec` (import, export, the read lists; `spec::rows` turns a spec into rows
+//! and back), `writer` (allocation with group commit), `ledger` (release, reservations,
+//! leases, gc, the log), `tokens`, `observations` (agent reports and findings). Rows are
+//! read into named structs (`sqlx::FromRow`); [`types`] are the API's records, which the
+//! server serves as they are (with `utoipa` schemas behind the `openapi` feature).
 //!
 //! ## What is stored
 //! The spec's entities — networks, hosts, projects (range, blocks), services, bindings
@@ -57,16 +67,20 @@
 
 use async_trait::async_trait;
 
-mod backend;
+mod db;
+mod dialect;
 pub mod error;
+mod ledger;
 pub mod migrate;
+mod observations;
 mod spec;
-mod token;
+mod store;
+mod tokens;
 pub mod types;
+mod writer;
 
-pub use backend::postgres::PgStore;
-pub use backend::sqlite::SqliteStore;
 pub use error::{StoreError, TokenRejection};
+pub use store::SqlStore;
 pub use types::*;
 
 /// The database `portolan serve` uses when given none: `portolan.db` in the current
@@ -110,7 +124,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     async fn allocate(&self, req: &AllocRequest) -> Result<Allocated, StoreError>;
 
     /// Removes a service (allocated or declared) and frees its ports; returns the log entry.
-    async fn release(&self, service: &str, who: &str, now: i64) -> Result<Entry, StoreError>;
+    async fn release(&self, service: &str, who: &str, now: i64) -> Result<LogEntry, StoreError>;
 
     /// Holds ports for a project; refused when a live service binds one of them or a
     /// reservation already holds it.
@@ -124,7 +138,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Removes services whose lease has run out and reservations past their `until` date;
     /// returns the log entries written.
-    async fn gc(&self, who: &str, now: i64) -> Result<Vec<Entry>, StoreError>;
+    async fn gc(&self, who: &str, now: i64) -> Result<Vec<LogEntry>, StoreError>;
 
     /// Appends a log entry; returns its id.
     async fn append_log(&self, entry: &Entry) -> Result<i64, StoreError>;
@@ -174,13 +188,5 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 /// Opens (creating and migrating as needed) the store at `url`: `sqlite://PATH`,
 /// `sqlite::memory:`, or `postgres://…` / `postgresql://…`.
 pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
-    if url.starts_with("sqlite:") {
-        Ok(Box::new(SqliteStore::open(url).await?))
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Box::new(PgStore::open(url).await?))
-    } else {
-        Err(StoreError::BadUrl {
-            url: error::redact(url),
-        })
-    }
+    Ok(Box::new(SqlStore::open(url).await?))
 }

@@ -134,8 +134,9 @@ pub struct ReserveRequest {
     pub now: i64,
 }
 
-/// A stored reservation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// A reservation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Reservation {
     /// Id.
     pub id: i64,
@@ -148,11 +149,14 @@ pub struct Reservation {
     /// Why.
     pub why: String,
     /// Until (`YYYY-MM-DD`).
+    #[sqlx(rename = "until_date")]
     pub until: Option<String>,
 }
 
-/// A project with its range and blocks.
+// with its range and blocks
+/// A project.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Project))]
 pub struct ProjectInfo {
     /// Name.
     pub name: String,
@@ -162,12 +166,13 @@ pub struct ProjectInfo {
     pub blocks: Vec<BlockInfo>,
 }
 
-/// A block of a project.
+/// A block of a project's range.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Block))]
 pub struct BlockInfo {
     /// Name.
     pub name: String,
-    /// Ports.
+    /// Ports (`5021-5030`).
     pub ports: String,
     /// Purpose.
     pub purpose: Option<String>,
@@ -175,17 +180,20 @@ pub struct BlockInfo {
 
 /// A host.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Host))]
 pub struct HostInfo {
     /// Name.
     pub name: String,
-    /// Environment.
+    /// Environment (`production`, `development`, …).
     pub environment: String,
-    /// The `[hosts.NAME]` table as JSON.
+    /// The spec's `[hosts.NAME]` table as JSON (addresses, networks, firewall, …).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub doc: serde_json::Value,
 }
 
 /// A service.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Service))]
 pub struct ServiceInfo {
     /// Name.
     pub name: String,
@@ -193,18 +201,21 @@ pub struct ServiceInfo {
     pub project: Option<String>,
     /// Block.
     pub block: Option<String>,
-    /// Status (`active`, …).
+    /// `active`, `reserved`, `deprecated`, `planned`.
     pub status: String,
-    /// Lease end.
+    /// Lease end (seconds since the Unix epoch).
     pub lease_until: Option<i64>,
     /// Whether the registry allocated it (rather than a spec import declaring it).
     pub allocated: bool,
-    /// The `[services.NAME]` table as JSON.
+    /// The spec's `[services.NAME]` table as JSON.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub doc: serde_json::Value,
 }
 
-/// One binding of a service on one host (the spec's bindings expanded onto hosts).
+// the spec's bindings expanded onto hosts: one per binding and host
+/// A binding of a service on one host.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Binding))]
 pub struct BindingInfo {
     /// Service.
     pub service: String,
@@ -218,13 +229,13 @@ pub struct BindingInfo {
     pub transport: String,
     /// First port.
     pub lo: u16,
-    /// Last port.
+    /// Last port (equal to `lo` for one port).
     pub hi: u16,
     /// Bind address.
     pub bind: String,
-    /// App protocol.
+    /// App protocol (`http`, `postgres`, …).
     pub app: Option<String>,
-    /// Publisher.
+    /// Publisher (`host`, `docker`, …).
     pub publisher: String,
     /// Declared exposure, comma-separated.
     pub exposure: String,
@@ -234,37 +245,92 @@ pub struct BindingInfo {
 
 /// A leased service.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Lease {
     /// Service.
     pub service: String,
     /// Project.
     pub project: Option<String>,
-    /// Ports held (one entry per binding instance, `5021` or `5021-5023`).
+    /// Ports held (`5021`, `5021-5023`), one entry per binding instance.
     pub ports: Vec<String>,
-    /// Lease end.
+    /// Lease end (seconds since the Unix epoch).
     pub until: i64,
-    /// Whether it has run out at the `now` given.
+    /// Whether it has run out.
     pub expired: bool,
 }
 
-/// A log line with its id (ids increase; page with `after`).
+/// A log line with its id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LogRecord {
-    /// Id.
+    /// Id (increasing; pass the last one as `after` for the next page).
     pub id: i64,
     /// The entry.
-    pub entry: Entry,
+    pub entry: LogEntry,
 }
 
-/// The live listeners of one host, as an agent last reported them.
+// the fields of `Entry` (the CLI's `ports.log.jsonl` line) as the registry stores and serves
+// them: every one present (`null` when unset)
+/// One line of the change log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LogEntry {
+    /// When (`2026-11-27T10:00:00Z`).
+    pub at: String,
+    /// Who (`token:LABEL`, or a user name for changes made with the CLI).
+    pub who: String,
+    /// `alloc`, `release`, `reserve`, `gc`, `move`, `discover`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub action: Action,
+    /// Service concerned.
+    pub service: Option<String>,
+    /// Project concerned.
+    pub project: Option<String>,
+    /// Block.
+    pub block: Option<String>,
+    /// Host.
+    pub host: Option<String>,
+    /// `tcp` / `udp` (absent for reservations).
+    pub transport: Option<String>,
+    /// Ports (`5021`, `5021-5023`).
+    pub ports: String,
+    /// Lease end.
+    pub lease_until: Option<String>,
+    /// Why.
+    pub why: Option<String>,
+}
+
+impl From<Entry> for LogEntry {
+    fn from(e: Entry) -> Self {
+        LogEntry {
+            at: e.at,
+            who: e.who,
+            action: e.action,
+            service: e.service,
+            project: e.project,
+            block: e.block,
+            host: e.host,
+            transport: e.transport,
+            ports: e.ports,
+            lease_until: e.lease_until,
+            why: e.why,
+        }
+    }
+}
+
+// the live listeners of one host, as its agent last reported them
+/// A host's last report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ObservationRecord))]
 pub struct Observation {
-    /// Host name (as the agent reports it).
+    /// Host.
     pub host: String,
-    /// Listeners (a JSON array, as `portolan ls --json` prints them).
-    pub listeners: serde_json::Value,
-    /// When observed.
+    /// When observed (seconds since the Unix epoch).
     pub at: i64,
+    // a JSON array, as `portolan ls --json` prints them
+    /// Listeners.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub listeners: serde_json::Value,
 }
 
 /// A finding stored for the dashboard (lint or drift).
@@ -282,22 +348,46 @@ pub struct StoredFinding {
 
 /// A finding with where it came from.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Finding))]
 pub struct FindingRecord {
-    /// Source (`lint`, `drift:HOST`).
+    /// `lint`, or `drift:HOST`.
     pub source: String,
-    /// When stored.
+    /// When stored (seconds since the Unix epoch).
     pub at: i64,
-    /// The finding.
-    pub finding: StoredFinding,
+    /// Rule id (`duplicate-binding`, `undeclared-listener`, …).
+    pub rule: String,
+    /// `error`, `warning`, `info`.
+    pub severity: String,
+    /// Message.
+    pub message: String,
+    /// The whole finding (subjects, locations, help), as `portolan lint --format json`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub doc: serde_json::Value,
 }
 
-/// What a token may do. Each role includes the ones before it.
+impl FindingRecord {
+    /// `finding` as stored from `source` at `at`.
+    pub fn new(source: &str, at: i64, finding: StoredFinding) -> Self {
+        FindingRecord {
+            source: source.to_string(),
+            at,
+            rule: finding.rule,
+            severity: finding.severity,
+            message: finding.message,
+            doc: finding.doc,
+        }
+    }
+}
+
+// what a token may do; each role includes the ones before it
+/// A role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RoleName))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Read everything.
     Read,
-    /// Also allocate, release, reserve, push observations.
+    /// Also allocate, release, reserve, report observations.
     Write,
     /// Also import specs and manage tokens.
     Admin,
@@ -319,6 +409,21 @@ impl Role {
     }
 }
 
+// stored as its name (`tokens.role`)
+impl sqlx::Type<sqlx::Any> for Role {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <String as sqlx::Type<sqlx::Any>>::type_info()
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Any> for Role {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let name = <String as sqlx::Decode<'r, sqlx::Any>>::decode(value)?;
+        name.parse()
+            .map_err(|_| format!("token role `{name}` is not a role").into())
+    }
+}
+
 impl std::str::FromStr for Role {
     type Err = crate::StoreError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -334,16 +439,18 @@ impl std::str::FromStr for Role {
     }
 }
 
-/// A token's record (never its secret).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+// never its secret
+/// A token's record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TokenRecord))]
 pub struct TokenInfo {
-    /// Public id (the `ID` of `ptk_ID_SECRET`).
+    /// Public id.
     pub id: String,
     /// Role.
     pub role: Role,
-    /// Label (who or what it is for).
+    /// Label.
     pub label: String,
-    /// Created.
+    /// Created (seconds since the Unix epoch).
     pub created: i64,
     /// Expiry.
     pub expires: Option<i64>,

@@ -4,11 +4,10 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use portolan_store::{AllocRequest, Transport};
+use portolan_store::{AllocRequest, LogEntry, Transport};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::LogEntry;
 use crate::auth::{Auth, WRITE};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, check_text};
@@ -205,5 +204,5 @@ pub async fn release(
         .store
         .release(&body.service, &caller.who(), state.now())
         .await?;
-    Ok(Json(entry.into()))
+    Ok(Json(entry))
 }

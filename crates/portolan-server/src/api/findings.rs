@@ -3,54 +3,20 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
-use utoipa::ToSchema;
+use portolan_store::FindingRecord;
 
 use crate::auth::{Auth, READ};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// A finding with where it came from.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Finding {
-    /// `lint`, or `drift:HOST`.
-    pub source: String,
-    /// When stored (seconds since the Unix epoch).
-    pub at: i64,
-    /// Rule id (`duplicate-binding`, `undeclared-listener`, …).
-    pub rule: String,
-    /// `error`, `warning`, `info`.
-    pub severity: String,
-    /// Message.
-    pub message: String,
-    /// The whole finding (subjects, locations, help), as `portolan lint --format json`.
-    #[schema(value_type = Object)]
-    pub doc: serde_json::Value,
-}
-
 /// Every stored finding, by source.
 #[utoipa::path(get, path = "/api/v1/findings", tag = "agents",
-    responses((status = 200, description = "Findings", body = Vec<Finding>)))]
+    responses((status = 200, description = "Findings", body = Vec<FindingRecord>)))]
 pub async fn list(
     State(state): State<AppState>,
     _: Auth<READ>,
-) -> Result<Json<Vec<Finding>>, ApiError> {
-    Ok(Json(
-        state
-            .store
-            .findings()
-            .await?
-            .into_iter()
-            .map(|f| Finding {
-                source: f.source,
-                at: f.at,
-                rule: f.finding.rule,
-                severity: f.finding.severity,
-                message: f.finding.message,
-                doc: f.finding.doc,
-            })
-            .collect(),
-    ))
+) -> Result<Json<Vec<FindingRecord>>, ApiError> {
+    Ok(Json(state.store.findings().await?))
 }
 
 /// Lint or drift findings in the store's shape (the JSON `portolan lint` prints).

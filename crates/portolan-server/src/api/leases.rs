@@ -3,28 +3,13 @@
 
 use axum::Json;
 use axum::extract::State;
+use portolan_store::{Lease, LogEntry};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::LogEntry;
 use crate::auth::{Auth, READ, WRITE};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// A leased service.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Lease {
-    /// Service.
-    pub service: String,
-    /// Project.
-    pub project: Option<String>,
-    /// Ports held (`5021`, `5021-5023`), one entry per binding instance.
-    pub ports: Vec<String>,
-    /// Lease end (seconds since the Unix epoch).
-    pub until: i64,
-    /// Whether it has run out.
-    pub expired: bool,
-}
 
 /// What a gc removed.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -40,21 +25,7 @@ pub async fn list(
     State(state): State<AppState>,
     _: Auth<READ>,
 ) -> Result<Json<Vec<Lease>>, ApiError> {
-    Ok(Json(
-        state
-            .store
-            .leases(state.now())
-            .await?
-            .into_iter()
-            .map(|l| Lease {
-                service: l.service,
-                project: l.project,
-                ports: l.ports,
-                until: l.until,
-                expired: l.expired,
-            })
-            .collect(),
-    ))
+    Ok(Json(state.store.leases(state.now()).await?))
 }
 
 /// Removes services whose lease ran out and reservations past their date.
@@ -65,7 +36,5 @@ pub async fn gc(
     Auth(caller): Auth<WRITE>,
 ) -> Result<Json<GcResponse>, ApiError> {
     let removed = state.store.gc(&caller.who(), state.now()).await?;
-    Ok(Json(GcResponse {
-        removed: removed.into_iter().map(LogEntry::from).collect(),
-    }))
+    Ok(Json(GcResponse { removed }))
 }

@@ -2,10 +2,10 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use portolan_store::LogRecord;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
-use super::LogEntry;
 use crate::auth::{Auth, READ};
 use crate::error::ApiError;
 use crate::extract::ApiQuery;
@@ -22,15 +22,6 @@ pub struct LogQuery {
     pub limit: Option<u32>,
 }
 
-/// A log line with its id.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct LogRecord {
-    /// Id (increasing; pass the last one as `after` for the next page).
-    pub id: i64,
-    /// The entry.
-    pub entry: LogEntry,
-}
-
 /// Log entries, oldest first.
 #[utoipa::path(get, path = "/api/v1/log", tag = "allocation", params(LogQuery),
     responses((status = 200, description = "Log entries", body = Vec<LogRecord>)))]
@@ -43,16 +34,5 @@ pub async fn list(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit", "limit: between 1 and 1000"));
     }
-    Ok(Json(
-        state
-            .store
-            .log(q.after.unwrap_or(0), limit)
-            .await?
-            .into_iter()
-            .map(|r| LogRecord {
-                id: r.id,
-                entry: r.entry.into(),
-            })
-            .collect(),
-    ))
+    Ok(Json(state.store.log(q.after.unwrap_or(0), limit).await?))
 }

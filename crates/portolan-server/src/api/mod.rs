@@ -2,6 +2,12 @@
 //! (`GET /api/v1/openapi.json`, generated from the handlers by utoipa, so it cannot drift
 //! from the routes). Every route needs a bearer token (see [`crate::auth`]); the document
 //! itself is public. Every error is a JSON [`ErrorBody`](crate::error::ErrorBody).
+//!
+//! Records are served as the store returns them ([`portolan_store::types`], whose
+//! `utoipa` schemas carry the names this document uses: `Project`, `Host`, `Service`,
+//! `Binding`, `Reservation`, `Lease`, `LogEntry`, `ObservationRecord`, `Finding`,
+//! `TokenRecord`); the files here hold only the request bodies and the responses the API
+//! composes itself.
 
 pub mod allocate;
 pub mod bindings;
@@ -19,60 +25,14 @@ pub mod tokens;
 use std::collections::BTreeMap;
 
 use axum::Router;
-use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Doc, RefOr, Response, ResponseBuilder};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::ErrorBody;
 use crate::state::AppState;
-
-/// One line of the change log.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct LogEntry {
-    /// When (`2026-11-27T10:00:00Z`).
-    pub at: String,
-    /// Who (`token:LABEL`, or a user name for changes made with the CLI).
-    pub who: String,
-    /// `alloc`, `release`, `reserve`, `gc`, `move`, `discover`.
-    pub action: String,
-    /// Service concerned.
-    pub service: Option<String>,
-    /// Project concerned.
-    pub project: Option<String>,
-    /// Block.
-    pub block: Option<String>,
-    /// Host.
-    pub host: Option<String>,
-    /// `tcp` / `udp` (absent for reservations).
-    pub transport: Option<String>,
-    /// Ports (`5021`, `5021-5023`).
-    pub ports: String,
-    /// Lease end.
-    pub lease_until: Option<String>,
-    /// Why.
-    pub why: Option<String>,
-}
-
-impl From<portolan_store::Entry> for LogEntry {
-    fn from(e: portolan_store::Entry) -> Self {
-        LogEntry {
-            at: e.at,
-            who: e.who,
-            action: e.action.as_str().to_string(),
-            service: e.service,
-            project: e.project,
-            block: e.block,
-            host: e.host,
-            transport: e.transport,
-            ports: e.ports,
-            lease_until: e.lease_until,
-            why: e.why,
-        }
-    }
-}
 
 #[derive(OpenApi)]
 #[openapi(

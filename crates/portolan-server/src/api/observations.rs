@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use axum::Json;
 use axum::extract::{Path, State};
 use portolan_observe::{Listener, Owner, Transport};
-use portolan_store::Observation;
+use portolan_store::{FindingRecord, Observation};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -106,29 +106,7 @@ pub struct ObservationReceipt {
     /// Listeners stored.
     pub listeners: usize,
     /// Drift findings of the host now (`undeclared-listener`, `declared-not-listening`, …).
-    pub drift: Vec<super::findings::Finding>,
-}
-
-/// A host's last report.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ObservationRecord {
-    /// Host.
-    pub host: String,
-    /// When observed (seconds since the Unix epoch).
-    pub at: i64,
-    /// Listeners.
-    #[schema(value_type = Vec<Object>)]
-    pub listeners: serde_json::Value,
-}
-
-impl From<Observation> for ObservationRecord {
-    fn from(o: Observation) -> Self {
-        ObservationRecord {
-            host: o.host,
-            at: o.at,
-            listeners: o.listeners,
-        }
-    }
+    pub drift: Vec<FindingRecord>,
 }
 
 /// Stores a host's listeners and recomputes its drift.
@@ -186,8 +164,8 @@ pub async fn push(
         .store
         .put_observation(&Observation {
             host: body.host.clone(),
-            listeners: listeners_json,
             at: now,
+            listeners: listeners_json,
         })
         .await?;
     let source = format!("drift:{}", body.host);
@@ -198,52 +176,37 @@ pub async fn push(
         listeners: listeners.len(),
         drift: drift
             .into_iter()
-            .map(|f| super::findings::Finding {
-                source: source.clone(),
-                at: now,
-                rule: f.rule,
-                severity: f.severity,
-                message: f.message,
-                doc: f.doc,
-            })
+            .map(|f| FindingRecord::new(&source, now, f))
             .collect(),
     }))
 }
 
 /// Every host's last report, by host.
 #[utoipa::path(get, path = "/api/v1/observations", tag = "agents",
-    responses((status = 200, description = "Reports", body = Vec<ObservationRecord>)))]
+    responses((status = 200, description = "Reports", body = Vec<Observation>)))]
 pub async fn list(
     State(state): State<AppState>,
     _: Auth<READ>,
-) -> Result<Json<Vec<ObservationRecord>>, ApiError> {
-    Ok(Json(
-        state
-            .store
-            .observations()
-            .await?
-            .into_iter()
-            .map(ObservationRecord::from)
-            .collect(),
-    ))
+) -> Result<Json<Vec<Observation>>, ApiError> {
+    Ok(Json(state.store.observations().await?))
 }
 
 /// One host's last report.
 #[utoipa::path(get, path = "/api/v1/observations/{host}", tag = "agents",
     params(("host" = String, Path, description = "Host name")),
     responses(
-        (status = 200, description = "The report", body = ObservationRecord),
+        (status = 200, description = "The report", body = Observation),
         (status = 404, description = "No report from that host", body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     _: Auth<READ>,
     Path(host): Path<String>,
-) -> Result<Json<ObservationRecord>, ApiError> {
+) -> Result<Json<Observation>, ApiError> {
     check_text("host", &host, 200)?;
     state
         .store
         .observation(&host)
         .await?
-        .map(|o| Json(o.into()))
+        .map(Json)
         .ok_or_else(|| ApiError::not_found("host", format!("no report from host `{host}`")))
 }

@@ -3,8 +3,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use portolan_store::ReserveRequest;
-use serde::{Deserialize, Serialize};
+use portolan_store::{Reservation, ReserveRequest};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::allocate::check_name;
@@ -29,36 +29,6 @@ pub struct ReserveBody {
     /// Until (`YYYY-MM-DD`).
     #[serde(default)]
     pub until: Option<String>,
-}
-
-/// A reservation.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Reservation {
-    /// Id.
-    pub id: i64,
-    /// Ports, canonical (`5050-5052, 5060`).
-    pub ports: String,
-    /// Project.
-    pub project: Option<String>,
-    /// Host.
-    pub host: Option<String>,
-    /// Why.
-    pub why: String,
-    /// Until (`YYYY-MM-DD`).
-    pub until: Option<String>,
-}
-
-impl From<portolan_store::Reservation> for Reservation {
-    fn from(r: portolan_store::Reservation) -> Self {
-        Reservation {
-            id: r.id,
-            ports: r.ports,
-            project: r.project,
-            host: r.host,
-            why: r.why,
-            until: r.until,
-        }
-    }
 }
 
 /// Holds ports for a project without a service.
@@ -93,7 +63,7 @@ pub async fn reserve(
             now: state.now(),
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(r.into())))
+    Ok((StatusCode::CREATED, Json(r)))
 }
 
 /// Reservations, in the order they were made.
@@ -103,13 +73,5 @@ pub async fn list(
     State(state): State<AppState>,
     _: Auth<READ>,
 ) -> Result<Json<Vec<Reservation>>, ApiError> {
-    Ok(Json(
-        state
-            .store
-            .reservations()
-            .await?
-            .into_iter()
-            .map(Reservation::from)
-            .collect(),
-    ))
+    Ok(Json(state.store.reservations().await?))
 }

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use portolan_store::Role;
+use portolan_store::{Role, TokenInfo};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -16,44 +16,12 @@ use crate::state::AppState;
 /// Longest token life: ten years.
 const MAX_EXPIRES: i64 = 10 * 366 * 86_400;
 
-/// A role.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum RoleName {
-    /// Read everything.
-    Read,
-    /// Also allocate, release, reserve, report observations.
-    Write,
-    /// Also import specs and manage tokens.
-    Admin,
-}
-
-impl From<RoleName> for Role {
-    fn from(r: RoleName) -> Self {
-        match r {
-            RoleName::Read => Role::Read,
-            RoleName::Write => Role::Write,
-            RoleName::Admin => Role::Admin,
-        }
-    }
-}
-
-impl From<Role> for RoleName {
-    fn from(r: Role) -> Self {
-        match r {
-            Role::Read => RoleName::Read,
-            Role::Write => RoleName::Write,
-            Role::Admin => RoleName::Admin,
-        }
-    }
-}
-
 /// A token to create.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenBody {
     /// Role.
-    pub role: RoleName,
+    pub role: Role,
     /// Who or what it is for.
     #[serde(default)]
     pub label: Option<String>,
@@ -63,36 +31,6 @@ pub struct TokenBody {
     pub expires_in: Option<i64>,
 }
 
-/// A token's record.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct TokenRecord {
-    /// Public id.
-    pub id: String,
-    /// Role.
-    pub role: RoleName,
-    /// Label.
-    pub label: String,
-    /// Created (seconds since the Unix epoch).
-    pub created: i64,
-    /// Expiry.
-    pub expires: Option<i64>,
-    /// Revoked when.
-    pub revoked: Option<i64>,
-}
-
-impl From<portolan_store::TokenInfo> for TokenRecord {
-    fn from(t: portolan_store::TokenInfo) -> Self {
-        TokenRecord {
-            id: t.id,
-            role: t.role.into(),
-            label: t.label,
-            created: t.created,
-            expires: t.expires,
-            revoked: t.revoked,
-        }
-    }
-}
-
 /// A new token: the bearer token is in this answer only.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct NewTokenResponse {
@@ -100,7 +38,7 @@ pub struct NewTokenResponse {
     pub token: String,
     /// Its record.
     #[serde(flatten)]
-    pub info: TokenRecord,
+    pub info: TokenInfo,
 }
 
 /// Creates a token.
@@ -126,33 +64,25 @@ pub async fn create(
     };
     let t = state
         .store
-        .create_token(body.role.into(), &label, expires, now)
+        .create_token(body.role, &label, expires, now)
         .await?;
     Ok((
         StatusCode::CREATED,
         Json(NewTokenResponse {
             token: t.token,
-            info: t.info.into(),
+            info: t.info,
         }),
     ))
 }
 
 /// Every token (never the secrets), oldest first.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "admin",
-    responses((status = 200, description = "Tokens", body = Vec<TokenRecord>)))]
+    responses((status = 200, description = "Tokens", body = Vec<TokenInfo>)))]
 pub async fn list(
     State(state): State<AppState>,
     _: Auth<ADMIN>,
-) -> Result<Json<Vec<TokenRecord>>, ApiError> {
-    Ok(Json(
-        state
-            .store
-            .tokens()
-            .await?
-            .into_iter()
-            .map(TokenRecord::from)
-            .collect(),
-    ))
+) -> Result<Json<Vec<TokenInfo>>, ApiError> {
+    Ok(Json(state.store.tokens().await?))
 }
 
 /// Revokes a token.

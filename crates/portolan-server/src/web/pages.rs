@@ -117,7 +117,7 @@ pub async fn overview(
             });
         }
     }
-    let severity = |s: &str| findings.iter().filter(|f| f.finding.severity == s).count();
+    let severity = |s: &str| findings.iter().filter(|f| f.severity == s).count();
     let ctx = context! {
         ..viewer.context(),
         ..context! {
@@ -301,7 +301,7 @@ pub async fn findings_page(
     let findings = state.store.findings().await?;
     let mut by_severity: BTreeMap<&str, usize> = BTreeMap::new();
     for f in &findings {
-        *by_severity.entry(f.finding.severity.as_str()).or_default() += 1;
+        *by_severity.entry(f.severity.as_str()).or_default() += 1;
     }
     let order = |s: &str| match s {
         "error" => 0,
@@ -313,13 +313,12 @@ pub async fn findings_page(
     severities.sort_by_key(|(s, _)| (order(s), *s));
     let rows: Vec<FindingRow> = findings
         .iter()
-        .filter(|f| wanted.as_deref().is_none_or(|w| f.finding.severity == w))
+        .filter(|f| wanted.as_deref().is_none_or(|w| f.severity == w))
         .map(|f| FindingRow {
-            severity: f.finding.severity.clone(),
-            rule: f.finding.rule.clone(),
-            message: f.finding.message.clone(),
+            severity: f.severity.clone(),
+            rule: f.rule.clone(),
+            message: f.message.clone(),
             subjects: f
-                .finding
                 .doc
                 .get("subjects")
                 .and_then(|s| s.as_array())

@@ -1,13 +1,12 @@
 //! The server's integration tests: the real server, in process on 127.0.0.1:0, spoken to
-//! over HTTP. The API suite runs on both engines — SQLite in a temp dir and a PostgreSQL 15
-//! server this binary starts (`pg.rs`; it fails, never skips, when it cannot) — plus the
-//! auth matrix, bad input, 1,000 concurrent allocations, the rate limit, drift and metrics,
-//! logs without secrets, and schemathesis against the OpenAPI document.
+//! over HTTP. Each API case runs on both engines as two tests, `sqlite_<case>` (a file in a
+//! temp dir) and `postgres_<case>` (a database of its own on the PostgreSQL 15 server this
+//! binary starts on first use; it fails, never skips, when it cannot — see
+//! `portolan_testkit`): the auth matrix, bad input, 1,000 concurrent allocations, the rate
+//! limit, drift and metrics; plus logs without secrets and schemathesis against the OpenAPI
+//! document.
 #![allow(clippy::doc_markdown, clippy::cast_precision_loss)]
 
-// the same throwaway PostgreSQL 15 server as portolan-store's tests (one copy of it)
-#[path = "../../../portolan-store/tests/store/pg.rs"]
-mod pg;
 mod web;
 
 use std::collections::BTreeSet;
@@ -16,8 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use portolan_server::{AppState, Limits};
+use portolan_server::{AppState, Clock, Limits};
 use portolan_store::{Role, Store};
+use portolan_testkit::{Engine, engine_tests};
 use serde_json::{Value, json};
 
 const SQLISH: &str = "'; DROP TABLE services; --";
@@ -267,15 +267,13 @@ impl TestServer {
 
 // ---------------------------------------------------------------------------- suite
 
-type Case = fn(&str);
-
-macro_rules! cases {
-    ($($name:ident),* $(,)?) => {
-        const CASES: &[(&str, Case)] = &[$((stringify!($name), $name)),*];
-    };
+/// Runs `case` on a fresh database of `engine`.
+fn run(engine: Engine, name: &str, case: fn(&str)) {
+    let db = engine.database(name);
+    case(&db.url);
 }
 
-cases!(
+engine_tests!(run;
     public_routes_and_openapi,
     auth_matrix,
     api_round_trip,
@@ -284,47 +282,6 @@ cases!(
     rate_limit_answers_429,
     observations_drift_and_metrics,
 );
-
-fn run_suite(backend: &str, url_for: &dyn Fn(&str) -> String) {
-    let mut failed = Vec::new();
-    for (name, case) in CASES {
-        let url = url_for(name);
-        let t = Instant::now();
-        let ok = std::panic::catch_unwind(|| case(&url)).is_ok();
-        eprintln!(
-            "{backend} {name}: {} ({:.2} s)",
-            if ok { "ok" } else { "FAILED" },
-            t.elapsed().as_secs_f64()
-        );
-        if !ok {
-            failed.push(*name);
-        }
-    }
-    assert!(
-        failed.is_empty(),
-        "{backend}: {} cases failed: {failed:?}",
-        failed.len()
-    );
-}
-
-#[test]
-fn sqlite() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path().to_path_buf();
-    run_suite("sqlite", &|name| {
-        format!("sqlite://{}", root.join(format!("{name}.db")).display())
-    });
-}
-
-#[test]
-fn postgres() {
-    let server = pg::PgServer::start();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    run_suite("postgres", &|name| rt.block_on(server.database(name)));
-}
 
 fn unlimited() -> Limits {
     Limits {
@@ -389,6 +346,13 @@ fn public_routes_and_openapi(url: &str) {
     let r = s.call("DELETE", "/api/v1/projects", Some(&s.tokens.admin), None);
     assert_eq!(r.status, 405, "{}", r.body);
     assert_eq!(r.json()["field"], "method");
+}
+
+/// The OpenAPI document, whole: a change to any route, parameter or schema shows up as a
+/// snapshot diff to review.
+#[test]
+fn openapi_document_snapshot() {
+    insta::assert_json_snapshot!("openapi", portolan_server::openapi());
 }
 
 /// (method, path, body, least role: 0 read, 1 write, 2 admin)
@@ -1165,6 +1129,43 @@ fn logs_never_contain_tokens() {
         !text.to_lowercase().contains("bearer ptk_"),
         "an Authorization header is in the log"
     );
+}
+
+/// The clock is the state's (read once at start), not the environment's on each request:
+/// a token expiring at T works at T-1 and is refused at T on a server pinned to each.
+#[test]
+fn token_expiry_follows_the_injected_clock() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("clock.db").display());
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let store: Arc<dyn Store> = Arc::from(rt.block_on(portolan_store::open(&url)).expect("open"));
+    let t = 1_795_773_600;
+    let token = rt
+        .block_on(store.create_token(Role::Read, "soon", Some(t + 60), t))
+        .expect("token")
+        .token;
+    for (at, status) in [(t + 59, 200), (t + 60, 401)] {
+        let listener = rt
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let state = AppState::new(store.clone()).with_clock(Clock::Fixed(at));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = rt.spawn(portolan_server::serve_on(listener, state, async move {
+            let _ = rx.await;
+        }));
+        let r = call(
+            &agent(),
+            &base,
+            "GET",
+            "/api/v1/projects",
+            Some(&token),
+            None,
+        );
+        assert_eq!(r.status, status, "at {at}: {}", r.body);
+        let _ = tx.send(());
+        rt.block_on(server).expect("join").expect("serve");
+    }
 }
 
 /// schemathesis (PyPI) generates requests from the OpenAPI document, positive and negative,

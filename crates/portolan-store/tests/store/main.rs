@@ -1,15 +1,13 @@
-//! The store's behaviour suite, written once and run against both real engines: SQLite in
-//! a temp dir and a PostgreSQL 15 server this binary starts itself (see `pg.rs`). Each case
-//! gets a fresh database; every case runs even when an earlier one fails, and the test
-//! reports all failures at the end.
+//! The store's behaviour suite, written once and run against both real engines: each case
+//! is two tests, `sqlite_<case>` (a file in a temp dir) and `postgres_<case>` (a database of
+//! its own on the PostgreSQL 15 server this binary starts on first use, see
+//! `portolan_testkit::PgServer`), so one case on one engine runs alone with
+//! `cargo test -p portolan-store postgres_reserve_release_log`.
 #![allow(clippy::doc_markdown)]
-
-mod pg;
 
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::time::Instant;
 
 use portolan_alloc::AllocError;
@@ -18,6 +16,7 @@ use portolan_store::{
     Action, AllocRequest, Backend, Entry, Observation, ReserveRequest, Role, Store, StoreError,
     StoredFinding, TokenRejection, Transport,
 };
+use portolan_testkit::{Engine, engine_tests};
 
 /// 2026-11-27T10:00:00Z
 const NOW: i64 = 1_795_773_600;
@@ -38,15 +37,25 @@ impl Fixture {
     }
 }
 
-type CaseFn = fn(Fixture) -> Pin<Box<dyn Future<Output = ()> + Send>>;
-
-macro_rules! cases {
-    ($($name:ident),* $(,)?) => {
-        const CASES: &[(&str, CaseFn)] = &[$((stringify!($name), |f| Box::pin($name(f)))),*];
+/// Runs `case` on a fresh database of `engine`, on a runtime of its own.
+fn run<F: Future<Output = ()>>(engine: Engine, name: &str, case: impl FnOnce(Fixture) -> F) {
+    let db = engine.database(name);
+    let fixture = Fixture {
+        url: db.url.clone(),
+        backend: match engine {
+            Engine::Sqlite => Backend::Sqlite,
+            Engine::Postgres => Backend::Postgres,
+        },
     };
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(case(fixture));
 }
 
-cases!(
+engine_tests!(run;
     migrations_are_idempotent,
     examples_round_trip,
     invalid_import_changes_nothing,
@@ -62,57 +71,6 @@ cases!(
     concurrent_allocations_batch_without_duplicates,
     a_batch_answers_each_request,
 );
-
-async fn run_suite(backend: Backend, url_for: impl AsyncFn(&str) -> String) {
-    let mut failed = Vec::new();
-    for (name, case) in CASES {
-        let fixture = Fixture {
-            url: url_for(name).await,
-            backend,
-        };
-        let t = Instant::now();
-        let outcome = tokio::spawn(case(fixture)).await;
-        eprintln!(
-            "{} {name}: {} ({:.2} s)",
-            backend.as_str(),
-            if outcome.is_ok() { "ok" } else { "FAILED" },
-            t.elapsed().as_secs_f64()
-        );
-        if outcome.is_err() {
-            failed.push(*name);
-        }
-    }
-    assert!(
-        failed.is_empty(),
-        "{} cases failed: {failed:?}",
-        backend.as_str()
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path().to_path_buf();
-    run_suite(Backend::Sqlite, async |name: &str| {
-        format!("sqlite://{}", root.join(format!("{name}.db")).display())
-    })
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn postgres() {
-    let t = Instant::now();
-    let server = pg::PgServer::start();
-    eprintln!(
-        "postgres: server up on port {} in {:.2} s",
-        server.port,
-        t.elapsed().as_secs_f64()
-    );
-    run_suite(Backend::Postgres, async |name: &str| {
-        server.database(name).await
-    })
-    .await;
-}
 
 // ---------------------------------------------------------------------------- helpers
 
@@ -429,7 +387,7 @@ async fn allocation_uses_the_cli_policy(f: Fixture) {
         other => panic!("expected Full, got {other:?}"),
     }
     let log = s.log(0, 100).await.expect("log");
-    let allocs: Vec<&Entry> = log
+    let allocs: Vec<&portolan_store::LogEntry> = log
         .iter()
         .map(|r| &r.entry)
         .filter(|e| e.action == Action::Alloc)
@@ -886,7 +844,7 @@ async fn observations_and_findings(f: Fixture) {
     let got = s.findings().await.expect("findings");
     let rules: Vec<(&str, &str)> = got
         .iter()
-        .map(|r| (r.source.as_str(), r.finding.rule.as_str()))
+        .map(|r| (r.source.as_str(), r.rule.as_str()))
         .collect();
     assert_eq!(
         rules,
@@ -895,7 +853,7 @@ async fn observations_and_findings(f: Fixture) {
             ("lint", "public-without-tls")
         ]
     );
-    assert_eq!(got[1].finding.doc["subjects"][0], "a");
+    assert_eq!(got[1].doc["subjects"][0], "a");
 }
 
 async fn duplicate_port_claims_violate_the_unique_key(f: Fixture) {
@@ -905,24 +863,11 @@ async fn duplicate_port_claims_violate_the_unique_key(f: Fixture) {
     // a second claim of the same (host, transport, port), as a racing writer would insert it
     let sql = "INSERT INTO allocated_ports (host, transport, port, allocation) \
                SELECT host, transport, port, allocation FROM allocated_ports";
-    let err = match f.backend {
-        Backend::Sqlite => {
-            let s = portolan_store::SqliteStore::open(&f.url)
-                .await
-                .expect("open");
-            sqlx::query(sql)
-                .execute(s.pool())
-                .await
-                .expect_err("duplicate accepted")
-        }
-        Backend::Postgres => {
-            let s = portolan_store::PgStore::open(&f.url).await.expect("open");
-            sqlx::query(sql)
-                .execute(s.pool())
-                .await
-                .expect_err("duplicate accepted")
-        }
-    };
+    let raw = portolan_store::SqlStore::open(&f.url).await.expect("open");
+    let err = sqlx::query(sql)
+        .execute(raw.pool())
+        .await
+        .expect_err("duplicate accepted");
     let kind = err
         .as_database_error()
         .map(sqlx::error::DatabaseError::kind);

@@ -400,13 +400,25 @@ fn nginx_configs_pass_nginx_t() {
     );
 }
 
-#[test]
-fn compose_overrides_are_valid_yaml() {
+/// `python3` with `PyYAML` (Debian's `python3-yaml`): the YAML checks fail without it, they
+/// never skip.
+fn python_with_yaml() -> String {
     let python = tool("python3");
-    let has_yaml = Command::new(&python)
+    let yaml = Command::new(&python)
         .args(["-c", "import yaml"])
         .output()
-        .is_ok_and(|o| o.status.success());
+        .expect("run python3");
+    assert!(
+        yaml.status.success(),
+        "PyYAML is missing (apt-get install python3-yaml): {}",
+        String::from_utf8_lossy(&yaml.stderr)
+    );
+    python
+}
+
+#[test]
+fn compose_overrides_are_valid_yaml() {
+    let python = python_with_yaml();
     let dir = tempfile::tempdir().expect("tempdir");
     for (ex, h) in all_hosts() {
         let (text, _) = gen_host(&ex, "compose", &h);
@@ -419,35 +431,29 @@ fn compose_overrides_are_valid_yaml() {
                 "bad entry {l}"
             );
         }
-        if has_yaml {
-            let f = dir.path().join("override.yml");
-            std::fs::write(&f, &text).expect("write");
-            let script = "import sys, yaml\n\
-                yaml.SafeLoader.add_constructor('!override', lambda l, n: l.construct_sequence(n))\n\
-                d = yaml.safe_load(open(sys.argv[1]))\n\
-                s = d['services']\n\
-                assert isinstance(s, dict), s\n\
-                for name, v in s.items():\n\
-                \x20   assert isinstance(v['ports'], list) and all(isinstance(p, str) for p in v['ports']), v\n";
-            check(
-                Command::new(&python).arg("-c").arg(script).arg(&f),
-                &format!("YAML load ({ex}, {h})"),
-                &text,
-            );
-        }
+        let f = dir.path().join("override.yml");
+        std::fs::write(&f, &text).expect("write");
+        let script = "import sys, yaml\n\
+            yaml.SafeLoader.add_constructor('!override', lambda l, n: l.construct_sequence(n))\n\
+            d = yaml.safe_load(open(sys.argv[1]))\n\
+            s = d['services']\n\
+            assert isinstance(s, dict), s\n\
+            for name, v in s.items():\n\
+            \x20   assert isinstance(v['ports'], list) and all(isinstance(p, str) for p in v['ports']), v\n";
+        check(
+            Command::new(&python).arg("-c").arg(script).arg(&f),
+            &format!("YAML load ({ex}, {h})"),
+            &text,
+        );
     }
 }
 
 #[test]
 fn cloud_and_kubernetes_outputs_load() {
-    // aws-sg is JSON; k8s-netpol is multi-document YAML (also loaded by PyYAML when
-    // installed); terraform is checked structurally in portolan-render's unit tests
-    // (`terraform` is not a Debian package and the tests run offline).
-    let python = tool("python3");
-    let has_yaml = Command::new(&python)
-        .args(["-c", "import yaml"])
-        .output()
-        .is_ok_and(|o| o.status.success());
+    // aws-sg is JSON; k8s-netpol is multi-document YAML, loaded by PyYAML; terraform is
+    // checked structurally in portolan-render's unit tests (`terraform` is not a Debian
+    // package and the tests run offline).
+    let python = python_with_yaml();
     let dir = tempfile::tempdir().expect("tempdir");
     for ex in examples() {
         let (code, out, err) = portolan(&["--spec", &spec(&ex), "gen", "aws-sg"]);
@@ -458,23 +464,21 @@ fn cloud_and_kubernetes_outputs_load() {
         assert!(groups >= hosts(&ex).len(), "{ex}: {groups} groups");
         let (code, out, err) = portolan(&["--spec", &spec(&ex), "gen", "k8s-netpol"]);
         assert_eq!(code, 0, "{err}");
-        if has_yaml {
-            let f = dir.path().join("netpol.yaml");
-            std::fs::write(&f, &out).expect("write");
-            let script = "import sys, yaml\n\
-                docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d is not None]\n\
-                assert docs, 'no documents'\n\
-                for d in docs:\n\
-                \x20   assert d['apiVersion'] == 'networking.k8s.io/v1' and d['kind'] == 'NetworkPolicy', d\n\
-                \x20   for r in d['spec'].get('ingress') or []:\n\
-                \x20       for p in r['ports']:\n\
-                \x20           assert p['protocol'] in ('TCP', 'UDP') and isinstance(p['port'], int), p\n";
-            check(
-                Command::new(&python).arg("-c").arg(script).arg(&f),
-                &format!("YAML load of k8s-netpol ({ex})"),
-                &out,
-            );
-        }
+        let f = dir.path().join("netpol.yaml");
+        std::fs::write(&f, &out).expect("write");
+        let script = "import sys, yaml\n\
+            docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d is not None]\n\
+            assert docs, 'no documents'\n\
+            for d in docs:\n\
+            \x20   assert d['apiVersion'] == 'networking.k8s.io/v1' and d['kind'] == 'NetworkPolicy', d\n\
+            \x20   for r in d['spec'].get('ingress') or []:\n\
+            \x20       for p in r['ports']:\n\
+            \x20           assert p['protocol'] in ('TCP', 'UDP') and isinstance(p['port'], int), p\n";
+        check(
+            Command::new(&python).arg("-c").arg(script).arg(&f),
+            &format!("YAML load of k8s-netpol ({ex})"),
+            &out,
+        );
     }
     // --env narrows the groups to that environment's hosts
     let (code, out, err) = portolan(&[

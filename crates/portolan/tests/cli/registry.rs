@@ -4,12 +4,13 @@
 //! same `SQLite` file: every allocation that was answered 2xx is there, none twice.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use portolan_testkit::Serve;
 
 use crate::harness::Case;
 
@@ -32,55 +33,9 @@ const LIVE: &str = r#"[
  {"transport":"tcp","addr":"0.0.0.0","port":6379,"inode":2,"uid":0,"owners":[]}
 ]"#;
 
-/// A `portolan serve` child on a free loopback port; killed when dropped.
-pub(crate) struct Serve {
-    child: Child,
-    pub(crate) url: String,
-}
-
-impl Serve {
-    pub(crate) fn start(dir: &Path, db: &str) -> Serve {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("portolan"))
-            .current_dir(dir)
-            .args([
-                "serve",
-                "--db",
-                db,
-                "--listen",
-                "127.0.0.1:0",
-                "--rate-limit",
-                "0",
-                "-q",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn portolan serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the URL line");
-        let url = line
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap_or_else(|| panic!("no URL in {line:?}"))
-            .to_string();
-        Serve { child, url }
-    }
-
-    fn kill9(&mut self) {
-        // std's kill() is SIGKILL on Unix
-        self.child.kill().expect("kill -9");
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A `portolan serve` child of this build on a free loopback port; killed when dropped.
+pub(crate) fn serve(dir: &Path, db: &str) -> Serve {
+    Serve::start(&assert_cmd::cargo::cargo_bin("portolan"), dir, db)
 }
 
 pub(crate) fn token(dir: &Path, db: &str, role: &str) -> String {
@@ -115,7 +70,7 @@ fn serve_push_pull_alloc_agent() {
     let db = format!("sqlite://{}", c.path().join("reg.db").display());
     let admin = token(c.path(), &db, "admin");
     let write = token(c.path(), &db, "write");
-    let server = Serve::start(c.path(), &db);
+    let server = serve(c.path(), &db);
     let url = server.url.clone();
 
     c_run(&c, &["push", "--server", &url], &admin)
@@ -214,6 +169,20 @@ fn serve_refuses_a_public_address_without_public() {
         .run()
         .code(2)
         .stderr_has("unsupported database URL");
+    // regression: a malformed PORTOLAN_NOW used to become 0 on every request (no token ever
+    // expired); the server now refuses to start
+    Case::new()
+        .env("PORTOLAN_NOW", "yesterday")
+        .args([
+            "serve",
+            "--db",
+            "sqlite::memory:",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .run()
+        .code(2)
+        .stderr_has("PORTOLAN_NOW: `yesterday` is not an instant");
 }
 
 #[test]
@@ -221,7 +190,7 @@ fn kill_9_mid_run_loses_no_acknowledged_allocation() {
     let c = Case::new().file("ports.toml", SPEC);
     let db = format!("sqlite://{}", c.path().join("crash.db").display());
     let admin = token(c.path(), &db, "admin");
-    let mut server = Serve::start(c.path(), &db);
+    let mut server = serve(c.path(), &db);
     c_run(&c, &["push", "--server", &server.url], &admin).success();
 
     let acked: Mutex<Vec<(String, u64)>> = Mutex::new(Vec::new());
@@ -273,7 +242,7 @@ fn kill_9_mid_run_loses_no_acknowledged_allocation() {
         acked.len()
     );
 
-    let server = Serve::start(c.path(), &db);
+    let server = serve(c.path(), &db);
     let mut r = agent()
         .get(&format!("{}/api/v1/bindings", server.url))
         .header("Authorization", &format!("Bearer {admin}"))

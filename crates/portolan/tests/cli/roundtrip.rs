@@ -6,7 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::harness::{Case, Outcome};
-use crate::registry::{Serve, agent, c_run, token};
+use portolan_testkit::Serve;
+
+use crate::registry::{agent, c_run, serve, token};
 
 /// A hand-written spec: 30 comment lines, hand formatting, a block, a reservation.
 fn team_spec() -> String {
@@ -49,7 +51,7 @@ impl Team {
     fn on(home: Case, db: &str) -> Team {
         let admin = token(home.path(), db, "admin");
         let write = token(home.path(), db, "write");
-        let server = Serve::start(home.path(), db);
+        let server = serve(home.path(), db);
         Team {
             home,
             server,

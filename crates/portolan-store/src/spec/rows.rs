@@ -88,14 +88,16 @@ pub(crate) struct ServiceRow {
 }
 
 /// A binding instance row.
-#[derive(Clone)]
+#[derive(Clone, sqlx::FromRow)]
 pub(crate) struct BindingRow {
     pub service: String,
     pub name: String,
     pub host: String,
     pub environment: String,
     pub transport: String,
+    #[sqlx(rename = "port_lo")]
     pub lo: i64,
+    #[sqlx(rename = "port_hi")]
     pub hi: i64,
     pub bind: String,
     pub app: Option<String>,
@@ -105,11 +107,13 @@ pub(crate) struct BindingRow {
 }
 
 /// A reservation row.
+#[derive(sqlx::FromRow)]
 pub(crate) struct ReservationRow {
     pub ports: String,
     pub project: Option<String>,
     pub host: Option<String>,
     pub why: String,
+    #[sqlx(rename = "until_date")]
     pub until: Option<String>,
 }
 

@@ -1,0 +1,148 @@
+//! [`SqlStore`], the one implementation of [`Store`]: each method hands over to the module
+//! that owns its concern ([`spec`](crate::spec), [`writer`](crate::writer),
+//! [`ledger`](crate::ledger), [`tokens`](crate::tokens),
+//! [`observations`](crate::observations)), on either engine.
+
+use async_trait::async_trait;
+
+use crate::db::Db;
+use crate::types::{
+    AllocRequest, Allocated, Backend, BindingInfo, Entry, FindingRecord, HostInfo, ImportSummary,
+    Lease, LogEntry, LogRecord, NewToken, Observation, ProjectInfo, Reservation, ReserveRequest,
+    Role, ServiceInfo, StoredFinding, TokenInfo,
+};
+use crate::writer::Allocator;
+use crate::{Store, StoreError, ledger, observations, spec, tokens};
+
+/// The registry on SQLite or PostgreSQL (see the crate docs).
+#[derive(Debug)]
+pub struct SqlStore {
+    db: Db,
+    allocator: Allocator,
+}
+
+impl SqlStore {
+    /// Opens (creating and migrating as needed) the store at `url`: `sqlite://PATH`,
+    /// `sqlite::memory:`, or `postgres://…` / `postgresql://…`.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Ok(SqlStore {
+            db: Db::open(url).await?,
+            allocator: Allocator::default(),
+        })
+    }
+
+    /// The connection pool (for tests and tools that need raw SQL).
+    pub fn pool(&self) -> &sqlx::AnyPool {
+        &self.db.pool
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> Backend {
+        self.db.dialect.backend()
+    }
+
+    async fn import_spec(&self, toml: &str) -> Result<ImportSummary, StoreError> {
+        spec::import(&self.db, toml).await
+    }
+
+    async fn export_spec(&self) -> Result<String, StoreError> {
+        spec::export(&self.db).await
+    }
+
+    async fn projects(&self) -> Result<Vec<ProjectInfo>, StoreError> {
+        spec::projects(&self.db).await
+    }
+
+    async fn hosts(&self) -> Result<Vec<HostInfo>, StoreError> {
+        spec::hosts(&self.db).await
+    }
+
+    async fn services(&self) -> Result<Vec<ServiceInfo>, StoreError> {
+        spec::services(&self.db).await
+    }
+
+    async fn bindings(&self) -> Result<Vec<BindingInfo>, StoreError> {
+        spec::bindings(&self.db).await
+    }
+
+    async fn allocate(&self, req: &AllocRequest) -> Result<Allocated, StoreError> {
+        self.allocator.allocate(&self.db, req).await
+    }
+
+    async fn release(&self, service: &str, who: &str, now: i64) -> Result<LogEntry, StoreError> {
+        ledger::release(&self.db, service, who, now).await
+    }
+
+    async fn reserve(&self, req: &ReserveRequest) -> Result<Reservation, StoreError> {
+        ledger::reserve(&self.db, req).await
+    }
+
+    async fn reservations(&self) -> Result<Vec<Reservation>, StoreError> {
+        ledger::reservations(&self.db).await
+    }
+
+    async fn leases(&self, now: i64) -> Result<Vec<Lease>, StoreError> {
+        ledger::leases(&self.db, now).await
+    }
+
+    async fn gc(&self, who: &str, now: i64) -> Result<Vec<LogEntry>, StoreError> {
+        ledger::gc(&self.db, who, now).await
+    }
+
+    async fn append_log(&self, entry: &Entry) -> Result<i64, StoreError> {
+        ledger::append_log(&self.db, entry).await
+    }
+
+    async fn log(&self, after: i64, limit: u32) -> Result<Vec<LogRecord>, StoreError> {
+        ledger::log(&self.db, after, limit).await
+    }
+
+    async fn put_observation(&self, observation: &Observation) -> Result<(), StoreError> {
+        observations::put(&self.db, observation).await
+    }
+
+    async fn observation(&self, host: &str) -> Result<Option<Observation>, StoreError> {
+        observations::get(&self.db, host).await
+    }
+
+    async fn observations(&self) -> Result<Vec<Observation>, StoreError> {
+        observations::list(&self.db).await
+    }
+
+    async fn put_findings(
+        &self,
+        source: &str,
+        findings: &[StoredFinding],
+        at: i64,
+    ) -> Result<(), StoreError> {
+        observations::put_findings(&self.db, source, findings, at).await
+    }
+
+    async fn findings(&self) -> Result<Vec<FindingRecord>, StoreError> {
+        observations::findings(&self.db).await
+    }
+
+    async fn create_token(
+        &self,
+        role: Role,
+        label: &str,
+        expires: Option<i64>,
+        now: i64,
+    ) -> Result<NewToken, StoreError> {
+        tokens::create(&self.db, role, label, expires, now).await
+    }
+
+    async fn verify_token(&self, token: &str, now: i64) -> Result<TokenInfo, StoreError> {
+        tokens::verify(&self.db, token, now).await
+    }
+
+    async fn revoke_token(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        tokens::revoke(&self.db, id, now).await
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
+        tokens::list(&self.db).await
+    }
+}
