@@ -122,6 +122,9 @@ impl From<StoreError> for ApiError {
                 err.retry_after = Some(1);
                 err
             }
+            StoreError::Stale { .. } => {
+                ApiError::new(StatusCode::CONFLICT, e.to_string(), Some("if-match"))
+            }
             StoreError::Token(_) => ApiError::unauthorized(
                 "invalid, expired or revoked token",
                 "Bearer realm=\"portolan\", error=\"invalid_token\"",

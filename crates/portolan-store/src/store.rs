@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use crate::db::Db;
 use crate::types::{
     AllocRequest, Allocated, Backend, BindingInfo, Entry, FindingRecord, HostInfo, ImportSummary,
-    Lease, LogEntry, LogRecord, NewToken, Observation, ProjectInfo, Reservation, ReserveRequest,
-    Role, ServiceInfo, StoredFinding, TokenInfo,
+    Lease, LogEntry, LogRecord, NewToken, Observation, ProjectInfo, PushRequest, Pushed,
+    Reservation, ReserveRequest, Role, ServiceInfo, StoredFinding, TokenInfo, VersionedSpec,
 };
 use crate::writer::Allocator;
 use crate::{Store, StoreError, ledger, observations, spec, tokens};
@@ -49,6 +49,14 @@ impl Store for SqlStore {
 
     async fn export_spec(&self) -> Result<String, StoreError> {
         spec::export(&self.db).await
+    }
+
+    async fn export_spec_versioned(&self) -> Result<VersionedSpec, StoreError> {
+        spec::push::export_versioned(&self.db).await
+    }
+
+    async fn push_spec(&self, req: &PushRequest) -> Result<Pushed, StoreError> {
+        spec::push::push(&self.db, req).await
     }
 
     async fn projects(&self) -> Result<Vec<ProjectInfo>, StoreError> {

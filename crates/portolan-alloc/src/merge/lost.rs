@@ -5,6 +5,7 @@
 //! item, when a `push --force` drops it.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use serde::Serialize;
 use toml_edit::DocumentMut;
@@ -25,6 +26,8 @@ pub struct Lost {
     pub detail: String,
     /// Whether the file has it, written differently (else the file lacks it).
     pub changed: bool,
+    /// The ports it holds (`8003`, `8000, 9100`; empty for what holds none).
+    pub ports: String,
 }
 
 impl std::fmt::Display for Lost {
@@ -54,12 +57,14 @@ fn kind_of(collection: &str) -> String {
     .to_string()
 }
 
-/// What a service holds, in a few words (`http 8000, metrics 9100; lease-until …`).
-fn holds(n: &Norm) -> String {
+/// What a service holds, in a few words (`http 8000, metrics 9100; lease until …`), and
+/// its ports (`8000, 9100`).
+fn holds(n: &Norm) -> (String, String) {
     let Some(t) = n.as_table() else {
-        return n.short();
+        return (n.short(), String::new());
     };
     let mut parts: Vec<String> = Vec::new();
+    let mut ports: Vec<String> = Vec::new();
     if let Some(b) = t.get("bindings").and_then(Norm::as_table) {
         for (name, b) in b {
             let port = b
@@ -67,15 +72,16 @@ fn holds(n: &Norm) -> String {
                 .and_then(|bt| bt.get("port"))
                 .map_or_else(|| "?".into(), |p| p.short().trim_matches('"').to_string());
             parts.push(format!("{name} {port}"));
+            ports.push(port);
         }
     }
     let mut s = parts.join(", ");
     for key in ["lease-until", "lease_until"] {
         if let Some(l) = t.get(key) {
-            s.push_str(&format!("; lease until {}", l.short().trim_matches('"')));
+            let _ = write!(s, "; lease until {}", l.short().trim_matches('"'));
         }
     }
-    s
+    (s, ports.join(", "))
 }
 
 /// The first key (depth first, sorted) where two tables differ.
@@ -92,8 +98,12 @@ fn first_difference(path: &str, a: &Norm, b: &Norm) -> String {
                 match (x.get(k), y.get(k)) {
                     (Some(p), Some(q)) if p == q => {}
                     (Some(p), Some(q)) => return first_difference(&sub, p, q),
-                    (Some(p), None) => return format!("{sub}: {} here, absent in the file", p.short()),
-                    (None, Some(q)) => return format!("{sub}: absent here, {} in the file", q.short()),
+                    (Some(p), None) => {
+                        return format!("{sub}: {} here, absent in the file", p.short());
+                    }
+                    (None, Some(q)) => {
+                        return format!("{sub}: absent here, {} in the file", q.short());
+                    }
                     (None, None) => {}
                 }
             }
@@ -103,7 +113,10 @@ fn first_difference(path: &str, a: &Norm, b: &Norm) -> String {
     }
 }
 
-fn roots(registry: &str, file: &str) -> Result<(BTreeMap<String, Norm>, BTreeMap<String, Norm>), MergeError> {
+/// A document's top-level keys, normalized.
+type Root = BTreeMap<String, Norm>;
+
+fn roots(registry: &str, file: &str) -> Result<(Root, Root), MergeError> {
     let r: DocumentMut = parse("the registry's spec", registry)?;
     let f: DocumentMut = parse("the file", file)?;
     Ok((norm::root(&r), norm::root(&f)))
@@ -119,34 +132,49 @@ pub fn lost(registry: &str, file: &str) -> Result<Vec<Lost>, MergeError> {
             let fe = super::elements(key, fv);
             for e in super::elements(key, Some(rv)) {
                 if !fe.contains(&e) {
+                    let ports = e
+                        .as_table()
+                        .and_then(|t| t.get("ports"))
+                        .map(|p| p.short().trim_matches('"').to_string())
+                        .unwrap_or_default();
                     out.push(Lost {
                         kind: kind_of(key),
                         name: describe(&e),
                         detail: String::new(),
                         changed: false,
+                        ports,
                     });
                 }
             }
             continue;
         }
-        let entities = rv.as_table().filter(|t| t.values().all(|v| v.as_table().is_some()) && !t.is_empty());
+        let entities = rv
+            .as_table()
+            .filter(|t| t.values().all(|v| v.as_table().is_some()) && !t.is_empty());
         match (entities, fv) {
             // a collection: entity by entity
             (Some(rt), fv) => {
                 let ft = fv.and_then(Norm::as_table);
                 for (name, e) in rt {
+                    let (held, ports) = if key == "services" {
+                        holds(e)
+                    } else {
+                        (String::new(), String::new())
+                    };
                     match ft.and_then(|t| t.get(name)) {
                         None => out.push(Lost {
                             kind: kind_of(key),
                             name: name.clone(),
-                            detail: if key == "services" { holds(e) } else { String::new() },
+                            detail: held,
                             changed: false,
+                            ports,
                         }),
                         Some(fe) if fe != e => out.push(Lost {
                             kind: kind_of(key),
                             name: name.clone(),
                             detail: first_difference("", e, fe),
                             changed: true,
+                            ports,
                         }),
                         Some(_) => {}
                     }
@@ -157,12 +185,14 @@ pub fn lost(registry: &str, file: &str) -> Result<Vec<Lost>, MergeError> {
                 name: key.clone(),
                 detail: String::new(),
                 changed: false,
+                ports: String::new(),
             }),
             (None, Some(fv)) if fv != rv => out.push(Lost {
                 kind: "section".into(),
                 name: key.clone(),
                 detail: first_difference(key, rv, fv),
                 changed: true,
+                ports: String::new(),
             }),
             (None, Some(_)) => {}
         }

@@ -212,7 +212,7 @@ fn merge_key(
         return;
     }
     if b == r {
-        cx.out.kept.push(path.to_string());
+        changed_keys(path, b, l, &mut cx.out.kept);
         return;
     }
     if let (Some(Norm::Table(lt)), Some(Norm::Table(rt))) = (l, r)
@@ -255,6 +255,24 @@ fn merge_key(
             cx.out.overwritten.push(conflict);
             take(parent, inline, key, path, depth, l, r, remote, cx);
         }
+    }
+}
+
+/// The keys (leaves where both sides are tables) where `before` and `after` differ, as
+/// dotted paths: `services.api.purpose`, `services.new (new)`, `services.old (removed)`.
+fn changed_keys(path: &str, before: Option<&Norm>, after: Option<&Norm>, out: &mut Vec<String>) {
+    match (before, after) {
+        (Some(Norm::Table(b)), Some(Norm::Table(a))) => {
+            let keys: std::collections::BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+            for k in keys {
+                if b.get(k) != a.get(k) {
+                    changed_keys(&format!("{path}.{}", quote_key(k)), b.get(k), a.get(k), out);
+                }
+            }
+        }
+        (None, Some(_)) => out.push(format!("{path} (new)")),
+        (Some(_), None) => out.push(format!("{path} (removed)")),
+        _ => out.push(path.to_string()),
     }
 }
 
@@ -414,9 +432,9 @@ const KEY_ORDER: [&str; 24] = [
     "purpose",
     "owner",
     "status",
+    "hosts",
     "since",
     "lease-until",
-    "hosts",
     "addresses",
     "networks",
     "firewall",

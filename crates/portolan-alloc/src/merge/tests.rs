@@ -152,7 +152,10 @@ fn local_edits_survive_and_conflicting_edits_are_refused() {
         m.text,
         local.replace("port = 8000, bind", "port = 8001, bind")
     );
-    assert_eq!(m.kept, vec!["services.api.purpose", "services.mine"]);
+    assert_eq!(
+        m.kept,
+        vec!["services.api.purpose (new)", "services.mine (new)"]
+    );
     // both moved api: refused, and the file is as it was; with TakeRegistry the registry wins
     let local = BASE.replace("port = 8000", "port = 8004");
     let m = merge(Some(BASE), &local, &reg, "ports.toml", OnConflict::Refuse).expect("merge");

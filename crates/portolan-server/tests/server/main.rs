@@ -7,6 +7,7 @@
 //! document.
 #![allow(clippy::doc_markdown, clippy::cast_precision_loss)]
 
+mod push;
 mod web;
 
 use std::collections::BTreeSet;
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 use portolan_server::{AppState, Clock, Limits};
 use portolan_store::{Role, Store};
 use portolan_testkit::{Engine, engine_tests};
+use push::spec_push_is_guarded_by_the_generation;
 use serde_json::{Value, json};
 
 const SQLISH: &str = "'; DROP TABLE services; --";
@@ -226,8 +228,11 @@ fn call(
         "POST" => with_auth!(agent.post(&url))
             .content_type("application/json")
             .send(body.unwrap_or("")),
+        // these cases replace the spec wholesale: `*` (the generation guard has its own
+        // case, `push`)
         "PUT" => with_auth!(agent.put(&url))
             .content_type("application/toml")
+            .header("If-Match", "*")
             .send(body.unwrap_or("")),
         other => panic!("method {other}"),
     };
@@ -281,6 +286,7 @@ engine_tests!(run;
     concurrent_allocations_never_duplicate,
     rate_limit_answers_429,
     observations_drift_and_metrics,
+    spec_push_is_guarded_by_the_generation,
 );
 
 fn unlimited() -> Limits {
@@ -357,7 +363,7 @@ fn openapi_document_snapshot() {
 
 /// (method, path, body, least role: 0 read, 1 write, 2 admin)
 fn routes() -> Vec<(&'static str, String, Option<String>, u8)> {
-    let alloc = json!({"project": "hub", "name": "matrix"}).to_string();
+    let alloc = json!({"project": "hub", "name": "matrix", "host": "app1"}).to_string();
     vec![
         ("GET", "/api/v1/projects".into(), None, 0),
         ("GET", "/api/v1/projects/dash".into(), None, 0),
@@ -467,7 +473,7 @@ fn api_round_trip(url: &str) {
     assert_eq!(a["transport"], "tcp");
     let r = s.post(
         "/api/v1/allocate",
-        &json!({"project": "dash", "block": "api", "name": "grpc", "count": 3, "transport": "udp", "lease": 3600}),
+        &json!({"project": "dash", "block": "api", "name": "grpc", "host": "app1", "count": 3, "transport": "udp", "lease": 3600}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let a = r.json();
@@ -476,20 +482,20 @@ fn api_round_trip(url: &str) {
     // the same name again: 409 naming the field
     let r = s.post(
         "/api/v1/allocate",
-        &json!({"project": "dash", "name": "grpc"}),
+        &json!({"project": "dash", "name": "grpc", "host": "app1"}),
     );
     assert_eq!((r.status, r.json()["field"].clone()), (409, json!("name")));
     // a full block: 409
     for name in ["t1", "t2"] {
         let r = s.post(
             "/api/v1/allocate",
-            &json!({"project": "dash", "block": "tiny", "name": name}),
+            &json!({"project": "dash", "block": "tiny", "name": name, "host": "app1"}),
         );
         assert_eq!(r.status, 201, "{}", r.body);
     }
     let r = s.post(
         "/api/v1/allocate",
-        &json!({"project": "dash", "block": "tiny", "name": "t3"}),
+        &json!({"project": "dash", "block": "tiny", "name": "t3", "host": "app1"}),
     );
     assert_eq!(r.status, 409, "{}", r.body);
 
@@ -566,7 +572,7 @@ fn api_round_trip(url: &str) {
         "POST",
         "/api/v1/allocate",
         Some(&token),
-        Some(&json!({"project": "hub", "name": "robot-svc"}).to_string()),
+        Some(&json!({"project": "hub", "name": "robot-svc", "host": "app1"}).to_string()),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let list = s.call("GET", "/api/v1/tokens", Some(&s.tokens.admin), None);
@@ -713,6 +719,15 @@ fn bad_input_is_4xx_json_naming_the_field(url: &str) {
             &w,
             json!({"project": "dash", "host": "nope", "name": "x"}).to_string(),
             404,
+            "host",
+        ),
+        // two hosts and neither named: the registry never picks one (issue 13)
+        (
+            "POST",
+            "/api/v1/allocate".into(),
+            &w,
+            json!({"project": "dash", "name": "x"}).to_string(),
+            422,
             "host",
         ),
         (
@@ -923,7 +938,7 @@ fn concurrent_allocations_never_duplicate(url: &str) {
                         break;
                     }
                     let name = format!("load-{i}");
-                    let body = json!({"project": "dash", "name": name}).to_string();
+                    let body = json!({"project": "dash", "name": name, "host": "app1"}).to_string();
                     let r = call(
                         &agent,
                         &s.base,
@@ -1045,8 +1060,11 @@ fn observations_drift_and_metrics(url: &str) {
     );
     // an allocation, so the range has something allocated
     assert_eq!(
-        s.post("/api/v1/allocate", &json!({"project": "hub", "name": "m1"}))
-            .status,
+        s.post(
+            "/api/v1/allocate",
+            &json!({"project": "hub", "name": "m1", "host": "dev"})
+        )
+        .status,
         201
     );
     let r = s.get("/metrics");
@@ -1094,7 +1112,7 @@ fn logs_never_contain_tokens() {
             "POST",
             "/api/v1/allocate",
             Some(token),
-            Some(&json!({"project": "hub", "name": "log-test"}).to_string()),
+            Some(&json!({"project": "hub", "name": "log-test", "host": "app1"}).to_string()),
         );
         s.call("GET", "/api/v1/log?after=0", Some(token), None);
     }

@@ -130,11 +130,7 @@ impl<'r> Client<'r> {
         body: Option<(&str, &str)>,
     ) -> Result<String, CliError> {
         let a = self.exchange(method, path, body, None)?;
-        if a.ok() {
-            Ok(a.text)
-        } else {
-            Err(a.error())
-        }
+        if a.ok() { Ok(a.text) } else { Err(a.error()) }
     }
 
     /// Sends a request, optionally with `If-Match`; any answer the server gives (only

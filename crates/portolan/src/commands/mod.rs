@@ -36,10 +36,10 @@ pub mod token;
 
 #[cfg(feature = "registry")]
 pub(crate) mod client;
-#[cfg(feature = "registry")]
-pub(crate) mod sync;
 pub(crate) mod common;
 pub(crate) mod live;
+#[cfg(feature = "registry")]
+pub(crate) mod sync;
 
 use crate::error::CliError;
 use crate::exit::Exit;

@@ -151,26 +151,25 @@ fn run(s: &Settings, remote: &Remote, merge: bool, force: bool) -> Result<Exit, 
             break (a, text, Some(m));
         }
     } else {
-        let if_match = match portolan_alloc::pulled::read(&spec, &remote.server) {
-            Some(b) => format!("\"{}\"", b.generation),
-            None => {
-                // never pulled from this registry: only when it has nothing the file lacks
-                let got = sync::fetch(&client, remote)?;
-                let lost = merge::lost(&got.text, &local)
-                    .map_err(|e| CliError::Usage(e.to_string()))?;
-                if !lost.is_empty() {
-                    let mut msg = format!(
-                        "push refused: {name} was never pulled from {} and the registry has what it lacks or says differently (a push would drop it):",
-                        remote.server
-                    );
-                    for l in &lost {
-                        let _ = write!(msg, "\n    {l}");
-                    }
-                    msg.push_str("\n  hint: `portolan pull` merges the registry's spec into the file, then push; `portolan push --force` drops them (logged)");
-                    return Err(refused(msg));
+        let if_match = if let Some(b) = portolan_alloc::pulled::read(&spec, &remote.server) {
+            format!("\"{}\"", b.generation)
+        } else {
+            // never pulled from this registry: only when it has nothing the file lacks
+            let got = sync::fetch(&client, remote)?;
+            let lost =
+                merge::lost(&got.text, &local).map_err(|e| CliError::Usage(e.to_string()))?;
+            if !lost.is_empty() {
+                let mut msg = format!(
+                    "push refused: {name} was never pulled from {} and the registry has what it lacks or says differently (a push would drop it):",
+                    remote.server
+                );
+                for l in &lost {
+                    let _ = write!(msg, "\n    {l}");
                 }
-                format!("\"{}\"", got.generation)
+                msg.push_str("\n  hint: `portolan pull` merges the registry's spec into the file, then push; `portolan push --force` drops them (logged)");
+                return Err(refused(msg));
             }
+            format!("\"{}\"", got.generation)
         };
         (put(&local, &if_match)?, local.clone(), None)
     };

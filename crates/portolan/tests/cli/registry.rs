@@ -128,9 +128,11 @@ fn serve_push_pull_alloc_agent() {
         &["agent", "--server", &url, "--once", "--host", "app1"],
         &write,
     );
+    // 6379 is undeclared; api1 and ci-db, allocated onto the spec's one host app1, do not
+    // listen (before issue 13 they landed on an implicit host `default` and went unchecked)
     let out = out
         .success()
-        .stdout_has("reported 2 listeners of host `app1`: 1 drift finding");
+        .stdout_has("reported 2 listeners of host `app1`: 3 drift findings");
     drop(out);
     // no server: exit 2 naming it
     c_run(&c, &["pull"], &write)

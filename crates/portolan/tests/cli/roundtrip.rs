@@ -4,9 +4,10 @@
 //! the invariants checked after every step.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 use crate::harness::{Case, Outcome};
-use portolan_testkit::Serve;
+use portolan_testkit::{Engine, Serve, TestDb};
 
 use crate::registry::{agent, c_run, serve, token};
 
@@ -16,47 +17,49 @@ fn team_spec() -> String {
         "# ports.toml — the team's ports, kept by hand\n# (comments, order and spacing must survive every pull)\n\n[hosts.app1]   # the one production box\nenvironment = \"production\"\naddresses = [\"203.0.113.10\"]\n\n# --- projects ---\n[projects.web]\nrange = \"8000-8099\"      # the web tier\nblocks = { api = \"8000-8049\", admin = \"8050-8099\" }\n\n# --- services ---\n",
     );
     for (i, name) in ["gateway", "auth", "billing", "catalog"].iter().enumerate() {
-        s.push_str(&format!(
+        let _ = write!(
+            s,
             "\n# {name}: owned by team {i}\n# (do not move without asking)\n[services.{name}]\nproject = \"web\"\nblock = \"api\"\nhosts = [\"app1\"]\nbindings.http = {{ port = {}, bind = \"127.0.0.1\", exposure = \"localhost\" }}   # {name}'s port\n",
             8040 + i
-        ));
+        );
     }
     s.push_str("\n# held for the vendor\n[[reservations]]\nports = 8099\nproject = \"web\"\nwhy = \"vendor demo\"   # until the contract ends\n");
     s
 }
 
-/// Comment lines of a text.
+/// The comments of a text (from `#` to the end of each line), in order.
 fn comments(text: &str) -> Vec<String> {
     text.lines()
-        .filter(|l| l.contains('#'))
-        .map(str::to_string)
+        .filter_map(|l| l.find('#').map(|i| l[i..].to_string()))
         .collect()
 }
 
-/// A registry on SQLite with an admin and a write token.
+/// A registry (`portolan serve` on a database of its own) with an admin and a write token.
 struct Team {
     home: Case,
     server: Serve,
     admin: String,
     write: String,
+    // after the server (fields drop in order): the database outlives it
+    _db: TestDb,
 }
 
 impl Team {
     fn sqlite() -> Team {
-        let home = Case::new();
-        let db = format!("sqlite://{}", home.path().join("registry.db").display());
-        Team::on(home, &db)
+        Team::on(Engine::Sqlite.database("roundtrip"))
     }
 
-    fn on(home: Case, db: &str) -> Team {
-        let admin = token(home.path(), db, "admin");
-        let write = token(home.path(), db, "write");
-        let server = serve(home.path(), db);
+    fn on(db: TestDb) -> Team {
+        let home = Case::new();
+        let admin = token(home.path(), &db.url, "admin");
+        let write = token(home.path(), &db.url, "write");
+        let server = serve(home.path(), &db.url);
         Team {
             home,
             server,
             admin,
             write,
+            _db: db,
         }
     }
 
@@ -89,10 +92,13 @@ impl Team {
         self.get("/api/v1/spec")
     }
 
+    /// The registry's change log: its entries, oldest first.
     fn log(&self) -> Vec<serde_json::Value> {
         let v: serde_json::Value =
             serde_json::from_str(&self.get("/api/v1/log?limit=1000")).expect("log JSON");
-        v.as_array().cloned().unwrap_or_default()
+        v.as_array()
+            .map(|a| a.iter().map(|r| r["entry"].clone()).collect())
+            .unwrap_or_default()
     }
 
     /// `alloc --server` with the write token; the port.
@@ -136,9 +142,7 @@ fn services(text: &str) -> BTreeMap<String, Vec<u16>> {
 /// pushed a local `ports.toml` that did not contain them. The push replaced the registry's
 /// spec without a warning, the six allocations vanished, and the next `alloc` handed out
 /// 8003 again — already given to `search`. The push was not in the change log.
-#[test]
-fn regression_push_hands_out_a_port_twice() {
-    let team = Team::sqlite();
+fn regression_push_hands_out_a_port_twice(team: &Team) {
     let admin = Team::clone_with(&team_spec());
     team.run(&admin, &["push"]).success();
     let names = ["search", "kpi", "media", "feeds", "mail", "geo"];
@@ -172,7 +176,10 @@ fn regression_push_hands_out_a_port_twice() {
     let log = team.log();
     let pushes: Vec<&serde_json::Value> = log.iter().filter(|e| e["action"] == "push").collect();
     assert_eq!(pushes.len(), 2, "{log:?}");
-    assert!(pushes.iter().all(|e| e["who"] == "token:admin"), "{pushes:?}");
+    assert!(
+        pushes.iter().all(|e| e["who"] == "token:admin"),
+        "{pushes:?}"
+    );
     assert!(
         pushes
             .iter()
@@ -201,16 +208,22 @@ fn regression_pull_destroys_the_hand_written_spec() {
         .success()
         .stdout_has("1 change(s) from the registry (services.search (new))");
     let after = c.read("ports.toml");
-    let added = format!(
-        "\n[services.search]\nproject = \"web\"\nblock = \"api\"\nhosts = [\"app1\"]\nsince = "
-    );
-    let at = after.find(&added).unwrap_or_else(|| panic!("{after}"));
+    let added =
+        "\n[services.search]\nproject = \"web\"\nblock = \"api\"\nhosts = [\"app1\"]\nsince = ";
+    let at = after.find(added).unwrap_or_else(|| panic!("{after}"));
     assert!(after.starts_with(&spec[..at]), "{after}");
-    assert!(after.contains(&format!("bindings.main = {{ port = {search}, bind = \"127.0.0.1\", exposure = \"localhost\" }}")), "{after}");
+    assert!(
+        after.contains(&format!(
+            "bindings.main = {{ port = {search}, bind = \"127.0.0.1\", exposure = \"localhost\" }}"
+        )),
+        "{after}"
+    );
     assert_eq!(comments(&after), comments(&spec));
     c.assert_changed(&[("ports.toml", Some(&after))], &[]);
     // pulling again changes nothing
-    team.run(&c, &["pull"]).success().stdout_has("already up to date");
+    team.run(&c, &["pull"])
+        .success()
+        .stdout_has("already up to date");
     assert_eq!(c.read("ports.toml"), after);
     // the registry releases `auth`: its table (and the comments above it) go, nothing else
     let r = agent()
@@ -227,9 +240,14 @@ fn regression_pull_destroys_the_hand_written_spec() {
     // -o NEW writes a fresh file; `-o -` prints
     team.run(&c, &["pull", "-o", "fresh.toml"]).success();
     assert_eq!(c.read("fresh.toml"), team.spec());
-    team.run(&c, &["pull", "-o", "-"]).success().stdout_has("[services.search]");
+    team.run(&c, &["pull", "-o", "-"])
+        .success()
+        .stdout_has("[services.search]");
     // the pull state is inside .git, not in the working tree
-    c.assert_changed(&[("ports.toml", Some(&after.replace(auth, "")))], &["fresh.toml"]);
+    c.assert_changed(
+        &[("ports.toml", Some(&after.replace(auth, "")))],
+        &["fresh.toml"],
+    );
 }
 
 #[test]
@@ -239,7 +257,9 @@ fn pull_keeps_local_edits_and_refuses_conflicting_ones_unless_forced() {
     let a = Team::clone_with(&spec);
     let b = Team::clone_with(&spec);
     team.run(&a, &["push"]).success();
-    team.run(&b, &["pull"]).success().stdout_has("already up to date");
+    team.run(&b, &["pull"])
+        .success()
+        .stdout_has("already up to date");
     // b edits gateway's purpose locally; a moves billing and pushes
     let b_edit = spec.replace(
         "[services.gateway]\n",
@@ -250,7 +270,7 @@ fn pull_keeps_local_edits_and_refuses_conflicting_ones_unless_forced() {
     team.run(&a, &["push"]).success();
     team.run(&b, &["pull"])
         .success()
-        .stdout_has("kept 1 local change(s) (services.gateway.purpose)");
+        .stdout_has("kept 1 local change(s) (services.gateway.purpose (new))");
     assert_eq!(
         b.read("ports.toml"),
         b_edit.replace(
@@ -267,7 +287,9 @@ fn pull_keeps_local_edits_and_refuses_conflicting_ones_unless_forced() {
         .code(1)
         .stderr_has("services.catalog.bindings.http.port: this file has 8032, the registry has 8031 (both changed 8043 since the last pull)");
     assert_eq!(b.read("ports.toml"), before);
-    team.run(&b, &["push", "--merge"]).code(1).stderr_has("push --merge refused");
+    team.run(&b, &["push", "--merge"])
+        .code(1)
+        .stderr_has("push --merge refused");
     team.run(&b, &["pull", "--force"])
         .success()
         .stdout_has("overwritten by --force: services.catalog.bindings.http.port");
@@ -275,9 +297,7 @@ fn pull_keeps_local_edits_and_refuses_conflicting_ones_unless_forced() {
     assert_eq!(comments(&b.read("ports.toml")), comments(&b_edit));
 }
 
-#[test]
-fn push_force_replaces_and_logs_every_dropped_item() {
-    let team = Team::sqlite();
+fn push_force_replaces_and_logs_every_dropped_item(team: &Team) {
     let c = Team::clone_with(&team_spec());
     team.run(&c, &["push"]).success();
     let p1 = team.alloc(&team.home, "one");
@@ -290,19 +310,28 @@ fn push_force_replaces_and_logs_every_dropped_item() {
             out.stdout
         );
     }
-    assert!(!team.spec().contains("[services.one"), "dropped from the registry");
+    assert!(
+        !team.spec().contains("[services.one"),
+        "dropped from the registry"
+    );
     let log = team.log();
     let drops: BTreeSet<String> = log
         .iter()
         .filter(|e| e["action"] == "drop")
         .filter_map(|e| e["service"].as_str().map(str::to_string))
         .collect();
-    assert_eq!(drops, BTreeSet::from(["one".to_string(), "two".to_string()]));
-    assert!(log.iter().any(|e| e["action"] == "push"
-        && e["why"].as_str().is_some_and(|w| w.contains("--force"))));
+    assert_eq!(
+        drops,
+        BTreeSet::from(["one".to_string(), "two".to_string()])
+    );
+    assert!(
+        log.iter()
+            .any(|e| e["action"] == "push"
+                && e["why"].as_str().is_some_and(|w| w.contains("--force")))
+    );
 }
 
-/// SplitMix64: a seeded, dependency-free random sequence (reproducible from the seed).
+/// `SplitMix64`: a seeded, dependency-free random sequence (reproducible from the seed).
 struct Rng(u64);
 
 impl Rng {
@@ -348,7 +377,12 @@ fn double_holders(text: &str) -> Vec<String> {
         }
     }
     for r in &m.reservations {
-        for p in r.ports.ranges().iter().flat_map(|r| r.ports()) {
+        for p in r
+            .ports
+            .ranges()
+            .iter()
+            .flat_map(portolan_model::PortRange::ports)
+        {
             if let Some(s) = holder.get(&p) {
                 bad.push(format!("{p}: {s} and a reservation"));
             }
@@ -357,7 +391,7 @@ fn double_holders(text: &str) -> Vec<String> {
     bad
 }
 
-/// Services (`NAME`) of a refusal that names holders: `service `NAME`` after "held by".
+/// Services (`NAME`) of a refusal that names holders: ``service `NAME` `` after "held by".
 fn clashing(stderr: &str) -> Vec<String> {
     stderr
         .lines()
@@ -413,9 +447,9 @@ fn random_sequence(team: &Team, seed: u64, steps: usize) {
             };
         } else if roll < 37 {
             let name = format!("{}{step}", c.name);
-            out = c.case.run_args([
-                "alloc", "web", "--block", "api", "--name", &name, "--print",
-            ]);
+            out = c
+                .case
+                .run_args(["alloc", "web", "--block", "api", "--name", &name, "--print"]);
             if out.code == 0 {
                 c.pending
                     .insert(name.clone(), out.stdout.trim().parse().expect("port"));
@@ -492,7 +526,11 @@ fn random_sequence(team: &Team, seed: u64, steps: usize) {
             }
             if out.stderr.contains("would be held by") && out.stderr.contains("reservation") {
                 // a reservation made here clashes: give it back
-                for l in out.stderr.lines().filter(|l| l.contains("would be held by")) {
+                for l in out
+                    .stderr
+                    .lines()
+                    .filter(|l| l.contains("would be held by"))
+                {
                     if let Some(p) = l.split_whitespace().nth(1) {
                         let _ = c.case.run_args(["release", p]);
                     }
@@ -535,7 +573,12 @@ fn random_sequence(team: &Team, seed: u64, steps: usize) {
         for cl in &clones {
             let text = cl.case.read("ports.toml");
             let held = double_holders(&text);
-            assert!(held.is_empty(), "clone {}: {held:?}\n{}", cl.name, context());
+            assert!(
+                held.is_empty(),
+                "clone {}: {held:?}\n{}",
+                cl.name,
+                context()
+            );
             let now = comments(&text);
             for line in &original_comments {
                 assert!(
@@ -551,7 +594,10 @@ fn random_sequence(team: &Team, seed: u64, steps: usize) {
         "random sequence (seed {seed}): {steps} steps, {} acknowledged allocations, {refusals} refusals, {merges} merged pushes",
         acked.len()
     );
-    assert!(merges > 5 && refusals > 5, "too few merges or refusals to mean much");
+    assert!(
+        merges > 5 && refusals > 5,
+        "too few merges or refusals to mean much"
+    );
 }
 
 /// The seed: `PORTOLAN_ROUNDTRIP_SEED` to replay a failure, else a fixed one.
@@ -562,7 +608,18 @@ fn seed(default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-#[test]
-fn random_round_trips_between_two_clones_lose_nothing_sqlite() {
-    random_sequence(&Team::sqlite(), seed(13), 240);
+fn random_round_trips_between_two_clones_lose_nothing(team: &Team) {
+    random_sequence(team, seed(13), 240);
 }
+
+/// Runs a case against a registry on `engine`.
+fn on_engine(engine: Engine, case: &str, f: fn(&Team)) {
+    f(&Team::on(engine.database(case)));
+}
+
+// one test per case and engine: `sqlite_<case>`, `postgres_<case>`
+portolan_testkit::engine_tests!(on_engine;
+    regression_push_hands_out_a_port_twice,
+    push_force_replaces_and_logs_every_dropped_item,
+    random_round_trips_between_two_clones_lose_nothing,
+);
