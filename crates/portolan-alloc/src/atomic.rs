@@ -81,41 +81,86 @@ fn create_temp(target: &Path, existing: bool) -> io::Result<(PathBuf, File)> {
     Err(last.unwrap_or_else(|| io::Error::other("no free temp file name")))
 }
 
-/// Replaces the file at `path` (or creates it) with `bytes`, atomically; see the module
-/// docs. Returns the file actually written (the symlink's target when `path` is one).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
+/// A new file written in full beside its target and synced, not yet renamed over it: the
+/// first half of an atomic write, for callers that replace several files together (see
+/// [`crate::journal`]). Dropped without [`Staged::commit`], the temp file is removed.
+#[derive(Debug)]
+pub struct Staged {
+    tmp: PathBuf,
+    target: PathBuf,
+    done: bool,
+}
+
+impl Staged {
+    /// The temp file holding the new content.
+    pub fn temp(&self) -> &Path {
+        &self.tmp
+    }
+
+    /// The file it will replace (the end of the symlink chain when the path named a link).
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Renames the temp file over the target and syncs the directory.
+    pub fn commit(mut self) -> io::Result<PathBuf> {
+        commit_rename(&self.tmp, &self.target)?;
+        self.done = true;
+        Ok(self.target.clone())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Renames `tmp` over `target` and syncs their directory: the second half of a write.
+pub(crate) fn commit_rename(tmp: &Path, target: &Path) -> io::Result<()> {
+    std::fs::rename(tmp, target)?;
+    File::open(dir_of(target))?.sync_all()
+}
+
+/// Writes `bytes` to a fresh temp file beside `path`'s target with the target's mode and
+/// owner, synced; the rename is [`Staged::commit`].
+pub fn stage(path: &Path, bytes: &[u8]) -> io::Result<Staged> {
     let target = resolve(path)?;
     let old = std::fs::metadata(&target).ok();
     let (tmp, mut file) = create_temp(&target, old.is_some())?;
-    let result = (|| {
-        file.write_all(bytes)?;
-        if let Some(meta) = &old {
-            // owner first: a chown may clear set-id bits the mode then restores
-            if meta.uid() != file.metadata()?.uid() || meta.gid() != file.metadata()?.gid() {
-                // only root may give a file away; anyone else keeps their own ownership
-                if let Err(e) = std::os::unix::fs::fchown(&file, Some(meta.uid()), Some(meta.gid()))
-                    && e.kind() != io::ErrorKind::PermissionDenied
-                {
-                    return Err(e);
-                }
+    let staged = Staged {
+        tmp,
+        target,
+        done: false,
+    };
+    file.write_all(bytes)?;
+    if let Some(meta) = &old {
+        // owner first: a chown may clear set-id bits the mode then restores
+        if meta.uid() != file.metadata()?.uid() || meta.gid() != file.metadata()?.gid() {
+            // only root may give a file away; anyone else keeps their own ownership
+            if let Err(e) = std::os::unix::fs::fchown(&file, Some(meta.uid()), Some(meta.gid()))
+                && e.kind() != io::ErrorKind::PermissionDenied
+            {
+                return Err(e);
             }
-            file.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
         }
-        file.sync_all()?;
-        #[cfg(feature = "test-hooks")]
-        if std::env::var_os(crate::txn::ABORT_AFTER_TEMP_WRITE).is_some_and(|v| v == "1") {
-            std::process::abort();
-        }
-        std::fs::rename(&tmp, &target)?;
-        File::open(dir_of(&target))?.sync_all()
-    })();
-    match result {
-        Ok(()) => Ok(target),
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            Err(e)
-        }
+        file.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
     }
+    file.sync_all()?;
+    Ok(staged)
+}
+
+/// Replaces the file at `path` (or creates it) with `bytes`, atomically; see the module
+/// docs. Returns the file actually written (the symlink's target when `path` is one).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
+    let staged = stage(path, bytes)?;
+    #[cfg(feature = "test-hooks")]
+    if std::env::var_os(crate::txn::ABORT_AFTER_TEMP_WRITE).is_some_and(|v| v == "1") {
+        std::process::abort();
+    }
+    staged.commit()
 }
 
 /// Removes temp files left beside `path` by writers that crashed. Only for callers that

@@ -1,7 +1,5 @@
-//! Lease durations (`90m`, `2h`, `1d12h`, `1w`) and the clock. The clock can be pinned with
-//! `PORTOLAN_NOW=2026-11-27T10:00:00Z` so tests and reproductions are deterministic.
-
-use portolan_model::spec::Timestamp;
+//! Lease durations (`90m`, `2h`, `1d12h`, `1w`). The clock they are measured against is
+//! the caller's ([`portolan_model::clock::Clock`], read once at start).
 
 use crate::error::AllocError;
 
@@ -42,24 +40,10 @@ pub fn parse_duration(text: &str) -> Result<i64, AllocError> {
     Ok(total)
 }
 
-/// Seconds since the Unix epoch: `$PORTOLAN_NOW` (RFC 3339) when set, else the system clock.
-pub fn now() -> Result<i64, AllocError> {
-    if let Ok(v) = std::env::var("PORTOLAN_NOW")
-        && !v.is_empty()
-    {
-        return Timestamp::parse(&v)
-            .map(|t| t.0)
-            .map_err(|e| AllocError::BadPorts(format!("PORTOLAN_NOW: {e}")));
-    }
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_err(|e| AllocError::io("the system clock is before 1970", std::io::Error::other(e)))?;
-    Ok(i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portolan_model::spec::Timestamp;
 
     #[test]
     fn durations() {

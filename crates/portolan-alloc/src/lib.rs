@@ -32,6 +32,7 @@ pub mod atomic;
 pub mod cache;
 pub mod edit;
 pub mod error;
+pub mod journal;
 pub mod lease;
 pub mod log;
 pub mod merge;

@@ -61,6 +61,39 @@ pub fn kind_for(path: &str) -> Option<SourceKind> {
 /// them (so fuzzing and ad-hoc callers exercise every language).
 pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
     let _ = ctx;
+    let mut report = parse_any(path, text);
+    // a gRPC server's listener: `net.Listen` in a Go file that imports grpc
+    let grpc = text.contains("google.golang.org/grpc");
+    for u in report
+        .uses
+        .iter_mut()
+        .filter(|u| u.app.is_none() && u.role == Role::Listen)
+    {
+        u.app = http_idiom(u.source, &u.snippet).map(str::to_string);
+        if u.app.is_none() && grpc && u.source == SourceKind::Go && u.snippet.contains("net.Listen")
+        {
+            u.app = Some("grpc".into());
+        }
+    }
+    report
+}
+
+/// `http` when the listening call itself is an HTTP server's (Flask's `app.run`, Go's
+/// `ListenAndServe`, Spring's `server.port`, a Node `.listen` of an HTTP framework).
+fn http_idiom(source: SourceKind, snippet: &str) -> Option<&'static str> {
+    let http = match source {
+        SourceKind::Python => ["app.run(", "uvicorn.run(", "web.run_app(", "run_simple("]
+            .iter()
+            .any(|k| snippet.contains(k)),
+        SourceKind::Go => snippet.contains("ListenAndServe") || snippet.contains("http.Server"),
+        SourceKind::Spring => snippet.contains("server.port") || snippet.contains("port:"),
+        SourceKind::Node => snippet.contains(".listen(") || snippet.contains("port:"),
+        _ => false,
+    };
+    http.then_some("http")
+}
+
+fn parse_any(path: &str, text: &str) -> FileReport {
     match kind_for(path) {
         Some(SourceKind::PackageJson) => package_json::parse(path, text),
         Some(SourceKind::Spring) => spring::parse(path, text),

@@ -25,9 +25,11 @@ use std::ops::Range;
 use portolan_model::port::PortRange;
 use portolan_model::spec::{Publisher, Transport};
 
-use crate::evidence::{Confidence, Context, FileReport, PortUse, Problem, Role, SourceKind};
+use crate::evidence::{
+    Confidence, Context, FileReport, PortUse, Problem, Role, SourceKind, Unit, UnitKind,
+};
 use crate::redact::redact;
-use crate::text::{LineIndex, port_token};
+use crate::text::{LineIndex, join_path, parent_dir, port_token};
 use crate::yaml::{self, Command, Doc, Node};
 
 use interpolate::{Interpolated, interpolate};
@@ -49,7 +51,22 @@ pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
         else {
             continue;
         };
+        let project = yaml::get(&doc.root, "name")
+            .and_then(|n| doc.scalar(n))
+            .and_then(|n| interpolate(&n, &ctx.vars).ok())
+            .map(|n| n.text.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .or_else(|| {
+                let dir = parent_dir(path);
+                dir.rsplit('/')
+                    .next()
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_string)
+            });
         for (name, svc) in yaml::entries(services) {
+            report
+                .units
+                .push(unit(&ix, &doc, path, name, svc, project.as_deref(), ctx));
             let mut cx = Service {
                 ix: &ix,
                 doc: &doc,
@@ -146,6 +163,8 @@ pub fn owned_paths(path: &str, text: &str) -> Vec<OwnedPaths> {
 
 /// A scalar after interpolation, and how its text maps back to the file.
 struct Value {
+    /// The scalar as written (before interpolation).
+    raw: String,
     /// Interpolated text.
     text: Interpolated,
     /// File byte where the scalar's content starts.
@@ -155,7 +174,7 @@ struct Value {
     verbatim: bool,
     /// The scalar before interpolation, when it is the file's text verbatim from `start`
     /// (so offsets inside it are offsets in the file even though variables changed `text`).
-    raw: Option<String>,
+    raw_verbatim: Option<String>,
 }
 
 /// What one service is being read with.
@@ -187,6 +206,9 @@ impl Service<'_, '_> {
                 self.expose(item);
             }
         }
+        if let Some(env) = yaml::get(svc, "environment") {
+            self.environment(env);
+        }
         for key in ["entrypoint", "command"] {
             if let Some(node) = yaml::get(svc, key) {
                 let mut cmd = Command::default();
@@ -208,7 +230,8 @@ impl Service<'_, '_> {
                 verbatim: verbatim && text.text == raw,
                 text,
                 start,
-                raw: verbatim.then_some(raw),
+                raw_verbatim: verbatim.then(|| raw.clone()),
+                raw,
             }),
             Err(e) => {
                 self.report.problems.push(Problem {
@@ -217,6 +240,23 @@ impl Service<'_, '_> {
                 });
                 None
             }
+        }
+    }
+
+    /// A problem with value `v`: the reason as the parser gave it when the value is written
+    /// literally, but never the substituted text (a variable from `.env` may hold a
+    /// password), only the scalar as written.
+    fn value_problem(&mut self, v: &Value, reason: &str, what: &str) {
+        if v.text.spans.is_empty() {
+            self.problem(v.start, reason);
+        } else {
+            let (raw, _) = redact(&v.raw);
+            self.problem(
+                v.start,
+                &format!(
+                    "`{raw}` is not {what} once its variables are substituted (values not shown)"
+                ),
+            );
         }
     }
 
@@ -239,8 +279,7 @@ impl Service<'_, '_> {
     /// The trimmed, redacted source line of byte `at`, with notes.
     fn snippet(&mut self, at: usize, notes: &[&str]) -> String {
         let loc = self.ix.location(at);
-        let line = self.ix.line_text(loc.line as usize).trim();
-        let mut s = line.to_string();
+        let mut s = self.ix.window(loc.line as usize, loc.col as usize, 200);
         for n in notes.iter().filter(|n| !n.is_empty()) {
             s.push_str(" (");
             s.push_str(n);
@@ -337,10 +376,14 @@ impl Service<'_, '_> {
                 let shift = |r: &Range<usize>| r.start + lead..r.end + lead;
                 // variables changed the text: where the published and target parts start in
                 // the file, when the written entry has as many parts as the interpolated one
-                let written = v.raw.as_deref().map(ports::raw_parts).filter(|raw| {
-                    let body = text.rsplit_once('/').map_or(text, |(b, _)| b);
-                    raw.len() == body.split(':').count()
-                });
+                let written = v
+                    .raw_verbatim
+                    .as_deref()
+                    .map(ports::raw_parts)
+                    .filter(|raw| {
+                        let body = text.rsplit_once('/').map_or(text, |(b, _)| b);
+                        raw.len() == body.split(':').count()
+                    });
                 let from_raw = |last: usize| {
                     written
                         .as_ref()
@@ -364,7 +407,7 @@ impl Service<'_, '_> {
                 let bind = s.host_ip.map(|h| h.0);
                 self.publish(published, (s.target.0, t_at, t_var), bind, s.transport, "");
             }
-            Err(e) => self.problem(v.start, &e),
+            Err(e) => self.value_problem(&v, &e, "a port mapping"),
         }
     }
 
@@ -382,7 +425,8 @@ impl Service<'_, '_> {
         };
         let t_text = target.text.text.trim();
         let Some(t_port) = port_token(t_text) else {
-            self.problem(target.start, &format!("`{t_text}` is not a container port"));
+            let reason = format!("`{t_text}` is not a container port");
+            self.value_problem(&target, &reason, "a container port");
             return;
         };
         let t_var = target
@@ -404,7 +448,8 @@ impl Service<'_, '_> {
             let text = pv.text.text.trim();
             if !text.is_empty() {
                 let Some(port) = port_token(text) else {
-                    self.problem(pv.start, &format!("`{text}` is not a host port"));
+                    let reason = format!("`{text}` is not a host port");
+                    self.value_problem(pv, &reason, "a host port");
                     return;
                 };
                 let var = pv
@@ -423,6 +468,56 @@ impl Service<'_, '_> {
         self.publish(p, t, bind, transport, &mode_note);
     }
 
+    /// `environment:` (a mapping or a list of `KEY=value`): the URLs the service connects
+    /// to (`API_URL: http://api:8080`). Values are interpolated to find the host and port,
+    /// but only the redacted source line is ever kept.
+    fn environment(&mut self, env: &Node) {
+        let mut pairs: Vec<(String, &Node, bool)> = yaml::entries(env)
+            .map(|(k, v)| (k.to_string(), v, false))
+            .collect();
+        for item in yaml::items(env) {
+            if let Some(text) = self.doc.scalar(item)
+                && let Some((k, _)) = text.split_once('=')
+            {
+                pairs.push((k.trim().to_string(), item, true));
+            }
+        }
+        for (key, node, listed) in pairs {
+            if crate::redact::is_secret_name(&key) {
+                continue;
+            }
+            let Some(raw) = self.doc.scalar(node) else {
+                continue;
+            };
+            let (start, _) = self.doc.content_start(node, &raw);
+            let Ok(value) = interpolate(&raw, self.vars) else {
+                continue;
+            };
+            let value = value.text;
+            let value = if listed {
+                value.split_once('=').map_or("", |(_, v)| v)
+            } else {
+                value.as_str()
+            };
+            for (host, port, _, confidence) in crate::env::url_connects(value) {
+                let snippet = self.snippet(start, &[]);
+                self.report.uses.push(PortUse {
+                    service: Some(self.name.to_string()),
+                    peer: Some(host),
+                    variable: Some(key.clone()),
+                    confidence,
+                    snippet,
+                    ..PortUse::new(
+                        self.ix.location(start),
+                        SourceKind::Compose,
+                        Role::Connect,
+                        PortRange::single(port),
+                    )
+                });
+            }
+        }
+    }
+
     fn expose(&mut self, item: &Node) {
         let Some(v) = self.value(item) else { return };
         let text = v.text.text.trim();
@@ -435,9 +530,83 @@ impl Service<'_, '_> {
                 let var = v.text.variable(&(0..v.text.text.len())).map(str::to_string);
                 self.container_port(range, transport, v.start, var.as_deref(), "");
             }
-            (None, _) => self.problem(v.start, &format!("`{text}` is not a port to expose")),
-            (_, Err(e)) => self.problem(v.start, &e),
+            (None, _) => {
+                let reason = format!("`{text}` is not a port to expose");
+                self.value_problem(&v, &reason, "a port to expose");
+            }
+            (_, Err(e)) => self.value_problem(&v, &e, "a port to expose"),
         }
+    }
+}
+
+/// The [`Unit`] of one compose service: image, build context, `env_file`s and bind
+/// mounts, with paths resolved against the compose file's directory.
+fn unit(
+    ix: &LineIndex<'_>,
+    doc: &Doc<'_>,
+    path: &str,
+    name: &str,
+    svc: &Node,
+    project: Option<&str>,
+    ctx: &Context,
+) -> Unit {
+    let dir = parent_dir(path);
+    let text = |n: &Node| {
+        doc.scalar(n)
+            .map(|s| interpolate(&s, &ctx.vars).map_or(s, |i| i.text))
+    };
+    let image = yaml::get(svc, "image").and_then(text);
+    let build = yaml::get(svc, "build").and_then(|b| {
+        if yaml::is_mapping(b) {
+            yaml::get(b, "context")
+                .and_then(text)
+                .or_else(|| Some(".".into()))
+        } else {
+            text(b)
+        }
+    });
+    let mut env_files = Vec::new();
+    if let Some(ef) = yaml::get(svc, "env_file") {
+        let list = yaml::items(ef);
+        let nodes: Vec<&Node> = if list.is_empty() {
+            vec![ef]
+        } else {
+            list.iter().collect()
+        };
+        for n in nodes {
+            let p = if yaml::is_mapping(n) {
+                yaml::get(n, "path").and_then(text)
+            } else {
+                text(n)
+            };
+            env_files.extend(p.and_then(|p| join_path(dir, &p)));
+        }
+    }
+    let mut mounts = Vec::new();
+    if let Some(vols) = yaml::get(svc, "volumes") {
+        for v in yaml::items(vols) {
+            let source = if yaml::is_mapping(v) {
+                yaml::get(v, "source").and_then(text)
+            } else {
+                text(v).and_then(|s| s.split_once(':').map(|(a, _)| a.to_string()))
+            };
+            // named volumes (`pgdata:/var/lib/…`) are not paths
+            if let Some(src) = source.filter(|s| s.starts_with('.') || s.contains('/')) {
+                mounts.extend(join_path(dir, &src));
+            }
+        }
+    }
+    Unit {
+        at: ix.location(doc.byte(svc.span.start)),
+        kind: UnitKind::ComposeService,
+        name: name.to_string(),
+        scope: project.map(str::to_string),
+        image,
+        build: build.and_then(|b| join_path(dir, &b)),
+        env_files,
+        mounts,
+        labels: Vec::new(),
+        named_ports: Vec::new(),
     }
 }
 

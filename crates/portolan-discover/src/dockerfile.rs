@@ -58,17 +58,17 @@ pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
                 for (name, value, value_at) in assignments(args, true) {
                     let Some(v) = value else { continue };
                     let v = expand(&v, &vars).unwrap_or(v);
-                    if name == "PORT" {
-                        if let Some(p) = port_token(&v) {
-                            let loc = ix.location(offset + value_at);
-                            env_ports.push(PortUse {
-                                service: stage.clone(),
-                                variable: Some(name.clone()),
-                                confidence: Confidence::Medium,
-                                snippet: snippet(&ix, &loc),
-                                ..PortUse::new(loc, SourceKind::Dockerfile, Role::Listen, p)
-                            });
-                        }
+                    if name == "PORT"
+                        && let Some(p) = port_token(&v)
+                    {
+                        let loc = ix.location(offset + value_at);
+                        env_ports.push(PortUse {
+                            service: stage.clone(),
+                            variable: Some(name.clone()),
+                            confidence: Confidence::Medium,
+                            snippet: snippet(&ix, &loc),
+                            ..PortUse::new(loc, SourceKind::Dockerfile, Role::Listen, p)
+                        });
                     }
                     vars.insert(name, v);
                 }
@@ -222,13 +222,12 @@ fn expand(tok: &str, vars: &BTreeMap<String, String>) -> Option<String> {
 /// byte offset of each value inside `args`.
 fn assignments(args: &str, legacy: bool) -> Vec<(String, Option<String>, usize)> {
     let ws = words(args);
-    if legacy {
-        if let Some(((first, _), (_, second_at))) = ws.first().zip(ws.get(1)) {
-            if !first.contains('=') {
-                let value = args.get(*second_at..).unwrap_or("").trim_end();
-                return vec![(first.to_string(), Some(unquote(value)), *second_at)];
-            }
-        }
+    if legacy
+        && let Some(((first, _), (_, second_at))) = ws.first().zip(ws.get(1))
+        && !first.contains('=')
+    {
+        let value = args.get(*second_at..).unwrap_or("").trim_end();
+        return vec![(first.to_string(), Some(unquote(value)), *second_at)];
     }
     ws.into_iter()
         .map(|(w, at)| match w.split_once('=') {
@@ -341,20 +340,16 @@ fn instructions(text: &str) -> Vec<Instruction> {
         for b in bytes.iter_mut().skip(body.len()) {
             *b = b' ';
         }
-        if continues {
-            if let Some(b) = bytes.get_mut(content_end - 1) {
-                *b = b' ';
-            }
+        if continues && let Some(b) = bytes.get_mut(content_end - 1) {
+            *b = b' ';
         }
         let (_, buf) = cur.get_or_insert_with(|| (line_start, Vec::new()));
         buf.extend(bytes);
-        if !continues {
-            if let Some((start, buf)) = cur.take() {
-                out.push(Instruction {
-                    start,
-                    text: String::from_utf8_lossy(&buf).into_owned(),
-                });
-            }
+        if !continues && let Some((start, buf)) = cur.take() {
+            out.push(Instruction {
+                start,
+                text: String::from_utf8_lossy(&buf).into_owned(),
+            });
         }
     }
     if let Some((start, buf)) = cur.take() {

@@ -5,9 +5,12 @@
 //!
 //! A drafted binding says what the code does today — a compose port published without an
 //! address is drafted `bind = "0.0.0.0"`, `exposure = "public"`, so `portolan lint` shows
-//! the problem instead of the draft hiding it.
+//! the problem instead of the draft hiding it; an upstream behind a public TLS route is
+//! `exposure = "public", tls = "proxy"`. Which evidence belongs to which service, and on
+//! which host it listens, is decided in `build` (see there).
 
-use std::collections::BTreeMap;
+mod build;
+
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
@@ -16,14 +19,18 @@ use portolan_model::spec::{Publisher, Transport};
 use serde::Serialize;
 
 use crate::evidence::{Confidence, FileReport, Location, PortUse, Role};
-use crate::walk::{sanitize, service_name};
+use crate::walk::sanitize;
+
+pub use build::{K8S_NODES, LOCAL};
 
 /// A service as the repository implies it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DraftService {
     /// Spec-safe name.
     pub name: String,
-    /// Its bindings, by port.
+    /// The host it runs on (its first binding's; `local` without bindings).
+    pub host: String,
+    /// Its bindings, by host and port.
     pub bindings: Vec<DraftBinding>,
 }
 
@@ -32,6 +39,8 @@ pub struct DraftService {
 pub struct DraftBinding {
     /// Binding name (`http`, `postgres`, `tcp-9000`).
     pub name: String,
+    /// The host it is reachable on (`local`, a container's or Service's own host).
+    pub host: String,
     /// Host-side port(s).
     pub port: PortRange,
     /// Container-side port(s), when published.
@@ -42,14 +51,74 @@ pub struct DraftBinding {
     pub bind: Option<IpAddr>,
     /// Publisher, when not the process itself.
     pub publisher: Option<Publisher>,
-    /// `localhost`, `public`, `host-internal`, or `None` (the spec default, `internal`).
+    /// `localhost`, `public`, `host-internal`, `internal`, or `None` (the spec default).
     pub exposure: Option<&'static str>,
-    /// Well-known application on that port (`postgres`).
-    pub app: Option<&'static str>,
+    /// `native` for a TLS listener, `proxy` behind a TLS route.
+    pub tls: Option<&'static str>,
+    /// The listener only redirects to HTTPS.
+    pub redirect: bool,
+    /// A database or admin interface spoken over a generic protocol (`ClickHouse` over http).
+    pub sensitive: bool,
+    /// The application protocol the evidence names (program, image, framework, port name);
+    /// never guessed from the port number.
+    pub app: Option<String>,
     /// Every place that says so (`file:line:col`), best evidence first.
     pub evidence: Vec<Location>,
     /// The strongest evidence's confidence.
     pub confidence: Confidence,
+}
+
+/// A host the draft places services on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DraftHost {
+    /// Spec-safe name.
+    pub name: String,
+    /// What it is.
+    pub description: String,
+    /// Its networks (`Some(vec![])`: none, only itself and its neighbours reach it).
+    pub networks: Option<Vec<String>>,
+}
+
+/// A proxy route between two drafted bindings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DraftRoute {
+    /// The listener, `service.binding`.
+    pub from: String,
+    /// The upstream, `service.binding`.
+    pub to: String,
+    /// Host match (`server_name`, Ingress host).
+    pub host: Option<String>,
+    /// Path prefix.
+    pub path: Option<String>,
+    /// Where the route is written.
+    pub at: Location,
+}
+
+/// A connection a drafted service makes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DraftFlow {
+    /// The service that connects.
+    pub from: String,
+    /// `service.binding`, or an external `fqdn:port` / `cidr:port`.
+    pub to: String,
+    /// Where the connection is written.
+    pub at: Location,
+}
+
+/// Everything a repository implies, ready to write as a spec.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Draft {
+    /// Hosts, by name.
+    pub hosts: Vec<DraftHost>,
+    /// Services, by name.
+    pub services: Vec<DraftService>,
+    /// Proxy routes.
+    pub routes: Vec<DraftRoute>,
+    /// Connections.
+    pub flows: Vec<DraftFlow>,
+    /// What was seen and deliberately not drafted (an unselected `containerPort`, a route
+    /// to an upstream outside the repository), one line each.
+    pub notes: Vec<String>,
 }
 
 /// Whether a use declares a port something listens on (rather than connects to).
@@ -67,92 +136,40 @@ pub fn bind_ip(bind: &str) -> Option<IpAddr> {
     }
 }
 
-/// The services the uses of `report` imply, sorted by name; each binding keyed by
-/// (port, transport). A container port that a publish of the same service maps to is the
-/// same binding, not a second one.
-pub fn services(report: &FileReport) -> Vec<DraftService> {
-    let mut by: BTreeMap<String, BTreeMap<(PortRange, Transport), DraftBinding>> = BTreeMap::new();
-    // publishes first, so container-side uses fold into them
-    let mut uses: Vec<&PortUse> = report.uses.iter().filter(|u| declares(u)).collect();
-    uses.sort_by_key(|u| {
-        (
-            u.role != Role::Publish,
-            std::cmp::Reverse(u.confidence),
-            &u.at,
-        )
-    });
-    for u in uses {
-        let service = service_name(u);
-        let bindings = by.entry(service).or_default();
-        if u.role != Role::Publish
-            && let Some(b) = bindings
-                .values_mut()
-                .find(|b| b.target == Some(u.port) && b.transport == u.transport)
-        {
-            b.evidence.push(u.at.clone());
-            continue;
-        }
-        let key = (u.port, u.transport);
-        if let Some(b) = bindings.get_mut(&key) {
-            b.evidence.push(u.at.clone());
-            continue;
-        }
-        let bind = u.bind.as_deref().and_then(bind_ip);
-        let exposure = match (u.role, bind) {
-            (_, Some(ip)) if ip.is_loopback() => Some("localhost"),
-            (Role::Expose, _) => Some("host-internal"),
-            (Role::Publish, None) => Some("public"),
-            (Role::Publish, Some(ip)) if ip.is_unspecified() => Some("public"),
-            _ => None,
-        };
-        let bind = match (u.role, bind) {
-            (Role::Publish, None) => Some(IpAddr::from([0, 0, 0, 0])),
-            (_, b) => b,
-        };
-        // only the major users of a port name it: 5001 is "iperf2" to IANA, not to a Flask app
-        let app = portolan_model::knowledge::well_known::lookup(u.port.lo)
-            .iter()
-            .find(|w| w.major)
-            .map(|w| w.name);
-        bindings.insert(
-            key,
-            DraftBinding {
-                name: String::new(),
-                port: u.port,
-                target: u.target.filter(|t| *t != u.port || u.role == Role::Publish),
-                transport: u.transport,
-                bind,
-                publisher: u.publisher.filter(|p| *p != Publisher::Host),
-                exposure,
-                app,
-                evidence: vec![u.at.clone()],
-                confidence: u.confidence,
-            },
-        );
-    }
-    by.into_iter()
-        .map(|(name, bindings)| {
-            let mut bindings: Vec<DraftBinding> = bindings.into_values().collect();
-            name_bindings(&mut bindings);
-            DraftService { name, bindings }
-        })
-        .collect()
+/// The draft of a repository's findings: services tied together by evidence, their hosts,
+/// routes and flows ([`build`] says how). `root_name` names the walked root.
+pub fn draft(report: &FileReport, root_name: &str) -> Draft {
+    build::draft(report, root_name)
 }
 
-/// Names bindings after their application (`postgres`, `http`), else `tcp-8000`; repeats
-/// get the port appended.
+/// The services the uses of `report` imply, sorted by name.
+pub fn services(report: &FileReport) -> Vec<DraftService> {
+    draft(report, "repository").services
+}
+
+/// Names bindings after their application (`postgres`, `http`), else `tcp-8000`; when
+/// several share an application, the first keeps the plain name and the others get their
+/// port appended (`http`, `http-8080`).
 fn name_bindings(bindings: &mut [DraftBinding]) {
-    let mut taken: BTreeMap<String, usize> = BTreeMap::new();
-    for b in bindings.iter() {
-        if let Some(a) = b.app {
-            *taken.entry(sanitize(a)).or_default() += 1;
-        }
-    }
+    let mut taken: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for b in bindings.iter_mut() {
-        b.name = match b.app.map(sanitize) {
-            Some(a) if taken.get(&a) == Some(&1) => a,
-            _ => format!("{}-{}", b.transport.as_str(), b.port),
+        let base = b
+            .app
+            .as_deref()
+            .map_or_else(|| b.transport.as_str().to_string(), sanitize);
+        let plain = b.app.is_some() && !taken.contains(&base);
+        b.name = if plain {
+            base.clone()
+        } else {
+            format!("{base}-{}", b.port.lo)
         };
+        let mut n = 2;
+        while taken.contains(&b.name) {
+            b.name = format!("{base}-{}-{n}", b.port.lo);
+            n += 1;
+        }
+        taken.insert(b.name.clone());
+        taken.insert(base);
     }
 }
 
@@ -187,7 +204,15 @@ pub fn port_value(r: PortRange) -> String {
 
 /// The inline table of one binding (`{ port = 8000, bind = "127.0.0.1", … }`).
 pub fn binding_toml(b: &DraftBinding) -> String {
+    binding_toml_on(b, None)
+}
+
+/// [`binding_toml`], with `host = …` when the binding is not on `service_host`.
+fn binding_toml_on(b: &DraftBinding, service_host: Option<&str>) -> String {
     let mut parts = vec![format!("port = {}", port_value(b.port))];
+    if service_host.is_some_and(|h| h != b.host) {
+        parts.push(format!("host = {}", quote(&b.host)));
+    }
     if let Some(t) = b.target {
         parts.push(format!("target = {}", port_value(t)));
     }
@@ -200,8 +225,17 @@ pub fn binding_toml(b: &DraftBinding) -> String {
     if let Some(ip) = b.bind {
         parts.push(format!("bind = {}", quote(&ip.to_string())));
     }
-    if let Some(a) = b.app {
+    if let Some(a) = &b.app {
         parts.push(format!("app = {}", quote(a)));
+    }
+    if b.sensitive {
+        parts.push("sensitive = true".into());
+    }
+    if b.redirect {
+        parts.push("redirect = true".into());
+    }
+    if let Some(t) = b.tls {
+        parts.push(format!("tls = {}", quote(t)));
     }
     if let Some(e) = b.exposure {
         parts.push(format!("exposure = {}", quote(e)));
@@ -209,7 +243,8 @@ pub fn binding_toml(b: &DraftBinding) -> String {
     format!("{{ {} }}", parts.join(", "))
 }
 
-/// `[services.NAME]` with its bindings and evidence, as TOML text. `host` places it.
+/// `[services.NAME]` with its bindings and evidence, as TOML text. `host` places it (a
+/// binding on another host than the service's says so).
 pub fn service_toml(s: &DraftService, host: Option<&str>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "[services.{}]", s.name);
@@ -234,14 +269,15 @@ pub fn service_toml(s: &DraftService, host: Option<&str>) -> String {
         let _ = writeln!(out, "]");
     }
     for b in &s.bindings {
-        let _ = writeln!(out, "bindings.{} = {}", b.name, binding_toml(b));
+        let _ = writeln!(out, "bindings.{} = {}", b.name, binding_toml_on(b, host));
     }
     out
 }
 
-/// A starter spec: one host (`local`, on the public network so drafted exposures mean what
-/// they say) and every drafted service on it.
-pub fn starter_spec(name: &str, services: &[DraftService]) -> String {
+/// A starter spec: the drafted hosts (`local`, on the public network so drafted exposures
+/// mean what they say; a container's or Service's own address, on no network), every
+/// drafted service, the routes and flows between them, and what was left out as comments.
+pub fn starter_spec(name: &str, draft: &Draft) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -253,13 +289,42 @@ pub fn starter_spec(name: &str, services: &[DraftService]) -> String {
     );
     let _ = writeln!(out, "# projects and ranges, then run `portolan lint`.\n");
     let _ = writeln!(out, "[spec]\nname = {}\n", quote(name));
-    let _ = writeln!(
-        out,
-        "[hosts.local]\ndescription = \"the machine the repository's services run on\"\nnetworks = [\"public\"]\n"
-    );
-    for s in services {
-        out.push_str(&service_toml(s, Some("local")));
+    for h in &draft.hosts {
+        let _ = writeln!(out, "[hosts.{}]", h.name);
+        let _ = writeln!(out, "description = {}", quote(&h.description));
+        if let Some(n) = &h.networks {
+            let list: Vec<String> = n.iter().map(|x| quote(x)).collect();
+            let _ = writeln!(out, "networks = [{}]", list.join(", "));
+        }
         out.push('\n');
+    }
+    for s in &draft.services {
+        out.push_str(&service_toml(s, Some(&s.host)));
+        out.push('\n');
+    }
+    for r in &draft.routes {
+        let _ = writeln!(out, "[[routes]]  # {}", r.at);
+        let _ = writeln!(out, "from = {}", quote(&r.from));
+        let _ = writeln!(out, "to = {}", quote(&r.to));
+        if let Some(h) = &r.host {
+            let _ = writeln!(out, "host = {}", quote(h));
+        }
+        if let Some(p) = &r.path {
+            let _ = writeln!(out, "path = {}", quote(p));
+        }
+        out.push('\n');
+    }
+    for f in &draft.flows {
+        let _ = writeln!(out, "[[flows]]  # {}", f.at);
+        let _ = writeln!(out, "from = {}", quote(&f.from));
+        let _ = writeln!(out, "to = {}\n", quote(&f.to));
+    }
+    if !draft.notes.is_empty() {
+        let _ = writeln!(out, "# Seen and not drafted:");
+        for n in &draft.notes {
+            let line: String = n.chars().filter(|c| !c.is_control()).collect();
+            let _ = writeln!(out, "# - {line}");
+        }
     }
     out
 }
@@ -278,15 +343,33 @@ mod tests {
         )
     }
 
+    fn compose_unit(name: &str, build: Option<&str>) -> crate::Unit {
+        crate::Unit {
+            at: Location::new("docker-compose.yml", 2, 3),
+            kind: crate::UnitKind::ComposeService,
+            name: name.into(),
+            scope: Some("shop".into()),
+            image: None,
+            build: build.map(str::to_string),
+            env_files: Vec::new(),
+            mounts: Vec::new(),
+            labels: Vec::new(),
+            named_ports: Vec::new(),
+        }
+    }
+
     #[test]
     fn publishes_absorb_their_container_side() {
-        let mut report = FileReport::default();
+        let mut report = FileReport {
+            units: vec![compose_unit("db", Some("db"))],
+            ..FileReport::default()
+        };
         let mut p = u("docker-compose.yml", Role::Publish, 15432);
         p.service = Some("db".into());
         p.target = Some(PortRange::single(5432));
         p.publisher = Some(Publisher::Docker);
-        let mut e = u("Dockerfile", Role::Expose, 5432);
-        e.service = Some("db".into());
+        let mut e = u("db/Dockerfile", Role::Expose, 5432);
+        e.source = SourceKind::Dockerfile;
         report.uses = vec![e, p];
         let s = services(&report);
         assert_eq!(s.len(), 1);
@@ -302,16 +385,107 @@ mod tests {
     }
 
     #[test]
+    fn expose_only_ports_are_on_the_container_not_the_host() {
+        let mut report = FileReport {
+            units: vec![compose_unit("cache", None)],
+            ..FileReport::default()
+        };
+        let mut e = u("docker-compose.yml", Role::Expose, 6379);
+        e.service = Some("cache".into());
+        report.uses = vec![e];
+        let d = draft(&report, "shop");
+        let b = &d.services[0].bindings[0];
+        assert_eq!(b.host, "shop-cache");
+        assert_eq!(b.exposure, Some("host-internal"));
+        assert!(d.hosts.iter().all(|h| h.name != LOCAL));
+    }
+
+    #[test]
     fn loopback_binds_are_localhost_and_connects_are_not_services() {
         let mut report = FileReport::default();
-        let mut l = u("app.py", Role::Listen, 5001);
+        let mut l = u("api/app.py", Role::Listen, 5001);
+        l.source = SourceKind::Python;
         l.bind = Some("localhost".into());
-        l.service = Some("api".into());
-        report.uses = vec![l, u(".env", Role::Connect, 5432)];
+        let mut c = u(".env", Role::Connect, 5432);
+        c.source = SourceKind::Env;
+        report.uses = vec![l, c];
         let s = services(&report);
         assert_eq!(s.len(), 1);
+        assert_eq!(s[0].name, "api");
         assert_eq!(s[0].bindings[0].exposure, Some("localhost"));
         assert_eq!(s[0].bindings[0].name, "tcp-5001");
+    }
+
+    /// `compose.yml` and its override beside it describe one project: the override's ports
+    /// and the base's image belong to the same service.
+    #[test]
+    fn a_compose_override_is_the_same_service() {
+        let mut base = compose_unit("db", None);
+        base.image = Some("postgres:16".into());
+        let mut over = compose_unit("db", None);
+        over.at = Location::new("docker-compose.override.yml", 2, 3);
+        let mut p = u("docker-compose.override.yml", Role::Publish, 5432);
+        p.service = Some("db".into());
+        p.target = Some(PortRange::single(5432));
+        let report = FileReport {
+            units: vec![over, base],
+            uses: vec![p],
+            ..FileReport::default()
+        };
+        let d = draft(&report, "shop");
+        assert_eq!(d.services.len(), 1);
+        assert_eq!(d.services[0].name, "db");
+        assert_eq!(d.services[0].bindings[0].app.as_deref(), Some("postgres"));
+    }
+
+    /// `proxy_pass http://app;` through `upstream app { server 127.0.0.1:8000; }` is a route
+    /// to the process on 8000, and makes it public behind TLS.
+    #[test]
+    fn routes_through_upstream_groups_reach_their_member() {
+        let ctx = crate::Context::default();
+        let mut report = crate::nginx::parse(
+            "deploy/nginx/site.conf",
+            "upstream app { server 127.0.0.1:8000; }\nserver { listen 443 ssl; location / { proxy_pass http://app; } }\n",
+            &ctx,
+        );
+        report.extend(crate::procfile::parse(
+            "Procfile",
+            "web: gunicorn shop.wsgi --bind 127.0.0.1:8000\n",
+            &ctx,
+        ));
+        let d = draft(&report, "shop");
+        assert_eq!(d.routes.len(), 1, "{d:?}");
+        assert_eq!(
+            (d.routes[0].from.as_str(), d.routes[0].to.as_str()),
+            ("nginx.https", "web.http")
+        );
+        let web = d.services.iter().find(|s| s.name == "web").expect("web");
+        assert_eq!(web.bindings[0].exposure, Some("public"));
+        assert_eq!(web.bindings[0].tls, Some("proxy"));
+    }
+
+    #[test]
+    fn the_same_short_name_in_unrelated_places_stays_apart() {
+        let mut docs = compose_unit("web", None);
+        docs.at = Location::new("docs/docker-compose.yml", 2, 3);
+        docs.scope = Some("docs".into());
+        let mut report = FileReport {
+            units: vec![docs],
+            ..FileReport::default()
+        };
+        let mut p = u("docs/docker-compose.yml", Role::Publish, 8088);
+        p.service = Some("web".into());
+        p.target = Some(PortRange::single(80));
+        let mut proc_web = u("Procfile", Role::Listen, 8083);
+        proc_web.source = SourceKind::Procfile;
+        proc_web.service = Some("web".into());
+        report.uses = vec![p, proc_web];
+        let names: Vec<String> = draft(&report, "shop")
+            .services
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, ["docs-web", "shop-web"]);
     }
 
     #[test]
@@ -390,6 +564,7 @@ pub fn diff(model: &portolan_model::Model, report: &FileReport) -> Diff {
         if !missing.is_empty() {
             out.undeclared.push(DraftService {
                 name: s.name.clone(),
+                host: s.host.clone(),
                 bindings: missing,
             });
         }
@@ -421,6 +596,12 @@ pub fn diff(model: &portolan_model::Model, report: &FileReport) -> Diff {
         for b in declared
             .iter()
             .filter(|b| b.transport == u.transport && b.ports.covers(&u.port))
+            // a published binding's `bind` is the publish address: the process inside the
+            // container binding 0.0.0.0 is not a disagreement, only the publish is compared
+            .filter(|b| {
+                u.role == Role::Publish
+                    || !matches!(b.publisher, Publisher::Docker | Publisher::Podman)
+            })
         {
             if b.bind != code_bind && !(b.bind.is_unspecified() && code_bind.is_unspecified()) {
                 out.disagreements.push(Disagreement {

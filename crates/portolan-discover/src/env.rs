@@ -11,6 +11,7 @@
 //! | line | use |
 //! |---|---|
 //! | `WEB_PORT=8000`, `PORT=8000`, `X_PORT_Y=8000` | [`Role::Listen`], medium confidence (the variable may be a client's), `service` guessed from the prefix (`web`; none for `PORT`) |
+//! | `SMTP_PORT=1025`, `REDIS_PORT=6379` (a client's prefix: databases, caches, brokers, mail) | [`Role::Connect`], no peer unless a `*_HOST` says one |
 //! | the same with a `WEB_HOST=db` beside it | [`Role::Connect`] to `peer` = the host (or [`Role::Listen`] with `bind` when the host is `0.0.0.0`/`::`) |
 //! | a URL with a port anywhere in a value (`postgresql://u:p@db:5432/x`) | [`Role::Connect`], `peer` = host, high confidence |
 //! | a URL without a port (`redis://cache/0`) | [`Role::Connect`] on the scheme's default port, medium confidence |
@@ -106,16 +107,16 @@ struct Value {
 /// The value starting at byte `at` of a line ending at `line_end`.
 fn value_of(text: &str, at: usize, line_end: usize) -> Value {
     let rest = &text[at..];
-    if let Some(inner) = rest.strip_prefix('\'') {
-        if let Some(end) = inner.find('\'') {
-            return Value {
-                text: inner[..end].to_string(),
-                start: at + 1,
-                verbatim: !inner[..end].contains('\n'),
-                literal: true,
-                end: at + 1 + end + 1,
-            };
-        }
+    if let Some(inner) = rest.strip_prefix('\'')
+        && let Some(end) = inner.find('\'')
+    {
+        return Value {
+            text: inner[..end].to_string(),
+            start: at + 1,
+            verbatim: !inner[..end].contains('\n'),
+            literal: true,
+            end: at + 1 + end + 1,
+        };
     }
     if let Some(inner) = rest.strip_prefix('"') {
         let mut value = String::new();
@@ -161,17 +162,38 @@ fn value_of(text: &str, at: usize, line_end: usize) -> Value {
     }
 }
 
-/// The variables a `.env` file defines (for interpolation), last definition wins.
-/// References to earlier variables (`${A}`) are expanded; a value whose reference cannot
-/// be resolved is kept as written.
+/// The variables a `.env` file defines, as written (quotes and escapes resolved, a
+/// single-quoted value's `$` escaped as `$$`), last definition wins. Nothing is expanded:
+/// compose interpolation expands a value's references only when a file refers to it, with
+/// depth and size caps.
+pub fn raw_variables(text: &str) -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::new();
+    for e in entries(text) {
+        let value = if e.literal {
+            e.value.replace('$', "$$")
+        } else {
+            e.value
+        };
+        vars.insert(e.key.to_string(), value);
+    }
+    vars
+}
+
+/// The variables a `.env` file defines, each expanded (references to other variables
+/// resolved, within the caps of compose interpolation); a value that cannot be expanded is
+/// kept as written.
 pub fn variables(text: &str) -> BTreeMap<String, String> {
+    // earlier definitions only, as dotenv reads them; `shadow` holds them escaped so an
+    // expanded value is never expanded twice
+    let mut shadow: BTreeMap<String, String> = BTreeMap::new();
     let mut vars = BTreeMap::new();
     for e in entries(text) {
         let value = if e.literal || !e.value.contains('$') {
             e.value
         } else {
-            interpolate(&e.value, &vars).map_or(e.value, |i| i.text)
+            interpolate(&e.value, &shadow).map_or(e.value, |i| i.text)
         };
+        shadow.insert(e.key.to_string(), value.replace('$', "$$"));
         vars.insert(e.key.to_string(), value);
     }
     vars
@@ -284,6 +306,19 @@ fn urls(value: &str) -> Vec<UrlHost<'_>> {
     out
 }
 
+/// The connections a value names (URLs, with or without an explicit port): `(host, port,
+/// byte offset of the port or host in `value`, confidence)`.
+pub(crate) fn url_connects(value: &str) -> Vec<(String, u16, usize, Confidence)> {
+    urls(value)
+        .into_iter()
+        .filter_map(|u| match u.port {
+            Some((p, offset)) => Some((u.host.to_string(), p, offset, Confidence::High)),
+            None => default_port(u.scheme)
+                .map(|p| (u.host.to_string(), p, u.host_at, Confidence::Medium)),
+        })
+        .collect()
+}
+
 /// Reads one `.env` file.
 pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
     let _ = ctx;
@@ -306,33 +341,36 @@ pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
                 ix.location(e.value_at)
             }
         };
-        if let (Some(prefix), false) = (port_name(e.key), is_reference) {
-            if let Some(port) = port_token(value) {
-                let lead = e.value.len() - e.value.trim_start().len();
-                let mut u = PortUse {
-                    service: Some(prefix.to_ascii_lowercase().replace('_', "-"))
-                        .filter(|s| !s.is_empty()),
-                    variable: Some(e.key.to_string()),
-                    confidence: Confidence::Medium,
-                    snippet: snippet.clone(),
-                    ..PortUse::new(at(lead), SourceKind::Env, Role::Listen, port)
-                };
-                let host_key = if prefix.is_empty() {
-                    "HOST".to_string()
-                } else {
-                    format!("{prefix}_HOST")
-                };
-                if let Some(host) = by_key.get(host_key.as_str()).map(|h| h.value.trim()) {
-                    if matches!(host, "0.0.0.0" | "::" | "[::]") {
-                        u.bind = Some(host.trim_matches(['[', ']']).to_string());
-                    } else if !host.is_empty() && !host.starts_with('$') {
-                        u.role = Role::Connect;
-                        u.peer = Some(host.to_string());
-                    }
+        if let (Some(prefix), false) = (port_name(e.key), is_reference)
+            && let Some(port) = port_token(value)
+        {
+            let lead = e.value.len() - e.value.trim_start().len();
+            // `SMTP_PORT`, `REDIS_PORT`: a port the app connects to, not one it serves
+            let (role, _) = crate::code::role_for_var(e.key);
+            let mut u = PortUse {
+                service: Some(prefix.to_ascii_lowercase().replace('_', "-"))
+                    .filter(|s| !s.is_empty()),
+                variable: Some(e.key.to_string()),
+                confidence: Confidence::Medium,
+                snippet: snippet.clone(),
+                ..PortUse::new(at(lead), SourceKind::Env, role, port)
+            };
+            let host_key = if prefix.is_empty() {
+                "HOST".to_string()
+            } else {
+                format!("{prefix}_HOST")
+            };
+            if let Some(host) = by_key.get(host_key.as_str()).map(|h| h.value.trim()) {
+                if matches!(host, "0.0.0.0" | "::" | "[::]") {
+                    u.role = Role::Listen;
+                    u.bind = Some(host.trim_matches(['[', ']']).to_string());
+                } else if !host.is_empty() && !host.starts_with('$') {
+                    u.role = Role::Connect;
+                    u.peer = Some(host.to_string());
                 }
-                report.uses.push(u);
-                continue;
             }
+            report.uses.push(u);
+            continue;
         }
         for UrlHost {
             scheme,

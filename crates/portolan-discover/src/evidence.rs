@@ -182,6 +182,15 @@ pub struct PortUse {
     pub confidence: Confidence,
     /// The evidence text, trimmed and redacted (never contains a secret).
     pub snippet: String,
+    /// The application protocol the evidence itself names (`http` for gunicorn or a Go
+    /// `ListenAndServe`, `https` for an nginx `listen … ssl`, `grpc` for a Service's
+    /// `appProtocol`), never guessed from the port number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// The listener only redirects (an nginx `server` whose every request gets `return
+    /// 301 https://…`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub redirect: bool,
 }
 
 impl PortUse {
@@ -203,6 +212,8 @@ impl PortUse {
             variable: None,
             confidence: Confidence::High,
             snippet: String::new(),
+            app: None,
+            redirect: false,
         }
     }
 }
@@ -252,6 +263,52 @@ pub struct Problem {
     pub reason: String,
 }
 
+/// What kind of deployable thing a [`Unit`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnitKind {
+    /// A compose service (its own container, network namespace and DNS name).
+    ComposeService,
+    /// A Kubernetes workload (`Deployment`, `StatefulSet`, …): pods with labels.
+    Workload,
+    /// A Kubernetes Service: a virtual address that selects pods by label.
+    KubeService,
+}
+
+/// A deployable thing a file declares, and what ties other evidence to it: a compose
+/// service's image, build context, `env_file`s and bind mounts; a workload's pod labels; a
+/// Service's selector. Drafts use units to decide which uses belong together.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unit {
+    /// Where it is declared (the compose service key, the object's `kind:`).
+    pub at: Location,
+    /// What it is.
+    pub kind: UnitKind,
+    /// The compose service key or the object's `metadata.name`.
+    pub name: String,
+    /// The compose project (top-level `name:`, else the compose file's directory) or the
+    /// Kubernetes namespace.
+    pub scope: Option<String>,
+    /// The image it runs, as written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The build context, relative to the walked root (`/`-separated, `""` for the root).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build: Option<String>,
+    /// `env_file`s, relative to the walked root.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub env_files: Vec<String>,
+    /// Host sides of bind mounts, relative to the walked root.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mounts: Vec<String>,
+    /// Pod template labels (workloads) or the selector (Services), sorted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<(String, String)>,
+    /// Named container ports (`otlp-grpc` → 4317) of a workload.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub named_ports: Vec<(String, u16)>,
+}
+
 /// Everything one file said.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct FileReport {
@@ -263,6 +320,9 @@ pub struct FileReport {
     pub problems: Vec<Problem>,
     /// Places where a secret was seen and redacted (reported by `import`).
     pub secrets: Vec<Location>,
+    /// Deployable things declared (compose services, Kubernetes workloads and Services).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<Unit>,
 }
 
 impl FileReport {
@@ -272,6 +332,7 @@ impl FileReport {
         self.routes.extend(other.routes);
         self.problems.extend(other.problems);
         self.secrets.extend(other.secrets);
+        self.units.extend(other.units);
     }
 }
 

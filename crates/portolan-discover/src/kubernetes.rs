@@ -20,7 +20,8 @@ use portolan_model::port::PortRange;
 use portolan_model::spec::{Publisher, Transport};
 
 use crate::evidence::{
-    Confidence, Context, FileReport, PortUse, Problem, ProxyKind, Role, RouteUse, SourceKind,
+    Confidence, Context, FileReport, PortUse, Problem, ProxyKind, Role, RouteUse, SourceKind, Unit,
+    UnitKind,
 };
 use crate::redact::redact;
 use crate::text::{LineIndex, port_number, port_token};
@@ -89,7 +90,7 @@ impl Reader<'_, '_> {
 
     fn snippet(&mut self, at: usize, note: &str) -> String {
         let loc = self.ix.location(at);
-        let mut s = self.ix.line_text(loc.line as usize).trim().to_string();
+        let mut s = self.ix.window(loc.line as usize, loc.col as usize, 200);
         if !note.is_empty() {
             s.push_str(" (");
             s.push_str(note);
@@ -131,10 +132,37 @@ impl Reader<'_, '_> {
                     }
                 }
             }
-            ("Service", Some(spec)) => self.service(spec, name.as_deref()),
-            ("Pod", Some(spec)) => self.pod(spec, name.as_deref()),
+            ("Service", Some(spec)) => {
+                let selector = yaml::get(spec, "selector").map(|s| self.labels(s));
+                self.unit(
+                    obj,
+                    UnitKind::KubeService,
+                    selector.unwrap_or_default(),
+                    None,
+                );
+                self.service(spec, name.as_deref());
+            }
+            ("Pod", Some(spec)) => {
+                let labels = yaml::get(obj, "metadata")
+                    .and_then(|m| yaml::get(m, "labels"))
+                    .map(|l| self.labels(l));
+                self.unit(
+                    obj,
+                    UnitKind::Workload,
+                    labels.unwrap_or_default(),
+                    Some(spec),
+                );
+                self.pod(spec, name.as_deref());
+            }
             ("Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job", Some(spec)) => {
-                if let Some(pod) = yaml::get(spec, "template").and_then(|t| yaml::get(t, "spec")) {
+                let template = yaml::get(spec, "template");
+                let labels = template
+                    .and_then(|t| yaml::get(t, "metadata"))
+                    .and_then(|m| yaml::get(m, "labels"))
+                    .map(|l| self.labels(l));
+                let pod = template.and_then(|t| yaml::get(t, "spec"));
+                self.unit(obj, UnitKind::Workload, labels.unwrap_or_default(), pod);
+                if let Some(pod) = pod {
                     self.pod(pod, name.as_deref());
                 }
             }
@@ -151,6 +179,62 @@ impl Reader<'_, '_> {
             ("NetworkPolicy", Some(spec)) => self.network_policy(spec, name.as_deref()),
             _ => {}
         }
+    }
+
+    /// A mapping of string labels, sorted.
+    fn labels(&self, node: &Node) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = yaml::entries(node)
+            .filter_map(|(k, v)| Some((k.to_string(), self.doc.scalar(v)?)))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Records the object as a [`Unit`]: its labels (or selector), the first container's
+    /// image and the named container ports of its pods.
+    fn unit(
+        &mut self,
+        obj: &Node,
+        kind: UnitKind,
+        labels: Vec<(String, String)>,
+        pod: Option<&Node>,
+    ) {
+        let Some(name) = self.str_at(obj, &["metadata", "name"]) else {
+            return;
+        };
+        let mut image = None;
+        let mut named_ports = Vec::new();
+        for c in pod
+            .and_then(|p| yaml::get(p, "containers"))
+            .map(yaml::items)
+            .unwrap_or_default()
+        {
+            if image.is_none() {
+                image = self.str_at(c, &["image"]);
+            }
+            for p in yaml::items(yaml::get(c, "ports").unwrap_or(c)) {
+                if let (Some(n), Some(cp)) = (
+                    self.str_at(p, &["name"]),
+                    self.str_at(p, &["containerPort"])
+                        .and_then(|t| port_number(&t)),
+                ) {
+                    named_ports.push((n, cp));
+                }
+            }
+        }
+        let at = self.doc.byte(obj.span.start);
+        self.report.units.push(Unit {
+            at: self.ix.location(at),
+            kind,
+            name,
+            scope: self.str_at(obj, &["metadata", "namespace"]),
+            image,
+            build: None,
+            env_files: Vec::new(),
+            mounts: Vec::new(),
+            labels,
+            named_ports,
+        });
     }
 
     fn service(&mut self, spec: &Node, name: Option<&str>) {
@@ -173,6 +257,10 @@ impl Reader<'_, '_> {
                 _ => String::new(),
             };
             let snippet = self.snippet(port_s.at, &note);
+            let app = self
+                .str_at(p, &["appProtocol"])
+                .or_else(|| self.str_at(p, &["name"]))
+                .and_then(|n| app_of_port_name(&n));
             let base = PortUse {
                 service: name.map(str::to_string),
                 target: target.map(PortRange::single),
@@ -182,6 +270,7 @@ impl Reader<'_, '_> {
                     .map(|t| self.ix.location(t.at)),
                 transport,
                 snippet,
+                app,
                 ..PortUse::new(
                     self.ix.location(port_s.at),
                     SourceKind::Kubernetes,
@@ -256,6 +345,7 @@ impl Reader<'_, '_> {
             service: name.map(str::to_string),
             transport,
             snippet,
+            app: self.str_at(p, &["name"]).and_then(|n| app_of_port_name(&n)),
             ..PortUse::new(
                 self.ix.location(cp_s.at),
                 SourceKind::Kubernetes,
@@ -264,21 +354,21 @@ impl Reader<'_, '_> {
             )
         };
         self.report.uses.push(base.clone());
-        if let Some(hp_s) = self.scalar(yaml::get(p, "hostPort")) {
-            if let Some(hp) = self.port(&hp_s, "hostPort") {
-                let snippet = self.snippet(hp_s.at, note);
-                self.report.uses.push(PortUse {
-                    at: self.ix.location(hp_s.at),
-                    role: Role::Publish,
-                    port: PortRange::single(hp),
-                    target: Some(PortRange::single(cp)),
-                    target_at: Some(self.ix.location(cp_s.at)),
-                    bind: self.str_at(p, &["hostIP"]),
-                    publisher: Some(Publisher::K8sNodeport),
-                    snippet,
-                    ..base
-                });
-            }
+        if let Some(hp_s) = self.scalar(yaml::get(p, "hostPort"))
+            && let Some(hp) = self.port(&hp_s, "hostPort")
+        {
+            let snippet = self.snippet(hp_s.at, note);
+            self.report.uses.push(PortUse {
+                at: self.ix.location(hp_s.at),
+                role: Role::Publish,
+                port: PortRange::single(hp),
+                target: Some(PortRange::single(cp)),
+                target_at: Some(self.ix.location(cp_s.at)),
+                bind: self.str_at(p, &["hostIP"]),
+                publisher: Some(Publisher::K8sNodeport),
+                snippet,
+                ..base
+            });
         }
     }
 
@@ -378,6 +468,20 @@ impl Reader<'_, '_> {
                 }
             }
         }
+    }
+}
+
+/// The application protocol a port name or `appProtocol` states (Kubernetes' convention:
+/// `http`, `https`, `grpc`, `http-metrics`, `kubernetes.io/h2c`, `grpc-web`…).
+fn app_of_port_name(name: &str) -> Option<String> {
+    let n = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
+    let first = n.split(['-', '_']).next().unwrap_or("");
+    match first {
+        "http" | "web" => Some("http".into()),
+        "https" => Some("https".into()),
+        "grpc" | "h2c" => Some("grpc".into()),
+        "otlp" if n.contains("grpc") => Some("grpc".into()),
+        _ => None,
     }
 }
 

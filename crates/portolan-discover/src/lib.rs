@@ -32,5 +32,5 @@ mod yaml;
 
 pub use evidence::{
     Confidence, Context, FileReport, Location, PortUse, Problem, ProxyKind, Role, RouteUse,
-    SourceKind,
+    SourceKind, Unit, UnitKind,
 };

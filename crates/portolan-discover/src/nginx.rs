@@ -211,6 +211,11 @@ fn all(d: &Directive) -> Vec<&Directive> {
     out
 }
 
+/// How deep blocks may nest (real configurations use fewer than ten levels). Deeper input
+/// is a problem at the `{` that goes too deep and the rest of the file is not read, so every
+/// walk over the tree (and dropping it) stays shallow.
+pub const MAX_DEPTH: usize = 64;
+
 /// Builds the directive tree; braces that do not balance are problems.
 fn build(tokens: &[Token]) -> (Vec<Directive>, Vec<(usize, String)>) {
     let mut problems = Vec::new();
@@ -236,6 +241,14 @@ fn build(tokens: &[Token]) -> (Vec<Directive>, Vec<(usize, String)>) {
                 }
             }
             Token::Open(at) => {
+                if stack.len() > MAX_DEPTH {
+                    problems.push((
+                        *at,
+                        format!("blocks nested deeper than {MAX_DEPTH} levels: the rest of the file is not read"),
+                    ));
+                    pending.clear();
+                    break;
+                }
                 let mut words = std::mem::take(&mut pending).into_iter();
                 let name = words.next().unwrap_or(Tok {
                     text: String::new(),
@@ -373,6 +386,18 @@ impl Walker<'_, '_, '_> {
             names: Vec::new(),
         };
         let mut saw_listen = false;
+        let first_listen = self.report.uses.len();
+        // `return 301 https://…` at server level with nothing passed on: a redirect-only server
+        let redirects = ctx != Ctx::Stream
+            && children.iter().any(|d| {
+                d.name.text == "return"
+                    && d.args
+                        .first()
+                        .is_some_and(|a| matches!(a.text.as_str(), "301" | "302" | "307" | "308"))
+                    && d.args
+                        .get(1)
+                        .is_some_and(|a| a.text.starts_with("https://"))
+            });
         for d in children {
             match d.name.text.as_str() {
                 "listen" => {
@@ -394,6 +419,11 @@ impl Walker<'_, '_, '_> {
         }
         if !saw_listen && ctx != Ctx::Stream {
             server.listen.push(80);
+        }
+        if redirects {
+            for u in &mut self.report.uses[first_listen..] {
+                u.redirect = true;
+            }
         }
         self.locations(children, &server, None, ctx);
     }
@@ -442,6 +472,15 @@ impl Walker<'_, '_, '_> {
             None => (v, 0),
         };
         let hostport = body.split('/').next().unwrap_or(body);
+        // `http://user:password@host:port`: credentials are never kept
+        let hostport = match hostport.rsplit_once('@') {
+            Some((_, h)) => {
+                self.report.secrets.push(self.ix.location(arg.at));
+                h
+            }
+            None => hostport,
+        };
+        let body_at = body_at + (body.split('/').next().unwrap_or(body).len() - hostport.len());
         let route_at = self.ix.location(d.name.at);
         let mut route = RouteUse {
             at: route_at,
@@ -458,26 +497,26 @@ impl Walker<'_, '_, '_> {
             self.report.routes.push(route);
             return;
         }
-        if !self.groups.contains(hostport) && !hostport.contains('$') {
-            if let Some((Some(host), range)) = host_port(hostport) {
-                if let Some(p) = port_number(&hostport[range.clone()]) {
-                    let host = normalize_host(host).to_string();
-                    route.upstream.clone_from(&host);
-                    route.port = Some(p);
-                    let at = arg.at + arg.q + body_at + range.start;
-                    self.report.uses.push(PortUse {
-                        peer: Some(host),
-                        confidence: Confidence::High,
-                        snippet: self.snippet(at, ctx),
-                        ..PortUse::new(
-                            self.ix.location(at),
-                            SourceKind::Nginx,
-                            Role::Connect,
-                            PortRange::single(p),
-                        )
-                    });
-                }
-            }
+        if !self.groups.contains(hostport)
+            && !hostport.contains('$')
+            && let Some((Some(host), range)) = host_port(hostport)
+            && let Some(p) = port_number(&hostport[range.clone()])
+        {
+            let host = normalize_host(host).to_string();
+            route.upstream.clone_from(&host);
+            route.port = Some(p);
+            let at = arg.at + arg.q + body_at + range.start;
+            self.report.uses.push(PortUse {
+                peer: Some(host),
+                confidence: Confidence::High,
+                snippet: self.snippet(at, ctx),
+                ..PortUse::new(
+                    self.ix.location(at),
+                    SourceKind::Nginx,
+                    Role::Connect,
+                    PortRange::single(p),
+                )
+            });
         }
         self.report.routes.push(route);
     }
@@ -496,7 +535,13 @@ impl Walker<'_, '_, '_> {
         };
         let udp = d.args.iter().any(|a| a.text == "quic" || a.text == "udp");
         let at = arg.at + arg.q + port_at;
+        let app = match ctx {
+            Ctx::Stream => None,
+            _ if d.args.iter().any(|a| a.text == "ssl" || a.text == "quic") => Some("https".into()),
+            _ => Some("http".into()),
+        };
         Some(PortUse {
+            app,
             bind: host.map(|h| normalize_host(h).to_string()),
             transport: if udp { Transport::Udp } else { Transport::Tcp },
             snippet: self.snippet(at, ctx),

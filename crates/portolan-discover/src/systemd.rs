@@ -65,22 +65,22 @@ pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
             }
             "Environment" => {
                 for (name, val, at) in env_assignments(value) {
-                    if name == "PORT" {
-                        if let Some(p) = port_number(&val) {
-                            let loc = ix.location(value_at + at);
-                            env_ports.push(PortUse {
-                                service: service.clone(),
-                                variable: Some(name.clone()),
-                                confidence: Confidence::Medium,
-                                snippet: snippet(&ix, &loc),
-                                ..PortUse::new(
-                                    loc,
-                                    SourceKind::Systemd,
-                                    Role::Listen,
-                                    PortRange::single(p),
-                                )
-                            });
-                        }
+                    if name == "PORT"
+                        && let Some(p) = port_number(&val)
+                    {
+                        let loc = ix.location(value_at + at);
+                        env_ports.push(PortUse {
+                            service: service.clone(),
+                            variable: Some(name.clone()),
+                            confidence: Confidence::Medium,
+                            snippet: snippet(&ix, &loc),
+                            ..PortUse::new(
+                                loc,
+                                SourceKind::Systemd,
+                                Role::Listen,
+                                PortRange::single(p),
+                            )
+                        });
                     }
                     vars.insert(name, val);
                 }
@@ -201,20 +201,16 @@ fn logical_lines(text: &str) -> Vec<Line> {
         }
         let end = body.trim_end().len();
         let continues = body.trim_end().ends_with('\\');
-        if continues {
-            if let Some(b) = bytes.get_mut(end - 1) {
-                *b = b' ';
-            }
+        if continues && let Some(b) = bytes.get_mut(end - 1) {
+            *b = b' ';
         }
         let (_, buf) = cur.get_or_insert_with(|| (start, Vec::new()));
         buf.extend(bytes);
-        if !continues {
-            if let Some((s, buf)) = cur.take() {
-                out.push(Line {
-                    start: s,
-                    text: String::from_utf8_lossy(&buf).into_owned(),
-                });
-            }
+        if !continues && let Some((s, buf)) = cur.take() {
+            out.push(Line {
+                start: s,
+                text: String::from_utf8_lossy(&buf).into_owned(),
+            });
         }
     }
     if let Some((s, buf)) = cur {

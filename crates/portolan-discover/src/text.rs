@@ -10,6 +10,8 @@ pub struct LineIndex<'a> {
     text: &'a str,
     /// Byte offset where each line starts.
     starts: Vec<usize>,
+    /// Whether the whole text is ASCII (then a column is a byte offset: no counting).
+    ascii: bool,
 }
 
 impl<'a> LineIndex<'a> {
@@ -17,7 +19,12 @@ impl<'a> LineIndex<'a> {
     pub fn new(path: &'a str, text: &'a str) -> Self {
         let mut starts = vec![0];
         starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1));
-        LineIndex { path, text, starts }
+        LineIndex {
+            path,
+            text,
+            starts,
+            ascii: text.is_ascii(),
+        }
     }
 
     /// The location of byte `offset` (clamped to the text; columns count chars).
@@ -28,10 +35,14 @@ impl<'a> LineIndex<'a> {
             Err(i) => i - 1,
         };
         let start = self.starts[line];
-        let col = self
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count());
+        // ASCII: one step; otherwise count the line's chars up to the offset
+        let col = if self.ascii {
+            offset - start
+        } else {
+            self.text
+                .get(start..offset)
+                .map_or(offset - start, |s| s.chars().count())
+        };
         Location::new(
             self.path,
             u32::try_from(line + 1).unwrap_or(u32::MAX),
@@ -65,6 +76,55 @@ impl<'a> LineIndex<'a> {
     /// The byte offset where 1-based `line` starts.
     pub fn line_start(&self, line: u32) -> Option<usize> {
         self.starts.get((line as usize).checked_sub(1)?).copied()
+    }
+
+    /// At most about `max` bytes of 1-based `line` around 1-based char column `col`, cut at
+    /// whitespace so no token (a `KEY=secret`) is shown in part, with `…` where it was cut.
+    /// Long lines (one `EXPOSE` of 40,000 ports) cost the window, not the line.
+    pub fn window(&self, line: usize, col: usize, max: usize) -> String {
+        let text = self.line_text(line).trim();
+        if text.len() <= max {
+            return text.to_string();
+        }
+        let full = self.line_text(line);
+        let lead = full.len() - full.trim_start().len();
+        let at = if self.ascii {
+            col.saturating_sub(1).saturating_sub(lead)
+        } else {
+            full.char_indices()
+                .nth(col.saturating_sub(1))
+                .map_or(full.len(), |(b, _)| b)
+                .saturating_sub(lead)
+        }
+        .min(text.len());
+        let floor = |mut i: usize| {
+            while i > 0 && !text.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let mut a = floor(at.saturating_sub(max / 2));
+        let mut b = floor((at + max / 2).min(text.len()));
+        if b < text.len() {
+            b = text[..b]
+                .rfind(char::is_whitespace)
+                .filter(|&i| i > at)
+                .unwrap_or(b);
+        }
+        if a > 0 {
+            a = text[a..at.max(a)]
+                .find(char::is_whitespace)
+                .map_or(a, |i| a + i + 1);
+        }
+        let mut out = String::with_capacity(b - a + 8);
+        if a > 0 {
+            out.push('…');
+        }
+        out.push_str(&text[a..b]);
+        if b < text.len() {
+            out.push('…');
+        }
+        out
     }
 
     /// The text of 1-based `line`, without its line break.
@@ -133,5 +193,70 @@ mod tests {
         assert_eq!(port_number("+80"), None);
         assert!(port_token("8000-8010").is_some());
         assert!(port_token("8010-8000").is_none());
+    }
+}
+
+/// The directory part of a `/`-separated shown path (`""` for a file at the root).
+pub fn parent_dir(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// `rel` (as written in a file in `dir`) as a `/`-separated path relative to the walked
+/// root: `.` and `..` resolved lexically. `None` for absolute paths and paths that climb
+/// above the root, which no evidence of the walked tree can be tied to.
+pub fn join_path(dir: &str, rel: &str) -> Option<String> {
+    let rel = rel.trim();
+    if rel.starts_with('/') || rel.starts_with('~') || rel.contains("://") {
+        return None;
+    }
+    let mut parts: Vec<&str> = dir
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    for c in rel.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            c => parts.push(c),
+        }
+    }
+    let joined = parts.join("/");
+    // a root walked by absolute path keeps its leading `/`
+    Some(if dir.starts_with('/') {
+        format!("/{joined}")
+    } else {
+        joined
+    })
+}
+
+/// Whether `path` is `dir` or lies inside it (both `/`-separated, relative).
+pub fn is_within(path: &str, dir: &str) -> bool {
+    dir.is_empty()
+        || path == dir
+        || (path.starts_with(dir) && path.as_bytes().get(dir.len()) == Some(&b'/'))
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    #[test]
+    fn joins_resolve_dots_lexically() {
+        assert_eq!(join_path("a/b", "./web").as_deref(), Some("a/b/web"));
+        assert_eq!(
+            join_path("dev", "../collector").as_deref(),
+            Some("collector")
+        );
+        assert_eq!(join_path("", "web").as_deref(), Some("web"));
+        assert_eq!(join_path("", "../x"), None);
+        assert_eq!(
+            join_path("x/../../t/s", "./web").as_deref(),
+            Some("x/../../t/s/web")
+        );
+        assert_eq!(join_path("/r/s", "./web").as_deref(), Some("/r/s/web"));
+        assert!(is_within("a/web/pkg.json", "a/web"));
+        assert!(!is_within("a/webx/pkg.json", "a/web"));
     }
 }

@@ -19,6 +19,8 @@ pub(crate) struct Doc<'t> {
     text: &'t str,
     /// Byte offset of `text` in the file.
     base_byte: usize,
+    /// Whether `text` is ASCII (char indices are byte offsets).
+    ascii: bool,
 }
 
 /// Splits `text` into documents at `---` lines and loads each one; a document that does
@@ -26,6 +28,15 @@ pub(crate) struct Doc<'t> {
 pub(crate) fn documents<'t>(ix: &LineIndex<'_>, text: &'t str) -> Vec<Result<Doc<'t>, Problem>> {
     let mut out = Vec::new();
     for (base_byte, base_line, chunk) in chunks(text) {
+        if let Some((line, col)) = too_deep(chunk) {
+            out.push(Err(Problem {
+                at: ix.at(base_line + line, col),
+                reason: format!(
+                    "YAML nested deeper than {MAX_DEPTH} levels: this document is not read"
+                ),
+            }));
+            continue;
+        }
         match Node::load_from_str(chunk) {
             Ok(roots) => {
                 for root in roots {
@@ -33,6 +44,7 @@ pub(crate) fn documents<'t>(ix: &LineIndex<'_>, text: &'t str) -> Vec<Result<Doc
                         root,
                         text: chunk,
                         base_byte,
+                        ascii: chunk.is_ascii(),
                     }));
                 }
             }
@@ -46,6 +58,59 @@ pub(crate) fn documents<'t>(ix: &LineIndex<'_>, text: &'t str) -> Vec<Result<Doc
         }
     }
     out
+}
+
+/// How deep mappings, sequences and flow collections may nest in one document (compose
+/// files and manifests use about ten levels). Deeper documents are refused before they
+/// are loaded: the tree, and every walk over it, stays shallow.
+pub(crate) const MAX_DEPTH: usize = 100;
+
+/// Where a document first nests deeper than [`MAX_DEPTH`] (1-based line, 1-based column),
+/// estimated in one pass without loading it: block indentation levels, `- ` items opened on
+/// one line, and unclosed `[`/`{` outside quotes and comments.
+fn too_deep(chunk: &str) -> Option<(usize, usize)> {
+    let mut indents: Vec<usize> = Vec::new();
+    let mut flow = 0usize;
+    for (n, line) in chunk.lines().enumerate() {
+        let body = line.trim_start_matches([' ', '\t']);
+        let indent = line.len() - body.len();
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        if flow == 0 {
+            while indents.last().is_some_and(|&i| i >= indent) {
+                indents.pop();
+            }
+            indents.push(indent);
+        }
+        let mut rest = body;
+        let mut dashes = 0;
+        while let Some(r) = rest.strip_prefix("- ").or_else(|| rest.strip_prefix("-\t")) {
+            dashes += 1;
+            rest = r.trim_start();
+        }
+        if indents.len() + dashes > MAX_DEPTH {
+            return Some((n + 1, indent + 1));
+        }
+        let (mut single, mut double, mut prev_space) = (false, false, true);
+        for (col, c) in line.char_indices().skip(line.len() - rest.len()) {
+            match c {
+                '\'' if !double => single = !single,
+                '"' if !single => double = !double,
+                '#' if !single && !double && prev_space => break,
+                '[' | '{' if !single && !double => {
+                    flow += 1;
+                    if indents.len() + dashes + flow > MAX_DEPTH {
+                        return Some((n + 1, col + 1));
+                    }
+                }
+                ']' | '}' if !single && !double => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+            prev_space = c == ' ' || c == '\t';
+        }
+    }
+    None
 }
 
 /// `(byte offset, lines before, text)` of each document of a stream. A chunk holding only
@@ -85,13 +150,13 @@ fn chunks(text: &str) -> Vec<(usize, usize, &str)> {
 impl Doc<'_> {
     /// The file byte offset of a marker.
     pub fn byte(&self, m: Marker) -> usize {
-        self.base_byte + char_to_byte(self.text, m.index())
+        self.base_byte + self.to_byte(m.index())
     }
 
     /// The source text a node spans (empty when the span is unknown).
     pub fn source(&self, node: &Node) -> &str {
-        let a = char_to_byte(self.text, node.span.start.index());
-        let b = char_to_byte(self.text, node.span.end.index());
+        let a = self.to_byte(node.span.start.index());
+        let b = self.to_byte(node.span.end.index());
         self.text.get(a..b.max(a)).unwrap_or("")
     }
 
@@ -120,6 +185,17 @@ impl Doc<'_> {
             body = &src[1..];
         }
         (start, body.starts_with(value) && !value.contains('\n'))
+    }
+}
+
+impl Doc<'_> {
+    /// Byte offset of char `index` of the document (one step when it is ASCII).
+    fn to_byte(&self, index: usize) -> usize {
+        if self.ascii {
+            index.min(self.text.len())
+        } else {
+            char_to_byte(self.text, index)
+        }
     }
 }
 
@@ -157,14 +233,22 @@ pub(crate) fn entries(node: &Node) -> impl Iterator<Item = (&str, &Node)> {
 
 /// The value under `key` in a mapping node, or in what it merges with `<<: *anchor`.
 pub(crate) fn get<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
+    get_in(node, key, 0)
+}
+
+/// [`get`] through at most [`MAX_DEPTH`] levels of merges.
+fn get_in<'n>(node: &'n Node, key: &str, depth: usize) -> Option<&'n Node> {
     if let Some((_, v)) = entries(node).find(|(k, _)| *k == key) {
         return Some(v);
     }
+    if depth >= MAX_DEPTH {
+        return None;
+    }
     let (_, merged) = entries(node).find(|(k, _)| *k == "<<")?;
     if is_mapping(merged) {
-        return get(merged, key);
+        return get_in(merged, key, depth + 1);
     }
-    items(merged).iter().find_map(|m| get(m, key))
+    items(merged).iter().find_map(|m| get_in(m, key, depth + 1))
 }
 
 /// The items of a sequence node (empty for anything else).

@@ -2,13 +2,15 @@
 //!
 //! Static checks of a resolved spec: the rule registry ([`Rule`], one file per rule), the
 //! exposure/reach computation ([`reach`]), configuration (`[lint] allow`, severity
-//! overrides, per-service suppressions with a reason) and the report formats
-//! (`human` rustc-style with carets, `json`, `sarif`).
+//! overrides, per-service suppressions with a reason), the report formats
+//! (`human` rustc-style with carets, `json`, `sarif`), and `firewall-drift`
+//! ([`firewall_drift`]: a deployed ruleset, read and evaluated by `portolan-firewall`,
+//! against the spec).
 #![deny(missing_docs)]
 
 mod config;
 pub mod finding;
-pub mod firewall;
+pub mod firewall_drift;
 pub mod reach;
 pub mod report;
 pub mod rules;

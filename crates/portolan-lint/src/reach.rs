@@ -146,11 +146,33 @@ pub struct Analysis {
     pub reach: Vec<BindingReach>,
 }
 
-fn docker_bridges() -> &'static IpSet {
+/// The Docker bridge range (`172.16.0.0/12`): where containers on a host connect from.
+pub fn docker_bridges() -> &'static IpSet {
     static SET: std::sync::LazyLock<IpSet> = std::sync::LazyLock::new(|| {
         IpSet::from_nets(&["172.16.0.0/12".parse::<IpNet>().unwrap_or(IpNet::ANY_V4)])
     });
     &SET
+}
+
+/// The sources a firewall generated from the spec lets in for binding `i` — what `portolan
+/// gen` allows and what `check --firewall` holds a deployed ruleset to: the declared reach
+/// within what the bind address can be reached from, plus the Docker bridges when containers
+/// on the host are declared.
+pub fn declared_sources(model: &Model, analysis: &Analysis, i: usize) -> IpSet {
+    let b = &model.bindings[i];
+    let r = &analysis.reach[i];
+    let mut sources = r.allowed.sources.intersection(&r.bound.sources);
+    let containers = b
+        .exposure
+        .iter()
+        .any(|t| matches!(t, ExposureTerm::HostInternal | ExposureTerm::Internal));
+    if containers
+        && r.bound.host_internal
+        && (b.bind.is_ipv4() || !r.bound.sources.ipv4().is_empty())
+    {
+        sources = sources.union(docker_bridges());
+    }
+    sources
 }
 
 /// Precomputed per host: the union of its networks.

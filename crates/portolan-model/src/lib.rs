@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 mod chunk;
+pub mod clock;
 pub mod error;
 pub mod knowledge;
 pub mod load;

@@ -1,7 +1,9 @@
 //! `init --from-host`: a draft spec of this machine as it is — its interfaces and the
-//! networks they imply, and every listener as a service (grouped by owning program) with its
-//! binding, bind address, transport, the program, and an exposure equal to what the machine
-//! exposes today (so the draft lints clean against reality and the team narrows it).
+//! networks they imply, and every listener as a service with its binding, bind address,
+//! transport, the program, and an exposure equal to what the machine exposes today (so the
+//! draft lints clean against reality and the team narrows it). Listeners are grouped by
+//! owning program; container publications by compose service (else container name), with
+//! `publisher`, `target` and the container and image as evidence.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -97,9 +99,28 @@ fn network_of(a: &IfAddr) -> String {
     format!("{addr}/{}", a.prefix)
 }
 
+/// A bridge or veth a container engine made: its addresses are the containers' side of the
+/// host (`host-internal`), not a network the host is on.
+fn container_bridge(iface: &str) -> bool {
+    let hex_suffix = |p: &str| {
+        iface
+            .strip_prefix(p)
+            .is_some_and(|r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_hexdigit()))
+    };
+    iface == "docker0"
+        || iface == "cni0"
+        || iface.starts_with("veth")
+        || hex_suffix("br-")
+        || iface
+            .strip_prefix("podman")
+            .or_else(|| iface.strip_prefix("cni-podman"))
+            .is_some_and(|r| r.bytes().all(|b| b.is_ascii_digit()))
+}
+
 fn usable(a: &IfAddr) -> bool {
     !a.addr.is_loopback()
         && !matches!(a.addr, IpAddr::V6(v) if (v.segments()[0] & 0xffc0) == 0xfe80)
+        && !container_bridge(&a.iface)
 }
 
 /// The draft spec text.
@@ -159,16 +180,38 @@ pub fn draft(hostname: &str, ifaces: &[IfAddr], listeners: &[Listener]) -> Strin
             .collect::<Vec<_>>()
             .join(", ")
     );
-    // services: one per owning program (disambiguated by lowest port), bindings per socket
+    let places = Places {
+        ifaces,
+        nets: &nets,
+        host_nets: &host_nets,
+    };
+    // services: one per compose service or container, then one per owning program
+    // (disambiguated by lowest port), bindings per socket
+    let mut containers: BTreeMap<String, Vec<&Listener>> = BTreeMap::new();
     let mut groups: BTreeMap<String, Vec<&Listener>> = BTreeMap::new();
     for l in listeners {
+        if let Some(c) = &l.container {
+            containers
+                .entry(sanitize(c.service.as_deref().unwrap_or(&c.name)))
+                .or_default()
+                .push(l);
+            continue;
+        }
         let program = l
             .owners
             .first()
             .map_or_else(|| format!("port-{}", l.port), |o| sanitize(&o.name));
         groups.entry(program).or_default().push(l);
     }
+    for (name, ls) in &containers {
+        container_service(&mut out, hostname, &host, name, ls, &places);
+    }
     for (program, ls) in &groups {
+        let name = if containers.contains_key(program) {
+            format!("{program}-host")
+        } else {
+            program.clone()
+        };
         let process = ls
             .iter()
             .find_map(|l| l.owners.first())
@@ -176,40 +219,10 @@ pub fn draft(hostname: &str, ifaces: &[IfAddr], listeners: &[Listener]) -> Strin
         let mut bindings: BTreeMap<String, String> = BTreeMap::new();
         for l in ls {
             let known = portolan_model::knowledge::primary_use(l.port).map(|w| w.name);
-            let mut name = format!("{}-{}", l.transport.as_str(), l.port);
-            if bindings.contains_key(&name) {
-                name = format!("{name}-{}", sanitize(&l.addr.to_string()));
+            let mut bname = format!("{}-{}", l.transport.as_str(), l.port);
+            if bindings.contains_key(&bname) {
+                bname = format!("{bname}-{}", sanitize(&l.addr.to_string()));
             }
-            let exposure = if l.addr.is_loopback() {
-                "\"localhost\"".to_string()
-            } else if l.addr.is_unspecified() {
-                let mut v: Vec<String> = host_nets
-                    .iter()
-                    .filter(|n| {
-                        l.addr.is_ipv6()
-                            || *n == "public"
-                            || nets
-                                .get(*n)
-                                .is_some_and(|c| c.iter().any(|x| !x.contains(':')))
-                    })
-                    .map(|n| format!("\"{n}\""))
-                    .collect();
-                if v.is_empty() {
-                    v.push("\"host-internal\"".into());
-                }
-                format!("[{}]", v.join(", "))
-            } else {
-                let on: Vec<String> = ifaces
-                    .iter()
-                    .filter(|a| a.addr == l.addr)
-                    .map(|a| format!("\"{}\"", sanitize(&a.iface)))
-                    .collect();
-                if on.is_empty() {
-                    "\"host-internal\"".into()
-                } else {
-                    format!("[{}]", on.join(", "))
-                }
-            };
             let transport = if l.transport == Transport::Udp {
                 ", transport = \"udp\""
             } else {
@@ -219,17 +232,19 @@ pub fn draft(hostname: &str, ifaces: &[IfAddr], listeners: &[Listener]) -> Strin
                 .map(|k| format!(", app = \"{k}\""))
                 .unwrap_or_default();
             bindings.insert(
-                name,
+                bname,
                 format!(
-                    "{{ port = {}, bind = \"{}\"{transport}{app}, exposure = {exposure} }}",
-                    l.port, l.addr
+                    "{{ port = {}, bind = \"{}\"{transport}{app}, exposure = {} }}",
+                    l.port,
+                    l.addr,
+                    places.exposure(l.addr)
                 ),
             );
         }
-        let _ = writeln!(out, "[services.{program}]");
+        let _ = writeln!(out, "[services.{name}]");
         let _ = writeln!(out, "hosts = [\"{host}\"]");
         if let Some(p) = &process {
-            let _ = writeln!(out, "process = \"{}\"", p.replace('"', "'"));
+            let _ = writeln!(out, "process = \"{}\"", toml_text(p));
         }
         if ls.iter().any(|l| l.port < 1024) {
             let _ = writeln!(out, "privileged = true");
@@ -237,11 +252,12 @@ pub fn draft(hostname: &str, ifaces: &[IfAddr], listeners: &[Listener]) -> Strin
         let cmd = ls
             .iter()
             .find_map(|l| l.owners.first())
-            .map(|o| o.cmdline.replace(['"', '\\'], "'"));
+            .map(|o| toml_text(&o.cmdline));
         if let Some(c) = cmd.filter(|c| !c.is_empty()) {
             let _ = writeln!(
                 out,
-                "evidence = [\"observed on {hostname}: {}\"]",
+                "evidence = [\"observed on {}: {}\"]",
+                toml_text(hostname),
                 c.chars().take(120).collect::<String>()
             );
         }
@@ -251,6 +267,143 @@ pub fn draft(hostname: &str, ifaces: &[IfAddr], listeners: &[Listener]) -> Strin
         out.push('\n');
     }
     out
+}
+
+/// Text safe inside a TOML basic string (quotes and backslashes become `'`, controls go).
+fn toml_text(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control())
+        .map(|c| if c == '"' || c == '\\' { '\'' } else { c })
+        .collect()
+}
+
+/// The machine's networks, to say who reaches an address today.
+struct Places<'a> {
+    ifaces: &'a [IfAddr],
+    nets: &'a BTreeMap<String, Vec<String>>,
+    host_nets: &'a [String],
+}
+
+impl Places<'_> {
+    /// The exposure a socket on `addr` has today (TOML value).
+    fn exposure(&self, addr: IpAddr) -> String {
+        if addr.is_loopback() {
+            "\"localhost\"".to_string()
+        } else if addr.is_unspecified() {
+            let mut v: Vec<String> = self
+                .host_nets
+                .iter()
+                .filter(|n| {
+                    addr.is_ipv6()
+                        || *n == "public"
+                        || self
+                            .nets
+                            .get(*n)
+                            .is_some_and(|c| c.iter().any(|x| !x.contains(':')))
+                })
+                .map(|n| format!("\"{n}\""))
+                .collect();
+            if v.is_empty() {
+                v.push("\"host-internal\"".into());
+            }
+            format!("[{}]", v.join(", "))
+        } else {
+            let on: Vec<String> = self
+                .ifaces
+                .iter()
+                .filter(|a| a.addr == addr)
+                .map(|a| format!("\"{}\"", sanitize(&a.iface)))
+                .collect();
+            if on.is_empty() {
+                "\"host-internal\"".into()
+            } else {
+                format!("[{}]", on.join(", "))
+            }
+        }
+    }
+}
+
+/// One service for a compose service (or a container): a binding per publication (the
+/// IPv4 and IPv6 wildcard sockets of one publish are one binding), with `publisher`,
+/// `target`, `bind` and the container and image as evidence. A container on the host's
+/// network gets plain bindings.
+fn container_service(
+    out: &mut String,
+    hostname: &str,
+    host: &str,
+    name: &str,
+    ls: &[&Listener],
+    places: &Places<'_>,
+) {
+    let mut bindings: BTreeMap<String, String> = BTreeMap::new();
+    let mut evidence: Vec<String> = Vec::new();
+    let mut seen: Vec<(u16, Transport, Option<u16>, bool)> = Vec::new();
+    for l in ls {
+        let Some(c) = &l.container else { continue };
+        let target = c.published.as_ref().map(|p| p.target);
+        let key = (l.port, l.transport, target, l.addr.is_unspecified());
+        if l.addr.is_unspecified() && seen.contains(&key) {
+            continue; // the `::` twin of a `0.0.0.0` publish
+        }
+        seen.push(key);
+        let bind = if l.addr.is_unspecified() {
+            IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)
+        } else {
+            l.addr
+        };
+        let mut bname = format!("{}-{}", l.transport.as_str(), l.port);
+        if bindings.contains_key(&bname) {
+            bname = format!("{bname}-{}", sanitize(&bind.to_string()));
+        }
+        let app = portolan_model::knowledge::primary_use(target.unwrap_or(l.port))
+            .map(|k| format!(", app = \"{}\"", k.name))
+            .unwrap_or_default();
+        let transport = if l.transport == Transport::Udp {
+            ", transport = \"udp\""
+        } else {
+            ""
+        };
+        let publish = target
+            .map(|t| format!(", publisher = \"{}\", target = {t}", c.engine.as_str()))
+            .unwrap_or_default();
+        bindings.insert(
+            bname,
+            format!(
+                "{{ port = {}, bind = \"{bind}\"{transport}{publish}{app}, exposure = {} }}",
+                l.port,
+                places.exposure(bind)
+            ),
+        );
+        let what = format!(
+            "observed on {}: {} container `{}` (image {}{})",
+            toml_text(hostname),
+            c.engine.as_str(),
+            toml_text(&c.name),
+            toml_text(&c.image),
+            match (&c.project, &c.service) {
+                (Some(p), Some(s)) => format!(
+                    ", compose project `{}`, service `{}`",
+                    toml_text(p),
+                    toml_text(s)
+                ),
+                _ => String::new(),
+            }
+        );
+        if !evidence.contains(&what) {
+            evidence.push(what);
+        }
+    }
+    let _ = writeln!(out, "[services.{name}]");
+    let _ = writeln!(out, "hosts = [\"{host}\"]");
+    if ls.iter().any(|l| l.port < 1024) {
+        let _ = writeln!(out, "privileged = true");
+    }
+    let list: Vec<String> = evidence.iter().map(|e| format!("\"{e}\"")).collect();
+    let _ = writeln!(out, "evidence = [{}]", list.join(", "));
+    for (b, v) in &bindings {
+        let _ = writeln!(out, "bindings.{b} = {v}");
+    }
+    out.push('\n');
 }
 
 #[cfg(test)]
@@ -278,6 +431,7 @@ mod tests {
                 inode: 1,
                 uid: 0,
                 owners: vec![sshd],
+                container: None,
             },
             Listener {
                 transport: Transport::Tcp,
@@ -286,6 +440,7 @@ mod tests {
                 inode: 2,
                 uid: 0,
                 owners: vec![],
+                container: None,
             },
         ];
         let text = draft("web-1.example", &ifs, &listeners);
@@ -294,5 +449,88 @@ mod tests {
             portolan_model::load_str("ports.toml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(model.services.len(), 2);
         assert!(model.unresolved.is_empty(), "{:?}", model.unresolved);
+    }
+
+    #[test]
+    fn container_bridges_are_not_networks_of_the_host() {
+        let ip = "3: docker0    inet 172.17.0.1/16 scope global docker0\\\n5: br-c82d9361d0a4    inet 172.18.0.1/16 scope global br-c82d9361d0a4\\\n6: podman0    inet 10.88.0.1/16 scope global podman0\\\n7: br-lan    inet 192.168.5.1/24 scope global br-lan\\\n";
+        let text = draft("h", &parse_ip_addr(ip), &[]);
+        assert!(
+            !text.contains("172.17") && !text.contains("172.18") && !text.contains("10.88"),
+            "{text}"
+        );
+        assert!(text.contains("br-lan = [\"192.168.5.0/24\"]"), "{text}");
+    }
+
+    #[test]
+    fn containers_become_services_named_after_compose_services() {
+        use crate::container::Engine;
+        use crate::listener::{ContainerLink, Inside, Published};
+        let ifs = parse_ip_addr("4: eth0    inet 192.168.1.10/24 scope global eth0\\\n");
+        let proxy = Owner {
+            pid: 10,
+            name: "docker-proxy".into(),
+            cmdline: "/usr/sbin/docker-proxy -proto tcp".into(),
+            user: "root".into(),
+            container: None,
+        };
+        let link = |name: &str, service: Option<&str>, target: Option<u16>| ContainerLink {
+            engine: Engine::Docker,
+            id: "a".repeat(64),
+            name: name.into(),
+            image: "shop/web:1.2".into(),
+            project: service.map(|_| "shop".to_string()),
+            service: service.map(str::to_string),
+            published: target.map(|t| Published {
+                target: t,
+                inside: Inside::Listening,
+                inside_local: Vec::new(),
+            }),
+        };
+        let l = |addr: &str, port: u16, owners: Vec<Owner>, c: ContainerLink| Listener {
+            transport: Transport::Tcp,
+            addr: addr.parse().unwrap(),
+            port,
+            inode: u64::from(port),
+            uid: 0,
+            owners,
+            container: Some(c),
+        };
+        let listeners = [
+            l(
+                "0.0.0.0",
+                8080,
+                vec![proxy.clone()],
+                link("shop-web-1", Some("web"), Some(80)),
+            ),
+            l(
+                "::",
+                8080,
+                vec![proxy.clone()],
+                link("shop-web-1", Some("web"), Some(80)),
+            ),
+            l(
+                "127.0.0.1",
+                8443,
+                vec![],
+                link("shop-web-1", Some("web"), Some(443)),
+            ),
+            l("0.0.0.0", 9100, vec![], link("node_exporter", None, None)),
+        ];
+        let text = draft("app1", &ifs, &listeners);
+        assert!(text.contains("[services.web]"), "{text}");
+        assert!(
+            text.contains("bindings.tcp-8080 = { port = 8080, bind = \"0.0.0.0\", publisher = \"docker\", target = 80, app = \"http\", exposure = [\"eth0\"] }"),
+            "{text}"
+        );
+        assert!(text.contains("bindings.tcp-8443 = { port = 8443, bind = \"127.0.0.1\", publisher = \"docker\", target = 443, app = \"https\", exposure = \"localhost\" }"), "{text}");
+        assert!(text.contains("evidence = [\"observed on app1: docker container `shop-web-1` (image shop/web:1.2, compose project `shop`, service `web`)\"]"), "{text}");
+        assert!(text.contains("[services.node_exporter]"), "{text}");
+        assert!(!text.contains("docker-proxy"), "{text}");
+        let model =
+            portolan_model::load_str("ports.toml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(model.services.len(), 2);
+        let web = model.service_named("web").unwrap();
+        assert_eq!(model.bindings_of(web).len(), 2);
     }
 }

@@ -4,22 +4,30 @@
 //! bandwhich): a [`SocketSource`] lists sockets and a [`ProcessSource`] maps socket inodes to
 //! processes; the real implementations ask the kernel through netlink `sock_diag` like `ss`
 //! (falling back to `/proc/net/{tcp,tcp6,udp,udp6}`) and map owners in one pass over
-//! `/proc/*/fd`; the fixture ones read JSON, so output is snapshot-testable.
+//! `/proc/*/fd`; the fixture ones read JSON, so output is snapshot-testable. A
+//! [`ContainerSource`] adds the containers (Docker Engine API over its unix socket, Docker or
+//! Podman) and the sockets inside their network namespaces; [`merge`] joins each publication
+//! to the host socket that serves it.
 #![deny(missing_docs)]
 
+pub mod container;
+pub mod diff;
 pub mod draft;
 pub mod drift;
 pub mod kill;
 pub mod listener;
+pub mod merge;
 pub mod netlink;
 pub mod probe;
 pub mod procfs;
 pub mod reachability;
+pub mod snapshot;
 pub mod source;
 pub mod tls;
 
-pub use listener::{Listener, Owner, Transport};
-pub use source::{Fixture, ProcessSource, SocketSource, System, observe};
+pub use container::{ContainerFixture, ContainerScan, ContainerSource, Engines, NoContainers};
+pub use listener::{ContainerLink, Inside, Listener, Owner, Published, Transport};
+pub use source::{Fixture, Observation, ProcessSource, SocketSource, System, observe, observe_all};
 
 /// Why observation failed.
 #[derive(Debug, thiserror::Error)]

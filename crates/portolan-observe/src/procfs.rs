@@ -75,9 +75,27 @@ pub fn parse_net(
             inode,
             uid,
             owners: Vec::new(),
+            container: None,
         });
     }
     Ok(out)
+}
+
+/// Reads a `/proc/net` table in large reads: every `read` walks the kernel's socket hash
+/// tables (machine-wide, so milliseconds each), and small reads would repeat that walk.
+fn read_table(path: &Path) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let mut f = std::fs::File::open(path)?;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8(out).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 /// Every listening socket of this network namespace, read from `root` (normally `/proc`).
@@ -90,7 +108,7 @@ pub fn sockets(root: &Path) -> Result<Vec<Listener>, ObserveError> {
         ("udp6", Transport::Udp, true),
     ] {
         let path = root.join("net").join(file);
-        let text = match std::fs::read_to_string(&path) {
+        let text = match read_table(&path) {
             Ok(t) => t,
             // a kernel without IPv6 has no tcp6/udp6
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && v6 => continue,
@@ -120,15 +138,21 @@ pub struct ScanGaps {
     pub vanished: usize,
 }
 
-/// Maps the wanted socket inodes to their owners with one pass over `root/*/fd`.
-pub fn owners<S: std::hash::BuildHasher>(
-    root: &Path,
-    wanted: &HashSet<u64, S>,
-) -> (HashMap<u64, Vec<Owner>>, ScanGaps) {
+/// Which processes hold which sockets: socket inode → pids, and what could not be seen.
+#[derive(Debug, Default, Clone)]
+pub struct SocketIndex {
+    /// Holders of each socket inode.
+    pub pids: HashMap<u64, Vec<u32>>,
+    /// Processes whose fds could not be read.
+    pub gaps: ScanGaps,
+}
+
+/// One pass over `root/*/fd`, keeping the sockets `keep` accepts.
+pub fn socket_index(root: &Path, keep: &dyn Fn(u64) -> bool) -> SocketIndex {
     let mut found: HashMap<u64, Vec<u32>> = HashMap::new();
     let mut gaps = ScanGaps::default();
     let Ok(entries) = std::fs::read_dir(root) else {
-        return (HashMap::new(), gaps);
+        return SocketIndex::default();
     };
     for e in entries.filter_map(Result::ok) {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
@@ -157,7 +181,7 @@ pub fn owners<S: std::hash::BuildHasher>(
             else {
                 continue;
             };
-            if wanted.contains(&inode) {
+            if keep(inode) {
                 let pids = found.entry(inode).or_default();
                 if !pids.contains(&pid) {
                     pids.push(pid);
@@ -165,10 +189,19 @@ pub fn owners<S: std::hash::BuildHasher>(
             }
         }
     }
+    SocketIndex { pids: found, gaps }
+}
+
+/// The owners of the `wanted` sockets of an index (name, command line, user, container).
+pub fn describe<S: std::hash::BuildHasher>(
+    root: &Path,
+    index: &SocketIndex,
+    wanted: &HashSet<u64, S>,
+) -> HashMap<u64, Vec<Owner>> {
     let users = passwd();
     let mut cache: HashMap<u32, Option<Owner>> = HashMap::new();
     let mut out = HashMap::new();
-    for (inode, pids) in found {
+    for (inode, pids) in index.pids.iter().filter(|(i, _)| wanted.contains(i)) {
         let mut owners: Vec<Owner> = pids
             .iter()
             .filter_map(|pid| {
@@ -179,9 +212,18 @@ pub fn owners<S: std::hash::BuildHasher>(
             })
             .collect();
         owners.sort();
-        out.insert(inode, owners);
+        out.insert(*inode, owners);
     }
-    (out, gaps)
+    out
+}
+
+/// Maps the wanted socket inodes to their owners with one pass over `root/*/fd`.
+pub fn owners<S: std::hash::BuildHasher>(
+    root: &Path,
+    wanted: &HashSet<u64, S>,
+) -> (HashMap<u64, Vec<Owner>>, ScanGaps) {
+    let index = socket_index(root, &|i| wanted.contains(&i));
+    (describe(root, &index, wanted), index.gaps)
 }
 
 /// uid → user name from `/etc/passwd`.
@@ -198,14 +240,11 @@ fn passwd() -> HashMap<u32, String> {
 
 fn process(root: &Path, pid: u32, users: &HashMap<u32, String>) -> Option<Owner> {
     let dir = root.join(pid.to_string());
-    let name = std::fs::read_to_string(dir.join("comm"))
-        .ok()?
-        .trim_end()
-        .to_string();
+    let name = printable(std::fs::read_to_string(dir.join("comm")).ok()?.trim_end());
     let cmdline = std::fs::read(dir.join("cmdline")).map(|b| {
         b.split(|c| *c == 0)
             .filter(|a| !a.is_empty())
-            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .map(|a| printable(&String::from_utf8_lossy(a)))
             .collect::<Vec<_>>()
             .join(" ")
     });
@@ -231,6 +270,15 @@ fn process(root: &Path, pid: u32, users: &HashMap<u32, String>) -> Option<Owner>
         user,
         container,
     })
+}
+
+/// A process name or argument as it may be printed: control characters (newlines, escape
+/// sequences a hostile program could put in its own command line to forge terminal output)
+/// become spaces.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// The container a cgroup file places a process in: `docker:<id12>`, `podman:<id12>`,
@@ -291,6 +339,22 @@ mod tests {
         let bad = "header\n   0: XYZ:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 4242\n";
         let e = parse_net("/proc/net/tcp", bad, Transport::Tcp, false).unwrap_err();
         assert_eq!(e.to_string(), "/proc/net/tcp:2: bad local address");
+    }
+
+    #[test]
+    fn command_lines_cannot_forge_terminal_output() {
+        assert_eq!(printable("x\n\u{1b}[2Jy\tz"), "x  [2Jy z");
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", "import time; time.sleep(30)", "30\n\u{1b}[31mfake"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let o = process(Path::new("/proc"), child.id(), &HashMap::new());
+        let _ = child.kill();
+        let _ = child.wait();
+        let o = o.expect("owner");
+        assert!(!o.cmdline.chars().any(char::is_control), "{:?}", o.cmdline);
+        assert!(o.cmdline.contains("30  [31mfake"), "{:?}", o.cmdline);
     }
 
     #[test]

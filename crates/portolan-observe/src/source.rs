@@ -1,13 +1,16 @@
 //! The injected OS: [`SocketSource`] and [`ProcessSource`], their real implementation
-//! ([`System`], procfs) and a fixture one ([`Fixture`], JSON), and [`observe`], which joins
-//! them into a sorted list of listeners.
+//! ([`System`], procfs) and a fixture one ([`Fixture`], JSON); [`observe`], which joins
+//! them into a sorted list of listeners, and [`observe_all`], which adds the containers of a
+//! [`ContainerSource`] (one owner scan for host and in-container sockets, then the merged
+//! view of [`crate::merge`]).
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use crate::ObserveError;
+use crate::container::{ContainerScan, ContainerSource};
 use crate::listener::{Listener, Owner};
-use crate::procfs::{self, ScanGaps};
+use crate::procfs::{self, ScanGaps, SocketIndex};
 
 /// Lists listening sockets.
 pub trait SocketSource {
@@ -19,6 +22,18 @@ pub trait SocketSource {
 pub trait ProcessSource {
     /// Owners of the given socket inodes, and what could not be seen.
     fn owners(&self, inodes: &HashSet<u64>) -> (HashMap<u64, Vec<Owner>>, ScanGaps);
+
+    /// Every socket's holders, gathered before the wanted inodes are known so the walk can
+    /// run beside other work; `None` when this source only looks up by inode.
+    fn index(&self) -> Option<SocketIndex> {
+        None
+    }
+
+    /// Owners of `inodes` from an index made by [`ProcessSource::index`].
+    fn owners_in(&self, index: &SocketIndex, inodes: &HashSet<u64>) -> HashMap<u64, Vec<Owner>> {
+        let _ = index;
+        self.owners(inodes).0
+    }
 }
 
 /// This machine, through procfs.
@@ -53,6 +68,14 @@ impl ProcessSource for System {
     fn owners(&self, inodes: &HashSet<u64>) -> (HashMap<u64, Vec<Owner>>, ScanGaps) {
         procfs::owners(&self.root, inodes)
     }
+
+    fn index(&self) -> Option<SocketIndex> {
+        Some(procfs::socket_index(&self.root, &|_| true))
+    }
+
+    fn owners_in(&self, index: &SocketIndex, inodes: &HashSet<u64>) -> HashMap<u64, Vec<Owner>> {
+        procfs::describe(&self.root, index, inodes)
+    }
 }
 
 /// Listeners recorded as JSON (an array of [`Listener`]), owners included.
@@ -77,6 +100,7 @@ impl SocketSource for Fixture {
             .iter()
             .map(|l| Listener {
                 owners: Vec::new(),
+                container: None,
                 ..l.clone()
             })
             .collect())
@@ -116,6 +140,76 @@ pub fn observe(
     list.sort_by_key(|l| (l.transport, l.port, l.addr, l.inode));
     list.dedup();
     Ok((list, gaps))
+}
+
+/// Everything observed on this machine: host listeners (linked to containers, publications
+/// without a host socket included) and the container scan (in-container listeners with
+/// their owners).
+#[derive(Debug, Clone, Default)]
+pub struct Observation {
+    /// Host listeners, sorted by transport, port, address.
+    pub listeners: Vec<Listener>,
+    /// Containers and their namespaces' sockets.
+    pub scan: ContainerScan,
+    /// What the owner scan could not see.
+    pub gaps: ScanGaps,
+}
+
+/// Host sockets, their owners and the containers, merged. The engine is asked while the
+/// kernel lists the host's sockets.
+pub fn observe_all(
+    sockets: &(dyn SocketSource + Sync),
+    processes: &(dyn ProcessSource + Sync),
+    containers: &(dyn ContainerSource + Sync),
+    with_owners: bool,
+) -> Result<Observation, ObserveError> {
+    // the engines, the walk over every process's fds and the kernel's socket list at once
+    let (host, mut scan, index) = std::thread::scope(|s| {
+        let engines = s.spawn(|| containers.scan());
+        let index = with_owners.then(|| s.spawn(|| processes.index()));
+        let host = sockets.sockets();
+        portolan_model::timings::phase("host sockets");
+        let index = index.and_then(|h| h.join().ok().flatten());
+        portolan_model::timings::phase("socket holders");
+        let scan = engines.join().unwrap_or_default();
+        (host, scan, index)
+    });
+    let mut list = host?;
+    let mut gaps = ScanGaps::default();
+    if with_owners {
+        let wanted: HashSet<u64> = list
+            .iter()
+            .chain(scan.namespaces.iter().flat_map(|n| n.listeners.iter()))
+            .map(|l| l.inode)
+            .filter(|i| *i != 0)
+            .collect();
+        let owners = if let Some(ix) = &index {
+            gaps = ix.gaps;
+            processes.owners_in(ix, &wanted)
+        } else {
+            let (o, g) = processes.owners(&wanted);
+            gaps = g;
+            o
+        };
+        portolan_model::timings::phase("owners");
+        for l in list.iter_mut().chain(
+            scan.namespaces
+                .iter_mut()
+                .flat_map(|n| n.listeners.iter_mut()),
+        ) {
+            if let Some(o) = owners.get(&l.inode) {
+                l.owners.clone_from(o);
+            }
+        }
+    }
+    list.sort_by_key(|l| (l.transport, l.port, l.addr, l.inode));
+    list.dedup();
+    crate::merge::merge(&mut list, &scan);
+    Ok(Observation {
+        listeners: list,
+        scan,
+        gaps,
+    })
 }
 
 #[cfg(test)]

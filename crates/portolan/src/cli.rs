@@ -121,6 +121,10 @@ subcommands! {
     Gen => gen_,
     /// Per binding: declared exposure vs effective reach, and why.
     Exposure => exposure,
+    /// This host's live listeners (owners, containers) as stable JSON.
+    Snapshot => snapshot,
+    /// What changed between two states: specs, snapshot files or `live`.
+    Diff => diff,
     /// Print the JSON Schema of the spec format.
     Schema => schema,
     /// Print a shell completion script.

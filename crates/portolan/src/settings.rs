@@ -22,6 +22,9 @@ pub struct Settings {
     pub json: bool,
     /// -1 quiet, 0 normal, 1+ verbose.
     pub verbosity: i8,
+    /// Where "now" comes from: `PORTOLAN_NOW` read once here (malformed is a usage error,
+    /// never a default), else the system clock.
+    pub clock: portolan_model::clock::Clock,
 }
 
 fn color(choice: ColorChoice, terminal: bool) -> bool {
@@ -40,6 +43,8 @@ impl Settings {
         {
             return Err(CliError::Usage("--spec (or PORTOLAN_SPEC) is empty".into()));
         }
+        let clock =
+            portolan_model::clock::Clock::from_env().map_err(|e| CliError::Usage(e.to_string()))?;
         let verbosity = i8::try_from(cli.verbose).unwrap_or(i8::MAX)
             - i8::try_from(cli.quiet).unwrap_or(i8::MAX);
         Ok(Settings {
@@ -48,6 +53,7 @@ impl Settings {
             color_stderr: color(cli.color, std::io::stderr().is_terminal()),
             json: cli.json,
             verbosity,
+            clock,
         })
     }
 

@@ -223,8 +223,8 @@ impl Emitter<'_, '_> {
 
 /// The line at `loc`, trimmed, redacted and cut to a readable length.
 pub(crate) fn snippet(ix: &LineIndex<'_>, loc: &Location) -> String {
-    let line = ix.line_text(loc.line as usize).trim();
-    let (mut s, _) = redact(line);
+    let line = ix.window(loc.line as usize, loc.col as usize, 200);
+    let (mut s, _) = redact(&line);
     if s.chars().count() > 200 {
         s = s.chars().take(199).collect::<String>() + "…";
     }

@@ -227,10 +227,29 @@ pub(super) fn scan_command(
             if name == "php" && !rest.iter().any(|w| w.text.starts_with("-S")) {
                 continue;
             }
-            if run_tool(em, tool, w, rest) {
+            let before = em.out.len();
+            let found = run_tool(em, tool, w, rest);
+            let app = tool_app(tool.names[0]);
+            for u in &mut em.out[before..] {
+                u.app = Some(app.to_string());
+            }
+            if found {
                 return;
             }
         }
+    }
+}
+
+/// The protocol a known program serves (the program is the evidence; its port is not).
+fn tool_app(first_name: &str) -> &'static str {
+    match first_name {
+        "redis-server" => "redis",
+        "postgres" => "postgres",
+        "mongod" => "mongodb",
+        "mysqld" => "mysql",
+        "memcached" => "memcached",
+        "jupyter" => "jupyter",
+        _ => "http",
     }
 }
 
@@ -321,33 +340,33 @@ pub(super) fn run_tool(em: &mut Emitter<'_, '_>, tool: &Tool, prog: &Word, rest:
         if let Some(((vw, at), transport)) = addr {
             found_any = true;
             let v = vw.text.get(at..).unwrap_or("");
-            if let Some((h, range)) = host_port(v) {
-                if let Some(p) = port_number(&v[range.clone()]) {
-                    let f = Found {
-                        bind: h.map(|h| normalize_host(h).to_string()),
-                        transport: Some(transport),
-                        ..Found::default()
-                    };
-                    em.emit(
-                        vw,
-                        at + range.start..at + range.end,
-                        PortRange::single(p),
-                        f,
-                    );
-                }
+            if let Some((h, range)) = host_port(v)
+                && let Some(p) = port_number(&v[range.clone()])
+            {
+                let f = Found {
+                    bind: h.map(|h| normalize_host(h).to_string()),
+                    transport: Some(transport),
+                    ..Found::default()
+                };
+                em.emit(
+                    vw,
+                    at + range.start..at + range.end,
+                    PortRange::single(p),
+                    f,
+                );
             }
             i += if std::ptr::eq(vw, w) { 1 } else { 2 };
             continue;
         }
         if !positional_done && !w.text.starts_with('-') {
             positional_done = true;
-            if let Some((h, range)) = host_port(&w.text) {
-                if let Some(p) = port_number(&w.text[range.clone()]) {
-                    if let Some(h) = h {
-                        host = Some(normalize_host(h).to_string());
-                    }
-                    ports.push((w, range.start, PortRange::single(p)));
+            if let Some((h, range)) = host_port(&w.text)
+                && let Some(p) = port_number(&w.text[range.clone()])
+            {
+                if let Some(h) = h {
+                    host = Some(normalize_host(h).to_string());
                 }
+                ports.push((w, range.start, PortRange::single(p)));
             }
         } else if w.text.starts_with('-') && matches!(w.text.as_str(), "-d" | "--directory") {
             i += 1;
@@ -361,15 +380,16 @@ pub(super) fn run_tool(em: &mut Emitter<'_, '_>, tool: &Tool, prog: &Word, rest:
         };
         em.emit(w, *at..*at + w.text.len().saturating_sub(*at), *port, f);
     }
-    if ports.is_empty() && !found_any {
-        if let Some((p, bind)) = tool.default {
-            let f = Found {
-                bind: host.or(bind.map(str::to_string)),
-                confidence: Some(Confidence::Low),
-                ..Found::default()
-            };
-            em.emit(prog, 0..prog.text.len(), PortRange::single(p), f);
-        }
+    if ports.is_empty()
+        && !found_any
+        && let Some((p, bind)) = tool.default
+    {
+        let f = Found {
+            bind: host.or(bind.map(str::to_string)),
+            confidence: Some(Confidence::Low),
+            ..Found::default()
+        };
+        em.emit(prog, 0..prog.text.len(), PortRange::single(p), f);
     }
     true
 }
@@ -610,14 +630,14 @@ pub(super) fn netcat(em: &mut Emitter<'_, '_>, words: &[Word]) {
     if !listen {
         return;
     }
-    if let Some((w, at)) = port {
-        if let Some(p) = w.text.get(at..).and_then(port_number) {
-            let f = Found {
-                bind: host.map(str::to_string),
-                transport: Some(if udp { Transport::Udp } else { Transport::Tcp }),
-                ..Found::default()
-            };
-            em.emit(w, at..w.text.len(), PortRange::single(p), f);
-        }
+    if let Some((w, at)) = port
+        && let Some(p) = w.text.get(at..).and_then(port_number)
+    {
+        let f = Found {
+            bind: host.map(str::to_string),
+            transport: Some(if udp { Transport::Udp } else { Transport::Tcp }),
+            ..Found::default()
+        };
+        em.emit(w, at..w.text.len(), PortRange::single(p), f);
     }
 }

@@ -111,10 +111,10 @@ pub(super) fn parse(path: &str, text: &str) -> FileReport {
         let found = ASSIGN_STR
             .captures_iter(window)
             .find(|a| a.get(1).is_some_and(|v| v.as_str() == var.as_str()));
-        if let Some(p) = found.and_then(|a| a.get(2)) {
-            if let Some(port) = port_number(p.as_str()) {
-                f.add_var(m.end() + p.start(), name.as_str(), port);
-            }
+        if let Some(p) = found.and_then(|a| a.get(2))
+            && let Some(port) = port_number(p.as_str())
+        {
+            f.add_var(m.end() + p.start(), name.as_str(), port);
         }
     }
     for c in CMP_OR.captures_iter(text) {

@@ -113,17 +113,17 @@ pub(super) fn parse(path: &str, text: &str) -> FileReport {
         if let Some(port) = port_number(a.as_str()) {
             f.add(start + a.start(), Role::Listen, port, Confidence::High)
                 .bind = host;
-        } else if let Some(&(at, port)) = consts.get(a.as_str()) {
-            if !f.has(at) {
-                f.add(at, Role::Listen, port, Confidence::High).bind = host;
-            }
+        } else if let Some(&(at, port)) = consts.get(a.as_str())
+            && !f.has(at)
+        {
+            f.add(at, Role::Listen, port, Confidence::High).bind = host;
         }
     }
     for m in WS_SERVER.find_iter(text) {
-        if let Some((start, args)) = balanced(text, m.end() - 1, 2000) {
-            if let Some(brace) = args.find('{') {
-                object_port(&mut f, text, start + brace);
-            }
+        if let Some((start, args)) = balanced(text, m.end() - 1, 2000)
+            && let Some(brace) = args.find('{')
+        {
+            object_port(&mut f, text, start + brace);
         }
     }
     if is_dev_config(path) {

@@ -65,10 +65,10 @@ pub(super) fn parse(path: &str, text: &str) -> FileReport {
             uses.extend(got);
         }
     }
-    if let Some(proxy) = root.get("proxy").and_then(Value::as_str) {
-        if let Some(u) = proxy_use(&ix, text, proxy) {
-            uses.push(u);
-        }
+    if let Some(proxy) = root.get("proxy").and_then(Value::as_str)
+        && let Some(u) = proxy_use(&ix, text, proxy)
+    {
+        uses.push(u);
     }
     uses.sort_by_key(|a| (a.at.line, a.at.col));
     report.uses = uses

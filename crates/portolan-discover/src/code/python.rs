@@ -83,16 +83,16 @@ pub(super) fn parse(path: &str, text: &str) -> FileReport {
             let Some(v) = c.get(1) else { continue };
             for part in v.as_str().split_whitespace() {
                 let off = part.as_ptr() as usize - v.as_str().as_ptr() as usize;
-                if let Some((h, r)) = host_port(part) {
-                    if let Some(port) = port_number(&part[r.clone()]) {
-                        f.add(
-                            start + v.start() + off + r.start,
-                            Role::Listen,
-                            port,
-                            Confidence::High,
-                        )
-                        .bind = h.map(|h| normalize_host(h).to_string());
-                    }
+                if let Some((h, r)) = host_port(part)
+                    && let Some(port) = port_number(&part[r.clone()])
+                {
+                    f.add(
+                        start + v.start() + off + r.start,
+                        Role::Listen,
+                        port,
+                        Confidence::High,
+                    )
+                    .bind = h.map(|h| normalize_host(h).to_string());
                 }
             }
         }

@@ -4,6 +4,17 @@
 //!
 //! Unlike Docker Compose, an unset variable without a default is an error rather than an
 //! empty string: an empty port is never what the author meant, and the run should say so.
+//!
+//! Variables' values may themselves refer to variables (a `.env` line `B=${A}${A}`): they
+//! are expanded lazily, only when a scalar refers to them. Nesting (defaults inside
+//! defaults, references inside values) stops at [`MAX_DEPTH`] levels and the output of one
+//! scalar at [`MAX_OUTPUT`] bytes, so a few hundred hostile bytes cannot expand into
+//! gigabytes or overflow the stack.
+
+/// How deep `${…}` defaults and variable references may nest.
+pub const MAX_DEPTH: usize = 16;
+/// The most bytes one scalar may expand to.
+pub const MAX_OUTPUT: usize = 64 * 1024;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -36,6 +47,10 @@ pub(crate) enum Error {
     Required(String, String),
     /// `${` without `}`, or a bad variable name.
     Syntax(String),
+    /// Defaults or references nested deeper than [`MAX_DEPTH`].
+    TooDeep,
+    /// The expansion grew past [`MAX_OUTPUT`] bytes.
+    TooLong,
 }
 
 impl std::fmt::Display for Error {
@@ -50,12 +65,34 @@ impl std::fmt::Display for Error {
             }
             Error::Required(v, m) => write!(f, "`${{{v}}}` is required: {m}"),
             Error::Syntax(s) => write!(f, "invalid interpolation `{s}`"),
+            Error::TooDeep => write!(
+                f,
+                "variables nest deeper than {MAX_DEPTH} levels (defaults or references); not expanded"
+            ),
+            Error::TooLong => write!(
+                f,
+                "variables expand to more than {MAX_OUTPUT} bytes; not expanded"
+            ),
         }
     }
 }
 
-/// Interpolates `s` against `vars`.
+/// Interpolates `s` against `vars` (whose values may refer to other variables).
 pub(crate) fn interpolate(s: &str, vars: &BTreeMap<String, String>) -> Result<Interpolated, Error> {
+    let mut budget = MAX_OUTPUT;
+    interpolate_at(s, vars, 0, &mut budget)
+}
+
+/// [`interpolate`] at nesting `depth`, with `budget` bytes of output left.
+fn interpolate_at(
+    s: &str,
+    vars: &BTreeMap<String, String>,
+    depth: usize,
+    budget: &mut usize,
+) -> Result<Interpolated, Error> {
+    if depth > MAX_DEPTH {
+        return Err(Error::TooDeep);
+    }
     let mut out = Interpolated::default();
     if !s.contains('$') {
         out.text = s.to_string();
@@ -78,7 +115,7 @@ pub(crate) fn interpolate(s: &str, vars: &BTreeMap<String, String>) -> Result<In
             Some(b'{') => {
                 let end = closing_brace(s, i + 2)
                     .ok_or_else(|| Error::Syntax(s[i..].chars().take(40).collect()))?;
-                braced(&s[i + 2..end], &s[i..=end], vars, &mut out)?;
+                braced(&s[i + 2..end], &s[i..=end], vars, &mut out, depth, budget)?;
                 i = end + 1;
             }
             Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
@@ -87,7 +124,8 @@ pub(crate) fn interpolate(s: &str, vars: &BTreeMap<String, String>) -> Result<In
                 let value = vars
                     .get(name)
                     .ok_or_else(|| Error::Unset(name.to_string()))?;
-                push_var(&mut out, name, value, Vec::new());
+                let value = expand_value(value, vars, depth, budget)?;
+                push_var(&mut out, name, &value, Vec::new());
                 i += 1 + n;
             }
             _ => {
@@ -98,7 +136,29 @@ pub(crate) fn interpolate(s: &str, vars: &BTreeMap<String, String>) -> Result<In
         lit = i;
     }
     out.text.push_str(&s[lit..]);
+    spend(budget, out.text.len())?;
     Ok(out)
+}
+
+/// Takes `n` bytes from the output budget.
+fn spend(budget: &mut usize, n: usize) -> Result<(), Error> {
+    *budget = budget.checked_sub(n).ok_or(Error::TooLong)?;
+    Ok(())
+}
+
+/// A variable's value with the variables it refers to expanded (one level deeper).
+fn expand_value(
+    value: &str,
+    vars: &BTreeMap<String, String>,
+    depth: usize,
+    budget: &mut usize,
+) -> Result<String, Error> {
+    if value.contains('$') {
+        Ok(interpolate_at(value, vars, depth + 1, budget)?.text)
+    } else {
+        spend(budget, value.len())?;
+        Ok(value.to_string())
+    }
 }
 
 /// Length of the variable name at the start of `s`.
@@ -143,6 +203,8 @@ fn braced(
     whole: &str,
     vars: &BTreeMap<String, String>,
     out: &mut Interpolated,
+    depth: usize,
+    budget: &mut usize,
 ) -> Result<(), Error> {
     let n = name_len(body);
     let name = &body[..n];
@@ -165,18 +227,21 @@ fn braced(
         _ => value,
     };
     match (op, use_value) {
-        ("" | ":-" | "-" | ":?" | "?", Some(v)) => push_var(out, name, v, Vec::new()),
+        ("" | ":-" | "-" | ":?" | "?", Some(v)) => {
+            let v = expand_value(v, vars, depth, budget)?;
+            push_var(out, name, &v, Vec::new());
+        }
         (":?" | "?", None) => return Err(Error::Required(name.to_string(), word.to_string())),
         (":-" | "-", None) => {
-            let inner = interpolate(word, vars)?;
+            let inner = interpolate_at(word, vars, depth + 1, budget)?;
             push_var(out, name, &inner.text, inner.spans);
         }
         (":+", _) if nonempty => {
-            let inner = interpolate(word, vars)?;
+            let inner = interpolate_at(word, vars, depth + 1, budget)?;
             push_var(out, name, &inner.text, inner.spans);
         }
         ("+", Some(_)) => {
-            let inner = interpolate(word, vars)?;
+            let inner = interpolate_at(word, vars, depth + 1, budget)?;
             push_var(out, name, &inner.text, inner.spans);
         }
         _ => push_var(out, name, "", Vec::new()),
@@ -245,6 +310,35 @@ mod tests {
         assert_eq!(
             Error::Unset("WEB_PORT".into()).to_string(),
             "`${WEB_PORT}` is not set in .env beside the file"
+        );
+    }
+
+    /// Regression (issue 12): `${A:-${A:-…}}` 5,941 levels deep overflowed the stack.
+    #[test]
+    fn deep_defaults_are_an_error_not_a_stack_overflow() {
+        let n = 6000;
+        let s = format!("{}80{}", "${A:-".repeat(n), "}".repeat(n));
+        assert_eq!(run(&s), Err(Error::TooDeep));
+        let ok = format!("{}80{}", "${A:-".repeat(MAX_DEPTH), "}".repeat(MAX_DEPTH));
+        assert_eq!(run(&ok).as_deref(), Ok("80"));
+    }
+
+    /// Regression (issue 12): values referring to values (`B=${A}${A}`, `C=${B}${B}`, …)
+    /// expanded to gigabytes; now expansion stops at the output cap.
+    #[test]
+    fn exponential_references_stop_at_the_output_cap() {
+        let mut vars = BTreeMap::new();
+        vars.insert("V0".to_string(), "x".repeat(64));
+        for i in 1..12 {
+            vars.insert(format!("V{i}"), format!("${{V{}}}", i - 1).repeat(8));
+        }
+        assert_eq!(
+            interpolate("${V11}", &vars).map(|i| i.text.len()),
+            Err(Error::TooLong)
+        );
+        assert_eq!(
+            interpolate("${V2}", &vars).map(|i| i.text.len()),
+            Ok(64 * 64)
         );
     }
 

@@ -105,13 +105,14 @@ pub(crate) fn parse_short(s: &str) -> Result<Short, String> {
     } else if t.is_empty() {
         return Err("empty port entry".to_string());
     }
-    if let Some((p, _)) = &published {
-        if target.0.len() > 1 && p.len() != target.0.len() {
-            return Err(format!(
-                "host range {p} and container range {} differ in length",
-                target.0
-            ));
-        }
+    if let Some((p, _)) = &published
+        && target.0.len() > 1
+        && p.len() != target.0.len()
+    {
+        return Err(format!(
+            "host range {p} and container range {} differ in length",
+            target.0
+        ));
     }
     Ok(Short {
         host_ip,

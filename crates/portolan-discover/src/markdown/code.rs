@@ -12,9 +12,9 @@ use super::Section;
 use super::blocks::Code;
 use super::cells;
 use super::draft::{BindingDraft, Draft, FirewallDraft, RuleDraft};
-use super::firewall::{self, Command};
 use crate::evidence::{Context, FileReport, PortUse, Role, SourceKind};
 use crate::text::{LineIndex, port_number};
+use portolan_firewall::command::{self as firewall, Command};
 
 /// A `… | grep PATTERN` port check, evaluated once every service is known.
 #[derive(Debug, Clone)]

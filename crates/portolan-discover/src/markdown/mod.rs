@@ -16,7 +16,7 @@
 //!   by their columns ([`cells::column`]); list items ([`prose`]) are key/value "cards"
 //!   (`**Port:** 8082`), firewall "open ports" lists, or a project's blocks.
 //! - Code blocks ([`code`]) go to the format parsers of this crate (compose, nginx, `.env`,
-//!   command lines), firewall commands to [`firewall`].
+//!   command lines), firewall commands to `portolan_firewall::command`.
 //! - One host per environment the document names (`dev`, `prod`, …), or one host `server`
 //!   when it names none. Firewall rules found outside any environment are kept as comments
 //!   when the document has several environments.
@@ -29,7 +29,6 @@ pub mod cells;
 pub mod code;
 pub mod draft;
 mod emit;
-pub mod firewall;
 mod nginx_block;
 pub mod prose;
 pub mod repair;

@@ -33,6 +33,17 @@ fn fuzz_corpora_replay_without_panics() {
                 }
                 "discover_env" => {
                     let _ = portolan_discover::env::parse("corpus", &text, &ctx);
+                    // as the fuzz target does: also as a compose file's `.env`
+                    let _ = portolan_discover::env::variables(&text);
+                    let vars = portolan_discover::env::raw_variables(&text);
+                    let refs: Vec<String> = vars
+                        .keys()
+                        .take(8)
+                        .map(|k| format!("      - \"${{{k}}}:80\"\n"))
+                        .collect();
+                    let compose = format!("services:\n  s:\n    ports:\n{}", refs.concat());
+                    let _ =
+                        portolan_discover::compose::parse("corpus", &compose, &Context { vars });
                 }
                 "discover_kubernetes" => {
                     let _ = portolan_discover::kubernetes::parse("corpus", &text, &ctx);

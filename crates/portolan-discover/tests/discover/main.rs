@@ -2,6 +2,8 @@
 //! one module per concern.
 
 mod corpus;
+mod drafts;
+mod hostile;
 mod markdown;
 mod moves;
 mod text_formats;

@@ -1,10 +1,10 @@
-//! Markdown import: header synonyms, cell forms, mojibake, firewall commands, secrets, and
+//! Markdown import: header synonyms, cell forms, mojibake, firewall blocks, secrets, and
 //! the three real documents imported, loaded and linted.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use portolan_discover::markdown::{self, Imported, cells, firewall, repair};
+use portolan_discover::markdown::{self, Imported, cells, repair};
 use proptest::prelude::*;
 
 fn fixture(name: &str) -> String {
@@ -144,71 +144,6 @@ fn mojibake_is_repaired() {
     let doc = "| Service | Port |\n|---|---|\n| CafÃ© API | 8080 |\n";
     let imp = markdown::import("m.md", doc);
     assert!(imp.spec.contains("Café API"), "{}", imp.spec);
-}
-
-#[test]
-fn ufw_commands() {
-    use firewall::Command;
-    let Some(Command::Add(r)) = firewall::ufw("sudo ufw allow 8069/tcp") else {
-        panic!()
-    };
-    assert_eq!(
-        (r.action, r.ports[0].lo, r.from.as_deref()),
-        ("allow", 8069, None)
-    );
-    let Some(Command::Add(r)) = firewall::ufw("ufw allow from 192.168.1.0/24 to any port 8000")
-    else {
-        panic!()
-    };
-    assert_eq!(
-        (r.from.as_deref(), r.ports[0].lo, r.transport),
-        (Some("192.168.1.0/24"), 8000, None)
-    );
-    let Some(Command::Add(r)) = firewall::ufw("ufw deny 5432") else {
-        panic!()
-    };
-    assert_eq!((r.action, r.ports[0].lo), ("deny", 5432));
-    let Some(Command::Add(r)) =
-        firewall::ufw("ufw allow proto tcp from 10.0.0.0/8 to any port 80,443")
-    else {
-        panic!()
-    };
-    assert_eq!(r.ports.len(), 2);
-    assert_eq!(
-        firewall::ufw("ufw default deny incoming"),
-        Some(Command::Default("deny"))
-    );
-    assert_eq!(firewall::ufw("ufw enable"), Some(Command::Other));
-    assert_eq!(firewall::ufw("ufw allow NEW_PORT/tcp"), None);
-    assert_eq!(firewall::ufw("echo ufw"), None);
-}
-
-#[test]
-fn iptables_commands() {
-    use firewall::Command;
-    let Some(Command::Add(r)) =
-        firewall::iptables("iptables -A INPUT -p tcp --dport 5432 -s 10.0.0.0/8 -j ACCEPT")
-    else {
-        panic!()
-    };
-    assert_eq!(
-        (r.action, r.ports[0].lo, r.from.as_deref()),
-        ("allow", 5432, Some("10.0.0.0/8"))
-    );
-    let Some(Command::Add(r)) =
-        firewall::iptables("sudo iptables -I INPUT -p udp -m multiport --dports 53,123 -j DROP")
-    else {
-        panic!()
-    };
-    assert_eq!((r.action, r.ports.len(), r.insert), ("deny", 2, Some(1)));
-    assert_eq!(
-        firewall::iptables("iptables -P INPUT DROP"),
-        Some(Command::Default("deny"))
-    );
-    assert_eq!(
-        firewall::iptables("iptables -A OUTPUT -p tcp --dport 443 -j ACCEPT"),
-        Some(Command::Other)
-    );
 }
 
 #[test]

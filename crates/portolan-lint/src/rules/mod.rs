@@ -66,6 +66,7 @@ rules! {
     BindWiderThanDeclared => "bind-wider-than-declared", Error, false, "The live bind address is wider than declared.";
     UnexpectedProcess => "unexpected-process", Warning, false, "The listener belongs to another program than declared.";
     Unreachable => "unreachable", Warning, false, "A declared binding does not accept connections from where portolan probes it (`check --probe`).";
+    PublishToDeadPort => "publish-to-dead-port", Error, false, "A container publishes a port that nothing listens on inside it (or only on loopback inside).";
 }
 
 impl std::fmt::Display for Rule {

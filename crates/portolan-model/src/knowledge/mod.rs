@@ -1,8 +1,10 @@
 //! What portolan knows about ports without being told: assigned and de-facto well-known
-//! ports, the ports browsers refuse, OS ephemeral ranges, and what an application protocol
-//! implies (encrypted? sensitive? opened by browsers?).
+//! ports, the ports browsers refuse, OS ephemeral ranges, the names firewall tools give
+//! ports (ufw profiles, service names), and what an application protocol implies
+//! (encrypted? sensitive? opened by browsers?).
 
 pub mod browser;
+pub mod firewall;
 pub mod well_known;
 
 pub use browser::{BrowserBlock, blocked_by};

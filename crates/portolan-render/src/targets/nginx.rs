@@ -10,12 +10,20 @@
 //! gets `listen … ssl` with `ssl/<service>_<binding>.crt|.key`, relative to nginx's
 //! configuration directory. Redirect-only bindings (`redirect = true`) of a route listener's
 //! service get an HTTP → HTTPS `return 301` server.
+//!
+//! An nginx that itself runs in a container (its listener binding has `publisher = "docker"`
+//! or `"podman"`) cannot use `127.0.0.1` — inside its container that is nginx itself. An
+//! upstream that is also a container on that host is addressed by its compose service name
+//! (the spec's service name, as `init --from-host` and `discover` name them) on its
+//! container port (`target`); an upstream that is a host process through
+//! `host.docker.internal` (which needs `extra_hosts: ["host.docker.internal:host-gateway"]`),
+//! unless it listens on loopback only, where no container reaches it. The file says so.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use portolan_model::{Binding, Model, Status, Tls};
+use portolan_model::{Binding, Model, Publisher, Status, Tls};
 
 use crate::common::{self, ident};
 use crate::fw::the_host;
@@ -24,7 +32,12 @@ use crate::{Generator, RenderContext, RenderError, Rendered};
 /// The nginx generator.
 pub struct Nginx;
 
+/// The `listen` argument: the bind address and port, or for nginx in a container the
+/// container port on every address (the publish decides the host address).
 fn listen(b: &Binding, port: u16) -> String {
+    if in_container(b) {
+        return b.target.map_or(port, |t| t.lo).to_string();
+    }
     match b.bind {
         ip if ip.is_unspecified() && ip.is_ipv4() => port.to_string(),
         IpAddr::V6(a) => format!("[{a}]:{port}"),
@@ -32,10 +45,35 @@ fn listen(b: &Binding, port: u16) -> String {
     }
 }
 
+fn in_container(b: &Binding) -> bool {
+    matches!(b.publisher, Publisher::Docker | Publisher::Podman)
+}
+
+/// How nginx in a container reaches an upstream on its own host.
+fn from_container(m: &Model, u: &Binding, from: &Binding) -> Result<String, String> {
+    if in_container(u) {
+        let service = &m.service(u.service).name;
+        let port = u.target.map_or(u.ports.lo, |t| t.lo);
+        return Ok(format!("{service}:{port}"));
+    }
+    if u.bind.is_loopback() {
+        return Err(format!(
+            "{} listens on {} of the host, which nginx in its container (publisher = \"{}\") cannot reach",
+            u.qualified_name(m),
+            u.bind,
+            from.publisher.as_str()
+        ));
+    }
+    Ok(format!("host.docker.internal:{}", u.ports.lo))
+}
+
 /// `ADDR:PORT` of an upstream instance seen from `from_host`, or why not.
 fn server(m: &Model, u: &Binding, from: &Binding) -> Result<String, String> {
     let port = u.ports.lo;
     let same = u.host == from.host;
+    if same && in_container(from) {
+        return from_container(m, u, from);
+    }
     let a = if same {
         match u.bind {
             IpAddr::V4(a) if a.is_unspecified() => "127.0.0.1".to_string(),
@@ -239,6 +277,21 @@ impl Generator for Nginx {
                 listen(b, b.ports.lo)
             );
         }
+        let containerised: Vec<String> = servers
+            .keys()
+            .map(|(li, _)| &m.bindings[*li])
+            .filter(|l| in_container(l))
+            .map(|l| l.qualified_name(m))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !containerised.is_empty()
+            && upstreams
+                .values()
+                .any(|(_, a)| a.iter().any(|x| x.starts_with("host.docker.internal:")))
+        {
+            warnings.push("nginx runs in a container and proxies to a host process: give its container `extra_hosts: [\"host.docker.internal:host-gateway\"]`".into());
+        }
         warnings.sort();
         warnings.dedup();
         let mut out = common::header(
@@ -247,6 +300,13 @@ impl Generator for Nginx {
             &format!("nginx configuration for host `{}`", m.host(h).name),
         );
         out.push_str("# Include in the http block (e.g. /etc/nginx/conf.d/portolan.conf); check with `nginx -t`.\n# TLS certificates are read from ssl/ in nginx's configuration directory.\n");
+        if !containerised.is_empty() {
+            let _ = writeln!(
+                out,
+                "# nginx runs in a container ({}): upstreams in containers are addressed by compose\n# service name and container port (127.0.0.1 would be nginx's own container), host\n# processes through host.docker.internal (extra_hosts: [\"host.docker.internal:host-gateway\"]).",
+                containerised.join(", ")
+            );
+        }
         out.push_str(&common::warnings_block("#", &warnings));
         if servers.is_empty() {
             out.push_str("# No route of the spec has its listener on this host.\n");
@@ -268,5 +328,78 @@ impl Generator for Nginx {
             text: out,
             warnings,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testutil::render_str;
+
+    const COMPOSE: &str = r#"
+[hosts.app1]
+addresses = ["192.168.1.10"]
+[services.nginx]
+hosts = ["app1"]
+bindings.http = { port = 8080, bind = "127.0.0.1", publisher = "docker", target = 80, app = "http", exposure = "localhost" }
+[services.api]
+hosts = ["app1"]
+bindings.http = { port = 18000, bind = "127.0.0.1", publisher = "docker", target = 8000, app = "http", exposure = "localhost" }
+[services.metrics]
+hosts = ["app1"]
+bindings.http = { port = 9100, bind = "0.0.0.0", app = "http", exposure = "internal" }
+[services.admin]
+hosts = ["app1"]
+bindings.http = { port = 9200, bind = "127.0.0.1", app = "http", exposure = "localhost" }
+[[routes]]
+from = "nginx.http"
+to = "api.http"
+path = "/api/"
+[[routes]]
+from = "nginx.http"
+to = "metrics.http"
+path = "/metrics"
+[[routes]]
+from = "nginx.http"
+to = "admin.http"
+path = "/admin/"
+"#;
+
+    #[test]
+    fn nginx_in_compose_reaches_upstreams_by_service_name() {
+        let r = render_str(COMPOSE, "nginx");
+        let t = &r.text;
+        assert!(t.contains("    server api:8000;"), "{t}");
+        assert!(!t.contains("127.0.0.1:18000"), "{t}");
+        assert!(t.contains("    server host.docker.internal:9100;"), "{t}");
+        assert!(
+            t.contains("    listen 80;"),
+            "nginx listens on its container port: {t}"
+        );
+        assert!(
+            t.contains("# nginx runs in a container (nginx.http)"),
+            "{t}"
+        );
+        assert!(
+            r.warnings
+                .iter()
+                .any(|w| w.contains("admin.http listens on 127.0.0.1 of the host")),
+            "{:?}",
+            r.warnings
+        );
+        assert!(
+            r.warnings.iter().any(|w| w.contains("extra_hosts")),
+            "{:?}",
+            r.warnings
+        );
+        // the same routes from an nginx on the host use the published addresses
+        let host = COMPOSE.replacen(
+            r#"port = 8080, bind = "127.0.0.1", publisher = "docker", target = 80"#,
+            r#"port = 8080, bind = "127.0.0.1""#,
+            1,
+        );
+        let t = render_str(&host, "nginx").text;
+        assert!(t.contains("    server 127.0.0.1:18000;"), "{t}");
+        assert!(t.contains("    listen 127.0.0.1:8080;"), "{t}");
+        assert!(!t.contains("runs in a container"), "{t}");
     }
 }

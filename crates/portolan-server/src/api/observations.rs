@@ -2,12 +2,19 @@
 //! the host's drift against the registry with `portolan_observe::drift`, the code behind
 //! `portolan check`, and stores it as the findings of source `drift:HOST`),
 //! `GET /api/v1/observations` and `GET /api/v1/observations/{host}`.
+//!
+//! A listener may carry the container behind it (`container`: engine, name, image, compose
+//! project and service, and for a publication the container port and what listens on it
+//! inside), as `portolan ls --json` prints it; reports without it (older agents) mean the
+//! same as before, and older servers ignore it. Drift then counts publications whoever
+//! holds the host socket, and `publish-to-dead-port` is computed here too.
 
 use std::net::IpAddr;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use portolan_observe::{Listener, Owner, Transport};
+use portolan_observe::container::Engine;
+use portolan_observe::{ContainerLink, Inside, Listener, Owner, Published, Transport};
 use portolan_store::{FindingRecord, Observation};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -39,6 +46,91 @@ pub struct ListenerOwner {
     pub container: Option<String>,
 }
 
+/// A container engine.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineName {
+    /// Docker.
+    Docker,
+    /// Podman.
+    Podman,
+}
+
+/// What listens on a published port inside its container.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum InsideState {
+    /// Something listens on a wildcard or the container's address.
+    Listening,
+    /// Only on loopback inside (unreachable through the publication).
+    LoopbackOnly,
+    /// Nothing.
+    Nothing,
+    /// Not seen.
+    Unknown,
+}
+
+/// The publication a host socket serves.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct PublishedReport {
+    /// Container port.
+    pub target: u16,
+    /// What listens on it inside.
+    pub inside: InsideState,
+    /// The in-container sockets on it (`[::]:80`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inside_local: Vec<String>,
+}
+
+/// The container behind a host socket.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct ContainerReport {
+    /// Engine.
+    pub engine: EngineName,
+    /// Container id.
+    pub id: String,
+    /// Container name.
+    pub name: String,
+    /// Image.
+    #[serde(default)]
+    pub image: String,
+    /// Compose project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Compose service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<String>,
+    /// The publication, when the socket serves one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<PublishedReport>,
+}
+
+impl From<&ContainerReport> for ContainerLink {
+    fn from(c: &ContainerReport) -> Self {
+        ContainerLink {
+            engine: match c.engine {
+                EngineName::Docker => Engine::Docker,
+                EngineName::Podman => Engine::Podman,
+            },
+            id: c.id.clone(),
+            name: c.name.clone(),
+            image: c.image.clone(),
+            project: c.project.clone(),
+            service: c.service.clone(),
+            published: c.published.as_ref().map(|p| Published {
+                target: p.target,
+                inside: match p.inside {
+                    InsideState::Listening => Inside::Listening,
+                    InsideState::LoopbackOnly => Inside::LoopbackOnly,
+                    InsideState::Nothing => Inside::Nothing,
+                    InsideState::Unknown => Inside::Unknown,
+                },
+                inside_local: p.inside_local.clone(),
+            }),
+        }
+    }
+}
+
 /// A listening socket, as `portolan ls --json` prints it (extra fields are ignored).
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 pub struct ListenerReport {
@@ -58,6 +150,9 @@ pub struct ListenerReport {
     /// Owning processes, when seen.
     #[serde(default)]
     pub owners: Vec<ListenerOwner>,
+    /// The container behind it, when the agent saw one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<ContainerReport>,
 }
 
 impl From<&ListenerReport> for Listener {
@@ -82,6 +177,7 @@ impl From<&ListenerReport> for Listener {
                     container: o.container.clone(),
                 })
                 .collect(),
+            container: l.container.as_ref().map(ContainerLink::from),
         }
     }
 }
@@ -137,6 +233,28 @@ pub async fn push(
             }
             if let Some(c) = &o.container {
                 check_text(&format!("listeners[{i}].owners.container"), c, 4096)?;
+            }
+        }
+        if let Some(c) = &l.container {
+            let field = |f: &str| format!("listeners[{i}].container.{f}");
+            check_text(&field("id"), &c.id, 200)?;
+            check_text(&field("name"), &c.name, 4096)?;
+            check_text(&field("image"), &c.image, 4096)?;
+            for (f, v) in [("project", &c.project), ("service", &c.service)] {
+                if let Some(v) = v {
+                    check_text(&field(f), v, 4096)?;
+                }
+            }
+            if let Some(p) = &c.published {
+                if p.inside_local.len() > 64 {
+                    return Err(ApiError::invalid(
+                        &field("published.inside_local"),
+                        format!("{}: at most 64", field("published.inside_local")),
+                    ));
+                }
+                for a in &p.inside_local {
+                    check_text(&field("published.inside_local"), a, 200)?;
+                }
             }
         }
     }

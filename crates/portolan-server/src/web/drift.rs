@@ -5,6 +5,8 @@
 //! of the host declares is *undeclared*. Agents that have not reported for
 //! [`STALE_AFTER`] seconds are *stale*.
 
+use std::fmt::Write as _;
+
 use serde::Serialize;
 
 use portolan_store::{BindingInfo, Observation};
@@ -25,6 +27,39 @@ pub struct Live {
     pub local: String,
     /// Owning process name, when reported.
     pub process: Option<String>,
+    /// The container behind it, when reported: `shop-web-1 (shop/web) → 80`, with what
+    /// listens inside when that is nothing; else the owner's container tag.
+    pub container: Option<String>,
+}
+
+/// The dashboard's words for the container of a listener report.
+fn container_of(l: &serde_json::Value) -> Option<String> {
+    let Some(c) = l.get("container").filter(|c| c.is_object()) else {
+        return l
+            .get("owners")?
+            .as_array()?
+            .iter()
+            .find_map(|o| o.get("container")?.as_str().map(str::to_string));
+    };
+    let name = c.get("name")?.as_str()?;
+    let mut out = name.to_string();
+    if let (Some(p), Some(s)) = (
+        c.get("project").and_then(|v| v.as_str()),
+        c.get("service").and_then(|v| v.as_str()),
+    ) {
+        let _ = write!(out, " ({p}/{s})");
+    }
+    if let Some(p) = c.get("published").filter(|p| p.is_object()) {
+        if let Some(t) = p.get("target").and_then(serde_json::Value::as_u64) {
+            let _ = write!(out, " → {t}");
+        }
+        match p.get("inside").and_then(|v| v.as_str()) {
+            Some("nothing") => out.push_str(", nothing listens inside"),
+            Some("loopback-only") => out.push_str(", only loopback listens inside"),
+            _ => {}
+        }
+    }
+    Some(out)
 }
 
 /// The listeners of a report.
@@ -64,6 +99,7 @@ pub fn listeners(obs: &Observation) -> Vec<Live> {
                 transport,
                 local,
                 process,
+                container: container_of(l),
             })
         })
         .collect()
@@ -151,9 +187,11 @@ pub fn host_drift(host: &str, bindings: &[BindingInfo], obs: Option<&Observation
         let seen: Vec<String> = live
             .iter()
             .filter(|l| covers(b, l))
-            .map(|l| match &l.process {
-                Some(p) => format!("{} ({p})", l.local),
-                None => l.local.clone(),
+            .map(|l| match (&l.process, &l.container) {
+                (Some(p), Some(c)) => format!("{} ({p}; container {c})", l.local),
+                (None, Some(c)) => format!("{} (container {c})", l.local),
+                (Some(p), None) => format!("{} ({p})", l.local),
+                (None, None) => l.local.clone(),
             })
             .collect();
         let state = if obs.is_none() {
@@ -229,6 +267,13 @@ mod tests {
                 {"port": 5000, "transport": "tcp", "addr": "0.0.0.0",
                  "owners": [{"pid": 1, "name": "socat"}]},
                 {"port": 5000, "transport": "udp"},
+                {"port": 8080, "transport": "tcp", "addr": "0.0.0.0",
+                 "owners": [{"pid": 2, "name": "docker-proxy"}],
+                 "container": {"engine": "docker", "id": "ab", "name": "shop-web-1",
+                   "image": "i", "project": "shop", "service": "web",
+                   "published": {"target": 80, "inside": "nothing"}}},
+                {"port": 6000, "transport": "tcp", "addr": "0.0.0.0",
+                 "owners": [{"pid": 3, "name": "app", "container": "docker:0123456789ab"}]},
                 {"port": 99999},
                 {"transport": "tcp"},
                 "junk",
@@ -239,9 +284,17 @@ mod tests {
         let states: Vec<_> = d.declared.iter().map(|r| r.state).collect();
         assert_eq!(states, ["matching", "missing", "idle"]);
         assert_eq!(d.declared[0].seen, ["0.0.0.0:5000 (socat)"]);
-        assert_eq!(d.undeclared.len(), 1);
+        assert_eq!(d.undeclared.len(), 3);
         assert_eq!(d.undeclared[0].transport, "udp");
-        assert_eq!((d.matching, d.missing, d.undeclared_count), (1, 1, 1));
+        assert_eq!(
+            d.undeclared[1].container.as_deref(),
+            Some("shop-web-1 (shop/web) → 80, nothing listens inside")
+        );
+        assert_eq!(
+            d.undeclared[2].container.as_deref(),
+            Some("docker:0123456789ab")
+        );
+        assert_eq!((d.matching, d.missing, d.undeclared_count), (1, 1, 3));
         let none = host_drift("h", &bindings, None);
         assert!(none.declared.iter().all(|r| r.state == "unknown"));
         assert_eq!(freshness(Some(&obs), 10 + STALE_AFTER).state, "fresh");

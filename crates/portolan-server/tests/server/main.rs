@@ -1086,6 +1086,53 @@ fn observations_drift_and_metrics(url: &str) {
         assert!(text.contains(needle), "metrics lack `{needle}`:\n{text}");
     }
     assert_eq!(s.call("GET", "/metrics", None, None).status, 401);
+    // a container publication (no host socket: NAT only) that nothing listens on inside
+    let web = json!({"transport": "tcp", "addr": "127.0.0.1", "port": 20000, "inode": 1,
+        "uid": 0, "owners": [{"pid": 10, "name": "web"}]});
+    let published = json!({"transport": "tcp", "addr": "0.0.0.0", "port": 18080, "inode": 0,
+        "uid": 0, "owners": [],
+        "container": {"engine": "docker", "id": "0123456789ab", "name": "shop-web-1",
+            "image": "shop/web:1", "project": "shop", "service": "web",
+            "published": {"target": 80, "inside": "nothing"}}});
+    let r = s.post(
+        "/api/v1/observations",
+        &json!({"host": "app1", "listeners": [web, published]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut rules: Vec<String> = r.json()["drift"]
+        .as_array()
+        .expect("drift")
+        .iter()
+        .filter_map(|f| f["rule"].as_str().map(str::to_string))
+        .collect();
+    rules.sort();
+    assert_eq!(
+        rules,
+        ["publish-to-dead-port", "undeclared-listener"],
+        "{}",
+        r.body
+    );
+    let stored = s.get("/api/v1/observations/app1").json();
+    assert_eq!(stored["listeners"][1]["container"]["service"], "web");
+    assert_eq!(
+        stored["listeners"][1]["container"]["published"]["inside"],
+        "nothing"
+    );
+    let mut bad = published.clone();
+    bad["container"]["name"] = json!("shop\u{1b}[31m");
+    let r = s.post(
+        "/api/v1/observations",
+        &json!({"host": "app1", "listeners": [bad]}),
+    );
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.json()["field"], "listeners[0].container.name");
+    let mut bad = published;
+    bad["container"]["engine"] = json!("lxc");
+    let r = s.post(
+        "/api/v1/observations",
+        &json!({"host": "app1", "listeners": [bad]}),
+    );
+    assert!((400..500).contains(&r.status), "{}: {}", r.status, r.body);
 }
 
 // ---------------------------------------------------------------------------- single tests

@@ -32,7 +32,9 @@ pub struct Seeded {
 }
 
 pub fn now() -> i64 {
-    portolan_alloc::lease::now().expect("clock")
+    portolan_model::clock::Clock::from_env()
+        .expect("PORTOLAN_NOW")
+        .now()
 }
 
 /// Imports the example into a fresh SQLite store and adds one of everything.
@@ -71,6 +73,11 @@ pub async fn seed() -> Seeded {
                  "owners": [{"pid": 10, "name": "socat", "cmdline": "socat", "user": "root", "container": null}]},
                 {"transport": "tcp", "addr": "127.0.0.1", "port": 5399},
                 {"transport": "tcp", "addr": "0.0.0.0", "port": 5062},
+                {"transport": "tcp", "addr": "0.0.0.0", "port": 18080, "local": "0.0.0.0:18080",
+                 "owners": [{"pid": 11, "name": "docker-proxy", "cmdline": "docker-proxy", "user": "root"}],
+                 "container": {"engine": "docker", "id": "0123456789ab", "name": "shop-web-1",
+                   "image": "shop/web:1", "project": "shop", "service": "web",
+                   "published": {"target": 80, "inside": "nothing"}}},
             ]),
             at: now,
         })
@@ -276,6 +283,7 @@ async fn every_page_renders_for_admin_and_reader() {
                     "missing",
                     "127.0.0.1:5399",
                     "0.0.0.0:5000 (socat)",
+                    "<td>shop-web-1 (shop&#x2f;web) → 80, nothing listens inside</td>",
                 ],
             ),
             (

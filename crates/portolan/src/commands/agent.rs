@@ -1,4 +1,5 @@
-//! `portolan agent`: report this host's listeners (the same observation as `portolan ls`)
+//! `portolan agent`: report this host's listeners (the same observation as `portolan ls`,
+//! each with the container behind it: container publications whoever holds the host socket)
 //! to the registry (`POST /api/v1/observations`), once or every `--interval`. The server
 //! stores them and computes the host's drift. A failed report is printed and retried at the
 //! next interval; with `--once` it is the exit status.
@@ -79,13 +80,16 @@ fn hostname() -> String {
     name.split('.').next().unwrap_or(name).to_string()
 }
 
-fn report(s: &Settings, client: &Client<'_>, host: &str) -> Result<(), CliError> {
-    let (listeners, note) = super::live::listeners(true)?;
-    if let Some(n) = note
-        && s.verbosity > 0
-    {
-        eprintln!("note: {n}");
+fn report(s: &Settings, client: &Client<'_>, host: &str, first: bool) -> Result<(), CliError> {
+    let (listeners, notes) = super::live::listeners(true)?;
+    // what cannot be seen is said once, and again with -v
+    if first || s.verbosity > 0 {
+        super::live::print_notes(s, &notes);
     }
+    let publications = listeners
+        .iter()
+        .filter(|l| l.container.as_ref().is_some_and(|c| c.published.is_some()))
+        .count();
     let body = serde_json::json!({"host": host, "listeners": listeners});
     let answer = client.post_json("/api/v1/observations", &body)?;
     if s.json {
@@ -93,8 +97,16 @@ fn report(s: &Settings, client: &Client<'_>, host: &str) -> Result<(), CliError>
     } else if s.verbosity >= 0 {
         let drift = answer["drift"].as_array().map_or(0, Vec::len);
         output::stdout(&format!(
-            "reported {} listeners of host `{host}`: {drift} drift finding{}\n",
+            "reported {} listeners{} of host `{host}`: {drift} drift finding{}\n",
             listeners.len(),
+            if publications > 0 {
+                format!(
+                    " ({publications} container publication{})",
+                    if publications == 1 { "" } else { "s" }
+                )
+            } else {
+                String::new()
+            },
             if drift == 1 { "" } else { "s" }
         ))?;
     }
@@ -110,11 +122,14 @@ fn run(s: &Settings, a: &AgentSettings) -> Result<Exit, CliError> {
         ));
     }
     if a.once {
-        report(s, &client, &host)?;
+        report(s, &client, &host, true)?;
         return Ok(Exit::Ok);
     }
+    let mut first = true;
     loop {
-        if let Err(e) = report(s, &client, &host) {
+        let result = report(s, &client, &host, first);
+        first = false;
+        if let Err(e) = result {
             if matches!(e, CliError::BrokenPipe) {
                 return Ok(Exit::Ok);
             }

@@ -254,7 +254,7 @@ fn run_remote(
 
 fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
-    let now = portolan_alloc::lease::now()?;
+    let now = s.clock.now();
     let mut txn = if a.dry_run {
         Transaction::read_only_alloc(&spec)?
     } else {

@@ -1,5 +1,7 @@
 //! `portolan check`: lint plus drift on this machine — the spec's bindings for this host
-//! (`--host`, or recognised by hostname) against the live listeners, and with `--firewall`
+//! (`--host`, or recognised by hostname) against the live listeners and container
+//! publications (whoever holds the host socket; `publish-to-dead-port` for a publication
+//! nothing listens on inside its container), and with `--firewall`
 //! against the deployed firewall ruleset (live, or a saved dump with `--from`).
 
 use portolan_model::error::did_you_mean;
@@ -9,7 +11,7 @@ use std::path::PathBuf;
 use clap::ValueEnum;
 
 use super::Subcommand;
-use super::common::{ReportSettings, capture, print_report};
+use super::common::{ReportSettings, capture, is_root, print_report};
 use super::live::{listeners, this_host};
 use crate::cli::ReportArgs;
 use crate::error::CliError;
@@ -63,7 +65,7 @@ pub enum FirewallArg {
 #[derive(Debug, Clone)]
 struct FirewallSettings {
     /// Dump syntax.
-    kind: portolan_lint::firewall::Kind,
+    kind: portolan_firewall::Kind,
     /// `--from FILE` (`-`: stdin); `None`: read the live firewall.
     from: Option<PathBuf>,
 }
@@ -72,9 +74,9 @@ impl Subcommand for Args {
     fn run(self, s: &Settings) -> Result<Exit, CliError> {
         let firewall = self.firewall.map(|k| FirewallSettings {
             kind: match k {
-                FirewallArg::Ufw => portolan_lint::firewall::Kind::Ufw,
-                FirewallArg::Iptables => portolan_lint::firewall::Kind::Iptables,
-                FirewallArg::Nftables => portolan_lint::firewall::Kind::Nftables,
+                FirewallArg::Ufw => portolan_firewall::Kind::Ufw,
+                FirewallArg::Iptables => portolan_firewall::Kind::Iptables,
+                FirewallArg::Nftables => portolan_firewall::Kind::Nftables,
             },
             from: self.from,
         });
@@ -140,11 +142,8 @@ fn run(
                     .extend(portolan_observe::reachability::unreachable(&model, h));
             }
             portolan_lint::sort(&model, &mut r.findings);
-            if let Some(n) = note
-                && s.verbosity >= 0
-                && human
-            {
-                eprintln!("note: {n}");
+            if human {
+                super::live::print_notes(s, &note);
             }
         }
         None if s.verbosity >= 0 && human => {
@@ -157,21 +156,9 @@ fn run(
     print_report(s, &model, r, report)
 }
 
-/// Whether this process runs as root (effective uid 0).
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|st| {
-            st.lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(|e| e == "0"))
-        })
-        .unwrap_or(false)
-}
-
 /// The dump (from `--from`, standard input or the live firewall) and how to name it.
 fn read_dump(fw: &FirewallSettings) -> Result<(String, String), CliError> {
-    use portolan_lint::firewall::Kind;
+    use portolan_firewall::Kind;
     match &fw.from {
         Some(p) if p.as_os_str() == "-" => {
             let mut text = String::new();
@@ -220,7 +207,7 @@ fn firewall_drift(
     h: portolan_model::HostId,
     fw: &FirewallSettings,
 ) -> Result<Vec<portolan_lint::Finding>, CliError> {
-    use portolan_lint::firewall::drift::{Dump, drift};
+    use portolan_lint::firewall_drift::{Dump, drift};
     let (name, text) = read_dump(fw)?;
     let ruleset = fw.kind.parse(&text).map_err(|e| {
         CliError::Usage(format!(
@@ -228,9 +215,9 @@ fn firewall_drift(
             e.line,
             e.column,
             match fw.kind {
-                portolan_lint::firewall::Kind::Ufw => "`ufw status verbose`",
-                portolan_lint::firewall::Kind::Iptables => "`iptables-save`",
-                portolan_lint::firewall::Kind::Nftables => "`nft list ruleset`",
+                portolan_firewall::Kind::Ufw => "`ufw status verbose`",
+                portolan_firewall::Kind::Iptables => "`iptables-save`",
+                portolan_firewall::Kind::Nftables => "`nft list ruleset`",
             },
             e.reason
         ))

@@ -167,7 +167,13 @@ fn run(s: &Settings, d: &DiscoverSettings) -> Result<Exit, CliError> {
         return write(s, d, &found);
     }
     if s.json {
-        output::stdout(&(serde_json::to_string_pretty(&found).unwrap_or_default() + "\n"))?;
+        // streamed: 100,000s of uses never become one string
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        serde_json::to_writer_pretty(&mut out, &found)
+            .map_err(std::io::Error::from)
+            .and_then(|()| std::io::Write::write_all(&mut out, b"\n"))
+            .and_then(|()| std::io::Write::flush(&mut out))
+            .map_err(|e| CliError::io("cannot write to stdout", e))?;
     } else {
         let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
         write_table(&mut out, &found.report)
@@ -397,7 +403,7 @@ fn write(s: &Settings, d: &DiscoverSettings, found: &Discovery) -> Result<Exit, 
         text.push_str("nothing to add: the spec declares every port the code uses\n");
     }
     if !d.dry_run && !added.is_empty() {
-        let now = portolan_alloc::lease::now()?;
+        let now = s.clock.now();
         let mut e = entry(&spec, now, Action::Discover, added.join(", "));
         e.why = Some(format!(
             "discovered in {}",

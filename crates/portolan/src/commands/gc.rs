@@ -37,7 +37,7 @@ impl Subcommand for Args {
 
 fn run(s: &Settings, dry_run: bool) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
-    let now = portolan_alloc::lease::now()?;
+    let now = s.clock.now();
     let mut txn = Transaction::open(&spec, dry_run)?;
     let model = txn.model();
     let mut entries = Vec::new();

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use portolan_discover::draft::{self, DraftService};
+use portolan_discover::draft;
 use portolan_discover::walk::{self, WalkOptions};
 
 use super::Subcommand;
@@ -101,12 +101,8 @@ fn run(
     let text = if let Some(root) = from_discover {
         starter(s, root)?
     } else if from_host {
-        let (live, note) = super::live::listeners(true)?;
-        if let Some(n) = note
-            && s.verbosity >= 0
-        {
-            eprintln!("note: {n}");
-        }
+        let (live, notes) = super::live::listeners(true)?;
+        super::live::print_notes(s, &notes);
         let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map_or_else(|_| "this-host".to_string(), |h| h.trim().to_string());
         portolan_observe::draft::draft(&hostname, &portolan_observe::draft::interfaces(), &live)
@@ -148,6 +144,6 @@ fn starter(s: &Settings, root: &Path) -> Result<String, CliError> {
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "my-system".into());
-    let services: Vec<DraftService> = draft::services(&found.report);
-    Ok(draft::starter_spec(&name, &services))
+    let drafted = draft::draft(&found.report, &name);
+    Ok(draft::starter_spec(&name, &drafted))
 }

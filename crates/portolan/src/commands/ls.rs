@@ -1,13 +1,13 @@
-//! `portolan ls`: listening sockets with their owners, like `ss -tulpn`, plus the spec's view
-//! (which declared binding each is). Filters: transport, port range, a project's range,
-//! only the undeclared ones.
-
-use std::fmt::Write as _;
+//! `portolan ls`: listening sockets with their owners, like `ss -tulpn`, plus the container
+//! behind each (the publication it serves: container, compose service, container port, and
+//! whether anything listens there inside) and the spec's view (which declared binding each
+//! is). Filters: transport, port range, a project's range, only the undeclared ones.
+//! `--containers` lists the sockets inside containers instead.
 
 use portolan_model::PortRange;
 
 use super::Subcommand;
-use super::live::{declared, listeners};
+use super::live::{declared, inside_rows, observe, print_notes};
 use crate::cli::parse_range;
 use crate::error::CliError;
 use crate::exit::Exit;
@@ -20,7 +20,8 @@ Examples:
   portolan ls -p                     # with owners (root sees every process)
   portolan ls --tcp --port 5000-5399
   portolan ls --project dashboard    # that project's range
-  portolan ls --undeclared --json    # what the spec does not know";
+  portolan ls --undeclared --json    # what the spec does not know
+  portolan ls --containers -p        # what listens inside containers, published or not";
 
 /// `portolan ls`.
 #[derive(Debug, clap::Args)]
@@ -46,6 +47,12 @@ pub struct Args {
     /// Only listeners no binding of the spec declares.
     #[arg(long)]
     pub undeclared: bool,
+    /// List the sockets inside containers (their own network namespaces) instead.
+    #[arg(long, conflicts_with_all = ["undeclared", "no_containers"])]
+    pub containers: bool,
+    /// Do not ask the container engines (Docker, Podman).
+    #[arg(long)]
+    pub no_containers: bool,
 }
 
 /// Validated `ls` options.
@@ -63,6 +70,10 @@ struct LsSettings {
     project: Option<String>,
     /// Only undeclared.
     undeclared: bool,
+    /// In-container sockets instead.
+    containers: bool,
+    /// Ask the engines.
+    engines: bool,
 }
 
 impl Subcommand for Args {
@@ -77,6 +88,8 @@ impl Subcommand for Args {
                 port: self.port,
                 project: self.project,
                 undeclared: self.undeclared,
+                containers: self.containers,
+                engines: !self.no_containers,
             },
         )
     }
@@ -104,7 +117,11 @@ fn run(s: &Settings, o: &LsSettings) -> Result<Exit, CliError> {
             .ok_or_else(|| CliError::Usage(format!("project `{p}` has no range")))?;
         range = Some(r);
     }
-    let (list, note) = listeners(o.owners)?;
+    let view = observe(o.owners, o.engines)?;
+    if o.containers {
+        return containers(s, o, &view, range);
+    }
+    let list = &view.listeners;
     let host = model.as_ref().and_then(super::live::this_host);
     let rows: Vec<_> = list
         .iter()
@@ -139,12 +156,19 @@ fn run(s: &Settings, o: &LsSettings) -> Result<Exit, CliError> {
             .collect();
         output::stdout(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"))?;
     } else {
-        let mut t = String::new();
-        let _ = writeln!(
-            t,
-            "{:<5} {:<40} {:<28} {:<10} {:<18} SERVICE",
-            "PROTO", "LOCAL", "PROCESS", "USER", "CONTAINER"
-        );
+        let mut table = vec![
+            [
+                "PROTO",
+                "LOCAL",
+                "PROCESS",
+                "USER",
+                "CONTAINER",
+                "COMPOSE",
+                "SERVICE",
+            ]
+            .map(str::to_string)
+            .to_vec(),
+        ];
         for (l, names) in &rows {
             let process = l
                 .owners
@@ -152,15 +176,12 @@ fn run(s: &Settings, o: &LsSettings) -> Result<Exit, CliError> {
                 .map(|o| format!("{}/{}", o.pid, o.name))
                 .collect::<Vec<_>>()
                 .join(",");
-            let user = l
-                .owners
-                .first()
-                .map_or_else(|| l.uid.to_string(), |o| o.user.clone());
-            let container = l
-                .owners
-                .iter()
-                .find_map(|o| o.container.clone())
-                .unwrap_or_else(|| "-".into());
+            let user = match l.owners.first() {
+                Some(o) => o.user.clone(),
+                None if l.inode == 0 => "-".into(),
+                None => l.uid.to_string(),
+            };
+            let (container, compose) = container_cells(l);
             let service = if model.is_none() {
                 "-".to_string()
             } else if names.is_empty() {
@@ -168,28 +189,159 @@ fn run(s: &Settings, o: &LsSettings) -> Result<Exit, CliError> {
             } else {
                 names.join(",")
             };
-            let _ = writeln!(
-                t,
-                "{:<5} {:<40} {:<28} {:<10} {:<18} {service}",
-                l.transport.as_str(),
+            table.push(vec![
+                l.transport.as_str().to_string(),
                 l.local(),
-                if process.is_empty() { "-" } else { &process },
+                if process.is_empty() {
+                    "-".into()
+                } else {
+                    process
+                },
                 user,
-                container
-            );
+                container,
+                compose,
+                service,
+            ]);
         }
-        output::stdout(&t)?;
+        output::stdout(&aligned(&table))?;
     }
-    if let Some(n) = note
-        && s.verbosity >= 0
-    {
-        eprintln!("note: {n}");
-    }
-    let hidden = rows.iter().filter(|(l, _)| l.owners.is_empty()).count();
+    print_notes(s, &view.notes);
+    let hidden = rows
+        .iter()
+        .filter(|(l, _)| l.owners.is_empty() && l.inode != 0)
+        .count();
     if o.owners && hidden > 0 && s.verbosity >= 0 {
         eprintln!(
             "note: the owner of {hidden} socket(s) is not visible (a process of another user without root, or of another PID namespace)"
         );
+    }
+    Ok(Exit::Ok)
+}
+
+/// The CONTAINER and COMPOSE cells of a host listener: `shop-web-1:80` (the container port a
+/// publication leads to, and a warning when nothing listens there inside), or the container
+/// whose process holds the socket.
+fn container_cells(l: &portolan_observe::Listener) -> (String, String) {
+    match &l.container {
+        Some(c) => {
+            let name = match &c.published {
+                Some(p) => {
+                    let warn = match p.inside {
+                        portolan_observe::Inside::Nothing => " (nothing inside)",
+                        portolan_observe::Inside::LoopbackOnly => " (loopback inside)",
+                        _ => "",
+                    };
+                    format!("{}:{}{warn}", c.name, p.target)
+                }
+                None => c.name.clone(),
+            };
+            let compose = match (&c.project, &c.service) {
+                (Some(p), Some(s)) => format!("{p}/{s}"),
+                _ => "-".into(),
+            };
+            (name, compose)
+        }
+        None => (
+            l.owners
+                .iter()
+                .find_map(|o| o.container.clone())
+                .unwrap_or_else(|| "-".into()),
+            "-".into(),
+        ),
+    }
+}
+
+/// Columns padded to their widest cell (the last one not padded).
+fn aligned(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut t = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (i, c) in r.iter().enumerate() {
+            if i + 1 == r.len() {
+                line.push_str(c);
+            } else {
+                let pad = widths[i].saturating_sub(c.chars().count());
+                line.push_str(c);
+                line.push_str(&" ".repeat(pad + 1));
+            }
+        }
+        t.push_str(line.trim_end());
+        t.push('\n');
+    }
+    t
+}
+
+/// `ls --containers`: sockets inside containers' network namespaces.
+fn containers(
+    s: &Settings,
+    o: &LsSettings,
+    view: &super::live::LiveView,
+    range: Option<PortRange>,
+) -> Result<Exit, CliError> {
+    let rows: Vec<_> = inside_rows(&view.scan)
+        .into_iter()
+        .filter(|r| {
+            (o.tcp && r.listener.transport == portolan_observe::Transport::Tcp)
+                || (o.udp && r.listener.transport == portolan_observe::Transport::Udp)
+        })
+        .filter(|r| range.is_none_or(|p| p.contains(r.listener.port)))
+        .collect();
+    if s.json {
+        let v: Vec<serde_json::Value> = rows.iter().map(super::live::InsideRow::to_json).collect();
+        output::stdout(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"))?;
+    } else {
+        let mut table = vec![
+            [
+                "CONTAINER",
+                "COMPOSE",
+                "PROTO",
+                "LOCAL",
+                "PROCESS",
+                "PUBLISHED",
+            ]
+            .map(str::to_string)
+            .to_vec(),
+        ];
+        for r in &rows {
+            let process = r
+                .listener
+                .owners
+                .iter()
+                .map(|o| format!("{}/{}", o.pid, o.name))
+                .collect::<Vec<_>>()
+                .join(",");
+            table.push(vec![
+                r.names(),
+                r.compose(),
+                r.listener.transport.as_str().to_string(),
+                r.listener.local(),
+                if process.is_empty() {
+                    "-".into()
+                } else {
+                    process
+                },
+                if r.published.is_empty() {
+                    "-".into()
+                } else {
+                    r.published.join(",")
+                },
+            ]);
+        }
+        output::stdout(&aligned(&table))?;
+    }
+    print_notes(s, &view.notes);
+    if !view.scan.answered() && view.scan.notes.is_empty() && s.verbosity >= 0 {
+        eprintln!("note: no container engine found (set DOCKER_HOST to its socket)");
     }
     Ok(Exit::Ok)
 }

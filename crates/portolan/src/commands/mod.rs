@@ -6,6 +6,7 @@
 pub mod alloc;
 pub mod check;
 pub mod completions;
+pub mod diff;
 pub mod discover;
 pub mod exposure;
 pub mod gc;
@@ -21,6 +22,7 @@ pub mod probe;
 pub mod release;
 pub mod reserve;
 pub mod schema;
+pub mod snapshot;
 pub mod who;
 // team registry: serve / token / push / pull / agent
 #[cfg(feature = "registry")]

@@ -274,7 +274,7 @@ fn run(s: &Settings, m: &MoveSettings) -> Result<Exit, CliError> {
     };
     let host_port = single(b.ports, "port")?;
     let target = b.target.map(|t| single(t, "target")).transpose()?;
-    let now = portolan_alloc::lease::now()?;
+    let now = s.clock.now();
     let project_name = model
         .service(sid)
         .project

@@ -125,7 +125,15 @@ fn merge_into_spec(s: &Settings, remote: &Remote, force: bool) -> Result<Exit, C
     } else {
         OnConflict::Refuse
     };
-    let m = sync::merge_checked(&spec, base.as_ref(), &local, &got, on_conflict, "pull")?;
+    let m = sync::merge_checked(
+        &spec,
+        base.as_ref(),
+        &local,
+        &got,
+        on_conflict,
+        "pull",
+        s.clock.now(),
+    )?;
     let written = m.changes_file(&local);
     if written {
         portolan_alloc::txn::write_atomic(&spec, &m.text)?;

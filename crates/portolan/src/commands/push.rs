@@ -138,6 +138,7 @@ fn run(s: &Settings, remote: &Remote, merge: bool, force: bool) -> Result<Exit, 
                 &got,
                 OnConflict::Refuse,
                 "push --merge",
+                s.clock.now(),
             )?;
             let a = put(&m.text, &format!("\"{}\"", got.generation))?;
             if a.status == 412 || a.status == 409 {

@@ -44,7 +44,7 @@ impl Subcommand for Args {
 
 fn run(s: &Settings, target: &str, why: Option<&str>, dry_run: bool) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
-    let now = portolan_alloc::lease::now()?;
+    let now = s.clock.now();
     let mut txn = Transaction::open(&spec, dry_run)?;
     let model = txn.model();
     let mut entries = Vec::new();

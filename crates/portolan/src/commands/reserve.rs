@@ -100,7 +100,7 @@ impl Subcommand for Args {
 
 fn run(s: &Settings, r: &ReserveSettings) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
-    let now = portolan_alloc::lease::now()?;
+    let now = s.clock.now();
     let mut txn = Transaction::open(&spec, r.dry_run)?;
     let model = txn.model();
     // the project must exist (its range need not: a reservation may lie outside it)

@@ -48,7 +48,8 @@ pub(crate) fn refused(message: String) -> CliError {
 
 /// Merges the registry's spec into the file's text against the recorded base, and checks
 /// the result: it must load, and must not give one port to two holders where neither side
-/// did. `what` names the command in messages (`pull`, `push --merge`).
+/// did (leases that ran out by `now` hold nothing). `what` names the command in messages
+/// (`pull`, `push --merge`).
 pub(crate) fn merge_checked(
     spec: &Path,
     base: Option<&Pulled>,
@@ -56,6 +57,7 @@ pub(crate) fn merge_checked(
     registry: &RegistrySpec,
     on_conflict: OnConflict,
     what: &str,
+    now: i64,
 ) -> Result<Merged, CliError> {
     let name = shown(spec);
     // the file must load as it is (errors with carets, exit 2): a merge edits a spec
@@ -93,7 +95,6 @@ pub(crate) fn merge_checked(
             "{what} refused: {name} merged with the registry's spec would not load ({e}); nothing was written"
         )));
     }
-    let now = portolan_alloc::lease::now()?;
     let clashes = merge::clashes(local, &registry.text, &m.text, now);
     if !clashes.is_empty() {
         let mut msg = format!(

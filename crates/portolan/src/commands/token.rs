@@ -175,7 +175,7 @@ fn run(s: &Settings, t: &TokenSettings) -> Result<Exit, CliError> {
         | TokenSettings::List { db }
         | TokenSettings::Revoke { db, .. } => db,
     };
-    let now = portolan_alloc::lease::now()?;
+    let now = s.clock.now();
     runtime.block_on(async {
         let store: Box<dyn Store> = portolan_store::open(db).await.map_err(|e| store_error(&e))?;
         match t {

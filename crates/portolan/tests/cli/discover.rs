@@ -79,7 +79,7 @@ fn init_from_discover_drafts_a_spec_that_shows_the_mistake() {
     let spec = std::fs::read_to_string(c.path().join("ports.toml")).expect("spec");
     assert!(spec.contains("[services.db]"), "{spec}");
     assert!(
-        spec.contains(r#"bindings.postgres = { port = 5432, target = 5432, publisher = "docker", bind = "0.0.0.0", app = "postgres", exposure = "public" }"#),
+        spec.contains(r#"bindings.postgres = { port = 5432, target = 5432, publisher = "docker", bind = "0.0.0.0", app = "postgres", sensitive = true, exposure = "public" }"#),
         "{spec}"
     );
     assert!(
@@ -362,4 +362,142 @@ fn import_redacts_secrets_and_reports_them() {
         .run()
         .code(2)
         .no_panic();
+}
+
+/// Runs portolan in `dir` (for tests that need several commands in one tree).
+fn portolan_in(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = assert_cmd::Command::cargo_bin("portolan")
+        .expect("binary")
+        .current_dir(dir)
+        .args(args)
+        .env_remove("PORTOLAN_SPEC")
+        .output()
+        .expect("run");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const PUBLISHED_SPEC: &str = r#"[hosts.local]
+networks = ["public"]
+
+[services.api]
+hosts = ["local"]
+bindings.http = { port = 8000, target = 8000, publisher = "docker", bind = "127.0.0.1", app = "http", exposure = "localhost" }
+"#;
+
+const PUBLISHED_COMPOSE: &str = r#"services:
+  api:
+    image: example/api
+    command: gunicorn app.wsgi --bind 0.0.0.0:8000
+    ports:
+      - "127.0.0.1:8000:8000"
+"#;
+
+/// Regression (issue 13): the in-container `0.0.0.0` bind of a published app was reported
+/// as a bind disagreement with the spec, whose `bind` is the publish address.
+#[test]
+fn diff_compares_the_publish_address_of_a_published_binding() {
+    let c = Case::new()
+        .file("ports.toml", PUBLISHED_SPEC)
+        .file("docker-compose.yml", PUBLISHED_COMPOSE)
+        .args(["discover", "--diff"]);
+    let out = c.run().success();
+    assert_eq!(out.stdout, "code and spec agree\n");
+    // a publish on every interface still disagrees
+    let wide = Case::new()
+        .file("ports.toml", PUBLISHED_SPEC)
+        .file(
+            "docker-compose.yml",
+            PUBLISHED_COMPOSE.replace("127.0.0.1:8000:8000", "8000:8000"),
+        )
+        .args(["discover", "--diff"])
+        .run()
+        .code(1);
+    assert!(
+        wide.stdout.contains(
+            "! api.http 8000  bind: spec 127.0.0.1, code 0.0.0.0  docker-compose.yml:6:10"
+        ),
+        "{}",
+        wide.stdout
+    );
+}
+
+/// Regression (issue 13): `discover` read portolan's own generated files as evidence.
+#[test]
+fn discover_skips_what_portolan_generated() {
+    let c = Case::new()
+        .file("ports.toml", PUBLISHED_SPEC)
+        .file("docker-compose.yml", PUBLISHED_COMPOSE);
+    let dir = c.path();
+    std::fs::create_dir_all(dir.join("gen")).expect("mkdir");
+    std::fs::create_dir_all(dir.join("nginx")).expect("mkdir");
+    for (target, file) in [
+        ("env", "gen/env.env"),
+        ("compose", "compose.override.yml"),
+        ("nginx", "nginx/portolan.conf"),
+    ] {
+        let (code, _, err) = portolan_in(dir, &["gen", target, "-o", file]);
+        assert_eq!(code, 0, "gen {target}: {err}");
+        let text = std::fs::read_to_string(dir.join(file)).expect("generated");
+        assert!(
+            portolan_discover::walk::is_generated(&text),
+            "gen {target} carries no recognisable header:\n{text}"
+        );
+    }
+    let (code, json, err) = portolan_in(dir, &["--json", "discover"]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let files: std::collections::BTreeSet<&str> = v["uses"]
+        .as_array()
+        .expect("uses")
+        .iter()
+        .filter_map(|u| u["at"]["path"].as_str())
+        .collect();
+    assert_eq!(files, ["docker-compose.yml"].into_iter().collect(), "{v}");
+}
+
+/// Issue 14: `init --from-discover` on an answer-keyed repository keeps the proxy routes and
+/// the connections discover found, and the draft lints to exactly the planted mistake (the
+/// full scoring is the discover crate's `drafts` test).
+#[test]
+fn init_from_discover_keeps_routes_and_flows_and_lints_to_the_planted_mistake() {
+    let root = repo().join("tests/fixtures/drafts/storefront");
+    let c = Case::new().args([
+        "init",
+        "--from-discover",
+        root.to_str().expect("utf-8 path"),
+    ]);
+    c.run().success();
+    let spec = std::fs::read_to_string(c.path().join("ports.toml")).expect("spec");
+    for want in [
+        "from = \"proxy.https\"\nto = \"web.http\"",
+        "from = \"proxy.https\"\nto = \"api.http-8080\"",
+        "from = \"api\"\nto = \"db.postgres\"",
+        "[hosts.storefront-web]",
+    ] {
+        assert!(spec.contains(want), "{want:?} missing from\n{spec}");
+    }
+    assert!(!spec.contains("Sf0rePgSecret"));
+    let lint = Case::new()
+        .file("ports.toml", &spec)
+        .args(["--json", "lint", "--fail-on", "never"])
+        .run()
+        .success();
+    let findings: Vec<String> = lint.json()["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["severity"] != "info")
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["rule"].as_str().unwrap_or(""),
+                f["subjects"][0].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(findings, ["public-without-tls mailhog.http"], "{spec}");
 }

@@ -213,3 +213,19 @@ fn error_rendering_snapshot() {
     let out = Case::new().file("ports.toml", "[services.odoo]\nhosts = [\"app1\"]\nbindings.http = { port = 8069, bind = \"127.0.0.1\", exposre = \"localhost\" }\n").args(["lint"]).run().code(2);
     insta::assert_snapshot!("error-unknown-key", out.stderr);
 }
+
+/// Issue 11 item 5: the CLI reads its clock once at start; a malformed `PORTOLAN_NOW` is a
+/// usage error naming the variable (it used to surface only in the commands that asked for
+/// the time, each with its own wording), never some default instant.
+#[test]
+fn a_malformed_pinned_clock_is_a_usage_error_for_every_command() {
+    for args in [&["gc", "--dry-run"][..], &["lint"], &["snapshot"]] {
+        Case::new()
+            .fixture("lint/browser-unsafe-port-near-miss")
+            .args(args.iter().copied())
+            .env("PORTOLAN_NOW", "yesterday")
+            .run()
+            .code(2)
+            .stderr_has("PORTOLAN_NOW: ");
+    }
+}

@@ -400,6 +400,76 @@ fn nginx_configs_pass_nginx_t() {
     );
 }
 
+/// An nginx that itself runs in compose: upstreams by compose service name and container
+/// port (`server api:8000`, as the documents write it), never `127.0.0.1` (nginx's own
+/// container). `nginx -t` resolves upstream names, so it runs in a mount namespace whose
+/// `/etc/hosts` knows the compose service names, as compose's DNS would.
+#[test]
+fn nginx_in_compose_addresses_upstreams_by_service_and_passes_nginx_t() {
+    let nginx = tool("nginx");
+    let spec = r#"
+[hosts.app1]
+addresses = ["192.168.1.10"]
+[services.proxy]
+hosts = ["app1"]
+bindings.http = { port = 8080, bind = "127.0.0.1", publisher = "docker", target = 80, app = "http", exposure = "localhost" }
+[services.api]
+hosts = ["app1"]
+bindings.http = { port = 18000, bind = "127.0.0.1", publisher = "docker", target = 8000, app = "http", exposure = "localhost" }
+[services.billing]
+hosts = ["app1"]
+bindings.http = { port = 18001, bind = "127.0.0.1", publisher = "podman", target = 8001, app = "http", exposure = "localhost" }
+[[routes]]
+from = "proxy.http"
+to = "api.http"
+path = "/api/"
+[[routes]]
+from = "proxy.http"
+to = "billing.http"
+path = "/billing/"
+"#;
+    let c = Case::new()
+        .file("ports.toml", spec)
+        .args(["gen", "nginx", "--host", "app1"]);
+    let out = c.run().success();
+    let text = out.stdout.clone();
+    for needle in [
+        "server api:8000;",
+        "server billing:8001;",
+        "listen 80;",
+        "# nginx runs in a container (proxy.http)",
+    ] {
+        assert!(text.contains(needle), "{needle}:\n{text}");
+    }
+    assert!(!text.contains("127.0.0.1:1800"), "{text}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::write(d.join("generated.conf"), &text).expect("write");
+    std::fs::write(
+        d.join("nginx.conf"),
+        format!(
+            "pid {0}/nginx.pid;\nerror_log {0}/error.log;\nevents {{}}\nhttp {{\n  access_log off;\n  include {0}/generated.conf;\n}}\n",
+            d.display()
+        ),
+    )
+    .expect("write");
+    std::fs::write(
+        d.join("hosts"),
+        "127.0.0.1 localhost\n172.18.0.3 api\n172.18.0.4 billing\n",
+    )
+    .expect("hosts");
+    check(
+        Command::new("unshare")
+            .args(["--mount", "sh", "-c"])
+            .arg(format!(
+                "mount --bind {0}/hosts /etc/hosts && {nginx} -t -q -p {0} -c {0}/nginx.conf",
+                d.display()
+            )),
+        "nginx -t (nginx in compose)",
+        &text,
+    );
+}
+
 /// `python3` with `PyYAML` (Debian's `python3-yaml`): the YAML checks fail without it, they
 /// never skip.
 fn python_with_yaml() -> String {

@@ -33,6 +33,7 @@ pub struct Case {
     state: tempfile::TempDir,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    netns: Option<String>,
 }
 
 /// What a case produced.
@@ -49,7 +50,14 @@ impl Case {
             state: tempfile::tempdir().expect("tempdir"),
             args: Vec::new(),
             env: Vec::new(),
+            netns: None,
         }
+    }
+
+    /// Runs the command inside network namespace `ns` (`nsenter --net`, root only).
+    pub fn netns(mut self, ns: &str) -> Self {
+        self.netns = Some(ns.into());
+        self
     }
 
     /// Writes a file into the case directory.
@@ -99,9 +107,18 @@ impl Case {
         cmd
     }
 
-    /// `portolan` in the case directory with the case's environment, no arguments yet.
+    /// `portolan` in the case directory (inside the case's network namespace, if any) with
+    /// the case's environment, no arguments yet.
     fn base(&self) -> Command {
-        let mut cmd = Command::cargo_bin("portolan").expect("binary");
+        let mut cmd = match &self.netns {
+            Some(ns) => {
+                let mut c = Command::new("nsenter");
+                c.arg(format!("--net=/var/run/netns/{ns}"))
+                    .arg(assert_cmd::cargo::cargo_bin("portolan"));
+                c
+            }
+            None => Command::cargo_bin("portolan").expect("binary"),
+        };
         cmd.current_dir(self.dir.path())
             .env_remove("PORTOLAN_SPEC")
             .env("NO_COLOR", "1")

@@ -2,7 +2,10 @@
 
 mod alloc;
 mod commands;
+mod containers;
+mod diffs;
 mod discover;
+mod engine;
 mod errors;
 mod examples;
 mod firewall;

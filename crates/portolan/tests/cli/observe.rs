@@ -244,6 +244,81 @@ fn kill_needs_force_for_a_process_that_ignores_sigterm() {
     assert!(exited(&mut child));
 }
 
+/// Starts `sleep` with pid `pid` (the kernel's last pid set just below it, root only;
+/// other processes on the machine may take it first, so this retries).
+fn sleeper_with_pid(pid: u32) -> std::process::Child {
+    for _ in 0..200 {
+        std::fs::write("/proc/sys/kernel/ns_last_pid", (pid - 1).to_string())
+            .expect("writing /proc/sys/kernel/ns_last_pid needs root (CI runs as root)");
+        let mut c = std::process::Command::new("sleep")
+            .arg("120")
+            .spawn()
+            .expect("sleep");
+        if c.id() == pid {
+            return c;
+        }
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    panic!("could not get pid {pid} reused in 200 tries");
+}
+
+/// Regression (issue 12, item 6 — `kill` TOCTOU): after the prompt the stored pid was
+/// signalled without re-checking it still held the port, so an unrelated process that
+/// reused the pid was killed. The holder exits during the prompt and its pid goes to an
+/// innocent `sleep`; answering yes must not signal it.
+#[test]
+fn kill_never_signals_a_pid_reused_during_the_prompt() {
+    use std::io::{Read, Write};
+    let (mut holder, port) = listening_child(false);
+    let pid = holder.id();
+    // the prompt needs a terminal: `script` gives portolan one and relays our pipe to it
+    let mut session = std::process::Command::new("script")
+        .args(["-qec"])
+        .arg(format!(
+            "{} kill {port}",
+            assert_cmd::cargo::cargo_bin("portolan").display()
+        ))
+        .arg("/dev/null")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux)");
+    let mut out = session.stdout.take().expect("stdout");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 512];
+    while !String::from_utf8_lossy(&seen).contains("[y/N]") {
+        let n = out.read(&mut buf).expect("read");
+        assert!(n > 0, "no prompt: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    assert!(String::from_utf8_lossy(&seen).contains(&format!("(pid {pid}")));
+    holder.kill().expect("kill the holder");
+    holder.wait().expect("reap the holder");
+    let mut innocent = sleeper_with_pid(pid);
+    session
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"y\n")
+        .expect("answer");
+    out.read_to_end(&mut seen).expect("read the rest");
+    let status = session.wait().expect("script");
+    let text = String::from_utf8_lossy(&seen);
+    assert!(
+        text.contains(&format!("pid {pid}: no longer holds port {port}")),
+        "{text}"
+    );
+    assert_eq!(status.code(), Some(1), "{text}");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(
+        innocent.try_wait().expect("try_wait").is_none(),
+        "the process that reused pid {pid} was signalled:\n{text}"
+    );
+    innocent.kill().expect("kill sleep");
+    innocent.wait().expect("reap sleep");
+}
+
 #[test]
 fn kill_refuses_its_own_ancestors_and_free_ports() {
     // this test process is portolan's parent
@@ -271,6 +346,40 @@ fn kill_refuses_its_own_ancestors_and_free_ports() {
         .run()
         .code(2)
         .stderr_has("unknown signal");
+}
+
+/// Regression (issue 20): as root, `kill` on a port whose holder lives in a PID namespace
+/// portolan cannot see said "run as root". portolan runs here in a fresh PID namespace
+/// (`unshare --pid --mount-proc`) beside the holder's network namespace: it sees the socket,
+/// not the process, and says so without signalling anything.
+#[test]
+fn kill_as_root_names_a_holder_in_another_pid_namespace() {
+    let (mut child, port) = listening_child(false);
+    let out = std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc"])
+        .arg(assert_cmd::cargo::cargo_bin("portolan"))
+        .args(["kill", &port.to_string(), "--yes"])
+        .env(
+            "DOCKER_HOST",
+            "unix:///nonexistent/portolan-test/docker.sock",
+        )
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("unshare (util-linux)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "port {port}: no process visible from here holds it (one of another PID namespace"
+        )) && !stderr.contains("run as root"),
+        "{stderr}"
+    );
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "the holder must still run"
+    );
+    child.kill().expect("kill child");
+    child.wait().expect("reap child");
 }
 
 #[test]

@@ -19,7 +19,7 @@ use std::net::IpAddr;
 
 use portolan_model::{IpSet, Transport};
 
-use super::{Chain, FwRule, Hook, Ruleset, Verdict};
+use crate::{Chain, FwRule, Hook, Ruleset, Verdict};
 
 /// Jumps deeper than this are not followed (their traffic is assumed accepted).
 pub const MAX_DEPTH: usize = 32;
@@ -273,20 +273,8 @@ fn walk(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::firewall::{all_v4, all_v6, iptables, nft, ufw};
-    use portolan_model::IpNet;
-
-    fn fixture(name: &str) -> String {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/fixtures/firewall")
-            .join(name);
-        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-    }
-
-    fn set(nets: &[&str]) -> IpSet {
-        let v: Vec<IpNet> = nets.iter().map(|n| n.parse().unwrap()).collect();
-        IpSet::from_nets(&v)
-    }
+    use crate::testutil::{fixture, set};
+    use crate::{all_v4, all_v6, iptables, nft, ufw};
 
     fn input(port: u16) -> Packet {
         Packet {

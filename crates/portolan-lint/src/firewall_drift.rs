@@ -1,4 +1,5 @@
-//! `firewall-drift`: a deployed ruleset against the spec, per binding of one host.
+//! `firewall-drift`: a deployed ruleset (read and evaluated by `portolan-firewall`) against
+//! the spec, per binding of one host.
 //!
 //! For each binding the spec says should listen, the sources the dump lets in
 //! ([`eval::evaluate`] on the `input` path, or the `forward` path for Docker-published
@@ -18,14 +19,14 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
+use portolan_firewall::eval::{self, Decision, Packet};
+use portolan_firewall::{Hook, Kind, Ruleset, Verdict, all_v4, all_v6};
 use portolan_model::{
-    Binding, ExposureTerm, FileId, HostId, IpNet, IpSet, Loc, Model, PortRange, PortSet, Transport,
+    Binding, FileId, HostId, IpNet, IpSet, Loc, Model, PortRange, PortSet, Transport,
 };
 
-use super::eval::{self, Decision, Packet};
-use super::{Hook, Kind, Ruleset, Verdict, all_v4, all_v6};
 use crate::finding::Finding;
-use crate::reach::{Analysis, describe_sources};
+use crate::reach::{Analysis, declared_sources, describe_sources, docker_bridges};
 use crate::rules::{Rule, exposure_label, listens, socket};
 
 /// An imported dump: its syntax, parsed rules and, for locations, its text in the model's
@@ -58,10 +59,6 @@ impl Dump<'_> {
         }
         None
     }
-}
-
-fn docker_bridges() -> IpSet {
-    IpSet::from_nets(&["172.16.0.0/12".parse::<IpNet>().unwrap_or(IpNet::ANY_V4)])
 }
 
 /// A set as CIDRs, short: `0.0.0.0/0`, `192.168.1.0/24, 10.8.0.0/24`, `0.0.0.0/0 except
@@ -100,24 +97,6 @@ pub fn show(set: &IpSet) -> String {
         return format!("{} except {}", list(&wholes), list(&missing));
     }
     list(&nets)
-}
-
-/// The sources `portolan gen` lets in for binding `i` (see [`crate::reach`]).
-pub fn declared_sources(model: &Model, analysis: &Analysis, i: usize) -> IpSet {
-    let b = &model.bindings[i];
-    let r = &analysis.reach[i];
-    let mut sources = r.allowed.sources.intersection(&r.bound.sources);
-    let containers = b
-        .exposure
-        .iter()
-        .any(|t| matches!(t, ExposureTerm::HostInternal | ExposureTerm::Internal));
-    if containers
-        && r.bound.host_internal
-        && (b.bind.is_ipv4() || !r.bound.sources.ipv4().is_empty())
-    {
-        sources = sources.union(&docker_bridges());
-    }
-    sources
 }
 
 /// Host ports of `b` at which the verdict may change (rule port boundaries).
@@ -231,7 +210,7 @@ pub fn drift(model: &Model, analysis: &Analysis, host: HostId, dump: &Dump<'_>) 
         let r = &analysis.reach[i];
         let mut universe = (*r.bound.sources).clone();
         if r.bound.host_internal {
-            universe = universe.union(&docker_bridges());
+            universe = universe.union(docker_bridges());
         }
         universe = universe.intersection(&rs.covered);
         let hook = if b.publisher.bypasses_input_firewall() {

@@ -7,90 +7,17 @@
 //! else IPv4. Only the `filter` table's `INPUT` and `FORWARD` chains are base chains for the
 //! evaluator; the other tables are kept but do not filter.
 //!
-//! Of the matches, those reach depends on are kept: `-s`, `-d`, `-p`, `--dport(s)`,
-//! `--ctorigdstport`, `-i`, `--ctstate`/`--state`, `--comment`, with `!` negation for
-//! addresses, ports and interfaces. Other matches (`-m limit …`, `-o`) are recorded in
-//! [`FwRule::unmodelled`] and read as always matching. Anything that is not iptables-save
-//! syntax is an error with its line and column.
+//! Rules are read by the one iptables option grammar (`options`), which the command parser
+//! of documents shares. Anything that is not iptables-save syntax is an error with its line
+//! and column.
 
-use portolan_model::{IpSet, PortRange, PortSet, Transport};
+pub(crate) mod options;
 
-use super::{Chain, FwRule, Hook, Iface, ParseError, Ruleset, Verdict, addr_set, all_v4, all_v6};
+use portolan_model::IpSet;
 
-/// A word and its 1-based column.
-type Word = (String, usize);
+use crate::{Chain, Hook, ParseError, Ruleset, Verdict, all_v4, all_v6};
 
-/// Splits a line into words, honouring double quotes (`--comment "a b"`).
-fn words(line: &str, n: usize) -> Result<Vec<Word>, ParseError> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut start = 0;
-    let mut quoted = false;
-    let mut quote_col = 0;
-    let mut any = false;
-    let mut chars = line.chars().enumerate();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '"' => {
-                if !any {
-                    start = i + 1;
-                }
-                quoted = !quoted;
-                quote_col = i + 1;
-                any = true;
-            }
-            '\\' if quoted => {
-                if let Some((_, d)) = chars.next() {
-                    cur.push(d);
-                }
-            }
-            c if c.is_whitespace() && !quoted => {
-                if any {
-                    out.push((std::mem::take(&mut cur), start));
-                    any = false;
-                }
-            }
-            c => {
-                if !any {
-                    start = i + 1;
-                }
-                cur.push(c);
-                any = true;
-            }
-        }
-    }
-    if quoted {
-        return Err(ParseError::new(n, quote_col, "unterminated quote"));
-    }
-    if any {
-        out.push((cur, start));
-    }
-    Ok(out)
-}
-
-fn port_range(s: &str, n: usize, col: usize) -> Result<PortRange, ParseError> {
-    let bad = || ParseError::new(n, col, format!("`{s}` is not a port or port range"));
-    let p = |x: &str| x.parse::<u16>().map_err(|_| bad());
-    let (lo, hi) = s.split_once(':').unwrap_or((s, s));
-    let lo = if lo.is_empty() { 0 } else { p(lo)? };
-    let hi = if hi.is_empty() { u16::MAX } else { p(hi)? };
-    PortRange::new(lo, hi).map_err(|e| ParseError::new(n, col, format!("`{s}`: {e}")))
-}
-
-fn ports(s: &str, n: usize, col: usize) -> Result<PortSet, ParseError> {
-    let v = s
-        .split(',')
-        .map(|p| port_range(p, n, col))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(PortSet::from_ranges(v))
-}
-
-fn all_ports() -> PortSet {
-    PortSet::from_ranges([PortRange {
-        lo: 0,
-        hi: u16::MAX,
-    }])
-}
+use options::words;
 
 /// One `*table … COMMIT` section being read.
 struct Section {
@@ -221,7 +148,7 @@ pub fn parse(text: &str) -> Result<Ruleset, ParseError> {
             .iter()
             .map(|c| c.name.clone())
             .collect();
-        let r = rule(&w, n, &known, &mut sec.v6)?;
+        let r = options::rule(&w, 2, n, &known, &mut sec.v6)?.rule;
         let first = sec.first;
         if let Some(c) = rs.chains[first..].iter_mut().find(|c| c.name == *chain) {
             c.rules.push(r);
@@ -243,161 +170,11 @@ pub fn parse(text: &str) -> Result<Ruleset, ParseError> {
     Ok(rs)
 }
 
-fn rule(
-    w: &[Word],
-    n: usize,
-    chains: &[String],
-    v6: &mut Option<bool>,
-) -> Result<FwRule, ParseError> {
-    let mut r = FwRule::new(n);
-    let mut k = 2;
-    let mut family = |set: &IpSet| {
-        if v6.is_none() {
-            *v6 = Some(set.ipv4().is_empty());
-        }
-    };
-    while k < w.len() {
-        let negated = w[k].0 == "!";
-        if negated {
-            k += 1;
-        }
-        let Some((opt, col)) = w.get(k) else {
-            return Err(ParseError::new(n, w[k - 1].1, "`!` at the end of the rule"));
-        };
-        let opt = opt.as_str();
-        let val = |k: usize| {
-            w.get(k + 1)
-                .map(|(s, c)| (s.as_str(), *c))
-                .ok_or_else(|| ParseError::new(n, *col, format!("`{opt}` needs a value")))
-        };
-        match opt {
-            "-s" | "--source" | "-d" | "--destination" => {
-                let (v, c) = val(k)?;
-                let mut set = IpSet::empty();
-                for part in v.split(',') {
-                    set = set.union(&addr_set(part).map_err(|e| ParseError::new(n, c, e))?);
-                }
-                family(&set);
-                if negated {
-                    set = IpSet::everything().difference(&set);
-                }
-                if opt.starts_with("-s") || opt == "--source" {
-                    r.restrict_source(&set);
-                } else {
-                    r.destination = Some(set);
-                }
-            }
-            "-i" | "--in-interface" => {
-                r.in_iface = Some(Iface {
-                    names: vec![val(k)?.0.to_string()],
-                    negated,
-                });
-            }
-            "-p" | "--protocol" => {
-                let (v, _) = val(k)?;
-                if negated {
-                    r.unmodelled.push(format!("! -p {v}"));
-                } else {
-                    match v.to_ascii_lowercase().as_str() {
-                        "tcp" | "6" => r.transport = Some(Transport::Tcp),
-                        "udp" | "17" => r.transport = Some(Transport::Udp),
-                        "all" | "0" => {}
-                        other => r.other_protocol = Some(other.to_string()),
-                    }
-                }
-            }
-            "--dport" | "--destination-port" | "--dports" | "--destination-ports" => {
-                let (v, c) = val(k)?;
-                let mut p = ports(v, n, c)?;
-                if negated {
-                    p = all_ports().difference(&p);
-                }
-                r.dports = Some(p);
-            }
-            "--ctorigdstport" => {
-                let (v, c) = val(k)?;
-                let mut p = ports(v, n, c)?;
-                if negated {
-                    p = all_ports().difference(&p);
-                }
-                r.orig_dports = Some(p);
-            }
-            "--ctstate" | "--state" => {
-                let (v, _) = val(k)?;
-                if negated {
-                    r.unmodelled.push(format!("! {opt} {v}"));
-                } else {
-                    r.ct_states = v.split(',').map(str::to_uppercase).collect();
-                }
-            }
-            "--comment" => r.comment = Some(val(k)?.0.to_string()),
-            "-j" | "--jump" | "-g" | "--goto" => {
-                let (v, _) = val(k)?;
-                r.verdict = match v {
-                    "ACCEPT" => Verdict::Accept,
-                    "DROP" | "REJECT" => Verdict::Drop,
-                    "RETURN" => Verdict::Return,
-                    c if chains.iter().any(|x| x == c) => {
-                        if opt.starts_with("-g") || opt == "--goto" {
-                            Verdict::Goto(c.to_string())
-                        } else {
-                            Verdict::Jump(c.to_string())
-                        }
-                    }
-                    _ => Verdict::Continue,
-                };
-                // the target's own options follow; nothing after them matters
-                break;
-            }
-            "-m" | "--match" => {
-                // the module's own options follow and are read as options
-            }
-            o if o.starts_with('-') => {
-                // another match option: keep it as unmodelled, skip its value(s)
-                let mut text = if negated {
-                    format!("! {o}")
-                } else {
-                    o.to_string()
-                };
-                k += 1;
-                while k < w.len() && !w[k].0.starts_with('-') && w[k].0 != "!" {
-                    text.push(' ');
-                    text.push_str(&w[k].0);
-                    k += 1;
-                }
-                if !matches!(o, "-o" | "--out-interface") || negated {
-                    r.unmodelled.push(text);
-                }
-                continue;
-            }
-            other => {
-                return Err(ParseError::new(
-                    n,
-                    *col,
-                    format!("unexpected word `{other}`"),
-                ));
-            }
-        }
-        k += 2;
-    }
-    Ok(r)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portolan_model::IpNet;
-
-    pub(crate) fn fixture(name: &str) -> String {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/fixtures/firewall")
-            .join(name);
-        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-    }
-
-    fn set(s: &str) -> IpSet {
-        IpSet::from_nets(&[s.parse::<IpNet>().unwrap()])
-    }
+    use crate::testutil::fixture;
+    use portolan_model::{PortRange, PortSet, Transport};
 
     fn chain<'a>(rs: &'a Ruleset, name: &str) -> &'a Chain {
         rs.chains.iter().find(|c| c.name == name).unwrap()
@@ -417,7 +194,7 @@ mod tests {
             .find(|r| r.comment.as_deref() == Some("ssh.ssh"))
             .unwrap();
         assert_eq!(ssh.line, 10);
-        assert_eq!(ssh.source, Some(set("10.8.0.0/24")));
+        assert_eq!(ssh.source, Some(crate::testutil::set(&["10.8.0.0/24"])));
         assert_eq!(ssh.transport, Some(Transport::Tcp));
         assert_eq!(
             ssh.dports,

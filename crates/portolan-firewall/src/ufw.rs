@@ -4,35 +4,17 @@
 //! incoming traffic (without that line, ufw's own default, deny, is assumed). Each rule line
 //! is `TO ACTION [DIRECTION] FROM [# comment]`: `TO` is `Anywhere`, an address, ports
 //! (`22`, `22/tcp`, `80,443/tcp`, `6000:6007/tcp`) or both, or one of the common
-//! application profiles (`OpenSSH`, `Nginx Full`, …), optionally with `on IFACE`; `(v6)`
-//! marks the IPv6 twin of a rule. `ACTION` is `ALLOW`, `DENY`, `REJECT` or `LIMIT` (a rate
+//! application profiles (`OpenSSH`, `Nginx Full`, …: `portolan_model::knowledge::firewall`),
+//! optionally with `on IFACE`; `(v6)` marks the IPv6 twin of a rule. `ACTION` is `ALLOW`, `DENY`, `REJECT` or `LIMIT` (a rate
 //! limited allow). `OUT` rules do not concern inbound reach and `FWD` (routed) rules do not
 //! apply to Docker-published ports, which Docker forwards before ufw's chains: both are
 //! skipped. The rules become one `input` base chain, first match wins, as in ufw.
 
 use portolan_model::{IpSet, PortRange, PortSet, Transport};
 
-use super::{Chain, FwRule, Hook, Iface, ParseError, Ruleset, Verdict, addr_set, all_v4, all_v6};
+use portolan_model::knowledge::firewall::ufw_profile;
 
-/// Ports of the application profiles ufw ships or common packages install.
-fn profile(name: &str) -> Option<(&'static [u16], Option<Transport>)> {
-    let tcp = Some(Transport::Tcp);
-    Some(match name {
-        "OpenSSH" => (&[22], tcp),
-        "Nginx Full" | "Apache Full" | "WWW Full" => (&[80, 443], tcp),
-        "Nginx HTTP" | "Apache" | "WWW" => (&[80], tcp),
-        "Nginx HTTPS" | "Apache Secure" | "WWW Secure" => (&[443], tcp),
-        "Postfix" | "SMTP" => (&[25], tcp),
-        "Postfix SMTPS" => (&[465], tcp),
-        "Postfix Submission" => (&[587], tcp),
-        "Dovecot IMAP" => (&[143], tcp),
-        "Dovecot Secure IMAP" => (&[993], tcp),
-        "Dovecot POP3" => (&[110], tcp),
-        "Dovecot Secure POP3" => (&[995], tcp),
-        "Bind9" => (&[53], None),
-        _ => return None,
-    })
-}
+use crate::{Chain, FwRule, Hook, Iface, ParseError, Ruleset, Verdict, addr_set, all_v4, all_v6};
 
 /// `22`, `22/tcp`, `80,443/tcp`, `6000:6007/udp`.
 fn port_spec(s: &str) -> Option<(PortSet, Option<Transport>)> {
@@ -104,7 +86,7 @@ fn side(words: &[(&str, usize)], n: usize) -> Result<Side, ParseError> {
     }
     if !app.is_empty() {
         let name = app.join(" ");
-        let Some((ports, transport)) = profile(&name) else {
+        let Some(profile) = ufw_profile(&name) else {
             return Err(ParseError::new(
                 n,
                 app_col,
@@ -114,8 +96,8 @@ fn side(words: &[(&str, usize)], n: usize) -> Result<Side, ParseError> {
             ));
         };
         s.ports = Some((
-            PortSet::from_ranges(ports.iter().map(|p| PortRange::single(*p))),
-            transport,
+            PortSet::from_ranges(profile.ports.iter().map(|p| PortRange::single(*p))),
+            profile.transport,
         ));
         s.app = Some(name);
     }
@@ -304,7 +286,7 @@ pub fn parse(text: &str) -> Result<Ruleset, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use portolan_model::IpNet;
+    use crate::testutil::set;
 
     const STATUS: &str = "Status: active
 Logging: on (low)
@@ -327,10 +309,6 @@ Nginx Full                 ALLOW IN    Anywhere
 8000/tcp                   ALLOW IN    2001:db8::/32
 ";
 
-    fn set(n: &str) -> IpSet {
-        IpSet::from_nets(&[n.parse::<IpNet>().unwrap()])
-    }
-
     #[test]
     fn reads_status_verbose() {
         let rs = parse(STATUS).unwrap();
@@ -343,7 +321,7 @@ Nginx Full                 ALLOW IN    Anywhere
             (8, Verdict::Accept, Some(Transport::Tcp))
         );
         assert_eq!(r.source, Some(all_v4()));
-        assert_eq!(c.rules[2].source, Some(set("192.168.1.0/24")));
+        assert_eq!(c.rules[2].source, Some(set(&["192.168.1.0/24"])));
         assert_eq!(c.rules[2].comment.as_deref(), Some("kkt"));
         let range = c.rules[3].dports.as_ref().unwrap();
         assert_eq!(
@@ -353,10 +331,10 @@ Nginx Full                 ALLOW IN    Anywhere
         assert_eq!(c.rules[4].dports.as_ref().unwrap().len(), 2);
         assert_eq!(c.rules[5].in_iface.as_ref().unwrap().names, ["eth1"]);
         assert_eq!(c.rules[5].dports, None);
-        assert_eq!(c.rules[6].destination, Some(set("192.168.1.10/32")));
+        assert_eq!(c.rules[6].destination, Some(set(&["192.168.1.10/32"])));
         assert_eq!(c.rules[7].dports.as_ref().unwrap().len(), 2);
         assert_eq!(c.rules[8].source, Some(all_v6()));
-        assert_eq!(c.rules[10].source, Some(set("2001:db8::/32")));
+        assert_eq!(c.rules[10].source, Some(set(&["2001:db8::/32"])));
     }
 
     #[test]
