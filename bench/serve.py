@@ -1,24 +1,36 @@
 #!/usr/bin/env python3
-"""Load generator for `portolan serve` on loopback (issue 7's performance goals).
+"""Load generator for `portolan serve` on loopback (issues 7 and 15's performance goals).
 
 Starts the release binary on SQLite (a temp file) and, with --postgres, on a PostgreSQL 15
-server it starts itself (initdb/pg_ctl, as the `postgres` user when run as root), pushes a
-spec with a 10,000-port project, then measures:
+server it starts itself (initdb/pg_ctl, as the `postgres` user when run as root; durable
+settings, fsync on), pushes a spec, then measures:
 
   allocations: ALLOCS POST /api/v1/allocate from CONCURRENCY keep-alive connections
                -> allocations/s, p50/p99 latency, duplicates (must be 0), all present in
                GET /bindings
-  reads:       GET /api/v1/projects for SECONDS from READERS processes (or wrk, when
-               installed, which is lighter than Python on a 2-core machine) -> req/s
+  reads:       GET /api/v1/projects for SECONDS with wrk (-t2 -c64) when installed (lighter
+               than Python on a 2-core machine), else READERS Python processes -> req/s
 
-Goals: >= 1,000 allocations/s with p99 < 50 ms and zero duplicates; reads >= 10,000 req/s.
-The load generator runs on the same machine as the server and competes for its cores.
+The spec: by default a realistic large one from bench/gen_spec.py (--services, --hosts,
+--projects: 10,000 services on 200 hosts in 1,000 projects) plus a `load` project with
+room for the allocations; --small keeps the old two-project spec.
+
+With --baseline BIN, the baseline binary and PORTOLAN_BIN run interleaved (--rounds
+times each, fresh database every run) and the medians are printed side by side with the
+ratio subject/baseline. The load average is printed with every run.
+
+Goals: >= 2,000 allocations/s with p99 < 50 ms at 64 in flight and zero duplicates; reads
+>= 10,000 req/s with 1,000 projects — on SQLite and PostgreSQL. The load generator runs on
+the same machine as the server and competes for its cores.
 
 usage: bench/serve.py [--postgres] [--allocs 2000] [--concurrency 64] [--seconds 10]
+                      [--services N --hosts N --projects N | --small]
+                      [--baseline BIN --rounds 3]
 """
 
 import argparse
 import http.client
+import statistics
 import json
 import multiprocessing
 import os
@@ -73,11 +85,25 @@ def start_postgres(tmp):
     return f"postgres://postgres@127.0.0.1:{port}/postgres", stop
 
 
-def serve(db, cwd):
-    tok = subprocess.run([BIN, "token", "create", "--role", "admin", "--db", db],
+def large_spec(a):
+    """A realistic spec from gen_spec.py plus a `load` project the allocations draw from
+    (above the generated ranges, below the Linux ephemeral range)."""
+    out = os.path.join(tempfile.mkdtemp(), "large.toml")
+    subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gen_spec.py"), str(a.services),
+                    str(a.hosts), str(a.projects), out], check=True)
+    with open(out) as f:
+        text = f.read()
+    text += '\n[hosts.app1]\nenvironment = "production"\n\n' \
+            '[projects.load]\nrange = "20000-32767"\n'
+    return text
+
+
+def serve(bin_, db, cwd):
+    tok = subprocess.run([bin_, "token", "create", "--role", "admin", "--db", db],
                          check=True, capture_output=True, text=True, cwd=cwd).stdout.strip()
-    p = subprocess.Popen([BIN, "serve", "--db", db, "--listen", "127.0.0.1:0",
-                          "--rate-limit", "0", "-q"], stdout=subprocess.PIPE, cwd=cwd, text=True)
+    p = subprocess.Popen([bin_, "serve", "--db", db, "--listen", "127.0.0.1:0",
+                          "--rate-limit", "0", "--max-body", str(256 << 20), "-q"],
+                         stdout=subprocess.PIPE, cwd=cwd, text=True)
     line = p.stdout.readline()
     url = next(w for w in line.split() if w.startswith("http://"))
     host, port = url[len("http://"):].split(":")
@@ -168,26 +194,54 @@ def bench_reads(host, port, tok, seconds, readers):
                              capture_output=True, text=True).stdout
         rps = next((float(l.split()[1]) for l in out.splitlines() if l.startswith("Requests/sec")), 0)
         p99 = next((l.split()[1] for l in out.splitlines() if l.strip().startswith("99%")), "?")
-        return {"client": "wrk -t2 -c64", "per_second": round(rps), "p99": p99}
+        return {"client": "wrk -t2 -c64", "per_second": round(rps), "p99": p99,
+                "errors": sum(int(x) for l in out.splitlines() if "Non-2xx" in l for x in l.split()[-1:])}
     with multiprocessing.Pool(readers) as pool:
         counts = pool.map(reader, [(host, port, tok, seconds)] * readers)
     return {"client": f"python, {readers} processes", "per_second": round(sum(counts) / seconds)}
 
 
-def run(name, db, cwd, a):
-    proc, host, port, tok = serve(db, cwd)
+def load_average():
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def run(label, bin_, name, db, cwd, a, spec):
+    proc, host, port, tok = serve(bin_, db, cwd)
     try:
-        conn = http.client.HTTPConnection(host, port, timeout=60)
-        status, data = request(conn, "PUT", "/api/v1/spec", tok, SPEC, "application/toml")
+        conn = http.client.HTTPConnection(host, port, timeout=600)
+        t = time.perf_counter()
+        status, data = request(conn, "PUT", "/api/v1/spec", tok, spec.encode(), "application/toml")
         assert status == 200, data
-        allocs = bench_allocs(host, port, tok, a.allocs, a.concurrency)
+        push = round(time.perf_counter() - t, 2)
+        load = load_average()
+        # one warm-up read: the first may build caches
+        request(conn, "GET", "/api/v1/projects", tok)
         reads = bench_reads(host, port, tok, a.seconds, a.readers)
-        result = {"backend": name, "alloc": allocs, "reads": reads}
-        print(json.dumps(result, indent=2), flush=True)
+        allocs = bench_allocs(host, port, tok, a.allocs, a.concurrency)
+        result = {"binary": label, "backend": name, "push_s": push, "alloc": allocs,
+                  "reads": reads, "loadavg": f"{load} -> {load_average()}"}
+        print(json.dumps(result), flush=True)
         return result
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def database(name, tmp, pg, n):
+    if name == "sqlite":
+        return f"sqlite://{tmp}/bench-{n}.db"
+    url, admin = pg
+    subprocess.run(admin + ["-c", f"CREATE DATABASE bench{n}"], check=True, capture_output=True)
+    return url.rsplit("/", 1)[0] + f"/bench{n}"
+
+
+def summary(results):
+    med = lambda xs: statistics.median(xs) if xs else float("nan")
+    return {
+        "alloc_per_s": med([r["alloc"]["per_second"] for r in results]),
+        "p99_ms": med([r["alloc"]["p99_ms"] for r in results]),
+        "reads_per_s": med([r["reads"]["per_second"] for r in results]),
+    }
 
 
 def main():
@@ -197,23 +251,58 @@ def main():
     ap.add_argument("--concurrency", type=int, default=64)
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--readers", type=int, default=4)
+    ap.add_argument("--services", type=int, default=10000)
+    ap.add_argument("--hosts", type=int, default=200)
+    ap.add_argument("--projects", type=int, default=1000)
+    ap.add_argument("--small", action="store_true", help="the old two-project spec")
+    ap.add_argument("--baseline", help="a second binary, run interleaved as the anchor")
+    ap.add_argument("--rounds", type=int, default=1)
     a = ap.parse_args()
-    if not os.path.exists(BIN):
-        sys.exit(f"{BIN} missing: cargo build --release -p portolan")
+    for b in [BIN] + ([a.baseline] if a.baseline else []):
+        if not os.path.exists(b):
+            sys.exit(f"{b} missing: cargo build --release -p portolan")
+    spec = SPEC if a.small else large_spec(a)
+    binaries = ([("baseline", a.baseline)] if a.baseline else []) + [("subject", BIN)]
+    print(f"# spec: {'small' if a.small else f'{a.services} services, {a.hosts} hosts, {a.projects} projects'}"
+          f" ({len(spec) // 1024} KiB); load average {load_average()}", flush=True)
     ok = True
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        results = [run("sqlite", f"sqlite://{tmp}/bench.db", tmp, a)]
+        engines = [("sqlite", None)]
+        pgdir = None
         if a.postgres:
             pgdir = tempfile.mkdtemp()
             url, stop = start_postgres(pgdir)
-            try:
-                results.append(run("postgres", url, tmp, a))
-            finally:
+            pre = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+            admin = pre + [f"{PG}/psql", "-h", pgdir, "-p", url.split(":")[-1].split("/")[0],
+                           "-U", "postgres", "-d", "postgres", "-Xq"]
+            engines.append(("postgres", (url, admin)))
+        try:
+            n = 0
+            for _ in range(a.rounds):
+                for engine, pg in engines:
+                    for label, bin_ in binaries:
+                        n += 1
+                        r = run(label, bin_, engine, database(engine, tmp, pg, n), tmp, a, spec)
+                        results.setdefault((engine, label), []).append(r)
+                        al = r["alloc"]
+                        ok &= al["duplicates"] == 0 and al["missing_from_bindings"] == 0 and al["errors"] == 0
+        finally:
+            if pgdir:
                 stop()
                 shutil.rmtree(pgdir, ignore_errors=True)
-    for r in results:
-        al = r["alloc"]
-        ok &= al["duplicates"] == 0 and al["missing_from_bindings"] == 0 and al["errors"] == 0
+    for engine, _ in engines:
+        subject = summary(results[(engine, "subject")])
+        line = f"{engine:8} subject: {subject['alloc_per_s']:.0f} allocs/s, p99 {subject['p99_ms']:.1f} ms, " \
+               f"{subject['reads_per_s']:.0f} reads/s"
+        if a.baseline:
+            base = summary(results[(engine, "baseline")])
+            line += f" | baseline: {base['alloc_per_s']:.0f} allocs/s, p99 {base['p99_ms']:.1f} ms, " \
+                    f"{base['reads_per_s']:.0f} reads/s | ratio subject/baseline: " \
+                    f"allocs {subject['alloc_per_s'] / base['alloc_per_s']:.2f}x, " \
+                    f"p99 {subject['p99_ms'] / base['p99_ms']:.2f}x, " \
+                    f"reads {subject['reads_per_s'] / max(1, base['reads_per_s']):.2f}x"
+        print(line)
     sys.exit(0 if ok else 1)
 
 

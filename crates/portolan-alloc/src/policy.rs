@@ -132,11 +132,86 @@ pub fn reservation_expired(until: Option<&str>, now: i64) -> bool {
     until.is_some_and(|u| u < date_of(now).as_str())
 }
 
-/// Everything the policy needs to judge one port, computed once per request.
-struct View {
-    bound: PortSet,
+/// The ports a model holds at one instant — bound by live services, held by live
+/// reservations, and those of expired leases (free again, but their services must go) —
+/// computed once and reusable for any number of requests against the same model and
+/// instant (a registry plans a whole batch of allocations against one; see
+/// [`allocate_with`]).
+#[derive(Clone, Debug)]
+pub struct Taken {
+    now: i64,
+    /// Sorted, disjoint, not adjacent (as a `PortSet` holds them), kept so by [`Taken::bind`].
+    bound: Vec<PortRange>,
     expired: Vec<(PortRange, ServiceId)>,
     reserved: PortSet,
+}
+
+impl Taken {
+    /// What `model` holds at `now`.
+    pub fn new(model: &Model, now: i64) -> Taken {
+        let mut bound = Vec::new();
+        let mut expired = Vec::new();
+        for (i, s) in model.services.iter().enumerate() {
+            let sid = ServiceId::from_index(i);
+            let gone = s.lease_until.is_some_and(|t| t <= now);
+            for b in &model.bindings[s.bindings.clone()] {
+                if gone {
+                    expired.push((b.ports, sid));
+                } else {
+                    bound.push(b.ports);
+                }
+            }
+        }
+        let reserved = PortSet::from_ranges(
+            model
+                .reservations
+                .iter()
+                .filter(|r| !reservation_expired(r.until.as_deref(), now))
+                .flat_map(|r| r.ports.ranges().iter().copied()),
+        );
+        Taken {
+            now,
+            bound: PortSet::from_ranges(bound).ranges().to_vec(),
+            expired,
+            reserved,
+        }
+    }
+
+    /// The instant it was computed for.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// Counts `ports` as bound from now on: a planner that hands them out and keeps
+    /// planning on the same model (the registry, within a batch) marks them here.
+    pub fn bind(&mut self, ports: PortRange) {
+        // the ranges that touch or overlap `ports` merge with it
+        let first = self
+            .bound
+            .partition_point(|r| u32::from(r.hi) + 1 < u32::from(ports.lo));
+        let last = self
+            .bound
+            .partition_point(|r| u32::from(r.lo) <= u32::from(ports.hi) + 1);
+        let mut merged = ports;
+        if let Some(r) = self.bound.get(first..last) {
+            if let (Some(a), Some(b)) = (r.first(), r.last()) {
+                merged.lo = merged.lo.min(a.lo);
+                merged.hi = merged.hi.max(b.hi);
+            }
+        }
+        self.bound.splice(first..last, [merged]);
+    }
+
+    /// The last port of the bound run `port` is in, if it is bound.
+    fn bound_until(&self, port: u16) -> Option<u16> {
+        let i = self.bound.partition_point(|r| r.hi < port);
+        self.bound.get(i).filter(|r| r.contains(port)).map(|r| r.hi)
+    }
+}
+
+/// Everything the policy needs to judge one port of one request.
+struct View<'t> {
+    taken: &'t Taken,
     ephemeral: PortRange,
 }
 
@@ -265,46 +340,21 @@ pub fn pool(
     Ok((range, label))
 }
 
-fn view(model: &Model, host: Option<HostId>, now: i64) -> View {
-    let mut bound = Vec::new();
-    let mut expired = Vec::new();
-    for (i, s) in model.services.iter().enumerate() {
-        let sid = ServiceId::from_index(i);
-        let gone = s.lease_until.is_some_and(|t| t <= now);
-        for b in &model.bindings[s.bindings.clone()] {
-            if gone {
-                expired.push((b.ports, sid));
-            } else {
-                bound.push(b.ports);
-            }
-        }
-    }
-    let reserved = PortSet::from_ranges(
-        model
-            .reservations
-            .iter()
-            .filter(|r| !reservation_expired(r.until.as_deref(), now))
-            .flat_map(|r| r.ports.ranges().iter().copied()),
-    );
+fn view<'t>(model: &Model, taken: &'t Taken, host: Option<HostId>) -> View<'t> {
     let ephemeral = match host {
         Some(h) => model.host(h).ephemeral,
         None => model
             .host_named(IMPLICIT_HOST)
             .map_or(LINUX_EPHEMERAL, |h| model.host(h).ephemeral),
     };
-    View {
-        bound: PortSet::from_ranges(bound),
-        expired,
-        reserved,
-        ephemeral,
-    }
+    View { taken, ephemeral }
 }
 
-impl View {
+impl View<'_> {
     fn unavailable(&self, port: u16, occupied: &Occupied) -> Option<Unavailable> {
-        if self.bound.contains(port) {
+        if self.taken.bound_until(port).is_some() {
             Some(Unavailable::Bound)
-        } else if self.reserved.contains(port) {
+        } else if self.taken.reserved.contains(port) {
             Some(Unavailable::Reserved)
         } else if is_collision_port(port) {
             Some(Unavailable::WellKnown)
@@ -330,7 +380,8 @@ pub fn unavailable(
     port: u16,
 ) -> Result<Option<Unavailable>, AllocError> {
     let host = req.host.map(|h| find_host(model, h)).transpose()?;
-    Ok(view(model, host, now).unavailable(port, occupied))
+    let taken = Taken::new(model, now);
+    Ok(view(model, &taken, host).unavailable(port, occupied))
 }
 
 /// Picks the port(s) for `req`: the lowest free run of `req.count` consecutive ports of the
@@ -341,15 +392,41 @@ pub fn allocate(
     occupied: &Occupied,
     now: i64,
 ) -> Result<Allocation, AllocError> {
+    allocate_with(model, &Taken::new(model, now), req, occupied)
+}
+
+/// [`allocate`] at the instant of `taken`, which must have been computed from `model`
+/// ([`Taken::new`]): the same answer, without recomputing what the model holds.
+pub fn allocate_with(
+    model: &Model,
+    taken: &Taken,
+    req: &Request<'_>,
+    occupied: &Occupied,
+) -> Result<Allocation, AllocError> {
     let (pool, label) = pool(model, req.project, req.block)?;
     let host = req.host.map(|h| find_host(model, h)).transpose()?;
-    let v = view(model, host, now);
+    let v = view(model, taken, host);
     let count = u32::from(req.count.max(1));
     let mut best: Option<PortRange> = None;
     let mut usage = std::collections::BTreeMap::<Unavailable, u32>::new();
-    for r in pool.ranges() {
+    'pool: for r in pool.ranges() {
         let mut run_start: Option<u16> = None;
-        for p in r.ports() {
+        let mut next = Some(r.lo);
+        while let Some(p) = next.filter(|p| *p <= r.hi) {
+            next = p.checked_add(1);
+            // without a wish, the first run found is the lowest: the rest cannot beat it
+            // (the tally of unavailable ports only matters when nothing is found)
+            if best.is_some() && req.near.is_none() {
+                break 'pool;
+            }
+            // a bound run is skipped whole (bound is the first reason, so the tally is exact)
+            if let Some(end) = taken.bound_until(p) {
+                let end = end.min(r.hi);
+                *usage.entry(Unavailable::Bound).or_default() += u32::from(end - p) + 1;
+                run_start = None;
+                next = end.checked_add(1);
+                continue;
+            }
             if let Some(why) = v.unavailable(p, occupied) {
                 *usage.entry(why).or_default() += 1;
                 run_start = None;
@@ -386,7 +463,7 @@ pub fn allocate(
                 .collect(),
         });
     };
-    let mut displaced: Vec<ServiceId> = v
+    let mut displaced: Vec<ServiceId> = taken
         .expired
         .iter()
         .filter(|(r, _)| r.overlaps(&ports))

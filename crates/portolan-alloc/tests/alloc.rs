@@ -2,7 +2,7 @@
 //! (snapshots of specs full of comments; parse → render is the identity on every example).
 
 use portolan_alloc::edit::{NewReservation, NewService, SpecDoc};
-use portolan_alloc::policy::{Unavailable, unavailable};
+use portolan_alloc::policy::{Taken, Unavailable, allocate_with, unavailable};
 use portolan_alloc::{AllocError, Occupied, Request, allocate};
 use portolan_model::knowledge::{blocked_by, is_collision_port};
 use portolan_model::spec::Timestamp;
@@ -160,12 +160,47 @@ proptest! {
                 };
                 prop_assert_eq!(a.ports.lo, want);
             }
-            Err(AllocError::Full { total, .. }) => {
+            Err(AllocError::Full { total, usage, .. }) => {
                 prop_assert!(starts.is_empty(), "full, but {:?} fit", starts);
                 prop_assert_eq!(total as usize, pool.len());
+                // the tally (bound runs are skipped whole) counts each port by its first reason
+                let mut want = std::collections::BTreeMap::<Unavailable, u32>::new();
+                for p in &pool {
+                    if let Ok(Some(why)) = unavailable(&model, &req, &occupied, NOW, *p) {
+                        *want.entry(why).or_default() += 1;
+                    }
+                }
+                let want: Vec<(String, u32)> =
+                    want.into_iter().map(|(k, n)| (k.label().to_string(), n)).collect();
+                prop_assert_eq!(usage, want);
             }
             Err(e) => prop_assert!(false, "unexpected error {e}"),
         }
+    }
+
+    /// A planner that marks the ports it handed out as bound ([`Taken::bind`]) and keeps
+    /// planning gets the ports a fresh call with them occupied gets.
+    #[test]
+    fn bound_marks_pick_what_occupied_ports_pick(
+        s in state(), count in 1u16..4, near in prop::option::of(4990u16..50000),
+    ) {
+        let model = portolan_model::load_str("ports.toml", &spec_text(&s)).expect("spec loads");
+        let req = Request {
+            project: "p",
+            block: None,
+            host: Some("h1"),
+            transport: Transport::Tcp,
+            count,
+            near,
+        };
+        let occupied: Occupied = s.occupied.iter().copied().collect();
+        let mut taken = Taken::new(&model, NOW);
+        for p in &s.occupied {
+            taken.bind(PortRange { lo: *p, hi: *p });
+        }
+        let fresh = allocate(&model, &req, &occupied, NOW).map(|a| a.ports);
+        let marked = allocate_with(&model, &taken, &req, &Occupied::new()).map(|a| a.ports);
+        prop_assert_eq!(fresh.ok(), marked.ok());
     }
 }
 

@@ -19,7 +19,8 @@ use std::net::IpAddr;
 
 use portolan_model::{IpSet, Transport};
 
-use crate::{Chain, FwRule, Hook, Ruleset, Verdict};
+use crate::index::RuleIndex;
+use crate::{FwRule, Hook, Ruleset, Verdict};
 
 /// Jumps deeper than this are not followed (their traffic is assumed accepted).
 pub const MAX_DEPTH: usize = 32;
@@ -75,46 +76,175 @@ struct Flow {
     returned: IpSet,
 }
 
-/// Which sources `rs` lets through for `p`.
+/// Which sources `rs` lets through for `p` (indexes `rs` first: to evaluate many packets,
+/// build an [`Evaluator`] once).
 pub fn evaluate(rs: &Ruleset, p: &Packet) -> Outcome {
-    let universe = rs.covered.clone();
-    let mut out = Outcome {
-        accepted: universe.clone(),
-        decisions: Vec::new(),
-    };
-    let mut bases: Vec<&Chain> = rs
-        .chains
-        .iter()
-        .filter(|c| c.hook == Some(p.hook))
-        .collect();
-    bases.sort_by_key(|c| c.priority);
-    for c in bases {
-        let seen = c.scope.intersection(&universe);
-        let flow = walk(rs, c, seen.clone(), p, 0, &mut out.decisions);
-        let mut accepted = flow.accepted;
-        let rest = flow.returned;
-        if !rest.is_empty() {
-            let (v, line) = c.policy.clone().unwrap_or((Verdict::Accept, c.line));
-            let ok = v == Verdict::Accept;
-            if ok {
-                accepted = accepted.union(&rest);
-            }
-            out.decisions.push(Decision {
-                sources: rest,
-                accepted: ok,
-                line,
-                chain: c.name.clone(),
-                policy: true,
-                returned: false,
-                comment: None,
-                assumed: Vec::new(),
-            });
+    Evaluator::new(rs).evaluate(p)
+}
+
+/// A ruleset with its [`RuleIndex`]: evaluates packets against the rules that can match
+/// their port only.
+#[derive(Debug)]
+pub struct Evaluator<'a> {
+    rs: &'a Ruleset,
+    index: RuleIndex,
+}
+
+impl<'a> Evaluator<'a> {
+    /// Indexes `rs`.
+    pub fn new(rs: &'a Ruleset) -> Self {
+        Evaluator {
+            rs,
+            index: RuleIndex::new(rs),
         }
-        // other families pass this chain untouched
-        let passes = accepted.union(&universe.difference(&seen));
-        out.accepted = out.accepted.intersection(&passes);
     }
-    out
+
+    /// Without the port index: every rule is tried (the reference the index is tested
+    /// against).
+    pub fn unindexed(rs: &'a Ruleset) -> Self {
+        Evaluator {
+            rs,
+            index: RuleIndex::unindexed(rs),
+        }
+    }
+
+    /// The ruleset.
+    pub fn ruleset(&self) -> &'a Ruleset {
+        self.rs
+    }
+
+    /// Its index.
+    pub fn index(&self) -> &RuleIndex {
+        &self.index
+    }
+
+    /// Which sources the ruleset lets through for `p`.
+    pub fn evaluate(&self, p: &Packet) -> Outcome {
+        let rs = self.rs;
+        let universe = rs.covered.clone();
+        let mut out = Outcome {
+            accepted: universe.clone(),
+            decisions: Vec::new(),
+        };
+        let mut bases: Vec<usize> = (0..rs.chains.len())
+            .filter(|k| rs.chains[*k].hook == Some(p.hook))
+            .collect();
+        bases.sort_by_key(|k| rs.chains[*k].priority);
+        for k in bases {
+            let c = &rs.chains[k];
+            let seen = c.scope.intersection(&universe);
+            let flow = self.walk(k, seen.clone(), p, 0, &mut out.decisions);
+            let mut accepted = flow.accepted;
+            let rest = flow.returned;
+            if !rest.is_empty() {
+                let (v, line) = c.policy.clone().unwrap_or((Verdict::Accept, c.line));
+                let ok = v == Verdict::Accept;
+                if ok {
+                    accepted = accepted.union(&rest);
+                }
+                out.decisions.push(Decision {
+                    sources: rest,
+                    accepted: ok,
+                    line,
+                    chain: c.name.clone(),
+                    policy: true,
+                    returned: false,
+                    comment: None,
+                    assumed: Vec::new(),
+                });
+            }
+            // other families pass this chain untouched
+            let passes = accepted.union(&universe.difference(&seen));
+            out.accepted = out.accepted.intersection(&passes);
+        }
+        out
+    }
+
+    fn walk(
+        &self,
+        ck: usize,
+        seen: IpSet,
+        p: &Packet,
+        depth: usize,
+        decisions: &mut Vec<Decision>,
+    ) -> Flow {
+        let c = &self.rs.chains[ck];
+        let mut remaining = seen;
+        let mut accepted = IpSet::empty();
+        let mut returned = IpSet::empty();
+        for pos in self.index.candidates(ck, p.port, p.orig_port) {
+            let r = &c.rules[pos];
+            if remaining.is_empty() {
+                break;
+            }
+            let lets_in = matches!(
+                r.verdict,
+                Verdict::Accept | Verdict::Jump(_) | Verdict::Goto(_)
+            );
+            let mut assumed = Vec::new();
+            if matches!(r.verdict, Verdict::Continue) || !matches(r, p, lets_in, &mut assumed) {
+                continue;
+            }
+            let matched = match &r.source {
+                None => remaining.clone(),
+                Some(s) => remaining.intersection(s),
+            };
+            if matched.is_empty() {
+                continue;
+            }
+            let mut record = |sources: IpSet, ok: bool, ret: bool, assumed: Vec<String>| {
+                decisions.push(Decision {
+                    sources,
+                    accepted: ok,
+                    line: r.line,
+                    chain: c.name.clone(),
+                    policy: false,
+                    returned: ret,
+                    comment: r.comment.clone(),
+                    assumed,
+                });
+            };
+            remaining = remaining.difference(&matched);
+            match &r.verdict {
+                Verdict::Accept => {
+                    accepted = accepted.union(&matched);
+                    record(matched, true, false, assumed);
+                }
+                Verdict::Drop => record(matched, false, false, assumed),
+                Verdict::Return => {
+                    returned = returned.union(&matched);
+                    record(matched, true, true, assumed);
+                }
+                Verdict::Jump(t) | Verdict::Goto(t) => match self.index.chain(c.group, t) {
+                    Some(target) if depth < MAX_DEPTH => {
+                        let sub = self.walk(target, matched, p, depth + 1, decisions);
+                        accepted = accepted.union(&sub.accepted);
+                        if matches!(r.verdict, Verdict::Jump(_)) {
+                            remaining = remaining.union(&sub.returned);
+                        } else {
+                            returned = returned.union(&sub.returned);
+                        }
+                    }
+                    Some(_) => {
+                        accepted = accepted.union(&matched);
+                        assumed.push(format!(
+                            "jumps nest deeper than {MAX_DEPTH}: assumed to accept"
+                        ));
+                        record(matched, true, false, assumed);
+                    }
+                    None => {
+                        // not a chain of this table: a target without a verdict
+                        remaining = remaining.union(&matched);
+                    }
+                },
+                Verdict::Continue => remaining = remaining.union(&matched),
+            }
+        }
+        Flow {
+            accepted,
+            returned: returned.union(&remaining),
+        }
+    }
 }
 
 /// Whether `r` can match `p` (sources aside); `lets_in` tells the direction to err in.
@@ -178,96 +308,6 @@ fn matches(r: &FwRule, p: &Packet, lets_in: bool, assumed: &mut Vec<String>) -> 
             .map(|u| format!("`{u}` read as always matching")),
     );
     true
-}
-
-fn walk(
-    rs: &Ruleset,
-    c: &Chain,
-    seen: IpSet,
-    p: &Packet,
-    depth: usize,
-    decisions: &mut Vec<Decision>,
-) -> Flow {
-    let mut remaining = seen;
-    let mut accepted = IpSet::empty();
-    let mut returned = IpSet::empty();
-    for r in &c.rules {
-        if remaining.is_empty() {
-            break;
-        }
-        let lets_in = matches!(
-            r.verdict,
-            Verdict::Accept | Verdict::Jump(_) | Verdict::Goto(_)
-        );
-        let mut assumed = Vec::new();
-        if matches!(r.verdict, Verdict::Continue) || !matches(r, p, lets_in, &mut assumed) {
-            continue;
-        }
-        let matched = match &r.source {
-            None => remaining.clone(),
-            Some(s) => remaining.intersection(s),
-        };
-        if matched.is_empty() {
-            continue;
-        }
-        let mut record = |sources: IpSet, ok: bool, ret: bool, assumed: Vec<String>| {
-            decisions.push(Decision {
-                sources,
-                accepted: ok,
-                line: r.line,
-                chain: c.name.clone(),
-                policy: false,
-                returned: ret,
-                comment: r.comment.clone(),
-                assumed,
-            });
-        };
-        remaining = remaining.difference(&matched);
-        match &r.verdict {
-            Verdict::Accept => {
-                accepted = accepted.union(&matched);
-                record(matched, true, false, assumed);
-            }
-            Verdict::Drop => record(matched, false, false, assumed),
-            Verdict::Return => {
-                returned = returned.union(&matched);
-                record(matched, true, true, assumed);
-            }
-            Verdict::Jump(t) | Verdict::Goto(t) => {
-                let target = rs
-                    .chains
-                    .iter()
-                    .find(|x| x.group == c.group && x.name == *t && x.hook.is_none());
-                match target {
-                    Some(target) if depth < MAX_DEPTH => {
-                        let sub = walk(rs, target, matched, p, depth + 1, decisions);
-                        accepted = accepted.union(&sub.accepted);
-                        if matches!(r.verdict, Verdict::Jump(_)) {
-                            remaining = remaining.union(&sub.returned);
-                        } else {
-                            returned = returned.union(&sub.returned);
-                        }
-                    }
-                    Some(_) => {
-                        accepted = accepted.union(&matched);
-                        assumed.push(format!(
-                            "jumps nest deeper than {MAX_DEPTH}: assumed to accept"
-                        ));
-                        record(matched, true, false, assumed);
-                    }
-                    None => {
-                        // not a chain of this table: a target without a verdict
-                        remaining = remaining.union(&matched);
-                    }
-                }
-            }
-            Verdict::Continue => remaining = remaining.union(&matched),
-        }
-    }
-    Flow {
-        accepted,
-        returned: returned.union(&remaining),
-    }
 }
 
 #[cfg(test)]

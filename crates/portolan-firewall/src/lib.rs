@@ -28,8 +28,10 @@
 mod addr;
 pub mod command;
 pub mod eval;
+pub mod index;
 pub mod iptables;
 pub mod nft;
+pub mod shadow;
 pub mod ufw;
 
 pub use addr::{addr_set, all_v4, all_v6, range_set};

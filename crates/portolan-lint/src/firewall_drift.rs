@@ -2,7 +2,7 @@
 //! the spec, per binding of one host.
 //!
 //! For each binding the spec says should listen, the sources the dump lets in
-//! ([`eval::evaluate`] on the `input` path, or the `forward` path for Docker-published
+//! ([`portolan_firewall::eval`] on the `input` path, or the `forward` path for Docker-published
 //! ports) are compared with the declared sources — exactly what `portolan gen` would allow:
 //! the declared reach (exposure plus inbound flows) within what the bind address can be
 //! reached from at all, plus the Docker bridge range when containers are declared. Only the
@@ -19,7 +19,7 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use portolan_firewall::eval::{self, Decision, Packet};
+use portolan_firewall::eval::{Decision, Evaluator, Packet};
 use portolan_firewall::{Hook, Kind, Ruleset, Verdict, all_v4, all_v6};
 use portolan_model::{
     Binding, FileId, HostId, IpNet, IpSet, Loc, Model, PortRange, PortSet, Transport,
@@ -42,23 +42,55 @@ pub struct Dump<'a> {
     pub text: &'a str,
     /// How to name it in messages (`rules.nft`, `iptables-save`).
     pub name: &'a str,
+    /// Byte offset of each line (so a location is a lookup, not a scan).
+    line_starts: Vec<usize>,
 }
 
-impl Dump<'_> {
-    /// The location of a whole line (trimmed) of the dump.
-    fn line_loc(&self, line: usize) -> Option<Loc> {
-        let file = self.file?;
-        let mut start = 0;
-        for (i, l) in self.text.split_inclusive('\n').enumerate() {
-            if i + 1 == line {
-                let body = l.trim_end();
-                let indent = body.len() - body.trim_start().len();
-                return Some(Loc::new(file, &(start + indent..start + body.len())));
-            }
-            start += l.len();
+impl<'a> Dump<'a> {
+    /// A dump of `kind` read from `text` (named `name`; in the source map as `file`).
+    pub fn new(
+        kind: Kind,
+        ruleset: &'a Ruleset,
+        file: Option<FileId>,
+        text: &'a str,
+        name: &'a str,
+    ) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(line_ends(text));
+        Dump {
+            kind,
+            ruleset,
+            file,
+            text,
+            name,
+            line_starts,
         }
-        None
     }
+
+    /// The location of a whole line (trimmed) of the dump.
+    pub fn line_loc(&self, line: usize) -> Option<Loc> {
+        let file = self.file?;
+        let start = *self.line_starts.get(line.checked_sub(1)?)?;
+        if start >= self.text.len() && line > 1 {
+            return None;
+        }
+        let end = self
+            .line_starts
+            .get(line)
+            .copied()
+            .unwrap_or(self.text.len());
+        let body = self.text.get(start..end)?.trim_end();
+        let indent = body.len() - body.trim_start().len();
+        Some(Loc::new(file, &(start + indent..start + body.len())))
+    }
+}
+
+/// Offsets just after each `\n`.
+fn line_ends(text: &str) -> impl Iterator<Item = usize> + '_ {
+    text.bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'\n')
+        .map(|(i, _)| i + 1)
 }
 
 /// A set as CIDRs, short: `0.0.0.0/0`, `192.168.1.0/24, 10.8.0.0/24`, `0.0.0.0/0 except
@@ -99,36 +131,38 @@ pub fn show(set: &IpSet) -> String {
     list(&nets)
 }
 
-/// Host ports of `b` at which the verdict may change (rule port boundaries).
-fn probe_ports(b: &Binding, rs: &Ruleset) -> Vec<u16> {
+/// Host ports of `b` at which the verdict may change (rule port boundaries), from the
+/// evaluator's index of edges.
+pub(crate) fn probe_ports(b: &Binding, ev: &Evaluator<'_>) -> Vec<u16> {
     let (lo, hi) = (b.ports.lo, b.ports.hi);
     let mut cuts = BTreeSet::from([lo]);
+    // destination ports are the container's for a published binding
     let target_lo = b.target.map_or(lo, |t| t.lo);
-    let to_host = |p: u32| -> Option<u16> {
-        let h = i64::from(p) - i64::from(target_lo) + i64::from(lo);
-        u16::try_from(h).ok()
+    let span = u32::from(hi - lo);
+    let (dlo, dhi) = if b.target.is_some() {
+        (u32::from(target_lo), u32::from(target_lo) + span + 1)
+    } else {
+        (u32::from(lo), u32::from(hi) + 1)
     };
-    for (_, r) in rs.rules() {
-        for (set, mapped) in [(&r.dports, true), (&r.orig_dports, false)] {
-            let Some(set) = set else { continue };
-            for pr in set.ranges() {
-                for edge in [u32::from(pr.lo), u32::from(pr.hi) + 1] {
-                    let host = if mapped && b.target.is_some() {
-                        to_host(edge)
-                    } else {
-                        u16::try_from(edge).ok()
-                    };
-                    if let Some(h) = host.filter(|h| (lo..=hi).contains(h)) {
-                        cuts.insert(h);
-                    }
-                }
-            }
+    for &edge in ev.index().edges(false, dlo, dhi) {
+        let h = i64::from(edge) - i64::from(dlo) + i64::from(lo);
+        if let Ok(h) = u16::try_from(h)
+            && (lo..=hi).contains(&h)
+        {
+            cuts.insert(h);
+        }
+    }
+    for &edge in ev.index().edges(true, u32::from(lo), u32::from(hi) + 1) {
+        if let Ok(h) = u16::try_from(edge)
+            && (lo..=hi).contains(&h)
+        {
+            cuts.insert(h);
         }
     }
     cuts.into_iter().collect()
 }
 
-fn packet(b: &Binding, hook: Hook, host_port: u16) -> Packet {
+pub(crate) fn packet(b: &Binding, hook: Hook, host_port: u16) -> Packet {
     let port = match (hook, b.target) {
         (Hook::Forward, Some(t)) => {
             let off = host_port - b.ports.lo;
@@ -200,6 +234,7 @@ fn attach(mut f: Finding, dump: &Dump<'_>, ds: &[&Decision], set: &IpSet) -> Fin
 /// `firewall-drift` findings for `host` given its deployed ruleset.
 pub fn drift(model: &Model, analysis: &Analysis, host: HostId, dump: &Dump<'_>) -> Vec<Finding> {
     let rs = dump.ruleset;
+    let ev = Evaluator::new(rs);
     let kind = dump.kind.as_str();
     let mut out = Vec::new();
     let host_name = &model.host(host).name;
@@ -231,8 +266,8 @@ pub fn drift(model: &Model, analysis: &Analysis, host: HostId, dump: &Dump<'_>) 
         let mut any = IpSet::empty();
         let mut all = universe.clone();
         let mut decisions = Vec::new();
-        for p in probe_ports(b, rs) {
-            let o = eval::evaluate(rs, &packet(b, hook, p));
+        for p in probe_ports(b, &ev) {
+            let o = ev.evaluate(&packet(b, hook, p));
             any = any.union(&o.accepted);
             all = all.intersection(&o.accepted);
             decisions.extend(o.decisions);
@@ -308,13 +343,28 @@ pub fn drift(model: &Model, analysis: &Analysis, host: HostId, dump: &Dump<'_>) 
             out.push(f.help(format!("add a rule for the declared sources (`portolan gen {kind} --host {host_name}` emits them), or narrow the declared exposure")));
         }
     }
-    out.extend(undeclared_ports(model, host, dump));
+    out.extend(undeclared_ports(model, host, dump, &ev));
     out
 }
 
 /// Ports a rule opens on the input path that no binding of `host` declares.
-fn undeclared_ports(model: &Model, host: HostId, dump: &Dump<'_>) -> Vec<Finding> {
+fn undeclared_ports(
+    model: &Model,
+    host: HostId,
+    dump: &Dump<'_>,
+    ev: &Evaluator<'_>,
+) -> Vec<Finding> {
     let rs = dump.ruleset;
+    let declared_on = |t: Transport| {
+        PortSet::from_ranges(
+            model
+                .bindings
+                .iter()
+                .filter(|b| b.host == host && b.transport == t)
+                .map(|b| b.ports),
+        )
+    };
+    let (declared_tcp, declared_udp) = (declared_on(Transport::Tcp), declared_on(Transport::Udp));
     let kind = dump.kind.as_str();
     let host_name = &model.host(host).name;
     let input_groups: BTreeSet<usize> = rs
@@ -340,27 +390,21 @@ fn undeclared_ports(model: &Model, host: HostId, dump: &Dump<'_>) -> Vec<Finding
                 None => vec![Transport::Tcp, Transport::Udp],
             };
             for t in transports {
-                let declared = PortSet::from_ranges(
-                    model
-                        .bindings
-                        .iter()
-                        .filter(|b| b.host == host && b.transport == t)
-                        .map(|b| b.ports),
-                );
-                for pr in dports.difference(&declared).ranges().iter().take(16) {
+                let declared = match t {
+                    Transport::Tcp => &declared_tcp,
+                    Transport::Udp => &declared_udp,
+                };
+                for pr in dports.difference(declared).ranges().iter().take(16) {
                     if !done.insert((t, *pr)) {
                         continue;
                     }
-                    let o = eval::evaluate(
-                        rs,
-                        &Packet {
-                            hook: Hook::Input,
-                            transport: t,
-                            port: pr.lo,
-                            orig_port: pr.lo,
-                            dest: None,
-                        },
-                    );
+                    let o = ev.evaluate(&Packet {
+                        hook: Hook::Input,
+                        transport: t,
+                        port: pr.lo,
+                        orig_port: pr.lo,
+                        dest: None,
+                    });
                     if o.accepted.is_empty() {
                         continue;
                     }
@@ -390,4 +434,55 @@ fn undeclared_ports(model: &Model, host: HostId, dump: &Dump<'_>) -> Vec<Finding
 
 fn port_label(p: PortRange, t: Transport) -> String {
     format!("{p}/{}", t.as_str())
+}
+
+/// `shadowed-rule` findings of a deployed ruleset: rules no packet reaches, each located at
+/// its dump line with the earlier rules that decide first.
+pub fn shadowed_rules(model: &Model, host: HostId, dump: &Dump<'_>) -> Vec<Finding> {
+    let rs = dump.ruleset;
+    let host_name = &model.host(host).name;
+    let mut out = Vec::new();
+    for s in portolan_firewall::shadow::shadowed(rs) {
+        let c = &rs.chains[s.chain];
+        let r = &c.rules[s.rule];
+        let conflict = s.by.iter().any(|j| {
+            matches!(
+                (&c.rules[*j].verdict, &r.verdict),
+                (Verdict::Accept, Verdict::Drop) | (Verdict::Drop, Verdict::Accept)
+            )
+        });
+        let mut f = Finding::new(
+            Rule::ShadowedRule,
+            format!(
+                "{}:{}: a rule of chain `{}` ({} ruleset of host `{host_name}`) is never reached: earlier rules decide every packet it matches{}",
+                dump.name,
+                r.line,
+                c.name,
+                dump.kind.as_str(),
+                if conflict {
+                    ", some of them the other way"
+                } else {
+                    ""
+                }
+            ),
+        )
+        .subject(host_name.clone());
+        match dump.line_loc(r.line) {
+            Some(loc) => f = f.at(loc, "never reached"),
+            None => f = f.note(format!("{}:{}: never reached", dump.name, r.line)),
+        }
+        for j in &s.by {
+            let line = c.rules[*j].line;
+            match dump.line_loc(line) {
+                Some(loc) => f = f.at(loc, "decides first"),
+                None => f = f.note(format!("{}:{line}: decides first", dump.name)),
+            }
+        }
+        out.push(f.help(if conflict {
+            "move the rule above the rules that decide first, or remove it: as written it has no effect"
+        } else {
+            "remove the rule: it has no effect"
+        }));
+    }
+    out
 }

@@ -9,11 +9,13 @@
 #![deny(missing_docs)]
 
 mod config;
+pub mod expect;
 pub mod finding;
 pub mod firewall_drift;
 pub mod reach;
 pub mod report;
 pub mod rules;
+pub mod trace;
 
 use portolan_model::Model;
 

@@ -446,55 +446,29 @@ fn filter(
         }
         FirewallPolicy::Rules { inbound, rules } => {
             let bridges = docker_bridges();
-            let mut remaining = if bound.host_internal {
+            let remaining = if bound.host_internal {
                 bound.sources.union(bridges)
             } else {
                 (*bound.sources).clone()
             };
+            let decisions = rule_decisions(rules, *inbound, b, remaining);
             let mut accepted = IpSet::empty();
             let mut used = Vec::new();
-            for r in rules {
-                if r.transport.is_some_and(|t| t != b.transport) {
-                    continue;
+            for d in &decisions {
+                if d.allow {
+                    accepted = accepted.union(&d.sources);
                 }
-                let (overlaps, covers) = match &r.ports {
-                    None => (true, true),
-                    Some(p) => (p.overlaps(&b.ports), p.covers(&b.ports)),
-                };
-                if !overlaps {
-                    continue;
+                if let Some(k) = d.rule
+                    && why.enabled()
+                {
+                    let r = &rules[k];
+                    used.push(format!(
+                        "{} from {} ({})",
+                        if d.allow { "allow" } else { "deny" },
+                        r.from_label,
+                        model.sources.position(r.loc)
+                    ));
                 }
-                let matched = remaining.intersection(&r.from);
-                if matched.is_empty() {
-                    continue;
-                }
-                match r.action {
-                    Action::Allow => {
-                        accepted = accepted.union(&matched);
-                        remaining = remaining.difference(&matched);
-                        if why.enabled() {
-                            used.push(format!(
-                                "allow from {} ({})",
-                                r.from_label,
-                                model.sources.position(r.loc)
-                            ));
-                        }
-                    }
-                    Action::Deny if covers => {
-                        remaining = remaining.difference(&matched);
-                        if why.enabled() {
-                            used.push(format!(
-                                "deny from {} ({})",
-                                r.from_label,
-                                model.sources.position(r.loc)
-                            ));
-                        }
-                    }
-                    Action::Deny => {}
-                }
-            }
-            if *inbound == Action::Allow {
-                accepted = accepted.union(&remaining);
             }
             let r = ReachSet {
                 host_internal: bound.host_internal && accepted.intersects(bridges),
@@ -526,6 +500,63 @@ fn filter(
             Some(r)
         }
     }
+}
+
+/// What one rule (or the default policy) of a deployed spec firewall does with some sources.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RuleDecision {
+    /// The sources it decides about.
+    pub sources: IpSet,
+    /// The rule (index into the host's `rules`); `None`: the default `inbound` policy.
+    pub rule: Option<usize>,
+    /// Let in (`true`) or dropped.
+    pub allow: bool,
+}
+
+/// How a host's deployed spec rules decide `sources` for binding `b`, in order: for each
+/// source the first rule whose transport matches and whose ports overlap the binding's
+/// decides (a `deny` only when it covers all the binding's ports); the rest get `inbound`.
+pub fn rule_decisions(
+    rules: &[portolan_model::FirewallRule],
+    inbound: Action,
+    b: &Binding,
+    sources: IpSet,
+) -> Vec<RuleDecision> {
+    let mut remaining = sources;
+    let mut out = Vec::new();
+    for (k, r) in rules.iter().enumerate() {
+        if remaining.is_empty() {
+            break;
+        }
+        if r.transport.is_some_and(|t| t != b.transport) {
+            continue;
+        }
+        let (overlaps, covers) = match &r.ports {
+            None => (true, true),
+            Some(p) => (p.overlaps(&b.ports), p.covers(&b.ports)),
+        };
+        if !overlaps || (r.action == Action::Deny && !covers) {
+            continue;
+        }
+        let matched = remaining.intersection(&r.from);
+        if matched.is_empty() {
+            continue;
+        }
+        remaining = remaining.difference(&matched);
+        out.push(RuleDecision {
+            sources: matched,
+            rule: Some(k),
+            allow: r.action == Action::Allow,
+        });
+    }
+    if !remaining.is_empty() {
+        out.push(RuleDecision {
+            sources: remaining,
+            rule: None,
+            allow: inbound == Action::Allow,
+        });
+    }
+    out
 }
 
 /// Declared exposure of a binding as a reach set, plus sources of inbound flows.

@@ -6,6 +6,7 @@
 //! - [`load`]: reading files/directories, located errors with "did you mean";
 //! - [`model`]: the resolved model every other crate reads;
 //! - [`port`], [`net`]: port ranges and IP sets;
+//! - [`expect`]: reachability expectations (`[[expect]]`) resolved;
 //! - [`knowledge`]: well-known ports, browser-blocked ports, ephemeral ranges.
 //!
 //! Defaults chosen here (documented in `docs/spec.md`): a binding without `bind` listens on
@@ -16,6 +17,7 @@
 mod chunk;
 pub mod clock;
 pub mod error;
+pub mod expect;
 pub mod knowledge;
 pub mod load;
 pub mod model;

@@ -233,6 +233,7 @@ fn is_empty(s: &SpecFile) -> bool {
         && s.routes.is_empty()
         && s.flows.is_empty()
         && s.reservations.is_empty()
+        && s.expect.is_empty()
         && s.lint.is_none()
 }
 

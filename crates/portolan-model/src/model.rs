@@ -39,7 +39,7 @@ id_type!(
 );
 
 /// The validated, resolved spec.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Model {
     /// The files it came from.
     pub sources: SourceMap,
@@ -64,6 +64,8 @@ pub struct Model {
     pub flows: Vec<Flow>,
     /// Held ports.
     pub reservations: Vec<Reservation>,
+    /// Reachability expectations (`[[expect]]`), in spec order.
+    pub expectations: Vec<crate::expect::Expectation>,
     /// `[lint]`.
     pub lint: LintConfig,
     /// Names that refer to nothing (reported by the `dangling-reference` rule).

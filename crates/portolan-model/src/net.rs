@@ -207,8 +207,38 @@ impl Intervals {
         Self(out)
     }
 
+    /// Linear: a merge of two sorted lists.
     fn union(&self, other: &Self) -> Self {
-        Self::normalize(self.0.iter().chain(&other.0).copied().collect())
+        if other.0.is_empty() {
+            return self.clone();
+        }
+        if self.0.is_empty() {
+            return other.clone();
+        }
+        let mut out: Vec<(u128, u128)> = Vec::with_capacity(self.0.len() + other.0.len());
+        let (mut i, mut j) = (0, 0);
+        loop {
+            let next = match (self.0.get(i), other.0.get(j)) {
+                (Some(a), Some(b)) if a.0 <= b.0 => {
+                    i += 1;
+                    *a
+                }
+                (_, Some(b)) => {
+                    j += 1;
+                    *b
+                }
+                (Some(a), None) => {
+                    i += 1;
+                    *a
+                }
+                (None, None) => break,
+            };
+            match out.last_mut() {
+                Some(last) if next.0 <= last.1.saturating_add(1) => last.1 = last.1.max(next.1),
+                _ => out.push(next),
+            }
+        }
+        Self(out)
     }
 
     fn intersection(&self, other: &Self) -> Self {
@@ -225,19 +255,30 @@ impl Intervals {
         Self(out)
     }
 
+    /// Linear in both sizes: both lists are sorted and disjoint, so one pass over `other`
+    /// serves every interval of `self` (an interval of `other` may span several of them, so
+    /// the cursor stays on it until it ends before the next one).
     fn difference(&self, other: &Self) -> Self {
         let mut out = Vec::new();
+        let mut j = 0;
         for &(lo0, hi) in &self.0 {
+            while other.0.get(j).is_some_and(|o| o.1 < lo0) {
+                j += 1;
+            }
             let mut lo = Some(lo0);
-            for &(olo, ohi) in &other.0 {
-                let Some(cur) = lo else { break };
-                if ohi < cur || olo > hi {
-                    continue;
+            let mut k = j;
+            while let (Some(cur), Some(&(olo, ohi))) = (lo, other.0.get(k)) {
+                if olo > hi {
+                    break;
                 }
                 if olo > cur {
                     out.push((cur, olo - 1));
                 }
                 lo = ohi.checked_add(1).filter(|n| *n <= hi);
+                if ohi > hi {
+                    break;
+                }
+                k += 1;
             }
             if let Some(cur) = lo {
                 out.push((cur, hi));
@@ -478,5 +519,41 @@ mod tests {
             IpSet::from_nets(&[net("10.0.0.0/25"), net("10.0.0.128/25")]).to_string(),
             "10.0.0.0/24"
         );
+    }
+
+    fn bits(iv: &Intervals) -> u64 {
+        iv.0.iter()
+            .flat_map(|&(lo, hi)| lo..=hi)
+            .fold(0, |a, x| a | (1u64 << x))
+    }
+
+    fn intervals(raw: &[(u8, u8)]) -> Intervals {
+        Intervals::normalize(
+            raw.iter()
+                .map(|&(a, b)| {
+                    let (lo, hi) = (a.min(b) % 64, a.max(b) % 64);
+                    (u128::from(lo.min(hi)), u128::from(lo.max(hi)))
+                })
+                .collect(),
+        )
+    }
+
+    proptest::proptest! {
+        /// The linear merges agree with bit sets on every small input.
+        #[test]
+        fn interval_algebra_matches_bit_sets(
+            a in proptest::collection::vec((0u8..64, 0u8..64), 0..8),
+            b in proptest::collection::vec((0u8..64, 0u8..64), 0..8),
+        ) {
+            let (x, y) = (intervals(&a), intervals(&b));
+            proptest::prop_assert_eq!(bits(&x.union(&y)), bits(&x) | bits(&y));
+            proptest::prop_assert_eq!(bits(&x.intersection(&y)), bits(&x) & bits(&y));
+            proptest::prop_assert_eq!(bits(&x.difference(&y)), bits(&x) & !bits(&y));
+            proptest::prop_assert_eq!(x.is_subset(&y), bits(&x) & !bits(&y) == 0);
+            // results stay sorted, disjoint and non-adjacent
+            for r in [x.union(&y), x.difference(&y), x.intersection(&y)] {
+                proptest::prop_assert!(r.0.windows(2).all(|w| w[0].1 + 1 < w[1].0));
+            }
+        }
     }
 }

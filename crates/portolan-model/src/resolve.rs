@@ -409,6 +409,7 @@ impl Resolver<'_> {
     fn tail(&mut self, files: &[(FileId, SpecFile)]) {
         self.routes(files);
         self.flows(files);
+        crate::expect::resolve(files, self.model, &mut self.errors);
         self.reservations(files);
         self.lint(files);
         self.drop_unused_implicit_host();

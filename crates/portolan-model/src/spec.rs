@@ -48,6 +48,10 @@ pub struct SpecFile {
     /// Ports held for a project without a service yet.
     #[serde(default)]
     pub reservations: Vec<Sp<ReservationDef>>,
+    /// Reachability facts the spec promises (`[[expect]]`), checked by `lint` against the
+    /// reach model and by `check --probe` live.
+    #[serde(default)]
+    pub expect: Vec<Sp<ExpectDef>>,
     /// Lint configuration.
     #[serde(default)]
     pub lint: Option<LintDef>,
@@ -704,6 +708,62 @@ pub struct ReservationDef {
     pub host: Option<Name>,
     /// Until when (`YYYY-MM-DD`).
     pub until: Option<Sp<Date>>,
+}
+
+/// `[[expect]]`: who can (or must not) connect to what — a fact the spec promises, checked
+/// by `portolan lint` against the reach model and by `portolan check --probe` live.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ExpectDef {
+    /// Who connects: `public` or `internet` (addresses outside the private ranges), `any`
+    /// (every address), a network, a host, a service, a CIDR, or `host-internal` (containers
+    /// on the target's host). `network:NAME`, `host:NAME`, `service:NAME` say which kind a
+    /// name is when it is ambiguous.
+    pub from: Name,
+    /// What it connects to: `service.binding`, a service (each of its bindings), `host:port`
+    /// (whatever the spec declares there), or a project (each binding of its services).
+    /// `service:NAME` and `project:NAME` say which kind a name is.
+    pub to: Name,
+    /// Whether every address of `from` can connect (`true`) or none may (`false`).
+    pub reach: Sp<bool>,
+    /// Only the target's instances in this environment.
+    pub env: Option<Name>,
+    /// Only bindings of this transport.
+    pub transport: Option<Sp<Transport>>,
+    /// Address family the fact is about (default `both`).
+    pub family: Option<Sp<Family>>,
+    /// Why it must hold (shown when it does not).
+    pub reason: Option<String>,
+}
+
+/// An IP address family, or both.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    /// IPv4.
+    V4,
+    /// IPv6.
+    V6,
+    /// IPv4 and IPv6.
+    Both,
+}
+
+impl Family {
+    /// `v4`, `v6`, `both`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::V4 => "v4",
+            Family::V6 => "v6",
+            Family::Both => "both",
+        }
+    }
+
+    /// Whether `self` and `other` have a family in common.
+    pub fn overlaps(self, other: Family) -> bool {
+        self == other || self == Family::Both || other == Family::Both
+    }
 }
 
 /// `[lint]`.

@@ -14,6 +14,7 @@ pub mod container;
 pub mod diff;
 pub mod draft;
 pub mod drift;
+pub mod expectations;
 pub mod kill;
 pub mod listener;
 pub mod merge;

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 
 use portolan_model::net::private_space;
 use portolan_model::{
-    FlowEnd, HostId, IpNet, IpSet, Model, PortRange, Publisher, Status, Transport,
+    FirewallPolicy, FlowEnd, HostId, IpNet, IpSet, Model, PortRange, Publisher, Status, Transport,
 };
 
 use crate::RenderContext;
@@ -61,6 +61,68 @@ pub(crate) struct Plan {
     pub skipped: Vec<String>,
     /// What may leave the host.
     pub outbound: Outbound,
+}
+
+/// One warning per `[[expect]]` that still fails for a binding of host `h` once the
+/// generated ruleset is deployed: the host's firewall becomes the one generated from the
+/// spec, and with `filters_published` (nftables' forward hook, iptables' `DOCKER-USER`)
+/// published ports are filtered too. What breaks it and the layer that decides come from
+/// `portolan_lint::expect`. A ruleset of one address `family` warns about that family only.
+pub(crate) fn expectation_warnings(
+    cx: &RenderContext<'_>,
+    h: HostId,
+    target: &str,
+    filters_published: bool,
+    family: Option<portolan_lint::trace::AddrFamily>,
+) -> Vec<String> {
+    let m = cx.model;
+    if m.expectations.is_empty() {
+        return Vec::new();
+    }
+    let generated = |b: &portolan_model::Binding| {
+        b.host == h && filters_published && b.publisher.bypasses_input_firewall()
+    };
+    let changes = !matches!(m.host(h).firewall.policy, FirewallPolicy::FromSpec)
+        || m.bindings.iter().any(generated);
+    let owned;
+    let (m, analysis) = if changes {
+        let mut after = m.clone();
+        after.hosts[h.index()].firewall.policy = FirewallPolicy::FromSpec;
+        for b in after.bindings.iter_mut().filter(|b| generated(b)) {
+            b.publisher = portolan_model::Publisher::Host;
+        }
+        let a = portolan_lint::Analysis::compute(&after);
+        owned = (after, a);
+        (&owned.0, &owned.1)
+    } else {
+        (m, cx.analysis)
+    };
+    let mut out = Vec::new();
+    for o in portolan_lint::expect::evaluate(m, analysis) {
+        let e = &m.expectations[o.expectation];
+        let Some(f) = o.failures.iter().find(|f| {
+            f.binding.is_some_and(|i| m.bindings[i].host == h)
+                && (family.is_none() || f.family.is_none() || f.family == family)
+        }) else {
+            continue;
+        };
+        let name = f
+            .binding
+            .map(|i| m.bindings[i].qualified_name(m))
+            .unwrap_or_default();
+        let fam = f
+            .family
+            .map(|x| format!(" over {}", x.as_str()))
+            .unwrap_or_default();
+        out.push(format!(
+            "{} (`reach = {}`) does not hold for {name}{fam} with this {target} ruleset either: {}{}",
+            e.title(),
+            e.reach,
+            f.layer.map(|l| format!("{}: ", l.as_str())).unwrap_or_default(),
+            f.why
+        ));
+    }
+    out
 }
 
 /// One destination the host may open connections to.
@@ -546,13 +608,7 @@ mod read_back {
                     let ruleset = kind
                         .parse(&text)
                         .unwrap_or_else(|e| panic!("{name} {target} {}: {e}\n{text}", host.name));
-                    let dump = Dump {
-                        kind,
-                        ruleset: &ruleset,
-                        file: None,
-                        text: &text,
-                        name: target,
-                    };
+                    let dump = Dump::new(kind, &ruleset, None, &text, target);
                     let findings = drift(
                         &model,
                         &analysis,

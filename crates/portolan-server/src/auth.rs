@@ -9,7 +9,11 @@
 //! - no `Authorization` header, another scheme, or a malformed, unknown, expired or revoked
 //!   token → 401 with `WWW-Authenticate: Bearer`;
 //! - a valid token of a lower role → 403;
-//! - more requests than the token's bucket holds → 429 with `Retry-After`.
+//! - more requests than the token's bucket holds → 429 with `Retry-After`;
+//! - from a client address that presented too many refused tokens lately (API or dashboard
+//!   login: [`AuthThrottle`], by default a burst of 20 then one every 3 s) → 429 with
+//!   `Retry-After`, before the token is even looked up — guessing tokens does not scale.
+//!   A token this server has checked successfully in the last seconds still passes.
 //!
 //! The token itself is never logged: requests are logged with the token's public id.
 //!
@@ -23,10 +27,11 @@
 //! the database file — takes effect here within [`TOKEN_CACHE_TTL`].
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use portolan_store::{Role, StoreError, TokenInfo};
@@ -108,9 +113,11 @@ impl<const LEVEL: u8> FromRequestParts<AppState> for Auth<LEVEL> {
         }
         let token = bearer(parts)?;
         let now = state.now();
+        let peer = peer_of(parts);
         let info = if let Some(info) = state.tokens.get(token, now) {
             Ok(info)
         } else {
+            state.auth_throttle.check(peer)?;
             let epoch = state.tokens.epoch();
             let checked = state.store.verify_token(token, now).await;
             if let Ok(info) = &checked {
@@ -122,6 +129,7 @@ impl<const LEVEL: u8> FromRequestParts<AppState> for Auth<LEVEL> {
             Ok(info) => info,
             Err(StoreError::Token(why)) => {
                 tracing::info!(reason = %why, "token refused");
+                state.auth_throttle.failed(peer);
                 return Err(ApiError::unauthorized(
                     "invalid, expired or revoked token",
                     "Bearer realm=\"portolan\", error=\"invalid_token\"",
@@ -148,6 +156,117 @@ impl<const LEVEL: u8> FromRequestParts<AppState> for Auth<LEVEL> {
             slot.set(&caller.id);
         }
         check_role::<LEVEL>(caller)
+    }
+}
+
+/// The client's address, when the connection recorded it (see [`crate::listen`]).
+pub fn peer_of(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// Extractor: the client's address, if known (never rejects).
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Peer(peer_of(parts)))
+    }
+}
+
+/// Refused tokens per client address: a token bucket of failures per address (see the
+/// module docs). Addresses are forgotten once their bucket is full again, and the table is
+/// bounded ([`AuthThrottle::MAX_ADDRESSES`]).
+#[derive(Debug)]
+pub struct AuthThrottle {
+    /// Failures allowed at once (0: the throttle is off).
+    burst: f64,
+    /// Failures forgiven per second.
+    refill: f64,
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+}
+
+impl Default for AuthThrottle {
+    /// A burst of 20 refused tokens, then one every 3 s.
+    fn default() -> Self {
+        Self::new(20, 20)
+    }
+}
+
+impl AuthThrottle {
+    /// Most addresses tracked; past that, the table starts over.
+    pub const MAX_ADDRESSES: usize = 65_536;
+
+    /// `burst` refused tokens at once, then `per_minute` a minute (`burst` 0: off).
+    pub fn new(burst: u32, per_minute: u32) -> Self {
+        AuthThrottle {
+            burst: f64::from(burst),
+            refill: f64::from(per_minute) / 60.0,
+            buckets: Mutex::default(),
+        }
+    }
+
+    /// No throttling.
+    pub fn off() -> Self {
+        Self::new(0, 0)
+    }
+
+    fn level(&self, tokens: f64, since: Instant, now: Instant) -> f64 {
+        (tokens + now.duration_since(since).as_secs_f64() * self.refill).min(self.burst)
+    }
+
+    /// 429 when `peer` has no refusal left.
+    pub fn check(&self, peer: Option<IpAddr>) -> Result<(), ApiError> {
+        let (Some(peer), true) = (peer, self.burst > 0.0) else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some((tokens, since)) = buckets.get(&peer).copied() else {
+            return Ok(());
+        };
+        let level = self.level(tokens, since, now);
+        if level >= 1.0 {
+            return Ok(());
+        }
+        let wait = if self.refill > 0.0 {
+            ((1.0 - level) / self.refill).ceil()
+        } else {
+            60.0
+        };
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many refused tokens from this address; retry later",
+            Some("authorization"),
+        );
+        // a whole number of seconds, at least one
+        e.retry_after = Some(format!("{wait:.0}").parse::<u64>().unwrap_or(1).max(1));
+        Err(e)
+    }
+
+    /// Counts a refused token from `peer`.
+    pub fn failed(&self, peer: Option<IpAddr>) {
+        let (Some(peer), true) = (peer, self.burst > 0.0) else {
+            return;
+        };
+        let now = Instant::now();
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        if buckets.len() >= Self::MAX_ADDRESSES && !buckets.contains_key(&peer) {
+            // forget the addresses that are back to a full bucket; if that frees nothing,
+            // start over
+            buckets.retain(|_, (t, s)| self.level(*t, *s, now) < self.burst);
+            if buckets.len() >= Self::MAX_ADDRESSES {
+                buckets.clear();
+            }
+        }
+        let (tokens, since) = buckets.get(&peer).copied().unwrap_or((self.burst, now));
+        let level = self.level(tokens, since, now);
+        buckets.insert(peer, ((level - 1.0).max(0.0), now));
     }
 }
 

@@ -134,7 +134,8 @@ impl From<StoreError> for ApiError {
             | StoreError::Migrate { .. }
             | StoreError::Database { .. }
             | StoreError::Corrupt(_)
-            | StoreError::Random(_) => ApiError::internal("store", &e),
+            | StoreError::Random(_)
+            | StoreError::Unreachable { .. } => ApiError::internal("store", &e),
         }
     }
 }

@@ -49,7 +49,32 @@ async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Ap
     })
 }
 
-/// A JSON body deserialized into `T`.
+/// The media type of a request (`application/json`), lowercased, without parameters.
+fn media_type(req: &Request) -> Option<String> {
+    let value = req.headers().get(axum::http::header::CONTENT_TYPE)?;
+    let text = value.to_str().ok()?;
+    let essence = text.split(';').next().unwrap_or_default().trim();
+    Some(essence.to_ascii_lowercase())
+}
+
+/// 415 unless the request's media type is one of `accepted`.
+fn expect_media_type(req: &Request, accepted: &[&str]) -> Result<(), ApiError> {
+    match media_type(req) {
+        Some(m) if accepted.contains(&m.as_str()) => Ok(()),
+        got => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "Content-Type must be {}{}",
+                accepted.join(" or "),
+                got.map_or_else(|| " (none was given)".to_string(), |m| format!(", not {m}"))
+            ),
+            Some("content-type"),
+        )),
+    }
+}
+
+/// A JSON body deserialized into `T`; the request must say `Content-Type: application/json`
+/// (415 otherwise: a body sent as `text/plain` is not taken for JSON).
 #[derive(Debug)]
 pub struct ApiJson<T>(pub T);
 
@@ -57,6 +82,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        expect_media_type(&req, &["application/json"])?;
         let bytes = body_bytes(req, state).await?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -103,7 +129,8 @@ fn form_urlencoded_parse(q: &str) -> form_urlencoded::Parse<'_> {
     form_urlencoded::parse(q.as_bytes())
 }
 
-/// A UTF-8 text body (a TOML spec).
+/// A UTF-8 text body (a TOML spec), sent as `application/toml` or `text/plain` (415
+/// otherwise).
 #[derive(Debug)]
 pub struct ApiText(pub String);
 
@@ -111,6 +138,7 @@ impl<S: Send + Sync> FromRequest<S> for ApiText {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        expect_media_type(&req, &["application/toml", "text/plain"])?;
         let bytes = body_bytes(req, state).await?;
         String::from_utf8(bytes.to_vec())
             .map(ApiText)

@@ -12,11 +12,23 @@
 //!   `observations`) with `write`, spec import and tokens with `admin` (see [`auth`]).
 //!
 //! ## Limits
-//! Request bodies above [`Limits::max_body`] (1 MiB) are refused with 413; each token may
-//! make [`Limits::rate`] requests per second on average (bursts of [`Limits::burst`]), then
-//! gets 429 with `Retry-After`. Every API error is JSON (`{"error", "field"}`), including
-//! the ones axum produces itself (unknown route, wrong method); a panic in a handler is
-//! caught and answered with 500.
+//! Request bodies above [`Limits::max_body`] (1 MiB) are refused with 413, bodies in
+//! another media type than the route reads with 415; each token may make [`Limits::rate`]
+//! requests per second on average (bursts of [`Limits::burst`]), then gets 429 with
+//! `Retry-After`, and an address that presented too many refused tokens gets 429 before
+//! any lookup ([`auth::AuthThrottle`]). A client has 10 s to send a request head — which is
+//! also how long an idle keep-alive connection stays open — of at most 64 KiB and 100
+//! headers (431 beyond), a request may take 60 s from head to answer (a body trickled in
+//! gets 408), and at most 512 connections are served at once ([`listen::ConnLimits`]). Long lists (`/findings`, `/observations`,
+//! `/log`) come a page at a time (`limit`, `cursor`; the next page in `X-Next-Cursor` and
+//! `Link`), and one source stores at most 10,000 findings. Metrics labels come from a fixed
+//! set. Every API error is JSON (`{"error", "field"}`), including the ones axum produces
+//! itself (unknown route, wrong method); a panic in a handler is caught and answered with
+//! 500.
+//!
+//! ## Reads
+//! The read lists and the spec are cached per store generation ([`reads`]): what a read
+//! costs does not grow with the registry.
 //!
 //! ## Logs
 //! One `tracing` event per request: method, route template, status, milliseconds and the
@@ -30,7 +42,9 @@ pub mod auth;
 pub mod clock;
 pub mod error;
 pub mod extract;
+pub mod listen;
 pub mod metrics;
+pub mod reads;
 pub mod state;
 pub mod web;
 
@@ -169,13 +183,9 @@ pub async fn serve_on(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .map_err(ServeError::Io)
+    let limits = state.conn;
+    listen::run(listener, router(state), limits, shutdown).await;
+    Ok(())
 }
 
 async fn shutdown_signal() {

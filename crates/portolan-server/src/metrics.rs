@@ -23,7 +23,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use portolan_model::{PortRange, PortSet};
@@ -44,9 +44,36 @@ pub const STALE_AFTER: i64 = 300;
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     route: String,
-    method: String,
+    method: &'static str,
     status: u16,
 }
+
+/// A request's method as a label: one of the methods the API knows, else `other` — never
+/// the client's text, which could be anything (hyper accepts a method of 300 KB), so the
+/// label set stays fixed however many distinct methods arrive.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The route label of a request: its route template, or `unmatched` for every path no
+/// route matches (so a scan of random paths adds one label, not one per path).
+fn route_label(req: &Request) -> String {
+    req.extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| UNMATCHED.to_string(), |m| m.as_str().to_string())
+}
+
+/// The route label of requests no route matches.
+pub const UNMATCHED: &str = "unmatched";
 
 type HistogramFamily = Family<RequestLabels, Histogram, fn() -> Histogram>;
 
@@ -85,11 +112,8 @@ impl TokenSlot {
 /// line (method, route, status, milliseconds, token id — never headers or the query).
 pub async fn track(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().as_str().to_string();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let method = method_label(req.method());
+    let route = route_label(&req);
     let slot = TokenSlot::default();
     req.extensions_mut().insert(slot.clone());
     let res = next.run(req).await;
@@ -100,7 +124,7 @@ pub async fn track(State(state): State<AppState>, mut req: Request, next: Next) 
         .latency
         .get_or_create(&RequestLabels {
             route: route.clone(),
-            method: method.clone(),
+            method,
             status,
         })
         .observe(elapsed.as_secs_f64());
@@ -150,13 +174,16 @@ pub async fn metrics(
 ) -> Result<Response, ApiError> {
     let store = &state.store;
     let now = state.now();
+    let reads = &state.reads;
     let (projects, bindings, reservations, findings, observations) = (
-        store.projects().await?,
-        store.bindings().await?,
-        store.reservations().await?,
+        reads.projects(&**store).await?,
+        reads.bindings(&**store).await?,
+        reads.reservations(&**store).await?,
         store.findings().await?,
         store.observations().await?,
     );
+    let (projects, bindings, reservations) =
+        (&projects.items, &bindings.items, &reservations.items);
     let mut registry = Registry::default();
 
     // ranges: allocated / reserved / free
@@ -189,7 +216,7 @@ pub async fn metrics(
                 .set(i64::from(set.len()));
         }
     };
-    for p in &projects {
+    for p in projects {
         if let Some(r) = &p.range {
             put(&p.name, "", &set_of(r));
         }
@@ -226,9 +253,15 @@ pub async fn metrics(
 
     // declared vs observed per host, agent freshness
     let declared = gauge_family::<HostLabels>();
-    let mut hosts: BTreeSet<String> = store.hosts().await?.into_iter().map(|h| h.name).collect();
+    let mut hosts: BTreeSet<String> = reads
+        .hosts(&**store)
+        .await?
+        .items
+        .iter()
+        .map(|h| h.name.clone())
+        .collect();
     let mut declared_counts: BTreeMap<&str, i64> = BTreeMap::new();
-    for b in &bindings {
+    for b in bindings {
         *declared_counts.entry(b.host.as_str()).or_default() += 1;
     }
     hosts.extend(observations.iter().map(|o| o.host.clone()));

@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use portolan_store::Store;
 
-use crate::auth::{RateLimiter, TOKEN_CACHE_TTL, TokenCache};
+use crate::auth::{AuthThrottle, RateLimiter, TOKEN_CACHE_TTL, TokenCache};
 use crate::clock::Clock;
+use crate::listen::ConnLimits;
 use crate::metrics::Metrics;
+use crate::reads::Reads;
 
 /// Limits applied to API requests.
 #[derive(Debug, Clone, Copy)]
@@ -47,6 +49,12 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Where "now" comes from.
     pub clock: Clock,
+    /// The read endpoints' answers, per store generation.
+    pub reads: Arc<Reads>,
+    /// Connection limits (header read timeout, open connections).
+    pub conn: ConnLimits,
+    /// Refused tokens per client address.
+    pub auth_throttle: Arc<AuthThrottle>,
 }
 
 impl AppState {
@@ -65,7 +73,24 @@ impl AppState {
             tokens: Arc::new(TokenCache::new(TOKEN_CACHE_TTL)),
             metrics: Arc::new(Metrics::default()),
             clock: Clock::System,
+            reads: Arc::default(),
+            conn: ConnLimits::default(),
+            auth_throttle: Arc::default(),
         }
+    }
+
+    /// This state with connection limits `conn`.
+    #[must_use]
+    pub fn with_conn_limits(mut self, conn: ConnLimits) -> Self {
+        self.conn = conn;
+        self
+    }
+
+    /// This state with `throttle` for refused tokens.
+    #[must_use]
+    pub fn with_auth_throttle(mut self, throttle: AuthThrottle) -> Self {
+        self.auth_throttle = Arc::new(throttle);
+        self
     }
 
     /// This state on `clock`.

@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyPool, Connection as _, Executor, Transaction};
 
 use crate::error::{StoreError, redact};
 use crate::types::Backend;
@@ -28,14 +28,18 @@ pub(crate) trait Dialect: Send + Sync + std::fmt::Debug {
     /// Which engine.
     fn backend(&self) -> Backend;
 
-    /// A pool of connections to `url`, configured for this engine.
-    async fn connect(&self, url: &str) -> Result<AnyPool, StoreError>;
+    /// A pool of connections to `url`, configured for this engine; the first connection
+    /// must succeed within `timeout`.
+    async fn connect(&self, url: &str, timeout: Duration) -> Result<AnyPool, StoreError>;
 
     /// Starts a write transaction: the only writer on the database until it ends.
     async fn begin_write(&self, pool: &AnyPool) -> Result<Transaction<'static, Any>, sqlx::Error>;
 
     /// Whether `e` comes from a concurrent writer (the transaction is worth running again).
     fn retryable(&self, e: &sqlx::Error) -> bool;
+
+    /// Appends the placeholder of the `n`th parameter (from 1) of a statement.
+    fn placeholder(&self, sql: &mut String, n: usize);
 }
 
 /// The dialect of a database URL, or `None` when the URL names neither engine.
@@ -67,12 +71,16 @@ impl Dialect for Sqlite {
         Backend::Sqlite
     }
 
-    async fn connect(&self, url: &str) -> Result<AnyPool, StoreError> {
+    async fn connect(&self, url: &str, _timeout: Duration) -> Result<AnyPool, StoreError> {
         install_drivers();
         let open_err = |source| StoreError::Open {
             url: redact(url),
             source,
         };
+        let options = SqliteConnectOptions::from_str(url).map_err(open_err)?;
+        if !url.contains(":memory:") {
+            create_private(options.get_filename()).map_err(|e| open_err(sqlx::Error::Io(e)))?;
+        }
         let any =
             AnyConnectOptions::from_str(&sqlite_url(url).map_err(open_err)?).map_err(open_err)?;
         // every connection to `:memory:` is a database of its own: one, kept open
@@ -117,6 +125,29 @@ impl Dialect for Sqlite {
         d.code()
             .and_then(|c| c.parse::<i32>().ok())
             .is_some_and(|c| matches!(c & 0xff, 5 | 6))
+    }
+
+    /// `?`: SQLite looks a `$N` up by name, one linear search per parameter, which turns a
+    /// statement of a few thousand parameters (a multi-row insert) quadratic.
+    fn placeholder(&self, sql: &mut String, _n: usize) {
+        sql.push('?');
+    }
+}
+
+/// Creates the database file readable by its owner only (0600) when it does not exist yet:
+/// it holds token hashes and the network map. SQLite gives its `-wal` and `-shm` files the
+/// mode of the database file.
+fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -165,17 +196,35 @@ impl Dialect for Postgres {
         Backend::Postgres
     }
 
-    async fn connect(&self, url: &str) -> Result<AnyPool, StoreError> {
+    async fn connect(&self, url: &str, timeout: Duration) -> Result<AnyPool, StoreError> {
         install_drivers();
-        AnyPoolOptions::new()
+        let open_err = |source| StoreError::Open {
+            url: redact(url),
+            source,
+        };
+        let unreachable = || StoreError::Unreachable {
+            url: redact(url),
+            seconds: timeout.as_secs_f64(),
+        };
+        // One connection first, tried once: the pool retries a refused connection until
+        // its timeout, which would turn "connection refused" into 10 s of silence and a
+        // vague message. An address that swallows packets (or a server that accepts and
+        // never answers) is cut off after `timeout` instead of the TCP timeout.
+        match tokio::time::timeout(timeout, sqlx::AnyConnection::connect(url)).await {
+            Ok(Ok(first)) => {
+                let _ = first.close().await;
+            }
+            Ok(Err(source)) => return Err(open_err(source)),
+            Err(_) => return Err(unreachable()),
+        }
+        let connecting = AnyPoolOptions::new()
             .max_connections(10)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect(url)
-            .await
-            .map_err(|source| StoreError::Open {
-                url: redact(url),
-                source,
-            })
+            .connect(url);
+        match tokio::time::timeout(timeout, connecting).await {
+            Ok(pool) => pool.map_err(open_err),
+            Err(_) => Err(unreachable()),
+        }
     }
 
     async fn begin_write(&self, pool: &AnyPool) -> Result<Transaction<'static, Any>, sqlx::Error> {
@@ -194,5 +243,9 @@ impl Dialect for Postgres {
         };
         matches!(d.kind(), sqlx::error::ErrorKind::UniqueViolation)
             || matches!(d.code().as_deref(), Some("40001" | "40P01"))
+    }
+
+    fn placeholder(&self, sql: &mut String, n: usize) {
+        let _ = write!(sql, "${n}");
     }
 }

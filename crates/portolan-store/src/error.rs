@@ -22,6 +22,16 @@ pub enum StoreError {
         /// The cause.
         source: sqlx::Error,
     },
+    /// The database server did not answer in time.
+    #[error(
+        "cannot reach the database {url}: no answer within {seconds} s (is the server running, and are the host and port right?)"
+    )]
+    Unreachable {
+        /// The URL, password removed.
+        url: String,
+        /// How long it waited.
+        seconds: f64,
+    },
     /// A migration could not be applied.
     #[error("cannot migrate the {backend} database: {source}")]
     Migrate {
@@ -141,17 +151,7 @@ impl StoreError {
 
 /// A URL with its password replaced by `***`, for messages.
 pub(crate) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let (auth, tail) = match rest.find('@') {
-        Some(i) if !rest[..i].contains('/') => (&rest[..i], &rest[i..]),
-        _ => return url.to_string(),
-    };
-    match auth.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***{tail}"),
-        None => url.to_string(),
-    }
+    crate::redact::dsn(url)
 }
 
 #[cfg(test)]

@@ -186,12 +186,12 @@ pub(crate) async fn release(
     who: &str,
     now: i64,
 ) -> Result<LogEntry, StoreError> {
-    let (e, _) = db
+    let done = db
         .write("releasing", &(service, who), |tx, (service, who)| {
             Box::pin(release_in(tx, service, who, now))
         })
         .await?;
-    Ok(e.into())
+    Ok(done.value.into())
 }
 
 async fn release_in(
@@ -216,10 +216,10 @@ async fn release_in(
 
 /// Holds ports for a project (see [`Store::reserve`](crate::Store::reserve)).
 pub(crate) async fn reserve(db: &Db, req: &ReserveRequest) -> Result<Reservation, StoreError> {
-    let (r, _) = db
+    let done = db
         .write("reserving", req, |tx, req| Box::pin(reserve_in(tx, req)))
         .await?;
-    Ok(r)
+    Ok(done.value)
 }
 
 async fn reserve_in(conn: &mut Conn, req: &ReserveRequest) -> Result<Reservation, StoreError> {
@@ -373,12 +373,12 @@ pub(crate) async fn leases(db: &Db, now: i64) -> Result<Vec<Lease>, StoreError> 
 /// Removes services whose lease ran out and reservations past their date; returns the log
 /// entries written.
 pub(crate) async fn gc(db: &Db, who: &str, now: i64) -> Result<Vec<LogEntry>, StoreError> {
-    let (entries, _) = db
+    let done = db
         .write("collecting expired leases", who, |tx, who| {
             Box::pin(gc_in(tx, who, now))
         })
         .await?;
-    Ok(entries.into_iter().map(LogEntry::from).collect())
+    Ok(done.value.into_iter().map(LogEntry::from).collect())
 }
 
 #[derive(sqlx::FromRow)]

@@ -73,6 +73,7 @@ pub mod error;
 mod ledger;
 pub mod migrate;
 mod observations;
+pub mod redact;
 mod spec;
 mod store;
 mod tokens;
@@ -116,6 +117,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// and nothing changes); `expected: None` replaces whatever is there and logs one
     /// `drop` entry per item lost. Logs one `push` entry either way.
     async fn push_spec(&self, req: &PushRequest) -> Result<Pushed, StoreError>;
+
+    /// The store generation: a counter every write that changes the spec entities moves on
+    /// (import, allocate, release, reserve, gc — from any process on the database). What
+    /// `export_spec`, `projects`, `hosts`, `services`, `bindings` and `reservations` return
+    /// changes only when it does, so readers may cache by it. Tokens, observations, findings
+    /// and the log do not move it. This instance's own writes show at once; another
+    /// process's within 25 ms (the value is re-read from the database at most that often).
+    async fn generation(&self) -> Result<i64, StoreError>;
 
     /// Projects with their ranges and blocks, by name.
     async fn projects(&self) -> Result<Vec<ProjectInfo>, StoreError>;
@@ -164,6 +173,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The last report of every host, by host.
     async fn observations(&self) -> Result<Vec<Observation>, StoreError>;
 
+    /// At most `limit` reports, by host, after the page `cursor` ended (none: from the
+    /// first). An unreadable cursor is [`StoreError::Invalid`] naming `cursor`.
+    async fn observations_page(
+        &self,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Observation>, StoreError>;
+
     /// Replaces the findings of one source (`lint`, `drift:HOST`).
     async fn put_findings(
         &self,
@@ -174,6 +191,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Every stored finding, by source then insertion order.
     async fn findings(&self) -> Result<Vec<FindingRecord>, StoreError>;
+
+    /// At most `limit` findings in that order, after the page `cursor` ended (none: from
+    /// the first), optionally only those of one `severity`.
+    async fn findings_page(
+        &self,
+        severity: Option<&str>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<FindingRecord>, StoreError>;
+
+    /// How many findings are stored per severity, by severity.
+    async fn finding_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
 
     /// Creates an API token; the clear token is returned this once.
     async fn create_token(
@@ -197,5 +226,26 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 /// Opens (creating and migrating as needed) the store at `url`: `sqlite://PATH`,
 /// `sqlite::memory:`, or `postgres://…` / `postgresql://…`.
 pub async fn open(url: &str) -> Result<Box<dyn Store>, StoreError> {
-    Ok(Box::new(SqlStore::open(url).await?))
+    open_with(url, &OpenOptions::default()).await
+}
+
+/// [`open`] with `options`.
+pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Box<dyn Store>, StoreError> {
+    Ok(Box::new(SqlStore::open_with(url, options).await?))
+}
+
+/// How to open a store.
+#[derive(Debug, Clone, Copy)]
+pub struct OpenOptions {
+    /// How long the first connection to a PostgreSQL server may take before opening fails
+    /// with [`StoreError::Unreachable`] (default 10 s).
+    pub connect_timeout: std::time::Duration,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            connect_timeout: std::time::Duration::from_secs(10),
+        }
+    }
 }

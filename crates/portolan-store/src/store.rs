@@ -8,11 +8,11 @@ use async_trait::async_trait;
 use crate::db::Db;
 use crate::types::{
     AllocRequest, Allocated, Backend, BindingInfo, Entry, FindingRecord, HostInfo, ImportSummary,
-    Lease, LogEntry, LogRecord, NewToken, Observation, ProjectInfo, PushRequest, Pushed,
+    Lease, LogEntry, LogRecord, NewToken, Observation, Page, ProjectInfo, PushRequest, Pushed,
     Reservation, ReserveRequest, Role, ServiceInfo, StoredFinding, TokenInfo, VersionedSpec,
 };
 use crate::writer::Allocator;
-use crate::{Store, StoreError, ledger, observations, spec, tokens};
+use crate::{OpenOptions, Store, StoreError, ledger, observations, spec, tokens};
 
 /// The registry on SQLite or PostgreSQL (see the crate docs).
 #[derive(Debug)]
@@ -25,8 +25,13 @@ impl SqlStore {
     /// Opens (creating and migrating as needed) the store at `url`: `sqlite://PATH`,
     /// `sqlite::memory:`, or `postgres://…` / `postgresql://…`.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, &OpenOptions::default()).await
+    }
+
+    /// [`SqlStore::open`] with `options`.
+    pub async fn open_with(url: &str, options: &OpenOptions) -> Result<Self, StoreError> {
         Ok(SqlStore {
-            db: Db::open(url).await?,
+            db: Db::open(url, options).await?,
             allocator: Allocator::default(),
         })
     }
@@ -44,7 +49,13 @@ impl Store for SqlStore {
     }
 
     async fn import_spec(&self, toml: &str) -> Result<ImportSummary, StoreError> {
-        spec::import(&self.db, toml).await
+        let (summary, model, generation) = spec::import(&self.db, toml).await?;
+        self.allocator.prime(generation, model);
+        Ok(summary)
+    }
+
+    async fn generation(&self) -> Result<i64, StoreError> {
+        self.db.generation().await
     }
 
     async fn export_spec(&self) -> Result<String, StoreError> {
@@ -119,6 +130,14 @@ impl Store for SqlStore {
         observations::list(&self.db).await
     }
 
+    async fn observations_page(
+        &self,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<Observation>, StoreError> {
+        observations::page(&self.db, cursor, limit).await
+    }
+
     async fn put_findings(
         &self,
         source: &str,
@@ -130,6 +149,19 @@ impl Store for SqlStore {
 
     async fn findings(&self) -> Result<Vec<FindingRecord>, StoreError> {
         observations::findings(&self.db).await
+    }
+
+    async fn findings_page(
+        &self,
+        severity: Option<&str>,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<FindingRecord>, StoreError> {
+        observations::findings_page(&self.db, severity, cursor, limit).await
+    }
+
+    async fn finding_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        observations::finding_counts(&self.db).await
     }
 
     async fn create_token(

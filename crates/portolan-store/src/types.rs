@@ -459,6 +459,16 @@ impl FindingRecord {
     }
 }
 
+/// One page of a long list: its records, and the cursor of the next page (none: this is
+/// the last).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Page<T> {
+    /// The records.
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page.
+    pub next: Option<String>,
+}
+
 // what a token may do; each role includes the ones before it
 /// A role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -121,6 +121,9 @@ subcommands! {
     Gen => gen_,
     /// Per binding: declared exposure vs effective reach, and why.
     Exposure => exposure,
+    /// Who reaches a binding, layer by layer and per address family (bind, networks,
+    /// publish, firewall rule, routes).
+    Why => why,
     /// This host's live listeners (owners, containers) as stable JSON.
     Snapshot => snapshot,
     /// What changed between two states: specs, snapshot files or `live`.
@@ -168,7 +171,12 @@ subcommands! {
 #[derive(Debug, Args)]
 pub struct RemoteArgs {
     /// Registry URL (`http://127.0.0.1:7878`).
-    #[arg(long, env = "PORTOLAN_SERVER", value_name = "URL")]
+    #[arg(
+        long,
+        env = "PORTOLAN_SERVER",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     pub server: Option<String>,
     /// API token (prefer `PORTOLAN_TOKEN`: arguments are visible to other users).
     #[arg(
@@ -178,6 +186,28 @@ pub struct RemoteArgs {
         hide_env_values = true
     )]
     pub token: Option<String>,
+}
+
+/// `--firewall` of check and why: which dump syntax.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FirewallArg {
+    /// `ufw status verbose` output.
+    Ufw,
+    /// `iptables-save` (and `ip6tables-save`) output.
+    Iptables,
+    /// `nft list ruleset` output.
+    Nftables,
+}
+
+impl FirewallArg {
+    /// The importer's kind.
+    pub fn kind(self) -> portolan_firewall::Kind {
+        match self {
+            FirewallArg::Ufw => portolan_firewall::Kind::Ufw,
+            FirewallArg::Iptables => portolan_firewall::Kind::Iptables,
+            FirewallArg::Nftables => portolan_firewall::Kind::Nftables,
+        }
+    }
 }
 
 /// `--format` of lint and check.

@@ -10,6 +10,8 @@
 # flow, or it will be dropped. Declared outbound flows from this host:
 #   stripe-dashboard → *.stripe.com:443/tcp
 # WARNING: flow stripe-dashboard → *.stripe.com:443/tcp names a host pattern; ufw matches addresses, not names (and portolan never resolves them), so it cannot be expressed: it is widened to any address on its port
+# WARNING: expect #2 (public → stripe-dashboard.http) (`reach = false`) does not hold for stripe-dashboard.http over IPv4 with this ufw ruleset either: route: proxied by route nginx.http → stripe-dashboard.http: the listener on host `server` is reachable from public (any IPv4 address)
+# WARNING: expect #3 (public → crm.http) (`reach = false`) does not hold for crm.http over IPv4 with this ufw ruleset either: route: proxied by route nginx.https → crm.http: the listener on host `server` is reachable from public (any IPv4 address)
 
 set -eu
 

@@ -6,6 +6,7 @@
 # (port 22) in the spec before running this on a remote machine.
 # Outbound traffic is not filtered (policy accept): the spec declares no outbound flow
 # for this host.
+# WARNING: expect #3 (public → project:dashboard) (`reach = false`) does not hold for bottomleft-dashboard.http over IPv4 with this ufw ruleset either: route: proxied by route nginx.https → bottomleft-dashboard.http: the listener on host `es-host` is reachable from public (any IPv4 address)
 
 set -eu
 

@@ -25,6 +25,7 @@
 #   odoo.longpolling 8072/tcp (published by docker) — declared: public
 # WARNING: odoo.http 8069/tcp is published by docker: ufw cannot filter it; use `portolan gen iptables` (DOCKER-USER) or `portolan gen nftables` for this host, or publish it on a narrower address (`portolan gen compose`)
 # WARNING: odoo.longpolling 8072/tcp is published by docker: ufw cannot filter it; use `portolan gen iptables` (DOCKER-USER) or `portolan gen nftables` for this host, or publish it on a narrower address (`portolan gen compose`)
+# WARNING: expect #6 (public → odoo.http) (`reach = false`) does not hold for odoo.http over IPv4 with this ufw ruleset either: publish: published by docker on 0.0.0.0: its DNAT skips the ufw firewall of host `app2`
 
 set -eu
 

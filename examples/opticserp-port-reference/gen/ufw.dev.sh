@@ -24,6 +24,7 @@
 # WARNING: kkt-adapter.api 8000/tcp is published by docker: ufw cannot filter it; use `portolan gen iptables` (DOCKER-USER) or `portolan gen nftables` for this host, or publish it on a narrower address (`portolan gen compose`)
 # WARNING: odoo.http 8069/tcp is published by docker: ufw cannot filter it; use `portolan gen iptables` (DOCKER-USER) or `portolan gen nftables` for this host, or publish it on a narrower address (`portolan gen compose`)
 # WARNING: odoo.longpolling 8072/tcp is published by docker: ufw cannot filter it; use `portolan gen iptables` (DOCKER-USER) or `portolan gen nftables` for this host, or publish it on a narrower address (`portolan gen compose`)
+# WARNING: expect #2 (public → kkt-adapter.api) (`reach = false`) does not hold for kkt-adapter.api over IPv4 with this ufw ruleset either: publish: published by docker on 0.0.0.0: its DNAT skips the ufw firewall of host `dev`
 
 set -eu
 

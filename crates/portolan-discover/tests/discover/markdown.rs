@@ -262,7 +262,11 @@ fn es_dashboards_port_guide() {
     assert!(f.contains(&"sensitive-without-auth postgresql.postgres".to_string()));
     // 16.: the "available" blocks are full
     assert_eq!(count(&f, "range-exhausted dashboard-project"), 2);
-    assert_eq!(f.len(), 27 + 27 + 2 + 1 + 1 + 2);
+    // 7.: the single-port ufw rules (5000, 5001, 5400, 5432) come after the ranges that
+    // already open them, and the ranges open ports no binding declares
+    assert_eq!(count(&f, "shadowed-rule"), 4);
+    assert_eq!(count(&f, "rule-without-listener"), 2);
+    assert_eq!(f.len(), 27 + 27 + 2 + 1 + 1 + 2 + 4 + 2);
     let n = notes(&imp);
     // 6.: greps of the wrong ranges, and one that can never match
     assert!(

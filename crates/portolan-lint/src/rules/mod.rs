@@ -6,13 +6,17 @@ mod dangling_reference;
 mod docker_bypasses_firewall;
 mod duplicate_binding;
 mod ephemeral_port;
+pub(crate) mod expectation_failed;
+mod family_divergence;
 mod internal_exposed;
 mod out_of_range;
 mod overlapping_ranges;
 mod privileged_port;
 mod public_without_tls;
 mod range_exhausted;
+mod rule_without_listener;
 mod sensitive_without_auth;
+pub(crate) mod shadowed_rule;
 mod well_known_collision;
 
 use crate::Context;
@@ -66,6 +70,10 @@ rules! {
     BindWiderThanDeclared => "bind-wider-than-declared", Error, false, "The live bind address is wider than declared.";
     UnexpectedProcess => "unexpected-process", Warning, false, "The listener belongs to another program than declared.";
     Unreachable => "unreachable", Warning, false, "A declared binding does not accept connections from where portolan probes it (`check --probe`).";
+    ExpectationFailed => "expectation-failed", Error, true, "An `[[expect]]` does not hold in the reach model (or live, with `check --probe`).";
+    FamilyDivergence => "family-divergence", Warning, true, "A binding that listens on both address families is reachable over one of them from sources it is not reachable from over the other.";
+    ShadowedRule => "shadowed-rule", Warning, true, "A firewall rule no packet can reach: earlier rules decide everything it matches.";
+    RuleWithoutListener => "rule-without-listener", Warning, true, "A firewall rule opens ports that no binding of the host declares.";
     PublishToDeadPort => "publish-to-dead-port", Error, false, "A container publishes a port that nothing listens on inside it (or only on loopback inside).";
 }
 
@@ -95,6 +103,10 @@ pub(crate) const CHECKS: &[(Rule, Check)] = &[
     (Rule::BrowserUnsafePort, browser_unsafe_port::check),
     (Rule::DanglingReference, dangling_reference::check),
     (Rule::RangeExhausted, range_exhausted::check),
+    (Rule::ExpectationFailed, expectation_failed::check),
+    (Rule::FamilyDivergence, family_divergence::check),
+    (Rule::ShadowedRule, shadowed_rule::check),
+    (Rule::RuleWithoutListener, rule_without_listener::check),
 ];
 
 /// `0.0.0.0:5000/tcp`, `[::]:443/tcp`.

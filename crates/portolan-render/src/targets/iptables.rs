@@ -88,7 +88,18 @@ fn render(cx: &RenderContext<'_>, v4: bool) -> Result<Rendered, RenderError> {
     let target = if v4 { "iptables" } else { "ip6tables" };
     let h = the_host(cx, target)?;
     let plan = Plan::of(cx, h);
-    let warnings = plan.fqdn_warnings(target);
+    let mut warnings = plan.fqdn_warnings(target);
+    warnings.extend(crate::fw::expectation_warnings(
+        cx,
+        h,
+        target,
+        true,
+        Some(if v4 {
+            portolan_lint::trace::AddrFamily::V4
+        } else {
+            portolan_lint::trace::AddrFamily::V6
+        }),
+    ));
     let mut input = String::new();
     let mut docker = String::new();
     for a in &plan.allows {

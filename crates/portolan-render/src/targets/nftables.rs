@@ -127,7 +127,10 @@ impl Generator for Nftables {
         let m = cx.model;
         let h = the_host(cx, "nftables")?;
         let plan = Plan::of(cx, h);
-        let warnings = plan.fqdn_warnings("nftables");
+        let mut warnings = plan.fqdn_warnings("nftables");
+        warnings.extend(crate::fw::expectation_warnings(
+            cx, h, "nftables", true, None,
+        ));
         let mut sets = Sets {
             names: BTreeMap::new(),
             order: Vec::new(),

@@ -156,7 +156,8 @@ impl Generator for Ufw {
         for n in plan.egress_notes() {
             let _ = writeln!(out, "# {n}");
         }
-        let fq: Vec<String> = plan.fqdn_warnings("ufw");
+        let mut fq: Vec<String> = plan.fqdn_warnings("ufw");
+        fq.extend(crate::fw::expectation_warnings(cx, h, "ufw", false, None));
         warnings.extend(fq);
         if !published.is_empty() {
             out.push_str("#\n# !!! ufw CANNOT FILTER THE PORTS BELOW. Docker/Podman/NodePort publish them with DNAT\n# !!! before ufw's INPUT rules, so `ufw allow`/`ufw deny` has no effect on them and they\n# !!! are reachable from wherever their bind address is. Instead, on this host:\n# !!!   portolan gen iptables --host HOST > /etc/iptables/rules.v4   (DOCKER-USER chain), or\n# !!!   portolan gen nftables --host HOST                              (forward hook), or\n# !!!   publish them on a narrower address: portolan gen compose --host HOST\n");

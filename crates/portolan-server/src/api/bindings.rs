@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use portolan_store::BindingInfo;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -14,6 +15,7 @@ use crate::state::AppState;
 
 /// Filters of `GET /bindings`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct BindingQuery {
     /// Only this service's bindings.
@@ -29,15 +31,16 @@ pub async fn list(
     State(state): State<AppState>,
     _: Auth<READ>,
     ApiQuery(q): ApiQuery<BindingQuery>,
-) -> Result<Json<Vec<BindingInfo>>, ApiError> {
-    Ok(Json(
-        state
-            .store
-            .bindings()
-            .await?
-            .into_iter()
-            .filter(|b| q.service.as_ref().is_none_or(|s| *s == b.service))
-            .filter(|b| q.host.as_ref().is_none_or(|h| *h == b.host))
-            .collect(),
-    ))
+) -> Result<Response, ApiError> {
+    let all = state.reads.bindings(&*state.store).await?;
+    let candidates = match &q.service {
+        None if q.host.is_none() => return Ok(all.response()),
+        None => &all.items[..],
+        Some(s) => all.get(s),
+    };
+    let picked: Vec<&BindingInfo> = candidates
+        .iter()
+        .filter(|b| q.host.as_ref().is_none_or(|h| *h == b.host))
+        .collect();
+    Ok(Json(picked).into_response())
 }

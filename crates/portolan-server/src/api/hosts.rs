@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::response::Response;
 use portolan_store::HostInfo;
 
 use crate::auth::{Auth, READ};
@@ -11,11 +12,8 @@ use crate::state::AppState;
 /// Every host, by name.
 #[utoipa::path(get, path = "/api/v1/hosts", tag = "registry",
     responses((status = 200, description = "Hosts, by name", body = Vec<HostInfo>)))]
-pub async fn list(
-    State(state): State<AppState>,
-    _: Auth<READ>,
-) -> Result<Json<Vec<HostInfo>>, ApiError> {
-    Ok(Json(state.store.hosts().await?))
+pub async fn list(State(state): State<AppState>, _: Auth<READ>) -> Result<Response, ApiError> {
+    Ok(state.reads.hosts(&*state.store).await?.response())
 }
 
 /// One host.
@@ -30,11 +28,12 @@ pub async fn get(
     Path(name): Path<String>,
 ) -> Result<Json<HostInfo>, ApiError> {
     state
-        .store
-        .hosts()
+        .reads
+        .hosts(&*state.store)
         .await?
-        .into_iter()
-        .find(|h| h.name == name)
+        .get(&name)
+        .first()
+        .cloned()
         .map(Json)
         .ok_or_else(|| ApiError::not_found("name", format!("host `{name}` not found")))
 }

@@ -25,14 +25,55 @@ pub mod tokens;
 use std::collections::BTreeMap;
 
 use axum::Router;
+use axum::http::HeaderValue;
+use axum::response::IntoResponse;
+use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Doc, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::ErrorBody;
+use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
+
+/// The answer of a paged list: the page as a JSON array, and when there is a next page,
+/// its cursor in `X-Next-Cursor` and its address in `Link: <…>; rel="next"`.
+pub(crate) fn paged<T: Serialize>(
+    items: &[T],
+    next: Option<&str>,
+    path: &str,
+    query: &[(&str, String)],
+) -> axum::response::Response {
+    let mut res = axum::Json(items).into_response();
+    if let Some(cursor) = next {
+        let mut link = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in query {
+            link.append_pair(k, v);
+        }
+        link.append_pair("cursor", cursor);
+        let link = format!("<{path}?{}>; rel=\"next\"", link.finish());
+        for (name, value) in [("x-next-cursor", cursor.to_string()), ("link", link)] {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                res.headers_mut().insert(name, v);
+            }
+        }
+    }
+    res
+}
+
+/// A page size from the query: `default` when absent, else 1 to `max` (400 naming `limit`).
+pub(crate) fn page_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {
+    let limit = limit.unwrap_or(default);
+    if (1..=max).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(ApiError::bad_request(
+            "limit",
+            format!("limit: between 1 and {max}"),
+        ))
+    }
+}
 
 #[derive(OpenApi)]
 #[openapi(
@@ -97,6 +138,10 @@ impl Modify for StandardErrors {
             ("401", "No token, or an invalid, expired or revoked one"),
             ("403", "The token's role is too low"),
             ("413", "Request body too large"),
+            (
+                "415",
+                "The body's Content-Type is not the one the route reads",
+            ),
             ("422", "Well-formed but invalid request; `field` names what"),
             ("429", "Rate limit of the token exceeded; see Retry-After"),
             ("500", "The database failed (details in the server log)"),

@@ -13,16 +13,17 @@ use std::net::IpAddr;
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::response::Response;
 use portolan_observe::container::Engine;
 use portolan_observe::{ContainerLink, Inside, Listener, Owner, Published, Transport};
 use portolan_store::{FindingRecord, Observation};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::allocate::{TransportName, check_name};
 use crate::auth::{Auth, READ, WRITE};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, check_text};
+use crate::extract::{ApiJson, ApiQuery, check_text};
 use crate::state::AppState;
 
 /// Most listeners one report may hold.
@@ -139,7 +140,8 @@ pub struct ListenerReport {
     /// Local address (`0.0.0.0`, `127.0.0.1`, `::`).
     #[schema(value_type = String, example = "0.0.0.0")]
     pub addr: IpAddr,
-    /// Local port.
+    /// Local port (1 to 65535).
+    #[schema(minimum = 1, maximum = 65535)]
     pub port: u16,
     /// Socket inode.
     #[serde(default)]
@@ -223,6 +225,13 @@ pub async fn push(
         ));
     }
     for (i, l) in body.listeners.iter().enumerate() {
+        if l.port == 0 {
+            let field = format!("listeners[{i}].port");
+            return Err(ApiError::invalid(
+                &field,
+                format!("{field}: a port from 1 to 65535 (nothing listens on port 0)"),
+            ));
+        }
         for o in &l.owners {
             for (f, v) in [
                 ("name", &o.name),
@@ -258,9 +267,7 @@ pub async fn push(
             }
         }
     }
-    let text = state.store.export_spec().await?;
-    let model = portolan_model::load_str("ports.toml", &text)
-        .map_err(|e| ApiError::internal("loading the registry's spec", &e))?;
+    let model = state.reads.model(&*state.store).await?;
     let Some(host) = model.host_named(&body.host) else {
         return Err(ApiError::not_found(
             "host",
@@ -272,7 +279,7 @@ pub async fn push(
     };
     let listeners: Vec<Listener> = body.listeners.iter().map(Listener::from).collect();
     let now = state.now();
-    let drift = super::findings::to_stored(
+    let drift = super::findings::to_stored_capped(
         &model,
         &portolan_observe::drift::drift(&model, host, &listeners),
     );
@@ -299,14 +306,40 @@ pub async fn push(
     }))
 }
 
-/// Every host's last report, by host.
-#[utoipa::path(get, path = "/api/v1/observations", tag = "agents",
-    responses((status = 200, description = "Reports", body = Vec<Observation>)))]
+/// Paging of `GET /observations`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ObservationsQuery {
+    /// At most this many hosts' reports (1 to 1000, default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+    /// Where the previous page ended (its `X-Next-Cursor`).
+    pub cursor: Option<String>,
+}
+
+/// Every host's last report, by host, a page at a time.
+#[utoipa::path(get, path = "/api/v1/observations", tag = "agents", params(ObservationsQuery),
+    responses((status = 200, description = "Reports; a next page is announced by `X-Next-Cursor` and `Link: <…>; rel=\"next\"`",
+        body = Vec<Observation>,
+        headers(("X-Next-Cursor" = String, description = "Cursor of the next page, when there is one"),
+                ("Link" = String, description = "`<URL>; rel=\"next\"` of the next page, when there is one")))))]
 pub async fn list(
     State(state): State<AppState>,
     _: Auth<READ>,
-) -> Result<Json<Vec<Observation>>, ApiError> {
-    Ok(Json(state.store.observations().await?))
+    ApiQuery(q): ApiQuery<ObservationsQuery>,
+) -> Result<Response, ApiError> {
+    let limit = super::page_limit(q.limit, 100, 1000)?;
+    let page = state
+        .store
+        .observations_page(q.cursor.as_deref(), limit)
+        .await?;
+    Ok(super::paged(
+        &page.items,
+        page.next.as_deref(),
+        "/api/v1/observations",
+        &[("limit", limit.to_string())],
+    ))
 }
 
 /// One host's last report.

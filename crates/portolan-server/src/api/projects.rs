@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::response::Response;
 use portolan_store::ProjectInfo;
 
 use crate::auth::{Auth, READ};
@@ -12,11 +13,8 @@ use crate::state::AppState;
 /// Every project, by name.
 #[utoipa::path(get, path = "/api/v1/projects", tag = "registry",
     responses((status = 200, description = "Projects, by name", body = Vec<ProjectInfo>)))]
-pub async fn list(
-    State(state): State<AppState>,
-    _: Auth<READ>,
-) -> Result<Json<Vec<ProjectInfo>>, ApiError> {
-    Ok(Json(state.store.projects().await?))
+pub async fn list(State(state): State<AppState>, _: Auth<READ>) -> Result<Response, ApiError> {
+    Ok(state.reads.projects(&*state.store).await?.response())
 }
 
 /// One project.
@@ -31,11 +29,12 @@ pub async fn get(
     Path(name): Path<String>,
 ) -> Result<Json<ProjectInfo>, ApiError> {
     state
-        .store
-        .projects()
+        .reads
+        .projects(&*state.store)
         .await?
-        .into_iter()
-        .find(|p| p.name == name)
+        .get(&name)
+        .first()
+        .cloned()
         .map(Json)
         .ok_or_else(|| ApiError::not_found("name", format!("project `{name}` not found")))
 }

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use portolan_store::{Reservation, ReserveRequest};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -69,9 +70,6 @@ pub async fn reserve(
 /// Reservations, in the order they were made.
 #[utoipa::path(get, path = "/api/v1/reservations", tag = "allocation",
     responses((status = 200, description = "Reservations", body = Vec<Reservation>)))]
-pub async fn list(
-    State(state): State<AppState>,
-    _: Auth<READ>,
-) -> Result<Json<Vec<Reservation>>, ApiError> {
-    Ok(Json(state.store.reservations().await?))
+pub async fn list(State(state): State<AppState>, _: Auth<READ>) -> Result<Response, ApiError> {
+    Ok(state.reads.reservations(&*state.store).await?.response())
 }

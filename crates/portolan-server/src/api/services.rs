@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::response::Response;
 use portolan_store::ServiceInfo;
 
 use crate::auth::{Auth, READ};
@@ -11,11 +12,8 @@ use crate::state::AppState;
 /// Every service, by name.
 #[utoipa::path(get, path = "/api/v1/services", tag = "registry",
     responses((status = 200, description = "Services, by name", body = Vec<ServiceInfo>)))]
-pub async fn list(
-    State(state): State<AppState>,
-    _: Auth<READ>,
-) -> Result<Json<Vec<ServiceInfo>>, ApiError> {
-    Ok(Json(state.store.services().await?))
+pub async fn list(State(state): State<AppState>, _: Auth<READ>) -> Result<Response, ApiError> {
+    Ok(state.reads.services(&*state.store).await?.response())
 }
 
 /// One service.
@@ -30,11 +28,12 @@ pub async fn get(
     Path(name): Path<String>,
 ) -> Result<Json<ServiceInfo>, ApiError> {
     state
-        .store
-        .services()
+        .reads
+        .services(&*state.store)
         .await?
-        .into_iter()
-        .find(|s| s.name == name)
+        .get(&name)
+        .first()
+        .cloned()
         .map(Json)
         .ok_or_else(|| ApiError::not_found("name", format!("service `{name}` not found")))
 }

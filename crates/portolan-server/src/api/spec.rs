@@ -36,8 +36,11 @@ pub struct ImportResponse {
     pub bindings: usize,
     /// Reservations.
     pub reservations: usize,
-    /// Lint findings of the imported spec (stored, see `GET /findings`).
+    /// Lint findings of the imported spec.
     pub findings: usize,
+    /// Of those, how many are stored (see `GET /findings`): all, up to 10,000; past that
+    /// the first 9,999 and one `findings-truncated` summary.
+    pub findings_stored: usize,
     /// The registry's generation after the push (also the `ETag`).
     pub generation: i64,
     /// What the registry held that the pushed spec lacks or says differently: with
@@ -126,7 +129,8 @@ pub async fn import(
         .map_err(|e| ApiError::invalid("spec", format!("invalid spec: {e}")))?;
     let report = portolan_lint::lint(&model)
         .map_err(|e| ApiError::invalid("spec", format!("invalid spec: {e}")))?;
-    let findings = super::findings::to_stored(&model, &report.findings);
+    let found = report.findings.len();
+    let findings = super::findings::to_stored_capped(&model, &report.findings);
     let pushed = state
         .store
         .push_spec(&PushRequest {
@@ -170,7 +174,8 @@ pub async fn import(
         services: s.services,
         bindings: s.bindings,
         reservations: s.reservations,
-        findings: findings.len(),
+        findings: found,
+        findings_stored: findings.len(),
         generation: p.generation,
         dropped: p.dropped,
     })

@@ -119,8 +119,9 @@ async fn allocate_form_page(
     result: Option<AllocView>,
     error: Option<String>,
 ) -> Result<Html<String>, WebError> {
-    let projects = state.store.projects().await?;
-    let hosts = state.store.hosts().await?;
+    let projects = state.reads.projects(&*state.store).await?;
+    let hosts = state.reads.hosts(&*state.store).await?;
+    let (projects, hosts) = (&projects.items, &hosts.items);
     let mut blocks: Vec<String> = projects
         .iter()
         .flat_map(|p| p.blocks.iter().map(|b| b.name.clone()))

@@ -27,6 +27,7 @@ use super::session::{
     LOGIN_COOKIE, SESSION_COOKIE, SESSION_TTL, Session, cookie, random_hex, same_secret,
 };
 use crate::AppState;
+use crate::auth::Peer;
 
 /// How long a refused login waits before answering.
 const REFUSAL_DELAY: Duration = Duration::from_millis(300);
@@ -142,6 +143,7 @@ pub struct LoginForm {
 /// `POST /login`.
 pub async fn login(
     State(state): State<AppState>,
+    Peer(peer): Peer,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, WebError> {
@@ -155,10 +157,18 @@ pub async fn login(
         );
     }
     let now = state.now();
+    if state.auth_throttle.check(peer).is_err() {
+        return login_form(
+            &state,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("Too many refused tokens from this address: wait a minute and try again."),
+        );
+    }
     let info = match state.store.verify_token(form.token.trim(), now).await {
         Ok(info) => info,
         Err(StoreError::Token(reason)) => {
             tracing::info!(%reason, "dashboard login refused");
+            state.auth_throttle.failed(peer);
             tokio::time::sleep(REFUSAL_DELAY).await;
             return login_form(
                 &state,

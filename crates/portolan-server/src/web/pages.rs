@@ -1,6 +1,6 @@
 //! The read-only pages: overview, project (heatmap), host (declared vs live), findings, log.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Html;
@@ -18,6 +18,9 @@ use crate::AppState;
 
 /// Log entries per page.
 pub const LOG_PAGE: u32 = 50;
+
+/// Findings per page of `/findings`.
+pub const FINDINGS_PAGE: u32 = 200;
 
 /// The value of `key` in a raw query string (the first one; malformed strings have none).
 pub fn query_param(raw: Option<&str>, key: &str) -> Option<String> {
@@ -80,17 +83,26 @@ pub async fn overview(
 ) -> Result<Html<String>, WebError> {
     let store = &state.store;
     let now = state.now();
-    let projects = store.projects().await?;
-    let hosts = store.hosts().await?;
-    let services = store.services().await?;
-    let bindings = store.bindings().await?;
-    let reservations = store.reservations().await?;
+    let reads = &state.reads;
+    let (projects, hosts, services, bindings, reservations) = (
+        reads.projects(&**store).await?,
+        reads.hosts(&**store).await?,
+        reads.services(&**store).await?,
+        reads.bindings(&**store).await?,
+        reads.reservations(&**store).await?,
+    );
+    let (projects, hosts, services, bindings, reservations) = (
+        &projects.items,
+        &hosts.items,
+        &services.items,
+        &bindings.items,
+        &reservations.items,
+    );
     let leases = store.leases(now).await?;
     let observations = store.observations().await?;
     let findings = store.findings().await?;
 
-    let project_rows: Vec<ProjectRow> =
-        projects.iter().map(|p| project_row(p, &bindings)).collect();
+    let project_rows: Vec<ProjectRow> = projects.iter().map(|p| project_row(p, bindings)).collect();
     let mut host_rows: Vec<HostRow> = hosts
         .iter()
         .map(|h| {
@@ -101,7 +113,7 @@ pub async fn overview(
                 known: true,
                 bindings: bindings.iter().filter(|b| b.host == h.name).count(),
                 agent: freshness(obs, now),
-                drift: host_drift(&h.name, &bindings, obs),
+                drift: host_drift(&h.name, bindings, obs),
             }
         })
         .collect();
@@ -113,7 +125,7 @@ pub async fn overview(
                 known: false,
                 bindings: 0,
                 agent: freshness(Some(o), now),
-                drift: host_drift(&o.host, &bindings, Some(o)),
+                drift: host_drift(&o.host, bindings, Some(o)),
             });
         }
     }
@@ -199,19 +211,27 @@ pub async fn project_view(
     offset: u32,
 ) -> Result<ProjectView, WebError> {
     let store = &state.store;
-    let projects = store.projects().await?;
-    let Some(project) = projects.into_iter().find(|p| p.name == name) else {
+    let reads = &state.reads;
+    let Some(project) = reads.projects(&**store).await?.get(name).first().cloned() else {
         return Err(WebError::NotFound(format!("There is no project `{name}`.")));
     };
-    let services = store.services().await?;
-    let bindings = store.bindings().await?;
-    let reservations = store.reservations().await?;
+    let (services, bindings, reservations, hosts) = (
+        reads.services(&**store).await?,
+        reads.bindings(&**store).await?,
+        reads.reservations(&**store).await?,
+        reads.hosts(&**store).await?,
+    );
+    let (services, bindings, reservations, hosts) = (
+        &services.items,
+        &bindings.items,
+        &reservations.items,
+        &hosts.items,
+    );
     let observations = store.observations().await?;
-    let hosts = store.hosts().await?;
     let reg = Registry {
-        services: &services,
-        bindings: &bindings,
-        reservations: &reservations,
+        services,
+        bindings,
+        reservations,
         observations: &observations,
     };
     let heatmap = heatmap(&project, reg, offset, state.now());
@@ -219,7 +239,7 @@ pub async fn project_view(
         project => &project,
         fixed_project => &project,
         heatmap => &heatmap,
-        services => service_rows(&project.name, &services, &bindings),
+        services => service_rows(&project.name, services, bindings),
         host_names => hosts.iter().map(|h| h.name.clone()).collect::<Vec<_>>(),
     };
     Ok(ProjectView {
@@ -251,13 +271,19 @@ pub async fn host_page(
     Path(name): Path<String>,
 ) -> Result<Html<String>, WebError> {
     let store = &state.store;
-    let hosts = store.hosts().await?;
-    let host = hosts.into_iter().find(|h| h.name == name);
+    let host = state
+        .reads
+        .hosts(&**store)
+        .await?
+        .get(&name)
+        .first()
+        .cloned();
     let obs = store.observation(&name).await?;
     if host.is_none() && obs.is_none() {
         return Err(WebError::NotFound(format!("There is no host `{name}`.")));
     }
-    let bindings = store.bindings().await?;
+    let bindings = state.reads.bindings(&**store).await?;
+    let bindings = &bindings.items;
     let addresses: Vec<String> = host
         .as_ref()
         .and_then(|h| h.doc.get("addresses"))
@@ -275,7 +301,7 @@ pub async fn host_page(
             host => &host,
             addresses => addresses,
             agent => freshness(obs.as_ref(), state.now()),
-            drift => host_drift(&name, &bindings, obs.as_ref()),
+            drift => host_drift(&name, bindings, obs.as_ref()),
         }
     };
     page("host.html", &ctx)
@@ -298,22 +324,31 @@ pub async fn findings_page(
     RawQuery(query): RawQuery,
 ) -> Result<Html<String>, WebError> {
     let wanted = query_param(query.as_deref(), "severity").filter(|s| !s.is_empty());
-    let findings = state.store.findings().await?;
-    let mut by_severity: BTreeMap<&str, usize> = BTreeMap::new();
-    for f in &findings {
-        *by_severity.entry(f.severity.as_str()).or_default() += 1;
-    }
+    let cursor = query_param(query.as_deref(), "cursor").filter(|s| !s.is_empty());
+    let counts = state.store.finding_counts().await?;
+    let found = match state
+        .store
+        .findings_page(wanted.as_deref(), cursor.as_deref(), FINDINGS_PAGE)
+        .await
+    {
+        Err(portolan_store::StoreError::Invalid { .. }) => {
+            return Err(WebError::NotFound(
+                "There is no such page of findings.".into(),
+            ));
+        }
+        other => other?,
+    };
     let order = |s: &str| match s {
         "error" => 0,
         "warning" => 1,
         "info" => 2,
         _ => 3,
     };
-    let mut severities: Vec<(&str, usize)> = by_severity.into_iter().collect();
+    let mut severities: Vec<(&str, u64)> = counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
     severities.sort_by_key(|(s, _)| (order(s), *s));
+    let findings = found.items;
     let rows: Vec<FindingRow> = findings
         .iter()
-        .filter(|f| wanted.as_deref().is_none_or(|w| f.severity == w))
         .map(|f| FindingRow {
             severity: f.severity.clone(),
             rule: f.rule.clone(),
@@ -337,6 +372,8 @@ pub async fn findings_page(
         ..context! {
             findings => rows,
             severity => wanted,
+            cursor => cursor,
+            next => found.next,
             severities => severities
                 .iter()
                 .map(|(name, count)| context! { name => name, count => count })

@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use portolan_server::auth::AuthThrottle;
+use portolan_server::listen::ConnLimits;
 use portolan_server::{AppState, Clock, Limits};
 use portolan_store::{Role, Store};
 use portolan_testkit::{Engine, engine_tests};
@@ -147,7 +149,9 @@ impl TestServer {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState::with_limits(store.clone(), limits);
+        // the failed-auth throttle has a test of its own: the auth matrix refuses on purpose
+        let state =
+            AppState::with_limits(store.clone(), limits).with_auth_throttle(AuthThrottle::off());
         rt.spawn(portolan_server::serve_on(listener, state, async move {
             let _ = rx.await;
         }));
@@ -286,6 +290,9 @@ engine_tests!(run;
     concurrent_allocations_never_duplicate,
     rate_limit_answers_429,
     observations_drift_and_metrics,
+    agent_command_lines_are_stored_without_secrets,
+    cached_reads_follow_every_writer,
+    findings_are_capped_and_paged,
     spec_push_is_guarded_by_the_generation,
 );
 
@@ -345,6 +352,47 @@ fn public_routes_and_openapi(url: &str) {
         }
     }
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    // regression: query parameters were documented as required path parameters (so
+    // clients and schemathesis could not send them)
+    for (path, params) in [
+        ("/api/v1/bindings", &["service", "host"][..]),
+        ("/api/v1/log", &["after", "cursor", "limit"][..]),
+        ("/api/v1/findings", &["limit", "cursor", "severity"][..]),
+        ("/api/v1/observations", &["limit", "cursor"][..]),
+    ] {
+        let documented = doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{path} has no parameters"));
+        for name in params {
+            let p = documented
+                .iter()
+                .find(|p| p["name"] == *name)
+                .unwrap_or_else(|| panic!("{path}: no parameter {name}"));
+            assert_eq!(p["in"], "query", "{path} {name}");
+            assert_ne!(p["required"], true, "{path} {name}");
+        }
+    }
+    for (path, op) in doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(p, i)| {
+            i.as_object()
+                .expect("item")
+                .values()
+                .map(move |op| (p.clone(), op.clone()))
+        })
+    {
+        for p in op["parameters"].as_array().into_iter().flatten() {
+            if p["in"] == "path" {
+                let name = p["name"].as_str().expect("name");
+                assert!(
+                    path.contains(&format!("{{{name}}}")),
+                    "{path}: path parameter {name}"
+                );
+            }
+        }
+    }
     // unknown routes and wrong methods answer JSON too
     let r = s.call("GET", "/api/v1/nope", Some(&s.tokens.read), None);
     assert_eq!(r.status, 404);
@@ -1135,6 +1183,65 @@ fn observations_drift_and_metrics(url: &str) {
     assert!((400..500).contains(&r.status), "{}: {}", r.status, r.body);
 }
 
+/// Regression (secrets): `agent` uploads full command lines (`--password=…`, DSNs), and any
+/// read token could read them back. They are stored and served with the secrets masked;
+/// the rest of the command line stays.
+fn agent_command_lines_are_stored_without_secrets(url: &str) {
+    let s = TestServer::start(url, unlimited());
+    s.import(SPEC);
+    let commands = [
+        "/srv/web --port 20000 --password=Zq1secretA",
+        "/srv/web --port 20000 --password Zq1secretB",
+        "redis-server *:6379 --requirepass Zq1secretC",
+        "java -Dspring.datasource.password=Zq1secretD -jar web.jar",
+        "worker --db=postgres://app:Zq1secretE@db1:5432/x",
+        "worker postgres://app:Zq1/secretF@db1/x",
+        "worker postgres://app:Zq1@secretG@db1/x",
+        "worker postgres://app@db1/x?sslmode=require&password=Zq1secretH",
+        "env PGPASSWORD=Zq1secretI psql -h db1",
+        "mysql -uroot -pZq1secretJ db",
+        "redis-cli -a Zq1secretK monitor",
+        "curl -H Authorization: Bearer Zq1secretL http://x",
+        "web --api-key=Zq1secretM --client_secret Zq1secretN",
+        "amqp-worker amqp://guest:Zq1secretO@mq:5672/",
+    ];
+    let owners: Vec<serde_json::Value> = commands
+        .iter()
+        .enumerate()
+        .map(|(i, c)| json!({"pid": 100 + i, "name": "web", "cmdline": c, "user": "www"}))
+        .collect();
+    let listeners = json!([
+        {"transport": "tcp", "addr": "127.0.0.1", "port": 20000, "inode": 1, "uid": 0,
+         "owners": owners}
+    ]);
+    let r = s.post(
+        "/api/v1/observations",
+        &json!({"host": "app1", "listeners": listeners}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!r.body.contains("Zq1"), "{}", r.body);
+    let one = s.get("/api/v1/observations/app1");
+    let all = s.get("/api/v1/observations");
+    for r in [&one, &all] {
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(!r.body.contains("Zq1"), "a secret was served: {}", r.body);
+    }
+    let stored: Vec<String> = one.json()["listeners"][0]["owners"]
+        .as_array()
+        .expect("owners")
+        .iter()
+        .filter_map(|o| o["cmdline"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(stored.len(), commands.len());
+    assert_eq!(stored[0], "/srv/web --port 20000 --password=***");
+    assert_eq!(stored[4], "worker --db=postgres://app:***@db1:5432/x");
+    assert_eq!(
+        stored[7],
+        "worker postgres://app@db1/x?sslmode=require&password=***"
+    );
+    assert_eq!(stored[9], "mysql -uroot -p*** db");
+}
+
 // ---------------------------------------------------------------------------- single tests
 
 #[test]
@@ -1194,6 +1301,576 @@ fn logs_never_contain_tokens() {
         !text.to_lowercase().contains("bearer ptk_"),
         "an Authorization header is in the log"
     );
+}
+
+/// The read lists are cached per store generation: a write through this server shows in
+/// the next read, and one through another store on the same database (another server)
+/// within the generation's 25 ms.
+fn cached_reads_follow_every_writer(url: &str) {
+    let s = TestServer::start(url, unlimited());
+    s.import(SPEC);
+    let names = |s: &TestServer| -> Vec<String> {
+        s.get("/api/v1/projects")
+            .json()
+            .as_array()
+            .expect("projects")
+            .iter()
+            .map(|p| p["name"].as_str().expect("name").to_string())
+            .collect()
+    };
+    assert_eq!(names(&s), ["dash", "hub"]);
+    let r = s.post(
+        "/api/v1/allocate",
+        &json!({"project": "hub", "name": "fresh"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let b = s.get("/api/v1/bindings?service=fresh").json();
+    assert_eq!(b[0]["lo"], 23000, "{b}");
+    assert_eq!(s.get("/api/v1/services/fresh").json()["allocated"], true);
+    // another writer on the same database
+    let other = s.block_on(portolan_store::open(url)).expect("open");
+    let spec = format!("{SPEC}\n[projects.extra]\nrange = \"24000-24009\"\n");
+    s.block_on(other.import_spec(&spec))
+        .expect("import elsewhere");
+    std::thread::sleep(Duration::from_millis(30));
+    assert_eq!(names(&s), ["dash", "extra", "hub"]);
+    assert_eq!(
+        s.get("/api/v1/projects/extra").json()["range"],
+        "24000-24009"
+    );
+    assert_eq!(
+        s.get("/api/v1/services/fresh").status,
+        404,
+        "the import dropped it"
+    );
+    assert!(s.get("/api/v1/spec").body.contains("[projects.extra]"));
+}
+
+/// Regression (hostile input): an import or a report with more findings than a page, or
+/// than the store keeps, stored 500,500 findings and made `/findings` 283 MB. A report of
+/// 10,050 undeclared listeners now stores 9,999 findings and one `findings-truncated`
+/// summary, and `/findings` serves them a page at a time (`limit`, `X-Next-Cursor`,
+/// `Link`); the log and the reports page the same way.
+fn findings_are_capped_and_paged(url: &str) {
+    let s = TestServer::start(url, unlimited());
+    s.import(SPEC);
+    let listeners: Vec<Value> = (0..10_050u32)
+        .map(|i| json!({"transport": "tcp", "addr": "0.0.0.0", "port": 30_000 + i}))
+        .collect();
+    let r = s.post(
+        "/api/v1/observations",
+        &json!({"host": "app1", "listeners": listeners}),
+    );
+    assert_eq!(r.status, 200, "{}", &r.body[..r.body.len().min(300)]);
+    let drift = r.json()["drift"].as_array().expect("drift").clone();
+    assert_eq!(drift.len(), 10_000);
+    let last = drift.last().expect("summary");
+    assert_eq!(last["rule"], "findings-truncated");
+    assert!(
+        last["message"].as_str().is_some_and(
+            |m| m.contains("the first 9999 are stored") && m.contains("undeclared-listener")
+        ),
+        "{last}"
+    );
+    // every page but the last is full and announces the next one
+    let mut seen = 0;
+    let mut pages = 0;
+    let mut path = "/api/v1/findings?limit=3000".to_string();
+    loop {
+        let r = s.get(&path);
+        assert_eq!(r.status, 200, "{}", r.body);
+        let n = r.json().as_array().expect("page").len();
+        seen += n;
+        pages += 1;
+        let Some(cursor) = r.header("x-next-cursor").map(str::to_string) else {
+            assert!(r.header("link").is_none());
+            break;
+        };
+        assert_eq!(n, 3000);
+        let link = r.header("link").expect("link").to_string();
+        assert!(link.ends_with("; rel=\"next\""), "{link}");
+        path = format!("/api/v1/findings?limit=3000&cursor={cursor}");
+        assert!(pages < 10, "no end to the pages");
+    }
+    let lint = s
+        .get("/api/v1/findings?limit=10000")
+        .json()
+        .as_array()
+        .map_or(0, |a| a.iter().filter(|f| f["source"] == "lint").count());
+    assert_eq!(seen, 10_000 + lint);
+    assert_eq!(
+        s.get("/api/v1/findings").json().as_array().map(Vec::len),
+        Some(1000),
+        "the default page"
+    );
+    let r = s.get("/api/v1/findings?limit=10001");
+    assert_eq!((r.status, r.json()["field"].clone()), (400, json!("limit")));
+    let r = s.get("/api/v1/findings?cursor=zz");
+    assert_eq!(
+        (r.status, r.json()["field"].clone()),
+        (422, json!("cursor"))
+    );
+    let warnings = s
+        .get("/api/v1/findings?severity=warning&limit=10000")
+        .json();
+    assert!(
+        warnings
+            .as_array()
+            .expect("findings")
+            .iter()
+            .all(|f| f["severity"] == "warning")
+    );
+    // reports: two hosts, one a page
+    let r = s.post(
+        "/api/v1/observations",
+        &json!({"host": "dev", "listeners": []}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = s.get("/api/v1/observations?limit=1");
+    assert_eq!(r.json()[0]["host"], "app1");
+    let next = r
+        .header("x-next-cursor")
+        .expect("a second page")
+        .to_string();
+    let r = s.get(&format!("/api/v1/observations?limit=1&cursor={next}"));
+    assert_eq!(r.json()[0]["host"], "dev");
+    assert!(r.header("x-next-cursor").is_none() || r.json().as_array().map(Vec::len) == Some(1));
+    // the log: cursor = the last id of the page
+    for name in ["l1", "l2", "l3"] {
+        let r = s.post("/api/v1/allocate", &json!({"project": "hub", "name": name}));
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let r = s.get("/api/v1/log?limit=2");
+    let next = r.header("x-next-cursor").expect("next").to_string();
+    assert_eq!(
+        r.json()[1]["id"].as_i64().map(|i| i.to_string()),
+        Some(next.clone())
+    );
+    let r = s.get(&format!("/api/v1/log?limit=2&cursor={next}"));
+    assert_eq!(r.json()[0]["entry"]["service"], "l3");
+}
+
+/// Regression (hostile input): every request's method became a permanent metrics label
+/// (20,000 requests with unique 8 KB methods made a 2.6 GB scrape; the test sends exactly
+/// that). Methods outside the
+/// API's are `other`, and paths no route matches are one `unmatched` label.
+#[test]
+fn metrics_labels_come_from_a_fixed_set() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let s = TestServer::start(
+        &format!("sqlite://{}", dir.path().join("m.db").display()),
+        unlimited(),
+    );
+    let addr = s.base.trim_start_matches("http://").to_string();
+    // the reproducer as reported: 20,000 requests with unique 8 KB methods (8 keep-alive
+    // connections, one request after another on each)
+    let senders: Vec<_> = (0..8)
+        .map(|t| {
+            let addr = addr.clone();
+            std::thread::spawn(move || {
+                let stream = std::net::TcpStream::connect(&addr).expect("connect");
+                stream.set_nodelay(true).expect("nodelay");
+                let mut c = std::io::BufReader::new(stream);
+                for i in (t..20_000).step_by(8) {
+                    let method = format!("M{i:05}{}", "X".repeat(8 * 1024 - 6));
+                    let request = format!("{method} /api/v1/nope-{i} HTTP/1.1\r\nHost: x\r\n\r\n");
+                    c.get_mut().write_all(request.as_bytes()).expect("send");
+                    let status = read_response(&mut c);
+                    assert!(status.starts_with("HTTP/1.1 4"), "{i}: {status}");
+                }
+            })
+        })
+        .collect();
+    for t in senders {
+        t.join().expect("sender");
+    }
+    for i in 0..100 {
+        s.call(
+            "GET",
+            &format!("/api/v1/random/{i}"),
+            Some(&s.tokens.read),
+            None,
+        );
+    }
+    let r = s.get("/metrics");
+    assert_eq!(r.status, 200);
+    // 2.6 GB before
+    eprintln!(
+        "/metrics after 20,000 unique 8 KB methods: {} bytes",
+        r.body.len()
+    );
+    assert!(r.body.len() < 64 * 1024, "{} bytes", r.body.len());
+    let methods: BTreeSet<&str> = r
+        .body
+        .lines()
+        .filter(|l| l.starts_with("portolan_http_request_duration_seconds_count"))
+        .filter_map(|l| l.split("method=\"").nth(1)?.split('"').next())
+        .collect();
+    assert!(methods.contains("other"), "{methods:?}");
+    assert!(
+        methods.iter().all(|m| [
+            "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "other"
+        ]
+        .contains(m)),
+        "{methods:?}"
+    );
+    let routes: BTreeSet<&str> = r
+        .body
+        .lines()
+        .filter(|l| l.starts_with("portolan_http_request_duration_seconds_count"))
+        .filter_map(|l| l.split("route=\"").nth(1)?.split('"').next())
+        .collect();
+    assert!(routes.contains("unmatched"), "{routes:?}");
+    assert!(
+        routes
+            .iter()
+            .all(|r| !r.contains("nope") && !r.contains("random")),
+        "{routes:?}"
+    );
+}
+
+/// `n` header lines `X-H0: v` … `X-H{n-1}: v`.
+fn numbered_headers(n: usize) -> String {
+    (0..n).fold(String::new(), |mut out, i| {
+        let _ = std::fmt::Write::write_fmt(&mut out, format_args!("X-H{i}: v\r\n"));
+        out
+    })
+}
+
+/// Reads one HTTP/1.1 response (head and `Content-Length` body) from `c`; its status line.
+fn read_response(c: &mut impl std::io::BufRead) -> String {
+    let mut status = String::new();
+    c.read_line(&mut status).expect("status line");
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        c.read_line(&mut line).expect("header");
+        if line.trim().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().expect("content-length");
+        }
+    }
+    let mut body = vec![0; length];
+    c.read_exact(&mut body).expect("body");
+    status
+}
+
+/// A server with `conn` limits and a throttle, on a fresh SQLite file.
+fn server_with(conn: ConnLimits, throttle: AuthThrottle) -> (TestServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let mut s = TestServer::start(&url, unlimited());
+    // restart on the same store with the limits under test
+    if let Some(tx) = s.shutdown.take() {
+        let _ = tx.send(());
+    }
+    let listener = s
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind");
+    s.base = format!("http://{}", listener.local_addr().expect("addr"));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let state = AppState::with_limits(s.store.clone(), unlimited())
+        .with_conn_limits(conn)
+        .with_auth_throttle(throttle);
+    s.rt.as_ref()
+        .expect("runtime")
+        .spawn(portolan_server::serve_on(listener, state, async move {
+            let _ = rx.await;
+        }));
+    s.shutdown = Some(tx);
+    (s, dir)
+}
+
+/// Regression (hostile neighbours): no header-read or idle timeout — 300 idle sockets
+/// exhausted a 256-fd server, and a client sending its headers a byte at a time held a
+/// connection forever. Idle and slow connections are now closed after the header read
+/// timeout, and the server keeps answering while more connections than it serves at once
+/// sit idle.
+#[test]
+fn idle_and_slow_connections_are_dropped() {
+    let (s, _dir) = server_with(
+        ConnLimits {
+            header_read: Duration::from_millis(800),
+            max_connections: 16,
+            ..ConnLimits::default()
+        },
+        AuthThrottle::off(),
+    );
+    let addr = s.base.trim_start_matches("http://").to_string();
+    // more idle sockets than the server serves at once
+    let idle: Vec<std::net::TcpStream> = (0..40)
+        .map(|_| std::net::TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    // one slowloris: a byte of its request head every 200 ms
+    let slow = std::thread::spawn({
+        let addr = addr.clone();
+        move || {
+            let mut c = std::net::TcpStream::connect(&addr).expect("connect");
+            let head =
+                b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+            let start = Instant::now();
+            for b in head {
+                if c.write_all(&[*b]).is_err() {
+                    return Some(start.elapsed());
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            None
+        }
+    });
+    // the server still answers: the idle ones are closed after the timeout
+    let t = Instant::now();
+    let r = s.call("GET", "/healthz", None, None);
+    assert_eq!(r.status, 200);
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    for mut c in idle {
+        c.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        let mut buf = [0u8; 256];
+        let n = std::io::Read::read(&mut c, &mut buf);
+        // closed by the server (EOF, or reset), possibly after a 408
+        assert!(
+            n.is_ok()
+                || n.as_ref()
+                    .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+            "{n:?}"
+        );
+        if let Ok(n) = n {
+            let text = String::from_utf8_lossy(&buf[..n]);
+            assert!(n == 0 || text.starts_with("HTTP/1.1 408"), "{text}");
+        }
+    }
+    let cut = slow.join().expect("slow client");
+    assert!(
+        cut.is_some_and(|d| d < Duration::from_secs(5)),
+        "the slow client was not cut off: {cut:?}"
+    );
+}
+
+/// Regression (hostile neighbours): the header timeout does not cover a body, so a client
+/// announcing a body and sending it a byte at a time held a handler forever; and hyper read
+/// request heads up to ~400 KiB (a 300 KB method was accepted). A request now has a time
+/// limit from head to answer (408), and a head more than 64 KiB or 100 headers long is 431.
+#[test]
+fn slow_bodies_and_huge_heads_are_cut_off() {
+    let (s, _dir) = server_with(
+        ConnLimits {
+            request: Duration::from_millis(1500),
+            ..ConnLimits::default()
+        },
+        AuthThrottle::off(),
+    );
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let connect = || {
+        let c = std::net::TcpStream::connect(&addr).expect("connect");
+        c.set_nodelay(true).expect("nodelay");
+        c.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        c
+    };
+    // a body a byte every 100 ms, 400 bytes announced: 40 s if nothing cuts it
+    let mut slow = connect();
+    let head = format!(
+        "POST /api/v1/allocate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 400\r\n\r\n{{",
+        s.tokens.write
+    );
+    slow.write_all(head.as_bytes()).expect("head");
+    let started = Instant::now();
+    let trickle = std::thread::spawn({
+        let mut w = slow.try_clone().expect("clone");
+        move || {
+            for _ in 0..399 {
+                if w.write_all(b" ").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    });
+    let status = read_response(&mut std::io::BufReader::new(&slow));
+    assert!(status.starts_with("HTTP/1.1 408"), "{status}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(slow);
+    let _ = trickle.join();
+    // heads too large: a long method, a long header, too many headers
+    for (what, request) in [
+        (
+            "method",
+            format!(
+                "{} /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                "M".repeat(300_000)
+            ),
+        ),
+        (
+            "header",
+            format!(
+                "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+                "a".repeat(70 * 1024)
+            ),
+        ),
+        (
+            "headers",
+            format!(
+                "GET /healthz HTTP/1.1\r\nHost: x\r\n{}\r\n",
+                numbered_headers(101)
+            ),
+        ),
+    ] {
+        let mut c = connect();
+        // the server may answer and close before the whole head is written
+        let _ = c.write_all(request.as_bytes());
+        let mut answer = String::new();
+        let _ = std::io::Read::read_to_string(&mut c, &mut answer);
+        assert!(answer.starts_with("HTTP/1.1 431"), "{what}: {answer:.200}");
+    }
+    // a head within the limits is served
+    let mut c = connect();
+    let ok = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n{}Connection: close\r\n\r\n",
+        "a".repeat(60 * 1024),
+        numbered_headers(90)
+    );
+    c.write_all(ok.as_bytes()).expect("send");
+    assert!(read_response(&mut std::io::BufReader::new(&c)).starts_with("HTTP/1.1 200"));
+}
+
+/// Regression (hostile input): invalid tokens were never throttled. After a burst of
+/// refused tokens from one address, its next attempts are 429 with Retry-After — before
+/// any lookup — while a token this server recently accepted still works.
+#[test]
+fn refused_tokens_are_throttled_per_address() {
+    let (s, _dir) = server_with(ConnLimits::default(), AuthThrottle::new(5, 6));
+    // the admin token is checked (and remembered) before the guessing starts
+    assert_eq!(s.get("/api/v1/projects").status, 200);
+    let bogus = format!("ptk_{}_{}", "1".repeat(16), "f".repeat(64));
+    for i in 0..5 {
+        let r = s.call("GET", "/api/v1/projects", Some(&bogus), None);
+        assert_eq!(r.status, 401, "attempt {i}: {}", r.body);
+    }
+    let r = s.call("GET", "/api/v1/projects", Some(&bogus), None);
+    assert_eq!(r.status, 429, "{}", r.body);
+    assert_eq!(r.json()["field"], "authorization");
+    assert!(
+        r.header("retry-after")
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|v| (1..=10).contains(&v)),
+        "{:?}",
+        r.header("retry-after")
+    );
+    // a token not checked lately waits too (guessing must not go on with real ids)
+    let r = s.call("GET", "/api/v1/projects", Some(&s.tokens.write), None);
+    assert_eq!(r.status, 429);
+    // the remembered one is not a guess
+    assert_eq!(s.get("/api/v1/projects").status, 200);
+}
+
+/// Regression (hostile input): JSON was accepted as `text/plain`, and a port-0 listener was
+/// stored. A body in another media type is 415 naming `content-type`; port 0 is 422
+/// naming the listener.
+#[test]
+fn bodies_say_what_they_are_and_ports_are_real() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let s = TestServer::start(
+        &format!("sqlite://{}", dir.path().join("ct.db").display()),
+        unlimited(),
+    );
+    s.import(SPEC);
+    let body = json!({"project": "hub", "name": "typed"}).to_string();
+    for ct in [
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/jsonx",
+    ] {
+        let r = ureq_call(&s, "POST", "/api/v1/allocate", &s.tokens.write, ct, &body);
+        assert_eq!(
+            (r.status, r.json()["field"].clone()),
+            (415, json!("content-type")),
+            "{ct}: {}",
+            r.body
+        );
+    }
+    let r = ureq_call(
+        &s,
+        "POST",
+        "/api/v1/allocate",
+        &s.tokens.write,
+        "application/json; charset=utf-8",
+        &body,
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = ureq_call(
+        &s,
+        "PUT",
+        "/api/v1/spec",
+        &s.tokens.admin,
+        "application/json",
+        SPEC,
+    );
+    assert_eq!(
+        (r.status, r.json()["field"].clone()),
+        (415, json!("content-type"))
+    );
+    let r = ureq_call(
+        &s,
+        "PUT",
+        "/api/v1/spec",
+        &s.tokens.admin,
+        "text/plain",
+        SPEC,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = s.post(
+        "/api/v1/observations",
+        &json!({"host": "app1", "listeners": [
+            {"transport": "tcp", "addr": "0.0.0.0", "port": 22},
+            {"transport": "tcp", "addr": "0.0.0.0", "port": 0}]}),
+    );
+    assert_eq!(
+        (r.status, r.json()["field"].clone()),
+        (422, json!("listeners[1].port")),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        s.get("/api/v1/observations/app1").status,
+        404,
+        "nothing stored"
+    );
+}
+
+/// A request with an explicit Content-Type.
+fn ureq_call(s: &TestServer, method: &str, path: &str, token: &str, ct: &str, body: &str) -> Resp {
+    let url = format!("{}{path}", s.base);
+    let a = agent();
+    let req = match method {
+        "POST" => a.post(&url),
+        "PUT" => a.put(&url),
+        other => panic!("method {other}"),
+    };
+    let mut res = req
+        .header("Authorization", &format!("Bearer {token}"))
+        .content_type(ct)
+        .send(body)
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let headers = res
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    Resp {
+        status: res.status().as_u16(),
+        headers,
+        body: res.body_mut().read_to_string().unwrap_or_default(),
+    }
 }
 
 /// The clock is the state's (read once at start), not the environment's on each request:

@@ -642,3 +642,55 @@ fn hidden_port(html: &str) -> u16 {
     let rest = &html[at + 16..];
     rest[..rest.find('<').expect("tag")].parse().expect("port")
 }
+
+/// Regression (hostile input): the findings page listed every stored finding at once. It
+/// shows 200 a page, with a link to the next, and the counts of all.
+#[tokio::test]
+async fn the_findings_page_is_paged() {
+    let s = seed().await;
+    let many: Vec<portolan_store::StoredFinding> = (0..450)
+        .map(|i| portolan_store::StoredFinding {
+            rule: "undeclared-listener".into(),
+            severity: "warning".into(),
+            message: format!("listener {i}"),
+            doc: serde_json::json!({"subjects": [format!("h:{i}")]}),
+        })
+        .collect();
+    s.store
+        .put_findings("drift:many", &many, now())
+        .await
+        .expect("findings");
+    let state = AppState::new(s.store.clone());
+    let mut c = logged_in(&state, &s.admin).await;
+    let mut rows = 0;
+    let mut path = "/findings?severity=warning".to_string();
+    for page in 0.. {
+        let a = c.get(&path).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        assert!(
+            a.body.contains("warning 45"),
+            "the counts are of all findings"
+        );
+        let n = a.body.matches("<td><span class=\"badge warning\">").count();
+        rows += n;
+        let Some(at) = a.body.find("id=\"findings-next\"") else {
+            break;
+        };
+        assert_eq!(n, 200, "page {page}");
+        let start = a.body[..at].rfind("href=\"").expect("link") + 6;
+        let end = start + a.body[start..].find('"').expect("end");
+        path = a.body[start..end].replace("&amp;", "&");
+        assert!(page < 5, "no end to the pages");
+    }
+    let warnings = s
+        .store
+        .finding_counts()
+        .await
+        .expect("counts")
+        .into_iter()
+        .find(|(sev, _)| sev == "warning")
+        .map_or(0, |(_, n)| n);
+    assert_eq!(rows as u64, warnings);
+    let a = c.get("/findings?cursor=nonsense").await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+}

@@ -18,15 +18,17 @@ pub(crate) fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or(serde_json::Value::Null)
 }
 
-/// Imports `toml` (validated first: a spec that does not load changes nothing).
-pub(crate) async fn import(db: &Db, toml: &str) -> Result<ImportSummary, StoreError> {
-    let (rows, _model) = rows::rows(toml)?;
-    let (summary, _) = db
+/// Imports `toml` (validated first: a spec that does not load changes nothing). Returns
+/// what was stored, and the model of the spec with the generation the import moved the
+/// store to (the registry's model from then on, until the next write).
+pub(crate) async fn import(db: &Db, toml: &str) -> Result<(ImportSummary, Model, i64), StoreError> {
+    let (rows, model) = rows::rows(toml)?;
+    let done = db
         .write("importing a spec", &rows, |tx, rows| {
             Box::pin(import_in(tx, rows))
         })
         .await?;
-    Ok(summary)
+    Ok((done.value, model, done.generation))
 }
 
 /// The registry as spec text, from one consistent view.

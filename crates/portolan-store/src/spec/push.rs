@@ -39,12 +39,12 @@ pub(crate) async fn export_versioned(db: &Db) -> Result<VersionedSpec, StoreErro
 /// Replaces the spec (see the module docs). The spec is validated before the transaction.
 pub(crate) async fn push(db: &Db, req: &PushRequest) -> Result<Pushed, StoreError> {
     let (rows, _model) = rows::rows(&req.toml)?;
-    let (pushed, _) = db
+    let done = db
         .write("pushing a spec", &(req, rows), |tx, (req, rows)| {
             Box::pin(push_in(tx, req, rows))
         })
         .await?;
-    Ok(pushed)
+    Ok(done.value)
 }
 
 async fn push_in(

@@ -10,7 +10,7 @@ mod plan;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use portolan_alloc::AllocError;
-use portolan_alloc::policy;
+use portolan_alloc::policy::{self, Taken};
 use portolan_model::Model;
 use tokio::sync::{mpsc, oneshot};
 
@@ -37,6 +37,8 @@ pub(crate) struct ModelCache {
     model: Option<Arc<Model>>,
     extra: Vec<(u16, u16)>,
     lease_min: Option<i64>,
+    /// What `model` holds at the instant of the last allocation (reused within that second).
+    taken: Option<Arc<Taken>>,
 }
 
 /// What an allocation leaves for the cache once it has committed.
@@ -45,6 +47,7 @@ struct CacheUpdate {
     model: Arc<Model>,
     extra: Vec<(u16, u16)>,
     lease_min: Option<i64>,
+    taken: Option<Arc<Taken>>,
 }
 
 impl ModelCache {
@@ -55,6 +58,7 @@ impl ModelCache {
             self.model = Some(u.model);
             self.extra = u.extra;
             self.lease_min = u.lease_min;
+            self.taken = u.taken;
         }
     }
 }
@@ -120,6 +124,21 @@ impl Allocator {
             })
             .map_err(|_| interrupted())?;
         answer.await.unwrap_or_else(|_| Err(interrupted()))
+    }
+
+    /// Hands the cache the registry's model as a write just left it at `generation` (an
+    /// import knows it without exporting), so the next allocation need not export it.
+    pub fn prime(&self, generation: i64, model: Model) {
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .apply(CacheUpdate {
+                generation,
+                model: Arc::new(model),
+                extra: Vec::new(),
+                lease_min: None,
+                taken: None,
+            });
     }
 
     fn queue(&self, db: &Db) -> mpsc::UnboundedSender<Pending> {
@@ -192,12 +211,17 @@ impl Writer {
         reqs: &[AllocRequest],
     ) -> Result<Vec<Result<Allocated, StoreError>>, StoreError> {
         let cache = &*self.cache;
-        let ((mut results, update), attempts) = self
+        let dialect = self.db.dialect;
+        let done = self
             .db
-            .write("allocating", &(reqs, cache), |tx, (reqs, cache)| {
-                Box::pin(plan::batch(tx, reqs, cache))
-            })
+            .write(
+                "allocating",
+                &(reqs, cache, dialect),
+                |tx, (reqs, cache, dialect)| Box::pin(plan::batch(tx, *dialect, reqs, cache)),
+            )
             .await?;
+        let (mut results, update) = done.value;
+        let attempts = done.attempts;
         {
             let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
             match update {

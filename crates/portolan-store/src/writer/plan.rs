@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use portolan_alloc::AllocError;
 use portolan_alloc::edit::NewService;
 use portolan_alloc::log::{Action, Entry};
-use portolan_alloc::policy::{self, Occupied, Request};
+use portolan_alloc::policy::{self, Allocation, Occupied, Request, Taken};
 use portolan_model::spec::Timestamp;
 use portolan_model::{Model, PortRange};
 
 use super::{CacheUpdate, ModelCache};
 use crate::db::{Conn, during, values};
+use crate::dialect::Dialect;
 use crate::error::StoreError;
 use crate::ledger::{LOG_COLUMNS, bind_entry, check_log_text, delete_service, held_by, insert_log};
 use crate::spec::model_in;
@@ -26,21 +27,27 @@ use crate::types::{AllocRequest, Allocated};
 struct View {
     model: Arc<Model>,
     extra: Vec<(u16, u16)>,
-    occupied: Occupied,
     lease_min: Option<i64>,
+    /// What `model` plus `extra` hold at one instant (`extra` counted as bound), reused by
+    /// every request of that instant.
+    taken: Option<Arc<Taken>>,
     /// Exported inside this transaction with nothing written since: exactly the registry,
     /// so a refusal planned on it is the refusal of a fresh export.
     exact: bool,
 }
 
 impl View {
-    fn cached(model: Arc<Model>, extra: Vec<(u16, u16)>, lease_min: Option<i64>) -> Self {
-        let occupied = extra.iter().flat_map(|(lo, hi)| *lo..=*hi).collect();
+    fn cached(
+        model: Arc<Model>,
+        extra: Vec<(u16, u16)>,
+        lease_min: Option<i64>,
+        taken: Option<Arc<Taken>>,
+    ) -> Self {
         View {
             model,
             extra,
-            occupied,
             lease_min,
+            taken,
             exact: false,
         }
     }
@@ -49,10 +56,37 @@ impl View {
         Ok(View {
             model: Arc::new(model_in(conn).await?),
             extra: Vec::new(),
-            occupied: Occupied::new(),
             lease_min: None,
+            taken: None,
             exact: true,
         })
+    }
+
+    /// The policy's answer to `request` at `now` on this view. The ports of `extra` count
+    /// as bound (which is how the policy treats the ports of a service), so the answer is
+    /// the one an export including them would give — up to the wording of a refusal, which
+    /// is why a refusal on an inexact view is planned again on a fresh export.
+    fn plan(&mut self, request: &Request<'_>, now: i64) -> Result<Allocation, AllocError> {
+        if self.taken.as_ref().is_none_or(|t| t.now() != now) {
+            let mut taken = Taken::new(&self.model, now);
+            for (lo, hi) in &self.extra {
+                taken.bind(PortRange { lo: *lo, hi: *hi });
+            }
+            self.taken = Some(Arc::new(taken));
+        }
+        let taken = self
+            .taken
+            .as_deref()
+            .unwrap_or_else(|| unreachable!("set above"));
+        policy::allocate_with(&self.model, taken, request, &Occupied::new())
+    }
+
+    /// Counts `ports`, just handed out, as bound for the requests after this one.
+    fn bind(&mut self, ports: PortRange) {
+        self.extra.push((ports.lo, ports.hi));
+        if let Some(t) = &mut self.taken {
+            Arc::make_mut(t).bind(ports);
+        }
     }
 
     /// Whether no port counted in `extra` may have become free by `now` (a lease ran out).
@@ -64,15 +98,15 @@ impl View {
 /// The names among `reqs` that services already have.
 async fn existing_names(
     conn: &mut Conn,
+    dialect: &dyn Dialect,
     reqs: &[AllocRequest],
 ) -> Result<HashSet<String>, StoreError> {
     if reqs.is_empty() {
         return Ok(HashSet::new());
     }
-    let placeholders: Vec<String> = (1..=reqs.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
-        "SELECT name FROM services WHERE name IN ({})",
-        placeholders.join(", ")
+        "SELECT name FROM services WHERE name IN {}",
+        values(dialect, 1, reqs.len())
     );
     let mut query = sqlx::query_as::<_, (String,)>(&sql);
     for r in reqs {
@@ -138,7 +172,11 @@ const ROWS_PER_INSERT: usize = 256;
 /// Writes the staged allocations: one multi-row `INSERT` per table (per
 /// [`ROWS_PER_INSERT`] rows) instead of five statements per allocation. Rows go in in
 /// staging order, so log ids follow the order the allocations were made in.
-async fn flush(conn: &mut Conn, staged: &mut Vec<Staged<'_>>) -> Result<(), StoreError> {
+async fn flush(
+    conn: &mut Conn,
+    dialect: &dyn Dialect,
+    staged: &mut Vec<Staged<'_>>,
+) -> Result<(), StoreError> {
     for chunk in staged.chunks(ROWS_PER_INSERT) {
         for st in chunk {
             check_log_text(&st.entry)?;
@@ -146,7 +184,7 @@ async fn flush(conn: &mut Conn, staged: &mut Vec<Staged<'_>>) -> Result<(), Stor
         let n = chunk.len();
         let sql = format!(
             "INSERT INTO services (name, project, block, status, lease_until, doc) VALUES {}",
-            values(n, 6)
+            values(dialect, n, 6)
         );
         let mut q = sqlx::query(&sql);
         for st in chunk {
@@ -165,7 +203,7 @@ async fn flush(conn: &mut Conn, staged: &mut Vec<Staged<'_>>) -> Result<(), Stor
         let sql = format!(
             "INSERT INTO bindings (service, name, host, environment, transport, port_lo, \
              port_hi, bind, app, publisher, exposure, status) VALUES {}",
-            values(n, 12)
+            values(dialect, n, 12)
         );
         let mut q = sqlx::query(&sql);
         for st in chunk {
@@ -190,7 +228,7 @@ async fn flush(conn: &mut Conn, staged: &mut Vec<Staged<'_>>) -> Result<(), Stor
         let sql = format!(
             "INSERT INTO allocations (service, project, block, host, transport, port_lo, \
              port_hi, lease_until, created_at, who) VALUES {} RETURNING id, service",
-            values(n, 10)
+            values(dialect, n, 10)
         );
         let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
         for st in chunk {
@@ -225,7 +263,7 @@ async fn flush(conn: &mut Conn, staged: &mut Vec<Staged<'_>>) -> Result<(), Stor
         for part in claims.chunks(ROWS_PER_INSERT * 2) {
             let sql = format!(
                 "INSERT INTO allocated_ports (host, transport, port, allocation) VALUES {}",
-                values(part.len(), 4)
+                values(dialect, part.len(), 4)
             );
             let mut q = sqlx::query(&sql);
             for (host, transport, port, id) in part {
@@ -240,7 +278,10 @@ async fn flush(conn: &mut Conn, staged: &mut Vec<Staged<'_>>) -> Result<(), Stor
                 .map_err(during("claiming an allocated port"))?;
         }
 
-        let sql = format!("INSERT INTO log ({LOG_COLUMNS}) VALUES {}", values(n, 11));
+        let sql = format!(
+            "INSERT INTO log ({LOG_COLUMNS}) VALUES {}",
+            values(dialect, n, 11)
+        );
         let mut q = sqlx::query(&sql);
         for st in chunk {
             q = bind_entry(q, &st.entry);
@@ -264,6 +305,7 @@ async fn flush(conn: &mut Conn, staged: &mut Vec<Staged<'_>>) -> Result<(), Stor
 /// answer is the one a fresh export would give after the batch's earlier allocations.
 async fn allocate_one<'a>(
     conn: &mut Conn,
+    dialect: &dyn Dialect,
     req: &'a AllocRequest,
     view: &mut Option<View>,
     names: &mut HashSet<String>,
@@ -275,7 +317,7 @@ async fn allocate_one<'a>(
     let mut v = match view.take() {
         Some(v) if v.usable_at(req.now) => v,
         _ => {
-            flush(conn, staged).await?;
+            flush(conn, dialect, staged).await?;
             View::export(conn).await?
         }
     };
@@ -301,11 +343,11 @@ async fn allocate_one<'a>(
         count: req.count,
         near: req.near,
     };
-    let mut planned = policy::allocate(&v.model, &request, &v.occupied, req.now);
+    let mut planned = v.plan(&request, req.now);
     if !v.exact && !matches!(&planned, Ok(got) if got.displaced.is_empty()) {
-        flush(conn, staged).await?;
+        flush(conn, dialect, staged).await?;
         v = View::export(conn).await?;
-        planned = policy::allocate(&v.model, &request, &v.occupied, req.now);
+        planned = v.plan(&request, req.now);
     }
     let lease_until = req.lease.map(|l| req.now.saturating_add(l));
     let planned = planned.map_err(StoreError::from).and_then(|got| {
@@ -326,7 +368,7 @@ async fn allocate_one<'a>(
     let mut displaced = Vec::new();
     if !got.displaced.is_empty() {
         // the services whose expired lease this reuses go first, in the database order
-        flush(conn, staged).await?;
+        flush(conn, dialect, staged).await?;
         for sid in &got.displaced {
             let name = model.service(*sid).name.clone();
             let held = held_by(conn, &name)
@@ -369,17 +411,14 @@ async fn allocate_one<'a>(
         entry: e,
     });
     if !displaced.is_empty() {
-        flush(conn, staged).await?;
+        flush(conn, dialect, staged).await?;
     }
     names.insert(req.name.clone());
     for d in &displaced {
         names.remove(d);
     }
     if displaced.is_empty() {
-        v.extra.push((got.ports.lo, got.ports.hi));
-        for p in got.ports.ports() {
-            v.occupied.insert(p);
-        }
+        v.bind(got.ports);
         if let Some(l) = lease_until {
             v.lease_min = Some(v.lease_min.map_or(l, |m: i64| m.min(l)));
         }
@@ -406,6 +445,7 @@ async fn allocate_one<'a>(
 /// what the model cache keeps afterwards (nothing when the last view is unknown).
 pub(super) async fn batch(
     conn: &mut Conn,
+    dialect: &dyn Dialect,
     reqs: &[AllocRequest],
     cache: &Mutex<ModelCache>,
 ) -> Result<(Vec<Result<Allocated, StoreError>>, Option<CacheUpdate>), StoreError> {
@@ -418,24 +458,29 @@ pub(super) async fn batch(
         let mut view = {
             let c = cache.lock().unwrap_or_else(PoisonError::into_inner);
             match &c.model {
-                Some(m) if c.generation == generation - 1 => {
-                    Some(View::cached(m.clone(), c.extra.clone(), c.lease_min))
-                }
+                Some(m) if c.generation == generation - 1 => Some(View::cached(
+                    m.clone(),
+                    c.extra.clone(),
+                    c.lease_min,
+                    c.taken.clone(),
+                )),
                 _ => None,
             }
         };
-        let mut names = existing_names(conn, reqs).await?;
+        let mut names = existing_names(conn, dialect, reqs).await?;
         let mut results = Vec::with_capacity(reqs.len());
         let mut staged = Vec::with_capacity(reqs.len());
         for req in reqs {
-            results.push(allocate_one(conn, req, &mut view, &mut names, &mut staged).await?);
+            results
+                .push(allocate_one(conn, dialect, req, &mut view, &mut names, &mut staged).await?);
         }
-        flush(conn, &mut staged).await?;
+        flush(conn, dialect, &mut staged).await?;
         let update = view.map(|v| CacheUpdate {
             generation,
             model: v.model,
             extra: v.extra,
             lease_min: v.lease_min,
+            taken: v.taken,
         });
         Ok((results, update))
     }

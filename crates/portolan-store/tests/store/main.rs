@@ -66,10 +66,12 @@ engine_tests!(run;
     sql_ish_strings_are_stored_verbatim,
     reserve_release_log,
     observations_and_findings,
+    reports_stored_before_masking_are_served_masked,
     duplicate_port_claims_violate_the_unique_key,
     model_cache_sees_other_writers,
     concurrent_allocations_batch_without_duplicates,
     a_batch_answers_each_request,
+    generation_moves_with_spec_writes_only,
 );
 
 // ---------------------------------------------------------------------------- helpers
@@ -859,6 +861,48 @@ async fn observations_and_findings(f: Fixture) {
     assert_eq!(got[1].doc["subjects"][0], "a");
 }
 
+/// Regression (secrets): agents' command lines were stored as reported. A report written
+/// before masking existed (raw in the table) is served with its secrets masked, and a new
+/// one is masked before it is stored.
+async fn reports_stored_before_masking_are_served_masked(f: Fixture) {
+    let raw = portolan_store::SqlStore::open(&f.url).await.expect("open");
+    let old = serde_json::json!([{"port": 5432, "owners": [
+        {"pid": 1, "name": "pg", "cmdline": "pgbouncer postgres://u:Zq1old@db/x"}]}]);
+    sqlx::query("INSERT INTO observations (host, listeners, at) VALUES ($1, $2, $3)")
+        .bind("old")
+        .bind(old.to_string())
+        .bind(NOW)
+        .execute(raw.pool())
+        .await
+        .expect("raw insert");
+    let s = f.open().await;
+    s.put_observation(&Observation {
+        host: "new".into(),
+        listeners: serde_json::json!([{"port": 80, "owners": [
+            {"pid": 2, "name": "web", "cmdline": "web --password=Zq1new --port 80"}]}]),
+        at: NOW,
+    })
+    .await
+    .expect("put");
+    let o = s.observation("old").await.expect("read").expect("present");
+    assert_eq!(
+        o.listeners[0]["owners"][0]["cmdline"],
+        "pgbouncer postgres://u:***@db/x"
+    );
+    let all = serde_json::to_string(&s.observations().await.expect("all")).expect("json");
+    assert!(!all.contains("Zq1"), "{all}");
+    let stored: (String,) = sqlx::query_as("SELECT listeners FROM observations WHERE host = $1")
+        .bind("new")
+        .fetch_one(raw.pool())
+        .await
+        .expect("raw read");
+    assert!(
+        stored.0.contains("web --password=*** --port 80"),
+        "{}",
+        stored.0
+    );
+}
+
 async fn duplicate_port_claims_violate_the_unique_key(f: Fixture) {
     let s = f.open().await;
     s.import_spec(SMALL).await.expect("import");
@@ -1152,4 +1196,123 @@ async fn a_batch_answers_each_request(f: Fixture) {
         s.allocate(&alloc("hub", "m3")).await.expect("m3").lo,
         oracle.allocate(&alloc("hub", "m3")).await.expect("m3").lo
     );
+}
+
+/// The generation readers cache by: every write that changes what the read lists return
+/// moves it (in this instance at once, from another instance within 25 ms); tokens,
+/// observations, findings and the log do not.
+async fn generation_moves_with_spec_writes_only(f: Fixture) {
+    let a = f.open().await;
+    let b = f.open().await;
+    let g0 = a.generation().await.expect("generation");
+    a.import_spec(SMALL).await.expect("import");
+    let g1 = a.generation().await.expect("generation");
+    assert!(g1 > g0, "import: {g0} -> {g1}");
+    a.allocate(&alloc("hub", "one")).await.expect("allocate");
+    let g2 = a.generation().await.expect("generation");
+    assert!(g2 > g1, "allocate: {g1} -> {g2}");
+    a.create_token(Role::Read, "r", None, NOW)
+        .await
+        .expect("token");
+    a.put_observation(&Observation {
+        host: "app1".into(),
+        at: NOW,
+        listeners: serde_json::json!([]),
+    })
+    .await
+    .expect("observation");
+    a.put_findings("lint", &[], NOW).await.expect("findings");
+    assert_eq!(a.generation().await.expect("generation"), g2);
+    // another instance (another server on the database) writes: seen within the TTL
+    b.release("one", "tester", NOW).await.expect("release");
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    let g3 = a.generation().await.expect("generation");
+    assert!(g3 > g2, "release elsewhere: {g2} -> {g3}");
+    assert_eq!(b.generation().await.expect("generation"), g3);
+}
+
+/// Regression (hostile neighbours): the registry database was created world-readable
+/// (token hashes, the network map). A new file is 0600, and so is its WAL.
+#[test]
+fn a_new_database_file_is_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = portolan_testkit::temp_dir();
+    let path = dir.path().join("fresh.db");
+    let url = format!("sqlite://{}", path.display());
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let s = rt.block_on(portolan_store::open(&url)).expect("open");
+    rt.block_on(s.import_spec(SMALL)).expect("import");
+    for file in [path.clone(), dir.path().join("fresh.db-wal")] {
+        let mode = std::fs::metadata(&file)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()))
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{}: {mode:o}", file.display());
+    }
+    // an existing file keeps the mode its owner gave it
+    let shared = dir.path().join("shared.db");
+    std::fs::write(&shared, b"").expect("create");
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o640)).expect("chmod");
+    rt.block_on(portolan_store::open(&format!(
+        "sqlite://{}",
+        shared.display()
+    )))
+    .expect("open existing");
+    let mode = std::fs::metadata(&shared)
+        .expect("stat")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o640);
+}
+
+/// Regression (hostile neighbours): an unreachable PostgreSQL gave 60 s of silence. A
+/// server that accepts the connection and never answers (the worst case: no refusal to
+/// notice) fails the open within the connect timeout, with a message naming the database
+/// and what to check. A refused connection fails at once, saying so.
+#[test]
+fn an_unreachable_postgres_fails_fast_with_a_clear_message() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // a listening socket nobody serves: the kernel completes the handshake, then silence
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = silent.local_addr().expect("addr").port();
+    let url = format!("postgres://portolan:secret@127.0.0.1:{port}/registry");
+    let options = portolan_store::OpenOptions {
+        connect_timeout: std::time::Duration::from_millis(700),
+    };
+    let t = Instant::now();
+    let err = rt
+        .block_on(portolan_store::open_with(&url, &options))
+        .expect_err("nothing answers");
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
+    let text = err.to_string();
+    assert!(matches!(err, StoreError::Unreachable { .. }), "{text}");
+    assert!(
+        text.contains(&format!("127.0.0.1:{port}/registry")),
+        "{text}"
+    );
+    assert!(text.contains("no answer within 0.7 s"), "{text}");
+    assert!(!text.contains("secret"), "{text}");
+    drop(silent);
+    // a refused connection is said at once (the pool alone retried it until its timeout)
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let url = format!("postgres://portolan:p@ss@127.0.0.1:{port}/registry");
+    let t = Instant::now();
+    let err = rt
+        .block_on(portolan_store::open_with(&url, &options))
+        .expect_err("refused");
+    let text = err.to_string();
+    assert!(
+        t.elapsed() < std::time::Duration::from_millis(600),
+        "{:?}: {text}",
+        t.elapsed()
+    );
+    assert!(matches!(err, StoreError::Open { .. }), "{text}");
+    assert!(text.contains("refused"), "{text}");
+    assert!(!text.contains("p@ss"), "{text}");
 }

@@ -2,7 +2,9 @@
 //! each with the container behind it: container publications whoever holds the host socket)
 //! to the registry (`POST /api/v1/observations`), once or every `--interval`. The server
 //! stores them and computes the host's drift. A failed report is printed and retried at the
-//! next interval; with `--once` it is the exit status.
+//! next interval; with `--once` it is the exit status. Process command lines leave the host
+//! with secret values masked (`portolan_store::redact::command_line`), or not at all with
+//! `--no-cmdline`.
 
 use std::time::Duration;
 
@@ -38,6 +40,9 @@ pub struct Args {
     /// Report once and exit.
     #[arg(long)]
     pub once: bool,
+    /// Report processes without their command lines (secrets in them are masked anyway).
+    #[arg(long)]
+    pub no_cmdline: bool,
 }
 
 /// Validated `agent` options.
@@ -51,6 +56,8 @@ struct AgentSettings {
     interval: u64,
     /// Report once.
     once: bool,
+    /// Leave command lines out.
+    no_cmdline: bool,
 }
 
 impl Subcommand for Args {
@@ -68,6 +75,7 @@ impl Subcommand for Args {
                 host: self.host,
                 interval,
                 once: self.once,
+                no_cmdline: self.no_cmdline,
             },
         )
     }
@@ -80,8 +88,21 @@ fn hostname() -> String {
     name.split('.').next().unwrap_or(name).to_string()
 }
 
-fn report(s: &Settings, client: &Client<'_>, host: &str, first: bool) -> Result<(), CliError> {
-    let (listeners, notes) = super::live::listeners(true)?;
+fn report(
+    s: &Settings,
+    client: &Client<'_>,
+    a: &AgentSettings,
+    host: &str,
+    first: bool,
+) -> Result<(), CliError> {
+    let (mut listeners, notes) = super::live::listeners(true)?;
+    for owner in listeners.iter_mut().flat_map(|l| l.owners.iter_mut()) {
+        owner.cmdline = if a.no_cmdline {
+            String::new()
+        } else {
+            portolan_store::redact::command_line(&owner.cmdline)
+        };
+    }
     // what cannot be seen is said once, and again with -v
     if first || s.verbosity > 0 {
         super::live::print_notes(s, &notes);
@@ -122,12 +143,12 @@ fn run(s: &Settings, a: &AgentSettings) -> Result<Exit, CliError> {
         ));
     }
     if a.once {
-        report(s, &client, &host, true)?;
+        report(s, &client, a, &host, true)?;
         return Ok(Exit::Ok);
     }
     let mut first = true;
     loop {
-        let result = report(s, &client, &host, first);
+        let result = report(s, &client, a, &host, first);
         first = false;
         if let Err(e) = result {
             if matches!(e, CliError::BrokenPipe) {

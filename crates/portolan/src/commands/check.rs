@@ -8,12 +8,10 @@ use portolan_model::error::did_you_mean;
 
 use std::path::PathBuf;
 
-use clap::ValueEnum;
-
 use super::Subcommand;
-use super::common::{ReportSettings, capture, is_root, print_report};
+use super::common::{Extra, ReportSettings, load_dump, print_report, print_report_with};
 use super::live::{listeners, this_host};
-use crate::cli::ReportArgs;
+use crate::cli::{FirewallArg, ReportArgs};
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::settings::Settings;
@@ -24,6 +22,7 @@ Examples:
   portolan check
   portolan check --host app1 --format json
   portolan check --probe                 # and connect to every declared binding
+  portolan check --probe --source 192.168.1.7   # expectations from this address
   sudo portolan check --firewall nftables  # the live ruleset against the spec
   portolan check --host app1 --firewall iptables --from app1.iptables-save";
 
@@ -36,9 +35,14 @@ pub struct Args {
     /// Which host of the spec this machine is.
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
-    /// Also probe this host's declared bindings from here (TCP, TLS, HTTP).
+    /// Also probe this host's declared bindings from here (TCP, TLS, HTTP), and verify the
+    /// spec's `[[expect]]` that can be tested from here (held / failed / not testable).
     #[arg(long)]
     pub probe: bool,
+    /// With --probe: connect from this local address (default: the one the kernel picks
+    /// for each destination), to test the expectations of the source class it is in.
+    #[arg(long, value_name = "ADDR", requires = "probe")]
+    pub source: Option<std::net::IpAddr>,
     /// Compare the host's deployed firewall with the spec (`firewall-drift`): read live
     /// (`ufw status verbose`, `iptables-save` + `ip6tables-save`, `nft list ruleset`; needs
     /// root) or from --from.
@@ -50,20 +54,9 @@ pub struct Args {
     pub from: Option<PathBuf>,
 }
 
-/// `check --firewall`.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum FirewallArg {
-    /// `ufw status verbose` output.
-    Ufw,
-    /// `iptables-save` (and `ip6tables-save`) output.
-    Iptables,
-    /// `nft list ruleset` output.
-    Nftables,
-}
-
 /// `check --firewall`, validated.
 #[derive(Debug, Clone)]
-struct FirewallSettings {
+pub(crate) struct FirewallSettings {
     /// Dump syntax.
     kind: portolan_firewall::Kind,
     /// `--from FILE` (`-`: stdin); `None`: read the live firewall.
@@ -73,18 +66,16 @@ struct FirewallSettings {
 impl Subcommand for Args {
     fn run(self, s: &Settings) -> Result<Exit, CliError> {
         let firewall = self.firewall.map(|k| FirewallSettings {
-            kind: match k {
-                FirewallArg::Ufw => portolan_firewall::Kind::Ufw,
-                FirewallArg::Iptables => portolan_firewall::Kind::Iptables,
-                FirewallArg::Nftables => portolan_firewall::Kind::Nftables,
-            },
+            kind: k.kind(),
             from: self.from,
         });
         run(
             s,
             ReportSettings::new(&self.report, s.json),
             self.host.as_deref(),
-            self.probe,
+            self.probe.then_some(ProbeFrom {
+                source: self.source,
+            }),
             firewall.as_ref(),
         )
     }
@@ -94,11 +85,17 @@ impl Subcommand for Args {
     }
 }
 
+/// `--probe`, with the local address to connect from (`--source`; `None`: the one the
+/// kernel picks).
+struct ProbeFrom {
+    source: Option<std::net::IpAddr>,
+}
+
 fn run(
     s: &Settings,
     report: ReportSettings,
     host: Option<&str>,
-    probe: bool,
+    probe: Option<ProbeFrom>,
     firewall: Option<&FirewallSettings>,
 ) -> Result<Exit, CliError> {
     let mut model = s.load()?;
@@ -137,7 +134,7 @@ fn run(
             let (live, note) = listeners(true)?;
             r.findings
                 .extend(portolan_observe::drift::drift(&model, h, &live));
-            if probe {
+            if probe.is_some() {
                 r.findings
                     .extend(portolan_observe::reachability::unreachable(&model, h));
             }
@@ -153,50 +150,77 @@ fn run(
         }
         None => {}
     }
-    print_report(s, &model, r, report)
+    let extra = probe.map(|ProbeFrom { source }| {
+        let lives = portolan_observe::expectations::verify(
+            &model,
+            &analysis,
+            source,
+            std::time::Duration::from_millis(800),
+        );
+        r.findings.extend(
+            lives
+                .iter()
+                .filter_map(|l| portolan_observe::expectations::finding(&model, l)),
+        );
+        portolan_lint::sort(&model, &mut r.findings);
+        expectations_section(&model, &lives)
+    });
+    print_report_with(s, &model, r, report, extra)
 }
 
-/// The dump (from `--from`, standard input or the live firewall) and how to name it.
-fn read_dump(fw: &FirewallSettings) -> Result<(String, String), CliError> {
-    use portolan_firewall::Kind;
-    match &fw.from {
-        Some(p) if p.as_os_str() == "-" => {
-            let mut text = String::new();
-            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
-                .map_err(|e| CliError::io("reading the firewall dump from standard input", e))?;
-            Ok(("<stdin>".into(), text))
-        }
-        Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| CliError::Usage(format!("{}: {e}", p.display())))?;
-            Ok((p.display().to_string(), text))
-        }
-        None => {
-            let (what, cmd) = match fw.kind {
-                Kind::Ufw => ("ufw status verbose", "ufw status verbose"),
-                Kind::Iptables => ("iptables-save", "iptables-save; ip6tables-save"),
-                Kind::Nftables => ("nft list ruleset", "nft list ruleset"),
-            };
-            if !is_root() {
-                return Err(CliError::Usage(format!(
-                    "reading the live {} firewall needs root: run as root, or save `{cmd}` to a file and pass --from FILE",
-                    fw.kind.as_str()
-                )));
+/// The live expectations as a section of the report.
+fn expectations_section(
+    model: &portolan_model::Model,
+    lives: &[portolan_observe::expectations::Live],
+) -> Extra {
+    use portolan_observe::expectations::Status;
+    use std::fmt::Write as _;
+    let mut human = String::new();
+    if !lives.is_empty() {
+        human.push_str("Expectations, probed from here:\n");
+    }
+    let mut items = Vec::new();
+    for l in lives {
+        let e = &model.expectations[l.expectation];
+        let detail = match &l.status {
+            Status::NotTestable(why) => format!("not testable from here: {why}"),
+            st => {
+                let from: Vec<String> = l.probes.iter().map(|p| p.from.to_string()).collect();
+                let mut from = from;
+                from.sort();
+                from.dedup();
+                format!(
+                    "{} ({} connect{}, from {})",
+                    st.as_str(),
+                    l.probes.len(),
+                    if l.probes.len() == 1 { "" } else { "s" },
+                    from.join(", ")
+                )
             }
-            let text = match fw.kind {
-                Kind::Ufw => capture("ufw", &["status", "verbose"])?,
-                Kind::Nftables => capture("nft", &["list", "ruleset"])?,
-                Kind::Iptables => {
-                    let mut t = capture("iptables-save", &[])?;
-                    // IPv6 too, when the host has it
-                    if let Ok(v6) = capture("ip6tables-save", &[]) {
-                        t.push_str(&v6);
-                    }
-                    t
-                }
-            };
-            Ok((format!("<{what}>"), text))
-        }
+        };
+        let _ = writeln!(human, "  {}: {detail}", e.title());
+        items.push(serde_json::json!({
+            "expect": e.index,
+            "from": e.label.0,
+            "to": e.label.1,
+            "reach": e.reach,
+            "status": l.status.as_str(),
+            "reason": match &l.status { Status::NotTestable(w) => Some(w.clone()), _ => None },
+            "probes": l.probes.iter().map(|p| serde_json::json!({
+                "binding": p.binding.map(|i| model.bindings[i].qualified_name(model)),
+                "from": p.from.to_string(),
+                "to": p.to.to_string(),
+                "connected": p.connected,
+            })).collect::<Vec<_>>(),
+        }));
+    }
+    if !lives.is_empty() {
+        human.push('\n');
+    }
+    Extra {
+        human,
+        key: "expectations",
+        json: serde_json::Value::Array(items),
     }
 }
 
@@ -207,30 +231,10 @@ fn firewall_drift(
     h: portolan_model::HostId,
     fw: &FirewallSettings,
 ) -> Result<Vec<portolan_lint::Finding>, CliError> {
-    use portolan_lint::firewall_drift::{Dump, drift};
-    let (name, text) = read_dump(fw)?;
-    let ruleset = fw.kind.parse(&text).map_err(|e| {
-        CliError::Usage(format!(
-            "{name}:{}:{}: not {} output: {}",
-            e.line,
-            e.column,
-            match fw.kind {
-                portolan_firewall::Kind::Ufw => "`ufw status verbose`",
-                portolan_firewall::Kind::Iptables => "`iptables-save`",
-                portolan_firewall::Kind::Nftables => "`nft list ruleset`",
-            },
-            e.reason
-        ))
-    })?;
-    let file = model
-        .sources
-        .add(std::path::Path::new(&name), name.clone(), text.clone());
-    let dump = Dump {
-        kind: fw.kind,
-        ruleset: &ruleset,
-        file: Some(file),
-        text: &text,
-        name: &name,
-    };
-    Ok(drift(model, analysis, h, &dump))
+    use portolan_lint::firewall_drift::{drift, shadowed_rules};
+    let loaded = load_dump(model, fw.kind, fw.from.as_deref())?;
+    let dump = loaded.dump();
+    let mut out = drift(model, analysis, h, &dump);
+    out.extend(shadowed_rules(model, h, &dump));
+    Ok(out)
 }

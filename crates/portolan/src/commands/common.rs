@@ -111,9 +111,37 @@ pub(crate) fn check_scope(
 pub(crate) fn print_report(
     s: &Settings,
     model: &Model,
-    mut r: Report,
+    r: Report,
     report: ReportSettings,
 ) -> Result<Exit, CliError> {
+    print_report_with(s, model, r, report, None)
+}
+
+/// A section a command adds to its report: text before the human findings, a key of the
+/// JSON report.
+pub(crate) struct Extra {
+    /// Human text, printed before the findings.
+    pub human: String,
+    /// JSON key.
+    pub key: &'static str,
+    /// JSON value.
+    pub json: serde_json::Value,
+}
+
+/// [`print_report`] with an extra section.
+pub(crate) fn print_report_with(
+    s: &Settings,
+    model: &Model,
+    mut r: Report,
+    report: ReportSettings,
+    extra: Option<Extra>,
+) -> Result<Exit, CliError> {
+    if let Some(x) = &extra
+        && report.format == Format::Human
+        && s.verbosity >= 0
+    {
+        output::stdout(&x.human)?;
+    }
     let text = match report.format {
         Format::Human => {
             if s.verbosity < 1 {
@@ -135,7 +163,13 @@ pub(crate) fn print_report(
                 _ => human::report(&model.sources, &r, style),
             }
         }
-        Format::Json => pretty(&json::report(&model.sources, &r)),
+        Format::Json => {
+            let mut v = json::report(&model.sources, &r);
+            if let Some(x) = extra {
+                v[x.key] = x.json;
+            }
+            pretty(&v)
+        }
         Format::Sarif => pretty(&sarif::report(
             &model.sources,
             &r,
@@ -199,4 +233,112 @@ pub(crate) fn is_root() -> bool {
                 .and_then(|l| l.split_whitespace().nth(1).map(|e| e == "0"))
         })
         .unwrap_or(false)
+}
+
+/// The dump (from `--from`, standard input or the live firewall) and how to name it.
+fn read_dump(
+    kind: portolan_firewall::Kind,
+    from: Option<&Path>,
+) -> Result<(String, String), CliError> {
+    use portolan_firewall::Kind;
+    match from {
+        Some(p) if p.as_os_str() == "-" => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .map_err(|e| CliError::io("reading the firewall dump from standard input", e))?;
+            Ok(("<stdin>".into(), text))
+        }
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| CliError::Usage(format!("{}: {e}", p.display())))?;
+            Ok((p.display().to_string(), text))
+        }
+        None => {
+            let (what, cmd) = match kind {
+                Kind::Ufw => ("ufw status verbose", "ufw status verbose"),
+                Kind::Iptables => ("iptables-save", "iptables-save; ip6tables-save"),
+                Kind::Nftables => ("nft list ruleset", "nft list ruleset"),
+            };
+            if !is_root() {
+                return Err(CliError::Usage(format!(
+                    "reading the live {} firewall needs root: run as root, or save `{cmd}` to a file and pass --from FILE",
+                    kind.as_str()
+                )));
+            }
+            let text = match kind {
+                Kind::Ufw => capture("ufw", &["status", "verbose"])?,
+                Kind::Nftables => capture("nft", &["list", "ruleset"])?,
+                Kind::Iptables => {
+                    let mut t = capture("iptables-save", &[])?;
+                    // IPv6 too, when the host has it
+                    if let Ok(v6) = capture("ip6tables-save", &[]) {
+                        t.push_str(&v6);
+                    }
+                    t
+                }
+            };
+            Ok((format!("<{what}>"), text))
+        }
+    }
+}
+
+/// A deployed ruleset read for a command: its text (added to the model's source map, so
+/// findings and traces point into it), name and parsed rules.
+pub(crate) struct LoadedDump {
+    /// Syntax.
+    pub kind: portolan_firewall::Kind,
+    /// `<iptables-save>`, the file name, or `<stdin>`.
+    pub name: String,
+    /// The text.
+    pub text: String,
+    /// Its file in the model's source map.
+    pub file: portolan_model::FileId,
+    /// The rules.
+    pub ruleset: portolan_firewall::Ruleset,
+}
+
+impl LoadedDump {
+    /// The dump as the lint crate reads it.
+    pub(crate) fn dump(&self) -> portolan_lint::firewall_drift::Dump<'_> {
+        portolan_lint::firewall_drift::Dump::new(
+            self.kind,
+            &self.ruleset,
+            Some(self.file),
+            &self.text,
+            &self.name,
+        )
+    }
+}
+
+/// Reads (from `from`, `-` for stdin, or live as root) and parses a firewall dump; a dump
+/// that is not `kind`'s syntax is a usage error naming `file:line:col`.
+pub(crate) fn load_dump(
+    model: &mut Model,
+    kind: portolan_firewall::Kind,
+    from: Option<&Path>,
+) -> Result<LoadedDump, CliError> {
+    let (name, text) = read_dump(kind, from)?;
+    let ruleset = kind.parse(&text).map_err(|e| {
+        CliError::Usage(format!(
+            "{name}:{}:{}: not {} output: {}",
+            e.line,
+            e.column,
+            match kind {
+                portolan_firewall::Kind::Ufw => "`ufw status verbose`",
+                portolan_firewall::Kind::Iptables => "`iptables-save`",
+                portolan_firewall::Kind::Nftables => "`nft list ruleset`",
+            },
+            e.reason
+        ))
+    })?;
+    let file = model
+        .sources
+        .add(Path::new(&name), name.clone(), text.clone());
+    Ok(LoadedDump {
+        kind,
+        name,
+        text,
+        file,
+        ruleset,
+    })
 }

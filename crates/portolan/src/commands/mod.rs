@@ -24,6 +24,7 @@ pub mod reserve;
 pub mod schema;
 pub mod snapshot;
 pub mod who;
+pub mod why;
 // team registry: serve / token / push / pull / agent
 #[cfg(feature = "registry")]
 pub mod agent;

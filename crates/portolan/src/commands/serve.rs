@@ -28,7 +28,9 @@ pub struct Args {
         long,
         env = "PORTOLAN_DB",
         value_name = "URL",
-        default_value = "sqlite://portolan.db"
+        default_value = "sqlite://portolan.db",
+        // `--help` would print the variable's value, password included
+        hide_env_values = true
     )]
     pub db: String,
     /// Address to listen on.
@@ -103,20 +105,6 @@ impl Subcommand for Args {
     }
 }
 
-/// A database URL without its password, for messages.
-pub(crate) fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    match rest.split_once('@') {
-        Some((auth, tail)) if !auth.contains('/') => match auth.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{tail}"),
-            None => url.to_string(),
-        },
-        _ => url.to_string(),
-    }
-}
-
 fn run(s: &Settings, o: &ServeSettings) -> Result<Exit, CliError> {
     let level = match s.verbosity {
         i8::MIN..=-1 => tracing::Level::WARN,
@@ -148,7 +136,7 @@ fn run(s: &Settings, o: &ServeSettings) -> Result<Exit, CliError> {
             burst: o.burst,
         },
     };
-    let db = redact(&o.db);
+    let db = portolan_store::redact::dsn(&o.db);
     let json = s.json;
     runtime
         .block_on(portolan_server::serve(config, move |addr| {

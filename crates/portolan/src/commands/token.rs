@@ -54,7 +54,9 @@ pub struct DbArgs {
         long,
         env = "PORTOLAN_DB",
         value_name = "URL",
-        default_value = "sqlite://portolan.db"
+        default_value = "sqlite://portolan.db",
+        // `--help` would print the variable's value, password included
+        hide_env_values = true
     )]
     pub db: String,
 }

@@ -8,6 +8,9 @@ mod discover;
 mod engine;
 mod errors;
 mod examples;
+mod expect_input;
+mod expect_live;
+mod expect_mutations;
 mod firewall;
 mod r#gen;
 mod harness;
@@ -20,3 +23,4 @@ mod registry;
 #[cfg(feature = "registry")]
 mod roundtrip;
 mod rules;
+mod why;

@@ -281,3 +281,121 @@ fn kill_9_mid_run_loses_no_acknowledged_allocation() {
         rows.len()
     );
 }
+
+/// The first stdout line of `portolan serve --db DB [extra]`, and the server stopped.
+fn serve_banner(dir: &Path, db: &str, extra: &[&str]) -> String {
+    use std::io::BufRead as _;
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("portolan"))
+        .current_dir(dir)
+        .args(extra)
+        .args(["serve", "--db", db, "--listen", "127.0.0.1:0", "-q"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the banner");
+    let _ = child.kill();
+    let out = child.wait_with_output().expect("reap");
+    format!("{line}{}", String::from_utf8_lossy(&out.stderr))
+}
+
+/// Regression (secrets): `serve` and `token` printed DSN passwords given as `?password=`
+/// or holding an unencoded `@` or `/` (only `user:pw@` with a plain password was masked).
+/// Against a real `PostgreSQL` (which ignores the password: trust authentication) and with
+/// databases that cannot be opened, no output of either command holds the password.
+#[test]
+fn serve_and_token_never_print_database_passwords() {
+    let c = Case::new();
+    let url = portolan_testkit::Engine::Postgres
+        .database("dsn_redaction")
+        .url;
+    let (scheme, rest) = url.split_once("postgres@").expect("a postgres@ URL");
+    for (db, shown) in [
+        (
+            format!("{scheme}postgres:Zq1p@ss@{rest}"),
+            format!("{scheme}postgres:***@{rest}"),
+        ),
+        (
+            format!("{scheme}postgres@{rest}?password=Zq1pass&sslmode=disable"),
+            format!("{scheme}postgres@{rest}?password=***&sslmode=disable"),
+        ),
+    ] {
+        for extra in [&[][..], &["--json"][..]] {
+            let banner = serve_banner(c.path(), &db, extra);
+            assert!(banner.contains(&shown), "{banner}");
+            assert!(!banner.contains("Zq1"), "{banner}");
+        }
+        let out = c_run(&c, &["token", "list", "--db", &db], "");
+        assert!(out.code == 0, "{}", out.stderr);
+        assert!(!format!("{}{}", out.stdout, out.stderr).contains("Zq1"));
+    }
+    // `--help` names the variable without its value
+    for args in [&["serve", "--help"][..], &["token", "list", "--help"][..]] {
+        let out = Case::new()
+            .env("PORTOLAN_DB", "postgres://u:Zq1env@db1/x")
+            .args(args.iter().copied())
+            .run()
+            .success();
+        assert!(out.stdout.contains("PORTOLAN_DB"), "{}", out.stdout);
+        assert!(!out.stdout.contains("Zq1"), "{}", out.stdout);
+    }
+    // databases that cannot be opened: the error names the URL, masked
+    for db in [
+        "postgres://u:Zq1a/b@127.0.0.1:1/x",
+        "postgres://u:Zq1a@b@127.0.0.1:1/x",
+        "postgres://u@127.0.0.1:1/x?password=Zq1c",
+        "sqlite:///nonexistent-dir/x.db?password=Zq1d",
+    ] {
+        for args in [
+            &["token", "list", "--db", db][..],
+            &["token", "create", "--role", "read", "--db", db][..],
+            &["serve", "--listen", "127.0.0.1:0", "--db", db][..],
+        ] {
+            let out = c_run(&c, args, "");
+            assert_eq!(out.code, 2, "{args:?}: {}{}", out.stdout, out.stderr);
+            let all = format!("{}{}", out.stdout, out.stderr);
+            assert!(!all.contains("Zq1"), "{args:?}: {all}");
+            assert!(all.contains("***"), "{args:?}: {all}");
+        }
+    }
+}
+
+/// Regression (secrets): `agent` uploaded full command lines. They leave the host masked
+/// (the server masks them again before storing), or empty with `--no-cmdline`.
+#[test]
+fn agent_uploads_command_lines_without_secrets() {
+    let live = r#"[
+ {"transport":"tcp","addr":"127.0.0.1","port":20000,"inode":1,"uid":0,
+  "owners":[{"pid":7,"name":"web","cmdline":"web --port 20000 --password=Zq1a postgres://u:Zq1b@db/x","user":"www"}]}
+]"#;
+    let c = Case::new().file("ports.toml", SPEC).file("live.json", live);
+    let db = format!("sqlite://{}", c.path().join("reg.db").display());
+    let admin = token(c.path(), &db, "admin");
+    let server = serve(c.path(), &db);
+    let url = server.url.clone();
+    c_run(&c, &["push", "--server", &url], &admin).success();
+    let stored = |args: &[&str]| {
+        let mut all = vec!["agent", "--server", &url, "--once", "--host", "app1"];
+        all.extend_from_slice(args);
+        c_run(&c, &all, &admin).success();
+        let mut r = agent()
+            .get(format!("{url}/api/v1/observations/app1"))
+            .header("Authorization", format!("Bearer {admin}"))
+            .call()
+            .expect("GET");
+        let text = r.body_mut().read_to_string().expect("body");
+        let body: serde_json::Value = serde_json::from_str(&text).expect("json");
+        body["listeners"][0]["owners"][0]["cmdline"]
+            .as_str()
+            .expect("cmdline")
+            .to_string()
+    };
+    assert_eq!(
+        stored(&[]),
+        "web --port 20000 --password=*** postgres://u:***@db/x"
+    );
+    assert_eq!(stored(&["--no-cmdline"]), "");
+}
