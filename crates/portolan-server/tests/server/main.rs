@@ -1321,7 +1321,7 @@ fn cached_reads_follow_every_writer(url: &str) {
     assert_eq!(names(&s), ["dash", "hub"]);
     let r = s.post(
         "/api/v1/allocate",
-        &json!({"project": "hub", "name": "fresh"}),
+        &json!({"project": "hub", "name": "fresh", "host": "app1"}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let b = s.get("/api/v1/bindings?service=fresh").json();
@@ -1437,16 +1437,20 @@ fn findings_are_capped_and_paged(url: &str) {
     assert!(r.header("x-next-cursor").is_none() || r.json().as_array().map(Vec::len) == Some(1));
     // the log: cursor = the last id of the page
     for name in ["l1", "l2", "l3"] {
-        let r = s.post("/api/v1/allocate", &json!({"project": "hub", "name": name}));
+        let r = s.post(
+            "/api/v1/allocate",
+            &json!({"project": "hub", "name": name, "host": "app1"}),
+        );
         assert_eq!(r.status, 201, "{}", r.body);
     }
-    let r = s.get("/api/v1/log?limit=2");
+    // the import's `push` entry, l1, l2 | l3
+    let r = s.get("/api/v1/log?limit=3");
     let next = r.header("x-next-cursor").expect("next").to_string();
     assert_eq!(
-        r.json()[1]["id"].as_i64().map(|i| i.to_string()),
+        r.json()[2]["id"].as_i64().map(|i| i.to_string()),
         Some(next.clone())
     );
-    let r = s.get(&format!("/api/v1/log?limit=2&cursor={next}"));
+    let r = s.get(&format!("/api/v1/log?limit=3&cursor={next}"));
     assert_eq!(r.json()[0]["entry"]["service"], "l3");
 }
 
@@ -1784,7 +1788,7 @@ fn bodies_say_what_they_are_and_ports_are_real() {
         unlimited(),
     );
     s.import(SPEC);
-    let body = json!({"project": "hub", "name": "typed"}).to_string();
+    let body = json!({"project": "hub", "name": "typed", "host": "app1"}).to_string();
     for ct in [
         "text/plain",
         "application/x-www-form-urlencoded",
@@ -1853,7 +1857,8 @@ fn ureq_call(s: &TestServer, method: &str, path: &str, token: &str, ct: &str, bo
     let a = agent();
     let req = match method {
         "POST" => a.post(&url),
-        "PUT" => a.put(&url),
+        // a wholesale replace (the generation guard has its own case, `push`)
+        "PUT" => a.put(&url).header("If-Match", "*"),
         other => panic!("method {other}"),
     };
     let mut res = req
