@@ -1,6 +1,6 @@
 //! The allocation cache of a large spec: what `alloc` needs from a 20 MB spec (ranges and
 //! blocks, hosts' ephemeral ranges, each service's ports and lease, reservations) in a small
-//! text file beside it (`.ports.toml.alloc-cache`), stamped with the spec's size, mtime and
+//! text file kept with the spec's other sidecar files (`.git/portolan/ports.toml.alloc-cache`, see [`sidecar`](crate::sidecar)), stamped with the spec's size, mtime and
 //! inode. A stale or unreadable cache is ignored (and rewritten after the next full load);
 //! any other writer of the spec changes the stamp. Only `alloc` reads it, only under the lock
 //! (or for a dry run), and only for a single-file spec above `APPEND_ABOVE_BYTES`.
@@ -17,14 +17,14 @@ use portolan_model::{
 
 use crate::txn::APPEND_ABOVE_BYTES;
 
+// version 2: hosts carry their environment and whether the spec declares them (`alloc`
+// picks a host only among declared ones)
 const MAGIC: &str = "portolan-alloc-cache 2";
 
-/// The cache file of a spec file.
+/// The cache file of a spec file (never in the working tree: see
+/// [`sidecar`](crate::sidecar)).
 pub fn path_for(spec: &Path) -> PathBuf {
-    let name = spec
-        .file_name()
-        .map_or_else(|| "ports.toml".into(), |n| n.to_string_lossy().into_owned());
-    spec.with_file_name(format!(".{name}.alloc-cache"))
+    crate::sidecar::path(spec, crate::sidecar::Kind::Cache)
 }
 
 fn stamp(spec: &Path) -> Option<String> {
@@ -64,7 +64,14 @@ fn render(spec: &Path, model: &Model) -> Option<String> {
         .map_or(portolan_model::LINUX_EPHEMERAL, |h| model.host(h).ephemeral);
     let _ = writeln!(out, "E\t{implicit}");
     for h in &model.hosts {
-        let _ = writeln!(out, "H\t{}\t{}", h.name, h.ephemeral);
+        let _ = writeln!(
+            out,
+            "H\t{}\t{}\t{}\t{}",
+            h.name,
+            h.ephemeral,
+            model.environment(h.environment).name,
+            u8::from(h.loc.is_some())
+        );
     }
     for p in &model.projects {
         let blocks: Vec<String> = p
@@ -116,7 +123,10 @@ fn render(spec: &Path, model: &Model) -> Option<String> {
 /// Writes the cache of `spec` from the fully loaded `model` (best effort).
 pub fn store(spec: &Path, model: &Model) {
     if let Some(text) = render(spec, model) {
-        let _ = crate::txn::write_atomic(&path_for(spec), &text);
+        let path = path_for(spec);
+        if crate::sidecar::prepare(&path).is_ok() {
+            let _ = crate::txn::write_atomic(&path, &text);
+        }
     }
 }
 
@@ -168,11 +178,19 @@ pub fn load(spec: &Path) -> Option<Model> {
     }
     let mut m = Model::default();
     let mut implicit = portolan_model::LINUX_EPHEMERAL;
+    let mut envs: Vec<String> = Vec::new();
     for line in lines {
         let f: Vec<&str> = line.split('\t').collect();
         match f.as_slice() {
             ["E", e] => implicit = e.parse().ok()?,
-            ["H", name, e] => m.hosts.push(host(name, e.parse().ok()?)),
+            ["H", name, e, env, declared] => {
+                let mut h = host(name, e.parse().ok()?);
+                // the environment's index is fixed once every host is read
+                envs.push((*env).to_string());
+                h.environment = EnvId::from_index(envs.len() - 1);
+                h.loc = (*declared == "1").then(Loc::default);
+                m.hosts.push(h);
+            }
             ["P", name, range, blocks] => {
                 let blocks = if *blocks == "-" {
                     Vec::new()
@@ -224,14 +242,27 @@ pub fn load(spec: &Path) -> Option<Model> {
             _ => return None,
         }
     }
-    let hosts: Vec<HostId> = (0..m.hosts.len()).map(HostId::from_index).collect();
-    m.environments.push(Environment {
-        name: portolan_model::DEFAULT_ENV.into(),
-        loc: None,
-        description: None,
-        hosts,
-        internal: IpSet::empty(),
-    });
+    // environments sorted by name (the model looks them up by binary search)
+    let mut names: Vec<String> = envs.clone();
+    names.push(portolan_model::DEFAULT_ENV.into());
+    names.sort();
+    names.dedup();
+    m.environments = names
+        .iter()
+        .map(|name| Environment {
+            name: name.clone(),
+            loc: None,
+            description: None,
+            hosts: Vec::new(),
+            internal: IpSet::empty(),
+        })
+        .collect();
+    for (i, h) in m.hosts.iter_mut().enumerate() {
+        let name = envs.get(h.environment.index())?;
+        let e = names.binary_search(name).ok()?;
+        h.environment = EnvId::from_index(e);
+        m.environments[e].hosts.push(HostId::from_index(i));
+    }
     if m.host_named(portolan_model::IMPLICIT_HOST).is_none()
         && implicit != portolan_model::LINUX_EPHEMERAL
     {

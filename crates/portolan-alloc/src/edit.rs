@@ -461,8 +461,30 @@ impl SpecDoc {
         binding: &str,
         to: u16,
     ) -> Result<bool, AllocError> {
+        self.set_binding_number(service, binding, "port", to, false)
+    }
+
+    /// Sets `services.NAME.bindings.BINDING.target` (the container side) to `to`, adding
+    /// the key when the binding has none. Returns whether this file holds that binding.
+    pub fn set_binding_target(
+        &mut self,
+        service: &str,
+        binding: &str,
+        to: u16,
+    ) -> Result<bool, AllocError> {
+        self.set_binding_number(service, binding, "target", to, true)
+    }
+
+    fn set_binding_number(
+        &mut self,
+        service: &str,
+        binding: &str,
+        key: &str,
+        to: u16,
+        may_add: bool,
+    ) -> Result<bool, AllocError> {
         let path = self.path.clone();
-        let Some(b) = self
+        let Some(item) = self
             .doc
             .get_mut("services")
             .and_then(Item::as_table_like_mut)
@@ -471,22 +493,48 @@ impl SpecDoc {
             .and_then(|t| t.get_mut("bindings"))
             .and_then(Item::as_table_like_mut)
             .and_then(|t| t.get_mut(binding))
-            .and_then(Item::as_table_like_mut)
         else {
             return Ok(false);
         };
-        let Some(port) = b.get_mut("port") else {
-            return Err(AllocError::Edit {
-                path,
-                message: format!("services.{service}.bindings.{binding} has no port"),
-            });
-        };
-        let decor = port.as_value().map(|v| v.decor().clone());
         let mut v = Value::from(i64::from(to));
-        if let Some(d) = decor {
-            *v.decor_mut() = d;
+        if may_add
+            && let Some(t) = item.as_inline_table_mut()
+            && !t.contains_key(key)
+        {
+            // `{ a = 1, b = 2 }`: the space before `}` moves to the new last value
+            let suffix = t.iter_mut().last().and_then(|(_, last)| {
+                let s = last.decor().suffix().cloned();
+                last.decor_mut().set_suffix("");
+                s
+            });
+            v.decor_mut().set_prefix(" ");
+            if let Some(s) = suffix {
+                v.decor_mut().set_suffix(s);
+            }
+            t.insert(key, v);
+            self.changed = true;
+            return Ok(true);
         }
-        *port = Item::Value(v);
+        let Some(b) = item.as_table_like_mut() else {
+            return Ok(false);
+        };
+        match b.get_mut(key) {
+            Some(item) => {
+                if let Some(d) = item.as_value().map(|v| v.decor().clone()) {
+                    *v.decor_mut() = d;
+                }
+                *item = Item::Value(v);
+            }
+            None if may_add => {
+                b.insert(key, Item::Value(v));
+            }
+            None => {
+                return Err(AllocError::Edit {
+                    path,
+                    message: format!("services.{service}.bindings.{binding} has no {key}"),
+                });
+            }
+        }
         self.changed = true;
         Ok(true)
     }

@@ -47,6 +47,36 @@ pub enum AllocError {
         /// Existing names, comma-separated (or `none`).
         known: String,
     },
+    /// The spec declares several hosts (in the environment asked for) and none was named.
+    #[error("which host? the spec declares {count} hosts{}: pass --host ({hosts})", .environment.as_ref().map(|e| format!(" in environment `{e}`")).unwrap_or_default())]
+    HostRequired {
+        /// How many candidates.
+        count: usize,
+        /// The environment asked for, if any.
+        environment: Option<String>,
+        /// The candidates, `name (environment)`, comma-separated.
+        hosts: String,
+    },
+    /// `--host` names a host that the spec does not declare in the environment asked for.
+    #[error("host `{host}` is in environment `{actual}`, not `{environment}`")]
+    HostNotInEnvironment {
+        /// The host.
+        host: String,
+        /// The environment asked for.
+        environment: String,
+        /// The host's environment.
+        actual: String,
+    },
+    /// No such environment, or one without hosts.
+    #[error("environment `{name}` has no hosts{}; environments with hosts: {known}", hint(.suggestion.as_ref()))]
+    UnknownEnvironment {
+        /// Given name.
+        name: String,
+        /// Closest existing name.
+        suggestion: Option<String>,
+        /// Environments with declared hosts, comma-separated (or `none`).
+        known: String,
+    },
     /// The project declares no range to allocate from.
     #[error(
         "project `{project}` has no `range` to allocate from; declare one, e.g. `range = \"5000-5099\"`"

@@ -12,6 +12,11 @@
 //!   write (temp file + `fsync` + rename), so parallel `portolan alloc` processes never hand
 //!   out the same port and a crash never leaves a torn spec.
 //! - [`log`]: *who did what and why*. One JSON line per change, appended beside the spec.
+//! - [`merge`]: the three-way merge of the spec file with the registry's spec (`pull`,
+//!   `push --merge`), as a lossless edit of the file.
+//! - [`pulled`]: what the file last received from a registry (generation and text).
+//! - [`sidecar`]: where the lock, the allocation cache and the last pulled registry spec
+//!   live — never in the working tree.
 //! - [`lease`]: durations (`2h`, `1d12h`) and the clock.
 //!
 //! Choices (also in the README and `docs/spec.md`): a port is free for a request when it is
@@ -31,7 +36,10 @@ pub mod error;
 pub mod journal;
 pub mod lease;
 pub mod log;
+pub mod merge;
 pub mod policy;
+pub mod pulled;
+pub mod sidecar;
 pub mod txn;
 
 pub use error::AllocError;

@@ -27,10 +27,14 @@ pub enum Action {
     Move,
     /// Services or bindings the code uses added to the spec (`portolan discover --write`).
     Discover,
+    /// A spec file replaced the registry's spec (`portolan push`).
+    Push,
+    /// An item the registry held that a `push --force` dropped (one entry per item).
+    Drop,
 }
 
 impl Action {
-    /// `alloc`, `release`, `reserve`, `gc`.
+    /// `alloc`, `release`, `reserve`, `gc`, `move`, `discover`, `push`, `drop`.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Alloc => "alloc",
@@ -39,6 +43,8 @@ impl Action {
             Action::Gc => "gc",
             Action::Move => "move",
             Action::Discover => "discover",
+            Action::Push => "push",
+            Action::Drop => "drop",
         }
     }
 }
@@ -122,11 +128,8 @@ pub fn append(path: &Path, entries: &[Entry]) -> Result<(), AllocError> {
         text.push('\n');
     }
     let ctx = || format!("cannot append to {}", path.display());
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| AllocError::io(ctx(), e))?;
+    // never through a symlink: a repository must not make `alloc` append to another file
+    let mut f = crate::sidecar::open_nofollow(path, true).map_err(|e| AllocError::io(ctx(), e))?;
     f.write_all(text.as_bytes())
         .and_then(|()| f.sync_data())
         .map_err(|e| AllocError::io(ctx(), e))

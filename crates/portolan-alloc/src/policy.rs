@@ -236,6 +236,73 @@ pub fn find_host(model: &Model, name: &str) -> Result<HostId, AllocError> {
         })
 }
 
+/// The host a new service goes on — only ever one the spec declares, so no command makes
+/// the implicit host `default` appear beside real ones:
+///
+/// - `given` (`--host`): it must be declared (and in `environment`, when that is given);
+/// - else the one declared host (of `environment`, when given);
+/// - else, when the spec declares no host at all, `None`: a spec without hosts places every
+///   service on its one implicit host, and the new service goes where all the others are;
+/// - else [`AllocError::HostRequired`], listing the candidates.
+pub fn pick_host(
+    model: &Model,
+    given: Option<&str>,
+    environment: Option<&str>,
+) -> Result<Option<String>, AllocError> {
+    let declared: Vec<&portolan_model::Host> =
+        model.hosts.iter().filter(|h| h.loc.is_some()).collect();
+    let env_of = |h: &portolan_model::Host| model.environment(h.environment).name.as_str();
+    if let Some(e) = environment
+        && !declared.iter().any(|h| env_of(h) == e)
+    {
+        let mut known: Vec<&str> = declared.iter().map(|h| env_of(h)).collect();
+        known.sort_unstable();
+        known.dedup();
+        return Err(AllocError::UnknownEnvironment {
+            name: e.into(),
+            suggestion: did_you_mean(e, known.iter().copied()).map(str::to_string),
+            known: names(known.into_iter()),
+        });
+    }
+    if let Some(name) = given {
+        let Some(h) = declared.iter().find(|h| h.name == name) else {
+            return Err(AllocError::UnknownHost {
+                name: name.into(),
+                suggestion: did_you_mean(name, declared.iter().map(|h| h.name.as_str()))
+                    .map(str::to_string),
+                known: names(declared.iter().map(|h| h.name.as_str())),
+            });
+        };
+        if let Some(e) = environment
+            && env_of(h) != e
+        {
+            return Err(AllocError::HostNotInEnvironment {
+                host: name.into(),
+                environment: e.into(),
+                actual: env_of(h).into(),
+            });
+        }
+        return Ok(Some(name.to_string()));
+    }
+    let candidates: Vec<&&portolan_model::Host> = declared
+        .iter()
+        .filter(|h| environment.is_none_or(|e| env_of(h) == e))
+        .collect();
+    match candidates.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one.name.clone())),
+        many => Err(AllocError::HostRequired {
+            count: many.len(),
+            environment: environment.map(str::to_string),
+            hosts: many
+                .iter()
+                .map(|h| format!("{} ({})", h.name, env_of(h)))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }),
+    }
+}
+
 /// The pool of a request (block, else range) and how it reads in messages.
 pub fn pool(
     model: &Model,

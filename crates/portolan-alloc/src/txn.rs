@@ -1,18 +1,17 @@
-//! A change to the spec as one transaction: take an exclusive lock on a sidecar lock file
-//! (`.ports.toml.lock`; `DIR/.portolan.lock` for a spec directory), load and validate the spec
+//! A change to the spec as one transaction: take the spec's exclusive lock (a sidecar file,
+//! inside `.git/` when the spec is in a git work tree, else beside it and removed after use:
+//! see [`sidecar`](crate::sidecar)), load and validate the spec
 //! *after* the lock is held (so a concurrent writer's change is seen), edit it losslessly,
 //! check that the edited text still loads, write it atomically (temp file in the same
 //! directory, `fsync`, rename, `fsync` of the directory), append the log, release the lock.
 //!
-//! The lock file is never deleted (deleting it would let two processes lock two different
-//! files). The spec itself cannot be the lock: the rename replaces its inode.
+//! The spec itself cannot be the lock: the rename replaces its inode.
 //!
 //! Test hook (feature `test-hooks` only, which the CLI's tests enable): with
 //! `PORTOLAN_TEST_ABORT_AFTER_TEMP_WRITE=1` the process aborts after the temp file is written
 //! and synced, before the rename — the spec must still be the old version.
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use portolan_model::{Loc, Model};
@@ -20,33 +19,14 @@ use portolan_model::{Loc, Model};
 use crate::edit::{NewService, SpecDoc};
 use crate::error::AllocError;
 use crate::log::{self, Entry};
+use crate::sidecar::{self, SpecLock};
 
 /// The environment variable of the crash-test hook (feature `test-hooks`).
 pub const ABORT_AFTER_TEMP_WRITE: &str = "PORTOLAN_TEST_ABORT_AFTER_TEMP_WRITE";
 
-/// The lock file of a spec.
+/// The lock file of a spec (see [`sidecar::lock_place`]).
 pub fn lock_path(spec: &Path) -> PathBuf {
-    if spec.is_dir() {
-        return spec.join(".portolan.lock");
-    }
-    let name = spec
-        .file_name()
-        .map_or_else(|| "ports.toml".into(), |n| n.to_string_lossy().into_owned());
-    spec.with_file_name(format!(".{name}.lock"))
-}
-
-/// Opens the lock file of `spec` and waits for the exclusive lock.
-fn take_lock(spec: &Path) -> Result<File, AllocError> {
-    let lp = lock_path(spec);
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lp)
-        .map_err(|e| AllocError::io(format!("cannot open the lock file {}", lp.display()), e))?;
-    fs4::FileExt::lock(&file)
-        .map_err(|e| AllocError::io(format!("cannot lock {}", lp.display()), e))?;
-    Ok(file)
+    sidecar::lock_place(spec).path
 }
 
 /// Finishes an append a crashed writer left half done (under the lock), so the spec loads.
@@ -63,7 +43,7 @@ fn recover(spec: &Path) -> Result<(), AllocError> {
 #[derive(Debug)]
 pub struct Transaction {
     spec: PathBuf,
-    lock: Option<File>,
+    lock: Option<SpecLock>,
     model: Model,
     docs: BTreeMap<PathBuf, SpecDoc>,
     /// Text appended to a file that is not otherwise edited (large specs).
@@ -81,7 +61,7 @@ pub const APPEND_ABOVE_BYTES: usize = 1 << 20;
 impl Transaction {
     /// Locks the spec (waiting for other writers), then loads it.
     pub fn begin(spec: &Path) -> Result<Self, AllocError> {
-        let file = take_lock(spec)?;
+        let file = SpecLock::acquire(spec)?;
         recover(spec)?;
         let model = portolan_model::load(spec)?;
         Ok(Self {
@@ -98,7 +78,7 @@ impl Transaction {
     /// Like [`Transaction::begin`] for `alloc`: a large single-file spec is read from its
     /// allocation cache when that is fresh (and the cache is written after a full load).
     pub fn begin_alloc(spec: &Path) -> Result<Self, AllocError> {
-        let file = take_lock(spec)?;
+        let file = SpecLock::acquire(spec)?;
         recover(spec)?;
         let mut t = Self::read_only_alloc(spec)?;
         t.lock = Some(file);

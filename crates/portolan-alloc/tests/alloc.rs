@@ -427,3 +427,79 @@ fn parse_render_is_the_identity_on_the_examples() {
     }
     assert!(n > 10, "found only {n} specs");
 }
+
+/// `alloc` picks a host only among the hosts the spec declares (regression, issue 13: a
+/// service written without a host landed on an implicit host `default`, and `gen nftables`
+/// then asked for `--host` among `default, local`).
+#[test]
+fn a_host_is_picked_only_from_the_spec() {
+    use portolan_alloc::policy::pick_host;
+    let load = |t: &str| portolan_model::load_str("ports.toml", t).expect("loads");
+    let one = load("[hosts.local]\n[projects.p]\nrange = \"5000-5009\"\n");
+    assert_eq!(
+        pick_host(&one, None, None).unwrap().as_deref(),
+        Some("local")
+    );
+    // the implicit host is never a choice, even when services of the spec sit on it
+    let mixed = load(
+        "[hosts.local]\n[projects.p]\nrange = \"5000-5009\"\n[services.old]\nbindings.m = { port = 5000 }\n",
+    );
+    assert!(mixed.host_named("default").is_some());
+    assert_eq!(
+        pick_host(&mixed, None, None).unwrap().as_deref(),
+        Some("local")
+    );
+    let err = pick_host(&mixed, Some("default"), None).unwrap_err();
+    assert!(
+        matches!(err, AllocError::UnknownHost { .. }) && err.to_string().contains("hosts: local"),
+        "{err}"
+    );
+    // several: name one; per environment, the one of that environment
+    let two = load(
+        "[hosts.app1]\nenvironment = \"production\"\n[hosts.laptop]\nenvironment = \"development\"\n",
+    );
+    let err = pick_host(&two, None, None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "which host? the spec declares 2 hosts: pass --host (app1 (production), laptop (development))"
+    );
+    assert_eq!(
+        pick_host(&two, None, Some("production"))
+            .unwrap()
+            .as_deref(),
+        Some("app1")
+    );
+    assert!(
+        pick_host(&two, Some("laptop"), Some("production"))
+            .unwrap_err()
+            .to_string()
+            .contains("is in environment `development`, not `production`")
+    );
+    assert!(
+        pick_host(&two, None, Some("prod"))
+            .unwrap_err()
+            .to_string()
+            .contains("did you mean `production`?")
+    );
+    assert_eq!(
+        pick_host(&two, Some("app1"), None).unwrap().as_deref(),
+        Some("app1")
+    );
+    // a spec that declares no host keeps its one implicit host for every service
+    let none = load("[projects.p]\nrange = \"5000-5009\"\n");
+    assert_eq!(pick_host(&none, None, None).unwrap(), None);
+}
+
+#[test]
+fn binding_ports_and_targets_are_set_in_place() {
+    let text = "[services.api]   # the API\nproject = \"web\"\nbindings.http = { port = 8000, bind = \"127.0.0.1\" } # keep\n\n[services.web.bindings.main]\nport = 8001 # here\ntarget = 80\n";
+    let mut doc = SpecDoc::parse(std::path::Path::new("ports.toml"), text).expect("parse");
+    assert!(doc.set_binding_port("api", "http", 8010).expect("port"));
+    assert!(doc.set_binding_target("api", "http", 8000).expect("target"));
+    assert!(doc.set_binding_target("web", "main", 8080).expect("target"));
+    assert!(!doc.set_binding_port("nope", "http", 1).expect("absent"));
+    assert_eq!(
+        doc.render(),
+        "[services.api]   # the API\nproject = \"web\"\nbindings.http = { port = 8010, bind = \"127.0.0.1\", target = 8000 } # keep\n\n[services.web.bindings.main]\nport = 8001 # here\ntarget = 8080\n"
+    );
+}

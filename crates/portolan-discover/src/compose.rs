@@ -81,6 +81,86 @@ pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
     report
 }
 
+/// The files and directories one compose service owns, as written (relative to the compose
+/// file's directory): its build context and Dockerfile, its `env_file`s and the host side of
+/// its bind mounts. `move` uses them to tell whose a `Dockerfile` or `Procfile` is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedPaths {
+    /// The compose service.
+    pub service: String,
+    /// Paths as written; values with variables are left out.
+    pub paths: Vec<String>,
+}
+
+/// The [`OwnedPaths`] of every service of a compose file (empty when it does not parse).
+pub fn owned_paths(path: &str, text: &str) -> Vec<OwnedPaths> {
+    let ix = LineIndex::new(path, text);
+    let mut out = Vec::new();
+    for doc in yaml::documents(&ix, text).into_iter().flatten() {
+        let Some(services) = yaml::get(&doc.root, "services").filter(|s| yaml::is_mapping(s))
+        else {
+            continue;
+        };
+        for (name, svc) in yaml::entries(services) {
+            let mut paths = Vec::new();
+            let mut keep = |p: Option<String>| {
+                if let Some(p) = p.map(|p| p.trim().to_string())
+                    && !p.is_empty()
+                    && !p.contains('$')
+                {
+                    paths.push(p);
+                }
+            };
+            if let Some(build) = yaml::get(svc, "build") {
+                if yaml::is_mapping(build) {
+                    let context = yaml::get(build, "context")
+                        .and_then(|n| doc.scalar(n))
+                        .unwrap_or_else(|| ".".into());
+                    if let Some(df) = yaml::get(build, "dockerfile").and_then(|n| doc.scalar(n)) {
+                        keep(Some(format!("{}/{df}", context.trim_end_matches('/'))));
+                    }
+                    keep(Some(context));
+                } else {
+                    keep(doc.scalar(build));
+                }
+            }
+            if let Some(env_file) = yaml::get(svc, "env_file") {
+                keep(doc.scalar(env_file));
+                for item in yaml::items(env_file) {
+                    keep(
+                        doc.scalar(item)
+                            .or_else(|| yaml::get(item, "path").and_then(|n| doc.scalar(n))),
+                    );
+                }
+            }
+            for item in yaml::get(svc, "volumes")
+                .map(yaml::items)
+                .unwrap_or_default()
+            {
+                if yaml::is_mapping(item) {
+                    let bind = yaml::get(item, "type")
+                        .and_then(|n| doc.scalar(n))
+                        .is_some_and(|t| t == "bind");
+                    if bind {
+                        keep(yaml::get(item, "source").and_then(|n| doc.scalar(n)));
+                    }
+                } else if let Some(v) = doc.scalar(item) {
+                    // `SRC:DST[:MODE]`; a bind mount's source is a path, not a volume name
+                    let src = v.split(':').next().unwrap_or("");
+                    if src.starts_with(['.', '/', '~']) {
+                        keep(Some(src.to_string()));
+                    }
+                }
+            }
+            out.push(OwnedPaths {
+                service: name.to_string(),
+                paths,
+            });
+        }
+    }
+    out
+}
+
 /// A scalar after interpolation, and how its text maps back to the file.
 struct Value {
     /// The scalar as written (before interpolation).
@@ -92,6 +172,9 @@ struct Value {
     /// Whether `text` is the file's text verbatim from `start` (no quotes' escapes, no
     /// variables), so offsets inside it are offsets in the file.
     verbatim: bool,
+    /// The scalar before interpolation, when it is the file's text verbatim from `start`
+    /// (so offsets inside it are offsets in the file even though variables changed `text`).
+    raw_verbatim: Option<String>,
 }
 
 /// What one service is being read with.
@@ -147,6 +230,7 @@ impl Service<'_, '_> {
                 verbatim: verbatim && text.text == raw,
                 text,
                 start,
+                raw_verbatim: verbatim.then(|| raw.clone()),
                 raw,
             }),
             Err(e) => {
@@ -258,9 +342,11 @@ impl Service<'_, '_> {
             ""
         };
         let snippet = self.snippet(at, &[note, eph_note]);
+        let target_at = (!ephemeral).then(|| self.ix.location(target.1));
         self.report.uses.push(PortUse {
             service: Some(self.name.to_string()),
             target: Some(target.0),
+            target_at,
             transport,
             bind,
             publisher: Some(Publisher::Docker),
@@ -288,15 +374,36 @@ impl Service<'_, '_> {
         match ports::parse_short(text) {
             Ok(s) => {
                 let shift = |r: &Range<usize>| r.start + lead..r.end + lead;
-                let part = |r: &Range<usize>| {
+                // variables changed the text: where the published and target parts start in
+                // the file, when the written entry has as many parts as the interpolated one
+                let written = v
+                    .raw_verbatim
+                    .as_deref()
+                    .map(ports::raw_parts)
+                    .filter(|raw| {
+                        let body = text.rsplit_once('/').map_or(text, |(b, _)| b);
+                        raw.len() == body.split(':').count()
+                    });
+                let from_raw = |last: usize| {
+                    written
+                        .as_ref()
+                        .and_then(|w| w.len().checked_sub(last).and_then(|i| w.get(i)))
+                        .map(|r| v.start + r.start)
+                };
+                let part = |r: &Range<usize>, last: usize| {
                     let r = shift(r);
-                    (Self::at(&v, &r), v.text.variable(&r).map(str::to_string))
+                    let at = if v.verbatim {
+                        Self::at(&v, &r)
+                    } else {
+                        from_raw(last).unwrap_or(v.start)
+                    };
+                    (at, v.text.variable(&r).map(str::to_string))
                 };
                 let published = s.published.as_ref().map(|(p, r)| {
-                    let (at, var) = part(r);
+                    let (at, var) = part(r, 2);
                     (*p, at, var)
                 });
-                let (t_at, t_var) = part(&s.target.1);
+                let (t_at, t_var) = part(&s.target.1, 1);
                 let bind = s.host_ip.map(|h| h.0);
                 self.publish(published, (s.target.0, t_at, t_var), bind, s.transport, "");
             }

@@ -163,6 +163,11 @@ pub struct PortUse {
     /// The container side of a publish (`8069` in `"18069:8069"`), or a Service's
     /// `targetPort`.
     pub target: Option<PortRange>,
+    /// Where the container side is written, when the parser knows and it is not at `at`
+    /// (the second `8000` of `"8010:8000"`, a Service's `targetPort`). `move` uses it to tell
+    /// the two sides of one mapping apart; not part of the JSON output.
+    #[serde(skip)]
+    pub target_at: Option<Location>,
     /// TCP unless the source says otherwise.
     pub transport: Transport,
     /// The bind/host address exactly as written (`127.0.0.1`, `::1`, `0.0.0.0`), if any.
@@ -199,6 +204,7 @@ impl PortUse {
             service: None,
             port,
             target: None,
+            target_at: None,
             transport: Transport::Tcp,
             bind: None,
             peer: None,

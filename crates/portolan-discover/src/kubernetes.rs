@@ -264,6 +264,10 @@ impl Reader<'_, '_> {
             let base = PortUse {
                 service: name.map(str::to_string),
                 target: target.map(PortRange::single),
+                target_at: target_s
+                    .as_ref()
+                    .filter(|_| target.is_some())
+                    .map(|t| self.ix.location(t.at)),
                 transport,
                 snippet,
                 app,
@@ -359,6 +363,7 @@ impl Reader<'_, '_> {
                 role: Role::Publish,
                 port: PortRange::single(hp),
                 target: Some(PortRange::single(cp)),
+                target_at: Some(self.ix.location(cp_s.at)),
                 bind: self.str_at(p, &["hostIP"]),
                 publisher: Some(Publisher::K8sNodeport),
                 snippet,

@@ -60,6 +60,24 @@ impl<'a> LineIndex<'a> {
         )
     }
 
+    /// The byte offset of a location in this text (`None` past its end): the inverse of
+    /// [`LineIndex::location`].
+    pub fn offset(&self, line: u32, col: u32) -> Option<usize> {
+        let start = *self.starts.get((line as usize).checked_sub(1)?)?;
+        let rest = self.text.get(start..)?;
+        let col = (col as usize).checked_sub(1)?;
+        rest.char_indices()
+            .map(|(b, _)| b)
+            .chain(std::iter::once(rest.len()))
+            .nth(col)
+            .map(|b| start + b)
+    }
+
+    /// The byte offset where 1-based `line` starts.
+    pub fn line_start(&self, line: u32) -> Option<usize> {
+        self.starts.get((line as usize).checked_sub(1)?).copied()
+    }
+
     /// At most about `max` bytes of 1-based `line` around 1-based char column `col`, cut at
     /// whitespace so no token (a `KEY=secret`) is shown in part, with `…` where it was cut.
     /// Long lines (one `EXPOSE` of 40,000 ports) cost the window, not the line.

@@ -88,6 +88,10 @@ fn alloc_field(e: &AllocError) -> (StatusCode, &'static str) {
         AllocError::UnknownProject { .. } => (StatusCode::NOT_FOUND, "project"),
         AllocError::UnknownBlock { .. } => (StatusCode::NOT_FOUND, "block"),
         AllocError::UnknownHost { .. } => (StatusCode::NOT_FOUND, "host"),
+        AllocError::HostRequired { .. } | AllocError::HostNotInEnvironment { .. } => {
+            (StatusCode::UNPROCESSABLE_ENTITY, "host")
+        }
+        AllocError::UnknownEnvironment { .. } => (StatusCode::NOT_FOUND, "environment"),
         AllocError::NoRange { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "project"),
         AllocError::Full { .. } => (StatusCode::CONFLICT, "project"),
         AllocError::ServiceExists(_) => (StatusCode::CONFLICT, "name"),
@@ -124,6 +128,9 @@ impl From<StoreError> for ApiError {
                 let mut err = ApiError::new(StatusCode::CONFLICT, e.to_string(), None);
                 err.retry_after = Some(1);
                 err
+            }
+            StoreError::Stale { .. } => {
+                ApiError::new(StatusCode::CONFLICT, e.to_string(), Some("if-match"))
             }
             StoreError::Token(_) => ApiError::unauthorized(
                 "invalid, expired or revoked token",

@@ -100,6 +100,19 @@ pub enum StoreError {
         /// The operation.
         operation: &'static str,
     },
+    /// A push was based on an older generation than the registry's: nothing changed.
+    #[error(
+        "the registry is at generation {current}, not {expected}: it changed since that pull ({} item(s) the push would drop or replace)",
+        .lost.len()
+    )]
+    Stale {
+        /// The generation the push was based on.
+        expected: i64,
+        /// The registry's.
+        current: i64,
+        /// What the registry has that the pushed spec lacks or says differently.
+        lost: Vec<crate::types::LostItem>,
+    },
     /// A bearer token was refused.
     #[error("token rejected: {0}")]
     Token(TokenRejection),
@@ -133,7 +146,9 @@ impl StoreError {
     pub fn is_conflict(&self) -> bool {
         match self {
             StoreError::Alloc(e) => e.is_conflict() || matches!(e, AllocError::ServiceExists(_)),
-            StoreError::Contention { .. } | StoreError::Sequence { .. } => true,
+            StoreError::Contention { .. } | StoreError::Sequence { .. } | StoreError::Stale { .. } => {
+                true
+            }
             _ => false,
         }
     }

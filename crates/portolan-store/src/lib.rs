@@ -115,6 +115,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The registry as a `ports.toml` (deterministic: sorted by name).
     async fn export_spec(&self) -> Result<String, StoreError>;
 
+    /// The registry as a `ports.toml` and the generation it is at, from one view.
+    async fn export_spec_versioned(&self) -> Result<VersionedSpec, StoreError>;
+
+    /// Replaces the spec like [`Store::import_spec`], only if the registry is still at
+    /// `req.expected` (else [`StoreError::Stale`] with what it holds that the spec lacks,
+    /// and nothing changes); `expected: None` replaces whatever is there and logs one
+    /// `drop` entry per item lost. Logs one `push` entry either way.
+    async fn push_spec(&self, req: &PushRequest) -> Result<Pushed, StoreError>;
+
     /// The store generation: a counter every write that changes the spec entities moves on
     /// (import, allocate, release, reserve, gc — from any process on the database). What
     /// `export_spec`, `projects`, `hosts`, `services`, `bindings` and `reservations` return

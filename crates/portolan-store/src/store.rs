@@ -11,8 +11,8 @@ use crate::history::{
 };
 use crate::types::{
     AllocRequest, Allocated, Backend, BindingInfo, Entry, FindingRecord, HostInfo, ImportSummary,
-    Lease, LogEntry, LogRecord, NewToken, Observation, Page, ProjectInfo, Reservation,
-    ReserveRequest, Role, ServiceInfo, StoredFinding, TokenInfo,
+    Lease, LogEntry, LogRecord, NewToken, Observation, Page, ProjectInfo, PushRequest, Pushed,
+    Reservation, ReserveRequest, Role, ServiceInfo, StoredFinding, TokenInfo, VersionedSpec,
 };
 use crate::writer::Allocator;
 use crate::{OpenOptions, Store, StoreError, history, ledger, observations, spec, tokens};
@@ -63,6 +63,14 @@ impl Store for SqlStore {
 
     async fn export_spec(&self) -> Result<String, StoreError> {
         spec::export(&self.db).await
+    }
+
+    async fn export_spec_versioned(&self) -> Result<VersionedSpec, StoreError> {
+        spec::push::export_versioned(&self.db).await
+    }
+
+    async fn push_spec(&self, req: &PushRequest) -> Result<Pushed, StoreError> {
+        spec::push::push(&self.db, req).await
     }
 
     async fn projects(&self) -> Result<Vec<ProjectInfo>, StoreError> {

@@ -43,6 +43,78 @@ pub struct ImportSummary {
     pub reservations: usize,
 }
 
+/// The registry's spec and the generation it is at (every write that changes the spec —
+/// import, push, allocate, release, reserve, gc — moves it on), from one consistent view.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VersionedSpec {
+    /// The spec, as [`Store::export_spec`](crate::Store::export_spec) writes it.
+    pub text: String,
+    /// The generation it is at.
+    pub generation: i64,
+}
+
+/// A push: replace the registry's spec with `toml` — only if it is still at `expected`
+/// (what the pusher last pulled), or whatever it is at when `expected` is `None` (a forced
+/// push, which logs every item it drops).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PushRequest {
+    /// The spec.
+    pub toml: String,
+    /// The generation the pusher last saw (`None`: replace whatever is there).
+    pub expected: Option<i64>,
+    /// Who pushes (`token:LABEL`).
+    pub who: String,
+    /// The id of the pushing token (recorded in the log).
+    pub token: String,
+    /// The current time.
+    pub now: i64,
+}
+
+/// Something the registry held that a push drops or replaces (see
+/// `portolan_alloc::merge::lost`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = LostItem))]
+pub struct LostItem {
+    /// `service`, `reservation`, `host`, `project`, `network`, `environment`, `route`,
+    /// `flow`, `expect` or `section`.
+    pub kind: String,
+    /// Its name, or how a reservation/route/flow reads.
+    pub name: String,
+    /// What it holds, or which key differs.
+    pub detail: String,
+    /// Whether the pushed spec has it, written differently (else it lacks it).
+    pub changed: bool,
+    /// The ports it holds (`8003`; empty for what holds none).
+    pub ports: String,
+    /// The whole item in words (``service `search` (main 8003)``).
+    pub text: String,
+}
+
+impl From<portolan_alloc::merge::Lost> for LostItem {
+    fn from(l: portolan_alloc::merge::Lost) -> Self {
+        LostItem {
+            text: l.to_string(),
+            kind: l.kind,
+            name: l.name,
+            detail: l.detail,
+            changed: l.changed,
+            ports: l.ports,
+        }
+    }
+}
+
+/// What a push stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Pushed {
+    /// What the import stored.
+    pub summary: ImportSummary,
+    /// The registry's generation after the push.
+    pub generation: i64,
+    /// What the registry held that the pushed spec lacks or says differently (logged item
+    /// by item when the push was forced; what the pusher chose to remove otherwise).
+    pub dropped: Vec<LostItem>,
+}
+
 /// An allocation request: the CLI's `portolan alloc PROJECT --name NAME …`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AllocRequest {
@@ -54,8 +126,12 @@ pub struct AllocRequest {
     pub name: String,
     /// Name of its one binding (the CLI's default: `main`).
     pub binding: String,
-    /// Host it runs on.
+    /// Host it runs on; by default the registry's only host (of `environment`), never an
+    /// implicit one (see `portolan_alloc::policy::pick_host`).
     pub host: Option<String>,
+    /// Environment whose one host it runs on, when `host` is not given.
+    #[serde(default)]
+    pub environment: Option<String>,
     /// Transport.
     pub transport: Transport,
     /// Consecutive ports (at least 1).
@@ -81,6 +157,7 @@ impl AllocRequest {
             name: name.into(),
             binding: "main".into(),
             host: None,
+            environment: None,
             transport: Transport::Tcp,
             count: 1,
             near: None,
@@ -103,6 +180,9 @@ pub struct Allocated {
     pub hi: u16,
     /// Transport.
     pub transport: Transport,
+    /// The host it was placed on (the one given, or the registry's only host; none when
+    /// the registry declares no host).
+    pub host: Option<String>,
     /// Lease end, if leased.
     pub lease_until: Option<i64>,
     /// Services with an expired lease whose ports were reused (removed in the same

@@ -175,6 +175,8 @@ struct Found {
     bind: Option<String>,
     transport: Option<Transport>,
     target: Option<PortRange>,
+    /// Where the container side is written: a range of `word.text`.
+    target_at: Option<usize>,
     publisher: Option<Publisher>,
     confidence: Option<Confidence>,
 }
@@ -200,9 +202,14 @@ impl Emitter<'_, '_> {
         };
         let loc = self.ix.location(at);
         let snippet = snippet(self.ix, &loc);
+        let target_at = f
+            .target_at
+            .and_then(|i| word.offs.get(i))
+            .map(|o| self.ix.location(*o));
         self.out.push(PortUse {
             role: f.role.unwrap_or(Role::Listen),
             target: f.target,
+            target_at,
             transport: f.transport.unwrap_or(Transport::Tcp),
             bind: f.bind,
             publisher: f.publisher,

@@ -558,6 +558,7 @@ pub(super) fn publish(em: &mut Emitter<'_, '_>, w: &Word, at: usize, publisher: 
         bind: ip.filter(|i| !i.is_empty()).map(str::to_string),
         transport: Some(transport),
         target: Some(cp),
+        target_at: Some(start + host.len() + 1),
         publisher: Some(publisher),
         confidence: None,
     };

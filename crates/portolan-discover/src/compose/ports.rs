@@ -32,6 +32,36 @@ pub(crate) fn transport(s: &str) -> Result<Transport, String> {
     }
 }
 
+/// The `:`-separated parts of a short-syntax entry *before* interpolation (byte ranges of
+/// `raw`, without a `/protocol`): colons and slashes inside `${…}` do not split. Lets
+/// evidence point at `${API_PORT:-8000}` itself when a variable makes the interpolated text
+/// differ from the file's.
+pub(crate) fn raw_parts(raw: &str) -> Vec<Range<usize>> {
+    let b = raw.as_bytes();
+    let mut parts = Vec::new();
+    let mut depth = 0usize;
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'$' if b.get(i + 1) == Some(&b'{') => {
+                depth += 1;
+                i += 1;
+            }
+            b'}' if depth > 0 => depth -= 1,
+            b':' if depth == 0 => {
+                parts.push(start..i);
+                start = i + 1;
+            }
+            b'/' if depth == 0 => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    parts.push(start..i);
+    parts
+}
+
 /// Parses a short-syntax entry (ranges are byte offsets into `s`).
 pub(crate) fn parse_short(s: &str) -> Result<Short, String> {
     let (body, transport) = match s.rsplit_once('/') {

@@ -7,6 +7,7 @@ mod hostile;
 mod import_corpus;
 mod import_input;
 mod markdown;
+mod moves;
 mod text_formats;
 mod walk;
 mod yaml;

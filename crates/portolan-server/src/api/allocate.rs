@@ -50,9 +50,13 @@ pub struct AllocateBody {
     /// Name of its binding (default `main`).
     #[serde(default)]
     pub binding: Option<String>,
-    /// Host it runs on.
+    /// Host it runs on, one the spec declares (default: the only host, or the only host of
+    /// `environment`; several hosts and neither given is a 422 listing them).
     #[serde(default)]
     pub host: Option<String>,
+    /// Environment whose one host it runs on (when `host` is not given).
+    #[serde(default)]
+    pub environment: Option<String>,
     /// Transport (default `tcp`).
     #[serde(default)]
     pub transport: TransportName,
@@ -82,7 +86,8 @@ pub struct AllocateResponse {
     pub project: String,
     /// Block.
     pub block: Option<String>,
-    /// Host.
+    /// The host it was placed on (given, or the spec's only host; absent when the spec
+    /// declares no host).
     pub host: Option<String>,
     /// Transport.
     pub transport: TransportName,
@@ -113,7 +118,7 @@ pub(crate) fn check_name(field: &str, s: &str) -> Result<(), ApiError> {
 #[utoipa::path(post, path = "/api/v1/allocate", tag = "allocation", request_body = AllocateBody,
     responses(
         (status = 201, description = "Allocated", body = AllocateResponse),
-        (status = 404, description = "Unknown project, block or host", body = ErrorBody),
+        (status = 404, description = "Unknown project, block, host or environment", body = ErrorBody),
         (status = 409, description = "Range full, or the service exists", body = ErrorBody)))]
 pub async fn allocate(
     State(state): State<AppState>,
@@ -126,6 +131,7 @@ pub async fn allocate(
         ("block", &body.block),
         ("binding", &body.binding),
         ("host", &body.host),
+        ("environment", &body.environment),
     ] {
         if let Some(v) = v {
             check_name(field, v)?;
@@ -155,6 +161,7 @@ pub async fn allocate(
         name: body.name.clone(),
         binding: body.binding.clone().unwrap_or_else(|| "main".into()),
         host: body.host.clone(),
+        environment: body.environment.clone(),
         transport: body.transport.into(),
         count,
         near: body.near,
@@ -170,7 +177,7 @@ pub async fn allocate(
             service: got.service,
             project: body.project,
             block: body.block,
-            host: body.host,
+            host: got.host,
             transport: body.transport,
             ports: (got.lo..=got.hi).collect(),
             lo: got.lo,

@@ -8,6 +8,7 @@
 #![allow(clippy::doc_markdown, clippy::cast_precision_loss)]
 
 mod history;
+mod push;
 mod web;
 
 use std::collections::BTreeSet;
@@ -21,6 +22,7 @@ use portolan_server::listen::ConnLimits;
 use portolan_server::{AppState, Clock, Limits};
 use portolan_store::{Role, Store};
 use portolan_testkit::{Engine, engine_tests};
+use push::spec_push_is_guarded_by_the_generation;
 use serde_json::{Value, json};
 
 const SQLISH: &str = "'; DROP TABLE services; --";
@@ -231,8 +233,11 @@ fn call(
         "POST" => with_auth!(agent.post(&url))
             .content_type("application/json")
             .send(body.unwrap_or("")),
+        // these cases replace the spec wholesale: `*` (the generation guard has its own
+        // case, `push`)
         "PUT" => with_auth!(agent.put(&url))
             .content_type("application/toml")
+            .header("If-Match", "*")
             .send(body.unwrap_or("")),
         other => panic!("method {other}"),
     };
@@ -289,6 +294,7 @@ engine_tests!(run;
     agent_command_lines_are_stored_without_secrets,
     cached_reads_follow_every_writer,
     findings_are_capped_and_paged,
+    spec_push_is_guarded_by_the_generation,
 );
 
 fn unlimited() -> Limits {
@@ -406,7 +412,7 @@ fn openapi_document_snapshot() {
 
 /// (method, path, body, least role: 0 read, 1 write, 2 admin)
 fn routes() -> Vec<(&'static str, String, Option<String>, u8)> {
-    let alloc = json!({"project": "hub", "name": "matrix"}).to_string();
+    let alloc = json!({"project": "hub", "name": "matrix", "host": "app1"}).to_string();
     vec![
         ("GET", "/api/v1/projects".into(), None, 0),
         ("GET", "/api/v1/projects/dash".into(), None, 0),
@@ -516,7 +522,7 @@ fn api_round_trip(url: &str) {
     assert_eq!(a["transport"], "tcp");
     let r = s.post(
         "/api/v1/allocate",
-        &json!({"project": "dash", "block": "api", "name": "grpc", "count": 3, "transport": "udp", "lease": 3600}),
+        &json!({"project": "dash", "block": "api", "name": "grpc", "host": "app1", "count": 3, "transport": "udp", "lease": 3600}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let a = r.json();
@@ -525,20 +531,20 @@ fn api_round_trip(url: &str) {
     // the same name again: 409 naming the field
     let r = s.post(
         "/api/v1/allocate",
-        &json!({"project": "dash", "name": "grpc"}),
+        &json!({"project": "dash", "name": "grpc", "host": "app1"}),
     );
     assert_eq!((r.status, r.json()["field"].clone()), (409, json!("name")));
     // a full block: 409
     for name in ["t1", "t2"] {
         let r = s.post(
             "/api/v1/allocate",
-            &json!({"project": "dash", "block": "tiny", "name": name}),
+            &json!({"project": "dash", "block": "tiny", "name": name, "host": "app1"}),
         );
         assert_eq!(r.status, 201, "{}", r.body);
     }
     let r = s.post(
         "/api/v1/allocate",
-        &json!({"project": "dash", "block": "tiny", "name": "t3"}),
+        &json!({"project": "dash", "block": "tiny", "name": "t3", "host": "app1"}),
     );
     assert_eq!(r.status, 409, "{}", r.body);
 
@@ -615,7 +621,7 @@ fn api_round_trip(url: &str) {
         "POST",
         "/api/v1/allocate",
         Some(&token),
-        Some(&json!({"project": "hub", "name": "robot-svc"}).to_string()),
+        Some(&json!({"project": "hub", "name": "robot-svc", "host": "app1"}).to_string()),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let list = s.call("GET", "/api/v1/tokens", Some(&s.tokens.admin), None);
@@ -762,6 +768,15 @@ fn bad_input_is_4xx_json_naming_the_field(url: &str) {
             &w,
             json!({"project": "dash", "host": "nope", "name": "x"}).to_string(),
             404,
+            "host",
+        ),
+        // two hosts and neither named: the registry never picks one (issue 13)
+        (
+            "POST",
+            "/api/v1/allocate".into(),
+            &w,
+            json!({"project": "dash", "name": "x"}).to_string(),
+            422,
             "host",
         ),
         (
@@ -972,7 +987,7 @@ fn concurrent_allocations_never_duplicate(url: &str) {
                         break;
                     }
                     let name = format!("load-{i}");
-                    let body = json!({"project": "dash", "name": name}).to_string();
+                    let body = json!({"project": "dash", "name": name, "host": "app1"}).to_string();
                     let r = call(
                         &agent,
                         &s.base,
@@ -1094,8 +1109,11 @@ fn observations_drift_and_metrics(url: &str) {
     );
     // an allocation, so the range has something allocated
     assert_eq!(
-        s.post("/api/v1/allocate", &json!({"project": "hub", "name": "m1"}))
-            .status,
+        s.post(
+            "/api/v1/allocate",
+            &json!({"project": "hub", "name": "m1", "host": "dev"})
+        )
+        .status,
         201
     );
     let r = s.get("/metrics");
@@ -1251,7 +1269,7 @@ fn logs_never_contain_tokens() {
             "POST",
             "/api/v1/allocate",
             Some(token),
-            Some(&json!({"project": "hub", "name": "log-test"}).to_string()),
+            Some(&json!({"project": "hub", "name": "log-test", "host": "app1"}).to_string()),
         );
         s.call("GET", "/api/v1/log?after=0", Some(token), None);
     }
@@ -1306,7 +1324,7 @@ fn cached_reads_follow_every_writer(url: &str) {
     assert_eq!(names(&s), ["dash", "hub"]);
     let r = s.post(
         "/api/v1/allocate",
-        &json!({"project": "hub", "name": "fresh"}),
+        &json!({"project": "hub", "name": "fresh", "host": "app1"}),
     );
     assert_eq!(r.status, 201, "{}", r.body);
     let b = s.get("/api/v1/bindings?service=fresh").json();
@@ -1422,16 +1440,20 @@ fn findings_are_capped_and_paged(url: &str) {
     assert!(r.header("x-next-cursor").is_none() || r.json().as_array().map(Vec::len) == Some(1));
     // the log: cursor = the last id of the page
     for name in ["l1", "l2", "l3"] {
-        let r = s.post("/api/v1/allocate", &json!({"project": "hub", "name": name}));
+        let r = s.post(
+            "/api/v1/allocate",
+            &json!({"project": "hub", "name": name, "host": "app1"}),
+        );
         assert_eq!(r.status, 201, "{}", r.body);
     }
-    let r = s.get("/api/v1/log?limit=2");
+    // the import's `push` entry, l1, l2 | l3
+    let r = s.get("/api/v1/log?limit=3");
     let next = r.header("x-next-cursor").expect("next").to_string();
     assert_eq!(
-        r.json()[1]["id"].as_i64().map(|i| i.to_string()),
+        r.json()[2]["id"].as_i64().map(|i| i.to_string()),
         Some(next.clone())
     );
-    let r = s.get(&format!("/api/v1/log?limit=2&cursor={next}"));
+    let r = s.get(&format!("/api/v1/log?limit=3&cursor={next}"));
     assert_eq!(r.json()[0]["entry"]["service"], "l3");
 }
 
@@ -1769,7 +1791,7 @@ fn bodies_say_what_they_are_and_ports_are_real() {
         unlimited(),
     );
     s.import(SPEC);
-    let body = json!({"project": "hub", "name": "typed"}).to_string();
+    let body = json!({"project": "hub", "name": "typed", "host": "app1"}).to_string();
     for ct in [
         "text/plain",
         "application/x-www-form-urlencoded",
@@ -1838,7 +1860,8 @@ fn ureq_call(s: &TestServer, method: &str, path: &str, token: &str, ct: &str, bo
     let a = agent();
     let req = match method {
         "POST" => a.post(&url),
-        "PUT" => a.put(&url),
+        // a wholesale replace (the generation guard has its own case, `push`)
+        "PUT" => a.put(&url).header("If-Match", "*"),
         other => panic!("method {other}"),
     };
     let mut res = req

@@ -3,6 +3,7 @@
 //! allocation policy reads, and the read endpoints' lists (projects, hosts, services,
 //! bindings). How a spec becomes rows and back, independent of the engine, is [`rows`].
 
+pub(crate) mod push;
 pub(crate) mod rows;
 
 use portolan_model::Model;
@@ -96,7 +97,10 @@ pub(crate) async fn model_in(conn: &mut Conn) -> Result<Model, StoreError> {
     portolan_model::load_str(rows::SPEC_NAME, &text).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-async fn import_in(conn: &mut Conn, rows: &SpecRows) -> Result<ImportSummary, StoreError> {
+pub(crate) async fn import_in(
+    conn: &mut Conn,
+    rows: &SpecRows,
+) -> Result<ImportSummary, StoreError> {
     for table in [
         "spec_sections",
         "bindings",

@@ -122,6 +122,7 @@ async fn existing_names(
 /// The `[services.NAME]` document of a new allocation, as stored.
 fn service_doc(
     req: &AllocRequest,
+    host: Option<&str>,
     ports: PortRange,
     lease_until: Option<i64>,
 ) -> Result<serde_json::Value, StoreError> {
@@ -131,7 +132,7 @@ fn service_doc(
         project: &req.project,
         block: req.block.as_deref(),
         purpose: req.why.as_deref(),
-        host: req.host.as_deref(),
+        host,
         since: Some(&today),
         lease_until: lease_until.map(Timestamp),
         binding: &req.binding,
@@ -153,6 +154,9 @@ fn service_doc(
 struct Staged<'a> {
     req: &'a AllocRequest,
     doc: String,
+    /// The host picked for it (`None`: a registry without hosts).
+    picked: Option<String>,
+    /// The host its binding is on (the implicit one of a registry without hosts).
     host: String,
     environment: String,
     lo: u16,
@@ -232,7 +236,7 @@ async fn flush(
                 .bind(&st.req.name)
                 .bind(&st.req.project)
                 .bind(&st.req.block)
-                .bind(&st.req.host)
+                .bind(&st.picked)
                 .bind(st.req.transport.as_str())
                 .bind(i64::from(st.lo))
                 .bind(i64::from(st.hi))
@@ -253,7 +257,7 @@ async fn flush(
             let id = ids.get(&st.req.name).copied().ok_or_else(|| {
                 StoreError::Corrupt(format!("no allocation id for `{}`", st.req.name))
             })?;
-            let host = st.req.host.as_deref().unwrap_or("");
+            let host = st.picked.as_deref().unwrap_or("");
             claims.extend((st.lo..=st.hi).map(|p| (host, st.req.transport.as_str(), p, id)));
         }
         for part in claims.chunks(ROWS_PER_INSERT * 2) {
@@ -310,20 +314,34 @@ async fn allocate_one<'a>(
     if names.contains(&req.name) {
         return Ok(Err(AllocError::ServiceExists(req.name.clone()).into()));
     }
-    let request = Request {
-        project: &req.project,
-        block: req.block.as_deref(),
-        host: req.host.as_deref(),
-        transport: req.transport,
-        count: req.count,
-        near: req.near,
-    };
     let mut v = match view.take() {
         Some(v) if v.usable_at(req.now) => v,
         _ => {
             flush(conn, dialect, staged).await?;
             View::export(conn).await?
         }
+    };
+    // an unknown project or block is the first thing to say, before which host
+    if let Err(e) = policy::pool(&v.model, &req.project, req.block.as_deref()) {
+        *view = Some(v);
+        return Ok(Err(e.into()));
+    }
+    // only ever a host the registry's spec declares: never an implicit `default`
+    let picked = match policy::pick_host(&v.model, req.host.as_deref(), req.environment.as_deref())
+    {
+        Ok(h) => h,
+        Err(e) => {
+            *view = Some(v);
+            return Ok(Err(e.into()));
+        }
+    };
+    let request = Request {
+        project: &req.project,
+        block: req.block.as_deref(),
+        host: picked.as_deref(),
+        transport: req.transport,
+        count: req.count,
+        near: req.near,
     };
     let mut planned = v.plan(&request, req.now);
     if !v.exact && !matches!(&planned, Ok(got) if got.displaced.is_empty()) {
@@ -332,9 +350,12 @@ async fn allocate_one<'a>(
         planned = v.plan(&request, req.now);
     }
     let lease_until = req.lease.map(|l| req.now.saturating_add(l));
-    let planned = planned
-        .map_err(StoreError::from)
-        .and_then(|got| Ok((service_doc(req, got.ports, lease_until)?, got)));
+    let planned = planned.map_err(StoreError::from).and_then(|got| {
+        Ok((
+            service_doc(req, picked.as_deref(), got.ports, lease_until)?,
+            got,
+        ))
+    });
     let (doc, got) = match planned {
         Ok(p) => p,
         Err(e) => {
@@ -362,8 +383,7 @@ async fn allocate_one<'a>(
             displaced.push(name);
         }
     }
-    let host = req
-        .host
+    let host = picked
         .clone()
         .unwrap_or_else(|| portolan_model::IMPLICIT_HOST.to_string());
     let environment = model.host_named(&host).map_or_else(
@@ -374,13 +394,15 @@ async fn allocate_one<'a>(
     e.service = Some(req.name.clone());
     e.project = Some(req.project.clone());
     e.block.clone_from(&req.block);
-    e.host.clone_from(&req.host);
+    e.host.clone_from(&picked);
     e.transport = Some(req.transport.as_str().into());
     e.lease_until = lease_until.map(|t| Timestamp(t).to_string());
     e.why.clone_from(&req.why);
+    let placed = picked.clone();
     staged.push(Staged {
         req,
         doc: doc.to_string(),
+        picked,
         host,
         environment,
         lo: got.ports.lo,
@@ -411,6 +433,7 @@ async fn allocate_one<'a>(
         lo: got.ports.lo,
         hi: got.ports.hi,
         transport: req.transport,
+        host: placed,
         lease_until,
         displaced,
         attempts: 1,

@@ -235,8 +235,11 @@ fn facts(m: &Model) -> Vec<String> {
     out
 }
 
+/// A request on `app1` (SMALL declares two hosts: the registry never picks one of them).
 fn alloc(project: &str, name: &str) -> AllocRequest {
-    AllocRequest::new(project, name, "tester", NOW)
+    let mut r = AllocRequest::new(project, name, "tester", NOW);
+    r.host = Some("app1".into());
+    r
 }
 
 // ---------------------------------------------------------------------------- cases
@@ -929,10 +932,10 @@ async fn model_cache_sees_other_writers(f: Fixture) {
     let a = f.open().await;
     let b = f.open().await;
     a.import_spec(SMALL).await.expect("import");
-    let alloc = |name: &str| AllocRequest::new("hub", name, "tester", NOW);
+    let hub = |name: &str| alloc("hub", name);
     // warm a's cache: 21000, 21001
-    assert_eq!(a.allocate(&alloc("a1")).await.expect("a1").lo, 21000);
-    assert_eq!(a.allocate(&alloc("a2")).await.expect("a2").lo, 21001);
+    assert_eq!(a.allocate(&hub("a1")).await.expect("a1").lo, 21000);
+    assert_eq!(a.allocate(&hub("a2")).await.expect("a2").lo, 21001);
     // b reserves the port a would take next
     b.reserve(&ReserveRequest {
         ports: "21002".into(),
@@ -945,18 +948,18 @@ async fn model_cache_sees_other_writers(f: Fixture) {
     })
     .await
     .expect("reserve");
-    assert_eq!(a.allocate(&alloc("a3")).await.expect("a3").lo, 21003);
+    assert_eq!(a.allocate(&hub("a3")).await.expect("a3").lo, 21003);
     // b allocates; a must not hand the same port out
-    assert_eq!(b.allocate(&alloc("b1")).await.expect("b1").lo, 21004);
-    assert_eq!(a.allocate(&alloc("a4")).await.expect("a4").lo, 21005);
+    assert_eq!(b.allocate(&hub("b1")).await.expect("b1").lo, 21004);
+    assert_eq!(a.allocate(&hub("a4")).await.expect("a4").lo, 21005);
     // b releases a1: a reuses it
     b.release("a1", "tester", NOW).await.expect("release");
-    assert_eq!(a.allocate(&alloc("a5")).await.expect("a5").lo, 21000);
+    assert_eq!(a.allocate(&hub("a5")).await.expect("a5").lo, 21000);
     // a leased allocation that runs out frees its port for the cache too
-    let mut leased = alloc("lease");
+    let mut leased = hub("lease");
     leased.lease = Some(60);
     assert_eq!(a.allocate(&leased).await.expect("lease").lo, 21006);
-    let mut later = alloc("after");
+    let mut later = hub("after");
     later.now = NOW + 120;
     let got = a.allocate(&later).await.expect("after");
     assert_eq!(
@@ -968,12 +971,10 @@ async fn model_cache_sees_other_writers(f: Fixture) {
     let err = loop {
         n += 1;
         match a
-            .allocate(&AllocRequest::new(
-                "hub",
-                &format!("fill{n}"),
-                "tester",
-                NOW + 120,
-            ))
+            .allocate(&AllocRequest {
+                now: NOW + 120,
+                ..alloc("hub", &format!("fill{n}"))
+            })
             .await
         {
             Ok(_) => {}
@@ -982,7 +983,10 @@ async fn model_cache_sees_other_writers(f: Fixture) {
     };
     let fresh = f.open().await;
     let again = fresh
-        .allocate(&AllocRequest::new("hub", "one-more", "tester", NOW + 120))
+        .allocate(&AllocRequest {
+            now: NOW + 120,
+            ..alloc("hub", "one-more")
+        })
         .await
         .expect_err("full");
     assert_eq!(err.to_string(), again.to_string());
@@ -1081,6 +1085,8 @@ fn mixed_batch() -> Vec<AllocRequest> {
             r.count = 3;
         }),
         with("hub", "leased", &|r| r.lease = Some(60)),
+        // two hosts, none named (issue 13: never an implicit host)
+        with("hub", "nowhere", &|r| r.host = None),
     ]
 }
 
@@ -1140,7 +1146,7 @@ async fn a_batch_answers_each_request(f: Fixture) {
     let ok: Vec<_> = got.iter().filter_map(|r| r.as_ref().ok()).collect();
     assert_eq!(ok.len(), 6, "{answers:#?}");
     assert!(
-        ok.iter().all(|g| g.batch == 13),
+        ok.iter().all(|g| g.batch == 14),
         "not one batch: {:?}",
         ok.iter().map(|g| g.batch).collect::<Vec<_>>()
     );
@@ -1159,6 +1165,10 @@ async fn a_batch_answers_each_request(f: Fixture) {
     assert!(matches!(
         got[7],
         Err(StoreError::Alloc(AllocError::ServiceExists(_)))
+    ));
+    assert!(matches!(
+        got[13],
+        Err(StoreError::Alloc(AllocError::HostRequired { count: 2, .. }))
     ));
     // only the valid ones were written, each with its log entry
     let s = f.open().await;

@@ -26,11 +26,14 @@ Examples:
   portolan alloc dashboard --name hub --block api      # lowest free port of the block
   PORT=$(portolan alloc dev --name test-db --lease 1h --print)
   portolan alloc shop --name grpc --host app1 --transport udp --count 3 --near 8040
+  portolan alloc shop --name api --env production       # on the one production host
   portolan alloc shop --name try --dry-run               # show the port, write nothing
   portolan alloc shop --name ci-db --lease 2h --server http://registry:7878   # the team registry
 
 Skips ports bound on the host, reserved ports, well-known ports of other software,
-browser-unsafe ports and the host's ephemeral range. Exit 1 when the range is full.";
+browser-unsafe ports and the host's ephemeral range. The service goes on a host the spec
+declares: --host, else the only host (of --env); with several, alloc asks which.
+Exit 1 when the range is full.";
 
 /// `portolan alloc`.
 #[derive(Debug, clap::Args)]
@@ -43,9 +46,13 @@ pub struct Args {
     /// Block of the project (default: the whole range).
     #[arg(long, value_name = "BLOCK")]
     pub block: Option<String>,
-    /// Host the service runs on (default: ports bound on any host count as taken).
+    /// Host the service runs on, one the spec declares (default: the spec's only host, or
+    /// the only host of --env; ports bound on any host count as taken either way).
     #[arg(long, value_name = "HOST")]
     pub host: Option<String>,
+    /// Environment whose one host the service goes on (when the spec has several hosts).
+    #[arg(long, value_name = "ENV")]
+    pub env: Option<String>,
     /// Transport of the binding.
     #[arg(long, value_enum, default_value_t = TransportArg::Tcp)]
     pub transport: TransportArg,
@@ -87,6 +94,8 @@ struct AllocSettings {
     block: Option<String>,
     /// Host.
     host: Option<String>,
+    /// Environment whose one host is meant.
+    env: Option<String>,
     /// Transport.
     transport: portolan_model::Transport,
     /// Consecutive ports.
@@ -129,6 +138,7 @@ impl Subcommand for Args {
             name: self.name,
             block: self.block,
             host: self.host,
+            env: self.env,
             transport: self.transport.into(),
             count: self.count,
             near: self.near,
@@ -167,11 +177,11 @@ fn live_ports(
         .collect())
 }
 
-fn request(a: &AllocSettings) -> Request<'_> {
+fn request<'a>(a: &'a AllocSettings, host: Option<&'a str>) -> Request<'a> {
     Request {
         project: &a.project,
         block: a.block.as_deref(),
-        host: a.host.as_deref(),
+        host,
         transport: a.transport,
         count: a.count,
         near: a.near,
@@ -191,7 +201,7 @@ fn run_remote(
                 .into(),
         ));
     }
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "project": a.project,
         "block": a.block,
         "name": a.name,
@@ -203,6 +213,9 @@ fn run_remote(
         "lease": a.lease,
         "why": a.why,
     });
+    if let Some(env) = &a.env {
+        body["environment"] = env.clone().into();
+    }
     let got = super::client::Client::new(remote).post_json("/api/v1/allocate", &body)?;
     let (lo, hi) = (
         got["lo"].as_u64().unwrap_or(0),
@@ -258,19 +271,26 @@ fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
     } else {
         Transaction::begin_alloc(&spec)?
     };
+    // only ever a host the spec declares: no implicit `default` beside real hosts
+    let host = portolan_alloc::policy::pick_host(txn.model(), a.host.as_deref(), a.env.as_deref())?;
     // the cached view knows ports, not the text expired leases must be removed from
     if !a.dry_run && txn.from_cache() {
-        let probe = portolan_alloc::allocate(txn.model(), &request(a), &Occupied::new(), now)?;
+        let probe = portolan_alloc::allocate(
+            txn.model(),
+            &request(a, host.as_deref()),
+            &Occupied::new(),
+            now,
+        )?;
         if !probe.displaced.is_empty() {
             txn.reload_full()?;
         }
     }
     let model = txn.model();
-    let req = request(a);
+    let req = request(a, host.as_deref());
     let got = portolan_alloc::allocate(
         model,
         &req,
-        &live_ports(model, a.host.as_deref(), a.transport)?,
+        &live_ports(model, host.as_deref(), a.transport)?,
         now,
     )?;
     if model.service_named(&a.name).is_some() {
@@ -315,7 +335,7 @@ fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
                 project: &a.project,
                 block: a.block.as_deref(),
                 purpose: a.why.as_deref(),
-                host: a.host.as_deref(),
+                host: host.as_deref(),
                 since: Some(&today),
                 lease_until,
                 binding: &a.binding,
@@ -327,7 +347,7 @@ fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
         e.service = Some(a.name.clone());
         e.project = Some(a.project.clone());
         e.block.clone_from(&a.block);
-        e.host.clone_from(&a.host);
+        e.host.clone_from(&host);
         e.transport = Some(a.transport.as_str().into());
         e.lease_until = lease_until.map(|t| t.to_string());
         e.why.clone_from(&a.why);
@@ -339,6 +359,9 @@ fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
     } else if s.json {
         let lease = lease_until.map(|t| t.to_string());
         let v = allocation_json(a, got.ports, lease.as_deref(), &written, None);
+        let mut v = v;
+        // the host the allocation went on (picked from the spec when not given)
+        v["host"] = serde_json::json!(host);
         output::stdout(&pretty(&v))?;
     } else if s.verbosity >= 0 {
         let verb = if a.dry_run {
@@ -355,7 +378,7 @@ fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
                 None => format!("project `{}`", a.project),
             }
         );
-        if let Some(h) = &a.host {
+        if let Some(h) = &host {
             let _ = write!(line, " on host `{h}`");
         }
         if let Some(l) = lease_until {

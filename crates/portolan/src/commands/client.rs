@@ -71,6 +71,48 @@ impl Remote {
     }
 }
 
+/// What the registry answered.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// The `ETag` header, as sent.
+    pub etag: Option<String>,
+    /// The body.
+    pub text: String,
+}
+
+impl Answer {
+    /// A 2xx status.
+    pub(crate) fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The body as JSON (`Null` when it is not).
+    pub(crate) fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.text).unwrap_or_default()
+    }
+
+    /// The registry's generation from an `ETag: "N"` (weak or strong).
+    pub(crate) fn generation(&self) -> Option<i64> {
+        let tag = self.etag.as_deref()?.trim();
+        let tag = tag.strip_prefix("W/").unwrap_or(tag);
+        tag.trim_matches('"').parse().ok()
+    }
+
+    /// The server's error as a [`CliError::Remote`].
+    pub(crate) fn error(&self) -> CliError {
+        let status = self.status;
+        let v = self.json();
+        let message = match (v["error"].as_str(), v["field"].as_str()) {
+            (Some(e), Some(f)) => format!("registry: {e} (field `{f}`, HTTP {status})"),
+            (Some(e), None) => format!("registry: {e} (HTTP {status})"),
+            _ => format!("registry answered HTTP {status}: {}", self.text.trim()),
+        };
+        CliError::Remote { status, message }
+    }
+}
+
 /// A registry client.
 pub(crate) struct Client<'r> {
     remote: &'r Remote,
@@ -96,6 +138,19 @@ impl<'r> Client<'r> {
         path: &str,
         body: Option<(&str, &str)>,
     ) -> Result<String, CliError> {
+        let a = self.exchange(method, path, body, None)?;
+        if a.ok() { Ok(a.text) } else { Err(a.error()) }
+    }
+
+    /// Sends a request, optionally with `If-Match`; any answer the server gives (only
+    /// failing to reach it is an error).
+    pub(crate) fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<(&str, &str)>,
+        if_match: Option<&str>,
+    ) -> Result<Answer, CliError> {
         let url = format!("{}{path}", self.remote.server);
         let auth = format!("Bearer {}", self.remote.token);
         let res = match (method, body) {
@@ -106,12 +161,17 @@ impl<'r> Client<'r> {
                 .header("Authorization", &auth)
                 .content_type(ct)
                 .send(b),
-            ("PUT", Some((ct, b))) => self
-                .agent
-                .put(&url)
-                .header("Authorization", &auth)
-                .content_type(ct)
-                .send(b),
+            ("PUT", Some((ct, b))) => {
+                let mut req = self
+                    .agent
+                    .put(&url)
+                    .header("Authorization", &auth)
+                    .content_type(ct);
+                if let Some(m) = if_match {
+                    req = req.header("If-Match", m);
+                }
+                req.send(b)
+            }
             _ => {
                 return Err(CliError::Usage(format!("internal: {method} {path}")));
             }
@@ -121,6 +181,11 @@ impl<'r> Client<'r> {
             message: format!("cannot reach the registry at {}: {e}", self.remote.server),
         })?;
         let status = res.status().as_u16();
+        let etag = res
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let text = res
             .body_mut()
             .with_config()
@@ -130,16 +195,7 @@ impl<'r> Client<'r> {
                 status,
                 message: format!("reading the registry's answer: {e}"),
             })?;
-        if (200..300).contains(&status) {
-            return Ok(text);
-        }
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        let message = match (v["error"].as_str(), v["field"].as_str()) {
-            (Some(e), Some(f)) => format!("registry: {e} (field `{f}`, HTTP {status})"),
-            (Some(e), None) => format!("registry: {e} (HTTP {status})"),
-            _ => format!("registry answered HTTP {status}: {}", text.trim()),
-        };
-        Err(CliError::Remote { status, message })
+        Ok(Answer { status, etag, text })
     }
 
     /// POSTs JSON, returns the JSON answer.

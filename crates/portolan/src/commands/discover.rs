@@ -48,6 +48,9 @@ pub struct Args {
     /// With --write: print what would be added and write nothing.
     #[arg(long, requires = "write")]
     pub dry_run: bool,
+    /// With --write: the host new services go on (default: the spec's only host).
+    #[arg(long, requires = "write", value_name = "HOST")]
+    pub host: Option<String>,
     /// Only evidence at least this sure.
     #[arg(long, value_enum, default_value_t = ConfidenceArg::Low, value_name = "LEVEL")]
     pub min_confidence: ConfidenceArg,
@@ -87,6 +90,8 @@ struct DiscoverSettings {
     write: bool,
     /// With `write`: write nothing.
     dry_run: bool,
+    /// With `write`: the host of new services.
+    host: Option<String>,
     /// Minimum confidence shown.
     min_confidence: portolan_discover::Confidence,
     /// Walk options.
@@ -106,6 +111,7 @@ impl Subcommand for Args {
                 diff: self.diff,
                 write: self.write,
                 dry_run: self.dry_run,
+                host: self.host,
                 min_confidence: match self.min_confidence {
                     ConfidenceArg::Low => portolan_discover::Confidence::Low,
                     ConfidenceArg::Medium => portolan_discover::Confidence::Medium,
@@ -366,6 +372,12 @@ fn write(s: &Settings, d: &DiscoverSettings, found: &Discovery) -> Result<Exit, 
     let mut txn = Transaction::open(&spec, d.dry_run)?;
     let diff = draft::diff(txn.model(), &found.report);
     let main = txn.main_file();
+    // new services go on a host the spec declares, never on an implicit `default`
+    let host = if diff.undeclared.is_empty() {
+        None
+    } else {
+        portolan_alloc::policy::pick_host(txn.model(), d.host.as_deref(), None)?
+    };
     let mut added = Vec::new();
     for svc in &diff.undeclared {
         if let Some(id) = txn.model().service_named(&svc.name) {
@@ -384,7 +396,7 @@ fn write(s: &Settings, d: &DiscoverSettings, found: &Discovery) -> Result<Exit, 
                 added.push(format!("{}.{name} {}", svc.name, b.port));
             }
         } else {
-            let text = draft::service_toml(svc, None);
+            let text = draft::service_toml(svc, host.as_deref());
             txn.doc(&main)?.add_service_text(&svc.name, &text)?;
             for b in &svc.bindings {
                 added.push(format!("{}.{} {}", svc.name, b.name, b.port));

@@ -129,7 +129,7 @@ fn full_range_is_exit_1_naming_the_range_and_its_usage() {
     ]);
     c.run()
         .code(1)
-        .stderr_has("no 4 consecutive free ports in block `api` of project `dash` (5000-5004): 5 ports, 1 bound, 1 reserved")
+        .stderr_has("no 4 consecutive free ports in block `api` of project `dash` (5000-5004) on host `app1`: 5 ports, 1 bound, 1 reserved")
         .stderr_has("hint:");
     assert_eq!(spec_of(&c), SPEC);
     assert_eq!(log_of(&c), "");
@@ -327,6 +327,7 @@ fn fifty_parallel_allocs_get_fifty_distinct_ports() {
                 .args(["alloc", "big", "--name", &format!("svc-{i:02}"), "--print"])
                 .env_remove("PORTOLAN_SPEC")
                 .env("PORTOLAN_USER", "ci")
+                .env("XDG_CACHE_HOME", c.state_dir())
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -362,6 +363,12 @@ fn fifty_parallel_allocs_get_fifty_distinct_ports() {
     assert_eq!(without_services(&spec, &names), SPEC);
     let log = log_of(&c);
     assert_eq!(log.lines().count(), 50);
+    // regression (issue 13): `.ports.toml.lock` stayed in the working tree after every alloc;
+    // outside git the lock is removed by its last holder
+    assert!(
+        !c.path().join(".ports.toml.lock").exists(),
+        "the lock file stayed beside the spec"
+    );
     for line in log.lines() {
         let _: serde_json::Value = serde_json::from_str(line).expect("whole JSON lines");
     }
@@ -510,7 +517,24 @@ fn alloc_on_a_large_spec_appends_without_touching_the_rest() {
         .env("PORTOLAN_USER", "tester");
     let c2 = c2.args(["alloc", "big", "--name", "second", "--print"]);
     c2.run().success();
-    let cache = c2.path().join(".ports.toml.alloc-cache");
+    // the cache is a sidecar file outside the working tree (here: $XDG_CACHE_HOME/portolan)
+    let cache = std::fs::read_dir(c2.state_dir().join("portolan"))
+        .expect("a large spec gets an allocation cache")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(".alloc-cache"))
+        .expect("the cache file");
+    let names: Vec<String> = std::fs::read_dir(c2.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .all(|n| n == "ports.toml" || n == "ports.log.jsonl"),
+        "stray files beside the spec: {names:?}"
+    );
     let mut text = std::fs::read_to_string(&cache).expect("a large spec gets an allocation cache");
     assert!(text.contains("S\tsecond\t-\t25001"), "{text}");
     text.push_str("S\tzz-ghost\t-\t25002\n");
@@ -519,6 +543,7 @@ fn alloc_on_a_large_spec_appends_without_touching_the_rest() {
         let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("portolan"))
             .current_dir(c2.path())
             .env("PORTOLAN_USER", "tester")
+            .env("XDG_CACHE_HOME", c2.state_dir())
             .args(["alloc", "big", "--name", name, "--print"])
             .output()
             .unwrap();
@@ -542,4 +567,128 @@ fn alloc_on_a_large_spec_appends_without_touching_the_rest() {
         .args(["lint", "--fail-on", "never"])
         .run()
         .success();
+}
+
+/// Regression (issue 13): `alloc` without `--host` on a spec with one host wrote a service
+/// without a host, which landed on an implicit host `default`; `gen nftables` then failed
+/// ("pass --host (hosts in scope: default, local)").
+#[test]
+fn regression_alloc_without_host_lands_on_the_specs_one_host_not_an_implicit_default() {
+    let spec =
+        "[hosts.local]\nenvironment = \"development\"\n\n[projects.web]\nrange = \"8000-8099\"\n";
+    let c = Case::new()
+        .file("ports.toml", spec)
+        .env("PORTOLAN_USER", "tester")
+        .env("PORTOLAN_NOW", "2026-05-01T10:00:00Z");
+    c.run_args(["alloc", "web", "--name", "search"])
+        .success()
+        .stdout_has("allocated 8000/tcp to `search` from project `web` on host `local`");
+    assert!(
+        c.read("ports.toml")
+            .contains("[services.search]\nproject = \"web\"\nhosts = [\"local\"]"),
+        "{}",
+        c.read("ports.toml")
+    );
+    let model = portolan_model::load_str("ports.toml", &c.read("ports.toml")).expect("loads");
+    assert!(
+        model.host_named("default").is_none(),
+        "an implicit host appeared"
+    );
+    // a generator that needs one host finds it without --host
+    c.run_args(["gen", "nftables"]).success();
+    // `discover --write` places what it adds on the spec's host too
+    std::fs::write(
+        c.path().join("docker-compose.yml"),
+        "services:\n  cache:\n    image: redis\n    ports: [\"127.0.0.1:6379:6379\"]\n",
+    )
+    .expect("write");
+    c.run_args(["discover", "--write"]).success();
+    assert!(
+        c.read("ports.toml")
+            .contains("[services.cache]\nhosts = [\"local\"]"),
+        "{}",
+        c.read("ports.toml")
+    );
+    std::fs::remove_file(c.path().join("docker-compose.yml")).expect("rm");
+    // two hosts: alloc asks which, listing them; --host picks; an undeclared host is refused
+    let two = format!("{spec}\n[hosts.app1]\nenvironment = \"production\"\n");
+    std::fs::write(c.path().join("ports.toml"), &two).expect("write");
+    c.run_args(["alloc", "web", "--name", "api"])
+        .code(2)
+        .stderr_has("which host? the spec declares 2 hosts: pass --host (app1 (production), local (development))");
+    c.run_args(["alloc", "web", "--name", "api", "--host", "default"])
+        .code(2)
+        .stderr_has("host `default` is not in the spec; hosts: app1, local");
+    c.run_args([
+        "alloc",
+        "web",
+        "--name",
+        "api",
+        "--env",
+        "production",
+        "--print",
+    ])
+    .success();
+    assert!(
+        c.read("ports.toml")
+            .contains("[services.api]\nproject = \"web\"\nhosts = [\"app1\"]")
+    );
+    c.run_args([
+        "alloc", "web", "--name", "api2", "--host", "app1", "--print",
+    ])
+    .success();
+    c.run_args([
+        "alloc",
+        "web",
+        "--name",
+        "api3",
+        "--host",
+        "app1",
+        "--env",
+        "development",
+    ])
+    .code(2)
+    .stderr_has("host `app1` is in environment `production`, not `development`");
+    assert_eq!(
+        c.run_args(["lint", "--format", "json", "--fail-on", "never"])
+            .json()["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f.to_string().contains("default"))
+            .count(),
+        0
+    );
+}
+
+/// Regression (issue 13): `.ports.toml.lock` was left in the working tree after every
+/// `alloc`/`move`. In a git work tree the lock lives in `.git/portolan/`; `git status`
+/// shows the spec and its log, nothing else.
+#[test]
+fn regression_lock_file_left_in_the_working_tree() {
+    let c = case().committed();
+    c.run_args([
+        "alloc", "dash", "--name", "kpi", "--block", "api", "--print",
+    ])
+    .success();
+    c.run_args(["reserve", "5008", "--project", "dash", "--why", "demo"])
+        .success();
+    c.run_args(["release", "kpi"]).success();
+    let status = c.git(&["status", "--porcelain=v1", "-uall"]);
+    assert_eq!(status, " M ports.toml\n?? ports.log.jsonl\n");
+    assert!(c.path().join(".git/portolan/ports.toml.lock").exists());
+    // outside git: removed after use
+    let plain = case();
+    plain
+        .run_args([
+            "alloc", "dash", "--name", "kpi", "--block", "api", "--print",
+        ])
+        .success();
+    let mut names: Vec<String> = std::fs::read_dir(plain.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, vec!["ports.log.jsonl", "ports.toml"]);
 }

@@ -28,6 +28,9 @@ pub fn examples() -> Vec<String> {
 /// A command run in a fresh temporary directory.
 pub struct Case {
     dir: tempfile::TempDir,
+    /// `$XDG_CACHE_HOME` and `$XDG_STATE_HOME` of the run (sidecar files of a spec outside
+    /// git land there, never in the user's home).
+    state: tempfile::TempDir,
     args: Vec<String>,
     env: Vec<(String, String)>,
     netns: Option<String>,
@@ -44,6 +47,7 @@ impl Case {
     pub fn new() -> Self {
         Self {
             dir: tempfile::tempdir().expect("tempdir"),
+            state: tempfile::tempdir().expect("tempdir"),
             args: Vec::new(),
             env: Vec::new(),
             netns: None,
@@ -91,32 +95,21 @@ impl Case {
         self.dir.path()
     }
 
-    /// The command as it would run, for tests that wire its standard streams themselves.
-    pub fn command(&self) -> std::process::Command {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("portolan"));
-        cmd.current_dir(self.dir.path())
-            .args(&self.args)
-            .env_remove("PORTOLAN_SPEC")
-            // no user config, registry or database from the machine running the tests
-            .env_remove("PORTOLAN_CONFIG")
-            .env_remove("PORTOLAN_SERVER")
-            .env_remove("PORTOLAN_TOKEN")
-            .env_remove("PORTOLAN_DB")
-            .env("XDG_CONFIG_HOME", self.dir.path().join(".no-config"))
-            .env("NO_COLOR", "1");
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
+    /// Where the run keeps a spec's cache and pull state (`$XDG_CACHE_HOME`/`$XDG_STATE_HOME`).
+    pub fn state_dir(&self) -> &Path {
+        self.state.path()
+    }
+
+    /// The command of this case (for tests that run it several times by hand).
+    pub fn command(&self) -> Command {
+        let mut cmd = self.base();
+        cmd.args(&self.args);
         cmd
     }
 
-    pub fn run(&self) -> Outcome {
-        self.run_with(&self.args)
-    }
-
-    /// Runs `args` (instead of the case's own) in the case directory, so several commands
-    /// can work on the same files in turn.
-    pub fn run_with<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Outcome {
+    /// `portolan` in the case directory (inside the case's network namespace, if any) with
+    /// the case's environment, no arguments yet.
+    fn base(&self) -> Command {
         let mut cmd = match &self.netns {
             Some(ns) => {
                 let mut c = Command::new("nsenter");
@@ -127,7 +120,6 @@ impl Case {
             None => Command::cargo_bin("portolan").expect("binary"),
         };
         cmd.current_dir(self.dir.path())
-            .args(args)
             .env_remove("PORTOLAN_SPEC")
             // no user config, registry or database from the machine running the tests
             .env_remove("PORTOLAN_CONFIG")
@@ -135,16 +127,113 @@ impl Case {
             .env_remove("PORTOLAN_TOKEN")
             .env_remove("PORTOLAN_DB")
             .env("XDG_CONFIG_HOME", self.dir.path().join(".no-config"))
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            .env("XDG_CACHE_HOME", self.state.path())
+            .env("XDG_STATE_HOME", self.state.path());
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let out = cmd.output().expect("run portolan");
-        Outcome {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        cmd
+    }
+
+    /// Runs `args` (instead of the case's own) in the case directory, so several commands
+    /// can work on the same files in turn.
+    pub fn run_with<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Outcome {
+        self.run_args(args)
+    }
+
+    /// Runs `args` (instead of the case's own) in the case directory, with its environment.
+    pub fn run_args<I, S>(&self, args: I) -> Outcome
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        let mut cmd = self.base();
+        cmd.args(args);
+        outcome(&cmd.output().expect("run portolan"))
+    }
+
+    /// Runs git in the case directory (no user or system configuration); its stdout.
+    #[track_caller]
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .current_dir(self.dir.path())
+            .args([
+                "-c",
+                "user.name=test",
+                "-c",
+                "user.email=test@example.invalid",
+            ])
+            .args(["-c", "core.autocrlf=false", "-c", "init.defaultBranch=main"])
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .expect("git (a test needs it: install git)");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Makes the case directory a git repository with every file committed.
+    pub fn committed(self) -> Self {
+        self.git(&["init", "-q"]);
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-qm", "before"]);
+        self
+    }
+
+    /// Asserts that the work tree differs from the last commit by exactly `changed` (path,
+    /// new content; `None`: deleted) and the new files `added` — nothing else, not even an
+    /// untracked stray file.
+    #[track_caller]
+    pub fn assert_changed(&self, changed: &[(&str, Option<&str>)], added: &[&str]) {
+        let status = self.git(&["status", "--porcelain=v1", "-uall", "--no-renames"]);
+        let mut got: Vec<String> = status.lines().map(str::to_string).collect();
+        got.sort();
+        let mut want: Vec<String> = changed
+            .iter()
+            .map(|(p, c)| format!("{} {p}", if c.is_some() { " M" } else { " D" }))
+            .chain(added.iter().map(|p| format!("?? {p}")))
+            .collect();
+        want.sort();
+        assert_eq!(got, want, "git status");
+        for (p, c) in changed {
+            if let Some(c) = c {
+                assert_eq!(
+                    &std::fs::read_to_string(self.dir.path().join(p)).expect("read"),
+                    c,
+                    "{p}"
+                );
+            }
         }
+    }
+
+    /// A file of the case directory.
+    #[track_caller]
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).expect("read")
+    }
+
+    /// The content of `name` at the last commit.
+    #[track_caller]
+    pub fn committed_text(&self, name: &str) -> String {
+        self.git(&["show", &format!("HEAD:{name}")])
+    }
+
+    pub fn run(&self) -> Outcome {
+        outcome(&self.command().output().expect("run portolan"))
+    }
+}
+
+fn outcome(out: &std::process::Output) -> Outcome {
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 

@@ -27,6 +27,8 @@ mod reach;
 mod readme;
 #[cfg(feature = "registry")]
 mod registry;
+#[cfg(feature = "registry")]
+mod roundtrip;
 mod rules;
 mod secrets;
 mod why;

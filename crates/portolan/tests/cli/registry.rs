@@ -56,7 +56,7 @@ pub(crate) fn token(dir: &Path, db: &str, role: &str) -> String {
     t
 }
 
-fn agent() -> ureq::Agent {
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(20)))
@@ -128,9 +128,11 @@ fn serve_push_pull_alloc_agent() {
         &["agent", "--server", &url, "--once", "--host", "app1"],
         &write,
     );
-    let out = out.success().stdout_has(
-        "reported 2 listeners of host `app1` (2 opened, 0 closed, 0 changed): 1 drift finding",
-    );
+    // 6379 is undeclared; api1 and ci-db, allocated onto the spec's one host app1, do not
+    // listen (before issue 13 they landed on an implicit host `default` and went unchecked)
+    let out = out
+        .success()
+        .stdout_has("reported 2 listeners of host `app1` (2 opened, 0 closed, 0 changed): 3 drift findings");
     drop(out);
     // no server: exit 2 naming it
     c_run(&c, &["pull"], &write)
@@ -138,12 +140,14 @@ fn serve_push_pull_alloc_agent() {
         .stderr_has("PORTOLAN_SERVER");
 }
 
-fn c_run(c: &Case, args: &[&str], token: &str) -> crate::harness::Outcome {
+pub(crate) fn c_run(c: &Case, args: &[&str], token: &str) -> crate::harness::Outcome {
     let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("portolan"));
     cmd.current_dir(c.path())
         .args(args)
         .env_remove("PORTOLAN_SPEC")
         .env_remove("PORTOLAN_SERVER")
+        .env("XDG_STATE_HOME", c.state_dir())
+        .env("XDG_CACHE_HOME", c.state_dir())
         .env("PORTOLAN_TOKEN", token)
         .env("PORTOLAN_LISTENERS_FIXTURE", "live.json")
         .env("NO_COLOR", "1");
