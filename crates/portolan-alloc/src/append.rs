@@ -2,7 +2,7 @@
 //! (one `write` to an `O_APPEND` descriptor, then `fdatasync`) instead of rewriting and
 //! syncing the whole file through a temp file — 34 MB for a 100,000-service spec.
 //!
-//! Crash safety comes from an intent journal beside the file (`.NAME.append-journal`):
+//! Crash safety comes from an intent journal (a sidecar file, see [`journal_path`]):
 //! before the append it records the file's length and the exact bytes to be added, synced;
 //! after the append it is emptied. The next writer, under the spec lock, finishes the story
 //! ([`recover`]): a file that ends with a *prefix* of the recorded bytes was torn by the crash
@@ -22,12 +22,10 @@ use std::path::{Path, PathBuf};
 
 const MAGIC: &str = "portolan-append-journal 1";
 
-/// The journal of appends to `file`.
+/// The journal of appends to `file`: a sidecar file (inside `.git/portolan/`, else under
+/// `$XDG_STATE_HOME/portolan/`), never a stray file in the working tree.
 pub fn journal_path(file: &Path) -> PathBuf {
-    let name = file
-        .file_name()
-        .map_or_else(|| "ports.toml".into(), |n| n.to_string_lossy().into_owned());
-    file.with_file_name(format!(".{name}.append-journal"))
+    crate::sidecar::path(file, crate::sidecar::Kind::AppendJournal)
 }
 
 /// The file an append to `path` goes to: `path`, or the end of its symlink chain (a
@@ -85,6 +83,9 @@ pub fn append(path: &Path, text: &str) -> io::Result<()> {
     bytes.extend_from_slice(text.as_bytes());
     // 1. the intent, durable before the file changes
     let journal = journal_path(&file_path);
+    if let Some(dir) = journal.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
     let existed = journal.exists();
     let j = open_nofollow(&journal, true, true)?;
     let mut intent = format!("{MAGIC}\n{len}\n{}\n", bytes.len()).into_bytes();
@@ -210,7 +211,9 @@ mod tests {
         std::fs::write(file, format!("{old}{}", &text[..written])).expect("write");
         let mut intent = format!("{MAGIC}\n{}\n{}\n", old.len(), text.len()).into_bytes();
         intent.extend_from_slice(text.as_bytes());
-        std::fs::write(journal_path(file), intent).expect("journal");
+        let journal = journal_path(file);
+        std::fs::create_dir_all(journal.parent().expect("a directory")).expect("mkdir");
+        std::fs::write(journal, intent).expect("journal");
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub enum Kind {
     PulledSpec,
     /// Which registry and generation that base came from (JSON).
     PulledMeta,
+    /// The intent journal of an in-place append to a large spec (see
+    /// [`append`](crate::append)): state, so it survives a reboot and is found again.
+    AppendJournal,
 }
 
 impl Kind {
@@ -46,6 +49,7 @@ impl Kind {
             Kind::Cache => "alloc-cache",
             Kind::PulledSpec => "pulled.toml",
             Kind::PulledMeta => "pulled.json",
+            Kind::AppendJournal => "append-journal",
         }
     }
 }
@@ -144,7 +148,9 @@ pub fn path(spec: &Path, kind: Kind) -> PathBuf {
     }
     let base = match kind {
         Kind::Cache => env_dir("XDG_CACHE_HOME", ".cache"),
-        Kind::PulledSpec | Kind::PulledMeta => env_dir("XDG_STATE_HOME", ".local/state"),
+        Kind::PulledSpec | Kind::PulledMeta | Kind::AppendJournal => {
+            env_dir("XDG_STATE_HOME", ".local/state")
+        }
     };
     if let Some(b) = base {
         b.join("portolan")

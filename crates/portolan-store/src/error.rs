@@ -146,9 +146,9 @@ impl StoreError {
     pub fn is_conflict(&self) -> bool {
         match self {
             StoreError::Alloc(e) => e.is_conflict() || matches!(e, AllocError::ServiceExists(_)),
-            StoreError::Contention { .. } | StoreError::Sequence { .. } | StoreError::Stale { .. } => {
-                true
-            }
+            StoreError::Contention { .. }
+            | StoreError::Sequence { .. }
+            | StoreError::Stale { .. } => true,
             _ => false,
         }
     }

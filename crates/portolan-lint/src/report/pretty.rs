@@ -89,7 +89,7 @@ pub fn write<W: Write + ?Sized, T: Serialize + ?Sized>(
             has_value: false,
         },
     );
-    value.serialize(&mut ser).map_err(io::Error::other)
+    value.serialize(&mut ser).map_err(io_error)
 }
 
 /// Writes the elements of a JSON array that sits `depth` levels deep (the caller writes the
@@ -117,7 +117,7 @@ pub fn array<W: Write + ?Sized, T: Serialize>(
 /// Writes `"key": ` at `depth` (the caller writes the separator before it).
 pub fn key<W: Write + ?Sized>(out: &mut W, key: &str, depth: usize) -> io::Result<()> {
     indent(out, depth)?;
-    serde_json::to_writer(&mut *out, key).map_err(io::Error::other)?;
+    serde_json::to_writer(&mut *out, key).map_err(io_error)?;
     out.write_all(b": ")
 }
 
@@ -140,5 +140,14 @@ mod tests {
         let mut empty = Vec::new();
         array(&mut empty, Vec::<u8>::new(), 3).expect("write");
         assert_eq!(empty, b"[]");
+    }
+}
+
+/// A serializer error as an I/O error that keeps its kind, so a closed pipe (`BrokenPipe`)
+/// under a streamed report is still recognised as one by the caller.
+fn io_error(e: serde_json::Error) -> io::Error {
+    match e.io_error_kind() {
+        Some(kind) => io::Error::new(kind, e),
+        None => io::Error::other(e),
     }
 }

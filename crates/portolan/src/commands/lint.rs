@@ -4,7 +4,7 @@
 //! worst of them.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use portolan_lint::Rule;
 use portolan_lint::report::{Format, human};
@@ -77,6 +77,13 @@ impl Subcommand for Args {
 /// findings (their locations name the files) and sums the summary; SARIF is one run
 /// with every spec's results. A spec that does not load stops the run (exit 2), like one.
 fn lint_many(s: &Settings, specs: &[PathBuf], report: &ReportSettings) -> Result<Exit, CliError> {
+    // one SARIF run needs one root: the repository (or directory) holding every spec, so
+    // each result's URI says which spec it is in
+    let mut report = report.clone();
+    if report.format == Format::Sarif && report.sarif_root.is_none() {
+        report.sarif_root = Some(common_root(specs));
+    }
+    let report = &report;
     let mut exit = Exit::Ok;
     let mut merged: Option<serde_json::Value> = None;
     let mut text = String::new();
@@ -152,4 +159,36 @@ fn list_rules(format: Format) -> Result<Exit, CliError> {
         .collect();
     output::stdout(&pretty(&serde_json::Value::Array(rules)))?;
     Ok(Exit::Ok)
+}
+
+/// The repository holding every spec (as `SarifRoot::discover` finds one for a single spec),
+/// starting from their deepest common directory; standard input counts as the current one.
+fn common_root(specs: &[PathBuf]) -> PathBuf {
+    let dirs: Vec<PathBuf> = specs
+        .iter()
+        .map(|p| {
+            let p = if is_stdin(p) {
+                Path::new(".")
+            } else {
+                p.as_path()
+            };
+            let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+            if abs.is_dir() {
+                abs
+            } else {
+                abs.parent().map_or(abs.clone(), Path::to_path_buf)
+            }
+        })
+        .collect();
+    let mut common = dirs.first().cloned().unwrap_or_default();
+    for d in dirs.iter().skip(1) {
+        while !d.starts_with(&common) {
+            if !common.pop() {
+                break;
+            }
+        }
+    }
+    portolan_lint::report::sarif::SarifRoot::discover(&common)
+        .dir()
+        .to_path_buf()
 }

@@ -63,7 +63,12 @@ pub struct Args {
 
 impl Subcommand for Args {
     fn run(self, s: &Settings) -> Result<Exit, CliError> {
-        run(s, &Remote::required(self.remote, &s.config)?, self.merge, self.force)
+        run(
+            s,
+            &Remote::required(self.remote, &s.config)?,
+            self.merge,
+            self.force,
+        )
     }
 }
 

@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
-
 /// Repository root (fixtures and examples live there).
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -101,7 +99,7 @@ impl Case {
     }
 
     /// The command of this case (for tests that run it several times by hand).
-    pub fn command(&self) -> Command {
+    pub fn command(&self) -> std::process::Command {
         let mut cmd = self.base();
         cmd.args(&self.args);
         cmd
@@ -109,15 +107,15 @@ impl Case {
 
     /// `portolan` in the case directory (inside the case's network namespace, if any) with
     /// the case's environment, no arguments yet.
-    fn base(&self) -> Command {
+    fn base(&self) -> std::process::Command {
         let mut cmd = match &self.netns {
             Some(ns) => {
-                let mut c = Command::new("nsenter");
+                let mut c = std::process::Command::new("nsenter");
                 c.arg(format!("--net=/var/run/netns/{ns}"))
                     .arg(assert_cmd::cargo::cargo_bin("portolan"));
                 c
             }
-            None => Command::cargo_bin("portolan").expect("binary"),
+            None => std::process::Command::new(assert_cmd::cargo::cargo_bin("portolan")),
         };
         cmd.current_dir(self.dir.path())
             .env_remove("PORTOLAN_SPEC")
@@ -150,7 +148,7 @@ impl Case {
     {
         let mut cmd = self.base();
         cmd.args(args);
-        outcome(&cmd.output().expect("run portolan"))
+        outcome_of(&cmd.output().expect("run portolan"))
     }
 
     /// Runs git in the case directory (no user or system configuration); its stdout.
@@ -225,11 +223,11 @@ impl Case {
     }
 
     pub fn run(&self) -> Outcome {
-        outcome(&self.command().output().expect("run portolan"))
+        outcome_of(&self.command().output().expect("run portolan"))
     }
 }
 
-fn outcome(out: &std::process::Output) -> Outcome {
+fn outcome_of(out: &std::process::Output) -> Outcome {
     Outcome {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

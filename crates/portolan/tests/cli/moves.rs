@@ -90,7 +90,7 @@ fn move_lists_every_place_with_a_verdict_and_changes_nothing_without_apply() {
         "other-side   high    docker-compose.yml:5:25",
         "unparsed     medium  docs/notes.md:1:9",
         "unparsed     low     docs/notes.md:3:12",
-        "1 place(s) would be rewritten by --apply; 2 to check by hand",
+        "1 place would be rewritten by --apply; 2 to check by hand",
     ] {
         assert!(out.stdout.contains(want), "{want}\n{}", out.stdout);
     }
@@ -213,7 +213,7 @@ fn regression_move_broke_a_compose_stack_a_host_move_changes_only_the_host_side(
         .success();
     assert!(
         out.stdout
-            .contains("moved: the spec and 2 place(s) in 2 file(s) rewritten; 0 left"),
+            .contains("moved: the spec and 2 places in 2 files rewritten; 0 left"),
         "{}",
         out.stdout
     );
@@ -239,7 +239,7 @@ fn a_container_move_changes_the_container_side_and_the_apps_own_config_only() {
     let c = stack();
     c.run_args(["move", "api", "--container", "--to", "8080", "--apply"])
         .success()
-        .stdout_has("moved: the spec and 5 place(s) in 3 file(s) rewritten; 0 left");
+        .stdout_has("moved: the spec and 5 places in 3 files rewritten; 0 left");
     let compose = STACK_COMPOSE
         .replace(
             "api.wsgi --bind 0.0.0.0:8000",

@@ -7,7 +7,8 @@
 //! is started in the background and waited for (a registry: until `/healthz` answers);
 //! output lines shown under a `$ ` command (those without `…`) must be lines of what it
 //! printed. The registry's address `127.0.0.1:7878` becomes a free port, so parallel
-//! runs do not collide.
+//! runs do not collide. A section ends at its first `###` subsection: those are reference
+//! for other machines (a second registry on one database, history queries), not the walkthrough.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -38,7 +39,9 @@ fn steps_of(readme: &str, heading: &str) -> Vec<Step> {
         .unwrap_or_else(|| panic!("README.md has no {heading:?}"));
     let end = lines[start + 1..]
         .iter()
-        .position(|l| l.starts_with("## "))
+        // `###` subsections are reference (commands for other machines: a second registry
+        // on PostgreSQL, a history query); the walkthrough is what comes before them
+        .position(|l| l.starts_with("## ") || l.starts_with("### "))
         .map_or(lines.len(), |i| start + 1 + i);
     let mut steps = Vec::new();
     let mut i = start;

@@ -130,9 +130,9 @@ fn serve_push_pull_alloc_agent() {
     );
     // 6379 is undeclared; api1 and ci-db, allocated onto the spec's one host app1, do not
     // listen (before issue 13 they landed on an implicit host `default` and went unchecked)
-    let out = out
-        .success()
-        .stdout_has("reported 2 listeners of host `app1` (2 opened, 0 closed, 0 changed): 3 drift findings");
+    let out = out.success().stdout_has(
+        "reported 2 listeners of host `app1` (2 opened, 0 closed, 0 changed): 3 drift findings",
+    );
     drop(out);
     // no server: exit 2 naming it
     c_run(&c, &["pull"], &write)
