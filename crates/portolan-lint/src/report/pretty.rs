@@ -121,6 +121,15 @@ pub fn key<W: Write + ?Sized>(out: &mut W, key: &str, depth: usize) -> io::Resul
     out.write_all(b": ")
 }
 
+/// A serializer error as an I/O error that keeps its kind, so a closed pipe (`BrokenPipe`)
+/// under a streamed report is still recognised as one by the caller.
+fn io_error(e: serde_json::Error) -> io::Error {
+    match e.io_error_kind() {
+        Some(kind) => io::Error::new(kind, e),
+        None => io::Error::other(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,14 +149,5 @@ mod tests {
         let mut empty = Vec::new();
         array(&mut empty, Vec::<u8>::new(), 3).expect("write");
         assert_eq!(empty, b"[]");
-    }
-}
-
-/// A serializer error as an I/O error that keeps its kind, so a closed pipe (`BrokenPipe`)
-/// under a streamed report is still recognised as one by the caller.
-fn io_error(e: serde_json::Error) -> io::Error {
-    match e.io_error_kind() {
-        Some(kind) => io::Error::new(kind, e),
-        None => io::Error::other(e),
     }
 }
