@@ -41,6 +41,9 @@ pub enum Kind {
     /// The intent journal of an in-place append to a large spec (see
     /// [`append`](crate::append)): state, so it survives a reboot and is found again.
     AppendJournal,
+    /// The journal of a change of several files (`move --apply`, see
+    /// [`journal`](crate::journal)).
+    ChangeJournal,
 }
 
 impl Kind {
@@ -50,6 +53,7 @@ impl Kind {
             Kind::PulledSpec => "pulled.toml",
             Kind::PulledMeta => "pulled.json",
             Kind::AppendJournal => "append-journal",
+            Kind::ChangeJournal => "change-journal",
         }
     }
 }
@@ -148,7 +152,7 @@ pub fn path(spec: &Path, kind: Kind) -> PathBuf {
     }
     let base = match kind {
         Kind::Cache => env_dir("XDG_CACHE_HOME", ".cache"),
-        Kind::PulledSpec | Kind::PulledMeta | Kind::AppendJournal => {
+        Kind::PulledSpec | Kind::PulledMeta | Kind::AppendJournal | Kind::ChangeJournal => {
             env_dir("XDG_STATE_HOME", ".local/state")
         }
     };

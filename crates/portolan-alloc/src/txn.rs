@@ -36,7 +36,21 @@ fn recover(spec: &Path) -> Result<(), AllocError> {
             format!("cannot recover an interrupted append to {}", spec.display()),
             e,
         )
-    })
+    })?;
+    // a change of several files (a move) interrupted after its journal: finish it
+    crate::journal::recover(&journal_path(spec))
+        .map(drop)
+        .map_err(|e| {
+            AllocError::io(
+                format!("cannot finish an interrupted change to {}", spec.display()),
+                e,
+            )
+        })
+}
+
+/// The journal of multi-file changes to `spec` (a sidecar file, never in the work tree).
+pub fn journal_path(spec: &Path) -> PathBuf {
+    crate::sidecar::path(spec, crate::sidecar::Kind::ChangeJournal)
 }
 
 /// An open change to the spec: locked (unless read-only), loaded, with edited files pending.
@@ -244,6 +258,20 @@ impl Transaction {
     /// Validates and writes every edited file, then appends `entries` to the log. Returns the
     /// files written. A read-only transaction writes nothing.
     pub fn commit(self, entries: &[Entry]) -> Result<Vec<PathBuf>, AllocError> {
+        self.commit_with_files(entries, Vec::new(), "")
+    }
+
+    /// [`commit`](Self::commit) together with other files (`move --apply`'s rewritten
+    /// references) as one change: every new content is written and synced first, then a
+    /// journal records them, then all are renamed — the spec last — and the journal goes
+    /// ([`crate::journal`]). A crash after the journal is finished by the next transaction
+    /// on this spec, so the spec and the files never disagree for longer than that.
+    pub fn commit_with_files(
+        self,
+        entries: &[Entry],
+        files: Vec<(PathBuf, String)>,
+        what: &str,
+    ) -> Result<Vec<PathBuf>, AllocError> {
         if self.lock.is_none() {
             return Ok(Vec::new());
         }
@@ -278,8 +306,27 @@ impl Transaction {
                 return Err(AllocError::Validate(e.to_string()));
             }
         }
-        for (path, text) in &pending {
-            write_atomic(path, text)?;
+        if files.is_empty() {
+            for (path, text) in &pending {
+                write_atomic(path, text)?;
+            }
+        } else {
+            if !self.appends.is_empty() {
+                return Err(AllocError::Edit {
+                    path: self.spec.clone(),
+                    message: "appended and journaled in one transaction".into(),
+                });
+            }
+            let journal = journal_path(&self.spec);
+            crate::sidecar::prepare(&journal)?;
+            crate::atomic::remove_stale_temps(&self.spec);
+            let changes: Vec<(PathBuf, Vec<u8>)> = files
+                .into_iter()
+                .chain(pending.iter().cloned())
+                .map(|(p, t)| (p, t.into_bytes()))
+                .collect();
+            crate::journal::apply(&journal, what, &changes)
+                .map_err(|e| AllocError::io(format!("cannot apply {what}"), e))?;
         }
         // appended in place: O(change), crash-safe through the append journal
         for (path, fragment) in &self.appends {

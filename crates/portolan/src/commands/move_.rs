@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use portolan_alloc::log::Action;
 use portolan_alloc::policy::{self, Occupied, Request};
-use portolan_alloc::txn::{Transaction, write_atomic};
+use portolan_alloc::txn::Transaction;
 use portolan_discover::moves::{self, Plan, Side, Target, Verdict};
 use portolan_discover::walk::WalkOptions;
 use portolan_model::error::did_you_mean;
@@ -396,18 +396,21 @@ fn run(s: &Settings, m: &MoveSettings) -> Result<Exit, CliError> {
             Some(w) => format!("from {}{side}: {w}", plan.from),
             None => format!("from {}{side}", plan.from),
         });
-        // the spec first: it is validated before anything is written
-        txn.commit(&[e])?;
         let mut by_file: BTreeMap<PathBuf, Vec<usize>> = BTreeMap::new();
         for r in &rewrite {
             by_file.entry(r.file.clone()).or_default().push(r.offset);
         }
+        let mut files = Vec::with_capacity(by_file.len());
         for (file, offsets) in &by_file {
             let old = std::fs::read_to_string(file)
                 .map_err(|e| CliError::io(format!("cannot read {}", file.display()), e))?;
-            let new = moves::rewrite(&old, offsets, plan.from, m.to);
-            write_atomic(file, &new)?;
+            files.push((file.clone(), moves::rewrite(&old, offsets, plan.from, m.to)));
         }
+        // one journaled change: the spec is validated before anything is written, every
+        // file is written in full before any is replaced, the spec is replaced last, and an
+        // interruption is finished by the next run on this spec
+        let what = format!("move {}.{name} {} -> {}", m.service, plan.from, m.to);
+        txn.commit_with_files(&[e], files, &what)?;
         if !s.json {
             let _ = writeln!(
                 text,

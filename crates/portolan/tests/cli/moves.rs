@@ -293,3 +293,47 @@ fn the_listing_says_whose_each_place_is() {
     }
     c.assert_changed(&[], &[]);
 }
+
+/// Issue 12 item 5, the bug: `move --apply` committed the spec, then rewrote the files one
+/// by one, so a kill in between left spec and references disagreeing for good. Now the
+/// change is journaled: killed after its first rename (the compose file; the spec goes
+/// last), the next run on the spec finishes it before doing anything else.
+#[test]
+fn regression_an_interrupted_move_is_finished_by_the_next_run() {
+    let c = case()
+        .args(["move", "api", "--to", "8010", "--apply"])
+        .env("PORTOLAN_TEST_ABORT_AFTER_RENAMES", "1");
+    let out = c.run();
+    assert_ne!(out.code, 0, "the hook aborts: {}", out.stderr);
+    let moved_compose = COMPOSE.replace("127.0.0.1:8000:8000", "127.0.0.1:8010:8000");
+    assert_eq!(c.read("docker-compose.yml"), moved_compose, "renamed first");
+    assert_eq!(c.read("ports.toml"), SPEC, "the spec goes last: not yet");
+    // the next transaction on this spec rolls the change forward, then sees it done
+    c.run_with(&["move", "api", "--to", "8010", "--apply"])
+        .code(2)
+        .stderr_has("already on port 8010");
+    let spec = SPEC.replace(
+        r#"port = 8000, bind = "127.0.0.1", exposure = "localhost" }"#,
+        r#"port = 8010, bind = "127.0.0.1", exposure = "localhost", target = 8000 }"#,
+    );
+    assert_eq!(c.read("ports.toml"), spec);
+    assert_eq!(c.read("docker-compose.yml"), moved_compose);
+    let leftovers: Vec<String> = std::fs::read_dir(c.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    let journals = std::fs::read_dir(c.state_dir().join("portolan"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().ends_with("change-journal"))
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(
+        journals, 0,
+        "the journal is gone once the change is finished"
+    );
+}
