@@ -322,16 +322,18 @@ fn regression_an_interrupted_move_is_finished_by_the_next_run() {
         .unwrap()
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".tmp"))
+        .filter(|n| {
+            std::path::Path::new(n)
+                .extension()
+                .is_some_and(|x| x == "tmp")
+        })
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    let journals = std::fs::read_dir(c.state_dir().join("portolan"))
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .filter(|e| e.file_name().to_string_lossy().ends_with("change-journal"))
-                .count()
-        })
-        .unwrap_or(0);
+    let journals = std::fs::read_dir(c.state_dir().join("portolan")).map_or(0, |d| {
+        d.filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with("change-journal"))
+            .count()
+    });
     assert_eq!(
         journals, 0,
         "the journal is gone once the change is finished"
