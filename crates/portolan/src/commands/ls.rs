@@ -210,7 +210,8 @@ fn run(s: &Settings, o: &LsSettings) -> Result<Exit, CliError> {
         .count();
     if o.owners && hidden > 0 && s.verbosity >= 0 {
         errln!(
-            "note: the owner of {hidden} socket(s) is not visible (a process of another user without root, or of another PID namespace)"
+            "note: the owner of {} is not visible (a process of another user without root, or of another PID namespace)",
+            super::common::count(hidden as u64, "socket", None)
         );
     }
     Ok(Exit::Ok)

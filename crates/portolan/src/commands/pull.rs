@@ -163,16 +163,16 @@ fn merge_into_spec(s: &Settings, remote: &Remote, force: bool) -> Result<Exit, C
         } else {
             let _ = write!(
                 line,
-                "{} change(s) from the registry ({})",
-                m.taken.len(),
+                "{} from the registry ({})",
+                super::common::count(m.taken.len() as u64, "change", None),
                 sync::keys(&m.taken)
             );
         }
         if !m.kept.is_empty() {
             let _ = write!(
                 line,
-                "; kept {} local change(s) ({})",
-                m.kept.len(),
+                "; kept {} ({})",
+                super::common::count(m.kept.len() as u64, "local change", None),
                 sync::keys(&m.kept)
             );
         }

@@ -242,8 +242,8 @@ fn run(s: &Settings, remote: &Remote, merge: bool, force: bool) -> Result<Exit, 
         {
             let _ = writeln!(
                 out,
-                "merged {} change(s) from the registry into {name} ({})",
-                m.taken.len(),
+                "merged {} from the registry into {name} ({})",
+                super::common::count(m.taken.len() as u64, "change", None),
                 sync::keys(&m.taken)
             );
         }

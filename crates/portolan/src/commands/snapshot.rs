@@ -51,9 +51,9 @@ impl Subcommand for Args {
                 output::atomic_write(p, &text)?;
                 if s.verbosity >= 0 {
                     errln!(
-                        "wrote {} ({} listeners of host `{host}`)",
+                        "wrote {} ({} of host `{host}`)",
                         p.display(),
-                        snap.listeners.len()
+                        super::common::count(snap.listeners.len() as u64, "listener", None)
                     );
                 }
             }

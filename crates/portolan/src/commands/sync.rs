@@ -74,8 +74,8 @@ pub(crate) fn merge_checked(
     .map_err(|e| CliError::Usage(e.to_string()))?;
     if !m.conflicts.is_empty() {
         let mut msg = format!(
-            "{what} refused: {} key(s) changed both in {name} and in the registry{}; nothing was written",
-            m.conflicts.len(),
+            "{what} refused: {} changed both in {name} and in the registry{}; nothing was written",
+            super::common::count(m.conflicts.len() as u64, "key", None),
             if base.is_some() {
                 " since the last pull"
             } else {

@@ -165,7 +165,7 @@ fn regression_push_hands_out_a_port_twice(team: &Team) {
     // --merge: the registry's allocations survive, the file gets them too
     team.run(&admin, &["push", "--merge"])
         .success()
-        .stdout_has("merged 7 change(s) from the registry into ports.toml");
+        .stdout_has("merged 7 changes from the registry into ports.toml");
     let registry = services(&team.spec());
     let file = services(&admin.read("ports.toml"));
     for n in names.iter().chain(&["late"]) {
@@ -206,7 +206,7 @@ fn regression_pull_destroys_the_hand_written_spec() {
     // pull merges: the new service is added after the last one, nothing else changes
     team.run(&c, &["pull"])
         .success()
-        .stdout_has("1 change(s) from the registry (services.search (new))");
+        .stdout_has("1 change from the registry (services.search (new))");
     let after = c.read("ports.toml");
     let added =
         "\n[services.search]\nproject = \"web\"\nblock = \"api\"\nhosts = [\"app1\"]\nsince = ";
@@ -270,7 +270,7 @@ fn pull_keeps_local_edits_and_refuses_conflicting_ones_unless_forced() {
     team.run(&a, &["push"]).success();
     team.run(&b, &["pull"])
         .success()
-        .stdout_has("kept 1 local change(s) (services.gateway.purpose (new))");
+        .stdout_has("kept 1 local change (services.gateway.purpose (new))");
     assert_eq!(
         b.read("ports.toml"),
         b_edit.replace(
