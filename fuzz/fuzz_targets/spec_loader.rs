@@ -11,7 +11,9 @@ fuzz_target!(|data: &[u8]| {
             let Ok(report) = portolan_lint::lint(&model) else { return };
             let _ = portolan_lint::report::human::report(&model.sources, &report, Default::default());
             let _ = portolan_lint::report::json::report(&model.sources, &report);
-            let _ = portolan_lint::report::sarif::report(&model.sources, &report, "fuzz");
+            let root = portolan_lint::report::sarif::SarifRoot::discover(std::path::Path::new("ports.toml"));
+            let options = portolan_lint::report::sarif::SarifOptions { root: &root, version: "fuzz", exit_code: 0 };
+            let _ = portolan_lint::report::sarif::to_value(&model.sources, &report, &options);
             let analysis = portolan_lint::Analysis::compute(&model);
             let cx = portolan_render::RenderContext { model: &model, analysis: &analysis, report: &report, environment: None, host: None, change_log: None };
             for g in portolan_render::generators() {
