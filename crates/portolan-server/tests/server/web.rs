@@ -81,6 +81,10 @@ pub async fn seed() -> Seeded {
                  "owners": [{"pid": 10, "name": "socat", "cmdline": "socat", "user": "root", "container": null}]},
                 {"transport": "tcp", "addr": "127.0.0.1", "port": 5399},
                 {"transport": "tcp", "addr": "0.0.0.0", "port": 5062},
+                // IPv6, from an agent that sends the address alone, and from one that
+                // writes `local` unbracketed
+                {"transport": "tcp", "addr": "::1", "port": 18081},
+                {"transport": "udp", "local": ":::18082", "port": 18082},
                 {"transport": "tcp", "addr": "0.0.0.0", "port": 18080, "local": "0.0.0.0:18080",
                  "owners": [{"pid": 11, "name": "docker-proxy", "cmdline": "docker-proxy", "user": "root"}],
                  "container": {"engine": "docker", "id": "0123456789ab", "name": "shop-web-1",
@@ -303,6 +307,8 @@ async fn every_page_renders_for_admin_and_reader() {
                     "missing",
                     "127.0.0.1:5399",
                     "0.0.0.0:5000 (socat)",
+                    "<td class=\"mono\">[::1]:18081</td>",
+                    "<td class=\"mono\">[::]:18082</td>",
                     "<td>shop-web-1 (shop&#x2f;web) → 80, nothing listens inside</td>",
                 ],
             ),
