@@ -15,6 +15,7 @@ use axum::http::{Request, StatusCode};
 use tower::ServiceExt as _;
 
 use portolan_server::AppState;
+use portolan_server::web::CookiePolicy;
 use portolan_store::{AllocRequest, Observation, ReserveRequest, Role, Store, StoredFinding};
 
 pub const EXAMPLE: &str = include_str!("../../../../examples/es-dashboards-port-guide/ports.toml");
@@ -536,6 +537,65 @@ async fn login_sets_a_strict_session_cookie_and_bad_tokens_fail() {
         .id;
     s.store.revoke_token(&id, now()).await.expect("revoke");
     assert_eq!(c.get("/").await.location(), Some("/login"));
+}
+
+#[tokio::test]
+async fn cookie_secure_marks_every_dashboard_cookie() {
+    let s = seed().await;
+    let state = AppState::new(s.store.clone()).with_cookie_policy(CookiePolicy {
+        always_secure: true,
+        trusted_proxies: Vec::new(),
+    });
+    let mut c = Client::new(&state);
+    let set = |a: &Answer| -> Vec<String> {
+        a.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect()
+    };
+    let page = c.get("/login").await;
+    let mut cookies = set(&page);
+    let a = c
+        .post("/login", &[("csrf", &page.csrf()), ("token", &s.reader)])
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    cookies.extend(set(&a));
+    let home = c.get("/").await;
+    let a = c.post("/logout", &[("csrf", &home.csrf())]).await;
+    assert_eq!(a.location(), Some("/login"));
+    cookies.extend(set(&a));
+    // login cookie, session cookie, login cookie cleared, session cookie cleared
+    assert_eq!(cookies.len(), 4, "{cookies:?}");
+    for cookie in &cookies {
+        assert!(cookie.ends_with("; Secure"), "{cookie}");
+    }
+}
+
+#[tokio::test]
+async fn forwarded_https_from_an_unknown_peer_is_not_believed() {
+    let s = seed().await;
+    let state = AppState::new(s.store.clone()).with_cookie_policy(CookiePolicy {
+        always_secure: false,
+        trusted_proxies: vec!["127.0.0.1".parse().expect("ip")],
+    });
+    let app = portolan_server::router(state);
+    // no connection address recorded: not a trusted proxy
+    let a = app
+        .oneshot(
+            Request::get("/login")
+                .header("x-forwarded-proto", "https")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("answer");
+    let cookie = a.headers().get(SET_COOKIE).expect("cookie");
+    assert!(
+        !cookie.to_str().expect("ascii").contains("Secure"),
+        "{cookie:?}"
+    );
 }
 
 #[tokio::test]
