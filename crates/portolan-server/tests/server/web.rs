@@ -687,6 +687,10 @@ async fn heatmap_cells_link_and_mark_block_boundaries() {
         );
     }
     assert!(cell_tag(&page, 5031).contains("data-block=\"websocket\""));
+    assert!(
+        page.contains("<span class=\"cell boundary\"></span>block boundary</li>"),
+        "the legend explains the mark"
+    );
     let mut admin = logged_in(&state, &s.admin).await;
     let page = admin.get("/projects/dashboard").await.body;
     let free = cell_tag(&page, 5070);
