@@ -73,6 +73,8 @@ pub struct ServeConfig {
     /// How long listener history is kept before compaction folds it into a baseline
     /// (seconds; `None`: forever).
     pub history_retention: Option<u64>,
+    /// When the dashboard's cookies get `Secure`.
+    pub cookies: web::CookiePolicy,
 }
 
 /// The OpenAPI document of the API.
@@ -168,7 +170,9 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let clock = Clock::from_env()?;
     let store = portolan_store::open(&config.db).await?;
-    let state = AppState::with_limits(std::sync::Arc::from(store), config.limits).with_clock(clock);
+    let state = AppState::with_limits(std::sync::Arc::from(store), config.limits)
+        .with_clock(clock)
+        .with_cookie_policy(config.cookies.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| ServeError::Bind(config.listen, e))?;

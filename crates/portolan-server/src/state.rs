@@ -93,6 +93,13 @@ impl AppState {
         self
     }
 
+    /// This state with fresh sessions whose cookies follow `policy`.
+    #[must_use]
+    pub fn with_cookie_policy(mut self, policy: crate::web::CookiePolicy) -> Self {
+        self.sessions = Arc::new(crate::web::Sessions::with_policy(policy));
+        self
+    }
+
     /// This state on `clock`.
     #[must_use]
     pub fn with_clock(mut self, clock: Clock) -> Self {

@@ -188,7 +188,10 @@ pub async fn allocate(
         };
         let html = render(
             "alloc_partial.html",
-            &context! { result => result, error => error, heatmap => heatmap, oob => true },
+            &context! {
+                ..viewer.context(),
+                ..context! { result => result, error => error, heatmap => heatmap, oob => true }
+            },
         )?;
         return Ok(Html(html).into_response());
     }

@@ -62,6 +62,33 @@ fn container_of(l: &serde_json::Value) -> Option<String> {
     Some(out)
 }
 
+/// `addr:port` as a socket address is written: an IPv6 address (with or without a zone,
+/// with or without brackets already) in brackets, `[::1]:8080`, so the port cannot be
+/// read as one more group of the address.
+pub fn address_port(addr: &str, port: u16) -> String {
+    let bare = addr
+        .strip_prefix('[')
+        .and_then(|a| a.strip_suffix(']'))
+        .unwrap_or(addr);
+    if bare.contains(':') {
+        format!("[{bare}]:{port}")
+    } else {
+        format!("{bare}:{port}")
+    }
+}
+
+/// A reported `local` address as [`address_port`] writes it: reports from other agents (or
+/// older ones) may send `:::18080` or `fe80::1%eth0:22` unbracketed.
+fn bracketed_local(local: &str, port: u16) -> String {
+    if local.starts_with('[') {
+        return local.to_string();
+    }
+    match local.strip_suffix(&format!(":{port}")) {
+        Some(addr) if addr.contains(':') => address_port(addr, port),
+        _ => local.to_string(),
+    }
+}
+
 /// The listeners of a report.
 pub fn listeners(obs: &Observation) -> Vec<Live> {
     let Some(items) = obs.listeners.as_array() else {
@@ -79,11 +106,11 @@ pub fn listeners(obs: &Observation) -> Vec<Live> {
             let local = l
                 .get("local")
                 .and_then(|v| v.as_str())
-                .map(str::to_string)
+                .map(|local| bracketed_local(local, port))
                 .or_else(|| {
                     l.get("addr")
                         .and_then(|v| v.as_str())
-                        .map(|a| format!("{a}:{port}"))
+                        .map(|a| address_port(a, port))
                 })
                 .unwrap_or_else(|| format!(":{port}"));
             let process = l
@@ -251,6 +278,25 @@ mod tests {
             publisher: "host".into(),
             exposure: "internal".into(),
             status: status.into(),
+        }
+    }
+
+    #[test]
+    fn ipv6_addresses_are_bracketed_with_their_port() {
+        assert_eq!(address_port("::1", 8080), "[::1]:8080");
+        assert_eq!(address_port("[::]", 80), "[::]:80");
+        assert_eq!(address_port("fe80::1%eth0", 22), "[fe80::1%eth0]:22");
+        assert_eq!(address_port("10.0.0.1", 53), "10.0.0.1:53");
+        assert_eq!(address_port("*", 53), "*:53");
+        for (local, port, shown) in [
+            (":::18080", 18080, "[::]:18080"),
+            ("::ffff:127.0.0.1:5000", 5000, "[::ffff:127.0.0.1]:5000"),
+            ("[::1]:8080", 8080, "[::1]:8080"),
+            ("0.0.0.0:5000", 5000, "0.0.0.0:5000"),
+            ("*:5000", 5000, "*:5000"),
+            ("odd", 5000, "odd"),
+        ] {
+            assert_eq!(bracketed_local(local, port), shown, "{local}");
         }
     }
 

@@ -1,6 +1,10 @@
-//! The range heatmap of one project: one cell per port of its range, in rows of
-//! [`ROW`] ports, at most [`WINDOW`] ports per page. Each cell has one state, the first that
-//! applies in this order:
+//! The range heatmap of one project: one cell per port of its range, at most [`WINDOW`]
+//! ports per page. A range of several pieces (`5400-5431, 5433-5499`) is drawn as one
+//! labelled [`Segment`] per piece, with the ports between them named as a gap; each segment
+//! is cut into rows of [`ROW`] ports counted from its own first port, so a row never spans a
+//! gap and its label is its first port. A cell where a block begins or ends is marked as a
+//! block boundary, and each cell links to what explains it ([`Link`]). Each cell has one
+//! state, the first that applies in this order:
 //!
 //! | state | when |
 //! |---|---|
@@ -38,6 +42,17 @@ pub const STATES: [&str; 6] = [
     "conflict",
 ];
 
+/// Where a cell leads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Link {
+    /// `service` (its row in the project's services table), `host` (the host page of a
+    /// binding of another project, or of a live listener) or `allocate` (the allocation
+    /// form, for a free port; shown to writers only).
+    pub kind: &'static str,
+    /// The service or host name (empty for `allocate`).
+    pub target: String,
+}
+
 /// One port.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Cell {
@@ -47,15 +62,35 @@ pub struct Cell {
     pub state: &'static str,
     /// Hover text: the owners and facts behind the state.
     pub title: String,
+    /// The block holding the port, if any.
+    pub block: Option<String>,
+    /// A block begins or ends here: the port's block differs from the previous port's.
+    pub boundary: bool,
+    /// Where the cell leads, if anywhere (a reserved port leads nowhere).
+    pub link: Option<Link>,
 }
 
-/// One row of cells.
+/// One row of cells, all of one segment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Row {
     /// First port of the row.
     pub label: u16,
     /// Cells.
     pub cells: Vec<Cell>,
+}
+
+/// One contiguous piece of the range, as far as this page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Segment {
+    /// The whole piece (`5433-5499`), even when the page shows only part of it.
+    pub range: String,
+    /// The ports between the previous piece and this one (`5432`, `5432-5439`) when this
+    /// page shows where the piece begins.
+    pub gap_before: Option<String>,
+    /// Ports in `gap_before`.
+    pub gap_len: u32,
+    /// Rows.
+    pub rows: Vec<Row>,
 }
 
 /// A legend entry with its count on this page.
@@ -78,8 +113,8 @@ pub struct Heatmap {
     pub total: u32,
     /// Index of the first port shown (0-based within the range).
     pub offset: u32,
-    /// Rows.
-    pub rows: Vec<Row>,
+    /// Segments (one per piece of the range shown on this page).
+    pub segments: Vec<Segment>,
     /// Legend with counts.
     pub legend: Vec<LegendItem>,
     /// Offset of the previous page, if any.
@@ -91,10 +126,12 @@ pub struct Heatmap {
 impl Heatmap {
     /// The cell of `port`, if shown.
     pub fn cell(&self, port: u16) -> Option<&Cell> {
-        self.rows
-            .iter()
-            .flat_map(|r| &r.cells)
-            .find(|c| c.port == port)
+        self.rows().flat_map(|r| &r.cells).find(|c| c.port == port)
+    }
+
+    /// Every row shown, in order.
+    pub fn rows(&self) -> impl Iterator<Item = &Row> {
+        self.segments.iter().flat_map(|s| &s.rows)
     }
 }
 
@@ -119,17 +156,29 @@ pub fn heatmap(project: &ProjectInfo, reg: Registry<'_>, offset: u32, now: i64) 
     if total == 0 {
         return None;
     }
-    let offset = offset.min(total.saturating_sub(1)) / ROW * ROW;
-    let ports: Vec<u16> = range
-        .ranges()
+    let rows = row_spans(&range);
+    let offset = offset.min(total.saturating_sub(1));
+    let first_row = rows
         .iter()
-        .flat_map(portolan_model::PortRange::ports)
-        .skip(offset as usize)
-        .take(WINDOW as usize)
-        .collect();
-    let (Some(&first), Some(&last)) = (ports.first(), ports.last()) else {
-        return None;
-    };
+        .rposition(|r| r.index <= offset)
+        .unwrap_or_default();
+    let mut last_row = first_row;
+    let mut shown = rows[first_row].len();
+    while let Some(r) = rows.get(last_row + 1) {
+        if shown + r.len() > WINDOW {
+            break;
+        }
+        shown += r.len();
+        last_row += 1;
+    }
+    let mut prev_row = first_row;
+    let mut before = 0;
+    while prev_row > 0 && before + rows[prev_row - 1].len() <= WINDOW {
+        before += rows[prev_row - 1].len();
+        prev_row -= 1;
+    }
+    let page = &rows[first_row..=last_row];
+    let (first, last) = (page[0].lo, page[page.len() - 1].hi);
     let in_window = |lo: u16, hi: u16| hi >= first && lo <= last;
 
     let services: HashMap<&str, &ServiceInfo> =
@@ -156,50 +205,121 @@ pub fn heatmap(project: &ProjectInfo, reg: Registry<'_>, offset: u32, now: i64) 
         .filter(|(_, l)| in_window(l.port, l.port))
         .collect();
 
-    let mut rows: Vec<Row> = Vec::new();
-    for (i, &port) in ports.iter().enumerate() {
-        let cell = cell(
-            port,
-            project,
-            &services,
-            &blocks,
-            &reservations,
-            &bindings,
-            &live,
-            now,
-        );
-        if i % ROW as usize == 0 {
-            rows.push(Row {
-                label: port,
-                cells: Vec::with_capacity(ROW as usize),
+    let pieces = range.ranges();
+    let mut segments: Vec<Segment> = Vec::new();
+    for span in page {
+        if segments.len() < 1 + span.piece - page[0].piece {
+            let piece = pieces[span.piece];
+            let starts = span.lo == piece.lo;
+            let gap = span
+                .piece
+                .checked_sub(1)
+                .and_then(|i| pieces.get(i))
+                .filter(|_| starts)
+                .map(|p| (p.hi + 1, piece.lo - 1));
+            segments.push(Segment {
+                range: piece.to_string(),
+                gap_before: gap.map(|(lo, hi)| {
+                    if lo == hi {
+                        lo.to_string()
+                    } else {
+                        format!("{lo}-{hi}")
+                    }
+                }),
+                gap_len: gap.map_or(0, |(lo, hi)| u32::from(hi - lo) + 1),
+                rows: Vec::new(),
             });
         }
-        if let Some(r) = rows.last_mut() {
-            r.cells.push(cell);
+        let starts_piece = span.lo == pieces[span.piece].lo;
+        let cells = (span.lo..=span.hi)
+            .map(|port| {
+                let mut cell = cell(
+                    port,
+                    project,
+                    &services,
+                    &blocks,
+                    &reservations,
+                    &bindings,
+                    &live,
+                    now,
+                );
+                if starts_piece && port == span.lo {
+                    // the port before is outside the range: a block here starts anew
+                    cell.boundary = cell.block.is_some();
+                }
+                cell
+            })
+            .collect();
+        if let Some(segment) = segments.last_mut() {
+            segment.rows.push(Row {
+                label: span.lo,
+                cells,
+            });
         }
     }
     let legend = STATES
         .iter()
         .map(|&state| LegendItem {
             state,
-            count: rows
+            count: segments
                 .iter()
+                .flat_map(|s| &s.rows)
                 .flat_map(|r| &r.cells)
                 .filter(|c| c.state == state)
                 .count(),
         })
         .collect();
-    let shown = u32::try_from(ports.len()).unwrap_or(WINDOW);
     Some(Heatmap {
         project: project.name.clone(),
         range: range.to_string(),
         total,
-        offset,
-        rows,
+        offset: page[0].index,
+        segments,
         legend,
-        prev: (offset > 0).then(|| offset.saturating_sub(WINDOW)),
-        next: (offset + shown < total).then_some(offset + shown),
+        prev: (first_row > 0).then(|| rows[prev_row].index),
+        next: rows.get(last_row + 1).map(|r| r.index),
     })
+}
+
+/// One row's ports: `lo..=hi` of piece `piece` of the range, starting at the `index`-th port
+/// of the range.
+#[derive(Clone, Copy, Debug)]
+struct RowSpan {
+    piece: usize,
+    lo: u16,
+    hi: u16,
+    index: u32,
+}
+
+impl RowSpan {
+    fn len(self) -> u32 {
+        u32::from(self.hi - self.lo) + 1
+    }
+}
+
+/// The rows of the whole range: each piece cut into rows of [`ROW`] ports from its first
+/// port (at most 65536 ports, so at most a few thousand rows).
+fn row_spans(range: &PortSet) -> Vec<RowSpan> {
+    let mut out = Vec::new();
+    let mut index = 0;
+    for (piece, r) in range.ranges().iter().enumerate() {
+        let mut lo = u32::from(r.lo);
+        while lo <= u32::from(r.hi) {
+            let hi = (lo + ROW - 1).min(u32::from(r.hi));
+            let (Ok(l), Ok(h)) = (u16::try_from(lo), u16::try_from(hi)) else {
+                break;
+            };
+            out.push(RowSpan {
+                piece,
+                lo: l,
+                hi: h,
+                index,
+            });
+            index += hi - lo + 1;
+            lo = hi + 1;
+        }
+    }
+    out
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -213,8 +333,16 @@ fn cell(
     live: &[(&str, Live)],
     now: i64,
 ) -> Cell {
-    let mut title = vec![match blocks.iter().find(|(_, set)| set.contains(port)) {
-        Some((name, _)) => format!("{port} · block {name}"),
+    let block_of = |p: u16| {
+        blocks
+            .iter()
+            .find(|(_, set)| set.contains(p))
+            .map(|(name, _)| *name)
+    };
+    let block = block_of(port);
+    let boundary = block != port.checked_sub(1).and_then(block_of);
+    let mut title = vec![match block {
+        Some(name) => format!("{port} · block {name}"),
         None => port.to_string(),
     }];
     let mut conflicts: Vec<String> = Vec::new();
@@ -315,6 +443,35 @@ fn cell(
     for c in &conflicts {
         title.push(format!("conflict: {c}"));
     }
+    let own = |b: &&&BindingInfo| {
+        services
+            .get(b.service.as_str())
+            .and_then(|s| s.project.as_deref())
+            == Some(project.name.as_str())
+    };
+    let link = if let Some(b) = claims.iter().find(own) {
+        Some(Link {
+            kind: "service",
+            target: b.service.clone(),
+        })
+    } else if let Some(b) = claims.first() {
+        Some(Link {
+            kind: "host",
+            target: b.host.clone(),
+        })
+    } else if let Some((host, _)) = listening.first() {
+        Some(Link {
+            kind: "host",
+            target: (*host).to_string(),
+        })
+    } else if held.is_empty() {
+        Some(Link {
+            kind: "allocate",
+            target: String::new(),
+        })
+    } else {
+        None
+    };
     let state = if !conflicts.is_empty() {
         "conflict"
     } else if !listening.is_empty() {
@@ -333,6 +490,9 @@ fn cell(
         port,
         state,
         title: title.join("\n"),
+        block: block.map(str::to_string),
+        boundary,
+        link,
     }
 }
 
@@ -433,8 +593,31 @@ mod tests {
         let t = &h.cell(102).expect("cell").title;
         assert!(t.starts_with("102 · block api\nl.main on h1 (tcp)"), "{t}");
         assert!(t.contains("lease expired 1970-01-01T00:00:50Z"), "{t}");
-        assert_eq!(h.rows.len(), 3);
-        assert_eq!(h.rows[1].label, 150);
+        assert_eq!(h.rows().count(), 3);
+        assert_eq!(h.rows().nth(1).map(|r| r.label), Some(150));
+        let link = |p| h.cell(p).and_then(|c| c.link.clone());
+        let to = |kind, target: &str| {
+            Some(Link {
+                kind,
+                target: target.into(),
+            })
+        };
+        assert_eq!(link(101), to("service", "a"));
+        assert_eq!(link(104), to("host", "h1"), "another project's service");
+        assert_eq!(link(109), to("host", "h1"), "a live listener");
+        assert_eq!(link(105), None, "reserved");
+        assert_eq!(link(100), to("allocate", ""));
+        let edges: Vec<u16> = h
+            .rows()
+            .flat_map(|r| &r.cells)
+            .filter(|c| c.boundary)
+            .map(|c| c.port)
+            .collect();
+        assert_eq!(
+            edges,
+            [100, 110],
+            "block api begins at 100 and ends before 110"
+        );
         assert_eq!((h.prev, h.next), (None, None));
         assert_eq!(h.legend.iter().map(|l| l.count).sum::<usize>(), 120);
         let none = ProjectInfo {
@@ -461,7 +644,103 @@ mod tests {
         assert_eq!((h.prev, h.next), (None, Some(WINDOW)));
         let h = heatmap(&project, reg, 4999, 0).expect("range");
         assert_eq!(h.offset, 4950);
-        assert_eq!(h.rows[0].label, 14950);
+        assert_eq!(h.rows().next().map(|r| r.label), Some(14950));
         assert_eq!((h.prev, h.next), (Some(2950), None));
+    }
+
+    /// Regression: rows of a split range were cut every 50 ports of the range, so the row
+    /// labelled 5400 held 5400-5431 and 5433-5450 and the gap at 5432 was invisible.
+    #[test]
+    fn split_ranges_are_labelled_segments_with_gaps() {
+        let project = ProjectInfo {
+            name: "p".into(),
+            range: Some("5433-5499, 5400-5431, 6000".into()),
+            blocks: vec![BlockInfo {
+                name: "b".into(),
+                ports: "5420-5440".into(),
+                purpose: None,
+            }],
+        };
+        let reg = Registry {
+            services: &[],
+            bindings: &[],
+            reservations: &[],
+            observations: &[],
+        };
+        let h = heatmap(&project, reg, 0, 0).expect("range");
+        let shape: Vec<_> = h
+            .segments
+            .iter()
+            .map(|s| {
+                (
+                    s.range.as_str(),
+                    s.gap_before.as_deref(),
+                    s.rows.iter().map(|r| (r.label, r.cells.len())).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                ("5400-5431", None, vec![(5400, 32)]),
+                ("5433-5499", Some("5432"), vec![(5433, 50), (5483, 17)]),
+                ("6000", Some("5500-5999"), vec![(6000, 1)]),
+            ]
+        );
+        assert_eq!(h.segments[2].gap_len, 500);
+        let edges: Vec<u16> = h
+            .rows()
+            .flat_map(|r| &r.cells)
+            .filter(|c| c.boundary)
+            .map(|c| c.port)
+            .collect();
+        assert_eq!(edges, [5420, 5433, 5441], "the block resumes after the gap");
+        assert_eq!(h.legend.iter().map(|l| l.count).sum::<usize>(), 100);
+    }
+
+    #[test]
+    fn pages_of_a_split_range_hold_whole_rows() {
+        // 30 pieces of 70 ports: rows of 50 and 20, 2100 ports in all
+        let range: Vec<String> = (0..30u16)
+            .map(|i| format!("{}-{}", 10000 + i * 100, 10069 + i * 100))
+            .collect();
+        let project = ProjectInfo {
+            name: "p".into(),
+            range: Some(range.join(", ")),
+            blocks: Vec::new(),
+        };
+        let reg = Registry {
+            services: &[],
+            bindings: &[],
+            reservations: &[],
+            observations: &[],
+        };
+        let first = heatmap(&project, reg, 0, 0).expect("range");
+        let shown = |h: &Heatmap| h.rows().map(|r| r.cells.len()).sum::<usize>();
+        assert_eq!(
+            shown(&first),
+            1960,
+            "28 whole pieces; the next row would pass 2000"
+        );
+        assert_eq!((first.prev, first.next), (None, Some(1960)));
+        let second = heatmap(&project, reg, 1960, 0).expect("range");
+        assert_eq!(shown(&second), 140);
+        assert_eq!(
+            second.segments[0].gap_before.as_deref(),
+            Some("12770-12799")
+        );
+        assert_eq!(second.prev, Some(0));
+        // an offset inside a row starts the page at that row
+        let mid = heatmap(&project, reg, 1975, 0).expect("range");
+        assert_eq!(
+            (mid.offset, mid.segments[0].gap_before.as_deref()),
+            (1960, Some("12770-12799"))
+        );
+        let mid = heatmap(&project, reg, 2015, 0).expect("range");
+        assert_eq!(
+            (mid.offset, mid.segments[0].gap_before.as_deref()),
+            (2010, None)
+        );
+        assert_eq!(mid.rows().next().map(|r| r.label), Some(12850));
     }
 }

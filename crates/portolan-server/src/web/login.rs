@@ -10,6 +10,7 @@
 //! `/login` and anything else is refused with 403. The token behind a session is re-checked
 //! on every request, so revoking or expiring it ends the session.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::extract::{FromRequestParts, State};
@@ -107,6 +108,7 @@ impl FromRequestParts<AppState> for Viewer {
 /// `GET /login`.
 pub async fn login_page(
     State(state): State<AppState>,
+    Peer(peer): Peer,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
     if let Some(id) = cookie(&headers, SESSION_COOKIE)
@@ -114,11 +116,12 @@ pub async fn login_page(
     {
         return Ok(Redirect::to("/").into_response());
     }
-    login_form(&state, StatusCode::OK, None)
+    login_form(&state, (peer, &headers), StatusCode::OK, None)
 }
 
 fn login_form(
     state: &AppState,
+    (peer, headers): (Option<IpAddr>, &HeaderMap),
     status: StatusCode,
     error: Option<&str>,
 ) -> Result<Response, WebError> {
@@ -126,7 +129,10 @@ fn login_form(
     let body: Html<String> = page("login.html", &context! { csrf => &nonce, error => error })?;
     Ok((
         status,
-        AppendHeaders([(SET_COOKIE, state.sessions.login_cookie(&nonce))]),
+        AppendHeaders([(
+            SET_COOKIE,
+            state.sessions.login_cookie(&nonce, peer, headers),
+        )]),
         body,
     )
         .into_response())
@@ -152,6 +158,7 @@ pub async fn login(
     if !same_secret(&form.csrf, expected) {
         return login_form(
             &state,
+            (peer, &headers),
             StatusCode::FORBIDDEN,
             Some("The login form expired or was not sent by this page: try again."),
         );
@@ -160,6 +167,7 @@ pub async fn login(
     if state.auth_throttle.check(peer).is_err() {
         return login_form(
             &state,
+            (peer, &headers),
             StatusCode::TOO_MANY_REQUESTS,
             Some("Too many refused tokens from this address: wait a minute and try again."),
         );
@@ -172,6 +180,7 @@ pub async fn login(
             tokio::time::sleep(REFUSAL_DELAY).await;
             return login_form(
                 &state,
+                (peer, &headers),
                 StatusCode::UNAUTHORIZED,
                 Some("This token was not accepted."),
             );
@@ -196,9 +205,12 @@ pub async fn login(
                 SET_COOKIE,
                 state
                     .sessions
-                    .session_cookie(&id, expires.saturating_sub(now)),
+                    .session_cookie(&id, expires.saturating_sub(now), peer, &headers),
             ),
-            (SET_COOKIE, state.sessions.clear_login_cookie()),
+            (
+                SET_COOKIE,
+                state.sessions.clear_login_cookie(peer, &headers),
+            ),
         ]),
         Redirect::to("/"),
     )
@@ -216,13 +228,18 @@ pub struct CsrfForm {
 pub async fn logout(
     State(state): State<AppState>,
     viewer: Viewer,
+    Peer(peer): Peer,
+    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, WebError> {
     let form: CsrfForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     viewer.check_csrf(&form.csrf)?;
     state.sessions.remove(&viewer.id);
     Ok((
-        AppendHeaders([(SET_COOKIE, state.sessions.clear_session_cookie())]),
+        AppendHeaders([(
+            SET_COOKIE,
+            state.sessions.clear_session_cookie(peer, &headers),
+        )]),
         Redirect::to("/login"),
     )
         .into_response())

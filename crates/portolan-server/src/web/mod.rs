@@ -15,7 +15,8 @@
 //! | `GET /static/htmx.min.js`, `/static/dashboard.css`, `/static/favicon.svg` | assets, cached for a year |
 //!
 //! Security: a token logs in once and becomes a random session id in an
-//! `HttpOnly; SameSite=Strict; Path=/` cookie ([`session`]); every form carries a CSRF token
+//! `HttpOnly; SameSite=Strict; Path=/` cookie ([`session`]), `Secure` when served over TLS
+//! (`--cookie-secure`, or `X-Forwarded-Proto: https` from a `--trust-proxy` peer); every form carries a CSRF token
 //! bound to the session (403 without it); read-only users see no write controls and their
 //! POSTs are refused (403); pages without a session redirect to `/login`. Every answer
 //! carries a strict Content-Security-Policy (scripts and styles from this origin only, no
@@ -31,7 +32,7 @@ pub mod pages;
 pub mod render;
 pub mod session;
 
-pub use session::Sessions;
+pub use session::{CookiePolicy, Sessions};
 
 use std::sync::LazyLock;
 

@@ -3,12 +3,18 @@
 //! expiry ([`SESSION_TTL`], never past the token's own expiry); every request re-checks that
 //! the token is neither revoked nor expired, so revoking a token ends its sessions.
 //!
+//! The cookies get `Secure` under the [`CookiePolicy`]: always (`serve --cookie-secure`, for
+//! a dashboard only ever reached over TLS), or per request when it came through a trusted
+//! TLS proxy: `X-Forwarded-Proto: https` set by a peer listed in `--trust-proxy`. The header
+//! from any other peer is ignored, since a client can send whatever it likes.
+//!
 //! Each session carries its own CSRF token, which every form repeats in a hidden field
 //! (compared in constant time). The login form, which has no session yet, uses a
 //! double-submit token: a short-lived `portolan_login` cookie and the same value in the form.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 use axum::http::HeaderMap;
@@ -59,12 +65,53 @@ impl Session {
     }
 }
 
+/// When the dashboard's cookies get the `Secure` attribute.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CookiePolicy {
+    /// Always (`serve --cookie-secure`: the dashboard is only reached over TLS).
+    pub always_secure: bool,
+    /// Peers (TLS proxies) whose `X-Forwarded-Proto` is believed (`serve --trust-proxy`).
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl CookiePolicy {
+    /// Whether a request from `peer` with `headers` came over TLS as far as can be trusted:
+    /// always with `always_secure`; else when `peer` is a trusted proxy and the last
+    /// `X-Forwarded-Proto` value (the one the nearest proxy, the peer, wrote) is `https`.
+    pub fn secure_for(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> bool {
+        if self.always_secure {
+            return true;
+        }
+        let Some(peer) = peer else {
+            return false;
+        };
+        // an IPv4 proxy reaching a dual-stack socket shows up as ::ffff:a.b.c.d
+        let peer = match peer {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
+            v4 @ IpAddr::V4(_) => v4,
+        };
+        if !self.trusted_proxies.contains(&peer) {
+            return false;
+        }
+        headers
+            .get_all(X_FORWARDED_PROTO)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .next_back()
+            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+    }
+}
+
+/// The `X-Forwarded-Proto` header.
+const X_FORWARDED_PROTO: &str = "x-forwarded-proto";
+
 /// The in-memory session table.
 #[derive(Default)]
 pub struct Sessions {
     table: Mutex<HashMap<String, Session>>,
-    /// Whether cookies get the `Secure` attribute (served over TLS).
-    pub secure: bool,
+    /// When cookies get the `Secure` attribute.
+    pub policy: CookiePolicy,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -73,12 +120,20 @@ impl std::fmt::Debug for Sessions {
         let n = self.table.lock().map_or(0, |t| t.len());
         f.debug_struct("Sessions")
             .field("count", &n)
-            .field("secure", &self.secure)
+            .field("policy", &self.policy)
             .finish()
     }
 }
 
 impl Sessions {
+    /// An empty table whose cookies follow `policy`.
+    pub fn with_policy(policy: CookiePolicy) -> Self {
+        Sessions {
+            table: Mutex::default(),
+            policy,
+        }
+    }
+
     /// Starts a session; returns its id.
     pub fn create(&self, mut session: Session) -> Result<String, RandomError> {
         let id = random_hex(32)?;
@@ -140,34 +195,45 @@ impl Sessions {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// `Set-Cookie` value for a new session.
-    pub fn session_cookie(&self, id: &str, max_age: i64) -> String {
-        self.cookie(SESSION_COOKIE, id, "/", max_age)
+    /// `Set-Cookie` value for a new session, for a request from `peer` with `headers` (which
+    /// decide `Secure`, see [`CookiePolicy::secure_for`]).
+    pub fn session_cookie(
+        &self,
+        id: &str,
+        max_age: i64,
+        peer: Option<IpAddr>,
+        headers: &HeaderMap,
+    ) -> String {
+        let secure = self.policy.secure_for(peer, headers);
+        cookie_header(SESSION_COOKIE, id, "/", max_age, secure)
     }
 
     /// `Set-Cookie` value that deletes the session cookie.
-    pub fn clear_session_cookie(&self) -> String {
-        self.cookie(SESSION_COOKIE, "", "/", 0)
+    pub fn clear_session_cookie(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> String {
+        let secure = self.policy.secure_for(peer, headers);
+        cookie_header(SESSION_COOKIE, "", "/", 0, secure)
     }
 
     /// `Set-Cookie` value for the login form's double-submit token.
-    pub fn login_cookie(&self, value: &str) -> String {
-        self.cookie(LOGIN_COOKIE, value, "/login", LOGIN_TTL)
+    pub fn login_cookie(&self, value: &str, peer: Option<IpAddr>, headers: &HeaderMap) -> String {
+        let secure = self.policy.secure_for(peer, headers);
+        cookie_header(LOGIN_COOKIE, value, "/login", LOGIN_TTL, secure)
     }
 
     /// `Set-Cookie` value that deletes the login cookie.
-    pub fn clear_login_cookie(&self) -> String {
-        self.cookie(LOGIN_COOKIE, "", "/login", 0)
+    pub fn clear_login_cookie(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> String {
+        let secure = self.policy.secure_for(peer, headers);
+        cookie_header(LOGIN_COOKIE, "", "/login", 0, secure)
     }
+}
 
-    fn cookie(&self, name: &str, value: &str, path: &str, max_age: i64) -> String {
-        let mut c =
-            format!("{name}={value}; HttpOnly; SameSite=Strict; Path={path}; Max-Age={max_age}");
-        if self.secure {
-            c.push_str("; Secure");
-        }
-        c
+fn cookie_header(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> String {
+    let mut c =
+        format!("{name}={value}; HttpOnly; SameSite=Strict; Path={path}; Max-Age={max_age}");
+    if secure {
+        c.push_str("; Secure");
     }
+    c
 }
 
 /// The value of cookie `name` in the request's `Cookie` headers.
@@ -250,14 +316,57 @@ mod tests {
         assert_eq!(cookie(&h, "b"), None);
         assert_eq!(cookie(&h, "c"), None);
         let s = Sessions::default();
-        let c = s.session_cookie("id", 60);
+        let none = HeaderMap::new();
+        let c = s.session_cookie("id", 60, None, &none);
         assert!(c.contains("HttpOnly; SameSite=Strict; Path=/;"), "{c}");
         assert!(!c.contains("Secure"));
-        let s = Sessions {
-            secure: true,
-            ..Sessions::default()
+        let s = Sessions::with_policy(CookiePolicy {
+            always_secure: true,
+            trusted_proxies: Vec::new(),
+        });
+        assert!(
+            s.clear_session_cookie(None, &none)
+                .ends_with("Max-Age=0; Secure")
+        );
+    }
+
+    #[test]
+    fn forwarded_https_counts_only_from_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.2".parse().expect("ip");
+        let policy = CookiePolicy {
+            always_secure: false,
+            trusted_proxies: vec![proxy, "::1".parse().expect("ip")],
         };
-        assert!(s.clear_session_cookie().ends_with("Max-Age=0; Secure"));
+        let with = |values: &[&str]| {
+            let mut h = HeaderMap::new();
+            for v in values {
+                h.append(X_FORWARDED_PROTO, v.parse().expect("header"));
+            }
+            h
+        };
+        let https = with(&["https"]);
+        assert!(policy.secure_for(Some(proxy), &https));
+        assert!(policy.secure_for(Some(proxy), &with(&["HTTPS "])));
+        assert!(
+            policy.secure_for(Some("::ffff:10.0.0.2".parse().expect("ip")), &https),
+            "IPv4-mapped"
+        );
+        assert!(policy.secure_for(Some("::1".parse().expect("ip")), &https));
+        // the proxy's own value is the last one; what the client sent before it is not
+        assert!(!policy.secure_for(Some(proxy), &with(&["https, http"])));
+        assert!(!policy.secure_for(Some(proxy), &with(&["https", "http"])));
+        assert!(policy.secure_for(Some(proxy), &with(&["http, https"])));
+        assert!(!policy.secure_for(Some(proxy), &with(&["http"])));
+        assert!(!policy.secure_for(Some(proxy), &HeaderMap::new()));
+        // anyone else can send the header
+        assert!(!policy.secure_for(Some("10.0.0.3".parse().expect("ip")), &https));
+        assert!(!policy.secure_for(None, &https));
+        assert!(!CookiePolicy::default().secure_for(Some(proxy), &https));
+        let always = CookiePolicy {
+            always_secure: true,
+            ..CookiePolicy::default()
+        };
+        assert!(always.secure_for(None, &HeaderMap::new()));
     }
 
     #[test]

@@ -15,6 +15,7 @@ use axum::http::{Request, StatusCode};
 use tower::ServiceExt as _;
 
 use portolan_server::AppState;
+use portolan_server::web::CookiePolicy;
 use portolan_store::{AllocRequest, Observation, ReserveRequest, Role, Store, StoredFinding};
 
 pub const EXAMPLE: &str = include_str!("../../../../examples/es-dashboards-port-guide/ports.toml");
@@ -42,7 +43,15 @@ pub async fn seed() -> Seeded {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("portolan.db").display());
     let store: Arc<dyn Store> = Arc::from(portolan_store::open(&url).await.expect("open"));
-    store.import_spec(EXAMPLE).await.expect("import example");
+    // es-inventory-hub's range steps around PostgreSQL's 5432, as the example's fix for its
+    // mistake 1 would: a split range for the heatmap
+    let split = EXAMPLE.replacen(
+        r#"range = "5400-5499""#,
+        r#"range = "5400-5431, 5433-5499""#,
+        1,
+    );
+    assert_ne!(split, EXAMPLE, "the example's es-inventory-hub range moved");
+    store.import_spec(&split).await.expect("import example");
     let now = now();
     let mut req = AllocRequest::new("dashboard", "web-alloc", "seed", now);
     req.block = Some("websocket".into());
@@ -73,6 +82,10 @@ pub async fn seed() -> Seeded {
                  "owners": [{"pid": 10, "name": "socat", "cmdline": "socat", "user": "root", "container": null}]},
                 {"transport": "tcp", "addr": "127.0.0.1", "port": 5399},
                 {"transport": "tcp", "addr": "0.0.0.0", "port": 5062},
+                // IPv6, from an agent that sends the address alone, and from one that
+                // writes `local` unbracketed
+                {"transport": "tcp", "addr": "::1", "port": 18081},
+                {"transport": "udp", "local": ":::18082", "port": 18082},
                 {"transport": "tcp", "addr": "0.0.0.0", "port": 18080, "local": "0.0.0.0:18080",
                  "owners": [{"pid": 11, "name": "docker-proxy", "cmdline": "docker-proxy", "user": "root"}],
                  "container": {"engine": "docker", "id": "0123456789ab", "name": "shop-web-1",
@@ -142,6 +155,15 @@ fn hidden(html: &str, name: &str) -> Option<String> {
     let at = html.find(&format!("name=\"{name}\" value=\""))?;
     let rest = &html[at + name.len() + 15..];
     Some(rest[..rest.find('"')?].to_string())
+}
+
+/// The opening tag of the heatmap cell of `port`.
+fn cell_tag(html: &str, port: u16) -> &str {
+    let at = html
+        .find(&format!("data-port=\"{port}\""))
+        .unwrap_or_else(|| panic!("no cell {port}"));
+    let start = html[..at].rfind('<').expect("tag start");
+    &html[start..at + html[at..].find('>').expect("tag end")]
 }
 
 /// `(port, state, title)` of every heatmap cell.
@@ -272,7 +294,10 @@ async fn every_page_renders_for_admin_and_reader() {
                     "data-state=\"allocated\"",
                 ],
             ),
-            ("/projects/es-inventory-hub", &["5400-5499", "postgres"]),
+            (
+                "/projects/es-inventory-hub",
+                &["5400-5431, 5433-5499", "es-api", "data-gap=\"5432\""],
+            ),
             ("/projects/dashboard?offset=garbage", &["Project dashboard"]),
             (
                 "/hosts/es-host",
@@ -283,6 +308,8 @@ async fn every_page_renders_for_admin_and_reader() {
                     "missing",
                     "127.0.0.1:5399",
                     "0.0.0.0:5000 (socat)",
+                    "<td class=\"mono\">[::1]:18081</td>",
+                    "<td class=\"mono\">[::]:18082</td>",
                     "<td>shop-web-1 (shop&#x2f;web) → 80, nothing listens inside</td>",
                 ],
             ),
@@ -513,6 +540,65 @@ async fn login_sets_a_strict_session_cookie_and_bad_tokens_fail() {
 }
 
 #[tokio::test]
+async fn cookie_secure_marks_every_dashboard_cookie() {
+    let s = seed().await;
+    let state = AppState::new(s.store.clone()).with_cookie_policy(CookiePolicy {
+        always_secure: true,
+        trusted_proxies: Vec::new(),
+    });
+    let mut c = Client::new(&state);
+    let set = |a: &Answer| -> Vec<String> {
+        a.headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect()
+    };
+    let page = c.get("/login").await;
+    let mut cookies = set(&page);
+    let a = c
+        .post("/login", &[("csrf", &page.csrf()), ("token", &s.reader)])
+        .await;
+    assert_eq!(a.status, StatusCode::SEE_OTHER);
+    cookies.extend(set(&a));
+    let home = c.get("/").await;
+    let a = c.post("/logout", &[("csrf", &home.csrf())]).await;
+    assert_eq!(a.location(), Some("/login"));
+    cookies.extend(set(&a));
+    // login cookie, session cookie, login cookie cleared, session cookie cleared
+    assert_eq!(cookies.len(), 4, "{cookies:?}");
+    for cookie in &cookies {
+        assert!(cookie.ends_with("; Secure"), "{cookie}");
+    }
+}
+
+#[tokio::test]
+async fn forwarded_https_from_an_unknown_peer_is_not_believed() {
+    let s = seed().await;
+    let state = AppState::new(s.store.clone()).with_cookie_policy(CookiePolicy {
+        always_secure: false,
+        trusted_proxies: vec!["127.0.0.1".parse().expect("ip")],
+    });
+    let app = portolan_server::router(state);
+    // no connection address recorded: not a trusted proxy
+    let a = app
+        .oneshot(
+            Request::get("/login")
+                .header("x-forwarded-proto", "https")
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("answer");
+    let cookie = a.headers().get(SET_COOKIE).expect("cookie");
+    assert!(
+        !cookie.to_str().expect("ascii").contains("Secure"),
+        "{cookie:?}"
+    );
+}
+
+#[tokio::test]
 async fn heatmap_states_of_a_seeded_registry() {
     let s = seed().await;
     let state = AppState::new(s.store.clone());
@@ -556,6 +642,93 @@ async fn heatmap_states_of_a_seeded_registry() {
     );
     assert!(title(5399).contains("undeclared"), "{}", title(5399));
     assert!(title(5070).contains("block dev-testing"), "{}", title(5070));
+}
+
+#[tokio::test]
+async fn heatmap_cells_link_and_mark_block_boundaries() {
+    let s = seed().await;
+    let state = AppState::new(s.store.clone());
+    let mut reader = logged_in(&state, &s.reader).await;
+    let page = reader.get("/projects/dashboard").await.body;
+    let web_alloc = cell_tag(&page, s.allocated);
+    assert!(
+        web_alloc.starts_with("<a href=\"#service-web-alloc\""),
+        "{web_alloc}"
+    );
+    assert!(
+        page.contains("<tr id=\"service-web-alloc\">"),
+        "the link's target exists"
+    );
+    let undeclared = cell_tag(&page, 5399);
+    assert!(
+        undeclared.starts_with("<a href=\"/hosts/es-host\""),
+        "{undeclared}"
+    );
+    assert!(
+        cell_tag(&page, 5061).starts_with("<span"),
+        "a reserved port leads nowhere"
+    );
+    assert!(
+        cell_tag(&page, 5070).starts_with("<span"),
+        "readers get no allocation link"
+    );
+    for (port, edge) in [
+        (5031, true),
+        (5032, false),
+        (5040, false),
+        (5041, true),
+        (5011, true),
+    ] {
+        assert_eq!(
+            cell_tag(&page, port).contains("boundary"),
+            edge,
+            "{port}: {}",
+            cell_tag(&page, port)
+        );
+    }
+    assert!(cell_tag(&page, 5031).contains("data-block=\"websocket\""));
+    assert!(
+        page.contains("<span class=\"cell boundary\"></span>block boundary</li>"),
+        "the legend explains the mark"
+    );
+    let mut admin = logged_in(&state, &s.admin).await;
+    let page = admin.get("/projects/dashboard").await.body;
+    let free = cell_tag(&page, 5070);
+    assert!(free.starts_with("<a href=\"#alloc-form\""), "{free}");
+    assert!(page.contains("id=\"alloc-form\""));
+}
+
+/// Regression: a split range's rows were cut every 50 ports of the range, so the row
+/// labelled 5400 held 5400-5431 and then 5433-5450, and the gap at 5432 was not shown.
+#[tokio::test]
+async fn split_ranges_show_as_labelled_segments_with_their_gap() {
+    let s = seed().await;
+    let state = AppState::new(s.store.clone());
+    let mut c = logged_in(&state, &s.reader).await;
+    let page = c.get("/projects/es-inventory-hub").await.body;
+    let segments: Vec<&str> = page
+        .split("data-segment=\"")
+        .skip(1)
+        .map(|s| &s[..s.find('"').expect("quote")])
+        .collect();
+    assert_eq!(segments, ["5400-5431", "5433-5499"]);
+    assert!(
+        page.contains("data-gap=\"5432\">gap: 5432 (1 port outside the range)"),
+        "{page}"
+    );
+    let labels: Vec<&str> = page
+        .split("<span class=\"label\">")
+        .skip(1)
+        .map(|s| &s[..s.find('<').expect("end")])
+        .collect();
+    assert_eq!(labels, ["5400", "5433", "5483"]);
+    assert_eq!(cells(&page).len(), 99);
+    assert!(!cells(&page).contains_key(&5432));
+    // monitoring is `5431, 5433-5440`: marked where it begins on each side of the gap
+    for port in [5431, 5433, 5441] {
+        assert!(cell_tag(&page, port).contains("boundary"), "{port}");
+    }
+    assert!(!cell_tag(&page, 5434).contains("boundary"));
 }
 
 #[tokio::test]

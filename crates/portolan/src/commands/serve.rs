@@ -23,7 +23,9 @@ Examples:
 It says which database it opened or created, and warns when the database has no token.
 The database: --db, else PORTOLAN_DB, else `db` in ~/.config/portolan/config.toml.
 Every /api/v1 route and /metrics needs a token; /healthz and /api/v1/openapi.json are public.
-Binding a non-loopback address needs --public (put a TLS proxy in front of it).";
+Binding a non-loopback address needs --public (put a TLS proxy in front of it).
+Behind a TLS proxy, --cookie-secure (or --trust-proxy IP, to believe its X-Forwarded-Proto)
+gives the dashboard's session cookie the Secure attribute.";
 
 /// `portolan serve`.
 #[derive(Debug, clap::Args)]
@@ -57,6 +59,14 @@ pub struct Args {
     /// changes are folded into one baseline per host.
     #[arg(long, value_name = "DURATION", default_value = "30d")]
     pub history_retention: String,
+    /// Mark the dashboard's cookies `Secure` on every answer: the dashboard is only reached
+    /// over TLS (a TLS proxy in front of it).
+    #[arg(long)]
+    pub cookie_secure: bool,
+    /// A TLS proxy's address whose `X-Forwarded-Proto: https` is believed: cookies sent
+    /// through it get `Secure` (repeatable; the header from any other peer is ignored).
+    #[arg(long, value_name = "IP")]
+    pub trust_proxy: Vec<String>,
 }
 
 /// Validated `serve` options.
@@ -74,6 +84,8 @@ struct ServeSettings {
     burst: f64,
     /// Seconds of history kept (`None`: forever).
     history_retention: Option<u64>,
+    /// When the dashboard's cookies get `Secure`.
+    cookies: portolan_server::web::CookiePolicy,
 }
 
 impl Subcommand for Args {
@@ -119,10 +131,25 @@ impl Subcommand for Args {
                     })?,
             )
         };
+        let trusted_proxies = self
+            .trust_proxy
+            .iter()
+            .map(|p| {
+                p.trim().parse::<std::net::IpAddr>().map_err(|_| {
+                    CliError::Usage(format!(
+                        "--trust-proxy `{p}` is not an IP address: write the proxy's address, e.g. 127.0.0.1 or ::1"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         run(
             s,
             &ServeSettings {
                 history_retention,
+                cookies: portolan_server::web::CookiePolicy {
+                    always_secure: self.cookie_secure,
+                    trusted_proxies,
+                },
                 db: Db::resolve(self.db, &s.config),
                 listen,
                 max_body: self.max_body,
@@ -185,6 +212,7 @@ fn run(s: &Settings, o: &ServeSettings) -> Result<Exit, CliError> {
             burst: o.burst,
         },
         history_retention: o.history_retention,
+        cookies: o.cookies.clone(),
     };
     let db = o.db.clone();
     let json = s.json;

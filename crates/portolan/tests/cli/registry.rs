@@ -187,6 +187,61 @@ fn serve_refuses_a_public_address_without_public() {
         .stderr_has("PORTOLAN_NOW: `yesterday` is not an instant");
 }
 
+/// The login cookie `GET /login` sets, asked with `forwarded` as `X-Forwarded-Proto`.
+fn login_cookie(url: &str, forwarded: Option<&str>) -> String {
+    let mut req = agent().get(&format!("{url}/login"));
+    if let Some(proto) = forwarded {
+        req = req.header("X-Forwarded-Proto", proto);
+    }
+    let r = req.call().expect("login page");
+    r.headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("a login cookie")
+        .to_string()
+}
+
+#[test]
+fn serve_marks_cookies_secure_behind_tls() {
+    let c = Case::new();
+    let db = format!("sqlite://{}", c.path().join("cookies.db").display());
+    token(c.path(), &db, "read"); // no "no usable token" warning
+    let bin = assert_cmd::cargo::cargo_bin("portolan");
+    // default: never Secure, whatever a client claims
+    let plain = Serve::start(&bin, c.path(), &db);
+    assert!(!login_cookie(&plain.url, None).contains("Secure"));
+    assert!(!login_cookie(&plain.url, Some("https")).contains("Secure"));
+    drop(plain);
+    // --cookie-secure: always
+    let secure = Serve::start_with_args(&bin, c.path(), &db, &[], &["--cookie-secure"]);
+    let cookie = login_cookie(&secure.url, None);
+    assert!(cookie.starts_with("portolan_login="), "{cookie}");
+    assert!(cookie.ends_with("; Secure"), "{cookie}");
+    drop(secure);
+    // --trust-proxy: the proxy's (here: the test's own loopback address) https counts
+    let proxied = Serve::start_with_args(&bin, c.path(), &db, &[], &["--trust-proxy", "127.0.0.1"]);
+    assert!(login_cookie(&proxied.url, Some("https")).ends_with("; Secure"));
+    assert!(!login_cookie(&proxied.url, Some("http")).contains("Secure"));
+    assert!(!login_cookie(&proxied.url, None).contains("Secure"));
+    drop(proxied);
+    // a proxy elsewhere: this client's header is not believed
+    let elsewhere =
+        Serve::start_with_args(&bin, c.path(), &db, &[], &["--trust-proxy", "10.9.8.7"]);
+    assert!(!login_cookie(&elsewhere.url, Some("https")).contains("Secure"));
+    drop(elsewhere);
+    Case::new()
+        .args([
+            "serve",
+            "--trust-proxy",
+            "proxy.example",
+            "--db",
+            "sqlite::memory:",
+        ])
+        .run()
+        .code(2)
+        .stderr_has("--trust-proxy `proxy.example` is not an IP address");
+}
+
 #[test]
 fn kill_9_mid_run_loses_no_acknowledged_allocation() {
     let c = Case::new().file("ports.toml", SPEC);

@@ -479,6 +479,50 @@ fn browser_logs_in_allocates_and_sees_the_heatmap() {
     );
     assert_eq!(d.script(rows), json!(3));
 
+    // a split range: one labelled segment per piece, the gap between them drawn as its own
+    // line, block boundaries marked, a free cell leads to the allocation form
+    d.goto(&format!("{base}/projects/es-inventory-hub"));
+    let layout = d.wait_for(
+        "const segs = [...document.querySelectorAll('#heatmap .segment')]; \
+         const gap = document.querySelector('#heatmap .gap'); \
+         if (segs.length < 2 || !gap) return null; \
+         const box = e => e.getBoundingClientRect(); \
+         const edge = document.querySelector('[data-port=\"5433\"]'); \
+         return {labels: segs.map(s => s.querySelector('.segment-label').textContent), \
+                 gap: gap.textContent, \
+                 ordered: box(segs[0]).bottom <= box(gap).top && box(gap).bottom <= box(segs[1]).top, \
+                 gapHeight: box(gap).height, \
+                 edge: getComputedStyle(edge).boxShadow, \
+                 inner: getComputedStyle(document.querySelector('[data-port=\"5434\"]')).boxShadow}",
+        "the split heatmap",
+    );
+    assert_eq!(
+        layout["labels"],
+        json!(["5400-5431", "5433-5499"]),
+        "{layout}"
+    );
+    assert_eq!(layout["gap"], json!("gap: 5432 (1 port outside the range)"));
+    assert_eq!(
+        layout["ordered"],
+        json!(true),
+        "segment, gap, segment: {layout}"
+    );
+    assert!(
+        layout["gapHeight"].as_f64().is_some_and(|h| h > 5.0),
+        "{layout}"
+    );
+    assert!(
+        layout["edge"].as_str().is_some_and(|b| b.contains("inset")),
+        "{layout}"
+    );
+    assert_eq!(layout["inner"], json!("none"));
+    screenshot(&d, "heatmap-split.png");
+    d.click("#heatmap a[data-state='free']");
+    d.wait_for(
+        "return location.hash === '#alloc-form' ? true : null",
+        "the allocation form after a free cell's click",
+    );
+
     // no script error, no CSP violation, no failed load in the console on any page (the
     // probe shows the console is captured)
     d.script("console.warn('portolan-probe'); return null");
