@@ -44,6 +44,7 @@ pub(crate) mod common;
 pub(crate) mod live;
 #[cfg(feature = "registry")]
 pub(crate) mod registry_db;
+#[cfg(feature = "registry")]
 pub(crate) mod sync;
 
 use crate::error::CliError;
