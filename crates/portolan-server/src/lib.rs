@@ -33,8 +33,9 @@
 //!
 //! ## Alerts
 //! Agent reports that change a host's drift fire webhook events (`drift`, and
-//! `undeclared-listener` for each new undeclared listener), delivered signed, with retries,
-//! in the background ([`webhooks`]).
+//! `undeclared-listener` for each new undeclared listener), and an agent silent for 5 min
+//! fires `agent-stale`; all delivered signed, with retries, in the background
+//! ([`webhooks`]).
 //!
 //! ## Logs
 //! One `tracing` event per request: method, route template, status, milliseconds and the
@@ -186,6 +187,7 @@ pub async fn serve(
     if let Some(retention) = config.history_retention {
         tokio::spawn(api::history::compact_periodically(state.clone(), retention));
     }
+    tokio::spawn(webhooks::watch_stale_agents(state.clone()));
     serve_on(listener, state, shutdown_signal()).await
 }
 

@@ -12,7 +12,7 @@
 //! is recorded in the store's delivery log. Secrets and URLs stay out of the server log
 //! (URLs often carry a token): log lines name the webhook and delivery ids.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use hmac::{Hmac, Mac};
@@ -40,6 +40,11 @@ pub struct WebhookSettings {
     pub backoff: Duration,
     /// Longest wait between two attempts (default 5 min).
     pub max_backoff: Duration,
+    /// A host whose agent has not reported for this long fires `agent-stale` (default
+    /// 300 s, as the `portolan_agent_stale` metric).
+    pub stale_after: Duration,
+    /// How often agents' last reports are checked (default 30 s).
+    pub stale_check: Duration,
 }
 
 impl Default for WebhookSettings {
@@ -49,6 +54,8 @@ impl Default for WebhookSettings {
             attempts: 6,
             backoff: Duration::from_secs(2),
             max_backoff: Duration::from_secs(300),
+            stale_after: Duration::from_secs(300),
+            stale_check: Duration::from_secs(30),
         }
     }
 }
@@ -307,6 +314,49 @@ pub(crate) fn drift_changed(
                "new": appeared.iter().map(|f| finding_json(f)).collect::<Vec<_>>(),
                "resolved": resolved.iter().map(|f| finding_json(f)).collect::<Vec<_>>()}),
     );
+}
+
+/// Fires `agent-stale` once for each host whose last report is older than
+/// [`WebhookSettings::stale_after`], checking every [`WebhookSettings::stale_check`]; a
+/// host that reports again may fire again later. Does nothing while no webhook wants the
+/// event. (Which hosts were announced is kept in memory: a restarted server announces a
+/// still-silent host once more.)
+pub async fn watch_stale_agents(state: AppState) {
+    let stale_after = i64::try_from(state.webhooks.stale_after.as_secs()).unwrap_or(i64::MAX);
+    // host → the report time it was announced stale at
+    let mut announced: BTreeMap<String, i64> = BTreeMap::new();
+    loop {
+        tokio::time::sleep(state.webhooks.stale_check).await;
+        match state.store.webhook_targets(WebhookEvent::AgentStale).await {
+            Ok(t) if t.is_empty() => continue,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!("cannot read webhooks: {e}");
+                continue;
+            }
+        }
+        let observations = match state.store.observations().await {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!("cannot read agents' reports: {e}");
+                continue;
+            }
+        };
+        let now = state.now();
+        announced.retain(|host, at| observations.iter().any(|o| &o.host == host && o.at == *at));
+        for o in observations {
+            let silent = now.saturating_sub(o.at);
+            if silent > stale_after && announced.get(&o.host) != Some(&o.at) {
+                fire(
+                    &state,
+                    WebhookEvent::AgentStale,
+                    json!({"event": "agent-stale", "at": now, "host": o.host,
+                           "last_report": o.at, "silent_for": silent}),
+                );
+                announced.insert(o.host, o.at);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -168,6 +168,7 @@ impl TestServer {
         let state = AppState::with_limits(store.clone(), limits)
             .with_auth_throttle(AuthThrottle::off())
             .with_webhooks(webhooks);
+        rt.spawn(portolan_server::webhooks::watch_stale_agents(state.clone()));
         rt.spawn(portolan_server::serve_on(listener, state, async move {
             let _ = rx.await;
         }));
@@ -478,7 +479,8 @@ fn routes() -> Vec<(&'static str, String, Option<String>, u8)> {
             "POST",
             "/api/v1/webhooks".into(),
             Some(
-                json!({"url": "http://127.0.0.1:9/matrix", "events": ["agent-stale"]}).to_string(),
+                json!({"url": "http://127.0.0.1:9/matrix", "events": ["lease-expiring"]})
+                    .to_string(),
             ),
             2,
         ),

@@ -4,7 +4,8 @@
 //! secret (the HMAC is recomputed here from SHA-256, independently of the server's code); a
 //! receiver answering 500 twice gets the event on the third attempt; a receiver that never
 //! answers times out on every attempt and ends `failed` in the delivery log while the
-//! others are delivered; the admin routes refuse other roles and bad input, and never show
+//! others are delivered; an agent that stops reporting fires `agent-stale` once per
+//! silence; the admin routes refuse other roles and bad input, and never show
 //! a secret after creation.
 
 use std::fmt::Write as _;
@@ -23,6 +24,7 @@ use super::{SPEC, TestServer, engine_tests, logs, run, unlimited};
 engine_tests!(run;
     webhooks_deliver_signed_events_retry_and_time_out,
     webhook_admin_routes_refuse_other_roles_and_bad_input,
+    agent_stale_fires_once_per_silence,
 );
 
 /// HMAC-SHA256 (RFC 2104) from SHA-256 alone.
@@ -256,6 +258,7 @@ fn webhooks_deliver_signed_events_retry_and_time_out(url: &str) {
         attempts: 3,
         backoff: Duration::from_millis(200),
         max_backoff: Duration::from_secs(1),
+        ..WebhookSettings::default()
     };
     let s = TestServer::start_with(url, unlimited(), settings);
     s.import(SPEC);
@@ -531,4 +534,47 @@ fn webhook_admin_routes_refuse_other_roles_and_bad_input(url: &str) {
     }
     let r = s.call("GET", "/api/v1/webhooks", Some(&t.admin), None);
     assert_eq!(r.json(), json!([]), "nothing bad was stored");
+}
+
+fn agent_stale_fires_once_per_silence(url: &str) {
+    let settings = WebhookSettings {
+        stale_after: Duration::from_secs(2),
+        stale_check: Duration::from_millis(100),
+        ..WebhookSettings::default()
+    };
+    let s = TestServer::start_with(url, unlimited(), settings);
+    s.import(SPEC);
+    let rx = Receiver::start(Behaviour::Ok);
+    let (id, secret) = create(&s, &rx.url, &["agent-stale"], None);
+    let at = super::now() - 60;
+    let r = s.post(
+        "/api/v1/reports",
+        &json!({"host": "app1", "agent": "a1", "seq": 1, "at": at,
+                "listeners": [listener(20000, "127.0.0.1", "web")]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_for("agent-stale", || !rx.requests().is_empty());
+    let event = rx.requests()[0].json();
+    assert_eq!(event["event"], "agent-stale", "{event}");
+    assert_eq!(event["host"], "app1", "{event}");
+    assert_eq!(event["last_report"], at, "{event}");
+    assert!(
+        event["silent_for"].as_i64().is_some_and(|s| s >= 60),
+        "{event}"
+    );
+    // ten more checks of the same silence: no second event
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(rx.requests().len(), 1);
+    // the agent reports again, then falls silent again: a second event
+    let r = s.post(
+        "/api/v1/reports",
+        &json!({"host": "app1", "agent": "a1", "seq": 2, "base": 1, "added": [], "removed": []}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_for("a second agent-stale", || rx.requests().len() >= 2);
+    let second = rx.requests()[1].json();
+    assert_eq!(second["host"], "app1");
+    assert!(second["last_report"].as_i64() > Some(at), "{second}");
+    assert_signed(&rx, &secret);
+    assert_eq!(statuses(&s, &id), ["delivered", "delivered"]);
 }
