@@ -34,7 +34,7 @@
 //! ## Alerts
 //! Agent reports that change a host's drift fire webhook events (`drift`, and
 //! `undeclared-listener` for each new undeclared listener), and an agent silent for 5 min
-//! fires `agent-stale`; all delivered signed, with retries, in the background
+//! fires `agent-stale`, a lease ending within the hour `lease-expiring`; all delivered signed, with retries, in the background
 //! ([`webhooks`]).
 //!
 //! ## Logs
@@ -187,7 +187,7 @@ pub async fn serve(
     if let Some(retention) = config.history_retention {
         tokio::spawn(api::history::compact_periodically(state.clone(), retention));
     }
-    tokio::spawn(webhooks::watch_stale_agents(state.clone()));
+    tokio::spawn(webhooks::watch_periodic_events(state.clone()));
     serve_on(listener, state, shutdown_signal()).await
 }
 

@@ -43,8 +43,10 @@ pub struct WebhookSettings {
     /// A host whose agent has not reported for this long fires `agent-stale` (default
     /// 300 s, as the `portolan_agent_stale` metric).
     pub stale_after: Duration,
-    /// How often agents' last reports are checked (default 30 s).
+    /// How often agents' last reports and leases are checked (default 30 s).
     pub stale_check: Duration,
+    /// A lease ending within this fires `lease-expiring` (default 1 h).
+    pub lease_warning: Duration,
 }
 
 impl Default for WebhookSettings {
@@ -56,6 +58,7 @@ impl Default for WebhookSettings {
             max_backoff: Duration::from_secs(300),
             stale_after: Duration::from_secs(300),
             stale_check: Duration::from_secs(30),
+            lease_warning: Duration::from_secs(3600),
         }
     }
 }
@@ -316,44 +319,82 @@ pub(crate) fn drift_changed(
     );
 }
 
-/// Fires `agent-stale` once for each host whose last report is older than
-/// [`WebhookSettings::stale_after`], checking every [`WebhookSettings::stale_check`]; a
-/// host that reports again may fire again later. Does nothing while no webhook wants the
-/// event. (Which hosts were announced is kept in memory: a restarted server announces a
-/// still-silent host once more.)
-pub async fn watch_stale_agents(state: AppState) {
+/// Whether any webhook wants `event` (a store error says no, and is logged).
+async fn wanted(state: &AppState, event: WebhookEvent) -> bool {
+    match state.store.webhook_targets(event).await {
+        Ok(t) => !t.is_empty(),
+        Err(e) => {
+            tracing::warn!("cannot read webhooks: {e}");
+            false
+        }
+    }
+}
+
+/// The periodic events, checked every [`WebhookSettings::stale_check`]: `agent-stale`
+/// once for each host whose last report is older than [`WebhookSettings::stale_after`]
+/// (a host that reports again may fire again later), and `lease-expiring` once for each
+/// lease ending within [`WebhookSettings::lease_warning`] (a renewed lease may fire again).
+/// Each check is skipped while no webhook wants its event. What was announced is kept in
+/// memory: a restarted server announces a still-silent host or an expiring lease once more.
+pub async fn watch_periodic_events(state: AppState) {
     let stale_after = i64::try_from(state.webhooks.stale_after.as_secs()).unwrap_or(i64::MAX);
+    let warning = i64::try_from(state.webhooks.lease_warning.as_secs()).unwrap_or(i64::MAX);
     // host → the report time it was announced stale at
-    let mut announced: BTreeMap<String, i64> = BTreeMap::new();
+    let mut silent: BTreeMap<String, i64> = BTreeMap::new();
+    // service → the lease end announced
+    let mut expiring: BTreeMap<String, i64> = BTreeMap::new();
     loop {
         tokio::time::sleep(state.webhooks.stale_check).await;
-        match state.store.webhook_targets(WebhookEvent::AgentStale).await {
-            Ok(t) if t.is_empty() => continue,
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!("cannot read webhooks: {e}");
-                continue;
+        if wanted(&state, WebhookEvent::AgentStale).await {
+            match state.store.observations().await {
+                Ok(observations) => {
+                    let now = state.now();
+                    silent.retain(|host, at| {
+                        observations.iter().any(|o| &o.host == host && o.at == *at)
+                    });
+                    for o in observations {
+                        let quiet = now.saturating_sub(o.at);
+                        if quiet > stale_after && silent.get(&o.host) != Some(&o.at) {
+                            fire(
+                                &state,
+                                WebhookEvent::AgentStale,
+                                json!({"event": "agent-stale", "at": now, "host": o.host,
+                                       "last_report": o.at, "silent_for": quiet}),
+                            );
+                            silent.insert(o.host, o.at);
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!("cannot read agents' reports: {e}"),
             }
         }
-        let observations = match state.store.observations().await {
-            Ok(o) => o,
-            Err(e) => {
-                tracing::warn!("cannot read agents' reports: {e}");
-                continue;
-            }
-        };
-        let now = state.now();
-        announced.retain(|host, at| observations.iter().any(|o| &o.host == host && o.at == *at));
-        for o in observations {
-            let silent = now.saturating_sub(o.at);
-            if silent > stale_after && announced.get(&o.host) != Some(&o.at) {
-                fire(
-                    &state,
-                    WebhookEvent::AgentStale,
-                    json!({"event": "agent-stale", "at": now, "host": o.host,
-                           "last_report": o.at, "silent_for": silent}),
-                );
-                announced.insert(o.host, o.at);
+        if wanted(&state, WebhookEvent::LeaseExpiring).await {
+            let now = state.now();
+            match state.store.leases(now).await {
+                Ok(leases) => {
+                    expiring.retain(|service, until| {
+                        leases
+                            .iter()
+                            .any(|l| &l.service == service && l.until == *until)
+                    });
+                    for l in leases {
+                        let left = l.until.saturating_sub(now);
+                        if !l.expired
+                            && left <= warning
+                            && expiring.get(&l.service) != Some(&l.until)
+                        {
+                            expiring.insert(l.service.clone(), l.until);
+                            fire(
+                                &state,
+                                WebhookEvent::LeaseExpiring,
+                                json!({"event": "lease-expiring", "at": now,
+                                       "service": l.service, "project": l.project,
+                                       "ports": l.ports, "until": l.until, "left": left}),
+                            );
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!("cannot read leases: {e}"),
             }
         }
     }

@@ -168,7 +168,9 @@ impl TestServer {
         let state = AppState::with_limits(store.clone(), limits)
             .with_auth_throttle(AuthThrottle::off())
             .with_webhooks(webhooks);
-        rt.spawn(portolan_server::webhooks::watch_stale_agents(state.clone()));
+        rt.spawn(portolan_server::webhooks::watch_periodic_events(
+            state.clone(),
+        ));
         rt.spawn(portolan_server::serve_on(listener, state, async move {
             let _ = rx.await;
         }));

@@ -5,7 +5,7 @@
 //! receiver answering 500 twice gets the event on the third attempt; a receiver that never
 //! answers times out on every attempt and ends `failed` in the delivery log while the
 //! others are delivered; an agent that stops reporting fires `agent-stale` once per
-//! silence; the admin routes refuse other roles and bad input, and never show
+//! silence, a lease close to its end `lease-expiring` once; the admin routes refuse other roles and bad input, and never show
 //! a secret after creation.
 
 use std::fmt::Write as _;
@@ -25,6 +25,7 @@ engine_tests!(run;
     webhooks_deliver_signed_events_retry_and_time_out,
     webhook_admin_routes_refuse_other_roles_and_bad_input,
     agent_stale_fires_once_per_silence,
+    lease_expiring_fires_once_per_lease_end,
 );
 
 /// HMAC-SHA256 (RFC 2104) from SHA-256 alone.
@@ -577,4 +578,39 @@ fn agent_stale_fires_once_per_silence(url: &str) {
     assert!(second["last_report"].as_i64() > Some(at), "{second}");
     assert_signed(&rx, &secret);
     assert_eq!(statuses(&s, &id), ["delivered", "delivered"]);
+}
+
+fn lease_expiring_fires_once_per_lease_end(url: &str) {
+    let settings = WebhookSettings {
+        stale_check: Duration::from_millis(100),
+        lease_warning: Duration::from_secs(7200),
+        ..WebhookSettings::default()
+    };
+    let s = TestServer::start_with(url, unlimited(), settings);
+    s.import(SPEC);
+    let rx = Receiver::start(Behaviour::Ok);
+    let (_, secret) = create(&s, &rx.url, &["lease-expiring"], None);
+    // ends in an hour: within the warning; the other one in a day: not
+    for (name, lease) in [("soon", 3600), ("later", 86_400)] {
+        let r = s.post(
+            "/api/v1/allocate",
+            &json!({"project": "dash", "name": name, "host": "app1", "lease": lease}),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    wait_for("lease-expiring", || !rx.requests().is_empty());
+    std::thread::sleep(Duration::from_secs(1));
+    let got = rx.requests();
+    assert_eq!(got.len(), 1, "one event, once: {got:?}");
+    let event = got[0].json();
+    assert_eq!(event["event"], "lease-expiring", "{event}");
+    assert_eq!(event["service"], "soon", "{event}");
+    assert!(
+        event["left"]
+            .as_i64()
+            .is_some_and(|l| (3000..=3600).contains(&l)),
+        "{event}"
+    );
+    assert_eq!(event["ports"].as_array().map(Vec::len), Some(1), "{event}");
+    assert_signed(&rx, &secret);
 }
