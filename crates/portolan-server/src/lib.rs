@@ -9,7 +9,8 @@
 //! - `GET /healthz`, `GET /api/v1/openapi.json`: public.
 //! - every other `/api/v1` route and `GET /metrics`: a bearer token (`portolan token
 //!   create`), reads with any role, writes (`allocate`, `release`, `reserve`, `gc`,
-//!   `observations`) with `write`, spec import and tokens with `admin` (see [`auth`]).
+//!   `observations`, `reports`) with `write`; spec import, tokens and webhooks with `admin`
+//!   (see [`auth`]).
 //!
 //! ## Limits
 //! Request bodies above [`Limits::max_body`] (1 MiB) are refused with 413, bodies in
@@ -30,6 +31,12 @@
 //! The read lists and the spec are cached per store generation ([`reads`]): what a read
 //! costs does not grow with the registry.
 //!
+//! ## Alerts
+//! Agent reports that change a host's drift fire webhook events (`drift`, and
+//! `undeclared-listener` for each new undeclared listener), and an agent silent for 5 min
+//! fires `agent-stale`, a lease ending within the hour `lease-expiring`; all delivered signed, with retries, in the background
+//! ([`webhooks`]).
+//!
 //! ## Logs
 //! One `tracing` event per request: method, route template, status, milliseconds and the
 //! token's public id. Never headers, bodies or query strings, so never a token.
@@ -47,6 +54,7 @@ pub mod metrics;
 pub mod reads;
 pub mod state;
 pub mod web;
+pub mod webhooks;
 
 pub use clock::Clock;
 pub use state::{AppState, Limits};
@@ -183,6 +191,7 @@ pub async fn serve(
     if let Some(retention) = config.history_retention {
         tokio::spawn(api::history::compact_periodically(state.clone(), retention));
     }
+    tokio::spawn(webhooks::watch_periodic_events(state.clone()));
     serve_on(listener, state, shutdown_signal()).await
 }
 

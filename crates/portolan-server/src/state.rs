@@ -1,5 +1,6 @@
 //! What every handler shares: the store, the clock (read once at start, see
-//! [`Clock`]), the per-token rate limiter, the token check cache and the request metrics.
+//! [`Clock`]), the per-token rate limiter, the token check cache, the request metrics and
+//! the webhook delivery settings.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use crate::clock::Clock;
 use crate::listen::ConnLimits;
 use crate::metrics::Metrics;
 use crate::reads::Reads;
+use crate::webhooks::WebhookSettings;
 
 /// Limits applied to API requests.
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +57,8 @@ pub struct AppState {
     pub conn: ConnLimits,
     /// Refused tokens per client address.
     pub auth_throttle: Arc<AuthThrottle>,
+    /// How webhook deliveries are attempted.
+    pub webhooks: WebhookSettings,
 }
 
 impl AppState {
@@ -76,6 +80,7 @@ impl AppState {
             reads: Arc::default(),
             conn: ConnLimits::default(),
             auth_throttle: Arc::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 
@@ -97,6 +102,13 @@ impl AppState {
     #[must_use]
     pub fn with_cookie_policy(mut self, policy: crate::web::CookiePolicy) -> Self {
         self.sessions = Arc::new(crate::web::Sessions::with_policy(policy));
+        self
+    }
+
+    /// This state delivering webhooks with `settings`.
+    #[must_use]
+    pub fn with_webhooks(mut self, settings: WebhookSettings) -> Self {
+        self.webhooks = settings;
         self
     }
 

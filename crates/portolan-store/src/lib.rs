@@ -80,6 +80,7 @@ mod spec;
 mod store;
 mod tokens;
 pub mod types;
+pub mod webhooks;
 mod writer;
 
 pub use error::{StoreError, TokenRejection};
@@ -89,6 +90,10 @@ pub use history::{
 };
 pub use store::SqlStore;
 pub use types::*;
+pub use webhooks::{
+    CreatedWebhook, DeliveryRecord, DeliveryStatus, DeliveryUpdate, NewWebhook, WebhookEvent,
+    WebhookInfo, WebhookTarget,
+};
 
 /// The database `portolan serve` uses when given none: `portolan.db` in the current
 /// directory.
@@ -213,6 +218,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Every stored finding, by source then insertion order.
     async fn findings(&self) -> Result<Vec<FindingRecord>, StoreError>;
 
+    /// The findings of one source (`lint`, `drift:HOST`), in insertion order.
+    async fn findings_of(&self, source: &str) -> Result<Vec<FindingRecord>, StoreError>;
+
     /// At most `limit` findings in that order, after the page `cursor` ended (none: from
     /// the first), optionally only those of one `severity`.
     async fn findings_page(
@@ -242,6 +250,41 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Every token (never the secrets), by creation time.
     async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError>;
+
+    /// Creates a webhook; its secret is in this answer only.
+    async fn create_webhook(
+        &self,
+        new: &NewWebhook,
+        now: i64,
+    ) -> Result<CreatedWebhook, StoreError>;
+
+    /// Every webhook (never the secrets), by creation time.
+    async fn webhooks(&self) -> Result<Vec<WebhookInfo>, StoreError>;
+
+    /// Deletes a webhook and its delivery log.
+    async fn delete_webhook(&self, id: &str) -> Result<(), StoreError>;
+
+    /// The webhooks subscribed to `event`, with their secrets (for the delivery worker).
+    async fn webhook_targets(&self, event: WebhookEvent) -> Result<Vec<WebhookTarget>, StoreError>;
+
+    /// Logs a pending delivery of `body` to webhook `webhook`; its id.
+    async fn enqueue_delivery(
+        &self,
+        webhook: &str,
+        event: WebhookEvent,
+        body: &serde_json::Value,
+        now: i64,
+    ) -> Result<i64, StoreError>;
+
+    /// Records the outcome of an attempt of delivery `id`.
+    async fn update_delivery(&self, id: i64, update: &DeliveryUpdate) -> Result<(), StoreError>;
+
+    /// A webhook's deliveries, newest first, at most `limit`.
+    async fn deliveries(
+        &self,
+        webhook: &str,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRecord>, StoreError>;
 }
 
 /// The file a `sqlite:` URL names, as SQLite will open it (`None` for `:memory:`, a

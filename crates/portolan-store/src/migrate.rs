@@ -33,6 +33,11 @@ const SQLITE: Embedded = &[
         "history",
         include_str!("../migrations/sqlite/0003_history.sql"),
     ),
+    (
+        4,
+        "webhooks",
+        include_str!("../migrations/sqlite/0004_webhooks.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -50,6 +55,11 @@ const POSTGRES: Embedded = &[
         3,
         "history",
         include_str!("../migrations/postgres/0003_history.sql"),
+    ),
+    (
+        4,
+        "webhooks",
+        include_str!("../migrations/postgres/0004_webhooks.sql"),
     ),
 ];
 

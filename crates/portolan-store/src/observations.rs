@@ -227,6 +227,19 @@ pub(crate) async fn findings(db: &Db) -> Result<Vec<FindingRecord>, StoreError> 
     Ok(rows.into_iter().map(FindingRecord::from).collect())
 }
 
+/// The findings of one source, in insertion order.
+pub(crate) async fn findings_of(db: &Db, source: &str) -> Result<Vec<FindingRecord>, StoreError> {
+    let rows: Vec<FindingRow> = sqlx::query_as(
+        "SELECT id, source, rule, severity, message, doc, at FROM findings WHERE source = $1 \
+         ORDER BY id",
+    )
+    .bind(source)
+    .fetch_all(&db.pool)
+    .await
+    .map_err(during("reading findings"))?;
+    Ok(rows.into_iter().map(FindingRecord::from).collect())
+}
+
 /// Up to `limit` findings (of one severity, if given) after the cursor's, by source then
 /// insertion order. The cursor holds the last finding's source and id.
 pub(crate) async fn findings_page(

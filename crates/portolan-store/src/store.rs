@@ -1,7 +1,7 @@
 //! [`SqlStore`], the one implementation of [`Store`]: each method hands over to the module
 //! that owns its concern ([`spec`](crate::spec), [`writer`](crate::writer),
 //! [`ledger`](crate::ledger), [`tokens`](crate::tokens),
-//! [`observations`](crate::observations)), on either engine.
+//! [`observations`](crate::observations), [`webhooks`](crate::webhooks)), on either engine.
 
 use async_trait::async_trait;
 
@@ -14,8 +14,14 @@ use crate::types::{
     Lease, LogEntry, LogRecord, NewToken, Observation, Page, ProjectInfo, PushRequest, Pushed,
     Reservation, ReserveRequest, Role, ServiceInfo, StoredFinding, TokenInfo, VersionedSpec,
 };
+use crate::webhooks::{
+    CreatedWebhook, DeliveryRecord, DeliveryUpdate, NewWebhook, WebhookEvent, WebhookInfo,
+    WebhookTarget,
+};
 use crate::writer::Allocator;
-use crate::{OpenOptions, Store, StoreError, history, ledger, observations, spec, tokens};
+use crate::{
+    OpenOptions, Store, StoreError, history, ledger, observations, spec, tokens, webhooks,
+};
 
 /// The registry on SQLite or PostgreSQL (see the crate docs).
 #[derive(Debug)]
@@ -189,6 +195,10 @@ impl Store for SqlStore {
         observations::findings(&self.db).await
     }
 
+    async fn findings_of(&self, source: &str) -> Result<Vec<FindingRecord>, StoreError> {
+        observations::findings_of(&self.db, source).await
+    }
+
     async fn findings_page(
         &self,
         severity: Option<&str>,
@@ -222,5 +232,47 @@ impl Store for SqlStore {
 
     async fn tokens(&self) -> Result<Vec<TokenInfo>, StoreError> {
         tokens::list(&self.db).await
+    }
+
+    async fn create_webhook(
+        &self,
+        new: &NewWebhook,
+        now: i64,
+    ) -> Result<CreatedWebhook, StoreError> {
+        webhooks::create(&self.db, new, now).await
+    }
+
+    async fn webhooks(&self) -> Result<Vec<WebhookInfo>, StoreError> {
+        webhooks::list(&self.db).await
+    }
+
+    async fn delete_webhook(&self, id: &str) -> Result<(), StoreError> {
+        webhooks::delete(&self.db, id).await
+    }
+
+    async fn webhook_targets(&self, event: WebhookEvent) -> Result<Vec<WebhookTarget>, StoreError> {
+        webhooks::targets(&self.db, event).await
+    }
+
+    async fn enqueue_delivery(
+        &self,
+        webhook: &str,
+        event: WebhookEvent,
+        body: &serde_json::Value,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        webhooks::enqueue(&self.db, webhook, event, body, now).await
+    }
+
+    async fn update_delivery(&self, id: i64, update: &DeliveryUpdate) -> Result<(), StoreError> {
+        webhooks::update(&self.db, id, update).await
+    }
+
+    async fn deliveries(
+        &self,
+        webhook: &str,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        webhooks::deliveries(&self.db, webhook, limit).await
     }
 }

@@ -12,7 +12,7 @@ use crate::types::{NewToken, Role, TokenInfo};
 
 const PREFIX: &str = "ptk_";
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes.iter().fold(String::new(), |mut s, b| {
         let _ = write!(s, "{b:02x}");
@@ -20,7 +20,7 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-fn random<const N: usize>() -> Result<[u8; N], StoreError> {
+pub(crate) fn random<const N: usize>() -> Result<[u8; N], StoreError> {
     let mut buf = [0u8; N];
     getrandom::fill(&mut buf).map_err(StoreError::Random)?;
     Ok(buf)

@@ -11,6 +11,7 @@
 //! number; nothing is changed and the agent sends a full report next. A report dated more
 //! than [`MAX_CLOCK_SKEW`](portolan_store::history::MAX_CLOCK_SKEW) seconds ahead of the
 //! server is refused with 422 (`at`); one for a host the registry does not declare, 404.
+//! A report that changes the host's drift fires webhook events ([`crate::webhooks`]).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -224,7 +225,15 @@ pub async fn report(
         &portolan_observe::drift::drift(&model, host, &listeners),
     );
     let source = format!("drift:{}", body.host);
+    let before = crate::webhooks::drift_before(&state, &source).await?;
     state.store.put_findings(&source, &drift, now).await?;
+    let drift: Vec<FindingRecord> = drift
+        .into_iter()
+        .map(|f| FindingRecord::new(&source, now, f))
+        .collect();
+    if let Some(before) = before {
+        crate::webhooks::drift_changed(&state, &body.host, now, &before, &drift);
+    }
     Ok(Json(ReportReceipt {
         host: outcome.host,
         seq: outcome.seq,
@@ -233,10 +242,7 @@ pub async fn report(
         closed: outcome.closed,
         changed: outcome.changed,
         listeners: outcome.listeners.len(),
-        drift: drift
-            .into_iter()
-            .map(|f| FindingRecord::new(&source, now, f))
-            .collect(),
+        drift,
     }))
 }
 

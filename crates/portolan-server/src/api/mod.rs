@@ -6,7 +6,7 @@
 //! Records are served as the store returns them ([`portolan_store::types`], whose
 //! `utoipa` schemas carry the names this document uses: `Project`, `Host`, `Service`,
 //! `Binding`, `Reservation`, `Lease`, `LogEntry`, `ObservationRecord`, `Finding`,
-//! `TokenRecord`); the files here hold only the request bodies and the responses the API
+//! `TokenRecord`, `Webhook`, `Delivery`); the files here hold only the request bodies and the responses the API
 //! composes itself.
 
 pub mod allocate;
@@ -22,6 +22,7 @@ pub mod reservations;
 pub mod services;
 pub mod spec;
 pub mod tokens;
+pub mod webhooks;
 
 use std::collections::BTreeMap;
 
@@ -90,7 +91,7 @@ pub(crate) fn page_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u
         (name = "allocation", description = "Allocate, release, reserve, leases, gc"),
         (name = "agents", description = "Observations and findings"),
         (name = "spec", description = "The registry as ports.toml"),
-        (name = "admin", description = "Tokens")
+        (name = "admin", description = "Tokens and webhooks")
     )
 )]
 struct ApiDoc;
@@ -198,6 +199,9 @@ pub fn router() -> (Router<AppState>, Doc) {
         .routes(routes!(spec::export, spec::import))
         .routes(routes!(tokens::create, tokens::list))
         .routes(routes!(tokens::revoke))
+        .routes(routes!(webhooks::create, webhooks::list))
+        .routes(routes!(webhooks::delete))
+        .routes(routes!(webhooks::deliveries))
         .split_for_parts();
     // the document's own modifiers ran before the routes were added
     Security.modify(&mut doc);

@@ -301,15 +301,20 @@ pub async fn push(
         })
         .await?;
     let source = format!("drift:{}", body.host);
+    let before = crate::webhooks::drift_before(&state, &source).await?;
     state.store.put_findings(&source, &drift, now).await?;
+    let drift: Vec<FindingRecord> = drift
+        .into_iter()
+        .map(|f| FindingRecord::new(&source, now, f))
+        .collect();
+    if let Some(before) = before {
+        crate::webhooks::drift_changed(&state, &body.host, now, &before, &drift);
+    }
     Ok(Json(ObservationReceipt {
         host: body.host,
         at: now,
         listeners: listeners.len(),
-        drift: drift
-            .into_iter()
-            .map(|f| FindingRecord::new(&source, now, f))
-            .collect(),
+        drift,
     }))
 }
 

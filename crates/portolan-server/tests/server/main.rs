@@ -3,13 +3,14 @@
 //! temp dir) and `postgres_<case>` (a database of its own on the PostgreSQL 15 server this
 //! binary starts on first use; it fails, never skips, when it cannot — see
 //! `portolan_testkit`): the auth matrix, bad input, 1,000 concurrent allocations, the rate
-//! limit, drift and metrics; plus logs without secrets and schemathesis against the OpenAPI
+//! limit, drift and metrics, webhooks against real local receivers; plus logs without secrets and schemathesis against the OpenAPI
 //! document.
 #![allow(clippy::doc_markdown, clippy::cast_precision_loss)]
 
 mod history;
 mod push;
 mod web;
+mod webhooks;
 
 use std::collections::BTreeSet;
 use std::io::Write as _;
@@ -119,6 +120,19 @@ fn now() -> i64 {
 
 impl TestServer {
     fn start(url: &str, limits: Limits) -> TestServer {
+        Self::start_with(
+            url,
+            limits,
+            portolan_server::webhooks::WebhookSettings::default(),
+        )
+    }
+
+    /// A server delivering webhooks with `webhooks`.
+    fn start_with(
+        url: &str,
+        limits: Limits,
+        webhooks: portolan_server::webhooks::WebhookSettings,
+    ) -> TestServer {
         logs();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -151,8 +165,12 @@ impl TestServer {
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         // the failed-auth throttle has a test of its own: the auth matrix refuses on purpose
-        let state =
-            AppState::with_limits(store.clone(), limits).with_auth_throttle(AuthThrottle::off());
+        let state = AppState::with_limits(store.clone(), limits)
+            .with_auth_throttle(AuthThrottle::off())
+            .with_webhooks(webhooks);
+        rt.spawn(portolan_server::webhooks::watch_periodic_events(
+            state.clone(),
+        ));
         rt.spawn(portolan_server::serve_on(listener, state, async move {
             let _ = rx.await;
         }));
@@ -458,6 +476,28 @@ fn routes() -> Vec<(&'static str, String, Option<String>, u8)> {
             2,
         ),
         ("DELETE", "/api/v1/tokens/0000000000000000".into(), None, 2),
+        ("GET", "/api/v1/webhooks".into(), None, 2),
+        (
+            "POST",
+            "/api/v1/webhooks".into(),
+            Some(
+                json!({"url": "http://127.0.0.1:9/matrix", "events": ["lease-expiring"]})
+                    .to_string(),
+            ),
+            2,
+        ),
+        (
+            "DELETE",
+            "/api/v1/webhooks/0000000000000000".into(),
+            None,
+            2,
+        ),
+        (
+            "GET",
+            "/api/v1/webhooks/0000000000000000/deliveries".into(),
+            None,
+            2,
+        ),
     ]
 }
 
