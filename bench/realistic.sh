@@ -42,7 +42,7 @@ once() { # key binary name spec
   if [ "$name" = alloc ]; then
     # a writing alloc on a private copy (cache fresh: the common case)
     local n=$(( ${#T[$key]} + RANDOM ))
-    (cd "$work/$(basename "$bin")" && /usr/bin/time -f "%e %M" -o "$work/t" "$bin" alloc bench --print --name "svc$n" >/dev/null 2>&1) \
+    (cd "$work/$(basename "$bin")" && /usr/bin/time -f "%e %M" -o "$work/t" "$bin" alloc bench --host h0000 --print --name "svc$n" >/dev/null 2>&1) \
       || { echo "alloc failed with $bin" >&2; exit 1; }
   else
     # shellcheck disable=SC2046
@@ -67,7 +67,7 @@ for b in "${bins[@]}"; do
   mkdir -p "$work/$(basename "$b")"
   cp "$big" "$work/$(basename "$b")/ports.toml"
   printf '\n[projects.bench]\nrange = "62000-64000"\n' >> "$work/$(basename "$b")/ports.toml"
-  (cd "$work/$(basename "$b")" && "$b" alloc bench --name warmup --print >/dev/null 2>&1) || true
+  (cd "$work/$(basename "$b")" && "$b" alloc bench --host h0000 --name warmup --print >/dev/null 2>&1) || true
 done
 goals="json human qq sarif exposure markdown alloc"
 for r in $(seq "$RUNS"); do

@@ -294,11 +294,19 @@ pub fn pick_host(
         many => Err(AllocError::HostRequired {
             count: many.len(),
             environment: environment.map(str::to_string),
-            hosts: many
-                .iter()
-                .map(|h| format!("{} ({})", h.name, env_of(h)))
-                .collect::<Vec<_>>()
-                .join(", "),
+            // a message, not a listing: a fleet of 1,000 hosts names the first few
+            hosts: {
+                const SHOWN: usize = 8;
+                let mut names: Vec<String> = many
+                    .iter()
+                    .take(SHOWN)
+                    .map(|h| format!("{} ({})", h.name, env_of(h)))
+                    .collect();
+                if many.len() > SHOWN {
+                    names.push(format!("{} more", many.len() - SHOWN));
+                }
+                names.join(", ")
+            },
         }),
     }
 }

@@ -503,3 +503,21 @@ fn binding_ports_and_targets_are_set_in_place() {
         "[services.api]   # the API\nproject = \"web\"\nbindings.http = { port = 8010, bind = \"127.0.0.1\", target = 8000 } # keep\n\n[services.web.bindings.main]\nport = 8001 # here\ntarget = 8080\n"
     );
 }
+
+/// A fleet spec made `alloc` without `--host` print all 1,000 host names in one error line;
+/// the message names the first eight and counts the rest.
+#[test]
+fn regression_which_host_names_a_few_hosts_not_the_fleet() {
+    use std::fmt::Write as _;
+    let mut spec = String::from("[projects.p]\nrange = \"9000-9099\"\n");
+    for i in 0..1000 {
+        let _ = writeln!(spec, "[hosts.h{i:04}]");
+    }
+    let model = portolan_model::load_str("ports.toml", &spec).expect("loads");
+    let e = portolan_alloc::policy::pick_host(&model, None, None).expect_err("ambiguous");
+    let msg = e.to_string();
+    assert!(msg.contains("declares 1000 hosts"), "{msg}");
+    assert!(msg.contains("h0007 ("), "{msg}");
+    assert!(!msg.contains("h0008 ("), "{msg}");
+    assert!(msg.ends_with("992 more)"), "{msg}");
+}
