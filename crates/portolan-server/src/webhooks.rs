@@ -268,6 +268,28 @@ pub fn fire(state: &AppState, event: WebhookEvent, payload: Value) {
     });
 }
 
+/// Stores a host's freshly computed drift (replacing its previous findings) and, when
+/// webhooks exist, fires the events for what changed; the stored records, for the answer.
+/// One step for every report path (`/reports`, `/observations`).
+pub(crate) async fn record_drift(
+    state: &AppState,
+    host: &str,
+    drift: Vec<portolan_store::StoredFinding>,
+    now: i64,
+) -> Result<Vec<FindingRecord>, ApiError> {
+    let source = format!("drift:{host}");
+    let before = drift_before(state, &source).await?;
+    state.store.put_findings(&source, &drift, now).await?;
+    let drift: Vec<FindingRecord> = drift
+        .into_iter()
+        .map(|f| FindingRecord::new(&source, now, f))
+        .collect();
+    if let Some(before) = before {
+        drift_changed(state, host, now, &before, &drift);
+    }
+    Ok(drift)
+}
+
 /// A host's drift findings before a report replaces them, when any webhook could want to
 /// know what changed (`None`: no webhook, nothing to compare).
 pub(crate) async fn drift_before(

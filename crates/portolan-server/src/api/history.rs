@@ -224,16 +224,7 @@ pub async fn report(
         &model,
         &portolan_observe::drift::drift(&model, host, &listeners),
     );
-    let source = format!("drift:{}", body.host);
-    let before = crate::webhooks::drift_before(&state, &source).await?;
-    state.store.put_findings(&source, &drift, now).await?;
-    let drift: Vec<FindingRecord> = drift
-        .into_iter()
-        .map(|f| FindingRecord::new(&source, now, f))
-        .collect();
-    if let Some(before) = before {
-        crate::webhooks::drift_changed(&state, &body.host, now, &before, &drift);
-    }
+    let drift = crate::webhooks::record_drift(&state, &body.host, drift, now).await?;
     Ok(Json(ReportReceipt {
         host: outcome.host,
         seq: outcome.seq,

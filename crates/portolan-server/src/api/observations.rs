@@ -300,16 +300,7 @@ pub async fn push(
             listeners: listeners_json,
         })
         .await?;
-    let source = format!("drift:{}", body.host);
-    let before = crate::webhooks::drift_before(&state, &source).await?;
-    state.store.put_findings(&source, &drift, now).await?;
-    let drift: Vec<FindingRecord> = drift
-        .into_iter()
-        .map(|f| FindingRecord::new(&source, now, f))
-        .collect();
-    if let Some(before) = before {
-        crate::webhooks::drift_changed(&state, &body.host, now, &before, &drift);
-    }
+    let drift = crate::webhooks::record_drift(&state, &body.host, drift, now).await?;
     Ok(Json(ObservationReceipt {
         host: body.host,
         at: now,
