@@ -13,6 +13,8 @@
 //! - from a client address that presented too many refused tokens lately (API or dashboard
 //!   login: [`AuthThrottle`], by default a burst of 20 then one every 3 s) → 429 with
 //!   `Retry-After`, before the token is even looked up — guessing tokens does not scale.
+//!   The address is the socket peer, or behind a trusted reverse proxy the client the
+//!   proxy forwarded for ([`crate::proxy`]): each client behind it has its own bucket.
 //!   A token this server has checked successfully in the last seconds still passes.
 //!
 //! The token itself is never logged: requests are logged with the token's public id.
@@ -27,11 +29,11 @@
 //! the database file — takes effect here within [`TOKEN_CACHE_TTL`].
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use portolan_store::{Role, StoreError, TokenInfo};
@@ -113,7 +115,7 @@ impl<const LEVEL: u8> FromRequestParts<AppState> for Auth<LEVEL> {
         }
         let token = bearer(parts)?;
         let now = state.now();
-        let peer = peer_of(parts);
+        let peer = client_addr(parts);
         let info = if let Some(info) = state.tokens.get(token, now) {
             Ok(info)
         } else {
@@ -159,24 +161,11 @@ impl<const LEVEL: u8> FromRequestParts<AppState> for Auth<LEVEL> {
     }
 }
 
-/// The client's address, when the connection recorded it (see [`crate::listen`]).
-pub fn peer_of(parts: &Parts) -> Option<IpAddr> {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-}
-
-/// Extractor: the client's address, if known (never rejects).
-#[derive(Debug, Clone, Copy)]
-pub struct Peer(pub Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for Peer {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Peer(peer_of(parts)))
-    }
+/// The client's address, when the connection recorded it (see [`crate::listen`]): the
+/// socket peer, or behind a trusted reverse proxy the client it forwarded for
+/// ([`crate::proxy`]).
+pub fn client_addr(parts: &Parts) -> Option<IpAddr> {
+    crate::proxy::client_of(parts).addr
 }
 
 /// Refused tokens per client address: a token bucket of failures per address (see the

@@ -37,9 +37,14 @@
 //! fires `agent-stale`, a lease ending within the hour `lease-expiring`; all delivered signed, with retries, in the background
 //! ([`webhooks`]).
 //!
+//! ## Behind a reverse proxy
+//! With trusted proxy ranges ([`proxy`]), a request from inside one is attributed to the
+//! client its `Forwarded`/`X-Forwarded-For` names (the rightmost hop outside the ranges);
+//! from anywhere else, those headers are ignored.
+//!
 //! ## Logs
-//! One `tracing` event per request: method, route template, status, milliseconds and the
-//! token's public id. Never headers, bodies or query strings, so never a token.
+//! One `tracing` event per request: method, route template, status, milliseconds, the
+//! client's address ([`proxy`]) and the token's public id. Never headers, bodies or query strings, so never a token.
 #![deny(missing_docs)]
 // product names (OpenAPI, SQLite, PostgreSQL) read better unquoted in prose
 #![allow(clippy::doc_markdown)]
@@ -51,6 +56,7 @@ pub mod error;
 pub mod extract;
 pub mod listen;
 pub mod metrics;
+pub mod proxy;
 pub mod reads;
 pub mod state;
 pub mod web;
@@ -83,6 +89,8 @@ pub struct ServeConfig {
     pub history_retention: Option<u64>,
     /// When the dashboard's cookies get `Secure`.
     pub cookies: web::CookiePolicy,
+    /// Reverse proxies whose forwarding headers name the client ([`proxy`]).
+    pub trusted_proxies: proxy::TrustedProxies,
 }
 
 /// The OpenAPI document of the API.
@@ -116,6 +124,11 @@ pub fn router(state: AppState) -> axum::Router {
         // the dashboard's pages; anything no route matches falls to the API's JSON 404
         .merge(web::router())
         .merge(api)
+        // who the client is (behind trusted proxies), before auth and the request log
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            proxy::identify,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
@@ -180,7 +193,8 @@ pub async fn serve(
     let store = portolan_store::open(&config.db).await?;
     let state = AppState::with_limits(std::sync::Arc::from(store), config.limits)
         .with_clock(clock)
-        .with_cookie_policy(config.cookies.clone());
+        .with_cookie_policy(config.cookies.clone())
+        .with_trusted_proxies(config.trusted_proxies.clone());
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| ServeError::Bind(config.listen, e))?;

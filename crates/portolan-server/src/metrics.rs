@@ -109,11 +109,18 @@ impl TokenSlot {
 }
 
 /// Middleware: times the request, records it by route template and status, and logs one
-/// line (method, route, status, milliseconds, token id — never headers or the query).
+/// line (method, route, status, milliseconds, the client's address — behind a trusted
+/// proxy, the client it forwarded for, see [`crate::proxy`] — and token id; never headers
+/// or the query).
 pub async fn track(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = method_label(req.method());
     let route = route_label(&req);
+    let client = req
+        .extensions()
+        .get::<crate::proxy::ClientInfo>()
+        .and_then(|c| c.addr)
+        .map_or_else(|| "-".to_string(), |a| a.to_string());
     let slot = TokenSlot::default();
     req.extensions_mut().insert(slot.clone());
     let res = next.run(req).await;
@@ -131,9 +138,9 @@ pub async fn track(State(state): State<AppState>, mut req: Request, next: Next) 
     let ms = elapsed.as_secs_f64() * 1000.0;
     let token = slot.0.get().map_or("-", String::as_str);
     if res.status().is_server_error() {
-        tracing::warn!(%method, %route, status, ms, token, "request");
+        tracing::warn!(%method, %route, status, ms, %client, token, "request");
     } else {
-        tracing::info!(%method, %route, status, ms, token, "request");
+        tracing::info!(%method, %route, status, ms, %client, token, "request");
     }
     res
 }

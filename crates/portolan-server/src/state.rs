@@ -1,6 +1,6 @@
 //! What every handler shares: the store, the clock (read once at start, see
-//! [`Clock`]), the per-token rate limiter, the token check cache, the request metrics and
-//! the webhook delivery settings.
+//! [`Clock`]), the per-token rate limiter, the token check cache, the request metrics, the
+//! webhook delivery settings and the trusted reverse proxies.
 
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use crate::auth::{AuthThrottle, RateLimiter, TOKEN_CACHE_TTL, TokenCache};
 use crate::clock::Clock;
 use crate::listen::ConnLimits;
 use crate::metrics::Metrics;
+use crate::proxy::TrustedProxies;
 use crate::reads::Reads;
 use crate::webhooks::WebhookSettings;
 
@@ -59,6 +60,8 @@ pub struct AppState {
     pub auth_throttle: Arc<AuthThrottle>,
     /// How webhook deliveries are attempted.
     pub webhooks: WebhookSettings,
+    /// Reverse proxies whose forwarding headers name the client.
+    pub proxies: TrustedProxies,
 }
 
 impl AppState {
@@ -81,6 +84,7 @@ impl AppState {
             conn: ConnLimits::default(),
             auth_throttle: Arc::default(),
             webhooks: WebhookSettings::default(),
+            proxies: TrustedProxies::default(),
         }
     }
 
@@ -102,6 +106,13 @@ impl AppState {
     #[must_use]
     pub fn with_cookie_policy(mut self, policy: crate::web::CookiePolicy) -> Self {
         self.sessions = Arc::new(crate::web::Sessions::with_policy(policy));
+        self
+    }
+
+    /// This state believing the forwarding headers of peers inside `proxies`.
+    #[must_use]
+    pub fn with_trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.proxies = proxies;
         self
     }
 

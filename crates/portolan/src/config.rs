@@ -1,7 +1,8 @@
 //! The user's config file: `$PORTOLAN_CONFIG`, else `$XDG_CONFIG_HOME/portolan/config.toml`,
 //! else `~/.config/portolan/config.toml`. It names the registry (`server`), where its token
 //! is kept (`token_file`: the secret stays out of the config and out of `ps`), the registry
-//! database of `serve`/`token` (`db`) and which host of the spec this machine is (`host`).
+//! database of `serve`/`token` (`db`), which host of the spec this machine is (`host`) and
+//! the reverse proxies `serve` trusts (`trusted_proxies = ["10.0.0.0/8"]`).
 //! Every command reads it; a flag, then its environment variable, win over it. A missing
 //! file is an empty config; a malformed one is an error naming `file:line:col` (exit 2).
 
@@ -24,6 +25,9 @@ pub struct Config {
     pub db: Option<String>,
     /// The spec host this machine is (`check`, `agent`, `ls`, `who`), below `--host`.
     pub host: Option<String>,
+    /// Reverse proxies (addresses or CIDR networks) whose forwarding headers `serve`
+    /// believes, below `--trusted-proxy`.
+    pub trusted_proxies: Option<Vec<String>>,
     /// Where the config was read from (`None`: no file).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -77,7 +81,7 @@ impl Config {
                 format!(":{line}:{column}")
             });
             CliError::Usage(format!(
-                "{}{at}: {} (keys: server, token_file, db, host)",
+                "{}{at}: {} (keys: server, token_file, db, host, trusted_proxies)",
                 path.display(),
                 e.message().trim()
             ))

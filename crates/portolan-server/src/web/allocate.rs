@@ -1,5 +1,6 @@
 //! The allocation form: `GET /allocate` (a project to choose) and the form on each project
-//! page both post to `POST /allocate`, which builds the API's
+//! page (prefilled with the port and block of the free heatmap cell clicked, `?port=`)
+//! both post to `POST /allocate`, which builds the API's
 //! [`AllocRequest`] and calls
 //! [`Store::allocate`](portolan_store::Store::allocate) — the CLI's policy, atomically.
 //!
@@ -34,6 +35,9 @@ pub struct AllocForm {
     pub block: String,
     /// Service name.
     pub name: String,
+    /// The port wished for (empty: the first free one): the free run nearest to it is
+    /// taken. A free heatmap cell fills it in.
+    pub port: String,
     /// Host (empty: none).
     pub host: String,
     /// `tcp` (default) or `udp`.
@@ -72,7 +76,17 @@ fn request(form: &AllocForm, who: &str, now: i64) -> Result<AllocRequest, String
         ),
         None => None,
     };
+    let near = match opt(&form.port) {
+        Some(p) => Some(
+            p.parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| format!("invalid port `{p}`: a port from 1 to 65535"))?,
+        ),
+        None => None,
+    };
     let mut req = AllocRequest::new(form.project.trim(), form.name.trim(), who, now);
+    req.near = near;
     req.block = opt(&form.block);
     req.host = opt(&form.host);
     req.transport = transport;
@@ -236,8 +250,25 @@ mod tests {
         assert!(request(&bad, "me", 10).is_err());
         let bad = AllocForm {
             lease: "soon".into(),
-            ..form
+            ..form.clone()
         };
         assert!(request(&bad, "me", 10).is_err());
+        // a free heatmap cell's port is the wish
+        let wish = AllocForm {
+            port: " 20015 ".into(),
+            ..form.clone()
+        };
+        assert_eq!(request(&wish, "me", 10).expect("valid").near, Some(20015));
+        assert_eq!(req.near, None);
+        for port in ["0", "65536", "http"] {
+            let bad = AllocForm {
+                port: port.into(),
+                ..form.clone()
+            };
+            assert!(
+                request(&bad, "me", 10).is_err_and(|e| e.contains("invalid port")),
+                "{port}"
+            );
+        }
     }
 }

@@ -46,8 +46,9 @@ pub const STATES: [&str; 6] = [
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Link {
     /// `service` (its row in the project's services table), `host` (the host page of a
-    /// binding of another project, or of a live listener) or `allocate` (the allocation
-    /// form, for a free port; shown to writers only).
+    /// binding of another project, or of a live listener) or `allocate` (the project page
+    /// again with `?port=PORT`, which prefills the allocation form with the port and its
+    /// block, for a free port; shown to writers only).
     pub kind: &'static str,
     /// The service or host name (empty for `allocate`).
     pub target: String,

@@ -10,7 +10,6 @@
 //! `/login` and anything else is refused with 403. The token behind a session is re-checked
 //! on every request, so revoking or expiring it ends the session.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::extract::{FromRequestParts, State};
@@ -28,7 +27,7 @@ use super::session::{
     LOGIN_COOKIE, SESSION_COOKIE, SESSION_TTL, Session, cookie, random_hex, same_secret,
 };
 use crate::AppState;
-use crate::auth::Peer;
+use crate::proxy::{Client, ClientInfo};
 
 /// How long a refused login waits before answering.
 const REFUSAL_DELAY: Duration = Duration::from_millis(300);
@@ -108,7 +107,7 @@ impl FromRequestParts<AppState> for Viewer {
 /// `GET /login`.
 pub async fn login_page(
     State(state): State<AppState>,
-    Peer(peer): Peer,
+    Client(client): Client,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
     if let Some(id) = cookie(&headers, SESSION_COOKIE)
@@ -116,12 +115,12 @@ pub async fn login_page(
     {
         return Ok(Redirect::to("/").into_response());
     }
-    login_form(&state, (peer, &headers), StatusCode::OK, None)
+    login_form(&state, &client, StatusCode::OK, None)
 }
 
 fn login_form(
     state: &AppState,
-    (peer, headers): (Option<IpAddr>, &HeaderMap),
+    client: &ClientInfo,
     status: StatusCode,
     error: Option<&str>,
 ) -> Result<Response, WebError> {
@@ -129,10 +128,7 @@ fn login_form(
     let body: Html<String> = page("login.html", &context! { csrf => &nonce, error => error })?;
     Ok((
         status,
-        AppendHeaders([(
-            SET_COOKIE,
-            state.sessions.login_cookie(&nonce, peer, headers),
-        )]),
+        AppendHeaders([(SET_COOKIE, state.sessions.login_cookie(&nonce, client))]),
         body,
     )
         .into_response())
@@ -149,7 +145,7 @@ pub struct LoginForm {
 /// `POST /login`.
 pub async fn login(
     State(state): State<AppState>,
-    Peer(peer): Peer,
+    Client(client): Client,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, WebError> {
@@ -158,16 +154,16 @@ pub async fn login(
     if !same_secret(&form.csrf, expected) {
         return login_form(
             &state,
-            (peer, &headers),
+            &client,
             StatusCode::FORBIDDEN,
             Some("The login form expired or was not sent by this page: try again."),
         );
     }
     let now = state.now();
-    if state.auth_throttle.check(peer).is_err() {
+    if state.auth_throttle.check(client.addr).is_err() {
         return login_form(
             &state,
-            (peer, &headers),
+            &client,
             StatusCode::TOO_MANY_REQUESTS,
             Some("Too many refused tokens from this address: wait a minute and try again."),
         );
@@ -176,11 +172,11 @@ pub async fn login(
         Ok(info) => info,
         Err(StoreError::Token(reason)) => {
             tracing::info!(%reason, "dashboard login refused");
-            state.auth_throttle.failed(peer);
+            state.auth_throttle.failed(client.addr);
             tokio::time::sleep(REFUSAL_DELAY).await;
             return login_form(
                 &state,
-                (peer, &headers),
+                &client,
                 StatusCode::UNAUTHORIZED,
                 Some("This token was not accepted."),
             );
@@ -205,12 +201,9 @@ pub async fn login(
                 SET_COOKIE,
                 state
                     .sessions
-                    .session_cookie(&id, expires.saturating_sub(now), peer, &headers),
+                    .session_cookie(&id, expires.saturating_sub(now), &client),
             ),
-            (
-                SET_COOKIE,
-                state.sessions.clear_login_cookie(peer, &headers),
-            ),
+            (SET_COOKIE, state.sessions.clear_login_cookie(&client)),
         ]),
         Redirect::to("/"),
     )
@@ -228,18 +221,14 @@ pub struct CsrfForm {
 pub async fn logout(
     State(state): State<AppState>,
     viewer: Viewer,
-    Peer(peer): Peer,
-    headers: HeaderMap,
+    Client(client): Client,
     body: axum::body::Bytes,
 ) -> Result<Response, WebError> {
     let form: CsrfForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     viewer.check_csrf(&form.csrf)?;
     state.sessions.remove(&viewer.id);
     Ok((
-        AppendHeaders([(
-            SET_COOKIE,
-            state.sessions.clear_session_cookie(peer, &headers),
-        )]),
+        AppendHeaders([(SET_COOKIE, state.sessions.clear_session_cookie(&client))]),
         Redirect::to("/login"),
     )
         .into_response())

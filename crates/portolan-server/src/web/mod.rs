@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `GET /` | overview: counts, projects with range use, hosts with agent freshness and drift counts |
 //! | `GET /projects/{name}` | the project's range heatmap (one cell per port), blocks, services, allocation form |
-//! | `GET /hosts/{name}` | declared bindings vs the agent's last report: matching, missing, undeclared |
+//! | `GET /hosts/{name}` | declared bindings vs the agent's last report: matching, missing, undeclared; the listener timeline (`?port=`, `?before=`, [`timeline`]) |
 //! | `GET /findings` | stored findings (`?severity=error`) |
 //! | `GET /log` | the change log, paged (`?after=ID`) |
 //! | `GET`/`POST /allocate` | the allocation form (role write or admin) |
@@ -16,7 +16,7 @@
 //!
 //! Security: a token logs in once and becomes a random session id in an
 //! `HttpOnly; SameSite=Strict; Path=/` cookie ([`session`]), `Secure` when served over TLS
-//! (`--cookie-secure`, or `X-Forwarded-Proto: https` from a `--trust-proxy` peer); every form carries a CSRF token
+//! (`--cookie-secure`, or `X-Forwarded-Proto: https` from a `--trusted-proxy` peer); every form carries a CSRF token
 //! bound to the session (403 without it); read-only users see no write controls and their
 //! POSTs are refused (403); pages without a session redirect to `/login`. Every answer
 //! carries a strict Content-Security-Policy (scripts and styles from this origin only, no
@@ -31,6 +31,7 @@ pub mod login;
 pub mod pages;
 pub mod render;
 pub mod session;
+pub mod timeline;
 
 pub use session::{CookiePolicy, Sessions};
 

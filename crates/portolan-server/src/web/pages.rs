@@ -1,5 +1,5 @@
-//! The read-only pages: overview, project (heatmap), host (declared vs live), log (the
-//! findings page is `findings.rs`).
+//! The read-only pages: overview, project (heatmap), host (declared vs live, and the
+//! listener timeline of `timeline.rs`), log (the findings page is `findings.rs`).
 
 use std::collections::BTreeSet;
 
@@ -11,10 +11,12 @@ use serde::Serialize;
 use portolan_model::PortSet;
 use portolan_store::{BindingInfo, ProjectInfo, ServiceInfo};
 
+use super::allocate::AllocForm;
 use super::drift::{Freshness, HostDrift, STALE_AFTER, freshness, host_drift};
 use super::heatmap::{Heatmap, Registry, heatmap};
 use super::login::Viewer;
 use super::render::{WebError, page};
+use super::timeline::{TimelineQuery, timeline};
 use crate::AppState;
 
 /// Log entries per page.
@@ -250,7 +252,8 @@ pub async fn project_view(
     })
 }
 
-/// `GET /projects/{name}?offset=N`: the range heatmap, blocks, services, allocation form.
+/// `GET /projects/{name}?offset=N&port=P`: the range heatmap, blocks, services, allocation
+/// form (prefilled with port `P` and its block).
 pub async fn project_page(
     State(state): State<AppState>,
     viewer: Viewer,
@@ -260,17 +263,47 @@ pub async fn project_page(
     let offset = query_param(query.as_deref(), "offset")
         .and_then(|o| o.parse().ok())
         .unwrap_or(0);
+    // a free heatmap cell links here with its port: the allocation form asks for it, in
+    // the block holding it
+    let wish = match query_param(query.as_deref(), "port").filter(|p| !p.is_empty()) {
+        None => None,
+        Some(p) => Some(
+            p.trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| WebError::Invalid(format!("port: `{p}` is not a port (1-65535)")))?,
+        ),
+    };
     let view = project_view(&state, &name, offset).await?;
-    let ctx = context! { ..viewer.context(), ..view.context, ..context! { form => context! {} } };
+    let form = wish.map_or_else(AllocForm::default, |port| AllocForm {
+        port: port.to_string(),
+        block: view
+            .project
+            .blocks
+            .iter()
+            .find(|b| {
+                b.ports
+                    .parse::<PortSet>()
+                    .is_ok_and(|set| set.contains(port))
+            })
+            .map(|b| b.name.clone())
+            .unwrap_or_default(),
+        ..AllocForm::default()
+    });
+    let ctx = context! { ..viewer.context(), ..view.context, ..context! { form => form } };
     page("project.html", &ctx)
 }
 
-/// `GET /hosts/{name}`: declared bindings vs the last report's listeners.
+/// `GET /hosts/{name}?port=&before=&limit=`: declared bindings vs the last report's
+/// listeners, and a page of the listener timeline ([`super::timeline`]).
 pub async fn host_page(
     State(state): State<AppState>,
     viewer: Viewer,
     Path(name): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<Html<String>, WebError> {
+    let wanted = TimelineQuery::parse(query.as_deref())?;
     let store = &state.store;
     let host = state
         .reads
@@ -295,9 +328,11 @@ pub async fn host_page(
                 .collect()
         })
         .unwrap_or_default();
+    let timeline = timeline(&state, &name, wanted).await?;
     let ctx = context! {
         ..viewer.context(),
         ..context! {
+            timeline => timeline,
             name => &name,
             host => &host,
             addresses => addresses,

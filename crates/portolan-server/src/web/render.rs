@@ -138,6 +138,9 @@ pub enum WebError {
     /// No such project or host.
     #[error("{0}")]
     NotFound(String),
+    /// A query parameter that is not what it should be (the message names it).
+    #[error("{0}")]
+    Invalid(String),
     /// Not allowed (missing or wrong CSRF token, read-only user writing, no session).
     #[error("{0}")]
     Forbidden(&'static str),
@@ -157,6 +160,7 @@ impl WebError {
     pub fn status(&self) -> StatusCode {
         match self {
             WebError::NotFound(_) => StatusCode::NOT_FOUND,
+            WebError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::Store(e) if e.is_conflict() => StatusCode::CONFLICT,
             WebError::Store(e) if e.is_bad_request() => StatusCode::UNPROCESSABLE_ENTITY,

@@ -5,8 +5,9 @@
 //!
 //! The cookies get `Secure` under the [`CookiePolicy`]: always (`serve --cookie-secure`, for
 //! a dashboard only ever reached over TLS), or per request when it came through a trusted
-//! TLS proxy: `X-Forwarded-Proto: https` set by a peer listed in `--trust-proxy`. The header
-//! from any other peer is ignored, since a client can send whatever it likes.
+//! TLS proxy: `X-Forwarded-Proto: https` set by a peer inside a `--trusted-proxy` range
+//! ([`crate::proxy`]). The header from any other peer is ignored, since a client can send
+//! whatever it likes.
 //!
 //! Each session carries its own CSRF token, which every form repeats in a hidden field
 //! (compared in constant time). The login form, which has no session yet, uses a
@@ -14,12 +15,13 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::net::IpAddr;
 use std::sync::Mutex;
 
 use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
 use portolan_store::Role;
+
+use crate::proxy::ClientInfo;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "portolan_session";
@@ -70,41 +72,16 @@ impl Session {
 pub struct CookiePolicy {
     /// Always (`serve --cookie-secure`: the dashboard is only reached over TLS).
     pub always_secure: bool,
-    /// Peers (TLS proxies) whose `X-Forwarded-Proto` is believed (`serve --trust-proxy`).
-    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl CookiePolicy {
-    /// Whether a request from `peer` with `headers` came over TLS as far as can be trusted:
-    /// always with `always_secure`; else when `peer` is a trusted proxy and the last
-    /// `X-Forwarded-Proto` value (the one the nearest proxy, the peer, wrote) is `https`.
-    pub fn secure_for(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> bool {
-        if self.always_secure {
-            return true;
-        }
-        let Some(peer) = peer else {
-            return false;
-        };
-        // an IPv4 proxy reaching a dual-stack socket shows up as ::ffff:a.b.c.d
-        let peer = match peer {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
-            v4 @ IpAddr::V4(_) => v4,
-        };
-        if !self.trusted_proxies.contains(&peer) {
-            return false;
-        }
-        headers
-            .get_all(X_FORWARDED_PROTO)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .next_back()
-            .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+    /// Whether a request from `client` came over TLS as far as can be trusted: always with
+    /// `always_secure`; else when a trusted proxy said so (`X-Forwarded-Proto: https`, see
+    /// [`crate::proxy`]).
+    pub fn secure_for(&self, client: &ClientInfo) -> bool {
+        self.always_secure || client.forwarded_https
     }
 }
-
-/// The `X-Forwarded-Proto` header.
-const X_FORWARDED_PROTO: &str = "x-forwarded-proto";
 
 /// The in-memory session table.
 #[derive(Default)]
@@ -195,34 +172,28 @@ impl Sessions {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// `Set-Cookie` value for a new session, for a request from `peer` with `headers` (which
-    /// decide `Secure`, see [`CookiePolicy::secure_for`]).
-    pub fn session_cookie(
-        &self,
-        id: &str,
-        max_age: i64,
-        peer: Option<IpAddr>,
-        headers: &HeaderMap,
-    ) -> String {
-        let secure = self.policy.secure_for(peer, headers);
+    /// `Set-Cookie` value for a new session, for a request from `client` (which decides
+    /// `Secure`, see [`CookiePolicy::secure_for`]).
+    pub fn session_cookie(&self, id: &str, max_age: i64, client: &ClientInfo) -> String {
+        let secure = self.policy.secure_for(client);
         cookie_header(SESSION_COOKIE, id, "/", max_age, secure)
     }
 
     /// `Set-Cookie` value that deletes the session cookie.
-    pub fn clear_session_cookie(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> String {
-        let secure = self.policy.secure_for(peer, headers);
+    pub fn clear_session_cookie(&self, client: &ClientInfo) -> String {
+        let secure = self.policy.secure_for(client);
         cookie_header(SESSION_COOKIE, "", "/", 0, secure)
     }
 
     /// `Set-Cookie` value for the login form's double-submit token.
-    pub fn login_cookie(&self, value: &str, peer: Option<IpAddr>, headers: &HeaderMap) -> String {
-        let secure = self.policy.secure_for(peer, headers);
+    pub fn login_cookie(&self, value: &str, client: &ClientInfo) -> String {
+        let secure = self.policy.secure_for(client);
         cookie_header(LOGIN_COOKIE, value, "/login", LOGIN_TTL, secure)
     }
 
     /// `Set-Cookie` value that deletes the login cookie.
-    pub fn clear_login_cookie(&self, peer: Option<IpAddr>, headers: &HeaderMap) -> String {
-        let secure = self.policy.secure_for(peer, headers);
+    pub fn clear_login_cookie(&self, client: &ClientInfo) -> String {
+        let secure = self.policy.secure_for(client);
         cookie_header(LOGIN_COOKIE, "", "/login", 0, secure)
     }
 }
@@ -316,57 +287,22 @@ mod tests {
         assert_eq!(cookie(&h, "b"), None);
         assert_eq!(cookie(&h, "c"), None);
         let s = Sessions::default();
-        let none = HeaderMap::new();
-        let c = s.session_cookie("id", 60, None, &none);
+        let plain = ClientInfo::default();
+        let c = s.session_cookie("id", 60, &plain);
         assert!(c.contains("HttpOnly; SameSite=Strict; Path=/;"), "{c}");
         assert!(!c.contains("Secure"));
+        let proxied = ClientInfo {
+            forwarded_https: true,
+            ..ClientInfo::default()
+        };
+        assert!(s.login_cookie("n", &proxied).ends_with("; Secure"));
         let s = Sessions::with_policy(CookiePolicy {
             always_secure: true,
-            trusted_proxies: Vec::new(),
         });
         assert!(
-            s.clear_session_cookie(None, &none)
+            s.clear_session_cookie(&plain)
                 .ends_with("Max-Age=0; Secure")
         );
-    }
-
-    #[test]
-    fn forwarded_https_counts_only_from_a_trusted_proxy() {
-        let proxy: IpAddr = "10.0.0.2".parse().expect("ip");
-        let policy = CookiePolicy {
-            always_secure: false,
-            trusted_proxies: vec![proxy, "::1".parse().expect("ip")],
-        };
-        let with = |values: &[&str]| {
-            let mut h = HeaderMap::new();
-            for v in values {
-                h.append(X_FORWARDED_PROTO, v.parse().expect("header"));
-            }
-            h
-        };
-        let https = with(&["https"]);
-        assert!(policy.secure_for(Some(proxy), &https));
-        assert!(policy.secure_for(Some(proxy), &with(&["HTTPS "])));
-        assert!(
-            policy.secure_for(Some("::ffff:10.0.0.2".parse().expect("ip")), &https),
-            "IPv4-mapped"
-        );
-        assert!(policy.secure_for(Some("::1".parse().expect("ip")), &https));
-        // the proxy's own value is the last one; what the client sent before it is not
-        assert!(!policy.secure_for(Some(proxy), &with(&["https, http"])));
-        assert!(!policy.secure_for(Some(proxy), &with(&["https", "http"])));
-        assert!(policy.secure_for(Some(proxy), &with(&["http, https"])));
-        assert!(!policy.secure_for(Some(proxy), &with(&["http"])));
-        assert!(!policy.secure_for(Some(proxy), &HeaderMap::new()));
-        // anyone else can send the header
-        assert!(!policy.secure_for(Some("10.0.0.3".parse().expect("ip")), &https));
-        assert!(!policy.secure_for(None, &https));
-        assert!(!CookiePolicy::default().secure_for(Some(proxy), &https));
-        let always = CookiePolicy {
-            always_secure: true,
-            ..CookiePolicy::default()
-        };
-        assert!(always.secure_for(None, &HeaderMap::new()));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 #![allow(clippy::doc_markdown, clippy::cast_precision_loss)]
 
 mod history;
+mod proxy;
 mod push;
 mod web;
 mod webhooks;
@@ -1608,6 +1609,19 @@ fn read_response(c: &mut impl std::io::BufRead) -> String {
 
 /// A server with `conn` limits and a throttle, on a fresh SQLite file.
 fn server_with(conn: ConnLimits, throttle: AuthThrottle) -> (TestServer, tempfile::TempDir) {
+    server_behind(
+        conn,
+        throttle,
+        portolan_server::proxy::TrustedProxies::default(),
+    )
+}
+
+/// [`server_with`], believing the forwarding headers of peers inside `proxies`.
+fn server_behind(
+    conn: ConnLimits,
+    throttle: AuthThrottle,
+    proxies: portolan_server::proxy::TrustedProxies,
+) -> (TestServer, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("c.db").display());
     let mut s = TestServer::start(&url, unlimited());
@@ -1622,7 +1636,8 @@ fn server_with(conn: ConnLimits, throttle: AuthThrottle) -> (TestServer, tempfil
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let state = AppState::with_limits(s.store.clone(), unlimited())
         .with_conn_limits(conn)
-        .with_auth_throttle(throttle);
+        .with_auth_throttle(throttle)
+        .with_trusted_proxies(proxies);
     s.rt.as_ref()
         .expect("runtime")
         .spawn(portolan_server::serve_on(listener, state, async move {

@@ -5,6 +5,7 @@
 //! an agent report and a finding). `browser` drives the same in real headless Chromium.
 
 mod browser;
+mod timeline;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use axum::http::{Request, StatusCode};
 use tower::ServiceExt as _;
 
 use portolan_server::AppState;
+use portolan_server::proxy::TrustedProxies;
 use portolan_server::web::CookiePolicy;
 use portolan_store::{AllocRequest, Observation, ReserveRequest, Role, Store, StoredFinding};
 
@@ -544,7 +546,6 @@ async fn cookie_secure_marks_every_dashboard_cookie() {
     let s = seed().await;
     let state = AppState::new(s.store.clone()).with_cookie_policy(CookiePolicy {
         always_secure: true,
-        trusted_proxies: Vec::new(),
     });
     let mut c = Client::new(&state);
     let set = |a: &Answer| -> Vec<String> {
@@ -576,10 +577,11 @@ async fn cookie_secure_marks_every_dashboard_cookie() {
 #[tokio::test]
 async fn forwarded_https_from_an_unknown_peer_is_not_believed() {
     let s = seed().await;
-    let state = AppState::new(s.store.clone()).with_cookie_policy(CookiePolicy {
-        always_secure: false,
-        trusted_proxies: vec!["127.0.0.1".parse().expect("ip")],
-    });
+    let state = AppState::new(s.store.clone())
+        .with_cookie_policy(CookiePolicy {
+            always_secure: false,
+        })
+        .with_trusted_proxies(TrustedProxies::parse(&["127.0.0.1"]).expect("ip"));
     let app = portolan_server::router(state);
     // no connection address recorded: not a trusted proxy
     let a = app
@@ -694,8 +696,34 @@ async fn heatmap_cells_link_and_mark_block_boundaries() {
     let mut admin = logged_in(&state, &s.admin).await;
     let page = admin.get("/projects/dashboard").await.body;
     let free = cell_tag(&page, 5070);
-    assert!(free.starts_with("<a href=\"#alloc-form\""), "{free}");
+    assert!(
+        free.starts_with("<a href=\"?port=5070#alloc-form\""),
+        "{free}"
+    );
     assert!(page.contains("id=\"alloc-form\""));
+    // the link prefills the form: the port, and the block holding it
+    let prefilled = admin.get("/projects/dashboard?port=5070").await;
+    assert_eq!(prefilled.status, StatusCode::OK);
+    assert!(
+        prefilled
+            .body
+            .contains("name=\"port\" type=\"number\" min=\"1\" max=\"65535\" value=\"5070\""),
+        "{}",
+        prefilled.body
+    );
+    assert!(
+        prefilled
+            .body
+            .contains("<option value=\"dev-testing\" selected>"),
+        "the block of 5070"
+    );
+    let bad = admin.get("/projects/dashboard?port=http").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad.body.contains("port: `http` is not a port"),
+        "{}",
+        bad.body
+    );
 }
 
 /// Regression: a split range's rows were cut every 50 ports of the range, so the row

@@ -3,7 +3,9 @@
 //! `tracing` (`-v` for debug, `-q` for warnings only); the URL it listens on goes to stdout
 //! with the database it opened or created, and a warning goes to stderr when the database
 //! holds no token (every request would be refused). A non-loopback `--listen` is refused
-//! unless `--public` says it is meant.
+//! unless `--public` says it is meant. Behind a reverse proxy, `--trusted-proxy CIDR` (or
+//! `trusted_proxies` in the config file) names the proxies whose forwarding headers say who
+//! the client is (`portolan_server::proxy`).
 
 use std::io::Write as _;
 
@@ -24,8 +26,9 @@ It says which database it opened or created, and warns when the database has no 
 The database: --db, else PORTOLAN_DB, else `db` in ~/.config/portolan/config.toml.
 Every /api/v1 route and /metrics needs a token; /healthz and /api/v1/openapi.json are public.
 Binding a non-loopback address needs --public (put a TLS proxy in front of it).
-Behind a TLS proxy, --cookie-secure (or --trust-proxy IP, to believe its X-Forwarded-Proto)
-gives the dashboard's session cookie the Secure attribute.";
+Behind a reverse proxy, --trusted-proxy CIDR (repeatable; or `trusted_proxies` in the config
+file) believes its Forwarded / X-Forwarded-For (the client, for throttling and the log) and
+X-Forwarded-Proto (Secure cookies); --cookie-secure marks the cookies Secure always.";
 
 /// `portolan serve`.
 #[derive(Debug, clap::Args)]
@@ -63,10 +66,13 @@ pub struct Args {
     /// over TLS (a TLS proxy in front of it).
     #[arg(long)]
     pub cookie_secure: bool,
-    /// A TLS proxy's address whose `X-Forwarded-Proto: https` is believed: cookies sent
-    /// through it get `Secure` (repeatable; the header from any other peer is ignored).
-    #[arg(long, value_name = "IP")]
-    pub trust_proxy: Vec<String>,
+    /// A reverse proxy's address or network (`10.0.0.0/8`, `127.0.0.1`, repeatable): a
+    /// request from inside it is the client its `Forwarded`/`X-Forwarded-For` names (for
+    /// failed-auth throttling and the log), and its `X-Forwarded-Proto: https` marks cookies
+    /// `Secure`; those headers from any other peer are ignored [default: the config file's
+    /// `trusted_proxies`].
+    #[arg(long, value_name = "CIDR", alias = "trust-proxy")]
+    pub trusted_proxy: Vec<String>,
 }
 
 /// Validated `serve` options.
@@ -86,6 +92,8 @@ struct ServeSettings {
     history_retention: Option<u64>,
     /// When the dashboard's cookies get `Secure`.
     cookies: portolan_server::web::CookiePolicy,
+    /// Reverse proxies whose forwarding headers are believed.
+    trusted_proxies: portolan_server::proxy::TrustedProxies,
 }
 
 impl Subcommand for Args {
@@ -131,25 +139,31 @@ impl Subcommand for Args {
                     })?,
             )
         };
-        let trusted_proxies = self
-            .trust_proxy
-            .iter()
-            .map(|p| {
-                p.trim().parse::<std::net::IpAddr>().map_err(|_| {
-                    CliError::Usage(format!(
-                        "--trust-proxy `{p}` is not an IP address: write the proxy's address, e.g. 127.0.0.1 or ::1"
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        // the flags win over the config file, as everywhere
+        let trusted_proxies = if self.trusted_proxy.is_empty() {
+            let from_config = s.config.trusted_proxies.as_deref().unwrap_or_default();
+            portolan_server::proxy::TrustedProxies::parse(from_config).map_err(|e| {
+                CliError::Usage(format!(
+                    "trusted_proxies in {}: {e}",
+                    s.config
+                        .path
+                        .as_deref()
+                        .unwrap_or(std::path::Path::new("the config file"))
+                        .display()
+                ))
+            })?
+        } else {
+            portolan_server::proxy::TrustedProxies::parse(&self.trusted_proxy)
+                .map_err(|e| CliError::Usage(format!("--trusted-proxy {e}")))?
+        };
         run(
             s,
             &ServeSettings {
                 history_retention,
                 cookies: portolan_server::web::CookiePolicy {
                     always_secure: self.cookie_secure,
-                    trusted_proxies,
                 },
+                trusted_proxies,
                 db: Db::resolve(self.db, &s.config),
                 listen,
                 max_body: self.max_body,
@@ -213,6 +227,7 @@ fn run(s: &Settings, o: &ServeSettings) -> Result<Exit, CliError> {
         },
         history_retention: o.history_retention,
         cookies: o.cookies.clone(),
+        trusted_proxies: o.trusted_proxies.clone(),
     };
     let db = o.db.clone();
     let json = s.json;

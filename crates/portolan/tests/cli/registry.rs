@@ -218,28 +218,63 @@ fn serve_marks_cookies_secure_behind_tls() {
     assert!(cookie.starts_with("portolan_login="), "{cookie}");
     assert!(cookie.ends_with("; Secure"), "{cookie}");
     drop(secure);
-    // --trust-proxy: the proxy's (here: the test's own loopback address) https counts
-    let proxied = Serve::start_with_args(&bin, c.path(), &db, &[], &["--trust-proxy", "127.0.0.1"]);
+    // --trusted-proxy: the proxy's (here: the test's own loopback address) https counts
+    let proxied = Serve::start_with_args(
+        &bin,
+        c.path(),
+        &db,
+        &[],
+        &["--trusted-proxy", "127.0.0.0/8"],
+    );
     assert!(login_cookie(&proxied.url, Some("https")).ends_with("; Secure"));
     assert!(!login_cookie(&proxied.url, Some("http")).contains("Secure"));
     assert!(!login_cookie(&proxied.url, None).contains("Secure"));
     drop(proxied);
+    // the older spelling, one address
+    let old = Serve::start_with_args(&bin, c.path(), &db, &[], &["--trust-proxy", "127.0.0.1"]);
+    assert!(login_cookie(&old.url, Some("https")).ends_with("; Secure"));
+    drop(old);
     // a proxy elsewhere: this client's header is not believed
     let elsewhere =
-        Serve::start_with_args(&bin, c.path(), &db, &[], &["--trust-proxy", "10.9.8.7"]);
+        Serve::start_with_args(&bin, c.path(), &db, &[], &["--trusted-proxy", "10.9.8.7"]);
     assert!(!login_cookie(&elsewhere.url, Some("https")).contains("Secure"));
     drop(elsewhere);
+    // the config file's trusted_proxies, below the flag
+    let config = c.path().join("config.toml");
+    std::fs::write(&config, "trusted_proxies = [\"127.0.0.1\", \"fd00::/8\"]\n").expect("config");
+    let config = config.display().to_string();
+    let env = [("PORTOLAN_CONFIG", config.as_str())];
+    let configured = Serve::start_with_args(&bin, c.path(), &db, &env, &[]);
+    assert!(login_cookie(&configured.url, Some("https")).ends_with("; Secure"));
+    drop(configured);
+    let overridden = Serve::start_with_args(
+        &bin,
+        c.path(),
+        &db,
+        &env,
+        &["--trusted-proxy", "10.0.0.0/8"],
+    );
+    assert!(!login_cookie(&overridden.url, Some("https")).contains("Secure"));
+    drop(overridden);
     Case::new()
         .args([
             "serve",
-            "--trust-proxy",
+            "--trusted-proxy",
             "proxy.example",
             "--db",
             "sqlite::memory:",
         ])
         .run()
         .code(2)
-        .stderr_has("--trust-proxy `proxy.example` is not an IP address");
+        .stderr_has("--trusted-proxy `proxy.example` is not an address or CIDR network");
+    let bad = Case::new().file("bad.toml", "trusted_proxies = [\"10.0.0.1/8\"]\n");
+    let bad_config = bad.path().join("bad.toml").display().to_string();
+    bad.env("PORTOLAN_CONFIG", &bad_config)
+        .args(["serve", "--db", "sqlite::memory:"])
+        .run()
+        .code(2)
+        .stderr_has("trusted_proxies in ")
+        .stderr_has("`10.0.0.1/8` is not an address or CIDR network");
 }
 
 #[test]

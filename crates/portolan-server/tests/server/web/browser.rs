@@ -1,8 +1,9 @@
 //! The dashboard in real headless Chromium (Debian's `chromium` + `chromium-driver`),
 //! driven over the W3C WebDriver protocol by a tiny blocking HTTP client (no crate): log in
 //! through the form, allocate a port with the form (an htmx request), see the new port's
-//! cell marked allocated in the heatmap (read from the DOM), and save a screenshot to
-//! `<target>/test-artifacts/dashboard.png`. Missing Chromium fails the test: it never
+//! cell marked allocated in the heatmap (read from the DOM), allocate a free cell's port
+//! from the form it prefills, read and filter a host's timeline, and save screenshots to
+//! `<target>/test-artifacts/`. Missing Chromium fails the test: it never
 //! skips. All traffic stays on loopback.
 
 use std::io::{Read as _, Write as _};
@@ -334,6 +335,43 @@ fn browser_logs_in_allocates_and_sees_the_heatmap() {
                 )
                 .await
                 .expect("drift findings");
+            // an agent's history for the host page's timeline: three listeners an hour
+            // ago, one of them closed 23 min ago
+            let now = super::now();
+            let listener = |port: u16, name: &str, pid: u32| {
+                json!({"transport": "tcp", "addr": "0.0.0.0", "port": port, "inode": pid,
+                       "uid": 0, "owners": [{"pid": pid, "name": name, "cmdline": name, "user": "root"}]})
+            };
+            let report = |seq, at, body| portolan_store::Report {
+                host: "es-host".into(),
+                agent: "browser".into(),
+                seq,
+                at,
+                body,
+            };
+            let full = portolan_store::ReportBody::Full {
+                listeners: vec![
+                    listener(5000, "socat", 10),
+                    listener(5062, "nc", 12),
+                    listener(5399, "python3", 4121),
+                ],
+            };
+            let closed = portolan_store::ReportBody::Delta {
+                base: 1,
+                added: Vec::new(),
+                removed: vec![portolan_store::ListenerKey {
+                    transport: "tcp".into(),
+                    addr: "0.0.0.0".into(),
+                    port: 5399,
+                }],
+            };
+            for (seq, at, body) in [(1, now - 3600, full), (2, now - 1380, closed)] {
+                seeded
+                    .store
+                    .report(&report(seq, at, body), now)
+                    .await
+                    .expect("report");
+            }
             let state = portolan_server::AppState::new(seeded.store.clone());
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
@@ -517,10 +555,89 @@ fn browser_logs_in_allocates_and_sees_the_heatmap() {
     );
     assert_eq!(layout["inner"], json!("none"));
     screenshot(&d, "heatmap-split.png");
+    // a free cell prefills the allocation form with its port and block; allocating then
+    // hands out exactly that port
+    let wish = d.script(
+        "const c = document.querySelector(\"#heatmap a[data-state='free']\"); \
+         return [c.dataset.port, c.dataset.block || '']",
+    );
     d.click("#heatmap a[data-state='free']");
     d.wait_for(
-        "return location.hash === '#alloc-form' ? true : null",
+        "return location.hash === '#alloc-form' && location.search.includes('port=') ? true : null",
         "the allocation form after a free cell's click",
+    );
+    assert_eq!(
+        d.script(
+            "return [document.querySelector('#port').value, document.querySelector('#block').value, \
+                     document.querySelector('#alloc-form input[name=project]').value]"
+        ),
+        json!([wish[0], wish[1], "es-inventory-hub"]),
+        "the form asks for the clicked port"
+    );
+    d.type_into("#name", "browser-wish");
+    d.click("#host option[value='es-host']");
+    d.click("#alloc-submit");
+    let got = d.wait_for(
+        "const e = document.querySelector('#alloc-port'); return e ? e.textContent : null",
+        "the wished-for allocation",
+    );
+    assert_eq!(got, wish[0], "the clicked port was allocated");
+
+    // the host page's timeline: intervals newest first, a filter by port
+    d.goto(&format!("{base}/hosts/es-host"));
+    let intervals = "const r = [...document.querySelectorAll('#timeline tr.interval')]; \
+                     return r.length ? r.map(e => [e.dataset.port, e.dataset.state]) : null";
+    assert_eq!(
+        d.wait_for(intervals, "the timeline"),
+        json!([["5399", "closed"], ["5062", "open"], ["5000", "open"]])
+    );
+    let closed = d.script(
+        "const r = document.querySelector('#timeline tr[data-port=\"5399\"]'); \
+         return [r.innerText, [...r.querySelectorAll('time')].map(t => t.dateTime)]",
+    );
+    let text = closed[0].as_str().unwrap_or_default();
+    for part in [
+        "0.0.0.0:5399/tcp",
+        "by python3 (pid 4121)",
+        "37 min",
+        "(23 min ago)",
+    ] {
+        assert!(text.contains(part), "{part} in {text}");
+    }
+    let times = closed[1].as_array().cloned().unwrap_or_default();
+    assert_eq!(times.len(), 2, "opened and closed: {closed}");
+    assert!(
+        times.iter().all(|t| t
+            .as_str()
+            .is_some_and(|t| t.len() == 20 && t.ends_with('Z'))),
+        "UTC ISO times: {closed}"
+    );
+    d.script("document.querySelector('#timeline-heading').scrollIntoView(); return null");
+    screenshot(&d, "host-timeline.png");
+    d.type_into("#timeline-port", "5000");
+    d.click("#timeline-submit");
+    d.wait_for(
+        "return location.search.includes('port=5000') ? true : null",
+        "the port filter",
+    );
+    assert_eq!(
+        d.wait_for(intervals, "the filtered timeline"),
+        json!([["5000", "open"]])
+    );
+    assert_eq!(
+        d.script("return document.querySelector('#timeline-port').value"),
+        json!("5000")
+    );
+    d.click("#timeline-clear");
+    d.wait_for(
+        "return location.search === '' && location.pathname === '/hosts/es-host' ? true : null",
+        "the cleared filter",
+    );
+    assert_eq!(
+        d.wait_for(intervals, "every port again")
+            .as_array()
+            .map(Vec::len),
+        Some(3)
     );
 
     // no script error, no CSP violation, no failed load in the console on any page (the
