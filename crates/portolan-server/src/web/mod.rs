@@ -6,7 +6,7 @@
 //! | route | page |
 //! |---|---|
 //! | `GET /` | overview: counts, projects with range use, hosts with agent freshness and drift counts |
-//! | `GET /projects/{name}` | the project's range heatmap (one cell per port), blocks, services, allocation form |
+//! | `GET /projects/{name}` | the project's range heatmap (one cell per port), blocks, services, allocation form (`?port=`, where a free cell leads, prefills it) |
 //! | `GET /hosts/{name}` | declared bindings vs the agent's last report: matching, missing, undeclared; the listener timeline (`?port=`, `?before=`, [`timeline`]) |
 //! | `GET /findings` | stored findings (`?severity=error`) |
 //! | `GET /log` | the change log, paged (`?after=ID`) |
