@@ -574,6 +574,82 @@ async fn cookie_secure_marks_every_dashboard_cookie() {
     }
 }
 
+/// Regression (issue 12): dashboard logins were throttled by the socket peer, so behind a
+/// reverse proxy one client's refused tokens locked every client out. From a trusted
+/// proxy, each forwarded client has its own bucket; a header from another peer counts for
+/// that peer.
+#[tokio::test]
+async fn dashboard_logins_are_throttled_per_forwarded_client() {
+    let s = seed().await;
+    let state = AppState::new(s.store.clone())
+        .with_auth_throttle(portolan_server::auth::AuthThrottle::new(2, 6))
+        .with_trusted_proxies(TrustedProxies::parse(&["10.0.0.0/8"]).expect("range"));
+    let app = portolan_server::router(state);
+    let login = |peer: &str, forwarded_for: &str| {
+        let app = app.clone();
+        let peer: std::net::SocketAddr = peer.parse().expect("socket address");
+        let forwarded_for = forwarded_for.to_string();
+        async move {
+            let request = |req: axum::http::request::Builder| {
+                req.header("x-forwarded-for", forwarded_for.as_str())
+                    .extension(axum::extract::ConnectInfo(peer))
+            };
+            let page = app
+                .clone()
+                .oneshot(
+                    request(Request::get("/login"))
+                        .body(Body::empty())
+                        .expect("request"),
+                )
+                .await
+                .expect("answer");
+            let cookie = page
+                .headers()
+                .get(SET_COOKIE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(';').next())
+                .expect("login cookie")
+                .to_string();
+            let nonce = cookie.split_once('=').expect("pair").1.to_string();
+            let form =
+                serde_urlencoded::to_string([("csrf", nonce.as_str()), ("token", "ptk_wrong")])
+                    .expect("form");
+            let a = app
+                .oneshot(
+                    request(Request::post("/login"))
+                        .header("content-type", "application/x-www-form-urlencoded")
+                        .header(COOKIE, cookie)
+                        .body(Body::from(form))
+                        .expect("request"),
+                )
+                .await
+                .expect("answer");
+            a.status()
+        }
+    };
+    for i in 0..2 {
+        let status = login("10.0.0.2:4000", "198.51.100.1").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "client A, attempt {i}");
+    }
+    assert_eq!(
+        login("10.0.0.2:4000", "198.51.100.1").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        login("10.0.0.3:4000", "198.51.100.2").await,
+        StatusCode::UNAUTHORIZED,
+        "client B behind another proxy of the range"
+    );
+    // not a proxy: its header names nobody, and it is throttled as itself
+    for _ in 0..2 {
+        login("192.0.2.9:4000", "198.51.100.3").await;
+    }
+    assert_eq!(
+        login("192.0.2.9:4000", "198.51.100.4").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
 #[tokio::test]
 async fn forwarded_https_from_an_unknown_peer_is_not_believed() {
     let s = seed().await;
