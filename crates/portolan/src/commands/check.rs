@@ -98,7 +98,7 @@ impl Subcommand for Args {
 enum Scope<'a> {
     /// `--host NAME`.
     Host(&'a str),
-    /// The spec host this machine is (by hostname or address); none is an error.
+    /// The spec host this machine is (by machine id, host name or address); none is an error.
     ThisMachine,
     /// `--no-drift`: the spec checks only.
     SpecOnly,
