@@ -13,6 +13,7 @@
 //! another machine (a clone, a reinstall) that only shares a name. Two hosts matched by the
 //! deciding rule is an ambiguity, not a choice: the caller says which (`--host`).
 
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use portolan_model::identity::short_name;
@@ -50,8 +51,8 @@ impl Rule {
 pub struct Candidate {
     /// The host.
     pub host: HostId,
-    /// What of the host matched: `its machine id`, `its host name `web-1``, `its name`,
-    /// `its address 10.0.0.5`.
+    /// What of the host matched, as a phrase: "its machine id", "its host name `web-1`",
+    /// "its name", "its address 10.0.0.5".
     pub claim: String,
     /// Where the spec says so (`None` for the host's name, or an address list entry
     /// without its own span).
@@ -95,7 +96,7 @@ pub enum NotRecognised {
         /// The hosts, in spec order.
         candidates: Vec<Candidate>,
         /// What this machine said.
-        identity: Identity,
+        identity: Box<Identity>,
     },
     /// No rule matched.
     NoMatch {
@@ -104,7 +105,7 @@ pub enum NotRecognised {
         /// A host whose name or host name is close to this machine's, when one is.
         suggestion: Option<HostId>,
         /// What this machine said.
-        identity: Identity,
+        identity: Box<Identity>,
     },
 }
 
@@ -139,14 +140,15 @@ impl NotRecognised {
                     host_list(model)
                 );
                 for c in excluded {
-                    m.push_str(&format!(
+                    let _ = write!(
+                        m,
                         "; host `{}` is named like this machine but {}",
                         model.host(c.host).name,
                         describe(model, c)
-                    ));
+                    );
                 }
                 if let Some(h) = suggestion {
-                    m.push_str(&format!(" (did you mean `{}`?)", model.host(*h).name));
+                    let _ = write!(m, " (did you mean `{}`?)", model.host(*h).name);
                 }
                 m
             }
@@ -290,7 +292,7 @@ pub fn recognise(model: &Model, source: &dyn IdentitySource) -> Result<Recognise
     Err(NotRecognised::NoMatch {
         excluded,
         suggestion,
-        identity,
+        identity: Box::new(identity),
     })
 }
 
@@ -323,7 +325,7 @@ fn decide(
         _ => Err(NotRecognised::Ambiguous {
             rule,
             candidates: found,
-            identity: identity.clone(),
+            identity: Box::new(identity.clone()),
         }),
     }
 }

@@ -1,6 +1,7 @@
 //! The matcher against fixture identities: each rule deciding, the order of the rules, a
 //! declared machine id vetoing the name rules, ambiguity, and the messages.
 
+use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use portolan_model::identity::MachineId;
@@ -211,7 +212,10 @@ fn a_machine_id_claimed_twice_is_ambiguous() {
 
 #[test]
 fn many_hosts_are_counted_not_listed() {
-    let text: String = (0..20).map(|i| format!("[hosts.h{i:02}]\n")).collect();
+    let text = (0..20).fold(String::new(), |mut t, i| {
+        let _ = writeln!(t, "[hosts.h{i:02}]");
+        t
+    });
     let m = model(&text);
     let e = found(&m, me("zzz", None, None), &[]).unwrap_err();
     assert!(

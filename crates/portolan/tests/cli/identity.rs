@@ -38,7 +38,7 @@ const OTHER_ID: &str = "99999999999999999999999999999999";
 /// What the machine says it is.
 struct Machine<'a> {
     hostname: &'a str,
-    machine_id: &'a str,
+    id: &'a str,
     /// `/etc/hosts` text, when the test needs one.
     hosts: Option<&'a str>,
 }
@@ -47,7 +47,7 @@ impl<'a> Machine<'a> {
     fn named(hostname: &'a str) -> Self {
         Machine {
             hostname,
-            machine_id: OTHER_ID,
+            id: OTHER_ID,
             hosts: None,
         }
     }
@@ -60,7 +60,7 @@ fn on(m: &Machine<'_>, case: &Case, cmd: &Command) -> Command {
     let dir = case.path().join(".machine");
     std::fs::create_dir_all(&dir).expect("mkdir");
     let id = dir.join("machine-id");
-    std::fs::write(&id, format!("{}\n", m.machine_id)).expect("write");
+    std::fs::write(&id, format!("{}\n", m.id)).expect("write");
     let hosts = m.hosts.map(|text| {
         let p = dir.join("hosts");
         std::fs::write(&p, text).expect("write");
@@ -126,7 +126,7 @@ fn check_picks_the_host_by_its_declared_host_name() {
     );
     // the same spec from db-1: its 5432 is missing, 8080 is not its own
     let db1 = Machine {
-        machine_id: DB1_ID,
+        id: DB1_ID,
         ..Machine::named("db-1")
     };
     run(&db1, &check(&["check"]))
@@ -153,7 +153,7 @@ fn check_picks_the_host_by_the_fqdn_of_etc_hosts_or_a_short_name_in_any_case() {
 fn the_machine_id_wins_over_the_host_name() {
     // a machine called web-1.prod.example whose machine id db-1 declares is db-1
     let m = Machine {
-        machine_id: DB1_ID,
+        id: DB1_ID,
         ..Machine::named("web-1.prod.example")
     };
     run(&m, &check(&["check", "-v"]))
@@ -213,7 +213,7 @@ fn two_hosts_claiming_the_machine_is_an_error_not_a_guess() {
 #[test]
 fn snapshot_and_ls_act_as_the_recognised_host() {
     let m = Machine {
-        machine_id: DB1_ID,
+        id: DB1_ID,
         ..Machine::named("anything")
     };
     let out = run(&m, &check(&["snapshot"])).success();
@@ -274,7 +274,7 @@ mod agent {
             .env("PORTOLAN_TOKEN", &write)
             .args(["agent", "--server", &url, "--once", "-v"]);
         let m = Machine {
-            machine_id: DB1_ID,
+            id: DB1_ID,
             ..Machine::named("whatever")
         };
         run(&m, &c)
