@@ -177,7 +177,7 @@ fn host_list(model: &Model) -> String {
     names.join(", ")
 }
 
-/// `machine-id = "…" at ports.toml:4:14`.
+/// `its machine id at ports.toml:4:14`.
 fn describe(model: &Model, c: &Candidate) -> String {
     match c.loc {
         Some(loc) => format!("{} at {}", c.claim, model.sources.position(loc)),

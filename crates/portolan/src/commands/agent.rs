@@ -32,7 +32,9 @@ Examples:
   sudo portolan agent --interval 30s --host app1     # run under systemd; root sees every owner
   PORTOLAN_SERVER=http://registry:7878 PORTOLAN_TOKEN=ptk_… portolan agent
 
-Reports what `portolan ls` shows; the server computes the host's drift. Needs a write token.";
+Reports what `portolan ls` shows; the server computes the host's drift. Needs a write token.
+Without --host (or `host` in the config file), reports as the host of the registry's spec
+whose `machine-id` or `hostnames` are this machine's; -v says which rule matched.";
 
 /// `portolan agent`.
 #[derive(Debug, clap::Args)]
