@@ -323,7 +323,8 @@ fn host(name: &str, ephemeral: PortRange) -> Host {
         ephemeral_loc: None,
         dual_stack: true,
         description: None,
-        hostname: None,
+        hostnames: Vec::new(),
+        machine_id: None,
     }
 }
 

@@ -6,6 +6,7 @@
 //! - [`load`]: reading files/directories, located errors with "did you mean";
 //! - [`model`]: the resolved model every other crate reads;
 //! - [`port`], [`net`]: port ranges and IP sets;
+//! - [`identity`]: host names and machine ids, by which a machine recognises its host;
 //! - [`expect`]: reachability expectations (`[[expect]]`) resolved;
 //! - [`knowledge`]: well-known ports, browser-blocked ports, ephemeral ranges.
 //!
@@ -18,6 +19,7 @@ mod chunk;
 pub mod clock;
 pub mod error;
 pub mod expect;
+pub mod identity;
 pub mod knowledge;
 pub mod load;
 pub mod model;

@@ -140,8 +140,27 @@ pub struct Host {
     pub dual_stack: bool,
     /// Description.
     pub description: Option<String>,
-    /// Hostname.
-    pub hostname: Option<String>,
+    /// Host names the machine answers to (`hostname`, then `hostnames`, as written).
+    pub hostnames: Vec<IdentityClaim>,
+    /// The machine's systemd machine id.
+    pub machine_id: Option<IdentityClaim>,
+}
+
+impl Host {
+    /// The host name to address the host by: the first one declared.
+    pub fn hostname(&self) -> Option<&str> {
+        self.hostnames.first().map(|c| c.value.as_str())
+    }
+}
+
+/// A host name or machine id a host claims, and where the spec says so: two hosts claiming
+/// one is a lint finding, and the claim that recognised a machine is named when asked why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityClaim {
+    /// The name or id, as written.
+    pub value: String,
+    /// Where.
+    pub loc: Option<Loc>,
 }
 
 /// A host firewall and what it is known to do.

@@ -9,8 +9,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use crate::error::{SpecError, did_you_mean_owned};
 use crate::model::{
     Binding, Block, EnvId, Environment, ExposureTerm, Firewall, FirewallPolicy, FirewallRule, Flow,
-    FlowEnd, Host, HostId, LintConfig, Model, NetId, Network, Project, RefKind, Reservation, Route,
-    Service, ServiceId, Suppression, Unresolved,
+    FlowEnd, Host, HostId, IdentityClaim, LintConfig, Model, NetId, Network, Project, RefKind,
+    Reservation, Route, Service, ServiceId, Suppression, Unresolved,
 };
 use crate::net::{IpNet, IpSet};
 use crate::port::PortRange;
@@ -312,6 +312,21 @@ fn item_loc<T>(file: FileId, item: &Sp<T>, outer: &std::ops::Range<usize>) -> Lo
     } else {
         Loc::new(file, &item.span)
     }
+}
+
+/// A host's `hostname` then its `hostnames`, each where it was written.
+fn host_names(file: FileId, def: &crate::spec::HostDef) -> Vec<IdentityClaim> {
+    let one = def.hostname.iter().map(|n| (n, &n.span));
+    let list = def
+        .hostnames
+        .iter()
+        .flat_map(|l| l.value.iter().map(move |n| (n, &l.span)));
+    one.chain(list)
+        .map(|(n, outer)| IdentityClaim {
+            value: n.value.to_string(),
+            loc: Some(item_loc(file, n, outer)),
+        })
+        .collect()
 }
 
 impl Resolver<'_> {
@@ -630,7 +645,11 @@ impl Resolver<'_> {
                 ephemeral_loc: def.ephemeral.as_ref().map(|e| Loc::new(f, &e.span)),
                 dual_stack: def.dual_stack.unwrap_or(true),
                 description: def.description.clone(),
-                hostname: def.hostname.clone(),
+                hostnames: host_names(f, def),
+                machine_id: def.machine_id.as_ref().map(|m| IdentityClaim {
+                    value: m.value.to_string(),
+                    loc: Some(Loc::new(f, &m.span)),
+                }),
             });
         }
         if implicit {
@@ -650,7 +669,8 @@ impl Resolver<'_> {
                 ephemeral_loc: None,
                 dual_stack: true,
                 description: Some("implicit host of services that name no host".into()),
-                hostname: None,
+                hostnames: Vec::new(),
+                machine_id: None,
             });
             hosts.sort_by(|a, b| a.name.cmp(&b.name));
         }

@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::identity::{HostName, MachineId};
 use crate::net::IpNet;
 use crate::port::{PortRange, PortSet};
 use crate::spanned::{List, Pairs, ShortOr, Sp};
@@ -110,8 +111,16 @@ pub struct HostDef {
     pub dual_stack: Option<bool>,
     /// What the host is.
     pub description: Option<String>,
-    /// Hostname used to recognise this machine.
-    pub hostname: Option<String>,
+    /// A host name of the machine (`hostname` prints it): a one-name form of `hostnames`.
+    /// Generators also use it to address the host when it declares no `addresses`.
+    pub hostname: Option<Sp<HostName>>,
+    /// Host names of the machine, short or fully qualified (`web-1`, `web-1.prod.example`):
+    /// commands that act as "this host" (`check`, `agent`, `snapshot`, `ls`, …) recognise the
+    /// machine by them when no `--host` is given.
+    pub hostnames: Option<Sp<List<Sp<HostName>>>>,
+    /// The machine's systemd machine id (`cat /etc/machine-id`, 32 lowercase hexadecimal
+    /// digits): recognises the machine before any host name does, whatever it is called.
+    pub machine_id: Option<Sp<MachineId>>,
 }
 
 /// The host firewall.

@@ -3,12 +3,16 @@
 //! transport, the program, and an exposure equal to what the machine exposes today (so the
 //! draft lints clean against reality and the team narrows it). Listeners are grouped by
 //! owning program; container publications by compose service (else container name), with
-//! `publisher`, `target` and the container and image as evidence.
+//! `publisher`, `target` and the container and image as evidence. The host declares the
+//! machine's host names and machine id, so commands run there recognise it without `--host`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
+use portolan_model::identity::HostName;
+
+use crate::identity::Identity;
 use crate::listener::{Listener, Transport};
 
 /// One address of a network interface.
@@ -123,8 +127,14 @@ fn usable(a: &IfAddr) -> bool {
         && !container_bridge(&a.iface)
 }
 
-/// The draft spec text.
-pub fn draft(hostname: &str, ifaces: &[IfAddr], listeners: &[Listener]) -> String {
+/// The draft spec text of the machine `me` (its host is named after its host name, and
+/// declares its valid host names and machine id, so the draft recognises the machine).
+pub fn draft(me: &Identity, ifaces: &[IfAddr], listeners: &[Listener]) -> String {
+    let hostname = if me.hostname.is_empty() {
+        "this-host"
+    } else {
+        me.hostname.as_str()
+    };
     let host = sanitize(hostname);
     let mut nets: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for a in ifaces.iter().filter(|a| usable(a)) {
@@ -169,7 +179,18 @@ pub fn draft(hostname: &str, ifaces: &[IfAddr], listeners: &[Listener]) -> Strin
         .map(|a| format!("\"{}\"", a.addr))
         .collect();
     let _ = writeln!(out, "[hosts.{host}]");
-    let _ = writeln!(out, "hostname = \"{hostname}\"");
+    // a kernel host name may hold what a spec's may not: such a name is left out
+    let names: Vec<String> = me
+        .names()
+        .filter(|n| HostName::parse(n).is_ok())
+        .map(|n| format!("\"{n}\""))
+        .collect();
+    if !names.is_empty() {
+        let _ = writeln!(out, "hostnames = [{}]", names.join(", "));
+    }
+    if let Some((id, from)) = &me.machine_id {
+        let _ = writeln!(out, "machine-id = \"{id}\"   # {from}");
+    }
     let _ = writeln!(out, "addresses = [{}]", addrs.join(", "));
     let _ = writeln!(
         out,
@@ -411,6 +432,40 @@ mod tests {
     use super::*;
     use crate::listener::Owner;
 
+    fn named(hostname: &str) -> Identity {
+        Identity {
+            hostname: hostname.into(),
+            ..Identity::default()
+        }
+    }
+
+    #[test]
+    fn the_host_declares_the_machine_s_names_and_id() {
+        let me = Identity {
+            hostname: "web-1".into(),
+            fqdn: Some("web-1.prod.example".into()),
+            machine_id: Some((
+                portolan_model::identity::MachineId::parse("0123456789abcdef0123456789abcdef")
+                    .unwrap(),
+                "/etc/machine-id".into(),
+            )),
+            machine_id_notes: Vec::new(),
+        };
+        let text = draft(&me, &[], &[]);
+        assert!(
+            text.contains("[hosts.web-1]\nhostnames = [\"web-1\", \"web-1.prod.example\"]\nmachine-id = \"0123456789abcdef0123456789abcdef\"   # /etc/machine-id\n"),
+            "{text}"
+        );
+        let model =
+            portolan_model::load_str("ports.toml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let r = crate::recognise::recognise(&model, &me).unwrap();
+        assert_eq!(r.rule, crate::recognise::Rule::MachineId);
+        // a kernel host name a spec cannot hold is left out, and the draft still loads
+        let text = draft(&named("web 1"), &[], &[]);
+        assert!(!text.contains("hostnames"), "{text}");
+        portolan_model::load_str("ports.toml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    }
+
     #[test]
     fn parses_ip_addr_and_drafts_a_spec_that_loads() {
         let ip = "1: lo    inet 127.0.0.1/8 scope host lo\\\n4: eth0    inet 192.168.1.10/24 brd 192.168.1.255 scope global eth0\\\n4: eth0    inet6 fe80::1/64 scope link \\\n";
@@ -443,7 +498,7 @@ mod tests {
                 container: None,
             },
         ];
-        let text = draft("web-1.example", &ifs, &listeners);
+        let text = draft(&named("web-1.example"), &ifs, &listeners);
         assert!(text.contains("eth0 = [\"192.168.1.0/24\"]"), "{text}");
         let model =
             portolan_model::load_str("ports.toml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
@@ -454,7 +509,7 @@ mod tests {
     #[test]
     fn container_bridges_are_not_networks_of_the_host() {
         let ip = "3: docker0    inet 172.17.0.1/16 scope global docker0\\\n5: br-c82d9361d0a4    inet 172.18.0.1/16 scope global br-c82d9361d0a4\\\n6: podman0    inet 10.88.0.1/16 scope global podman0\\\n7: br-lan    inet 192.168.5.1/24 scope global br-lan\\\n";
-        let text = draft("h", &parse_ip_addr(ip), &[]);
+        let text = draft(&named("h"), &parse_ip_addr(ip), &[]);
         assert!(
             !text.contains("172.17") && !text.contains("172.18") && !text.contains("10.88"),
             "{text}"
@@ -517,7 +572,7 @@ mod tests {
             ),
             l("0.0.0.0", 9100, vec![], link("node_exporter", None, None)),
         ];
-        let text = draft("app1", &ifs, &listeners);
+        let text = draft(&named("app1"), &ifs, &listeners);
         assert!(text.contains("[services.web]"), "{text}");
         assert!(
             text.contains("bindings.tcp-8080 = { port = 8080, bind = \"0.0.0.0\", publisher = \"docker\", target = 80, app = \"http\", exposure = [\"eth0\"] }"),

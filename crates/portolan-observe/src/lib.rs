@@ -7,7 +7,8 @@
 //! `/proc/*/fd`; the fixture ones read JSON, so output is snapshot-testable. A
 //! [`ContainerSource`] adds the containers (Docker Engine API over its unix socket, Docker or
 //! Podman) and the sockets inside their network namespaces; [`merge`] joins each publication
-//! to the host socket that serves it.
+//! to the host socket that serves it. An [`IdentitySource`] says who this machine is, and
+//! [`recognise`] which host of the spec that makes it.
 #![deny(missing_docs)]
 
 pub mod container;
@@ -15,6 +16,7 @@ pub mod diff;
 pub mod draft;
 pub mod drift;
 pub mod expectations;
+pub mod identity;
 pub mod kill;
 pub mod listener;
 pub mod merge;
@@ -22,11 +24,13 @@ pub mod netlink;
 pub mod probe;
 pub mod procfs;
 pub mod reachability;
+pub mod recognise;
 pub mod snapshot;
 pub mod source;
 pub mod tls;
 
 pub use container::{ContainerFixture, ContainerScan, ContainerSource, Engines, NoContainers};
+pub use identity::{Identity, IdentitySource, SystemIdentity};
 pub use listener::{ContainerLink, Inside, Listener, Owner, Published, Transport};
 pub use source::{Fixture, Observation, ProcessSource, SocketSource, System, observe, observe_all};
 

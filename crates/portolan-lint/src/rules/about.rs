@@ -162,6 +162,16 @@ const ABOUT: &[(Rule, About)] = &[
         },
     ),
     (
+        Rule::DuplicateHostIdentity,
+        About {
+            name: "HostIdentityClaimedTwice",
+            why: "Two or more hosts claim the same host name (`hostname`/`hostnames`, compared ignoring case) or the same `machine-id`. `portolan check`, `agent` and `snapshot` recognise the machine they run on by these claims when no `--host` is given; a machine that matches two hosts is not recognised at all, and a report under either name would describe the other host too.",
+            fix: "Keep each claim on the one host it belongs to: a machine id is `cat /etc/machine-id` on that machine, and a host name is what `hostname` prints there. If the two hosts are one machine, merge them into one host.",
+            tags: &["correctness", "hosts"],
+            security_severity: None,
+        },
+    ),
+    (
         Rule::RangeExhausted,
         About {
             name: "RangeNearlyExhausted",

@@ -6,6 +6,7 @@ mod browser_unsafe_port;
 mod dangling_reference;
 mod docker_bypasses_firewall;
 mod duplicate_binding;
+mod duplicate_host_identity;
 mod ephemeral_port;
 pub(crate) mod expectation_failed;
 mod family_divergence;
@@ -77,6 +78,7 @@ rules! {
     ShadowedRule => "shadowed-rule", Warning, true, "A firewall rule no packet can reach: earlier rules decide everything it matches.";
     RuleWithoutListener => "rule-without-listener", Warning, true, "A firewall rule opens ports that no binding of the host declares.";
     PublishToDeadPort => "publish-to-dead-port", Error, false, "A container publishes a port that nothing listens on inside it (or only on loopback inside).";
+    DuplicateHostIdentity => "duplicate-host-identity", Error, true, "One host name or machine id is claimed by two or more hosts.";
 }
 
 impl std::fmt::Display for Rule {
@@ -109,6 +111,7 @@ pub(crate) const CHECKS: &[(Rule, Check)] = &[
     (Rule::FamilyDivergence, family_divergence::check),
     (Rule::ShadowedRule, shadowed_rule::check),
     (Rule::RuleWithoutListener, rule_without_listener::check),
+    (Rule::DuplicateHostIdentity, duplicate_host_identity::check),
 ];
 
 /// `0.0.0.0:5000/tcp`, `[::]:443/tcp`.

@@ -96,10 +96,10 @@ fn server(m: &Model, u: &Binding, from: &Binding) -> Result<String, String> {
         }
     } else {
         let h = m.host(u.host);
-        match (h.addresses.first(), &h.hostname) {
+        match (h.addresses.first(), h.hostname()) {
             (Some(IpAddr::V6(a)), _) => format!("[{a}]"),
             (Some(IpAddr::V4(a)), _) => a.to_string(),
-            (None, Some(n)) => n.clone(),
+            (None, Some(n)) => n.to_string(),
             (None, None) => {
                 return Err(format!(
                     "{} is on host `{}`, which declares no `addresses` or `hostname`",

@@ -62,8 +62,8 @@ impl Generator for Prometheus {
                 b.bind.to_string()
             } else if !b.bind.is_unspecified() {
                 b.bind.to_string()
-            } else if let Some(n) = &h.hostname {
-                n.clone()
+            } else if let Some(n) = h.hostname() {
+                n.to_string()
             } else if let Some(a) = h.addresses.first() {
                 a.to_string()
             } else {

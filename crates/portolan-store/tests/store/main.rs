@@ -152,7 +152,7 @@ fn facts(m: &Model) -> Vec<String> {
             h.ephemeral,
             h.dual_stack,
             h.description,
-            h.hostname
+            h.hostname()
         ));
     }
     for p in &m.projects {

@@ -32,7 +32,9 @@ Examples:
   sudo portolan agent --interval 30s --host app1     # run under systemd; root sees every owner
   PORTOLAN_SERVER=http://registry:7878 PORTOLAN_TOKEN=ptk_… portolan agent
 
-Reports what `portolan ls` shows; the server computes the host's drift. Needs a write token.";
+Reports what `portolan ls` shows; the server computes the host's drift. Needs a write token.
+Without --host (or `host` in the config file), reports as the host of the registry's spec
+whose `machine-id` or `hostnames` are this machine's; -v says which rule matched.";
 
 /// `portolan agent`.
 #[derive(Debug, clap::Args)]
@@ -40,8 +42,9 @@ pub struct Args {
     /// The registry.
     #[command(flatten)]
     pub remote: RemoteArgs,
-    /// Report as this host (default: the config file's `host`, else this machine's short
-    /// hostname).
+    /// Report as this host (default: the config file's `host`, else the host of the
+    /// registry's spec this machine is — by machine id, host name or address — else this
+    /// machine's short host name).
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
     /// Time between reports (`30s`, `5m`).
@@ -91,11 +94,41 @@ impl Subcommand for Args {
     }
 }
 
-/// This machine's short host name.
-fn hostname() -> String {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let name = name.trim();
-    name.split('.').next().unwrap_or(name).to_string()
+/// The host to report as, when neither `--host` nor the config file says: the host of the
+/// registry's spec this machine is (the registry refuses reports of hosts its spec lacks),
+/// else of the local spec when the registry's cannot be read, else the short host name.
+/// A spec that is read but names no host (or several) for this machine is an error: a
+/// report under a guessed name would be refused, or land on another host.
+fn which_host(s: &Settings, client: &Client<'_>, remote: &Remote) -> Result<String, CliError> {
+    let (model, whose) = match super::sync::fetch(client, remote) {
+        Ok(spec) => (
+            portolan_model::load_str("registry spec", &spec.text)?,
+            format!("the registry's spec ({})", remote.server),
+        ),
+        Err(e) => {
+            let local = s.spec_path().ok().map(|p| (portolan_model::load(&p), p));
+            match local {
+                Some((Ok(m), p)) => (m, format!("the spec {}", p.display())),
+                Some((Err(_), _)) | None => {
+                    let name = super::live::short_hostname();
+                    if s.verbosity > 0 {
+                        errln!(
+                            "note: reporting as host `{name}` (this machine's host name): the registry's spec could not be read ({e}) and there is no local spec"
+                        );
+                    }
+                    return Ok(name);
+                }
+            }
+        }
+    };
+    let id = super::live::recognise(s, &model).map_err(|e| {
+        CliError::Usage(format!(
+            "{}, in {whose}: pass --host NAME or set `host` in the config file; {}",
+            e.message(),
+            super::live::DECLARE
+        ))
+    })?;
+    Ok(model.host(id).name.clone())
 }
 
 /// A random agent instance id (the kernel's UUID generator; the time and pid otherwise).
@@ -225,20 +258,28 @@ fn report(
 
 fn run(s: &Settings, a: &AgentSettings) -> Result<Exit, CliError> {
     let client = Client::new(&a.remote);
-    let host = a.host.clone().unwrap_or_else(hostname);
-    if host.is_empty() {
-        return Err(CliError::Usage(
-            "cannot tell this machine's host name: pass --host NAME".into(),
-        ));
-    }
     let mut sequence = Sequence::new();
     if a.once {
+        let host = match &a.host {
+            Some(h) => h.clone(),
+            None => which_host(s, &client, &a.remote)?,
+        };
         report(s, &client, a, &host, (true, &mut sequence))?;
         return Ok(Exit::Ok);
     }
+    // decided once; until then (the registry down, its spec not naming this machine yet),
+    // each interval tries again
+    let mut host = a.host.clone();
     let mut first = true;
     loop {
-        let result = report(s, &client, a, &host, (first, &mut sequence));
+        let result = match &host {
+            Some(h) => Ok(h.clone()),
+            None => which_host(s, &client, &a.remote),
+        }
+        .and_then(|h| {
+            host = Some(h.clone());
+            report(s, &client, a, &h, (first, &mut sequence))
+        });
         first = false;
         if let Err(e) = result {
             if matches!(e, CliError::BrokenPipe) {

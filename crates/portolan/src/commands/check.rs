@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use super::Subcommand;
 use super::common::{Extra, ReportSettings, load_dump, print_report, print_report_with};
-use super::live::{listeners, this_host};
+use super::live::{listeners, recognise};
 use crate::cli::{FirewallArg, ReportArgs};
 use crate::error::CliError;
 use crate::exit::Exit;
@@ -32,7 +32,8 @@ pub struct Args {
     /// Report options.
     #[command(flatten)]
     pub report: ReportArgs,
-    /// Which host of the spec this machine is.
+    /// Which host of the spec this machine is (default: the config file's `host`, else the
+    /// host recognised by machine id, host name or address; -v says which).
     #[arg(long, value_name = "NAME")]
     pub host: Option<String>,
     /// Only the spec checks (what `portolan lint` does): no live listeners compared.
@@ -97,7 +98,7 @@ impl Subcommand for Args {
 enum Scope<'a> {
     /// `--host NAME`.
     Host(&'a str),
-    /// The spec host this machine is (by hostname or address); none is an error.
+    /// The spec host this machine is (by machine id, host name or address); none is an error.
     ThisMachine,
     /// `--no-drift`: the spec checks only.
     SpecOnly,
@@ -130,10 +131,10 @@ fn run(
         })?),
         // probing from a machine outside the spec (a client) tests the expectations from
         // there: no drift to compare, and no error
-        Scope::ThisMachine => match this_host(&model) {
-            Some(h) => Some(h),
-            None if probe.is_some() && firewall.is_none() => None,
-            None => return Err(not_a_host(&model)),
+        Scope::ThisMachine => match recognise(s, &model) {
+            Ok(h) => Some(h),
+            Err(_) if probe.is_some() && firewall.is_none() => None,
+            Err(e) => return Err(not_a_host(e.message())),
         },
         Scope::SpecOnly => None,
     };
@@ -142,7 +143,9 @@ fn run(
     let human = report.format == portolan_lint::report::Format::Human;
     if let Some(fw) = firewall {
         let Some(h) = host_id else {
-            return Err(not_a_host(&model));
+            return Err(not_a_host(
+                "--firewall compares this machine's firewall with its host's",
+            ));
         };
         r.findings
             .extend(firewall_drift(&mut model, &analysis, h, fw)?);
@@ -185,31 +188,10 @@ fn run(
 
 /// A check that could not tell which host this is: a silent "no findings" would read as
 /// "no drift", so it is a usage error naming the ways out.
-fn not_a_host(model: &portolan_model::Model) -> CliError {
-    const SHOWN: usize = 8;
-    if let Some(h) = crate::settings::configured_host() {
-        return CliError::Usage(format!(
-            "the config file says this machine is host `{h}`, which is not in the spec: fix `host` there, or pass --host NAME or --no-drift"
-        ));
-    }
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let mut names: Vec<&str> = model
-        .hosts
-        .iter()
-        .take(SHOWN)
-        .map(|h| h.name.as_str())
-        .collect();
-    let more = model.hosts.len().saturating_sub(SHOWN);
-    let more = (more > 0).then(|| format!("{more} more"));
-    names.extend(more.as_deref());
+fn not_a_host(why: &str) -> CliError {
     CliError::Usage(format!(
-        "this machine (hostname `{}`) is none of the spec's hosts ({}): pass --host NAME to check drift as that host, or --no-drift for the spec checks only",
-        name.trim(),
-        if names.is_empty() {
-            "it declares none".to_string()
-        } else {
-            names.join(", ")
-        }
+        "{why}: pass --host NAME to check drift as that host, or --no-drift for the spec checks only; {}",
+        super::live::DECLARE
     ))
 }
 

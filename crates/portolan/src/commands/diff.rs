@@ -11,7 +11,7 @@ use portolan_observe::snapshot::Snapshot;
 
 use super::Subcommand;
 use super::common::pretty;
-use super::live::{listeners, short_hostname, this_host};
+use super::live::{NotHere, listeners, recognise, short_hostname};
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
@@ -202,14 +202,13 @@ fn side(s: &Settings, arg: &str, host: Option<&str>) -> Result<Snapshot, CliErro
                 names.join(", ")
             ))
         })?,
-        None => match (this_host(&model), model.hosts.len()) {
-            (Some(h), _) => h,
-            (None, 1) => portolan_model::HostId::from_index(0),
-            (None, _) => {
-                let names: Vec<&str> = model.hosts.iter().map(|h| h.name.as_str()).collect();
+        None => match (recognise(s, &model), model.hosts.len()) {
+            (Ok(h), _) => h,
+            (Err(NotHere::Unknown(_)), 1) => portolan_model::HostId::from_index(0),
+            (Err(e), _) => {
                 return Err(CliError::Usage(format!(
-                    "which host of {arg}? pass --host (hosts: {})",
-                    names.join(", ")
+                    "which host of {arg}? {}: pass --host NAME",
+                    e.message()
                 )));
             }
         },

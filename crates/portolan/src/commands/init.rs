@@ -103,9 +103,10 @@ fn run(
     } else if from_host {
         let (live, notes) = super::live::listeners(true)?;
         super::live::print_notes(s, &notes);
-        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map_or_else(|_| "this-host".to_string(), |h| h.trim().to_string());
-        portolan_observe::draft::draft(&hostname, &portolan_observe::draft::interfaces(), &live)
+        let me = portolan_observe::IdentitySource::identity(
+            &portolan_observe::SystemIdentity::default(),
+        );
+        portolan_observe::draft::draft(&me, &portolan_observe::draft::interfaces(), &live)
     } else {
         STARTER.to_string()
     };

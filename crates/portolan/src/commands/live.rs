@@ -1,15 +1,16 @@
-//! Shared by `ls`, `who`, `kill`, `check`, `init --from-host`, `agent` and `alloc`: where live
-//! listeners come from — procfs/netlink and the container engines (Docker Engine API over
-//! its socket, merged so each publication is one listener whoever holds the host socket), or
-//! JSON fixtures named by `PORTOLAN_LISTENERS_FIXTURE` and `PORTOLAN_CONTAINERS_FIXTURE`,
+//! Shared by `ls`, `who`, `kill`, `check`, `init --from-host`, `agent`, `snapshot` and `alloc`:
+//! which host of the spec this machine is; where live listeners come from — procfs/netlink
+//! and the container engines (Docker Engine API over its socket, merged so each publication
+//! is one listener whoever holds the host socket), or JSON fixtures named by `PORTOLAN_LISTENERS_FIXTURE` and `PORTOLAN_CONTAINERS_FIXTURE`,
 //! which is how tests inject the OS — the notes about what could not be seen, and which spec
 //! binding a listener is.
 
-use portolan_model::{Binding, Model};
+use portolan_model::{Binding, HostId, Model};
 use portolan_observe::drift::FORWARDERS;
+use portolan_observe::recognise::NotRecognised;
 use portolan_observe::{
-    ContainerFixture, ContainerScan, ContainerSource, Engines, Fixture, Listener, NoContainers,
-    System,
+    ContainerFixture, ContainerScan, ContainerSource, Engines, Fixture, IdentitySource, Listener,
+    NoContainers, System, SystemIdentity,
 };
 
 use crate::error::CliError;
@@ -261,7 +262,7 @@ pub(crate) fn print_notes(s: &Settings, notes: &[String]) {
 pub(crate) fn declared<'m>(
     model: &'m Model,
     l: &Listener,
-    host: Option<portolan_model::HostId>,
+    host: Option<HostId>,
 ) -> Vec<&'m Binding> {
     model
         .bindings
@@ -274,48 +275,72 @@ pub(crate) fn declared<'m>(
         .collect()
 }
 
-/// Which host of the spec this machine is: the config file's `host`, else by hostname (the
-/// host's `hostname`, or its name), else by an address of this machine's interfaces among
-/// the host's `addresses`.
-pub(crate) fn this_host(model: &Model) -> Option<portolan_model::HostId> {
-    // the config file says which host this is
+/// Why [`recognise`] found no host: the message says what was read and the candidates,
+/// without the way out, which is the caller's.
+#[derive(Debug, Clone)]
+pub(crate) enum NotHere {
+    /// No host is this machine (or the config file names a host the spec lacks).
+    Unknown(String),
+    /// Several hosts claim this machine: a spec problem, never settled by a guess.
+    Ambiguous(String),
+}
+
+impl NotHere {
+    /// The message.
+    pub(crate) fn message(&self) -> &str {
+        match self {
+            NotHere::Unknown(m) | NotHere::Ambiguous(m) => m,
+        }
+    }
+}
+
+/// Which host of the spec this machine is, for the commands that act as "this host" without
+/// `--host`: the config file's `host` when it names one, else the host
+/// [`portolan_observe::recognise`] finds by machine id, host name, short name or address.
+/// With `-v`, says on stderr how the host was decided.
+pub(crate) fn recognise(s: &Settings, model: &Model) -> Result<HostId, NotHere> {
+    if let Some(h) = crate::settings::configured_host() {
+        let id = model.host_named(h).ok_or_else(|| {
+            NotHere::Unknown(format!(
+                "the config file says this machine is host `{h}`, which is not in the spec"
+            ))
+        })?;
+        if s.verbosity > 0 {
+            errln!("note: this machine is host `{h}`, as the config file's `host` says");
+        }
+        return Ok(id);
+    }
+    match portolan_observe::recognise::recognise(model, &SystemIdentity::default()) {
+        Ok(r) => {
+            if s.verbosity > 0 {
+                errln!("note: {}", r.explain(model));
+            }
+            Ok(r.host())
+        }
+        Err(e @ NotRecognised::Ambiguous { .. }) => Err(NotHere::Ambiguous(e.message(model))),
+        Err(e @ NotRecognised::NoMatch { .. }) => Err(NotHere::Unknown(e.message(model))),
+    }
+}
+
+/// The way out of [`recognise`]'s error, said by every command that needs "this host".
+pub(crate) const DECLARE: &str =
+    "declare the machine's `hostnames` or `machine-id` on its host to recognise it without --host";
+
+/// [`recognise`] for the commands that only annotate with it (`ls`, `who`, `alloc`): no
+/// host when none or several match, silently.
+pub(crate) fn this_host(model: &Model) -> Option<HostId> {
     if let Some(h) = crate::settings::configured_host() {
         return model.host_named(h);
     }
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .unwrap_or_default()
-        .trim()
-        .to_string();
-    let short = name.split('.').next().unwrap_or(&name).to_string();
-    let by_name = model.hosts.iter().position(|h| {
-        !name.is_empty()
-            && (h
-                .hostname
-                .as_deref()
-                .is_some_and(|x| x == name || x == short)
-                || h.name == name
-                || h.name == short)
-    });
-    if let Some(i) = by_name {
-        return Some(portolan_model::HostId::from_index(i));
-    }
-    let mine: Vec<std::net::IpAddr> = portolan_observe::draft::interfaces()
-        .iter()
-        .map(|a| a.addr)
-        .filter(|a| !a.is_loopback())
-        .collect();
-    model
-        .hosts
-        .iter()
-        .position(|h| h.addresses.iter().any(|a| mine.contains(a)))
-        .map(portolan_model::HostId::from_index)
+    portolan_observe::recognise::recognise(model, &SystemIdentity::default())
+        .ok()
+        .map(|r| r.host())
 }
 
 /// This machine's short host name (`app1` of `app1.example.org`), `localhost` when unknown.
 pub(crate) fn short_hostname() -> String {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
-    let name = name.trim();
-    let short = name.split('.').next().unwrap_or(name);
+    let name = SystemIdentity::default().identity().hostname;
+    let short = portolan_model::identity::short_name(&name);
     if short.is_empty() {
         "localhost".to_string()
     } else {

@@ -286,7 +286,7 @@ fn run(s: &Settings, m: &MoveSettings) -> Result<Exit, CliError> {
         .flat_map(|x| {
             let h = model.host(x.host);
             std::iter::once(h.name.clone())
-                .chain(h.hostname.clone())
+                .chain(h.hostnames.iter().map(|c| c.value.clone()))
                 .chain(h.addresses.iter().map(ToString::to_string))
         })
         .collect();

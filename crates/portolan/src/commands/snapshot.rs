@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use portolan_observe::snapshot::Snapshot;
 
 use super::Subcommand;
-use super::live::{listeners, short_hostname, this_host};
+use super::live::{NotHere, listeners, recognise, short_hostname};
 use crate::error::CliError;
 use crate::exit::Exit;
 use crate::output;
@@ -20,7 +20,8 @@ Examples:
   portolan snapshot --host app1 | jq '.listeners[] | select(.addr == \"0.0.0.0\")'
 
 The JSON is byte-stable for the same state (sorted; no socket inodes), so files diff
-cleanly. The host is the spec's host this machine is, else its host name.";
+cleanly. The host is the spec's host this machine is (by machine id, host name or
+address; -v says which), else its host name.";
 
 /// `portolan snapshot`.
 #[derive(Debug, clap::Args)]
@@ -36,13 +37,10 @@ pub struct Args {
 impl Subcommand for Args {
     fn run(self, s: &Settings) -> Result<Exit, CliError> {
         let now = s.clock.now();
-        let host = self.host.unwrap_or_else(|| {
-            s.spec_path()
-                .ok()
-                .and_then(|p| portolan_model::load(&p).ok())
-                .and_then(|m| this_host(&m).map(|h| m.host(h).name.clone()))
-                .unwrap_or_else(short_hostname)
-        });
+        let host = match self.host {
+            Some(h) => h,
+            None => snapshot_host(s)?,
+        };
         let (live, note) = listeners(true)?;
         let snap = Snapshot::live(&host, now, &live, note.into_iter().collect());
         let text = snap.to_json();
@@ -60,5 +58,32 @@ impl Subcommand for Args {
             None => output::stdout(&text)?,
         }
         Ok(Exit::Ok)
+    }
+}
+
+/// The host a snapshot is of: the spec's host this machine is, else (no spec, or none of its
+/// hosts) this machine's short host name. A spec that claims this machine for several hosts
+/// is an error: a snapshot named after a guess would be compared with the wrong host.
+fn snapshot_host(s: &Settings) -> Result<String, CliError> {
+    let Some(model) = s
+        .spec_path()
+        .ok()
+        .and_then(|p| portolan_model::load(&p).ok())
+    else {
+        return Ok(short_hostname());
+    };
+    match recognise(s, &model) {
+        Ok(h) => Ok(model.host(h).name.clone()),
+        Err(NotHere::Unknown(m)) => {
+            let name = short_hostname();
+            if s.verbosity > 0 {
+                errln!("note: {m}; the snapshot is named after this machine's host name `{name}`");
+            }
+            Ok(name)
+        }
+        Err(NotHere::Ambiguous(m)) => Err(CliError::Usage(format!(
+            "{m}: pass --host NAME; {}",
+            super::live::DECLARE
+        ))),
     }
 }

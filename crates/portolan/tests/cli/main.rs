@@ -16,6 +16,7 @@ mod expect_mutations;
 mod firewall;
 mod r#gen;
 mod harness;
+mod identity;
 mod import;
 mod install;
 mod json_contract;

@@ -613,11 +613,13 @@ fn init_from_host_drafts_a_spec_that_matches_this_machine() {
         .find_map(|l| l.strip_prefix("[hosts.")?.strip_suffix(']'))
         .expect("a host")
         .to_string();
+    // no --host: the draft's host declares this machine's names and machine id
     let out = c
-        .args(["check", "--host", &host, "--json", "--fail-on", "never"])
+        .args(["check", "-v", "--json", "--fail-on", "never"])
         .env("PORTOLAN_LISTENERS_FIXTURE", "live.json")
         .run()
-        .success();
+        .success()
+        .stderr_has(&format!("note: this machine is host `{host}` by "));
     let drift: Vec<String> = out.json()["findings"]
         .as_array()
         .unwrap()
