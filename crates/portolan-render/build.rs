@@ -8,7 +8,9 @@ use std::path::Path;
 
 fn main() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/targets");
-    println!("cargo::rerun-if-changed={}", dir.display());
+    // Relative to the package root, so a copied `target/` (another checkout of the same
+    // tree) reruns this script and stops compiling the first checkout's target files.
+    println!("cargo::rerun-if-changed=src/targets");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .expect("src/targets is readable")
         .filter_map(Result::ok)
