@@ -35,7 +35,6 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use portolan_store::{Role, StoreError, TokenInfo};
-use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -314,7 +313,7 @@ struct CacheInner {
 }
 
 fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
+    portolan_store::secrets::sha256(token.as_bytes())
 }
 
 impl TokenCache {
