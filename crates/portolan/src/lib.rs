@@ -26,6 +26,7 @@ pub mod error;
 pub mod exit;
 pub mod fit;
 pub mod settings;
+pub mod timings;
 
 use clap::Parser;
 use portolan_lint::report::human;
@@ -37,6 +38,7 @@ use crate::settings::Settings;
 
 /// Parses the command line, runs the command, returns the exit code.
 pub fn run() -> std::process::ExitCode {
+    timings::install_from_env();
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
