@@ -12,9 +12,15 @@ pub enum CliError {
     /// The spec could not be loaded.
     #[error(transparent)]
     Load(#[from] LoadError),
-    /// `[lint]` names an unknown rule.
-    #[error(transparent)]
-    Config(#[from] portolan_lint::ConfigError),
+    /// `[lint]` names an unknown rule; the sources of the spec it is in come along, so the
+    /// error renders with a caret without loading the spec again.
+    #[error("{error}")]
+    Config {
+        /// The error.
+        error: portolan_lint::ConfigError,
+        /// The spec's sources.
+        sources: Box<portolan_model::SourceMap>,
+    },
     /// Reading or writing a file, standard input or standard output failed.
     #[error("{context}: {source}")]
     Io {
@@ -91,14 +97,22 @@ impl CliError {
             // bad usage or input
             CliError::Usage(_)
             | CliError::Load(_)
-            | CliError::Config(_)
+            | CliError::Config { .. }
             | CliError::Alloc(_)
             | CliError::Remote { .. }
             | CliError::Render(_) => Exit::Input,
             // the environment failed the command: input that cannot be read
-            CliError::Io { .. } | CliError::External { .. } | CliError::Observe(_) => {
-                Exit::Input
-            }
+            CliError::Io { .. } | CliError::External { .. } | CliError::Observe(_) => Exit::Input,
+        }
+    }
+
+    /// A `[lint]` configuration error of `model` (see [`CliError::Config`]).
+    pub fn config(
+        model: &portolan_model::Model,
+    ) -> impl FnOnce(portolan_lint::ConfigError) -> Self {
+        |error| CliError::Config {
+            error,
+            sources: Box::new(model.sources.clone()),
         }
     }
 
@@ -147,8 +161,16 @@ mod tests {
             source: std::io::Error::from_raw_os_error(1),
         });
         assert_eq!(observe.exit(), Exit::Input);
-        assert!(observe.to_string().starts_with("netlink sock_diag: setns: "), "{observe}");
-        let pipe = CliError::io("cannot write to stdout", std::io::ErrorKind::BrokenPipe.into());
+        assert!(
+            observe
+                .to_string()
+                .starts_with("netlink sock_diag: setns: "),
+            "{observe}"
+        );
+        let pipe = CliError::io(
+            "cannot write to stdout",
+            std::io::ErrorKind::BrokenPipe.into(),
+        );
         assert!(matches!(pipe, CliError::BrokenPipe));
         assert_eq!(pipe.exit(), Exit::Ok);
     }

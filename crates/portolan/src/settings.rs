@@ -170,8 +170,7 @@ pub fn is_stdin(p: &Path) -> bool {
     p.as_os_str() == "-"
 }
 
-/// Standard input as text, read once (a second reader gets the same text: an error report
-/// re-renders the spec it came from).
+/// Standard input as text, read once (a second reader gets the same text).
 pub fn stdin_text() -> Result<&'static str, CliError> {
     /// Why standard input is unusable, kept to answer every reader alike (an
     /// `io::Error` is not `Clone`: its errno, or its kind and text, are kept instead).
