@@ -185,7 +185,11 @@ fn run(
 }
 
 /// Sorts the findings once, when some were added to lint's (already sorted) `linted` first.
-fn sort_added(model: &portolan_model::Model, findings: &mut [portolan_lint::Finding], linted: usize) {
+fn sort_added(
+    model: &portolan_model::Model,
+    findings: &mut [portolan_lint::Finding],
+    linted: usize,
+) {
     if findings.len() > linted {
         portolan_lint::sort(model, findings);
     }
@@ -260,7 +264,7 @@ fn expectations_section(
             "status": l.status.as_str(),
             "reason": match &l.status { Status::NotTestable(w) => Some(w.clone()), _ => None },
             "probes": l.probes.iter().map(|p| serde_json::json!({
-                "binding": p.binding.map(|i| model.bindings[i].qualified_name(model)),
+                "binding": p.binding.map(|id| model.binding(id).qualified_name(model)),
                 "from": p.from.to_string(),
                 "to": p.to.to_string(),
                 "connected": p.connected,
