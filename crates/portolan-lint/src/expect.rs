@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 
 use portolan_model::expect::{ExpectFrom, Expectation};
 use portolan_model::net::private_space;
-use portolan_model::{Binding, FirewallPolicy, IpNet, IpSet, Loc, Model};
+use portolan_model::{Binding, BindingId, FirewallPolicy, IpNet, IpSet, Loc, Model};
 
 use crate::reach::{Analysis, rule_decisions};
 use crate::rules::{exposure_label, listens};
@@ -95,7 +95,7 @@ pub fn class_of(model: &Model, from: &ExpectFrom, b: &Binding) -> Class {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
     /// The instance (`None`: the target has no instance in scope).
-    pub binding: Option<usize>,
+    pub binding: Option<BindingId>,
     /// The family (`None`: not about one family).
     pub family: Option<AddrFamily>,
     /// The sources that break it: those that connect (`reach = false`) or do not
@@ -146,10 +146,10 @@ pub fn evaluate_one(model: &Model, analysis: &Analysis, k: usize) -> Outcome {
         ..Outcome::default()
     };
     let targets = e.targets(model);
-    let live: Vec<usize> = targets
+    let live: Vec<BindingId> = targets
         .iter()
         .copied()
-        .filter(|i| listens(&model.bindings[*i]))
+        .filter(|id| listens(model.binding(*id)))
         .collect();
     if live.is_empty() {
         if e.reach {
@@ -171,14 +171,14 @@ pub fn evaluate_one(model: &Model, analysis: &Analysis, k: usize) -> Outcome {
         }
         return out;
     }
-    for i in live {
-        let b = &model.bindings[i];
+    for id in live {
+        let b = model.binding(id);
         let c = class(model, e, b);
         if c.same_host {
             out.checked += 1;
             if !e.reach {
                 out.failures.push(Failure {
-                    binding: Some(i),
+                    binding: Some(id),
                     family: None,
                     part: IpSet::empty(),
                     whole: true,
@@ -196,7 +196,7 @@ pub fn evaluate_one(model: &Model, analysis: &Analysis, k: usize) -> Outcome {
         if c.source.set.is_empty() {
             continue;
         }
-        for ft in trace::trace(model, analysis, i, &c.source, None) {
+        for ft in trace::trace(model, analysis, id, &c.source, None) {
             if !c.source.containers && !AddrFamily::of(e.family).contains(&ft.family) {
                 continue;
             }
@@ -214,10 +214,10 @@ pub fn evaluate_one(model: &Model, analysis: &Analysis, k: usize) -> Outcome {
                 };
                 if !missing.is_empty() {
                     out.failures
-                        .push(blocked(model, analysis, i, &c, &ft, &missing, e));
+                        .push(blocked(model, analysis, id, &c, &ft, &missing, e));
                 }
             } else if !ft.reached.is_empty() {
-                out.failures.push(let_in(model, i, &ft, &ft.reached, e));
+                out.failures.push(let_in(model, id, &ft, &ft.reached, e));
             }
         }
     }
@@ -279,13 +279,19 @@ fn who(e: &Expectation) -> String {
 }
 
 /// `reach = false` broken: `part` connects. The layer that lets it in decides.
-fn let_in(model: &Model, i: usize, ft: &FamilyTrace, part: &IpSet, e: &Expectation) -> Failure {
-    let b = &model.bindings[i];
+fn let_in(
+    model: &Model,
+    id: BindingId,
+    ft: &FamilyTrace,
+    part: &IpSet,
+    e: &Expectation,
+) -> Failure {
+    let b = model.binding(id);
     let host = model.host(b.host);
     let name = b.qualified_name(model);
     let direct = part.intersection(&ft.direct);
     let fail = |layer, at, why: String, change: String| Failure {
-        binding: Some(i),
+        binding: Some(id),
         family: Some(ft.family),
         part: part.clone(),
         whole: *part == ft.sources,
@@ -303,7 +309,7 @@ fn let_in(model: &Model, i: usize, ft: &FamilyTrace, part: &IpSet, e: &Expectati
         let Some(r) = r else {
             return fail(Layer::Route, None, "a proxy route".into(), String::new());
         };
-        let l = model.bindings[r.listener].qualified_name(model);
+        let l = model.binding(r.listener).qualified_name(model);
         return fail(
             Layer::Route,
             Some(r.at),
@@ -402,13 +408,13 @@ fn let_in(model: &Model, i: usize, ft: &FamilyTrace, part: &IpSet, e: &Expectati
 fn blocked(
     model: &Model,
     analysis: &Analysis,
-    i: usize,
+    id: BindingId,
     c: &Class,
     ft: &FamilyTrace,
     missing: &IpSet,
     e: &Expectation,
 ) -> Failure {
-    let b = &model.bindings[i];
+    let b = model.binding(id);
     let host = model.host(b.host);
     let name = b.qualified_name(model);
     let mut changes: Vec<(Layer, Option<Loc>, String, String)> = Vec::new();
@@ -488,7 +494,7 @@ fn blocked(
         match &host.firewall.policy {
             FirewallPolicy::Open => {}
             FirewallPolicy::FromSpec => {
-                let r = &analysis.reach[i];
+                let r = analysis.of(id);
                 let dropped = if c.source.containers {
                     !r.allowed.host_internal
                 } else {
@@ -546,7 +552,7 @@ fn blocked(
     }
     let Some((layer, at, why, _)) = changes.first().cloned() else {
         return Failure {
-            binding: Some(i),
+            binding: Some(id),
             family: Some(ft.family),
             part: missing.clone(),
             whole: *missing == ft.sources,
@@ -562,7 +568,7 @@ fn blocked(
         .collect::<Vec<_>>()
         .join(", and ");
     Failure {
-        binding: Some(i),
+        binding: Some(id),
         family: Some(ft.family),
         part: missing.clone(),
         whole: *missing == ft.sources,

@@ -238,11 +238,11 @@ pub fn drift(model: &Model, analysis: &Analysis, host: HostId, dump: &Dump<'_>) 
     let kind = dump.kind.as_str();
     let mut out = Vec::new();
     let host_name = &model.host(host).name;
-    for (i, b) in model.bindings.iter().enumerate() {
+    for (id, b) in model.binding_ids() {
         if b.host != host || !listens(b) {
             continue;
         }
-        let r = &analysis.reach[i];
+        let r = analysis.of(id);
         let mut universe = (*r.bound.sources).clone();
         if r.bound.host_internal {
             universe = universe.union(docker_bridges());
@@ -262,7 +262,7 @@ pub fn drift(model: &Model, analysis: &Analysis, host: HostId, dump: &Dump<'_>) 
             }
             universe = rs.covered.clone();
         }
-        let declared = declared_sources(model, analysis, i).intersection(&universe);
+        let declared = declared_sources(model, analysis, id).intersection(&universe);
         let mut any = IpSet::empty();
         let mut all = universe.clone();
         let mut decisions = Vec::new();

@@ -13,7 +13,8 @@ use std::sync::Arc;
 
 use portolan_model::net::private_space;
 use portolan_model::{
-    Action, Binding, ExposureTerm, FirewallPolicy, FlowEnd, IpNet, IpSet, Model, Transport,
+    Action, Binding, BindingId, ExposureTerm, FirewallPolicy, FlowEnd, IpNet, IpSet, Model,
+    Transport,
 };
 
 /// Who can reach something: containers on the host, and remote source addresses.
@@ -158,9 +159,9 @@ pub fn docker_bridges() -> &'static IpSet {
 /// gen` allows and what `check --firewall` holds a deployed ruleset to: the declared reach
 /// within what the bind address can be reached from, plus the Docker bridges when containers
 /// on the host are declared.
-pub fn declared_sources(model: &Model, analysis: &Analysis, i: usize) -> IpSet {
-    let b = &model.bindings[i];
-    let r = &analysis.reach[i];
+pub fn declared_sources(model: &Model, analysis: &Analysis, id: BindingId) -> IpSet {
+    let b = model.binding(id);
+    let r = analysis.of(id);
     let mut sources = r.allowed.sources.intersection(&r.bound.sources);
     let containers = b
         .exposure
@@ -214,6 +215,11 @@ fn declared_nets(model: &Model) -> IpSet {
 }
 
 impl Analysis {
+    /// The reach of binding `id`.
+    pub fn of(&self, id: BindingId) -> &BindingReach {
+        &self.reach[id.index()]
+    }
+
     /// Computes reach for every binding of `model`.
     pub fn compute(model: &Model) -> Analysis {
         let hosts: Vec<HostNets> = model.hosts.iter().map(|h| HostNets::of(model, h)).collect();
@@ -277,8 +283,8 @@ impl Why {
 impl Analysis {
     /// The chain of reasons behind binding `i`'s reach (bind address, networks, publisher,
     /// firewall rules, routes), recomputed on demand.
-    pub fn explain(&self, model: &Model, i: usize) -> Vec<String> {
-        let b = &model.bindings[i];
+    pub fn explain(&self, model: &Model, id: BindingId) -> Vec<String> {
+        let b = model.binding(id);
         let hn = HostNets::of(model, model.host(b.host));
         let declared_nets = declared_nets(model);
         let mut why = Why(Some(Vec::new()));
@@ -287,11 +293,11 @@ impl Analysis {
             b,
             &hn,
             &declared_nets,
-            self.reach[i].allowed.clone(),
+            self.of(id).allowed.clone(),
             &mut why,
         );
         let mut lines = why.0.unwrap_or_default();
-        for &ri in &self.reach[i].via_routes {
+        for &ri in &self.of(id).via_routes {
             let route = &model.routes[ri];
             let l = model.binding(route.from);
             lines.push(format!(

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use portolan_firewall::eval;
 use portolan_firewall::{Hook, all_v4, all_v6};
-use portolan_model::{Binding, FirewallPolicy, IpSet, Loc, Model};
+use portolan_model::{Binding, BindingId, FirewallPolicy, IpSet, Loc, Model};
 
 use crate::firewall_drift::{Dump, show};
 use crate::reach::{Analysis, describe_sources, docker_bridges, rule_decisions};
@@ -147,8 +147,8 @@ pub struct Step {
 pub struct RouteStep {
     /// Index into `model.routes`.
     pub route: usize,
-    /// The listener (index into `model.bindings`).
-    pub listener: usize,
+    /// The listener.
+    pub listener: BindingId,
     /// The traced sources that reach the listener, and so the binding.
     pub passes: IpSet,
     /// The route as a sentence.
@@ -245,10 +245,16 @@ fn bind_step(model: &Model, b: &Binding, src: &Source, set: &IpSet) -> Step {
     }
 }
 
-fn networks_step(model: &Model, analysis: &Analysis, i: usize, src: &Source, prev: &IpSet) -> Step {
-    let b = &model.bindings[i];
+fn networks_step(
+    model: &Model,
+    analysis: &Analysis,
+    id: BindingId,
+    src: &Source,
+    prev: &IpSet,
+) -> Step {
+    let b = model.binding(id);
     let host = model.host(b.host);
-    let bound = &analysis.reach[i].bound;
+    let bound = &analysis.of(id).bound;
     let names: Vec<&str> = host
         .networks
         .iter()
@@ -290,14 +296,14 @@ fn networks_step(model: &Model, analysis: &Analysis, i: usize, src: &Source, pre
 fn spec_firewall_step(
     model: &Model,
     analysis: &Analysis,
-    i: usize,
+    id: BindingId,
     src: &Source,
     prev: &IpSet,
 ) -> Step {
-    let b = &model.bindings[i];
+    let b = model.binding(id);
     let host = model.host(b.host);
     let fw = &host.firewall;
-    let r = &analysis.reach[i];
+    let r = analysis.of(id);
     let at = fw.loc.or(host.loc);
     match &fw.policy {
         FirewallPolicy::Open => Step {
@@ -473,18 +479,18 @@ fn dump_firewall_step(model: &Model, b: &Binding, dump: &Dump<'_>, prev: &IpSet)
     }
 }
 
-/// The trace of `source` to binding `i`, per address family (containers: IPv4 only). With
+/// The trace of `source` to binding `id`, per address family (containers: IPv4 only). With
 /// `dump`, the host firewall is that deployed ruleset (and published ports take its forward
 /// path) instead of what the spec says.
 pub fn trace(
     model: &Model,
     analysis: &Analysis,
-    i: usize,
+    id: BindingId,
     source: &Source,
     dump: Option<&Dump<'_>>,
 ) -> Vec<FamilyTrace> {
-    let b = &model.bindings[i];
-    let r = &analysis.reach[i];
+    let b = model.binding(id);
+    let r = analysis.of(id);
     let families: &[AddrFamily] = if source.containers {
         &[AddrFamily::V4]
     } else {
@@ -498,7 +504,7 @@ pub fn trace(
         }
         let mut steps = Vec::new();
         let bind = bind_step(model, b, source, &set);
-        let nets = networks_step(model, analysis, i, source, &bind.passes);
+        let nets = networks_step(model, analysis, id, source, &bind.passes);
         let after_nets = nets.passes.clone();
         steps.push(bind);
         steps.push(nets);
@@ -535,7 +541,7 @@ pub fn trace(
                 at: model.host(b.host).firewall.loc,
                 decisions: Vec::new(),
             },
-            None => spec_firewall_step(model, analysis, i, source, &after_nets),
+            None => spec_firewall_step(model, analysis, id, source, &after_nets),
         };
         let direct = fw.passes.clone();
         steps.push(fw);
@@ -543,8 +549,8 @@ pub fn trace(
         let mut reached = direct.clone();
         for &ri in &r.via_routes {
             let route = &model.routes[ri];
-            let l = route.from.index();
-            let lt = &analysis.reach[l].total;
+            let l = route.from;
+            let lt = &analysis.of(l).total;
             let passes = if source.containers {
                 if lt.host_internal {
                     set.clone()
@@ -555,7 +561,7 @@ pub fn trace(
                 set.intersection(&lt.sources)
             };
             reached = reached.union(&passes);
-            let lb = &model.bindings[l];
+            let lb = model.binding(l);
             routes.push(RouteStep {
                 route: ri,
                 listener: l,

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use crate::error::{SpecError, did_you_mean};
 use crate::model::{
-    EnvId, HostId, Model, NetId, ProjectId, RefKind, ServiceId, Transport, Unresolved,
+    BindingId, EnvId, HostId, Model, NetId, ProjectId, RefKind, ServiceId, Transport, Unresolved,
 };
 use crate::net::IpNet;
 use crate::port::PortRange;
@@ -89,9 +89,9 @@ pub struct Expectation {
 }
 
 impl Expectation {
-    /// The binding instances (indices into `model.bindings`) the expectation is about: the
-    /// target's bindings, restricted to its environment and transport.
-    pub fn targets(&self, model: &Model) -> Vec<usize> {
+    /// The binding instances the expectation is about: the target's bindings, restricted
+    /// to its environment and transport.
+    pub fn targets(&self, model: &Model) -> Vec<BindingId> {
         self.to.instances(model, self.env, self.transport)
     }
 
@@ -105,14 +105,14 @@ impl Expectation {
 }
 
 impl ExpectTo {
-    /// The binding instances (indices into `model.bindings`) of the target, restricted to an
-    /// environment and a transport when given.
+    /// The binding instances of the target, in model order, restricted to an environment and
+    /// a transport when given.
     pub fn instances(
         &self,
         model: &Model,
         env: Option<EnvId>,
         transport: Option<Transport>,
-    ) -> Vec<usize> {
+    ) -> Vec<BindingId> {
         let keep = |i: &usize| {
             let b = &model.bindings[*i];
             env.is_none_or(|e| b.environment == e) && transport.is_none_or(|t| b.transport == t)
@@ -138,7 +138,10 @@ impl ExpectTo {
                 .map(|(i, _)| i)
                 .collect(),
         };
-        all.into_iter().filter(keep).collect()
+        all.into_iter()
+            .filter(keep)
+            .map(BindingId::from_index)
+            .collect()
     }
 }
 

@@ -550,6 +550,13 @@ impl Model {
     pub fn binding(&self, id: BindingId) -> &Binding {
         &self.bindings[id.index()]
     }
+    /// Every binding instance with its id, in model order.
+    pub fn binding_ids(&self) -> impl Iterator<Item = (BindingId, &Binding)> {
+        self.bindings
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (BindingId::from_index(i), b))
+    }
     /// Bindings of a service.
     pub fn bindings_of(&self, id: ServiceId) -> &[Binding] {
         &self.bindings[self.service(id).bindings.clone()]

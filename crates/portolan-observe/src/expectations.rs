@@ -14,7 +14,7 @@ use std::time::Duration;
 use portolan_lint::expect::class_of;
 use portolan_lint::{Analysis, Finding, Rule};
 use portolan_model::expect::{ExpectFrom, ExpectTo, Family};
-use portolan_model::{IpNet, IpSet, Model, Transport};
+use portolan_model::{BindingId, IpNet, IpSet, Model, Transport};
 use rustix::net::{AddressFamily, SocketFlags, SocketType, bind, connect, socket_with, sockopt};
 
 /// The live verdict of one expectation.
@@ -42,9 +42,8 @@ impl Status {
 /// One connect.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Probe {
-    /// The target instance (index into `model.bindings`; `None`: a `host:port` target with
-    /// nothing declared there).
-    pub binding: Option<usize>,
+    /// The target instance (`None`: a `host:port` target with nothing declared there).
+    pub binding: Option<BindingId>,
     /// Local source address.
     pub from: IpAddr,
     /// Destination.
@@ -66,7 +65,7 @@ pub struct Live {
 
 /// A destination to try, with the instance it belongs to.
 struct Dest {
-    binding: Option<usize>,
+    binding: Option<BindingId>,
     to: SocketAddr,
 }
 
@@ -107,7 +106,7 @@ fn tcp_connect(from: IpAddr, to: SocketAddr, timeout: Duration) -> bool {
     connect(&fd, &to).is_ok()
 }
 
-fn destinations(model: &Model, to: &ExpectTo, targets: &[usize]) -> Vec<Dest> {
+fn destinations(model: &Model, to: &ExpectTo, targets: &[BindingId]) -> Vec<Dest> {
     let mut out = Vec::new();
     if targets.is_empty() {
         if let ExpectTo::HostPort(h, ports) = to {
@@ -120,8 +119,8 @@ fn destinations(model: &Model, to: &ExpectTo, targets: &[usize]) -> Vec<Dest> {
         }
         return out;
     }
-    for &i in targets {
-        let b = &model.bindings[i];
+    for &id in targets {
+        let b = model.binding(id);
         let addrs: Vec<IpAddr> = if b.bind.is_unspecified() || b.bind.is_loopback() {
             model.host(b.host).addresses.clone()
         } else {
@@ -129,7 +128,7 @@ fn destinations(model: &Model, to: &ExpectTo, targets: &[usize]) -> Vec<Dest> {
         };
         for a in addrs {
             out.push(Dest {
-                binding: Some(i),
+                binding: Some(id),
                 to: SocketAddr::new(a, b.ports.lo),
             });
         }
@@ -147,10 +146,10 @@ pub fn verify(
 ) -> Vec<Live> {
     let mut out = Vec::new();
     for (k, e) in model.expectations.iter().enumerate() {
-        let targets: Vec<usize> = e
+        let targets: Vec<BindingId> = e
             .targets(model)
             .into_iter()
-            .filter(|i| model.bindings[*i].status != portolan_model::Status::Reserved)
+            .filter(|id| model.binding(*id).status != portolan_model::Status::Reserved)
             .collect();
         let not = |why: &str| Live {
             expectation: k,
@@ -165,7 +164,7 @@ pub fn verify(
             || (!targets.is_empty()
                 && targets
                     .iter()
-                    .all(|i| model.bindings[*i].transport == Transport::Udp))
+                    .all(|id| model.binding(*id).transport == Transport::Udp))
         {
             out.push(not("UDP gives no answer to rely on"));
             continue;
@@ -176,13 +175,13 @@ pub fn verify(
             continue;
         }
         let mut why_not = "no destination in the expectation's address family";
-        let mut jobs: Vec<(Option<usize>, IpAddr, SocketAddr)> = Vec::new();
+        let mut jobs: Vec<(Option<BindingId>, IpAddr, SocketAddr)> = Vec::new();
         for d in dests {
             if !family_ok(e.family, d.to.ip()) {
                 continue;
             }
-            if let Some(i) = d.binding
-                && model.bindings[i].transport == Transport::Udp
+            if let Some(id) = d.binding
+                && model.binding(id).transport == Transport::Udp
             {
                 continue;
             }
@@ -206,8 +205,8 @@ pub fn verify(
             }
             let net = IpSet::from_nets(&[IpNet::host(from)]);
             let in_class = match d.binding {
-                Some(i) => {
-                    let c = class_of(model, &e.from, &model.bindings[i]);
+                Some(id) => {
+                    let c = class_of(model, &e.from, model.binding(id));
                     c.source.set.intersects(&net)
                 }
                 None => match &e.from {
@@ -223,8 +222,8 @@ pub fn verify(
                 why_not = "this machine's address is not in the source class";
                 continue;
             }
-            if let Some(i) = d.binding
-                && analysis.reach[i].proxied.sources.intersects(&net)
+            if let Some(id) = d.binding
+                && analysis.of(id).proxied.sources.intersects(&net)
             {
                 why_not =
                     "it is reached through a proxy route: connect to the route's listener instead";
@@ -274,7 +273,7 @@ pub fn finding(model: &Model, live: &Live) -> Option<Finding> {
     let first = bad.first()?;
     let what = first.binding.map_or_else(
         || e.label.1.clone(),
-        |i| model.bindings[i].qualified_name(model),
+        |id| model.binding(id).qualified_name(model),
     );
     let mut f = Finding::new(
         Rule::ExpectationFailed,

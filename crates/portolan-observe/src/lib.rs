@@ -58,4 +58,13 @@ pub enum ObserveError {
     /// A fixture file is malformed.
     #[error("fixture: {0}")]
     Fixture(String),
+    /// A netlink `sock_diag` dump (or entering a namespace for one) failed; `source` keeps
+    /// the kernel's errno (`raw_os_error`) when there is one.
+    #[error("netlink sock_diag: {step}: {source}")]
+    Netlink {
+        /// What was being done (`socket`, `send`, `recv`, `setns`, `dump`…).
+        step: &'static str,
+        /// The cause.
+        source: std::io::Error,
+    },
 }

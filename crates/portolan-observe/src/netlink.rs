@@ -25,10 +25,19 @@ const IPPROTO_UDP: u8 = 17;
 const TCP_LISTEN: u32 = 10;
 const TCP_CLOSE: u32 = 7;
 
-fn io(e: impl std::fmt::Display) -> ObserveError {
-    ObserveError::Io {
-        path: "netlink sock_diag".into(),
-        source: std::io::Error::other(e.to_string()),
+/// A failed step, the errno kept.
+fn failed(step: &'static str) -> impl Fn(rustix::io::Errno) -> ObserveError {
+    move |e| ObserveError::Netlink {
+        step,
+        source: e.into(),
+    }
+}
+
+/// A reply the kernel should not send (no errno: the reply itself is wrong).
+fn malformed(what: &str) -> ObserveError {
+    ObserveError::Netlink {
+        step: "recv",
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string()),
     }
 }
 
@@ -98,24 +107,24 @@ fn dump(
         SocketFlags::CLOEXEC,
         Some(netlink::SOCK_DIAG),
     )
-    .map_err(io)?;
+    .map_err(failed("socket"))?;
     sendto(
         &fd,
         &request(seq, family, protocol, states),
         SendFlags::empty(),
         &SocketAddrNetlink::new(0, 0),
     )
-    .map_err(io)?;
+    .map_err(failed("send"))?;
     let mut out = Vec::new();
     loop {
-        let (_, n) = recv(&fd, &mut *buf, RecvFlags::empty()).map_err(io)?;
+        let (_, n) = recv(&fd, &mut *buf, RecvFlags::empty()).map_err(failed("recv"))?;
         let data = buf.get(..n).unwrap_or_default();
         let mut off = 0;
         while off + 16 <= data.len() {
             let len = u32_at(data, off).map_or(0, |l| l as usize);
             let kind = u16_at(data, off + 4).unwrap_or(NLMSG_DONE);
             if len < 16 || off + len > data.len() {
-                return Err(io("truncated netlink message"));
+                return Err(malformed("truncated netlink message"));
             }
             match kind {
                 NLMSG_DONE => return Ok(out),
@@ -124,7 +133,11 @@ fn dump(
                         .get(off + 16..off + 20)
                         .and_then(|e| e.try_into().ok())
                         .map_or(0, i32::from_ne_bytes);
-                    return Err(io(format!("kernel error {}", -errno)));
+                    // the kernel's answer to the dump: a negative errno
+                    return Err(ObserveError::Netlink {
+                        step: "dump",
+                        source: std::io::Error::from_raw_os_error(errno.saturating_neg()),
+                    });
                 }
                 _ => {
                     if let Some(l) = data
@@ -168,7 +181,7 @@ pub fn sockets_in(namespaces: &[std::fs::File]) -> Vec<Result<Vec<Listener>, Obs
                         .iter()
                         .map(|ns| {
                             move_into_link_name_space(ns.as_fd(), Some(LinkNameSpaceType::Network))
-                                .map_err(|e| io(format!("setns: {e}")))?;
+                                .map_err(failed("setns"))?;
                             sockets_with(&mut buf)
                         })
                         .collect::<Vec<_>>()
@@ -182,7 +195,12 @@ pub fn sockets_in(namespaces: &[std::fs::File]) -> Vec<Result<Vec<Listener>, Obs
                 h.join().unwrap_or_else(|_| {
                     chunk
                         .iter()
-                        .map(|_| Err(io("namespace worker panicked")))
+                        .map(|_| {
+                            Err(ObserveError::Netlink {
+                                step: "setns",
+                                source: std::io::Error::other("namespace worker panicked"),
+                            })
+                        })
                         .collect()
                 })
             })
@@ -231,6 +249,21 @@ mod tests {
                 .any(|l| l.port == port && l.transport == Transport::Tcp)
         );
         drop(tcp);
+    }
+
+    /// Regression: netlink failures became a string (`kernel error 22`, `setns: …`) inside
+    /// an `io::Error::other`, so callers could not tell EPERM from EINVAL.
+    #[test]
+    fn a_failed_setns_keeps_its_errno() {
+        let not_a_namespace = std::fs::File::open("/proc/self/status").unwrap();
+        let got = sockets_in(&[not_a_namespace]);
+        match &got[0] {
+            Err(ObserveError::Netlink { step, source }) => {
+                assert_eq!(*step, "setns");
+                assert_eq!(source.raw_os_error(), Some(22), "{source}"); // EINVAL
+            }
+            other => panic!("setns into a plain file: {other:?}"),
+        }
     }
 
     #[test]

@@ -101,14 +101,14 @@ pub(crate) fn expectation_warnings(
     for o in portolan_lint::expect::evaluate(m, analysis) {
         let e = &m.expectations[o.expectation];
         let Some(f) = o.failures.iter().find(|f| {
-            f.binding.is_some_and(|i| m.bindings[i].host == h)
+            f.binding.is_some_and(|id| m.binding(id).host == h)
                 && (family.is_none() || f.family.is_none() || f.family == family)
         }) else {
             continue;
         };
         let name = f
             .binding
-            .map(|i| m.bindings[i].qualified_name(m))
+            .map(|id| m.binding(id).qualified_name(m))
             .unwrap_or_default();
         let fam = f
             .family
@@ -354,7 +354,7 @@ impl Plan {
         let m = cx.model;
         let mut allows = Vec::new();
         let mut skipped = Vec::new();
-        for (i, b) in cx.bindings().filter(|(_, b)| b.host == h) {
+        for (id, b) in cx.bindings().filter(|(_, b)| b.host == h) {
             let label = b.qualified_name(m);
             let what = format!("{label} {}/{}", b.ports, b.transport.as_str());
             if b.status == Status::Reserved {
@@ -364,7 +364,7 @@ impl Plan {
                 continue;
             }
             // the same sources `check --firewall` holds a deployed ruleset to
-            let sources = portolan_lint::reach::declared_sources(m, cx.analysis, i);
+            let sources = portolan_lint::reach::declared_sources(m, cx.analysis, id);
             let everything = IpSet::everything();
             let (v4, v6) = (
                 family(&sources.ipv4(), &everything.ipv4()),

@@ -28,7 +28,7 @@ pub mod targets {
 }
 
 use portolan_lint::{Analysis, Report};
-use portolan_model::{Binding, HostId, Model};
+use portolan_model::{Binding, BindingId, HostId, Model};
 
 pub use table::Table;
 
@@ -67,12 +67,10 @@ impl RenderContext<'_> {
             .collect()
     }
 
-    /// The binding instances (index into `model.bindings`, binding) on selected hosts.
-    pub fn bindings(&self) -> impl Iterator<Item = (usize, &Binding)> {
+    /// The binding instances on selected hosts, with their ids.
+    pub fn bindings(&self) -> impl Iterator<Item = (BindingId, &Binding)> {
         self.model
-            .bindings
-            .iter()
-            .enumerate()
+            .binding_ids()
             .filter(|(_, b)| self.host_selected(b.host))
     }
 }

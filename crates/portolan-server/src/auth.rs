@@ -37,7 +37,6 @@ use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use portolan_store::{Role, StoreError, TokenInfo};
-use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -303,7 +302,7 @@ struct CacheInner {
 }
 
 fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
+    portolan_store::secrets::sha256(token.as_bytes())
 }
 
 impl TokenCache {

@@ -174,7 +174,9 @@ mod tests {
     /// caller had sent something wrong; it is the server's fault, a 500 that says nothing.
     #[test]
     fn a_failing_random_generator_is_a_server_error() {
-        let e = ApiError::from(StoreError::Random(getrandom::Error::UNSUPPORTED));
+        let e = ApiError::from(StoreError::Random(portolan_store::secrets::RandomError(
+            getrandom::Error::UNSUPPORTED,
+        )));
         assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(e.field, None);
         assert!(!e.error.contains("random"), "{}", e.error);

@@ -15,14 +15,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
 use http_body_util::Full;
 use hyper::body::Bytes;
 use portolan_store::{
     DeliveryStatus, DeliveryUpdate, FindingRecord, Store, WebhookEvent, WebhookTarget,
 };
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 use crate::clock::Clock;
 use crate::error::ApiError;
@@ -77,18 +75,10 @@ impl WebhookSettings {
 
 /// `sha256=HEX`: the signature header's value for `body` under `secret`.
 pub fn signature(secret: &str, body: &[u8]) -> String {
-    use std::fmt::Write as _;
-    // HMAC takes a key of any length
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
-        .unwrap_or_else(|_| unreachable!("HMAC accepts every key length"));
-    mac.update(body);
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .fold(String::from("sha256="), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    format!(
+        "sha256={}",
+        portolan_store::secrets::hmac_sha256_hex(secret.as_bytes(), body)
+    )
 }
 
 /// Why a webhook URL is refused (the message of a 422 naming `url`).

@@ -116,10 +116,10 @@ pub enum StoreError {
     /// A bearer token was refused.
     #[error("token rejected: {0}")]
     Token(TokenRejection),
-    /// The operating system's random generator failed (creating a token): a server fault,
-    /// not the caller's.
-    #[error("the OS random generator failed: {0}")]
-    Random(getrandom::Error),
+    /// The operating system's random generator failed (creating a token or a webhook): a
+    /// server fault, not the caller's.
+    #[error(transparent)]
+    Random(#[from] crate::secrets::RandomError),
 }
 
 /// Why a token does not authenticate. The server answers 401 to all of them alike; the

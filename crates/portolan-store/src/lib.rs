@@ -19,7 +19,9 @@
 //! errors are retried) and `db` the one way to run a write transaction. One module per
 //! concern: `spec` (import, export, the read lists; `spec::rows` turns a spec into rows
 //! and back), `writer` (allocation with group commit), `ledger` (release, reservations,
-//! leases, gc, the log), `tokens`, `observations` (agent reports and findings). Rows are
+//! leases, gc, the log), `tokens`, `observations` (agent reports and findings), and
+//! [`secrets`] (random hex, SHA-256, HMAC, constant-time comparison: the server's sessions
+//! and CSRF tokens use it too). Rows are
 //! read into named structs (`sqlx::FromRow`); [`types`] are the API's records, which the
 //! server serves as they are (with `utoipa` schemas behind the `openapi` feature).
 //!
@@ -76,6 +78,7 @@ pub mod migrate;
 mod observations;
 /// The one redaction module (its own crate, shared with discovery and import).
 pub use portolan_redact as redact;
+pub mod secrets;
 mod spec;
 mod store;
 mod tokens;

@@ -1,35 +1,20 @@
 //! API tokens: the format, and their rows. A token is `ptk_ID_SECRET`, where `ID` is 8
 //! random bytes (hex, public, the row key) and `SECRET` 32 random bytes (hex) from the OS
 //! generator. Only the SHA-256 of the whole token is stored; verification recomputes it and
-//! compares in constant time.
-
-use sha2::{Digest, Sha256};
+//! compares in constant time ([`crate::secrets`] does all three).
 
 use crate::db::{Db, during};
 use crate::error::{StoreError, TokenRejection};
+use crate::secrets::{random_hex, same_secret, sha256_hex};
 use crate::spec::rows::no_nul;
 use crate::types::{NewToken, Role, TokenInfo};
 
 const PREFIX: &str = "ptk_";
 
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
-
-pub(crate) fn random<const N: usize>() -> Result<[u8; N], StoreError> {
-    let mut buf = [0u8; N];
-    getrandom::fill(&mut buf).map_err(StoreError::Random)?;
-    Ok(buf)
-}
-
 /// A fresh token: `(id, clear token, hash)`.
 pub(crate) fn generate() -> Result<(String, String, String), StoreError> {
-    let id = hex(&random::<8>()?);
-    let secret = hex(&random::<32>()?);
+    let id = random_hex(8)?;
+    let secret = random_hex(32)?;
     let token = format!("{PREFIX}{id}_{secret}");
     let h = hash(&token);
     Ok((id, token, h))
@@ -37,7 +22,7 @@ pub(crate) fn generate() -> Result<(String, String, String), StoreError> {
 
 /// Hex SHA-256 of a clear token.
 pub(crate) fn hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    sha256_hex(token)
 }
 
 /// The id of a well-formed token.
@@ -52,18 +37,6 @@ pub(crate) fn id_of(token: &str) -> Result<&str, TokenRejection> {
     } else {
         Err(TokenRejection::Malformed)
     }
-}
-
-/// Equality of two byte strings in time independent of where they differ.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a
-        .iter()
-        .zip(b)
-        .fold(0u8, |acc, (x, y)| acc | std::hint::black_box(x ^ y));
-    std::hint::black_box(diff) == 0
 }
 
 /// Creates a token; the clear token is returned this once.
@@ -132,7 +105,7 @@ pub(crate) async fn verify(db: &Db, token: &str, now: i64) -> Result<TokenInfo, 
     let Some(stored) = stored else {
         return Err(StoreError::Token(TokenRejection::Unknown));
     };
-    if !constant_time_eq(hash(token).as_bytes(), stored.hash.as_bytes()) {
+    if !same_secret(hash(token).as_bytes(), stored.hash.as_bytes()) {
         return Err(StoreError::Token(TokenRejection::Unknown));
     }
     if stored.info.revoked.is_some() {
@@ -193,8 +166,5 @@ mod tests {
         assert_ne!(token, token2);
         assert_eq!(id_of("nope"), Err(TokenRejection::Malformed));
         assert_eq!(id_of("ptk_abc_def"), Err(TokenRejection::Malformed));
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
     }
 }

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::{Db, during};
 use crate::error::StoreError;
+use crate::secrets::random_hex;
 use crate::spec::rows::no_nul;
-use crate::tokens::{hex, random};
 
 /// An event a webhook can subscribe to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -218,9 +218,9 @@ pub(crate) async fn create(
             no_nul("secret", s)?;
             s.clone()
         }
-        None => format!("whsec_{}", hex(&random::<32>()?)),
+        None => format!("whsec_{}", random_hex(32)?),
     };
-    let id = hex(&random::<8>()?);
+    let id = random_hex(8)?;
     let events = events_text(&new.events);
     sqlx::query(
         "INSERT INTO webhooks (id, url, events, secret, label, created) \

@@ -8,7 +8,9 @@ pub enum Exit {
     Ok = 0,
     /// Findings at or above the threshold.
     Findings = 1,
-    /// Usage error or bad input.
+    /// Usage error or bad input — including input that cannot be read: a file or stream
+    /// that fails, an external program (`nft`, `iptables-save`…) that fails, a machine
+    /// that cannot be observed ([`CliError::exit`](crate::error::CliError::exit)).
     Input = 2,
 }
 

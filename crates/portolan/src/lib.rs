@@ -26,6 +26,7 @@ pub mod error;
 pub mod exit;
 pub mod fit;
 pub mod settings;
+pub mod timings;
 
 use clap::Parser;
 use portolan_lint::report::human;
@@ -37,6 +38,7 @@ use crate::settings::Settings;
 
 /// Parses the command line, runs the command, returns the exit code.
 pub fn run() -> std::process::ExitCode {
+    timings::install_from_env();
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
@@ -87,8 +89,8 @@ fn report_error(s: &Settings, e: &CliError, json: bool) {
     };
     let (sources, mut errors): (Option<&portolan_model::SourceMap>, Vec<SpecError>) = match e {
         CliError::Load(LoadError::Invalid { sources, errors }) => (Some(sources), errors.clone()),
-        CliError::Config(c) => (
-            None,
+        CliError::Config { error: c, sources } => (
+            Some(&**sources),
             vec![
                 SpecError::new(Some(c.loc), format!("unknown lint rule `{}`", c.id)).with_help(
                     c.suggestion.as_ref().map_or_else(
@@ -99,16 +101,6 @@ fn report_error(s: &Settings, e: &CliError, json: bool) {
             ],
         ),
         _ => (None, Vec::new()),
-    };
-    let model_sources;
-    let sources = match (sources, e) {
-        (Some(src), _) => Some(src),
-        (None, CliError::Config(_)) => {
-            // re-load to get the sources for the snippet; the spec parsed fine a moment ago
-            model_sources = s.load().ok().map(|m| m.sources);
-            model_sources.as_ref()
-        }
-        _ => None,
     };
     if json {
         let list: Vec<serde_json::Value> = if errors.is_empty() {

@@ -170,21 +170,45 @@ pub fn is_stdin(p: &Path) -> bool {
     p.as_os_str() == "-"
 }
 
-/// Standard input as text, read once (a second reader gets the same text: an error report
-/// re-renders the spec it came from).
+/// Standard input as text, read once (a second reader gets the same text).
 pub fn stdin_text() -> Result<&'static str, CliError> {
-    static TEXT: OnceLock<Result<String, String>> = OnceLock::new();
+    /// Why standard input is unusable, kept to answer every reader alike (an
+    /// `io::Error` is not `Clone`: its errno, or its kind and text, are kept instead).
+    enum Unusable {
+        Unreadable {
+            errno: Option<i32>,
+            kind: std::io::ErrorKind,
+            text: String,
+        },
+        NotUtf8 {
+            offset: usize,
+        },
+    }
+    static TEXT: OnceLock<Result<String, Unusable>> = OnceLock::new();
     let text = TEXT.get_or_init(|| {
         let mut bytes = Vec::new();
         std::io::stdin()
             .read_to_end(&mut bytes)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
-        String::from_utf8(bytes).map_err(|e| {
-            format!(
-                "standard input is not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            )
+            .map_err(|e| Unusable::Unreadable {
+                errno: e.raw_os_error(),
+                kind: e.kind(),
+                text: e.to_string(),
+            })?;
+        String::from_utf8(bytes).map_err(|e| Unusable::NotUtf8 {
+            offset: e.utf8_error().valid_up_to(),
         })
     });
-    text.as_deref().map_err(|e| CliError::Usage(e.clone()))
+    match text {
+        Ok(t) => Ok(t),
+        Err(Unusable::Unreadable { errno, kind, text }) => Err(CliError::io(
+            "cannot read standard input",
+            errno.map_or_else(
+                || std::io::Error::new(*kind, text.clone()),
+                std::io::Error::from_raw_os_error,
+            ),
+        )),
+        Err(Unusable::NotUtf8 { offset }) => Err(CliError::Usage(format!(
+            "standard input is not UTF-8 text (invalid byte at offset {offset})"
+        ))),
+    }
 }

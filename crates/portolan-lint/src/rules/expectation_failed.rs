@@ -23,10 +23,10 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
 /// One failure as a clause: "`lan` reaches `db.pg` on host `db1` (0.0.0.0:5432/tcp) over
 /// IPv4 from 192.168.1.0/24".
 fn clause(model: &Model, reach: bool, from: &str, f: &Failure) -> String {
-    let Some(i) = f.binding else {
+    let Some(id) = f.binding else {
         return f.why.clone();
     };
-    let b = &model.bindings[i];
+    let b = model.binding(id);
     let fam = f
         .family
         .map(|x| format!(" over {}", x.as_str()))
@@ -65,7 +65,7 @@ pub fn finding(model: &Model, o: &Outcome) -> Option<Finding> {
         .subject(e.title())
         .at(e.reach_loc, format!("reach = {}", e.reach));
     for b in o.failures.iter().filter_map(|x| x.binding) {
-        let name = model.bindings[b].qualified_name(model);
+        let name = model.binding(b).qualified_name(model);
         if !f.subjects.contains(&name) {
             f = f.subject(name);
         }

@@ -8,8 +8,8 @@ use crate::rules::{Rule, exposure_label, listens, where_};
 
 pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
     let model = cx.model;
-    for (i, b) in model.bindings.iter().enumerate() {
-        let r = &cx.analysis.reach[i];
+    for (id, b) in model.binding_ids() {
+        let r = cx.analysis.of(id);
         if !listens(b) || r.total.is_subset(&r.allowed) {
             continue;
         }
@@ -56,7 +56,7 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
                 ),
             );
         }
-        for w in cx.analysis.explain(model, i) {
+        for w in cx.analysis.explain(model, id) {
             f = f.note(w);
         }
         let help = if r.direct.is_subset(&r.allowed) {

@@ -12,8 +12,8 @@ use crate::rules::{Rule, listens, socket, where_};
 
 pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
     let model = cx.model;
-    for (i, b) in model.bindings.iter().enumerate() {
-        let r = &cx.analysis.reach[i];
+    for (id, b) in model.binding_ids() {
+        let r = cx.analysis.of(id);
         if !listens(b) || b.redirect || b.tls == Tls::Native || !r.direct.is_public() {
             continue;
         }
@@ -43,7 +43,7 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
         if let Some(l) = b.bind_loc {
             f = f.at(l, format!("bound to {}", b.bind));
         }
-        for w in cx.analysis.explain(model, i) {
+        for w in cx.analysis.explain(model, id) {
             f = f.note(w);
         }
         out.push(f.help(help(b, traits)));

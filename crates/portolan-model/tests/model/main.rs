@@ -3,5 +3,6 @@
 
 mod chunked;
 mod corpus;
+mod ids;
 mod limits;
 mod props;

@@ -35,7 +35,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use portolan_model::{FlowEnd, HostId, IpNet, IpSet, Status, Transport};
+use portolan_model::{BindingId, FlowEnd, HostId, IpNet, IpSet, Status, Transport};
 use serde::Serialize;
 
 use crate::common;
@@ -194,16 +194,16 @@ pub(crate) fn plan(cx: &RenderContext<'_>, target: &str) -> (Vec<SecurityGroup>,
     let mut warnings = Vec::new();
     let mut groups = Vec::new();
     // binding instances by host, in one pass (not one pass over every binding per host)
-    let mut by_host: Vec<Vec<usize>> = vec![Vec::new(); m.hosts.len()];
-    for (i, b) in cx.bindings() {
-        by_host[b.host.index()].push(i);
+    let mut by_host: Vec<Vec<BindingId>> = vec![Vec::new(); m.hosts.len()];
+    for (id, b) in cx.bindings() {
+        by_host[b.host.index()].push(id);
     }
     for h in cx.hosts() {
         let host = m.host(h);
         let name = group_name(&host.name);
         let mut ingress = Rules::default();
         let mut skipped = Vec::new();
-        for (i, b) in by_host[h.index()].iter().map(|&i| (i, &m.bindings[i])) {
+        for (id, b) in by_host[h.index()].iter().map(|&id| (id, m.binding(id))) {
             let label = b.qualified_name(m);
             let what = format!("{label} {}/{}", b.ports, b.transport.as_str());
             if b.status == Status::Reserved {
@@ -212,7 +212,7 @@ pub(crate) fn plan(cx: &RenderContext<'_>, target: &str) -> (Vec<SecurityGroup>,
                 ));
                 continue;
             }
-            let r = &cx.analysis.reach[i];
+            let r = cx.analysis.of(id);
             let sources = r.allowed.sources.intersection(&r.bound.sources);
             if sources.is_empty() {
                 let why = if b.bind.is_loopback() {

@@ -59,13 +59,13 @@ impl Generator for Compose {
         let mut warnings = Vec::new();
         // service → entries (comment, port strings)
         let mut services: BTreeMap<String, Vec<(String, Vec<String>)>> = BTreeMap::new();
-        for (i, b) in cx.bindings().filter(|(_, b)| b.host == h) {
+        for (id, b) in cx.bindings().filter(|(_, b)| b.host == h) {
             if !matches!(b.publisher, Publisher::Docker | Publisher::Podman)
                 || b.status == Status::Reserved
             {
                 continue;
             }
-            let r = &cx.analysis.reach[i];
+            let r = cx.analysis.of(id);
             let label = b.qualified_name(m);
             let mut note = format!(
                 "{label} {}/{} — declared: {}",

@@ -262,11 +262,11 @@ impl Generator for Nginx {
             .collect();
         let listeners: Vec<usize> = servers.keys().map(|(li, _)| *li).collect();
         let mut redirects = String::new();
-        for (_, b) in cx.bindings().filter(|(i, b)| {
+        for (_, b) in cx.bindings().filter(|(id, b)| {
             b.host == h
                 && b.redirect
                 && listener_services.contains(&b.service)
-                && !listeners.contains(i)
+                && !listeners.contains(&id.index())
         }) {
             let _ = writeln!(
                 redirects,

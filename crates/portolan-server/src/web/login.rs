@@ -21,11 +21,10 @@ use minijinja::context;
 use serde::Deserialize;
 
 use portolan_store::StoreError;
+use portolan_store::secrets::{random_hex, same_secret};
 
 use super::render::{WebError, page};
-use super::session::{
-    LOGIN_COOKIE, SESSION_COOKIE, SESSION_TTL, Session, cookie, random_hex, same_secret,
-};
+use super::session::{LOGIN_COOKIE, SESSION_COOKIE, SESSION_TTL, Session, cookie};
 use crate::AppState;
 use crate::proxy::{Client, ClientInfo};
 
@@ -56,7 +55,7 @@ impl Viewer {
 
     /// Refuses (403) unless `csrf` is this session's token.
     pub fn check_csrf(&self, csrf: &str) -> Result<(), WebError> {
-        if same_secret(csrf, &self.session.csrf) {
+        if same_secret(csrf.as_bytes(), self.session.csrf.as_bytes()) {
             Ok(())
         } else {
             Err(WebError::Forbidden(
@@ -151,7 +150,7 @@ pub async fn login(
 ) -> Result<Response, WebError> {
     let form: LoginForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
-    if !same_secret(&form.csrf, expected) {
+    if !same_secret(form.csrf.as_bytes(), expected.as_bytes()) {
         return login_form(
             &state,
             &client,

@@ -10,7 +10,7 @@ use minijinja::{Environment, Value, context};
 
 use portolan_store::StoreError;
 
-use super::session::RandomError;
+use portolan_store::secrets::RandomError;
 
 /// The embedded templates, by name.
 pub const TEMPLATES: &[(&str, &str)] = &[

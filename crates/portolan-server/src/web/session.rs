@@ -10,16 +10,17 @@
 //! whatever it likes.
 //!
 //! Each session carries its own CSRF token, which every form repeats in a hidden field
-//! (compared in constant time). The login form, which has no session yet, uses a
-//! double-submit token: a short-lived `portolan_login` cookie and the same value in the form.
+//! (compared in constant time, as every secret: `portolan_store::secrets`). The login form,
+//! which has no session yet, uses a double-submit token: a short-lived `portolan_login`
+//! cookie and the same value in the form.
 
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::sync::Mutex;
 
 use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
 use portolan_store::Role;
+use portolan_store::secrets::{RandomError, random_hex};
 
 use crate::proxy::ClientInfo;
 
@@ -220,31 +221,6 @@ pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .filter(|v| !v.is_empty())
 }
 
-/// The operating system's random source failed.
-#[derive(Debug, thiserror::Error)]
-#[error("no randomness available: {0}")]
-pub struct RandomError(String);
-
-/// `bytes` random bytes as lowercase hex.
-pub fn random_hex(bytes: usize) -> Result<String, RandomError> {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(|e| RandomError(e.to_string()))?;
-    let mut out = String::with_capacity(bytes * 2);
-    for b in buf {
-        let _ = write!(out, "{b:02x}");
-    }
-    Ok(out)
-}
-
-/// Compares two secrets in time that depends only on their lengths.
-pub fn same_secret(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() || a.is_empty() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,13 +279,5 @@ mod tests {
             s.clear_session_cookie(&plain)
                 .ends_with("Max-Age=0; Secure")
         );
-    }
-
-    #[test]
-    fn secrets_compare() {
-        assert!(same_secret("abc", "abc"));
-        assert!(!same_secret("abc", "abd"));
-        assert!(!same_secret("abc", "ab"));
-        assert!(!same_secret("", ""));
     }
 }

@@ -139,7 +139,9 @@ fn run(
         Scope::SpecOnly => None,
     };
     let analysis = portolan_lint::Analysis::compute(&model);
-    let mut r = portolan_lint::lint_with(&model, &analysis)?;
+    // lint's findings come sorted; what is added below is sorted in with them once, at the end
+    let mut r = portolan_lint::lint_with(&model, &analysis).map_err(CliError::config(&model))?;
+    let linted = r.findings.len();
     let human = report.format == portolan_lint::report::Format::Human;
     if let Some(fw) = firewall {
         let Some(h) = host_id else {
@@ -151,7 +153,7 @@ fn run(
             .extend(firewall_drift(&mut model, &analysis, h, fw)?);
         if fw.from.is_some() {
             // a saved dump may come from another machine: compare only the firewall
-            portolan_lint::sort(&model, &mut r.findings);
+            sort_added(&model, &mut r.findings, linted);
             return print_report(s, &model, r, report);
         }
     }
@@ -163,7 +165,6 @@ fn run(
             r.findings
                 .extend(portolan_observe::reachability::unreachable(&model, h));
         }
-        portolan_lint::sort(&model, &mut r.findings);
         if human {
             super::live::print_notes(s, &note);
         }
@@ -180,10 +181,21 @@ fn run(
                 .iter()
                 .filter_map(|l| portolan_observe::expectations::finding(&model, l)),
         );
-        portolan_lint::sort(&model, &mut r.findings);
         expectations_section(&model, &lives)
     });
+    sort_added(&model, &mut r.findings, linted);
     print_report_with(s, &model, r, report, extra)
+}
+
+/// Sorts the findings once, when some were added to lint's (already sorted) `linted` first.
+fn sort_added(
+    model: &portolan_model::Model,
+    findings: &mut [portolan_lint::Finding],
+    linted: usize,
+) {
+    if findings.len() > linted {
+        portolan_lint::sort(model, findings);
+    }
 }
 
 /// A check that could not tell which host this is: a silent "no findings" would read as
@@ -234,7 +246,7 @@ fn expectations_section(
             "status": l.status.as_str(),
             "reason": match &l.status { Status::NotTestable(w) => Some(w.clone()), _ => None },
             "probes": l.probes.iter().map(|p| serde_json::json!({
-                "binding": p.binding.map(|i| model.bindings[i].qualified_name(model)),
+                "binding": p.binding.map(|id| model.binding(id).qualified_name(model)),
                 "from": p.from.to_string(),
                 "to": p.to.to_string(),
                 "connected": p.connected,

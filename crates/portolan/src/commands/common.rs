@@ -337,7 +337,7 @@ fn read_dump(
         }
         Some(p) => {
             let text = std::fs::read_to_string(p)
-                .map_err(|e| CliError::Usage(format!("{}: {e}", p.display())))?;
+                .map_err(|e| CliError::io(format!("cannot read {}", p.display()), e))?;
             Ok((p.display().to_string(), text))
         }
         None => {

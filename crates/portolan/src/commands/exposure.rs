@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::io::Write;
 
-use portolan_model::{Binding, Model};
+use portolan_model::{Binding, BindingId, Model};
 use serde::Serialize;
 
 use super::Subcommand;
@@ -79,9 +79,9 @@ fn declared_text(m: &Model, b: &Binding) -> String {
     decl
 }
 
-fn row<'a>(m: &'a Model, analysis: &portolan_lint::Analysis, i: usize) -> Row<'a> {
-    let b = &m.bindings[i];
-    let r = &analysis.reach[i];
+fn row<'a>(m: &'a Model, analysis: &portolan_lint::Analysis, id: BindingId) -> Row<'a> {
+    let b = m.binding(id);
+    let r = analysis.of(id);
     Row {
         allowed: r.allowed.describe(m),
         bind: b.bind.to_string(),
@@ -95,7 +95,7 @@ fn row<'a>(m: &'a Model, analysis: &portolan_lint::Analysis, i: usize) -> Row<'a
         name: &b.name,
         ports: b.ports.to_string(),
         publisher: b.publisher.as_str(),
-        reasons: analysis.explain(m, i),
+        reasons: analysis.explain(m, id),
         service: &m.service(b.service).name,
         status: b.status.as_str(),
         transport: b.transport.as_str(),
@@ -109,12 +109,12 @@ fn write_json(
     out: &mut impl Write,
     m: &Model,
     analysis: &portolan_lint::Analysis,
-    idx: &[usize],
+    idx: &[BindingId],
 ) -> std::io::Result<()> {
     use portolan_lint::report::pretty;
     out.write_all(b"{\n")?;
     pretty::key(out, "bindings", 1)?;
-    pretty::array(out, idx.iter().map(|&i| row(m, analysis, i)), 1)?;
+    pretty::array(out, idx.iter().map(|&id| row(m, analysis, id)), 1)?;
     out.write_all(b"\n}\n")
 }
 
@@ -122,15 +122,16 @@ fn run(s: &Settings, env: Option<&str>, host: Option<&str>) -> Result<Exit, CliE
     let model = s.load()?;
     check_scope(&model, env, host)?;
     let analysis = portolan_lint::Analysis::compute(&model);
-    let mut idx: Vec<usize> = (0..model.bindings.len())
-        .filter(|i| {
-            let b = &model.bindings[*i];
+    let mut idx: Vec<BindingId> = model
+        .binding_ids()
+        .filter(|(_, b)| {
             env.is_none_or(|e| model.environment(b.environment).name == e)
                 && host.is_none_or(|h| model.host(b.host).name == h)
         })
+        .map(|(id, _)| id)
         .collect();
-    idx.sort_by_cached_key(|i| {
-        let b = &model.bindings[*i];
+    idx.sort_by_cached_key(|id| {
+        let b = model.binding(*id);
         (
             model.environment(b.environment).name.as_str(),
             model.host(b.host).name.as_str(),
@@ -158,14 +159,14 @@ fn write_table(
     out: &mut impl Write,
     model: &Model,
     analysis: &portolan_lint::Analysis,
-    idx: &[usize],
+    idx: &[BindingId],
 ) -> std::io::Result<()> {
     let header = ["binding", "host", "port", "declared", "effective reach", ""];
     let table: Vec<[String; 6]> = idx
         .iter()
-        .map(|&i| {
-            let b = &model.bindings[i];
-            let r = &analysis.reach[i];
+        .map(|&id| {
+            let b = model.binding(id);
+            let r = analysis.of(id);
             let via_proxy = !r.via_routes.is_empty() && r.proxied.is_remote();
             [
                 b.qualified_name(model),
@@ -207,13 +208,13 @@ fn write_table(
         return out.write_all(b"No bindings in scope.\n");
     }
     line(&header.map(str::to_uppercase), out)?;
-    for (row, &i) in table.iter().zip(idx) {
+    for (row, &id) in table.iter().zip(idx) {
         line(row, out)?;
-        for why in analysis.explain(model, i) {
+        for why in analysis.explain(model, id) {
             writeln!(out, "    - {why}")?;
         }
         if row[5] == "WIDER" {
-            let r = &analysis.reach[i];
+            let r = analysis.of(id);
             writeln!(
                 out,
                 "    ! declared allows only: {}",

@@ -101,7 +101,7 @@ fn run(
     portolan_model::timings::phase("reach");
     // only targets that print findings pay for the lint rules
     let report = if generator.needs_findings() {
-        portolan_lint::lint_with(&model, &analysis)?
+        portolan_lint::lint_with(&model, &analysis).map_err(CliError::config(&model))?
     } else {
         portolan_lint::Report::default()
     };

@@ -59,7 +59,7 @@ impl Subcommand for Args {
                 None => s,
             };
             let model = s.load()?;
-            let r = portolan_lint::lint(&model)?;
+            let r = portolan_lint::lint(&model).map_err(CliError::config(&model))?;
             let exit = super::common::print_report(s, &model, r, &report);
             // the process ends here: freeing a large model piece by piece costs ~5 % of a run
             std::mem::forget(model);
@@ -90,7 +90,7 @@ fn lint_many(s: &Settings, specs: &[PathBuf], report: &ReportSettings) -> Result
     for spec in specs {
         let one = s.with_spec(spec.clone());
         let model = one.load()?;
-        let r = portolan_lint::lint(&model)?;
+        let r = portolan_lint::lint(&model).map_err(CliError::config(&model))?;
         if verdict(&r, report) == Exit::Findings {
             exit = Exit::Findings;
         }

@@ -61,15 +61,13 @@ pub(crate) fn observe(owners: bool, containers: bool) -> Result<LiveView, CliErr
         let f = Fixture::from_json(&read_fixture(&path)?)
             .map_err(|e| CliError::Usage(format!("{}: {e}", path.to_string_lossy())))?;
         (
-            portolan_observe::observe_all(&f, &f, engines.as_ref(), owners)
-                .map_err(|e| CliError::Usage(e.to_string()))?,
+            portolan_observe::observe_all(&f, &f, engines.as_ref(), owners)?,
             false,
         )
     } else {
         let sys = System::default();
         (
-            portolan_observe::observe_all(&sys, &sys, engines.as_ref(), owners)
-                .map_err(|e| CliError::Usage(e.to_string()))?,
+            portolan_observe::observe_all(&sys, &sys, engines.as_ref(), owners)?,
             true,
         )
     };

@@ -180,12 +180,20 @@ fn run(s: &Settings, o: &ServeSettings) -> Result<Exit, CliError> {
         0 => tracing::Level::INFO,
         _ => tracing::Level::DEBUG,
     };
-    let _ = tracing_subscriber::fmt()
+    if tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_max_level(level)
         .with_ansi(s.color_stderr)
         .with_target(false)
-        .try_init();
+        .try_init()
+        .is_err()
+    {
+        // only PORTOLAN_TIMINGS installs one before
+        errln!(
+            "warning: {} is set: the server log is off, only phase timings are printed",
+            crate::timings::ENV
+        );
+    }
     if !o.listen.ip().is_loopback() {
         errln!(
             "warning: listening on {}, reachable from other machines; tokens travel in clear text unless a TLS proxy fronts it",

@@ -21,7 +21,7 @@ use portolan_lint::expect::{class_of, internet};
 use portolan_lint::firewall_drift::show;
 use portolan_lint::trace::{self, FamilyTrace, Source, Step};
 use portolan_model::expect::{ExpectFrom, parse_source, parse_target};
-use portolan_model::{Loc, Model, NetId};
+use portolan_model::{BindingId, Loc, Model, NetId};
 use serde_json::{Value, json};
 
 use super::Subcommand;
@@ -361,14 +361,14 @@ fn run(s: &Settings, a: &Args) -> Result<Exit, CliError> {
         .and_then(|e| model.environments.iter().position(|x| x.name == e))
         .map(portolan_model::EnvId::from_index);
     let host = a.host.as_deref().and_then(|h| model.host_named(h));
-    let instances: Vec<usize> = to
+    let instances: Vec<BindingId> = to
         .instances(&model, env, None)
         .into_iter()
-        .filter(|i| host.is_none_or(|h| model.bindings[*i].host == h))
+        .filter(|id| host.is_none_or(|h| model.binding(*id).host == h))
         .collect();
     let dump = match a.firewall {
         Some(k) => {
-            let mut hosts: Vec<_> = instances.iter().map(|i| model.bindings[*i].host).collect();
+            let mut hosts: Vec<_> = instances.iter().map(|id| model.binding(*id).host).collect();
             hosts.sort_unstable();
             hosts.dedup();
             if hosts.len() > 1 {
@@ -404,8 +404,8 @@ fn run(s: &Settings, a: &Args) -> Result<Exit, CliError> {
             .collect::<String>()
         );
     }
-    for &i in &instances {
-        let b = &model.bindings[i];
+    for &id in &instances {
+        let b = model.binding(id);
         let hname = &model.host(b.host).name;
         let socket = format!(
             "{}:{}/{}",
@@ -441,7 +441,7 @@ fn run(s: &Settings, a: &Args) -> Result<Exit, CliError> {
             let traces = if src.set.is_empty() {
                 Vec::new()
             } else {
-                trace::trace(&model, &analysis, i, &src, dump_view.as_ref())
+                trace::trace(&model, &analysis, id, &src, dump_view.as_ref())
             };
             let gets_in = c.same_host || traces.iter().any(|t| !t.reached.is_empty());
             if from.is_none() && !gets_in {
@@ -472,10 +472,10 @@ fn run(s: &Settings, a: &Args) -> Result<Exit, CliError> {
             let _ = writeln!(
                 text,
                 "  nobody beyond the host itself gets in ({})",
-                analysis.reach[i].total.describe(&model)
+                analysis.of(id).total.describe(&model)
             );
             let all = Source::addresses(portolan_model::IpSet::everything());
-            for ft in trace::trace(&model, &analysis, i, &all, dump_view.as_ref()) {
+            for ft in trace::trace(&model, &analysis, id, &all, dump_view.as_ref()) {
                 let stops = stops(&model, &ft);
                 let _ = writeln!(
                     text,

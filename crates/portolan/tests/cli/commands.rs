@@ -194,3 +194,48 @@ fn broken_pipe_is_success() {
         "status {status:?}: {err}"
     );
 }
+
+/// `PORTOLAN_TIMINGS=1`: the libraries mark their phases as `tracing` events and the binary
+/// prints them, one `[timings] … ms  rss … MB  PHASE` line each, in order; without the
+/// variable nothing is printed (the libraries no longer read it themselves).
+#[test]
+fn timings_print_the_phases_only_when_asked() {
+    const SPEC: &str = "[services.web]\nbindings.http = { port = 8080, bind = \"127.0.0.1\", exposure = \"localhost\" }\n";
+    let timed = Case::new()
+        .file("ports.toml", SPEC)
+        .env("PORTOLAN_TIMINGS", "1")
+        .args(["gen", "markdown"])
+        .run()
+        .success();
+    let phases: Vec<&str> = timed
+        .stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("[timings] "))
+        .map(|l| {
+            let (ms, rest) = l.trim_start().split_once(" ms  rss ").expect("ms, rss");
+            assert!(ms.parse::<f64>().is_ok(), "{l}");
+            let (mb, phase) = rest.trim_start().split_once(" MB  ").expect("MB");
+            assert!(mb.parse::<u64>().is_ok(), "{l}");
+            phase
+        })
+        .collect();
+    // loading, the reach analysis, the lint rules markdown lists, rendering, writing
+    assert_eq!(
+        phases[..5],
+        ["read", "parse", "resolve", "drop raw spec", "reach"],
+        "{}",
+        timed.stderr
+    );
+    assert_eq!(
+        phases[phases.len() - 2..],
+        ["render", "write"],
+        "{}",
+        timed.stderr
+    );
+    let quiet = Case::new()
+        .file("ports.toml", SPEC)
+        .args(["gen", "markdown"])
+        .run()
+        .success();
+    assert!(!quiet.stderr.contains("[timings]"), "{}", quiet.stderr);
+}

@@ -194,6 +194,32 @@ fn unknown_rule_in_config_is_a_usage_error() {
     assert!(out.stderr.contains("ports.toml:2:10"), "{}", out.stderr);
 }
 
+/// Regression: an unknown rule in the second of `lint A B` was shown by loading the spec
+/// again — the default `ports.toml`, not B — so the caret pointed into the wrong file's
+/// text. The error now carries the sources of the spec it was found in.
+#[test]
+fn unknown_rule_in_a_second_spec_points_into_that_spec() {
+    let out = Case::new()
+        .file(
+            "ports.toml",
+            "# the default spec: nothing wrong here, and not the one at fault\n[services.a]\nbindings.http = { port = 8000, bind = \"127.0.0.1\" }\n",
+        )
+        .file(
+            "b.toml",
+            "[lint]\nallow = [\"privileged-prot\"]\n[services.b]\nbindings.http = { port = 8001, bind = \"127.0.0.1\" }\n",
+        )
+        .args(["lint", "ports.toml", "b.toml"])
+        .run()
+        .code(2);
+    assert!(out.stderr.contains("b.toml:2:10"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("allow = [\"privileged-prot\"]"),
+        "the snippet shows b.toml's line:\n{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("the default spec"), "{}", out.stderr);
+}
+
 #[test]
 fn suppression_needs_a_reason() {
     rejects(b"[services.a]\nbindings.http = { port = 8000 }\nlint.allow = [{ rule = \"privileged-port\" }]\n", "ports.toml:3:", "missing field `reason`");
