@@ -11,7 +11,7 @@ use crate::clock::Clock;
 use crate::listen::ConnLimits;
 use crate::metrics::Metrics;
 use crate::reads::Reads;
-use crate::webhooks::WebhookSettings;
+use crate::webhooks::{WebhookSettings, WebhookTls};
 
 /// Limits applied to API requests.
 #[derive(Debug, Clone, Copy)]
@@ -59,6 +59,8 @@ pub struct AppState {
     pub auth_throttle: Arc<AuthThrottle>,
     /// How webhook deliveries are attempted.
     pub webhooks: WebhookSettings,
+    /// Which certificates `https://` webhook receivers are verified against.
+    pub webhook_tls: WebhookTls,
 }
 
 impl AppState {
@@ -81,6 +83,7 @@ impl AppState {
             conn: ConnLimits::default(),
             auth_throttle: Arc::default(),
             webhooks: WebhookSettings::default(),
+            webhook_tls: WebhookTls::default(),
         }
     }
 
@@ -109,6 +112,13 @@ impl AppState {
     #[must_use]
     pub fn with_webhooks(mut self, settings: WebhookSettings) -> Self {
         self.webhooks = settings;
+        self
+    }
+
+    /// This state verifying `https://` webhook receivers with `tls`.
+    #[must_use]
+    pub fn with_webhook_tls(mut self, tls: WebhookTls) -> Self {
+        self.webhook_tls = tls;
         self
     }
 

@@ -67,6 +67,10 @@ pub struct Args {
     /// through it get `Secure` (repeatable; the header from any other peer is ignored).
     #[arg(long, value_name = "IP")]
     pub trust_proxy: Vec<String>,
+    /// A PEM bundle of CA certificates that `https://` webhook receivers may be signed by,
+    /// besides the public roots compiled in (a private CA).
+    #[arg(long, value_name = "FILE")]
+    pub webhook_ca: Option<std::path::PathBuf>,
 }
 
 /// Validated `serve` options.
@@ -86,6 +90,8 @@ struct ServeSettings {
     history_retention: Option<u64>,
     /// When the dashboard's cookies get `Secure`.
     cookies: portolan_server::web::CookiePolicy,
+    /// CA bundle for `https://` webhook receivers.
+    webhook_ca: Option<std::path::PathBuf>,
 }
 
 impl Subcommand for Args {
@@ -155,6 +161,7 @@ impl Subcommand for Args {
                 max_body: self.max_body,
                 rate: self.rate_limit,
                 burst: self.burst,
+                webhook_ca: self.webhook_ca,
             },
         )
     }
@@ -213,6 +220,7 @@ fn run(s: &Settings, o: &ServeSettings) -> Result<Exit, CliError> {
         },
         history_retention: o.history_retention,
         cookies: o.cookies.clone(),
+        webhook_ca: o.webhook_ca.clone(),
     };
     let db = o.db.clone();
     let json = s.json;
