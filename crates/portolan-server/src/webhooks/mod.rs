@@ -11,6 +11,11 @@
 //! task of its own, so a receiver that hangs delays only its own deliveries; each attempt
 //! is recorded in the store's delivery log. Secrets and URLs stay out of the server log
 //! (URLs often carry a token): log lines name the webhook and delivery ids.
+//!
+//! Which events a report fires is `events.rs`; how one attempt reaches an `http://` or
+//! `https://` receiver (and which certificates it trusts) is `client.rs`; the periodic
+//! events (`agent-stale`, `lease-expiring`) are [`watch_periodic_events`], announced once
+//! per database through [`Store::claim_announcement`].
 
 use std::collections::BTreeMap;
 use std::time::Duration;
