@@ -275,4 +275,22 @@ impl Store for SqlStore {
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
         webhooks::deliveries(&self.db, webhook, limit).await
     }
+
+    async fn claim_announcement(
+        &self,
+        event: WebhookEvent,
+        subject: &str,
+        mark: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        webhooks::claim(&self.db, event, subject, mark, now).await
+    }
+
+    async fn prune_announcements(
+        &self,
+        event: WebhookEvent,
+        before: i64,
+    ) -> Result<u64, StoreError> {
+        webhooks::prune(&self.db, event, before).await
+    }
 }

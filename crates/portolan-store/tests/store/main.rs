@@ -14,7 +14,7 @@ use portolan_alloc::AllocError;
 use portolan_model::Model;
 use portolan_store::{
     Action, AllocRequest, Backend, Entry, Observation, ReserveRequest, Role, Store, StoreError,
-    StoredFinding, TokenRejection, Transport,
+    StoredFinding, TokenRejection, Transport, WebhookEvent,
 };
 use portolan_testkit::{Engine, engine_tests};
 
@@ -72,6 +72,8 @@ engine_tests!(run;
     concurrent_allocations_batch_without_duplicates,
     a_batch_answers_each_request,
     generation_moves_with_spec_writes_only,
+    announcements_are_claimed_once_across_servers_and_restarts,
+    expectations_survive_import_and_export,
 );
 
 // ---------------------------------------------------------------------------- helpers
@@ -1315,4 +1317,111 @@ fn an_unreachable_postgres_fails_fast_with_a_clear_message() {
     assert!(matches!(err, StoreError::Open { .. }), "{text}");
     assert!(text.contains("refused"), "{text}");
     assert!(!text.contains("p@ss"), "{text}");
+}
+
+/// Issue 18: which stale agents and expiring leases were announced was kept in each
+/// server's memory, so a restart announced everything again and two servers on one
+/// database announced twice. The claim is a row: of many concurrent claims from two store
+/// instances exactly one wins, a reopened store finds it, an older mark loses to a newer
+/// one, and the subject's next mark is a new announcement.
+async fn announcements_are_claimed_once_across_servers_and_restarts(f: Fixture) {
+    let a: std::sync::Arc<dyn Store> = std::sync::Arc::from(f.open().await);
+    let b: std::sync::Arc<dyn Store> = std::sync::Arc::from(f.open().await);
+    let stale = WebhookEvent::AgentStale;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let s = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            s.claim_announcement(stale, "app1", NOW - 600, NOW).await
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        if t.await.expect("task").expect("claim") {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1, "exactly one of 16 concurrent claims wins");
+    drop((a, b));
+    // a restarted server finds the claim
+    let s = f.open().await;
+    assert!(
+        !s.claim_announcement(stale, "app1", NOW - 600, NOW + 30)
+            .await
+            .expect("claim")
+    );
+    // another host, another event about the same subject: claims of their own
+    assert!(
+        s.claim_announcement(stale, "app2", NOW - 600, NOW)
+            .await
+            .expect("claim")
+    );
+    let lease = WebhookEvent::LeaseExpiring;
+    assert!(
+        s.claim_announcement(lease, "app1", NOW - 600, NOW)
+            .await
+            .expect("claim")
+    );
+    // the host reported again and fell silent again: a new announcement; the old silence
+    // cannot be announced any more by a server that read an older state
+    assert!(
+        s.claim_announcement(stale, "app1", NOW - 60, NOW)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        !s.claim_announcement(stale, "app1", NOW - 600, NOW)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        !s.claim_announcement(stale, "app1", NOW - 60, NOW)
+            .await
+            .expect("claim")
+    );
+    // a subject with SQL in it is a subject like any other; NUL is refused
+    assert!(
+        s.claim_announcement(lease, SQLISH, NOW + 3600, NOW)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        !s.claim_announcement(lease, SQLISH, NOW + 3600, NOW)
+            .await
+            .expect("claim")
+    );
+    assert!(s.claim_announcement(lease, "a\0b", NOW, NOW).await.is_err());
+    // ended leases are forgotten; agent-stale claims are not touched by that
+    assert_eq!(s.prune_announcements(lease, NOW).await.expect("prune"), 1);
+    assert!(
+        s.claim_announcement(lease, "app1", NOW - 600, NOW)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        !s.claim_announcement(stale, "app1", NOW - 60, NOW)
+            .await
+            .expect("claim")
+    );
+}
+
+/// Issue 18: the registry kept `[[expect]]` nowhere, so a pushed spec came back without its
+/// expectations and the server could not evaluate them.
+async fn expectations_survive_import_and_export(f: Fixture) {
+    let s = f.open().await;
+    let text = format!(
+        "{SMALL}\n[[expect]]\nfrom = \"lan\"\nto = \"existing.http\"\nreach = false\nreason = \"{SQLISH}\"\n"
+    );
+    let original = load(&text);
+    assert_eq!(original.expectations.len(), 1);
+    s.import_spec(&text).await.expect("import");
+    let exported = s.export_spec().await.expect("export");
+    let back = load(&exported);
+    assert_eq!(back.expectations.len(), 1, "{exported}");
+    assert!(!back.expectations[0].reach);
+    assert_eq!(
+        back.expectations[0].reason.as_deref(),
+        Some(SQLISH),
+        "{exported}"
+    );
 }
