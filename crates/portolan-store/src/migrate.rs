@@ -38,6 +38,11 @@ const SQLITE: Embedded = &[
         "webhooks",
         include_str!("../migrations/sqlite/0004_webhooks.sql"),
     ),
+    (
+        6,
+        "hot rows",
+        include_str!("../migrations/sqlite/0006_hot_rows.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -60,6 +65,11 @@ const POSTGRES: Embedded = &[
         4,
         "webhooks",
         include_str!("../migrations/postgres/0004_webhooks.sql"),
+    ),
+    (
+        6,
+        "hot rows",
+        include_str!("../migrations/postgres/0006_hot_rows.sql"),
     ),
 ];
 
