@@ -57,7 +57,7 @@ The load average is printed before and after each backend.
 
 usage: bench/fleet.py [--backend sqlite|postgres|both] [--hosts 5000] [--listeners 40]
                       [--interval 30] [--minutes 10] [--churn 0.01] [--churn-of hosts]
-                      [--speed 4] [--concurrency 32] [--tokens 50] [--json FILE]
+                      [--speed 3] [--concurrency 32] [--tokens 50] [--json FILE]
 """
 
 import argparse
@@ -568,7 +568,7 @@ def main():
     ap.add_argument("--minutes", type=float, default=10)
     ap.add_argument("--churn", type=float, default=0.01)
     ap.add_argument("--churn-of", choices=["hosts", "listeners"], default="hosts")
-    ap.add_argument("--speed", type=float, default=4, help="time compression (0: as fast as possible)")
+    ap.add_argument("--speed", type=float, default=3, help="time compression (0: as fast as possible)")
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--tokens", type=int, default=50, help="write tokens the agents share")
     ap.add_argument("--json", help="also write the results here")

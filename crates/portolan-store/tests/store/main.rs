@@ -13,8 +13,8 @@ use std::time::Instant;
 use portolan_alloc::AllocError;
 use portolan_model::Model;
 use portolan_store::{
-    Action, AllocRequest, Backend, Entry, Observation, Report, ReportBody, ReserveRequest, Role,
-    Store, StoreError, StoredFinding, TokenRejection, Transport,
+    Action, AllocRequest, Backend, Entry, Observation, ObservedPorts, Report, ReportBody,
+    ReserveRequest, Role, Store, StoreError, StoredFinding, TokenRejection, Transport,
 };
 use portolan_testkit::{Engine, engine_tests};
 
@@ -1545,21 +1545,22 @@ async fn observed_ports_read_listeners_as_the_dashboard_does(f: Fixture) {
         .await
         .expect("raw insert");
     let got = s.observed_ports().await.expect("observed ports");
-    let summary: Vec<(&str, i64, Vec<(&str, u16)>)> = got
-        .iter()
-        .map(|o| {
-            (
-                o.host.as_str(),
-                o.at,
-                o.ports.iter().map(|(t, p)| (t.as_str(), *p)).collect(),
-            )
-        })
-        .collect();
+    let ports = |list: &[(&str, u16)]| -> Vec<(String, u16)> {
+        list.iter().map(|(t, p)| ((*t).to_string(), *p)).collect()
+    };
     assert_eq!(
-        summary,
+        got,
         [
-            ("a", NOW - 5, vec![]),
-            ("b", NOW, vec![("udp", 53), ("tcp", 8080), ("tcp", 22)]),
+            ObservedPorts {
+                host: "a".into(),
+                at: NOW - 5,
+                ports: vec![],
+            },
+            ObservedPorts {
+                host: "b".into(),
+                at: NOW,
+                ports: ports(&[("udp", 53), ("tcp", 8080), ("tcp", 22)]),
+            },
         ]
     );
 }
