@@ -188,6 +188,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The last report of every host, by host.
     async fn observations(&self) -> Result<Vec<Observation>, StoreError>;
 
+    /// The last report of every host, by host, reduced to its time and each listener's
+    /// transport and port (what a binding matches): for counting at thousands of hosts,
+    /// without building every listener's document.
+    async fn observed_ports(&self) -> Result<Vec<ObservedPorts>, StoreError>;
+
     /// Applies an agent report (full, or a delta against the last acknowledged one) and
     /// records what changed in the host's history (see [`history`]); `now` is the server's
     /// clock, which the report's time may not run ahead of.

@@ -43,6 +43,11 @@ const SQLITE: Embedded = &[
         "announcements",
         include_str!("../migrations/sqlite/0005_announcements.sql"),
     ),
+    (
+        6,
+        "hot rows",
+        include_str!("../migrations/sqlite/0006_hot_rows.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -70,6 +75,11 @@ const POSTGRES: Embedded = &[
         5,
         "announcements",
         include_str!("../migrations/postgres/0005_announcements.sql"),
+    ),
+    (
+        6,
+        "hot rows",
+        include_str!("../migrations/postgres/0006_hot_rows.sql"),
     ),
 ];
 

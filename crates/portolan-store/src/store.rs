@@ -11,8 +11,9 @@ use crate::history::{
 };
 use crate::types::{
     AllocRequest, Allocated, Backend, BindingInfo, Entry, FindingRecord, HostInfo, ImportSummary,
-    Lease, LogEntry, LogRecord, NewToken, Observation, Page, ProjectInfo, PushRequest, Pushed,
-    Reservation, ReserveRequest, Role, ServiceInfo, StoredFinding, TokenInfo, VersionedSpec,
+    Lease, LogEntry, LogRecord, NewToken, Observation, ObservedPorts, Page, ProjectInfo,
+    PushRequest, Pushed, Reservation, ReserveRequest, Role, ServiceInfo, StoredFinding, TokenInfo,
+    VersionedSpec,
 };
 use crate::webhooks::{
     CreatedWebhook, DeliveryRecord, DeliveryUpdate, NewWebhook, WebhookEvent, WebhookInfo,
@@ -172,6 +173,10 @@ impl Store for SqlStore {
 
     async fn observations(&self) -> Result<Vec<Observation>, StoreError> {
         observations::list(&self.db).await
+    }
+
+    async fn observed_ports(&self) -> Result<Vec<ObservedPorts>, StoreError> {
+        observations::observed_ports(&self.db).await
     }
 
     async fn observations_page(
