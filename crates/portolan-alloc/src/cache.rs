@@ -334,11 +334,15 @@ pub fn load(spec: &Path) -> Option<(Model, Names)> {
             m.bindings.push(binding(sid, *r));
         }
         let lease = (name != HOLDER).then_some(lease);
-        m.services.push(service(name, lease, start..m.bindings.len()));
+        m.services
+            .push(service(name, lease, start..m.bindings.len()));
     }
     // names written sorted from a model, then appended to by `record`: sort again; a name
     // twice means the cache is wrong
-    let mut names = Names { text: String::new(), spans };
+    let mut names = Names {
+        text: String::new(),
+        spans,
+    };
     names.text = text;
     let ascending = |n: &Names| n.spans.windows(2).all(|w| n.name(&w[0]) < n.name(&w[1]));
     if !ascending(&names) {

@@ -36,7 +36,11 @@ fn classes(model: &Model) -> Vec<(String, IpSet, IpSet)> {
 
 /// The classes (by index) a binding with these bound and total reach sets diverges on, and
 /// the family each is reachable over.
-fn diverging(classes: &[(String, IpSet, IpSet)], bound: &IpSet, total: &IpSet) -> Vec<(usize, AddrFamily)> {
+fn diverging(
+    classes: &[(String, IpSet, IpSet)],
+    bound: &IpSet,
+    total: &IpSet,
+) -> Vec<(usize, AddrFamily)> {
     let mut out = Vec::new();
     for (k, (_, c4, c6)) in classes.iter().enumerate() {
         // both families must get past the bind and the host's networks
@@ -56,8 +60,7 @@ pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
     let classes = classes(model);
     // the analysis shares reach sets between bindings (a host's bindings mostly have the
     // same few): each pair of sets is judged once, not once per binding
-    let mut memo: HashMap<(*const IpSet, *const IpSet), Vec<(usize, AddrFamily)>> =
-        HashMap::new();
+    let mut memo: HashMap<(*const IpSet, *const IpSet), Vec<(usize, AddrFamily)>> = HashMap::new();
     for (i, b) in model.bindings.iter().enumerate() {
         if !listens(b) {
             continue;

@@ -328,7 +328,10 @@ fn reach(
         r.total.host_internal,
     );
     s.clear();
-    s.push_str(memo.entry(key).or_insert_with(|| r.total.describe(cx.model)));
+    s.push_str(
+        memo.entry(key)
+            .or_insert_with(|| r.total.describe(cx.model)),
+    );
     if !r.via_routes.is_empty() && r.proxied.is_remote() {
         let _ = write!(s, " (via proxy)");
     }
