@@ -434,3 +434,90 @@ fn binding(service: ServiceId, ports: PortRange) -> Binding {
         status: Status::Active,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use portolan_model::spec::Timestamp;
+
+    use super::*;
+    use crate::{Occupied, Request, allocate};
+
+    const NOW: i64 = 1_800_000_000;
+
+    /// The cached view folds the services without a lease into [`HOLDER`] and keeps the
+    /// leased ones: an allocation from it takes the same ports and displaces the same expired
+    /// lease as one from the whole spec, and every service's name is still known.
+    #[test]
+    fn cached_view_allocates_like_the_whole_spec_and_knows_every_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // inside a git work tree the cache goes to `.git/portolan/` (no $XDG_CACHE_HOME)
+        std::fs::create_dir_all(dir.path().join(".git")).expect("git");
+        let spec = dir.path().join("ports.toml");
+        let mut text = String::from("[projects.p]\nrange = \"20000-29999\"\n");
+        for i in 0..12_000 {
+            let lease = match i % 1000 {
+                7 => format!("lease-until = {}\n", Timestamp(NOW - 60)),
+                8 => format!("lease-until = {}\n", Timestamp(NOW + 60)),
+                _ => String::new(),
+            };
+            let _ = write!(
+                text,
+                "\n[services.s{i:05}]\nproject = \"p\"\n{lease}bindings.main = {{ port = {}, bind = \"127.0.0.1\", exposure = \"localhost\" }}\n",
+                20_000 + i
+            );
+        }
+        assert!(text.len() > APPEND_ABOVE_BYTES, "{}", text.len());
+        std::fs::write(&spec, &text).expect("write");
+        let model = portolan_model::load(&spec).expect("loads");
+        store(&spec, &model);
+        let (view, names) = load(&spec).expect("a fresh cache");
+        assert_eq!(names.len(), 12_000);
+        assert!(names.contains("s00000") && names.contains("s11999") && names.contains("s05007"));
+        assert!(!names.contains("s12000") && !names.contains(HOLDER));
+        // 12 + 12 leased services one by one, the rest in the holder
+        assert_eq!(view.services.len(), 25);
+        let holder = view.service_named(HOLDER).expect("the holder");
+        assert_eq!(view.service(holder).lease_until, None);
+        let req = Request {
+            project: "p",
+            block: None,
+            host: None,
+            transport: portolan_model::Transport::Tcp,
+            count: 1,
+            near: None,
+        };
+        let displaced = |m: &Model, a: &crate::policy::Allocation| -> Vec<String> {
+            a.displaced
+                .iter()
+                .map(|s| m.service(*s).name.clone())
+                .collect()
+        };
+        for near in [None, Some(25_008), Some(29_999)] {
+            let req = Request {
+                near,
+                ..req.clone()
+            };
+            let whole = allocate(&model, &req, &Occupied::new(), NOW).expect("allocates");
+            let cached = allocate(&view, &req, &Occupied::new(), NOW).expect("allocates");
+            assert_eq!(whole.ports, cached.ports, "{near:?}");
+            assert_eq!(
+                displaced(&model, &whole),
+                displaced(&view, &cached),
+                "{near:?}"
+            );
+        }
+        let first = allocate(&view, &req, &Occupied::new(), NOW).expect("allocates");
+        assert_eq!(
+            first.ports,
+            PortRange::single(20_007),
+            "the expired lease's port"
+        );
+        // a name twice (a cache that went wrong) is not trusted
+        let mut cache = std::fs::read_to_string(path_for(&spec)).expect("cache");
+        cache.push_str("S\ts00042\t-\t30000\n");
+        std::fs::write(path_for(&spec), cache).expect("write");
+        assert!(load(&spec).is_none());
+    }
+}
