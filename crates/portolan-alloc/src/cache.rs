@@ -183,14 +183,14 @@ pub struct Names {
 }
 
 impl Names {
-    fn name(&self, &(a, b): &(u32, u32)) -> &str {
+    fn name(&self, (a, b): (u32, u32)) -> &str {
         self.text.get(a as usize..b as usize).unwrap_or("")
     }
 
     /// Whether the spec has a service named `name`.
     pub fn contains(&self, name: &str) -> bool {
         self.spans
-            .binary_search_by(|s| self.name(s).cmp(name))
+            .binary_search_by(|s| self.name(*s).cmp(name))
             .is_ok()
     }
 
@@ -344,10 +344,10 @@ pub fn load(spec: &Path) -> Option<(Model, Names)> {
         spans,
     };
     names.text = text;
-    let ascending = |n: &Names| n.spans.windows(2).all(|w| n.name(&w[0]) < n.name(&w[1]));
+    let ascending = |n: &Names| n.spans.windows(2).all(|w| n.name(w[0]) < n.name(w[1]));
     if !ascending(&names) {
         let mut spans = std::mem::take(&mut names.spans);
-        spans.sort_unstable_by(|x, y| names.name(x).cmp(names.name(y)));
+        spans.sort_unstable_by(|x, y| names.name(*x).cmp(names.name(*y)));
         names.spans = spans;
         if !ascending(&names) {
             return None;
