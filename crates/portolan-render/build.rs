@@ -7,9 +7,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/targets");
-    // Relative to the package root, so a copied `target/` (another checkout of the same
-    // tree) reruns this script and stops compiling the first checkout's target files.
+    // read at run time, not `env!`: a build-script binary copied with a warm target dir
+    // from another clone kept that clone's path and compiled its targets instead of these
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = Path::new(&manifest).join("src/targets");
+    // relative to the package root, so that copied target dir reruns this script too
     println!("cargo::rerun-if-changed=src/targets");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .expect("src/targets is readable")

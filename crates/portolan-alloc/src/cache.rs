@@ -168,20 +168,76 @@ pub fn record(spec: &Path, name: &str, ports: PortRange, lease_until: Option<i64
     }
 }
 
-/// The allocation view of `spec` from its cache, when the cache is fresh.
-pub fn load(spec: &Path) -> Option<Model> {
+/// The name of the one service of a cached view that holds the ports of every service
+/// without a lease (not a valid service name, so no request can name it).
+pub const HOLDER: &str = "(services without a lease)";
+
+/// The names of the services of a cached view, sorted, as spans of the cache text: a view
+/// keeps one service per *leased* service (its lease may run out and its ports be reused) and
+/// folds every other one into [`HOLDER`], so loading 100,000 services costs their names,
+/// not 100,000 services and bindings (which was most of a writing `alloc`).
+#[derive(Debug, Default)]
+pub struct Names {
+    text: String,
+    spans: Vec<(u32, u32)>,
+}
+
+impl Names {
+    fn name(&self, (a, b): (u32, u32)) -> &str {
+        self.text.get(a as usize..b as usize).unwrap_or("")
+    }
+
+    /// Whether the spec has a service named `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.spans
+            .binary_search_by(|s| self.name(*s).cmp(name))
+            .is_ok()
+    }
+
+    /// How many services there are.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+}
+
+/// The allocation view of `spec` from its cache, when the cache is fresh: the model (hosts,
+/// projects, reservations, leased services and [`HOLDER`]) and every service's name.
+pub fn load(spec: &Path) -> Option<(Model, Names)> {
     let stamp = stamp(spec)?;
     let text = std::fs::read_to_string(path_for(spec)).ok()?;
     let mut lines = text.lines();
     if lines.next()? != format!("{MAGIC} {stamp}") {
         return None;
     }
+    let base = text.as_ptr() as usize;
+    // where a line's field starts in `text` (fields are slices of it)
+    let span = |f: &str| -> Option<(u32, u32)> {
+        let a = u32::try_from(f.as_ptr() as usize - base).ok()?;
+        Some((a, a.checked_add(u32::try_from(f.len()).ok()?)?))
+    };
+    let mut spans: Vec<(u32, u32)> = Vec::with_capacity(text.len() / 24);
+    let mut held: Vec<PortRange> = Vec::with_capacity(text.len() / 24);
+    let mut leased: Vec<(&str, i64, PortSet)> = Vec::new();
     let mut m = Model::default();
     let mut implicit = portolan_model::LINUX_EPHEMERAL;
     let mut envs: Vec<String> = Vec::new();
     for line in lines {
-        let f: Vec<&str> = line.split('\t').collect();
-        match f.as_slice() {
+        let mut split = line.split('\t');
+        let mut f = [""; 6];
+        let mut n = 0;
+        for (slot, field) in f.iter_mut().zip(&mut split) {
+            *slot = field;
+            n += 1;
+        }
+        if split.next().is_some() {
+            return None;
+        }
+        match &f[..n] {
             ["E", e] => implicit = e.parse().ok()?,
             ["H", name, e, env, declared] => {
                 let mut h = host(name, e.parse().ok()?);
@@ -220,16 +276,15 @@ pub fn load(spec: &Path) -> Option<Model> {
                 });
             }
             ["S", name, lease, ports] => {
-                let sid = ServiceId::from_index(m.services.len());
-                let start = m.bindings.len();
-                for r in set(ports)?.ranges() {
-                    m.bindings.push(binding(sid, *r));
+                spans.push(span(name)?);
+                match opt(lease) {
+                    None => match ports.parse::<PortRange>() {
+                        // one range: the common case, without building a set
+                        Ok(r) => held.push(r),
+                        Err(_) => held.extend_from_slice(set(ports)?.ranges()),
+                    },
+                    Some(l) => leased.push((name, l.parse().ok()?, set(ports)?)),
                 }
-                m.services.push(service(
-                    name,
-                    opt(lease).map(str::parse).transpose().ok()?,
-                    start..m.bindings.len(),
-                ));
             }
             ["R", ports, until] => m.reservations.push(Reservation {
                 ports: set(ports)?,
@@ -268,32 +323,33 @@ pub fn load(spec: &Path) -> Option<Model> {
     {
         return None; // cannot express it; take the slow path
     }
-    // written sorted from a model, then appended to by `record`: sort again, so lookups by
-    // name (binary search) work; duplicate names mean the cache is wrong
-    if !m.services.windows(2).all(|w| w[0].name < w[1].name) {
-        let mut order: Vec<usize> = (0..m.services.len()).collect();
-        order.sort_by(|a, b| m.services[*a].name.cmp(&m.services[*b].name));
-        let (old_services, old_bindings) = (
-            std::mem::take(&mut m.services),
-            std::mem::take(&mut m.bindings),
-        );
-        for i in order {
-            let mut s = old_services[i].clone();
-            let sid = ServiceId::from_index(m.services.len());
-            let start = m.bindings.len();
-            m.bindings.extend(
-                old_bindings[s.bindings.clone()]
-                    .iter()
-                    .cloned()
-                    .map(|mut b| {
-                        b.service = sid;
-                        b
-                    }),
-            );
-            s.bindings = start..m.bindings.len();
-            m.services.push(s);
+    // the leased services one by one, every other one's ports in the holder; services
+    // sorted by name (the model looks them up by binary search)
+    leased.push((HOLDER, i64::MAX, PortSet::from_ranges(held)));
+    leased.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, lease, ports) in leased {
+        let sid = ServiceId::from_index(m.services.len());
+        let start = m.bindings.len();
+        for r in ports.ranges() {
+            m.bindings.push(binding(sid, *r));
         }
-        if !m.services.windows(2).all(|w| w[0].name < w[1].name) {
+        let lease = (name != HOLDER).then_some(lease);
+        m.services
+            .push(service(name, lease, start..m.bindings.len()));
+    }
+    // names written sorted from a model, then appended to by `record`: sort again; a name
+    // twice means the cache is wrong
+    let mut names = Names {
+        text: String::new(),
+        spans,
+    };
+    names.text = text;
+    let ascending = |n: &Names| n.spans.windows(2).all(|w| n.name(w[0]) < n.name(w[1]));
+    if !ascending(&names) {
+        let mut spans = std::mem::take(&mut names.spans);
+        spans.sort_unstable_by(|x, y| names.name(*x).cmp(names.name(*y)));
+        names.spans = spans;
+        if !ascending(&names) {
             return None;
         }
     }
@@ -303,7 +359,7 @@ pub fn load(spec: &Path) -> Option<Model> {
     {
         return None;
     }
-    Some(m)
+    Some((m, names))
 }
 
 fn host(name: &str, ephemeral: PortRange) -> Host {
@@ -377,5 +433,92 @@ fn binding(service: ServiceId, ports: PortRange) -> Binding {
         browser: None,
         purpose: None,
         status: Status::Active,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use portolan_model::spec::Timestamp;
+
+    use super::*;
+    use crate::{Occupied, Request, allocate};
+
+    const NOW: i64 = 1_800_000_000;
+
+    /// The cached view folds the services without a lease into [`HOLDER`] and keeps the
+    /// leased ones: an allocation from it takes the same ports and displaces the same expired
+    /// lease as one from the whole spec, and every service's name is still known.
+    #[test]
+    fn cached_view_allocates_like_the_whole_spec_and_knows_every_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // inside a git work tree the cache goes to `.git/portolan/` (no $XDG_CACHE_HOME)
+        std::fs::create_dir_all(dir.path().join(".git")).expect("git");
+        let spec = dir.path().join("ports.toml");
+        let mut text = String::from("[projects.p]\nrange = \"20000-29999\"\n");
+        for i in 0..12_000 {
+            let lease = match i % 1000 {
+                7 => format!("lease-until = {}\n", Timestamp(NOW - 60)),
+                8 => format!("lease-until = {}\n", Timestamp(NOW + 60)),
+                _ => String::new(),
+            };
+            let _ = write!(
+                text,
+                "\n[services.s{i:05}]\nproject = \"p\"\n{lease}bindings.main = {{ port = {}, bind = \"127.0.0.1\", exposure = \"localhost\" }}\n",
+                20_000 + i
+            );
+        }
+        assert!(text.len() > APPEND_ABOVE_BYTES, "{}", text.len());
+        std::fs::write(&spec, &text).expect("write");
+        let model = portolan_model::load(&spec).expect("loads");
+        store(&spec, &model);
+        let (view, names) = load(&spec).expect("a fresh cache");
+        assert_eq!(names.len(), 12_000);
+        assert!(names.contains("s00000") && names.contains("s11999") && names.contains("s05007"));
+        assert!(!names.contains("s12000") && !names.contains(HOLDER));
+        // 12 + 12 leased services one by one, the rest in the holder
+        assert_eq!(view.services.len(), 25);
+        let holder = view.service_named(HOLDER).expect("the holder");
+        assert_eq!(view.service(holder).lease_until, None);
+        let req = Request {
+            project: "p",
+            block: None,
+            host: None,
+            transport: portolan_model::Transport::Tcp,
+            count: 1,
+            near: None,
+        };
+        let displaced = |m: &Model, a: &crate::policy::Allocation| -> Vec<String> {
+            a.displaced
+                .iter()
+                .map(|s| m.service(*s).name.clone())
+                .collect()
+        };
+        for near in [None, Some(25_008), Some(29_999)] {
+            let req = Request {
+                near,
+                ..req.clone()
+            };
+            let whole = allocate(&model, &req, &Occupied::new(), NOW).expect("allocates");
+            let cached = allocate(&view, &req, &Occupied::new(), NOW).expect("allocates");
+            assert_eq!(whole.ports, cached.ports, "{near:?}");
+            assert_eq!(
+                displaced(&model, &whole),
+                displaced(&view, &cached),
+                "{near:?}"
+            );
+        }
+        let first = allocate(&view, &req, &Occupied::new(), NOW).expect("allocates");
+        assert_eq!(
+            first.ports,
+            PortRange::single(20_007),
+            "the expired lease's port"
+        );
+        // a name twice (a cache that went wrong) is not trusted
+        let mut cache = std::fs::read_to_string(path_for(&spec)).expect("cache");
+        cache.push_str("S\ts00042\t-\t30000\n");
+        std::fs::write(path_for(&spec), cache).expect("write");
+        assert!(load(&spec).is_none());
     }
 }

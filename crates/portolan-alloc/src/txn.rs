@@ -66,6 +66,9 @@ pub struct Transaction {
     from_cache: bool,
     /// Services appended to a large file, for the allocation cache (updated under the lock).
     appended: Vec<(String, portolan_model::PortRange, Option<i64>)>,
+    /// Every service's name, when the model is the cached view (which folds the services
+    /// without a lease into one).
+    cached_names: Option<crate::cache::Names>,
 }
 
 /// Files above this size get new services appended at their end instead of being parsed into
@@ -86,6 +89,7 @@ impl Transaction {
             appends: BTreeMap::new(),
             from_cache: false,
             appended: Vec::new(),
+            cached_names: None,
         })
     }
 
@@ -101,12 +105,12 @@ impl Transaction {
 
     /// Like [`Transaction::read_only`] for `alloc` (see [`Transaction::begin_alloc`]).
     pub fn read_only_alloc(spec: &Path) -> Result<Self, AllocError> {
-        let (model, from_cache) = if let Some(m) = crate::cache::load(spec) {
-            (m, true)
+        let (model, cached_names) = if let Some((m, names)) = crate::cache::load(spec) {
+            (m, Some(names))
         } else {
             let m = portolan_model::load(spec)?;
             crate::cache::store(spec, &m);
-            (m, false)
+            (m, None)
         };
         Ok(Self {
             spec: spec.to_path_buf(),
@@ -114,8 +118,9 @@ impl Transaction {
             model,
             docs: BTreeMap::new(),
             appends: BTreeMap::new(),
-            from_cache,
+            from_cache: cached_names.is_some(),
             appended: Vec::new(),
+            cached_names,
         })
     }
 
@@ -124,11 +129,21 @@ impl Transaction {
         self.from_cache
     }
 
+    /// Whether the spec has a service named `name` (asks the cache's names when the model is
+    /// the cached view, whose services are not all there).
+    pub fn has_service(&self, name: &str) -> bool {
+        match &self.cached_names {
+            Some(names) => names.contains(name),
+            None => self.model.service_named(name).is_some(),
+        }
+    }
+
     /// Replaces a cached view by the whole spec (for edits beyond appending a service).
     pub fn reload_full(&mut self) -> Result<(), AllocError> {
         if self.from_cache {
             self.model = portolan_model::load(&self.spec)?;
             self.from_cache = false;
+            self.cached_names = None;
         }
         Ok(())
     }
@@ -152,6 +167,7 @@ impl Transaction {
             appends: BTreeMap::new(),
             from_cache: false,
             appended: Vec::new(),
+            cached_names: None,
         })
     }
 
@@ -234,7 +250,7 @@ impl Transaction {
         if !large || inline || self.docs.contains_key(path) {
             return self.doc(path)?.add_service(s);
         }
-        if self.model.service_named(s.name).is_some()
+        if self.has_service(s.name)
             || self
                 .appends
                 .get(path)

@@ -49,6 +49,8 @@ type Batch = (
     (Vec<Unresolved>, Vec<usize>),
     Vec<SpecError>,
 );
+/// The resolver's name maps of networks and hosts.
+type Ids = (HashMap<String, NetId>, HashMap<String, HostId>);
 /// A batch whose items are moved out one by one.
 type Taken = (
     Vec<Option<Service>>,
@@ -113,27 +115,33 @@ pub(crate) fn resolve_chunked(
         projects: r.model.projects.clone(),
         ..Model::default()
     };
-    let (net_ids, host_ids) = (r.net_ids.clone(), r.host_ids.clone());
-    let resolve_batch =
-        |entries: Vec<(FileId, Name, Sp<ServiceDef>)>, scratch: &mut Model| -> Batch {
-            let mut w = Resolver {
-                model: scratch,
-                errors: Vec::new(),
-                net_ids: net_ids.clone(),
-                host_ids: host_ids.clone(),
-                unresolved_ends: Vec::new(),
-            };
-            let entries = w.check_service_names(entries);
-            w.services(entries);
-            let errors = std::mem::take(&mut w.errors);
-            let ends = std::mem::take(&mut w.unresolved_ends);
-            (
-                std::mem::take(&mut scratch.services),
-                std::mem::take(&mut scratch.bindings),
-                (std::mem::take(&mut scratch.unresolved), ends),
-                errors,
-            )
+    let ids = (r.net_ids.clone(), r.host_ids.clone());
+    // the name maps are only read while services resolve: each thread clones them once and
+    // lends them to batch after batch (a clone per batch was 1,000 host names × 500 chunks)
+    let resolve_batch = |entries: Vec<(FileId, Name, Sp<ServiceDef>)>,
+                         scratch: &mut Model,
+                         ids: &mut Ids|
+     -> Batch {
+        let mut w = Resolver {
+            model: scratch,
+            errors: Vec::new(),
+            net_ids: std::mem::take(&mut ids.0),
+            host_ids: std::mem::take(&mut ids.1),
+            unresolved_ends: Vec::new(),
         };
+        let entries = w.check_service_names(entries);
+        w.services(entries);
+        ids.0 = std::mem::take(&mut w.net_ids);
+        ids.1 = std::mem::take(&mut w.host_ids);
+        let errors = std::mem::take(&mut w.errors);
+        let ends = std::mem::take(&mut w.unresolved_ends);
+        (
+            std::mem::take(&mut scratch.services),
+            std::mem::take(&mut scratch.bindings),
+            (std::mem::take(&mut scratch.unresolved), ends),
+            errors,
+        )
+    };
     let mut batches: Vec<Option<Batch>> = Vec::with_capacity(only.len() + 1);
     {
         let mut scratch = Model {
@@ -143,7 +151,11 @@ pub(crate) fn resolve_chunked(
             projects: head.projects.clone(),
             ..Model::default()
         };
-        batches.push(Some(resolve_batch(head_services, &mut scratch)));
+        batches.push(Some(resolve_batch(
+            head_services,
+            &mut scratch,
+            &mut ids.clone(),
+        )));
     }
     let slots: Vec<Mutex<Option<Result<Batch, crate::chunk::ParseError>>>> =
         only.iter().map(|_| Mutex::new(None)).collect();
@@ -158,6 +170,7 @@ pub(crate) fn resolve_chunked(
                     projects: head.projects.clone(),
                     ..Model::default()
                 };
+                let mut ids = ids.clone();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&(a, b)) = only.get(i) else { break };
@@ -168,7 +181,7 @@ pub(crate) fn resolve_chunked(
                             .map(|(k, v)| (file, k, v))
                             .collect();
                         drop(spec);
-                        resolve_batch(entries, &mut scratch)
+                        resolve_batch(entries, &mut scratch, &mut ids)
                     });
                     let failed = out.is_err();
                     if let Ok(mut slot) = slots[i].lock() {

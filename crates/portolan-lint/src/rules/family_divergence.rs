@@ -4,6 +4,9 @@
 //! `::` bind, an exposure written as an IPv4 CIDR. Source classes compared: the Internet and
 //! every declared network with both IPv4 and IPv6 CIDRs.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use portolan_model::{FirewallPolicy, IpSet, Model};
 
 use crate::Context;
@@ -12,12 +15,41 @@ use crate::finding::Finding;
 use crate::rules::{Rule, listens, socket, where_};
 use crate::trace::AddrFamily;
 
-/// The classes with both families: (name, set).
-fn classes(model: &Model) -> Vec<(String, IpSet)> {
-    let mut out = vec![("the Internet".to_string(), internet().clone())];
+/// The classes with both families: (name, IPv4 part, IPv6 part).
+fn classes(model: &Model) -> Vec<(String, IpSet, IpSet)> {
+    let split = |set: &IpSet| {
+        (
+            set.intersection(&AddrFamily::V4.all()),
+            set.intersection(&AddrFamily::V6.all()),
+        )
+    };
+    let (i4, i6) = split(internet());
+    let mut out = vec![("the Internet".to_string(), i4, i6)];
     for n in model.networks.iter().filter(|n| !n.builtin) {
         if !n.set.ipv4().is_empty() && !n.set.ipv6().is_empty() {
-            out.push((format!("`{}`", n.name), n.set.clone()));
+            let (c4, c6) = split(&n.set);
+            out.push((format!("`{}`", n.name), c4, c6));
+        }
+    }
+    out
+}
+
+/// The classes (by index) a binding with these bound and total reach sets diverges on, and
+/// the family each is reachable over.
+fn diverging(
+    classes: &[(String, IpSet, IpSet)],
+    bound: &IpSet,
+    total: &IpSet,
+) -> Vec<(usize, AddrFamily)> {
+    let mut out = Vec::new();
+    for (k, (_, c4, c6)) in classes.iter().enumerate() {
+        // both families must get past the bind and the host's networks
+        if !c4.intersects(bound) || !c6.intersects(bound) {
+            continue;
+        }
+        let (r4, r6) = (c4.intersects(total), c6.intersects(total));
+        if r4 != r6 {
+            out.push((k, if r4 { AddrFamily::V4 } else { AddrFamily::V6 }));
         }
     }
     out
@@ -26,30 +58,20 @@ fn classes(model: &Model) -> Vec<(String, IpSet)> {
 pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
     let model = cx.model;
     let classes = classes(model);
+    // the analysis shares reach sets between bindings (a host's bindings mostly have the
+    // same few): each pair of sets is judged once, not once per binding
+    let mut memo: HashMap<(*const IpSet, *const IpSet), Vec<(usize, AddrFamily)>> = HashMap::new();
     for (i, b) in model.bindings.iter().enumerate() {
         if !listens(b) {
             continue;
         }
         let r = &cx.analysis.reach[i];
-        let mut diverging = Vec::new();
-        for (name, set) in &classes {
-            let part = |fam: AddrFamily| set.intersection(&fam.all());
-            let (c4, c6) = (part(AddrFamily::V4), part(AddrFamily::V6));
-            // both families must get past the bind and the host's networks
-            if !c4.intersects(&r.bound.sources) || !c6.intersects(&r.bound.sources) {
-                continue;
-            }
-            let (r4, r6) = (
-                c4.intersects(&r.total.sources),
-                c6.intersects(&r.total.sources),
-            );
-            if r4 != r6 {
-                diverging.push((
-                    name.clone(),
-                    if r4 { AddrFamily::V4 } else { AddrFamily::V6 },
-                ));
-            }
-        }
+        let diverging: Vec<(String, AddrFamily)> = memo
+            .entry((Arc::as_ptr(&r.bound.sources), Arc::as_ptr(&r.total.sources)))
+            .or_insert_with(|| diverging(&classes, &r.bound.sources, &r.total.sources))
+            .iter()
+            .map(|(k, fam)| (classes[*k].0.clone(), *fam))
+            .collect();
         let Some((name, yes)) = diverging.first().cloned() else {
             continue;
         };

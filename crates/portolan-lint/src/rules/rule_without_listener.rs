@@ -2,7 +2,7 @@
 //! ports no binding of the host declares (on the rule's transports). Rules without ports
 //! (an address-based allow) are not reported. Located at the rule, with the host.
 
-use portolan_model::{Action, FirewallPolicy, HostId, PortSet, Transport};
+use portolan_model::{Action, FirewallPolicy, PortRange, PortSet, Transport};
 
 use crate::Context;
 use crate::finding::Finding;
@@ -11,20 +11,30 @@ use crate::rules::shadowed_rule::describe;
 
 pub(crate) fn check(cx: &Context<'_>, out: &mut Vec<Finding>) {
     let model = cx.model;
-    for (h, host) in model.hosts.iter().enumerate() {
+    // the declared ports of every host with rules, in one pass over the bindings (one pass
+    // per host was 15 % of `lint` on a 1,000-host spec)
+    let with_rules: Vec<bool> = model
+        .hosts
+        .iter()
+        .map(|h| matches!(h.firewall.policy, FirewallPolicy::Rules { .. }))
+        .collect();
+    let mut by_host: Vec<(Vec<PortRange>, Vec<PortRange>)> =
+        vec![(Vec::new(), Vec::new()); model.hosts.len()];
+    for b in &model.bindings {
+        if !with_rules.get(b.host.index()).copied().unwrap_or(false) {
+            continue;
+        }
+        let (tcp, udp) = &mut by_host[b.host.index()];
+        match b.transport {
+            Transport::Tcp => tcp.push(b.ports),
+            Transport::Udp => udp.push(b.ports),
+        }
+    }
+    for (host, (tcp, udp)) in model.hosts.iter().zip(by_host) {
         let FirewallPolicy::Rules { rules, .. } = &host.firewall.policy else {
             continue;
         };
-        let declared = |t: Transport| {
-            PortSet::from_ranges(
-                model
-                    .bindings
-                    .iter()
-                    .filter(|b| b.host == HostId::from_index(h) && b.transport == t)
-                    .map(|b| b.ports),
-            )
-        };
-        let (tcp, udp) = (declared(Transport::Tcp), declared(Transport::Udp));
+        let (tcp, udp) = (PortSet::from_ranges(tcp), PortSet::from_ranges(udp));
         for (k, r) in rules.iter().enumerate() {
             let Some(ports) = &r.ports else { continue };
             if r.action != Action::Allow || r.from.is_empty() {

@@ -311,6 +311,7 @@ fn exposure(m: &Model, b: &Binding) -> String {
 /// thousand bindings share a handful of them and each is described once.
 type Memo = std::collections::HashMap<(*const portolan_model::IpSet, bool), String>;
 
+/// Writes the effective reach of binding `i` into `s` (cleared first).
 fn reach(
     cx: &RenderContext<'_>,
     i: usize,
@@ -319,16 +320,18 @@ fn reach(
         (*const portolan_model::IpSet, *const portolan_model::IpSet),
         bool,
     >,
-) -> String {
+    s: &mut String,
+) {
     let r = &cx.analysis.reach[i];
     let key = (
         std::sync::Arc::as_ptr(&r.total.sources),
         r.total.host_internal,
     );
-    let mut s = memo
-        .entry(key)
-        .or_insert_with(|| r.total.describe(cx.model))
-        .clone();
+    s.clear();
+    s.push_str(
+        memo.entry(key)
+            .or_insert_with(|| r.total.describe(cx.model)),
+    );
     if !r.via_routes.is_empty() && r.proxied.is_remote() {
         let _ = write!(s, " (via proxy)");
     }
@@ -343,7 +346,6 @@ fn reach(
     {
         s.push_str(" ⚠");
     }
-    s
 }
 
 fn environment(cx: &RenderContext<'_>, e: EnvId, out: &mut String) {
@@ -429,8 +431,13 @@ fn environment(cx: &RenderContext<'_>, e: EnvId, out: &mut String) {
         )
     };
     idx.sort_by(|a, b| key(*a).cmp(&key(*b)));
-    let (mut ports, mut target, mut name, mut bind) =
-        (String::new(), String::new(), String::new(), String::new());
+    let (mut ports, mut target, mut name, mut bind, mut reached) = (
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    );
     for i in idx {
         let b = &m.bindings[i];
         let s = m.service(b.service);
@@ -452,7 +459,7 @@ fn environment(cx: &RenderContext<'_>, e: EnvId, out: &mut String) {
         }
         let purpose = b.purpose.as_deref().or(s.purpose.as_deref()).unwrap_or("");
         let exposure = exposure(m, b);
-        let reach = reach(cx, i, &mut memo, &mut subset);
+        reach(cx, i, &mut memo, &mut subset, &mut reached);
         t.row([
             ports.as_str(),
             target.as_str(),
@@ -463,7 +470,7 @@ fn environment(cx: &RenderContext<'_>, e: EnvId, out: &mut String) {
             bind.as_str(),
             purpose,
             exposure.as_str(),
-            reach.as_str(),
+            reached.as_str(),
             match b.auth {
                 Some(true) => "yes",
                 Some(false) => "no",
@@ -614,10 +621,15 @@ fn checklist(cx: &RenderContext<'_>, envs: &[EnvId], out: &mut String) {
         out,
         "Run on each host after installing; every line must hold.\n"
     );
+    // a host's lines are written into one buffer and sorted as spans of it (a line and a
+    // BTreeSet entry per binding were a third of the page's cost)
+    let mut buf = String::new();
+    let mut lines: Vec<(PortRange, usize, usize)> = Vec::new();
     for e in envs {
         for h in &m.environment(*e).hosts {
             let host = m.host(*h);
-            let mut lines = BTreeSet::new();
+            buf.clear();
+            lines.clear();
             for (i, b) in by_host[h.index()]
                 .iter()
                 .map(|i| (*i, &m.bindings[*i]))
@@ -627,34 +639,37 @@ fn checklist(cx: &RenderContext<'_>, envs: &[EnvId], out: &mut String) {
                 let allowed = if r.allowed.is_remote() {
                     memo.entry((std::sync::Arc::as_ptr(&r.allowed.sources), false))
                         .or_insert_with(|| describe_sources(m, &r.allowed.sources))
-                        .clone()
+                        .as_str()
                 } else {
-                    "localhost".into()
+                    "localhost"
                 };
                 let tcp = b.transport == portolan_model::Transport::Tcp;
-                let ss = format!(
-                    "ss -{}lnp 'sport = :{}'",
+                let start = buf.len();
+                let _ = write!(
+                    buf,
+                    "- [ ] **{}/{}** `{}.{}` listens on {} — reachable from {} only (verify: `ss -{}lnp 'sport = :{}'`)",
+                    b.ports,
+                    b.transport.as_str(),
+                    m.service(b.service).name,
+                    b.name,
+                    b.bind,
+                    allowed,
                     if tcp { "t" } else { "u" },
                     b.ports.lo
                 );
-                lines.insert((
-                    b.ports,
-                    format!(
-                        "- [ ] **{}/{}** `{}` listens on {} — reachable from {} only (verify: `{ss}`)",
-                        b.ports,
-                        b.transport.as_str(),
-                        b.qualified_name(m),
-                        b.bind,
-                        allowed
-                    ),
-                ));
+                lines.push((b.ports, start, buf.len()));
             }
             if lines.is_empty() {
                 continue;
             }
+            // the order and the duplicates of a set of (ports, line)
+            let text = |&(_, a, z): &(PortRange, usize, usize)| buf.get(a..z).unwrap_or("");
+            lines.sort_by(|x, y| x.0.cmp(&y.0).then_with(|| text(x).cmp(text(y))));
+            lines.dedup_by(|x, y| x.0 == y.0 && text(x) == text(y));
             let _ = writeln!(out, "### `{}` ({})\n", host.name, m.environment(*e).name);
-            for (_, l) in lines {
-                let _ = writeln!(out, "{l}");
+            for l in &lines {
+                out.push_str(text(l));
+                out.push('\n');
             }
             if host.firewall.kind != portolan_model::FirewallKind::None {
                 let _ = writeln!(

@@ -293,7 +293,7 @@ fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
         &live_ports(model, host.as_deref(), a.transport)?,
         now,
     )?;
-    if model.service_named(&a.name).is_some() {
+    if txn.has_service(&a.name) {
         return Err(AllocError::ServiceExists(a.name.clone()).into());
     }
     let lease_until = a.lease.map(|l| Timestamp(now.saturating_add(l)));
