@@ -320,8 +320,9 @@ impl Transaction {
                 return Err(AllocError::Validate(e.to_string()));
             }
         }
-        let journaled = !files.is_empty();
-        if !journaled {
+        // no other files: the spec alone, written and logged as usual
+        let spec_only = files.is_empty();
+        if spec_only {
             for (path, text) in &pending {
                 write_atomic(path, text)?;
             }
@@ -353,7 +354,7 @@ impl Transaction {
             crate::append::append(path, fragment)
                 .map_err(|e| AllocError::io(format!("cannot append to {}", path.display()), e))?;
         }
-        if !journaled {
+        if spec_only {
             log::append(&log::path_for(&self.spec), entries)?;
         }
         // still under the lock: another writer must never see the new spec with the old cache

@@ -110,23 +110,23 @@ pub(crate) fn undeclared_ports(
                         continue;
                     }
                     let key = (d.line, t, sources);
-                    let g = match by_key.get(&key) {
-                        Some(&g) => &mut groups[g],
-                        None => {
-                            // what this rule lets in here, not what it would alone
-                            let decision = Decision {
-                                sources: key.2.clone(),
-                                ..d
-                            };
-                            by_key.insert(key, groups.len());
-                            groups.push(Group {
-                                transport: t,
-                                ports: Vec::new(),
-                                decision,
-                            });
-                            groups.last_mut().expect("just pushed")
-                        }
+                    let at = if let Some(&at) = by_key.get(&key) {
+                        at
+                    } else {
+                        // what this rule lets in here, not what it would alone
+                        let decision = Decision {
+                            sources: key.2.clone(),
+                            ..d
+                        };
+                        by_key.insert(key, groups.len());
+                        groups.push(Group {
+                            transport: t,
+                            ports: Vec::new(),
+                            decision,
+                        });
+                        groups.len() - 1
                     };
+                    let g = &mut groups[at];
                     match g.ports.last_mut() {
                         Some(last) if u32::from(last.hi) + 1 == u32::from(piece.lo) => {
                             last.hi = piece.hi;
@@ -220,7 +220,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

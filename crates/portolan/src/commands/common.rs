@@ -57,11 +57,11 @@ pub(crate) fn report_recovered(s: &Settings, txn: &portolan_alloc::txn::Transact
     );
     if !r.completed.is_empty() {
         let names: Vec<String> = r.completed.iter().map(|p| shown(p)).collect();
-        line.push_str(&format!(" ({})", names.join(", ")));
+        line = format!("{line} ({})", names.join(", "));
     }
     match &r.logged {
-        Some((path, 0)) => line.push_str(&format!("; already in {}", shown(path))),
-        Some((path, _)) => line.push_str(&format!("; logged in {}", shown(path))),
+        Some((path, 0)) => line = format!("{line}; already in {}", shown(path)),
+        Some((path, _)) => line = format!("{line}; logged in {}", shown(path)),
         None => {}
     }
     errln!("{line}");
