@@ -4,10 +4,16 @@
 //! then the temps are renamed over their targets in order — the spec last, so a reader
 //! that sees the new spec sees every reference already rewritten — and the journal goes.
 //!
+//! The journal also holds the change's log entries: they are appended to the spec's log
+//! after the last rename and before the journal goes, so a change is in the log exactly when
+//! it is in the files.
+//!
 //! A crash before the journal exists changes nothing (stray temps are swept by
 //! [`crate::atomic::remove_stale_temps`]). A crash after it leaves a journal whose every
 //! temp file is complete, so [`recover`] — which the next run calls before anything else —
-//! rolls the change forward: it renames the temps still present and removes the journal.
+//! rolls the change forward: it renames the temps still present, appends the log entries
+//! (marked as finished by a later run) unless the interrupted run got that far, and removes
+//! the journal; what it did comes back as [`Recovered`], for the caller to tell the user.
 //! Rolling back would need the old contents; rolling forward needs nothing but the files.
 //!
 //! Test hook (feature `test-hooks` only): `PORTOLAN_TEST_ABORT_AFTER_RENAMES=N` aborts the
@@ -19,6 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{self, Staged};
+use crate::log::{self, Entry};
 
 /// The environment variable of the crash hook (feature `test-hooks`).
 pub const ABORT_AFTER_RENAMES: &str = "PORTOLAN_TEST_ABORT_AFTER_RENAMES";
@@ -30,6 +37,12 @@ struct Record {
     /// What the change was, for a human reading a leftover journal.
     what: String,
     files: Vec<Pair>,
+    /// The spec's log and the entries the change appends to it (absent in journals of
+    /// versions that logged after the journal went: nothing to log then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    log: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    entries: Vec<Entry>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -47,6 +60,21 @@ pub struct Recovered {
     pub completed: Vec<PathBuf>,
     /// Files the interrupted run had already replaced.
     pub already: Vec<PathBuf>,
+    /// When the interrupted change was made (its log entries' time; `None` for a journal
+    /// without entries).
+    pub at: Option<String>,
+    /// The log the change's entries went to, and how many [`recover`] appended (0 when the
+    /// interrupted run had appended them itself).
+    pub logged: Option<(PathBuf, usize)>,
+}
+
+/// The log to append once every file is in place (see [`apply`]).
+#[derive(Clone, Copy)]
+pub struct LogEntries<'a> {
+    /// The spec's log file ([`crate::log::path_for`]).
+    pub path: &'a Path,
+    /// The entries recording the change.
+    pub entries: &'a [Entry],
 }
 
 fn utf8(p: &Path) -> io::Result<String> {
@@ -63,13 +91,14 @@ fn absolute(p: &Path) -> io::Result<PathBuf> {
 }
 
 /// Replaces every `(path, content)` of `changes` as one change recorded in `journal` (in
-/// the order given: put the spec last). Nothing is replaced if any content cannot be
-/// written in full; once the journal is written, the change completes now or on the next
-/// [`recover`]. Returns the files written (symlinks resolved).
+/// the order given: put the spec last), then appends `log`. Nothing is replaced if any
+/// content cannot be written in full; once the journal is written, the change completes now
+/// or on the next [`recover`]. Returns the files written (symlinks resolved).
 pub fn apply(
     journal: &Path,
     what: &str,
     changes: &[(PathBuf, Vec<u8>)],
+    log: Option<LogEntries<'_>>,
 ) -> io::Result<Vec<PathBuf>> {
     if journal.exists() {
         return Err(io::Error::new(
@@ -98,6 +127,8 @@ pub fn apply(
         version: 1,
         what: what.to_string(),
         files,
+        log: log.map(|l| utf8(&absolute(l.path)?)).transpose()?,
+        entries: log.map(|l| l.entries.to_vec()).unwrap_or_default(),
     };
     let text = serde_json::to_vec_pretty(&record).map_err(io::Error::other)?;
     atomic::write_atomic(journal, &text)?;
@@ -113,8 +144,31 @@ pub fn apply(
             std::process::abort();
         }
     }
+    if let Some(l) = log {
+        append_log(l.path, l.entries)?;
+    }
     remove_journal(journal)?;
     Ok(written)
+}
+
+fn append_log(path: &Path, entries: &[Entry]) -> io::Result<()> {
+    log::append(path, entries).map_err(|e| io::Error::other(e.to_string()))
+}
+
+/// Whether `path` already ends with `entries` (the interrupted run appended them before it
+/// could remove the journal).
+fn logged_already(path: &Path, entries: &[Entry]) -> io::Result<bool> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let mut tail = String::new();
+    for e in entries {
+        tail.push_str(&serde_json::to_string(e).map_err(io::Error::other)?);
+        tail.push('\n');
+    }
+    Ok(text.ends_with(&tail))
 }
 
 fn remove_journal(journal: &Path) -> io::Result<()> {
@@ -155,6 +209,8 @@ pub fn recover(journal: &Path) -> io::Result<Option<Recovered>> {
         what: record.what,
         completed: Vec::new(),
         already: Vec::new(),
+        at: record.entries.first().map(|e| e.at.clone()),
+        logged: None,
     };
     for pair in &record.files {
         let (temp, target) = (Path::new(&pair.temp), PathBuf::from(&pair.target));
@@ -167,8 +223,32 @@ pub fn recover(journal: &Path) -> io::Result<Option<Recovered>> {
             _ => out.already.push(target),
         }
     }
+    if let Some(path) = record.log.as_deref().map(PathBuf::from)
+        && !record.entries.is_empty()
+    {
+        let appended = if logged_already(&path, &record.entries)? {
+            0
+        } else {
+            let entries: Vec<Entry> = record.entries.iter().map(finished_later).collect();
+            append_log(&path, &entries)?;
+            entries.len()
+        };
+        out.logged = Some((path, appended));
+    }
     remove_journal(journal)?;
     Ok(Some(out))
+}
+
+/// An entry of an interrupted change as a recovery logs it: as made (who, when, what), its
+/// `why` saying that a later run finished it.
+fn finished_later(e: &Entry) -> Entry {
+    let mut e = e.clone();
+    let note = "interrupted, finished by a later run";
+    e.why = Some(match e.why.take() {
+        Some(w) if !w.is_empty() => format!("{w} ({note})"),
+        _ => note.to_string(),
+    });
+    e
 }
 
 #[cfg(test)]
@@ -193,6 +273,7 @@ mod tests {
                 (a.clone(), b"port: 8010\n".to_vec()),
                 (b.clone(), b"port = 8010\n".to_vec()),
             ],
+            None,
         )
         .unwrap();
         assert_eq!(done.len(), 2);
@@ -221,6 +302,7 @@ mod tests {
                 (a.clone(), b"new\n".to_vec()),
                 (missing_dir, b"new\n".to_vec()),
             ],
+            None,
         )
         .unwrap_err();
         assert!(e.to_string().contains("gone/b.yml"), "{e}");
@@ -255,6 +337,8 @@ mod tests {
                     target: s.target().to_str().unwrap().into(),
                 })
                 .collect(),
+            log: None,
+            entries: Vec::new(),
         };
         let j = d.path().join("j");
         std::fs::write(&j, serde_json::to_vec(&record).unwrap()).unwrap();
@@ -274,12 +358,63 @@ mod tests {
         assert!(!j.exists());
     }
 
+    /// Issue 12: a recovery finished a move silently and the move never reached the log
+    /// (the entries were appended after the journal went). Now the journal carries them.
+    #[test]
+    fn regression_a_recovered_change_is_logged_once_marked_as_finished_later() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("ports.toml");
+        let log_path = d.path().join("ports.log.jsonl");
+        std::fs::write(&f, "old").unwrap();
+        let mut e = Entry::new(1_764_000_000, "ann", log::Action::Move, "8010".into());
+        e.why = Some("from 8000".into());
+        let journal_of = |staged: &Staged| Record {
+            version: 1,
+            what: "move api.http 8000 -> 8010".into(),
+            files: vec![Pair {
+                temp: staged.temp().to_str().unwrap().into(),
+                target: staged.target().to_str().unwrap().into(),
+            }],
+            log: Some(log_path.to_str().unwrap().into()),
+            entries: vec![e.clone()],
+        };
+        let j = d.path().join("j");
+        // killed before the rename: the recovery renames and logs
+        let staged = atomic::stage(&f, b"new").unwrap();
+        std::fs::write(&j, serde_json::to_vec(&journal_of(&staged)).unwrap()).unwrap();
+        std::mem::forget(staged);
+        let r = recover(&j).unwrap().unwrap();
+        assert_eq!(r.completed, vec![f.clone()]);
+        assert_eq!(r.at.as_deref(), Some(e.at.as_str()));
+        assert_eq!(r.logged, Some((log_path.clone(), 1)));
+        let (entries, bad) = log::read(&log_path).unwrap();
+        assert!(bad.is_empty());
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].at, e.at);
+        assert_eq!(entries[0].who, "ann");
+        assert_eq!(
+            entries[0].why.as_deref(),
+            Some("from 8000 (interrupted, finished by a later run)")
+        );
+        // killed after the log append, before the journal went: not logged twice
+        std::fs::write(&log_path, "").unwrap();
+        log::append(&log_path, std::slice::from_ref(&e)).unwrap();
+        let staged = atomic::stage(&f, b"newer").unwrap();
+        std::fs::write(&j, serde_json::to_vec(&journal_of(&staged)).unwrap()).unwrap();
+        staged.commit().unwrap();
+        let r = recover(&j).unwrap().unwrap();
+        assert_eq!(r.already, vec![f.clone()]);
+        assert_eq!(r.logged, Some((log_path.clone(), 0)));
+        assert_eq!(log::read(&log_path).unwrap().0, vec![e]);
+        assert_eq!(read(&f), "newer");
+    }
+
     #[test]
     fn a_leftover_journal_blocks_a_new_change_and_garbage_is_an_error() {
         let d = tempfile::tempdir().unwrap();
         let j = d.path().join("j");
         std::fs::write(&j, "{not json").unwrap();
-        let e = apply(&j, "x", &[]).unwrap_err();
+        let e = apply(&j, "x", &[], None).unwrap_err();
         assert!(e.to_string().contains("recovered first"), "{e}");
         let e = recover(&j).unwrap_err();
         assert!(e.to_string().contains("not a portolan journal"), "{e}");

@@ -18,6 +18,7 @@ use portolan_model::{Loc, Model};
 
 use crate::edit::{NewService, SpecDoc};
 use crate::error::AllocError;
+use crate::journal::{LogEntries, Recovered};
 use crate::log::{self, Entry};
 use crate::sidecar::{self, SpecLock};
 
@@ -29,8 +30,10 @@ pub fn lock_path(spec: &Path) -> PathBuf {
     sidecar::lock_place(spec).path
 }
 
-/// Finishes an append a crashed writer left half done (under the lock), so the spec loads.
-fn recover(spec: &Path) -> Result<(), AllocError> {
+/// Finishes an append a crashed writer left half done (under the lock), so the spec loads,
+/// and a change of several files a crashed writer left journaled (returned: the caller
+/// tells the user).
+fn recover(spec: &Path) -> Result<Option<Recovered>, AllocError> {
     crate::append::recover_spec(spec).map(drop).map_err(|e| {
         AllocError::io(
             format!("cannot recover an interrupted append to {}", spec.display()),
@@ -38,14 +41,12 @@ fn recover(spec: &Path) -> Result<(), AllocError> {
         )
     })?;
     // a change of several files (a move) interrupted after its journal: finish it
-    crate::journal::recover(&journal_path(spec))
-        .map(drop)
-        .map_err(|e| {
-            AllocError::io(
-                format!("cannot finish an interrupted change to {}", spec.display()),
-                e,
-            )
-        })
+    crate::journal::recover(&journal_path(spec)).map_err(|e| {
+        AllocError::io(
+            format!("cannot finish an interrupted change to {}", spec.display()),
+            e,
+        )
+    })
 }
 
 /// The journal of multi-file changes to `spec` (a sidecar file, never in the work tree).
@@ -69,6 +70,8 @@ pub struct Transaction {
     /// Every service's name, when the model is the cached view (which folds the services
     /// without a lease into one).
     cached_names: Option<crate::cache::Names>,
+    /// An interrupted change [`Transaction::begin`] finished before loading the spec.
+    recovered: Option<Recovered>,
 }
 
 /// Files above this size get new services appended at their end instead of being parsed into
@@ -79,7 +82,7 @@ impl Transaction {
     /// Locks the spec (waiting for other writers), then loads it.
     pub fn begin(spec: &Path) -> Result<Self, AllocError> {
         let file = SpecLock::acquire(spec)?;
-        recover(spec)?;
+        let recovered = recover(spec)?;
         let model = portolan_model::load(spec)?;
         Ok(Self {
             spec: spec.to_path_buf(),
@@ -90,6 +93,7 @@ impl Transaction {
             from_cache: false,
             appended: Vec::new(),
             cached_names: None,
+            recovered,
         })
     }
 
@@ -97,9 +101,10 @@ impl Transaction {
     /// allocation cache when that is fresh (and the cache is written after a full load).
     pub fn begin_alloc(spec: &Path) -> Result<Self, AllocError> {
         let file = SpecLock::acquire(spec)?;
-        recover(spec)?;
+        let recovered = recover(spec)?;
         let mut t = Self::read_only_alloc(spec)?;
         t.lock = Some(file);
+        t.recovered = recovered;
         Ok(t)
     }
 
@@ -121,6 +126,7 @@ impl Transaction {
             from_cache: cached_names.is_some(),
             appended: Vec::new(),
             cached_names,
+            recovered: None,
         })
     }
 
@@ -168,7 +174,14 @@ impl Transaction {
             from_cache: false,
             appended: Vec::new(),
             cached_names: None,
+            recovered: None,
         })
+    }
+
+    /// The change an interrupted run left journaled, which opening this transaction
+    /// finished (files renamed, log appended) before loading the spec: say so to the user.
+    pub fn recovered(&self) -> Option<&Recovered> {
+        self.recovered.as_ref()
     }
 
     /// The spec as loaded under the lock.
@@ -280,8 +293,9 @@ impl Transaction {
     /// [`commit`](Self::commit) together with other files (`move --apply`'s rewritten
     /// references) as one change: every new content is written and synced first, then a
     /// journal records them, then all are renamed — the spec last — and the journal goes
-    /// ([`crate::journal`]). A crash after the journal is finished by the next transaction
-    /// on this spec, so the spec and the files never disagree for longer than that.
+    /// ([`crate::journal`]), the log entries appended before it goes. A crash after the
+    /// journal is finished (and logged) by the next transaction on this spec, so the spec, the
+    /// files and the log never disagree for longer than that.
     pub fn commit_with_files(
         self,
         entries: &[Entry],
@@ -322,7 +336,9 @@ impl Transaction {
                 return Err(AllocError::Validate(e.to_string()));
             }
         }
-        if files.is_empty() {
+        // no other files: the spec alone, written and logged as usual
+        let spec_only = files.is_empty();
+        if spec_only {
             for (path, text) in &pending {
                 write_atomic(path, text)?;
             }
@@ -341,7 +357,12 @@ impl Transaction {
                 .chain(pending.iter().cloned())
                 .map(|(p, t)| (p, t.into_bytes()))
                 .collect();
-            crate::journal::apply(&journal, what, &changes)
+            // the log goes with the journal: a recovery appends it if this run cannot
+            let log = LogEntries {
+                path: &log::path_for(&self.spec),
+                entries,
+            };
+            crate::journal::apply(&journal, what, &changes, Some(log))
                 .map_err(|e| AllocError::io(format!("cannot apply {what}"), e))?;
         }
         // appended in place: O(change), crash-safe through the append journal
@@ -349,7 +370,9 @@ impl Transaction {
             crate::append::append(path, fragment)
                 .map_err(|e| AllocError::io(format!("cannot append to {}", path.display()), e))?;
         }
-        log::append(&log::path_for(&self.spec), entries)?;
+        if spec_only {
+            log::append(&log::path_for(&self.spec), entries)?;
+        }
         // still under the lock: another writer must never see the new spec with the old cache
         if self.appends.len() == 1 && self.docs.values().all(|d| !d.changed()) {
             for (name, ports, lease) in &self.appended {

@@ -10,7 +10,8 @@
 //! IPv6). Three kinds of finding:
 //!
 //! - **allowed but not declared**: the binding is declared for nobody beyond the host and the
-//!   firewall lets someone in, or a rule opens a port no binding of the host declares;
+//!   firewall lets someone in, or a rule opens ports no binding of the host declares (one
+//!   finding per rule: [`crate::firewall_undeclared`]);
 //! - **allowed from wider sources**: the firewall lets in sources outside the declared ones;
 //! - **declared but blocked**: declared sources the firewall drops.
 //!
@@ -21,9 +22,7 @@ use std::fmt::Write as _;
 
 use portolan_firewall::eval::{Decision, Evaluator, Packet};
 use portolan_firewall::{Hook, Kind, Ruleset, Verdict, all_v4, all_v6};
-use portolan_model::{
-    Binding, FileId, HostId, IpNet, IpSet, Loc, Model, PortRange, PortSet, Transport,
-};
+use portolan_model::{Binding, FileId, HostId, IpNet, IpSet, Loc, Model};
 
 use crate::finding::Finding;
 use crate::reach::{Analysis, declared_sources, describe_sources, docker_bridges};
@@ -214,7 +213,7 @@ fn describe_decision(d: &Decision, set: &IpSet) -> String {
     }
 }
 
-fn attach(mut f: Finding, dump: &Dump<'_>, ds: &[&Decision], set: &IpSet) -> Finding {
+pub(crate) fn attach(mut f: Finding, dump: &Dump<'_>, ds: &[&Decision], set: &IpSet) -> Finding {
     for d in ds.iter().take(4) {
         let text = describe_decision(d, set);
         match dump.line_loc(d.line) {
@@ -343,97 +342,10 @@ pub fn drift(model: &Model, analysis: &Analysis, host: HostId, dump: &Dump<'_>) 
             out.push(f.help(format!("add a rule for the declared sources (`portolan gen {kind} --host {host_name}` emits them), or narrow the declared exposure")));
         }
     }
-    out.extend(undeclared_ports(model, host, dump, &ev));
+    out.extend(crate::firewall_undeclared::undeclared_ports(
+        model, host, dump, &ev,
+    ));
     out
-}
-
-/// Ports a rule opens on the input path that no binding of `host` declares.
-fn undeclared_ports(
-    model: &Model,
-    host: HostId,
-    dump: &Dump<'_>,
-    ev: &Evaluator<'_>,
-) -> Vec<Finding> {
-    let rs = dump.ruleset;
-    let declared_on = |t: Transport| {
-        PortSet::from_ranges(
-            model
-                .bindings
-                .iter()
-                .filter(|b| b.host == host && b.transport == t)
-                .map(|b| b.ports),
-        )
-    };
-    let (declared_tcp, declared_udp) = (declared_on(Transport::Tcp), declared_on(Transport::Udp));
-    let kind = dump.kind.as_str();
-    let host_name = &model.host(host).name;
-    let input_groups: BTreeSet<usize> = rs
-        .chains
-        .iter()
-        .filter(|c| c.hook == Some(Hook::Input))
-        .map(|c| c.group)
-        .collect();
-    let mut done = BTreeSet::new();
-    let mut out = Vec::new();
-    for c in rs
-        .chains
-        .iter()
-        .filter(|c| input_groups.contains(&c.group) && c.hook != Some(Hook::Forward))
-    {
-        for r in c.rules.iter().filter(|r| r.verdict == Verdict::Accept) {
-            let Some(dports) = &r.dports else { continue };
-            if r.other_protocol.is_some() || r.orig_dports.is_some() {
-                continue;
-            }
-            let transports = match r.transport {
-                Some(t) => vec![t],
-                None => vec![Transport::Tcp, Transport::Udp],
-            };
-            for t in transports {
-                let declared = match t {
-                    Transport::Tcp => &declared_tcp,
-                    Transport::Udp => &declared_udp,
-                };
-                for pr in dports.difference(declared).ranges().iter().take(16) {
-                    if !done.insert((t, *pr)) {
-                        continue;
-                    }
-                    let o = ev.evaluate(&Packet {
-                        hook: Hook::Input,
-                        transport: t,
-                        port: pr.lo,
-                        orig_port: pr.lo,
-                        dest: None,
-                    });
-                    if o.accepted.is_empty() {
-                        continue;
-                    }
-                    let ds = responsible(&o.decisions, &o.accepted, true);
-                    if !ds.iter().any(|d| d.line == r.line) {
-                        continue;
-                    }
-                    let mut f = Finding::new(
-                        Rule::FirewallDrift,
-                        format!(
-                            "allowed but not declared: port {} on host `{host_name}` is let in from {} by the {kind} ruleset, but no binding of the host declares it",
-                            port_label(*pr, t),
-                            show(&o.accepted)
-                        ),
-                    )
-                    .subject(host_name.clone());
-                    f = attach(f, dump, &ds, &o.accepted);
-                    out.push(f.help(format!(
-                        "remove the rule, or declare the service listening there in the spec; `portolan gen {kind} --host {host_name}` emits exactly the declared ruleset"
-                    )));
-                }
-            }
-        }
-    }
-    out
-}
-
-fn port_label(p: PortRange, t: Transport) -> String {
-    format!("{p}/{}", t.as_str())
 }
 
 /// `shadowed-rule` findings of a deployed ruleset: rules no packet reaches, each located at

@@ -12,6 +12,7 @@ mod config;
 pub mod expect;
 pub mod finding;
 pub mod firewall_drift;
+mod firewall_undeclared;
 pub mod reach;
 pub mod report;
 pub mod rules;

@@ -271,6 +271,7 @@ fn run(s: &Settings, a: &AllocSettings) -> Result<Exit, CliError> {
     } else {
         Transaction::begin_alloc(&spec)?
     };
+    super::common::report_recovered(s, &txn);
     // only ever a host the spec declares: no implicit `default` beside real hosts
     let host = portolan_alloc::policy::pick_host(txn.model(), a.host.as_deref(), a.env.as_deref())?;
     // the cached view knows ports, not the text expired leases must be removed from

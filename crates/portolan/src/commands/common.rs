@@ -37,6 +37,36 @@ pub(crate) fn entry(spec: &Path, now: i64, action: Action, ports: String) -> Ent
     Entry::new(now, log::who(spec_dir(spec)), action, ports)
 }
 
+/// Tells the user (stderr) that opening `txn` finished a change an interrupted run left
+/// journaled — which files it replaced now and where it logged the change — so files that
+/// changed under them are never a surprise. Silent with `-qq`.
+pub(crate) fn report_recovered(s: &Settings, txn: &portolan_alloc::txn::Transaction) {
+    let Some(r) = txn.recovered() else { return };
+    if s.verbosity < -1 {
+        return;
+    }
+    let total = r.completed.len() + r.already.len();
+    let mut line = format!(
+        "note: finished an interrupted {}{}: {} of {} replaced now",
+        r.what,
+        r.at.as_deref()
+            .map(|at| format!(" from {at}"))
+            .unwrap_or_default(),
+        r.completed.len(),
+        count(total as u64, "file", None),
+    );
+    if !r.completed.is_empty() {
+        let names: Vec<String> = r.completed.iter().map(|p| shown(p)).collect();
+        line = format!("{line} ({})", names.join(", "));
+    }
+    match &r.logged {
+        Some((path, 0)) => line = format!("{line}; already in {}", shown(path)),
+        Some((path, _)) => line = format!("{line}; logged in {}", shown(path)),
+        None => {}
+    }
+    errln!("{line}");
+}
+
 /// A JSON value as pretty text with a final newline (small documents; reports stream).
 pub(crate) fn pretty(v: &serde_json::Value) -> String {
     let mut s = serde_json::to_string_pretty(v).unwrap_or_default();

@@ -370,6 +370,7 @@ fn diff_text(diff: &Diff) -> String {
 fn write(s: &Settings, d: &DiscoverSettings, found: &Discovery) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
     let mut txn = Transaction::open(&spec, d.dry_run)?;
+    super::common::report_recovered(s, &txn);
     let diff = draft::diff(txn.model(), &found.report);
     let main = txn.main_file();
     // new services go on a host the spec declares, never on an implicit `default`

@@ -39,6 +39,7 @@ fn run(s: &Settings, dry_run: bool) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
     let now = s.clock.now();
     let mut txn = Transaction::open(&spec, dry_run)?;
+    super::common::report_recovered(s, &txn);
     let model = txn.model();
     let mut entries = Vec::new();
     let mut services = Vec::new();

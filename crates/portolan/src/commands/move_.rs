@@ -252,6 +252,7 @@ fn search_root(m: &MoveSettings, spec: &Path) -> PathBuf {
 fn run(s: &Settings, m: &MoveSettings) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
     let mut txn = Transaction::open(&spec, !m.apply)?;
+    super::common::report_recovered(s, &txn);
     let model = txn.model();
     let sid = model.service_named(&m.service).ok_or_else(|| {
         let hint = did_you_mean(&m.service, model.services.iter().map(|x| x.name.as_str()))

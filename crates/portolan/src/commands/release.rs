@@ -46,6 +46,7 @@ fn run(s: &Settings, target: &str, why: Option<&str>, dry_run: bool) -> Result<E
     let spec = s.spec_path()?;
     let now = s.clock.now();
     let mut txn = Transaction::open(&spec, dry_run)?;
+    super::common::report_recovered(s, &txn);
     let model = txn.model();
     let mut entries = Vec::new();
     let summary;

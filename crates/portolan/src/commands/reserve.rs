@@ -102,6 +102,7 @@ fn run(s: &Settings, r: &ReserveSettings) -> Result<Exit, CliError> {
     let spec = s.spec_path()?;
     let now = s.clock.now();
     let mut txn = Transaction::open(&spec, r.dry_run)?;
+    super::common::report_recovered(s, &txn);
     let model = txn.model();
     // the project must exist (its range need not: a reservation may lie outside it)
     if let Err(e) = pool(model, &r.project, None)

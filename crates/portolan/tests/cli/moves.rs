@@ -298,6 +298,53 @@ fn the_listing_says_whose_each_place_is() {
 /// by one, so a kill in between left spec and references disagreeing for good. Now the
 /// change is journaled: killed after its first rename (the compose file; the spec goes
 /// last), the next run on the spec finishes it before doing anything else.
+/// Issue 12 item 5, the follow-up bug: the next run finished an interrupted move without a
+/// word, and the move never reached the change log (it was appended after the journal went,
+/// so the killed run never wrote it). Now the run that finishes it — here an unrelated
+/// `alloc` — says so on stderr, and the log gets the move as made (who, when, why) marked as
+/// finished by a later run.
+#[test]
+fn regression_a_finished_interrupted_move_is_told_on_stderr_and_logged() {
+    let c = case()
+        .args(["move", "api", "--to", "8010", "--apply"])
+        .env("PORTOLAN_TEST_ABORT_AFTER_RENAMES", "1");
+    let out = c.run();
+    assert_ne!(out.code, 0, "the hook aborts: {}", out.stderr);
+    let logged = |c: &Case| -> Vec<serde_json::Value> {
+        let out = c.run_with(&["log", "--json"]).code(0);
+        serde_json::from_str::<Vec<serde_json::Value>>(&out.stdout).unwrap()
+    };
+    assert!(logged(&c).is_empty(), "killed before its log entry");
+    let out = c
+        .run_with(&["alloc", "web", "--name", "worker"])
+        .code(0)
+        .stderr_has(
+            "note: finished an interrupted move api.http 8000 -> 8010 from 2026-05-01T10:00:00Z: 1 of 2 files replaced now (ports.toml); logged in ports.log.jsonl",
+        );
+    assert_eq!(
+        out.stderr.matches("finished an interrupted").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert!(c.read("ports.toml").contains("port = 8010"));
+    let log = logged(&c);
+    assert_eq!(log.len(), 2, "{log:#?}");
+    assert_eq!(log[0]["action"], "move");
+    assert_eq!(log[0]["service"], "api");
+    assert_eq!(log[0]["ports"], "8010");
+    assert_eq!(log[0]["who"], "tester");
+    assert_eq!(log[0]["at"], "2026-05-01T10:00:00Z");
+    assert_eq!(
+        log[0]["why"],
+        "from 8000 (interrupted, finished by a later run)"
+    );
+    assert_eq!(log[1]["action"], "alloc");
+    // finished once: the next run has nothing to tell
+    let out = c.run_with(&["release", "worker"]).code(0);
+    assert!(!out.stderr.contains("interrupted"), "{}", out.stderr);
+}
+
 #[test]
 fn regression_an_interrupted_move_is_finished_by_the_next_run() {
     let c = case()
