@@ -8,7 +8,8 @@
 //! - [`port`], [`net`]: port ranges and IP sets;
 //! - [`identity`]: host names and machine ids, by which a machine recognises its host;
 //! - [`expect`]: reachability expectations (`[[expect]]`) resolved;
-//! - [`knowledge`]: well-known ports, browser-blocked ports, ephemeral ranges.
+//! - [`knowledge`]: well-known ports, browser-blocked ports, ephemeral ranges;
+//! - [`toml_out`]: writing spec TOML text (quoting, arrays, inline tables) for the drafts.
 //!
 //! Defaults chosen here (documented in `docs/spec.md`): a binding without `bind` listens on
 //! `0.0.0.0`; without `exposure` it is meant for `internal`; a host without `networks` is on
@@ -30,6 +31,7 @@ pub mod source;
 pub mod spanned;
 pub mod spec;
 pub mod timings;
+pub mod toml_out;
 
 pub use error::{LoadError, SpecError};
 pub use load::{
