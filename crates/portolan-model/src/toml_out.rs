@@ -21,7 +21,9 @@ pub fn string(s: &str) -> String {
 /// `s` as a TOML key: bare when it may be (`web-1`), else a basic string (`"a b"`).
 pub fn key(s: &str) -> String {
     let k = TomlKeyBuilder::new(s);
-    k.as_unquoted().unwrap_or_else(|| k.as_basic()).to_toml_key()
+    k.as_unquoted()
+        .unwrap_or_else(|| k.as_basic())
+        .to_toml_key()
 }
 
 /// An array of values already written as TOML (`[1, "a"]`; `[]` when empty).
@@ -111,8 +113,8 @@ mod tests {
 
     /// Reads `v = <value>` back with `toml`.
     fn parse_value(value: &str) -> toml::Value {
-        let doc: toml::Table = toml::from_str(&format!("v = {value}\n"))
-            .unwrap_or_else(|e| panic!("{e}\n{value}"));
+        let doc: toml::Table =
+            toml::from_str(&format!("v = {value}\n")).unwrap_or_else(|e| panic!("{e}\n{value}"));
         doc["v"].clone()
     }
 
