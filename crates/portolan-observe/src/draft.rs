@@ -454,24 +454,8 @@ mod tests {
             container: None,
         };
         let listeners = [
-            Listener {
-                transport: Transport::Tcp,
-                addr: "0.0.0.0".parse().unwrap(),
-                port: 22,
-                inode: 1,
-                uid: 0,
-                owners: vec![sshd],
-                container: None,
-            },
-            Listener {
-                transport: Transport::Tcp,
-                addr: "127.0.0.1".parse().unwrap(),
-                port: 5432,
-                inode: 2,
-                uid: 0,
-                owners: vec![],
-                container: None,
-            },
+            Listener::tcp("0.0.0.0", 22, vec![sshd]),
+            Listener::tcp("127.0.0.1", 5432, vec![]),
         ];
         let text = draft(&named("web-1.example"), &ifs, &listeners);
         assert!(text.contains("eth0 = [\"192.168.1.0/24\"]"), "{text}");
@@ -498,16 +482,11 @@ mod tests {
             user: "root".into(),
             container: None,
         };
-        let listener = Listener {
-            transport: Transport::Tcp,
-            addr: "127.0.0.1".parse().unwrap(),
-            port: 8080,
-            inode: 1,
-            uid: 0,
-            owners: vec![owner],
-            container: None,
-        };
-        let text = draft(&named("h1"), &[], &[listener]);
+        let text = draft(
+            &named("h1"),
+            &[],
+            &[Listener::tcp("127.0.0.1", 8080, vec![owner])],
+        );
         let doc: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         let service = doc["services"]["sh-q"].as_table().expect("the service");
         let cut: String = cmdline.chars().take(120).collect();
@@ -557,13 +536,8 @@ mod tests {
             }),
         };
         let l = |addr: &str, port: u16, owners: Vec<Owner>, c: ContainerLink| Listener {
-            transport: Transport::Tcp,
-            addr: addr.parse().unwrap(),
-            port,
-            inode: u64::from(port),
-            uid: 0,
-            owners,
             container: Some(c),
+            ..Listener::tcp(addr, port, owners)
         };
         let listeners = [
             l(
