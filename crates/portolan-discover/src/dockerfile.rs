@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use portolan_model::spec::Transport;
+use portolan_model::words::raw_words;
 use regex::Regex;
 
 use crate::cmdline::{self, snippet};
@@ -74,7 +75,7 @@ pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
                 }
             }
             "EXPOSE" => {
-                for (tok, at) in words(args) {
+                for (tok, at) in raw_words(args) {
                     let expanded = expand(tok, &vars);
                     let t = expanded.as_deref().unwrap_or(tok);
                     let (p, proto) = t.split_once('/').unwrap_or((t, "tcp"));
@@ -221,7 +222,7 @@ fn expand(tok: &str, vars: &BTreeMap<String, String>) -> Option<String> {
 /// `NAME=value` pairs (`ENV A=1 B="x y"`; legacy `ENV NAME value` when `legacy`), with the
 /// byte offset of each value inside `args`.
 fn assignments(args: &str, legacy: bool) -> Vec<(String, Option<String>, usize)> {
-    let ws = words(args);
+    let ws = raw_words(args);
     if legacy
         && let Some(((first, _), (_, second_at))) = ws.first().zip(ws.get(1))
         && !first.contains('=')
@@ -248,35 +249,6 @@ fn unquote(v: &str) -> String {
         }
     }
     v.to_string()
-}
-
-/// Whitespace-separated words (a quoted part keeps its spaces) with their offsets.
-fn words(s: &str) -> Vec<(&str, usize)> {
-    let mut out = Vec::new();
-    let mut start: Option<usize> = None;
-    let mut quote: Option<char> = None;
-    for (i, c) in s.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                start.get_or_insert(i);
-            }
-            (None, c) if c.is_whitespace() => {
-                if let Some(st) = start.take() {
-                    out.push((&s[st..i], st));
-                }
-            }
-            (None, _) => {
-                start.get_or_insert(i);
-            }
-        }
-    }
-    if let Some(st) = start {
-        out.push((&s[st..], st));
-    }
-    out
 }
 
 /// The instruction keyword and where its arguments start.

@@ -19,6 +19,7 @@
 
 use std::collections::BTreeMap;
 
+use portolan_model::knowledge::scheme_port;
 use portolan_model::port::PortRange;
 
 use crate::compose::interpolate::interpolate;
@@ -212,31 +213,6 @@ fn port_name(key: &str) -> Option<&str> {
     up.find("_PORT_").and_then(|i| key.get(..i))
 }
 
-/// The default port of a URL scheme.
-fn default_port(scheme: &str) -> Option<u16> {
-    let base = scheme
-        .split('+')
-        .next()
-        .unwrap_or(scheme)
-        .to_ascii_lowercase();
-    Some(match base.as_str() {
-        "postgresql" | "postgres" | "postgis" => 5432,
-        "mysql" | "mariadb" => 3306,
-        "redis" => 6379,
-        "mongodb" => 27017,
-        "amqp" => 5672,
-        "amqps" => 5671,
-        "http" | "ws" => 80,
-        "https" | "wss" => 443,
-        "nats" => 4222,
-        "memcached" => 11211,
-        "ldap" => 389,
-        "ldaps" => 636,
-        "smtp" => 25,
-        _ => return None,
-    })
-}
-
 /// One host of a URL.
 struct UrlHost<'v> {
     scheme: &'v str,
@@ -313,7 +289,7 @@ pub(crate) fn url_connects(value: &str) -> Vec<(String, u16, usize, Confidence)>
         .into_iter()
         .filter_map(|u| match u.port {
             Some((p, offset)) => Some((u.host.to_string(), p, offset, Confidence::High)),
-            None => default_port(u.scheme)
+            None => scheme_port(u.scheme)
                 .map(|p| (u.host.to_string(), p, u.host_at, Confidence::Medium)),
         })
         .collect()
@@ -381,7 +357,7 @@ pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
         {
             let (port, offset, confidence) = match port {
                 Some((p, offset)) => (p, offset, Confidence::High),
-                None => match default_port(scheme) {
+                None => match scheme_port(scheme) {
                     Some(p) => (p, host_at, Confidence::Medium),
                     None => continue,
                 },

@@ -33,10 +33,7 @@ pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
     let _ = ctx;
     let ix = LineIndex::new(path, text);
     let mut report = FileReport::default();
-    let (tokens, lex_problem) = lex(text);
-    let (tree, parse_problems) = build(&tokens);
-    let mut problems: Vec<(usize, String)> = parse_problems;
-    problems.extend(lex_problem);
+    let (tree, mut problems) = directives(text);
     let groups: BTreeSet<&str> = tree
         .iter()
         .flat_map(|d| all(d))
@@ -57,6 +54,16 @@ pub fn parse(path: &str, text: &str, ctx: &Context) -> FileReport {
         });
     }
     report
+}
+
+/// The directive tree of nginx `text` (what [`parse`] walks; the Markdown import reads
+/// `server` blocks in documents from it too) and what could not be read, as (byte offset,
+/// reason). An unterminated string ends the tree; unbalanced braces do not.
+pub(crate) fn directives(text: &str) -> (Vec<Directive>, Vec<(usize, String)>) {
+    let (tokens, lex_problem) = lex(text);
+    let (tree, mut problems) = build(&tokens);
+    problems.extend(lex_problem);
+    (tree, problems)
 }
 
 /// Whether a `*.conf` file looks like nginx configuration (for files outside the usual
@@ -80,10 +87,11 @@ pub fn looks_like(text: &str) -> bool {
 
 /// A lexed word with its byte offset.
 #[derive(Debug, Clone)]
-struct Tok {
-    text: String,
+pub(crate) struct Tok {
+    /// The word, quotes removed and escapes resolved.
+    pub(crate) text: String,
     /// Offset of the token (of its opening quote when quoted).
-    at: usize,
+    pub(crate) at: usize,
     /// 1 when quoted: the text starts one byte after `at`.
     q: usize,
 }
@@ -194,10 +202,25 @@ fn lex(text: &str) -> (Vec<Token>, Option<(usize, String)>) {
 
 /// One directive: `name args;` or `name args { block }`.
 #[derive(Debug, Clone)]
-struct Directive {
-    name: Tok,
-    args: Vec<Tok>,
-    block: Option<Vec<Directive>>,
+pub(crate) struct Directive {
+    /// The directive's name (`listen`, `server`).
+    pub(crate) name: Tok,
+    /// Its arguments.
+    pub(crate) args: Vec<Tok>,
+    /// Its block, if it has one.
+    pub(crate) block: Option<Vec<Directive>>,
+}
+
+impl Directive {
+    /// The text of argument `i`.
+    pub(crate) fn arg(&self, i: usize) -> Option<&str> {
+        self.args.get(i).map(|a| a.text.as_str())
+    }
+
+    /// Whether one of the arguments is `word`.
+    pub(crate) fn has_arg(&self, word: &str) -> bool {
+        self.args.iter().any(|a| a.text == word)
+    }
 }
 
 /// Every directive in `d` (itself first, then nested, in source order).
@@ -337,6 +360,19 @@ impl Walker<'_, '_, '_> {
         }
     }
 
+    /// A use of `port` written at byte `at`, with its snippet.
+    fn port_use(&self, at: usize, ctx: Ctx, role: Role, port: u16) -> PortUse {
+        PortUse {
+            snippet: self.snippet(at, ctx),
+            ..PortUse::new(
+                self.ix.location(at),
+                SourceKind::Nginx,
+                role,
+                PortRange::single(port),
+            )
+        }
+    }
+
     fn block(&mut self, items: &[Directive], ctx: Ctx) {
         for d in items {
             let Some(children) = &d.block else {
@@ -369,13 +405,7 @@ impl Walker<'_, '_, '_> {
                 service: name.clone(),
                 peer: host.map(|h| normalize_host(h).to_string()),
                 transport: if udp { Transport::Udp } else { Transport::Tcp },
-                snippet: self.snippet(at, ctx),
-                ..PortUse::new(
-                    self.ix.location(at),
-                    SourceKind::Nginx,
-                    Role::Connect,
-                    PortRange::single(p),
-                )
+                ..self.port_use(at, ctx, Role::Connect, p)
             });
         }
     }
@@ -509,13 +539,7 @@ impl Walker<'_, '_, '_> {
             self.report.uses.push(PortUse {
                 peer: Some(host),
                 confidence: Confidence::High,
-                snippet: self.snippet(at, ctx),
-                ..PortUse::new(
-                    self.ix.location(at),
-                    SourceKind::Nginx,
-                    Role::Connect,
-                    PortRange::single(p),
-                )
+                ..self.port_use(at, ctx, Role::Connect, p)
             });
         }
         self.report.routes.push(route);
@@ -544,13 +568,7 @@ impl Walker<'_, '_, '_> {
             app,
             bind: host.map(|h| normalize_host(h).to_string()),
             transport: if udp { Transport::Udp } else { Transport::Tcp },
-            snippet: self.snippet(at, ctx),
-            ..PortUse::new(
-                self.ix.location(at),
-                SourceKind::Nginx,
-                Role::Listen,
-                PortRange::single(port),
-            )
+            ..self.port_use(at, ctx, Role::Listen, port)
         })
     }
 }

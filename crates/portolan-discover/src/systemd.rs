@@ -137,40 +137,17 @@ fn key_end(line: &str) -> usize {
 
 /// `Environment=PORT=8080 "HOST=0.0.0.0"`: names, values, value offsets.
 fn env_assignments(value: &str) -> Vec<(String, String, usize)> {
-    let mut out = Vec::new();
-    let mut start: Option<usize> = None;
-    let mut quote: Option<char> = None;
-    let mut push = |s: &str, at: usize| {
-        let (q, body) = match s.chars().next() {
-            Some(c @ ('"' | '\'')) => (1, s.trim_matches(c)),
-            _ => (0, s),
-        };
-        if let Some((n, v)) = body.split_once('=') {
-            out.push((n.to_string(), v.to_string(), at + q + n.len() + 1));
-        }
-    };
-    for (i, c) in value.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => {
-                quote = Some(c);
-                start.get_or_insert(i);
-            }
-            (None, c) if c.is_whitespace() => {
-                if let Some(st) = start.take() {
-                    push(&value[st..i], st);
-                }
-            }
-            (None, _) => {
-                start.get_or_insert(i);
-            }
-        }
-    }
-    if let Some(st) = start {
-        push(&value[st..], st);
-    }
-    out
+    portolan_model::words::raw_words(value)
+        .into_iter()
+        .filter_map(|(s, at)| {
+            let (q, body) = match s.chars().next() {
+                Some(c @ ('"' | '\'')) => (1, s.trim_matches(c)),
+                _ => (0, s),
+            };
+            let (n, v) = body.split_once('=')?;
+            Some((n.to_string(), v.to_string(), at + q + n.len() + 1))
+        })
+        .collect()
 }
 
 /// A logical line: continuations joined, with the text blanked (same length as the source)

@@ -131,6 +131,12 @@ impl Outcome {
     }
 }
 
+/// The `expectation-failed` finding of an outcome that does not hold (`None` when it
+/// holds), as `lint` reports it: located at the expectation, naming the deciding layer.
+pub fn finding(model: &Model, o: &Outcome) -> Option<crate::Finding> {
+    crate::rules::expectation_failed::finding(model, o)
+}
+
 /// Every expectation of `model`, evaluated against `analysis`.
 pub fn evaluate(model: &Model, analysis: &Analysis) -> Vec<Outcome> {
     (0..model.expectations.len())

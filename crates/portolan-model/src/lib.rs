@@ -9,7 +9,8 @@
 //! - [`identity`]: host names and machine ids, by which a machine recognises its host;
 //! - [`expect`]: reachability expectations (`[[expect]]`) resolved;
 //! - [`knowledge`]: well-known ports, browser-blocked ports, ephemeral ranges;
-//! - [`toml_out`]: writing spec TOML text (quoting, arrays, inline tables) for the drafts.
+//! - [`toml_out`]: writing spec TOML text (quoting, arrays, inline tables) for the drafts;
+//! - [`words`]: the one span-keeping word splitter (shell commands, quoted arguments).
 //!
 //! Defaults chosen here (documented in `docs/spec.md`): a binding without `bind` listens on
 //! `0.0.0.0`; without `exposure` it is meant for `internal`; a host without `networks` is on
@@ -32,6 +33,7 @@ pub mod spanned;
 pub mod spec;
 pub mod timings;
 pub mod toml_out;
+pub mod words;
 
 pub use error::{LoadError, SpecError};
 pub use load::{

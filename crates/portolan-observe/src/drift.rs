@@ -33,7 +33,7 @@ pub const FORWARDERS: &[&str] = &[
     "pasta.avx2",
 ];
 
-fn same_transport(b: &Binding, l: &Listener) -> bool {
+pub(crate) fn same_transport(b: &Binding, l: &Listener) -> bool {
     matches!(
         (b.transport, l.transport),
         (SpecTransport::Tcp, Transport::Tcp) | (SpecTransport::Udp, Transport::Udp)
@@ -41,7 +41,7 @@ fn same_transport(b: &Binding, l: &Listener) -> bool {
 }
 
 /// How wide an address is: loopback < one address < every address of a family.
-fn width(a: IpAddr) -> u8 {
+pub(crate) fn width(a: IpAddr) -> u8 {
     if a.is_loopback() {
         0
     } else if a.is_unspecified() {
@@ -52,7 +52,7 @@ fn width(a: IpAddr) -> u8 {
 }
 
 /// Whether a live listener on `live` can be the declared bind `declared`.
-fn addr_matches(declared: IpAddr, live: IpAddr) -> bool {
+pub(crate) fn addr_matches(declared: IpAddr, live: IpAddr) -> bool {
     declared == live
         || declared.is_unspecified()
         || live.is_unspecified()

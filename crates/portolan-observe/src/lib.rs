@@ -21,6 +21,7 @@ pub mod kill;
 pub mod listener;
 pub mod merge;
 pub mod netlink;
+pub mod observed_reach;
 pub mod probe;
 pub mod procfs;
 pub mod reachability;

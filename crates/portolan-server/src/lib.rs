@@ -32,10 +32,13 @@
 //! costs does not grow with the registry.
 //!
 //! ## Alerts
-//! Agent reports that change a host's drift fire webhook events (`drift`, and
-//! `undeclared-listener` for each new undeclared listener), and an agent silent for 5 min
-//! fires `agent-stale`, a lease ending within the hour `lease-expiring`; all delivered signed, with retries, in the background
-//! ([`webhooks`]).
+//! Agent reports that change a host's drift fire webhook events (`drift`; for each new
+//! undeclared listener `undeclared-listener`; `exposure-widened` when a listener became
+//! reachable from wider than before or than declared; `expectation-failed` for each
+//! `[[expect]]` the live binds break), and an agent silent for 5 min fires `agent-stale`,
+//! a lease ending within the hour `lease-expiring` (announced once per database, across
+//! restarts and replicas); all delivered signed, over HTTP or HTTPS, with retries, in the
+//! background ([`webhooks`]).
 //!
 //! ## Behind a reverse proxy
 //! With trusted proxy ranges ([`proxy`]), a request from inside one is attributed to the
@@ -91,6 +94,9 @@ pub struct ServeConfig {
     pub cookies: web::CookiePolicy,
     /// Reverse proxies whose forwarding headers name the client ([`proxy`]).
     pub trusted_proxies: proxy::TrustedProxies,
+    /// A PEM bundle of CA certificates trusted for `https://` webhook receivers, besides
+    /// Mozilla's roots (`serve --webhook-ca`).
+    pub webhook_ca: Option<std::path::PathBuf>,
 }
 
 /// The OpenAPI document of the API.
@@ -190,11 +196,16 @@ pub async fn serve(
     ready: impl FnOnce(SocketAddr) + Send,
 ) -> Result<(), ServeError> {
     let clock = Clock::from_env()?;
+    let tls = match &config.webhook_ca {
+        Some(path) => webhooks::WebhookTls::with_ca_bundle(path)?,
+        None => webhooks::WebhookTls::default(),
+    };
     let store = portolan_store::open(&config.db).await?;
     let state = AppState::with_limits(std::sync::Arc::from(store), config.limits)
         .with_clock(clock)
         .with_cookie_policy(config.cookies.clone())
-        .with_trusted_proxies(config.trusted_proxies.clone());
+        .with_trusted_proxies(config.trusted_proxies.clone())
+        .with_webhook_tls(tls);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| ServeError::Bind(config.listen, e))?;
@@ -249,6 +260,9 @@ pub enum ServeError {
     /// `PORTOLAN_NOW` is set to something that is not an instant.
     #[error(transparent)]
     Clock(#[from] clock::ClockError),
+    /// The CA bundle for webhook receivers cannot be used.
+    #[error(transparent)]
+    WebhookCa(#[from] webhooks::WebhookCaError),
     /// The store could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] portolan_store::StoreError),

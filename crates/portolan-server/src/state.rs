@@ -12,7 +12,7 @@ use crate::listen::ConnLimits;
 use crate::metrics::Metrics;
 use crate::proxy::TrustedProxies;
 use crate::reads::Reads;
-use crate::webhooks::WebhookSettings;
+use crate::webhooks::{WebhookSettings, WebhookTls};
 
 /// Limits applied to API requests.
 #[derive(Debug, Clone, Copy)]
@@ -62,6 +62,8 @@ pub struct AppState {
     pub webhooks: WebhookSettings,
     /// Reverse proxies whose forwarding headers name the client.
     pub proxies: TrustedProxies,
+    /// Which certificates `https://` webhook receivers are verified against.
+    pub webhook_tls: WebhookTls,
 }
 
 impl AppState {
@@ -85,6 +87,7 @@ impl AppState {
             auth_throttle: Arc::default(),
             webhooks: WebhookSettings::default(),
             proxies: TrustedProxies::default(),
+            webhook_tls: WebhookTls::default(),
         }
     }
 
@@ -120,6 +123,13 @@ impl AppState {
     #[must_use]
     pub fn with_webhooks(mut self, settings: WebhookSettings) -> Self {
         self.webhooks = settings;
+        self
+    }
+
+    /// This state verifying `https://` webhook receivers with `tls`.
+    #[must_use]
+    pub fn with_webhook_tls(mut self, tls: WebhookTls) -> Self {
+        self.webhook_tls = tls;
         self
     }
 

@@ -188,6 +188,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// The last report of every host, by host.
     async fn observations(&self) -> Result<Vec<Observation>, StoreError>;
 
+    /// The last report of every host, by host, reduced to its time and each listener's
+    /// transport and port (what a binding matches): for counting at thousands of hosts,
+    /// without building every listener's document.
+    async fn observed_ports(&self) -> Result<Vec<ObservedPorts>, StoreError>;
+
     /// Applies an agent report (full, or a delta against the last acknowledged one) and
     /// records what changed in the host's history (see [`history`]); `now` is the server's
     /// clock, which the report's time may not run ahead of.
@@ -288,6 +293,28 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         webhook: &str,
         limit: u32,
     ) -> Result<Vec<DeliveryRecord>, StoreError>;
+
+    /// Claims the announcement of a periodic `event` (`agent-stale`, `lease-expiring`)
+    /// about `subject` (a host, a leased service) at `mark` (the host's last report time,
+    /// the lease's end): `true` when this call claimed it and the caller announces it;
+    /// `false` when it was claimed before — by this server before a restart, or by another
+    /// server on the same database — or a later mark of the subject was. Atomic on both
+    /// engines: of several servers claiming at once, exactly one gets `true`.
+    async fn claim_announcement(
+        &self,
+        event: WebhookEvent,
+        subject: &str,
+        mark: i64,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Forgets the claims of `event` whose mark is before `before` (leases that ended);
+    /// how many.
+    async fn prune_announcements(
+        &self,
+        event: WebhookEvent,
+        before: i64,
+    ) -> Result<u64, StoreError>;
 }
 
 /// The file a `sqlite:` URL names, as SQLite will open it (`None` for `:memory:`, a

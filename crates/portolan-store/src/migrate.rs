@@ -38,6 +38,16 @@ const SQLITE: Embedded = &[
         "webhooks",
         include_str!("../migrations/sqlite/0004_webhooks.sql"),
     ),
+    (
+        5,
+        "announcements",
+        include_str!("../migrations/sqlite/0005_announcements.sql"),
+    ),
+    (
+        6,
+        "hot rows",
+        include_str!("../migrations/sqlite/0006_hot_rows.sql"),
+    ),
 ];
 
 const POSTGRES: Embedded = &[
@@ -60,6 +70,16 @@ const POSTGRES: Embedded = &[
         4,
         "webhooks",
         include_str!("../migrations/postgres/0004_webhooks.sql"),
+    ),
+    (
+        5,
+        "announcements",
+        include_str!("../migrations/postgres/0005_announcements.sql"),
+    ),
+    (
+        6,
+        "hot rows",
+        include_str!("../migrations/postgres/0006_hot_rows.sql"),
     ),
 ];
 

@@ -8,7 +8,7 @@ use crate::error::StoreError;
 use crate::redact;
 use crate::spec::json;
 use crate::spec::rows::no_nul;
-use crate::types::{FindingRecord, Observation, Page, StoredFinding};
+use crate::types::{Backend, FindingRecord, Observation, ObservedPorts, Page, StoredFinding};
 
 /// Stores the listeners an agent reported for a host, replacing its previous report.
 pub(crate) async fn put(db: &Db, o: &Observation) -> Result<(), StoreError> {
@@ -92,6 +92,110 @@ pub(crate) async fn list(db: &Db) -> Result<Vec<Observation>, StoreError> {
     Ok(rows.into_iter().map(Observation::from).collect())
 }
 
+/// Every host's last report as [`ObservedPorts`]: the stored listener arrays are read
+/// with [`PortOf`], which skips everything but `transport` and `port` — no listener
+/// documents are built and no command lines masked (none are returned). At 5,000 hosts of
+/// 40 listeners, building and masking them was most of the dashboard overview's time.
+pub(crate) async fn observed_ports(db: &Db) -> Result<Vec<ObservedPorts>, StoreError> {
+    let rows: Vec<ObservationRow> =
+        sqlx::query_as("SELECT host, listeners, at FROM observations ORDER BY host")
+            .fetch_all(&db.pool)
+            .await
+            .map_err(during("reading observations"))?;
+    Ok(rows
+        .into_iter()
+        .map(|o| ObservedPorts {
+            // a hand-edited row that is not an array counts as no listeners
+            ports: serde_json::from_str::<Vec<PortOf>>(&o.listeners)
+                .map(|ls| ls.into_iter().filter_map(|p| p.0).collect())
+                .unwrap_or_default(),
+            host: o.host,
+            at: o.at,
+        })
+        .collect())
+}
+
+/// One element of a stored listener array, reduced to `(transport, port)` the way the
+/// dashboard reads listeners: an object with an integer `port` from 0 to 65535, its
+/// `transport` lowercased (`tcp` when absent or not a string); anything else is `None`.
+struct PortOf(Option<(String, u16)>);
+
+/// The keys [`PortOf`] reads.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ListenerField {
+    Transport,
+    Port,
+    #[serde(other)]
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for PortOf {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(PortOfVisitor)
+    }
+}
+
+struct PortOfVisitor;
+
+impl<'de> serde::de::Visitor<'de> for PortOfVisitor {
+    type Value = PortOf;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a listener")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<PortOf, A::Error> {
+        let (mut transport, mut port) = (None, None);
+        while let Some(field) = map.next_key::<ListenerField>()? {
+            match field {
+                ListenerField::Transport => {
+                    transport = map
+                        .next_value::<serde_json::Value>()?
+                        .as_str()
+                        .map(str::to_ascii_lowercase);
+                }
+                ListenerField::Port => port = map.next_value::<serde_json::Value>()?.as_u64(),
+                ListenerField::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(PortOf(port.and_then(|p| u16::try_from(p).ok()).map(|p| {
+            (transport.unwrap_or_else(|| "tcp".to_string()), p)
+        })))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<PortOf, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(PortOf(None))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<PortOf, E> {
+        Ok(PortOf(None))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<PortOf, E> {
+        Ok(PortOf(None))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<PortOf, E> {
+        Ok(PortOf(None))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<PortOf, E> {
+        Ok(PortOf(None))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<PortOf, E> {
+        Ok(PortOf(None))
+    }
+
+    fn visit_unit<E>(self) -> Result<PortOf, E> {
+        Ok(PortOf(None))
+    }
+}
+
 /// A page cursor: the key of the last record of the page, hex-encoded (opaque to clients).
 pub(crate) fn cursor_of(key: &str) -> String {
     use std::fmt::Write as _;
@@ -164,7 +268,43 @@ pub(crate) async fn put_findings(
             no_nul("finding", t)?;
         }
     }
-    let mut tx = db.pool.begin().await.map_err(during("storing findings"))?;
+    // SQLite: a write transaction from the start, the read below must not be upgraded to
+    // a write after another writer committed (SQLite refuses that); PostgreSQL: a plain
+    // one (its `begin_write` lock would serialize every agent's report)
+    let mut tx = match db.dialect.backend() {
+        Backend::Sqlite => db.dialect.begin_write(&db.pool).await,
+        Backend::Postgres => db.pool.begin().await,
+    }
+    .map_err(during("storing findings"))?;
+    // an agent's drift is usually what it was at its last report: then only the time moves
+    // (deleting and inserting the same rows on every report made a PostgreSQL registry grow
+    // by gigabytes a day, issue 18's fleet benchmark)
+    let stored: Vec<(String, String, String, String)> = sqlx::query_as(
+        "SELECT rule, severity, message, doc FROM findings WHERE source = $1 ORDER BY id",
+    )
+    .bind(source)
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(during("storing findings"))?;
+    let same = stored.len() == findings.len()
+        && stored
+            .iter()
+            .zip(findings)
+            .all(|((rule, severity, message, doc), f)| {
+                *rule == f.rule
+                    && *severity == f.severity
+                    && *message == f.message
+                    && json(doc) == f.doc
+            });
+    if same {
+        sqlx::query("UPDATE findings SET at = $2 WHERE source = $1 AND at <> $2")
+            .bind(source)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(during("storing findings"))?;
+        return tx.commit().await.map_err(during("storing findings"));
+    }
     sqlx::query("DELETE FROM findings WHERE source = $1")
         .bind(source)
         .execute(&mut *tx)

@@ -11,8 +11,9 @@ use crate::history::{
 };
 use crate::types::{
     AllocRequest, Allocated, Backend, BindingInfo, Entry, FindingRecord, HostInfo, ImportSummary,
-    Lease, LogEntry, LogRecord, NewToken, Observation, Page, ProjectInfo, PushRequest, Pushed,
-    Reservation, ReserveRequest, Role, ServiceInfo, StoredFinding, TokenInfo, VersionedSpec,
+    Lease, LogEntry, LogRecord, NewToken, Observation, ObservedPorts, Page, ProjectInfo,
+    PushRequest, Pushed, Reservation, ReserveRequest, Role, ServiceInfo, StoredFinding, TokenInfo,
+    VersionedSpec,
 };
 use crate::webhooks::{
     CreatedWebhook, DeliveryRecord, DeliveryUpdate, NewWebhook, WebhookEvent, WebhookInfo,
@@ -174,6 +175,10 @@ impl Store for SqlStore {
         observations::list(&self.db).await
     }
 
+    async fn observed_ports(&self) -> Result<Vec<ObservedPorts>, StoreError> {
+        observations::observed_ports(&self.db).await
+    }
+
     async fn observations_page(
         &self,
         cursor: Option<&str>,
@@ -274,5 +279,23 @@ impl Store for SqlStore {
         limit: u32,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
         webhooks::deliveries(&self.db, webhook, limit).await
+    }
+
+    async fn claim_announcement(
+        &self,
+        event: WebhookEvent,
+        subject: &str,
+        mark: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        webhooks::claim(&self.db, event, subject, mark, now).await
+    }
+
+    async fn prune_announcements(
+        &self,
+        event: WebhookEvent,
+        before: i64,
+    ) -> Result<u64, StoreError> {
+        webhooks::prune(&self.db, event, before).await
     }
 }

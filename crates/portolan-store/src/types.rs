@@ -426,6 +426,18 @@ pub struct StoredFinding {
     pub doc: serde_json::Value,
 }
 
+/// A host's last report as counted at fleet scale ([`Store::observed_ports`](crate::Store::observed_ports)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObservedPorts {
+    /// Host name.
+    pub host: String,
+    /// When reported (seconds since the Unix epoch).
+    pub at: i64,
+    /// `(transport, port)` of each listener, as stored: the transport lowercased, `tcp`
+    /// when the report has none; entries without a valid port are left out.
+    pub ports: Vec<(String, u16)>,
+}
+
 /// A finding with where it came from.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Finding))]

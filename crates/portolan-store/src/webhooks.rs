@@ -61,7 +61,7 @@ impl WebhookEvent {
 /// A webhook to create.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewWebhook {
-    /// Where events are POSTed (`http://…`).
+    /// Where events are POSTed (`http://…`, `https://…`).
     pub url: String,
     /// The events it receives (at least one).
     pub events: Vec<WebhookEvent>,
@@ -408,4 +408,59 @@ pub(crate) async fn deliveries(
             },
         )
         .collect())
+}
+
+/// Claims the announcement of `event` about `subject` (a host, a leased service) at `mark`
+/// (the host's last report time, the lease's end): `true` when this call made the claim and
+/// the caller announces, `false` when it was made before — by this server before a restart,
+/// or by another server on the same database — or a later mark of the subject was claimed
+/// already (a server reading an older state). The row's primary key makes the claim atomic
+/// on both engines; a successful claim drops the subject's older marks, which can no longer
+/// be announced.
+pub(crate) async fn claim(
+    db: &Db,
+    event: WebhookEvent,
+    subject: &str,
+    mark: i64,
+    now: i64,
+) -> Result<bool, StoreError> {
+    no_nul("subject", subject)?;
+    let done = sqlx::query(
+        "INSERT INTO webhook_announcements (event, subject, mark, at) \
+         SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM webhook_announcements \
+         WHERE event = $1 AND subject = $2 AND mark >= $3) \
+         ON CONFLICT (event, subject, mark) DO NOTHING",
+    )
+    .bind(event.as_str())
+    .bind(subject)
+    .bind(mark)
+    .bind(now)
+    .execute(&db.pool)
+    .await
+    .map_err(during("claiming a webhook announcement"))?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "DELETE FROM webhook_announcements WHERE event = $1 AND subject = $2 AND mark < $3",
+    )
+    .bind(event.as_str())
+    .bind(subject)
+    .bind(mark)
+    .execute(&db.pool)
+    .await
+    .map_err(during("pruning webhook announcements"))?;
+    Ok(true)
+}
+
+/// Forgets the announcements of `event` whose mark is before `before` (leases that ended);
+/// how many.
+pub(crate) async fn prune(db: &Db, event: WebhookEvent, before: i64) -> Result<u64, StoreError> {
+    let done = sqlx::query("DELETE FROM webhook_announcements WHERE event = $1 AND mark < $2")
+        .bind(event.as_str())
+        .bind(before)
+        .execute(&db.pool)
+        .await
+        .map_err(during("pruning webhook announcements"))?;
+    Ok(done.rows_affected())
 }

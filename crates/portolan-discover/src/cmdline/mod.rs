@@ -71,12 +71,7 @@ pub fn scan_mapped(
     vars: &BTreeMap<String, String>,
     vars_confidence: Confidence,
 ) -> Vec<PortUse> {
-    let mut em = Emitter {
-        ix,
-        source,
-        vars_confidence,
-        out: Vec::new(),
-    };
+    let mut em = Emitter::new(ix, source, vars_confidence);
     scan_text(&mut em, cmd, map, vars, 0);
     em.out
 }
@@ -93,12 +88,7 @@ pub fn scan_exec(
     vars_confidence: Confidence,
 ) -> Option<Vec<PortUse>> {
     let words = exec_words(text, offset)?;
-    let mut em = Emitter {
-        ix,
-        source,
-        vars_confidence,
-        out: Vec::new(),
-    };
+    let mut em = Emitter::new(ix, source, vars_confidence);
     // Exec form is not expanded by a shell, but `sh -c "…"` inside it is.
     scan_command(&mut em, &words, vars, 0);
     Some(em.out)
@@ -181,7 +171,16 @@ struct Found {
     confidence: Option<Confidence>,
 }
 
-impl Emitter<'_, '_> {
+impl<'i, 'a> Emitter<'i, 'a> {
+    fn new(ix: &'i LineIndex<'a>, source: SourceKind, vars_confidence: Confidence) -> Self {
+        Emitter {
+            ix,
+            source,
+            vars_confidence,
+            out: Vec::new(),
+        }
+    }
+
     /// Reports the port written in `word.text[range]`.
     fn emit(&mut self, word: &Word, range: std::ops::Range<usize>, port: PortRange, f: Found) {
         let at = word

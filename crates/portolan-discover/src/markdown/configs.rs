@@ -257,26 +257,38 @@ static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("static regex")
 });
 
+/// The listener a settings block is describing: a port (and its line) waiting for the
+/// bind address and transport that may follow it, under the current `[table]`.
+#[derive(Default)]
+struct PendingListener {
+    table: String,
+    port: Option<(u16, usize)>,
+    bind: Option<IpAddr>,
+    udp: bool,
+}
+
+impl PendingListener {
+    /// Adds the waiting port (if any) to the draft and starts afresh; `true` if it added one.
+    fn flush(&mut self, draft: &mut Draft, section: &Section, name: &str) -> bool {
+        let mut added = false;
+        if let Some((p, line)) = self.port.take() {
+            let purpose = (!self.table.is_empty()).then(|| self.table.clone());
+            added = add(draft, section, name, p, self.bind, self.udp, line, purpose);
+        }
+        self.bind = None;
+        self.udp = false;
+        added
+    }
+}
+
 /// A key/value or directive config block; `true` if it said where something listens.
-#[allow(clippy::too_many_lines)]
 pub fn settings(draft: &mut Draft, code: &Code, section: &Section, name: &str) -> bool {
     let mut any = false;
-    let mut table = String::new();
-    let mut pending_port: Option<(u16, usize)> = None;
-    let mut pending_bind: Option<IpAddr> = None;
-    let mut udp = false;
-    let flush = |draft: &mut Draft,
-                 table: &str,
-                 pending_port: &mut Option<(u16, usize)>,
-                 pending_bind: &mut Option<IpAddr>,
-                 udp: &mut bool| {
-        let mut added = false;
-        if let Some((p, line)) = pending_port.take() {
-            let purpose = (!table.is_empty()).then(|| table.to_string());
-            added = add(draft, section, name, p, *pending_bind, *udp, line, purpose);
-        }
-        *pending_bind = None;
-        *udp = false;
+    let mut at = PendingListener::default();
+    // Adds what is waiting and starts a listener on `port` written at `line`.
+    let start = |at: &mut PendingListener, draft: &mut Draft, port: u16, line: usize| {
+        let added = at.flush(draft, section, name);
+        at.port = Some((port, line));
         added
     };
     for (l, n) in &code.lines {
@@ -285,14 +297,8 @@ pub fn settings(draft: &mut Draft, code: &Code, section: &Section, name: &str) -
             continue;
         }
         if t.starts_with('[') && t.ends_with(']') {
-            any |= flush(
-                draft,
-                &table,
-                &mut pending_port,
-                &mut pending_bind,
-                &mut udp,
-            );
-            table = t.trim_matches(['[', ']']).to_string();
+            any |= at.flush(draft, section, name);
+            at.table = t.trim_matches(['[', ']']).to_string();
             continue;
         }
         if let Some(c) = DIRECTIVE.captures(t) {
@@ -301,36 +307,23 @@ pub fn settings(draft: &mut Draft, code: &Code, section: &Section, name: &str) -
             let b = c.name("b").map(|m| m.as_str());
             match key.as_str() {
                 "listener" | "listen" | "http_port" | "https_port" | "server_port" => {
-                    any |= flush(
-                        draft,
-                        &table,
-                        &mut pending_port,
-                        &mut pending_bind,
-                        &mut udp,
-                    );
+                    any |= at.flush(draft, section, name);
                     if let Some((bind, port)) = addr_port(a) {
                         let bind = bind.or_else(|| b.and_then(bind_of));
                         // mosquitto: `listener PORT` with no address binds every interface
                         let bind = bind.or(Some(IpAddr::from([0, 0, 0, 0])));
-                        pending_port = Some((port, *n));
-                        pending_bind = bind;
+                        at.port = Some((port, *n));
+                        at.bind = bind;
                     }
                 }
                 "port" => {
                     if let Some(p) = crate::text::port_number(a) {
-                        any |= flush(
-                            draft,
-                            &table,
-                            &mut pending_port,
-                            &mut pending_bind,
-                            &mut udp,
-                        );
-                        pending_port = Some((p, *n));
+                        any |= start(&mut at, draft, p, *n);
                     }
                 }
                 "bind" => {
                     if let Some(ip) = bind_of(a) {
-                        pending_bind = Some(ip);
+                        at.bind = Some(ip);
                     }
                 }
                 _ => {}
@@ -340,69 +333,62 @@ pub fn settings(draft: &mut Draft, code: &Code, section: &Section, name: &str) -
         let Some(c) = KV.captures(t) else { continue };
         let key = c["key"].to_ascii_lowercase();
         let val = c["val"].trim_matches(['"', '\'']);
-        let lk = key.rsplit(['.', '_']).next().unwrap_or(&key);
         if key == "mode" || key == "protocol" || key == "transport" {
-            udp = val.eq_ignore_ascii_case("udp");
+            at.udp = val.eq_ignore_ascii_case("udp");
             continue;
         }
-        let listenish = [
-            "address",
-            "addr",
-            "listen",
-            "bind",
-            "listen_address",
-            "bind_address",
-            "http_addr",
-        ]
-        .iter()
-        .any(|k| key == *k || key.ends_with(&format!("_{k}")) || key.ends_with(&format!(".{k}")))
-            || lk == "listen";
-        let portish = (lk == "port" || key.ends_with("_port") || key == "port")
-            && ![
-                "proxy", "db", "database", "redis", "smtp", "upstream", "remote", "target",
-                "client",
-            ]
-            .iter()
-            .any(|w| key.contains(w));
-        if listenish {
+        if is_listen_key(&key) {
             if let Some((bind, port)) = addr_port(val) {
                 if val.contains(':') || bind.is_none() {
-                    any |= flush(
-                        draft,
-                        &table,
-                        &mut pending_port,
-                        &mut pending_bind,
-                        &mut udp,
-                    );
-                    pending_port = Some((port, *n));
-                    pending_bind = bind;
+                    any |= start(&mut at, draft, port, *n);
+                    at.bind = bind;
                     continue;
                 }
             }
             if let Some(ip) = bind_of(val) {
-                pending_bind = Some(ip);
+                at.bind = Some(ip);
             }
-        } else if portish {
+        } else if is_own_port_key(&key) {
             if let Some(p) = crate::text::port_number(val) {
-                any |= flush(
-                    draft,
-                    &table,
-                    &mut pending_port,
-                    &mut pending_bind,
-                    &mut udp,
-                );
-                pending_port = Some((p, *n));
+                any |= start(&mut at, draft, p, *n);
             }
         }
     }
-    any |= flush(
-        draft,
-        &table,
-        &mut pending_port,
-        &mut pending_bind,
-        &mut udp,
-    );
-    any
+    any | at.flush(draft, section, name)
+}
+
+/// The last part of a dotted or underscored key (`server.http_port` → `port`).
+fn last_part(key: &str) -> &str {
+    key.rsplit(['.', '_']).next().unwrap_or(key)
+}
+
+/// Whether a settings key names the address the program listens on (`listen`,
+/// `http_addr`, `server.bind_address`).
+fn is_listen_key(key: &str) -> bool {
+    [
+        "address",
+        "addr",
+        "listen",
+        "bind",
+        "listen_address",
+        "bind_address",
+        "http_addr",
+    ]
+    .iter()
+    .any(|k| key == *k || key.ends_with(&format!("_{k}")) || key.ends_with(&format!(".{k}")))
+        || last_part(key) == "listen"
+}
+
+/// Whether a settings key names the program's own port (`port`, `http_port`), not one it
+/// connects to (`db_port`, `redis.port`, `upstream_port`).
+fn is_own_port_key(key: &str) -> bool {
+    let lk = last_part(key);
+    (lk == "port" || key.ends_with("_port") || key == "port")
+        && ![
+            "proxy", "db", "database", "redis", "smtp", "upstream", "remote", "target", "client",
+        ]
+        .iter()
+        .any(|w| key.contains(w))
 }
 
 static XML_EL: LazyLock<Regex> = LazyLock::new(|| {

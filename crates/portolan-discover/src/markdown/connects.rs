@@ -9,13 +9,13 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+use portolan_model::knowledge::scheme_port;
 use portolan_model::port::PortRange;
 use regex::Regex;
 
 use super::Section;
 use super::blocks::Code;
 use super::draft::{Draft, FlowDraft, FlowTarget};
-use super::mentions::scheme_port;
 
 static URL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b(?P<scheme>[a-z][a-z0-9+.\-]*)://(?:[^\s@/'\x22]*@)?(?P<host>\[[0-9a-f:]+\]|[A-Za-z0-9][A-Za-z0-9.\-_]*)(?::(?P<port>\d{1,5}))?")

@@ -407,6 +407,28 @@ impl Draft {
         }
     }
 
+    /// Adds the routes a file parser found in a block (nginx passes, Kubernetes Ingress
+    /// backends): one per listening port of each route whose upstream port is known, with
+    /// no proxy service named yet. `true` if it added any.
+    pub fn add_found_routes(&mut self, routes: &[crate::evidence::RouteUse]) -> bool {
+        let mut any = false;
+        for r in routes {
+            let Some(up) = r.port else { continue };
+            for &l in &r.listen {
+                self.routes.insert(RouteDraft {
+                    listen: l,
+                    upstream: up,
+                    host: r.server_names.first().cloned(),
+                    line: r.at.line as usize,
+                    proxy: None,
+                    upstream_host: Some(r.upstream.clone()),
+                });
+                any = true;
+            }
+        }
+        any
+    }
+
     /// Records a row or line that was read and not used.
     pub fn skip(&mut self, line: usize, why: impl Into<String>) {
         self.skipped.push((line, why.into()));

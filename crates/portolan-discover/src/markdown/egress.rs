@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use portolan_model::knowledge::scheme_port;
 use portolan_model::port::PortRange;
 use portolan_model::spec::Transport;
 
@@ -14,7 +15,6 @@ use super::blocks::Table;
 use super::cells::{self, Column};
 use super::draft::{Draft, FlowDraft, FlowTarget};
 use super::inventory;
-use super::mentions;
 
 fn cell<'a>(row: &'a [String], cols: &BTreeMap<Column, usize>, c: Column) -> Option<&'a str> {
     cols.get(&c).and_then(|&i| row.get(i)).map(String::as_str)
@@ -42,10 +42,7 @@ fn destination(text: &str, known: &[String]) -> Option<(String, Option<u16>)> {
                 _ => (hostport, None),
             };
             if host.contains('.') || known.contains(&host.to_lowercase()) || host == "localhost" {
-                return Some((
-                    host.to_lowercase(),
-                    port.or_else(|| mentions::scheme_port(scheme)),
-                ));
+                return Some((host.to_lowercase(), port.or_else(|| scheme_port(scheme))));
             }
             continue;
         }

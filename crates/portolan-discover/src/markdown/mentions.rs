@@ -12,6 +12,7 @@
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
+use portolan_model::knowledge::scheme_port;
 use portolan_model::port::PortRange;
 use portolan_model::spec::Transport;
 use regex::Regex;
@@ -903,19 +904,7 @@ pub fn item(
         if let Some((name, rest)) = clean.split_once(arrow) {
             if let Some((ports, after)) = port_list(rest.trim()) {
                 if name_like(name) && rest_is_description(after) {
-                    return add(
-                        draft,
-                        section,
-                        &Listener {
-                            name: name.trim().to_string(),
-                            ports,
-                            audience: after.to_string(),
-                            purpose: description(after),
-                            line,
-                            mode: Mode::Merge,
-                            ..Listener::default()
-                        },
-                    );
+                    return add_named(draft, section, name, ports, after, line);
                 }
             }
         }
@@ -953,19 +942,7 @@ pub fn item(
         if let Some((name, rest)) = clean.split_once(sep) {
             if let Some((ports, after)) = port_list(rest.trim()) {
                 if name_like(&split_paren(name).0) && rest_is_description(after) {
-                    return add(
-                        draft,
-                        section,
-                        &Listener {
-                            name: name.trim().to_string(),
-                            ports,
-                            audience: after.to_string(),
-                            purpose: description(after),
-                            line,
-                            mode: Mode::Merge,
-                            ..Listener::default()
-                        },
-                    );
+                    return add_named(draft, section, name, ports, after, line);
                 }
             }
         }
@@ -987,11 +964,24 @@ pub fn named_port(
     if !name_like(key) || !rest_is_description(after) {
         return false;
     }
+    add_named(draft, section, key, ports, after, line)
+}
+
+/// Adds (merging) the listener `name` on `ports` that a list item or key names, `after`
+/// being the words that followed the ports (its audience and description).
+fn add_named(
+    draft: &mut Draft,
+    section: &Section,
+    name: &str,
+    ports: PortList,
+    after: &str,
+    line: usize,
+) -> bool {
     add(
         draft,
         section,
         &Listener {
-            name: key.trim().to_string(),
+            name: name.trim().to_string(),
             ports,
             audience: after.to_string(),
             purpose: description(after),
@@ -1118,28 +1108,6 @@ const FILE_EXT: &[&str] = &[
     "cer",
     "csv",
 ];
-
-/// Default port of a URL scheme.
-pub fn scheme_port(scheme: &str) -> Option<u16> {
-    Some(match scheme.to_ascii_lowercase().as_str() {
-        "https" | "wss" => 443,
-        "http" | "ws" => 80,
-        "ldaps" => 636,
-        "ldap" => 389,
-        "smtp" => 25,
-        "smtps" => 465,
-        "mqtt" => 1883,
-        "mqtts" => 8883,
-        "amqp" => 5672,
-        "amqps" => 5671,
-        "postgres" | "postgresql" => 5432,
-        "mysql" => 3306,
-        "redis" => 6379,
-        "sftp" => 22,
-        "ftp" => 21,
-        _ => return None,
-    })
-}
 
 /// Outbound mentions in a sentence or list item: URLs and host names with a port (written,
 /// `on N`, `(N)`, or the scheme's). Only for outbound sentences or under an outbound

@@ -1,7 +1,7 @@
 //! nginx blocks in a document: `server` blocks (listen ports, TLS, `server_name`,
-//! redirect-only servers) and `upstream` groups, read line by line, plus the routes
-//! `crate::nginx` reports. Listeners become bindings of the proxy service, passes become
-//! routes.
+//! redirect-only servers) and `upstream` groups, read from the directive tree of the
+//! repository parser (`crate::nginx`), plus the routes it reports. Listeners become
+//! bindings of the proxy service, passes become routes.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -10,10 +10,11 @@ use portolan_model::port::PortRange;
 
 use super::blocks::Code;
 use super::cells;
-use super::code::parse_block;
+use super::code::{body, parse_block};
 use super::draft::{Audience, BindingDraft, Draft, RouteDraft};
 use crate::evidence::{Context, FileReport};
-use crate::text::port_number;
+use crate::nginx::Directive;
+use crate::text::{LineIndex, port_number};
 
 #[derive(Debug, Default)]
 struct Server {
@@ -24,7 +25,88 @@ struct Server {
     line: usize,
 }
 
-/// Applies one nginx block.
+/// What the `server` and `upstream` blocks of a document's nginx block say.
+#[derive(Default)]
+struct Blocks {
+    servers: Vec<Server>,
+    /// Each upstream group's port (its first member's).
+    upstreams: BTreeMap<String, u16>,
+}
+
+impl Blocks {
+    /// Reads `items` (the directive tree of [`crate::nginx::directives`]); `server` is the
+    /// index of the innermost enclosing `server` block, `upstream` the enclosing group's
+    /// name, `line` turns a byte offset into a document line.
+    fn read(
+        &mut self,
+        items: &[Directive],
+        server: Option<usize>,
+        upstream: Option<&str>,
+        line: &dyn Fn(usize) -> usize,
+    ) {
+        for d in items {
+            let name = d.name.text.as_str();
+            if let Some(children) = &d.block {
+                if name == "server" {
+                    self.servers.push(Server {
+                        line: line(d.name.at),
+                        ..Server::default()
+                    });
+                    let si = self.servers.len() - 1;
+                    self.read(children, Some(si), upstream, line);
+                } else {
+                    let group = if name == "upstream" {
+                        d.arg(0)
+                    } else {
+                        upstream
+                    };
+                    self.read(children, server, group, line);
+                }
+                continue;
+            }
+            let Some(si) = server else {
+                if let (Some(u), "server", Some(addr)) = (upstream, name, d.arg(0)) {
+                    if let Some(p) = addr.rsplit_once(':').and_then(|(_, p)| port_number(p)) {
+                        self.upstreams.entry(u.to_string()).or_insert(p);
+                    }
+                }
+                continue;
+            };
+            let s = &mut self.servers[si];
+            match name {
+                "listen" => {
+                    let Some(spec) = d.arg(0) else { continue };
+                    let (bind, port) = cells::split_bind(spec);
+                    if let Some(p) = port_number(port) {
+                        let ssl = d.has_arg("ssl") || d.has_arg("http2") && p == 443;
+                        s.listens.push((p, ssl, bind));
+                    }
+                }
+                "server_name" => s.names.extend(d.args.iter().map(|a| a.text.clone())),
+                "return" if d.arg(0).is_some_and(|c| c.starts_with("30")) => s.redirect = true,
+                "proxy_pass" | "uwsgi_pass" | "grpc_pass" | "fastcgi_pass" => {
+                    let Some(target) = d.arg(0) else { continue };
+                    let hostport = target
+                        .split("://")
+                        .nth(1)
+                        .unwrap_or(target)
+                        .split('/')
+                        .next()
+                        .unwrap_or("");
+                    let (host, port) = match hostport.rsplit_once(':') {
+                        Some((h, p)) => (h.to_string(), port_number(p)),
+                        None => (hostport.to_string(), None),
+                    };
+                    s.passes.push((host, port, line(d.name.at)));
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Applies one nginx block: the routes [`crate::nginx::parse`] finds, and the proxy's
+/// bindings and passes read from the same directive tree.
 pub fn apply(
     draft: &mut Draft,
     report: &mut FileReport,
@@ -34,98 +116,15 @@ pub fn apply(
 ) {
     let found = parse_block(code, |t| crate::nginx::parse(path, t, &Context::default()));
     report.problems.extend(found.problems);
-    let mut servers: Vec<Server> = Vec::new();
-    let mut upstreams: BTreeMap<String, u16> = BTreeMap::new();
-    let mut stack: Vec<Option<usize>> = Vec::new();
-    let mut upstream: Option<String> = None;
-    for (raw, n) in &code.lines {
-        let t = raw.split('#').next().unwrap_or("").trim();
-        if t.is_empty() {
-            continue;
-        }
-        let words: Vec<&str> = t.trim_end_matches(['{', ';']).split_whitespace().collect();
-        if t.ends_with('{') {
-            if words.first() == Some(&"server") {
-                servers.push(Server {
-                    line: *n,
-                    ..Server::default()
-                });
-                stack.push(Some(servers.len() - 1));
-            } else {
-                if words.first() == Some(&"upstream") {
-                    upstream = words.get(1).map(|s| (*s).to_string());
-                }
-                stack.push(None);
-            }
-            continue;
-        }
-        if t.starts_with('}') {
-            if stack.pop().is_none() {
-                continue;
-            }
-            if !stack.iter().any(Option::is_some) {
-                upstream = None;
-            }
-            continue;
-        }
-        let cur = stack.iter().rev().find_map(|s| *s);
-        match (words.first().copied(), cur) {
-            (Some("server"), None) => {
-                if let (Some(u), Some(addr)) = (&upstream, words.get(1)) {
-                    if let Some(p) = addr.rsplit_once(':').and_then(|(_, p)| port_number(p)) {
-                        upstreams.entry(u.clone()).or_insert(p);
-                    }
-                }
-            }
-            (Some("listen"), Some(si)) => {
-                let Some(spec) = words.get(1) else { continue };
-                let (bind, port) = cells::split_bind(spec);
-                if let Some(p) = port_number(port) {
-                    servers[si].listens.push((
-                        p,
-                        words.contains(&"ssl") || words.contains(&"http2") && p == 443,
-                        bind,
-                    ));
-                }
-            }
-            (Some("server_name"), Some(si)) => servers[si]
-                .names
-                .extend(words[1..].iter().map(|s| (*s).to_string())),
-            (Some("return"), Some(si)) if words.get(1).is_some_and(|c| c.starts_with("30")) => {
-                servers[si].redirect = true;
-            }
-            (Some("proxy_pass" | "uwsgi_pass" | "grpc_pass" | "fastcgi_pass"), Some(si)) => {
-                let Some(target) = words.get(1) else { continue };
-                let hostport = target
-                    .split("://")
-                    .nth(1)
-                    .unwrap_or(target)
-                    .split('/')
-                    .next()
-                    .unwrap_or("");
-                let (host, port) = match hostport.rsplit_once(':') {
-                    Some((h, p)) => (h.to_string(), port_number(p)),
-                    None => (hostport.to_string(), None),
-                };
-                servers[si].passes.push((host, port, *n));
-            }
-            _ => {}
-        }
-    }
-    for r in found.routes {
-        for &l in &r.listen {
-            if let Some(p) = r.port {
-                draft.routes.insert(RouteDraft {
-                    listen: l,
-                    upstream: p,
-                    host: r.server_names.first().cloned(),
-                    line: r.at.line as usize,
-                    proxy: None,
-                    upstream_host: Some(r.upstream.clone()),
-                });
-            }
-        }
-    }
+    let (text, before) = body(code);
+    let ix = LineIndex::new(path, &text);
+    let (tree, _) = crate::nginx::directives(&text);
+    let mut blocks = Blocks::default();
+    blocks.read(&tree, None, None, &|at| {
+        ix.location(at).line as usize + before
+    });
+    let Blocks { servers, upstreams } = blocks;
+    draft.add_found_routes(&found.routes);
     let key = draft
         .services
         .keys()
@@ -191,5 +190,27 @@ pub fn apply(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The block is read from the nginx parser's directive tree, not line by line: a
+    /// one-line `server { … }` (with its nested `location`) and a `{` on the line after
+    /// `server` are servers too (the line reader saw neither).
+    #[test]
+    fn server_blocks_are_read_from_the_directive_tree() {
+        let doc = "# Proxy\n\n```nginx\nserver { listen 8443 ssl; server_name \"shop.example.com\"; location / { proxy_pass http://127.0.0.1:9000; } }\nserver\n{\n    listen 127.0.0.1:8081;\n}\n```\n";
+        let imp = crate::markdown::import("d.md", doc);
+        assert!(imp.spec.contains("port = 8443"), "{}", imp.spec);
+        assert!(imp.spec.contains("tls = \"native\""), "{}", imp.spec);
+        assert!(imp.spec.contains("port = 8081"), "{}", imp.spec);
+        assert!(imp.spec.contains("bind = \"127.0.0.1\""), "{}", imp.spec);
+        // the pass inside the one-line `location` block is read too
+        assert!(
+            imp.spec.contains("proxy on port 8443 passes to port 9000"),
+            "{}",
+            imp.spec
+        );
     }
 }

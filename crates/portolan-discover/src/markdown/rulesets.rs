@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use portolan_model::knowledge::{KnownTransport, well_known};
+use portolan_model::knowledge::firewall::firewalld_service_ports;
 use portolan_model::port::PortRange;
 use portolan_model::spec::Transport;
 
@@ -108,59 +108,10 @@ pub fn iptables_save(draft: &mut Draft, section: &Section, code: &Code) -> bool 
 
 /// The ports of a firewalld service name (`ssh`, `https`, `cockpit`).
 fn service_ports(name: &str) -> Vec<(PortRange, Option<Transport>)> {
-    let one = |p: u16, t: Option<Transport>| vec![(PortRange::single(p), t)];
-    let tcp = Some(Transport::Tcp);
-    let udp = Some(Transport::Udp);
-    match name {
-        "ssh" => one(22, tcp),
-        "http" => one(80, tcp),
-        "https" => one(443, tcp),
-        "http3" => one(443, udp),
-        "cockpit" => one(9090, tcp),
-        "dns" => one(53, None),
-        "dhcp" => one(67, udp),
-        "dhcpv6" => one(547, udp),
-        "ntp" => one(123, udp),
-        "postgresql" => one(5432, tcp),
-        "mysql" => one(3306, tcp),
-        "redis" => one(6379, tcp),
-        "smtp" => one(25, tcp),
-        "smtps" => one(465, tcp),
-        "smtp-submission" => one(587, tcp),
-        "imap" => one(143, tcp),
-        "imaps" => one(993, tcp),
-        "pop3" => one(110, tcp),
-        "pop3s" => one(995, tcp),
-        "ldap" => one(389, tcp),
-        "ldaps" => one(636, tcp),
-        "syslog" => one(514, udp),
-        "snmp" => one(161, udp),
-        "ftp" => one(21, tcp),
-        "tftp" => one(69, udp),
-        "samba" => vec![(PortRange::single(139), tcp), (PortRange::single(445), tcp)],
-        "nfs" => one(2049, tcp),
-        "mosquitto" => one(1883, tcp),
-        "vnc-server" => one(5900, tcp),
-        "rdp" => one(3389, tcp),
-        "wireguard" => one(51820, udp),
-        "openvpn" => one(1194, udp),
-        "kube-apiserver" => one(6443, tcp),
-        "kubelet" => one(10250, tcp),
-        "etcd-client" => one(2379, tcp),
-        "etcd-server" => one(2380, tcp),
-        "prometheus" => one(9090, tcp),
-        "grafana" => one(3000, tcp),
-        other => well_known::by_name(other)
-            .map(|w| {
-                let t = match w.transport {
-                    KnownTransport::Tcp => tcp,
-                    KnownTransport::Udp => udp,
-                    KnownTransport::Both => None,
-                };
-                one(w.port, t)
-            })
-            .unwrap_or_default(),
-    }
+    firewalld_service_ports(name)
+        .into_iter()
+        .map(|(p, t)| (PortRange::single(p), t))
+        .collect()
 }
 
 /// `8080/tcp`, `8000-8010/udp`.

@@ -15,7 +15,7 @@ use super::Section;
 use super::blocks::Code;
 use super::cells;
 use super::code::{body, parse_block};
-use super::draft::{BindingDraft, Draft, FlowDraft, FlowTarget, RouteDraft};
+use super::draft::{BindingDraft, Draft, FlowDraft, FlowTarget};
 use super::mentions::{self, Listener, Mode};
 use crate::evidence::{Context, Role};
 use crate::text::LineIndex;
@@ -79,21 +79,7 @@ pub fn kubernetes(draft: &mut Draft, path: &str, code: &Code, section: &Section)
             _ => {}
         }
     }
-    for r in &found.routes {
-        let Some(up) = r.port else { continue };
-        for &l in &r.listen {
-            draft.routes.insert(RouteDraft {
-                listen: l,
-                upstream: up,
-                host: r.server_names.first().cloned(),
-                line: r.at.line as usize,
-                proxy: None,
-                upstream_host: Some(r.upstream.clone()),
-            });
-            any = true;
-        }
-    }
-    any
+    any | draft.add_found_routes(&found.routes)
 }
 
 fn node_port(

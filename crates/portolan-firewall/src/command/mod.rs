@@ -17,6 +17,7 @@ pub use ufw::ufw;
 
 use portolan_model::port::PortRange;
 use portolan_model::spec::Transport;
+use portolan_model::words::{self, Syntax};
 
 /// One rule in spec terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,37 +85,15 @@ fn source(s: &str) -> Option<String> {
 /// single and double quotes (`'Nginx Full'`, `--comment "a b"`); quotes join into the word
 /// they touch and are removed.
 pub fn split_words(s: &str) -> Vec<(String, usize)> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut start = None;
-    let mut quote: Option<char> = None;
-    for (i, c) in s.chars().enumerate() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => cur.push(c),
-            (None, '\'' | '"') => {
-                start.get_or_insert(i + 1);
-                quote = Some(c);
-            }
-            (None, c) if c.is_whitespace() => {
-                if let Some(col) = start.take()
-                    && !cur.is_empty()
-                {
-                    out.push((std::mem::take(&mut cur), col));
-                }
-            }
-            (None, c) => {
-                start.get_or_insert(i + 1);
-                cur.push(c);
-            }
-        }
-    }
-    if let Some(col) = start
-        && !cur.is_empty()
-    {
-        out.push((cur, col));
-    }
-    out
+    words::split(s, Syntax::Quoted)
+        .words()
+        .into_iter()
+        .filter(|w| !w.text.is_empty())
+        .map(|w| {
+            let col = w.column(s);
+            (w.text, col)
+        })
+        .collect()
 }
 
 /// Splits a command line into words, honouring single and double quotes.

@@ -10,6 +10,7 @@
 //! [`FwRule::unmodelled`] and read as always matching. A target (`-j`, `-g`) ends the rule:
 //! the words after it are the target's own options.
 
+use portolan_model::words::{self, Syntax};
 use portolan_model::{IpSet, PortRange, PortSet, Transport};
 
 use crate::{FwRule, Iface, ParseError, Verdict, addr_set};
@@ -19,50 +20,19 @@ pub(crate) type Word = (String, usize);
 
 /// Splits a line into words, honouring double quotes (`--comment "a b"`).
 pub(crate) fn words(line: &str, n: usize) -> Result<Vec<Word>, ParseError> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut start = 0;
-    let mut quoted = false;
-    let mut quote_col = 0;
-    let mut any = false;
-    let mut chars = line.chars().enumerate();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '"' => {
-                if !any {
-                    start = i + 1;
-                }
-                quoted = !quoted;
-                quote_col = i + 1;
-                any = true;
-            }
-            '\\' if quoted => {
-                if let Some((_, d)) = chars.next() {
-                    cur.push(d);
-                }
-            }
-            c if c.is_whitespace() && !quoted => {
-                if any {
-                    out.push((std::mem::take(&mut cur), start));
-                    any = false;
-                }
-            }
-            c => {
-                if !any {
-                    start = i + 1;
-                }
-                cur.push(c);
-                any = true;
-            }
-        }
+    let split = words::split(line, Syntax::DoubleQuoted);
+    if let Some(at) = split.unterminated {
+        let col = line.get(..at).map_or(at, |b| b.chars().count()) + 1;
+        return Err(ParseError::new(n, col, "unterminated quote"));
     }
-    if quoted {
-        return Err(ParseError::new(n, quote_col, "unterminated quote"));
-    }
-    if any {
-        out.push((cur, start));
-    }
-    Ok(out)
+    Ok(split
+        .words()
+        .into_iter()
+        .map(|w| {
+            let col = w.column(line);
+            (w.text, col)
+        })
+        .collect())
 }
 
 fn port_range(s: &str, n: usize, col: usize) -> Result<PortRange, ParseError> {

@@ -1,16 +1,20 @@
 //! Owns the names firewall tools accept in place of port numbers: ufw application profiles
-//! (`ufw allow 'Nginx Full'`, shown as `Nginx Full` by `ufw status`) and the service names
-//! of `/etc/services` that ufw and nft resolve (`ufw allow ssh`, `tcp dport https`).
+//! (`ufw allow 'Nginx Full'`, shown as `Nginx Full` by `ufw status`), firewalld services
+//! (`firewall-cmd --add-service=cockpit`) and the service names of `/etc/services` that ufw
+//! and nft resolve (`ufw allow ssh`, `tcp dport https`).
 //!
 //! One table each, read by the `ufw status` importer, the nftables importer and the parsers
 //! of firewall commands in documents, so a name means the same ports everywhere.
 
+use crate::knowledge::KnownTransport;
 use crate::spec::Transport;
 
-/// One ufw application profile: its name as ufw prints it, its ports and its transport.
+/// A name a firewall tool gives a set of ports: a ufw application profile or a firewalld
+/// service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct UfwProfile {
-    /// The profile name (`OpenSSH`, `Nginx Full`); ufw matches it case-sensitively.
+pub struct NamedPorts {
+    /// The name (`OpenSSH`, `Nginx Full`, `cockpit`); ufw and firewalld match it
+    /// case-sensitively.
     pub name: &'static str,
     /// Its ports.
     pub ports: &'static [u16],
@@ -18,14 +22,18 @@ pub struct UfwProfile {
     pub transport: Option<Transport>,
 }
 
+/// One ufw application profile: its name as ufw prints it, its ports and its transport.
+pub type UfwProfile = NamedPorts;
+
 const TCP: Option<Transport> = Some(Transport::Tcp);
+const UDP: Option<Transport> = Some(Transport::Udp);
 
 const fn profile(
     name: &'static str,
     ports: &'static [u16],
     transport: Option<Transport>,
-) -> UfwProfile {
-    UfwProfile {
+) -> NamedPorts {
+    NamedPorts {
         name,
         ports,
         transport,
@@ -57,6 +65,68 @@ pub const UFW_PROFILES: &[UfwProfile] = &[
     profile("Bind9", &[53], None),
 ];
 
+/// The services firewalld ships (`/usr/lib/firewalld/services`) that documents open by
+/// name; a name not here is looked up in the well-known table
+/// ([`firewalld_service_ports`]).
+pub const FIREWALLD_SERVICES: &[NamedPorts] = &[
+    profile("ssh", &[22], TCP),
+    profile("http", &[80], TCP),
+    profile("https", &[443], TCP),
+    profile("http3", &[443], UDP),
+    profile("cockpit", &[9090], TCP),
+    profile("dns", &[53], None),
+    profile("dhcp", &[67], UDP),
+    profile("dhcpv6", &[547], UDP),
+    profile("ntp", &[123], UDP),
+    profile("postgresql", &[5432], TCP),
+    profile("mysql", &[3306], TCP),
+    profile("redis", &[6379], TCP),
+    profile("smtp", &[25], TCP),
+    profile("smtps", &[465], TCP),
+    profile("smtp-submission", &[587], TCP),
+    profile("imap", &[143], TCP),
+    profile("imaps", &[993], TCP),
+    profile("pop3", &[110], TCP),
+    profile("pop3s", &[995], TCP),
+    profile("ldap", &[389], TCP),
+    profile("ldaps", &[636], TCP),
+    profile("syslog", &[514], UDP),
+    profile("snmp", &[161], UDP),
+    profile("ftp", &[21], TCP),
+    profile("tftp", &[69], UDP),
+    profile("samba", &[139, 445], TCP),
+    profile("nfs", &[2049], TCP),
+    profile("mosquitto", &[1883], TCP),
+    profile("vnc-server", &[5900], TCP),
+    profile("rdp", &[3389], TCP),
+    profile("wireguard", &[51820], UDP),
+    profile("openvpn", &[1194], UDP),
+    profile("kube-apiserver", &[6443], TCP),
+    profile("kubelet", &[10250], TCP),
+    profile("etcd-client", &[2379], TCP),
+    profile("etcd-server", &[2380], TCP),
+    profile("prometheus", &[9090], TCP),
+    profile("grafana", &[3000], TCP),
+];
+
+/// The ports (and transport, `None`: both) of firewalld service `name`: its entry in
+/// [`FIREWALLD_SERVICES`], else the well-known port of that name; empty when unknown.
+pub fn firewalld_service_ports(name: &str) -> Vec<(u16, Option<Transport>)> {
+    if let Some(s) = FIREWALLD_SERVICES.iter().find(|s| s.name == name) {
+        return s.ports.iter().map(|p| (*p, s.transport)).collect();
+    }
+    crate::knowledge::well_known::by_name(name)
+        .map(|w| {
+            let t = match w.transport {
+                KnownTransport::Tcp => TCP,
+                KnownTransport::Udp => UDP,
+                KnownTransport::Both => None,
+            };
+            vec![(w.port, t)]
+        })
+        .unwrap_or_default()
+}
+
 /// Service names of `/etc/services` that firewall commands and rulesets use for ports, with
 /// the aliases documents write (`postgres`, `dns`). Lower case.
 pub const SERVICE_NAMES: &[(&str, u16)] = &[
@@ -86,10 +156,7 @@ pub fn ufw_profile_ignore_case(name: &str) -> Option<&'static UfwProfile> {
 
 /// The port of service name `name` (any letter case): `ssh` → 22.
 pub fn service_port(name: &str) -> Option<u16> {
-    SERVICE_NAMES
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, p)| *p)
+    crate::knowledge::port_named(SERVICE_NAMES, name)
 }
 
 #[cfg(test)]
@@ -122,6 +189,21 @@ mod tests {
             Some(&[80, 443][..])
         );
         assert_eq!(service_port("HTTPS"), Some(443));
+        assert_eq!(firewalld_service_ports("samba"), [(139, TCP), (445, TCP)]);
+        assert_eq!(firewalld_service_ports("http3"), [(443, UDP)]);
+        assert_eq!(firewalld_service_ports("gopher"), [(70, TCP)]);
+        assert!(firewalld_service_ports("no-such-service").is_empty());
+        for s in FIREWALLD_SERVICES {
+            assert_eq!(
+                FIREWALLD_SERVICES
+                    .iter()
+                    .filter(|t| t.name == s.name)
+                    .count(),
+                1,
+                "{} twice",
+                s.name
+            );
+        }
         assert_eq!(service_port("gopher"), None);
     }
 }

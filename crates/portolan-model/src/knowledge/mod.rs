@@ -1,16 +1,26 @@
 //! What portolan knows about ports without being told: assigned and de-facto well-known
 //! ports, the ports browsers refuse, OS ephemeral ranges, the names firewall tools give
-//! ports (ufw profiles, service names), and what an application protocol implies
-//! (encrypted? sensitive? opened by browsers?).
+//! ports (ufw profiles, service names), the default ports of URL schemes, and what an
+//! application protocol implies (encrypted? sensitive? opened by browsers?).
 
 pub mod browser;
 pub mod firewall;
+pub mod schemes;
 pub mod well_known;
 
 pub use browser::{BrowserBlock, blocked_by, blocked_in};
+pub use schemes::scheme_port;
 pub use well_known::{KnownTransport, PortCategory, WellKnownPort};
 
 use crate::port::PortRange;
+
+/// The port `name` has in a `(name, port)` table of lower-case names, in any letter case.
+fn port_named(table: &[(&str, u16)], name: &str) -> Option<u16> {
+    table
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, p)| *p)
+}
 
 /// Ephemeral (client) port ranges by OS.
 pub mod ephemeral {

@@ -201,6 +201,7 @@ pub async fn report(
         ));
     };
     let now = state.now();
+    let before = crate::webhooks::listeners_before(&state, &body.host).await?;
     let outcome = state
         .store
         .report(
@@ -222,9 +223,20 @@ pub async fn report(
         .collect();
     let drift = super::findings::to_stored(
         &model,
-        &portolan_observe::drift::drift(&model, host, &listeners),
+        &crate::webhooks::host_drift(&model, host, &listeners),
     );
-    let drift = crate::webhooks::record_drift(&state, &body.host, drift, now).await?;
+    let drift = crate::webhooks::record_drift(
+        &state,
+        crate::webhooks::Reported {
+            model: &model,
+            host,
+            before,
+            after: &listeners,
+            drift,
+            now,
+        },
+    )
+    .await?;
     Ok(Json(ReportReceipt {
         host: outcome.host,
         seq: outcome.seq,

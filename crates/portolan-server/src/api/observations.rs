@@ -288,10 +288,11 @@ pub async fn push(
     let now = state.now();
     let drift = super::findings::to_stored_capped(
         &model,
-        &portolan_observe::drift::drift(&model, host, &listeners),
+        &crate::webhooks::host_drift(&model, host, &listeners),
     );
     let listeners_json = serde_json::to_value(&body.listeners)
         .map_err(|e| ApiError::internal("encoding listeners", &e))?;
+    let before = crate::webhooks::listeners_before(&state, &body.host).await?;
     state
         .store
         .put_observation(&Observation {
@@ -300,7 +301,18 @@ pub async fn push(
             listeners: listeners_json,
         })
         .await?;
-    let drift = crate::webhooks::record_drift(&state, &body.host, drift, now).await?;
+    let drift = crate::webhooks::record_drift(
+        &state,
+        crate::webhooks::Reported {
+            model: &model,
+            host,
+            before,
+            after: &listeners,
+            drift,
+            now,
+        },
+    )
+    .await?;
     Ok(Json(ObservationReceipt {
         host: body.host,
         at: now,

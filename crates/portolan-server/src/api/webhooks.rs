@@ -25,7 +25,7 @@ const MAX_DELIVERIES: u32 = 1000;
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookBody {
-    /// Where events are POSTed: an `http://` URL.
+    /// Where events are POSTed: an `http://` or `https://` URL.
     pub url: String,
     /// The events it receives (at least one): `undeclared-listener`, `drift`, …
     pub events: Vec<WebhookEvent>,

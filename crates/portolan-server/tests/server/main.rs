@@ -134,6 +134,22 @@ impl TestServer {
         limits: Limits,
         webhooks: portolan_server::webhooks::WebhookSettings,
     ) -> TestServer {
+        Self::start_with_tls(
+            url,
+            limits,
+            webhooks,
+            portolan_server::webhooks::WebhookTls::default(),
+        )
+    }
+
+    /// A server delivering webhooks with `webhooks`, verifying `https://` receivers with
+    /// `tls`.
+    fn start_with_tls(
+        url: &str,
+        limits: Limits,
+        webhooks: portolan_server::webhooks::WebhookSettings,
+        tls: portolan_server::webhooks::WebhookTls,
+    ) -> TestServer {
         logs();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -168,7 +184,8 @@ impl TestServer {
         // the failed-auth throttle has a test of its own: the auth matrix refuses on purpose
         let state = AppState::with_limits(store.clone(), limits)
             .with_auth_throttle(AuthThrottle::off())
-            .with_webhooks(webhooks);
+            .with_webhooks(webhooks)
+            .with_webhook_tls(tls);
         rt.spawn(portolan_server::webhooks::watch_periodic_events(
             state.clone(),
         ));

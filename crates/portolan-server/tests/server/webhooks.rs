@@ -9,8 +9,9 @@
 //! a secret after creation.
 
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -26,6 +27,9 @@ engine_tests!(run;
     webhook_admin_routes_refuse_other_roles_and_bad_input,
     agent_stale_fires_once_per_silence,
     lease_expiring_fires_once_per_lease_end,
+    periodic_events_announced_once_by_replicas_and_restarts,
+    exposure_widened_and_expectation_failed_follow_reports,
+    https_receivers_are_verified_against_the_ca_bundle,
 );
 
 /// HMAC-SHA256 (RFC 2104) from SHA-256 alone.
@@ -89,7 +93,11 @@ struct Receiver {
 }
 
 fn read_request(stream: &TcpStream) -> Option<Received> {
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    read_from(BufReader::new(stream.try_clone().ok()?))
+}
+
+/// A POST request from `reader` (plain or TLS).
+fn read_from(mut reader: impl BufRead) -> Option<Received> {
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
     if !line.starts_with("POST ") {
@@ -322,7 +330,11 @@ fn webhooks_deliver_signed_events_retry_and_time_out(url: &str) {
     let message = events[1]["finding"]["message"].as_str().expect("message");
     assert!(message.contains("8030"), "{message}");
     assert_signed(&good, &good_secret);
-    assert_eq!(statuses(&s, &good_id), ["delivered", "delivered"]);
+    // the receiver has the requests before the server has read its answers and logged
+    // them: wait for the log (regression: failed under load with "pending")
+    wait_for("two logged deliveries", || {
+        statuses(&s, &good_id) == ["delivered", "delivered"]
+    });
 
     // flaky: 500, 500, then 200 — three signed requests of one delivery
     let flaky_got = flaky.requests();
@@ -472,7 +484,7 @@ fn webhook_admin_routes_refuse_other_roles_and_bad_input(url: &str) {
     };
     let bad = [
         (
-            json!({"url": "https://hooks.example/x", "events": ["drift"]}),
+            json!({"url": "https://token@hooks.example/x", "events": ["drift"]}),
             422,
             "url",
         ),
@@ -577,7 +589,11 @@ fn agent_stale_fires_once_per_silence(url: &str) {
     assert_eq!(second["host"], "app1");
     assert!(second["last_report"].as_i64() > Some(at), "{second}");
     assert_signed(&rx, &secret);
-    assert_eq!(statuses(&s, &id), ["delivered", "delivered"]);
+    // the receiver has the requests before the server has read its answers and logged
+    // them: wait for the log (regression: failed under load with "pending")
+    wait_for("two logged deliveries", || {
+        statuses(&s, &id) == ["delivered", "delivered"]
+    });
 }
 
 fn lease_expiring_fires_once_per_lease_end(url: &str) {
@@ -613,4 +629,434 @@ fn lease_expiring_fires_once_per_lease_end(url: &str) {
     );
     assert_eq!(event["ports"].as_array().map(Vec::len), Some(1), "{event}");
     assert_signed(&rx, &secret);
+}
+
+/// Issue 18: the announced stale agents and expiring leases were kept in each server's
+/// memory, so two servers on one database announced each twice and a restarted server
+/// announced everything again. Two replicas check every 100 ms for 2 s: one event each;
+/// both stop, a third server starts on the same database: still one; the agent reports
+/// and falls silent again: the new server announces that.
+fn periodic_events_announced_once_by_replicas_and_restarts(url: &str) {
+    let settings = WebhookSettings {
+        stale_after: Duration::from_secs(2),
+        stale_check: Duration::from_millis(100),
+        lease_warning: Duration::from_secs(7200),
+        ..WebhookSettings::default()
+    };
+    let a = TestServer::start_with(url, unlimited(), settings);
+    let b = TestServer::start_with(url, unlimited(), settings);
+    a.import(SPEC);
+    let rx = Receiver::start(Behaviour::Ok);
+    create(&a, &rx.url, &["agent-stale", "lease-expiring"], None);
+    let at = super::now() - 60;
+    let r = b.post(
+        "/api/v1/reports",
+        &json!({"host": "app1", "agent": "a1", "seq": 1, "at": at,
+                "listeners": [listener(20000, "127.0.0.1", "web")]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = a.post(
+        "/api/v1/allocate",
+        &json!({"project": "dash", "name": "soon", "host": "app1", "lease": 3600}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    let events = |rx: &Receiver| {
+        let mut names: Vec<String> = rx
+            .requests()
+            .iter()
+            .map(|r| r.json()["event"].as_str().unwrap_or_default().to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    wait_for("both events", || events(&rx).len() >= 2);
+    // twenty checks of each replica
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(events(&rx), ["agent-stale", "lease-expiring"]);
+    drop((a, b));
+
+    let c = TestServer::start_with(url, unlimited(), settings);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        events(&rx),
+        ["agent-stale", "lease-expiring"],
+        "a restarted server announced again"
+    );
+    // a new silence is a new announcement, made by the new server
+    let r = c.post(
+        "/api/v1/reports",
+        &json!({"host": "app1", "agent": "a2", "seq": 1, "at": at + 30,
+                "listeners": [listener(20000, "127.0.0.1", "web")]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    wait_for("the second silence", || events(&rx).len() >= 3);
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(
+        events(&rx),
+        ["agent-stale", "agent-stale", "lease-expiring"]
+    );
+    let last = rx
+        .requests()
+        .iter()
+        .map(Received::json)
+        .filter(|e| e["event"] == "agent-stale")
+        .filter_map(|e| e["last_report"].as_i64())
+        .max();
+    assert_eq!(last, Some(at + 30));
+}
+
+/// `SPEC` with an expectation about `web.http`: the LAN does not reach it (it is bound to
+/// loopback).
+const SPEC_EXPECT: &str = r#"
+[[expect]]
+from = "lan"
+to = "web.http"
+reach = false
+reason = "the dashboard is reached through the proxy only"
+"#;
+
+/// The events `rx` got of `name`, in arrival order.
+fn got(rx: &Receiver, name: &str) -> Vec<Value> {
+    rx.requests()
+        .iter()
+        .map(Received::json)
+        .filter(|e| e["event"] == name)
+        .collect()
+}
+
+fn exposure_widened_and_expectation_failed_follow_reports(url: &str) {
+    let s = TestServer::start(url, unlimited());
+    s.import(&format!("{SPEC}{SPEC_EXPECT}"));
+    let rx = Receiver::start(Behaviour::Ok);
+    let (_, secret) = create(
+        &s,
+        &rx.url,
+        &["exposure-widened", "expectation-failed"],
+        None,
+    );
+    let report = |seq: i64, body: Value| {
+        let mut body = body;
+        body["host"] = json!("app1");
+        body["agent"] = json!("a1");
+        body["seq"] = json!(seq);
+        if seq > 1 {
+            body["base"] = json!(seq - 1);
+        }
+        let r = s.post("/api/v1/reports", &body);
+        assert_eq!(r.status, 200, "{}", r.body);
+    };
+    let key = |port: u16, addr: &str| json!({"transport": "tcp", "addr": addr, "port": port});
+    let settle = |widened: usize, failed: usize| {
+        wait_for("the report's events", || {
+            got(&rx, "exposure-widened").len() >= widened
+                && got(&rx, "expectation-failed").len() >= failed
+        });
+        // and nothing more than that
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(
+            got(&rx, "exposure-widened").len(),
+            widened,
+            "{:#?}",
+            rx.requests()
+        );
+        assert_eq!(
+            got(&rx, "expectation-failed").len(),
+            failed,
+            "{:#?}",
+            rx.requests()
+        );
+    };
+
+    // 1. the first report: nothing to compare with but the spec, which `web` (0.0.0.0)
+    // exceeds; with that bind the LAN reaches it, against the expectation
+    report(
+        1,
+        json!({"listeners": [listener(20000, "0.0.0.0", "web"), listener(8030, "127.0.0.1", "python3")]}),
+    );
+    settle(1, 1);
+    let e = &got(&rx, "exposure-widened")[0];
+    assert_eq!(e["host"], "app1", "{e}");
+    assert_eq!(e["changes"], json!([]), "{e}");
+    assert_eq!(e["findings"][0]["rule"], "bind-wider-than-declared", "{e}");
+    let f = &got(&rx, "expectation-failed")[0];
+    assert_eq!(f["host"], "app1", "{f}");
+    assert_eq!(f["finding"]["rule"], "expectation-failed", "{f}");
+    let message = f["finding"]["message"].as_str().expect("message");
+    assert!(message.starts_with("expect #1 does not hold"), "{message}");
+    assert!(message.contains("web.http"), "{message}");
+    let notes = f["finding"]["finding"]["notes"].to_string();
+    assert!(
+        notes.contains("listens on 0.0.0.0, the spec declares 127.0.0.1"),
+        "{notes}"
+    );
+
+    // 2. `web` back on loopback: narrower, the expectation holds again: no event
+    report(
+        2,
+        json!({"added": [listener(20000, "127.0.0.1", "web")], "removed": [key(20000, "0.0.0.0")]}),
+    );
+    settle(1, 1);
+
+    // 3. an undeclared listener moves from loopback to every address: wider than before
+    report(
+        3,
+        json!({"added": [listener(8030, "0.0.0.0", "python3")], "removed": [key(8030, "127.0.0.1")]}),
+    );
+    settle(2, 1);
+    let e = &got(&rx, "exposure-widened")[1];
+    assert_eq!(e["findings"], json!([]), "{e}");
+    let changes = e["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 1, "{e}");
+    assert_eq!(changes[0]["change"], "changed", "{e}");
+    assert_eq!(changes[0]["port"], 8030, "{e}");
+    assert_eq!(changes[0]["widened"], true, "{e}");
+    assert_eq!(changes[0]["before"]["exposure"], "localhost", "{e}");
+    assert_eq!(changes[0]["after"]["exposure"], "all-interfaces", "{e}");
+    assert_eq!(changes[0]["declared"], Value::Null, "{e}");
+
+    // 4. `web` widens again: wider than before and than declared, and the expectation
+    // fails again
+    report(
+        4,
+        json!({"added": [listener(20000, "0.0.0.0", "web")], "removed": [key(20000, "127.0.0.1")]}),
+    );
+    settle(3, 2);
+    let e = &got(&rx, "exposure-widened")[2];
+    assert_eq!(e["changes"][0]["port"], 20000, "{e}");
+    assert_eq!(e["changes"][0]["declared"]["binding"], "web.http", "{e}");
+    assert_eq!(e["changes"][0]["declared"]["bind"], "127.0.0.1", "{e}");
+    assert_eq!(
+        e["changes"][0]["declared"]["exposure"],
+        json!(["localhost"]),
+        "{e}"
+    );
+    assert_eq!(e["findings"][0]["rule"], "bind-wider-than-declared", "{e}");
+
+    // 5. a new loopback listener widens nothing; a new publication on every address does
+    let mut published = listener(8443, "0.0.0.0", "docker-proxy");
+    published["container"] = json!({"engine": "docker", "id": "f".repeat(64), "name": "shop-api-1",
+        "image": "shop/api:1", "published": {"target": 443, "inside": "listening"}});
+    report(
+        5,
+        json!({"added": [listener(9000, "127.0.0.1", "redis"), published], "removed": []}),
+    );
+    settle(4, 2);
+    let e = &got(&rx, "exposure-widened")[3];
+    let changes = e["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 1, "{e}");
+    assert_eq!(changes[0]["change"], "added", "{e}");
+    assert_eq!(changes[0]["port"], 8443, "{e}");
+    assert_eq!(changes[0]["after"]["container"], "docker:shop-api-1", "{e}");
+
+    // 6. the same state again: nothing
+    report(6, json!({"added": [], "removed": []}));
+    settle(4, 2);
+    assert_signed(&rx, &secret);
+}
+
+/// Makes a CA and a certificate for 127.0.0.1 signed by it, with the openssl command, in
+/// `dir`: (CA certificate, leaf certificate, leaf key) paths.
+fn make_certificates(dir: &std::path::Path, name: &str) -> (PathBuf, PathBuf, PathBuf) {
+    let path = |f: &str| dir.join(format!("{name}-{f}"));
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("this test needs the openssl command (apt-get install openssl)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let (ca, ca_key, leaf, leaf_key) = (
+        path("ca.pem"),
+        path("ca.key"),
+        path("leaf.pem"),
+        path("leaf.key"),
+    );
+    let s = |p: &PathBuf| p.to_str().expect("utf-8 path").to_string();
+    let subject = format!("/CN=portolan test CA {name}");
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &s(&ca_key),
+        "-out",
+        &s(&ca),
+        "-days",
+        "2",
+        "-subj",
+        &subject,
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+    ]);
+    openssl(&[
+        "req",
+        "-x509",
+        "-CA",
+        &s(&ca),
+        "-CAkey",
+        &s(&ca_key),
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &s(&leaf_key),
+        "-out",
+        &s(&leaf),
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+        "-addext",
+        "extendedKeyUsage=serverAuth",
+    ]);
+    (ca, leaf, leaf_key)
+}
+
+/// A local HTTPS server (rustls) answering 200 to every POST and recording it.
+struct TlsReceiver {
+    url: String,
+    got: Arc<Mutex<Vec<Received>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl TlsReceiver {
+    fn start(cert: &std::path::Path, key: &std::path::Path) -> TlsReceiver {
+        use rustls::pki_types::pem::PemObject as _;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+            .expect("cert file")
+            .collect::<Result<_, _>>()
+            .expect("certs");
+        let key = PrivateKeyDer::from_pem_file(key).expect("key");
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("server config");
+        let config = Arc::new(config);
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a receiver");
+        let url = format!(
+            "https://{}/hooks/portolan",
+            listener.local_addr().expect("addr")
+        );
+        listener.set_nonblocking(true).expect("nonblocking");
+        let got: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (got2, stop2) = (got.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop2.load(Ordering::SeqCst) {
+                let Ok((stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                let (got, config) = (got2.clone(), config.clone());
+                std::thread::spawn(move || {
+                    let _ = stream.set_nonblocking(false);
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(20)));
+                    let Ok(conn) = rustls::ServerConnection::new(config) else {
+                        return;
+                    };
+                    let mut tls = rustls::StreamOwned::new(conn, stream);
+                    // an untrusting client aborts the handshake here: nothing is read
+                    let Some(req) = read_from(BufReader::new(&mut tls)) else {
+                        return;
+                    };
+                    got.lock().expect("lock").push(req);
+                    let _ = write!(
+                        tls,
+                        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                    );
+                    tls.conn.send_close_notify();
+                    let _ = tls.flush();
+                });
+            }
+        });
+        TlsReceiver { url, got, stop }
+    }
+
+    fn requests(&self) -> Vec<Received> {
+        self.got.lock().expect("lock").clone()
+    }
+}
+
+impl Drop for TlsReceiver {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Issue 18: HTTPS webhooks were refused at creation. A receiver whose certificate a
+/// private CA signed gets the event when `--webhook-ca` names that CA; one signed by
+/// another CA never sees a request, and its delivery ends `failed` naming the certificate.
+fn https_receivers_are_verified_against_the_ca_bundle(url: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ca, leaf, key) = make_certificates(dir.path(), "trusted");
+    let (_, other_leaf, other_key) = make_certificates(dir.path(), "unknown");
+    let tls = portolan_server::webhooks::WebhookTls::with_ca_bundle(&ca).expect("CA bundle");
+    let settings = WebhookSettings {
+        timeout: Duration::from_secs(5),
+        attempts: 2,
+        backoff: Duration::from_millis(100),
+        ..WebhookSettings::default()
+    };
+    let s = TestServer::start_with_tls(url, unlimited(), settings, tls);
+    s.import(SPEC);
+    let trusted = TlsReceiver::start(&leaf, &key);
+    let untrusted = TlsReceiver::start(&other_leaf, &other_key);
+    let (trusted_id, secret) = create(&s, &trusted.url, &["undeclared-listener"], None);
+    let (untrusted_id, _) = create(&s, &untrusted.url, &["undeclared-listener"], None);
+    let r = s.post(
+        "/api/v1/observations",
+        &json!({"host": "app1", "listeners": [listener(8030, "0.0.0.0", "python3")]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    wait_for("the HTTPS delivery", || {
+        statuses(&s, &trusted_id) == ["delivered"]
+    });
+    let got = trusted.requests();
+    assert_eq!(got.len(), 1);
+    let expected = format!("sha256={}", hmac_sha256(secret.as_bytes(), &got[0].body));
+    assert_eq!(
+        got[0].header("x-portolan-signature"),
+        Some(expected.as_str())
+    );
+    assert_eq!(got[0].json()["event"], "undeclared-listener");
+
+    wait_for("the untrusted delivery to fail", || {
+        statuses(&s, &untrusted_id) == ["failed"]
+    });
+    let d = &deliveries(&s, &untrusted_id)[0];
+    assert_eq!(d["attempts"], 2, "{d}");
+    assert_eq!(d["response"], Value::Null, "{d}");
+    let error = d["error"].as_str().expect("error");
+    assert!(
+        error.contains("TLS handshake with 127.0.0.1")
+            && error.contains("invalid peer certificate")
+            && error.contains("UnknownIssuer"),
+        "{error}"
+    );
+    assert!(
+        untrusted.requests().is_empty(),
+        "a request over an untrusted connection"
+    );
 }

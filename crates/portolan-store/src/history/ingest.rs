@@ -227,16 +227,32 @@ async fn apply(
             .map_err(during("recording history"))?;
     }
     let listeners: Vec<Value> = after.into_values().collect();
-    sqlx::query(
-        "INSERT INTO observations (host, listeners, at) VALUES ($1, $2, $3) \
-         ON CONFLICT (host) DO UPDATE SET listeners = excluded.listeners, at = excluded.at",
-    )
-    .bind(&r.host)
-    .bind(Value::Array(listeners.clone()).to_string())
-    .bind(at)
-    .execute(&mut *tx)
-    .await
-    .map_err(during("storing an observation"))?;
+    // most reports change nothing: then only the report's time moves, and the listeners
+    // (kilobytes per host) are not written again — rewriting them on every report made a
+    // PostgreSQL registry grow by gigabytes a day (issue 18's fleet benchmark)
+    let touched = if changed.is_empty() && acked.is_some() {
+        sqlx::query("UPDATE observations SET at = $2 WHERE host = $1")
+            .bind(&r.host)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(during("storing an observation"))?
+            .rows_affected()
+    } else {
+        0
+    };
+    if touched == 0 {
+        sqlx::query(
+            "INSERT INTO observations (host, listeners, at) VALUES ($1, $2, $3) \
+             ON CONFLICT (host) DO UPDATE SET listeners = excluded.listeners, at = excluded.at",
+        )
+        .bind(&r.host)
+        .bind(Value::Array(listeners.clone()).to_string())
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(during("storing an observation"))?;
+    }
     sqlx::query(
         "INSERT INTO history_agents (host, agent, seq, at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (host) DO UPDATE SET agent = excluded.agent, seq = excluded.seq, at = excluded.at",

@@ -8,7 +8,7 @@
 //!
 //! Export: the stored tables are assembled into one TOML document; sections without an
 //! entity table of their own (`[spec]`, `[environments]`, `[[routes]]`, `[[flows]]`,
-//! `[lint]`) are kept whole. Reservations are rebuilt from their columns.
+//! `[[expect]]`, `[lint]`) are kept whole. Reservations are rebuilt from their columns.
 
 use portolan_model::{Model, PortSet};
 use serde_json::Value as Json;
@@ -17,7 +17,9 @@ use toml::Value as Toml;
 use crate::error::StoreError;
 
 /// Top-level keys kept whole in `spec_sections`.
-pub(crate) const SECTIONS: [&str; 5] = ["spec", "environments", "routes", "flows", "lint"];
+// `expect` was missing until issue 18: a pushed spec lost its expectations
+pub(crate) const SECTIONS: [&str; 6] =
+    ["spec", "environments", "routes", "flows", "expect", "lint"];
 
 /// Name the spec text is loaded under (appears in error messages).
 pub(crate) const SPEC_NAME: &str = "ports.toml";

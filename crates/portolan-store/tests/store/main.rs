@@ -13,8 +13,9 @@ use std::time::Instant;
 use portolan_alloc::AllocError;
 use portolan_model::Model;
 use portolan_store::{
-    Action, AllocRequest, Backend, Entry, Observation, ReserveRequest, Role, Store, StoreError,
-    StoredFinding, TokenRejection, Transport,
+    Action, AllocRequest, Backend, Entry, Observation, ObservedPorts, Report, ReportBody,
+    ReserveRequest, Role, Store, StoreError, StoredFinding, TokenRejection, Transport,
+    WebhookEvent,
 };
 use portolan_testkit::{Engine, engine_tests};
 
@@ -72,6 +73,11 @@ engine_tests!(run;
     concurrent_allocations_batch_without_duplicates,
     a_batch_answers_each_request,
     generation_moves_with_spec_writes_only,
+    announcements_are_claimed_once_across_servers_and_restarts,
+    expectations_survive_import_and_export,
+    unchanged_drift_findings_are_not_rewritten,
+    reports_without_changes_do_not_rewrite_listeners,
+    observed_ports_read_listeners_as_the_dashboard_does,
 );
 
 // ---------------------------------------------------------------------------- helpers
@@ -1315,4 +1321,356 @@ fn an_unreachable_postgres_fails_fast_with_a_clear_message() {
     assert!(matches!(err, StoreError::Open { .. }), "{text}");
     assert!(text.contains("refused"), "{text}");
     assert!(!text.contains("p@ss"), "{text}");
+}
+
+/// Issue 18: which stale agents and expiring leases were announced was kept in each
+/// server's memory, so a restart announced everything again and two servers on one
+/// database announced twice. The claim is a row: of many concurrent claims from two store
+/// instances exactly one wins, a reopened store finds it, an older mark loses to a newer
+/// one, and the subject's next mark is a new announcement.
+async fn announcements_are_claimed_once_across_servers_and_restarts(f: Fixture) {
+    let a: std::sync::Arc<dyn Store> = std::sync::Arc::from(f.open().await);
+    let b: std::sync::Arc<dyn Store> = std::sync::Arc::from(f.open().await);
+    let stale = WebhookEvent::AgentStale;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let s = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            s.claim_announcement(stale, "app1", NOW - 600, NOW).await
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        if t.await.expect("task").expect("claim") {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1, "exactly one of 16 concurrent claims wins");
+    drop((a, b));
+    // a restarted server finds the claim
+    let s = f.open().await;
+    assert!(
+        !s.claim_announcement(stale, "app1", NOW - 600, NOW + 30)
+            .await
+            .expect("claim")
+    );
+    // another host, another event about the same subject: claims of their own
+    assert!(
+        s.claim_announcement(stale, "app2", NOW - 600, NOW)
+            .await
+            .expect("claim")
+    );
+    let lease = WebhookEvent::LeaseExpiring;
+    assert!(
+        s.claim_announcement(lease, "app1", NOW - 600, NOW)
+            .await
+            .expect("claim")
+    );
+    // the host reported again and fell silent again: a new announcement; the old silence
+    // cannot be announced any more by a server that read an older state
+    assert!(
+        s.claim_announcement(stale, "app1", NOW - 60, NOW)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        !s.claim_announcement(stale, "app1", NOW - 600, NOW)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        !s.claim_announcement(stale, "app1", NOW - 60, NOW)
+            .await
+            .expect("claim")
+    );
+    // a subject with SQL in it is a subject like any other; NUL is refused
+    assert!(
+        s.claim_announcement(lease, SQLISH, NOW + 3600, NOW)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        !s.claim_announcement(lease, SQLISH, NOW + 3600, NOW)
+            .await
+            .expect("claim")
+    );
+    assert!(s.claim_announcement(lease, "a\0b", NOW, NOW).await.is_err());
+    // ended leases are forgotten; agent-stale claims are not touched by that
+    assert_eq!(s.prune_announcements(lease, NOW).await.expect("prune"), 1);
+    assert!(
+        s.claim_announcement(lease, "app1", NOW - 600, NOW)
+            .await
+            .expect("claim")
+    );
+    assert!(
+        !s.claim_announcement(stale, "app1", NOW - 60, NOW)
+            .await
+            .expect("claim")
+    );
+}
+
+/// Issue 18: the registry kept `[[expect]]` nowhere, so a pushed spec came back without its
+/// expectations and the server could not evaluate them.
+async fn expectations_survive_import_and_export(f: Fixture) {
+    let s = f.open().await;
+    let text = format!(
+        "{SMALL}\n[[expect]]\nfrom = \"lan\"\nto = \"existing.http\"\nreach = false\nreason = \"{SQLISH}\"\n"
+    );
+    let original = load(&text);
+    assert_eq!(original.expectations.len(), 1);
+    s.import_spec(&text).await.expect("import");
+    let exported = s.export_spec().await.expect("export");
+    let back = load(&exported);
+    assert_eq!(back.expectations.len(), 1, "{exported}");
+    assert!(!back.expectations[0].reach);
+    assert_eq!(
+        back.expectations[0].reason.as_deref(),
+        Some(SQLISH),
+        "{exported}"
+    );
+}
+
+/// Creates `{name}_writes` and a trigger adding a row to it for each `event` (`UPDATE OF
+/// listeners`, `DELETE`) on `table`; the count of those rows.
+async fn count_writes(
+    f: &Fixture,
+    raw: &portolan_store::SqlStore,
+    name: &str,
+    event: &str,
+    table: &str,
+) {
+    let ddl: Vec<String> = match f.backend {
+        Backend::Sqlite => vec![
+            format!("CREATE TABLE {name}_writes (n INTEGER)"),
+            format!(
+                "CREATE TRIGGER {name} AFTER {event} ON {table} \
+                 BEGIN INSERT INTO {name}_writes VALUES (1); END"
+            ),
+        ],
+        Backend::Postgres => vec![
+            format!("CREATE TABLE {name}_writes (n INTEGER)"),
+            format!(
+                "CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN INSERT INTO {name}_writes VALUES (1); RETURN NULL; END $$"
+            ),
+            format!(
+                "CREATE TRIGGER {name} AFTER {event} ON {table} \
+                 FOR EACH ROW EXECUTE FUNCTION {name}()"
+            ),
+        ],
+    };
+    for sql in &ddl {
+        sqlx::query(sql).execute(raw.pool()).await.expect(sql);
+    }
+}
+
+async fn writes(raw: &portolan_store::SqlStore, name: &str) -> i64 {
+    let n: (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {name}_writes"))
+        .fetch_one(raw.pool())
+        .await
+        .expect("count");
+    n.0
+}
+
+/// Regression (issue 18, fleet benchmark): every agent report deleted and re-inserted its
+/// host's drift findings even when they had not changed, so a PostgreSQL registry of 5,000
+/// agents grew by gigabytes a day of dead rows. Unchanged findings keep their rows (only
+/// the time moves; a trigger counts the deletions); changed ones are replaced.
+async fn unchanged_drift_findings_are_not_rewritten(f: Fixture) {
+    let s = f.open().await;
+    let raw = portolan_store::SqlStore::open(&f.url).await.expect("open");
+    count_writes(&f, &raw, "finding_deletes", "DELETE", "findings").await;
+    let finding = |rule: &str, port: u16| StoredFinding {
+        rule: rule.into(),
+        severity: "warning".into(),
+        message: format!("{rule} on {port}"),
+        doc: serde_json::json!({ "rule": rule, "subjects": [port] }),
+    };
+    let drift = [
+        finding("undeclared-listener", 8030),
+        finding("undeclared-listener", 9000),
+    ];
+    s.put_findings("drift:app1", &drift, NOW)
+        .await
+        .expect("put");
+    s.put_findings("drift:app1", &drift, NOW + 30)
+        .await
+        .expect("put again");
+    assert_eq!(writes(&raw, "finding_deletes").await, 0, "rewritten");
+    let got = s.findings_of("drift:app1").await.expect("findings");
+    let messages: Vec<&str> = got.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        ["undeclared-listener on 8030", "undeclared-listener on 9000"]
+    );
+    assert!(got.iter().all(|f| f.at == NOW + 30), "{got:?}");
+    // a different drift (one resolved) replaces the rows
+    s.put_findings("drift:app1", &drift[..1], NOW + 60)
+        .await
+        .expect("replace");
+    assert_eq!(writes(&raw, "finding_deletes").await, 2);
+    assert_eq!(
+        s.findings_of("drift:app1").await.expect("findings").len(),
+        1
+    );
+    // so does the same message with another document
+    let mut doc_changed = finding("undeclared-listener", 8030);
+    doc_changed.doc["help"] = serde_json::json!("stop it");
+    s.put_findings("drift:app1", &[doc_changed], NOW + 90)
+        .await
+        .expect("replace the doc");
+    let got = s.findings_of("drift:app1").await.expect("findings");
+    assert_eq!(
+        (got.len(), &got[0].doc["help"]),
+        (1, &serde_json::json!("stop it"))
+    );
+    assert_eq!(writes(&raw, "finding_deletes").await, 3);
+    // no findings stays no findings, without error; other sources are untouched
+    s.put_findings("drift:quiet", &[], NOW)
+        .await
+        .expect("empty");
+    s.put_findings("drift:quiet", &[], NOW + 30)
+        .await
+        .expect("empty again");
+    assert!(s.findings_of("drift:quiet").await.expect("none").is_empty());
+    assert_eq!(s.findings_of("drift:app1").await.expect("kept").len(), 1);
+}
+
+/// Regression (issue 18, fleet benchmark): every agent report rewrote the host's whole
+/// listener set (kilobytes) in `observations`, even a delta that changed nothing. A trigger
+/// counts the writes of the `listeners` column: a report that changes nothing moves only
+/// the report's time.
+async fn reports_without_changes_do_not_rewrite_listeners(f: Fixture) {
+    let s = f.open().await;
+    s.import_spec(SMALL).await.expect("import");
+    let raw = portolan_store::SqlStore::open(&f.url).await.expect("open");
+    count_writes(
+        &f,
+        &raw,
+        "listener_writes",
+        "UPDATE OF listeners",
+        "observations",
+    )
+    .await;
+    let listener = |port: u16, pid: u32| {
+        serde_json::json!({"transport": "tcp", "addr": "0.0.0.0", "port": port,
+                           "owners": [{"pid": pid, "name": "web", "cmdline": "web"}]})
+    };
+    let report = |seq: i64, body: ReportBody| Report {
+        host: "app1".into(),
+        agent: "a1".into(),
+        seq,
+        at: NOW + seq * 30,
+        body,
+    };
+    let full = ReportBody::Full {
+        listeners: vec![listener(22, 900), listener(8080, 1000)],
+    };
+    s.report(&report(1, full), NOW + 30).await.expect("full");
+    let nothing = ReportBody::Delta {
+        base: 1,
+        added: vec![],
+        removed: vec![],
+    };
+    let got = s
+        .report(&report(2, nothing), NOW + 60)
+        .await
+        .expect("empty delta");
+    assert_eq!((got.opened, got.closed, got.changed), (0, 0, 0));
+    assert_eq!(got.listeners.len(), 2);
+    let o = s.observation("app1").await.expect("read").expect("stored");
+    assert_eq!(o.at, NOW + 60, "the report's time is stored");
+    assert_eq!(o.listeners.as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        writes(&raw, "listener_writes").await,
+        0,
+        "an empty delta rewrote the listeners"
+    );
+    // a restart (same socket, new pid) is a change: written
+    let restart = ReportBody::Delta {
+        base: 2,
+        added: vec![listener(8080, 1001)],
+        removed: vec![],
+    };
+    let got = s
+        .report(&report(3, restart), NOW + 90)
+        .await
+        .expect("change");
+    assert_eq!(got.changed, 1);
+    assert_eq!(writes(&raw, "listener_writes").await, 1);
+    let o = s.observation("app1").await.expect("read").expect("stored");
+    assert_eq!(o.listeners[1]["owners"][0]["pid"], 1001);
+    // a full report equal to the stored state (a resync) writes nothing either
+    let resync = ReportBody::Full {
+        listeners: vec![listener(22, 900), listener(8080, 1001)],
+    };
+    let again = Report {
+        agent: "a2".into(),
+        seq: 1,
+        ..report(4, resync)
+    };
+    let got = s.report(&again, NOW + 120).await.expect("resync");
+    assert_eq!((got.opened, got.closed, got.changed), (0, 0, 0));
+    assert_eq!(writes(&raw, "listener_writes").await, 1);
+    assert_eq!(
+        s.observation("app1")
+            .await
+            .expect("read")
+            .expect("stored")
+            .at,
+        NOW + 120
+    );
+}
+
+/// `observed_ports` (the dashboard overview's fast path, issue 18) reads the stored
+/// listener arrays the way the dashboard reads listeners: transport lowercased, `tcp`
+/// when absent, entries without a valid port (or not objects) left out; a row that is not
+/// an array is a host without listeners; hosts in name order.
+async fn observed_ports_read_listeners_as_the_dashboard_does(f: Fixture) {
+    let s = f.open().await;
+    let raw = portolan_store::SqlStore::open(&f.url).await.expect("open");
+    s.put_observation(&Observation {
+        host: "b".into(),
+        listeners: serde_json::json!([
+            {"transport": "UDP", "addr": "0.0.0.0", "port": 53, "owners": [
+                {"pid": 1, "name": "dns", "cmdline": "dns --password=x"}]},
+            {"addr": "::", "port": 8080, "extra": {"nested": [1, 2, {"port": 9}]}},
+            {"transport": 7, "port": 22},
+            {"transport": "tcp", "port": 70000},
+            {"transport": "tcp", "port": -1},
+            {"transport": "tcp"},
+            "junk",
+            [1, 2],
+            null,
+        ]),
+        at: NOW,
+    })
+    .await
+    .expect("put");
+    sqlx::query("INSERT INTO observations (host, listeners, at) VALUES ($1, $2, $3)")
+        .bind("a")
+        .bind(r#"{"not": "a list"}"#)
+        .bind(NOW - 5)
+        .execute(raw.pool())
+        .await
+        .expect("raw insert");
+    let got = s.observed_ports().await.expect("observed ports");
+    let ports = |list: &[(&str, u16)]| -> Vec<(String, u16)> {
+        list.iter().map(|(t, p)| ((*t).to_string(), *p)).collect()
+    };
+    assert_eq!(
+        got,
+        [
+            ObservedPorts {
+                host: "a".into(),
+                at: NOW - 5,
+                ports: vec![],
+            },
+            ObservedPorts {
+                host: "b".into(),
+                at: NOW,
+                ports: ports(&[("udp", 53), ("tcp", 8080), ("tcp", 22)]),
+            },
+        ]
+    );
 }

@@ -73,6 +73,10 @@ pub struct Args {
     /// `trusted_proxies`].
     #[arg(long, value_name = "CIDR", alias = "trust-proxy")]
     pub trusted_proxy: Vec<String>,
+    /// A PEM bundle of CA certificates that `https://` webhook receivers may be signed by,
+    /// besides the public roots compiled in (a private CA).
+    #[arg(long, value_name = "FILE")]
+    pub webhook_ca: Option<std::path::PathBuf>,
 }
 
 /// Validated `serve` options.
@@ -94,6 +98,8 @@ struct ServeSettings {
     cookies: portolan_server::web::CookiePolicy,
     /// Reverse proxies whose forwarding headers are believed.
     trusted_proxies: portolan_server::proxy::TrustedProxies,
+    /// CA bundle for `https://` webhook receivers.
+    webhook_ca: Option<std::path::PathBuf>,
 }
 
 impl Subcommand for Args {
@@ -169,6 +175,7 @@ impl Subcommand for Args {
                 max_body: self.max_body,
                 rate: self.rate_limit,
                 burst: self.burst,
+                webhook_ca: self.webhook_ca,
             },
         )
     }
@@ -236,6 +243,7 @@ fn run(s: &Settings, o: &ServeSettings) -> Result<Exit, CliError> {
         history_retention: o.history_retention,
         cookies: o.cookies.clone(),
         trusted_proxies: o.trusted_proxies.clone(),
+        webhook_ca: o.webhook_ca.clone(),
     };
     let db = o.db.clone();
     let json = s.json;

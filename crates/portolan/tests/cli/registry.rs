@@ -185,6 +185,29 @@ fn serve_refuses_a_public_address_without_public() {
         .run()
         .code(2)
         .stderr_has("PORTOLAN_NOW: `yesterday` is not an instant");
+    // a CA bundle for HTTPS webhook receivers that cannot be used is refused at start,
+    // naming the file, not at the first delivery
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("ca.pem");
+    std::fs::write(&empty, "not a certificate\n").expect("write");
+    for (path, says) in [
+        (dir.path().join("missing.pem"), "missing.pem"),
+        (empty, "no certificate in it"),
+    ] {
+        let flag = format!("--webhook-ca={}", path.display());
+        Case::new()
+            .args([
+                "serve",
+                "--db",
+                "sqlite::memory:",
+                "--listen",
+                "127.0.0.1:0",
+                flag.as_str(),
+            ])
+            .run()
+            .code(2)
+            .stderr_has(says);
+    }
 }
 
 /// The login cookie `GET /login` sets, asked with `forwarded` as `X-Forwarded-Proto`.

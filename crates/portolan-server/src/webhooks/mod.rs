@@ -11,20 +11,27 @@
 //! task of its own, so a receiver that hangs delays only its own deliveries; each attempt
 //! is recorded in the store's delivery log. Secrets and URLs stay out of the server log
 //! (URLs often carry a token): log lines name the webhook and delivery ids.
+//!
+//! Which events a report fires is `events.rs`; how one attempt reaches an `http://` or
+//! `https://` receiver (and which certificates it trusts) is `client.rs`; the periodic
+//! events (`agent-stale`, `lease-expiring`) are [`watch_periodic_events`], announced once
+//! per database through [`Store::claim_announcement`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use http_body_util::Full;
 use hyper::body::Bytes;
-use portolan_store::{
-    DeliveryStatus, DeliveryUpdate, FindingRecord, Store, WebhookEvent, WebhookTarget,
-};
+use portolan_store::{DeliveryStatus, DeliveryUpdate, Store, WebhookEvent, WebhookTarget};
 use serde_json::{Value, json};
 
 use crate::clock::Clock;
-use crate::error::ApiError;
 use crate::state::AppState;
+
+mod client;
+mod events;
+
+pub use client::{WebhookCaError, WebhookTls, check_url};
+pub(crate) use events::{Reported, host_drift, listeners_before, record_drift};
 
 /// How deliveries are attempted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,110 +88,40 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     )
 }
 
-/// Why a webhook URL is refused (the message of a 422 naming `url`).
-pub fn check_url(url: &str) -> Result<hyper::Uri, String> {
-    let uri: hyper::Uri = url
-        .parse()
-        .map_err(|e| format!("url: `{}` is not a URL: {e}", url.escape_default()))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => {
-            return Err(
-                "url: https is not supported by the delivery client yet: give an http:// URL (e.g. a relay on the same machine)"
-                    .into(),
-            );
-        }
-        _ => {
-            return Err(format!(
-                "url: `{}` is not an http:// URL",
-                url.escape_default()
-            ));
-        }
-    }
-    match uri.authority() {
-        Some(a) if !a.host().is_empty() && !a.as_str().contains('@') => Ok(uri),
-        Some(_) => Err("url: a host, without user or password".into()),
-        None => Err("url: names no host".into()),
-    }
-}
-
-/// One POST of `body`: the receiver's status, or why there is none. Connect, send and the
-/// answer's head are all bounded by the caller's timeout (the connection is dropped with
-/// this future).
-async fn post(
-    target: &WebhookTarget,
-    headers: &[(&str, String)],
-    body: Bytes,
-) -> Result<u16, String> {
-    let uri = check_url(&target.url)?;
-    let authority = uri.authority().ok_or("url: names no host")?.clone();
-    let addr = format!(
-        "{}:{}",
-        authority.host(),
-        authority.port_u16().unwrap_or(80)
-    );
-    let stream = tokio::net::TcpStream::connect(&addr)
-        .await
-        .map_err(|e| format!("cannot connect: {e}"))?;
-    let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .map_err(|e| format!("HTTP handshake: {e}"))?;
-    let path = uri
-        .path_and_query()
-        .map_or("/", hyper::http::uri::PathAndQuery::as_str);
-    let mut req = hyper::Request::post(path)
-        .header(hyper::header::HOST, authority.as_str())
-        .header(hyper::header::CONTENT_TYPE, "application/json")
-        .header(
-            hyper::header::USER_AGENT,
-            concat!("portolan/", env!("CARGO_PKG_VERSION")),
-        );
-    for (name, value) in headers {
-        req = req.header(*name, value);
-    }
-    let req = req
-        .body(Full::new(body))
-        .map_err(|e| format!("request: {e}"))?;
-    let response = sender.send_request(req);
-    tokio::pin!(conn, response);
-    let answer = tokio::select! {
-        res = &mut response => res,
-        end = &mut conn => match end {
-            // the receiver closed after answering: the answer has been handed over by now
-            Ok(()) => response.await,
-            Err(e) => return Err(format!("HTTP: {e}")),
-        },
-    };
-    answer
-        .map(|r| r.status().as_u16())
-        .map_err(|e| format!("HTTP: {e}"))
-}
-
-/// Delivers `body` to `target` (delivery `id`), recording every attempt.
-async fn deliver(
+/// What every delivery of a server needs: where to log it, the clock, and how to attempt it.
+#[derive(Clone)]
+struct Courier {
     store: std::sync::Arc<dyn Store>,
     clock: Clock,
     settings: WebhookSettings,
-    target: WebhookTarget,
-    event: WebhookEvent,
-    id: i64,
-    body: Bytes,
-) {
+    tls: WebhookTls,
+}
+
+/// Delivers `body` to `target` (delivery `id`), recording every attempt.
+async fn deliver(c: Courier, target: WebhookTarget, event: WebhookEvent, id: i64, body: Bytes) {
+    let Courier {
+        store,
+        clock,
+        settings,
+        tls,
+    } = c;
     let headers = [
         ("x-portolan-event", event.as_str().to_string()),
         ("x-portolan-delivery", id.to_string()),
         ("x-portolan-signature", signature(&target.secret, &body)),
     ];
     for attempt in 1..=settings.attempts.max(1) {
-        let outcome = tokio::time::timeout(settings.timeout, post(&target, &headers, body.clone()))
-            .await
-            .unwrap_or_else(|_| {
-                Err(format!(
-                    "no answer within {} ms",
-                    settings.timeout.as_millis()
-                ))
-            });
+        let outcome = tokio::time::timeout(
+            settings.timeout,
+            client::post(&tls, &target.url, &headers, body.clone()),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "no answer within {} ms",
+                settings.timeout.as_millis()
+            ))
+        });
         let (status, response, error) = match outcome {
             Ok(code) if (200..300).contains(&code) => (DeliveryStatus::Delivered, Some(code), None),
             Ok(code) => (
@@ -222,10 +159,14 @@ async fn deliver(
 
 /// Sends `payload` as event `event` to every webhook subscribed to it, in the background.
 pub fn fire(state: &AppState, event: WebhookEvent, payload: Value) {
-    let store = state.store.clone();
-    let clock = state.clock;
-    let settings = state.webhooks;
+    let courier = Courier {
+        store: state.store.clone(),
+        clock: state.clock,
+        settings: state.webhooks,
+        tls: state.webhook_tls.clone(),
+    };
     tokio::spawn(async move {
+        let store = courier.store.clone();
         let targets = match store.webhook_targets(event).await {
             Ok(t) => t,
             Err(e) => {
@@ -236,19 +177,11 @@ pub fn fire(state: &AppState, event: WebhookEvent, payload: Value) {
         let body = Bytes::from(payload.to_string());
         for target in targets {
             match store
-                .enqueue_delivery(&target.id, event, &payload, clock.now())
+                .enqueue_delivery(&target.id, event, &payload, courier.clock.now())
                 .await
             {
                 Ok(id) => {
-                    tokio::spawn(deliver(
-                        store.clone(),
-                        clock,
-                        settings,
-                        target,
-                        event,
-                        id,
-                        body.clone(),
-                    ));
+                    tokio::spawn(deliver(courier.clone(), target, event, id, body.clone()));
                 }
                 Err(e) => {
                     tracing::error!(webhook = %target.id, "cannot log a webhook delivery: {e}");
@@ -256,79 +189,6 @@ pub fn fire(state: &AppState, event: WebhookEvent, payload: Value) {
             }
         }
     });
-}
-
-/// Stores a host's freshly computed drift (replacing its previous findings) and, when
-/// webhooks exist, fires the events for what changed; the stored records, for the answer.
-/// One step for every report path (`/reports`, `/observations`).
-pub(crate) async fn record_drift(
-    state: &AppState,
-    host: &str,
-    drift: Vec<portolan_store::StoredFinding>,
-    now: i64,
-) -> Result<Vec<FindingRecord>, ApiError> {
-    let source = format!("drift:{host}");
-    let before = drift_before(state, &source).await?;
-    state.store.put_findings(&source, &drift, now).await?;
-    let drift: Vec<FindingRecord> = drift
-        .into_iter()
-        .map(|f| FindingRecord::new(&source, now, f))
-        .collect();
-    if let Some(before) = before {
-        drift_changed(state, host, now, &before, &drift);
-    }
-    Ok(drift)
-}
-
-/// A host's drift findings before a report replaces them, when any webhook could want to
-/// know what changed (`None`: no webhook, nothing to compare).
-pub(crate) async fn drift_before(
-    state: &AppState,
-    source: &str,
-) -> Result<Option<Vec<FindingRecord>>, ApiError> {
-    if state.store.webhooks().await?.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(state.store.findings_of(source).await?))
-}
-
-fn finding_json(f: &FindingRecord) -> Value {
-    json!({"rule": f.rule, "severity": f.severity, "message": f.message, "finding": f.doc})
-}
-
-/// Fires `drift` when a host's drift findings changed, and `undeclared-listener` for each
-/// new undeclared listener among them.
-pub(crate) fn drift_changed(
-    state: &AppState,
-    host: &str,
-    at: i64,
-    before: &[FindingRecord],
-    after: &[FindingRecord],
-) {
-    let key = |f: &FindingRecord| (f.rule.clone(), f.message.clone());
-    let old: BTreeSet<_> = before.iter().map(key).collect();
-    let new: BTreeSet<_> = after.iter().map(key).collect();
-    let appeared: Vec<&FindingRecord> = after.iter().filter(|f| !old.contains(&key(f))).collect();
-    let resolved: Vec<&FindingRecord> = before.iter().filter(|f| !new.contains(&key(f))).collect();
-    if appeared.is_empty() && resolved.is_empty() {
-        return;
-    }
-    for f in appeared.iter().filter(|f| f.rule == "undeclared-listener") {
-        fire(
-            state,
-            WebhookEvent::UndeclaredListener,
-            json!({"event": "undeclared-listener", "at": at, "host": host,
-                   "finding": finding_json(f)}),
-        );
-    }
-    fire(
-        state,
-        WebhookEvent::Drift,
-        json!({"event": "drift", "at": at, "host": host,
-               "findings": after.iter().map(finding_json).collect::<Vec<_>>(),
-               "new": appeared.iter().map(|f| finding_json(f)).collect::<Vec<_>>(),
-               "resolved": resolved.iter().map(|f| finding_json(f)).collect::<Vec<_>>()}),
-    );
 }
 
 /// Whether any webhook wants `event` (a store error says no, and is logged).
@@ -342,18 +202,52 @@ async fn wanted(state: &AppState, event: WebhookEvent) -> bool {
     }
 }
 
+/// How long after a lease's end its `lease-expiring` claim is kept (seconds).
+const LEASE_CLAIM_KEPT: i64 = 86_400;
+
+/// Claims the announcement of `event` about `subject` at `mark` in the store (see
+/// [`Store::claim_announcement`]); `known` remembers the marks this server already claimed
+/// or saw claimed, so a mark costs one query per server, not one per check.
+async fn claim(
+    state: &AppState,
+    known: &mut BTreeMap<String, i64>,
+    event: WebhookEvent,
+    subject: &str,
+    mark: i64,
+    now: i64,
+) -> bool {
+    if known.get(subject) == Some(&mark) {
+        return false;
+    }
+    match state
+        .store
+        .claim_announcement(event, subject, mark, now)
+        .await
+    {
+        Ok(won) => {
+            known.insert(subject.to_string(), mark);
+            won
+        }
+        Err(e) => {
+            // not remembered: the next check tries again
+            tracing::warn!(event = event.as_str(), "cannot claim an announcement: {e}");
+            false
+        }
+    }
+}
+
 /// The periodic events, checked every [`WebhookSettings::stale_check`]: `agent-stale`
 /// once for each host whose last report is older than [`WebhookSettings::stale_after`]
 /// (a host that reports again may fire again later), and `lease-expiring` once for each
 /// lease ending within [`WebhookSettings::lease_warning`] (a renewed lease may fire again).
-/// Each check is skipped while no webhook wants its event. What was announced is kept in
-/// memory: a restarted server announces a still-silent host or an expiring lease once more.
+/// Each check is skipped while no webhook wants its event. What was announced is claimed in
+/// the store (`webhook_announcements`), so a restarted server does not announce a silence
+/// or a lease end again, and of several servers on one database exactly one announces each.
 pub async fn watch_periodic_events(state: AppState) {
     let stale_after = i64::try_from(state.webhooks.stale_after.as_secs()).unwrap_or(i64::MAX);
     let warning = i64::try_from(state.webhooks.lease_warning.as_secs()).unwrap_or(i64::MAX);
-    // host → the report time it was announced stale at
+    // host → the last report time claimed; service → the lease end claimed
     let mut silent: BTreeMap<String, i64> = BTreeMap::new();
-    // service → the lease end announced
     let mut expiring: BTreeMap<String, i64> = BTreeMap::new();
     loop {
         tokio::time::sleep(state.webhooks.stale_check).await;
@@ -361,19 +255,25 @@ pub async fn watch_periodic_events(state: AppState) {
             match state.store.observations().await {
                 Ok(observations) => {
                     let now = state.now();
-                    silent.retain(|host, at| {
-                        observations.iter().any(|o| &o.host == host && o.at == *at)
-                    });
                     for o in observations {
                         let quiet = now.saturating_sub(o.at);
-                        if quiet > stale_after && silent.get(&o.host) != Some(&o.at) {
+                        if quiet > stale_after
+                            && claim(
+                                &state,
+                                &mut silent,
+                                WebhookEvent::AgentStale,
+                                &o.host,
+                                o.at,
+                                now,
+                            )
+                            .await
+                        {
                             fire(
                                 &state,
                                 WebhookEvent::AgentStale,
                                 json!({"event": "agent-stale", "at": now, "host": o.host,
                                        "last_report": o.at, "silent_for": quiet}),
                             );
-                            silent.insert(o.host, o.at);
                         }
                     }
                 }
@@ -384,18 +284,20 @@ pub async fn watch_periodic_events(state: AppState) {
             let now = state.now();
             match state.store.leases(now).await {
                 Ok(leases) => {
-                    expiring.retain(|service, until| {
-                        leases
-                            .iter()
-                            .any(|l| &l.service == service && l.until == *until)
-                    });
                     for l in leases {
                         let left = l.until.saturating_sub(now);
                         if !l.expired
                             && left <= warning
-                            && expiring.get(&l.service) != Some(&l.until)
+                            && claim(
+                                &state,
+                                &mut expiring,
+                                WebhookEvent::LeaseExpiring,
+                                &l.service,
+                                l.until,
+                                now,
+                            )
+                            .await
                         {
-                            expiring.insert(l.service.clone(), l.until);
                             fire(
                                 &state,
                                 WebhookEvent::LeaseExpiring,
@@ -404,6 +306,17 @@ pub async fn watch_periodic_events(state: AppState) {
                                        "ports": l.ports, "until": l.until, "left": left}),
                             );
                         }
+                    }
+                    // an ended lease is never announced again: its claim can go (a day
+                    // later, so that no server whose clock lags sees it unclaimed)
+                    let ended = now.saturating_sub(LEASE_CLAIM_KEPT);
+                    expiring.retain(|_, until| *until >= ended);
+                    if let Err(e) = state
+                        .store
+                        .prune_announcements(WebhookEvent::LeaseExpiring, ended)
+                        .await
+                    {
+                        tracing::warn!("cannot prune announcements: {e}");
                     }
                 }
                 Err(e) => tracing::warn!("cannot read leases: {e}"),
@@ -435,19 +348,5 @@ mod tests {
         let waits: Vec<u64> = (1..=5).map(|a| s.wait_after(a).as_secs()).collect();
         assert_eq!(waits, [2, 4, 8, 10, 10]);
         assert_eq!(s.wait_after(200), Duration::from_secs(10));
-    }
-
-    #[test]
-    fn only_plain_http_urls_with_a_host_are_accepted() {
-        assert!(check_url("http://127.0.0.1:9000/hook?x=1").is_ok());
-        assert!(
-            check_url("https://example.com/")
-                .unwrap_err()
-                .contains("https")
-        );
-        assert!(check_url("ftp://example.com/").is_err());
-        assert!(check_url("http://user:pw@example.com/").is_err());
-        assert!(check_url("not a url").is_err());
-        assert!(check_url("/relative").is_err());
     }
 }
