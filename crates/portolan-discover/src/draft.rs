@@ -16,6 +16,7 @@ use std::net::IpAddr;
 
 use portolan_model::port::PortRange;
 use portolan_model::spec::{Publisher, Transport};
+use portolan_model::toml_out::{self, InlineTable, string as quote};
 use serde::Serialize;
 
 use crate::evidence::{Confidence, FileReport, Location, PortUse, Role};
@@ -173,26 +174,6 @@ fn name_bindings(bindings: &mut [DraftBinding]) {
     }
 }
 
-/// A TOML basic string.
-pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04X}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// A port as a TOML value: `8000`, or `"8000-8010"` for a range.
 pub fn port_value(r: PortRange) -> String {
     if r.lo == r.hi {
@@ -209,47 +190,48 @@ pub fn binding_toml(b: &DraftBinding) -> String {
 
 /// [`binding_toml`], with `host = …` when the binding is not on `service_host`.
 fn binding_toml_on(b: &DraftBinding, service_host: Option<&str>) -> String {
-    let mut parts = vec![format!("port = {}", port_value(b.port))];
+    let mut t = InlineTable::new();
+    t.value("port", port_value(b.port));
     if service_host.is_some_and(|h| h != b.host) {
-        parts.push(format!("host = {}", quote(&b.host)));
+        t.string("host", &b.host);
     }
-    if let Some(t) = b.target {
-        parts.push(format!("target = {}", port_value(t)));
+    if let Some(p) = b.target {
+        t.value("target", port_value(p));
     }
     if b.transport != Transport::Tcp {
-        parts.push(format!("transport = {}", quote(b.transport.as_str())));
+        t.string("transport", b.transport.as_str());
     }
     if let Some(p) = b.publisher {
-        parts.push(format!("publisher = {}", quote(p.as_str())));
+        t.string("publisher", p.as_str());
     }
     if let Some(ip) = b.bind {
-        parts.push(format!("bind = {}", quote(&ip.to_string())));
+        t.string("bind", &ip.to_string());
     }
     if let Some(a) = &b.app {
-        parts.push(format!("app = {}", quote(a)));
+        t.string("app", a);
     }
     if b.sensitive {
-        parts.push("sensitive = true".into());
+        t.value("sensitive", true);
     }
     if b.redirect {
-        parts.push("redirect = true".into());
+        t.value("redirect", true);
     }
-    if let Some(t) = b.tls {
-        parts.push(format!("tls = {}", quote(t)));
+    if let Some(v) = b.tls {
+        t.string("tls", v);
     }
     if let Some(e) = b.exposure {
-        parts.push(format!("exposure = {}", quote(e)));
+        t.string("exposure", e);
     }
-    format!("{{ {} }}", parts.join(", "))
+    t.to_string()
 }
 
 /// `[services.NAME]` with its bindings and evidence, as TOML text. `host` places it (a
 /// binding on another host than the service's says so).
 pub fn service_toml(s: &DraftService, host: Option<&str>) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "[services.{}]", s.name);
+    let _ = writeln!(out, "[services.{}]", toml_out::key(&s.name));
     if let Some(h) = host {
-        let _ = writeln!(out, "hosts = [{}]", quote(h));
+        let _ = writeln!(out, "hosts = {}", toml_out::string_array([h]));
     }
     if s.bindings.iter().any(|b| b.port.lo < 1024) {
         let _ = writeln!(out, "privileged = true");
@@ -269,7 +251,12 @@ pub fn service_toml(s: &DraftService, host: Option<&str>) -> String {
         let _ = writeln!(out, "]");
     }
     for b in &s.bindings {
-        let _ = writeln!(out, "bindings.{} = {}", b.name, binding_toml_on(b, host));
+        let _ = writeln!(
+            out,
+            "bindings.{} = {}",
+            toml_out::key(&b.name),
+            binding_toml_on(b, host)
+        );
     }
     out
 }
@@ -290,11 +277,10 @@ pub fn starter_spec(name: &str, draft: &Draft) -> String {
     let _ = writeln!(out, "# projects and ranges, then run `portolan lint`.\n");
     let _ = writeln!(out, "[spec]\nname = {}\n", quote(name));
     for h in &draft.hosts {
-        let _ = writeln!(out, "[hosts.{}]", h.name);
+        let _ = writeln!(out, "[hosts.{}]", toml_out::key(&h.name));
         let _ = writeln!(out, "description = {}", quote(&h.description));
         if let Some(n) = &h.networks {
-            let list: Vec<String> = n.iter().map(|x| quote(x)).collect();
-            let _ = writeln!(out, "networks = [{}]", list.join(", "));
+            let _ = writeln!(out, "networks = {}", toml_out::string_array(n));
         }
         out.push('\n');
     }
@@ -486,11 +472,6 @@ mod tests {
             .map(|s| s.name)
             .collect();
         assert_eq!(names, ["docs-web", "shop-web"]);
-    }
-
-    #[test]
-    fn strings_are_escaped() {
-        assert_eq!(quote("a\"b\\c\n"), r#""a\"b\\c\n""#);
     }
 }
 

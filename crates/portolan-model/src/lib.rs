@@ -9,6 +9,7 @@
 //! - [`identity`]: host names and machine ids, by which a machine recognises its host;
 //! - [`expect`]: reachability expectations (`[[expect]]`) resolved;
 //! - [`knowledge`]: well-known ports, browser-blocked ports, ephemeral ranges;
+//! - [`toml_out`]: writing spec TOML text (quoting, arrays, inline tables) for the drafts;
 //! - [`words`]: the one span-keeping word splitter (shell commands, quoted arguments).
 //!
 //! Defaults chosen here (documented in `docs/spec.md`): a binding without `bind` listens on
@@ -31,6 +32,7 @@ pub mod source;
 pub mod spanned;
 pub mod spec;
 pub mod timings;
+pub mod toml_out;
 pub mod words;
 
 pub use error::{LoadError, SpecError};

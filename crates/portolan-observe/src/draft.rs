@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use portolan_model::identity::HostName;
+use portolan_model::toml_out::{self, InlineTable, string_array};
 
 use crate::identity::Identity;
 use crate::listener::{Listener, Transport};
@@ -155,7 +156,8 @@ pub fn draft(me: &Identity, ifaces: &[IfAddr], listeners: &[Listener]) -> String
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# Draft spec of host `{hostname}`, written by `portolan init --from-host`."
+        "# Draft spec of host `{}`, written by `portolan init --from-host`.",
+        toml_out::comment_text(hostname)
     );
     let _ = writeln!(
         out,
@@ -168,39 +170,36 @@ pub fn draft(me: &Identity, ifaces: &[IfAddr], listeners: &[Listener]) -> String
     if !nets.is_empty() {
         let _ = writeln!(out, "[networks]");
         for (name, cidrs) in &nets {
-            let list: Vec<String> = cidrs.iter().map(|c| format!("\"{c}\"")).collect();
-            let _ = writeln!(out, "{name} = [{}]", list.join(", "));
+            let _ = writeln!(out, "{} = {}", toml_out::key(name), string_array(cidrs));
         }
         out.push('\n');
     }
-    let addrs: Vec<String> = ifaces
-        .iter()
-        .filter(|a| usable(a))
-        .map(|a| format!("\"{}\"", a.addr))
-        .collect();
-    let _ = writeln!(out, "[hosts.{host}]");
+    let addrs = string_array(
+        ifaces
+            .iter()
+            .filter(|a| usable(a))
+            .map(|a| a.addr.to_string()),
+    );
+    let _ = writeln!(out, "[hosts.{}]", toml_out::key(&host));
     // a kernel host name may hold what a spec's may not: such a name is left out
     let names: Vec<String> = me
         .names()
         .filter(|n| HostName::parse(n).is_ok())
-        .map(|n| format!("\"{n}\""))
+        .map(str::to_string)
         .collect();
     if !names.is_empty() {
-        let _ = writeln!(out, "hostnames = [{}]", names.join(", "));
+        let _ = writeln!(out, "hostnames = {}", string_array(&names));
     }
     if let Some((id, from)) = &me.machine_id {
-        let _ = writeln!(out, "machine-id = \"{id}\"   # {from}");
+        let _ = writeln!(
+            out,
+            "machine-id = {}   # {}",
+            toml_out::string(&id.to_string()),
+            toml_out::comment_text(from)
+        );
     }
-    let _ = writeln!(out, "addresses = [{}]", addrs.join(", "));
-    let _ = writeln!(
-        out,
-        "networks = [{}]\n",
-        host_nets
-            .iter()
-            .map(|n| format!("\"{n}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let _ = writeln!(out, "addresses = {addrs}");
+    let _ = writeln!(out, "networks = {}\n", string_array(&host_nets));
     let places = Places {
         ifaces,
         nets: &nets,
@@ -244,28 +243,21 @@ pub fn draft(me: &Identity, ifaces: &[IfAddr], listeners: &[Listener]) -> String
             if bindings.contains_key(&bname) {
                 bname = format!("{bname}-{}", sanitize(&l.addr.to_string()));
             }
-            let transport = if l.transport == Transport::Udp {
-                ", transport = \"udp\""
-            } else {
-                ""
-            };
-            let app = known
-                .map(|k| format!(", app = \"{k}\""))
-                .unwrap_or_default();
-            bindings.insert(
-                bname,
-                format!(
-                    "{{ port = {}, bind = \"{}\"{transport}{app}, exposure = {} }}",
-                    l.port,
-                    l.addr,
-                    places.exposure(l.addr)
-                ),
-            );
+            let mut b = InlineTable::new();
+            b.value("port", l.port).string("bind", &l.addr.to_string());
+            if l.transport == Transport::Udp {
+                b.string("transport", "udp");
+            }
+            if let Some(k) = known {
+                b.string("app", k);
+            }
+            b.value("exposure", places.exposure(l.addr));
+            bindings.insert(bname, b.to_string());
         }
-        let _ = writeln!(out, "[services.{name}]");
-        let _ = writeln!(out, "hosts = [\"{host}\"]");
+        let _ = writeln!(out, "[services.{}]", toml_out::key(&name));
+        let _ = writeln!(out, "hosts = {}", string_array([&host]));
         if let Some(p) = &process {
-            let _ = writeln!(out, "process = \"{}\"", toml_text(p));
+            let _ = writeln!(out, "process = {}", toml_out::string(p));
         }
         if ls.iter().any(|l| l.port < 1024) {
             let _ = writeln!(out, "privileged = true");
@@ -273,30 +265,25 @@ pub fn draft(me: &Identity, ifaces: &[IfAddr], listeners: &[Listener]) -> String
         let cmd = ls
             .iter()
             .find_map(|l| l.owners.first())
-            .map(|o| toml_text(&o.cmdline));
+            .map(|o| o.cmdline.as_str());
         if let Some(c) = cmd.filter(|c| !c.is_empty()) {
-            let _ = writeln!(
-                out,
-                "evidence = [\"observed on {}: {}\"]",
-                toml_text(hostname),
-                c.chars().take(120).collect::<String>()
+            // cut before escaping, on a character boundary: the string stays whole
+            let seen = format!(
+                "observed on {hostname}: {}",
+                toml_out::truncate(c, CMDLINE_CHARS)
             );
+            let _ = writeln!(out, "evidence = {}", string_array([seen]));
         }
         for (name, b) in &bindings {
-            let _ = writeln!(out, "bindings.{name} = {b}");
+            let _ = writeln!(out, "bindings.{} = {b}", toml_out::key(name));
         }
         out.push('\n');
     }
     out
 }
 
-/// Text safe inside a TOML basic string (quotes and backslashes become `'`, controls go).
-fn toml_text(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_control())
-        .map(|c| if c == '"' || c == '\\' { '\'' } else { c })
-        .collect()
-}
+/// How much of a command line a service's evidence quotes, in characters.
+const CMDLINE_CHARS: usize = 120;
 
 /// The machine's networks, to say who reaches an address today.
 struct Places<'a> {
@@ -309,7 +296,7 @@ impl Places<'_> {
     /// The exposure a socket on `addr` has today (TOML value).
     fn exposure(&self, addr: IpAddr) -> String {
         if addr.is_loopback() {
-            "\"localhost\"".to_string()
+            toml_out::string("localhost")
         } else if addr.is_unspecified() {
             let mut v: Vec<String> = self
                 .host_nets
@@ -322,23 +309,23 @@ impl Places<'_> {
                             .get(*n)
                             .is_some_and(|c| c.iter().any(|x| !x.contains(':')))
                 })
-                .map(|n| format!("\"{n}\""))
+                .cloned()
                 .collect();
             if v.is_empty() {
-                v.push("\"host-internal\"".into());
+                v.push("host-internal".into());
             }
-            format!("[{}]", v.join(", "))
+            string_array(&v)
         } else {
             let on: Vec<String> = self
                 .ifaces
                 .iter()
                 .filter(|a| a.addr == addr)
-                .map(|a| format!("\"{}\"", sanitize(&a.iface)))
+                .map(|a| sanitize(&a.iface))
                 .collect();
             if on.is_empty() {
-                "\"host-internal\"".into()
+                toml_out::string("host-internal")
             } else {
-                format!("[{}]", on.join(", "))
+                string_array(&on)
             }
         }
     }
@@ -376,37 +363,26 @@ fn container_service(
         if bindings.contains_key(&bname) {
             bname = format!("{bname}-{}", sanitize(&bind.to_string()));
         }
-        let app = portolan_model::knowledge::primary_use(target.unwrap_or(l.port))
-            .map(|k| format!(", app = \"{}\"", k.name))
-            .unwrap_or_default();
-        let transport = if l.transport == Transport::Udp {
-            ", transport = \"udp\""
-        } else {
-            ""
-        };
-        let publish = target
-            .map(|t| format!(", publisher = \"{}\", target = {t}", c.engine.as_str()))
-            .unwrap_or_default();
-        bindings.insert(
-            bname,
-            format!(
-                "{{ port = {}, bind = \"{bind}\"{transport}{publish}{app}, exposure = {} }}",
-                l.port,
-                places.exposure(bind)
-            ),
-        );
+        let mut b = InlineTable::new();
+        b.value("port", l.port).string("bind", &bind.to_string());
+        if l.transport == Transport::Udp {
+            b.string("transport", "udp");
+        }
+        if let Some(t) = target {
+            b.string("publisher", c.engine.as_str()).value("target", t);
+        }
+        if let Some(k) = portolan_model::knowledge::primary_use(target.unwrap_or(l.port)) {
+            b.string("app", k.name);
+        }
+        b.value("exposure", places.exposure(bind));
+        bindings.insert(bname, b.to_string());
         let what = format!(
-            "observed on {}: {} container `{}` (image {}{})",
-            toml_text(hostname),
+            "observed on {hostname}: {} container `{}` (image {}{})",
             c.engine.as_str(),
-            toml_text(&c.name),
-            toml_text(&c.image),
+            c.name,
+            c.image,
             match (&c.project, &c.service) {
-                (Some(p), Some(s)) => format!(
-                    ", compose project `{}`, service `{}`",
-                    toml_text(p),
-                    toml_text(s)
-                ),
+                (Some(p), Some(s)) => format!(", compose project `{p}`, service `{s}`"),
                 _ => String::new(),
             }
         );
@@ -414,15 +390,14 @@ fn container_service(
             evidence.push(what);
         }
     }
-    let _ = writeln!(out, "[services.{name}]");
-    let _ = writeln!(out, "hosts = [\"{host}\"]");
+    let _ = writeln!(out, "[services.{}]", toml_out::key(name));
+    let _ = writeln!(out, "hosts = {}", string_array([host]));
     if ls.iter().any(|l| l.port < 1024) {
         let _ = writeln!(out, "privileged = true");
     }
-    let list: Vec<String> = evidence.iter().map(|e| format!("\"{e}\"")).collect();
-    let _ = writeln!(out, "evidence = [{}]", list.join(", "));
+    let _ = writeln!(out, "evidence = {}", string_array(&evidence));
     for (b, v) in &bindings {
-        let _ = writeln!(out, "bindings.{b} = {v}");
+        let _ = writeln!(out, "bindings.{} = {v}", toml_out::key(b));
     }
     out.push('\n');
 }
@@ -479,24 +454,8 @@ mod tests {
             container: None,
         };
         let listeners = [
-            Listener {
-                transport: Transport::Tcp,
-                addr: "0.0.0.0".parse().unwrap(),
-                port: 22,
-                inode: 1,
-                uid: 0,
-                owners: vec![sshd],
-                container: None,
-            },
-            Listener {
-                transport: Transport::Tcp,
-                addr: "127.0.0.1".parse().unwrap(),
-                port: 5432,
-                inode: 2,
-                uid: 0,
-                owners: vec![],
-                container: None,
-            },
+            Listener::tcp("0.0.0.0", 22, vec![sshd]),
+            Listener::tcp("127.0.0.1", 5432, vec![]),
         ];
         let text = draft(&named("web-1.example"), &ifs, &listeners);
         assert!(text.contains("eth0 = [\"192.168.1.0/24\"]"), "{text}");
@@ -504,6 +463,40 @@ mod tests {
             portolan_model::load_str("ports.toml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(model.services.len(), 2);
         assert!(model.unresolved.is_empty(), "{:?}", model.unresolved);
+    }
+
+    /// Regression: the host draft turned `"` and `\` in a process command line into `'`
+    /// (and could cut the line inside an escape); the evidence must read back as the
+    /// command line itself, cut to 120 characters on a character boundary.
+    #[test]
+    fn host_draft_turned_quotes_and_backslashes_in_command_lines_into_apostrophes() {
+        // 119 characters, then a two-byte one at the cut, quotes and backslashes either side
+        let quoted = "sh -c \"echo \\\"hi\\\" > C:\\tmp\\out\" ".repeat(3);
+        let pad = "x".repeat(119 - quoted.chars().count());
+        let cmdline = format!("{quoted}{pad}é\"\\ after the cut");
+        assert_eq!(cmdline.chars().position(|c| c == 'é'), Some(119));
+        let owner = Owner {
+            pid: 7,
+            name: "sh \"q\"".into(),
+            cmdline: cmdline.clone(),
+            user: "root".into(),
+            container: None,
+        };
+        let text = draft(
+            &named("h1"),
+            &[],
+            &[Listener::tcp("127.0.0.1", 8080, vec![owner])],
+        );
+        let doc: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let service = doc["services"]["sh-q"].as_table().expect("the service");
+        let cut: String = cmdline.chars().take(120).collect();
+        assert!(cut.ends_with('é') && cut.contains('"') && cut.contains('\\'));
+        assert_eq!(
+            service["evidence"][0].as_str(),
+            Some(format!("observed on h1: {cut}").as_str())
+        );
+        assert_eq!(service["process"].as_str(), Some("sh \"q\""));
+        portolan_model::load_str("ports.toml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     }
 
     #[test]
@@ -543,13 +536,8 @@ mod tests {
             }),
         };
         let l = |addr: &str, port: u16, owners: Vec<Owner>, c: ContainerLink| Listener {
-            transport: Transport::Tcp,
-            addr: addr.parse().unwrap(),
-            port,
-            inode: u64::from(port),
-            uid: 0,
-            owners,
             container: Some(c),
+            ..Listener::tcp(addr, port, owners)
         };
         let listeners = [
             l(

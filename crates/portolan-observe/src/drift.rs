@@ -452,21 +452,14 @@ mod tests {
     use crate::listener::{ContainerLink, Inside, Owner, Published};
 
     fn listener(addr: &str, port: u16, name: &str) -> Listener {
-        Listener {
-            transport: Transport::Tcp,
-            addr: addr.parse().unwrap(),
-            port,
-            inode: u64::from(port),
-            uid: 0,
-            owners: vec![Owner {
-                pid: 10,
-                name: name.into(),
-                cmdline: name.into(),
-                user: "root".into(),
-                container: None,
-            }],
+        let owner = Owner {
+            pid: 10,
+            name: name.into(),
+            cmdline: name.into(),
+            user: "root".into(),
             container: None,
-        }
+        };
+        Listener::tcp(addr, port, vec![owner])
     }
 
     fn publication(addr: &str, port: u16, holder: &str, target: u16, inside: Inside) -> Listener {

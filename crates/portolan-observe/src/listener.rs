@@ -125,6 +125,22 @@ impl Inside {
     }
 }
 
+#[cfg(test)]
+impl Listener {
+    /// A TCP socket on `addr:port` held by `owners`, outside any container (for tests).
+    pub(crate) fn tcp(addr: &str, port: u16, owners: Vec<Owner>) -> Self {
+        Self {
+            transport: Transport::Tcp,
+            addr: addr.parse().expect("a test address"),
+            port,
+            inode: u64::from(port),
+            uid: 0,
+            owners,
+            container: None,
+        }
+    }
+}
+
 impl Listener {
     /// `0.0.0.0:8069` / `[::]:443`.
     pub fn local(&self) -> String {

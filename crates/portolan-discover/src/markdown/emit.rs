@@ -14,18 +14,14 @@ use super::cells;
 use super::draft::{Audience, BindingDraft, Draft, FirewallDraft};
 use super::{links, placement};
 
-use crate::draft::{port_value, quote as q};
+use portolan_model::toml_out::{self, InlineTable, comment_text as comment_safe, string as q};
+
+use crate::draft::port_value;
 
 fn ports_value(ps: &[PortRange]) -> String {
     match ps {
         [one] => port_value(*one),
-        _ => format!(
-            "[{}]",
-            ps.iter()
-                .map(|p| port_value(*p))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        _ => toml_out::array(ps.iter().map(|p| port_value(*p))),
     }
 }
 
@@ -204,14 +200,12 @@ pub fn spec(path: &str, draft: &mut Draft) -> (String, Totals) {
             let value = match parts.as_slice() {
                 [] => continue,
                 [one] => q(one),
-                many => format!(
-                    "[{}]",
-                    many.iter().map(|x| q(x)).collect::<Vec<_>>().join(", ")
-                ),
+                many => toml_out::string_array(many),
             };
             let _ = writeln!(
                 out,
-                "{n} = {value}{}",
+                "{} = {value}{}",
+                toml_out::key(n),
                 if *l > 0 {
                     format!("   # from {path}:{l}")
                 } else {
@@ -220,20 +214,24 @@ pub fn spec(path: &str, draft: &mut Draft) -> (String, Totals) {
             );
         }
         if plan.private_network && !draft.networks.contains_key("private") {
-            let _ = writeln!(
-                out,
-                "private = {{ cidrs = [{}], description = \"the private address space: the document gives these hosts no public address\" }}",
-                placement::PRIVATE
-                    .iter()
-                    .map(|c| q(c))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+            let mut private = InlineTable::new();
+            private
+                .value("cidrs", toml_out::string_array(placement::PRIVATE))
+                .string(
+                    "description",
+                    "the private address space: the document gives these hosts no public address",
+                );
+            let _ = writeln!(out, "private = {private}");
         }
     }
 
     for h in &plan.hosts {
-        let _ = writeln!(out, "\n{}[hosts.{}]", from_comment(path, &h.lines), h.name);
+        let _ = writeln!(
+            out,
+            "\n{}[hosts.{}]",
+            from_comment(path, &h.lines),
+            toml_out::key(&h.name)
+        );
         if let Some(e) = &h.env {
             let _ = writeln!(out, "environment = {}", q(e));
         }
@@ -241,12 +239,10 @@ pub fn spec(path: &str, draft: &mut Draft) -> (String, Totals) {
             let _ = writeln!(out, "description = {}", q(d));
         }
         if !h.addresses.is_empty() {
-            let addrs: Vec<String> = h.addresses.iter().map(|a| q(a)).collect();
-            let _ = writeln!(out, "addresses = [{}]", addrs.join(", "));
+            let _ = writeln!(out, "addresses = {}", toml_out::string_array(&h.addresses));
         }
         if let Some(nets) = &h.networks {
-            let v: Vec<String> = nets.iter().map(|n| q(n)).collect();
-            let _ = writeln!(out, "networks = [{}]", v.join(", "));
+            let _ = writeln!(out, "networks = {}", toml_out::string_array(nets));
         }
         if let Some(i) = h.firewall {
             write_firewall(
@@ -291,7 +287,12 @@ pub fn spec(path: &str, draft: &mut Draft) -> (String, Totals) {
             });
     }
     for (k, p) in &draft.projects {
-        let _ = writeln!(out, "\n{}[projects.{k}]", from_comment(path, &p.lines));
+        let _ = writeln!(
+            out,
+            "\n{}[projects.{}]",
+            from_comment(path, &p.lines),
+            toml_out::key(k)
+        );
         if let Some(d) = &p.description {
             let _ = writeln!(out, "description = {}", q(&format!("{}: {d}", p.display)));
         }
@@ -317,15 +318,16 @@ pub fn spec(path: &str, draft: &mut Draft) -> (String, Totals) {
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", ");
+            let mut block = InlineTable::new();
+            block.string("range", &txt).string("purpose", purpose);
             let _ = writeln!(
                 blocks,
-                "{b} = {{ range = {}, purpose = {} }}   # from {path}:{line}",
-                q(&txt),
-                q(purpose)
+                "{} = {block}   # from {path}:{line}",
+                toml_out::key(b)
             );
         }
         if !blocks.is_empty() {
-            let _ = write!(out, "[projects.{k}.blocks]\n{blocks}");
+            let _ = write!(out, "[projects.{}.blocks]\n{blocks}", toml_out::key(k));
         }
     }
 
@@ -338,7 +340,12 @@ pub fn spec(path: &str, draft: &mut Draft) -> (String, Totals) {
     };
     for (k, s) in &draft.services {
         let hs = plan.service_hosts.get(k).cloned().unwrap_or_default();
-        let _ = writeln!(out, "\n{}[services.{k}]", from_comment(path, &s.lines));
+        let _ = writeln!(
+            out,
+            "\n{}[services.{}]",
+            from_comment(path, &s.lines),
+            toml_out::key(k)
+        );
         if let Some(p) = &s.project {
             let _ = writeln!(out, "project = {}", q(p));
         }
@@ -362,16 +369,12 @@ pub fn spec(path: &str, draft: &mut Draft) -> (String, Totals) {
                 "privileged = true   # the standard port of its protocol"
             );
         }
-        let _ = writeln!(
-            out,
-            "hosts = [{}]",
-            hs.iter().map(|h| q(h)).collect::<Vec<_>>().join(", ")
-        );
-        let ev: Vec<String> = s.lines.iter().map(|l| q(&format!("{path}:{l}"))).collect();
-        let _ = writeln!(out, "evidence = [{}]", ev.join(", "));
+        let _ = writeln!(out, "hosts = {}", toml_out::string_array(&hs));
+        let ev = toml_out::string_array(s.lines.iter().map(|l| format!("{path}:{l}")));
+        let _ = writeln!(out, "evidence = {ev}");
         for (bn, b) in &s.bindings {
             if let Some(fields) = binding_fields(draft, b, true) {
-                let _ = writeln!(out, "bindings.{bn} = {{ {fields} }}");
+                let _ = writeln!(out, "bindings.{} = {fields}", toml_out::key(bn));
                 totals.bindings += 1;
             }
         }
@@ -384,13 +387,19 @@ pub fn spec(path: &str, draft: &mut Draft) -> (String, Totals) {
                 if let Some(fields) = binding_fields(draft, b, false) {
                     let _ = writeln!(
                         body,
-                        "bindings.{bn} = {{ {fields} }}   {}",
+                        "bindings.{} = {fields}   {}",
+                        toml_out::key(bn),
                         from_comment(path, &b.lines).trim_end()
                     );
                 }
             }
             if !body.is_empty() {
-                let _ = write!(out, "[services.{k}.env.{e}]\n{body}");
+                let _ = write!(
+                    out,
+                    "[services.{}.env.{}]\n{body}",
+                    toml_out::key(k),
+                    toml_out::key(e)
+                );
             }
         }
     }
@@ -410,7 +419,7 @@ pub fn spec(path: &str, draft: &mut Draft) -> (String, Totals) {
         let _ = writeln!(out, "from = {}", q(&f.from));
         let _ = writeln!(out, "to = {}", q(&f.to));
         if f.udp {
-            let _ = writeln!(out, "transport = \"udp\"");
+            let _ = writeln!(out, "transport = {}", q("udp"));
         }
         if let Some(p) = &f.purpose {
             let _ = writeln!(out, "purpose = {}", q(p));
@@ -433,13 +442,6 @@ pub fn spec(path: &str, draft: &mut Draft) -> (String, Totals) {
     (out, totals)
 }
 
-/// Text fit for a TOML comment: control characters (a document may hold any) become `?`.
-fn comment_safe(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() && c != '\t' { '?' } else { c })
-        .collect()
-}
-
 fn from_comment(path: &str, lines: &BTreeSet<usize>) -> String {
     match lines.first() {
         Some(l) => format!("# from {path}:{l}\n"),
@@ -457,6 +459,12 @@ fn write_firewall(
     commented: bool,
 ) {
     let c = if commented { "# " } else { "" };
+    // a commented-out ruleset's host is the placeholder `?`, written as is
+    let host = if commented {
+        host.to_string()
+    } else {
+        toml_out::key(host)
+    };
     let _ = writeln!(
         out,
         "{c}[hosts.{host}.firewall]   # from {path}:{} \"{}\"",
@@ -482,34 +490,34 @@ fn write_firewall(
     }
     let _ = writeln!(out, "{c}rules = [");
     for (ri, r) in fw.rules.iter().enumerate() {
-        let mut f = vec![format!("action = {}", q(r.action))];
+        let mut f = InlineTable::new();
+        f.string("action", r.action);
         if !r.ports.is_empty() {
-            f.push(format!("port = {}", ports_value(&r.ports)));
+            f.value("port", ports_value(&r.ports));
         }
         if let Some(t) = r.transport {
-            f.push(format!("transport = {}", q(t.as_str())));
+            f.string("transport", t.as_str());
         }
         match from.get(&(fi, ri)) {
-            Some(n) if !n.is_empty() => f.push(format!("from = {}", q(n))),
+            Some(n) if !n.is_empty() => {
+                f.string("from", n);
+            }
             Some(_) => continue,
             None => {}
         }
-        f.push(format!(
-            "comment = {}",
-            q(&format!(":{} {}", r.line, r.comment))
-        ));
-        let _ = writeln!(out, "{c}  {{ {} }},", f.join(", "));
+        f.string("comment", &format!(":{} {}", r.line, r.comment));
+        let _ = writeln!(out, "{c}  {f},");
     }
     let _ = writeln!(out, "{c}]");
 }
 
-fn binding_fields(draft: &Draft, b: &BindingDraft, base: bool) -> Option<String> {
-    let mut f = Vec::new();
+fn binding_fields(draft: &Draft, b: &BindingDraft, base: bool) -> Option<InlineTable> {
+    let mut f = InlineTable::new();
     if base {
-        f.push(format!("port = {}", port_value(b.port?)));
+        f.value("port", port_value(b.port?));
     }
     if let Some(t) = b.target {
-        f.push(format!("target = {}", port_value(t)));
+        f.value("target", port_value(t));
     }
     if let Some(p) = b.publisher {
         let p = match p {
@@ -518,16 +526,16 @@ fn binding_fields(draft: &Draft, b: &BindingDraft, base: bool) -> Option<String>
             Publisher::Podman => "podman",
             Publisher::K8sNodeport => "k8s-nodeport",
         };
-        f.push(format!("publisher = {}", q(p)));
+        f.string("publisher", p);
     }
     if let Some(ip) = b.bind {
-        f.push(format!("bind = {}", q(&ip.to_string())));
+        f.string("bind", &ip.to_string());
     }
     if b.transport == Some(Transport::Udp) {
-        f.push("transport = \"udp\"".into());
+        f.string("transport", "udp");
     }
     if let Some(a) = &b.app {
-        f.push(format!("app = {}", q(a)));
+        f.string("app", a);
     }
     let mut terms: Vec<String> = Vec::new();
     for a in &b.exposure {
@@ -546,31 +554,32 @@ fn binding_fields(draft: &Draft, b: &BindingDraft, base: bool) -> Option<String>
     }
     match terms.as_slice() {
         [] => {}
-        [one] => f.push(format!("exposure = {}", q(one))),
-        many => f.push(format!(
-            "exposure = [{}]",
-            many.iter().map(|t| q(t)).collect::<Vec<_>>().join(", ")
-        )),
+        [one] => {
+            f.string("exposure", one);
+        }
+        many => {
+            f.value("exposure", toml_out::string_array(many));
+        }
     }
     if let Some(t) = b.tls {
-        f.push(format!("tls = {}", q(t)));
+        f.string("tls", t);
     }
     if b.redirect {
-        f.push("redirect = true".into());
+        f.value("redirect", true);
     }
     if let Some(v) = b.auth {
-        f.push(format!("auth = {v}"));
+        f.value("auth", v);
     }
     if let Some(v) = b.sensitive {
-        f.push(format!("sensitive = {v}"));
+        f.value("sensitive", v);
     }
     if let Some(p) = b.purpose.as_ref().filter(|_| base) {
-        f.push(format!("purpose = {}", q(p)));
+        f.string("purpose", p);
     }
     if f.is_empty() {
         return None;
     }
-    Some(f.join(", "))
+    Some(f)
 }
 
 /// Whether every port below 1024 of the service is the standard port of its protocol
