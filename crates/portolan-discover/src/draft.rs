@@ -289,7 +289,12 @@ pub fn starter_spec(name: &str, draft: &Draft) -> String {
         out.push('\n');
     }
     for r in &draft.routes {
-        let _ = writeln!(out, "[[routes]]  # {}", r.at);
+        // a path is a comment here: a newline in it must not end the comment
+        let _ = writeln!(
+            out,
+            "[[routes]]  # {}",
+            toml_out::comment_text(&r.at.to_string())
+        );
         let _ = writeln!(out, "from = {}", quote(&r.from));
         let _ = writeln!(out, "to = {}", quote(&r.to));
         if let Some(h) = &r.host {
@@ -301,15 +306,18 @@ pub fn starter_spec(name: &str, draft: &Draft) -> String {
         out.push('\n');
     }
     for f in &draft.flows {
-        let _ = writeln!(out, "[[flows]]  # {}", f.at);
+        let _ = writeln!(
+            out,
+            "[[flows]]  # {}",
+            toml_out::comment_text(&f.at.to_string())
+        );
         let _ = writeln!(out, "from = {}", quote(&f.from));
         let _ = writeln!(out, "to = {}\n", quote(&f.to));
     }
     if !draft.notes.is_empty() {
         let _ = writeln!(out, "# Seen and not drafted:");
         for n in &draft.notes {
-            let line: String = n.chars().filter(|c| !c.is_control()).collect();
-            let _ = writeln!(out, "# - {line}");
+            let _ = writeln!(out, "# - {}", toml_out::comment_text(n));
         }
     }
     out
@@ -400,6 +408,37 @@ mod tests {
         assert_eq!(s[0].name, "api");
         assert_eq!(s[0].bindings[0].exposure, Some("localhost"));
         assert_eq!(s[0].bindings[0].name, "tcp-5001");
+    }
+
+    /// Regression: a route's or flow's `file:line:col` comment carried the file name as
+    /// written, so a path with a newline in it ended the comment and its rest became TOML.
+    #[test]
+    fn a_newline_in_a_path_stays_inside_the_comment() {
+        let at = Location::new("deploy/evil\n[hosts.x]\nsite.conf", 1, 1);
+        let d = Draft {
+            routes: vec![DraftRoute {
+                from: "web.https".into(),
+                to: "api.http".into(),
+                host: None,
+                path: None,
+                at: at.clone(),
+            }],
+            flows: vec![DraftFlow {
+                from: "api".into(),
+                to: "db.pg".into(),
+                at,
+            }],
+            notes: vec!["odd\nnote".into()],
+            ..Draft::default()
+        };
+        let text = starter_spec("shop", &d);
+        let doc: toml::Table = toml::from_str(&text).expect("the draft is TOML");
+        assert!(!doc.contains_key("hosts"), "{text}");
+        assert!(
+            text.contains("[[routes]]  # deploy/evil?[hosts.x]?site.conf:1:1"),
+            "{text}"
+        );
+        assert!(text.contains("# - odd?note"), "{text}");
     }
 
     /// `compose.yml` and its override beside it describe one project: the override's ports
