@@ -162,6 +162,22 @@ fn history_records_changes_and_diffs_instants(url: &str) {
     assert_eq!(opened["listener"]["owners"][0]["pid"], 4121);
     assert_eq!(h["events"][3]["previous"]["owners"][0]["pid"], 1200);
     assert_eq!(h["events"][3]["listener"]["owners"][0]["pid"], 1300);
+    // the restart is stored as a patch (issue 18); the API still answers whole documents
+    // (as ingested: an owner without a container gets `"container": null`)
+    let whole = |port: u16, addr: &str, owner: &str, pid: u32| {
+        let mut l = listener(port, addr, owner, pid);
+        l["owners"][0]["container"] = Value::Null;
+        l
+    };
+    assert_eq!(
+        h["events"][3]["previous"],
+        whole(20000, "127.0.0.1", "web", 1200)
+    );
+    assert_eq!(
+        h["events"][3]["listener"],
+        whole(20000, "127.0.0.1", "web", 1300)
+    );
+    assert_eq!(opened["listener"], whole(8030, "0.0.0.0", "python3", 4121));
     assert!(h["retained_from"].is_null());
     // since/until (RFC 3339 too) and paging
     let window = events(

@@ -219,8 +219,12 @@ async fn apply(
                 .bind(&c.key.transport)
                 .bind(&c.key.addr)
                 .bind(i64::from(c.key.port))
-                .bind(c.listener.to_string())
-                .bind(c.previous.as_ref().map(Value::to_string));
+                .bind(super::stored::listener_text(&c.key, &c.listener))
+                .bind(
+                    c.previous
+                        .as_ref()
+                        .map(|p| super::stored::previous_text(&c.listener, p)),
+                );
         }
         q.execute(&mut *tx)
             .await

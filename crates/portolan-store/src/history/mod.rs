@@ -15,11 +15,15 @@
 //! baseline per host (the listeners at the cutoff) and deleted, so the database grows with
 //! churn, not with the number of reports.
 //!
+//! Events store their documents compactly (`stored`: a `changed` event keeps a patch back
+//! to the previous document, not the whole of it) and are read back whole.
+//!
 //! A listener is identified by [`ListenerKey`] (transport, address, port); several sockets
 //! on one key (`SO_REUSEPORT`) are one listener whose owners are merged.
 
 mod ingest;
 mod query;
+mod stored;
 
 pub(crate) use ingest::ingest;
 pub(crate) use query::{compact, events, state_at};

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::{
     Change, Compaction, HistoryEvent, HistoryQuery, HostHistory, HostState, ListenerChange,
-    ListenerKey, Listeners, by_key,
+    ListenerKey, Listeners, by_key, stored,
 };
 use crate::db::{Conn, Db, during};
 use crate::error::StoreError;
@@ -24,18 +24,24 @@ struct EventRow {
 
 impl From<EventRow> for HistoryEvent {
     fn from(e: EventRow) -> Self {
+        let key = ListenerKey {
+            transport: e.transport,
+            addr: e.addr,
+            port: u16::try_from(e.port).unwrap_or_default(),
+        };
+        let listener = stored::listener_of(&key, json(&e.listener));
+        let previous = e
+            .previous
+            .as_deref()
+            .map(|p| stored::previous_of(&listener, json(p)));
         HistoryEvent {
             id: e.id,
             at: e.at,
             change: ListenerChange {
                 change: Change::parse(&e.change),
-                key: ListenerKey {
-                    transport: e.transport,
-                    addr: e.addr,
-                    port: u16::try_from(e.port).unwrap_or_default(),
-                },
-                listener: json(&e.listener),
-                previous: e.previous.as_deref().map(json),
+                key,
+                listener,
+                previous,
             },
         }
     }

@@ -77,6 +77,7 @@ engine_tests!(run;
     expectations_survive_import_and_export,
     unchanged_drift_findings_are_not_rewritten,
     reports_without_changes_do_not_rewrite_listeners,
+    a_restart_stores_a_small_event_and_old_rows_still_read,
     observed_ports_read_listeners_as_the_dashboard_does,
 );
 
@@ -1673,4 +1674,105 @@ async fn observed_ports_read_listeners_as_the_dashboard_does(f: Fixture) {
             },
         ]
     );
+}
+
+/// Regression (issue 18, fleet benchmark: history 107 MB/day on PostgreSQL, 499 B/event): a
+/// `changed` event stored the whole previous listener document next to the new one, so a
+/// restart repeated the command line to change a pid. The stored row now holds a patch
+/// (`previous`) and the document without its key columns (`listener`); the history still
+/// shows both documents whole, the state at an instant and compaction still replay it, and
+/// rows in the old format (whole documents) still read.
+async fn a_restart_stores_a_small_event_and_old_rows_still_read(f: Fixture) {
+    let s = f.open().await;
+    let raw = portolan_store::SqlStore::open(&f.url).await.expect("open");
+    let cmdline = "/usr/bin/java -Xmx4g -jar /opt/app/app.jar --spring.profiles.active=prod";
+    let listener = |pid: u32| {
+        serde_json::json!({"transport": "tcp", "addr": "0.0.0.0", "port": 8080, "uid": 1000,
+                           "owners": [{"pid": pid, "name": "java", "cmdline": cmdline, "user": "app"}]})
+    };
+    let report = |seq: i64, body: ReportBody| Report {
+        host: "app1".into(),
+        agent: "a1".into(),
+        seq,
+        at: NOW + seq * 30,
+        body,
+    };
+    let full = ReportBody::Full {
+        listeners: vec![listener(1000)],
+    };
+    s.report(&report(1, full), NOW + 30).await.expect("full");
+    let restart = ReportBody::Delta {
+        base: 1,
+        added: vec![listener(1001)],
+        removed: vec![],
+    };
+    let got = s
+        .report(&report(2, restart), NOW + 60)
+        .await
+        .expect("restart");
+    assert_eq!(got.changed, 1);
+    let (listener_text, previous_text): (String, Option<String>) =
+        sqlx::query_as("SELECT listener, previous FROM history_events WHERE change = 'changed'")
+            .fetch_one(raw.pool())
+            .await
+            .expect("the changed row");
+    assert_eq!(
+        previous_text.as_deref(),
+        Some(r#"[[["owners",0,"pid"],1000]]"#),
+        "a restart stores only the old pid"
+    );
+    assert!(
+        !listener_text.contains("\"port\"") && listener_text.contains(cmdline),
+        "{listener_text}"
+    );
+    let query = portolan_store::HistoryQuery {
+        limit: 100,
+        ..Default::default()
+    };
+    let h = s.history("app1", query).await.expect("history");
+    let changed: Vec<_> = h
+        .events
+        .iter()
+        .filter(|e| e.change.change == portolan_store::Change::Changed)
+        .collect();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].change.listener, listener(1001));
+    assert_eq!(changed[0].change.previous, Some(listener(1000)));
+    assert_eq!(
+        h.events[0].change.listener,
+        listener(1000),
+        "the opened event"
+    );
+    // a row in the format written before (whole documents) reads as it was stored
+    sqlx::query(
+        "INSERT INTO history_events (host, at, change, transport, addr, port, listener, previous) \
+         VALUES ('app1', $1, 'changed', 'tcp', '0.0.0.0', 8080, $2, $3)",
+    )
+    .bind(NOW + 90)
+    .bind(listener(1002).to_string())
+    .bind(listener(1001).to_string())
+    .execute(raw.pool())
+    .await
+    .expect("an old-format row");
+    let h = s.history("app1", query).await.expect("history");
+    let last = h.events.last().expect("the old-format event");
+    assert_eq!(last.change.listener, listener(1002));
+    assert_eq!(last.change.previous, Some(listener(1001)));
+    let state = |at: i64| {
+        let s = &s;
+        async move {
+            s.state_at("app1", at)
+                .await
+                .expect("state")
+                .expect("retained")
+                .listeners
+        }
+    };
+    assert_eq!(state(NOW + 60).await, vec![listener(1001)]);
+    assert_eq!(state(NOW + 90).await, vec![listener(1002)]);
+    // compaction folds both formats into the baseline
+    let done = s.compact_history(NOW + 60).await.expect("compact");
+    assert_eq!(done.events, 2);
+    assert_eq!(state(NOW + 60).await, vec![listener(1001)]);
+    assert_eq!(state(NOW + 90).await, vec![listener(1002)]);
 }
