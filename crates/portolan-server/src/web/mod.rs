@@ -32,6 +32,7 @@ pub mod pages;
 pub mod render;
 pub mod session;
 pub mod timeline;
+pub mod webhooks;
 
 pub use session::{CookiePolicy, Sessions};
 
@@ -75,6 +76,7 @@ pub fn router() -> Router<AppState> {
         .route("/hosts/{name}", get(pages::host_page))
         .route("/findings", get(findings::findings_page))
         .route("/log", get(pages::log_page))
+        .route("/webhooks", get(webhooks::webhooks_page))
         .route(
             "/allocate",
             get(allocate::allocate_page).post(allocate::allocate),

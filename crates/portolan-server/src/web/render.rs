@@ -51,6 +51,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../web/templates/findings.html"),
     ),
     ("log.html", include_str!("../../web/templates/log.html")),
+    (
+        "webhooks.html",
+        include_str!("../../web/templates/webhooks.html"),
+    ),
 ];
 
 static ENV: LazyLock<Environment<'static>> = LazyLock::new(|| {

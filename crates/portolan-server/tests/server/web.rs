@@ -450,6 +450,92 @@ async fn forms_need_the_sessions_csrf_token() {
     assert!(!fresh.cookies.contains_key("portolan_session"));
 }
 
+/// Issue 18: the webhook delivery log was served by the admin API only; the dashboard
+/// shows it to admins — status, attempts, the receiver's answer or error — and never more
+/// of a receiver's URL than its origin (the path and query often hold a token).
+#[tokio::test]
+async fn admins_see_the_webhook_delivery_log_and_never_the_url_s_token() {
+    let s = seed().await;
+    let created = s
+        .store
+        .create_webhook(
+            &portolan_store::NewWebhook {
+                url: "https://hooks.example:8443/services/T0/B0/tok3nInPath?key=q5ecret".into(),
+                events: vec![portolan_store::WebhookEvent::Drift],
+                secret: None,
+                label: "ops <pager>".into(),
+            },
+            now(),
+        )
+        .await
+        .expect("webhook");
+    let body = serde_json::json!({"event": "drift"});
+    let failed = s
+        .store
+        .enqueue_delivery(
+            &created.info.id,
+            portolan_store::WebhookEvent::Drift,
+            &body,
+            now(),
+        )
+        .await
+        .expect("enqueue");
+    s.store
+        .update_delivery(
+            failed,
+            &portolan_store::DeliveryUpdate {
+                status: portolan_store::DeliveryStatus::Failed,
+                attempts: 6,
+                response: Some(503),
+                error: Some("HTTP 503".into()),
+                at: now(),
+            },
+        )
+        .await
+        .expect("update");
+    s.store
+        .enqueue_delivery(
+            &created.info.id,
+            portolan_store::WebhookEvent::Drift,
+            &body,
+            now(),
+        )
+        .await
+        .expect("enqueue");
+    let state = AppState::new(s.store.clone());
+    let mut admin = logged_in(&state, &s.admin).await;
+    let page = admin.get("/webhooks").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    for expected in [
+        "ops &lt;pager&gt;",
+        // minijinja escapes `/` in HTML
+        "https:&#x2f;&#x2f;hooks.example:8443",
+        "drift",
+        "failed",
+        "HTTP 503",
+        "pending",
+        "href=\"/webhooks\"",
+    ] {
+        assert!(
+            page.body.contains(expected),
+            "lacks {expected:?}:\n{}",
+            page.body
+        );
+    }
+    for secret in ["tok3nInPath", "q5ecret", &created.secret] {
+        assert!(!page.body.contains(secret), "shows {secret:?}");
+    }
+    // newest first
+    let failed_at = page.body.find("failed").expect("failed row");
+    let pending_at = page.body.find("pending").expect("pending row");
+    assert!(pending_at < failed_at, "newest first");
+    let mut reader = logged_in(&state, &s.reader).await;
+    assert_eq!(reader.get("/webhooks").await.status, StatusCode::FORBIDDEN);
+    assert!(!reader.get("/").await.body.contains("href=\"/webhooks\""));
+    let mut nobody = Client::new(&state);
+    assert_eq!(nobody.get("/webhooks").await.location(), Some("/login"));
+}
+
 #[tokio::test]
 async fn unauthenticated_requests_go_to_login() {
     let s = seed().await;
