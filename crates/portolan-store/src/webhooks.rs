@@ -132,7 +132,8 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
-    fn as_str(self) -> &'static str {
+    /// Its name, as stored and served (`pending`, `delivered`, `failed`).
+    pub fn as_str(self) -> &'static str {
         match self {
             DeliveryStatus::Pending => "pending",
             DeliveryStatus::Delivered => "delivered",

@@ -64,11 +64,7 @@ fn delivery(d: DeliveryRecord) -> DeliveryView {
         event: d.event,
         created: super::time(d.created),
         updated: super::time(d.updated),
-        status: match d.status {
-            portolan_store::DeliveryStatus::Pending => "pending",
-            portolan_store::DeliveryStatus::Delivered => "delivered",
-            portolan_store::DeliveryStatus::Failed => "failed",
-        },
+        status: d.status.as_str(),
         attempts: d.attempts,
         response: d.response,
         error: d.error,
