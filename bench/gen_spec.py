@@ -23,10 +23,11 @@ Shaped like a large organisation's spec rather than a uniform grid:
 
 At 100,000 services the file is about 34 MB.
 
-usage: gen_spec.py SERVICES OUT [SEED]
+usage: gen_spec.py [--hosts N] [--projects N] SERVICES OUT [SEED]
+  (hosts and projects default to SERVICES / 100, clamped to 10..1,000)
 """
+import argparse
 import random
-import sys
 
 APPS = ["http", "http", "http", "grpc", "https", "postgres", "redis", "amqp", "http", "grpc"]
 TEAMS = [f"team-{t:02}" for t in range(40)]
@@ -37,12 +38,17 @@ RULES = ["internal-exposed", "public-without-tls", "sensitive-without-auth", "we
 
 
 def main() -> None:
-    services = int(sys.argv[1])
-    out = sys.argv[2]
-    seed = int(sys.argv[3]) if len(sys.argv) > 3 else 42
+    ap = argparse.ArgumentParser(description="a realistic, deterministic ports.toml")
+    ap.add_argument("services", type=int)
+    ap.add_argument("out")
+    ap.add_argument("seed", type=int, nargs="?", default=42)
+    ap.add_argument("--hosts", type=int, help="default: SERVICES / 100, clamped to 10..1,000")
+    ap.add_argument("--projects", type=int, help="default: SERVICES / 100, clamped to 10..1,000")
+    a = ap.parse_args()
+    services, out, seed = a.services, a.out, a.seed
     rnd = random.Random(seed)
-    hosts = max(10, min(1000, services // 100))
-    projects = max(10, min(1000, services // 100))
+    hosts = a.hosts or max(10, min(1000, services // 100))
+    projects = a.projects or max(10, min(1000, services // 100))
     scale = services / 100_000
     w = []
     add = w.append

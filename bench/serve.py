@@ -89,8 +89,8 @@ def large_spec(a):
     """A realistic spec from gen_spec.py plus a `load` project the allocations draw from
     (above the generated ranges, below the Linux ephemeral range)."""
     out = os.path.join(tempfile.mkdtemp(), "large.toml")
-    subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gen_spec.py"), str(a.services),
-                    str(a.hosts), str(a.projects), out], check=True)
+    subprocess.run([sys.executable, os.path.join(ROOT, "bench", "gen_spec.py"),
+                    "--hosts", str(a.hosts), "--projects", str(a.projects), str(a.services), out], check=True)
     with open(out) as f:
         text = f.read()
     text += '\n[hosts.app1]\nenvironment = "production"\n\n' \
@@ -110,8 +110,8 @@ def serve(bin_, db, cwd):
     return p, host, int(port), tok
 
 
-def request(conn, method, path, tok, body=None, ctype="application/json"):
-    headers = {"Authorization": f"Bearer {tok}"}
+def request(conn, method, path, tok, body=None, ctype="application/json", extra=None):
+    headers = {"Authorization": f"Bearer {tok}", **(extra or {})}
     if body is not None:
         headers["Content-Type"] = ctype
     conn.request(method, path, body=body, headers=headers)
@@ -137,7 +137,7 @@ def bench_allocs(host, port, tok, total, concurrency):
                 i = next(counter, None)
             if i is None:
                 break
-            body = json.dumps({"project": "load", "name": f"svc-{i}"})
+            body = json.dumps({"project": "load", "name": f"svc-{i}", "host": "app1"})
             t = time.perf_counter()
             status, data = request(conn, "POST", "/api/v1/allocate", tok, body)
             dt = time.perf_counter() - t
@@ -146,7 +146,7 @@ def bench_allocs(host, port, tok, total, concurrency):
                 if status == 201:
                     got.append((f"svc-{i}", json.loads(data)["lo"]))
                 else:
-                    errors.append((status, data[:200]))
+                    errors.append((status, data[:200].decode(errors="replace")))
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     t0 = time.perf_counter()
@@ -210,7 +210,8 @@ def run(label, bin_, name, db, cwd, a, spec):
     try:
         conn = http.client.HTTPConnection(host, port, timeout=600)
         t = time.perf_counter()
-        status, data = request(conn, "PUT", "/api/v1/spec", tok, spec.encode(), "application/toml")
+        status, data = request(conn, "PUT", "/api/v1/spec", tok, spec.encode(), "application/toml",
+                               {"If-Match": "*"})  # replace whatever a fresh registry holds
         assert status == 200, data
         push = round(time.perf_counter() - t, 2)
         load = load_average()

@@ -77,7 +77,9 @@ impl Store for SqlStore {
     }
 
     async fn push_spec(&self, req: &PushRequest) -> Result<Pushed, StoreError> {
-        spec::push::push(&self.db, req).await
+        let (pushed, model, generation) = spec::push::push(&self.db, req).await?;
+        self.allocator.prime(generation, model);
+        Ok(pushed)
     }
 
     async fn projects(&self) -> Result<Vec<ProjectInfo>, StoreError> {

@@ -7,6 +7,7 @@
 //! entry in the log, naming the token.
 
 use portolan_alloc::log::{Action, Entry};
+use portolan_model::Model;
 
 use super::rows::{self, SpecRows};
 use super::{export_in, import_in};
@@ -37,14 +38,19 @@ pub(crate) async fn export_versioned(db: &Db) -> Result<VersionedSpec, StoreErro
 }
 
 /// Replaces the spec (see the module docs). The spec is validated before the transaction.
-pub(crate) async fn push(db: &Db, req: &PushRequest) -> Result<Pushed, StoreError> {
-    let (rows, _model) = rows::rows(&req.toml)?;
+///
+/// Also returns the pushed model and the generation the push moved the registry to: the
+/// registry now holds exactly that spec, so the allocator can start from it (see
+/// [`crate::writer`]'s model cache) instead of exporting and re-parsing it on the first
+/// allocation after a push.
+pub(crate) async fn push(db: &Db, req: &PushRequest) -> Result<(Pushed, Model, i64), StoreError> {
+    let (rows, model) = rows::rows(&req.toml)?;
     let done = db
         .write("pushing a spec", &(req, rows), |tx, (req, rows)| {
             Box::pin(push_in(tx, req, rows))
         })
         .await?;
-    Ok(done.value)
+    Ok((done.value, model, done.generation))
 }
 
 async fn push_in(
