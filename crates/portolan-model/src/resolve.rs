@@ -51,13 +51,48 @@ type Batch = (
 );
 /// The resolver's name maps of networks and hosts.
 type Ids = (HashMap<String, NetId>, HashMap<String, HostId>);
-/// A batch whose items are moved out one by one.
-type Taken = (
-    Vec<Option<Service>>,
-    Vec<Option<Binding>>,
-    Vec<Option<Unresolved>>,
-    Vec<usize>,
-);
+/// A batch whose services are moved out in order, each with its bindings and dangling names.
+struct Drain {
+    services: std::vec::IntoIter<Service>,
+    bindings: std::vec::IntoIter<Binding>,
+    /// Index in the batch of the next binding `bindings` yields.
+    binding_at: usize,
+    unresolved: std::vec::IntoIter<Unresolved>,
+    /// Index in the batch of the next dangling name `unresolved` yields.
+    unresolved_at: usize,
+    /// After each service, how many dangling names the batch had.
+    ends: Vec<usize>,
+}
+
+impl Drain {
+    /// Steps to the bindings at `range` of the batch (ranges come in increasing order) and
+    /// says how many to take.
+    fn seek_bindings(&mut self, range: std::ops::Range<usize>) -> usize {
+        let skip = range.start.saturating_sub(self.binding_at);
+        if skip > 0 {
+            self.bindings.nth(skip - 1);
+        }
+        self.binding_at = range.end.max(self.binding_at);
+        range.len()
+    }
+
+    /// Steps to the dangling names recorded while the batch's service `si` resolved and says
+    /// how many to take.
+    fn seek_unresolved(&mut self, si: usize) -> usize {
+        let from = si
+            .checked_sub(1)
+            .and_then(|i| self.ends.get(i))
+            .copied()
+            .unwrap_or(0);
+        let to = self.ends.get(si).copied().unwrap_or(from).max(from);
+        let skip = from.saturating_sub(self.unresolved_at);
+        if skip > 0 {
+            self.unresolved.nth(skip - 1);
+        }
+        self.unresolved_at = to.max(self.unresolved_at);
+        to - from
+    }
+}
 
 /// Resolves a spec of one huge file chunk by chunk: the chunks holding anything but services
 /// are parsed first and give the hosts, projects and networks; then every services-only chunk
@@ -232,31 +267,30 @@ pub(crate) fn resolve_chunked(
             }));
         }
     } else {
-        let mut order: Vec<(usize, usize)> = Vec::new();
-        for (bi, b) in batches.iter().enumerate() {
-            order.extend((0..b.0.len()).map(|si| (bi, si)));
-        }
-        order.sort_by(|x, y| {
-            batches[x.0].0[x.1]
-                .name
-                .cmp(&batches[y.0].0[y.1].name)
-                .then(x.cmp(y))
-        });
-        let mut taken: Vec<Taken> = batches
+        let order = merge_order(&batches);
+        // each batch is read front to back in that order, so its services, bindings and
+        // dangling names are moved straight out of it (no copy of the whole model into
+        // `Option` slots first)
+        let mut parts: Vec<Drain> = batches
             .into_iter()
-            .map(|(s, b, (u, ends), _)| {
-                (
-                    s.into_iter().map(Some).collect(),
-                    b.into_iter().map(Some).collect(),
-                    u.into_iter().map(Some).collect(),
-                    ends,
-                )
+            .map(|(services, bindings, (unresolved, ends), _)| Drain {
+                services: services.into_iter(),
+                bindings: bindings.into_iter(),
+                binding_at: 0,
+                unresolved: unresolved.into_iter(),
+                unresolved_at: 0,
+                ends,
             })
             .collect();
         for (bi, si) in order {
-            let Some(mut svc) = taken[bi].0[si].take() else {
+            let Some(part) = parts.get_mut(bi) else {
                 continue;
             };
+            let Some(mut svc) = part.services.next() else {
+                continue;
+            };
+            let own = part.seek_bindings(svc.bindings.clone());
+            let dangling = part.seek_unresolved(si);
             if let Some(prev) = r.model.services.last()
                 && prev.name == svc.name
             {
@@ -266,28 +300,62 @@ pub(crate) fn resolve_chunked(
                 );
                 e.related.push((prev.loc, "first defined here".into()));
                 r.errors.push(e);
+                part.bindings.by_ref().take(own).for_each(drop);
+                part.unresolved.by_ref().take(dangling).for_each(drop);
                 continue;
             }
             let sid = ServiceId::from_index(r.model.services.len());
             let start = r.model.bindings.len();
-            for slot in &mut taken[bi].1[svc.bindings.clone()] {
-                if let Some(mut b) = slot.take() {
+            r.model
+                .bindings
+                .extend(part.bindings.by_ref().take(own).map(|mut b| {
                     b.service = sid;
-                    r.model.bindings.push(b);
-                }
-            }
+                    b
+                }));
             svc.bindings = start..r.model.bindings.len();
             r.model.services.push(svc);
-            let ends = &taken[bi].3;
-            let from = if si == 0 { 0 } else { ends[si - 1] };
-            let to = ends[si];
             r.model
                 .unresolved
-                .extend(taken[bi].2[from..to].iter_mut().filter_map(Option::take));
+                .extend(part.unresolved.by_ref().take(dangling));
         }
     }
     r.tail(&files);
     Ok(r.errors)
+}
+
+/// The order in which the services of all batches go into the model: by name, ties in batch
+/// order. Each batch is already sorted by name (`check_service_names`), so this is a k-way
+/// merge — n log k comparisons, reading each batch front to back — instead of sorting all n
+/// services again through two indirections (at 1M services the sort was a third of the
+/// serial merge, and grew faster than the spec).
+fn merge_order(batches: &[Batch]) -> Vec<(usize, usize)> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    use std::collections::binary_heap::PeekMut;
+
+    debug_assert!(
+        batches
+            .iter()
+            .all(|b| b.0.windows(2).all(|w| w[0].name < w[1].name)),
+        "every batch comes sorted out of check_service_names"
+    );
+    let mut order = Vec::with_capacity(batches.iter().map(|b| b.0.len()).sum());
+    let mut heads: BinaryHeap<Reverse<(&str, usize, usize)>> = batches
+        .iter()
+        .enumerate()
+        .filter_map(|(bi, b)| Some(Reverse((b.0.first()?.name.as_str(), bi, 0))))
+        .collect();
+    while let Some(mut head) = heads.peek_mut() {
+        let Reverse((_, bi, si)) = *head;
+        order.push((bi, si));
+        match batches[bi].0.get(si + 1) {
+            Some(next) => *head = Reverse((next.name.as_str(), bi, si + 1)),
+            None => {
+                PeekMut::pop(head);
+            }
+        }
+    }
+    order
 }
 
 pub(crate) fn resolve(files: &mut [(FileId, SpecFile)], model: &mut Model) -> Vec<SpecError> {

@@ -266,6 +266,9 @@ impl<'a> Builder<'a> {
 /// The outline of `text` (see [`super::scan`]).
 pub(crate) fn outline(text: &str) -> Outline {
     let mut b = Builder::new();
+    // about one named entry per 400 bytes in real specs: sized up front, the name table is
+    // not rehashed (and its pages faulted in again) a dozen times on a large file
+    b.touches.names.reserve(text.len() / 400);
     super::scan::scan(text, &mut b);
     b.finish()
 }
@@ -292,6 +295,7 @@ fn resolve_entities(touches: &Touches<'_>, segments: &mut [Segment]) -> Vec<bool
     }
     let services = touches.top_ids.get("services").copied();
     let mut span: FxMap<(u32, Part), (u32, u32)> = FxMap::default();
+    span.reserve(touches.names.len() + touches.elems as usize + touches.tops.len());
     let mut service_entry = vec![None::<bool>; segments.len()];
     for (seg, top, part) in &touches.list {
         let is_whole = whole.get(*top as usize).copied().unwrap_or(true);

@@ -654,3 +654,70 @@ proptest! {
         }
     }
 }
+
+/// Services written out of name order over many chunks, some with dangling references: the
+/// chunks' services are merged by name (a k-way merge of the sorted batches) and each keeps
+/// its own bindings and dangling names, exactly as the one-piece load orders them.
+#[test]
+fn services_out_of_name_order_merge_with_their_bindings_and_dangling_names() {
+    let mut text = String::from(
+        "[projects.p]\nrange = \"20000-29999\"\n\n[hosts.a]\nenvironment = \"production\"\n",
+    );
+    let mut i = 0u32;
+    while text.len() < 400_000 {
+        // a name order unlike the file order: 7919 is prime, so the names interleave
+        let n = (i * 7919) % 100_000;
+        let project = if i % 3 == 0 {
+            format!("ghost{}", i % 7)
+        } else {
+            "p".into()
+        };
+        // one or two dangling names in some services: a project, a block of an existing
+        // one, a network a binding is exposed to
+        let block = if i % 3 == 1 { "block = \"nope\"\n" } else { "" };
+        let exposure = if i % 6 == 0 {
+            ", exposure = \"ghostnet\""
+        } else {
+            ""
+        };
+        let _ = write!(
+            text,
+            "\n[services.s{n:05}]\nproject = \"{project}\"\n{block}hosts = [\"a\"]\nbindings.http = {{ port = {}{exposure} }}\nbindings.admin = {{ port = {}, bind = \"127.0.0.1\" }}\n",
+            20000 + i % 5000,
+            25000 + i % 5000
+        );
+        i += 1;
+    }
+    let chunked = load_str_with("ports.toml", &text, &options(4 << 10, 2)).expect("chunked");
+    let whole = load_str_with("ports.toml", &text, &options(0, 1)).expect("whole");
+    assert_eq!(chunked.services.len() as u32, i);
+    assert!(!chunked.unresolved.is_empty(), "the ghosts dangle");
+    let (a, b) = (format!("{whole:#?}"), format!("{chunked:#?}"));
+    assert!(a == b, "{}", first_difference(&a, &b));
+}
+
+/// The same service written twice far apart (two chunks' worth of text between) is the
+/// one-piece load's error, at the same place: the outline keeps both headers in one chunk, so
+/// TOML itself reports the second as a duplicate key.
+#[test]
+fn a_service_defined_in_two_chunks_is_the_same_error_as_in_one_piece() {
+    let mut text = String::from("[hosts.a]\nenvironment = \"production\"\n");
+    let mut i = 0u32;
+    while text.len() < 300_000 {
+        let n = if i == 2_500 { 17 } else { (i * 7919) % 100_000 };
+        let _ = write!(
+            text,
+            "\n[services.s{n:05}]\nhosts = [\"a\"]\nbindings.http = {{ port = {} }}\n",
+            20000 + i % 5000
+        );
+        i += 1;
+    }
+    let chunked = load_str_with("ports.toml", &text, &options(4 << 10, 2))
+        .expect_err("defined twice")
+        .to_string();
+    let whole = load_str_with("ports.toml", &text, &options(0, 1))
+        .expect_err("defined twice")
+        .to_string();
+    assert!(chunked.contains("duplicate key"), "{chunked}");
+    assert_eq!(chunked, whole);
+}
