@@ -667,7 +667,7 @@ fn services_out_of_name_order_merge_with_their_bindings_and_dangling_names() {
     while text.len() < 400_000 {
         // a name order unlike the file order: 7919 is prime, so the names interleave
         let n = (i * 7919) % 100_000;
-        let project = if i % 3 == 0 {
+        let project = if i.is_multiple_of(3) {
             format!("ghost{}", i % 7)
         } else {
             "p".into()
@@ -675,7 +675,7 @@ fn services_out_of_name_order_merge_with_their_bindings_and_dangling_names() {
         // one or two dangling names in some services: a project, a block of an existing
         // one, a network a binding is exposed to
         let block = if i % 3 == 1 { "block = \"nope\"\n" } else { "" };
-        let exposure = if i % 6 == 0 {
+        let exposure = if i.is_multiple_of(6) {
             ", exposure = \"ghostnet\""
         } else {
             ""
@@ -690,7 +690,7 @@ fn services_out_of_name_order_merge_with_their_bindings_and_dangling_names() {
     }
     let chunked = load_str_with("ports.toml", &text, &options(4 << 10, 2)).expect("chunked");
     let whole = load_str_with("ports.toml", &text, &options(0, 1)).expect("whole");
-    assert_eq!(chunked.services.len() as u32, i);
+    assert_eq!(chunked.services.len(), i as usize);
     assert!(!chunked.unresolved.is_empty(), "the ghosts dangle");
     let (a, b) = (format!("{whole:#?}"), format!("{chunked:#?}"));
     assert!(a == b, "{}", first_difference(&a, &b));
