@@ -78,12 +78,14 @@ fn ranges(model: &Model, out: &mut Vec<Finding>) {
         };
         let mut items: Vec<String> = Vec::new();
         let mut related = Vec::new();
+        // looked up once per project, not once per port in its range
+        let this = model.project_named(&p.name);
         for r in set.ranges() {
             // ports other services of the spec use inside the range
             for (_, bs) in by_port.range(r.lo..=r.hi) {
                 for b in bs {
                     let s = model.service(b.service);
-                    if s.project == model.project_named(&p.name) {
+                    if s.project == this {
                         continue;
                     }
                     let owner = s.project.map_or_else(
@@ -107,8 +109,7 @@ fn ranges(model: &Model, out: &mut Vec<Finding>) {
             {
                 let own = by_port.get(&w.port).is_some_and(|bs| {
                     bs.iter().any(|b| {
-                        model.service(b.service).project == model.project_named(&p.name)
-                            && is_that_software(model, b, w)
+                        model.service(b.service).project == this && is_that_software(model, b, w)
                     })
                 });
                 let listed = items.iter().any(|i| i.starts_with(&format!("{} ", w.port)));
