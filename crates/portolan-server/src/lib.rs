@@ -213,6 +213,14 @@ pub async fn serve(
         .local_addr()
         .map_err(|e| ServeError::Bind(config.listen, e))?;
     ready(addr);
+    // the first allocation would otherwise export and parse the whole registry (seconds
+    // on a large one) while every request of its batch waits
+    let warm = state.store.clone();
+    tokio::spawn(async move {
+        if let Err(e) = warm.warm_allocator().await {
+            tracing::warn!("could not read the registry ahead of the first allocation: {e}");
+        }
+    });
     if let Some(retention) = config.history_retention {
         tokio::spawn(api::history::compact_periodically(state.clone(), retention));
     }

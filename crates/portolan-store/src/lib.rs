@@ -140,6 +140,12 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// process's within 25 ms (the value is re-read from the database at most that often).
     async fn generation(&self) -> Result<i64, StoreError>;
 
+    /// Reads the registry's model for this instance's allocator ahead of the first
+    /// allocation (a server calls it in the background when it starts), so that allocation
+    /// does not pay for exporting and parsing the whole registry. Allocations answer the
+    /// same with or without it: a write in between just makes the next one export again.
+    async fn warm_allocator(&self) -> Result<(), StoreError>;
+
     /// Projects with their ranges and blocks, by name.
     async fn projects(&self) -> Result<Vec<ProjectInfo>, StoreError>;
 

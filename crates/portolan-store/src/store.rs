@@ -68,6 +68,29 @@ impl Store for SqlStore {
         self.db.generation().await
     }
 
+    async fn warm_allocator(&self) -> Result<(), StoreError> {
+        let warmed = self
+            .db
+            .read("reading the spec", |tx| {
+                Box::pin(async move {
+                    let text = spec::export_in(tx).await?;
+                    if text.trim().is_empty() {
+                        // nothing imported yet: nothing to read ahead
+                        return Ok(None);
+                    }
+                    let model = portolan_model::load_str(spec::rows::SPEC_NAME, &text)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let generation = spec::push::generation_in(tx).await?;
+                    Ok(Some((model, generation)))
+                })
+            })
+            .await?;
+        if let Some((model, generation)) = warmed {
+            self.allocator.prime(generation, model);
+        }
+        Ok(())
+    }
+
     async fn export_spec(&self) -> Result<String, StoreError> {
         spec::export(&self.db).await
     }

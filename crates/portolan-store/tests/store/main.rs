@@ -80,6 +80,7 @@ engine_tests!(run;
     a_restart_stores_a_small_event_and_old_rows_still_read,
     observed_ports_read_listeners_as_the_dashboard_does,
     allocation_after_a_push_uses_the_pushed_spec,
+    warming_the_allocator_changes_no_answer,
 );
 
 // ---------------------------------------------------------------------------- helpers
@@ -963,6 +964,36 @@ async fn allocation_after_a_push_uses_the_pushed_spec(f: Fixture) {
         22002
     );
     assert_eq!(a.allocate(&alloc("hub", "a3")).await.expect("a3").lo, 22003);
+}
+
+/// A server warms its allocator when it starts (`Store::warm_allocator`): the answers are
+/// those of a cold instance, also when another instance writes between the warm-up and
+/// the allocation, and warming an empty registry is no error.
+async fn warming_the_allocator_changes_no_answer(f: Fixture) {
+    let empty = f.open().await;
+    empty
+        .warm_allocator()
+        .await
+        .expect("warm an empty registry");
+    let a = f.open().await;
+    a.import_spec(SMALL).await.expect("import");
+    let b = f.open().await;
+    b.warm_allocator().await.expect("warm");
+    assert_eq!(b.allocate(&alloc("hub", "b1")).await.expect("b1").lo, 21000);
+    // warmed, then another instance takes the next port
+    b.warm_allocator().await.expect("warm again");
+    assert_eq!(a.allocate(&alloc("hub", "a1")).await.expect("a1").lo, 21001);
+    assert_eq!(b.allocate(&alloc("hub", "b2")).await.expect("b2").lo, 21002);
+    let cold = f.open().await;
+    assert_eq!(
+        cold.allocate(&alloc("hub", "c1")).await.expect("c1").lo,
+        21003
+    );
+    // the empty instance warmed before the import: its view is stale, not used
+    assert_eq!(
+        empty.allocate(&alloc("hub", "e1")).await.expect("e1").lo,
+        21004
+    );
 }
 
 /// The allocation model cache of one store instance must notice writes made through another
