@@ -48,8 +48,7 @@ pub struct LoadOptions {
     /// about this size, parsed (and, for chunks of services only, resolved) in parallel with
     /// bounded memory; `0` parses every file in one piece. The result is the same either way.
     pub chunk_bytes: usize,
-    /// Threads that parse and resolve chunks (default: `$PORTOLAN_THREADS`, else the number
-    /// of cores).
+    /// Threads that parse and resolve chunks (default: the number of cores).
     pub threads: usize,
     /// The largest file read, in bytes (default [`MAX_SPEC_BYTES`]).
     pub max_file_bytes: u64,
@@ -57,12 +56,8 @@ pub struct LoadOptions {
 
 impl Default for LoadOptions {
     fn default() -> Self {
-        let threads = std::env::var("PORTOLAN_THREADS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
-            });
+        // a library reads no environment variable: callers that want fewer threads say so
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         LoadOptions {
             chunk_bytes: crate::chunk::CHUNK_BYTES,
             threads,
@@ -270,7 +265,7 @@ fn load_inputs(
         && let [id] = texts[..]
         && let Some(file) = sources.file(id)
     {
-        let plan = crate::chunk::plan(&file.text, options.chunk_bytes);
+        let plan = crate::chunk::plan(&file.text, options.chunk_bytes, threads);
         if plan.len() > 1 {
             let mut model = Model::default();
             return match crate::resolve::resolve_chunked(&file.text, id, &plan, threads, &mut model)
@@ -301,10 +296,11 @@ fn load_inputs(
         let Some(file) = sources.file(id) else {
             continue;
         };
-        let ranges: Vec<(usize, usize)> = crate::chunk::plan(&file.text, options.chunk_bytes)
-            .iter()
-            .map(|c| (c.start, c.end))
-            .collect();
+        let ranges: Vec<(usize, usize)> =
+            crate::chunk::plan(&file.text, options.chunk_bytes, threads)
+                .iter()
+                .map(|c| (c.start, c.end))
+                .collect();
         match crate::chunk::parse_ranges(&file.text, &ranges, threads) {
             Ok(chunks) => parsed.extend(chunks.into_iter().map(|c| (id, c))),
             Err(first) => errors.extend(all_parse_errors(id, &file.text, first)),

@@ -29,8 +29,8 @@ pub(crate) struct Chunk {
 }
 
 /// Cuts `text` into chunks of about `chunk_bytes` (one chunk when it is smaller than twice
-/// that, or `chunk_bytes` is 0).
-pub(crate) fn plan(text: &str, chunk_bytes: usize) -> Vec<Chunk> {
+/// that, or `chunk_bytes` is 0); a large text is outlined on up to `threads` threads.
+pub(crate) fn plan(text: &str, chunk_bytes: usize, threads: usize) -> Vec<Chunk> {
     let whole = vec![Chunk {
         start: 0,
         end: text.len(),
@@ -44,7 +44,7 @@ pub(crate) fn plan(text: &str, chunk_bytes: usize) -> Vec<Chunk> {
     if wanted == 1 {
         return whole;
     }
-    let outline = outline::outline(text);
+    let outline = outline::outline(text, threads);
     crate::timings::phase("outline");
     let step = text.len() / wanted;
     let mut chunks = whole;
@@ -68,7 +68,7 @@ pub(crate) fn plan(text: &str, chunk_bytes: usize) -> Vec<Chunk> {
 /// Byte offsets where chunks start (always 0 first).
 #[cfg(test)]
 pub(crate) fn split_points(text: &str) -> Vec<usize> {
-    plan(text, CHUNK_BYTES).iter().map(|c| c.start).collect()
+    plan(text, CHUNK_BYTES, 1).iter().map(|c| c.start).collect()
 }
 
 /// A TOML error: message and whole-file span.
@@ -135,7 +135,8 @@ pub(crate) fn parse_ranges(
 /// error in one table does not hide those of the others (the parser stops at its first).
 /// `first` is always kept; the rest are in file order.
 pub(crate) fn parse_errors(text: &str, first: ParseError, limit: usize) -> Vec<ParseError> {
-    let outline = outline::outline(text);
+    // only after a failed parse: one thread is plenty
+    let outline = outline::outline(text, 1);
     let mut cuts: Vec<usize> = outline
         .segments
         .iter()
@@ -164,7 +165,7 @@ pub(crate) fn parse_errors(text: &str, first: ParseError, limit: usize) -> Vec<P
 /// Parses `text` chunk by chunk on up to `threads` threads; errors carry whole-file spans.
 #[cfg(test)]
 pub(crate) fn parse(text: &str, threads: usize) -> Result<Vec<SpecFile>, ParseError> {
-    let ranges: Vec<(usize, usize)> = plan(text, CHUNK_BYTES)
+    let ranges: Vec<(usize, usize)> = plan(text, CHUNK_BYTES, threads)
         .iter()
         .map(|c| (c.start, c.end))
         .collect();
@@ -271,8 +272,50 @@ mod tests {
         #[test]
         fn byte_scanner_matches_the_lexer(pieces in proptest::collection::vec(piece(), 0..30)) {
             let text: String = pieces.concat();
-            proptest::prop_assert_eq!(outline::outline(&text), outline::reference_outline(&text), "{:?}", text);
+            proptest::prop_assert_eq!(outline::outline(&text, 1), outline::reference_outline(&text), "{:?}", text);
         }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1000))]
+        /// A second thread scanning from any point gives the one-thread outline: its reports
+        /// are used when the first scan lands exactly there, dropped otherwise (a "header"
+        /// inside a multi-line string or array, a point inside a line).
+        #[test]
+        fn a_scan_ahead_from_any_point_gives_the_same_outline(
+            pieces in proptest::collection::vec(piece(), 0..30),
+            at in 0usize..10_000,
+            line_start in proptest::prelude::any::<bool>(),
+        ) {
+            let text: String = pieces.concat();
+            // mostly where a line starts (where the loader splits, and where the first scan
+            // can land), else anywhere
+            let starts: Vec<usize> = text.match_indices('\n').map(|(i, _)| i + 1).collect();
+            let split = match starts.len() {
+                n if line_start && n > 0 => starts[at % n],
+                _ => at % (text.len() + 1),
+            };
+            proptest::prop_assert_eq!(outline::outline_split_at(&text, split), outline::outline(&text, 1), "split at {} of {:?}", split, text);
+        }
+    }
+
+    /// The split the loader picks, on a text where it falls inside a multi-line string and
+    /// one where it starts a real header.
+    #[test]
+    fn a_scan_ahead_dropped_or_used_gives_the_same_outline() {
+        let fake = "\n[services.fake]\n".repeat(64);
+        let text = format!("[services.a]\nnote = \"\"\"{fake}\"\"\"\n[services.b]\nport = 1\n");
+        let split = text.find("\n[services.fake]").expect("fake") + 1;
+        assert_eq!(
+            outline::outline_split_at(&text, split),
+            outline::outline(&text, 1)
+        );
+        let real = text.find("\n[services.b]").expect("b") + 1;
+        assert_eq!(
+            outline::outline_split_at(&text, real),
+            outline::outline(&text, 1)
+        );
+        assert_eq!(outline::outline(&text, 1).segments.len(), 3);
     }
 
     #[test]
@@ -286,7 +329,7 @@ mod tests {
             {
                 if let Ok(text) = std::fs::read_to_string(e.path().join("ports.toml")) {
                     assert_eq!(
-                        outline::outline(&text),
+                        outline::outline(&text, 1),
                         outline::reference_outline(&text),
                         "{}",
                         e.path().display()
@@ -301,7 +344,7 @@ mod tests {
     #[test]
     fn values_spanning_lines_are_not_headers() {
         let text = "a = [\n[1, 2],\n[3]\n]\n[services.x]\nbindings.h = { port = 1 }\ns = \"\"\"\n[not.a.header]\n\"\"\"\n";
-        let o = outline::outline(text);
+        let o = outline::outline(text, 1);
         assert_eq!(o.segments.len(), 2);
         assert_eq!(o.segments[1].offset, text.find("[services.x]").unwrap());
         assert!(o.segments[1].services_only);

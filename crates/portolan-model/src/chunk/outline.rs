@@ -78,7 +78,11 @@ pub(crate) struct Outline {
 #[derive(Default)]
 struct Touches<'a> {
     tops: Vec<Cow<'a, str>>,
+    /// `is_map[top]`: the top-level key is one of [`MAP_SECTIONS`].
+    is_map: Vec<bool>,
     top_ids: FxMap<Cow<'a, str>, u32>,
+    /// The top-level key the last header named (most headers of a spec repeat it).
+    last_top: Option<(Cow<'a, str>, u32)>,
     names: FxMap<Cow<'a, str>, u32>,
     /// (segment, top, part)
     list: Vec<(u32, u32, Part)>,
@@ -89,12 +93,21 @@ struct Touches<'a> {
 
 impl<'a> Touches<'a> {
     fn top(&mut self, key: Cow<'a, str>) -> u32 {
-        if let Some(&id) = self.top_ids.get(&key) {
-            return id;
+        if let Some((last, id)) = &self.last_top
+            && *last == key
+        {
+            return *id;
         }
-        let id = u32::try_from(self.tops.len()).unwrap_or(u32::MAX);
-        self.tops.push(key.clone());
-        self.top_ids.insert(key, id);
+        let id = if let Some(&id) = self.top_ids.get(&key) {
+            id
+        } else {
+            let id = u32::try_from(self.tops.len()).unwrap_or(u32::MAX);
+            self.tops.push(key.clone());
+            self.is_map.push(MAP_SECTIONS.contains(&key.as_ref()));
+            self.top_ids.insert(key.clone(), id);
+            id
+        };
+        self.last_top = Some((key, id));
         id
     }
 
@@ -104,9 +117,7 @@ impl<'a> Touches<'a> {
     }
 
     fn is_map(&self, top: u32) -> bool {
-        self.tops
-            .get(top as usize)
-            .is_some_and(|k| MAP_SECTIONS.contains(&k.as_ref()))
+        self.is_map.get(top as usize).copied().unwrap_or(false)
     }
 
     /// Records what a header (`array` for `[[…]]`) in segment `seg` touches.
@@ -165,7 +176,7 @@ impl<'a> Touches<'a> {
 }
 
 /// A key path as read: its first two components (decoded), and how many there are.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct Path<'a> {
     keys: [Cow<'a, str>; 2],
     len: usize,
@@ -263,14 +274,128 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// The outline of `text` (see [`super::scan`]).
-pub(crate) fn outline(text: &str) -> Outline {
+/// What a scanner reports, in text order: table headers, and the keys of key/value lines
+/// where [`Sink::wants_keys`] says they matter.
+pub(super) trait Sink<'a> {
+    /// A header at `offset` (`array`: `[[…]]`).
+    fn header(&mut self, offset: usize, path: &Path<'a>, array: bool);
+    /// Whether the keys of the coming key/value lines matter.
+    fn wants_keys(&self) -> bool;
+    /// A key/value line with key path `path`.
+    fn key(&mut self, path: Path<'a>);
+}
+
+impl<'a> Sink<'a> for Builder<'a> {
+    fn header(&mut self, offset: usize, path: &Path<'a>, array: bool) {
+        Builder::header(self, offset, path, array);
+    }
+    fn wants_keys(&self) -> bool {
+        Builder::wants_keys(self)
+    }
+    fn key(&mut self, path: Path<'a>) {
+        Builder::key(self, path);
+    }
+}
+
+/// What a scanner reports.
+enum Event<'a> {
+    Header(usize, Path<'a>, bool),
+    Key(Path<'a>),
+}
+
+/// The reports of a part of the text scanned ahead on another thread, handed to the
+/// [`Builder`] in order once the scan of the text before has reached the part's start.
+#[derive(Default)]
+struct Recorder<'a> {
+    events: Vec<Event<'a>>,
+    /// Components of the last header (keys matter under one-key headers, as for `Builder`).
+    header_len: Option<usize>,
+}
+
+impl<'a> Sink<'a> for Recorder<'a> {
+    fn header(&mut self, offset: usize, path: &Path<'a>, array: bool) {
+        self.header_len = Some(path.len);
+        self.events.push(Event::Header(offset, path.clone(), array));
+    }
+    fn wants_keys(&self) -> bool {
+        self.header_len.is_none_or(|n| n == 1)
+    }
+    fn key(&mut self, path: Path<'a>) {
+        self.events.push(Event::Key(path));
+    }
+}
+
+impl<'a> Recorder<'a> {
+    fn replay(self, b: &mut Builder<'a>) {
+        for e in self.events {
+            match e {
+                Event::Header(offset, path, array) => b.header(offset, &path, array),
+                Event::Key(path) => b.key(path),
+            }
+        }
+    }
+}
+
+/// Texts of at least this many bytes are scanned in two parts at once.
+const PARALLEL_BYTES: usize = 8 << 20;
+
+/// The outline of `text` (see [`super::scan`]), on up to two of `threads` threads.
+pub(crate) fn outline(text: &str, threads: usize) -> Outline {
+    outline_from(
+        text,
+        (threads > 1 && text.len() >= PARALLEL_BYTES)
+            .then(|| second_part(text))
+            .flatten(),
+    )
+}
+
+/// Where a second thread may start scanning: the first header-looking line after a third of
+/// the text. Not the middle: the first part also builds the outline as it goes, which costs
+/// about as much again as scanning (the second part's reports are replayed after), and the
+/// parts finish together near a third (profiled on the 1M-service benchmark spec).
+fn second_part(text: &str) -> Option<usize> {
+    let mid = text.len() / 3;
+    memchr::memmem::find(text.as_bytes().get(mid..)?, b"\n[").map(|n| mid + n + 1)
+}
+
+/// The outline of `text`, the part from `split` on scanned on a second thread meanwhile.
+///
+/// The second scan assumes that `split` starts a line outside any value, which only the
+/// scan of the text before can tell (a multi-line string or array may hold a line that
+/// looks like a header). Scanning is deterministic from such a position, so when the first
+/// scan stops exactly at `split` the second scan's reports are the ones a single scan would
+/// have made; otherwise they are dropped and the first scan goes on to the end.
+fn outline_from(text: &str, split: Option<usize>) -> Outline {
     let mut b = Builder::new();
     // about one named entry per 400 bytes in real specs: sized up front, the name table is
     // not rehashed (and its pages faulted in again) a dozen times on a large file
     b.touches.names.reserve(text.len() / 400);
-    super::scan::scan(text, &mut b);
+    match split.filter(|&p| p > 0 && p < text.len()) {
+        None => {
+            super::scan::scan(text, 0, text.len(), &mut b);
+        }
+        Some(split) => std::thread::scope(|scope| {
+            let ahead = scope.spawn(|| {
+                let mut r = Recorder::default();
+                super::scan::scan(text, split, text.len(), &mut r);
+                r
+            });
+            let reached = super::scan::scan(text, 0, split, &mut b);
+            match ahead.join() {
+                Ok(r) if reached == split => r.replay(&mut b),
+                _ => {
+                    super::scan::scan(text, reached, text.len(), &mut b);
+                }
+            }
+        }),
+    }
     b.finish()
+}
+
+/// [`outline_from`] with a chosen split (tests).
+#[cfg(test)]
+pub(crate) fn outline_split_at(text: &str, split: usize) -> Outline {
+    outline_from(text, Some(split))
 }
 
 /// The outline by the reference scanner on the TOML lexer's tokens (tests).

@@ -7,7 +7,7 @@
 
 use toml_parser::decoder::Encoding;
 
-use super::outline::{Builder, Path};
+use super::outline::{Path, Sink};
 
 /// What a token is, as far as the outline cares.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -149,7 +149,7 @@ fn is_key(kind: Kind) -> bool {
 
 /// A header line from its `[`: its keys until the closing `]`, then anything up to the
 /// newline (which ends it, as does the end of the text).
-fn header<'a>(text: &'a str, start: usize, out: &mut Builder<'a>) -> usize {
+fn header<'a>(text: &'a str, start: usize, out: &mut impl Sink<'a>) -> usize {
     let s = text.as_bytes();
     let (mut i, mut array, mut closed) = (start + 1, false, false);
     let mut path = Path::default();
@@ -173,7 +173,7 @@ fn header<'a>(text: &'a str, start: usize, out: &mut Builder<'a>) -> usize {
 
 /// A line that starts with a key: the keys up to `=` (kept where the outline wants them),
 /// then the value.
-fn key_line<'a>(text: &'a str, start: usize, out: &mut Builder<'a>) -> usize {
+fn key_line<'a>(text: &'a str, start: usize, out: &mut impl Sink<'a>) -> usize {
     let s = text.as_bytes();
     if !out.wants_keys() {
         return skip_keys(s, start);
@@ -290,11 +290,13 @@ fn skip_value(s: &[u8], mut i: usize) -> usize {
     s.len()
 }
 
-/// Reads `text` into `out`, line by line (the transitions of the reference scanner).
-pub(super) fn scan<'a>(text: &'a str, out: &mut Builder<'a>) {
+/// Reads `text` into `out`, line by line (the transitions of the reference scanner), from
+/// `from` (the start of a line outside any value) until a line starts at or after `to`;
+/// returns where that line starts (or the end of the text).
+pub(super) fn scan<'a>(text: &'a str, from: usize, to: usize, out: &mut impl Sink<'a>) -> usize {
     let s = text.as_bytes();
-    let mut i = 0;
-    while i < s.len() {
+    let mut i = from;
+    while i < to.min(s.len()) {
         let (kind, end) = token(s, i);
         i = match kind {
             Kind::Blank | Kind::Comment | Kind::Newline => end,
@@ -303,4 +305,5 @@ pub(super) fn scan<'a>(text: &'a str, out: &mut Builder<'a>) {
             _ => skip_line(s, i),
         };
     }
+    i
 }
