@@ -52,7 +52,12 @@ fn run_with_stdin(c: &Case, args: &[&str], input: &str) -> Outcome {
         .spawn()
         .expect("spawn");
     let mut stdin = child.stdin.take().expect("stdin");
-    stdin.write_all(input.as_bytes()).expect("feed stdin");
+    // a command that refuses stdin (say, `alloc` with `--spec -`) may exit before reading
+    // it: the write then fails with a broken pipe, which is the command's answer, not ours
+    // (this raced under load)
+    if let Err(e) = stdin.write_all(input.as_bytes()) {
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "feed stdin: {e}");
+    }
     drop(stdin);
     let out = child.wait_with_output().expect("wait");
     Outcome {
