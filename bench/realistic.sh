@@ -38,7 +38,7 @@ args() { # name spec
 }
 declare -A T M
 once() { # key binary name spec
-  local key=$1 bin=$2 name=$3 spec=$4
+  local key=$1 bin=$2 name=$3 spec=$4 wall=0
   if [ "$name" = alloc ]; then
     # a writing alloc on a private copy (cache fresh: the common case)
     local n=$(( ${#T[$key]} + RANDOM ))
@@ -46,11 +46,15 @@ once() { # key binary name spec
       || { echo "alloc failed with $bin" >&2; exit 1; }
   else
     # shellcheck disable=SC2046
+    local s0; s0=$(date +%s%N)
     /usr/bin/time -f "%e %M" -o "$work/t" "$bin" $(args "$name" "$spec") >/dev/null 2>&1 || true
+    wall=$(( $(date +%s%N) - s0 ))
   fi
   # GNU time puts "Command exited with non-zero status N" first when the command fails
   grep -q "non-zero status" "$work/t" && echo "note: $name failed with $bin" >&2
   read -r t m < <(tail -n 1 "$work/t")
+  # GNU time's wall clock has 10 ms steps: the lint scaling wants better at 1k services
+  [ "$name" != alloc ] && t=$(awk -v ns="$wall" 'BEGIN { printf "%.3f", ns / 1e9 }')
   T[$key]="${T[$key]:-} $t"
   local prev=${M[$key]:-0}
   (( m > prev )) && M[$key]=$m || M[$key]=$prev
@@ -102,5 +106,16 @@ done
 printf '%-44s %10s %11s\n' "services / output" "median" "peak RSS"
 for size in $SIZES; do
   for name in json human qq; do report "$name#$size" "$size / $name"; done
+done
+echo "== growth per 10x services (median / median of the size 10x smaller; goal <= 11)"
+for name in json human qq; do
+  prev=""
+  for size in $SIZES; do
+    med=$(printf '%s\n' ${T[$name#$size]} | median)
+    if [ -n "$prev" ] && [ "$size" = "$(( prev_size * 10 ))" ]; then
+      awk -v a="$med" -v b="$prev" -v n="$name" -v s="$size" 'BEGIN { printf "%-6s %8d: x%.1f\n", n, s, a / b }'
+    fi
+    prev=$med; prev_size=$size
+  done
 done
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
