@@ -21,6 +21,7 @@
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use regex::{Captures, Regex};
 
 use crate::{MASK, is_secret_name};
@@ -230,33 +231,98 @@ fn apply(
     }
 }
 
-/// The line being redacted and its ASCII lowercase, kept in step: the cheap test of whether
-/// a rule's words occur at all, so most lines skip most regexes.
+/// The words that decide which rules can match a line, in the order of the bits below.
+const WORDS: [&str; 22] = [
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "credential",
+    "salt",
+    "seed",
+    "masterauth",
+    "redis-cli",
+    "mysql",
+    "mariadb",
+    "sshpass",
+    "authorization",
+    "-u",
+    "stats",
+    "basic",
+    "kennwort",
+    "contrasena",
+    "senha",
+    "wachtwoord",
+    "haslo",
+];
+
+/// The secret words that make the assignment and flag rules worth running.
+const SECRET_WORDS: u32 = 0x1ff;
+/// `redis-cli`.
+const REDIS_CLI: u32 = 1 << 9;
+/// `mysql`, `mariadb`.
+const MYSQL: u32 = 1 << 10 | 1 << 11;
+/// `sshpass`.
+const SSHPASS: u32 = 1 << 12;
+/// `authorization`.
+const AUTHORIZATION: u32 = 1 << 13;
+/// What `-u user:pw`, `--user`, `stats auth` and `basic_auth` start with.
+const USER_FLAGS: u32 = 1 << 14 | 1 << 15 | 1 << 16;
+/// `pass`, `pwd`: the ASCII words of the bare prose rule.
+const PASSWORD_WORDS: u32 = 0b11;
+/// The ASCII words of the prose rule (`mot de passe` holds `pass`).
+const PROSE_WORDS_ASCII: u32 = PASSWORD_WORDS | 0x1f << 17;
+
+/// Finds [`WORDS`] in any ASCII case, overlapping (`statsalt` holds `stats` and `salt`), in
+/// one pass over the line.
+static WORD_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(WORDS)
+        .expect("static words")
+});
+
+/// Which of [`WORDS`] `text` holds, one bit each: what `to_ascii_lowercase().contains(w)`
+/// says for each word, in one pass.
+fn words_in(text: &str) -> u32 {
+    WORD_FINDER
+        .find_overlapping_iter(text)
+        .fold(0, |found, m| found | 1 << m.pattern().as_usize())
+}
+
+/// The line being redacted and the [`WORDS`] it holds, kept in step: the cheap test of
+/// whether a rule can match at all, so most lines skip most regexes.
 struct Line {
     text: String,
-    lower: String,
+    words: u32,
 }
 
 impl Line {
     fn new(text: &str) -> Self {
         Line {
             text: text.to_string(),
-            lower: text.to_ascii_lowercase(),
+            words: words_in(text),
         }
     }
 
     /// Applies one rule (see [`apply`]).
     fn apply(&mut self, re: &Regex, changed: &mut bool, accept: impl Fn(&Captures<'_>) -> bool) {
         if apply(&mut self.text, re, changed, accept) {
-            self.lower = self.text.to_ascii_lowercase();
+            self.words = words_in(&self.text);
         }
     }
 
-    /// Whether the line may hold one of `words` (lowercase ASCII) in any case. Text that is
-    /// not all ASCII always may: `(?i)` also folds `ſ` to `s` and the Kelvin sign to `k`,
-    /// which ASCII lowercasing does not.
-    fn may_hold(&self, words: &[&str]) -> bool {
-        !self.text.is_ascii() || words.iter().any(|w| self.lower.contains(w))
+    /// Whether the line holds one of `words`.
+    fn holds(&self, words: u32) -> bool {
+        self.words & words != 0
+    }
+
+    /// Whether the line may hold one of `words` in any case. Text that is not all ASCII
+    /// always may: `(?i)` also folds `ſ` to `s` and the Kelvin sign to `k`, which ASCII
+    /// case folding does not.
+    fn may_hold(&self, words: u32) -> bool {
+        !self.text.is_ascii() || self.holds(words)
     }
 }
 
@@ -293,30 +359,17 @@ pub fn redact(text: &str) -> (String, bool) {
     if line.text.contains('@') {
         line.apply(&GO_DSN, &mut changed, |_| true);
     }
-    if line.may_hold(&["authorization"]) {
+    if line.may_hold(AUTHORIZATION) {
         line.apply(&AUTH_HEADER, &mut changed, |_| true);
     }
     if TOKEN_SHAPES.is_match(&line.text) {
         changed = true;
         line.text = TOKEN_SHAPES.replace_all(&line.text, MASK).into_owned();
-        line.lower = line.text.to_ascii_lowercase();
+        line.words = words_in(&line.text);
     }
     // the assignment and flag regexes need one of these words: most text has none, and
     // skipping them keeps long lines (one `EXPOSE` of 40,000 ports) linear
-    let secret_word = [
-        "pass",
-        "pwd",
-        "secret",
-        "token",
-        "key",
-        "credential",
-        "salt",
-        "seed",
-        "masterauth",
-    ]
-    .iter()
-    .any(|k| line.lower.contains(k));
-    if secret_word {
+    if line.holds(SECRET_WORDS) {
         line.apply(&SECRET_ASSIGN, &mut changed, |c| {
             // `POSTGRES_PASSWORD_FILE=/run/secrets/pg` names where the secret is;
             // `secretRequired="false"` is a setting
@@ -348,9 +401,9 @@ pub fn redact(text: &str) -> (String, bool) {
         line.apply(&PASSWORD_FLAG, &mut changed, |_| true);
     }
     // the tools are looked for once, before any of their rules rewrites the line
-    let redis_cli = line.lower.contains("redis-cli");
-    let mysql = ["mysql", "mariadb"].iter().any(|w| line.lower.contains(w));
-    let sshpass = line.lower.contains("sshpass");
+    let redis_cli = line.holds(REDIS_CLI);
+    let mysql = line.holds(MYSQL);
+    let sshpass = line.holds(SSHPASS);
     if redis_cli {
         line.apply(&REDIS_CLI_A, &mut changed, |_| true);
     }
@@ -364,19 +417,10 @@ pub fn redact(text: &str) -> (String, bool) {
         line.apply(&SSHPASS_P, &mut changed, |_| true);
     }
     // `-u user:pw`, `--user`, `stats auth`, `basic_auth`
-    if line.text.contains(':') && line.may_hold(&["-u", "stats", "basic"]) {
+    if line.text.contains(':') && line.may_hold(USER_FLAGS) {
         line.apply(&USER_COLON_PASS, &mut changed, |_| true);
     }
-    // the ASCII words of PROSE_PASSWORD (`mot de passe` holds `pass`)
-    if line.may_hold(&[
-        "pass",
-        "pwd",
-        "kennwort",
-        "contrasena",
-        "senha",
-        "wachtwoord",
-        "haslo",
-    ]) {
+    if line.may_hold(PROSE_WORDS_ASCII) {
         line.apply(&PROSE_PASSWORD, &mut changed, |c| {
             let v = &c["val"];
             let bare = v.trim_matches(['`', '"', '\'']);
@@ -387,7 +431,7 @@ pub fn redact(text: &str) -> (String, bool) {
             quoted || !PROSE_WORDS.contains(&word.as_str())
         });
     }
-    if line.may_hold(&["pass", "pwd"]) {
+    if line.may_hold(PASSWORD_WORDS) {
         line.apply(&PROSE_PASSWORD_BARE, &mut changed, |c| {
             looks_like_password(&c["val"])
         });
@@ -674,6 +718,50 @@ mod tests {
             out = keep_yaml_shape(&out);
         }
         (out, changed)
+    }
+
+    #[test]
+    fn word_bits_name_the_words() {
+        let bits = |ws: &[&str]| {
+            ws.iter().fold(0u32, |b, w| {
+                b | 1 << WORDS.iter().position(|x| x == w).expect("a word")
+            })
+        };
+        assert_eq!(SECRET_WORDS, bits(&WORDS[..9]));
+        assert_eq!(REDIS_CLI, bits(&["redis-cli"]));
+        assert_eq!(MYSQL, bits(&["mysql", "mariadb"]));
+        assert_eq!(SSHPASS, bits(&["sshpass"]));
+        assert_eq!(AUTHORIZATION, bits(&["authorization"]));
+        assert_eq!(USER_FLAGS, bits(&["-u", "stats", "basic"]));
+        assert_eq!(PASSWORD_WORDS, bits(&["pass", "pwd"]));
+        assert_eq!(
+            PROSE_WORDS_ASCII,
+            bits(&[
+                "pass",
+                "pwd",
+                "kennwort",
+                "contrasena",
+                "senha",
+                "wachtwoord",
+                "haslo"
+            ])
+        );
+        // one pass finds what a lowercase copy and `contains` find, overlaps included
+        for text in [
+            "statsalt",
+            "MySQL -uroot",
+            "x",
+            "PaSsWd=1 sSHpass",
+            "ſecret",
+        ] {
+            let lower = text.to_ascii_lowercase();
+            let want = WORDS
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| lower.contains(*w))
+                .fold(0, |b, (i, _)| b | 1 << i);
+            assert_eq!(words_in(text), want, "{text}");
+        }
     }
 
     #[test]
