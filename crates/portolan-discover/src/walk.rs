@@ -578,9 +578,7 @@ pub fn by_service(report: &FileReport) -> BTreeMap<String, Vec<&crate::PortUse>>
         if let Some(&last) = run.last()
             && !same_service(last, u)
         {
-            out.entry(service_name(last))
-                .or_default()
-                .extend(run.drain(..));
+            out.entry(service_name(last)).or_default().append(&mut run);
         }
         run.push(u);
     }

@@ -439,7 +439,7 @@ mod tests {
         };
         let mut t = String::new();
         if !groups.is_empty() {
-            t += &row(HEADER.iter().map(|h| h.to_string()).collect());
+            t += &row(HEADER.iter().map(ToString::to_string).collect());
             for (s, uses) in &groups {
                 for u in uses {
                     t += &row(cells(s, u));
