@@ -33,84 +33,64 @@ const BATCH_ROWS: usize = 16 * 1024;
 /// Fewer rows than this are measured and rendered on the calling thread alone.
 const PARALLEL_ROWS: usize = 4 * 1024;
 
-/// One row's cells, formatted one after another into one buffer that is reused row after
-/// row.
-#[derive(Default)]
-struct Cells {
-    /// The cells' text, back to back.
-    text: String,
-    /// Where each cell ends in `text`.
-    ends: [usize; COLUMNS],
+/// Where a row's cells go: into a buffer, to be rendered ([`Cells`]), or only into the
+/// column widths ([`Widths`]) — the row is described once ([`row`]), for both.
+trait Sink {
+    /// Appends text to the current cell.
+    fn text(&mut self, s: &str);
+    /// Ends the current cell.
+    fn end_cell(&mut self);
 }
 
-impl Cells {
-    /// Formats the row of `u`, a use of `service`.
-    fn fill(&mut self, service: &str, u: &PortUse) {
-        let t = &mut self.text;
-        t.clear();
-        let mut at = 0;
-        let mut end = |t: &String| {
-            self.ends[at] = t.len();
-            at += 1;
-        };
-        t.push_str(service);
-        end(t);
-        // `8000`, or `8000->80` when a container or target port is known
-        push_ports(t, u.port);
-        if let Some(target) = u.target {
-            t.push_str("->");
-            push_ports(t, target);
-        }
-        end(t);
-        t.push_str(u.transport.as_str());
-        end(t);
-        t.push_str(u.role.as_str());
-        end(t);
-        match (u.role, &u.bind, &u.peer) {
-            (Role::Connect, _, Some(peer)) => {
-                t.push('→');
-                t.push_str(peer);
-            }
-            (_, Some(bind), _) => t.push_str(bind),
-            (Role::Publish, None, _) => t.push('*'),
-            _ => t.push('-'),
-        }
-        end(t);
-        match (&u.variable, u.publisher) {
-            (Some(v), _) => {
-                t.push('$');
-                t.push_str(v);
-            }
-            (None, Some(p)) => t.push_str(p.as_str()),
-            (None, None) => t.push('-'),
-        }
-        end(t);
-        t.push_str(u.confidence.as_str());
-        end(t);
-        // as `Location` displays itself (`path:line:col`), without the formatting machinery
-        t.push_str(&u.at.path);
-        t.push(':');
-        push_number(t, u.at.line);
-        t.push(':');
-        push_number(t, u.at.col);
-        end(t);
-        t.push_str(&u.snippet);
-        end(t);
+/// Describes the row of `u`, a use of `service`, to `sink`, cell by cell.
+fn row(sink: &mut impl Sink, service: &str, u: &PortUse) {
+    sink.text(service);
+    sink.end_cell();
+    // `8000`, or `8000->80` when a container or target port is known
+    ports(sink, u.port);
+    if let Some(target) = u.target {
+        sink.text("->");
+        ports(sink, target);
     }
-
-    /// The cells of the row last filled.
-    fn get(&self) -> [&str; COLUMNS] {
-        let mut start = 0;
-        self.ends.map(|end| {
-            let cell = &self.text[start..end];
-            start = end;
-            cell
-        })
+    sink.end_cell();
+    sink.text(u.transport.as_str());
+    sink.end_cell();
+    sink.text(u.role.as_str());
+    sink.end_cell();
+    match (u.role, &u.bind, &u.peer) {
+        (Role::Connect, _, Some(peer)) => {
+            sink.text("→");
+            sink.text(peer);
+        }
+        (_, Some(bind), _) => sink.text(bind),
+        (Role::Publish, None, _) => sink.text("*"),
+        _ => sink.text("-"),
     }
+    sink.end_cell();
+    match (&u.variable, u.publisher) {
+        (Some(v), _) => {
+            sink.text("$");
+            sink.text(v);
+        }
+        (None, Some(p)) => sink.text(p.as_str()),
+        (None, None) => sink.text("-"),
+    }
+    sink.end_cell();
+    sink.text(u.confidence.as_str());
+    sink.end_cell();
+    // as `Location` displays itself (`path:line:col`), without the formatting machinery
+    sink.text(&u.at.path);
+    sink.text(":");
+    number(sink, u.at.line);
+    sink.text(":");
+    number(sink, u.at.col);
+    sink.end_cell();
+    sink.text(&u.snippet);
+    sink.end_cell();
 }
 
-/// Appends `n` in decimal (`core::fmt` costs more than the rest of a row).
-fn push_number(out: &mut String, mut n: u32) {
+/// `n` in decimal (`core::fmt` costs more than the rest of a row).
+fn number(sink: &mut impl Sink, mut n: u32) {
     let mut digits = [b'0'; 10];
     let mut at = digits.len();
     loop {
@@ -124,17 +104,93 @@ fn push_number(out: &mut String, mut n: u32) {
             break;
         }
     }
-    for &d in &digits[at..] {
-        out.push(char::from(d));
+    // ASCII digits are UTF-8
+    sink.text(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+}
+
+/// A port range as it displays itself (`8000`, `8000-8010`).
+fn ports(sink: &mut impl Sink, ports: PortRange) {
+    number(sink, ports.lo.into());
+    if ports.hi != ports.lo {
+        sink.text("-");
+        number(sink, ports.hi.into());
     }
 }
 
-/// Appends a port range as it displays itself (`8000`, `8000-8010`).
-fn push_ports(out: &mut String, ports: PortRange) {
-    push_number(out, ports.lo.into());
-    if ports.hi != ports.lo {
-        out.push('-');
-        push_number(out, ports.hi.into());
+/// One row's cells, formatted one after another into one buffer that is reused row after
+/// row.
+#[derive(Default)]
+struct Cells {
+    /// The cells' text, back to back.
+    text: String,
+    /// Where each cell ends in `text`.
+    ends: [usize; COLUMNS],
+    /// The cell being written.
+    at: usize,
+}
+
+impl Sink for Cells {
+    fn text(&mut self, s: &str) {
+        self.text.push_str(s);
+    }
+
+    fn end_cell(&mut self) {
+        if let Some(end) = self.ends.get_mut(self.at) {
+            *end = self.text.len();
+        }
+        self.at += 1;
+    }
+}
+
+impl Cells {
+    /// Formats the row of `u`, a use of `service`.
+    fn fill(&mut self, service: &str, u: &PortUse) {
+        self.text.clear();
+        self.at = 0;
+        row(self, service, u);
+    }
+
+    /// The cells of the row last filled.
+    fn get(&self) -> [&str; COLUMNS] {
+        let mut start = 0;
+        self.ends.map(|end| {
+            let cell = &self.text[start..end];
+            start = end;
+            cell
+        })
+    }
+}
+
+/// The widest cell of each column so far, measured without copying any text.
+#[derive(Default)]
+struct Widths {
+    /// Each column's width.
+    max: [usize; COLUMNS],
+    /// The width of the cell being measured.
+    cell: usize,
+    /// Its column.
+    at: usize,
+}
+
+impl Sink for Widths {
+    fn text(&mut self, s: &str) {
+        self.cell += chars(s);
+    }
+
+    fn end_cell(&mut self) {
+        if let Some(max) = self.max.get_mut(self.at) {
+            *max = (*max).max(self.cell);
+        }
+        self.cell = 0;
+        self.at += 1;
+    }
+}
+
+impl Widths {
+    /// Measures the row of `u`, a use of `service`.
+    fn measure(&mut self, service: &str, u: &PortUse) {
+        self.at = 0;
+        row(self, service, u);
     }
 }
 
@@ -225,19 +281,15 @@ pub(crate) fn write_table(
         threads
     };
     let mut widths = HEADER.map(str::len);
-    let mut measured = vec![[0; COLUMNS]; threads];
+    let mut measured: Vec<Widths> = (0..threads).map(|_| Widths::default()).collect();
     split(&rows, &mut measured, |rows, widths| {
-        let mut cells = Cells::default();
         for (service, u) in rows {
-            cells.fill(service, u);
-            for (w, c) in widths.iter_mut().zip(cells.get()) {
-                *w = (*w).max(chars(c));
-            }
+            widths.measure(service, u);
         }
     });
     for m in &measured {
-        for (w, x) in widths.iter_mut().zip(m) {
-            *w = (*w).max(*x);
+        for (w, x) in widths.iter_mut().zip(m.max) {
+            *w = (*w).max(x);
         }
     }
     // on a terminal: the snippet gives way first, then names and addresses, the evidence
