@@ -571,10 +571,32 @@ pub fn sort(report: &mut FileReport) {
 /// from the path), for display and drafting.
 pub fn by_service(report: &FileReport) -> BTreeMap<String, Vec<&crate::PortUse>> {
     let mut out: BTreeMap<String, Vec<&crate::PortUse>> = BTreeMap::new();
+    // uses come file by file, and a file's uses mostly belong to one service: one name and
+    // one map lookup per run of them, not per use (100,000s in a large tree)
+    let mut run: Vec<&crate::PortUse> = Vec::new();
     for u in &report.uses {
-        out.entry(service_name(u)).or_default().push(u);
+        if let Some(&last) = run.last()
+            && !same_service(last, u)
+        {
+            out.entry(service_name(last)).or_default().append(&mut run);
+        }
+        run.push(u);
+    }
+    if let Some(&last) = run.last() {
+        out.entry(service_name(last)).or_default().extend(run);
     }
     out
+}
+
+/// Whether [`service_name`] is sure to name `a` and `b` alike without being asked (the
+/// same own service, or both unnamed in the same file and format family).
+fn same_service(a: &crate::PortUse, b: &crate::PortUse) -> bool {
+    let nginx = |u: &crate::PortUse| u.source == SourceKind::Nginx;
+    match (&a.service, &b.service) {
+        (Some(x), Some(y)) => x == y,
+        (None, None) => nginx(a) == nginx(b) && (nginx(a) || a.at.path == b.at.path),
+        _ => false,
+    }
 }
 
 /// The service a use belongs to: its own `service`, else the nearest meaningful directory
@@ -711,5 +733,50 @@ mod tests {
         assert_eq!(service_name(&u("./deploy/app.socket")), "app");
         assert_eq!(sanitize("My App_2!"), "my-app-2");
         assert_eq!(sanitize("---"), "service");
+    }
+
+    #[test]
+    fn grouping_by_runs_matches_grouping_use_by_use() {
+        let mut uses = Vec::new();
+        for (i, (path, service, source)) in [
+            ("api/app.py", None, SourceKind::Python),
+            ("api/app.py", None, SourceKind::Python),
+            ("api/app.py", Some("DB"), SourceKind::Python),
+            ("api/app.py", Some("db"), SourceKind::Python),
+            ("web/app.py", None, SourceKind::Python),
+            ("etc/nginx/a.conf", None, SourceKind::Nginx),
+            ("etc/nginx/b.conf", None, SourceKind::Nginx),
+            ("api/run.sh", None, SourceKind::Shell),
+            ("compose.yaml", Some("api"), SourceKind::Compose),
+            ("compose.yaml", Some("web"), SourceKind::Compose),
+            ("compose.yaml", Some("api"), SourceKind::Compose),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut u = crate::PortUse::new(
+                Location::new(path, u32::try_from(i).unwrap_or(0) + 1, 1),
+                source,
+                crate::Role::Listen,
+                portolan_model::port::PortRange::single(8000),
+            );
+            u.service = service.map(String::from);
+            uses.push(u);
+        }
+        let report = FileReport {
+            uses,
+            ..FileReport::default()
+        };
+        let mut one_by_one: BTreeMap<String, Vec<&crate::PortUse>> = BTreeMap::new();
+        for u in &report.uses {
+            one_by_one.entry(service_name(u)).or_default().push(u);
+        }
+        let grouped = by_service(&report);
+        assert_eq!(grouped, one_by_one);
+        assert_eq!(
+            grouped.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["api", "db", "nginx", "web"]
+        );
+        assert_eq!(grouped["api"].len(), 5);
     }
 }

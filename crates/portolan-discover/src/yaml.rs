@@ -9,12 +9,12 @@ use crate::evidence::{PortUse, Problem, SourceKind};
 use crate::text::LineIndex;
 
 /// A node of a loaded document.
-pub(crate) type Node = MarkedYaml<'static>;
+pub(crate) type Node<'t> = MarkedYaml<'t>;
 
 /// One document of a YAML stream and where its text sits in the file.
 pub(crate) struct Doc<'t> {
     /// The document's root node.
-    pub root: Node,
+    pub root: Node<'t>,
     /// The document's text (a slice of the file).
     text: &'t str,
     /// Byte offset of `text` in the file.
@@ -37,7 +37,9 @@ pub(crate) fn documents<'t>(ix: &LineIndex<'_>, text: &'t str) -> Vec<Result<Doc
             }));
             continue;
         }
-        match Node::load_from_str(chunk) {
+        // straight from the text (`load_from_str` goes through a char iterator and a
+        // buffer); scalars borrow from it
+        match Node::load_from_parser(&mut saphyr_parser::Parser::new_from_str(chunk)) {
             Ok(roots) => {
                 for root in roots {
                     out.push(Ok(Doc {
@@ -210,7 +212,7 @@ fn char_to_byte(text: &str, index: usize) -> usize {
 }
 
 /// The node under any tags (`!reset`, `!override`, `!!map`).
-pub(crate) fn untag(mut node: &Node) -> &Node {
+pub(crate) fn untag<'n, 't>(mut node: &'n Node<'t>) -> &'n Node<'t> {
     while let YamlData::Tagged(_, inner) = &node.data {
         node = inner;
     }
@@ -218,7 +220,7 @@ pub(crate) fn untag(mut node: &Node) -> &Node {
 }
 
 /// The entries of a mapping node whose keys are strings (empty for anything else).
-pub(crate) fn entries(node: &Node) -> impl Iterator<Item = (&str, &Node)> {
+pub(crate) fn entries<'n, 't>(node: &'n Node<'t>) -> impl Iterator<Item = (&'n str, &'n Node<'t>)> {
     let map = match &untag(node).data {
         YamlData::Mapping(m) => Some(m),
         _ => None,
@@ -232,12 +234,12 @@ pub(crate) fn entries(node: &Node) -> impl Iterator<Item = (&str, &Node)> {
 }
 
 /// The value under `key` in a mapping node, or in what it merges with `<<: *anchor`.
-pub(crate) fn get<'n>(node: &'n Node, key: &str) -> Option<&'n Node> {
+pub(crate) fn get<'n, 't>(node: &'n Node<'t>, key: &str) -> Option<&'n Node<'t>> {
     get_in(node, key, 0)
 }
 
 /// [`get`] through at most [`MAX_DEPTH`] levels of merges.
-fn get_in<'n>(node: &'n Node, key: &str, depth: usize) -> Option<&'n Node> {
+fn get_in<'n, 't>(node: &'n Node<'t>, key: &str, depth: usize) -> Option<&'n Node<'t>> {
     if let Some((_, v)) = entries(node).find(|(k, _)| *k == key) {
         return Some(v);
     }
@@ -252,7 +254,7 @@ fn get_in<'n>(node: &'n Node, key: &str, depth: usize) -> Option<&'n Node> {
 }
 
 /// The items of a sequence node (empty for anything else).
-pub(crate) fn items(node: &Node) -> &[Node] {
+pub(crate) fn items<'n, 't>(node: &'n Node<'t>) -> &'n [Node<'t>] {
     match &untag(node).data {
         YamlData::Sequence(s) => s,
         _ => &[],

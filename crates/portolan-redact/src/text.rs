@@ -18,8 +18,10 @@
 //! count and everything around the secret are unchanged, so a redacted compose file, `.env`
 //! or command still parses to the same ports.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use regex::{Captures, Regex};
 
 use crate::{MASK, is_secret_name};
@@ -186,15 +188,17 @@ fn looks_random(val: &str) -> bool {
     classes >= 2 && !v.contains(' ')
 }
 
-/// One rule applied to `line`: every match of `re` whose `val` group is accepted by `keep`
-/// is replaced by the mask (group `q` — the opening quote, if any — kept).
+/// One rule applied to `line` in place: every match of `re` whose `val` group is accepted
+/// by `keep` is replaced by the mask (group `q` — the opening quote, if any — kept). Returns
+/// whether `line` was rewritten (a line without a match is left alone, not copied).
 fn apply(
-    line: &str,
+    line: &mut String,
     re: &Regex,
     changed: &mut bool,
     accept: impl Fn(&Captures<'_>) -> bool,
-) -> String {
-    re.replace_all(line, |c: &Captures<'_>| {
+) -> bool {
+    let text = line.as_str();
+    let rewritten = re.replace_all(text, |c: &Captures<'_>| {
         let Some(val) = c.name("val") else {
             return c[0].to_string();
         };
@@ -204,7 +208,7 @@ fn apply(
         *changed = true;
         let whole = c.get(0).map_or(0..0, |m| m.range());
         let mut out = String::new();
-        out.push_str(&line[whole.start..val.start()]);
+        out.push_str(&text[whole.start..val.start()]);
         let v = val.as_str();
         // keep a quote or backtick pair around the value
         match v.chars().next() {
@@ -215,10 +219,111 @@ fn apply(
             }
             _ => out.push_str(MASK),
         }
-        out.push_str(&line[val.end()..whole.end]);
+        out.push_str(&text[val.end()..whole.end]);
         out
-    })
-    .into_owned()
+    });
+    match rewritten {
+        Cow::Owned(new) => {
+            *line = new;
+            true
+        }
+        Cow::Borrowed(_) => false,
+    }
+}
+
+/// The words that decide which rules can match a line, in the order of the bits below.
+const WORDS: [&str; 22] = [
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "key",
+    "credential",
+    "salt",
+    "seed",
+    "masterauth",
+    "redis-cli",
+    "mysql",
+    "mariadb",
+    "sshpass",
+    "authorization",
+    "-u",
+    "stats",
+    "basic",
+    "kennwort",
+    "contrasena",
+    "senha",
+    "wachtwoord",
+    "haslo",
+];
+
+/// The secret words that make the assignment and flag rules worth running.
+const SECRET_WORDS: u32 = 0x1ff;
+/// `redis-cli`.
+const REDIS_CLI: u32 = 1 << 9;
+/// `mysql`, `mariadb`.
+const MYSQL: u32 = 1 << 10 | 1 << 11;
+/// `sshpass`.
+const SSHPASS: u32 = 1 << 12;
+/// `authorization`.
+const AUTHORIZATION: u32 = 1 << 13;
+/// What `-u user:pw`, `--user`, `stats auth` and `basic_auth` start with.
+const USER_FLAGS: u32 = 1 << 14 | 1 << 15 | 1 << 16;
+/// `pass`, `pwd`: the ASCII words of the bare prose rule.
+const PASSWORD_WORDS: u32 = 0b11;
+/// The ASCII words of the prose rule (`mot de passe` holds `pass`).
+const PROSE_WORDS_ASCII: u32 = PASSWORD_WORDS | 0x1f << 17;
+
+/// Finds [`WORDS`] in any ASCII case, overlapping (`statsalt` holds `stats` and `salt`), in
+/// one pass over the line.
+static WORD_FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(WORDS)
+        .expect("static words")
+});
+
+/// Which of [`WORDS`] `text` holds, one bit each: what `to_ascii_lowercase().contains(w)`
+/// says for each word, in one pass.
+fn words_in(text: &str) -> u32 {
+    WORD_FINDER
+        .find_overlapping_iter(text)
+        .fold(0, |found, m| found | 1 << m.pattern().as_usize())
+}
+
+/// The line being redacted and the [`WORDS`] it holds, kept in step: the cheap test of
+/// whether a rule can match at all, so most lines skip most regexes.
+struct Line {
+    text: String,
+    words: u32,
+}
+
+impl Line {
+    fn new(text: &str) -> Self {
+        Line {
+            text: text.to_string(),
+            words: words_in(text),
+        }
+    }
+
+    /// Applies one rule (see [`apply`]).
+    fn apply(&mut self, re: &Regex, changed: &mut bool, accept: impl Fn(&Captures<'_>) -> bool) {
+        if apply(&mut self.text, re, changed, accept) {
+            self.words = words_in(&self.text);
+        }
+    }
+
+    /// Whether the line holds one of `words`.
+    fn holds(&self, words: u32) -> bool {
+        self.words & words != 0
+    }
+
+    /// Whether the line may hold one of `words` in any case. Text that is not all ASCII
+    /// always may: `(?i)` also folds `ſ` to `s` and the Kelvin sign to `k`, which ASCII
+    /// case folding does not.
+    fn may_hold(&self, words: u32) -> bool {
+        !self.text.is_ascii() || self.holds(words)
+    }
 }
 
 /// A bare mask where YAML or JSON expects a value reads as an alias (`key: ***`), which
@@ -244,39 +349,28 @@ fn keep_yaml_shape(line: &str) -> String {
 /// anything was replaced.
 pub fn redact(text: &str) -> (String, bool) {
     let mut changed = false;
-    let mut out = text.to_string();
-    if out.contains("://") {
-        out = apply(&out, &URL_PASSWORD, &mut changed, |_| true);
-        out = apply(&out, &URL_KEY_ONLY, &mut changed, |c| {
+    let mut line = Line::new(text);
+    if line.text.contains("://") {
+        line.apply(&URL_PASSWORD, &mut changed, |_| true);
+        line.apply(&URL_KEY_ONLY, &mut changed, |c| {
             c["val"].chars().any(|ch| ch.is_ascii_digit())
         });
     }
-    if out.contains('@') {
-        out = apply(&out, &GO_DSN, &mut changed, |_| true);
+    if line.text.contains('@') {
+        line.apply(&GO_DSN, &mut changed, |_| true);
     }
-    out = apply(&out, &AUTH_HEADER, &mut changed, |_| true);
-    if TOKEN_SHAPES.is_match(&out) {
+    if line.may_hold(AUTHORIZATION) {
+        line.apply(&AUTH_HEADER, &mut changed, |_| true);
+    }
+    if TOKEN_SHAPES.is_match(&line.text) {
         changed = true;
-        out = TOKEN_SHAPES.replace_all(&out, MASK).into_owned();
+        line.text = TOKEN_SHAPES.replace_all(&line.text, MASK).into_owned();
+        line.words = words_in(&line.text);
     }
     // the assignment and flag regexes need one of these words: most text has none, and
     // skipping them keeps long lines (one `EXPOSE` of 40,000 ports) linear
-    let lower = out.to_ascii_lowercase();
-    let secret_word = [
-        "pass",
-        "pwd",
-        "secret",
-        "token",
-        "key",
-        "credential",
-        "salt",
-        "seed",
-        "masterauth",
-    ]
-    .iter()
-    .any(|k| lower.contains(k));
-    if secret_word {
-        out = apply(&out, &SECRET_ASSIGN, &mut changed, |c| {
+    if line.holds(SECRET_WORDS) {
+        line.apply(&SECRET_ASSIGN, &mut changed, |c| {
             // `POSTGRES_PASSWORD_FILE=/run/secrets/pg` names where the secret is;
             // `secretRequired="false"` is a setting
             let key = c["key"].to_ascii_uppercase();
@@ -303,35 +397,46 @@ pub fn redact(text: &str) -> (String, bool) {
             .any(|s| key.ends_with(s))
                 && !is_setting(&c["val"])
         });
-        out = apply(&out, &KEY_ASSIGN, &mut changed, |c| looks_random(&c["val"]));
-        out = apply(&out, &PASSWORD_FLAG, &mut changed, |_| true);
+        line.apply(&KEY_ASSIGN, &mut changed, |c| looks_random(&c["val"]));
+        line.apply(&PASSWORD_FLAG, &mut changed, |_| true);
     }
-    let lower = out.to_ascii_lowercase();
-    if lower.contains("redis-cli") {
-        out = apply(&out, &REDIS_CLI_A, &mut changed, |_| true);
+    // the tools are looked for once, before any of their rules rewrites the line
+    let redis_cli = line.holds(REDIS_CLI);
+    let mysql = line.holds(MYSQL);
+    let sshpass = line.holds(SSHPASS);
+    if redis_cli {
+        line.apply(&REDIS_CLI_A, &mut changed, |_| true);
     }
-    if ["mysql", "mariadb"].iter().any(|w| lower.contains(w)) {
-        out = apply(&out, &MYSQL_P, &mut changed, |c| {
+    if mysql {
+        line.apply(&MYSQL_P, &mut changed, |c| {
             // `-p 3306` is a port for other tools; `-pSECRET` (attached) is MySQL's password
             !c["val"].chars().all(|ch| ch.is_ascii_digit()) && !c["val"].contains(':')
         });
     }
-    if lower.contains("sshpass") {
-        out = apply(&out, &SSHPASS_P, &mut changed, |_| true);
+    if sshpass {
+        line.apply(&SSHPASS_P, &mut changed, |_| true);
     }
-    out = apply(&out, &USER_COLON_PASS, &mut changed, |_| true);
-    out = apply(&out, &PROSE_PASSWORD, &mut changed, |c| {
-        let v = &c["val"];
-        let bare = v.trim_matches(['`', '"', '\'']);
-        let quoted = v.len() > bare.len();
-        let word = bare
-            .trim_end_matches(['.', ',', ';', ':', '!', ')'])
-            .to_lowercase();
-        quoted || !PROSE_WORDS.contains(&word.as_str())
-    });
-    out = apply(&out, &PROSE_PASSWORD_BARE, &mut changed, |c| {
-        looks_like_password(&c["val"])
-    });
+    // `-u user:pw`, `--user`, `stats auth`, `basic_auth`
+    if line.text.contains(':') && line.may_hold(USER_FLAGS) {
+        line.apply(&USER_COLON_PASS, &mut changed, |_| true);
+    }
+    if line.may_hold(PROSE_WORDS_ASCII) {
+        line.apply(&PROSE_PASSWORD, &mut changed, |c| {
+            let v = &c["val"];
+            let bare = v.trim_matches(['`', '"', '\'']);
+            let quoted = v.len() > bare.len();
+            let word = bare
+                .trim_end_matches(['.', ',', ';', ':', '!', ')'])
+                .to_lowercase();
+            quoted || !PROSE_WORDS.contains(&word.as_str())
+        });
+    }
+    if line.may_hold(PASSWORD_WORDS) {
+        line.apply(&PROSE_PASSWORD_BARE, &mut changed, |c| {
+            looks_like_password(&c["val"])
+        });
+    }
+    let mut out = line.text;
     if changed {
         out = keep_yaml_shape(&out);
     }
@@ -513,6 +618,207 @@ pub fn redact_text(text: &str) -> Redacted {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `redact` as it was before rules were skipped on lines that lack their words: every
+    /// rule run on every line. The reference the gated one must match.
+    fn redact_every_rule(text: &str) -> (String, bool) {
+        fn all(
+            line: &str,
+            re: &Regex,
+            changed: &mut bool,
+            ok: impl Fn(&Captures<'_>) -> bool,
+        ) -> String {
+            let mut s = line.to_string();
+            apply(&mut s, re, changed, ok);
+            s
+        }
+        let mut changed = false;
+        let mut out = text.to_string();
+        if out.contains("://") {
+            out = all(&out, &URL_PASSWORD, &mut changed, |_| true);
+            out = all(&out, &URL_KEY_ONLY, &mut changed, |c| {
+                c["val"].chars().any(|ch| ch.is_ascii_digit())
+            });
+        }
+        if out.contains('@') {
+            out = all(&out, &GO_DSN, &mut changed, |_| true);
+        }
+        out = all(&out, &AUTH_HEADER, &mut changed, |_| true);
+        if TOKEN_SHAPES.is_match(&out) {
+            changed = true;
+            out = TOKEN_SHAPES.replace_all(&out, MASK).into_owned();
+        }
+        let lower = out.to_ascii_lowercase();
+        let words = [
+            "pass",
+            "pwd",
+            "secret",
+            "token",
+            "key",
+            "credential",
+            "salt",
+            "seed",
+            "masterauth",
+        ];
+        if words.iter().any(|k| lower.contains(k)) {
+            out = all(&out, &SECRET_ASSIGN, &mut changed, |c| {
+                let key = c["key"].to_ascii_uppercase();
+                let key = key.trim_end_matches(|ch: char| !ch.is_ascii_alphanumeric());
+                ![
+                    "FILE",
+                    "PATH",
+                    "REF",
+                    "DIR",
+                    "NAME",
+                    "ENV",
+                    "REQUIRED",
+                    "LENGTH",
+                    "TTL",
+                    "ENCRYPTION",
+                    "POLICY",
+                    "EXPIRY",
+                    "EXPIRE",
+                    "PROMPT",
+                    "METHOD",
+                    "ALGORITHM",
+                ]
+                .iter()
+                .any(|s| key.ends_with(s))
+                    && !is_setting(&c["val"])
+            });
+            out = all(&out, &KEY_ASSIGN, &mut changed, |c| looks_random(&c["val"]));
+            out = all(&out, &PASSWORD_FLAG, &mut changed, |_| true);
+        }
+        let lower = out.to_ascii_lowercase();
+        if lower.contains("redis-cli") {
+            out = all(&out, &REDIS_CLI_A, &mut changed, |_| true);
+        }
+        if ["mysql", "mariadb"].iter().any(|w| lower.contains(w)) {
+            out = all(&out, &MYSQL_P, &mut changed, |c| {
+                !c["val"].chars().all(|ch| ch.is_ascii_digit()) && !c["val"].contains(':')
+            });
+        }
+        if lower.contains("sshpass") {
+            out = all(&out, &SSHPASS_P, &mut changed, |_| true);
+        }
+        out = all(&out, &USER_COLON_PASS, &mut changed, |_| true);
+        out = all(&out, &PROSE_PASSWORD, &mut changed, |c| {
+            let v = &c["val"];
+            let bare = v.trim_matches(['`', '"', '\'']);
+            let quoted = v.len() > bare.len();
+            let word = bare
+                .trim_end_matches(['.', ',', ';', ':', '!', ')'])
+                .to_lowercase();
+            quoted || !PROSE_WORDS.contains(&word.as_str())
+        });
+        out = all(&out, &PROSE_PASSWORD_BARE, &mut changed, |c| {
+            looks_like_password(&c["val"])
+        });
+        if changed {
+            out = keep_yaml_shape(&out);
+        }
+        (out, changed)
+    }
+
+    #[test]
+    fn word_bits_name_the_words() {
+        let bits = |ws: &[&str]| {
+            ws.iter().fold(0u32, |b, w| {
+                b | 1 << WORDS.iter().position(|x| x == w).expect("a word")
+            })
+        };
+        assert_eq!(SECRET_WORDS, bits(&WORDS[..9]));
+        assert_eq!(REDIS_CLI, bits(&["redis-cli"]));
+        assert_eq!(MYSQL, bits(&["mysql", "mariadb"]));
+        assert_eq!(SSHPASS, bits(&["sshpass"]));
+        assert_eq!(AUTHORIZATION, bits(&["authorization"]));
+        assert_eq!(USER_FLAGS, bits(&["-u", "stats", "basic"]));
+        assert_eq!(PASSWORD_WORDS, bits(&["pass", "pwd"]));
+        assert_eq!(
+            PROSE_WORDS_ASCII,
+            bits(&[
+                "pass",
+                "pwd",
+                "kennwort",
+                "contrasena",
+                "senha",
+                "wachtwoord",
+                "haslo"
+            ])
+        );
+        // one pass finds what a lowercase copy and `contains` find, overlaps included
+        for text in [
+            "statsalt",
+            "MySQL -uroot",
+            "x",
+            "PaSsWd=1 sSHpass",
+            "ſecret",
+        ] {
+            let lower = text.to_ascii_lowercase();
+            let want = WORDS
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| lower.contains(*w))
+                .fold(0, |b, (i, _)| b | 1 << i);
+            assert_eq!(words_in(text), want, "{text}");
+        }
+    }
+
+    #[test]
+    fn skipping_rules_a_line_lacks_the_words_of_changes_nothing() {
+        // every line of the repository's secret and import fixtures, and lines where only
+        // Unicode case folding (`ſ`, the Kelvin sign) or a masked value holds the words
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures");
+        let mut lines: Vec<String> = [
+            "curl -U admin:hunter2x http://x:8080",
+            "Authorization: Bearer abc.def.ghi",
+            "AUTHORIZATION=Basic dXNlcjpwYXNz",
+            "stats auth admin:s3cr3t",
+            "basic_auth user:pa55word",
+            "--user=me:pw123 --bind 0.0.0.0:80",
+            "paſſword: Zq60x-rotated",
+            "the \u{212a}ennwort is geheim99",
+            "contraseña: abc123xyz",
+            "пароль: qwerty123",
+            "hasło to tajne123",
+            "mot de passe est Xy12345",
+            "redis-cli -a mysql -pfoo1",
+            "redis-cli -a sshpass -p s3cret host",
+            "PWD is hunter2x",
+            "DB_URL=postgres://u:pw@db:5432/x password x1y2z3w4",
+            "listen 8080;",
+            "- \"127.0.0.1:8080:80\"",
+        ]
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect();
+        let mut dirs = vec![
+            std::path::PathBuf::from(root).join("secrets"),
+            std::path::PathBuf::from(root).join("import"),
+        ];
+        while let Some(dir) = dirs.pop() {
+            for e in std::fs::read_dir(&dir).expect("fixtures").flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if let Ok(text) = std::fs::read_to_string(&p) {
+                    lines.extend(text.lines().map(String::from));
+                }
+            }
+        }
+        assert!(lines.len() > 500, "{} lines", lines.len());
+        let mut masked = 0;
+        for l in &lines {
+            let want = redact_every_rule(l);
+            masked += usize::from(want.1);
+            assert_eq!(redact(l), want, "{l:?}");
+        }
+        assert!(masked > 20, "the fixtures hold secrets: {masked}");
+        // words only Unicode case folding finds are still found
+        assert!(redact("paſſword: Zq60x-rotated").1);
+        assert!(redact("the \u{212a}ennwort is geheim99").1);
+        assert!(redact("redis-cli -a mysql -pfoo1").0.ends_with("-p***"));
+    }
 
     #[test]
     fn a_password_named_in_a_comment_is_masked_when_it_looks_like_one() {

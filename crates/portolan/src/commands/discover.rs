@@ -10,7 +10,6 @@ use portolan_alloc::log::Action;
 use portolan_alloc::txn::Transaction;
 use portolan_discover::draft::{self, Diff};
 use portolan_discover::walk::{self, Discovery, WalkOptions};
-use portolan_discover::{FileReport, PortUse, Role};
 
 use super::Subcommand;
 use super::common::{count, entry, shown, warn_problems};
@@ -175,7 +174,9 @@ fn run(s: &Settings, d: &DiscoverSettings) -> Result<Exit, CliError> {
             .and_then(|()| std::io::Write::flush(&mut out))
             .map_err(|e| CliError::io("cannot write to stdout", e))?;
     } else {
-        output::stdout_with(|mut out| write_table(&mut out, &found.report, s.width))?;
+        output::stdout_with(|mut out| {
+            super::discover_table::write_table(&mut out, &found.report, s.width, d.walk.threads)
+        })?;
         if s.verbosity >= 0 {
             errln!(
                 "{}, {} in {} read{}",
@@ -193,138 +194,11 @@ fn run(s: &Settings, d: &DiscoverSettings) -> Result<Exit, CliError> {
             );
         }
     }
+    // 100,000s of uses freed one by one cost as much as printing them (~80 ms for the
+    // bench's tree, all on this thread), and the process exits right after, returning
+    // the memory at once
+    std::mem::forget(found);
     Ok(Exit::Ok)
-}
-
-/// `8000`, or `8000->80` when a container or target port is known.
-fn ports(u: &PortUse) -> String {
-    match u.target {
-        Some(t) => format!("{}->{t}", u.port),
-        None => u.port.to_string(),
-    }
-}
-
-/// The cells of one row (service, port, proto, role, address, via, confidence, evidence,
-/// snippet).
-fn cells<'a>(service: &'a str, u: &'a PortUse) -> [std::borrow::Cow<'a, str>; 9] {
-    use std::borrow::Cow;
-    let via: Cow<'a, str> = match (&u.variable, u.publisher) {
-        (Some(v), _) => format!("${v}").into(),
-        (None, Some(p)) => p.as_str().into(),
-        (None, None) => "-".into(),
-    };
-    let bind: Cow<'a, str> = match (u.role, &u.bind, &u.peer) {
-        (Role::Connect, _, Some(peer)) => format!("→{peer}").into(),
-        (_, Some(b), _) => b.as_str().into(),
-        (Role::Publish, None, _) => "*".into(),
-        _ => "-".into(),
-    };
-    [
-        service.into(),
-        ports(u).into(),
-        u.transport.as_str().into(),
-        u.role.as_str().into(),
-        bind,
-        via,
-        u.confidence.as_str().into(),
-        u.at.to_string().into(),
-        u.snippet.as_str().into(),
-    ]
-}
-
-/// Writes the human table — one row per use, grouped by service, then the routes — in two
-/// passes (column widths, then rows) straight into `out`, so 100,000 uses never become one
-/// big string.
-pub(crate) fn write_table(
-    out: &mut impl std::io::Write,
-    report: &FileReport,
-    width: Option<usize>,
-) -> std::io::Result<()> {
-    let header = [
-        "SERVICE", "PORT", "PROTO", "ROLE", "ADDRESS", "VIA", "CONF", "EVIDENCE", "",
-    ];
-    let groups = walk::by_service(report);
-    let mut widths = header.map(str::len);
-    for (service, uses) in &groups {
-        for u in uses {
-            for (w, c) in widths.iter_mut().zip(cells(service, u).iter()) {
-                *w = (*w).max(c.chars().count());
-            }
-        }
-    }
-    // on a terminal: the snippet gives way first, then names and addresses, the evidence
-    // last; ports, roles and confidence never
-    if let Some(w) = width {
-        crate::fit::shrink(&mut widths, w, 2, &[8, 5, 0, 4, 7]);
-    }
-    let mut line = String::new();
-    let mut row = |out: &mut dyn std::io::Write, cells: &[&str]| -> std::io::Result<()> {
-        line.clear();
-        for (i, c) in cells.iter().enumerate() {
-            // the evidence keeps its end (file:line:col), the rest their start
-            let c: &str = &if i == 7 {
-                crate::fit::tail(c, widths[i])
-            } else {
-                crate::fit::cell(c, widths[i])
-            };
-            if i + 1 == cells.len() {
-                line.push_str(c);
-            } else {
-                line.push_str(c);
-                let pad = widths[i].saturating_sub(c.chars().count()) + 2;
-                line.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        out.write_all(line.trim_end().as_bytes())?;
-        out.write_all(b"\n")
-    };
-    if !groups.is_empty() {
-        row(out, &header)?;
-        for (service, uses) in &groups {
-            for u in uses {
-                let c = cells(service, u);
-                let refs: Vec<&str> = c.iter().map(AsRef::as_ref).collect();
-                row(out, &refs)?;
-            }
-        }
-    }
-    if !report.routes.is_empty() {
-        writeln!(out, "\nROUTES")?;
-        for r in &report.routes {
-            let listen = if r.listen.is_empty() {
-                "?".to_string()
-            } else {
-                r.listen
-                    .iter()
-                    .map(u16::to_string)
-                    .collect::<Vec<_>>()
-                    .join(",")
-            };
-            let names = if r.server_names.is_empty() {
-                String::new()
-            } else {
-                format!(" {}", r.server_names.join(","))
-            };
-            let path = r.path.as_deref().unwrap_or("");
-            let to = match r.port {
-                Some(p) => format!("{}:{p}", r.upstream),
-                None => r.upstream.clone(),
-            };
-            let kind = match r.kind {
-                portolan_discover::ProxyKind::Http => "http",
-                portolan_discover::ProxyKind::Uwsgi => "uwsgi",
-                portolan_discover::ProxyKind::Fastcgi => "fastcgi",
-                portolan_discover::ProxyKind::Grpc => "grpc",
-            };
-            let line = format!(":{listen}{names} {path} -> {to} ({kind})  {}", r.at);
-            writeln!(
-                out,
-                "{}",
-                crate::fit::cell(&line, width.unwrap_or(usize::MAX))
-            )?;
-        }
-    }
-    Ok(())
 }
 
 /// `--diff` as text.

@@ -41,6 +41,7 @@ pub mod token;
 #[cfg(feature = "registry")]
 pub(crate) mod client;
 pub(crate) mod common;
+pub(crate) mod discover_table;
 pub(crate) mod live;
 #[cfg(feature = "registry")]
 pub(crate) mod registry_db;
