@@ -345,6 +345,52 @@ fn keep_yaml_shape(line: &str) -> String {
     }
 }
 
+/// Whether a `SECRET_ASSIGN` match assigns a secret: `POSTGRES_PASSWORD_FILE=/run/secrets/pg`
+/// names where the secret is, `secretRequired="false"` is a setting.
+fn secret_assignment(c: &Captures<'_>) -> bool {
+    let key = c["key"].to_ascii_uppercase();
+    let key = key.trim_end_matches(|ch: char| !ch.is_ascii_alphanumeric());
+    ![
+        "FILE",
+        "PATH",
+        "REF",
+        "DIR",
+        "NAME",
+        "ENV",
+        "REQUIRED",
+        "LENGTH",
+        "TTL",
+        "ENCRYPTION",
+        "POLICY",
+        "EXPIRY",
+        "EXPIRE",
+        "PROMPT",
+        "METHOD",
+        "ALGORITHM",
+    ]
+    .iter()
+    .any(|s| key.ends_with(s))
+        && !is_setting(&c["val"])
+}
+
+/// Whether a `MYSQL_P` match is a password: `-p 3306` is a port for other tools,
+/// `-pSECRET` (attached) is the password of `MySQL`.
+fn mysql_password(c: &Captures<'_>) -> bool {
+    !c["val"].chars().all(|ch| ch.is_ascii_digit()) && !c["val"].contains(':')
+}
+
+/// Whether a `PROSE_PASSWORD` match is a password rather than a word of the sentence
+/// (quoted values always are).
+fn prose_password(c: &Captures<'_>) -> bool {
+    let v = &c["val"];
+    let bare = v.trim_matches(['`', '"', '\'']);
+    let quoted = v.len() > bare.len();
+    let word = bare
+        .trim_end_matches(['.', ',', ';', ':', '!', ')'])
+        .to_lowercase();
+    quoted || !PROSE_WORDS.contains(&word.as_str())
+}
+
 /// `text` (one line) with every secret it can recognise replaced by [`MASK`], and whether
 /// anything was replaced.
 pub fn redact(text: &str) -> (String, bool) {
@@ -370,33 +416,7 @@ pub fn redact(text: &str) -> (String, bool) {
     // the assignment and flag regexes need one of these words: most text has none, and
     // skipping them keeps long lines (one `EXPOSE` of 40,000 ports) linear
     if line.holds(SECRET_WORDS) {
-        line.apply(&SECRET_ASSIGN, &mut changed, |c| {
-            // `POSTGRES_PASSWORD_FILE=/run/secrets/pg` names where the secret is;
-            // `secretRequired="false"` is a setting
-            let key = c["key"].to_ascii_uppercase();
-            let key = key.trim_end_matches(|ch: char| !ch.is_ascii_alphanumeric());
-            ![
-                "FILE",
-                "PATH",
-                "REF",
-                "DIR",
-                "NAME",
-                "ENV",
-                "REQUIRED",
-                "LENGTH",
-                "TTL",
-                "ENCRYPTION",
-                "POLICY",
-                "EXPIRY",
-                "EXPIRE",
-                "PROMPT",
-                "METHOD",
-                "ALGORITHM",
-            ]
-            .iter()
-            .any(|s| key.ends_with(s))
-                && !is_setting(&c["val"])
-        });
+        line.apply(&SECRET_ASSIGN, &mut changed, secret_assignment);
         line.apply(&KEY_ASSIGN, &mut changed, |c| looks_random(&c["val"]));
         line.apply(&PASSWORD_FLAG, &mut changed, |_| true);
     }
@@ -408,10 +428,7 @@ pub fn redact(text: &str) -> (String, bool) {
         line.apply(&REDIS_CLI_A, &mut changed, |_| true);
     }
     if mysql {
-        line.apply(&MYSQL_P, &mut changed, |c| {
-            // `-p 3306` is a port for other tools; `-pSECRET` (attached) is MySQL's password
-            !c["val"].chars().all(|ch| ch.is_ascii_digit()) && !c["val"].contains(':')
-        });
+        line.apply(&MYSQL_P, &mut changed, mysql_password);
     }
     if sshpass {
         line.apply(&SSHPASS_P, &mut changed, |_| true);
@@ -421,15 +438,7 @@ pub fn redact(text: &str) -> (String, bool) {
         line.apply(&USER_COLON_PASS, &mut changed, |_| true);
     }
     if line.may_hold(PROSE_WORDS_ASCII) {
-        line.apply(&PROSE_PASSWORD, &mut changed, |c| {
-            let v = &c["val"];
-            let bare = v.trim_matches(['`', '"', '\'']);
-            let quoted = v.len() > bare.len();
-            let word = bare
-                .trim_end_matches(['.', ',', ';', ':', '!', ')'])
-                .to_lowercase();
-            quoted || !PROSE_WORDS.contains(&word.as_str())
-        });
+        line.apply(&PROSE_PASSWORD, &mut changed, prose_password);
     }
     if line.may_hold(PASSWORD_WORDS) {
         line.apply(&PROSE_PASSWORD_BARE, &mut changed, |c| {
@@ -661,31 +670,7 @@ mod tests {
             "masterauth",
         ];
         if words.iter().any(|k| lower.contains(k)) {
-            out = all(&out, &SECRET_ASSIGN, &mut changed, |c| {
-                let key = c["key"].to_ascii_uppercase();
-                let key = key.trim_end_matches(|ch: char| !ch.is_ascii_alphanumeric());
-                ![
-                    "FILE",
-                    "PATH",
-                    "REF",
-                    "DIR",
-                    "NAME",
-                    "ENV",
-                    "REQUIRED",
-                    "LENGTH",
-                    "TTL",
-                    "ENCRYPTION",
-                    "POLICY",
-                    "EXPIRY",
-                    "EXPIRE",
-                    "PROMPT",
-                    "METHOD",
-                    "ALGORITHM",
-                ]
-                .iter()
-                .any(|s| key.ends_with(s))
-                    && !is_setting(&c["val"])
-            });
+            out = all(&out, &SECRET_ASSIGN, &mut changed, secret_assignment);
             out = all(&out, &KEY_ASSIGN, &mut changed, |c| looks_random(&c["val"]));
             out = all(&out, &PASSWORD_FLAG, &mut changed, |_| true);
         }
@@ -694,23 +679,13 @@ mod tests {
             out = all(&out, &REDIS_CLI_A, &mut changed, |_| true);
         }
         if ["mysql", "mariadb"].iter().any(|w| lower.contains(w)) {
-            out = all(&out, &MYSQL_P, &mut changed, |c| {
-                !c["val"].chars().all(|ch| ch.is_ascii_digit()) && !c["val"].contains(':')
-            });
+            out = all(&out, &MYSQL_P, &mut changed, mysql_password);
         }
         if lower.contains("sshpass") {
             out = all(&out, &SSHPASS_P, &mut changed, |_| true);
         }
         out = all(&out, &USER_COLON_PASS, &mut changed, |_| true);
-        out = all(&out, &PROSE_PASSWORD, &mut changed, |c| {
-            let v = &c["val"];
-            let bare = v.trim_matches(['`', '"', '\'']);
-            let quoted = v.len() > bare.len();
-            let word = bare
-                .trim_end_matches(['.', ',', ';', ':', '!', ')'])
-                .to_lowercase();
-            quoted || !PROSE_WORDS.contains(&word.as_str())
-        });
+        out = all(&out, &PROSE_PASSWORD, &mut changed, prose_password);
         out = all(&out, &PROSE_PASSWORD_BARE, &mut changed, |c| {
             looks_like_password(&c["val"])
         });
