@@ -67,7 +67,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -77,10 +76,11 @@ import threading
 import time
 import urllib.parse
 
+import pgserver  # bench/pgserver.py, beside this script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 BIN = os.environ.get("PORTOLAN_BIN", os.path.join(TARGET, "release", "portolan"))
-PG = "/usr/lib/postgresql/15/bin"
 TICK = os.sysconf("SC_CLK_TCK")
 
 # (service, transport, addr, port, process, user, cmdline): declared on every host
@@ -206,37 +206,6 @@ class Agent:
         removed = [{"transport": k[0], "addr": k[1], "port": k[2]} for k in self.acked if k not in self.current]
         return {"host": self.name, "agent": self.agent_id, "seq": self.seq + 1, "base": self.seq,
                 "at": at, "added": added, "removed": removed}
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def as_postgres():
-    return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-
-
-def start_postgres(tmp):
-    pre = as_postgres()
-    if pre:
-        shutil.chown(tmp, "postgres", "postgres")
-    data, port = os.path.join(tmp, "data"), free_port()
-    subprocess.run(pre + [f"{PG}/initdb", "-D", data, "-U", "postgres", "--auth=trust",
-                          "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
-    # durable settings (fsync on, autovacuum on): the numbers are those of a real deployment
-    opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {tmp} -c max_connections=100"
-    subprocess.run(pre + [f"{PG}/pg_ctl", "-D", data, "-l", os.path.join(tmp, "log"),
-                          "-o", opts, "-w", "start"], check=True, capture_output=True)
-    with open(os.path.join(data, "postmaster.pid")) as f:
-        postmaster = int(f.readline())
-    psql = pre + [f"{PG}/psql", "-h", tmp, "-p", str(port), "-U", "postgres", "-Xqt", "-A"]
-    stop = lambda: subprocess.run(pre + [f"{PG}/pg_ctl", "-D", data, "-m", "immediate", "stop"],
-                                  capture_output=True)
-    return port, psql, postmaster, stop
 
 
 def cpu_seconds(pid, children=False):
@@ -592,7 +561,7 @@ def main():
                 if name == "postgres":
                     # its own directory: the postgres user cannot enter root's 0700 one
                     pgdir = tempfile.mkdtemp()
-                    pg = start_postgres(pgdir)
+                    pg = pgserver.start(pgdir)
                 r = run_backend(name, a, spec, tmp, pg)
             finally:
                 if pg:

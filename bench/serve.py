@@ -35,17 +35,17 @@ import json
 import multiprocessing
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 
+import pgserver  # bench/pgserver.py, beside this script
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 BIN = os.environ.get("PORTOLAN_BIN", os.path.join(TARGET, "release", "portolan"))
-PG = "/usr/lib/postgresql/15/bin"
 
 SPEC = """
 [hosts.app1]
@@ -58,31 +58,6 @@ range = "10000-19999"
 range = "30000-30099"
 blocks = { api = "30000-30009" }
 """
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def start_postgres(tmp):
-    as_root = os.geteuid() == 0
-    pre = ["runuser", "-u", "postgres", "--"] if as_root else []
-    if as_root:
-        shutil.chown(tmp, "postgres", "postgres")
-    data, port = os.path.join(tmp, "data"), free_port()
-    subprocess.run(pre + [f"{PG}/initdb", "-D", data, "-U", "postgres", "--auth=trust",
-                          "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
-    # durable settings (fsync on): the numbers are those of a real deployment
-    opts = f"-c listen_addresses=127.0.0.1 -p {port} -k {tmp} -c max_connections=100"
-    subprocess.run(pre + [f"{PG}/pg_ctl", "-D", data, "-l", os.path.join(tmp, "log"),
-                          "-o", opts, "-w", "start"], check=True, capture_output=True)
-    stop = lambda: subprocess.run(pre + [f"{PG}/pg_ctl", "-D", data, "-m", "immediate", "stop"],
-                                  capture_output=True)
-    return f"postgres://postgres@127.0.0.1:{port}/postgres", stop
 
 
 def large_spec(a):
@@ -273,10 +248,9 @@ def main():
         pgdir = None
         if a.postgres:
             pgdir = tempfile.mkdtemp()
-            url, stop = start_postgres(pgdir)
-            pre = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-            admin = pre + [f"{PG}/psql", "-h", pgdir, "-p", url.split(":")[-1].split("/")[0],
-                           "-U", "postgres", "-d", "postgres", "-Xq"]
+            port, psql, _, stop = pgserver.start(pgdir)
+            url = f"postgres://postgres@127.0.0.1:{port}/postgres"
+            admin = psql + ["-d", "postgres"]
             engines.append(("postgres", (url, admin)))
         try:
             n = 0
